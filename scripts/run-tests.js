@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+// Runs every compiled test file with Node's test runner. Node 20 has no glob support in
+// `node --test`, so the files are listed here. Arguments filter files by substring.
+import { spawnSync } from "node:child_process";
+import { readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+
+function collect(dir, out) {
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) collect(path, out);
+    else if (name.endsWith(".test.js")) out.push(path);
+  }
+  return out;
+}
+
+const filters = process.argv.slice(2);
+const files = [...collect("dist/src", []), ...collect("dist/test", [])]
+  .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
+  .sort();
+if (files.length === 0) {
+  console.error("no test files found under dist/: run `npm run build` first");
+  process.exit(1);
+}
+const concurrency = process.env.NIMBUS_TEST_CONCURRENCY ?? "3";
+const result = spawnSync(
+  process.execPath,
+  ["--test", `--test-concurrency=${concurrency}`, "--test-reporter=spec", ...files],
+  { stdio: "inherit" },
+);
+process.exit(result.status ?? 1);

@@ -1,0 +1,57 @@
+/** The platform's model of a function version, shared by the control plane and the workers. */
+
+export const LATEST = "$LATEST";
+
+/** Runtimes Nimbus runs. Node names are accepted from nodejs20.x up; `provided*` runs `bootstrap`. */
+export const NODE_RUNTIME_PATTERN = /^nodejs(2[0-9]|[3-9][0-9])\.x$/;
+export const CUSTOM_RUNTIMES = ["provided", "provided.al2", "provided.al2023"] as const;
+
+export type RuntimeKind = "node" | "custom";
+
+export function runtimeKind(runtime: string): RuntimeKind | undefined {
+  if (NODE_RUNTIME_PATTERN.test(runtime)) return "node";
+  if ((CUSTOM_RUNTIMES as readonly string[]).includes(runtime)) return "custom";
+  return undefined;
+}
+
+/** One immutable version of a function ($LATEST is replaced, never mutated, on update). */
+export interface FunctionVersion {
+  readonly functionName: string;
+  /** "$LATEST" or a published number as a string. */
+  readonly version: string;
+  readonly runtime: string;
+  readonly handler: string;
+  readonly memoryMb: number;
+  readonly timeoutS: number;
+  readonly environment: Readonly<Record<string, string>>;
+  readonly description: string;
+  readonly role: string;
+  /** Content address of the package (hex sha256 of the zip). */
+  readonly packageId: string;
+  /** Base64 sha256 of the zip, as Lambda reports CodeSha256. */
+  readonly codeSha256: string;
+  readonly codeSize: number;
+  readonly revisionId: string;
+  /** Epoch milliseconds. */
+  readonly lastModified: number;
+  readonly architecture: "x86_64" | "arm64";
+}
+
+export interface Alias {
+  readonly functionName: string;
+  readonly name: string;
+  readonly functionVersion: string;
+  readonly description: string;
+  /** Weighted routing: a second version and the share of invocations it receives (0..1). */
+  readonly additionalVersionWeights: Readonly<Record<string, number>>;
+  readonly revisionId: string;
+}
+
+export interface FunctionRecord {
+  readonly name: string;
+  /** Reserved concurrency; undefined when the function uses the unreserved pool. */
+  readonly reservedConcurrency: number | undefined;
+  readonly createdAt: number;
+  /** The highest published version number (0 when none). */
+  readonly lastVersion: number;
+}

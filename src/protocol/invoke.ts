@@ -1,0 +1,120 @@
+/**
+ * What the dispatcher (control) and the workers exchange to run one invocation. The two sides
+ * never import each other; they meet here.
+ */
+import type { FunctionVersion } from "./function.js";
+
+/** Everything a worker needs to start one instance of one function version. */
+export interface InstanceSpec {
+  readonly function: FunctionVersion;
+  /** `arn:aws:lambda:{region}:{account}:function:{name}` */
+  readonly functionArn: string;
+  readonly region: string;
+  readonly accountId: string;
+  readonly initTimeoutMs: number;
+}
+
+export interface InvokeRequest {
+  readonly requestId: string;
+  readonly payload: Buffer;
+  readonly contentType: string;
+  /** Epoch milliseconds at which the invocation times out. */
+  readonly deadlineMs: number;
+  /** The ARN exactly as the caller addressed the function (qualified when they qualified it). */
+  readonly invokedFunctionArn: string;
+  readonly traceId: string;
+  /** JSON text: the base64-decoded `X-Amz-Client-Context`. */
+  readonly clientContext: string | undefined;
+  readonly cognitoIdentity: string | undefined;
+}
+
+/** How one invocation ended, from the function's side. Platform failures are thrown instead. */
+export type InvokeOutcome =
+  | { readonly kind: "success"; readonly payload: Buffer }
+  /** The runtime reported an error (thrown by the handler, or an init error surfaced on invoke). */
+  | { readonly kind: "error"; readonly errorType: string; readonly payload: Buffer }
+  | { readonly kind: "timeout"; readonly timeoutS: number }
+  /** The runtime process died: exit, signal, or out of memory. */
+  | {
+      readonly kind: "crash";
+      readonly errorType: "Runtime.ExitError" | "Runtime.OutOfMemory";
+      readonly reason: string;
+    }
+  | { readonly kind: "response-too-large"; readonly size: number };
+
+export interface InvokeResult {
+  readonly outcome: InvokeOutcome;
+  /** Time from handing the event to the runtime until its answer (ms, sub-ms precision). */
+  readonly durationMs: number;
+  /** The sandbox's peak memory in MB, when known. */
+  readonly maxMemoryUsedMb: number | undefined;
+  /** The last few KB of the function's output during this invocation. */
+  readonly logTail: string;
+  /** Whether the instance can take another invocation. */
+  readonly instanceReusable: boolean;
+}
+
+/** The phases of a cold start, in milliseconds. */
+export interface ColdStartPhases {
+  readonly sandboxMs: number;
+  readonly runtimeInitMs: number;
+}
+
+/** The result of starting an instance: ready, or failed in Init (reported on the first invoke). */
+export type StartResult =
+  | { readonly kind: "ready"; readonly instance: InstanceHandle; readonly initDurationMs: number }
+  | {
+      readonly kind: "init-failed";
+      readonly errorType: string;
+      readonly payload: Buffer;
+      readonly initDurationMs: number;
+      readonly logTail: string;
+    };
+
+export type InstanceState = "starting" | "idle" | "busy" | "stopping" | "stopped";
+
+export interface InstanceHandle {
+  readonly id: string;
+  readonly workerId: string;
+  readonly memoryMb: number;
+  /** Runs one invocation. Resolves with the function's outcome; rejects only on platform failure. */
+  invoke(req: InvokeRequest): Promise<InvokeResult>;
+  stop(reason: string): Promise<void>;
+  /** Called once when the instance stops for any reason (crash, timeout, stop). */
+  onStopped(listener: (reason: string) => void): void;
+}
+
+export interface WorkerCapacity {
+  readonly totalMemoryMb: number;
+  readonly freeMemoryMb: number;
+  readonly instances: number;
+}
+
+/** A worker node as the control plane sees it. In-process for now; over HTTP in a cluster. */
+export interface WorkerApi {
+  readonly id: string;
+  capacity(): WorkerCapacity;
+  /** Puts a package into this worker's code cache ahead of the first invocation. */
+  prefetch(packageId: string): Promise<void>;
+  /** Starts an instance and runs its Init. */
+  startInstance(spec: InstanceSpec): Promise<StartResult>;
+  /** Stops every instance and releases resources. */
+  close(): Promise<void>;
+}
+
+/** Where function output goes as it is produced. */
+export interface LogSink {
+  write(entry: LogEntry): void;
+}
+
+export interface LogEntry {
+  readonly functionName: string;
+  readonly version: string;
+  readonly instanceId: string;
+  /** Undefined for output outside an invocation (during init, between invocations). */
+  readonly requestId: string | undefined;
+  /** Epoch milliseconds. */
+  readonly timestamp: number;
+  /** One line, without its trailing newline. */
+  readonly message: string;
+}
