@@ -54,19 +54,16 @@ export interface InvokeResult {
   readonly instanceReusable: boolean;
 }
 
-/** The phases of a cold start, in milliseconds. */
-export interface ColdStartPhases {
-  readonly sandboxMs: number;
-  readonly runtimeInitMs: number;
-}
-
 /** The result of starting an instance: ready, or failed in Init (reported on the first invoke). */
 export type StartResult =
   | { readonly kind: "ready"; readonly instance: InstanceHandle; readonly initDurationMs: number }
   | {
       readonly kind: "init-failed";
       readonly errorType: string;
-      readonly payload: Buffer;
+      /** The runtime's own error body (from /init/error), when it sent one. */
+      readonly payload: Buffer | undefined;
+      /** What the platform saw, e.g. "Runtime exited with error: exit status 1". */
+      readonly reason: string;
       readonly initDurationMs: number;
       readonly logTail: string;
     };
@@ -117,4 +114,9 @@ export interface LogEntry {
   readonly timestamp: number;
   /** One line, without its trailing newline. */
   readonly message: string;
+}
+
+/** Where a worker gets packages from: the code store, local or remote. */
+export interface PackageSource {
+  read(packageId: string): Promise<Buffer>;
 }

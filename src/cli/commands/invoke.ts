@@ -1,0 +1,37 @@
+/** `nimbus invoke NAME --payload JSON|@file`: runs a function and prints its result and REPORT line. */
+import { readFile } from "node:fs/promises";
+import { parseArgs } from "node:util";
+import { NimbusClient, resolveClientOptions } from "../client.js";
+
+export async function invoke(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      payload: { type: "string" },
+      qualifier: { type: "string" },
+      endpoint: { type: "string" },
+      data: { type: "string" },
+      quiet: { type: "boolean", short: "q" },
+    },
+  });
+  const name = positionals[0];
+  if (!name) throw new Error("usage: nimbus invoke NAME [--payload JSON|@file.json] [--qualifier VERSION|ALIAS]");
+  const payload = values.payload?.startsWith("@") ? await readFile(values.payload.slice(1)) : Buffer.from(values.payload ?? "");
+  const client = new NimbusClient(resolveClientOptions(values, process.env));
+  const res = await client.call("POST", `/2015-03-31/functions/${encodeURIComponent(name)}/invocations`, {
+    body: payload,
+    headers: { "x-amz-log-type": "Tail" },
+    ...(values.qualifier ? { query: { Qualifier: values.qualifier } } : {}),
+  });
+  const body = await res.text();
+  const failed = res.headers.get("x-amz-function-error");
+  process.stdout.write(`${body}\n`);
+  const tail = Buffer.from(res.headers.get("x-amz-log-result") ?? "", "base64").toString();
+  if (!values.quiet) {
+    const report = tail.split("\n").find((l) => l.startsWith("REPORT"));
+    if (failed) process.stderr.write(`${tail}`);
+    else if (report) process.stderr.write(`${report}\n`);
+  }
+  return failed ? 1 : 0;
+}

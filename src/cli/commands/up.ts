@@ -1,0 +1,62 @@
+/** `nimbus up`: runs the platform in the foreground until SIGTERM or SIGINT. */
+import { readFile } from "node:fs/promises";
+import { parseArgs } from "node:util";
+import { loadConfig } from "../../shared/config.js";
+import { createPlatform } from "../../platform/create-platform.js";
+
+export async function up(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      port: { type: "string" },
+      host: { type: "string" },
+      data: { type: "string" },
+      config: { type: "string" },
+      "no-auth": { type: "boolean" },
+      "keep-alive-ms": { type: "string" },
+      "init-timeout-ms": { type: "string" },
+      concurrency: { type: "string" },
+      "log-level": { type: "string" },
+    },
+  });
+  const file = values.config ? (JSON.parse(await readFile(values.config, "utf8")) as Record<string, unknown>) : {};
+  const flags: Record<string, unknown> = {};
+  if (values.port !== undefined) flags.port = values.port;
+  if (values.host !== undefined) flags.host = values.host;
+  if (values.data !== undefined) flags.dataDir = values.data;
+  if (values["no-auth"]) flags.auth = "off";
+  if (values["keep-alive-ms"] !== undefined) flags.keepAliveMs = values["keep-alive-ms"];
+  if (values["init-timeout-ms"] !== undefined) flags.initTimeoutMs = values["init-timeout-ms"];
+  if (values.concurrency !== undefined) flags.accountConcurrency = values.concurrency;
+  if (values["log-level"] !== undefined) flags.logLevel = values["log-level"];
+  const config = loadConfig(process.env, file, flags);
+  const platform = await createPlatform(config, { env: process.env });
+  const url = await platform.listen();
+  const { accessKeyId, secretAccessKey } = platform.credentials;
+  const keyNote =
+    platform.credentialsSource === "environment"
+      ? "from NIMBUS_ACCESS_KEY_ID / NIMBUS_SECRET_ACCESS_KEY"
+      : `stored in ${config.dataDir}/credentials.json`;
+  process.stdout.write(
+    [
+      `Nimbus is running at ${url}  (data: ${config.dataDir})`,
+      config.auth === "off"
+        ? "Signature checks are OFF (--no-auth): anyone who can reach the port can deploy and invoke."
+        : `Requests must be signed with AWS Signature V4 using this key (${keyNote}):`,
+      `  export AWS_ENDPOINT_URL_LAMBDA=${url}`,
+      `  export AWS_ACCESS_KEY_ID=${accessKeyId}`,
+      `  export AWS_SECRET_ACCESS_KEY=${secretAccessKey}`,
+      `  export AWS_REGION=${config.region}`,
+      "Then: nimbus deploy ./examples/hello --name hello && nimbus invoke hello --payload '{\"name\":\"Ada\"}'",
+      "",
+    ].join("\n"),
+  );
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once("SIGTERM", stop);
+    process.once("SIGINT", stop);
+  });
+  process.stdout.write("Nimbus is stopping: finishing running invocations\n");
+  await platform.close();
+  return 0;
+}

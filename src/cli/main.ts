@@ -1,0 +1,28 @@
+/** The nimbus command: one file per subcommand under commands/. */
+import { deploy } from "./commands/deploy.js";
+import { invoke } from "./commands/invoke.js";
+import { logs } from "./commands/logs.js";
+import { up } from "./commands/up.js";
+
+const COMMANDS: Record<string, { run: (args: string[]) => Promise<number>; summary: string }> = {
+  up: { run: up, summary: "run the platform in the foreground (--port 9000 --data ./.nimbus)" },
+  deploy: { run: deploy, summary: "deploy a directory as a function: nimbus deploy ./dir --name NAME" },
+  invoke: { run: invoke, summary: "invoke a function: nimbus invoke NAME --payload JSON" },
+  logs: { run: logs, summary: "show a function's logs: nimbus logs NAME [--follow]" },
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  const cmd = name === undefined ? undefined : COMMANDS[name];
+  if (!cmd) {
+    const lines = Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(8)} ${c.summary}`);
+    const out = `usage: nimbus <command> [options]\n\n${lines.join("\n")}\n`;
+    if (name === undefined || name === "help" || name === "--help" || name === "-h") {
+      process.stdout.write(out);
+      return 0;
+    }
+    process.stderr.write(`unknown command "${name}"\n\n${out}`);
+    return 2;
+  }
+  return cmd.run(rest);
+}

@@ -1,0 +1,251 @@
+/**
+ * The dispatcher runs invocations: it finds an idle warm instance of the function version or
+ * starts one through placement, enforces concurrency (reserved per function, the shared
+ * unreserved pool) with an immediate 429, and stops instances left idle past the keep-alive.
+ */
+import { type Clock, type TimerHandle } from "../shared/clock.js";
+import { NimbusError } from "../shared/errors.js";
+import type { Logger } from "../shared/logger.js";
+import type { FunctionVersion } from "../protocol/function.js";
+import type { InstanceHandle, InvokeOutcome, InvokeRequest, LogSink } from "../protocol/invoke.js";
+import type { Placement } from "./placement/types.js";
+import { type InvocationFigures, endLine, logTail, reportLine, startLine } from "./report.js";
+
+export interface DispatcherOptions {
+  readonly placement: Placement;
+  readonly clock: Clock;
+  readonly logs: LogSink;
+  readonly logger: Logger;
+  readonly region: string;
+  readonly accountId: string;
+  /** Concurrent executions across all functions (Lambda's account limit). */
+  readonly accountConcurrency: number;
+  /** An idle instance is stopped after this long without an invocation. */
+  readonly keepAliveMs: number;
+  readonly initTimeoutMs: number;
+}
+
+/** What the caller of one invocation provides. The deadline is set when an instance takes it. */
+export type DispatchRequest = Omit<InvokeRequest, "deadlineMs">;
+
+export interface DispatchResult {
+  readonly outcome: InvokeOutcome;
+  readonly figures: InvocationFigures;
+  readonly cold: boolean;
+  /** START, the function's output, END and REPORT: the last 4 KB, as LogType Tail returns. */
+  readonly logTail: string;
+}
+
+interface IdleInstance {
+  readonly instance: InstanceHandle;
+  lastUsed: number;
+}
+
+interface Pool {
+  readonly key: string;
+  readonly functionName: string;
+  readonly version: string;
+  readonly idle: IdleInstance[];
+  readonly all: Set<InstanceHandle>;
+  retired: boolean;
+}
+
+export class Dispatcher {
+  readonly #o: DispatcherOptions;
+  readonly #pools = new Map<string, Pool>();
+  readonly #active = new Map<string, number>();
+  readonly #reservations = new Map<string, number>();
+  #reservedSum = 0;
+  #unreservedActive = 0;
+  readonly #sweeper: TimerHandle;
+
+  constructor(opts: DispatcherOptions) {
+    this.#o = opts;
+    const every = Math.max(10, Math.min(30_000, Math.floor(opts.keepAliveMs / 4)));
+    this.#sweeper = opts.clock.setInterval(() => this.#reapIdle(), every);
+  }
+
+  /** Records a function's reserved concurrency (undefined: it uses the unreserved pool). */
+  setReservation(functionName: string, reserved: number | undefined): void {
+    this.#reservedSum -= this.#reservations.get(functionName) ?? 0;
+    if (reserved === undefined) this.#reservations.delete(functionName);
+    else this.#reservations.set(functionName, reserved);
+    this.#reservedSum += reserved ?? 0;
+  }
+
+  /** Concurrency not reserved by any function: what reservations may still take. */
+  unreservedCapacity(excluding?: string): number {
+    return this.#o.accountConcurrency - this.#reservedSum + (excluding ? (this.#reservations.get(excluding) ?? 0) : 0);
+  }
+
+  /** Runs one invocation. Throws NimbusError only for throttles and platform failures. */
+  async invoke(fn: FunctionVersion, req: DispatchRequest): Promise<DispatchResult> {
+    const name = fn.functionName;
+    const reserved = this.#reservations.get(name);
+    const active = this.#active.get(name) ?? 0;
+    if (reserved !== undefined) {
+      if (active >= reserved) {
+        throw throttle(
+          "ReservedFunctionConcurrentInvocationLimitExceeded",
+          `Rate Exceeded. Function ${name} is at its reserved concurrency of ${reserved}.`,
+        );
+      }
+    } else if (this.#unreservedActive >= this.#o.accountConcurrency - this.#reservedSum) {
+      throw throttle("ConcurrentInvocationLimitExceeded", "Rate Exceeded. The platform's concurrency limit is reached.");
+    }
+    this.#active.set(name, active + 1);
+    if (reserved === undefined) this.#unreservedActive++;
+    try {
+      return await this.#run(fn, req);
+    } finally {
+      this.#active.set(name, (this.#active.get(name) ?? 1) - 1);
+      if (reserved === undefined) this.#unreservedActive--;
+    }
+  }
+
+  async #run(fn: FunctionVersion, req: DispatchRequest): Promise<DispatchResult> {
+    const pool = this.#pool(fn);
+    const lines: string[] = [];
+    let instance = pool.idle.pop()?.instance;
+    let initDurationMs: number | undefined;
+    if (!instance) {
+      const worker = this.#o.placement.choose(fn.memoryMb, fn.packageId);
+      if (!worker) {
+        throw throttle(
+          "ConcurrentInvocationLimitExceeded",
+          `Rate Exceeded. No worker has ${fn.memoryMb} MB of memory free for a new instance.`,
+        );
+      }
+      const started = await worker.startInstance({
+        function: fn,
+        functionArn: functionArn(this.#o.region, this.#o.accountId, fn.functionName),
+        region: this.#o.region,
+        accountId: this.#o.accountId,
+        initTimeoutMs: this.#o.initTimeoutMs,
+      });
+      initDurationMs = started.initDurationMs;
+      if (started.kind === "init-failed") {
+        if (started.logTail) lines.push(started.logTail);
+        const payload =
+          started.payload ??
+          Buffer.from(
+            JSON.stringify({ errorType: started.errorType, errorMessage: `RequestId: ${req.requestId} Error: ${started.reason}` }),
+          );
+        const outcome: InvokeOutcome = { kind: "error", errorType: started.errorType, payload };
+        const figures = this.#figures(fn, req.requestId, 0, undefined, initDurationMs);
+        return this.#report(figures, outcome, true, lines, "");
+      }
+      instance = started.instance;
+      pool.all.add(instance);
+      const inst = instance;
+      instance.onStopped(() => this.#forget(pool, inst));
+    }
+    const result = await instance.invoke({ ...req, deadlineMs: this.#o.clock.now() + fn.timeoutS * 1000 });
+    if (result.instanceReusable && !pool.retired) {
+      pool.idle.push({ instance, lastUsed: this.#o.clock.now() });
+    } else if (result.instanceReusable) {
+      void instance.stop("its function version was replaced");
+    }
+    const figures = this.#figures(fn, req.requestId, result.durationMs, result.maxMemoryUsedMb, initDurationMs);
+    return this.#report(figures, result.outcome, initDurationMs !== undefined, lines, result.logTail);
+  }
+
+  #figures(
+    fn: FunctionVersion,
+    requestId: string,
+    durationMs: number,
+    maxMemoryUsedMb: number | undefined,
+    initDurationMs: number | undefined,
+  ): InvocationFigures {
+    return { functionName: fn.functionName, requestId, version: fn.version, durationMs, memoryMb: fn.memoryMb, maxMemoryUsedMb, initDurationMs };
+  }
+
+  #report(
+    figures: InvocationFigures,
+    outcome: InvokeOutcome,
+    cold: boolean,
+    before: string[],
+    output: string,
+  ): DispatchResult {
+    const start = startLine(figures);
+    const end = endLine(figures);
+    const report = reportLine(figures, outcome);
+    const now = this.#o.clock.now();
+    const tail = logTail([...before, start, ...(output ? [output] : []), end, report]);
+    for (const message of [start, end, report]) {
+      this.#o.logs.write({
+        functionName: figures.functionName,
+        version: figures.version,
+        instanceId: "",
+        requestId: figures.requestId,
+        timestamp: now,
+        message,
+      });
+    }
+    return { outcome, figures, cold, logTail: tail };
+  }
+
+  #pool(fn: FunctionVersion): Pool {
+    const key = `${fn.functionName}\u0000${fn.version}\u0000${fn.revisionId}`;
+    let pool = this.#pools.get(key);
+    if (!pool) {
+      pool = { key, functionName: fn.functionName, version: fn.version, idle: [], all: new Set(), retired: false };
+      this.#pools.set(key, pool);
+    }
+    return pool;
+  }
+
+  #forget(pool: Pool, instance: InstanceHandle): void {
+    pool.all.delete(instance);
+    const i = pool.idle.findIndex((e) => e.instance === instance);
+    if (i !== -1) pool.idle.splice(i, 1);
+    if (pool.all.size === 0 && this.#pools.get(pool.key) === pool && pool.retired) this.#pools.delete(pool.key);
+  }
+
+  /** Stops the instances of a function (one version, or all): after an update or delete. */
+  retire(functionName: string, version?: string): void {
+    for (const pool of [...this.#pools.values()]) {
+      if (pool.functionName !== functionName || (version !== undefined && pool.version !== version)) continue;
+      pool.retired = true;
+      this.#pools.delete(pool.key);
+      for (const { instance } of pool.idle.splice(0)) void instance.stop("its function version was replaced");
+    }
+  }
+
+  #reapIdle(): void {
+    const cutoff = this.#o.clock.now() - this.#o.keepAliveMs;
+    for (const pool of this.#pools.values()) {
+      while (pool.idle.length > 0 && pool.idle[0]!.lastUsed <= cutoff) {
+        void pool.idle.shift()!.instance.stop("idle past the keep-alive");
+      }
+    }
+  }
+
+  /** Instances per function: idle and total, for tests and status. */
+  instanceCounts(functionName: string): { idle: number; total: number } {
+    let idle = 0;
+    let total = 0;
+    for (const pool of this.#pools.values()) {
+      if (pool.functionName !== functionName) continue;
+      idle += pool.idle.length;
+      total += pool.all.size;
+    }
+    return { idle, total };
+  }
+
+  async close(): Promise<void> {
+    this.#sweeper.cancel();
+    const stops: Promise<void>[] = [];
+    for (const pool of this.#pools.values()) for (const i of pool.all) stops.push(i.stop("platform shutting down"));
+    this.#pools.clear();
+    await Promise.all(stops);
+  }
+}
+
+export function functionArn(region: string, accountId: string, name: string, qualifier?: string): string {
+  return `arn:aws:lambda:${region}:${accountId}:function:${name}${qualifier ? `:${qualifier}` : ""}`;
+}
+
+function throttle(reason: string, message: string): NimbusError {
+  return new NimbusError("TooManyRequests", message, { Reason: reason, retryAfterSeconds: 1 });
+}

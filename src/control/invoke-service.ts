@@ -1,0 +1,112 @@
+/**
+ * Synchronous invocation: resolve the target, check the payload, dispatch, and shape the
+ * outcome for the caller. The platform never retries a synchronous invocation.
+ */
+import { randomBytes, randomUUID } from "node:crypto";
+import { NimbusError } from "../shared/errors.js";
+import { MAX_CLIENT_CONTEXT_BYTES } from "../protocol/limits.js";
+import type { Dispatcher, DispatchResult } from "./dispatcher.js";
+import { functionArn } from "./dispatcher.js";
+import type { Registry } from "./registry/registry.js";
+import { parseFunctionRef } from "./registry/validate.js";
+import { errorPayload } from "./report.js";
+
+export interface SyncInvokeInput {
+  readonly functionName: string;
+  readonly qualifier: string | undefined;
+  readonly payload: Buffer;
+  /** Base64 JSON from X-Amz-Client-Context. */
+  readonly clientContextBase64: string | undefined;
+  readonly dryRun: boolean;
+  readonly traceId: string | undefined;
+}
+
+export interface SyncInvokeOutput {
+  readonly requestId: string;
+  readonly executedVersion: string;
+  /** The function's response, or its error body. */
+  readonly payload: Buffer;
+  /** "Unhandled" when the function failed. */
+  readonly functionError: string | undefined;
+  readonly result: DispatchResult | undefined;
+}
+
+export class InvokeService {
+  readonly #registry: Registry;
+  readonly #dispatcher: Dispatcher;
+  readonly #region: string;
+  readonly #accountId: string;
+
+  constructor(deps: { registry: Registry; dispatcher: Dispatcher; region: string; accountId: string }) {
+    this.#registry = deps.registry;
+    this.#dispatcher = deps.dispatcher;
+    this.#region = deps.region;
+    this.#accountId = deps.accountId;
+  }
+
+  async invoke(input: SyncInvokeInput): Promise<SyncInvokeOutput> {
+    const ref = parseFunctionRef(input.functionName, input.qualifier);
+    const target = await this.#registry.resolve(ref.name, ref.qualifier);
+    const requestId = randomUUID();
+    const payload = input.payload.length === 0 ? EMPTY_EVENT : checkJson(input.payload);
+    const clientContext = decodeClientContext(input.clientContextBase64);
+    if (input.dryRun) {
+      return { requestId, executedVersion: target.fn.version, payload: Buffer.alloc(0), functionError: undefined, result: undefined };
+    }
+    const result = await this.#dispatcher.invoke(target.fn, {
+      requestId,
+      payload,
+      contentType: "application/json",
+      invokedFunctionArn: functionArn(this.#region, this.#accountId, ref.name, ref.qualifier),
+      traceId: input.traceId ?? newTraceId(Date.now()),
+      clientContext,
+      cognitoIdentity: undefined,
+    });
+    const err = errorPayload(result.outcome, requestId);
+    return {
+      requestId,
+      executedVersion: target.fn.version,
+      payload: err ?? (result.outcome.kind === "success" ? result.outcome.payload : Buffer.alloc(0)),
+      functionError: err ? "Unhandled" : undefined,
+      result,
+    };
+  }
+}
+
+/** An empty Invoke payload reaches the function as `{}`: runtimes JSON.parse every event. */
+const EMPTY_EVENT = Buffer.from("{}");
+
+function checkJson(payload: Buffer): Buffer {
+  try {
+    JSON.parse(payload.toString("utf8"));
+  } catch (err) {
+    throw new NimbusError(
+      "InvalidRequestContent",
+      `Could not parse request body into json: ${(err as Error).message}. The payload must be JSON.`,
+    );
+  }
+  return payload;
+}
+
+function decodeClientContext(b64: string | undefined): string | undefined {
+  if (b64 === undefined || b64 === "") return undefined;
+  const text = Buffer.from(b64, "base64").toString("utf8");
+  if (Buffer.byteLength(text) > MAX_CLIENT_CONTEXT_BYTES) {
+    throw new NimbusError(
+      "InvalidParameter",
+      `Client context must be at most ${MAX_CLIENT_CONTEXT_BYTES} bytes once decoded; it is ${Buffer.byteLength(text)}`,
+    );
+  }
+  try {
+    JSON.parse(text);
+  } catch {
+    throw new NimbusError("InvalidRequestContent", "X-Amz-Client-Context must be base64-encoded JSON");
+  }
+  return text;
+}
+
+/** An X-Ray style trace id: Root=1-{epoch seconds hex}-{96 random bits};Parent=…;Sampled=0. */
+export function newTraceId(nowMs: number): string {
+  const seconds = Math.floor(nowMs / 1000).toString(16).padStart(8, "0");
+  return `Root=1-${seconds}-${randomBytes(12).toString("hex")};Parent=${randomBytes(8).toString("hex")};Sampled=0`;
+}

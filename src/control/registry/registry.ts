@@ -1,0 +1,505 @@
+/**
+ * The function registry: functions, their immutable versions and aliases. Every write is
+ * validated in full before anything is stored, and a deploy stores and pre-downloads the
+ * package before the new configuration is committed, so a failed deploy changes nothing.
+ */
+import { randomUUID } from "node:crypto";
+import type { Clock } from "../../shared/clock.js";
+import { NimbusError } from "../../shared/errors.js";
+import { inspectZip } from "../../shared/zip.js";
+import { type Alias, type FunctionRecord, type FunctionVersion, LATEST } from "../../protocol/function.js";
+import { DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, MAX_ZIP_BYTES } from "../../protocol/limits.js";
+import type { MetadataStore } from "../../store/types.js";
+import type { CodeStore } from "../code-store.js";
+import type { Placement } from "../placement/types.js";
+import * as v from "./validate.js";
+
+/** What CreateFunction carries (Lambda's field names). */
+export interface CreateFunctionInput {
+  FunctionName?: unknown;
+  Runtime?: unknown;
+  Role?: unknown;
+  Handler?: unknown;
+  Code?: { ZipFile?: unknown; S3Bucket?: unknown; S3Key?: unknown; ImageUri?: unknown };
+  Timeout?: unknown;
+  MemorySize?: unknown;
+  Environment?: unknown;
+  Description?: unknown;
+  Publish?: unknown;
+  Architectures?: unknown;
+  PackageType?: unknown;
+}
+
+export interface UpdateConfigurationInput {
+  Runtime?: unknown;
+  Role?: unknown;
+  Handler?: unknown;
+  Timeout?: unknown;
+  MemorySize?: unknown;
+  Environment?: unknown;
+  Description?: unknown;
+  RevisionId?: unknown;
+}
+
+export interface UpdateCodeInput {
+  ZipFile?: unknown;
+  S3Bucket?: unknown;
+  Publish?: unknown;
+  DryRun?: unknown;
+  RevisionId?: unknown;
+  Architectures?: unknown;
+}
+
+export interface AliasInput {
+  Name?: unknown;
+  FunctionVersion?: unknown;
+  Description?: unknown;
+  RoutingConfig?: { AdditionalVersionWeights?: unknown } | null;
+  RevisionId?: unknown;
+}
+
+/** A resolved invocation target. */
+export interface Target {
+  readonly fn: FunctionVersion;
+  readonly record: FunctionRecord;
+  /** The qualifier the caller used, if any (for the invoked ARN). */
+  readonly qualifier: string | undefined;
+}
+
+export interface RegistryEvents {
+  /** A function's instances of `version` (or all) must not serve new invocations. */
+  retire(functionName: string, version?: string): void;
+  reservationChanged(functionName: string, reserved: number | undefined): void;
+}
+
+const DEFAULT_ROLE = "arn:aws:iam::000000000000:role/nimbus-function";
+
+export class Registry {
+  readonly #store: MetadataStore;
+  readonly #code: CodeStore;
+  readonly #placement: Placement;
+  readonly #clock: Clock;
+  readonly #events: RegistryEvents;
+  readonly #random: () => number;
+  /** Hot-path cache of versions by `name\0version`; cleared for a function on every write. */
+  readonly #versions = new Map<string, FunctionVersion>();
+  readonly #records = new Map<string, FunctionRecord>();
+
+  constructor(deps: {
+    store: MetadataStore;
+    code: CodeStore;
+    placement: Placement;
+    clock: Clock;
+    events: RegistryEvents;
+    random?: () => number;
+  }) {
+    this.#store = deps.store;
+    this.#code = deps.code;
+    this.#placement = deps.placement;
+    this.#clock = deps.clock;
+    this.#events = deps.events;
+    this.#random = deps.random ?? Math.random;
+  }
+
+  /** Tells the dispatcher every reservation stored, at start. */
+  async load(): Promise<void> {
+    let after: string | undefined;
+    for (;;) {
+      const page = await this.#store.listFunctions(after, 500);
+      for (const r of page) if (r.reservedConcurrency !== undefined) this.#events.reservationChanged(r.name, r.reservedConcurrency);
+      if (page.length < 500) break;
+      after = page[page.length - 1]!.name;
+    }
+  }
+
+  async create(input: CreateFunctionInput): Promise<FunctionVersion> {
+    const name = v.checkName(input.FunctionName);
+    if (input.PackageType !== undefined && input.PackageType !== "Zip") {
+      throw v.invalid("packageType", input.PackageType, "Member must be Zip: container images are not supported");
+    }
+    const runtime = v.checkRuntime(input.Runtime);
+    const handler = input.Handler === undefined && runtime.startsWith("provided") ? "bootstrap" : v.checkHandler(input.Handler);
+    const memoryMb = input.MemorySize === undefined ? DEFAULT_MEMORY_MB : v.checkMemory(input.MemorySize);
+    const timeoutS = input.Timeout === undefined ? DEFAULT_TIMEOUT_S : v.checkTimeout(input.Timeout);
+    const environment = v.checkEnvironment(input.Environment);
+    const description = v.checkDescription(input.Description);
+    const architecture = v.checkArchitectures(input.Architectures);
+    const role = typeof input.Role === "string" && input.Role ? input.Role : DEFAULT_ROLE;
+    if (await this.#store.getFunction(name)) throw conflictExists(name);
+    const pkg = await this.#storeCode(input.Code?.ZipFile, input.Code);
+    const now = this.#clock.now();
+    const latest: FunctionVersion = {
+      functionName: name,
+      version: LATEST,
+      runtime,
+      handler,
+      memoryMb,
+      timeoutS,
+      environment,
+      description,
+      role,
+      ...pkg,
+      revisionId: randomUUID(),
+      lastModified: now,
+      architecture,
+    };
+    if (!(await this.#store.createFunction(latest, now))) throw conflictExists(name);
+    this.#forget(name);
+    if (input.Publish === true) return this.publish(name, {});
+    return latest;
+  }
+
+  async #storeCode(zipField: unknown, code: unknown): Promise<Pick<FunctionVersion, "packageId" | "codeSha256" | "codeSize">> {
+    const c = (code ?? {}) as Record<string, unknown>;
+    if (zipField === undefined) {
+      if (c.S3Bucket !== undefined || c.ImageUri !== undefined) {
+        throw new NimbusError("InvalidParameter", "Code must be given as ZipFile: S3Bucket/S3Key and ImageUri are not supported yet");
+      }
+      throw new NimbusError("InvalidParameter", "Code is required: give the package as Code.ZipFile (base64 of a zip)");
+    }
+    if (typeof zipField !== "string") throw v.invalid("zipFile", "(not base64 text)", "Member must be the base64 of a zip file");
+    const zip = Buffer.from(zipField, "base64");
+    if (zip.length > MAX_ZIP_BYTES) {
+      throw new NimbusError(
+        "RequestTooLarge",
+        `Unzipped size must be smaller than ... : package is ${(zip.length / 1e6).toFixed(1)} MB, limit is ${MAX_ZIP_BYTES / 1024 / 1024} MB`.replace(
+          "Unzipped size must be smaller than ... : ",
+          "",
+        ),
+      );
+    }
+    await inspectZip(zip);
+    const stored = await this.#code.put(zip);
+    // Pre-download: every worker caches the package before the version can be invoked.
+    await Promise.all(this.#placement.workers().map((w) => w.prefetch(stored.packageId)));
+    return { packageId: stored.packageId, codeSha256: stored.codeSha256, codeSize: stored.size };
+  }
+
+  async updateCode(nameRaw: string, input: UpdateCodeInput): Promise<FunctionVersion> {
+    const { name } = v.parseFunctionRef(nameRaw);
+    const current = await this.#latest(name);
+    checkRevision(current.revisionId, input.RevisionId);
+    if (input.Architectures !== undefined) v.checkArchitectures(input.Architectures);
+    const pkg = await this.#storeCode(input.ZipFile, input);
+    if (input.DryRun === true) return { ...current, ...pkg };
+    const next: FunctionVersion = { ...current, ...pkg, revisionId: randomUUID(), lastModified: this.#clock.now() };
+    await this.#replaceLatest(next, current.revisionId);
+    if (input.Publish === true) return this.publish(name, {});
+    return next;
+  }
+
+  async updateConfiguration(nameRaw: string, input: UpdateConfigurationInput): Promise<FunctionVersion> {
+    const { name } = v.parseFunctionRef(nameRaw);
+    const current = await this.#latest(name);
+    checkRevision(current.revisionId, input.RevisionId);
+    const next: FunctionVersion = {
+      ...current,
+      runtime: input.Runtime === undefined ? current.runtime : v.checkRuntime(input.Runtime),
+      handler: input.Handler === undefined ? current.handler : v.checkHandler(input.Handler),
+      memoryMb: input.MemorySize === undefined ? current.memoryMb : v.checkMemory(input.MemorySize),
+      timeoutS: input.Timeout === undefined ? current.timeoutS : v.checkTimeout(input.Timeout),
+      environment: input.Environment === undefined ? current.environment : v.checkEnvironment(input.Environment),
+      description: input.Description === undefined ? current.description : v.checkDescription(input.Description),
+      role: typeof input.Role === "string" && input.Role ? input.Role : current.role,
+      revisionId: randomUUID(),
+      lastModified: this.#clock.now(),
+    };
+    await this.#replaceLatest(next, current.revisionId);
+    return next;
+  }
+
+  async #replaceLatest(next: FunctionVersion, expected: string): Promise<void> {
+    if (!(await this.#store.replaceLatest(next, expected))) {
+      throw new NimbusError("PreconditionFailed", `The function ${next.functionName} was changed by another request; get it again and retry.`);
+    }
+    this.#forget(next.functionName);
+    this.#events.retire(next.functionName, LATEST);
+  }
+
+  async publish(nameRaw: string, input: { Description?: unknown; CodeSha256?: unknown; RevisionId?: unknown }): Promise<FunctionVersion> {
+    const { name } = v.parseFunctionRef(nameRaw);
+    const latest = await this.#latest(name);
+    checkRevision(latest.revisionId, input.RevisionId);
+    if (input.CodeSha256 !== undefined && input.CodeSha256 !== latest.codeSha256) {
+      throw new NimbusError(
+        "InvalidParameter",
+        `CodeSha256 (${String(input.CodeSha256)}) is different from the current $LATEST code (${latest.codeSha256}).`,
+      );
+    }
+    // Publishing an unchanged $LATEST returns the version that already holds it, as Lambda does.
+    const versions = await this.#store.listVersions(name);
+    const same = versions.find((x) => x.version !== LATEST && x.codeSha256 === latest.codeSha256 && sameConfig(x, latest));
+    if (same) return same;
+    const description = input.Description === undefined ? latest.description : v.checkDescription(input.Description);
+    const published = await this.#store.publishVersion(name, (n) => ({
+      ...latest,
+      version: String(n),
+      description,
+      revisionId: randomUUID(),
+      lastModified: this.#clock.now(),
+    }));
+    this.#forget(name);
+    return published;
+  }
+
+  async listVersions(nameRaw: string): Promise<FunctionVersion[]> {
+    const { name } = v.parseFunctionRef(nameRaw);
+    await this.#record(name);
+    return this.#store.listVersions(name);
+  }
+
+  async get(nameRaw: string, qualifierParam?: string): Promise<{ fn: FunctionVersion; record: FunctionRecord }> {
+    const ref = v.parseFunctionRef(nameRaw, qualifierParam);
+    const t = await this.resolve(ref.name, ref.qualifier, false);
+    return { fn: t.fn, record: t.record };
+  }
+
+  async list(marker: string | undefined, maxItems: number): Promise<{ fns: FunctionVersion[]; next: string | undefined }> {
+    const page = await this.#store.listFunctions(marker, maxItems + 1);
+    const more = page.length > maxItems;
+    const fns: FunctionVersion[] = [];
+    for (const r of page.slice(0, maxItems)) {
+      const fn = await this.#store.getVersion(r.name, LATEST);
+      if (fn) fns.push(fn);
+    }
+    return { fns, next: more ? page[maxItems - 1]!.name : undefined };
+  }
+
+  async delete(nameRaw: string, qualifierParam?: string): Promise<void> {
+    const ref = v.parseFunctionRef(nameRaw, qualifierParam);
+    await this.#record(ref.name);
+    if (ref.qualifier !== undefined && ref.qualifier !== LATEST) {
+      if (!/^\d+$/.test(ref.qualifier)) throw v.invalid("qualifier", ref.qualifier, "Member must be a version number to delete a version");
+      if (!(await this.#store.getVersion(ref.name, ref.qualifier))) throw versionNotFound(ref.name, ref.qualifier);
+      const users = (await this.#store.listAliases(ref.name)).filter(
+        (a) => a.functionVersion === ref.qualifier || ref.qualifier! in a.additionalVersionWeights,
+      );
+      if (users.length > 0) {
+        throw new NimbusError(
+          "Conflict",
+          `Unable to delete version because the following aliases reference it: [${users.map((a) => a.name).join(", ")}]`,
+        );
+      }
+      await this.#store.deleteVersion(ref.name, ref.qualifier);
+      this.#forget(ref.name);
+      this.#events.retire(ref.name, ref.qualifier);
+    } else {
+      await this.#store.deleteFunction(ref.name);
+      this.#forget(ref.name);
+      this.#events.retire(ref.name);
+      this.#events.reservationChanged(ref.name, undefined);
+    }
+    await this.#code.collect(await this.#store.referencedPackages(), this.#clock.now());
+  }
+
+  async putConcurrency(nameRaw: string, value: unknown, unreservedLeft: number): Promise<number> {
+    const { name } = v.parseFunctionRef(nameRaw);
+    await this.#record(name);
+    const n = v.checkReservedConcurrency(value);
+    // Lambda keeps 100 unreserved; a small platform keeps at least 1 so unreserved functions can run.
+    if (n > unreservedLeft - 1) {
+      throw new NimbusError(
+        "InvalidParameter",
+        `Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [1]: ${n} requested, ${unreservedLeft} unreserved available`,
+      );
+    }
+    await this.#store.setReservedConcurrency(name, n);
+    this.#forget(name);
+    this.#events.reservationChanged(name, n);
+    return n;
+  }
+
+  async deleteConcurrency(nameRaw: string): Promise<void> {
+    const { name } = v.parseFunctionRef(nameRaw);
+    await this.#record(name);
+    await this.#store.setReservedConcurrency(name, undefined);
+    this.#forget(name);
+    this.#events.reservationChanged(name, undefined);
+  }
+
+  async getConcurrency(nameRaw: string): Promise<number | undefined> {
+    const { name } = v.parseFunctionRef(nameRaw);
+    return (await this.#record(name)).reservedConcurrency;
+  }
+
+  // ── Aliases ─────────────────────────────────────────────────────────────────
+
+  async createAlias(nameRaw: string, input: AliasInput): Promise<Alias> {
+    const { name } = v.parseFunctionRef(nameRaw);
+    await this.#record(name);
+    const alias = await this.#buildAlias(name, v.checkAliasName(input.Name), input, undefined);
+    if (!(await this.#store.putAlias(alias, null))) {
+      throw new NimbusError("Conflict", `Alias already exists: ${alias.name}`);
+    }
+    this.#forget(name);
+    return alias;
+  }
+
+  async updateAlias(nameRaw: string, aliasName: string, input: AliasInput): Promise<Alias> {
+    const { name } = v.parseFunctionRef(nameRaw);
+    const current = await this.getAlias(name, aliasName);
+    checkRevision(current.revisionId, input.RevisionId);
+    const alias = await this.#buildAlias(name, aliasName, input, current);
+    if (!(await this.#store.putAlias(alias, current.revisionId))) {
+      throw new NimbusError("PreconditionFailed", `The alias ${aliasName} was changed by another request; get it again and retry.`);
+    }
+    this.#forget(name);
+    return alias;
+  }
+
+  async #buildAlias(name: string, aliasName: string, input: AliasInput, current: Alias | undefined): Promise<Alias> {
+    const functionVersion =
+      input.FunctionVersion === undefined && current ? current.functionVersion : v.checkQualifier(input.FunctionVersion);
+    if (functionVersion !== LATEST && !/^\d+$/.test(functionVersion)) {
+      throw v.invalid("functionVersion", functionVersion, "Member must be $LATEST or a version number");
+    }
+    if (!(await this.#store.getVersion(name, functionVersion))) throw versionNotFound(name, functionVersion);
+    let weights: Record<string, number> = current?.additionalVersionWeights ?? {};
+    if (input.RoutingConfig !== undefined) {
+      const raw = input.RoutingConfig?.AdditionalVersionWeights ?? {};
+      if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+        throw v.invalid("routingConfig.additionalVersionWeights", raw, "Member must be a map of version to weight");
+      }
+      weights = {};
+      const entries = Object.entries(raw);
+      if (entries.length > 1) throw v.invalid("routingConfig.additionalVersionWeights", raw, "Member must have at most 1 entry");
+      for (const [ver, w] of entries) {
+        if (typeof w !== "number" || w < 0 || w > 1) throw v.invalid(`routingConfig.additionalVersionWeights.${ver}`, w, "Member must be a number from 0.0 to 1.0");
+        if (!/^\d+$/.test(ver)) throw v.invalid("routingConfig.additionalVersionWeights", ver, "Keys must be published version numbers");
+        if (ver === functionVersion) throw new NimbusError("InvalidParameter", `Routing to the alias's own version ${ver} is not allowed: name a second version`);
+        if (!(await this.#store.getVersion(name, ver))) throw versionNotFound(name, ver);
+        weights[ver] = w;
+      }
+      if (entries.length > 0 && functionVersion === LATEST) {
+        throw new NimbusError("InvalidParameter", "Weighted routing needs the alias to point at a published version, not $LATEST");
+      }
+    }
+    return {
+      functionName: name,
+      name: aliasName,
+      functionVersion,
+      description: input.Description === undefined ? (current?.description ?? "") : v.checkDescription(input.Description),
+      additionalVersionWeights: weights,
+      revisionId: randomUUID(),
+    };
+  }
+
+  async getAlias(nameRaw: string, aliasName: string): Promise<Alias> {
+    const { name } = v.parseFunctionRef(nameRaw);
+    await this.#record(name);
+    const alias = await this.#store.getAlias(name, aliasName);
+    if (!alias) throw aliasNotFound(name, aliasName);
+    return alias;
+  }
+
+  async listAliases(nameRaw: string): Promise<Alias[]> {
+    const { name } = v.parseFunctionRef(nameRaw);
+    await this.#record(name);
+    return this.#store.listAliases(name);
+  }
+
+  async deleteAlias(nameRaw: string, aliasName: string): Promise<void> {
+    const { name } = v.parseFunctionRef(nameRaw);
+    await this.#record(name);
+    await this.#store.deleteAlias(name, aliasName);
+    this.#forget(name);
+  }
+
+  // ── Resolution for Invoke (hot path: served from memory after the first call) ─────────
+
+  /** The version an invocation runs: by version, by alias (with weighted routing), or $LATEST. */
+  async resolve(name: string, qualifier: string | undefined, route = true): Promise<Target> {
+    const record = await this.#record(name);
+    const q = qualifier ?? LATEST;
+    if (q === LATEST || /^\d+$/.test(q)) {
+      const fn = await this.#version(name, q);
+      if (!fn) throw versionNotFound(name, q);
+      return { fn, record, qualifier };
+    }
+    const alias = await this.#alias(name, q);
+    let version = alias.functionVersion;
+    if (route) {
+      for (const [ver, weight] of Object.entries(alias.additionalVersionWeights)) {
+        if (this.#random() < weight) version = ver;
+      }
+    }
+    const fn = await this.#version(name, version);
+    if (!fn) throw versionNotFound(name, version);
+    return { fn, record, qualifier };
+  }
+
+  readonly #aliases = new Map<string, Alias>();
+
+  async #alias(name: string, aliasName: string): Promise<Alias> {
+    const key = `${name}\u0000${aliasName}`;
+    let alias = this.#aliases.get(key);
+    if (!alias) {
+      alias = await this.#store.getAlias(name, aliasName);
+      if (!alias) throw aliasNotFound(name, aliasName);
+      this.#aliases.set(key, alias);
+    }
+    return alias;
+  }
+
+  async #version(name: string, version: string): Promise<FunctionVersion | undefined> {
+    const key = `${name}\u0000${version}`;
+    let fn = this.#versions.get(key);
+    if (!fn) {
+      fn = await this.#store.getVersion(name, version);
+      if (fn) this.#versions.set(key, fn);
+    }
+    return fn;
+  }
+
+  async #record(name: string): Promise<FunctionRecord> {
+    let r = this.#records.get(name);
+    if (!r) {
+      r = await this.#store.getFunction(name);
+      if (!r) throw new NimbusError("NotFound", `Function not found: ${name}`);
+      this.#records.set(name, r);
+    }
+    return r;
+  }
+
+  async #latest(name: string): Promise<FunctionVersion> {
+    await this.#record(name);
+    const fn = await this.#store.getVersion(name, LATEST);
+    if (!fn) throw new NimbusError("NotFound", `Function not found: ${name}`);
+    return fn;
+  }
+
+  #forget(name: string): void {
+    this.#records.delete(name);
+    const prefix = `${name}\u0000`;
+    for (const k of this.#versions.keys()) if (k.startsWith(prefix)) this.#versions.delete(k);
+    for (const k of this.#aliases.keys()) if (k.startsWith(prefix)) this.#aliases.delete(k);
+  }
+}
+
+function sameConfig(a: FunctionVersion, b: FunctionVersion): boolean {
+  return (
+    a.runtime === b.runtime &&
+    a.handler === b.handler &&
+    a.memoryMb === b.memoryMb &&
+    a.timeoutS === b.timeoutS &&
+    JSON.stringify(a.environment) === JSON.stringify(b.environment)
+  );
+}
+
+function checkRevision(actual: string, expected: unknown): void {
+  if (expected !== undefined && expected !== actual) {
+    throw new NimbusError("PreconditionFailed", `The Revision Id provided does not match the latest Revision Id (${actual}). Call GetFunction/GetAlias to get the latest Revision Id`);
+  }
+}
+
+function conflictExists(name: string): NimbusError {
+  return new NimbusError("Conflict", `Function already exist: ${name}`);
+}
+
+function versionNotFound(name: string, version: string): NimbusError {
+  return new NimbusError("NotFound", `Function not found: ${name}:${version}`);
+}
+
+function aliasNotFound(name: string, alias: string): NimbusError {
+  return new NimbusError("NotFound", `Alias not found: ${name}:${alias}`);
+}

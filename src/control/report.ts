@@ -1,0 +1,81 @@
+/**
+ * Maps an invocation's outcome to what every surface shows: the payload and error header the
+ * caller gets, and the START / END / REPORT lines Lambda writes. One place, so the log, the
+ * response and (later) the usage record always agree.
+ */
+import type { InvokeOutcome } from "../protocol/invoke.js";
+import { LOG_TAIL_BYTES } from "../protocol/limits.js";
+import { MAX_SYNC_RESPONSE_BYTES } from "../protocol/limits.js";
+
+export interface InvocationFigures {
+  readonly functionName: string;
+  readonly requestId: string;
+  readonly version: string;
+  readonly durationMs: number;
+  readonly memoryMb: number;
+  readonly maxMemoryUsedMb: number | undefined;
+  /** Present on a cold start. */
+  readonly initDurationMs: number | undefined;
+}
+
+/** Billed time: duration plus init (billed since 2025), rounded up to the next millisecond. */
+export function billedDurationMs(f: Pick<InvocationFigures, "durationMs" | "initDurationMs">): number {
+  return Math.max(1, Math.ceil(f.durationMs + (f.initDurationMs ?? 0)));
+}
+
+export function startLine(f: InvocationFigures): string {
+  return `START RequestId: ${f.requestId} Version: ${f.version}`;
+}
+
+export function endLine(f: InvocationFigures): string {
+  return `END RequestId: ${f.requestId}`;
+}
+
+export function reportLine(f: InvocationFigures, outcome: InvokeOutcome): string {
+  let line =
+    `REPORT RequestId: ${f.requestId}\tDuration: ${f.durationMs.toFixed(2)} ms\t` +
+    `Billed Duration: ${billedDurationMs(f)} ms\tMemory Size: ${f.memoryMb} MB\t` +
+    `Max Memory Used: ${f.maxMemoryUsedMb ?? 0} MB\t`;
+  if (f.initDurationMs !== undefined) line += `Init Duration: ${f.initDurationMs.toFixed(2)} ms\t`;
+  if (outcome.kind === "timeout") line += "Status: timeout";
+  else if (outcome.kind === "crash") line += "Status: error\tError Type: " + outcome.errorType;
+  return line.trimEnd();
+}
+
+/** The last LOG_TAIL_BYTES of the lines, as `X-Amz-Log-Result` carries them (before base64). */
+export function logTail(lines: readonly string[]): string {
+  const text = lines.map((l) => (l.endsWith("\n") ? l : `${l}\n`)).join("");
+  const buf = Buffer.from(text);
+  return buf.length <= LOG_TAIL_BYTES ? text : buf.subarray(buf.length - LOG_TAIL_BYTES).toString();
+}
+
+/** The error body the caller receives for an outcome that is not a success. */
+export function errorPayload(outcome: InvokeOutcome, requestId: string): Buffer | undefined {
+  switch (outcome.kind) {
+    case "success":
+      return undefined;
+    case "error":
+      return outcome.payload;
+    case "timeout":
+      return json({
+        errorType: "Sandbox.Timedout",
+        errorMessage: `RequestId: ${requestId} Error: Task timed out after ${outcome.timeoutS.toFixed(2)} seconds`,
+      });
+    case "crash":
+      return json({
+        errorType: outcome.errorType,
+        errorMessage: `RequestId: ${requestId} Error: ${outcome.reason}`,
+      });
+    case "response-too-large":
+      return json({
+        errorMessage:
+          `Response payload size (${outcome.size} bytes) exceeded maximum allowed payload size ` +
+          `(${MAX_SYNC_RESPONSE_BYTES} bytes).`,
+        errorType: "Function.ResponseSizeTooLarge",
+      });
+  }
+}
+
+function json(v: object): Buffer {
+  return Buffer.from(JSON.stringify(v));
+}

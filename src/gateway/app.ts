@@ -1,0 +1,39 @@
+/** Every HTTP surface of the platform in one fetch handler. */
+import { randomUUID } from "node:crypto";
+import { Hono } from "hono";
+import { NimbusError, toNimbusError } from "../shared/errors.js";
+import type { Logger } from "../shared/logger.js";
+import { lambdaErrorResponse } from "./lambda-api/errors.js";
+import { type LambdaApiDeps, lambdaApi } from "./lambda-api/routes.js";
+import { nimbusApi } from "./nimbus-api.js";
+import type { LogService } from "../control/logs.js";
+
+export interface GatewayDeps extends LambdaApiDeps {
+  readonly logs: LogService;
+  readonly logger: Logger;
+}
+
+export function createGateway(d: GatewayDeps): Hono {
+  const app = new Hono();
+  app.route("/", lambdaApi(d));
+  app.route("/", nimbusApi(d));
+
+  app.notFound((c) => {
+    const err = new NimbusError("NotFound", `No route for ${c.req.method} ${new URL(c.req.url).pathname}`);
+    return respond(c.req.url, err, randomUUID());
+  });
+  app.onError((err, c) => {
+    const requestId = randomUUID();
+    const nimbus = toNimbusError(err);
+    if (!(err instanceof NimbusError)) d.logger.error("unexpected error", { requestId, path: c.req.path, err });
+    return respond(c.req.url, nimbus, requestId);
+  });
+  return app;
+}
+
+function respond(url: string, err: NimbusError, requestId: string): Response {
+  if (new URL(url).pathname.startsWith("/nimbus/")) {
+    return Response.json({ error: { code: err.code, message: err.message, requestId } }, { status: err.status });
+  }
+  return lambdaErrorResponse(err, requestId);
+}

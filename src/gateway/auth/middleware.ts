@@ -1,0 +1,58 @@
+/** SigV4 authentication for the Lambda API and Nimbus's own API. */
+import type { NimbusError } from "../../shared/errors.js";
+import { NimbusError as Err } from "../../shared/errors.js";
+import { verifySigV4, type SigV4Result } from "./sigv4.js";
+
+export interface Credentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+}
+
+export type AuthMode = "verify" | "off";
+
+export interface Authenticator {
+  /** Resolves when the request is signed with a known key; throws a NimbusError otherwise. */
+  check(req: Request, rawUrl: string, bodySha256Hex: string): Promise<void>;
+}
+
+export function createAuthenticator(mode: AuthMode, creds: Credentials, now: () => number): Authenticator {
+  if (mode === "off") return { check: async () => {} };
+  const secretFor = (id: string) => (id === creds.accessKeyId ? creds.secretAccessKey : undefined);
+  return {
+    async check(req, rawUrl, bodySha256Hex) {
+      const afterHost = rawUrl.replace(/^[a-z]+:\/\/[^/]+/i, "");
+      const q = afterHost.indexOf("?");
+      const result = await verifySigV4(
+        {
+          method: req.method,
+          rawPath: q === -1 ? afterHost : afterHost.slice(0, q),
+          rawQuery: q === -1 ? "" : afterHost.slice(q + 1),
+          header: (name) => req.headers.get(name) ?? undefined,
+          bodySha256Hex,
+        },
+        { service: "lambda", secretFor, now },
+      );
+      if (!result.ok) throw authError(result);
+    },
+  };
+}
+
+function authError(r: Exclude<SigV4Result, { ok: true }>): NimbusError {
+  switch (r.reason) {
+    case "missing":
+      return new Err("MissingAuthenticationToken", "Missing Authentication Token: sign requests with AWS Signature Version 4 and the platform's access key");
+    case "malformed":
+      return new Err("IncompleteSignature", `The request signature is malformed: ${r.message}`);
+    case "unknown-key":
+      return new Err("UnrecognizedClient", "The security token included in the request is invalid: unknown access key id");
+    case "expired":
+    case "skewed":
+      return new Err("RequestExpired", `Signature expired: ${r.message}`);
+    case "mismatch":
+    case "body-hash-mismatch":
+      return new Err(
+        "InvalidSignature",
+        "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.",
+      );
+  }
+}

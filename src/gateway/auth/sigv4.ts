@@ -1,0 +1,248 @@
+/**
+ * Verification of AWS Signature Version 4 on incoming requests, in the Authorization header or
+ * in a presigned URL's query. The canonical request is rebuilt by the SDK's own signer
+ * (@smithy/signature-v4) so that its encoding rules are the ones clients sign with.
+ */
+
+import { timingSafeEqual } from "node:crypto";
+import { Sha256 } from "@aws-crypto/sha256-js";
+import { HttpRequest } from "@smithy/protocol-http";
+import { SignatureV4 } from "@smithy/signature-v4";
+
+export interface SigV4Request {
+  method: string;
+  /** Raw path exactly as received, still percent-encoded, without the query string. */
+  rawPath: string;
+  /** Raw query string without the leading '?', still encoded ('' when none). */
+  rawQuery: string;
+  /** Header lookup by lowercase name; returns undefined when absent. */
+  header(name: string): string | undefined;
+  /** Hex sha256 of the body when the caller has it; verification then also checks X-Amz-Content-Sha256 matches it. */
+  bodySha256Hex?: string;
+}
+
+export interface SigV4Options {
+  service: string; // "lambda" | "s3"
+  /** Secret for an access key id, undefined when unknown. */
+  secretFor(accessKeyId: string): string | undefined;
+  /** Epoch ms now (injected clock). */
+  now(): number;
+  maxSkewMs?: number; // default 15 minutes
+}
+
+export type SigV4Result =
+  | { ok: true; accessKeyId: string; region: string }
+  | { ok: false; reason: SigV4FailureReason; message: string };
+
+export type SigV4FailureReason =
+  | "missing"
+  | "malformed"
+  | "unknown-key"
+  | "mismatch"
+  | "expired"
+  | "skewed"
+  | "body-hash-mismatch";
+
+const ALGORITHM = "AWS4-HMAC-SHA256";
+const DEFAULT_MAX_SKEW_MS = 15 * 60 * 1000;
+const MAX_PRESIGNED_EXPIRES_S = 604_800;
+const UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD";
+const CONTENT_SHA256 = "x-amz-content-sha256";
+const HEX_SHA256 = /^[0-9a-f]{64}$/;
+const AMZ_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
+
+type Query = Record<string, string | string[]>;
+
+/** What the request claims about its signature, before any of it is checked. */
+interface Claim {
+  accessKeyId: string;
+  region: string;
+  signedHeaders: string[];
+  signature: string;
+  signedAtMs: number;
+  /** Present only for presigned (query) auth. */
+  expiresS?: number;
+}
+
+/** A claim, or why the request's auth fields are malformed. */
+type Parsed = Claim | string;
+
+/** Verifies a request's SigV4 signature (header or presigned query) for opts.service. */
+export async function verifySigV4(req: SigV4Request, opts: SigV4Options): Promise<SigV4Result> {
+  const query = parseQuery(req.rawQuery);
+  if (!query) return fail("malformed", `query string "${req.rawQuery}" is not valid percent-encoding`);
+  const authorization = req.header("authorization");
+  const presigned = ["X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature"].some((k) => k in query);
+  if (authorization === undefined && !presigned) {
+    return fail("missing", "request has no Authorization header and no X-Amz-Signature query parameter");
+  }
+  if (authorization !== undefined && presigned) {
+    return fail("malformed", "request carries both an Authorization header and presigned query parameters");
+  }
+  const claim = presigned
+    ? parseQueryAuth(query, opts.service)
+    : parseHeaderAuth(authorization ?? "", req.header("x-amz-date"), opts.service);
+  if (typeof claim === "string") return fail("malformed", claim);
+
+  const secret = opts.secretFor(claim.accessKeyId);
+  if (secret === undefined) return fail("unknown-key", `access key id "${claim.accessKeyId}" is not known`);
+
+  const now = opts.now();
+  const maxSkewMs = opts.maxSkewMs ?? DEFAULT_MAX_SKEW_MS;
+  // A presigned URL may be used long after it was made, so only a future date counts as skew there.
+  const skewMs = claim.expiresS === undefined ? Math.abs(now - claim.signedAtMs) : claim.signedAtMs - now;
+  if (skewMs > maxSkewMs) {
+    return fail(
+      "skewed",
+      `signed at ${iso(claim.signedAtMs)}, over ${maxSkewMs} ms from server time ${iso(now)}`,
+    );
+  }
+  const expiresAtMs = claim.signedAtMs + (claim.expiresS ?? Number.POSITIVE_INFINITY) * 1000;
+  if (now > expiresAtMs)
+    return fail("expired", `presigned URL expired at ${iso(expiresAtMs)}, now is ${iso(now)}`);
+
+  const headers: Record<string, string> = Object.create(null);
+  for (const name of claim.signedHeaders) {
+    const value = req.header(name);
+    if (value === undefined) return fail("malformed", `signed header "${name}" is not in the request`);
+    headers[name] = value;
+  }
+  const payloadHash = declaredPayloadHash(req, query, presigned);
+  if (payloadHash === undefined) {
+    return fail("malformed", `request declares no single ${CONTENT_SHA256} and the caller gave no body hash`);
+  }
+  // The signer reads the payload hash from this header; unsignableHeaders keeps it out of the
+  // canonical headers when the client did not sign it.
+  headers[CONTENT_SHA256] = payloadHash;
+
+  const expected = await computeSignature(req, query, headers, claim, secret, opts.service);
+  if (!constantTimeEqual(expected, claim.signature)) {
+    return fail("mismatch", `signature does not match the request signed with key "${claim.accessKeyId}"`);
+  }
+  if (req.bodySha256Hex !== undefined && HEX_SHA256.test(payloadHash) && payloadHash !== req.bodySha256Hex) {
+    return fail("body-hash-mismatch", `body sha256 is ${req.bodySha256Hex}, request declares ${payloadHash}`);
+  }
+  return { ok: true, accessKeyId: claim.accessKeyId, region: claim.region };
+}
+
+async function computeSignature(
+  req: SigV4Request,
+  query: Query,
+  headers: Record<string, string>,
+  claim: Claim,
+  secret: string,
+  service: string,
+): Promise<string> {
+  const signer = new SignatureV4({
+    service,
+    region: claim.region,
+    credentials: { accessKeyId: claim.accessKeyId, secretAccessKey: secret },
+    sha256: Sha256,
+    // Non-S3 services sign the already-encoded path encoded once more; S3 signs it as sent.
+    uriEscapePath: service !== "s3",
+    applyChecksum: false,
+  });
+  const request = new HttpRequest({ method: req.method, hostname: "", path: req.rawPath, query, headers });
+  const signableHeaders = new Set(claim.signedHeaders);
+  // The signer adds these itself; they belong in the canonical headers only if the client signed them.
+  const unsignableHeaders = new Set(["x-amz-date", CONTENT_SHA256]);
+  const signingDate = new Date(claim.signedAtMs);
+  if (claim.expiresS !== undefined) {
+    const signed = await signer.presign(request, {
+      signingDate,
+      expiresIn: claim.expiresS,
+      signableHeaders,
+      unsignableHeaders,
+      // Headers the client signed as headers must not be moved into the query.
+      unhoistableHeaders: new Set([...signableHeaders, CONTENT_SHA256]),
+    });
+    return single(signed.query as Query, "X-Amz-Signature") ?? "";
+  }
+  const signed = await signer.sign(request, { signingDate, signableHeaders, unsignableHeaders });
+  return /Signature=([0-9a-f]{64})$/.exec(signed.headers.authorization ?? "")?.[1] ?? "";
+}
+
+/** The payload hash the client signed: declared in a header or query parameter, else the body's own. */
+function declaredPayloadHash(req: SigV4Request, query: Query, presigned: boolean): string | undefined {
+  if (!presigned) return req.header(CONTENT_SHA256) ?? req.bodySha256Hex;
+  // Presigners differ in the case of this parameter's name (S3's spells it X-Amz-Content-Sha256).
+  const param = Object.keys(query).find((k) => k.toLowerCase() === CONTENT_SHA256);
+  return param === undefined ? UNSIGNED_PAYLOAD : single(query, param);
+}
+
+function parseHeaderAuth(authorization: string, amzDate: string | undefined, service: string): Parsed {
+  const match = /^AWS4-HMAC-SHA256\s+(.*)$/s.exec(authorization.trim());
+  if (!match) return `Authorization must start with "${ALGORITHM} ", got "${authorization.slice(0, 40)}"`;
+  const rest = match[1] ?? "";
+  const field = (name: string) => new RegExp(`(?:^|,)\\s*${name}=([^,]*)`).exec(rest)?.[1]?.trim();
+  return buildClaim(service, field("Credential"), field("SignedHeaders"), field("Signature"), amzDate);
+}
+
+function parseQueryAuth(query: Query, service: string): Parsed {
+  const p = (name: string) => single(query, `X-Amz-${name}`);
+  if (p("Algorithm") !== ALGORITHM)
+    return `X-Amz-Algorithm must be "${ALGORITHM}", got "${p("Algorithm") ?? ""}"`;
+  const expires = p("Expires") ?? "";
+  if (!/^\d+$/.test(expires) || Number(expires) > MAX_PRESIGNED_EXPIRES_S) {
+    return `X-Amz-Expires must be a number of seconds up to ${MAX_PRESIGNED_EXPIRES_S}, got "${expires}"`;
+  }
+  const claim = buildClaim(service, p("Credential"), p("SignedHeaders"), p("Signature"), p("Date"));
+  return typeof claim === "string" ? claim : { ...claim, expiresS: Number(expires) };
+}
+
+/** Checks the claimed fields; a field that is absent or given twice arrives as undefined. */
+function buildClaim(service: string, credential = "", headerList = "", signature = "", amzDate = ""): Parsed {
+  const scope = /^([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request$/.exec(credential);
+  if (!scope)
+    return `credential "${credential}" must be {access key}/{yyyymmdd}/{region}/{service}/aws4_request`;
+  const [, accessKeyId = "", scopeDate, region = "", scopeService] = scope;
+  const signedAtMs = Date.parse(amzDate.replace(AMZ_DATE, "$1-$2-$3T$4:$5:$6Z"));
+  if (!AMZ_DATE.test(amzDate) || Number.isNaN(signedAtMs))
+    return `X-Amz-Date "${amzDate}" must be like 20261124T120000Z`;
+  if (scopeDate !== amzDate.slice(0, 8))
+    return `credential date ${scopeDate} is not the X-Amz-Date day ${amzDate}`;
+  if (scopeService !== service) return `credential is for service "${scopeService}", expected "${service}"`;
+  if (!HEX_SHA256.test(signature)) return `signature "${signature}" must be 64 lowercase hex characters`;
+  const signedHeaders = headerList.split(";");
+  if (!signedHeaders.includes("host") || signedHeaders.some((n) => n === "" || n !== n.toLowerCase())) {
+    return `signed headers "${headerList}" must be lowercase names separated by ";" and include host`;
+  }
+  return { accessKeyId, region, signedHeaders, signature, signedAtMs };
+}
+
+/** Decodes the raw query into the shape HttpRequest.query expects; the signer re-encodes it per RFC 3986. */
+function parseQuery(raw: string): Query | undefined {
+  const query: Query = Object.create(null);
+  try {
+    for (const pair of raw.split("&")) {
+      if (pair === "") continue;
+      const eq = pair.indexOf("=");
+      const key = decodeURIComponent(eq < 0 ? pair : pair.slice(0, eq));
+      const value = eq < 0 ? "" : decodeURIComponent(pair.slice(eq + 1));
+      const prior = query[key];
+      query[key] = prior === undefined ? value : [...(Array.isArray(prior) ? prior : [prior]), value];
+    }
+  } catch {
+    return undefined;
+  }
+  return query;
+}
+
+function single(query: Query, name: string): string | undefined {
+  const value = query[name];
+  return typeof value === "string" ? value : undefined;
+}
+
+function constantTimeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+function fail(reason: SigV4FailureReason, message: string): SigV4Result {
+  return { ok: false, reason, message };
+}

@@ -1,0 +1,39 @@
+/** Request bodies read with a limit, straight from Node's request when there is one. */
+import type { Context } from "hono";
+import type { IncomingMessage } from "node:http";
+import { NimbusError } from "../shared/errors.js";
+
+/** Reads the whole body; throws RequestTooLarge with `message` once it passes `limit` bytes. */
+export async function readBody(c: Context, limit: number, message: string): Promise<Buffer> {
+  const declared = Number(c.req.header("content-length"));
+  if (Number.isFinite(declared) && declared > limit) throw new NimbusError("RequestTooLarge", message);
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const source: AsyncIterable<Uint8Array> | null = incoming ?? (c.req.raw.body as AsyncIterable<Uint8Array> | null);
+  if (!source) return Buffer.alloc(0);
+  for await (const chunk of source) {
+    size += chunk.length;
+    if (size > limit) {
+      incoming?.resume();
+      throw new NimbusError("RequestTooLarge", message);
+    }
+    chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+}
+
+/** Parses a JSON object body; an empty body is `{}`. */
+export function parseJsonObject(body: Buffer): Record<string, unknown> {
+  if (body.length === 0) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString("utf8"));
+  } catch (err) {
+    throw new NimbusError("InvalidRequestContent", `Could not parse request body into json: ${(err as Error).message}`);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new NimbusError("InvalidRequestContent", "The request body must be a JSON object");
+  }
+  return value as Record<string, unknown>;
+}

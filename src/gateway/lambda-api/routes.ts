@@ -1,0 +1,172 @@
+/**
+ * The AWS Lambda REST API (2015-03-31 and friends): same paths, bodies, status codes and
+ * error shapes as Lambda, so @aws-sdk/client-lambda and the aws CLI work unchanged. Routes
+ * parse and shape; the registry, invoke service and dispatcher hold the logic.
+ */
+import { createHash } from "node:crypto";
+import type { Context } from "hono";
+import { Hono } from "hono";
+import { NimbusError } from "../../shared/errors.js";
+import { MAX_CONTROL_BODY_BYTES, MAX_SYNC_REQUEST_BYTES } from "../../protocol/limits.js";
+import type { Dispatcher } from "../../control/dispatcher.js";
+import type { InvokeService } from "../../control/invoke-service.js";
+import type { Registry } from "../../control/registry/registry.js";
+import type { Authenticator } from "../auth/middleware.js";
+import { parseJsonObject, readBody } from "../body.js";
+import { aliasConfiguration, type ArnContext, functionConfiguration, getFunctionBody } from "./shapes.js";
+
+export interface LambdaApiDeps {
+  readonly registry: Registry;
+  readonly invoke: InvokeService;
+  readonly dispatcher: Dispatcher;
+  readonly auth: Authenticator;
+  readonly arn: ArnContext;
+  readonly accountConcurrency: number;
+  /** Base URL of this platform, for GetFunction's Code.Location. */
+  readonly publicUrl: () => string;
+}
+
+const CONTROL_TOO_LARGE = `Request must be smaller than ${MAX_CONTROL_BODY_BYTES} bytes for this operation`;
+const INVOKE_TOO_LARGE = `Request must be smaller than ${MAX_SYNC_REQUEST_BYTES} bytes for the InvokeFunction operation`;
+const EMPTY_SHA256 = createHash("sha256").digest("hex");
+
+export function lambdaApi(d: LambdaApiDeps): Hono {
+  const app = new Hono();
+
+  /** Reads the body within `limit` and checks the signature over it. */
+  async function authed(c: Context, limit = MAX_CONTROL_BODY_BYTES, tooLarge = CONTROL_TOO_LARGE): Promise<Buffer> {
+    const body = await readBody(c, limit, tooLarge);
+    const hash = body.length === 0 ? EMPTY_SHA256 : createHash("sha256").update(body).digest("hex");
+    await d.auth.check(c.req.raw, c.req.url, hash);
+    return body;
+  }
+  const json = async (c: Context) => parseJsonObject(await authed(c));
+  const cfg = (fn: Parameters<typeof functionConfiguration>[1]) => functionConfiguration(d.arn, fn);
+  const name = (c: Context) => c.req.param("name")!;
+
+  // ── Functions ──────────────────────────────────────────────────────────────
+  app.post("/2015-03-31/functions", async (c) => c.json(cfg(await d.registry.create(await json(c))), 201));
+
+  const list = async (c: Context) => {
+    await authed(c);
+    const maxRaw = c.req.query("MaxItems");
+    const maxItems = maxRaw === undefined ? 50 : Number(maxRaw);
+    if (!Number.isInteger(maxItems) || maxItems < 1 || maxItems > 10_000) {
+      throw new NimbusError("InvalidParameter", `MaxItems must be an integer from 1 to 10000, got ${maxRaw}`);
+    }
+    const { fns, next } = await d.registry.list(c.req.query("Marker") || undefined, maxItems);
+    return c.json({ Functions: fns.map(cfg), ...(next ? { NextMarker: next } : {}) });
+  };
+  app.get("/2015-03-31/functions", list);
+  app.get("/2015-03-31/functions/", list);
+
+  app.get("/2015-03-31/functions/:name", async (c) => {
+    await authed(c);
+    const { fn, record } = await d.registry.get(name(c), c.req.query("Qualifier"));
+    const codeUrl = `${d.publicUrl()}/nimbus/v1/packages/${fn.packageId}`;
+    return c.json(getFunctionBody(d.arn, fn, record, codeUrl));
+  });
+  app.delete("/2015-03-31/functions/:name", async (c) => {
+    await authed(c);
+    await d.registry.delete(name(c), c.req.query("Qualifier"));
+    return c.body(null, 204);
+  });
+  app.get("/2015-03-31/functions/:name/configuration", async (c) => {
+    await authed(c);
+    return c.json(cfg((await d.registry.get(name(c), c.req.query("Qualifier"))).fn));
+  });
+  app.put("/2015-03-31/functions/:name/configuration", async (c) =>
+    c.json(cfg(await d.registry.updateConfiguration(name(c), await json(c)))),
+  );
+  app.put("/2015-03-31/functions/:name/code", async (c) => c.json(cfg(await d.registry.updateCode(name(c), await json(c)))));
+
+  // ── Versions and aliases ───────────────────────────────────────────────────
+  app.post("/2015-03-31/functions/:name/versions", async (c) => c.json(cfg(await d.registry.publish(name(c), await json(c))), 201));
+  app.get("/2015-03-31/functions/:name/versions", async (c) => {
+    await authed(c);
+    return c.json({ Versions: (await d.registry.listVersions(name(c))).map(cfg) });
+  });
+  app.post("/2015-03-31/functions/:name/aliases", async (c) =>
+    c.json(aliasConfiguration(d.arn, await d.registry.createAlias(name(c), await json(c))), 201),
+  );
+  app.get("/2015-03-31/functions/:name/aliases", async (c) => {
+    await authed(c);
+    return c.json({ Aliases: (await d.registry.listAliases(name(c))).map((a) => aliasConfiguration(d.arn, a)) });
+  });
+  app.get("/2015-03-31/functions/:name/aliases/:alias", async (c) => {
+    await authed(c);
+    return c.json(aliasConfiguration(d.arn, await d.registry.getAlias(name(c), c.req.param("alias"))));
+  });
+  app.put("/2015-03-31/functions/:name/aliases/:alias", async (c) =>
+    c.json(aliasConfiguration(d.arn, await d.registry.updateAlias(name(c), c.req.param("alias"), await json(c)))),
+  );
+  app.delete("/2015-03-31/functions/:name/aliases/:alias", async (c) => {
+    await authed(c);
+    await d.registry.deleteAlias(name(c), c.req.param("alias"));
+    return c.body(null, 204);
+  });
+
+  // ── Concurrency ────────────────────────────────────────────────────────────
+  app.put("/2017-10-31/functions/:name/concurrency", async (c) => {
+    const body = await json(c);
+    const fnName = (await d.registry.get(name(c))).fn.functionName;
+    const n = await d.registry.putConcurrency(name(c), body.ReservedConcurrentExecutions, d.dispatcher.unreservedCapacity(fnName));
+    return c.json({ ReservedConcurrentExecutions: n });
+  });
+  app.delete("/2017-10-31/functions/:name/concurrency", async (c) => {
+    await authed(c);
+    await d.registry.deleteConcurrency(name(c));
+    return c.body(null, 204);
+  });
+  app.get("/2019-09-30/functions/:name/concurrency", async (c) => {
+    await authed(c);
+    const n = await d.registry.getConcurrency(name(c));
+    return c.json(n === undefined ? {} : { ReservedConcurrentExecutions: n });
+  });
+  app.get("/2016-08-19/account-settings", async (c) => {
+    await authed(c);
+    return c.json({
+      AccountLimit: {
+        TotalCodeSize: 80 * 1024 ** 3,
+        CodeSizeUnzipped: 250 * 1024 ** 2,
+        CodeSizeZipped: 50 * 1024 ** 2,
+        ConcurrentExecutions: d.accountConcurrency,
+        UnreservedConcurrentExecutions: d.dispatcher.unreservedCapacity(),
+      },
+      AccountUsage: { TotalCodeSize: 0, FunctionCount: 0 },
+    });
+  });
+
+  // ── Invoke ─────────────────────────────────────────────────────────────────
+  app.post("/2015-03-31/functions/:name/invocations", async (c) => {
+    const payload = await authed(c, MAX_SYNC_REQUEST_BYTES, INVOKE_TOO_LARGE);
+    const type = c.req.header("x-amz-invocation-type") ?? "RequestResponse";
+    if (type === "Event") {
+      throw new NimbusError("NotImplemented", "InvocationType Event (asynchronous invocation) is not available yet; use RequestResponse");
+    }
+    if (type !== "RequestResponse" && type !== "DryRun") {
+      throw new NimbusError("InvalidParameter", `InvocationType must be RequestResponse, Event or DryRun, got ${type}`);
+    }
+    const out = await d.invoke.invoke({
+      functionName: name(c),
+      qualifier: c.req.query("Qualifier"),
+      payload,
+      clientContextBase64: c.req.header("x-amz-client-context"),
+      dryRun: type === "DryRun",
+      traceId: undefined,
+    });
+    const headers: Record<string, string> = {
+      "x-amzn-requestid": out.requestId,
+      "x-amz-executed-version": out.executedVersion,
+    };
+    if (type === "DryRun") return new Response(null, { status: 204, headers });
+    headers["content-type"] = "application/json";
+    if (out.functionError) headers["x-amz-function-error"] = out.functionError;
+    if (c.req.header("x-amz-log-type") === "Tail" && out.result) {
+      headers["x-amz-log-result"] = Buffer.from(out.result.logTail).toString("base64");
+    }
+    return new Response(out.payload, { status: 200, headers });
+  });
+
+  return app;
+}

@@ -1,0 +1,64 @@
+/** Lambda's wire shapes for functions and aliases, built from the platform's model. */
+import type { Alias, FunctionRecord, FunctionVersion } from "../../protocol/function.js";
+
+export interface ArnContext {
+  readonly region: string;
+  readonly accountId: string;
+}
+
+export function functionArnOf(ctx: ArnContext, name: string, qualifier?: string): string {
+  return `arn:aws:lambda:${ctx.region}:${ctx.accountId}:function:${name}${qualifier ? `:${qualifier}` : ""}`;
+}
+
+/** "2026-11-24T15:51:06.000+0000", Lambda's LastModified format. */
+export function lambdaTimestamp(ms: number): string {
+  return new Date(ms).toISOString().replace("Z", "+0000");
+}
+
+export function functionConfiguration(ctx: ArnContext, fn: FunctionVersion): Record<string, unknown> {
+  const qualified = fn.version === "$LATEST" ? undefined : fn.version;
+  return {
+    FunctionName: fn.functionName,
+    FunctionArn: functionArnOf(ctx, fn.functionName, qualified),
+    Runtime: fn.runtime,
+    Role: fn.role,
+    Handler: fn.handler,
+    CodeSize: fn.codeSize,
+    CodeSha256: fn.codeSha256,
+    Description: fn.description,
+    Timeout: fn.timeoutS,
+    MemorySize: fn.memoryMb,
+    LastModified: lambdaTimestamp(fn.lastModified),
+    Version: fn.version,
+    Environment: { Variables: { ...fn.environment } },
+    RevisionId: fn.revisionId,
+    State: "Active",
+    LastUpdateStatus: "Successful",
+    PackageType: "Zip",
+    Architectures: [fn.architecture],
+    EphemeralStorage: { Size: 512 },
+    TracingConfig: { Mode: "PassThrough" },
+    SnapStart: { ApplyOn: "None", OptimizationStatus: "Off" },
+    LoggingConfig: { LogFormat: "Text", LogGroup: `/aws/lambda/${fn.functionName}` },
+  };
+}
+
+export function getFunctionBody(ctx: ArnContext, fn: FunctionVersion, record: FunctionRecord, codeUrl: string): Record<string, unknown> {
+  return {
+    Configuration: functionConfiguration(ctx, fn),
+    Code: { RepositoryType: "S3", Location: codeUrl },
+    ...(record.reservedConcurrency === undefined ? {} : { Concurrency: { ReservedConcurrentExecutions: record.reservedConcurrency } }),
+  };
+}
+
+export function aliasConfiguration(ctx: ArnContext, a: Alias): Record<string, unknown> {
+  const weights = Object.keys(a.additionalVersionWeights).length > 0;
+  return {
+    AliasArn: functionArnOf(ctx, a.functionName, a.name),
+    Name: a.name,
+    FunctionVersion: a.functionVersion,
+    Description: a.description,
+    RevisionId: a.revisionId,
+    ...(weights ? { RoutingConfig: { AdditionalVersionWeights: { ...a.additionalVersionWeights } } } : {}),
+  };
+}

@@ -1,0 +1,85 @@
+/** Nimbus's own API, where no existing contract fits: function logs (query and follow). */
+import { createHash } from "node:crypto";
+import type { Context } from "hono";
+import { Hono } from "hono";
+import { streamSSE } from "hono/streaming";
+import { NimbusError } from "../shared/errors.js";
+import type { LogService } from "../control/logs.js";
+import type { Authenticator } from "./auth/middleware.js";
+
+const EMPTY_SHA256 = createHash("sha256").digest("hex");
+const MAX_LOG_LIMIT = 10_000;
+
+export function nimbusApi(d: { logs: LogService; auth: Authenticator }): Hono {
+  const app = new Hono();
+  const authed = (c: Context) => d.auth.check(c.req.raw, c.req.url, EMPTY_SHA256);
+
+  app.get("/nimbus/v1/health", (c) => c.json({ status: "ok" }));
+
+  app.get("/nimbus/v1/logs", async (c) => {
+    await authed(c);
+    const fn = c.req.query("function");
+    if (!fn) throw new NimbusError("InvalidParameter", "the query parameter function is required, e.g. ?function=hello");
+    const limit = intParam(c.req.query("limit"), 1000, "limit", 1, MAX_LOG_LIMIT);
+    const query = {
+      functionName: fn,
+      requestId: c.req.query("requestId") || undefined,
+      from: optionalTime(c.req.query("from"), "from"),
+      to: optionalTime(c.req.query("to"), "to"),
+      afterSeq: intParam(c.req.query("after"), 0, "after", 0, Number.MAX_SAFE_INTEGER),
+      limit,
+    };
+    if (c.req.query("follow") !== "1" && c.req.query("follow") !== "true") {
+      const entries = await d.logs.query(query);
+      return c.json({ entries: entries.map(wire) });
+    }
+    return streamSSE(c, async (stream) => {
+      const queue: string[] = [];
+      let wake: (() => void) | undefined;
+      const stop = d.logs.follow(fn, (e) => {
+        if (query.requestId && e.requestId !== query.requestId) return;
+        queue.push(JSON.stringify(wire({ ...e, seq: 0 })));
+        wake?.();
+      });
+      let closed = false;
+      stream.onAbort(() => {
+        closed = true;
+        wake?.();
+      });
+      try {
+        for (const e of await d.logs.query(query)) await stream.writeSSE({ data: JSON.stringify(wire(e)), event: "log" });
+        while (!closed) {
+          while (queue.length > 0) await stream.writeSSE({ data: queue.shift()!, event: "log" });
+          await new Promise<void>((r) => {
+            wake = r;
+          });
+          wake = undefined;
+        }
+      } finally {
+        stop();
+      }
+    });
+  });
+
+  return app;
+}
+
+function wire(e: { seq: number; timestamp: number; requestId: string | undefined; version: string; message: string }) {
+  return { seq: e.seq, time: new Date(e.timestamp).toISOString(), requestId: e.requestId ?? null, version: e.version, message: e.message };
+}
+
+function intParam(raw: string | undefined, dflt: number, name: string, min: number, max: number): number {
+  if (raw === undefined || raw === "") return dflt;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new NimbusError("InvalidParameter", `${name} must be an integer from ${min} to ${max}, got ${raw}`);
+  }
+  return n;
+}
+
+function optionalTime(raw: string | undefined, name: string): number | undefined {
+  if (raw === undefined || raw === "") return undefined;
+  const n = /^\d+$/.test(raw) ? Number(raw) : Date.parse(raw);
+  if (!Number.isFinite(n)) throw new NimbusError("InvalidParameter", `${name} must be an ISO 8601 time or epoch milliseconds, got ${raw}`);
+  return n;
+}

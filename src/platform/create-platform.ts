@@ -1,0 +1,160 @@
+/**
+ * The composition root: the only place where the subsystems are wired together. One call
+ * gives a running platform on its data directory; `listen` puts it on a port.
+ */
+import { mkdir, writeFile, rm, chmod } from "node:fs/promises";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createAdaptorServer } from "@hono/node-server";
+import type { Hono } from "hono";
+import { type Clock, systemClock } from "../shared/clock.js";
+import type { Config } from "../shared/config.js";
+import { createLogger, type Logger } from "../shared/logger.js";
+import { CodeStore } from "../control/code-store.js";
+import { Dispatcher } from "../control/dispatcher.js";
+import { InvokeService } from "../control/invoke-service.js";
+import { LogService } from "../control/logs.js";
+import { LocalPlacement } from "../control/placement/local.js";
+import { Registry } from "../control/registry/registry.js";
+import { createAuthenticator, type Credentials } from "../gateway/auth/middleware.js";
+import { createGateway } from "../gateway/app.js";
+import { SqliteStore } from "../store/sqlite.js";
+import { ProcessDriver } from "../worker/sandbox/process.js";
+import { Worker } from "../worker/worker.js";
+import { loadCredentials } from "./credentials.js";
+
+export interface PlatformDeps {
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+  /** Environment for credentials (NIMBUS_ACCESS_KEY_ID / NIMBUS_SECRET_ACCESS_KEY). */
+  readonly env?: Record<string, string | undefined>;
+}
+
+export interface Platform {
+  readonly config: Config;
+  readonly credentials: Credentials;
+  readonly credentialsSource: "environment" | "file" | "generated";
+  readonly app: Hono;
+  readonly dispatcher: Dispatcher;
+  readonly logs: LogService;
+  readonly worker: Worker;
+  /** Starts the HTTP server; resolves with the URL it listens on. */
+  listen(): Promise<string>;
+  url(): string;
+  /** Stops accepting requests, stops every instance and closes the store. */
+  close(): Promise<void>;
+}
+
+export const ENDPOINT_FILE = "endpoint";
+const SHUTDOWN_GRACE_MS = 5000;
+
+/** The Node runtime shipped with this build (compiled next to this file). */
+const NODE_BOOTSTRAP = fileURLToPath(new URL("../runtime/node/bootstrap.js", import.meta.url));
+
+export async function createPlatform(config: Config, deps: PlatformDeps = {}): Promise<Platform> {
+  const clock = deps.clock ?? systemClock;
+  const logger = deps.logger ?? createLogger(config.logLevel);
+  const dataDir = resolve(config.dataDir);
+  await mkdir(dataDir, { recursive: true });
+  const { credentials, source } = await loadCredentials(dataDir, deps.env ?? {});
+
+  const store = new SqliteStore(join(dataDir, "nimbus.db"));
+  const code = new CodeStore(join(dataDir, "packages"));
+  await code.open();
+  const logs = new LogService({ store, clock, logger, retentionMs: config.logRetentionMs });
+  const workerRoot = join(dataDir, "worker");
+  await mkdir(workerRoot, { recursive: true });
+  await chmod(workerRoot, 0o711);
+  const worker = new Worker({
+    id: "local",
+    root: workerRoot,
+    totalMemoryMb: config.workerMemoryMb,
+    driver: new ProcessDriver({ workRoot: workerRoot, isolateUsers: config.isolateUsers }),
+    packages: code,
+    logs,
+    clock,
+    logger,
+    nodeBootstrap: NODE_BOOTSTRAP,
+    nodeBinary: process.execPath,
+  });
+  await worker.open();
+  const placement = new LocalPlacement([worker]);
+  const dispatcher = new Dispatcher({
+    placement,
+    clock,
+    logs,
+    logger,
+    region: config.region,
+    accountId: config.accountId,
+    accountConcurrency: config.accountConcurrency,
+    keepAliveMs: config.keepAliveMs,
+    initTimeoutMs: config.initTimeoutMs,
+  });
+  const registry = new Registry({
+    store,
+    code,
+    placement,
+    clock,
+    events: {
+      retire: (name, version) => dispatcher.retire(name, version),
+      reservationChanged: (name, n) => dispatcher.setReservation(name, n),
+    },
+  });
+  await registry.load();
+  const invoke = new InvokeService({ registry, dispatcher, region: config.region, accountId: config.accountId });
+  let baseUrl = "";
+  const app = createGateway({
+    registry,
+    invoke,
+    dispatcher,
+    logs,
+    logger,
+    auth: createAuthenticator(config.auth, credentials, () => clock.now()),
+    arn: { region: config.region, accountId: config.accountId },
+    accountConcurrency: config.accountConcurrency,
+    publicUrl: () => baseUrl,
+  });
+
+  let server: Server | undefined;
+  return {
+    config,
+    credentials,
+    credentialsSource: source,
+    app,
+    dispatcher,
+    logs,
+    worker,
+    async listen() {
+      server = createAdaptorServer({ fetch: app.fetch }) as Server;
+      server.keepAliveTimeout = 65_000;
+      await new Promise<void>((ok, fail) => {
+        server!.once("error", fail);
+        server!.listen(config.port, config.host, () => ok());
+      });
+      const { port } = server.address() as AddressInfo;
+      const host = config.host.includes(":") ? `[${config.host}]` : config.host;
+      baseUrl = `http://${host}:${port}`;
+      await writeFile(join(dataDir, ENDPOINT_FILE), `${baseUrl}\n`);
+      return baseUrl;
+    },
+    url: () => baseUrl,
+    async close() {
+      if (server) {
+        const s = server;
+        await new Promise<void>((ok) => {
+          s.close(() => ok());
+          s.closeIdleConnections();
+          // Followers of logs hold connections open; give in-flight requests a moment, then cut.
+          clock.setTimeout(() => s.closeAllConnections(), SHUTDOWN_GRACE_MS);
+        });
+        await rm(join(dataDir, ENDPOINT_FILE), { force: true });
+      }
+      await dispatcher.close();
+      await worker.close();
+      await logs.close();
+      await store.close();
+    },
+  };
+}

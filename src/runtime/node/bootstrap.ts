@@ -1,0 +1,318 @@
+// The Node runtime inside each sandbox, started as `node bootstrap.js` with a clean environment.
+// From the handler's side it behaves like AWS's nodejs20.x runtime (aws-lambda-ric); see README.md.
+// It imports nothing from the project and only node built-ins, and it works both as the ES module
+// tsc emits and bundled to CommonJS (no import.meta, no top-level await).
+import { format } from "node:util";
+import { type Handler, loadHandler } from "./handler-loader.js";
+import { type ApiResponse, LambdaError, RuntimeApiClient } from "./runtime-api-client.js";
+
+// Copied from src/protocol/runtime-api.ts (RUNTIME_HEADERS); Node lower-cases incoming names.
+const HEADER = {
+  requestId: "lambda-runtime-aws-request-id",
+  deadlineMs: "lambda-runtime-deadline-ms",
+  functionArn: "lambda-runtime-invoked-function-arn",
+  traceId: "lambda-runtime-trace-id",
+  clientContext: "lambda-runtime-client-context",
+  cognitoIdentity: "lambda-runtime-cognito-identity",
+  tenantId: "lambda-runtime-aws-tenant-id",
+} as const;
+
+type Outcome = { ok: true; result: unknown } | { ok: false; error: unknown };
+
+interface Invocation {
+  readonly requestId: string;
+  answered: boolean;
+}
+
+interface Runtime {
+  readonly client: RuntimeApiClient;
+  initialised: boolean;
+  /** Set as soon as the process is going down, so that it asks for no more work. */
+  crashing: boolean;
+  /** The invocation being handled; stays set after it is answered until the next one arrives. */
+  current: Invocation | undefined;
+  /** Called when the event loop drains during an invocation (Node's beforeExit). */
+  onDrain: (() => void) | undefined;
+}
+
+/** Routes console.* to stdout in Lambda's text format, each line tagged with the request id. */
+function patchConsole(requestId: () => string | undefined): void {
+  const write =
+    (level: string) =>
+    (...args: unknown[]): void => {
+      // Before the first invoke the id prints as "undefined", as on AWS.
+      const line = `${new Date().toISOString()}\t${requestId()}\t${level}\t${format(...args)}`;
+      // One record per line: the platform splits records on "\n", so a multi-line message keeps "\r".
+      process.stdout.write(`${line.replaceAll("\n", "\r")}\n`);
+    };
+  console.log = console.info = write("INFO");
+  console.warn = write("WARN");
+  console.error = write("ERROR");
+  console.debug = write("DEBUG");
+  console.trace = write("TRACE");
+  Object.assign(console, { fatal: write("FATAL") });
+}
+
+/** Logs an error as aws-lambda-ric does: `{label} \t{"errorType",…,"stack":[lines]}` at ERROR. */
+function logError(label: string, error: unknown): void {
+  const err = error instanceof Error ? error : new Error(safeString(error));
+  let json: string;
+  try {
+    json = JSON.stringify(err, (_key, value: unknown) =>
+      value instanceof Error
+        ? {
+            errorType: value.name,
+            errorMessage: value.message,
+            code: (value as NodeJS.ErrnoException).code,
+            ...value,
+            stack: typeof value.stack === "string" ? value.stack.split("\n") : value.stack,
+          }
+        : value,
+    );
+  } catch {
+    json = JSON.stringify({ errorType: err.name, errorMessage: err.message });
+  }
+  console.error(label, `\t${json}`);
+}
+
+function safeString(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
+async function main(): Promise<void> {
+  let runtime: Runtime | undefined;
+  patchConsole(() => runtime?.current?.requestId);
+  const env = process.env;
+  runtime = {
+    client: new RuntimeApiClient(env.AWS_LAMBDA_RUNTIME_API ?? ""),
+    initialised: false,
+    crashing: false,
+    current: undefined,
+    onDrain: undefined,
+  };
+  installCrashHandlers(runtime);
+
+  let handler: Handler;
+  try {
+    handler = await loadHandler(env.LAMBDA_TASK_ROOT ?? process.cwd(), env._HANDLER);
+    // One turn of the loop, so that a promise the module left rejected counts as an init failure.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (runtime.crashing) return;
+  } catch (err) {
+    logError("Init Error", err);
+    await runtime.client.postInitError(err).catch(() => undefined);
+    process.exit(1);
+  }
+  runtime.initialised = true;
+
+  while (!runtime.crashing) {
+    const next = await runtime.client.next();
+    await invoke(runtime, handler, next);
+  }
+}
+
+function installCrashHandlers(runtime: Runtime): void {
+  process.on("uncaughtException", (error) => void crash(runtime, "Uncaught Exception", error));
+  process.on("unhandledRejection", (reason) => {
+    const error = new LambdaError("Runtime.UnhandledPromiseRejection", safeString(reason));
+    void crash(runtime, "Unhandled Promise Rejection", error);
+  });
+  process.on("beforeExit", () => {
+    const onDrain = runtime.onDrain;
+    runtime.onDrain = undefined;
+    if (onDrain !== undefined) return onDrain();
+    // Only a module whose top-level await never settles leaves the loop empty outside an invoke.
+    void crash(
+      runtime,
+      "Init Error",
+      new LambdaError("Runtime.NodeJsExit", "the handler module never finished loading"),
+    );
+  });
+}
+
+// As AWS does: report the failure where the platform can still attribute it (init, or the
+// unanswered invocation), then exit; the platform turns the exit into Runtime.ExitError.
+async function crash(runtime: Runtime, label: string, error: unknown): Promise<void> {
+  logError(label, error);
+  if (runtime.crashing) return;
+  runtime.crashing = true;
+  const current = runtime.current;
+  if (!runtime.initialised) {
+    await runtime.client.postInitError(error).catch(() => undefined);
+  } else if (current !== undefined && !current.answered) {
+    current.answered = true;
+    await runtime.client.postError(current.requestId, error).catch(() => undefined);
+  }
+  process.exit(1);
+}
+
+async function invoke(runtime: Runtime, handler: Handler, next: ApiResponse): Promise<void> {
+  const header = (name: string): string | undefined => {
+    const value = next.headers[name];
+    return typeof value === "string" && value !== "" ? value : undefined;
+  };
+  const requestId = header(HEADER.requestId);
+  const deadlineMs = Number.parseInt(header(HEADER.deadlineMs) ?? "", 10);
+  const functionArn = header(HEADER.functionArn);
+  if (requestId === undefined || Number.isNaN(deadlineMs) || functionArn === undefined) {
+    throw new Error(
+      `/next answered without ${HEADER.requestId}, a numeric ${HEADER.deadlineMs} or ${HEADER.functionArn}`,
+    );
+  }
+  const invocation: Invocation = { requestId, answered: false };
+  runtime.current = invocation;
+  const traceId = header(HEADER.traceId);
+  if (traceId === undefined) delete process.env._X_AMZN_TRACE_ID;
+  else process.env._X_AMZN_TRACE_ID = traceId;
+
+  let outcome: Outcome;
+  try {
+    const event = parseJson(next.body, "the event");
+    const env = process.env;
+    const context = {
+      callbackWaitsForEmptyEventLoop: true,
+      functionName: env.AWS_LAMBDA_FUNCTION_NAME,
+      functionVersion: env.AWS_LAMBDA_FUNCTION_VERSION,
+      memoryLimitInMB: env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+      logGroupName: env.AWS_LAMBDA_LOG_GROUP_NAME,
+      logStreamName: env.AWS_LAMBDA_LOG_STREAM_NAME,
+      clientContext: parseJson(header(HEADER.clientContext), HEADER.clientContext),
+      identity: parseJson(header(HEADER.cognitoIdentity), HEADER.cognitoIdentity),
+      invokedFunctionArn: functionArn,
+      awsRequestId: requestId,
+      tenantId: header(HEADER.tenantId),
+      xRayTraceId: traceId,
+      getRemainingTimeInMillis: () => deadlineMs - Date.now(),
+    };
+    outcome = await runHandler(runtime, handler, event, context);
+  } catch (err) {
+    // Only parseJson throws here: the handler's own failures come back as outcomes.
+    outcome = { ok: false, error: err };
+  }
+  await answer(runtime, invocation, outcome);
+}
+
+// The AWS runtime crashes on an unparsable event; reporting it keeps the sandbox and says why.
+function parseJson(text: string | undefined, what: string): unknown {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new LambdaError(
+      "Runtime.UnmarshalError",
+      `cannot parse ${what} as JSON: ${(err as Error).message}`,
+    );
+  }
+}
+
+/**
+ * Runs one invocation and settles with its outcome, following nodejs20.x:
+ * - a handler with 3+ parameters is callback style: the first of callback / context.done /
+ *   succeed / fail / a returned promise wins; `callback(null, result)` with
+ *   `callbackWaitsForEmptyEventLoop` true answers only once the event loop drains (beforeExit),
+ *   so the result is serialised then; one that never calls back answers null at the drain;
+ * - any other handler answers with what it returns or resolves to (a plain value included);
+ *   an async one that never settles fails with Runtime.NodeJsExit when the loop drains.
+ */
+function runHandler(
+  runtime: Runtime,
+  handler: Handler,
+  event: unknown,
+  context: Record<string, unknown>,
+): Promise<Outcome> {
+  return new Promise<Outcome>((resolve) => {
+    let claimed = false;
+    let settled = false;
+    const settle = (outcome: Outcome): void => {
+      if (settled) return;
+      settled = true;
+      runtime.onDrain = undefined;
+      resolve(outcome);
+    };
+    const claim = (): boolean => {
+      if (claimed) return false;
+      claimed = true;
+      return true;
+    };
+    const fail = (error: unknown): void => {
+      if (claim()) settle({ ok: false, error });
+    };
+    // Node-style: a null or undefined error means success.
+    const complete = (error: unknown, result?: unknown): void => {
+      if (error != null) fail(error);
+      else if (claim()) settle({ ok: true, result });
+    };
+    const callbackStyle = handler.length >= 3;
+    runtime.onDrain = callbackStyle
+      ? () => settle({ ok: true, result: null })
+      : () =>
+          settle({
+            ok: false,
+            error: new LambdaError(
+              "Runtime.NodeJsExit",
+              "Runtime exited without providing a reason: the handler's promise never settled",
+            ),
+          });
+
+    context.done = complete;
+    context.succeed = (result?: unknown) => complete(null, result);
+    context.fail = (error?: unknown) => complete(error ?? "handled");
+    const callback = (error?: unknown, result?: unknown): void => {
+      if (error != null || context.callbackWaitsForEmptyEventLoop !== true) complete(error, result);
+      else if (claim()) runtime.onDrain = () => settle({ ok: true, result });
+    };
+
+    let returned: unknown;
+    try {
+      returned = handler(event, context, callback);
+    } catch (err) {
+      return fail(err);
+    }
+    if (isThenable(returned)) {
+      returned.then((result) => complete(null, result), fail);
+    } else if (!callbackStyle) {
+      complete(null, returned);
+    }
+  });
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null)?.then === "function";
+}
+
+async function answer(runtime: Runtime, invocation: Invocation, outcome: Outcome): Promise<void> {
+  if (invocation.answered) return;
+  invocation.answered = true;
+  if (outcome.ok) {
+    const json = serialise(outcome.result);
+    if (json !== undefined) {
+      await runtime.client.postResponse(invocation.requestId, json);
+      return;
+    }
+    outcome = {
+      ok: false,
+      error: new LambdaError("Runtime.JSONStringifyError", "Unable to stringify response body"),
+    };
+  }
+  logError("Invoke Error", outcome.error);
+  await runtime.client.postError(invocation.requestId, outcome.error);
+}
+
+/** The response body, or undefined when the result cannot be serialised (a cycle, a BigInt). */
+function serialise(result: unknown): string | undefined {
+  try {
+    // JSON.stringify gives undefined for undefined, functions and symbols; the AWS runtime sends null.
+    return JSON.stringify(result) ?? "null";
+  } catch {
+    return undefined;
+  }
+}
+
+main().catch((err: unknown) => {
+  logError("Runtime Error", err);
+  process.exit(1);
+});

@@ -1,0 +1,95 @@
+/**
+ * Platform configuration. One pure function: flags beat environment beat file beat defaults,
+ * every problem is reported at once, and the result is frozen.
+ */
+import { totalmem } from "node:os";
+import { NimbusError } from "./errors.js";
+import type { LogLevel } from "./logger.js";
+
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly region: string;
+  readonly accountId: string;
+  /** "verify" checks SigV4 on every request; "off" is for local experiments only. */
+  readonly auth: "verify" | "off";
+  readonly keepAliveMs: number;
+  readonly initTimeoutMs: number;
+  readonly accountConcurrency: number;
+  readonly workerMemoryMb: number;
+  readonly logRetentionMs: number;
+  readonly isolateUsers: "auto" | "off";
+  readonly logLevel: LogLevel;
+}
+
+type Source = Record<string, unknown>;
+
+interface Field {
+  readonly env: string;
+  readonly parse: (raw: unknown, name: string, problems: string[]) => unknown;
+}
+
+const int = (min: number, max: number) => (raw: unknown, name: string, problems: string[]) => {
+  const n = typeof raw === "number" ? raw : Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    problems.push(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+  }
+  return n;
+};
+const oneOf = (...values: string[]) => (raw: unknown, name: string, problems: string[]) => {
+  if (typeof raw !== "string" || !values.includes(raw)) problems.push(`${name} must be one of ${values.join(", ")}, got ${JSON.stringify(raw)}`);
+  return raw;
+};
+const text = (pattern: RegExp, hint: string) => (raw: unknown, name: string, problems: string[]) => {
+  if (typeof raw !== "string" || !pattern.test(raw)) problems.push(`${name} must be ${hint}, got ${JSON.stringify(raw)}`);
+  return raw;
+};
+
+const FIELDS: Record<keyof Config, Field> = {
+  host: { env: "NIMBUS_HOST", parse: text(/^[\w.:-]+$/, "a host name or address") },
+  port: { env: "NIMBUS_PORT", parse: int(0, 65535) },
+  dataDir: { env: "NIMBUS_DATA", parse: text(/.+/, "a directory path") },
+  region: { env: "NIMBUS_REGION", parse: text(/^[a-z]{2}(-[a-z]+)+-\d$/, "a region name like us-east-1") },
+  accountId: { env: "NIMBUS_ACCOUNT_ID", parse: text(/^\d{12}$/, "12 digits") },
+  auth: { env: "NIMBUS_AUTH", parse: oneOf("verify", "off") },
+  keepAliveMs: { env: "NIMBUS_KEEP_ALIVE_MS", parse: int(10, 24 * 3600 * 1000) },
+  initTimeoutMs: { env: "NIMBUS_INIT_TIMEOUT_MS", parse: int(100, 10 * 60 * 1000) },
+  accountConcurrency: { env: "NIMBUS_CONCURRENCY", parse: int(1, 100_000) },
+  workerMemoryMb: { env: "NIMBUS_WORKER_MEMORY_MB", parse: int(128, 16 * 1024 * 1024) },
+  logRetentionMs: { env: "NIMBUS_LOG_RETENTION_MS", parse: int(60_000, 3650 * 24 * 3600 * 1000) },
+  isolateUsers: { env: "NIMBUS_ISOLATE_USERS", parse: oneOf("auto", "off") },
+  logLevel: { env: "NIMBUS_LOG_LEVEL", parse: oneOf("debug", "info", "warn", "error") },
+};
+
+export function defaultConfig(): Config {
+  return {
+    host: "127.0.0.1",
+    port: 9000,
+    dataDir: ".nimbus",
+    region: "us-east-1",
+    accountId: "000000000000",
+    auth: "verify",
+    keepAliveMs: 10 * 60 * 1000,
+    initTimeoutMs: 10_000,
+    accountConcurrency: 1000,
+    workerMemoryMb: Math.floor((totalmem() / 1024 / 1024) * 0.8),
+    logRetentionMs: 7 * 24 * 3600 * 1000,
+    isolateUsers: "auto",
+    logLevel: "info",
+  };
+}
+
+/** Builds the configuration; throws one InvalidParameter error listing every problem. */
+export function loadConfig(env: Record<string, string | undefined>, file: Source = {}, flags: Source = {}): Config {
+  const out: Record<string, unknown> = { ...defaultConfig() };
+  const problems: string[] = [];
+  for (const key of Object.keys(file)) if (!(key in FIELDS)) problems.push(`unknown setting "${key}" in the configuration file`);
+  for (const [key, field] of Object.entries(FIELDS)) {
+    const raw = flags[key] ?? env[field.env] ?? file[key];
+    if (raw === undefined) continue;
+    out[key] = field.parse(raw, key, problems);
+  }
+  if (problems.length > 0) throw new NimbusError("InvalidParameter", `invalid configuration:\n  ${problems.join("\n  ")}`);
+  return Object.freeze(out as unknown as Config);
+}

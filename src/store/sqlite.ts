@@ -1,0 +1,263 @@
+/** The embedded metadata store: one SQLite file in the data directory (WAL mode). */
+import Database from "better-sqlite3";
+import type { Alias, FunctionRecord, FunctionVersion } from "../protocol/function.js";
+import { LATEST } from "../protocol/function.js";
+import type { LogEntry } from "../protocol/invoke.js";
+import type { LogQuery, MetadataStore, StoredLog } from "./types.js";
+
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE functions (
+     name TEXT PRIMARY KEY,
+     reserved_concurrency INTEGER,
+     created_at INTEGER NOT NULL,
+     last_version INTEGER NOT NULL DEFAULT 0
+   );
+   CREATE TABLE versions (
+     function_name TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
+     version TEXT NOT NULL,
+     revision_id TEXT NOT NULL,
+     package_id TEXT NOT NULL,
+     body TEXT NOT NULL,
+     PRIMARY KEY (function_name, version)
+   );
+   CREATE TABLE aliases (
+     function_name TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
+     name TEXT NOT NULL,
+     revision_id TEXT NOT NULL,
+     body TEXT NOT NULL,
+     PRIMARY KEY (function_name, name)
+   );
+   CREATE TABLE logs (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     function_name TEXT NOT NULL,
+     version TEXT NOT NULL,
+     instance_id TEXT NOT NULL,
+     request_id TEXT,
+     ts INTEGER NOT NULL,
+     message TEXT NOT NULL
+   );
+   CREATE INDEX logs_by_function ON logs (function_name, seq);
+   CREATE INDEX logs_by_request ON logs (request_id) WHERE request_id IS NOT NULL;
+   CREATE INDEX logs_by_time ON logs (ts);`,
+];
+
+interface FunctionRow {
+  name: string;
+  reserved_concurrency: number | null;
+  created_at: number;
+  last_version: number;
+}
+
+interface LogRow {
+  seq: number;
+  function_name: string;
+  version: string;
+  instance_id: string;
+  request_id: string | null;
+  ts: number;
+  message: string;
+}
+
+function toRecord(row: FunctionRow): FunctionRecord {
+  return {
+    name: row.name,
+    reservedConcurrency: row.reserved_concurrency ?? undefined,
+    createdAt: row.created_at,
+    lastVersion: row.last_version,
+  };
+}
+
+export class SqliteStore implements MetadataStore {
+  readonly #db: Database.Database;
+
+  constructor(path: string) {
+    this.#db = new Database(path);
+    this.#db.pragma("journal_mode = WAL");
+    this.#db.pragma("synchronous = NORMAL");
+    this.#db.pragma("foreign_keys = ON");
+    this.#db.pragma("busy_timeout = 5000");
+    this.#migrate();
+  }
+
+  #migrate(): void {
+    const current = this.#db.pragma("user_version", { simple: true }) as number;
+    for (let i = current; i < MIGRATIONS.length; i++) {
+      this.#db.transaction(() => {
+        this.#db.exec(MIGRATIONS[i]!);
+        this.#db.pragma(`user_version = ${i + 1}`);
+      })();
+    }
+  }
+
+  async getFunction(name: string): Promise<FunctionRecord | undefined> {
+    const row = this.#db.prepare("SELECT * FROM functions WHERE name = ?").get(name) as FunctionRow | undefined;
+    return row && toRecord(row);
+  }
+
+  async listFunctions(afterName: string | undefined, limit: number): Promise<FunctionRecord[]> {
+    const rows = this.#db
+      .prepare("SELECT * FROM functions WHERE name > ? ORDER BY name LIMIT ?")
+      .all(afterName ?? "", limit) as FunctionRow[];
+    return rows.map(toRecord);
+  }
+
+  async createFunction(latest: FunctionVersion, createdAt: number): Promise<boolean> {
+    return this.#db.transaction(() => {
+      const inserted = this.#db
+        .prepare("INSERT OR IGNORE INTO functions (name, created_at) VALUES (?, ?)")
+        .run(latest.functionName, createdAt);
+      if (inserted.changes === 0) return false;
+      this.#insertVersion(latest);
+      return true;
+    })();
+  }
+
+  #insertVersion(v: FunctionVersion): void {
+    this.#db
+      .prepare(
+        "INSERT INTO versions (function_name, version, revision_id, package_id, body) VALUES (?, ?, ?, ?, ?)",
+      )
+      .run(v.functionName, v.version, v.revisionId, v.packageId, JSON.stringify(v));
+  }
+
+  async replaceLatest(next: FunctionVersion, expectedRevision: string): Promise<boolean> {
+    const result = this.#db
+      .prepare(
+        `UPDATE versions SET revision_id = ?, package_id = ?, body = ?
+         WHERE function_name = ? AND version = ? AND revision_id = ?`,
+      )
+      .run(next.revisionId, next.packageId, JSON.stringify(next), next.functionName, LATEST, expectedRevision);
+    return result.changes === 1;
+  }
+
+  async publishVersion(
+    functionName: string,
+    make: (number: number) => FunctionVersion,
+  ): Promise<FunctionVersion> {
+    return this.#db.transaction(() => {
+      const row = this.#db
+        .prepare("UPDATE functions SET last_version = last_version + 1 WHERE name = ? RETURNING last_version")
+        .get(functionName) as { last_version: number } | undefined;
+      if (!row) throw new Error(`function ${functionName} vanished while publishing`);
+      const version = make(row.last_version);
+      this.#insertVersion(version);
+      return version;
+    })();
+  }
+
+  async getVersion(functionName: string, version: string): Promise<FunctionVersion | undefined> {
+    const row = this.#db
+      .prepare("SELECT body FROM versions WHERE function_name = ? AND version = ?")
+      .get(functionName, version) as { body: string } | undefined;
+    return row && (JSON.parse(row.body) as FunctionVersion);
+  }
+
+  async listVersions(functionName: string): Promise<FunctionVersion[]> {
+    const rows = this.#db
+      .prepare(
+        `SELECT body FROM versions WHERE function_name = ?
+         ORDER BY CASE version WHEN '$LATEST' THEN 0 ELSE CAST(version AS INTEGER) END`,
+      )
+      .all(functionName) as { body: string }[];
+    return rows.map((r) => JSON.parse(r.body) as FunctionVersion);
+  }
+
+  async deleteVersion(functionName: string, version: string): Promise<void> {
+    this.#db.prepare("DELETE FROM versions WHERE function_name = ? AND version = ?").run(functionName, version);
+  }
+
+  async deleteFunction(name: string): Promise<boolean> {
+    return this.#db.prepare("DELETE FROM functions WHERE name = ?").run(name).changes === 1;
+  }
+
+  async setReservedConcurrency(name: string, value: number | undefined): Promise<void> {
+    this.#db.prepare("UPDATE functions SET reserved_concurrency = ? WHERE name = ?").run(value ?? null, name);
+  }
+
+  async getAlias(functionName: string, name: string): Promise<Alias | undefined> {
+    const row = this.#db
+      .prepare("SELECT body FROM aliases WHERE function_name = ? AND name = ?")
+      .get(functionName, name) as { body: string } | undefined;
+    return row && (JSON.parse(row.body) as Alias);
+  }
+
+  async listAliases(functionName: string): Promise<Alias[]> {
+    const rows = this.#db
+      .prepare("SELECT body FROM aliases WHERE function_name = ? ORDER BY name")
+      .all(functionName) as { body: string }[];
+    return rows.map((r) => JSON.parse(r.body) as Alias);
+  }
+
+  async putAlias(alias: Alias, expectedRevision: string | null): Promise<boolean> {
+    const body = JSON.stringify(alias);
+    if (expectedRevision === null) {
+      const r = this.#db
+        .prepare("INSERT OR IGNORE INTO aliases (function_name, name, revision_id, body) VALUES (?, ?, ?, ?)")
+        .run(alias.functionName, alias.name, alias.revisionId, body);
+      return r.changes === 1;
+    }
+    const r = this.#db
+      .prepare(
+        "UPDATE aliases SET revision_id = ?, body = ? WHERE function_name = ? AND name = ? AND revision_id = ?",
+      )
+      .run(alias.revisionId, body, alias.functionName, alias.name, expectedRevision);
+    return r.changes === 1;
+  }
+
+  async deleteAlias(functionName: string, name: string): Promise<void> {
+    this.#db.prepare("DELETE FROM aliases WHERE function_name = ? AND name = ?").run(functionName, name);
+  }
+
+  async referencedPackages(): Promise<Set<string>> {
+    const rows = this.#db.prepare("SELECT DISTINCT package_id FROM versions").all() as { package_id: string }[];
+    return new Set(rows.map((r) => r.package_id));
+  }
+
+  async appendLogs(entries: readonly LogEntry[]): Promise<void> {
+    const insert = this.#db.prepare(
+      "INSERT INTO logs (function_name, version, instance_id, request_id, ts, message) VALUES (?, ?, ?, ?, ?, ?)",
+    );
+    this.#db.transaction(() => {
+      for (const e of entries) {
+        insert.run(e.functionName, e.version, e.instanceId, e.requestId ?? null, e.timestamp, e.message);
+      }
+    })();
+  }
+
+  async queryLogs(q: LogQuery): Promise<StoredLog[]> {
+    const where = ["function_name = ?", "seq > ?"];
+    const args: (string | number)[] = [q.functionName, q.afterSeq ?? 0];
+    if (q.requestId !== undefined) {
+      where.push("request_id = ?");
+      args.push(q.requestId);
+    }
+    if (q.from !== undefined) {
+      where.push("ts >= ?");
+      args.push(q.from);
+    }
+    if (q.to !== undefined) {
+      where.push("ts < ?");
+      args.push(q.to);
+    }
+    const rows = this.#db
+      .prepare(`SELECT * FROM logs WHERE ${where.join(" AND ")} ORDER BY seq LIMIT ?`)
+      .all(...args, q.limit) as LogRow[];
+    return rows.map((r) => ({
+      seq: r.seq,
+      functionName: r.function_name,
+      version: r.version,
+      instanceId: r.instance_id,
+      requestId: r.request_id ?? undefined,
+      timestamp: r.ts,
+      message: r.message,
+    }));
+  }
+
+  async pruneLogs(olderThan: number): Promise<number> {
+    return this.#db.prepare("DELETE FROM logs WHERE ts < ?").run(olderThan).changes;
+  }
+
+  async close(): Promise<void> {
+    this.#db.close();
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * The metadata store: functions, versions, aliases and function logs. Asynchronous so that
+ * the PostgreSQL implementation fits the same interface as the embedded SQLite one.
+ */
+import type { Alias, FunctionRecord, FunctionVersion } from "../protocol/function.js";
+import type { LogEntry } from "../protocol/invoke.js";
+
+export interface StoredLog extends LogEntry {
+  /** Monotonic position in the log, for paging and following. */
+  readonly seq: number;
+}
+
+export interface LogQuery {
+  readonly functionName: string;
+  readonly requestId?: string | undefined;
+  /** Epoch ms, inclusive. */
+  readonly from?: number | undefined;
+  /** Epoch ms, exclusive. */
+  readonly to?: number | undefined;
+  /** Only entries after this sequence number. */
+  readonly afterSeq?: number | undefined;
+  readonly limit: number;
+}
+
+export interface MetadataStore {
+  getFunction(name: string): Promise<FunctionRecord | undefined>;
+  /** Functions in name order, starting after `afterName`. */
+  listFunctions(afterName: string | undefined, limit: number): Promise<FunctionRecord[]>;
+  /** Creates the function with its $LATEST version in one transaction; false if it exists. */
+  createFunction(latest: FunctionVersion, createdAt: number): Promise<boolean>;
+  /**
+   * Replaces $LATEST if its revision is still `expectedRevision`; false otherwise. Used for
+   * every update so concurrent updates cannot overwrite each other unseen.
+   */
+  replaceLatest(next: FunctionVersion, expectedRevision: string): Promise<boolean>;
+  /** Publishes a copy of $LATEST as the next version number, atomically. */
+  publishVersion(functionName: string, make: (number: number) => FunctionVersion): Promise<FunctionVersion>;
+  getVersion(functionName: string, version: string): Promise<FunctionVersion | undefined>;
+  listVersions(functionName: string): Promise<FunctionVersion[]>;
+  deleteVersion(functionName: string, version: string): Promise<void>;
+  /** Deletes the function, its versions and aliases. */
+  deleteFunction(name: string): Promise<boolean>;
+  setReservedConcurrency(name: string, value: number | undefined): Promise<void>;
+
+  getAlias(functionName: string, name: string): Promise<Alias | undefined>;
+  listAliases(functionName: string): Promise<Alias[]>;
+  /** Inserts when `expectedRevision` is null (false if it exists), else replaces if it matches. */
+  putAlias(alias: Alias, expectedRevision: string | null): Promise<boolean>;
+  deleteAlias(functionName: string, name: string): Promise<void>;
+
+  /** Every package id a function version still references. */
+  referencedPackages(): Promise<Set<string>>;
+
+  appendLogs(entries: readonly LogEntry[]): Promise<void>;
+  queryLogs(query: LogQuery): Promise<StoredLog[]>;
+  /** Deletes log entries older than the cutoff (epoch ms); returns how many. */
+  pruneLogs(olderThan: number): Promise<number>;
+
+  close(): Promise<void>;
+}

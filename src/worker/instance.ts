@@ -1,0 +1,351 @@
+/**
+ * One execution environment: a sandbox running one runtime with one function version, and
+ * the Runtime API state machine in front of it. It serves one invocation at a time and is
+ * never shared across functions.
+ *
+ *   init ──/next──► ready ──invoke()──► invoking ──/response|/error──► ready …
+ *     │                                   │ timeout, exit
+ *     └── /init/error, exit, timeout ─────┴──────────────► dead
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Clock, TimerHandle } from "../shared/clock.js";
+import { MAX_SYNC_RESPONSE_BYTES } from "../protocol/limits.js";
+import type {
+  InstanceHandle,
+  InvokeOutcome,
+  InvokeRequest,
+  InvokeResult,
+  LogSink,
+  StartResult,
+} from "../protocol/invoke.js";
+import type { FunctionVersion } from "../protocol/function.js";
+import { RUNTIME_HEADERS } from "../protocol/runtime-api.js";
+import { LineSplitter, TailBuffer } from "./log-lines.js";
+import { ACCEPTED, type ApiAnswer, apiError, readBody, RuntimeApiServer } from "./runtime-api/server.js";
+import type { Sandbox, SandboxExit } from "./sandbox/types.js";
+
+const TAIL_BUDGET_BYTES = 4096;
+/** Error bodies are small; a runtime sending more is cut off. */
+const MAX_ERROR_BODY_BYTES = 1024 * 1024;
+const OOM_MARKERS = ["JavaScript heap out of memory", "Reached heap limit", "out of memory"];
+
+type State = "init" | "ready" | "invoking" | "dead";
+
+interface Current {
+  readonly req: InvokeRequest;
+  readonly startedAt: number;
+  readonly tail: TailBuffer;
+  readonly timer: TimerHandle;
+  readonly resolve: (result: InvokeResult) => void;
+}
+
+export interface InstanceOptions {
+  readonly id: string;
+  readonly workerId: string;
+  readonly fn: FunctionVersion;
+  readonly clock: Clock;
+  readonly logs: LogSink;
+  readonly initTimeoutMs: number;
+  readonly onDead: (instance: Instance) => void;
+}
+
+export class Instance implements InstanceHandle {
+  readonly id: string;
+  readonly workerId: string;
+  readonly memoryMb: number;
+  readonly api: RuntimeApiServer;
+  readonly #opts: InstanceOptions;
+  #state: State = "init";
+  #sandbox: Sandbox | undefined;
+  #parkedNext: ServerResponse | undefined;
+  #current: Current | undefined;
+  #initTail = new TailBuffer(TAIL_BUDGET_BYTES);
+  #stderrTail = "";
+  #stopListeners: ((reason: string) => void)[] = [];
+  #stopReason = "";
+  #settleInit: ((r: StartResult) => void) | undefined;
+  #initStartedAt = 0;
+
+  constructor(opts: InstanceOptions) {
+    this.id = opts.id;
+    this.workerId = opts.workerId;
+    this.memoryMb = opts.fn.memoryMb;
+    this.#opts = opts;
+    this.api = new RuntimeApiServer({
+      next: (res) => this.#next(res),
+      complete: (id, kind, req) => this.#complete(id, kind, req),
+      initError: (req) => this.#initError(req),
+    });
+  }
+
+  get state(): State {
+    return this.#state;
+  }
+
+  /** Attaches the started sandbox and waits for Init to end (first /next, or failure). */
+  runInit(sandbox: Sandbox, startedAt: number): Promise<StartResult> {
+    this.#sandbox = sandbox;
+    this.#initStartedAt = startedAt;
+    const out = new LineSplitter((line) => this.#onLine(line));
+    const err = new LineSplitter((line) => {
+      this.#stderrTail = (this.#stderrTail + line + "\n").slice(-4096);
+      this.#onLine(line);
+    });
+    sandbox.stdout.on("data", (c: Buffer) => out.push(c));
+    sandbox.stderr.on("data", (c: Buffer) => err.push(c));
+    sandbox.exited.then((exit) => {
+      out.flush();
+      err.flush();
+      this.#onExit(exit);
+    });
+    return new Promise<StartResult>((resolve) => {
+      const timer = this.#opts.clock.setTimeout(() => {
+        this.#failInit("Sandbox.Timedout", undefined, `Init timed out after ${this.#opts.initTimeoutMs} ms`);
+      }, this.#opts.initTimeoutMs);
+      this.#settleInit = (r) => {
+        timer.cancel();
+        this.#settleInit = undefined;
+        resolve(r);
+      };
+    });
+  }
+
+  invoke(req: InvokeRequest): Promise<InvokeResult> {
+    if (this.#state !== "ready") {
+      return Promise.reject(new Error(`instance ${this.id} cannot take an invocation while ${this.#state}`));
+    }
+    this.#state = "invoking";
+    return new Promise<InvokeResult>((resolve) => {
+      const timeoutMs = Math.max(0, req.deadlineMs - this.#opts.clock.now());
+      const timer = this.#opts.clock.setTimeout(() => this.#onTimeout(), timeoutMs);
+      this.#current = {
+        req,
+        startedAt: this.#opts.clock.monotonic(),
+        tail: new TailBuffer(TAIL_BUDGET_BYTES),
+        timer,
+        resolve,
+      };
+      const parked = this.#parkedNext;
+      if (parked) {
+        this.#parkedNext = undefined;
+        writeNext(parked, req);
+      }
+    });
+  }
+
+  async stop(reason: string): Promise<void> {
+    if (this.#state === "dead") return;
+    this.#stopReason = reason;
+    this.#sandbox?.kill();
+    if (this.#sandbox) await this.#sandbox.exited;
+    else this.#die(reason);
+  }
+
+  onStopped(listener: (reason: string) => void): void {
+    if (this.#state === "dead") listener(this.#stopReason);
+    else this.#stopListeners.push(listener);
+  }
+
+  // ── Runtime API ─────────────────────────────────────────────────────────────
+
+  #next(res: ServerResponse): void {
+    switch (this.#state) {
+      case "init":
+        this.#state = "ready";
+        this.#parkedNext = res;
+        this.#settleInit?.({
+          kind: "ready",
+          instance: this,
+          initDurationMs: this.#opts.clock.monotonic() - this.#initStartedAt,
+        });
+        return;
+      case "ready":
+        this.#parkedNext?.destroy();
+        this.#parkedNext = res;
+        return;
+      case "invoking":
+        // A second /next during the same invocation gets the same event again.
+        writeNext(res, this.#current!.req);
+        return;
+      case "dead":
+        res.destroy();
+        return;
+    }
+  }
+
+  async #complete(requestId: string, kind: "response" | "error", req: IncomingMessage): Promise<ApiAnswer> {
+    const check = this.#checkCurrent(requestId);
+    if (check) {
+      req.resume();
+      return check;
+    }
+    const limit = kind === "response" ? MAX_SYNC_RESPONSE_BYTES : MAX_ERROR_BODY_BYTES;
+    const mode = req.headers[RUNTIME_HEADERS.responseMode];
+    if (mode !== undefined && mode !== "streaming") {
+      req.resume();
+      this.#finish({ kind: "error", errorType: "Runtime.InvalidResponseModeHeader", payload: invalidModeBody(mode) });
+      return apiError(400, "InvalidFunctionResponseMode", `response mode "${mode}" is not supported`);
+    }
+    const body = await readBody(req, limit);
+    // Output the runtime wrote before answering may still sit in the pipe: one turn of the
+    // event loop lets it be read and attributed to this invocation.
+    await new Promise<void>((r) => setImmediate(r));
+    // The invocation may have timed out or crashed while the body was arriving.
+    const recheck = this.#checkCurrent(requestId);
+    if (recheck) return recheck;
+    if (body === undefined) {
+      const size = Number(req.headers["content-length"]) || limit + 1;
+      this.#finish({ kind: "response-too-large", size });
+      return apiError(413, "RequestEntityTooLarge", `response is larger than ${limit} bytes`);
+    }
+    if (kind === "response") {
+      this.#finish({ kind: "success", payload: body });
+    } else {
+      const { errorType, payload } = parseErrorBody(req, body);
+      this.#finish({ kind: "error", errorType, payload });
+    }
+    return ACCEPTED;
+  }
+
+  #checkCurrent(requestId: string): ApiAnswer | undefined {
+    if (this.#state !== "invoking" || !this.#current) {
+      return apiError(403, "InvalidStateTransition", "no invocation is in progress on this instance");
+    }
+    if (this.#current.req.requestId !== requestId) {
+      return apiError(400, "InvalidRequestID", `request id ${requestId} is not the invocation in progress`);
+    }
+    return undefined;
+  }
+
+  async #initError(req: IncomingMessage): Promise<ApiAnswer> {
+    if (this.#state !== "init") {
+      req.resume();
+      return apiError(403, "InvalidStateTransition", "init has already finished");
+    }
+    const body = (await readBody(req, MAX_ERROR_BODY_BYTES)) ?? Buffer.from("{}");
+    const { errorType, payload } = parseErrorBody(req, body);
+    this.#failInit(errorType, payload, "the runtime reported an init error");
+    return ACCEPTED;
+  }
+
+  // ── Outcomes ────────────────────────────────────────────────────────────────
+
+  #finish(outcome: InvokeOutcome, reusable = true): void {
+    const cur = this.#current;
+    if (!cur) return;
+    this.#current = undefined;
+    cur.timer.cancel();
+    if (this.#state === "invoking") this.#state = reusable ? "ready" : "dead";
+    cur.resolve({
+      outcome,
+      durationMs: this.#opts.clock.monotonic() - cur.startedAt,
+      maxMemoryUsedMb: this.#sandbox?.peakMemoryMb(),
+      logTail: cur.tail.text(),
+      instanceReusable: reusable && this.#state === "ready",
+    });
+  }
+
+  #onTimeout(): void {
+    const cur = this.#current;
+    if (!cur) return;
+    const timeoutS = this.#opts.fn.timeoutS;
+    this.#state = "dead";
+    this.#stopReason = "timeout";
+    this.#finish({ kind: "timeout", timeoutS }, false);
+    this.#sandbox?.kill();
+  }
+
+  #failInit(errorType: string, payload: Buffer | undefined, reason: string): void {
+    if (!this.#settleInit) return;
+    this.#settleInit({
+      kind: "init-failed",
+      errorType,
+      payload,
+      reason,
+      initDurationMs: this.#opts.clock.monotonic() - this.#initStartedAt,
+      logTail: this.#initTail.text(),
+    });
+    this.#stopReason = "init failed";
+    this.#sandbox?.kill();
+  }
+
+  #onExit(exit: SandboxExit): void {
+    const oom = OOM_MARKERS.some((m) => this.#stderrTail.includes(m));
+    const how = exit.signal ? `signal: ${exit.signal === "SIGKILL" ? "killed" : exit.signal}` : `exit status ${exit.code}`;
+    const reason = `Runtime exited with error: ${how}`;
+    if (this.#state === "init") this.#failInit(oom ? "Runtime.OutOfMemory" : "Runtime.ExitError", undefined, reason);
+    if (this.#current) {
+      this.#finish({ kind: "crash", errorType: oom ? "Runtime.OutOfMemory" : "Runtime.ExitError", reason }, false);
+    }
+    this.#die(this.#stopReason || reason);
+  }
+
+  #die(reason: string): void {
+    this.#state = "dead";
+    this.#parkedNext?.destroy();
+    this.#parkedNext = undefined;
+    this.api.close();
+    const listeners = this.#stopListeners;
+    this.#stopListeners = [];
+    this.#opts.onDead(this);
+    for (const l of listeners) l(reason);
+  }
+
+  #onLine(line: string): void {
+    const cur = this.#current;
+    if (cur) cur.tail.add(line);
+    else if (this.#state === "init") this.#initTail.add(line);
+    this.#opts.logs.write({
+      functionName: this.#opts.fn.functionName,
+      version: this.#opts.fn.version,
+      instanceId: this.id,
+      requestId: cur?.req.requestId,
+      timestamp: this.#opts.clock.now(),
+      message: line,
+    });
+  }
+}
+
+function writeNext(res: ServerResponse, req: InvokeRequest): void {
+  const headers: Record<string, string | number> = {
+    "content-type": req.contentType,
+    "content-length": req.payload.length,
+    [RUNTIME_HEADERS.requestId]: req.requestId,
+    [RUNTIME_HEADERS.deadlineMs]: req.deadlineMs,
+    [RUNTIME_HEADERS.functionArn]: req.invokedFunctionArn,
+    [RUNTIME_HEADERS.traceId]: req.traceId,
+  };
+  if (req.clientContext) headers[RUNTIME_HEADERS.clientContext] = req.clientContext;
+  if (req.cognitoIdentity) headers[RUNTIME_HEADERS.cognitoIdentity] = req.cognitoIdentity;
+  res.writeHead(200, headers);
+  res.end(req.payload);
+}
+
+function parseErrorBody(req: IncomingMessage, body: Buffer): { errorType: string; payload: Buffer } {
+  const headerType = req.headers[RUNTIME_HEADERS.errorType];
+  let parsed: Record<string, unknown> | undefined;
+  try {
+    const v = JSON.parse(body.toString("utf8")) as unknown;
+    if (v && typeof v === "object" && !Array.isArray(v)) parsed = v as Record<string, unknown>;
+  } catch {
+    parsed = undefined;
+  }
+  let payload = body;
+  if (parsed && String(req.headers["content-type"]).startsWith("application/vnd.aws.lambda.error.cause+json")) {
+    // The cause is for tracing only; the invoker receives the error without it.
+    const { errorCause: _cause, ...rest } = parsed;
+    payload = Buffer.from(JSON.stringify(rest));
+  }
+  const bodyType = typeof parsed?.errorType === "string" ? parsed.errorType : undefined;
+  const errorType = (typeof headerType === "string" && headerType) || bodyType || "Unhandled";
+  return { errorType, payload };
+}
+
+function invalidModeBody(mode: string | string[]): Buffer {
+  return Buffer.from(
+    JSON.stringify({
+      errorType: "Runtime.InvalidResponseModeHeader",
+      errorMessage: `Invalid response mode header value: ${String(mode)}`,
+    }),
+  );
+}

@@ -1,0 +1,131 @@
+/**
+ * The Lambda Runtime API (2018-06-01) endpoint of one instance. One HTTP server per instance,
+ * on loopback, so a runtime can only ever talk about its own invocation: the state machine
+ * behind it (RuntimeApiTarget) compares every request id with the one assigned to this
+ * instance, never with a global table.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { RUNTIME_API_PREFIX } from "../../protocol/runtime-api.js";
+
+/** What the endpoint asks of the instance behind it. */
+export interface RuntimeApiTarget {
+  /** The runtime asks for work; the target answers `res` now or when an invocation arrives. */
+  next(res: ServerResponse): void;
+  /** A response or error for `requestId`; returns the HTTP answer to give the runtime. */
+  complete(requestId: string, kind: "response" | "error", req: IncomingMessage): Promise<ApiAnswer>;
+  initError(req: IncomingMessage): Promise<ApiAnswer>;
+}
+
+export interface ApiAnswer {
+  readonly status: number;
+  readonly body: object;
+}
+
+const OK: ApiAnswer = { status: 202, body: { status: "OK" } };
+export const ACCEPTED = OK;
+
+export function apiError(status: number, errorType: string, errorMessage: string): ApiAnswer {
+  return { status, body: { errorType, errorMessage } };
+}
+
+export function sendAnswer(res: ServerResponse, answer: ApiAnswer): void {
+  const body = JSON.stringify(answer.body);
+  res.writeHead(answer.status, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+  res.end(body);
+}
+
+const INVOCATION_PATH = /^\/2018-06-01\/runtime\/invocation\/([^/]+)\/(response|error)$/;
+
+export class RuntimeApiServer {
+  readonly #server: Server;
+  #address = "";
+
+  constructor(target: RuntimeApiTarget) {
+    this.#server = createServer({ keepAliveTimeout: 0, requestTimeout: 0 }, (req, res) => {
+      this.#route(target, req, res).catch(() => {
+        if (!res.headersSent) sendAnswer(res, apiError(500, "InternalServerError", "internal error"));
+      });
+    });
+    // The runtime long-polls /next with no timeout; never cut an idle connection.
+    this.#server.timeout = 0;
+    this.#server.headersTimeout = 0;
+  }
+
+  /** `host:port`, the value of AWS_LAMBDA_RUNTIME_API. */
+  get address(): string {
+    return this.#address;
+  }
+
+  async listen(): Promise<string> {
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once("error", reject);
+      this.#server.listen(0, "127.0.0.1", () => resolve());
+    });
+    const { port } = this.#server.address() as AddressInfo;
+    this.#address = `127.0.0.1:${port}`;
+    return this.#address;
+  }
+
+  close(): void {
+    this.#server.close();
+    this.#server.closeAllConnections();
+  }
+
+  async #route(target: RuntimeApiTarget, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = req.url ?? "";
+    const path = url.split("?", 1)[0] ?? "";
+    if (path === `${RUNTIME_API_PREFIX}/runtime/invocation/next`) {
+      if (req.method !== "GET") return sendAnswer(res, methodNotAllowed());
+      return target.next(res);
+    }
+    const m = INVOCATION_PATH.exec(path);
+    if (m) {
+      if (req.method !== "POST") return sendAnswer(res, methodNotAllowed());
+      const kind = m[2] === "response" ? "response" : "error";
+      return sendAnswer(res, await target.complete(decodeURIComponent(m[1]!), kind, req));
+    }
+    if (path === `${RUNTIME_API_PREFIX}/runtime/init/error`) {
+      if (req.method !== "POST") return sendAnswer(res, methodNotAllowed());
+      return sendAnswer(res, await target.initError(req));
+    }
+    // The logs and telemetry APIs are not offered; answer as the emulator does so clients go on.
+    if ((path === "/2020-08-15/logs" || path === "/2022-07-01/telemetry") && req.method === "PUT") {
+      req.resume();
+      return sendAnswer(res, OK);
+    }
+    req.resume();
+    sendAnswer(res, apiError(404, "NotFound", `no such Runtime API path: ${req.method} ${path}`));
+  }
+}
+
+function methodNotAllowed(): ApiAnswer {
+  return apiError(405, "MethodNotAllowed", "method not allowed on this Runtime API path");
+}
+
+/** Reads a request body up to `limit` bytes; returns undefined if it was larger. */
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers["content-length"]);
+    if (Number.isFinite(declared) && declared > limit) {
+      req.resume();
+      resolve(undefined);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    req.on("data", (chunk: Buffer) => {
+      if (over) return;
+      size += chunk.length;
+      if (size > limit) {
+        over = true;
+        chunks.length = 0;
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on("end", () => resolve(over ? undefined : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}

@@ -1,0 +1,44 @@
+/**
+ * A sandbox driver turns "run this command for this instance, with this memory" into a
+ * running, contained process. Drivers are interchangeable: `process` (here), later `jail`
+ * (namespaces and cgroups), `gvisor`, and a KVM microVM where the host can boot one.
+ */
+import type { Readable } from "node:stream";
+
+export interface SandboxSpec {
+  readonly instanceId: string;
+  /** argv[0] is the executable. */
+  readonly argv: readonly string[];
+  /** The complete environment: nothing of the platform's own leaks in. */
+  readonly env: Readonly<Record<string, string>>;
+  /** Read-only code directory; the working directory of the process. */
+  readonly codeDir: string;
+  /** A private writable directory, the instance's /tmp. */
+  readonly tmpDir: string;
+  readonly memoryMb: number;
+}
+
+export interface SandboxExit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+export interface Sandbox {
+  readonly pid: number;
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+  /** Resolves once the process has exited, whatever the reason. */
+  readonly exited: Promise<SandboxExit>;
+  /** Stops the process at once (SIGKILL) and releases what the driver holds for it. */
+  kill(): void;
+  /** Peak resident memory in MB, or undefined when the driver cannot tell. */
+  peakMemoryMb(): number | undefined;
+}
+
+export interface SandboxDriver {
+  readonly name: string;
+  /** Prepares the per-instance directories and starts the process. */
+  start(spec: SandboxSpec): Promise<Sandbox>;
+  /** What the driver could not enable on this host, said once at start. */
+  readonly warnings: readonly string[];
+}

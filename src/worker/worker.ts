@@ -1,0 +1,159 @@
+/**
+ * A worker node: its code cache, its sandbox driver, and the instances running on it. The
+ * control plane reaches it through WorkerApi (in-process here, over HTTP in a cluster).
+ */
+import { cp, mkdir, rm } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import type { Clock } from "../shared/clock.js";
+import type { Logger } from "../shared/logger.js";
+import { runtimeKind } from "../protocol/function.js";
+import type {
+  InstanceSpec,
+  LogSink,
+  PackageSource,
+  StartResult,
+  WorkerApi,
+  WorkerCapacity,
+} from "../protocol/invoke.js";
+import { CodeCache } from "./code-cache.js";
+import { instanceEnvironment } from "./environment.js";
+import { Instance } from "./instance.js";
+import type { SandboxDriver } from "./sandbox/types.js";
+
+export interface WorkerOptions {
+  readonly id: string;
+  /** Everything the worker writes: code cache, runtime files, per-instance /tmp. */
+  readonly root: string;
+  readonly totalMemoryMb: number;
+  readonly driver: SandboxDriver;
+  readonly packages: PackageSource;
+  readonly logs: LogSink;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** The Node runtime's entry file; its directory is copied where sandboxes can read it. */
+  readonly nodeBootstrap: string;
+  /** The node binary instances run. */
+  readonly nodeBinary: string;
+}
+
+/** Share of the memory size given to V8's old space: the rest is code, stacks and buffers. */
+const HEAP_SHARE = 0.85;
+
+export class Worker implements WorkerApi {
+  readonly id: string;
+  readonly #opts: WorkerOptions;
+  readonly #cache: CodeCache;
+  readonly #instances = new Set<Instance>();
+  #allocatedMb = 0;
+  #runtimeDir = "";
+  #nodeBootstrap = "";
+  #seq = 0;
+
+  constructor(opts: WorkerOptions) {
+    this.id = opts.id;
+    this.#opts = opts;
+    this.#cache = new CodeCache(join(opts.root, "code"), opts.packages);
+  }
+
+  async open(): Promise<void> {
+    await mkdir(this.#opts.root, { recursive: true, mode: 0o711 });
+    await this.#cache.open();
+    await rm(join(this.#opts.root, "instances"), { recursive: true, force: true });
+    await mkdir(join(this.#opts.root, "instances"), { mode: 0o711 });
+    // Sandboxes may run as other users: they read the runtime from here, not from the repo.
+    this.#runtimeDir = join(this.#opts.root, "runtime");
+    await mkdir(this.#runtimeDir, { recursive: true, mode: 0o755 });
+    this.#nodeBootstrap = join(this.#runtimeDir, "node", basename(this.#opts.nodeBootstrap));
+    await rm(join(this.#runtimeDir, "node"), { recursive: true, force: true });
+    await cp(dirname(this.#opts.nodeBootstrap), join(this.#runtimeDir, "node"), {
+      recursive: true,
+      filter: (src) => !src.endsWith(".test.js"),
+    });
+    for (const w of this.#opts.driver.warnings) this.#opts.logger.warn(w);
+  }
+
+  capacity(): WorkerCapacity {
+    return {
+      totalMemoryMb: this.#opts.totalMemoryMb,
+      freeMemoryMb: this.#opts.totalMemoryMb - this.#allocatedMb,
+      instances: this.#instances.size,
+    };
+  }
+
+  hasPackage(packageId: string): boolean {
+    return this.#cache.has(packageId);
+  }
+
+  async prefetch(packageId: string): Promise<void> {
+    await this.#cache.ensure(packageId);
+  }
+
+  async evictPackage(packageId: string): Promise<void> {
+    await this.#cache.evict(packageId);
+  }
+
+  async startInstance(spec: InstanceSpec): Promise<StartResult> {
+    const { clock } = this.#opts;
+    const startedAt = clock.monotonic();
+    const fn = spec.function;
+    const kind = runtimeKind(fn.runtime);
+    if (!kind) throw new Error(`runtime ${fn.runtime} is not supported`);
+    const codeDir = await this.#cache.ensure(fn.packageId);
+    const id = `${this.#seq++}-${Math.random().toString(36).slice(2, 10)}`;
+    const instanceDir = join(this.#opts.root, "instances", id);
+    const tmpDir = join(instanceDir, "tmp");
+    await mkdir(tmpDir, { recursive: true, mode: 0o700 });
+
+    this.#allocatedMb += fn.memoryMb;
+    const instance = new Instance({
+      id,
+      workerId: this.id,
+      fn,
+      clock,
+      logs: this.#opts.logs,
+      initTimeoutMs: spec.initTimeoutMs,
+      onDead: (inst) => {
+        if (this.#instances.delete(inst)) this.#allocatedMb -= fn.memoryMb;
+        rm(instanceDir, { recursive: true, force: true }).catch(() => {});
+      },
+    });
+    this.#instances.add(instance);
+    try {
+      const runtimeApi = await instance.api.listen();
+      const env = instanceEnvironment({
+        fn,
+        region: spec.region,
+        runtimeApi,
+        codeDir,
+        runtimeDir: this.#runtimeDir,
+        tmpDir,
+        instanceId: id,
+        startedAt: clock.now(),
+      });
+      const argv =
+        kind === "node"
+          ? [
+              this.#opts.nodeBinary,
+              `--max-old-space-size=${Math.max(16, Math.floor(fn.memoryMb * HEAP_SHARE))}`,
+              this.#nodeBootstrap,
+            ]
+          : [join(codeDir, "bootstrap")];
+      const sandbox = await this.#opts.driver.start({
+        instanceId: id,
+        argv,
+        env,
+        codeDir,
+        tmpDir,
+        memoryMb: fn.memoryMb,
+      });
+      return await instance.runInit(sandbox, startedAt);
+    } catch (err) {
+      await instance.stop("failed to start");
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#instances].map((i) => i.stop("worker shutting down")));
+  }
+}

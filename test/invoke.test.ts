@@ -1,0 +1,244 @@
+/** End to end: deploy and invoke through @aws-sdk/client-lambda against the real platform. */
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import {
+  CreateFunctionCommand,
+  DeleteFunctionCommand,
+  GetFunctionCommand,
+  InvokeCommand,
+  LambdaClient,
+  PutFunctionConcurrencyCommand,
+  UpdateFunctionConfigurationCommand,
+} from "@aws-sdk/client-lambda";
+import { startPlatform, type TestPlatform, text, zipOf } from "./helpers/platform.js";
+
+let t: TestPlatform;
+before(async () => {
+  t = await startPlatform({ initTimeoutMs: 2000 });
+});
+after(async () => {
+  await t.close();
+});
+
+async function create(name: string, files: Parameters<typeof zipOf>[0], extra: Record<string, unknown> = {}) {
+  return t.lambda.send(
+    new CreateFunctionCommand({
+      FunctionName: name,
+      Runtime: "nodejs20.x",
+      Handler: "index.handler",
+      Role: "arn:aws:iam::000000000000:role/test",
+      Code: { ZipFile: await zipOf(files) },
+      ...extra,
+    }),
+  );
+}
+
+async function invoke(name: string, payload?: unknown, extra: Record<string, unknown> = {}) {
+  const out = await t.lambda.send(
+    new InvokeCommand({
+      FunctionName: name,
+      ...(payload === undefined ? {} : { Payload: JSON.stringify(payload) }),
+      ...extra,
+    }),
+  );
+  return { ...out, body: text(out.Payload) };
+}
+
+describe("synchronous invocation", () => {
+  test("a deployed function answers with its result, and a second call reuses the warm instance", async () => {
+    const created = await create("greet", {
+      "index.mjs": `let calls = 0; export const handler = async (e) => ({ hello: e.name, calls: ++calls });`,
+    });
+    assert.equal(created.State, "Active");
+    const first = await invoke("greet", { name: "Ada" }, { LogType: "Tail" });
+    assert.equal(first.StatusCode, 200);
+    assert.equal(first.FunctionError, undefined);
+    assert.equal(first.ExecutedVersion, "$LATEST");
+    assert.deepEqual(JSON.parse(first.body), { hello: "Ada", calls: 1 });
+    const tail = Buffer.from(first.LogResult!, "base64").toString();
+    assert.match(tail, /START RequestId: [0-9a-f-]{36} Version: \$LATEST/);
+    assert.match(tail, /REPORT RequestId: .*\tDuration: [\d.]+ ms\tBilled Duration: \d+ ms\tMemory Size: 128 MB\tMax Memory Used: \d+ MB\tInit Duration: [\d.]+ ms/);
+    const second = await invoke("greet", { name: "Ada" }, { LogType: "Tail" });
+    assert.deepEqual(JSON.parse(second.body), { hello: "Ada", calls: 2 });
+    assert.doesNotMatch(Buffer.from(second.LogResult!, "base64").toString(), /Init Duration/);
+  });
+
+  test("console output appears in the log tail with the invocation's request id", async () => {
+    await create("chatty", { "index.js": `exports.handler = async (e, ctx) => { console.log("working on", e.n); return ctx.awsRequestId; };` });
+    const out = await invoke("chatty", { n: 7 }, { LogType: "Tail" });
+    const requestId = JSON.parse(out.body);
+    const tail = Buffer.from(out.LogResult!, "base64").toString();
+    assert.match(tail, new RegExp(`\\t${requestId}\\tINFO\\tworking on 7`));
+  });
+
+  test("an empty payload reaches the function as an empty object", async () => {
+    await create("echo", { "index.mjs": `export const handler = async (e) => e;` });
+    assert.equal((await invoke("echo")).body, "{}");
+  });
+
+  test("a payload that is not JSON is refused with InvalidRequestContentException", async () => {
+    await assert.rejects(
+      t.lambda.send(new InvokeCommand({ FunctionName: "echo", Payload: Buffer.from("not json") })),
+      (err: Error) => err.name === "InvalidRequestContentException" && /Could not parse request body into json/.test(err.message),
+    );
+  });
+
+  test("a thrown error comes back as 200 with X-Amz-Function-Error and the runtime's error body", async () => {
+    await create("thrower", {
+      "index.mjs": `class OrderError extends Error { constructor(m) { super(m); this.name = "OrderError"; } }
+        export const handler = async () => { throw new OrderError("out of stock"); };`,
+    });
+    const out = await invoke("thrower", {});
+    assert.equal(out.StatusCode, 200);
+    assert.equal(out.FunctionError, "Unhandled");
+    const body = JSON.parse(out.body);
+    assert.equal(body.errorType, "OrderError");
+    assert.equal(body.errorMessage, "out of stock");
+    assert.ok(Array.isArray(body.trace));
+  });
+
+  test("a function that runs past its timeout gets Sandbox.Timedout and the next call starts a fresh instance", async () => {
+    await create("slow", { "index.mjs": `let n = 0; export const handler = async (e) => { n++; if (e.hang) await new Promise(() => setInterval(() => {}, 1000)); return n; };` }, { Timeout: 1 });
+    const out = await invoke("slow", { hang: true });
+    assert.equal(out.FunctionError, "Unhandled");
+    const body = JSON.parse(out.body);
+    assert.equal(body.errorType, "Sandbox.Timedout");
+    assert.match(body.errorMessage, /Task timed out after 1\.00 seconds/);
+    assert.equal((await invoke("slow", {})).body, "1");
+  });
+
+  test("a process that exits during an invocation gets Runtime.ExitError and the platform stays up", async () => {
+    await create("quitter", { "index.mjs": `export const handler = async (e) => { if (e.quit) process.exit(3); return "alive"; };` });
+    const out = await invoke("quitter", { quit: true });
+    assert.equal(out.FunctionError, "Unhandled");
+    assert.deepEqual(JSON.parse(out.body).errorType, "Runtime.ExitError");
+    assert.match(JSON.parse(out.body).errorMessage, /Runtime exited with error: exit status 3/);
+    assert.equal((await invoke("quitter", {})).body, '"alive"');
+  });
+
+  test("a function that fills its memory gets Runtime.OutOfMemory", async () => {
+    await create("hog", { "index.mjs": `export const handler = async () => { const a = []; for (;;) a.push(new Array(1e5).fill(Math.random())); };` }, { Timeout: 30 });
+    const out = await invoke("hog", {});
+    assert.equal(out.FunctionError, "Unhandled");
+    assert.equal(JSON.parse(out.body).errorType, "Runtime.OutOfMemory");
+  });
+
+  test("an init error fails the invocation with Lambda's error type", async () => {
+    await create("missing-handler", { "index.mjs": `export const other = 1;` });
+    const out = await invoke("missing-handler", {});
+    assert.equal(out.FunctionError, "Unhandled");
+    assert.equal(JSON.parse(out.body).errorType, "Runtime.HandlerNotFound");
+    await create("no-module", { "other.mjs": `export const handler = 1;` });
+    assert.equal(JSON.parse((await invoke("no-module", {})).body).errorType, "Runtime.ImportModuleError");
+  });
+
+  test("an init that outlasts the init timeout fails instead of hanging", async () => {
+    await create("stuck-init", { "index.mjs": `await new Promise(() => setInterval(() => {}, 1000)); export const handler = async () => 1;` });
+    const out = await invoke("stuck-init", {});
+    assert.equal(out.FunctionError, "Unhandled");
+    assert.equal(JSON.parse(out.body).errorType, "Sandbox.Timedout");
+  });
+
+  test("a response over 6 MB is replaced by Function.ResponseSizeTooLarge", async () => {
+    await create("big", { "index.mjs": `export const handler = async () => "x".repeat(6 * 1024 * 1024 + 200);` });
+    const out = await invoke("big", {});
+    assert.equal(out.FunctionError, "Unhandled");
+    const body = JSON.parse(out.body);
+    assert.equal(body.errorType, "Function.ResponseSizeTooLarge");
+    assert.match(body.errorMessage, /exceeded maximum allowed payload size \(6291556 bytes\)/);
+  });
+
+  test("a request over 6 MB is refused with 413 RequestTooLargeException", async () => {
+    const payload = JSON.stringify("y".repeat(6_291_456));
+    await assert.rejects(
+      t.lambda.send(new InvokeCommand({ FunctionName: "echo", Payload: Buffer.from(payload) })),
+      (err: Error & { $metadata?: { httpStatusCode?: number } }) =>
+        err.name === "RequestTooLargeException" && err.$metadata?.httpStatusCode === 413,
+    );
+  });
+
+  test("an unknown function is a ResourceNotFoundException", async () => {
+    await assert.rejects(invoke("nobody-home", {}), (err: Error) => err.name === "ResourceNotFoundException");
+  });
+
+  test("DryRun checks the call without running the function", async () => {
+    const out = await t.lambda.send(new InvokeCommand({ FunctionName: "greet", InvocationType: "DryRun" }));
+    assert.equal(out.StatusCode, 204);
+  });
+
+  test("the function sees Lambda's environment and its own variables, and not the platform's", async () => {
+    await create(
+      "envy",
+      { "index.mjs": `export const handler = async () => ({ ...process.env });` },
+      { Environment: { Variables: { GREETING: "hi" } }, MemorySize: 256 },
+    );
+    const env = JSON.parse((await invoke("envy", {})).body);
+    assert.equal(env.GREETING, "hi");
+    assert.equal(env.AWS_LAMBDA_FUNCTION_NAME, "envy");
+    assert.equal(env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE, "256");
+    assert.equal(env.AWS_LAMBDA_FUNCTION_VERSION, "$LATEST");
+    assert.equal(env._HANDLER, "index.handler");
+    assert.equal(env.AWS_REGION, "us-east-1");
+    assert.ok(env.LAMBDA_TASK_ROOT);
+    assert.equal(env.NODE_EXTRA_CA_CERTS, undefined);
+    assert.equal(env.NIMBUS_ACCESS_KEY_ID, undefined);
+  });
+
+  test("an updated configuration is used by the next invocation", async () => {
+    await t.lambda.send(new UpdateFunctionConfigurationCommand({ FunctionName: "envy", Environment: { Variables: { GREETING: "bye" } } }));
+    assert.equal(JSON.parse((await invoke("envy", {})).body).GREETING, "bye");
+  });
+});
+
+describe("concurrency", () => {
+  test("concurrent calls scale out to new instances up to the reserved concurrency, then get 429", async () => {
+    await create("sleepy", { "index.mjs": `export const handler = async (e) => { await new Promise(r => setTimeout(r, e.ms)); return process.pid; };` });
+    await t.lambda.send(new PutFunctionConcurrencyCommand({ FunctionName: "sleepy", ReservedConcurrentExecutions: 3 }));
+    const results = await Promise.allSettled(Array.from({ length: 5 }, () => invoke("sleepy", { ms: 1500 })));
+    const ok = results.filter((r) => r.status === "fulfilled");
+    const throttled = results.filter(
+      (r) => r.status === "rejected" && (r.reason as Error).name === "TooManyRequestsException",
+    );
+    assert.equal(ok.length, 3);
+    assert.equal(throttled.length, 2);
+    const reason = (throttled[0] as PromiseRejectedResult).reason as { Reason?: string };
+    assert.equal(reason.Reason, "ReservedFunctionConcurrentInvocationLimitExceeded");
+    const pids = new Set(ok.map((r) => (r as PromiseFulfilledResult<{ body: string }>).value.body));
+    assert.equal(pids.size, 3, "each concurrent call ran in its own instance");
+  });
+
+  test("reserved concurrency 0 throttles every call", async () => {
+    await t.lambda.send(new PutFunctionConcurrencyCommand({ FunctionName: "echo", ReservedConcurrentExecutions: 0 }));
+    await assert.rejects(invoke("echo", {}), (err: Error) => err.name === "TooManyRequestsException");
+  });
+});
+
+describe("credentials", () => {
+  test("a request signed with the wrong secret is refused and runs nothing", async () => {
+    const wrong = new LambdaClient({
+      endpoint: t.url,
+      region: "us-east-1",
+      credentials: { accessKeyId: t.platform.credentials.accessKeyId, secretAccessKey: "wrong" },
+      maxAttempts: 1,
+    });
+    await assert.rejects(wrong.send(new InvokeCommand({ FunctionName: "greet", Payload: "{}" })), (err: Error) => err.name === "InvalidSignatureException");
+    wrong.destroy();
+  });
+
+  test("an unsigned request is refused", async () => {
+    const res = await fetch(`${t.url}/2015-03-31/functions/greet/invocations`, { method: "POST", body: "{}" });
+    assert.equal(res.status, 403);
+    assert.equal(res.headers.get("x-amzn-errortype"), "MissingAuthenticationTokenException");
+  });
+});
+
+describe("lifecycle", () => {
+  test("a deleted function is gone and its instances are stopped", async () => {
+    await create("short-lived", { "index.mjs": `export const handler = async () => 1;` });
+    await invoke("short-lived", {});
+    assert.equal(t.platform.dispatcher.instanceCounts("short-lived").total, 1);
+    await t.lambda.send(new DeleteFunctionCommand({ FunctionName: "short-lived" }));
+    await assert.rejects(t.lambda.send(new GetFunctionCommand({ FunctionName: "short-lived" })), (e: Error) => e.name === "ResourceNotFoundException");
+    assert.equal(t.platform.dispatcher.instanceCounts("short-lived").idle, 0);
+  });
+});
