@@ -57,14 +57,19 @@ describe("synchronous invocation", () => {
     assert.deepEqual(JSON.parse(first.body), { hello: "Ada", calls: 1 });
     const tail = Buffer.from(first.LogResult!, "base64").toString();
     assert.match(tail, /START RequestId: [0-9a-f-]{36} Version: \$LATEST/);
-    assert.match(tail, /REPORT RequestId: .*\tDuration: [\d.]+ ms\tBilled Duration: \d+ ms\tMemory Size: 128 MB\tMax Memory Used: \d+ MB\tInit Duration: [\d.]+ ms/);
+    assert.match(
+      tail,
+      /REPORT RequestId: .*\tDuration: [\d.]+ ms\tBilled Duration: \d+ ms\tMemory Size: 128 MB\tMax Memory Used: \d+ MB\tInit Duration: [\d.]+ ms/,
+    );
     const second = await invoke("greet", { name: "Ada" }, { LogType: "Tail" });
     assert.deepEqual(JSON.parse(second.body), { hello: "Ada", calls: 2 });
     assert.doesNotMatch(Buffer.from(second.LogResult!, "base64").toString(), /Init Duration/);
   });
 
   test("console output appears in the log tail with the invocation's request id", async () => {
-    await create("chatty", { "index.js": `exports.handler = async (e, ctx) => { console.log("working on", e.n); return ctx.awsRequestId; };` });
+    await create("chatty", {
+      "index.js": `exports.handler = async (e, ctx) => { console.log("working on", e.n); return ctx.awsRequestId; };`,
+    });
     const out = await invoke("chatty", { n: 7 }, { LogType: "Tail" });
     const requestId = JSON.parse(out.body);
     const tail = Buffer.from(out.LogResult!, "base64").toString();
@@ -79,7 +84,9 @@ describe("synchronous invocation", () => {
   test("a payload that is not JSON is refused with InvalidRequestContentException", async () => {
     await assert.rejects(
       t.lambda.send(new InvokeCommand({ FunctionName: "echo", Payload: Buffer.from("not json") })),
-      (err: Error) => err.name === "InvalidRequestContentException" && /Could not parse request body into json/.test(err.message),
+      (err: Error) =>
+        err.name === "InvalidRequestContentException" &&
+        /Could not parse request body into json/.test(err.message),
     );
   });
 
@@ -98,7 +105,13 @@ describe("synchronous invocation", () => {
   });
 
   test("a function that runs past its timeout gets Sandbox.Timedout and the next call starts a fresh instance", async () => {
-    await create("slow", { "index.mjs": `let n = 0; export const handler = async (e) => { n++; if (e.hang) await new Promise(() => setInterval(() => {}, 1000)); return n; };` }, { Timeout: 1 });
+    await create(
+      "slow",
+      {
+        "index.mjs": `let n = 0; export const handler = async (e) => { n++; if (e.hang) await new Promise(() => setInterval(() => {}, 1000)); return n; };`,
+      },
+      { Timeout: 1 },
+    );
     const out = await invoke("slow", { hang: true });
     assert.equal(out.FunctionError, "Unhandled");
     const body = JSON.parse(out.body);
@@ -108,7 +121,9 @@ describe("synchronous invocation", () => {
   });
 
   test("a process that exits during an invocation gets Runtime.ExitError and the platform stays up", async () => {
-    await create("quitter", { "index.mjs": `export const handler = async (e) => { if (e.quit) process.exit(3); return "alive"; };` });
+    await create("quitter", {
+      "index.mjs": `export const handler = async (e) => { if (e.quit) process.exit(3); return "alive"; };`,
+    });
     const out = await invoke("quitter", { quit: true });
     assert.equal(out.FunctionError, "Unhandled");
     assert.deepEqual(JSON.parse(out.body).errorType, "Runtime.ExitError");
@@ -117,7 +132,13 @@ describe("synchronous invocation", () => {
   });
 
   test("a function that fills its memory gets Runtime.OutOfMemory", async () => {
-    await create("hog", { "index.mjs": `export const handler = async () => { const a = []; for (;;) a.push(new Array(1e5).fill(Math.random())); };` }, { Timeout: 30 });
+    await create(
+      "hog",
+      {
+        "index.mjs": `export const handler = async () => { const a = []; for (;;) a.push(new Array(1e5).fill(Math.random())); };`,
+      },
+      { Timeout: 30 },
+    );
     const out = await invoke("hog", {});
     assert.equal(out.FunctionError, "Unhandled");
     assert.equal(JSON.parse(out.body).errorType, "Runtime.OutOfMemory");
@@ -133,14 +154,18 @@ describe("synchronous invocation", () => {
   });
 
   test("an init that outlasts the init timeout fails instead of hanging", async () => {
-    await create("stuck-init", { "index.mjs": `await new Promise(() => setInterval(() => {}, 1000)); export const handler = async () => 1;` });
+    await create("stuck-init", {
+      "index.mjs": `await new Promise(() => setInterval(() => {}, 1000)); export const handler = async () => 1;`,
+    });
     const out = await invoke("stuck-init", {});
     assert.equal(out.FunctionError, "Unhandled");
     assert.equal(JSON.parse(out.body).errorType, "Sandbox.Timedout");
   });
 
   test("a response over 6 MB is replaced by Function.ResponseSizeTooLarge", async () => {
-    await create("big", { "index.mjs": `export const handler = async () => "x".repeat(6 * 1024 * 1024 + 200);` });
+    await create("big", {
+      "index.mjs": `export const handler = async () => "x".repeat(6 * 1024 * 1024 + 200);`,
+    });
     const out = await invoke("big", {});
     assert.equal(out.FunctionError, "Unhandled");
     const body = JSON.parse(out.body);
@@ -185,15 +210,24 @@ describe("synchronous invocation", () => {
   });
 
   test("an updated configuration is used by the next invocation", async () => {
-    await t.lambda.send(new UpdateFunctionConfigurationCommand({ FunctionName: "envy", Environment: { Variables: { GREETING: "bye" } } }));
+    await t.lambda.send(
+      new UpdateFunctionConfigurationCommand({
+        FunctionName: "envy",
+        Environment: { Variables: { GREETING: "bye" } },
+      }),
+    );
     assert.equal(JSON.parse((await invoke("envy", {})).body).GREETING, "bye");
   });
 });
 
 describe("concurrency", () => {
   test("concurrent calls scale out to new instances up to the reserved concurrency, then get 429", async () => {
-    await create("sleepy", { "index.mjs": `export const handler = async (e) => { await new Promise(r => setTimeout(r, e.ms)); return process.pid; };` });
-    await t.lambda.send(new PutFunctionConcurrencyCommand({ FunctionName: "sleepy", ReservedConcurrentExecutions: 3 }));
+    await create("sleepy", {
+      "index.mjs": `export const handler = async (e) => { await new Promise(r => setTimeout(r, e.ms)); return process.pid; };`,
+    });
+    await t.lambda.send(
+      new PutFunctionConcurrencyCommand({ FunctionName: "sleepy", ReservedConcurrentExecutions: 3 }),
+    );
     const results = await Promise.allSettled(Array.from({ length: 5 }, () => invoke("sleepy", { ms: 1500 })));
     const ok = results.filter((r) => r.status === "fulfilled");
     const throttled = results.filter(
@@ -208,7 +242,9 @@ describe("concurrency", () => {
   });
 
   test("reserved concurrency 0 throttles every call", async () => {
-    await t.lambda.send(new PutFunctionConcurrencyCommand({ FunctionName: "echo", ReservedConcurrentExecutions: 0 }));
+    await t.lambda.send(
+      new PutFunctionConcurrencyCommand({ FunctionName: "echo", ReservedConcurrentExecutions: 0 }),
+    );
     await assert.rejects(invoke("echo", {}), (err: Error) => err.name === "TooManyRequestsException");
   });
 });
@@ -221,12 +257,18 @@ describe("credentials", () => {
       credentials: { accessKeyId: t.platform.credentials.accessKeyId, secretAccessKey: "wrong" },
       maxAttempts: 1,
     });
-    await assert.rejects(wrong.send(new InvokeCommand({ FunctionName: "greet", Payload: "{}" })), (err: Error) => err.name === "InvalidSignatureException");
+    await assert.rejects(
+      wrong.send(new InvokeCommand({ FunctionName: "greet", Payload: "{}" })),
+      (err: Error) => err.name === "InvalidSignatureException",
+    );
     wrong.destroy();
   });
 
   test("an unsigned request is refused", async () => {
-    const res = await fetch(`${t.url}/2015-03-31/functions/greet/invocations`, { method: "POST", body: "{}" });
+    const res = await fetch(`${t.url}/2015-03-31/functions/greet/invocations`, {
+      method: "POST",
+      body: "{}",
+    });
     assert.equal(res.status, 403);
     assert.equal(res.headers.get("x-amzn-errortype"), "MissingAuthenticationTokenException");
   });
@@ -238,7 +280,10 @@ describe("lifecycle", () => {
     await invoke("short-lived", {});
     assert.equal(t.platform.dispatcher.instanceCounts("short-lived").total, 1);
     await t.lambda.send(new DeleteFunctionCommand({ FunctionName: "short-lived" }));
-    await assert.rejects(t.lambda.send(new GetFunctionCommand({ FunctionName: "short-lived" })), (e: Error) => e.name === "ResourceNotFoundException");
+    await assert.rejects(
+      t.lambda.send(new GetFunctionCommand({ FunctionName: "short-lived" })),
+      (e: Error) => e.name === "ResourceNotFoundException",
+    );
     assert.equal(t.platform.dispatcher.instanceCounts("short-lived").idle, 0);
   });
 });

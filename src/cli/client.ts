@@ -14,7 +14,10 @@ export interface ClientOptions {
 }
 
 /** Endpoint and key from flags, then NIMBUS_* variables, then the data directory. */
-export function resolveClientOptions(flags: { endpoint?: string; data?: string }, env: NodeJS.ProcessEnv): ClientOptions {
+export function resolveClientOptions(
+  flags: { endpoint?: string; data?: string },
+  env: NodeJS.ProcessEnv,
+): ClientOptions {
   const dataDir = flags.data ?? env.NIMBUS_DATA ?? ".nimbus";
   const read = (file: string) => {
     try {
@@ -25,16 +28,29 @@ export function resolveClientOptions(flags: { endpoint?: string; data?: string }
   };
   const endpoint = flags.endpoint ?? env.NIMBUS_ENDPOINT ?? read("endpoint")?.trim();
   if (!endpoint) {
-    throw new Error(`cannot find the platform: start it with \`nimbus up\`, or pass --endpoint URL (looked in ${join(dataDir, "endpoint")})`);
+    throw new Error(
+      `cannot find the platform: start it with \`nimbus up\`, or pass --endpoint URL (looked in ${join(dataDir, "endpoint")})`,
+    );
   }
   let accessKeyId = env.NIMBUS_ACCESS_KEY_ID;
   let secretAccessKey = env.NIMBUS_SECRET_ACCESS_KEY;
   if (!accessKeyId || !secretAccessKey) {
     const stored = read("credentials.json");
-    if (!stored) throw new Error(`no access key: set NIMBUS_ACCESS_KEY_ID and NIMBUS_SECRET_ACCESS_KEY, or run in the platform's directory (looked in ${dataDir})`);
-    ({ accessKeyId, secretAccessKey } = JSON.parse(stored) as { accessKeyId: string; secretAccessKey: string });
+    if (!stored)
+      throw new Error(
+        `no access key: set NIMBUS_ACCESS_KEY_ID and NIMBUS_SECRET_ACCESS_KEY, or run in the platform's directory (looked in ${dataDir})`,
+      );
+    ({ accessKeyId, secretAccessKey } = JSON.parse(stored) as {
+      accessKeyId: string;
+      secretAccessKey: string;
+    });
   }
-  return { endpoint: endpoint.replace(/\/$/, ""), accessKeyId: accessKeyId!, secretAccessKey: secretAccessKey!, region: env.NIMBUS_REGION ?? "us-east-1" };
+  return {
+    endpoint: endpoint.replace(/\/$/, ""),
+    accessKeyId: accessKeyId!,
+    secretAccessKey: secretAccessKey!,
+    region: env.NIMBUS_REGION ?? "us-east-1",
+  };
 }
 
 export class NimbusClient {
@@ -52,17 +68,32 @@ export class NimbusClient {
   }
 
   /** Sends a signed request; `path` is already percent-encoded. */
-  async request(method: string, path: string, opts: { query?: Record<string, string>; body?: Buffer | string; headers?: Record<string, string> } = {}): Promise<Response> {
+  async request(
+    method: string,
+    path: string,
+    opts: { query?: Record<string, string>; body?: Buffer | string; headers?: Record<string, string> } = {},
+  ): Promise<Response> {
     const url = new URL(this.#o.endpoint + path);
     const body = opts.body === undefined ? undefined : Buffer.from(opts.body);
     const headers: Record<string, string> = {
       host: url.host,
-      "x-amz-content-sha256": createHash("sha256").update(body ?? "").digest("hex"),
+      "x-amz-content-sha256": createHash("sha256")
+        .update(body ?? "")
+        .digest("hex"),
       ...(body ? { "content-type": "application/json" } : {}),
       ...opts.headers,
     };
     const signed = await this.#signer.sign(
-      new HttpRequest({ method, protocol: url.protocol, hostname: url.hostname, port: Number(url.port), path: url.pathname, query: opts.query ?? {}, headers, ...(body ? { body } : {}) }),
+      new HttpRequest({
+        method,
+        protocol: url.protocol,
+        hostname: url.hostname,
+        port: Number(url.port),
+        path: url.pathname,
+        query: opts.query ?? {},
+        headers,
+        ...(body ? { body } : {}),
+      }),
     );
     const qs = new URLSearchParams(opts.query ?? {}).toString().replaceAll("+", "%20");
     return fetch(`${this.#o.endpoint}${path}${qs ? `?${qs}` : ""}`, {
@@ -73,7 +104,11 @@ export class NimbusClient {
   }
 
   /** Like request, but throws the platform's error message on a non-2xx answer. */
-  async call(method: string, path: string, opts: Parameters<NimbusClient["request"]>[2] = {}): Promise<Response> {
+  async call(
+    method: string,
+    path: string,
+    opts: Parameters<NimbusClient["request"]>[2] = {},
+  ): Promise<Response> {
     const res = await this.request(method, path, opts);
     if (res.status >= 300) {
       const text = await res.text();

@@ -75,7 +75,11 @@ export class Dispatcher {
 
   /** Concurrency not reserved by any function: what reservations may still take. */
   unreservedCapacity(excluding?: string): number {
-    return this.#o.accountConcurrency - this.#reservedSum + (excluding ? (this.#reservations.get(excluding) ?? 0) : 0);
+    return (
+      this.#o.accountConcurrency -
+      this.#reservedSum +
+      (excluding ? (this.#reservations.get(excluding) ?? 0) : 0)
+    );
   }
 
   /** Runs one invocation. Throws NimbusError only for throttles and platform failures. */
@@ -91,7 +95,10 @@ export class Dispatcher {
         );
       }
     } else if (this.#unreservedActive >= this.#o.accountConcurrency - this.#reservedSum) {
-      throw throttle("ConcurrentInvocationLimitExceeded", "Rate Exceeded. The platform's concurrency limit is reached.");
+      throw throttle(
+        "ConcurrentInvocationLimitExceeded",
+        "Rate Exceeded. The platform's concurrency limit is reached.",
+      );
     }
     this.#active.set(name, active + 1);
     if (reserved === undefined) this.#unreservedActive++;
@@ -129,7 +136,10 @@ export class Dispatcher {
         const payload =
           started.payload ??
           Buffer.from(
-            JSON.stringify({ errorType: started.errorType, errorMessage: `RequestId: ${req.requestId} Error: ${started.reason}` }),
+            JSON.stringify({
+              errorType: started.errorType,
+              errorMessage: `RequestId: ${req.requestId} Error: ${started.reason}`,
+            }),
           );
         const outcome: InvokeOutcome = { kind: "error", errorType: started.errorType, payload };
         const figures = this.#figures(fn, req.requestId, 0, undefined, initDurationMs);
@@ -146,7 +156,13 @@ export class Dispatcher {
     } else if (result.instanceReusable) {
       void instance.stop("its function version was replaced");
     }
-    const figures = this.#figures(fn, req.requestId, result.durationMs, result.maxMemoryUsedMb, initDurationMs);
+    const figures = this.#figures(
+      fn,
+      req.requestId,
+      result.durationMs,
+      result.maxMemoryUsedMb,
+      initDurationMs,
+    );
     return this.#report(figures, result.outcome, initDurationMs !== undefined, lines, result.logTail);
   }
 
@@ -157,7 +173,15 @@ export class Dispatcher {
     maxMemoryUsedMb: number | undefined,
     initDurationMs: number | undefined,
   ): InvocationFigures {
-    return { functionName: fn.functionName, requestId, version: fn.version, durationMs, memoryMb: fn.memoryMb, maxMemoryUsedMb, initDurationMs };
+    return {
+      functionName: fn.functionName,
+      requestId,
+      version: fn.version,
+      durationMs,
+      memoryMb: fn.memoryMb,
+      maxMemoryUsedMb,
+      initDurationMs,
+    };
   }
 
   #report(
@@ -189,7 +213,14 @@ export class Dispatcher {
     const key = `${fn.functionName}\u0000${fn.version}\u0000${fn.revisionId}`;
     let pool = this.#pools.get(key);
     if (!pool) {
-      pool = { key, functionName: fn.functionName, version: fn.version, idle: [], all: new Set(), retired: false };
+      pool = {
+        key,
+        functionName: fn.functionName,
+        version: fn.version,
+        idle: [],
+        all: new Set(),
+        retired: false,
+      };
       this.#pools.set(key, pool);
     }
     return pool;
@@ -199,7 +230,8 @@ export class Dispatcher {
     pool.all.delete(instance);
     const i = pool.idle.findIndex((e) => e.instance === instance);
     if (i !== -1) pool.idle.splice(i, 1);
-    if (pool.all.size === 0 && this.#pools.get(pool.key) === pool && pool.retired) this.#pools.delete(pool.key);
+    if (pool.all.size === 0 && this.#pools.get(pool.key) === pool && pool.retired)
+      this.#pools.delete(pool.key);
   }
 
   /** Stops the instances of a function (one version, or all): after an update or delete. */
@@ -236,7 +268,8 @@ export class Dispatcher {
   async close(): Promise<void> {
     this.#sweeper.cancel();
     const stops: Promise<void>[] = [];
-    for (const pool of this.#pools.values()) for (const i of pool.all) stops.push(i.stop("platform shutting down"));
+    for (const pool of this.#pools.values())
+      for (const i of pool.all) stops.push(i.stop("platform shutting down"));
     this.#pools.clear();
     await Promise.all(stops);
   }

@@ -51,7 +51,13 @@ export class InvokeService {
     const payload = input.payload.length === 0 ? EMPTY_EVENT : checkJson(input.payload);
     const clientContext = decodeClientContext(input.clientContextBase64);
     if (input.dryRun) {
-      return { requestId, executedVersion: target.fn.version, payload: Buffer.alloc(0), functionError: undefined, result: undefined };
+      return {
+        requestId,
+        executedVersion: target.fn.version,
+        payload: Buffer.alloc(0),
+        functionError: undefined,
+        result: undefined,
+      };
     }
     const result = await this.#dispatcher.invoke(target.fn, {
       requestId,
@@ -107,6 +113,8 @@ function decodeClientContext(b64: string | undefined): string | undefined {
 
 /** An X-Ray style trace id: Root=1-{epoch seconds hex}-{96 random bits};Parent=…;Sampled=0. */
 export function newTraceId(nowMs: number): string {
-  const seconds = Math.floor(nowMs / 1000).toString(16).padStart(8, "0");
+  const seconds = Math.floor(nowMs / 1000)
+    .toString(16)
+    .padStart(8, "0");
   return `Root=1-${seconds}-${randomBytes(12).toString("hex")};Parent=${randomBytes(8).toString("hex")};Sampled=0`;
 }

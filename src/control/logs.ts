@@ -37,7 +37,8 @@ export class LogService implements LogSink {
 
   write(entry: LogEntry): void {
     this.#pending.push(entry);
-    if (this.#pending.length > MAX_PENDING_ENTRIES) this.#pending.splice(0, this.#pending.length - MAX_PENDING_ENTRIES);
+    if (this.#pending.length > MAX_PENDING_ENTRIES)
+      this.#pending.splice(0, this.#pending.length - MAX_PENDING_ENTRIES);
     if (this.#pending.length >= FLUSH_AT_ENTRIES) void this.flush();
     const followers = this.#followers.get(entry.functionName);
     if (followers) for (const f of followers) f(entry);
@@ -51,7 +52,9 @@ export class LogService implements LogSink {
     this.#pending = [];
     this.#flushing = this.#store
       .appendLogs(batch)
-      .catch((err: unknown) => this.#logger.error("could not store function logs", { err, lost: batch.length }))
+      .catch((err: unknown) =>
+        this.#logger.error("could not store function logs", { err, lost: batch.length }),
+      )
       .finally(() => {
         this.#flushing = undefined;
       });

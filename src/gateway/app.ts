@@ -25,7 +25,8 @@ export function createGateway(d: GatewayDeps): Hono {
   app.onError((err, c) => {
     const requestId = randomUUID();
     const nimbus = toNimbusError(err);
-    if (!(err instanceof NimbusError)) d.logger.error("unexpected error", { requestId, path: c.req.path, err });
+    if (!(err instanceof NimbusError))
+      d.logger.error("unexpected error", { requestId, path: c.req.path, err });
     return respond(c.req.url, nimbus, requestId);
   });
   return app;
@@ -33,7 +34,10 @@ export function createGateway(d: GatewayDeps): Hono {
 
 function respond(url: string, err: NimbusError, requestId: string): Response {
   if (new URL(url).pathname.startsWith("/nimbus/")) {
-    return Response.json({ error: { code: err.code, message: err.message, requestId } }, { status: err.status });
+    return Response.json(
+      { error: { code: err.code, message: err.message, requestId } },
+      { status: err.status },
+    );
   }
   return lambdaErrorResponse(err, requestId);
 }

@@ -10,7 +10,8 @@ export async function readBody(c: Context, limit: number, message: string): Prom
   const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
   const chunks: Buffer[] = [];
   let size = 0;
-  const source: AsyncIterable<Uint8Array> | null = incoming ?? (c.req.raw.body as AsyncIterable<Uint8Array> | null);
+  const source: AsyncIterable<Uint8Array> | null =
+    incoming ?? (c.req.raw.body as AsyncIterable<Uint8Array> | null);
   if (!source) return Buffer.alloc(0);
   for await (const chunk of source) {
     size += chunk.length;
@@ -30,7 +31,10 @@ export function parseJsonObject(body: Buffer): Record<string, unknown> {
   try {
     value = JSON.parse(body.toString("utf8"));
   } catch (err) {
-    throw new NimbusError("InvalidRequestContent", `Could not parse request body into json: ${(err as Error).message}`);
+    throw new NimbusError(
+      "InvalidRequestContent",
+      `Could not parse request body into json: ${(err as Error).message}`,
+    );
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new NimbusError("InvalidRequestContent", "The request body must be a JSON object");

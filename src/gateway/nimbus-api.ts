@@ -19,7 +19,11 @@ export function nimbusApi(d: { logs: LogService; auth: Authenticator }): Hono {
   app.get("/nimbus/v1/logs", async (c) => {
     await authed(c);
     const fn = c.req.query("function");
-    if (!fn) throw new NimbusError("InvalidParameter", "the query parameter function is required, e.g. ?function=hello");
+    if (!fn)
+      throw new NimbusError(
+        "InvalidParameter",
+        "the query parameter function is required, e.g. ?function=hello",
+      );
     const limit = intParam(c.req.query("limit"), 1000, "limit", 1, MAX_LOG_LIMIT);
     const query = {
       functionName: fn,
@@ -47,7 +51,8 @@ export function nimbusApi(d: { logs: LogService; auth: Authenticator }): Hono {
         wake?.();
       });
       try {
-        for (const e of await d.logs.query(query)) await stream.writeSSE({ data: JSON.stringify(wire(e)), event: "log" });
+        for (const e of await d.logs.query(query))
+          await stream.writeSSE({ data: JSON.stringify(wire(e)), event: "log" });
         while (!closed) {
           while (queue.length > 0) await stream.writeSSE({ data: queue.shift()!, event: "log" });
           await new Promise<void>((r) => {
@@ -64,8 +69,20 @@ export function nimbusApi(d: { logs: LogService; auth: Authenticator }): Hono {
   return app;
 }
 
-function wire(e: { seq: number; timestamp: number; requestId: string | undefined; version: string; message: string }) {
-  return { seq: e.seq, time: new Date(e.timestamp).toISOString(), requestId: e.requestId ?? null, version: e.version, message: e.message };
+function wire(e: {
+  seq: number;
+  timestamp: number;
+  requestId: string | undefined;
+  version: string;
+  message: string;
+}) {
+  return {
+    seq: e.seq,
+    time: new Date(e.timestamp).toISOString(),
+    requestId: e.requestId ?? null,
+    version: e.version,
+    message: e.message,
+  };
 }
 
 function intParam(raw: string | undefined, dflt: number, name: string, min: number, max: number): number {
@@ -80,6 +97,10 @@ function intParam(raw: string | undefined, dflt: number, name: string, min: numb
 function optionalTime(raw: string | undefined, name: string): number | undefined {
   if (raw === undefined || raw === "") return undefined;
   const n = /^\d+$/.test(raw) ? Number(raw) : Date.parse(raw);
-  if (!Number.isFinite(n)) throw new NimbusError("InvalidParameter", `${name} must be an ISO 8601 time or epoch milliseconds, got ${raw}`);
+  if (!Number.isFinite(n))
+    throw new NimbusError(
+      "InvalidParameter",
+      `${name} must be an ISO 8601 time or epoch milliseconds, got ${raw}`,
+    );
   return n;
 }

@@ -50,8 +50,8 @@ export interface Platform {
 export const ENDPOINT_FILE = "endpoint";
 const SHUTDOWN_GRACE_MS = 5000;
 
-/** The Node runtime shipped with this build (compiled next to this file). */
-const NODE_BOOTSTRAP = fileURLToPath(new URL("../runtime/node/bootstrap.js", import.meta.url));
+/** The Node runtime shipped with this build: one CommonJS bundle (scripts/build-runtime.js). */
+const NODE_BOOTSTRAP = fileURLToPath(new URL("../../runtime/node/bootstrap.cjs", import.meta.url));
 
 export async function createPlatform(config: Config, deps: PlatformDeps = {}): Promise<Platform> {
   const clock = deps.clock ?? systemClock;
@@ -103,7 +103,12 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     },
   });
   await registry.load();
-  const invoke = new InvokeService({ registry, dispatcher, region: config.region, accountId: config.accountId });
+  const invoke = new InvokeService({
+    registry,
+    dispatcher,
+    region: config.region,
+    accountId: config.accountId,
+  });
   let baseUrl = "";
   const app = createGateway({
     registry,

@@ -12,16 +12,20 @@ export async function loadCredentials(
 ): Promise<{ credentials: Credentials; source: "environment" | "file" | "generated" }> {
   const id = env.NIMBUS_ACCESS_KEY_ID;
   const secret = env.NIMBUS_SECRET_ACCESS_KEY;
-  if (id && secret) return { credentials: { accessKeyId: id, secretAccessKey: secret }, source: "environment" };
+  if (id && secret)
+    return { credentials: { accessKeyId: id, secretAccessKey: secret }, source: "environment" };
   if (id || secret) {
-    throw new Error("set both NIMBUS_ACCESS_KEY_ID and NIMBUS_SECRET_ACCESS_KEY, or neither to use the generated pair");
+    throw new Error(
+      "set both NIMBUS_ACCESS_KEY_ID and NIMBUS_SECRET_ACCESS_KEY, or neither to use the generated pair",
+    );
   }
   const path = join(dataDir, CREDENTIALS_FILE);
   try {
     const stored = JSON.parse(await readFile(path, "utf8")) as Credentials;
     if (stored.accessKeyId && stored.secretAccessKey) return { credentials: stored, source: "file" };
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw new Error(`cannot read ${path}: ${(err as Error).message}`);
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT")
+      throw new Error(`cannot read ${path}: ${(err as Error).message}`);
   }
   const credentials: Credentials = {
     accessKeyId: `NIMBUS${randomBytes(7).toString("hex").toUpperCase()}`,

@@ -37,12 +37,16 @@ const int = (min: number, max: number) => (raw: unknown, name: string, problems:
   }
   return n;
 };
-const oneOf = (...values: string[]) => (raw: unknown, name: string, problems: string[]) => {
-  if (typeof raw !== "string" || !values.includes(raw)) problems.push(`${name} must be one of ${values.join(", ")}, got ${JSON.stringify(raw)}`);
-  return raw;
-};
+const oneOf =
+  (...values: string[]) =>
+  (raw: unknown, name: string, problems: string[]) => {
+    if (typeof raw !== "string" || !values.includes(raw))
+      problems.push(`${name} must be one of ${values.join(", ")}, got ${JSON.stringify(raw)}`);
+    return raw;
+  };
 const text = (pattern: RegExp, hint: string) => (raw: unknown, name: string, problems: string[]) => {
-  if (typeof raw !== "string" || !pattern.test(raw)) problems.push(`${name} must be ${hint}, got ${JSON.stringify(raw)}`);
+  if (typeof raw !== "string" || !pattern.test(raw))
+    problems.push(`${name} must be ${hint}, got ${JSON.stringify(raw)}`);
   return raw;
 };
 
@@ -81,15 +85,21 @@ export function defaultConfig(): Config {
 }
 
 /** Builds the configuration; throws one InvalidParameter error listing every problem. */
-export function loadConfig(env: Record<string, string | undefined>, file: Source = {}, flags: Source = {}): Config {
+export function loadConfig(
+  env: Record<string, string | undefined>,
+  file: Source = {},
+  flags: Source = {},
+): Config {
   const out: Record<string, unknown> = { ...defaultConfig() };
   const problems: string[] = [];
-  for (const key of Object.keys(file)) if (!(key in FIELDS)) problems.push(`unknown setting "${key}" in the configuration file`);
+  for (const key of Object.keys(file))
+    if (!(key in FIELDS)) problems.push(`unknown setting "${key}" in the configuration file`);
   for (const [key, field] of Object.entries(FIELDS)) {
     const raw = flags[key] ?? env[field.env] ?? file[key];
     if (raw === undefined) continue;
     out[key] = field.parse(raw, key, problems);
   }
-  if (problems.length > 0) throw new NimbusError("InvalidParameter", `invalid configuration:\n  ${problems.join("\n  ")}`);
+  if (problems.length > 0)
+    throw new NimbusError("InvalidParameter", `invalid configuration:\n  ${problems.join("\n  ")}`);
   return Object.freeze(out as unknown as Config);
 }

@@ -90,7 +90,9 @@ export class SqliteStore implements MetadataStore {
   }
 
   async getFunction(name: string): Promise<FunctionRecord | undefined> {
-    const row = this.#db.prepare("SELECT * FROM functions WHERE name = ?").get(name) as FunctionRow | undefined;
+    const row = this.#db.prepare("SELECT * FROM functions WHERE name = ?").get(name) as
+      | FunctionRow
+      | undefined;
     return row && toRecord(row);
   }
 
@@ -126,7 +128,14 @@ export class SqliteStore implements MetadataStore {
         `UPDATE versions SET revision_id = ?, package_id = ?, body = ?
          WHERE function_name = ? AND version = ? AND revision_id = ?`,
       )
-      .run(next.revisionId, next.packageId, JSON.stringify(next), next.functionName, LATEST, expectedRevision);
+      .run(
+        next.revisionId,
+        next.packageId,
+        JSON.stringify(next),
+        next.functionName,
+        LATEST,
+        expectedRevision,
+      );
     return result.changes === 1;
   }
 
@@ -163,7 +172,9 @@ export class SqliteStore implements MetadataStore {
   }
 
   async deleteVersion(functionName: string, version: string): Promise<void> {
-    this.#db.prepare("DELETE FROM versions WHERE function_name = ? AND version = ?").run(functionName, version);
+    this.#db
+      .prepare("DELETE FROM versions WHERE function_name = ? AND version = ?")
+      .run(functionName, version);
   }
 
   async deleteFunction(name: string): Promise<boolean> {
@@ -209,7 +220,9 @@ export class SqliteStore implements MetadataStore {
   }
 
   async referencedPackages(): Promise<Set<string>> {
-    const rows = this.#db.prepare("SELECT DISTINCT package_id FROM versions").all() as { package_id: string }[];
+    const rows = this.#db.prepare("SELECT DISTINCT package_id FROM versions").all() as {
+      package_id: string;
+    }[];
     return new Set(rows.map((r) => r.package_id));
   }
 

@@ -9,7 +9,6 @@ import { join } from "node:path";
 import type { PackageSource } from "../protocol/invoke.js";
 import { extractZip } from "../shared/zip.js";
 
-
 export class CodeCache {
   readonly #root: string;
   readonly #source: PackageSource;

@@ -1,7 +1,6 @@
 /** The environment an instance starts with: Lambda's reserved variables plus the function's own. */
 import type { FunctionVersion } from "../protocol/function.js";
 
-
 const BASE_PATH = "/usr/local/bin:/usr/bin:/bin";
 
 export interface EnvironmentInput {

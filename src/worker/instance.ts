@@ -183,7 +183,11 @@ export class Instance implements InstanceHandle {
     const mode = req.headers[RUNTIME_HEADERS.responseMode];
     if (mode !== undefined && mode !== "streaming") {
       req.resume();
-      this.#finish({ kind: "error", errorType: "Runtime.InvalidResponseModeHeader", payload: invalidModeBody(mode) });
+      this.#finish({
+        kind: "error",
+        errorType: "Runtime.InvalidResponseModeHeader",
+        payload: invalidModeBody(mode),
+      });
       return apiError(400, "InvalidFunctionResponseMode", `response mode "${mode}" is not supported`);
     }
     const body = await readBody(req, limit);
@@ -271,11 +275,17 @@ export class Instance implements InstanceHandle {
 
   #onExit(exit: SandboxExit): void {
     const oom = OOM_MARKERS.some((m) => this.#stderrTail.includes(m));
-    const how = exit.signal ? `signal: ${exit.signal === "SIGKILL" ? "killed" : exit.signal}` : `exit status ${exit.code}`;
+    const how = exit.signal
+      ? `signal: ${exit.signal === "SIGKILL" ? "killed" : exit.signal}`
+      : `exit status ${exit.code}`;
     const reason = `Runtime exited with error: ${how}`;
-    if (this.#state === "init") this.#failInit(oom ? "Runtime.OutOfMemory" : "Runtime.ExitError", undefined, reason);
+    if (this.#state === "init")
+      this.#failInit(oom ? "Runtime.OutOfMemory" : "Runtime.ExitError", undefined, reason);
     if (this.#current) {
-      this.#finish({ kind: "crash", errorType: oom ? "Runtime.OutOfMemory" : "Runtime.ExitError", reason }, false);
+      this.#finish(
+        { kind: "crash", errorType: oom ? "Runtime.OutOfMemory" : "Runtime.ExitError", reason },
+        false,
+      );
     }
     this.#die(this.#stopReason || reason);
   }
@@ -331,7 +341,10 @@ function parseErrorBody(req: IncomingMessage, body: Buffer): { errorType: string
     parsed = undefined;
   }
   let payload = body;
-  if (parsed && String(req.headers["content-type"]).startsWith("application/vnd.aws.lambda.error.cause+json")) {
+  if (
+    parsed &&
+    String(req.headers["content-type"]).startsWith("application/vnd.aws.lambda.error.cause+json")
+  ) {
     // The cause is for tracing only; the invoker receives the error without it.
     const { errorCause: _cause, ...rest } = parsed;
     payload = Buffer.from(JSON.stringify(rest));

@@ -18,14 +18,22 @@ export interface TestPlatform {
   close(): Promise<void>;
 }
 
-export async function startPlatform(settings: Record<string, unknown> = {}, clock?: Clock): Promise<TestPlatform> {
+export async function startPlatform(
+  settings: Record<string, unknown> = {},
+  clock?: Clock,
+): Promise<TestPlatform> {
   const dataDir = mkdtempSync(join(tmpdir(), "nimbus-test-"));
   // Sandboxes run as other uids when the tests run as root: they must be able to traverse here.
   chmodSync(dataDir, 0o711);
   const config = loadConfig({}, {}, { port: 0, dataDir, ...settings });
   const platform = await createPlatform(config, { logger: silentLogger, ...(clock ? { clock } : {}) });
   const url = await platform.listen();
-  const lambda = new LambdaClient({ endpoint: url, region: "us-east-1", credentials: platform.credentials, maxAttempts: 1 });
+  const lambda = new LambdaClient({
+    endpoint: url,
+    region: "us-east-1",
+    credentials: platform.credentials,
+    maxAttempts: 1,
+  });
   return {
     platform,
     url,

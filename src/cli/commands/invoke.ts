@@ -16,8 +16,11 @@ export async function invoke(args: string[]): Promise<number> {
     },
   });
   const name = positionals[0];
-  if (!name) throw new Error("usage: nimbus invoke NAME [--payload JSON|@file.json] [--qualifier VERSION|ALIAS]");
-  const payload = values.payload?.startsWith("@") ? await readFile(values.payload.slice(1)) : Buffer.from(values.payload ?? "");
+  if (!name)
+    throw new Error("usage: nimbus invoke NAME [--payload JSON|@file.json] [--qualifier VERSION|ALIAS]");
+  const payload = values.payload?.startsWith("@")
+    ? await readFile(values.payload.slice(1))
+    : Buffer.from(values.payload ?? "");
   const client = new NimbusClient(resolveClientOptions(values, process.env));
   const res = await client.call("POST", `/2015-03-31/functions/${encodeURIComponent(name)}/invocations`, {
     body: payload,

@@ -23,7 +23,8 @@ export async function logs(args: string[]): Promise<number> {
     },
   });
   const name = positionals[0];
-  if (!name) throw new Error("usage: nimbus logs NAME [--follow] [--request-id ID] [--since ISO|5m|1h] [--limit N]");
+  if (!name)
+    throw new Error("usage: nimbus logs NAME [--follow] [--request-id ID] [--since ISO|5m|1h] [--limit N]");
   const client = new NimbusClient(resolveClientOptions(values, process.env));
   const query: Record<string, string> = { function: name };
   if (values["request-id"]) query.requestId = values["request-id"];
@@ -53,7 +54,8 @@ export async function logs(args: string[]): Promise<number> {
 
 function since(v: string): number {
   const m = /^(\d+)([smhd])$/.exec(v);
-  if (m) return Date.now() - Number(m[1]) * { s: 1e3, m: 6e4, h: 36e5, d: 864e5 }[m[2] as "s" | "m" | "h" | "d"];
+  if (m)
+    return Date.now() - Number(m[1]) * { s: 1e3, m: 6e4, h: 36e5, d: 864e5 }[m[2] as "s" | "m" | "h" | "d"];
   const t = Date.parse(v);
   if (Number.isNaN(t)) throw new Error(`--since must be an ISO time or a duration like 5m, got ${v}`);
   return t;

@@ -19,7 +19,9 @@ export async function up(args: string[]): Promise<number> {
       "log-level": { type: "string" },
     },
   });
-  const file = values.config ? (JSON.parse(await readFile(values.config, "utf8")) as Record<string, unknown>) : {};
+  const file = values.config
+    ? (JSON.parse(await readFile(values.config, "utf8")) as Record<string, unknown>)
+    : {};
   const flags: Record<string, unknown> = {};
   if (values.port !== undefined) flags.port = values.port;
   if (values.host !== undefined) flags.host = values.host;
@@ -47,7 +49,7 @@ export async function up(args: string[]): Promise<number> {
       `  export AWS_ACCESS_KEY_ID=${accessKeyId}`,
       `  export AWS_SECRET_ACCESS_KEY=${secretAccessKey}`,
       `  export AWS_REGION=${config.region}`,
-      "Then: nimbus deploy ./examples/hello --name hello && nimbus invoke hello --payload '{\"name\":\"Ada\"}'",
+      'Then: nimbus deploy ./examples/hello --name hello && nimbus invoke hello --payload \'{"name":"Ada"}\'',
       "",
     ].join("\n"),
   );

@@ -106,7 +106,9 @@ export class Registry {
     let after: string | undefined;
     for (;;) {
       const page = await this.#store.listFunctions(after, 500);
-      for (const r of page) if (r.reservedConcurrency !== undefined) this.#events.reservationChanged(r.name, r.reservedConcurrency);
+      for (const r of page)
+        if (r.reservedConcurrency !== undefined)
+          this.#events.reservationChanged(r.name, r.reservedConcurrency);
       if (page.length < 500) break;
       after = page[page.length - 1]!.name;
     }
@@ -115,10 +117,17 @@ export class Registry {
   async create(input: CreateFunctionInput): Promise<FunctionVersion> {
     const name = v.checkName(input.FunctionName);
     if (input.PackageType !== undefined && input.PackageType !== "Zip") {
-      throw v.invalid("packageType", input.PackageType, "Member must be Zip: container images are not supported");
+      throw v.invalid(
+        "packageType",
+        input.PackageType,
+        "Member must be Zip: container images are not supported",
+      );
     }
     const runtime = v.checkRuntime(input.Runtime);
-    const handler = input.Handler === undefined && runtime.startsWith("provided") ? "bootstrap" : v.checkHandler(input.Handler);
+    const handler =
+      input.Handler === undefined && runtime.startsWith("provided")
+        ? "bootstrap"
+        : v.checkHandler(input.Handler);
     const memoryMb = input.MemorySize === undefined ? DEFAULT_MEMORY_MB : v.checkMemory(input.MemorySize);
     const timeoutS = input.Timeout === undefined ? DEFAULT_TIMEOUT_S : v.checkTimeout(input.Timeout);
     const environment = v.checkEnvironment(input.Environment);
@@ -149,15 +158,25 @@ export class Registry {
     return latest;
   }
 
-  async #storeCode(zipField: unknown, code: unknown): Promise<Pick<FunctionVersion, "packageId" | "codeSha256" | "codeSize">> {
+  async #storeCode(
+    zipField: unknown,
+    code: unknown,
+  ): Promise<Pick<FunctionVersion, "packageId" | "codeSha256" | "codeSize">> {
     const c = (code ?? {}) as Record<string, unknown>;
     if (zipField === undefined) {
       if (c.S3Bucket !== undefined || c.ImageUri !== undefined) {
-        throw new NimbusError("InvalidParameter", "Code must be given as ZipFile: S3Bucket/S3Key and ImageUri are not supported yet");
+        throw new NimbusError(
+          "InvalidParameter",
+          "Code must be given as ZipFile: S3Bucket/S3Key and ImageUri are not supported yet",
+        );
       }
-      throw new NimbusError("InvalidParameter", "Code is required: give the package as Code.ZipFile (base64 of a zip)");
+      throw new NimbusError(
+        "InvalidParameter",
+        "Code is required: give the package as Code.ZipFile (base64 of a zip)",
+      );
     }
-    if (typeof zipField !== "string") throw v.invalid("zipFile", "(not base64 text)", "Member must be the base64 of a zip file");
+    if (typeof zipField !== "string")
+      throw v.invalid("zipFile", "(not base64 text)", "Member must be the base64 of a zip file");
     const zip = Buffer.from(zipField, "base64");
     if (zip.length > MAX_ZIP_BYTES) {
       throw new NimbusError(
@@ -182,7 +201,12 @@ export class Registry {
     if (input.Architectures !== undefined) v.checkArchitectures(input.Architectures);
     const pkg = await this.#storeCode(input.ZipFile, input);
     if (input.DryRun === true) return { ...current, ...pkg };
-    const next: FunctionVersion = { ...current, ...pkg, revisionId: randomUUID(), lastModified: this.#clock.now() };
+    const next: FunctionVersion = {
+      ...current,
+      ...pkg,
+      revisionId: randomUUID(),
+      lastModified: this.#clock.now(),
+    };
     await this.#replaceLatest(next, current.revisionId);
     if (input.Publish === true) return this.publish(name, {});
     return next;
@@ -198,8 +222,10 @@ export class Registry {
       handler: input.Handler === undefined ? current.handler : v.checkHandler(input.Handler),
       memoryMb: input.MemorySize === undefined ? current.memoryMb : v.checkMemory(input.MemorySize),
       timeoutS: input.Timeout === undefined ? current.timeoutS : v.checkTimeout(input.Timeout),
-      environment: input.Environment === undefined ? current.environment : v.checkEnvironment(input.Environment),
-      description: input.Description === undefined ? current.description : v.checkDescription(input.Description),
+      environment:
+        input.Environment === undefined ? current.environment : v.checkEnvironment(input.Environment),
+      description:
+        input.Description === undefined ? current.description : v.checkDescription(input.Description),
       role: typeof input.Role === "string" && input.Role ? input.Role : current.role,
       revisionId: randomUUID(),
       lastModified: this.#clock.now(),
@@ -210,13 +236,19 @@ export class Registry {
 
   async #replaceLatest(next: FunctionVersion, expected: string): Promise<void> {
     if (!(await this.#store.replaceLatest(next, expected))) {
-      throw new NimbusError("PreconditionFailed", `The function ${next.functionName} was changed by another request; get it again and retry.`);
+      throw new NimbusError(
+        "PreconditionFailed",
+        `The function ${next.functionName} was changed by another request; get it again and retry.`,
+      );
     }
     this.#forget(next.functionName);
     this.#events.retire(next.functionName, LATEST);
   }
 
-  async publish(nameRaw: string, input: { Description?: unknown; CodeSha256?: unknown; RevisionId?: unknown }): Promise<FunctionVersion> {
+  async publish(
+    nameRaw: string,
+    input: { Description?: unknown; CodeSha256?: unknown; RevisionId?: unknown },
+  ): Promise<FunctionVersion> {
     const { name } = v.parseFunctionRef(nameRaw);
     const latest = await this.#latest(name);
     checkRevision(latest.revisionId, input.RevisionId);
@@ -228,9 +260,12 @@ export class Registry {
     }
     // Publishing an unchanged $LATEST returns the version that already holds it, as Lambda does.
     const versions = await this.#store.listVersions(name);
-    const same = versions.find((x) => x.version !== LATEST && x.codeSha256 === latest.codeSha256 && sameConfig(x, latest));
+    const same = versions.find(
+      (x) => x.version !== LATEST && x.codeSha256 === latest.codeSha256 && sameConfig(x, latest),
+    );
     if (same) return same;
-    const description = input.Description === undefined ? latest.description : v.checkDescription(input.Description);
+    const description =
+      input.Description === undefined ? latest.description : v.checkDescription(input.Description);
     const published = await this.#store.publishVersion(name, (n) => ({
       ...latest,
       version: String(n),
@@ -248,13 +283,19 @@ export class Registry {
     return this.#store.listVersions(name);
   }
 
-  async get(nameRaw: string, qualifierParam?: string): Promise<{ fn: FunctionVersion; record: FunctionRecord }> {
+  async get(
+    nameRaw: string,
+    qualifierParam?: string,
+  ): Promise<{ fn: FunctionVersion; record: FunctionRecord }> {
     const ref = v.parseFunctionRef(nameRaw, qualifierParam);
     const t = await this.resolve(ref.name, ref.qualifier, false);
     return { fn: t.fn, record: t.record };
   }
 
-  async list(marker: string | undefined, maxItems: number): Promise<{ fns: FunctionVersion[]; next: string | undefined }> {
+  async list(
+    marker: string | undefined,
+    maxItems: number,
+  ): Promise<{ fns: FunctionVersion[]; next: string | undefined }> {
     const page = await this.#store.listFunctions(marker, maxItems + 1);
     const more = page.length > maxItems;
     const fns: FunctionVersion[] = [];
@@ -269,8 +310,10 @@ export class Registry {
     const ref = v.parseFunctionRef(nameRaw, qualifierParam);
     await this.#record(ref.name);
     if (ref.qualifier !== undefined && ref.qualifier !== LATEST) {
-      if (!/^\d+$/.test(ref.qualifier)) throw v.invalid("qualifier", ref.qualifier, "Member must be a version number to delete a version");
-      if (!(await this.#store.getVersion(ref.name, ref.qualifier))) throw versionNotFound(ref.name, ref.qualifier);
+      if (!/^\d+$/.test(ref.qualifier))
+        throw v.invalid("qualifier", ref.qualifier, "Member must be a version number to delete a version");
+      if (!(await this.#store.getVersion(ref.name, ref.qualifier)))
+        throw versionNotFound(ref.name, ref.qualifier);
       const users = (await this.#store.listAliases(ref.name)).filter(
         (a) => a.functionVersion === ref.qualifier || ref.qualifier! in a.additionalVersionWeights,
       );
@@ -341,15 +384,25 @@ export class Registry {
     checkRevision(current.revisionId, input.RevisionId);
     const alias = await this.#buildAlias(name, aliasName, input, current);
     if (!(await this.#store.putAlias(alias, current.revisionId))) {
-      throw new NimbusError("PreconditionFailed", `The alias ${aliasName} was changed by another request; get it again and retry.`);
+      throw new NimbusError(
+        "PreconditionFailed",
+        `The alias ${aliasName} was changed by another request; get it again and retry.`,
+      );
     }
     this.#forget(name);
     return alias;
   }
 
-  async #buildAlias(name: string, aliasName: string, input: AliasInput, current: Alias | undefined): Promise<Alias> {
+  async #buildAlias(
+    name: string,
+    aliasName: string,
+    input: AliasInput,
+    current: Alias | undefined,
+  ): Promise<Alias> {
     const functionVersion =
-      input.FunctionVersion === undefined && current ? current.functionVersion : v.checkQualifier(input.FunctionVersion);
+      input.FunctionVersion === undefined && current
+        ? current.functionVersion
+        : v.checkQualifier(input.FunctionVersion);
     if (functionVersion !== LATEST && !/^\d+$/.test(functionVersion)) {
       throw v.invalid("functionVersion", functionVersion, "Member must be $LATEST or a version number");
     }
@@ -358,27 +411,52 @@ export class Registry {
     if (input.RoutingConfig !== undefined) {
       const raw = input.RoutingConfig?.AdditionalVersionWeights ?? {};
       if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-        throw v.invalid("routingConfig.additionalVersionWeights", raw, "Member must be a map of version to weight");
+        throw v.invalid(
+          "routingConfig.additionalVersionWeights",
+          raw,
+          "Member must be a map of version to weight",
+        );
       }
       weights = {};
       const entries = Object.entries(raw);
-      if (entries.length > 1) throw v.invalid("routingConfig.additionalVersionWeights", raw, "Member must have at most 1 entry");
+      if (entries.length > 1)
+        throw v.invalid("routingConfig.additionalVersionWeights", raw, "Member must have at most 1 entry");
       for (const [ver, w] of entries) {
-        if (typeof w !== "number" || w < 0 || w > 1) throw v.invalid(`routingConfig.additionalVersionWeights.${ver}`, w, "Member must be a number from 0.0 to 1.0");
-        if (!/^\d+$/.test(ver)) throw v.invalid("routingConfig.additionalVersionWeights", ver, "Keys must be published version numbers");
-        if (ver === functionVersion) throw new NimbusError("InvalidParameter", `Routing to the alias's own version ${ver} is not allowed: name a second version`);
+        if (typeof w !== "number" || w < 0 || w > 1)
+          throw v.invalid(
+            `routingConfig.additionalVersionWeights.${ver}`,
+            w,
+            "Member must be a number from 0.0 to 1.0",
+          );
+        if (!/^\d+$/.test(ver))
+          throw v.invalid(
+            "routingConfig.additionalVersionWeights",
+            ver,
+            "Keys must be published version numbers",
+          );
+        if (ver === functionVersion)
+          throw new NimbusError(
+            "InvalidParameter",
+            `Routing to the alias's own version ${ver} is not allowed: name a second version`,
+          );
         if (!(await this.#store.getVersion(name, ver))) throw versionNotFound(name, ver);
         weights[ver] = w;
       }
       if (entries.length > 0 && functionVersion === LATEST) {
-        throw new NimbusError("InvalidParameter", "Weighted routing needs the alias to point at a published version, not $LATEST");
+        throw new NimbusError(
+          "InvalidParameter",
+          "Weighted routing needs the alias to point at a published version, not $LATEST",
+        );
       }
     }
     return {
       functionName: name,
       name: aliasName,
       functionVersion,
-      description: input.Description === undefined ? (current?.description ?? "") : v.checkDescription(input.Description),
+      description:
+        input.Description === undefined
+          ? (current?.description ?? "")
+          : v.checkDescription(input.Description),
       additionalVersionWeights: weights,
       revisionId: randomUUID(),
     };
@@ -488,7 +566,10 @@ function sameConfig(a: FunctionVersion, b: FunctionVersion): boolean {
 
 function checkRevision(actual: string, expected: unknown): void {
   if (expected !== undefined && expected !== actual) {
-    throw new NimbusError("PreconditionFailed", `The Revision Id provided does not match the latest Revision Id (${actual}). Call GetFunction/GetAlias to get the latest Revision Id`);
+    throw new NimbusError(
+      "PreconditionFailed",
+      `The Revision Id provided does not match the latest Revision Id (${actual}). Call GetFunction/GetAlias to get the latest Revision Id`,
+    );
   }
 }
 

@@ -32,7 +32,12 @@ export function invalid(field: string, value: unknown, constraint: string): Nimb
 }
 
 export function checkName(name: unknown, field = "functionName"): string {
-  if (typeof name !== "string" || name.length === 0 || name.length > MAX_FUNCTION_NAME_LENGTH || !NAME.test(name)) {
+  if (
+    typeof name !== "string" ||
+    name.length === 0 ||
+    name.length > MAX_FUNCTION_NAME_LENGTH ||
+    !NAME.test(name)
+  ) {
     throw invalid(
       field,
       name,
@@ -62,7 +67,8 @@ export function parseFunctionRef(raw: string, queryQualifier?: string): Function
     qualifier = arn[3];
   } else if (raw.includes(":")) {
     const parts = raw.split(":");
-    if (parts.length !== 2) throw invalid("functionName", raw, "Member must be a function name or a Lambda function ARN");
+    if (parts.length !== 2)
+      throw invalid("functionName", raw, "Member must be a function name or a Lambda function ARN");
     name = parts[0]!;
     qualifier = parts[1];
   }
@@ -89,35 +95,55 @@ export function checkQualifier(q: unknown): string {
 
 export function checkAliasName(name: unknown): string {
   if (typeof name !== "string" || name.length === 0 || name.length > 128 || !ALIAS.test(name)) {
-    throw invalid("name", name, "Member must be letters, digits, hyphens and underscores, and not only digits");
+    throw invalid(
+      "name",
+      name,
+      "Member must be letters, digits, hyphens and underscores, and not only digits",
+    );
   }
   return name;
 }
 
 export function checkMemory(v: unknown): number {
   if (typeof v !== "number" || !Number.isInteger(v) || v < MIN_MEMORY_MB || v > MAX_MEMORY_MB) {
-    throw invalid("memorySize", v, `Member must be an integer from ${MIN_MEMORY_MB} to ${MAX_MEMORY_MB} (MB)`);
+    throw invalid(
+      "memorySize",
+      v,
+      `Member must be an integer from ${MIN_MEMORY_MB} to ${MAX_MEMORY_MB} (MB)`,
+    );
   }
   return v;
 }
 
 export function checkTimeout(v: unknown): number {
   if (typeof v !== "number" || !Number.isInteger(v) || v < MIN_TIMEOUT_S || v > MAX_TIMEOUT_S) {
-    throw invalid("timeout", v, `Member must be an integer from ${MIN_TIMEOUT_S} to ${MAX_TIMEOUT_S} (seconds)`);
+    throw invalid(
+      "timeout",
+      v,
+      `Member must be an integer from ${MIN_TIMEOUT_S} to ${MAX_TIMEOUT_S} (seconds)`,
+    );
   }
   return v;
 }
 
 export function checkRuntime(v: unknown): string {
   if (typeof v !== "string" || !runtimeKind(v)) {
-    throw invalid("runtime", v, "Member must be nodejs20.x or a newer nodejsNN.x, or provided, provided.al2, provided.al2023");
+    throw invalid(
+      "runtime",
+      v,
+      "Member must be nodejs20.x or a newer nodejsNN.x, or provided, provided.al2, provided.al2023",
+    );
   }
   return v;
 }
 
 export function checkHandler(v: unknown): string {
   if (typeof v !== "string" || v.length === 0 || v.length > MAX_HANDLER_LENGTH || !/^[^\s]+$/.test(v)) {
-    throw invalid("handler", v, `Member must be 1 to ${MAX_HANDLER_LENGTH} characters without whitespace, e.g. index.handler`);
+    throw invalid(
+      "handler",
+      v,
+      `Member must be 1 to ${MAX_HANDLER_LENGTH} characters without whitespace, e.g. index.handler`,
+    );
   }
   return v;
 }
@@ -125,7 +151,11 @@ export function checkHandler(v: unknown): string {
 export function checkDescription(v: unknown): string {
   if (v === undefined) return "";
   if (typeof v !== "string" || v.length > MAX_DESCRIPTION_LENGTH) {
-    throw invalid("description", v, `Member must be a string of at most ${MAX_DESCRIPTION_LENGTH} characters`);
+    throw invalid(
+      "description",
+      v,
+      `Member must be a string of at most ${MAX_DESCRIPTION_LENGTH} characters`,
+    );
   }
   return v;
 }
@@ -140,7 +170,12 @@ export function checkEnvironment(v: unknown): Record<string, string> {
   let bytes = 0;
   const reserved: string[] = [];
   for (const [k, val] of Object.entries(vars)) {
-    if (!ENV_KEY.test(k)) throw invalid("environment.variables", k, "Keys must start with a letter and hold only letters, digits and underscores");
+    if (!ENV_KEY.test(k))
+      throw invalid(
+        "environment.variables",
+        k,
+        "Keys must start with a letter and hold only letters, digits and underscores",
+      );
     if (typeof val !== "string") throw invalid(`environment.variables.${k}`, val, "Member must be a string");
     if ((RESERVED_ENV_KEYS as readonly string[]).includes(k)) reserved.push(k);
     bytes += Buffer.byteLength(k) + Buffer.byteLength(val);
@@ -165,7 +200,11 @@ export function checkArchitectures(v: unknown): "x86_64" | "arm64" {
   if (v === undefined) return "x86_64";
   const host = process.arch === "arm64" ? "arm64" : "x86_64";
   if (!Array.isArray(v) || v.length !== 1 || v[0] !== host) {
-    throw invalid("architectures", v, `Member must be ["${host}"], the architecture of this platform's workers`);
+    throw invalid(
+      "architectures",
+      v,
+      `Member must be ["${host}"], the architecture of this platform's workers`,
+    );
   }
   return host;
 }

@@ -40,11 +40,17 @@ export function createAuthenticator(mode: AuthMode, creds: Credentials, now: () 
 function authError(r: Exclude<SigV4Result, { ok: true }>): NimbusError {
   switch (r.reason) {
     case "missing":
-      return new Err("MissingAuthenticationToken", "Missing Authentication Token: sign requests with AWS Signature Version 4 and the platform's access key");
+      return new Err(
+        "MissingAuthenticationToken",
+        "Missing Authentication Token: sign requests with AWS Signature Version 4 and the platform's access key",
+      );
     case "malformed":
       return new Err("IncompleteSignature", `The request signature is malformed: ${r.message}`);
     case "unknown-key":
-      return new Err("UnrecognizedClient", "The security token included in the request is invalid: unknown access key id");
+      return new Err(
+        "UnrecognizedClient",
+        "The security token included in the request is invalid: unknown access key id",
+      );
     case "expired":
     case "skewed":
       return new Err("RequestExpired", `Signature expired: ${r.message}`);

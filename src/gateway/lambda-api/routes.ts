@@ -34,7 +34,11 @@ export function lambdaApi(d: LambdaApiDeps): Hono {
   const app = new Hono();
 
   /** Reads the body within `limit` and checks the signature over it. */
-  async function authed(c: Context, limit = MAX_CONTROL_BODY_BYTES, tooLarge = CONTROL_TOO_LARGE): Promise<Buffer> {
+  async function authed(
+    c: Context,
+    limit = MAX_CONTROL_BODY_BYTES,
+    tooLarge = CONTROL_TOO_LARGE,
+  ): Promise<Buffer> {
     const body = await readBody(c, limit, tooLarge);
     const hash = body.length === 0 ? EMPTY_SHA256 : createHash("sha256").update(body).digest("hex");
     await d.auth.check(c.req.raw, c.req.url, hash);
@@ -78,10 +82,14 @@ export function lambdaApi(d: LambdaApiDeps): Hono {
   app.put("/2015-03-31/functions/:name/configuration", async (c) =>
     c.json(cfg(await d.registry.updateConfiguration(name(c), await json(c)))),
   );
-  app.put("/2015-03-31/functions/:name/code", async (c) => c.json(cfg(await d.registry.updateCode(name(c), await json(c)))));
+  app.put("/2015-03-31/functions/:name/code", async (c) =>
+    c.json(cfg(await d.registry.updateCode(name(c), await json(c)))),
+  );
 
   // ── Versions and aliases ───────────────────────────────────────────────────
-  app.post("/2015-03-31/functions/:name/versions", async (c) => c.json(cfg(await d.registry.publish(name(c), await json(c))), 201));
+  app.post("/2015-03-31/functions/:name/versions", async (c) =>
+    c.json(cfg(await d.registry.publish(name(c), await json(c))), 201),
+  );
   app.get("/2015-03-31/functions/:name/versions", async (c) => {
     await authed(c);
     return c.json({ Versions: (await d.registry.listVersions(name(c))).map(cfg) });
@@ -91,14 +99,18 @@ export function lambdaApi(d: LambdaApiDeps): Hono {
   );
   app.get("/2015-03-31/functions/:name/aliases", async (c) => {
     await authed(c);
-    return c.json({ Aliases: (await d.registry.listAliases(name(c))).map((a) => aliasConfiguration(d.arn, a)) });
+    return c.json({
+      Aliases: (await d.registry.listAliases(name(c))).map((a) => aliasConfiguration(d.arn, a)),
+    });
   });
   app.get("/2015-03-31/functions/:name/aliases/:alias", async (c) => {
     await authed(c);
     return c.json(aliasConfiguration(d.arn, await d.registry.getAlias(name(c), c.req.param("alias"))));
   });
   app.put("/2015-03-31/functions/:name/aliases/:alias", async (c) =>
-    c.json(aliasConfiguration(d.arn, await d.registry.updateAlias(name(c), c.req.param("alias"), await json(c)))),
+    c.json(
+      aliasConfiguration(d.arn, await d.registry.updateAlias(name(c), c.req.param("alias"), await json(c))),
+    ),
   );
   app.delete("/2015-03-31/functions/:name/aliases/:alias", async (c) => {
     await authed(c);
@@ -110,7 +122,11 @@ export function lambdaApi(d: LambdaApiDeps): Hono {
   app.put("/2017-10-31/functions/:name/concurrency", async (c) => {
     const body = await json(c);
     const fnName = (await d.registry.get(name(c))).fn.functionName;
-    const n = await d.registry.putConcurrency(name(c), body.ReservedConcurrentExecutions, d.dispatcher.unreservedCapacity(fnName));
+    const n = await d.registry.putConcurrency(
+      name(c),
+      body.ReservedConcurrentExecutions,
+      d.dispatcher.unreservedCapacity(fnName),
+    );
     return c.json({ ReservedConcurrentExecutions: n });
   });
   app.delete("/2017-10-31/functions/:name/concurrency", async (c) => {
@@ -142,10 +158,16 @@ export function lambdaApi(d: LambdaApiDeps): Hono {
     const payload = await authed(c, MAX_SYNC_REQUEST_BYTES, INVOKE_TOO_LARGE);
     const type = c.req.header("x-amz-invocation-type") ?? "RequestResponse";
     if (type === "Event") {
-      throw new NimbusError("NotImplemented", "InvocationType Event (asynchronous invocation) is not available yet; use RequestResponse");
+      throw new NimbusError(
+        "NotImplemented",
+        "InvocationType Event (asynchronous invocation) is not available yet; use RequestResponse",
+      );
     }
     if (type !== "RequestResponse" && type !== "DryRun") {
-      throw new NimbusError("InvalidParameter", `InvocationType must be RequestResponse, Event or DryRun, got ${type}`);
+      throw new NimbusError(
+        "InvalidParameter",
+        `InvocationType must be RequestResponse, Event or DryRun, got ${type}`,
+      );
     }
     const out = await d.invoke.invoke({
       functionName: name(c),

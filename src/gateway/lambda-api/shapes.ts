@@ -43,11 +43,18 @@ export function functionConfiguration(ctx: ArnContext, fn: FunctionVersion): Rec
   };
 }
 
-export function getFunctionBody(ctx: ArnContext, fn: FunctionVersion, record: FunctionRecord, codeUrl: string): Record<string, unknown> {
+export function getFunctionBody(
+  ctx: ArnContext,
+  fn: FunctionVersion,
+  record: FunctionRecord,
+  codeUrl: string,
+): Record<string, unknown> {
   return {
     Configuration: functionConfiguration(ctx, fn),
     Code: { RepositoryType: "S3", Location: codeUrl },
-    ...(record.reservedConcurrency === undefined ? {} : { Concurrency: { ReservedConcurrentExecutions: record.reservedConcurrency } }),
+    ...(record.reservedConcurrency === undefined
+      ? {}
+      : { Concurrency: { ReservedConcurrentExecutions: record.reservedConcurrency } }),
   };
 }
 

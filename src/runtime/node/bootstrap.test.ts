@@ -1,158 +1,15 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type IncomingHttpHeaders, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { type TestContext, test } from "node:test";
+import { test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { type Post, startSandbox, tempFunction } from "./fake-runtime-api.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const BOOTSTRAP = join(here, "bootstrap.js");
 const FIXTURES = resolve(here, "../../../../test/fixtures/node-handlers");
-const WAIT_MS = 5_000;
 const LOG_LINE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\t(\S+)\t(INFO|WARN|ERROR|DEBUG|TRACE)\t([^\n]*)$/;
-
-interface Post {
-  path: string;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-interface Sandbox {
-  /** Queues an event (a value, or raw text) and resolves with the runtime's answer for it. */
-  invoke(event: unknown, headers?: Record<string, string>): Promise<Post>;
-  waitFor(what: string, check: () => boolean): Promise<void>;
-  readonly posts: Post[];
-  nextRequests(): number;
-  stdout(): string;
-  exitCode(): Promise<number | null>;
-}
-
-/** Starts a fake Runtime API on port 0 and the bootstrap against it, with a clean environment. */
-async function startSandbox(t: TestContext, taskRoot: string, handler: string): Promise<Sandbox> {
-  const posts: Post[] = [];
-  const queue: Array<{ id: string; body: string; headers: Record<string, string> }> = [];
-  const parked: ServerResponse[] = [];
-  let nextRequests = 0;
-  let stdout = "";
-  let stderr = "";
-  const listeners = new Set<() => void>();
-  const changed = () => {
-    for (const listener of listeners) listener();
-  };
-
-  const serve = () => {
-    const res = parked[0];
-    const item = queue[0];
-    if (res === undefined || item === undefined) return;
-    parked.shift();
-    queue.shift();
-    res.writeHead(200, { ...item.headers, "content-type": "application/json" }).end(item.body);
-  };
-  const server = createServer((req, res) => {
-    let body = "";
-    req.setEncoding("utf8");
-    req.on("data", (chunk: string) => {
-      body += chunk;
-    });
-    req.on("end", () => {
-      if (req.method === "GET" && req.url === "/2018-06-01/runtime/invocation/next") {
-        nextRequests += 1;
-        parked.push(res);
-        serve();
-      } else {
-        posts.push({ path: req.url ?? "", headers: req.headers, body });
-        res.writeHead(202, { "content-type": "application/json" }).end('{"status":"OK"}');
-      }
-      changed();
-    });
-  });
-  await new Promise<void>((ready) => server.listen(0, "127.0.0.1", ready));
-  const { port } = server.address() as AddressInfo;
-
-  const child = spawn(process.execPath, [BOOTSTRAP], {
-    cwd: taskRoot,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: {
-      AWS_LAMBDA_RUNTIME_API: `127.0.0.1:${port}`,
-      _HANDLER: handler,
-      LAMBDA_TASK_ROOT: taskRoot,
-      AWS_LAMBDA_FUNCTION_NAME: "orders",
-      AWS_LAMBDA_FUNCTION_VERSION: "$LATEST",
-      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: "256",
-      AWS_LAMBDA_LOG_GROUP_NAME: "/aws/lambda/orders",
-      AWS_LAMBDA_LOG_STREAM_NAME: "2024/01/01/[$LATEST]0123456789abcdef",
-    },
-  });
-  child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-    stdout += chunk;
-  });
-  child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-    stderr += chunk;
-  });
-  const exited = new Promise<number | null>((done) => child.on("exit", (code) => done(code)));
-  exited.then(changed);
-  t.after(() => {
-    child.kill("SIGKILL");
-    server.closeAllConnections();
-    server.close();
-  });
-
-  const waitFor = (what: string, check: () => boolean) =>
-    new Promise<void>((done, fail) => {
-      const listener = () => {
-        if (!check()) return;
-        listeners.delete(listener);
-        clearTimeout(timer);
-        done();
-      };
-      const timer = setTimeout(() => {
-        listeners.delete(listener);
-        fail(new Error(`timed out waiting for ${what}\nstdout:\n${stdout}\nstderr:\n${stderr}`));
-      }, WAIT_MS);
-      listeners.add(listener);
-      listener();
-    });
-  let invokes = 0;
-  return {
-    posts,
-    waitFor,
-    nextRequests: () => nextRequests,
-    stdout: () => stdout,
-    exitCode: () => exited,
-    async invoke(event, headers = {}) {
-      invokes += 1;
-      const id = `req-${invokes}`;
-      queue.push({
-        id,
-        body: typeof event === "string" ? event : JSON.stringify(event),
-        headers: {
-          "lambda-runtime-aws-request-id": id,
-          "lambda-runtime-deadline-ms": String(Date.now() + 3_000),
-          "lambda-runtime-invoked-function-arn": "arn:aws:lambda:local:000000000000:function:orders",
-          ...headers,
-        },
-      });
-      serve();
-      const isAnswer = (post: Post) => post.path.startsWith(`/2018-06-01/runtime/invocation/${id}/`);
-      await waitFor(`the answer to ${id}`, () => posts.some(isAnswer));
-      return posts.find(isAnswer) as Post;
-    },
-  };
-}
 
 function fixture(name: string): string {
   return join(FIXTURES, name);
-}
-
-/** A handler directory written at test time, for sources the linter must not see (broken on purpose). */
-function tempFunction(t: TestContext, files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), "nimbus-node-runtime-"));
-  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
 }
 
 function assertResponse(post: Post, expected: unknown): void {
@@ -191,14 +48,18 @@ test("ES module handlers load from .mjs files and from .js files in a type-modul
 test("an ES module .js outside a type-module package falls back to import() where Node can detect its syntax", async (t) => {
   const detects = (process.features as unknown as Record<string, unknown>).require_module === true;
   const dir = tempFunction(t, {
-    "index.js": "let loads = 0;\nloads += await Promise.resolve(1);\nexport const handler = async () => ({ loads });\n",
+    "index.js":
+      "let loads = 0;\nloads += await Promise.resolve(1);\nexport const handler = async () => ({ loads });\n",
   });
   const sandbox = await startSandbox(t, dir, "index.handler");
   if (detects) {
     assertResponse(await sandbox.invoke({}), { loads: 1 });
   } else {
     await sandbox.waitFor("an init error", () => sandbox.posts.length > 0);
-    assert.equal(sandbox.posts[0]?.headers["lambda-runtime-function-error-type"], "Runtime.UserCodeSyntaxError");
+    assert.equal(
+      sandbox.posts[0]?.headers["lambda-runtime-function-error-type"],
+      "Runtime.UserCodeSyntaxError",
+    );
   }
 });
 
@@ -216,11 +77,13 @@ test("a plain synchronous handler answers with its return value, and undefined b
   assertResponse(await empty.invoke({}), null);
 });
 
-test("a callback answers once the event loop drains, or at once when callbackWaitsForEmptyEventLoop is false", async (t) => {
+test("a callback handler answers when it calls back: after the event loop drains, or at once when callbackWaitsForEmptyEventLoop is false", async (t) => {
   const waits = await startSandbox(t, fixture("callback"), "index.waits");
   assertResponse(await waits.invoke({}), { ready: true });
   const noWait = await startSandbox(t, fixture("callback"), "index.noWait");
   assertResponse(await noWait.invoke({}), { ready: false });
+  const later = await startSandbox(t, fixture("callback"), "index.later");
+  assertResponse(await later.invoke({}), "called back later");
 });
 
 test("callback(error) fails the invoke, the first completion wins, and a handler that never calls back answers null", async (t) => {
@@ -295,9 +158,18 @@ test("results that cannot be serialised, unparsable events and never-settling ha
   assertError(await circular.invoke({}), "Runtime.JSONStringifyError", "Unable to stringify response body");
 
   const unmarshal = await startSandbox(t, fixture("async-cjs"), "index.handler");
-  const trace = assertError(await unmarshal.invoke("{not json"), "Runtime.UnmarshalError", /^cannot parse the event as JSON: /);
+  const trace = assertError(
+    await unmarshal.invoke("{not json"),
+    "Runtime.UnmarshalError",
+    /^cannot parse the event as JSON: /,
+  );
   assert.ok(trace.length > 0);
-  assertResponse(await unmarshal.invoke({ ok: true }), { echo: { ok: true }, invocations: 1, requestId: "req-2", isCommonJs: true });
+  assertResponse(await unmarshal.invoke({ ok: true }), {
+    echo: { ok: true },
+    invocations: 1,
+    requestId: "req-2",
+    isCommonJs: true,
+  });
 
   const stuck = await startSandbox(t, fixture("callback"), "index.neverSettles");
   const post = await stuck.invoke({});
@@ -318,15 +190,32 @@ test("an unhandled rejection or uncaught exception during an invoke fails that i
 });
 
 test("init failures are posted to /init/error with Lambda's error types, and the process exits 1", async (t) => {
-  const syntaxError = tempFunction(t, { "index.js": "exports.handler = async () => {\n  return { broken: true ;\n};\n" });
+  const syntaxError = tempFunction(t, {
+    "index.js": "exports.handler = async () => {\n  return { broken: true ;\n};\n",
+  });
   const cases: Array<[dir: string, handler: string, errorType: string, message: RegExp]> = [
-    [fixture("async-cjs"), "missing.handler", "Runtime.ImportModuleError", /^Error: Cannot find module 'missing'\n/],
+    [
+      fixture("async-cjs"),
+      "missing.handler",
+      "Runtime.ImportModuleError",
+      /^Error: Cannot find module 'missing'\n/,
+    ],
     [syntaxError, "index.handler", "Runtime.UserCodeSyntaxError", /^SyntaxError: /],
-    [fixture("no-export"), "index.handler", "Runtime.HandlerNotFound", /^index\.handler is undefined or not exported$/],
+    [
+      fixture("no-export"),
+      "index.handler",
+      "Runtime.HandlerNotFound",
+      /^index\.handler is undefined or not exported$/,
+    ],
     [fixture("no-export"), "index.config", "Runtime.HandlerNotFound", /^index\.config is not a function$/],
     [fixture("async-cjs"), "index", "Runtime.MalformedHandlerName", /^Bad handler 'index'/],
     [fixture("init-throws"), "index.handler", "ConfigError", /^DATABASE_URL is not set$/],
-    [fixture("init-rejects"), "index.handler", "Runtime.UnhandledPromiseRejection", /^Error: could not warm the cache$/],
+    [
+      fixture("init-rejects"),
+      "index.handler",
+      "Runtime.UnhandledPromiseRejection",
+      /^Error: could not warm the cache$/,
+    ],
   ];
   await Promise.all(
     cases.map(async ([dir, handler, errorType, message]) => {
@@ -348,7 +237,10 @@ test("init failures are posted to /init/error with Lambda's error types, and the
 test("console output is one stdout line per call in Lambda's text format, tagged with the request id", async (t) => {
   const sandbox = await startSandbox(t, fixture("logs"), "index.handler");
   assertResponse(await sandbox.invoke({}), "logged");
-  const lines = sandbox.stdout().split("\n").filter((line) => line !== "");
+  const lines = sandbox
+    .stdout()
+    .split("\n")
+    .filter((line) => line !== "");
   const records = lines.map((line) => {
     const match = LOG_LINE.exec(line);
     assert.ok(match, `not a Lambda log line: ${JSON.stringify(line)}`);

@@ -103,9 +103,7 @@ async function main(): Promise<void> {
     await new Promise((resolve) => setImmediate(resolve));
     if (runtime.crashing) return;
   } catch (err) {
-    logError("Init Error", err);
-    await runtime.client.postInitError(err).catch(() => undefined);
-    process.exit(1);
+    return crash(runtime, "Init Error", err);
   }
   runtime.initialised = true;
 
@@ -136,6 +134,8 @@ function installCrashHandlers(runtime: Runtime): void {
 
 // As AWS does: report the failure where the platform can still attribute it (init, or the
 // unanswered invocation), then exit; the platform turns the exit into Runtime.ExitError.
+// Only the first failure is reported, so a module that both throws and leaves a rejected
+// promise behind posts one init error.
 async function crash(runtime: Runtime, label: string, error: unknown): Promise<void> {
   logError(label, error);
   if (runtime.crashing) return;

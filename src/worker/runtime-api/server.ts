@@ -31,7 +31,10 @@ export function apiError(status: number, errorType: string, errorMessage: string
 
 export function sendAnswer(res: ServerResponse, answer: ApiAnswer): void {
   const body = JSON.stringify(answer.body);
-  res.writeHead(answer.status, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+  res.writeHead(answer.status, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(body),
+  });
   res.end(body);
 }
 

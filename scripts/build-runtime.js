@@ -1,0 +1,14 @@
+#!/usr/bin/env node
+// Bundles the Node runtime into one CommonJS file: it starts about 6 ms faster than the
+// multi-file ES module build, and that start is on every cold start's path.
+import { build } from "esbuild";
+
+await build({
+  entryPoints: ["src/runtime/node/bootstrap.ts"],
+  bundle: true,
+  platform: "node",
+  format: "cjs",
+  target: "node20",
+  outfile: "dist/runtime/node/bootstrap.cjs",
+  logLevel: "warning",
+});
