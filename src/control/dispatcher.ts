@@ -3,13 +3,14 @@
  * starts one through placement, enforces concurrency (reserved per function, the shared
  * unreserved pool) with an immediate 429, and stops instances left idle past the keep-alive.
  */
-import { type Clock, type TimerHandle } from "../shared/clock.js";
-import { NimbusError } from "../shared/errors.js";
-import type { Logger } from "../shared/logger.js";
+
 import type { FunctionVersion } from "../protocol/function.js";
 import type { InstanceHandle, InvokeOutcome, InvokeRequest, LogSink } from "../protocol/invoke.js";
+import type { Clock, TimerHandle } from "../shared/clock.js";
+import { NimbusError } from "../shared/errors.js";
+import type { Logger } from "../shared/logger.js";
 import type { Placement } from "./placement/types.js";
-import { type InvocationFigures, endLine, logTail, reportLine, startLine } from "./report.js";
+import { endLine, type InvocationFigures, logTail, reportLine, startLine } from "./report.js";
 
 export interface DispatcherOptions {
   readonly placement: Placement;

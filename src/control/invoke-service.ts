@@ -3,8 +3,8 @@
  * outcome for the caller. The platform never retries a synchronous invocation.
  */
 import { randomBytes, randomUUID } from "node:crypto";
-import { NimbusError } from "../shared/errors.js";
 import { MAX_CLIENT_CONTEXT_BYTES } from "../protocol/limits.js";
+import { NimbusError } from "../shared/errors.js";
 import type { Dispatcher, DispatchResult } from "./dispatcher.js";
 import { functionArn } from "./dispatcher.js";
 import type { Registry } from "./registry/registry.js";

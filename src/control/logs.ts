@@ -3,9 +3,10 @@
  * function. Lines are written to the store in batches off the invoke path, and handed at once
  * to anyone following the function.
  */
+
+import type { LogEntry, LogSink } from "../protocol/invoke.js";
 import type { Clock, TimerHandle } from "../shared/clock.js";
 import type { Logger } from "../shared/logger.js";
-import type { LogEntry, LogSink } from "../protocol/invoke.js";
 import type { LogQuery, MetadataStore, StoredLog } from "../store/types.js";
 
 const FLUSH_EVERY_MS = 100;

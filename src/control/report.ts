@@ -4,8 +4,7 @@
  * response and (later) the usage record always agree.
  */
 import type { InvokeOutcome } from "../protocol/invoke.js";
-import { LOG_TAIL_BYTES } from "../protocol/limits.js";
-import { MAX_SYNC_RESPONSE_BYTES } from "../protocol/limits.js";
+import { LOG_TAIL_BYTES, MAX_SYNC_RESPONSE_BYTES } from "../protocol/limits.js";
 
 export interface InvocationFigures {
   readonly functionName: string;
@@ -38,7 +37,7 @@ export function reportLine(f: InvocationFigures, outcome: InvokeOutcome): string
     `Max Memory Used: ${f.maxMemoryUsedMb ?? 0} MB\t`;
   if (f.initDurationMs !== undefined) line += `Init Duration: ${f.initDurationMs.toFixed(2)} ms\t`;
   if (outcome.kind === "timeout") line += "Status: timeout";
-  else if (outcome.kind === "crash") line += "Status: error\tError Type: " + outcome.errorType;
+  else if (outcome.kind === "crash") line += `Status: error\tError Type: ${outcome.errorType}`;
   return line.trimEnd();
 }
 

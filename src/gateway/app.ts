@@ -1,12 +1,12 @@
 /** Every HTTP surface of the platform in one fetch handler. */
 import { randomUUID } from "node:crypto";
 import { Hono } from "hono";
+import type { LogService } from "../control/logs.js";
 import { NimbusError, toNimbusError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 import { lambdaErrorResponse } from "./lambda-api/errors.js";
 import { type LambdaApiDeps, lambdaApi } from "./lambda-api/routes.js";
 import { nimbusApi } from "./nimbus-api.js";
-import type { LogService } from "../control/logs.js";
 
 export interface GatewayDeps extends LambdaApiDeps {
   readonly logs: LogService;

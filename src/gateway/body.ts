@@ -1,6 +1,7 @@
 /** Request bodies read with a limit, straight from Node's request when there is one. */
-import type { Context } from "hono";
+
 import type { IncomingMessage } from "node:http";
+import type { Context } from "hono";
 import { NimbusError } from "../shared/errors.js";
 
 /** Reads the whole body; throws RequestTooLarge with `message` once it passes `limit` bytes. */

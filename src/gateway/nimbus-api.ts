@@ -3,8 +3,8 @@ import { createHash } from "node:crypto";
 import type { Context } from "hono";
 import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
-import { NimbusError } from "../shared/errors.js";
 import type { LogService } from "../control/logs.js";
+import { NimbusError } from "../shared/errors.js";
 import type { Authenticator } from "./auth/middleware.js";
 
 const EMPTY_SHA256 = createHash("sha256").digest("hex");

@@ -2,24 +2,24 @@
  * The composition root: the only place where the subsystems are wired together. One call
  * gives a running platform on its data directory; `listen` puts it on a port.
  */
-import { mkdir, writeFile, rm, chmod } from "node:fs/promises";
+import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createAdaptorServer } from "@hono/node-server";
 import type { Hono } from "hono";
-import { type Clock, systemClock } from "../shared/clock.js";
-import type { Config } from "../shared/config.js";
-import { createLogger, type Logger } from "../shared/logger.js";
 import { CodeStore } from "../control/code-store.js";
 import { Dispatcher } from "../control/dispatcher.js";
 import { InvokeService } from "../control/invoke-service.js";
 import { LogService } from "../control/logs.js";
 import { LocalPlacement } from "../control/placement/local.js";
 import { Registry } from "../control/registry/registry.js";
-import { createAuthenticator, type Credentials } from "../gateway/auth/middleware.js";
 import { createGateway } from "../gateway/app.js";
+import { type Credentials, createAuthenticator } from "../gateway/auth/middleware.js";
+import { type Clock, systemClock } from "../shared/clock.js";
+import type { Config } from "../shared/config.js";
+import { createLogger, type Logger } from "../shared/logger.js";
 import { SqliteStore } from "../store/sqlite.js";
 import { ProcessDriver } from "../worker/sandbox/process.js";
 import { Worker } from "../worker/worker.js";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, stat } from "node:fs/promises";
+import { lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -324,18 +324,25 @@ test("refuses to extract into a directory that is not empty", async () => {
   assert.deepEqual(await readdir(dest), ["old"]);
 });
 
-test("extracts a 20 MB zip of 2,000 files in well under a second", async () => {
+test("extracts a 20 MB zip of 2,000 files in well under a second, near the cost of plain writes", async () => {
   const files = Array.from({ length: 2000 }, (_, i) => ({
     name: `dir${i % 20}/file${i}.js`,
     data: randomBytes(10 * 1024),
   }));
   const zip = await yazlZip(files);
   assert.ok(zip.length > 19 * MIB);
-  const dest = join(await sandbox(), "pkg");
   const started = performance.now();
-  const summary = await extractZip(zip, dest);
+  const summary = await extractZip(zip, join(await sandbox(), "pkg"));
   const elapsed = performance.now() - started;
-  assert.equal(summary.files, 2000);
-  assert.equal(summary.unzippedBytes, 2000 * 10 * 1024);
-  assert.ok(elapsed < 1000, `took ${elapsed.toFixed(0)} ms`);
+  assert.deepEqual(summary, { entries: 2000, files: 2000, unzippedBytes: 2000 * 10 * 1024 });
+  // What the filesystem alone costs here: under a loaded test run both times grow together.
+  const plain = join(await sandbox(), "plain");
+  const baselineStart = performance.now();
+  for (let d = 0; d < 20; d++) await mkdir(join(plain, `dir${d}`), { recursive: true });
+  for (let i = 0; i < files.length; i += 16) {
+    await Promise.all(files.slice(i, i + 16).map((f) => writeFile(join(plain, f.name), f.data)));
+  }
+  const baseline = performance.now() - baselineStart;
+  const took = `took ${elapsed.toFixed(0)} ms; plain writes took ${baseline.toFixed(0)} ms`;
+  assert.ok(elapsed < Math.max(1000, 2 * baseline), took);
 });

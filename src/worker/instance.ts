@@ -8,8 +8,7 @@
  *     └── /init/error, exit, timeout ─────┴──────────────► dead
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Clock, TimerHandle } from "../shared/clock.js";
-import { MAX_SYNC_RESPONSE_BYTES } from "../protocol/limits.js";
+import type { FunctionVersion } from "../protocol/function.js";
 import type {
   InstanceHandle,
   InvokeOutcome,
@@ -18,10 +17,11 @@ import type {
   LogSink,
   StartResult,
 } from "../protocol/invoke.js";
-import type { FunctionVersion } from "../protocol/function.js";
+import { MAX_SYNC_RESPONSE_BYTES } from "../protocol/limits.js";
 import { RUNTIME_HEADERS } from "../protocol/runtime-api.js";
+import type { Clock, TimerHandle } from "../shared/clock.js";
 import { LineSplitter, TailBuffer } from "./log-lines.js";
-import { ACCEPTED, type ApiAnswer, apiError, readBody, RuntimeApiServer } from "./runtime-api/server.js";
+import { ACCEPTED, type ApiAnswer, apiError, RuntimeApiServer, readBody } from "./runtime-api/server.js";
 import type { Sandbox, SandboxExit } from "./sandbox/types.js";
 
 const TAIL_BUDGET_BYTES = 4096;
@@ -88,7 +88,7 @@ export class Instance implements InstanceHandle {
     this.#initStartedAt = startedAt;
     const out = new LineSplitter((line) => this.#onLine(line));
     const err = new LineSplitter((line) => {
-      this.#stderrTail = (this.#stderrTail + line + "\n").slice(-4096);
+      this.#stderrTail = `${this.#stderrTail}${line}\n`.slice(-4096);
       this.#onLine(line);
     });
     sandbox.stdout.on("data", (c: Buffer) => out.push(c));

@@ -4,8 +4,6 @@
  */
 import { cp, mkdir, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import type { Clock } from "../shared/clock.js";
-import type { Logger } from "../shared/logger.js";
 import { runtimeKind } from "../protocol/function.js";
 import type {
   InstanceSpec,
@@ -15,6 +13,8 @@ import type {
   WorkerApi,
   WorkerCapacity,
 } from "../protocol/invoke.js";
+import type { Clock } from "../shared/clock.js";
+import type { Logger } from "../shared/logger.js";
 import { CodeCache } from "./code-cache.js";
 import { instanceEnvironment } from "./environment.js";
 import { Instance } from "./instance.js";

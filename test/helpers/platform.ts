@@ -5,10 +5,10 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import yazl from "yazl";
+import { createPlatform, type Platform } from "../../src/platform/create-platform.js";
 import type { Clock } from "../../src/shared/clock.js";
 import { loadConfig } from "../../src/shared/config.js";
 import { silentLogger } from "../../src/shared/logger.js";
-import { createPlatform, type Platform } from "../../src/platform/create-platform.js";
 
 export interface TestPlatform {
   readonly platform: Platform;

@@ -1,8 +1,8 @@
 /** `nimbus up`: runs the platform in the foreground until SIGTERM or SIGINT. */
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
-import { loadConfig } from "../../shared/config.js";
 import { createPlatform } from "../../platform/create-platform.js";
+import { loadConfig } from "../../shared/config.js";
 
 export async function up(args: string[]): Promise<number> {
   const { values } = parseArgs({

@@ -4,11 +4,11 @@
  * package before the new configuration is committed, so a failed deploy changes nothing.
  */
 import { randomUUID } from "node:crypto";
+import { type Alias, type FunctionRecord, type FunctionVersion, LATEST } from "../../protocol/function.js";
+import { DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, MAX_ZIP_BYTES } from "../../protocol/limits.js";
 import type { Clock } from "../../shared/clock.js";
 import { NimbusError } from "../../shared/errors.js";
 import { inspectZip } from "../../shared/zip.js";
-import { type Alias, type FunctionRecord, type FunctionVersion, LATEST } from "../../protocol/function.js";
-import { DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, MAX_ZIP_BYTES } from "../../protocol/limits.js";
 import type { MetadataStore } from "../../store/types.js";
 import type { CodeStore } from "../code-store.js";
 import type { Placement } from "../placement/types.js";

@@ -3,7 +3,7 @@
  * failed to satisfy constraint: …") so tools that show them read naturally, and always name the
  * value and what is expected.
  */
-import { NimbusError } from "../../shared/errors.js";
+
 import { RESERVED_ENV_KEYS, runtimeKind } from "../../protocol/function.js";
 import {
   MAX_DESCRIPTION_LENGTH,
@@ -15,6 +15,7 @@ import {
   MIN_MEMORY_MB,
   MIN_TIMEOUT_S,
 } from "../../protocol/limits.js";
+import { NimbusError } from "../../shared/errors.js";
 
 const NAME = /^[a-zA-Z0-9-_]+$/;
 const QUALIFIER = /^(\$LATEST|[a-zA-Z0-9-_]+)$/;

@@ -1,7 +1,7 @@
 /** SigV4 authentication for the Lambda API and Nimbus's own API. */
 import type { NimbusError } from "../../shared/errors.js";
 import { NimbusError as Err } from "../../shared/errors.js";
-import { verifySigV4, type SigV4Result } from "./sigv4.js";
+import { type SigV4Result, verifySigV4 } from "./sigv4.js";
 
 export interface Credentials {
   readonly accessKeyId: string;

@@ -1,5 +1,5 @@
 /** Errors on the Lambda API: status, `x-amzn-ErrorType` and a JSON body, as the SDK parses them. */
-import { type NimbusError } from "../../shared/errors.js";
+import type { NimbusError } from "../../shared/errors.js";
 
 export function lambdaErrorResponse(err: NimbusError, requestId: string): Response {
   const headers: Record<string, string> = {

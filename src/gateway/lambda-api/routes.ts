@@ -6,14 +6,14 @@
 import { createHash } from "node:crypto";
 import type { Context } from "hono";
 import { Hono } from "hono";
-import { NimbusError } from "../../shared/errors.js";
-import { MAX_CONTROL_BODY_BYTES, MAX_SYNC_REQUEST_BYTES } from "../../protocol/limits.js";
 import type { Dispatcher } from "../../control/dispatcher.js";
 import type { InvokeService } from "../../control/invoke-service.js";
 import type { Registry } from "../../control/registry/registry.js";
+import { MAX_CONTROL_BODY_BYTES, MAX_SYNC_REQUEST_BYTES } from "../../protocol/limits.js";
+import { NimbusError } from "../../shared/errors.js";
 import type { Authenticator } from "../auth/middleware.js";
 import { parseJsonObject, readBody } from "../body.js";
-import { aliasConfiguration, type ArnContext, functionConfiguration, getFunctionBody } from "./shapes.js";
+import { type ArnContext, aliasConfiguration, functionConfiguration, getFunctionBody } from "./shapes.js";
 
 export interface LambdaApiDeps {
   readonly registry: Registry;
