@@ -33,8 +33,9 @@ const DEFAULT_HANDLER = "index.handler";
 /** The runtime's lookup order for a handler's module comes first. */
 const JS_EXTENSIONS = [".js", ".mjs", ".cjs"];
 const TS_EXTENSIONS = [".ts", ".mts", ".cts"];
-/** Local midnight, 1 January 1980: the same DOS timestamp in every time zone. */
-const FIXED_MTIME = new Date(1980, 0, 1);
+// Local midnight, 1 January 1980 gives the same DOS timestamp in every time zone; the extended
+// timestamp field (UTC seconds) would not, so it is left out.
+const STABLE_TIME = { mtime: new Date(1980, 0, 1), forceDosTimestamp: true };
 // Bundled CommonJS calls require() (for Node built-ins, say), which ESM lacks. Aliased so it
 // cannot clash with a createRequire the function imports itself.
 const REQUIRE_BANNER = [
@@ -53,19 +54,16 @@ export async function buildPackage(dir: string, opts: { handler?: string }): Pro
     const outputs = await bundle(root, entry, `${modulePath}.mjs`);
     const zip = new yazl.ZipFile();
     for (const out of outputs) {
-      zip.addBuffer(Buffer.from(out.contents), out.path, {
-        mtime: FIXED_MTIME,
-        forceDosTimestamp: true,
-        mode: 0o100644,
-      });
+      zip.addBuffer(Buffer.from(out.contents), out.path, { ...STABLE_TIME, mode: 0o100644 });
     }
     return { zip: await finish(zip), handler, bundled: true, files: outputs.length };
   }
   const files: PackageFile[] = [];
-  await walk(root, "", [await realpath(root)], files);
+  const realRoot = await realpath(root);
+  await walk(realRoot, "", [realRoot], files);
   const zip = new yazl.ZipFile();
   for (const file of files) {
-    const options = { mtime: FIXED_MTIME, forceDosTimestamp: true, mode: file.mode };
+    const options = { ...STABLE_TIME, mode: file.mode };
     if (file.kind === "dir") zip.addEmptyDirectory(file.path, options);
     else if (file.kind === "symlink") zip.addBuffer(Buffer.from(file.source), file.path, options);
     else zip.addFile(file.source, file.path, options);
@@ -131,7 +129,7 @@ async function bundle(
 }
 
 /**
- * Collects `abs` (a real path) into `out` in sorted order. `stack` holds the real paths of the
+ * Collects the real directory `abs` into `out`, sorted. `stack` holds the real paths of the
  * directories being walked, to catch a followed symlink that loops back to one of them.
  */
 async function walk(abs: string, rel: string, stack: string[], out: PackageFile[]): Promise<void> {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, stat, writeFile } from "node:fs/promises";
+import { lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -324,25 +324,20 @@ test("refuses to extract into a directory that is not empty", async () => {
   assert.deepEqual(await readdir(dest), ["old"]);
 });
 
-test("extracts a 20 MB zip of 2,000 files in well under a second, near the cost of plain writes", async () => {
+test("extracts a 20 MB zip of 2,000 files in well under a second", async () => {
   const files = Array.from({ length: 2000 }, (_, i) => ({
     name: `dir${i % 20}/file${i}.js`,
     data: randomBytes(10 * 1024),
   }));
   const zip = await yazlZip(files);
   assert.ok(zip.length > 19 * MIB);
-  const started = performance.now();
-  const summary = await extractZip(zip, join(await sandbox(), "pkg"));
-  const elapsed = performance.now() - started;
-  assert.deepEqual(summary, { entries: 2000, files: 2000, unzippedBytes: 2000 * 10 * 1024 });
-  // What the filesystem alone costs here: under a loaded test run both times grow together.
-  const plain = join(await sandbox(), "plain");
-  const baselineStart = performance.now();
-  for (let d = 0; d < 20; d++) await mkdir(join(plain, `dir${d}`), { recursive: true });
-  for (let i = 0; i < files.length; i += 16) {
-    await Promise.all(files.slice(i, i + 16).map((f) => writeFile(join(plain, f.name), f.data)));
+  // Best of three, so a test run sharing the machine does not decide the outcome.
+  const times: number[] = [];
+  for (let run = 0; run < 3; run++) {
+    const started = performance.now();
+    const summary = await extractZip(zip, join(await sandbox(), "pkg"));
+    times.push(performance.now() - started);
+    assert.deepEqual(summary, { entries: 2000, files: 2000, unzippedBytes: 2000 * 10 * 1024 });
   }
-  const baseline = performance.now() - baselineStart;
-  const took = `took ${elapsed.toFixed(0)} ms; plain writes took ${baseline.toFixed(0)} ms`;
-  assert.ok(elapsed < Math.max(1000, 2 * baseline), took);
+  assert.ok(Math.min(...times) < 1000, `took ${times.map((t) => t.toFixed(0)).join(", ")} ms`);
 });
