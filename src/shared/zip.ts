@@ -1,7 +1,10 @@
 /**
  * Reading function packages (zip buffers) safely. The whole central directory is judged before
  * anything is written, and data is inflated with every byte counted, so a hostile zip can
- * neither escape the destination nor exhaust the disk.
+ * neither escape the destination nor exhaust the disk. Symlinks that stay inside the package
+ * are extracted as symlinks (node_modules/.bin is full of them); any that would leave it is
+ * refused. Modes are normalised: 0755 for a file with any executable bit, else 0644; 0755 for
+ * directories; setuid, setgid and sticky bits are dropped.
  */
 import { chmod, mkdir, open, readdir, realpath, rm, symlink } from "node:fs/promises";
 import { join } from "node:path";
