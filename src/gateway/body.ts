@@ -1,8 +1,12 @@
 /** Request bodies read with a limit, straight from Node's request when there is one. */
 
+import { createHash } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { Context } from "hono";
 import { NimbusError } from "../shared/errors.js";
+
+/** Hex sha256 of an empty body, what a signed GET or DELETE carries. */
+export const EMPTY_SHA256 = createHash("sha256").digest("hex");
 
 /** Reads the whole body; throws RequestTooLarge with `message` once it passes `limit` bytes. */
 export async function readBody(c: Context, limit: number, message: string): Promise<Buffer> {

@@ -1,13 +1,12 @@
 /** Nimbus's own API, where no existing contract fits: function logs (query and follow). */
-import { createHash } from "node:crypto";
 import type { Context } from "hono";
 import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import type { LogService } from "../control/logs.js";
 import { NimbusError } from "../shared/errors.js";
 import type { Authenticator } from "./auth/middleware.js";
+import { EMPTY_SHA256 } from "./body.js";
 
-const EMPTY_SHA256 = createHash("sha256").digest("hex");
 const MAX_LOG_LIMIT = 10_000;
 
 export function nimbusApi(d: { logs: LogService; auth: Authenticator }): Hono {

@@ -5,58 +5,16 @@
  */
 import { randomUUID } from "node:crypto";
 import { type Alias, type FunctionRecord, type FunctionVersion, LATEST } from "../../protocol/function.js";
-import { DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, MAX_ZIP_BYTES } from "../../protocol/limits.js";
+import { DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S } from "../../protocol/limits.js";
 import type { Clock } from "../../shared/clock.js";
 import { NimbusError } from "../../shared/errors.js";
 import { inspectZip } from "../../shared/zip.js";
 import type { MetadataStore } from "../../store/types.js";
 import type { CodeStore } from "../code-store.js";
 import type { Placement } from "../placement/types.js";
+import type { AliasInput, CreateFunctionInput, UpdateCodeInput, UpdateConfigurationInput } from "./inputs.js";
+import { aliasNotFound, checkRevision, conflictExists, sameConfig, versionNotFound } from "./rules.js";
 import * as v from "./validate.js";
-
-/** What CreateFunction carries (Lambda's field names). */
-export interface CreateFunctionInput {
-  FunctionName?: unknown;
-  Runtime?: unknown;
-  Role?: unknown;
-  Handler?: unknown;
-  Code?: { ZipFile?: unknown; S3Bucket?: unknown; S3Key?: unknown; ImageUri?: unknown };
-  Timeout?: unknown;
-  MemorySize?: unknown;
-  Environment?: unknown;
-  Description?: unknown;
-  Publish?: unknown;
-  Architectures?: unknown;
-  PackageType?: unknown;
-}
-
-export interface UpdateConfigurationInput {
-  Runtime?: unknown;
-  Role?: unknown;
-  Handler?: unknown;
-  Timeout?: unknown;
-  MemorySize?: unknown;
-  Environment?: unknown;
-  Description?: unknown;
-  RevisionId?: unknown;
-}
-
-export interface UpdateCodeInput {
-  ZipFile?: unknown;
-  S3Bucket?: unknown;
-  Publish?: unknown;
-  DryRun?: unknown;
-  RevisionId?: unknown;
-  Architectures?: unknown;
-}
-
-export interface AliasInput {
-  Name?: unknown;
-  FunctionVersion?: unknown;
-  Description?: unknown;
-  RoutingConfig?: { AdditionalVersionWeights?: unknown } | null;
-  RevisionId?: unknown;
-}
 
 /** A resolved invocation target. */
 export interface Target {
@@ -178,15 +136,6 @@ export class Registry {
     if (typeof zipField !== "string")
       throw v.invalid("zipFile", "(not base64 text)", "Member must be the base64 of a zip file");
     const zip = Buffer.from(zipField, "base64");
-    if (zip.length > MAX_ZIP_BYTES) {
-      throw new NimbusError(
-        "RequestTooLarge",
-        `Unzipped size must be smaller than ... : package is ${(zip.length / 1e6).toFixed(1)} MB, limit is ${MAX_ZIP_BYTES / 1024 / 1024} MB`.replace(
-          "Unzipped size must be smaller than ... : ",
-          "",
-        ),
-      );
-    }
     await inspectZip(zip);
     const stored = await this.#code.put(zip);
     // Pre-download: every worker caches the package before the version can be invoked.
@@ -407,47 +356,12 @@ export class Registry {
       throw v.invalid("functionVersion", functionVersion, "Member must be $LATEST or a version number");
     }
     if (!(await this.#store.getVersion(name, functionVersion))) throw versionNotFound(name, functionVersion);
-    let weights: Record<string, number> = current?.additionalVersionWeights ?? {};
-    if (input.RoutingConfig !== undefined) {
-      const raw = input.RoutingConfig?.AdditionalVersionWeights ?? {};
-      if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-        throw v.invalid(
-          "routingConfig.additionalVersionWeights",
-          raw,
-          "Member must be a map of version to weight",
-        );
-      }
-      weights = {};
-      const entries = Object.entries(raw);
-      if (entries.length > 1)
-        throw v.invalid("routingConfig.additionalVersionWeights", raw, "Member must have at most 1 entry");
-      for (const [ver, w] of entries) {
-        if (typeof w !== "number" || w < 0 || w > 1)
-          throw v.invalid(
-            `routingConfig.additionalVersionWeights.${ver}`,
-            w,
-            "Member must be a number from 0.0 to 1.0",
-          );
-        if (!/^\d+$/.test(ver))
-          throw v.invalid(
-            "routingConfig.additionalVersionWeights",
-            ver,
-            "Keys must be published version numbers",
-          );
-        if (ver === functionVersion)
-          throw new NimbusError(
-            "InvalidParameter",
-            `Routing to the alias's own version ${ver} is not allowed: name a second version`,
-          );
-        if (!(await this.#store.getVersion(name, ver))) throw versionNotFound(name, ver);
-        weights[ver] = w;
-      }
-      if (entries.length > 0 && functionVersion === LATEST) {
-        throw new NimbusError(
-          "InvalidParameter",
-          "Weighted routing needs the alias to point at a published version, not $LATEST",
-        );
-      }
+    const weights =
+      input.RoutingConfig === undefined
+        ? (current?.additionalVersionWeights ?? {})
+        : v.checkRoutingWeights(input.RoutingConfig?.AdditionalVersionWeights, functionVersion);
+    for (const ver of Object.keys(weights)) {
+      if (!(await this.#store.getVersion(name, ver))) throw versionNotFound(name, ver);
     }
     return {
       functionName: name,
@@ -552,35 +466,4 @@ export class Registry {
     for (const k of this.#versions.keys()) if (k.startsWith(prefix)) this.#versions.delete(k);
     for (const k of this.#aliases.keys()) if (k.startsWith(prefix)) this.#aliases.delete(k);
   }
-}
-
-function sameConfig(a: FunctionVersion, b: FunctionVersion): boolean {
-  return (
-    a.runtime === b.runtime &&
-    a.handler === b.handler &&
-    a.memoryMb === b.memoryMb &&
-    a.timeoutS === b.timeoutS &&
-    JSON.stringify(a.environment) === JSON.stringify(b.environment)
-  );
-}
-
-function checkRevision(actual: string, expected: unknown): void {
-  if (expected !== undefined && expected !== actual) {
-    throw new NimbusError(
-      "PreconditionFailed",
-      `The Revision Id provided does not match the latest Revision Id (${actual}). Call GetFunction/GetAlias to get the latest Revision Id`,
-    );
-  }
-}
-
-function conflictExists(name: string): NimbusError {
-  return new NimbusError("Conflict", `Function already exist: ${name}`);
-}
-
-function versionNotFound(name: string, version: string): NimbusError {
-  return new NimbusError("NotFound", `Function not found: ${name}:${version}`);
-}
-
-function aliasNotFound(name: string, alias: string): NimbusError {
-  return new NimbusError("NotFound", `Alias not found: ${name}:${alias}`);
 }

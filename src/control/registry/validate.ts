@@ -57,15 +57,15 @@ export interface FunctionRef {
 export function parseFunctionRef(raw: string, queryQualifier?: string): FunctionRef {
   let name = raw;
   let qualifier: string | undefined;
-  const arn = ARN.exec(raw) ?? PARTIAL_ARN.exec(raw);
+  const partial = PARTIAL_ARN.exec(raw);
   if (raw.startsWith("arn:")) {
     const m = ARN.exec(raw);
     if (!m) throw invalid("functionName", raw, "Member must be a function name or a Lambda function ARN");
     name = m[3]!;
     qualifier = m[4];
-  } else if (arn) {
-    name = arn[2]!;
-    qualifier = arn[3];
+  } else if (partial) {
+    name = partial[2]!;
+    qualifier = partial[3];
   } else if (raw.includes(":")) {
     const parts = raw.split(":");
     if (parts.length !== 2)
@@ -215,4 +215,35 @@ export function checkReservedConcurrency(v: unknown): number {
     throw invalid("reservedConcurrentExecutions", v, "Member must be an integer greater than or equal to 0");
   }
   return v;
+}
+
+/** An alias's weighted routing: at most one other published version, weight 0.0 to 1.0. */
+export function checkRoutingWeights(raw: unknown, functionVersion: string): Record<string, number> {
+  const field = "routingConfig.additionalVersionWeights";
+  const map = raw ?? {};
+  if (typeof map !== "object" || map === null || Array.isArray(map)) {
+    throw invalid(field, map, "Member must be a map of version to weight");
+  }
+  const entries = Object.entries(map);
+  if (entries.length > 1) throw invalid(field, map, "Member must have at most 1 entry");
+  const weights: Record<string, number> = {};
+  for (const [ver, w] of entries) {
+    if (typeof w !== "number" || w < 0 || w > 1)
+      throw invalid(`${field}.${ver}`, w, "Member must be a number from 0.0 to 1.0");
+    if (!/^\d+$/.test(ver)) throw invalid(field, ver, "Keys must be published version numbers");
+    if (ver === functionVersion) {
+      throw new NimbusError(
+        "InvalidParameter",
+        `Routing to the alias's own version ${ver} is not allowed: name a second version`,
+      );
+    }
+    weights[ver] = w;
+  }
+  if (entries.length > 0 && functionVersion === "$LATEST") {
+    throw new NimbusError(
+      "InvalidParameter",
+      "Weighted routing needs the alias to point at a published version, not $LATEST",
+    );
+  }
+  return weights;
 }

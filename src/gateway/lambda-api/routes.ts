@@ -12,7 +12,7 @@ import type { Registry } from "../../control/registry/registry.js";
 import { MAX_CONTROL_BODY_BYTES, MAX_SYNC_REQUEST_BYTES } from "../../protocol/limits.js";
 import { NimbusError } from "../../shared/errors.js";
 import type { Authenticator } from "../auth/middleware.js";
-import { parseJsonObject, readBody } from "../body.js";
+import { EMPTY_SHA256, parseJsonObject, readBody } from "../body.js";
 import { type ArnContext, aliasConfiguration, functionConfiguration, getFunctionBody } from "./shapes.js";
 
 export interface LambdaApiDeps {
@@ -28,7 +28,6 @@ export interface LambdaApiDeps {
 
 const CONTROL_TOO_LARGE = `Request must be smaller than ${MAX_CONTROL_BODY_BYTES} bytes for this operation`;
 const INVOKE_TOO_LARGE = `Request must be smaller than ${MAX_SYNC_REQUEST_BYTES} bytes for the InvokeFunction operation`;
-const EMPTY_SHA256 = createHash("sha256").digest("hex");
 
 export function lambdaApi(d: LambdaApiDeps): Hono {
   const app = new Hono();

@@ -1,0 +1,35 @@
+/** Small rules and errors shared by the registry's operations. */
+
+import type { FunctionVersion } from "../../protocol/function.js";
+import { NimbusError } from "../../shared/errors.js";
+
+export function sameConfig(a: FunctionVersion, b: FunctionVersion): boolean {
+  return (
+    a.runtime === b.runtime &&
+    a.handler === b.handler &&
+    a.memoryMb === b.memoryMb &&
+    a.timeoutS === b.timeoutS &&
+    JSON.stringify(a.environment) === JSON.stringify(b.environment)
+  );
+}
+
+export function checkRevision(actual: string, expected: unknown): void {
+  if (expected !== undefined && expected !== actual) {
+    throw new NimbusError(
+      "PreconditionFailed",
+      `The Revision Id provided does not match the latest Revision Id (${actual}). Call GetFunction/GetAlias to get the latest Revision Id`,
+    );
+  }
+}
+
+export function conflictExists(name: string): NimbusError {
+  return new NimbusError("Conflict", `Function already exist: ${name}`);
+}
+
+export function versionNotFound(name: string, version: string): NimbusError {
+  return new NimbusError("NotFound", `Function not found: ${name}:${version}`);
+}
+
+export function aliasNotFound(name: string, alias: string): NimbusError {
+  return new NimbusError("NotFound", `Alias not found: ${name}:${alias}`);
+}
