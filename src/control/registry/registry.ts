@@ -13,7 +13,15 @@ import type { MetadataStore } from "../../store/types.js";
 import type { CodeStore } from "../code-store.js";
 import type { Placement } from "../placement/types.js";
 import type { AliasInput, CreateFunctionInput, UpdateCodeInput, UpdateConfigurationInput } from "./inputs.js";
-import { aliasNotFound, checkRevision, conflictExists, sameConfig, versionNotFound } from "./rules.js";
+import {
+  aliasNotFound,
+  checkRevision,
+  conflictExists,
+  listMarker,
+  readListMarker,
+  sameConfig,
+  versionNotFound,
+} from "./rules.js";
 import * as v from "./validate.js";
 
 /** A resolved invocation target. */
@@ -207,12 +215,11 @@ export class Registry {
         `CodeSha256 (${String(input.CodeSha256)}) is different from the current $LATEST code (${latest.codeSha256}).`,
       );
     }
-    // Publishing an unchanged $LATEST returns the version that already holds it, as Lambda does.
-    const versions = await this.#store.listVersions(name);
-    const same = versions.find(
-      (x) => x.version !== LATEST && x.codeSha256 === latest.codeSha256 && sameConfig(x, latest),
-    );
-    if (same) return same;
+    // Lambda publishes nothing when $LATEST is unchanged since the last published version; a
+    // match with an older version is a rollback and gets a new number.
+    const last = (await this.#store.listVersions(name)).at(-1);
+    if (last && last.version !== LATEST && last.codeSha256 === latest.codeSha256 && sameConfig(last, latest))
+      return last;
     const description =
       input.Description === undefined ? latest.description : v.checkDescription(input.Description);
     const published = await this.#store.publishVersion(name, (n) => ({
@@ -245,14 +252,15 @@ export class Registry {
     marker: string | undefined,
     maxItems: number,
   ): Promise<{ fns: FunctionVersion[]; next: string | undefined }> {
-    const page = await this.#store.listFunctions(marker, maxItems + 1);
+    const after = marker === undefined ? undefined : readListMarker(marker);
+    const page = await this.#store.listFunctions(after, maxItems + 1);
     const more = page.length > maxItems;
     const fns: FunctionVersion[] = [];
     for (const r of page.slice(0, maxItems)) {
       const fn = await this.#store.getVersion(r.name, LATEST);
       if (fn) fns.push(fn);
     }
-    return { fns, next: more ? page[maxItems - 1]!.name : undefined };
+    return { fns, next: more ? listMarker(page[maxItems - 1]!.name) : undefined };
   }
 
   async delete(nameRaw: string, qualifierParam?: string): Promise<void> {
@@ -356,10 +364,13 @@ export class Registry {
       throw v.invalid("functionVersion", functionVersion, "Member must be $LATEST or a version number");
     }
     if (!(await this.#store.getVersion(name, functionVersion))) throw versionNotFound(name, functionVersion);
-    const weights =
+    // Weights an update keeps are judged again: the new primary version may clash with them.
+    const weights = v.checkRoutingWeights(
       input.RoutingConfig === undefined
-        ? (current?.additionalVersionWeights ?? {})
-        : v.checkRoutingWeights(input.RoutingConfig?.AdditionalVersionWeights, functionVersion);
+        ? current?.additionalVersionWeights
+        : input.RoutingConfig?.AdditionalVersionWeights,
+      functionVersion,
+    );
     for (const ver of Object.keys(weights)) {
       if (!(await this.#store.getVersion(name, ver))) throw versionNotFound(name, ver);
     }

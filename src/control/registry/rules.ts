@@ -33,3 +33,25 @@ export function versionNotFound(name: string, version: string): NimbusError {
 export function aliasNotFound(name: string, alias: string): NimbusError {
   return new NimbusError("NotFound", `Alias not found: ${name}:${alias}`);
 }
+
+/** ListFunctions' NextMarker. Opaque, so that a marker a caller made up is refused, not misread. */
+export function listMarker(afterName: string): string {
+  return Buffer.from(JSON.stringify({ after: afterName })).toString("base64url");
+}
+
+/** The function name a NextMarker continues after. */
+export function readListMarker(marker: string): string {
+  let after: unknown;
+  try {
+    after = (JSON.parse(Buffer.from(marker, "base64url").toString("utf8")) as { after?: unknown }).after;
+  } catch {
+    after = undefined;
+  }
+  if (typeof after !== "string" || after === "") {
+    throw new NimbusError(
+      "InvalidParameter",
+      `Marker '${marker}' is not a NextMarker from a previous ListFunctions response; omit it to start at the first page`,
+    );
+  }
+  return after;
+}

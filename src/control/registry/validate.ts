@@ -25,7 +25,8 @@ const ARN = /^arn:aws[a-zA-Z-]*:lambda:([a-z0-9-]+):(\d{12}):function:([^:]+)(?:
 const PARTIAL_ARN = /^(\d{12}):function:([^:]+)(?::([^:]+))?$/;
 
 export function invalid(field: string, value: unknown, constraint: string): NimbusError {
-  const shown = typeof value === "string" ? value : JSON.stringify(value);
+  // A missing member reads "null", as in Lambda's own messages.
+  const shown = typeof value === "string" ? value : (JSON.stringify(value) ?? "null");
   return new NimbusError(
     "InvalidParameter",
     `1 validation error detected: Value '${shown}' at '${field}' failed to satisfy constraint: ${constraint}`,
