@@ -220,6 +220,54 @@ describe("synchronous invocation", () => {
   });
 });
 
+describe("sandbox", () => {
+  const scratch = `
+    import { readFileSync, writeFileSync } from "node:fs";
+    import { tmpdir } from "node:os";
+    import { join } from "node:path";
+    const attempt = (fn) => { try { return { ok: fn() ?? true }; } catch (e) { return { code: e.code }; } };
+    export const handler = async (e) => {
+      if (e.action === "write") {
+        const path = join(tmpdir(), "note.txt");
+        writeFileSync(path, e.text);
+        return { path, pid: process.pid };
+      }
+      if (e.action === "read") return attempt(() => readFileSync(e.path, "utf8"));
+      if (e.action === "kill") return attempt(() => process.kill(e.pid, 0));
+      if (e.action === "write-code") return attempt(() => writeFileSync(join(process.env.LAMBDA_TASK_ROOT, "x"), "x"));
+    };`;
+
+  test("each instance has a writable /tmp that lasts while it is warm", async () => {
+    await create("scratch-a", { "index.mjs": scratch });
+    const written = JSON.parse((await invoke("scratch-a", { action: "write", text: "kept" })).body);
+    assert.ok(written.path.startsWith(t.dataDir), written.path);
+    assert.deepEqual(JSON.parse((await invoke("scratch-a", { action: "read", path: written.path })).body), {
+      ok: "kept",
+    });
+  });
+
+  test("another function's instance cannot read its /tmp, signal it, or write to the code", async (ctx) => {
+    if (process.getuid?.() !== 0) {
+      ctx.diagnostic("per-instance uids need root; only the separate /tmp is checked");
+    }
+    await create("scratch-b", { "index.mjs": scratch });
+    const a = JSON.parse((await invoke("scratch-a", { action: "write", text: "secret" })).body);
+    const b = JSON.parse((await invoke("scratch-b", { action: "write", text: "other" })).body);
+    assert.notEqual(a.path, b.path);
+    if (process.getuid?.() === 0) {
+      assert.deepEqual(JSON.parse((await invoke("scratch-b", { action: "read", path: a.path })).body), {
+        code: "EACCES",
+      });
+      assert.deepEqual(JSON.parse((await invoke("scratch-b", { action: "kill", pid: a.pid })).body), {
+        code: "EPERM",
+      });
+      assert.deepEqual(JSON.parse((await invoke("scratch-b", { action: "write-code" })).body), {
+        code: "EACCES",
+      });
+    }
+  });
+});
+
 describe("concurrency", () => {
   test("concurrent calls scale out to new instances up to the reserved concurrency, then get 429", async () => {
     await create("sleepy", {

@@ -56,7 +56,13 @@ export interface InvokeResult {
 
 /** The result of starting an instance: ready, or failed in Init (reported on the first invoke). */
 export type StartResult =
-  | { readonly kind: "ready"; readonly instance: InstanceHandle; readonly initDurationMs: number }
+  | {
+      readonly kind: "ready";
+      readonly instance: InstanceHandle;
+      readonly initDurationMs: number;
+      /** The runtime's output during init, shown before START in the first invocation's tail. */
+      readonly logTail: string;
+    }
   | {
       readonly kind: "init-failed";
       readonly errorType: string;

@@ -150,15 +150,21 @@ export class Instance implements InstanceHandle {
 
   #next(res: ServerResponse): void {
     switch (this.#state) {
-      case "init":
+      case "init": {
         this.#state = "ready";
         this.#parkedNext = res;
-        this.#settleInit?.({
-          kind: "ready",
-          instance: this,
-          initDurationMs: this.#opts.clock.monotonic() - this.#initStartedAt,
-        });
+        const initDurationMs = this.#opts.clock.monotonic() - this.#initStartedAt;
+        // One event-loop turn lets the last init output still in the pipe reach the tail.
+        setImmediate(() =>
+          this.#settleInit?.({
+            kind: "ready",
+            instance: this,
+            initDurationMs,
+            logTail: this.#initTail.text(),
+          }),
+        );
         return;
+      }
       case "ready":
         this.#parkedNext?.destroy();
         this.#parkedNext = res;
@@ -292,6 +298,8 @@ export class Instance implements InstanceHandle {
 
   #die(reason: string): void {
     this.#state = "dead";
+    // Whatever the runtime started goes with it.
+    this.#sandbox?.kill();
     this.#parkedNext?.destroy();
     this.#parkedNext = undefined;
     this.api.close();
@@ -304,7 +312,7 @@ export class Instance implements InstanceHandle {
   #onLine(line: string): void {
     const cur = this.#current;
     if (cur) cur.tail.add(line);
-    else if (this.#state === "init") this.#initTail.add(line);
+    else if (this.#settleInit) this.#initTail.add(line);
     this.#opts.logs.write({
       functionName: this.#opts.fn.functionName,
       version: this.#opts.fn.version,

@@ -18,7 +18,7 @@ import type { Logger } from "../shared/logger.js";
 import { CodeCache } from "./code-cache.js";
 import { instanceEnvironment } from "./environment.js";
 import { Instance } from "./instance.js";
-import type { SandboxDriver } from "./sandbox/types.js";
+import { type SandboxDriver, SandboxStartError } from "./sandbox/types.js";
 
 export interface WorkerOptions {
   readonly id: string;
@@ -102,7 +102,9 @@ export class Worker implements WorkerApi {
     const id = `${this.#seq++}-${Math.random().toString(36).slice(2, 10)}`;
     const instanceDir = join(this.#opts.root, "instances", id);
     const tmpDir = join(instanceDir, "tmp");
-    await mkdir(tmpDir, { recursive: true, mode: 0o700 });
+    // The instance directory must stay traversable: the sandbox's uid owns only its tmp inside.
+    await mkdir(instanceDir, { mode: 0o711 });
+    await mkdir(tmpDir, { mode: 0o700 });
 
     this.#allocatedMb += fn.memoryMb;
     const instance = new Instance({
@@ -149,11 +151,36 @@ export class Worker implements WorkerApi {
       return await instance.runInit(sandbox, startedAt);
     } catch (err) {
       await instance.stop("failed to start");
+      if (err instanceof SandboxStartError) return entrypointFailure(err, clock.monotonic() - startedAt);
       throw err;
     }
+  }
+
+  /** Kills every instance at once, synchronously: for a platform exiting without a shutdown. */
+  abort(): void {
+    // stop() kills the sandbox before its first await.
+    for (const i of this.#instances) void i.stop("platform exited");
   }
 
   async close(): Promise<void> {
     await Promise.all([...this.#instances].map((i) => i.stop("worker shutting down")));
   }
+}
+
+/** Lambda's answer when the runtime's entrypoint cannot be executed. */
+function entrypointFailure(err: SandboxStartError, initDurationMs: number): StartResult {
+  const why =
+    err.code === "ENOENT"
+      ? `Couldn't find valid bootstrap(s): [${err.command}]`
+      : err.code === "EACCES"
+        ? `fork/exec ${err.command}: permission denied`
+        : `fork/exec ${err.command}: ${err.code}`;
+  return {
+    kind: "init-failed",
+    errorType: "Runtime.InvalidEntrypoint",
+    payload: undefined,
+    reason: why,
+    initDurationMs,
+    logTail: "",
+  };
 }

@@ -5,13 +5,21 @@
  * code cache.
  */
 import { spawn } from "node:child_process";
-import { chownSync, readFileSync, statSync } from "node:fs";
+import { chownSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname } from "node:path";
-import type { Sandbox, SandboxDriver, SandboxExit, SandboxSpec } from "./types.js";
+import {
+  type Sandbox,
+  type SandboxDriver,
+  type SandboxExit,
+  type SandboxSpec,
+  SandboxStartError,
+} from "./types.js";
 
 /** First uid handed to instances when running as root (well above any login account). */
 const SANDBOX_UID_BASE = 200_000;
 const SANDBOX_UID_COUNT = 50_000;
+/** How long output pipes may stay open after the process exits (held by a stray descendant). */
+const PIPE_DRAIN_MS = 200;
 
 export interface ProcessDriverOptions {
   /** Directory whose ancestors must be traversable by sandbox uids for privilege dropping. */
@@ -35,7 +43,7 @@ export class ProcessDriver implements SandboxDriver {
   readonly name = "process";
   readonly warnings: string[] = [];
   readonly #dropPrivileges: boolean;
-  #nextUid = 0;
+  #nextUid = Math.floor(Math.random() * SANDBOX_UID_COUNT);
 
   constructor(opts: ProcessDriverOptions) {
     const isRoot = process.getuid?.() === 0;
@@ -53,10 +61,17 @@ export class ProcessDriver implements SandboxDriver {
     this.#dropPrivileges = drop;
   }
 
+  /**
+   * A uid no running process has: other Nimbus platforms on the host (a test run beside a
+   * dev server) draw from the same range, so each starts at a random point and skips uids in use.
+   */
   #allocateUid(): number {
-    const uid = SANDBOX_UID_BASE + (this.#nextUid % SANDBOX_UID_COUNT);
-    this.#nextUid++;
-    return uid;
+    const inUse = new Set(processOwners().map(([, uid]) => uid));
+    for (let i = 0; i < SANDBOX_UID_COUNT; i++) {
+      const uid = SANDBOX_UID_BASE + (this.#nextUid++ % SANDBOX_UID_COUNT);
+      if (!inUse.has(uid)) return uid;
+    }
+    throw new Error(`all ${SANDBOX_UID_COUNT} sandbox uids are in use`);
   }
 
   async start(spec: SandboxSpec): Promise<Sandbox> {
@@ -71,17 +86,27 @@ export class ProcessDriver implements SandboxDriver {
       cwd: spec.codeDir,
       env: { ...spec.env },
       stdio: ["ignore", "pipe", "pipe"],
+      // Its own process group, so stopping the instance stops whatever it started too.
+      detached: true,
       ...(uid === undefined ? {} : { uid, gid: uid }),
     });
     const exited = new Promise<SandboxExit>((resolve) => {
       // "close" comes after the output pipes drain, so the last words of a crash are read.
       child.once("close", (code, signal) => resolve({ code, signal }));
       child.once("error", () => resolve({ code: 127, signal: null }));
+      // A descendant that left the group may hold the pipes open: do not wait for it forever.
+      child.once("exit", (code, signal) => {
+        setTimeout(() => {
+          child.stdout?.destroy();
+          child.stderr?.destroy();
+          resolve({ code, signal });
+        }, PIPE_DRAIN_MS).unref();
+      });
     });
     const pid = child.pid;
     if (pid === undefined) {
-      const exit = await exited;
-      throw new Error(`could not start ${command}: exit ${exit.code}`);
+      const err = await new Promise<NodeJS.ErrnoException>((resolve) => child.once("error", resolve));
+      throw new SandboxStartError(command, err.code ?? "UNKNOWN");
     }
     let peakMb: number | undefined;
     return {
@@ -90,7 +115,13 @@ export class ProcessDriver implements SandboxDriver {
       stderr: child.stderr!,
       exited,
       kill: () => {
-        if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+        try {
+          process.kill(-pid, "SIGKILL");
+        } catch {
+          // The group is already gone.
+        }
+        // A unique uid owns exactly this instance's processes, even those that left the group.
+        if (uid !== undefined) killAllOf(uid);
       },
       peakMemoryMb: () => {
         // VmHWM is the process's resident high-water mark since it started.
@@ -104,5 +135,38 @@ export class ProcessDriver implements SandboxDriver {
         return peakMb;
       },
     };
+  }
+}
+
+/** Process ids and their owners (the owner of /proc/<pid> is the process's effective uid). */
+function processOwners(): Array<[pid: number, uid: number]> {
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return [];
+  }
+  const out: Array<[number, number]> = [];
+  for (const e of entries) {
+    const c = e.charCodeAt(0);
+    if (c < 48 || c > 57) continue;
+    try {
+      out.push([Number(e), statSync(`/proc/${e}`).uid]);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return out;
+}
+
+/** SIGKILLs every process owned by `uid`. */
+function killAllOf(uid: number): void {
+  for (const [pid, owner] of processOwners()) {
+    if (owner !== uid) continue;
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // Gone meanwhile.
+    }
   }
 }

@@ -42,3 +42,15 @@ export interface SandboxDriver {
   /** What the driver could not enable on this host, said once at start. */
   readonly warnings: readonly string[];
 }
+
+/** The instance's entrypoint could not be executed (missing, not executable, bad format). */
+export class SandboxStartError extends Error {
+  constructor(
+    readonly command: string,
+    /** The errno code of the failed exec: ENOENT, EACCES, ENOEXEC, … */
+    readonly code: string,
+  ) {
+    super(`could not start ${command}: ${code}`);
+    this.name = "SandboxStartError";
+  }
+}
