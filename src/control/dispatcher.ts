@@ -59,6 +59,9 @@ export class Dispatcher {
   #reservedSum = 0;
   #unreservedActive = 0;
   readonly #sweeper: TimerHandle;
+  #inFlight = 0;
+  #draining = false;
+  readonly #drained: Array<() => void> = [];
 
   constructor(opts: DispatcherOptions) {
     this.#o = opts;
@@ -85,6 +88,38 @@ export class Dispatcher {
 
   /** Runs one invocation. Throws NimbusError only for throttles and platform failures. */
   async invoke(fn: FunctionVersion, req: DispatchRequest): Promise<DispatchResult> {
+    if (this.#draining) {
+      throw new NimbusError(
+        "ServiceUnavailable",
+        "The platform is shutting down and accepts no new invocations.",
+      );
+    }
+    this.#inFlight++;
+    try {
+      return await this.#admit(fn, req);
+    } finally {
+      if (--this.#inFlight === 0) for (const done of this.#drained.splice(0)) done();
+    }
+  }
+
+  /**
+   * Refuses new invocations and waits until the running ones finish or `graceMs` passes,
+   * whichever is first. Returns how many were still running at the deadline.
+   */
+  async drain(graceMs: number): Promise<number> {
+    this.#draining = true;
+    if (this.#inFlight === 0) return 0;
+    await new Promise<void>((resolve) => {
+      const timer = this.#o.clock.setTimeout(resolve, graceMs);
+      this.#drained.push(() => {
+        timer.cancel();
+        resolve();
+      });
+    });
+    return this.#inFlight;
+  }
+
+  async #admit(fn: FunctionVersion, req: DispatchRequest): Promise<DispatchResult> {
     const name = fn.functionName;
     const reserved = this.#reservations.get(name);
     const active = this.#active.get(name) ?? 0;
@@ -146,11 +181,14 @@ export class Dispatcher {
         const figures = this.#figures(fn, req.requestId, 0, undefined, initDurationMs);
         return this.#report(figures, outcome, true, lines, "");
       }
+      if (started.logTail) lines.push(started.logTail);
       instance = started.instance;
       pool.all.add(instance);
       const inst = instance;
       instance.onStopped(() => this.#forget(pool, inst));
     }
+    // START is stored as the event is handed over, so it precedes the function's own output.
+    this.#store(fn, req.requestId, startLine({ requestId: req.requestId, version: fn.version }));
     const result = await instance.invoke({ ...req, deadlineMs: this.#o.clock.now() + fn.timeoutS * 1000 });
     if (result.instanceReusable && !pool.retired) {
       pool.idle.push({ instance, lastUsed: this.#o.clock.now() });
@@ -164,7 +202,7 @@ export class Dispatcher {
       result.maxMemoryUsedMb,
       initDurationMs,
     );
-    return this.#report(figures, result.outcome, initDurationMs !== undefined, lines, result.logTail);
+    return this.#report(figures, result.outcome, initDurationMs !== undefined, lines, result.logTail, true);
   }
 
   #figures(
@@ -191,23 +229,26 @@ export class Dispatcher {
     cold: boolean,
     before: string[],
     output: string,
+    startStored = false,
   ): DispatchResult {
     const start = startLine(figures);
     const end = endLine(figures);
     const report = reportLine(figures, outcome);
-    const now = this.#o.clock.now();
     const tail = logTail([...before, start, ...(output ? [output] : []), end, report]);
-    for (const message of [start, end, report]) {
-      this.#o.logs.write({
-        functionName: figures.functionName,
-        version: figures.version,
-        instanceId: "",
-        requestId: figures.requestId,
-        timestamp: now,
-        message,
-      });
-    }
+    for (const message of startStored ? [end, report] : [start, end, report])
+      this.#store(figures, figures.requestId, message);
     return { outcome, figures, cold, logTail: tail };
+  }
+
+  #store(fn: { functionName: string; version: string }, requestId: string, message: string): void {
+    this.#o.logs.write({
+      functionName: fn.functionName,
+      version: fn.version,
+      instanceId: "",
+      requestId,
+      timestamp: this.#o.clock.now(),
+      message,
+    });
   }
 
   #pool(fn: FunctionVersion): Pool {

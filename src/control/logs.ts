@@ -24,6 +24,7 @@ export class LogService implements LogSink {
   #pending: LogEntry[] = [];
   #flushing: Promise<void> | undefined;
   readonly #followers = new Map<string, Set<LogFollower>>();
+  readonly #enders = new Set<() => void>();
   readonly #timer: TimerHandle;
   readonly #pruner: TimerHandle;
 
@@ -67,18 +68,29 @@ export class LogService implements LogSink {
     return this.#store.queryLogs(q);
   }
 
-  /** Calls `follower` with every new entry of the function until the returned function is called. */
-  follow(functionName: string, follower: LogFollower): () => void {
+  /**
+   * Calls `follower` with every new entry of the function until the returned function is
+   * called; `onEnd` is called if the service closes first (the platform is shutting down).
+   */
+  follow(functionName: string, follower: LogFollower, onEnd?: () => void): () => void {
     let set = this.#followers.get(functionName);
     if (!set) {
       set = new Set();
       this.#followers.set(functionName, set);
     }
     set.add(follower);
+    if (onEnd) this.#enders.add(onEnd);
     return () => {
       set.delete(follower);
       if (set.size === 0) this.#followers.delete(functionName);
+      if (onEnd) this.#enders.delete(onEnd);
     };
+  }
+
+  /** Ends every follow, so long-lived streams let the server close. */
+  endFollowers(): void {
+    for (const end of [...this.#enders]) end();
+    this.#enders.clear();
   }
 
   async prune(): Promise<number> {
@@ -88,7 +100,8 @@ export class LogService implements LogSink {
   async close(): Promise<void> {
     this.#timer.cancel();
     this.#pruner.cancel();
-    await this.flush();
-    await this.#flushing;
+    this.endFollowers();
+    // Entries written while a batch was being stored form the next batch: write until none.
+    while (this.#flushing || this.#pending.length > 0) await this.flush();
   }
 }

@@ -22,11 +22,11 @@ export function billedDurationMs(f: Pick<InvocationFigures, "durationMs" | "init
   return Math.max(1, Math.ceil(f.durationMs + (f.initDurationMs ?? 0)));
 }
 
-export function startLine(f: InvocationFigures): string {
+export function startLine(f: Pick<InvocationFigures, "requestId" | "version">): string {
   return `START RequestId: ${f.requestId} Version: ${f.version}`;
 }
 
-export function endLine(f: InvocationFigures): string {
+export function endLine(f: Pick<InvocationFigures, "requestId">): string {
   return `END RequestId: ${f.requestId}`;
 }
 

@@ -39,16 +39,21 @@ export function nimbusApi(d: { logs: LogService; auth: Authenticator }): Hono {
     return streamSSE(c, async (stream) => {
       const queue: string[] = [];
       let wake: (() => void) | undefined;
-      const stop = d.logs.follow(fn, (e) => {
-        if (query.requestId && e.requestId !== query.requestId) return;
-        queue.push(JSON.stringify(wire({ ...e, seq: 0 })));
-        wake?.();
-      });
       let closed = false;
-      stream.onAbort(() => {
+      const end = () => {
         closed = true;
         wake?.();
-      });
+      };
+      const stop = d.logs.follow(
+        fn,
+        (e) => {
+          if (query.requestId && e.requestId !== query.requestId) return;
+          queue.push(JSON.stringify(wire({ ...e, seq: 0 })));
+          wake?.();
+        },
+        end,
+      );
+      stream.onAbort(end);
       try {
         for (const e of await d.logs.query(query))
           await stream.writeSSE({ data: JSON.stringify(wire(e)), event: "log" });

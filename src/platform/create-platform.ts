@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { createAdaptorServer } from "@hono/node-server";
 import type { Hono } from "hono";
 import { CodeStore } from "../control/code-store.js";
-import { Dispatcher } from "../control/dispatcher.js";
+import { Dispatcher, functionArn } from "../control/dispatcher.js";
 import { InvokeService } from "../control/invoke-service.js";
 import { LogService } from "../control/logs.js";
 import { LocalPlacement } from "../control/placement/local.js";
@@ -43,12 +43,15 @@ export interface Platform {
   /** Starts the HTTP server; resolves with the URL it listens on. */
   listen(): Promise<string>;
   url(): string;
-  /** Stops accepting requests, stops every instance and closes the store. */
+  /** Stops accepting requests, lets running invocations finish, stops every instance, closes the store. */
   close(): Promise<void>;
+  /** Kills every instance synchronously: the last thing a process that must exit now does. */
+  abort(): void;
 }
 
 export const ENDPOINT_FILE = "endpoint";
-const SHUTDOWN_GRACE_MS = 5000;
+/** After the drain, how long responses may take to reach their callers before connections are cut. */
+const RESPONSE_FLUSH_MS = 1000;
 
 /** The Node runtime shipped with this build: one CommonJS bundle (scripts/build-runtime.js). */
 const NODE_BOOTSTRAP = fileURLToPath(new URL("../../runtime/node/bootstrap.cjs", import.meta.url));
@@ -101,6 +104,7 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
       retire: (name, version) => dispatcher.retire(name, version),
       reservationChanged: (name, n) => dispatcher.setReservation(name, n),
     },
+    arn: (name, qualifier) => functionArn(config.region, config.accountId, name, qualifier),
   });
   await registry.load();
   const invoke = new InvokeService({
@@ -145,18 +149,27 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
       return baseUrl;
     },
     url: () => baseUrl,
+    abort: () => worker.abort(),
     async close() {
+      // Stop accepting, end log streams, let running invocations finish (up to the grace
+      // period), then cut what is left and stop every instance.
+      const closed = server
+        ? new Promise<void>((ok) => {
+            server!.close(() => ok());
+            server!.closeIdleConnections();
+          })
+        : Promise.resolve();
+      logs.endFollowers();
+      const cut = await dispatcher.drain(config.shutdownGraceMs);
+      if (cut > 0) logger.warn("shutdown grace period over: stopping running invocations", { running: cut });
+      await dispatcher.close();
       if (server) {
-        const s = server;
-        await new Promise<void>((ok) => {
-          s.close(() => ok());
-          s.closeIdleConnections();
-          // Followers of logs hold connections open; give in-flight requests a moment, then cut.
-          clock.setTimeout(() => s.closeAllConnections(), SHUTDOWN_GRACE_MS);
-        });
+        // Finished invocations still write their responses; then nothing may hold the server.
+        const timer = clock.setTimeout(() => server!.closeAllConnections(), RESPONSE_FLUSH_MS);
+        await closed;
+        timer.cancel();
         await rm(join(dataDir, ENDPOINT_FILE), { force: true });
       }
-      await dispatcher.close();
       await worker.close();
       await logs.close();
       await store.close();

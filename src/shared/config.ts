@@ -21,6 +21,8 @@ export interface Config {
   readonly logRetentionMs: number;
   readonly isolateUsers: "auto" | "off";
   readonly logLevel: LogLevel;
+  /** On shutdown, how long running invocations may take to finish before they are cut. */
+  readonly shutdownGraceMs: number;
 }
 
 type Source = Record<string, unknown>;
@@ -64,6 +66,7 @@ const FIELDS: Record<keyof Config, Field> = {
   logRetentionMs: { env: "NIMBUS_LOG_RETENTION_MS", parse: int(60_000, 3650 * 24 * 3600 * 1000) },
   isolateUsers: { env: "NIMBUS_ISOLATE_USERS", parse: oneOf("auto", "off") },
   logLevel: { env: "NIMBUS_LOG_LEVEL", parse: oneOf("debug", "info", "warn", "error") },
+  shutdownGraceMs: { env: "NIMBUS_SHUTDOWN_GRACE_MS", parse: int(0, 15 * 60 * 1000) },
 };
 
 export function defaultConfig(): Config {
@@ -81,6 +84,7 @@ export function defaultConfig(): Config {
     logRetentionMs: 7 * 24 * 3600 * 1000,
     isolateUsers: "auto",
     logLevel: "info",
+    shutdownGraceMs: 30_000,
   };
 }
 

@@ -9,8 +9,8 @@
 import { chmod, mkdir, open, readdir, realpath, rm, symlink } from "node:fs/promises";
 import { join } from "node:path";
 import zlib from "node:zlib";
-import yauzl from "yauzl";
 import type { Entry } from "yauzl";
+import yauzl from "yauzl";
 import { MAX_UNZIPPED_BYTES, MAX_ZIP_BYTES, MAX_ZIP_ENTRIES } from "../protocol/limits.js";
 import { NimbusError } from "./errors.js";
 

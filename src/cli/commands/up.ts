@@ -17,6 +17,7 @@ export async function up(args: string[]): Promise<number> {
       "init-timeout-ms": { type: "string" },
       concurrency: { type: "string" },
       "log-level": { type: "string" },
+      "shutdown-grace-ms": { type: "string" },
     },
   });
   const file = values.config
@@ -31,8 +32,11 @@ export async function up(args: string[]): Promise<number> {
   if (values["init-timeout-ms"] !== undefined) flags.initTimeoutMs = values["init-timeout-ms"];
   if (values.concurrency !== undefined) flags.accountConcurrency = values.concurrency;
   if (values["log-level"] !== undefined) flags.logLevel = values["log-level"];
+  if (values["shutdown-grace-ms"] !== undefined) flags.shutdownGraceMs = values["shutdown-grace-ms"];
   const config = loadConfig(process.env, file, flags);
   const platform = await createPlatform(config, { env: process.env });
+  // Instances run in their own process groups: whatever ends this process must end them too.
+  process.once("exit", () => platform.abort());
   const url = await platform.listen();
   const { accessKeyId, secretAccessKey } = platform.credentials;
   const keyNote =
@@ -58,7 +62,16 @@ export async function up(args: string[]): Promise<number> {
     process.once("SIGTERM", stop);
     process.once("SIGINT", stop);
   });
-  process.stdout.write("Nimbus is stopping: finishing running invocations\n");
+  process.stdout.write(
+    `Nimbus is stopping: letting running invocations finish (up to ${config.shutdownGraceMs} ms; signal again to stop now)\n`,
+  );
+  const again = () => {
+    process.stdout.write("Nimbus stopped without waiting\n");
+    process.exit(130);
+  };
+  process.once("SIGTERM", again);
+  process.once("SIGINT", again);
   await platform.close();
+  process.stdout.write("Nimbus stopped\n");
   return 0;
 }

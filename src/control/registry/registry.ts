@@ -47,6 +47,7 @@ export class Registry {
   readonly #clock: Clock;
   readonly #events: RegistryEvents;
   readonly #random: () => number;
+  readonly #arn: (name: string, qualifier?: string) => string;
   /** Hot-path cache of versions by `name\0version`; cleared for a function on every write. */
   readonly #versions = new Map<string, FunctionVersion>();
   readonly #records = new Map<string, FunctionRecord>();
@@ -57,6 +58,8 @@ export class Registry {
     placement: Placement;
     clock: Clock;
     events: RegistryEvents;
+    /** The function's ARN, as Lambda names it in "not found" messages. */
+    arn: (name: string, qualifier?: string) => string;
     random?: () => number;
   }) {
     this.#store = deps.store;
@@ -64,6 +67,7 @@ export class Registry {
     this.#placement = deps.placement;
     this.#clock = deps.clock;
     this.#events = deps.events;
+    this.#arn = deps.arn;
     this.#random = deps.random ?? Math.random;
   }
 
@@ -270,7 +274,7 @@ export class Registry {
       if (!/^\d+$/.test(ref.qualifier))
         throw v.invalid("qualifier", ref.qualifier, "Member must be a version number to delete a version");
       if (!(await this.#store.getVersion(ref.name, ref.qualifier)))
-        throw versionNotFound(ref.name, ref.qualifier);
+        throw versionNotFound(this.#arn(ref.name, ref.qualifier));
       const users = (await this.#store.listAliases(ref.name)).filter(
         (a) => a.functionVersion === ref.qualifier || ref.qualifier! in a.additionalVersionWeights,
       );
@@ -363,7 +367,8 @@ export class Registry {
     if (functionVersion !== LATEST && !/^\d+$/.test(functionVersion)) {
       throw v.invalid("functionVersion", functionVersion, "Member must be $LATEST or a version number");
     }
-    if (!(await this.#store.getVersion(name, functionVersion))) throw versionNotFound(name, functionVersion);
+    if (!(await this.#store.getVersion(name, functionVersion)))
+      throw versionNotFound(this.#arn(name, functionVersion));
     // Weights an update keeps are judged again: the new primary version may clash with them.
     const weights = v.checkRoutingWeights(
       input.RoutingConfig === undefined
@@ -372,7 +377,7 @@ export class Registry {
       functionVersion,
     );
     for (const ver of Object.keys(weights)) {
-      if (!(await this.#store.getVersion(name, ver))) throw versionNotFound(name, ver);
+      if (!(await this.#store.getVersion(name, ver))) throw versionNotFound(this.#arn(name, ver));
     }
     return {
       functionName: name,
@@ -416,7 +421,7 @@ export class Registry {
     const q = qualifier ?? LATEST;
     if (q === LATEST || /^\d+$/.test(q)) {
       const fn = await this.#version(name, q);
-      if (!fn) throw versionNotFound(name, q);
+      if (!fn) throw versionNotFound(this.#arn(name, q));
       return { fn, record, qualifier };
     }
     const alias = await this.#alias(name, q);
@@ -427,7 +432,7 @@ export class Registry {
       }
     }
     const fn = await this.#version(name, version);
-    if (!fn) throw versionNotFound(name, version);
+    if (!fn) throw versionNotFound(this.#arn(name, version));
     return { fn, record, qualifier };
   }
 
@@ -458,7 +463,7 @@ export class Registry {
     let r = this.#records.get(name);
     if (!r) {
       r = await this.#store.getFunction(name);
-      if (!r) throw new NimbusError("NotFound", `Function not found: ${name}`);
+      if (!r) throw new NimbusError("NotFound", `Function not found: ${this.#arn(name)}`);
       this.#records.set(name, r);
     }
     return r;
@@ -467,7 +472,7 @@ export class Registry {
   async #latest(name: string): Promise<FunctionVersion> {
     await this.#record(name);
     const fn = await this.#store.getVersion(name, LATEST);
-    if (!fn) throw new NimbusError("NotFound", `Function not found: ${name}`);
+    if (!fn) throw new NimbusError("NotFound", `Function not found: ${this.#arn(name)}`);
     return fn;
   }
 

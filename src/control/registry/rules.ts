@@ -26,8 +26,9 @@ export function conflictExists(name: string): NimbusError {
   return new NimbusError("Conflict", `Function already exist: ${name}`);
 }
 
-export function versionNotFound(name: string, version: string): NimbusError {
-  return new NimbusError("NotFound", `Function not found: ${name}:${version}`);
+/** `qualifiedArn` names the version, as Lambda's message does. */
+export function versionNotFound(qualifiedArn: string): NimbusError {
+  return new NimbusError("NotFound", `Function not found: ${qualifiedArn}`);
 }
 
 export function aliasNotFound(name: string, alias: string): NimbusError {

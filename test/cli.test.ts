@@ -1,0 +1,245 @@
+/**
+ * End to end through the `nimbus` command, as a user types it: `nimbus up` in the foreground,
+ * then deploy, invoke and logs from another shell, and SIGTERM while an invocation runs.
+ */
+import assert from "node:assert/strict";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { after, before, describe, test } from "node:test";
+
+const NIMBUS = resolve("bin/nimbus.js");
+const HELLO = resolve("examples/hello");
+
+/** The user's environment, minus what would slow every node start here. */
+function cliEnv(dataDir: string): NodeJS.ProcessEnv {
+  const {
+    NODE_EXTRA_CA_CERTS: _,
+    NIMBUS_ACCESS_KEY_ID: __,
+    NIMBUS_SECRET_ACCESS_KEY: ___,
+    ...env
+  } = process.env;
+  return { ...env, NIMBUS_DATA: dataDir };
+}
+
+interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function nimbus(dataDir: string, ...args: string[]): Promise<CliResult> {
+  return new Promise((done) => {
+    execFile(process.execPath, [NIMBUS, ...args], { env: cliEnv(dataDir) }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
+      done({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Collects a child's stdout and resolves when it matches `pattern`. */
+function output(child: ChildProcess) {
+  let text = "";
+  const waiters: Array<() => void> = [];
+  child.stdout!.on("data", (c: Buffer) => {
+    text += c.toString();
+    for (const w of waiters.splice(0)) w();
+  });
+  return {
+    get text() {
+      return text;
+    },
+    async waitFor(pattern: RegExp, timeoutMs = 10_000): Promise<RegExpExecArray> {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const m = pattern.exec(text);
+        if (m) return m;
+        if (Date.now() > deadline)
+          throw new Error(`timed out waiting for ${pattern}; output so far:\n${text}`);
+        await new Promise<void>((r) => {
+          waiters.push(r);
+          setTimeout(r, 100).unref();
+        });
+      }
+    },
+  };
+}
+
+function exited(child: ChildProcess): Promise<number | null> {
+  return new Promise((r) => {
+    if (child.exitCode !== null) r(child.exitCode);
+    else child.once("exit", (code) => r(code));
+  });
+}
+
+function startUp(dataDir: string, ...flags: string[]) {
+  const child = spawn(process.execPath, [NIMBUS, "up", "--port", "0", "--data", dataDir, ...flags], {
+    env: cliEnv(dataDir),
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  return { child, out: output(child) };
+}
+
+let dataDir: string;
+let up: ReturnType<typeof startUp>;
+
+before(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), "nimbus-cli-"));
+  chmodSync(dataDir, 0o711);
+  up = startUp(dataDir);
+  await up.out.waitFor(/Nimbus is running at (http:\/\/\S+)/);
+});
+
+after(async () => {
+  if (up.child.exitCode === null) {
+    up.child.kill("SIGTERM");
+    await exited(up.child);
+  }
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+describe("nimbus up", () => {
+  test("prints where the platform is and the key to sign with", () => {
+    assert.match(up.out.text, /export AWS_ENDPOINT_URL_LAMBDA=http:\/\/127\.0\.0\.1:\d+/);
+    assert.match(up.out.text, /export AWS_ACCESS_KEY_ID=\S+/);
+    assert.match(up.out.text, /export AWS_SECRET_ACCESS_KEY=\S+/);
+    assert.ok(existsSync(join(dataDir, "credentials.json")));
+  });
+
+  test("refuses an invalid flag value with a message that names it", async () => {
+    const res = await nimbus(dataDir, "up", "--port", "70000");
+    assert.equal(res.code, 1);
+    assert.match(res.stderr, /port must be an integer from 0 to 65535, got "70000"/);
+  });
+});
+
+describe("deploy, invoke, logs", () => {
+  test("a directory deploys as a function and invoking it prints the result and the REPORT line", async () => {
+    const deployed = await nimbus(dataDir, "deploy", HELLO, "--name", "hello");
+    assert.equal(deployed.code, 0, deployed.stderr);
+    assert.match(deployed.stdout, /^created hello: 1 file\(s\), \d+ bytes, CodeSha256 \S+/);
+
+    const invoked = await nimbus(dataDir, "invoke", "hello", "--payload", '{"name":"Ada"}');
+    assert.equal(invoked.code, 0, invoked.stderr);
+    assert.equal(JSON.parse(invoked.stdout).message, "Hello, Ada!");
+    assert.match(
+      invoked.stderr,
+      /^REPORT RequestId: \S+\tDuration: [\d.]+ ms\tBilled Duration: \d+ ms.*Init Duration/m,
+    );
+  });
+
+  test("deploying again updates the code, and --payload @file reads the event from a file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "nimbus-cli-fn-"));
+    writeFileSync(
+      join(dir, "index.mjs"),
+      `export const handler = async (e) => ({ shout: e.name.toUpperCase() });`,
+    );
+    const event = join(dir, "event.json");
+    writeFileSync(event, '{"name":"grace"}');
+    await nimbus(dataDir, "deploy", HELLO, "--name", "shouter");
+    const res = await nimbus(dataDir, "deploy", dir, "--name", "shouter");
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stdout, /^updated shouter/);
+    const invoked = await nimbus(dataDir, "invoke", "shouter", "--payload", `@${event}`);
+    assert.deepEqual(JSON.parse(invoked.stdout), { shout: "GRACE" });
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test("a TypeScript directory is bundled on deploy", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "nimbus-cli-ts-"));
+    mkdirSync(join(dir, "lib"));
+    writeFileSync(join(dir, "lib", "math.ts"), `export const double = (n: number): number => n * 2;`);
+    writeFileSync(
+      join(dir, "index.ts"),
+      `import { double } from "./lib/math";\ninterface Event { n: number }\nexport const handler = async (e: Event) => ({ doubled: double(e.n) });\n`,
+    );
+    const res = await nimbus(dataDir, "deploy", dir, "--name", "typed");
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stdout, /bundled with esbuild/);
+    const invoked = await nimbus(dataDir, "invoke", "typed", "--payload", '{"n":21}');
+    assert.deepEqual(JSON.parse(invoked.stdout), { doubled: 42 });
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test("a failing function exits 1 and shows the error and the log", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "nimbus-cli-fail-"));
+    writeFileSync(
+      join(dir, "index.mjs"),
+      `export const handler = async () => { throw new RangeError("too far"); };`,
+    );
+    await nimbus(dataDir, "deploy", dir, "--name", "failing");
+    const invoked = await nimbus(dataDir, "invoke", "failing");
+    assert.equal(invoked.code, 1);
+    assert.equal(JSON.parse(invoked.stdout).errorType, "RangeError");
+    assert.match(invoked.stderr, /ERROR\tInvoke Error/);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test("invoking a function that does not exist says so", async () => {
+    const res = await nimbus(dataDir, "invoke", "nope");
+    assert.equal(res.code, 1);
+    assert.match(res.stderr, /Function not found: arn:aws:lambda:us-east-1:\d{12}:function:nope/);
+  });
+
+  test("logs shows past lines, and --follow streams new invocations as they happen", async () => {
+    const past = await nimbus(dataDir, "logs", "hello");
+    assert.equal(past.code, 0, past.stderr);
+    // START, the function's output, END and REPORT, in that order.
+    assert.match(
+      past.stdout,
+      /^START RequestId: (\S+) Version: \$LATEST\n.*\t\1\tINFO\tgreeting Ada\nEND RequestId: \1\nREPORT RequestId: \1\t/m,
+    );
+
+    const follower = spawn(process.execPath, [NIMBUS, "logs", "hello", "--follow"], {
+      env: cliEnv(dataDir),
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    const followed = output(follower);
+    try {
+      await followed.waitFor(/greeting Ada/);
+      const invoked = await nimbus(dataDir, "invoke", "hello", "--payload", '{"name":"Lin"}');
+      const requestId = JSON.parse(invoked.stdout).requestId as string;
+      await followed.waitFor(new RegExp(`REPORT RequestId: ${requestId}`));
+      assert.match(followed.text, new RegExp(`START RequestId: ${requestId}`));
+    } finally {
+      follower.kill();
+      await exited(follower);
+    }
+  });
+});
+
+describe("shutdown", () => {
+  test("SIGTERM lets a running invocation finish, then stops; the next start serves the same functions", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "nimbus-cli-slow-"));
+    writeFileSync(
+      join(dir, "index.mjs"),
+      `export const handler = async () => { await new Promise((r) => setTimeout(r, 700)); return "finished"; };`,
+    );
+    await nimbus(dataDir, "deploy", dir, "--name", "slow");
+    const running = nimbus(dataDir, "invoke", "slow");
+    // Wait until the invocation has started (its START line is in the logs), then stop.
+    for (let i = 0; i < 100; i++) {
+      if (/START RequestId/.test((await nimbus(dataDir, "logs", "slow")).stdout)) break;
+    }
+    up.child.kill("SIGTERM");
+    const result = await running;
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout.trim(), '"finished"');
+    assert.equal(await exited(up.child), 0);
+    assert.match(up.out.text, /Nimbus is stopping/);
+    assert.match(up.out.text, /Nimbus stopped/);
+    assert.equal(existsSync(join(dataDir, "endpoint")), false);
+
+    const refused = await nimbus(dataDir, "invoke", "slow");
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /cannot find the platform/);
+
+    up = startUp(dataDir);
+    await up.out.waitFor(/Nimbus is running at/);
+    const again = await nimbus(dataDir, "invoke", "hello", "--payload", '{"name":"Ada"}');
+    assert.equal(again.code, 0, again.stderr);
+    await rm(dir, { recursive: true, force: true });
+  });
+});
