@@ -223,6 +223,7 @@ describe("synchronous invocation", () => {
 describe("sandbox", () => {
   const scratch = `
     import { readFileSync, writeFileSync } from "node:fs";
+    import { get } from "node:http";
     import { tmpdir } from "node:os";
     import { join } from "node:path";
     const attempt = (fn) => { try { return { ok: fn() ?? true }; } catch (e) { return { code: e.code }; } };
@@ -235,6 +236,14 @@ describe("sandbox", () => {
       if (e.action === "read") return attempt(() => readFileSync(e.path, "utf8"));
       if (e.action === "kill") return attempt(() => process.kill(e.pid, 0));
       if (e.action === "write-code") return attempt(() => writeFileSync(join(process.env.LAMBDA_TASK_ROOT, "x"), "x"));
+      if (e.action === "api") return { api: process.env.AWS_LAMBDA_RUNTIME_API };
+      if (e.action === "steal") {
+        return await new Promise((resolve) => {
+          // Any path: an accepted connection would at least get a 404 back.
+          get("http://" + e.api + "/2018-06-01/runtime/hello", (res) => resolve({ status: res.statusCode }))
+            .on("error", (err) => resolve({ code: err.code }));
+        });
+      }
     };`;
 
   test("each instance has a writable /tmp that lasts while it is warm", async () => {
@@ -246,7 +255,7 @@ describe("sandbox", () => {
     });
   });
 
-  test("another function's instance cannot read its /tmp, signal it, or write to the code", async (ctx) => {
+  test("another function's instance cannot read its /tmp, signal it, write to the code or reach its Runtime API", async (ctx) => {
     if (process.getuid?.() !== 0) {
       ctx.diagnostic("per-instance uids need root; only the separate /tmp is checked");
     }
@@ -263,6 +272,14 @@ describe("sandbox", () => {
       });
       assert.deepEqual(JSON.parse((await invoke("scratch-b", { action: "write-code" })).body), {
         code: "EACCES",
+      });
+      // The Runtime API of A's instance answers only A's runtime.
+      const { api } = JSON.parse((await invoke("scratch-a", { action: "api" })).body);
+      assert.deepEqual(JSON.parse((await invoke("scratch-b", { action: "steal", api })).body), {
+        code: "ECONNRESET",
+      });
+      assert.deepEqual(JSON.parse((await invoke("scratch-a", { action: "read", path: a.path })).body), {
+        ok: "secret",
       });
     }
   });

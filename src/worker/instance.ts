@@ -46,6 +46,8 @@ export interface InstanceOptions {
   readonly clock: Clock;
   readonly logs: LogSink;
   readonly initTimeoutMs: number;
+  /** Accept Runtime API connections only from the sandbox's own uid (it has one of its own). */
+  readonly checkPeerUid: boolean;
   readonly onDead: (instance: Instance) => void;
 }
 
@@ -71,11 +73,14 @@ export class Instance implements InstanceHandle {
     this.workerId = opts.workerId;
     this.memoryMb = opts.fn.memoryMb;
     this.#opts = opts;
-    this.api = new RuntimeApiServer({
-      next: (res) => this.#next(res),
-      complete: (id, kind, req) => this.#complete(id, kind, req),
-      initError: (req) => this.#initError(req),
-    });
+    this.api = new RuntimeApiServer(
+      {
+        next: (res) => this.#next(res),
+        complete: (id, kind, req) => this.#complete(id, kind, req),
+        initError: (req) => this.#initError(req),
+      },
+      opts.checkPeerUid ? { onlyUid: () => this.#sandbox?.uid } : {},
+    );
   }
 
   get state(): State {

@@ -114,6 +114,7 @@ export class Worker implements WorkerApi {
       clock,
       logs: this.#opts.logs,
       initTimeoutMs: spec.initTimeoutMs,
+      checkPeerUid: this.#opts.driver.uniqueUids,
       onDead: (inst) => {
         if (this.#instances.delete(inst)) this.#allocatedMb -= fn.memoryMb;
         rm(instanceDir, { recursive: true, force: true }).catch(() => {});

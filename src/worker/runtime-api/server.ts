@@ -5,8 +5,9 @@
  * instance, never with a global table.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { RUNTIME_API_PREFIX } from "../../protocol/runtime-api.js";
+import { loopbackPeerUid } from "./peer.js";
 
 /** What the endpoint asks of the instance behind it. */
 export interface RuntimeApiTarget {
@@ -40,11 +41,21 @@ export function sendAnswer(res: ServerResponse, answer: ApiAnswer): void {
 
 const INVOCATION_PATH = /^\/2018-06-01\/runtime\/invocation\/([^/]+)\/(response|error)$/;
 
+export interface RuntimeApiOptions {
+  /**
+   * When set, a connection is accepted only from a socket owned by the uid this returns (the
+   * instance's own sandbox uid); undefined refuses everyone (no sandbox attached yet).
+   */
+  readonly onlyUid?: () => number | undefined;
+}
+
 export class RuntimeApiServer {
   readonly #server: Server;
   #address = "";
+  #port = 0;
+  #refused = 0;
 
-  constructor(target: RuntimeApiTarget) {
+  constructor(target: RuntimeApiTarget, opts: RuntimeApiOptions = {}) {
     this.#server = createServer({ keepAliveTimeout: 0, requestTimeout: 0 }, (req, res) => {
       this.#route(target, req, res).catch(() => {
         if (!res.headersSent) sendAnswer(res, apiError(500, "InternalServerError", "internal error"));
@@ -53,6 +64,23 @@ export class RuntimeApiServer {
     // The runtime long-polls /next with no timeout; never cut an idle connection.
     this.#server.timeout = 0;
     this.#server.headersTimeout = 0;
+    const onlyUid = opts.onlyUid;
+    if (onlyUid) {
+      this.#server.on("connection", (socket: Socket) => {
+        const expected = onlyUid();
+        const peer =
+          socket.remotePort === undefined ? undefined : loopbackPeerUid(this.#port, socket.remotePort);
+        if (expected === undefined || peer !== expected) {
+          this.#refused++;
+          socket.destroy();
+        }
+      });
+    }
+  }
+
+  /** Connections refused because they came from another uid than the instance's. */
+  get refusedConnections(): number {
+    return this.#refused;
   }
 
   /** `host:port`, the value of AWS_LAMBDA_RUNTIME_API. */
@@ -66,6 +94,7 @@ export class RuntimeApiServer {
       this.#server.listen(0, "127.0.0.1", () => resolve());
     });
     const { port } = this.#server.address() as AddressInfo;
+    this.#port = port;
     this.#address = `127.0.0.1:${port}`;
     return this.#address;
   }

@@ -61,6 +61,10 @@ export class ProcessDriver implements SandboxDriver {
     this.#dropPrivileges = drop;
   }
 
+  get uniqueUids(): boolean {
+    return this.#dropPrivileges;
+  }
+
   /**
    * A uid no running process has: other Nimbus platforms on the host (a test run beside a
    * dev server) draw from the same range, so each starts at a random point and skips uids in use.
@@ -111,6 +115,7 @@ export class ProcessDriver implements SandboxDriver {
     let peakMb: number | undefined;
     return {
       pid,
+      uid,
       stdout: child.stdout!,
       stderr: child.stderr!,
       exited,

@@ -25,6 +25,8 @@ export interface SandboxExit {
 
 export interface Sandbox {
   readonly pid: number;
+  /** The uid only this sandbox's processes run as, when the driver gives each its own. */
+  readonly uid: number | undefined;
   readonly stdout: Readable;
   readonly stderr: Readable;
   /** Resolves once the process has exited, whatever the reason. */
@@ -39,6 +41,8 @@ export interface SandboxDriver {
   readonly name: string;
   /** Prepares the per-instance directories and starts the process. */
   start(spec: SandboxSpec): Promise<Sandbox>;
+  /** Whether every sandbox runs as a uid of its own (then the Runtime API checks peers by uid). */
+  readonly uniqueUids: boolean;
   /** What the driver could not enable on this host, said once at start. */
   readonly warnings: readonly string[];
 }
