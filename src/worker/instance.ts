@@ -87,6 +87,11 @@ export class Instance implements InstanceHandle {
     return this.#state;
   }
 
+  /** The sandbox's process id once started: for measurement (the bench sums its memory). */
+  get pid(): number | undefined {
+    return this.#sandbox?.pid;
+  }
+
   /** Attaches the started sandbox and waits for Init to end (first /next, or failure). */
   runInit(sandbox: Sandbox, startedAt: number): Promise<StartResult> {
     this.#sandbox = sandbox;

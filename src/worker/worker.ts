@@ -163,6 +163,13 @@ export class Worker implements WorkerApi {
     for (const i of this.#instances) void i.stop("platform exited");
   }
 
+  /** Process ids of the running instances' sandboxes: for measurement (the bench reads their PSS). */
+  instancePids(): number[] {
+    const pids: number[] = [];
+    for (const i of this.#instances) if (i.pid !== undefined && i.state !== "dead") pids.push(i.pid);
+    return pids;
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.#instances].map((i) => i.stop("worker shutting down")));
   }

@@ -1,0 +1,98 @@
+/**
+ * Figure 3: cold start of a trivial function. Each sample deploys a new function (its own
+ * package, so nothing of it is warm) and times its first invocation from the client; the
+ * platform's Init Duration comes from the REPORT line (LogType Tail). Baseline: `node -e 0`
+ * with an empty environment, spawn to exit, interleaved with the platform's samples.
+ */
+import { type BenchContext, type FigureResult, fmtMs, fmtRatio, verdict } from "./lib/context.js";
+import { invokePath, PAYLOAD } from "./lib/functions.js";
+import { expectOk, keepAliveAgent, send } from "./lib/http-client.js";
+import { sleep, spawnCleanNode } from "./lib/proc.js";
+import { spread } from "./lib/stats.js";
+
+export interface ColdStartOptions {
+  /** Fresh functions per run. */
+  readonly functions: number;
+}
+
+const TARGET_P50_MS = 30;
+const TARGET_P99_MS = 60;
+/** Lets the deletes of the previous run finish stopping instances before the next run. */
+const SETTLE_MS = 300;
+
+export async function coldStart(ctx: BenchContext, o: ColdStartOptions): Promise<FigureResult> {
+  const e2e: number[] = [];
+  const init: number[] = [];
+  const baseline: number[] = [];
+  const agent = keepAliveAgent(1);
+  const nonce = Date.now().toString(36);
+  try {
+    for (let run = 0; run < ctx.runs; run++) {
+      ctx.progress(`cold start: run ${run + 1}/${ctx.runs}`);
+      const names: string[] = [];
+      try {
+        for (let i = 0; i < o.functions; i++) {
+          const name = `bench-cold-${run}-${i}`;
+          await ctx.control.deploy(name, { salt: `${nonce}-${name}` });
+          names.push(name);
+          const path = invokePath(name);
+          const headers = await ctx.signer.post(ctx.base, path, PAYLOAD, { "x-amz-log-type": "Tail" });
+          const start = performance.now();
+          const reply = await send(agent, ctx.base, path, headers, PAYLOAD);
+          e2e.push(performance.now() - start);
+          expectOk(reply, `first invoke of ${name}`);
+          const tail = Buffer.from(String(reply.headers["x-amz-log-result"] ?? ""), "base64").toString();
+          const m = /\tInit Duration: ([\d.]+) ms/.exec(tail);
+          if (!m) throw new Error(`first invoke of ${name} reported no Init Duration: ${tail}`);
+          init.push(Number(m[1]));
+          baseline.push(await nodeStart());
+        }
+      } finally {
+        for (const name of names) await ctx.control.remove(name);
+      }
+      await sleep(SETTLE_MS);
+    }
+  } finally {
+    agent.destroy();
+  }
+
+  const platform = spread(e2e);
+  const reported = spread(init);
+  const bare = spread(baseline);
+  const pass = platform.p50 <= TARGET_P50_MS && platform.p99 <= TARGET_P99_MS;
+  return {
+    name: "cold start",
+    line:
+      `platform first invoke p50 ${fmtMs(platform.p50)} ms p99 ${fmtMs(platform.p99)} ms ` +
+      `(Init Duration p50 ${fmtMs(reported.p50)} p99 ${fmtMs(reported.p99)}) | ` +
+      `node -e 0 p50 ${fmtMs(bare.p50)} ms p99 ${fmtMs(bare.p99)} ms | ` +
+      `${fmtRatio(platform.p50 / bare.p50)} / ${fmtRatio(platform.p99 / bare.p99)} ` +
+      `(target ≤${TARGET_P50_MS} / ≤${TARGET_P99_MS} ms, end to end) ${verdict(pass)}`,
+    notes: [
+      `outside Init (client → gateway → start instance, invoke, response): ` +
+        `p50 ${fmtMs(platform.p50 - reported.p50)} ms; ${e2e.length} fresh functions`,
+    ],
+    pass,
+    data: {
+      unit: "ms",
+      functionsPerRun: o.functions,
+      platform,
+      initDuration: reported,
+      baseline: bare,
+      target: { p50: TARGET_P50_MS, p99: TARGET_P99_MS },
+      samples: { endToEnd: e2e, initDuration: init, baseline },
+    },
+  };
+}
+
+/** Spawn to exit of `node -e 0` with an empty environment. */
+function nodeStart(): Promise<number> {
+  const start = performance.now();
+  const child = spawnCleanNode(["-e", "0"]);
+  return new Promise((resolve, reject) => {
+    child.once("error", reject);
+    child.once("exit", (code) =>
+      code === 0 ? resolve(performance.now() - start) : reject(new Error(`node -e 0 exited with ${code}`)),
+    );
+  });
+}

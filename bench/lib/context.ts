@@ -1,0 +1,46 @@
+/** What every figure gets from run.ts, and what it gives back. */
+import type { Control } from "./functions.js";
+import type { Signer } from "./http-client.js";
+import type { PlatformProcess } from "./platform.js";
+
+export interface BenchContext {
+  readonly platform: PlatformProcess;
+  readonly base: URL;
+  readonly control: Control;
+  readonly signer: Signer;
+  readonly runs: number;
+  /** Progress on stderr, so stdout keeps only the table. */
+  readonly progress: (message: string) => void;
+}
+
+export interface FigureResult {
+  readonly name: string;
+  /** One line of the table. */
+  readonly line: string;
+  /** Extra lines printed under it: where the time or memory goes. */
+  readonly notes: readonly string[];
+  readonly pass: boolean;
+  /** Everything measured, for bench/results/latest.json. */
+  readonly data: Record<string, unknown>;
+}
+
+/** Milliseconds with sensible precision for sub-millisecond and tens-of-milliseconds figures. */
+export function fmtMs(v: number): string {
+  return v < 10 ? v.toFixed(2) : v.toFixed(1);
+}
+
+export function fmtRatio(v: number): string {
+  return `×${v < 10 ? v.toFixed(2) : v.toFixed(1)}`;
+}
+
+export function fmtInt(v: number): string {
+  return Math.round(v).toLocaleString("en-US");
+}
+
+export function fmtMb(kb: number): string {
+  return (kb / 1024).toFixed(1);
+}
+
+export function verdict(pass: boolean): string {
+  return pass ? "PASS" : "MISS";
+}

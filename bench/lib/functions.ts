@@ -1,0 +1,70 @@
+/** The trivial function every figure runs, and the calls that deploy and remove it. */
+import yazl from "yazl";
+import { NimbusClient } from "../../src/cli/client.js";
+import type { Credentials } from "../../src/gateway/auth/middleware.js";
+
+/**
+ * The handler, as deployed and as the bare node:http baseline imports it. `waitMs` lets the
+ * memory figure hold invocations open so that the platform scales out.
+ */
+export const TRIVIAL_HANDLER = `export const handler = async (event) => {
+  if (event.waitMs) await new Promise((resolve) => setTimeout(resolve, event.waitMs));
+  return { ok: true };
+};
+`;
+
+/** The event every measured invocation sends. */
+export const PAYLOAD = Buffer.from(JSON.stringify({ hello: "world" }));
+
+export const REGION = "us-east-1";
+
+export function invokePath(name: string): string {
+  return `/2015-03-31/functions/${encodeURIComponent(name)}/invocations`;
+}
+
+/** Control-plane calls through the CLI's signed client (their speed is not measured). */
+export class Control {
+  readonly #client: NimbusClient;
+
+  constructor(endpoint: string, credentials: Credentials) {
+    this.#client = new NimbusClient({ endpoint, ...credentials, region: REGION });
+  }
+
+  /** Deploys the trivial handler; `salt` makes the package unique, so its code is not cached yet. */
+  async deploy(name: string, opts: { salt?: string; reserved?: number } = {}): Promise<void> {
+    const code = `${TRIVIAL_HANDLER}${opts.salt ? `// ${opts.salt}\n` : ""}`;
+    const zip = await zipOf({ "index.mjs": code });
+    await this.#client.call("POST", "/2015-03-31/functions", {
+      body: JSON.stringify({
+        FunctionName: name,
+        Runtime: "nodejs20.x",
+        Handler: "index.handler",
+        Role: "arn:aws:iam::000000000000:role/bench",
+        Code: { ZipFile: zip.toString("base64") },
+      }),
+    });
+    if (opts.reserved !== undefined) {
+      await this.#client.call("PUT", `/2017-10-31/functions/${encodeURIComponent(name)}/concurrency`, {
+        body: JSON.stringify({ ReservedConcurrentExecutions: opts.reserved }),
+      });
+    }
+  }
+
+  /** Deletes the function, which stops its instances. */
+  async remove(name: string): Promise<void> {
+    await this.#client.call("DELETE", `/2015-03-31/functions/${encodeURIComponent(name)}`);
+  }
+}
+
+function zipOf(files: Record<string, string>): Promise<Buffer> {
+  const zip = new yazl.ZipFile();
+  for (const [name, content] of Object.entries(files))
+    zip.addBuffer(Buffer.from(content), name, { mode: 0o644, mtime: new Date(0) });
+  zip.end();
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    zip.outputStream.on("data", (c: Buffer) => chunks.push(c));
+    zip.outputStream.on("end", () => resolve(Buffer.concat(chunks)));
+    zip.outputStream.on("error", reject);
+  });
+}

@@ -1,0 +1,108 @@
+/** Processes for baselines, and what /proc says about a process's memory and CPU time. */
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { TRIVIAL_HANDLER } from "./functions.js";
+
+const BARE_SERVER = fileURLToPath(new URL("./bare-server.js", import.meta.url));
+
+/**
+ * Starts `node args…` with an empty environment, as the sandboxes are: this machine sets
+ * NODE_EXTRA_CA_CERTS, which alone adds ~40 ms to a node start.
+ */
+export function spawnCleanNode(args: readonly string[], stdout: "ignore" | "pipe" = "ignore"): ChildProcess {
+  return spawn(process.execPath, args, { env: {}, stdio: ["ignore", stdout, "inherit"] });
+}
+
+export interface BareServer {
+  readonly url: URL;
+  readonly pid: number;
+  close(): void;
+}
+
+/** The baseline server, in its own process, running the trivial handler from a file. */
+export async function startBareServer(): Promise<BareServer> {
+  const dir = mkdtempSync(join(tmpdir(), "nimbus-bench-bare-"));
+  const handlerFile = join(dir, "handler.mjs");
+  writeFileSync(handlerFile, TRIVIAL_HANDLER);
+  const child = spawnCleanNode([BARE_SERVER, handlerFile], "pipe");
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = "";
+    child.stdout!.on("data", (c: Buffer) => {
+      out += c.toString();
+      if (out.includes("\n")) resolve(Number(out.trim()));
+    });
+    child.once("exit", (code) => reject(new Error(`bare server exited with ${code}`)));
+  });
+  child.removeAllListeners("exit");
+  return {
+    url: new URL(`http://127.0.0.1:${port}`),
+    pid: child.pid!,
+    close() {
+      child.kill("SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Memory of one process from /proc/<pid>/smaps_rollup, in kB. */
+export interface MemoryKb {
+  readonly rss: number;
+  /** Proportional set size: shared pages divided among the processes that map them. */
+  readonly pss: number;
+  /** Anonymous memory (heap, stacks): private to the process, as nothing here forks. */
+  readonly anon: number;
+}
+
+export function memoryOf(pid: number): MemoryKb {
+  const text = readFileSync(`/proc/${pid}/smaps_rollup`, "latin1");
+  const field = (name: string) => {
+    const m = new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(text);
+    if (!m) throw new Error(`no ${name} in /proc/${pid}/smaps_rollup`);
+    return Number(m[1]);
+  };
+  return { rss: field("Rss"), pss: field("Pss"), anon: field("Anonymous") };
+}
+
+let ticksPerSecond: number | undefined;
+
+function msPerTick(): number {
+  ticksPerSecond ??= Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+  return 1000 / ticksPerSecond;
+}
+
+/**
+ * CPU time (user + system) a process has used so far, in ms; with `reaped`, also that of its
+ * children it has waited for (and theirs). 0 once the process is gone.
+ */
+export function cpuMsOf(pid: number, reaped = false): number {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+  } catch {
+    return 0;
+  }
+  // Fields after the command name, which may itself hold spaces and parentheses: utime is 14th.
+  const f = stat
+    .slice(stat.lastIndexOf(")") + 2)
+    .split(" ")
+    .map(Number);
+  const ticks = f[11]! + f[12]! + (reaped ? f[13]! + f[14]! : 0);
+  return ticks * msPerTick();
+}
+
+/** CPU time the whole machine has been busy, all cores, in ms (stolen by the hypervisor included). */
+export function machineBusyMs(): number {
+  const [, user, nice, system, , , irq, softirq, steal] = readFileSync("/proc/stat", "latin1")
+    .split("\n")[0]!
+    .trim()
+    .split(/\s+/)
+    .map(Number);
+  return (user! + nice! + system! + irq! + softirq! + steal!) * msPerTick();
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,188 @@
+/**
+ * `npm run bench`: starts the platform in a child process, measures the selected figures,
+ * each beside a baseline taken in the same run, prints a table and writes
+ * bench/results/latest.json. See bench/README.md for what each figure measures.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { availableParallelism, loadavg } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { coldStart } from "./cold-start.js";
+import { idleMemory } from "./idle-memory.js";
+import type { BenchContext, FigureResult } from "./lib/context.js";
+import { Control } from "./lib/functions.js";
+import { Signer } from "./lib/http-client.js";
+import { PlatformProcess } from "./lib/platform.js";
+import { cpuMsOf, machineBusyMs } from "./lib/proc.js";
+import { throughput } from "./throughput.js";
+import { warmLatency } from "./warm-latency.js";
+
+const USAGE = `usage: npm run bench -- [options]
+
+  --runs N            runs per figure (default 5)
+  --only LIST         figures to run, comma-separated: latency,throughput,cold,memory (default all)
+  --requests N        warm latency: timed sequential requests per run (default 2000)
+  --instances N       throughput: instances and requests in flight (default 4)
+  --duration-ms N     throughput: timed window per run and target (default 2000)
+  --cold-functions N  cold start: fresh functions per run (default 20)
+  --idle-instances N  idle memory: instances per run (default 10)
+  --out FILE          results file (default bench/results/latest.json)
+  --cpu-prof DIR      write a V8 CPU profile of the platform process to DIR (open it in Chrome DevTools)
+`;
+
+/** Above this share of the machine's CPU taken by other processes, a figure is flagged as disturbed. */
+const DISTURBED_SHARE = 0.1;
+const FIGURES = ["latency", "throughput", "cold", "memory"] as const;
+type Figure = (typeof FIGURES)[number];
+
+function options() {
+  const { values } = parseArgs({
+    options: {
+      runs: { type: "string", default: "5" },
+      only: { type: "string", default: FIGURES.join(",") },
+      requests: { type: "string", default: "2000" },
+      instances: { type: "string", default: "4" },
+      "duration-ms": { type: "string", default: "2000" },
+      "cold-functions": { type: "string", default: "20" },
+      "idle-instances": { type: "string", default: "10" },
+      out: { type: "string", default: join("bench", "results", "latest.json") },
+      "cpu-prof": { type: "string" },
+      help: { type: "boolean", default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    process.exit(0);
+  }
+  const problems: string[] = [];
+  const int = (name: keyof typeof values, min: number) => {
+    const n = Number(values[name]);
+    if (!Number.isInteger(n) || n < min)
+      problems.push(`--${name} must be an integer ≥ ${min}, got ${values[name]}`);
+    return n;
+  };
+  const only = values.only.split(",").map((s) => s.trim());
+  for (const f of only)
+    if (!(FIGURES as readonly string[]).includes(f))
+      problems.push(`--only: unknown figure "${f}", expected some of ${FIGURES.join(", ")}`);
+  const o = {
+    runs: int("runs", 1),
+    only: new Set(only as Figure[]),
+    requests: int("requests", 10),
+    instances: int("instances", 1),
+    durationMs: int("duration-ms", 100),
+    coldFunctions: int("cold-functions", 1),
+    idleInstances: int("idle-instances", 1),
+    out: values.out,
+    cpuProfileDir: values["cpu-prof"],
+  };
+  if (problems.length > 0) {
+    process.stderr.write(`${problems.join("\n")}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  return o;
+}
+
+function gitCommit(): string | undefined {
+  try {
+    return execFileSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8", stdio: "pipe" }).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * CPU used so far by the bench, the platform and its live instances, and every process they
+ * have reaped: what the machine's busy time minus this leaves is other people's work.
+ */
+async function benchCpuMs(platform: PlatformProcess): Promise<number> {
+  const instances = await platform.instancePids();
+  return (
+    cpuMsOf(process.pid, true) +
+    cpuMsOf(platform.pid, true) +
+    instances.reduce((t, pid) => t + cpuMsOf(pid), 0)
+  );
+}
+
+async function main(): Promise<void> {
+  const o = options();
+  const began = performance.now();
+  const progress = (m: string) => process.stderr.write(`  … ${m}\n`);
+  const platform = await PlatformProcess.start(o.cpuProfileDir ? { cpuProfileDir: o.cpuProfileDir } : {});
+  const base = new URL(platform.url);
+  const ctx: BenchContext = {
+    platform,
+    base,
+    control: new Control(platform.url, platform.credentials),
+    signer: new Signer(platform.credentials),
+    runs: o.runs,
+    progress,
+  };
+  const cores = availableParallelism();
+  process.stdout.write(
+    `Nimbus bench: ${o.runs} runs per figure, ${cores} cores, Node ${process.version}, ` +
+      `load average ${loadavg()[0]!.toFixed(2)}\n`,
+  );
+  const results: FigureResult[] = [];
+  const others: Record<string, number> = {};
+  try {
+    const steps: [Figure, () => Promise<FigureResult>][] = [
+      ["latency", () => warmLatency(ctx, { requests: o.requests, warmup: Math.max(200, o.requests / 10) })],
+      [
+        "throughput",
+        () =>
+          throughput(ctx, {
+            instances: o.instances,
+            warmupMs: Math.min(500, o.durationMs / 2),
+            durationMs: o.durationMs,
+          }),
+      ],
+      ["cold", () => coldStart(ctx, { functions: o.coldFunctions })],
+      ["memory", () => idleMemory(ctx, { instances: o.idleInstances, settleMs: 1500 })],
+    ];
+    for (const [figure, measure] of steps) {
+      if (!o.only.has(figure)) continue;
+      const wallStart = performance.now();
+      const machineStart = machineBusyMs();
+      const ownStart = await benchCpuMs(platform);
+      const r = await measure();
+      const ownMs = (await benchCpuMs(platform)) - ownStart;
+      const share = Math.max(
+        0,
+        (machineBusyMs() - machineStart - ownMs) / ((performance.now() - wallStart) * cores),
+      );
+      others[r.name] = share;
+      results.push(r);
+      process.stdout.write(`${r.name.padEnd(13)}${r.line}\n`);
+      for (const note of r.notes) process.stdout.write(`${"".padEnd(15)}${note}\n`);
+      if (share > DISTURBED_SHARE) {
+        process.stdout.write(
+          `${"".padEnd(15)}disturbed: other processes took ${(share * 100).toFixed(0)}% of the machine's CPU meanwhile\n`,
+        );
+      }
+    }
+  } finally {
+    await platform.close();
+  }
+  const seconds = (performance.now() - began) / 1000;
+  const passed = results.filter((r) => r.pass).length;
+  process.stdout.write(`${passed}/${results.length} figures meet their target; ${seconds.toFixed(0)} s\n`);
+
+  mkdirSync(join(o.out, ".."), { recursive: true });
+  const report = {
+    date: new Date().toISOString(),
+    commit: gitCommit(),
+    node: process.version,
+    cores,
+    runs: o.runs,
+    seconds,
+    figures: Object.fromEntries(
+      results.map((r) => [r.name, { pass: r.pass, otherCpuShare: others[r.name], ...r.data }]),
+    ),
+  };
+  writeFileSync(o.out, `${JSON.stringify(report, null, 2)}\n`);
+  process.stdout.write(`results: ${o.out}\n`);
+}
+
+await main();
