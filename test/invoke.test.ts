@@ -144,6 +144,23 @@ describe("synchronous invocation", () => {
     assert.equal(JSON.parse(out.body).errorType, "Runtime.OutOfMemory");
   });
 
+  test("memory outside the JavaScript heap counts against the memory size too", async (ctx) => {
+    if (!t.platform.worker.limitsMemory) ctx.diagnostic("without control groups only the V8 heap is bounded");
+    await create(
+      "buffer-hog",
+      {
+        "index.mjs": `export const handler = async (e) => { const a = []; for (let i = 0; i < e.mb; i++) a.push(Buffer.alloc(1 << 20, 1)); return a.length; };`,
+      },
+      { Timeout: 30, MemorySize: 128 },
+    );
+    assert.equal((await invoke("buffer-hog", { mb: 16 })).body, "16");
+    if (t.platform.worker.limitsMemory) {
+      const out = await invoke("buffer-hog", { mb: 256 });
+      assert.equal(out.FunctionError, "Unhandled");
+      assert.equal(JSON.parse(out.body).errorType, "Runtime.OutOfMemory");
+    }
+  });
+
   test("an init error fails the invocation with Lambda's error type", async () => {
     await create("missing-handler", { "index.mjs": `export const other = 1;` });
     const out = await invoke("missing-handler", {});

@@ -74,7 +74,11 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     id: "local",
     root: workerRoot,
     totalMemoryMb: config.workerMemoryMb,
-    driver: new ProcessDriver({ workRoot: workerRoot, isolateUsers: config.isolateUsers }),
+    driver: new ProcessDriver({
+      workRoot: workerRoot,
+      isolateUsers: config.isolateUsers,
+      cgroups: config.cgroups,
+    }),
     packages: code,
     logs,
     clock,

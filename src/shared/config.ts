@@ -20,6 +20,8 @@ export interface Config {
   readonly workerMemoryMb: number;
   readonly logRetentionMs: number;
   readonly isolateUsers: "auto" | "off";
+  /** "auto" bounds each instance's memory and weights its CPU with control groups when root. */
+  readonly cgroups: "auto" | "off";
   readonly logLevel: LogLevel;
   /** On shutdown, how long running invocations may take to finish before they are cut. */
   readonly shutdownGraceMs: number;
@@ -65,6 +67,7 @@ const FIELDS: Record<keyof Config, Field> = {
   workerMemoryMb: { env: "NIMBUS_WORKER_MEMORY_MB", parse: int(128, 16 * 1024 * 1024) },
   logRetentionMs: { env: "NIMBUS_LOG_RETENTION_MS", parse: int(60_000, 3650 * 24 * 3600 * 1000) },
   isolateUsers: { env: "NIMBUS_ISOLATE_USERS", parse: oneOf("auto", "off") },
+  cgroups: { env: "NIMBUS_CGROUPS", parse: oneOf("auto", "off") },
   logLevel: { env: "NIMBUS_LOG_LEVEL", parse: oneOf("debug", "info", "warn", "error") },
   shutdownGraceMs: { env: "NIMBUS_SHUTDOWN_GRACE_MS", parse: int(0, 15 * 60 * 1000) },
 };
@@ -83,6 +86,7 @@ export function defaultConfig(): Config {
     workerMemoryMb: Math.floor((totalmem() / 1024 / 1024) * 0.8),
     logRetentionMs: 7 * 24 * 3600 * 1000,
     isolateUsers: "auto",
+    cgroups: "auto",
     logLevel: "info",
     shutdownGraceMs: 30_000,
   };

@@ -164,14 +164,18 @@ export class Instance implements InstanceHandle {
         this.#state = "ready";
         this.#parkedNext = res;
         const initDurationMs = this.#opts.clock.monotonic() - this.#initStartedAt;
-        // One event-loop turn lets the last init output still in the pipe reach the tail.
-        setImmediate(() =>
-          this.#settleInit?.({
-            kind: "ready",
-            instance: this,
-            initDurationMs,
-            logTail: this.#initTail.text(),
-          }),
+        // One event-loop turn lets the last init output still in the pipe reach the tail; no
+        // invocation runs before the sandbox's limits apply (if they cannot, it is killed).
+        const limited = this.#sandbox?.limited ?? Promise.resolve();
+        Promise.all([limited, new Promise((r) => setImmediate(r))]).then(
+          () =>
+            this.#settleInit?.({
+              kind: "ready",
+              instance: this,
+              initDurationMs,
+              logTail: this.#initTail.text(),
+            }),
+          () => {},
         );
         return;
       }
@@ -290,7 +294,7 @@ export class Instance implements InstanceHandle {
   }
 
   #onExit(exit: SandboxExit): void {
-    const oom = OOM_MARKERS.some((m) => this.#stderrTail.includes(m));
+    const oom = this.#sandbox?.outOfMemory() || OOM_MARKERS.some((m) => this.#stderrTail.includes(m));
     const how = exit.signal
       ? `signal: ${exit.signal === "SIGKILL" ? "killed" : exit.signal}`
       : `exit status ${exit.code}`;

@@ -72,6 +72,11 @@ export class Worker implements WorkerApi {
     for (const w of this.#opts.driver.warnings) this.#opts.logger.warn(w);
   }
 
+  /** Whether sandboxes' memory size bounds all their memory (not only the V8 heap). */
+  get limitsMemory(): boolean {
+    return this.#opts.driver.limitsMemory;
+  }
+
   capacity(): WorkerCapacity {
     return {
       totalMemoryMb: this.#opts.totalMemoryMb,
@@ -137,7 +142,10 @@ export class Worker implements WorkerApi {
         kind === "node"
           ? [
               this.#opts.nodeBinary,
-              `--max-old-space-size=${Math.max(16, Math.floor(fn.memoryMb * HEAP_SHARE))}`,
+              // Without a driver-enforced limit, V8's heap limit is the only bound.
+              ...(this.#opts.driver.limitsMemory
+                ? []
+                : [`--max-old-space-size=${Math.max(16, Math.floor(fn.memoryMb * HEAP_SHARE))}`]),
               this.#nodeBootstrap,
             ]
           : [join(codeDir, "bootstrap")];

@@ -5,8 +5,9 @@
  * code cache.
  */
 import { spawn } from "node:child_process";
-import { chownSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { chownSync, closeSync, openSync, readdirSync, readSync, statSync } from "node:fs";
 import { dirname } from "node:path";
+import { Cgroups } from "./cgroups.js";
 import {
   type Sandbox,
   type SandboxDriver,
@@ -26,6 +27,8 @@ export interface ProcessDriverOptions {
   readonly workRoot: string;
   /** "auto" drops to a unique uid per instance when root and possible; "off" never does. */
   readonly isolateUsers: "auto" | "off";
+  /** "auto" limits memory and weights CPU with control groups when root and possible. */
+  readonly cgroups?: "auto" | "off";
 }
 
 function traversableByOthers(path: string): boolean {
@@ -43,6 +46,7 @@ export class ProcessDriver implements SandboxDriver {
   readonly name = "process";
   readonly warnings: string[] = [];
   readonly #dropPrivileges: boolean;
+  #cgroups: Cgroups | undefined;
   #nextUid = Math.floor(Math.random() * SANDBOX_UID_COUNT);
 
   constructor(opts: ProcessDriverOptions) {
@@ -59,10 +63,21 @@ export class ProcessDriver implements SandboxDriver {
       this.warnings.push("sandboxes run as the platform's own user: per-instance uids need root");
     }
     this.#dropPrivileges = drop;
+    if ((opts.cgroups ?? "auto") === "auto" && isRoot) {
+      const groups = Cgroups.open();
+      if (groups instanceof Cgroups) this.#cgroups = groups;
+      else this.warnings.push(`memory is bounded by V8's heap limit only: ${groups.problem}`);
+    } else if ((opts.cgroups ?? "auto") === "auto") {
+      this.warnings.push("memory is bounded by V8's heap limit only: control groups need root");
+    }
   }
 
   get uniqueUids(): boolean {
     return this.#dropPrivileges;
+  }
+
+  get limitsMemory(): boolean {
+    return this.#cgroups !== undefined;
   }
 
   /**
@@ -86,6 +101,7 @@ export class ProcessDriver implements SandboxDriver {
       uid = this.#allocateUid();
       chownSync(spec.tmpDir, uid, uid);
     }
+    const cgroup = this.#cgroups?.create(spec.instanceId, spec.memoryMb);
     const child = spawn(command, args, {
       cwd: spec.codeDir,
       env: { ...spec.env },
@@ -109,13 +125,33 @@ export class ProcessDriver implements SandboxDriver {
     });
     const pid = child.pid;
     if (pid === undefined) {
+      cgroup?.remove();
       const err = await new Promise<NodeJS.ErrnoException>((resolve) => child.once("error", resolve));
       throw new SandboxStartError(command, err.code ?? "UNKNOWN");
     }
+    // The runtime starts while it joins its group (that takes an RCU grace period); its
+    // first allocations are charged to the platform's group, the rest to its own.
+    const limited = cgroup
+      ? cgroup.join(pid).catch((err: unknown) => {
+          process.kill(-pid, "SIGKILL");
+          throw err;
+        })
+      : Promise.resolve();
+    limited.catch(() => {});
+    const status = openProcStatus(pid);
     let peakMb: number | undefined;
+    let oom = false;
+    void exited.then(() => {
+      status.close();
+      if (cgroup) {
+        oom = cgroup.oomKilled();
+        cgroup.remove();
+      }
+    });
     return {
       pid,
       uid,
+      limited,
       stdout: child.stdout!,
       stderr: child.stderr!,
       exited,
@@ -130,15 +166,11 @@ export class ProcessDriver implements SandboxDriver {
       },
       peakMemoryMb: () => {
         // VmHWM is the process's resident high-water mark since it started.
-        try {
-          const status = readFileSync(`/proc/${pid}/status`, "latin1");
-          const m = /VmHWM:\s+(\d+) kB/.exec(status);
-          if (m) peakMb = Math.ceil(Number(m[1]) / 1024);
-        } catch {
-          // The process is gone: keep the last reading.
-        }
+        const m = /VmHWM:\s+(\d+) kB/.exec(status.read());
+        if (m) peakMb = Math.ceil(Number(m[1]) / 1024);
         return peakMb;
       },
+      outOfMemory: () => oom,
     };
   }
 }
@@ -174,4 +206,33 @@ function killAllOf(uid: number): void {
       // Gone meanwhile.
     }
   }
+}
+
+/**
+ * /proc/<pid>/status kept open: read on every invocation for the memory high-water mark, and
+ * re-reading an open proc file from offset 0 costs a fraction of opening it each time.
+ */
+function openProcStatus(pid: number): { read(): string; close(): void } {
+  let fd: number | undefined;
+  try {
+    fd = openSync(`/proc/${pid}/status`, "r");
+  } catch {
+    fd = undefined;
+  }
+  const buf = Buffer.alloc(4096);
+  return {
+    read() {
+      if (fd === undefined) return "";
+      try {
+        const n = readSync(fd, buf, 0, buf.length, 0);
+        return buf.toString("latin1", 0, n);
+      } catch {
+        return "";
+      }
+    },
+    close() {
+      if (fd !== undefined) closeSync(fd);
+      fd = undefined;
+    },
+  };
 }

@@ -29,18 +29,28 @@ export interface Sandbox {
   readonly uid: number | undefined;
   readonly stdout: Readable;
   readonly stderr: Readable;
+  /** Resolves once the driver's limits apply to the process (rejects if they could not be). */
+  readonly limited: Promise<void>;
   /** Resolves once the process has exited, whatever the reason. */
   readonly exited: Promise<SandboxExit>;
   /** Stops the process at once (SIGKILL) and releases what the driver holds for it. */
   kill(): void;
   /** Peak resident memory in MB, or undefined when the driver cannot tell. */
   peakMemoryMb(): number | undefined;
+  /** Whether the driver's memory limit killed it (the kernel's OOM killer, not a crash). */
+  outOfMemory(): boolean;
 }
 
 export interface SandboxDriver {
   readonly name: string;
   /** Prepares the per-instance directories and starts the process. */
   start(spec: SandboxSpec): Promise<Sandbox>;
+  /**
+   * Whether the driver enforces `memoryMb` on all of a sandbox's memory. When it does not, the
+   * worker bounds a Node runtime's heap with V8 flags instead (which costs the runtime ~12 ms
+   * of start-up: V8's flag hash then rejects Node's built-in code cache).
+   */
+  readonly limitsMemory: boolean;
   /** Whether every sandbox runs as a uid of its own (then the Runtime API checks peers by uid). */
   readonly uniqueUids: boolean;
   /** What the driver could not enable on this host, said once at start. */

@@ -1,0 +1,183 @@
+/**
+ * Per-instance control groups (cgroup v1 `memory` and `cpu` controllers): the memory size is
+ * a hard limit on everything the instance's processes hold (heap, buffers, native memory),
+ * enforced by the kernel's OOM killer as Lambda enforces it, and the CPU weight is
+ * proportional to the memory size, so under contention a 1024 MB function gets eight times
+ * the CPU of a 128 MB one. A weight is not a cap: an idle machine lends its CPU to anyone.
+ *
+ * Groups live under `<controller>/nimbus/<platform pid>-<instance id>`; groups left by a
+ * platform that died are removed at the next start.
+ */
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmdirSync,
+  writeFileSync,
+} from "node:fs";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+
+const ROOT = "/sys/fs/cgroup";
+const PARENT = "nimbus";
+/** cpu.shares of a 1024 MB instance; the kernel's default weight of one process. */
+const SHARES_PER_GB = 1024;
+
+export interface InstanceCgroup {
+  /**
+   * Moves a process (and so its future children) into the group. Asynchronous: moving a task
+   * into a memory cgroup waits for an RCU grace period (10–20 ms), which must neither block
+   * the platform's event loop nor hold up the runtime's start.
+   */
+  join(pid: number): Promise<void>;
+  /** Whether the kernel's OOM killer has killed a process of this group. */
+  oomKilled(): boolean;
+  /** The group's peak memory use (resident and page cache) in bytes. */
+  peakBytes(): number | undefined;
+  /** Removes the group; its processes must be gone. Retries while they exit. */
+  remove(): void;
+}
+
+export class Cgroups {
+  readonly #memory: string;
+  readonly #cpu: string | undefined;
+  #seq = 0;
+
+  private constructor(memory: string, cpu: string | undefined) {
+    this.#memory = memory;
+    this.#cpu = cpu;
+  }
+
+  /** The cgroup v1 hierarchy when this process may create groups in it, or why not. */
+  static open(root = ROOT): Cgroups | { readonly problem: string } {
+    const memory = join(root, "memory");
+    try {
+      readFileSync(join(memory, "memory.limit_in_bytes"));
+    } catch {
+      return { problem: `no cgroup v1 memory controller at ${memory}` };
+    }
+    const cpu = join(root, "cpu");
+    let cpuParent: string | undefined;
+    try {
+      mkdirSync(join(memory, PARENT), { recursive: true });
+      try {
+        readFileSync(join(cpu, "cpu.shares"));
+        mkdirSync(join(cpu, PARENT), { recursive: true });
+        cpuParent = join(cpu, PARENT);
+      } catch {
+        cpuParent = undefined;
+      }
+    } catch (err) {
+      return { problem: `cannot create control groups in ${memory}: ${(err as Error).message}` };
+    }
+    const groups = new Cgroups(join(memory, PARENT), cpuParent);
+    groups.#removeOrphans();
+    return groups;
+  }
+
+  create(instanceId: string, memoryMb: number): InstanceCgroup {
+    const name = `${process.pid}-${instanceId}-${this.#seq++}`;
+    const mem = join(this.#memory, name);
+    mkdirSync(mem);
+    const limit = String(memoryMb * 1024 * 1024);
+    writeFileSync(join(mem, "memory.limit_in_bytes"), limit);
+    // Where swap is accounted, memory+swap gets the same limit: swapping is not more memory.
+    tryWrite(join(mem, "memory.memsw.limit_in_bytes"), limit);
+    const cpu = this.#cpu ? join(this.#cpu, name) : undefined;
+    if (cpu) {
+      mkdirSync(cpu);
+      writeFileSync(
+        join(cpu, "cpu.shares"),
+        String(Math.max(2, Math.round((memoryMb * SHARES_PER_GB) / 1024))),
+      );
+    }
+    const oomControl = openSync(join(mem, "memory.oom_control"), "r");
+    const buf = Buffer.alloc(256);
+    return {
+      async join(pid) {
+        await Promise.all([
+          writeFile(join(mem, "cgroup.procs"), String(pid)),
+          ...(cpu ? [writeFile(join(cpu, "cgroup.procs"), String(pid))] : []),
+        ]);
+      },
+      oomKilled() {
+        try {
+          const n = readSync(oomControl, buf, 0, buf.length, 0);
+          const m = /oom_kill (\d+)/.exec(buf.toString("latin1", 0, n));
+          return m !== null && Number(m[1]) > 0;
+        } catch {
+          return false;
+        }
+      },
+      peakBytes() {
+        try {
+          return Number(readFileSync(join(mem, "memory.max_usage_in_bytes"), "latin1"));
+        } catch {
+          return undefined;
+        }
+      },
+      remove() {
+        removeWhenEmpty([mem, ...(cpu ? [cpu] : [])], () => {
+          try {
+            closeSync(oomControl);
+          } catch {
+            // Already closed.
+          }
+        });
+      },
+    };
+  }
+
+  /** Groups of platforms that are no longer running. */
+  #removeOrphans(): void {
+    for (const parent of [this.#memory, this.#cpu]) {
+      if (!parent) continue;
+      for (const name of readdirSync(parent)) {
+        const owner = Number(name.split("-", 1)[0]);
+        if (!Number.isInteger(owner) || owner === process.pid || alive(owner)) continue;
+        try {
+          rmdirSync(join(parent, name));
+        } catch {
+          // Still has processes (they die with their instance's uid sweep) or is gone.
+        }
+      }
+    }
+  }
+}
+
+function tryWrite(path: string, value: string): void {
+  try {
+    writeFileSync(path, value);
+  } catch {
+    // The kernel does not account swap here.
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** rmdir fails with EBUSY until the last process of the group has exited: retry briefly. */
+function removeWhenEmpty(dirs: string[], done: () => void, attempt = 0): void {
+  const left = dirs.filter((d) => {
+    try {
+      rmdirSync(d);
+      return false;
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code !== "ENOENT";
+    }
+  });
+  if (left.length === 0 || attempt >= 50) {
+    done();
+    return;
+  }
+  setTimeout(() => removeWhenEmpty(left, done, attempt + 1), 20).unref();
+}
