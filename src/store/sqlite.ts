@@ -1,8 +1,10 @@
 /** The embedded metadata store: one SQLite file in the data directory (WAL mode). */
+import { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
 import type { Alias, FunctionRecord, FunctionVersion } from "../protocol/function.js";
 import { LATEST } from "../protocol/function.js";
 import type { LogEntry } from "../protocol/invoke.js";
+import type { LogAck, LogBatch } from "./sqlite-log-worker.js";
 import type { LogQuery, MetadataStore, StoredLog } from "./types.js";
 
 const MIGRATIONS: readonly string[] = [
@@ -69,7 +71,12 @@ function toRecord(row: FunctionRow): FunctionRecord {
 
 export class SqliteStore implements MetadataStore {
   readonly #db: Database.Database;
+  readonly #logWriter: Worker | undefined;
+  readonly #pendingAcks = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
+  #batchSeq = 0;
+  #closing = false;
 
+  /** `path` ":memory:" keeps everything on this thread; a file gets a log-writing thread too. */
   constructor(path: string) {
     this.#db = new Database(path);
     this.#db.pragma("journal_mode = WAL");
@@ -77,6 +84,24 @@ export class SqliteStore implements MetadataStore {
     this.#db.pragma("foreign_keys = ON");
     this.#db.pragma("busy_timeout = 5000");
     this.#migrate();
+    if (path !== ":memory:") {
+      this.#logWriter = new Worker(new URL("./sqlite-log-worker.js", import.meta.url), {
+        workerData: { path },
+      });
+      this.#logWriter.on("message", (ack: LogAck) => {
+        const waiter = this.#pendingAcks.get(ack.id);
+        this.#pendingAcks.delete(ack.id);
+        if (this.#pendingAcks.size === 0 && !this.#closing) this.#logWriter?.unref();
+        if (ack.error === undefined) waiter?.resolve();
+        else waiter?.reject(new Error(`storing logs failed: ${ack.error}`));
+      });
+      this.#logWriter.on("error", (err) => {
+        for (const w of this.#pendingAcks.values()) w.reject(err);
+        this.#pendingAcks.clear();
+      });
+      // An idle thread must not keep an otherwise finished process alive; one storing logs must.
+      this.#logWriter.unref();
+    }
   }
 
   #migrate(): void {
@@ -227,6 +252,16 @@ export class SqliteStore implements MetadataStore {
   }
 
   async appendLogs(entries: readonly LogEntry[]): Promise<void> {
+    const writer = this.#logWriter;
+    if (writer) {
+      const id = this.#batchSeq++;
+      await new Promise<void>((resolve, reject) => {
+        this.#pendingAcks.set(id, { resolve, reject });
+        writer.ref();
+        writer.postMessage({ id, entries } satisfies LogBatch);
+      });
+      return;
+    }
     const insert = this.#db.prepare(
       "INSERT INTO logs (function_name, version, instance_id, request_id, ts, message) VALUES (?, ?, ?, ?, ?, ?)",
     );
@@ -271,6 +306,13 @@ export class SqliteStore implements MetadataStore {
   }
 
   async close(): Promise<void> {
+    if (this.#logWriter) {
+      this.#closing = true;
+      this.#logWriter.ref();
+      const exited = new Promise((r) => this.#logWriter!.once("exit", r));
+      this.#logWriter.postMessage("close");
+      await exited;
+    }
     this.#db.close();
   }
 }

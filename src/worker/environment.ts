@@ -7,6 +7,8 @@ export interface EnvironmentInput {
   readonly fn: FunctionVersion;
   readonly region: string;
   readonly runtimeApi: string;
+  /** The Unix socket of the same Runtime API, offered to Nimbus's own runtimes. */
+  readonly runtimeApiSocket?: string;
   readonly codeDir: string;
   readonly runtimeDir: string;
   readonly tmpDir: string;
@@ -38,5 +40,6 @@ export function instanceEnvironment(input: EnvironmentInput): Record<string, str
     AWS_LAMBDA_RUNTIME_API: input.runtimeApi,
     LAMBDA_TASK_ROOT: input.codeDir,
     LAMBDA_RUNTIME_DIR: input.runtimeDir,
+    ...(input.runtimeApiSocket ? { NIMBUS_RUNTIME_API_SOCKET: input.runtimeApiSocket } : {}),
   };
 }

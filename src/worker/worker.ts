@@ -38,6 +38,8 @@ export interface WorkerOptions {
 
 /** Share of the memory size given to V8's old space: the rest is code, stacks and buffers. */
 const HEAP_SHARE = 0.85;
+/** sun_path holds 108 bytes, the last a NUL. */
+const MAX_SOCKET_PATH = 107;
 
 export class Worker implements WorkerApi {
   readonly id: string;
@@ -110,6 +112,15 @@ export class Worker implements WorkerApi {
     // The instance directory must stay traversable: the sandbox's uid owns only its tmp inside.
     await mkdir(instanceDir, { mode: 0o711 });
     await mkdir(tmpDir, { mode: 0o700 });
+    // Nimbus's own Node runtime talks to its Runtime API over a Unix socket in a directory
+    // only its sandbox can enter; other runtimes use the loopback port.
+    // (A socket path has at most 107 bytes: under a deep data directory the port alone is used.)
+    const apiDir =
+      kind === "node" && Buffer.byteLength(join(instanceDir, "api", "runtime.sock")) <= MAX_SOCKET_PATH
+        ? join(instanceDir, "api")
+        : undefined;
+    if (apiDir) await mkdir(apiDir, { mode: 0o700 });
+    const apiSocket = apiDir ? join(apiDir, "runtime.sock") : undefined;
 
     this.#allocatedMb += fn.memoryMb;
     const instance = new Instance({
@@ -127,11 +138,12 @@ export class Worker implements WorkerApi {
     });
     this.#instances.add(instance);
     try {
-      const runtimeApi = await instance.api.listen();
+      const runtimeApi = await instance.api.listen(apiSocket);
       const env = instanceEnvironment({
         fn,
         region: spec.region,
         runtimeApi,
+        ...(apiSocket ? { runtimeApiSocket: apiSocket } : {}),
         codeDir,
         runtimeDir: this.#runtimeDir,
         tmpDir,
@@ -155,6 +167,7 @@ export class Worker implements WorkerApi {
         env,
         codeDir,
         tmpDir,
+        privateDirs: apiDir ? [apiDir] : [],
         memoryMb: fn.memoryMb,
       });
       return await instance.runInit(sandbox, startedAt);

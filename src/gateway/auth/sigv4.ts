@@ -5,9 +5,9 @@
  */
 
 import { timingSafeEqual } from "node:crypto";
-import { Sha256 } from "@aws-crypto/sha256-js";
 import { HttpRequest } from "@smithy/protocol-http";
 import { SignatureV4 } from "@smithy/signature-v4";
+import { Sha256 } from "../../shared/sha256.js";
 
 export interface SigV4Request {
   method: string;

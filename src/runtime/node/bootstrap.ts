@@ -88,7 +88,7 @@ async function main(): Promise<void> {
   patchConsole(() => runtime?.current?.requestId);
   const env = process.env;
   runtime = {
-    client: new RuntimeApiClient(env.AWS_LAMBDA_RUNTIME_API ?? ""),
+    client: new RuntimeApiClient(env.AWS_LAMBDA_RUNTIME_API ?? "", env.NIMBUS_RUNTIME_API_SOCKET),
     initialised: false,
     crashing: false,
     current: undefined,

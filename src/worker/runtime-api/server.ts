@@ -4,6 +4,7 @@
  * behind it (RuntimeApiTarget) compares every request id with the one assigned to this
  * instance, never with a global table.
  */
+import { chmod } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { RUNTIME_API_PREFIX } from "../../protocol/runtime-api.js";
@@ -51,19 +52,24 @@ export interface RuntimeApiOptions {
 
 export class RuntimeApiServer {
   readonly #server: Server;
+  readonly #unixServer: Server;
   #address = "";
   #port = 0;
   #refused = 0;
 
   constructor(target: RuntimeApiTarget, opts: RuntimeApiOptions = {}) {
-    this.#server = createServer({ keepAliveTimeout: 0, requestTimeout: 0 }, (req, res) => {
+    const serve = (req: IncomingMessage, res: ServerResponse) => {
       this.#route(target, req, res).catch(() => {
         if (!res.headersSent) sendAnswer(res, apiError(500, "InternalServerError", "internal error"));
       });
-    });
-    // The runtime long-polls /next with no timeout; never cut an idle connection.
-    this.#server.timeout = 0;
-    this.#server.headersTimeout = 0;
+    };
+    this.#server = createServer({ keepAliveTimeout: 0, requestTimeout: 0 }, serve);
+    this.#unixServer = createServer({ keepAliveTimeout: 0, requestTimeout: 0 }, serve);
+    for (const server of [this.#server, this.#unixServer]) {
+      // The runtime long-polls /next with no timeout; never cut an idle connection.
+      server.timeout = 0;
+      server.headersTimeout = 0;
+    }
     const onlyUid = opts.onlyUid;
     if (onlyUid) {
       this.#server.on("connection", (socket: Socket) => {
@@ -88,7 +94,19 @@ export class RuntimeApiServer {
     return this.#address;
   }
 
-  async listen(): Promise<string> {
+  /**
+   * Listens on a loopback port (AWS_LAMBDA_RUNTIME_API, for any runtime) and, given
+   * `socketPath`, on a Unix socket too. Who may connect to the socket is decided by the
+   * directory holding it (the sandbox's own); the socket itself is open to all.
+   */
+  async listen(socketPath?: string): Promise<string> {
+    if (socketPath) {
+      await new Promise<void>((resolve, reject) => {
+        this.#unixServer.once("error", reject);
+        this.#unixServer.listen(socketPath, () => resolve());
+      });
+      await chmod(socketPath, 0o666);
+    }
     await new Promise<void>((resolve, reject) => {
       this.#server.once("error", reject);
       this.#server.listen(0, "127.0.0.1", () => resolve());
@@ -100,8 +118,11 @@ export class RuntimeApiServer {
   }
 
   close(): void {
-    this.#server.close();
-    this.#server.closeAllConnections();
+    for (const server of [this.#server, this.#unixServer]) {
+      if (!server.listening) continue;
+      server.close();
+      server.closeAllConnections();
+    }
   }
 
   async #route(target: RuntimeApiTarget, req: IncomingMessage, res: ServerResponse): Promise<void> {

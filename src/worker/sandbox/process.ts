@@ -99,7 +99,7 @@ export class ProcessDriver implements SandboxDriver {
     let uid: number | undefined;
     if (this.#dropPrivileges) {
       uid = this.#allocateUid();
-      chownSync(spec.tmpDir, uid, uid);
+      for (const dir of [spec.tmpDir, ...spec.privateDirs]) chownSync(dir, uid, uid);
     }
     const cgroup = this.#cgroups?.create(spec.instanceId, spec.memoryMb);
     const child = spawn(command, args, {

@@ -15,6 +15,8 @@ export interface SandboxSpec {
   readonly codeDir: string;
   /** A private writable directory, the instance's /tmp. */
   readonly tmpDir: string;
+  /** Other directories only the sandbox (and the platform) may enter. */
+  readonly privateDirs: readonly string[];
   readonly memoryMb: number;
 }
 
