@@ -5,7 +5,7 @@
  */
 
 import type { FunctionVersion } from "../protocol/function.js";
-import type { InstanceHandle, InvokeOutcome, InvokeRequest, LogSink } from "../protocol/invoke.js";
+import type { InstanceHandle, InvokeOutcome, InvokeRequest, LogSink, WorkerApi } from "../protocol/invoke.js";
 import type { Clock, TimerHandle } from "../shared/clock.js";
 import { NimbusError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
@@ -152,7 +152,7 @@ export class Dispatcher {
     let instance = pool.idle.pop()?.instance;
     let initDurationMs: number | undefined;
     if (!instance) {
-      const worker = this.#o.placement.choose(fn.memoryMb, fn.packageId);
+      const worker = this.#o.placement.choose(fn.memoryMb, fn.packageId) ?? (await this.#evictIdleFor(fn));
       if (!worker) {
         throw throttle(
           "ConcurrentInvocationLimitExceeded",
@@ -283,6 +283,24 @@ export class Dispatcher {
       pool.retired = true;
       this.#pools.delete(pool.key);
       for (const { instance } of pool.idle.splice(0)) void instance.stop("its function version was replaced");
+    }
+  }
+
+  /**
+   * When no worker has the memory for a new instance, idle instances (of any function) give
+   * theirs back, least recently used first, until one does. Busy instances are never touched.
+   */
+  async #evictIdleFor(fn: FunctionVersion): Promise<WorkerApi | undefined> {
+    for (;;) {
+      let oldest: { pool: Pool; at: number } | undefined;
+      for (const pool of this.#pools.values()) {
+        const first = pool.idle[0];
+        if (first && (!oldest || first.lastUsed < oldest.at)) oldest = { pool, at: first.lastUsed };
+      }
+      if (!oldest) return undefined;
+      await oldest.pool.idle.shift()!.instance.stop("its memory was needed for another instance");
+      const worker = this.#o.placement.choose(fn.memoryMb, fn.packageId);
+      if (worker) return worker;
     }
   }
 
