@@ -611,20 +611,20 @@ describe("reserved concurrency", () => {
     assert.equal(await unreserved(), 1000);
   });
 
-  test("a reservation that would leave the other functions no unreserved capacity is refused", async () => {
-    // The platform's account limit is 1000 and it keeps at least 1 unreserved (Lambda keeps 100).
+  test("a reservation that would leave the other functions less than 100 unreserved is refused", async () => {
+    // The platform's account limit is 1000; like Lambda, it keeps 100 of it unreserved.
     await refused(
-      put("reserver", 1000),
+      put("reserver", 901),
       "InvalidParameterValueException",
-      /decreases account's UnreservedConcurrentExecution below its minimum value of \[1\]: 1000 requested, 1000 unreserved available/,
+      /decreases account's UnreservedConcurrentExecution below its minimum value of \[100\]: 901 requested, 1000 unreserved available/,
       400,
     );
     await put("reserver", 600);
-    await refused(put("reserver-2", 400), "InvalidParameterValueException", /400 requested, 400 unreserved/);
+    await refused(put("reserver-2", 301), "InvalidParameterValueException", /301 requested, 400 unreserved/);
     assert.equal(await get("reserver-2"), undefined, "a refused reservation is not stored");
-    await put("reserver-2", 399);
-    assert.equal(await unreserved(), 1);
-    await refused(put("reserver", 601), "InvalidParameterValueException", /601 requested, 601 unreserved/);
+    await put("reserver-2", 300);
+    assert.equal(await unreserved(), 100);
+    await refused(put("reserver", 601), "InvalidParameterValueException", /601 requested, 700 unreserved/);
     assert.equal((await put("reserver", 300)).ReservedConcurrentExecutions, 300, "lowering is fine");
     await refused(put("reserver", -1), "InvalidParameterValueException", /greater than or equal to 0/);
     await t.lambda.send(new DeleteFunctionConcurrencyCommand({ FunctionName: "reserver" }));

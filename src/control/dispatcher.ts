@@ -77,6 +77,14 @@ export class Dispatcher {
     this.#reservedSum += reserved ?? 0;
   }
 
+  /**
+   * What reservations must leave unreserved: Lambda's 100 on its default 1,000, and the same
+   * tenth (at least 1) on a smaller platform, so functions without a reservation can run.
+   */
+  unreservedMinimum(): number {
+    return Math.max(1, Math.min(100, Math.floor(this.#o.accountConcurrency / 10)));
+  }
+
   /** Concurrency not reserved by any function: what reservations may still take. */
   unreservedCapacity(excluding?: string): number {
     return (

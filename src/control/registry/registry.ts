@@ -296,15 +296,20 @@ export class Registry {
     await this.#code.collect(await this.#store.referencedPackages(), this.#clock.now());
   }
 
-  async putConcurrency(nameRaw: string, value: unknown, unreservedLeft: number): Promise<number> {
+  /** `unreservedMinimum`: what reservations must leave to the functions without one. */
+  async putConcurrency(
+    nameRaw: string,
+    value: unknown,
+    unreservedLeft: number,
+    unreservedMinimum: number,
+  ): Promise<number> {
     const { name } = v.parseFunctionRef(nameRaw);
     await this.#record(name);
     const n = v.checkReservedConcurrency(value);
-    // Lambda keeps 100 unreserved; a small platform keeps at least 1 so unreserved functions can run.
-    if (n > unreservedLeft - 1) {
+    if (n > unreservedLeft - unreservedMinimum) {
       throw new NimbusError(
         "InvalidParameter",
-        `Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [1]: ${n} requested, ${unreservedLeft} unreserved available`,
+        `Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [${unreservedMinimum}]: ${n} requested, ${unreservedLeft} unreserved available`,
       );
     }
     await this.#store.setReservedConcurrency(name, n);

@@ -125,6 +125,7 @@ export function lambdaApi(d: LambdaApiDeps): Hono {
       name(c),
       body.ReservedConcurrentExecutions,
       d.dispatcher.unreservedCapacity(fnName),
+      d.dispatcher.unreservedMinimum(),
     );
     return c.json({ ReservedConcurrentExecutions: n });
   });
