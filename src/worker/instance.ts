@@ -7,7 +7,6 @@
  *     │                                   │ timeout, exit
  *     └── /init/error, exit, timeout ─────┴──────────────► dead
  */
-import type { IncomingMessage, ServerResponse } from "node:http";
 import type { FunctionVersion } from "../protocol/function.js";
 import type {
   InstanceHandle,
@@ -21,7 +20,14 @@ import { MAX_SYNC_RESPONSE_BYTES } from "../protocol/limits.js";
 import { RUNTIME_HEADERS } from "../protocol/runtime-api.js";
 import type { Clock, TimerHandle } from "../shared/clock.js";
 import { LineSplitter, TailBuffer } from "./log-lines.js";
-import { ACCEPTED, type ApiAnswer, apiError, RuntimeApiServer, readBody } from "./runtime-api/server.js";
+import { RuntimeApiServer } from "./runtime-api/server.js";
+import {
+  ACCEPTED,
+  type ApiAnswer,
+  apiError,
+  type NextWaiter,
+  type RuntimeBody,
+} from "./runtime-api/target.js";
 import type { Sandbox, SandboxExit } from "./sandbox/types.js";
 
 const TAIL_BUDGET_BYTES = 4096;
@@ -59,7 +65,7 @@ export class Instance implements InstanceHandle {
   readonly #opts: InstanceOptions;
   #state: State = "init";
   #sandbox: Sandbox | undefined;
-  #parkedNext: ServerResponse | undefined;
+  #parkedNext: NextWaiter | undefined;
   #current: Current | undefined;
   #initTail = new TailBuffer(TAIL_BUDGET_BYTES);
   #stderrTail = "";
@@ -138,7 +144,7 @@ export class Instance implements InstanceHandle {
       const parked = this.#parkedNext;
       if (parked) {
         this.#parkedNext = undefined;
-        writeNext(parked, req);
+        parked.send(req);
       }
     });
   }
@@ -158,7 +164,7 @@ export class Instance implements InstanceHandle {
 
   // ── Runtime API ─────────────────────────────────────────────────────────────
 
-  #next(res: ServerResponse): void {
+  #next(res: NextWaiter): void {
     switch (this.#state) {
       case "init": {
         this.#state = "ready";
@@ -185,7 +191,7 @@ export class Instance implements InstanceHandle {
         return;
       case "invoking":
         // A second /next during the same invocation gets the same event again.
-        writeNext(res, this.#current!.req);
+        res.send(this.#current!.req);
         return;
       case "dead":
         res.destroy();
@@ -193,16 +199,16 @@ export class Instance implements InstanceHandle {
     }
   }
 
-  async #complete(requestId: string, kind: "response" | "error", req: IncomingMessage): Promise<ApiAnswer> {
+  async #complete(requestId: string, kind: "response" | "error", req: RuntimeBody): Promise<ApiAnswer> {
     const check = this.#checkCurrent(requestId);
     if (check) {
-      req.resume();
+      req.discard();
       return check;
     }
     const limit = kind === "response" ? MAX_SYNC_RESPONSE_BYTES : MAX_ERROR_BODY_BYTES;
-    const mode = req.headers[RUNTIME_HEADERS.responseMode];
+    const mode = req.header(RUNTIME_HEADERS.responseMode);
     if (mode !== undefined && mode !== "streaming") {
-      req.resume();
+      req.discard();
       this.#finish({
         kind: "error",
         errorType: "Runtime.InvalidResponseModeHeader",
@@ -210,7 +216,7 @@ export class Instance implements InstanceHandle {
       });
       return apiError(400, "InvalidFunctionResponseMode", `response mode "${mode}" is not supported`);
     }
-    const body = await readBody(req, limit);
+    const body = await req.read(limit);
     // Output the runtime wrote before answering may still sit in the pipe: one turn of the
     // event loop lets it be read and attributed to this invocation.
     await new Promise<void>((r) => setImmediate(r));
@@ -218,7 +224,7 @@ export class Instance implements InstanceHandle {
     const recheck = this.#checkCurrent(requestId);
     if (recheck) return recheck;
     if (body === undefined) {
-      const size = Number(req.headers["content-length"]) || limit + 1;
+      const size = req.declaredLength || limit + 1;
       this.#finish({ kind: "response-too-large", size });
       return apiError(413, "RequestEntityTooLarge", `response is larger than ${limit} bytes`);
     }
@@ -241,12 +247,12 @@ export class Instance implements InstanceHandle {
     return undefined;
   }
 
-  async #initError(req: IncomingMessage): Promise<ApiAnswer> {
+  async #initError(req: RuntimeBody): Promise<ApiAnswer> {
     if (this.#state !== "init") {
-      req.resume();
+      req.discard();
       return apiError(403, "InvalidStateTransition", "init has already finished");
     }
-    const body = (await readBody(req, MAX_ERROR_BODY_BYTES)) ?? Buffer.from("{}");
+    const body = (await req.read(MAX_ERROR_BODY_BYTES)) ?? Buffer.from("{}");
     const { errorType, payload } = parseErrorBody(req, body);
     this.#failInit(errorType, payload, "the runtime reported an init error");
     return ACCEPTED;
@@ -338,23 +344,8 @@ export class Instance implements InstanceHandle {
   }
 }
 
-function writeNext(res: ServerResponse, req: InvokeRequest): void {
-  const headers: Record<string, string | number> = {
-    "content-type": req.contentType,
-    "content-length": req.payload.length,
-    [RUNTIME_HEADERS.requestId]: req.requestId,
-    [RUNTIME_HEADERS.deadlineMs]: req.deadlineMs,
-    [RUNTIME_HEADERS.functionArn]: req.invokedFunctionArn,
-    [RUNTIME_HEADERS.traceId]: req.traceId,
-  };
-  if (req.clientContext) headers[RUNTIME_HEADERS.clientContext] = req.clientContext;
-  if (req.cognitoIdentity) headers[RUNTIME_HEADERS.cognitoIdentity] = req.cognitoIdentity;
-  res.writeHead(200, headers);
-  res.end(req.payload);
-}
-
-function parseErrorBody(req: IncomingMessage, body: Buffer): { errorType: string; payload: Buffer } {
-  const headerType = req.headers[RUNTIME_HEADERS.errorType];
+function parseErrorBody(req: RuntimeBody, body: Buffer): { errorType: string; payload: Buffer } {
+  const headerType = req.header(RUNTIME_HEADERS.errorType);
   let parsed: Record<string, unknown> | undefined;
   try {
     const v = JSON.parse(body.toString("utf8")) as unknown;
@@ -365,7 +356,7 @@ function parseErrorBody(req: IncomingMessage, body: Buffer): { errorType: string
   let payload = body;
   if (
     parsed &&
-    String(req.headers["content-type"]).startsWith("application/vnd.aws.lambda.error.cause+json")
+    String(req.header("content-type")).startsWith("application/vnd.aws.lambda.error.cause+json")
   ) {
     // The cause is for tracing only; the invoker receives the error without it.
     const { errorCause: _cause, ...rest } = parsed;
@@ -376,7 +367,7 @@ function parseErrorBody(req: IncomingMessage, body: Buffer): { errorType: string
   return { errorType, payload };
 }
 
-function invalidModeBody(mode: string | string[]): Buffer {
+function invalidModeBody(mode: string): Buffer {
   return Buffer.from(
     JSON.stringify({
       errorType: "Runtime.InvalidResponseModeHeader",

@@ -4,32 +4,24 @@
  * behind it (RuntimeApiTarget) compares every request id with the one assigned to this
  * instance, never with a global table.
  */
-import { chmod } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { RUNTIME_API_PREFIX } from "../../protocol/runtime-api.js";
+import { FramedRuntimeApi } from "./framed.js";
 import { loopbackPeerUid } from "./peer.js";
+import {
+  ACCEPTED,
+  type ApiAnswer,
+  apiError,
+  eventHeaders,
+  type NextWaiter,
+  type RuntimeApiTarget,
+  type RuntimeBody,
+} from "./target.js";
 
-/** What the endpoint asks of the instance behind it. */
-export interface RuntimeApiTarget {
-  /** The runtime asks for work; the target answers `res` now or when an invocation arrives. */
-  next(res: ServerResponse): void;
-  /** A response or error for `requestId`; returns the HTTP answer to give the runtime. */
-  complete(requestId: string, kind: "response" | "error", req: IncomingMessage): Promise<ApiAnswer>;
-  initError(req: IncomingMessage): Promise<ApiAnswer>;
-}
+export { ACCEPTED, type ApiAnswer, apiError, type RuntimeApiTarget } from "./target.js";
 
-export interface ApiAnswer {
-  readonly status: number;
-  readonly body: object;
-}
-
-const OK: ApiAnswer = { status: 202, body: { status: "OK" } };
-export const ACCEPTED = OK;
-
-export function apiError(status: number, errorType: string, errorMessage: string): ApiAnswer {
-  return { status, body: { errorType, errorMessage } };
-}
+const OK = ACCEPTED;
 
 export function sendAnswer(res: ServerResponse, answer: ApiAnswer): void {
   const body = JSON.stringify(answer.body);
@@ -38,6 +30,30 @@ export function sendAnswer(res: ServerResponse, answer: ApiAnswer): void {
     "content-length": Buffer.byteLength(body),
   });
   res.end(body);
+}
+
+/** A runtime waiting in `GET /next`, answered with the event. */
+function httpWaiter(res: ServerResponse): NextWaiter {
+  return {
+    send(req) {
+      res.writeHead(200, { ...eventHeaders(req), "content-length": req.payload.length });
+      res.end(req.payload);
+    },
+    destroy: () => res.destroy(),
+  };
+}
+
+function httpBody(req: IncomingMessage): RuntimeBody {
+  const declared = Number(req.headers["content-length"]);
+  return {
+    header: (name) => {
+      const v = req.headers[name];
+      return typeof v === "string" ? v : undefined;
+    },
+    read: (limit) => readBody(req, limit),
+    declaredLength: Number.isFinite(declared) ? declared : undefined,
+    discard: () => req.resume(),
+  };
 }
 
 const INVOCATION_PATH = /^\/2018-06-01\/runtime\/invocation\/([^/]+)\/(response|error)$/;
@@ -52,24 +68,21 @@ export interface RuntimeApiOptions {
 
 export class RuntimeApiServer {
   readonly #server: Server;
-  readonly #unixServer: Server;
+  readonly #framed: FramedRuntimeApi;
   #address = "";
   #port = 0;
   #refused = 0;
 
   constructor(target: RuntimeApiTarget, opts: RuntimeApiOptions = {}) {
-    const serve = (req: IncomingMessage, res: ServerResponse) => {
+    this.#server = createServer({ keepAliveTimeout: 0, requestTimeout: 0 }, (req, res) => {
       this.#route(target, req, res).catch(() => {
         if (!res.headersSent) sendAnswer(res, apiError(500, "InternalServerError", "internal error"));
       });
-    };
-    this.#server = createServer({ keepAliveTimeout: 0, requestTimeout: 0 }, serve);
-    this.#unixServer = createServer({ keepAliveTimeout: 0, requestTimeout: 0 }, serve);
-    for (const server of [this.#server, this.#unixServer]) {
-      // The runtime long-polls /next with no timeout; never cut an idle connection.
-      server.timeout = 0;
-      server.headersTimeout = 0;
-    }
+    });
+    // The runtime long-polls /next with no timeout; never cut an idle connection.
+    this.#server.timeout = 0;
+    this.#server.headersTimeout = 0;
+    this.#framed = new FramedRuntimeApi(target);
     const onlyUid = opts.onlyUid;
     if (onlyUid) {
       this.#server.on("connection", (socket: Socket) => {
@@ -95,18 +108,12 @@ export class RuntimeApiServer {
   }
 
   /**
-   * Listens on a loopback port (AWS_LAMBDA_RUNTIME_API, for any runtime) and, given
-   * `socketPath`, on a Unix socket too. Who may connect to the socket is decided by the
-   * directory holding it (the sandbox's own); the socket itself is open to all.
+   * Listens on a loopback port (AWS_LAMBDA_RUNTIME_API, HTTP, for any runtime) and, given
+   * `socketPath`, on a Unix socket in Nimbus's frames for Nimbus's own runtime. Who may connect
+   * to the socket is decided by the directory holding it (the sandbox's own).
    */
   async listen(socketPath?: string): Promise<string> {
-    if (socketPath) {
-      await new Promise<void>((resolve, reject) => {
-        this.#unixServer.once("error", reject);
-        this.#unixServer.listen(socketPath, () => resolve());
-      });
-      await chmod(socketPath, 0o666);
-    }
+    if (socketPath) await this.#framed.listen(socketPath);
     await new Promise<void>((resolve, reject) => {
       this.#server.once("error", reject);
       this.#server.listen(0, "127.0.0.1", () => resolve());
@@ -118,11 +125,10 @@ export class RuntimeApiServer {
   }
 
   close(): void {
-    for (const server of [this.#server, this.#unixServer]) {
-      if (!server.listening) continue;
-      server.close();
-      server.closeAllConnections();
-    }
+    this.#framed.close();
+    if (!this.#server.listening) return;
+    this.#server.close();
+    this.#server.closeAllConnections();
   }
 
   async #route(target: RuntimeApiTarget, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -130,17 +136,17 @@ export class RuntimeApiServer {
     const path = url.split("?", 1)[0] ?? "";
     if (path === `${RUNTIME_API_PREFIX}/runtime/invocation/next`) {
       if (req.method !== "GET") return sendAnswer(res, methodNotAllowed());
-      return target.next(res);
+      return target.next(httpWaiter(res));
     }
     const m = INVOCATION_PATH.exec(path);
     if (m) {
       if (req.method !== "POST") return sendAnswer(res, methodNotAllowed());
       const kind = m[2] === "response" ? "response" : "error";
-      return sendAnswer(res, await target.complete(decodeURIComponent(m[1]!), kind, req));
+      return sendAnswer(res, await target.complete(decodeURIComponent(m[1]!), kind, httpBody(req)));
     }
     if (path === `${RUNTIME_API_PREFIX}/runtime/init/error`) {
       if (req.method !== "POST") return sendAnswer(res, methodNotAllowed());
-      return sendAnswer(res, await target.initError(req));
+      return sendAnswer(res, await target.initError(httpBody(req)));
     }
     // The logs and telemetry APIs are not offered; answer as the emulator does so clients go on.
     if ((path === "/2020-08-15/logs" || path === "/2022-07-01/telemetry") && req.method === "PUT") {

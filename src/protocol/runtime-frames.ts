@@ -1,0 +1,70 @@
+/**
+ * Nimbus's own framing of the Runtime API, spoken on each instance's Unix socket by Nimbus's
+ * Node runtime. The operations, request ids, header names, status codes and error bodies are
+ * the Lambda Runtime API's; only the transport differs: a frame is
+ *
+ *   u32 frame length (bytes after this field) | u32 header length | header JSON | body bytes
+ *
+ * so a hand-over costs one write and one read instead of an HTTP exchange at each end. Every
+ * other runtime keeps using HTTP on `AWS_LAMBDA_RUNTIME_API`. This file is bundled into the
+ * runtime: Node built-ins only.
+ */
+
+/** Runtime → platform. `headers` carries the Runtime API's request headers (lower case). */
+export type RuntimeCall =
+  | { readonly op: "next" }
+  | {
+      readonly op: "response" | "error";
+      readonly requestId: string;
+      readonly headers: Record<string, string>;
+    }
+  | { readonly op: "init-error"; readonly headers: Record<string, string> };
+
+/** Platform → runtime: an event (the answer to "next") or the answer to a post. */
+export type PlatformReply =
+  | { readonly op: "event"; readonly headers: Record<string, string> }
+  | { readonly op: "answer"; readonly status: number };
+
+/** Large enough for a 6 MB response plus headers; a longer frame is a protocol error. */
+export const MAX_FRAME_BYTES = 8 * 1024 * 1024;
+
+export function encodeFrame(header: object, body?: Buffer | string): Buffer {
+  const head = Buffer.from(JSON.stringify(header));
+  const bodyBytes = body === undefined ? 0 : Buffer.byteLength(body);
+  const frame = Buffer.allocUnsafe(8 + head.length + bodyBytes);
+  frame.writeUInt32BE(4 + head.length + bodyBytes, 0);
+  frame.writeUInt32BE(head.length, 4);
+  head.copy(frame, 8);
+  if (typeof body === "string") frame.write(body, 8 + head.length, "utf8");
+  else if (body) body.copy(frame, 8 + head.length);
+  return frame;
+}
+
+export interface Frame {
+  readonly header: unknown;
+  readonly body: Buffer;
+}
+
+/** Turns a byte stream into frames; throws on a malformed or oversized frame. */
+export class FrameDecoder {
+  #buffer: Buffer = Buffer.alloc(0);
+
+  push(chunk: Buffer): Frame[] {
+    this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
+    const frames: Frame[] = [];
+    for (;;) {
+      if (this.#buffer.length < 4) break;
+      const length = this.#buffer.readUInt32BE(0);
+      if (length < 4 || length > MAX_FRAME_BYTES)
+        throw new Error(`frame of ${length} bytes is out of bounds`);
+      if (this.#buffer.length < 4 + length) break;
+      const headLength = this.#buffer.readUInt32BE(4);
+      if (headLength > length - 4) throw new Error(`frame header of ${headLength} bytes overruns its frame`);
+      const header = JSON.parse(this.#buffer.toString("utf8", 8, 8 + headLength)) as unknown;
+      const body = this.#buffer.subarray(8 + headLength, 4 + length);
+      frames.push({ header, body });
+      this.#buffer = this.#buffer.subarray(4 + length);
+    }
+    return frames;
+  }
+}

@@ -1,0 +1,90 @@
+// The Runtime API over Nimbus's frames on a Unix socket (src/protocol/runtime-frames.ts): the
+// same calls and answers as HTTP, one write and one read each. Offered by Nimbus to its own
+// runtime through NIMBUS_RUNTIME_API_SOCKET; any other runtime uses HTTP.
+import { connect, type Socket } from "node:net";
+import { encodeFrame, FrameDecoder, type PlatformReply } from "../../protocol/runtime-frames.js";
+import {
+  type ApiResponse,
+  ERROR_TYPE_HEADER,
+  errorBody,
+  headerSafe,
+  type RuntimeApi,
+} from "./runtime-api-client.js";
+
+interface Pending {
+  resolve(r: ApiResponse): void;
+  reject(err: Error): void;
+}
+
+export class FramedRuntimeApiClient implements RuntimeApi {
+  readonly #socket: Socket;
+  readonly #decoder = new FrameDecoder();
+  /** Replies come in the order of the calls. */
+  readonly #pending: Pending[] = [];
+  #failure: Error | undefined;
+
+  constructor(socketPath: string) {
+    this.#socket = connect(socketPath);
+    this.#socket.setNoDelay(true);
+    this.#socket.on("data", (chunk: Buffer) => {
+      let frames: ReturnType<FrameDecoder["push"]>;
+      try {
+        frames = this.#decoder.push(chunk);
+      } catch (err) {
+        this.#fail(err as Error);
+        return;
+      }
+      for (const { header, body } of frames) {
+        const reply = header as PlatformReply;
+        const text = body.toString("utf8");
+        const response: ApiResponse =
+          reply.op === "event"
+            ? { status: 200, headers: reply.headers, body: text }
+            : { status: reply.status, headers: {}, body: text };
+        this.#pending.shift()?.resolve(response);
+      }
+    });
+    this.#socket.on("error", (err) => this.#fail(err));
+    this.#socket.on("close", () => this.#fail(new Error("the Runtime API closed the connection")));
+  }
+
+  async next(): Promise<ApiResponse> {
+    const res = await this.#call({ op: "next" });
+    if (res.status !== 200) throw new Error(`next answered ${res.status}, expected 200: ${res.body}`);
+    return res;
+  }
+
+  postResponse(requestId: string, json: string): Promise<ApiResponse> {
+    return this.#call({ op: "response", requestId, headers: { "content-type": "application/json" } }, json);
+  }
+
+  postError(requestId: string, error: unknown): Promise<ApiResponse> {
+    const body = errorBody(error);
+    return this.#call(
+      { op: "error", requestId, headers: { [ERROR_TYPE_HEADER]: headerSafe(body.errorType) } },
+      JSON.stringify(body),
+    );
+  }
+
+  postInitError(error: unknown): Promise<ApiResponse> {
+    const body = errorBody(error);
+    return this.#call(
+      { op: "init-error", headers: { [ERROR_TYPE_HEADER]: headerSafe(body.errorType) } },
+      JSON.stringify(body),
+    );
+  }
+
+  #call(header: object, body?: string): Promise<ApiResponse> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ resolve, reject });
+      this.#socket.write(encodeFrame(header, body));
+    });
+  }
+
+  #fail(err: Error): void {
+    this.#failure ??= err;
+    for (const p of this.#pending.splice(0)) p.reject(this.#failure);
+    this.#socket.destroy();
+  }
+}

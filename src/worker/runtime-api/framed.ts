@@ -1,0 +1,93 @@
+/**
+ * The Runtime API on an instance's Unix socket, in Nimbus's frames (`protocol/runtime-frames`):
+ * the same operations and answers as the HTTP endpoint, without an HTTP exchange per call.
+ * Who may connect is decided by the directory holding the socket (the sandbox's own).
+ */
+import { chmod } from "node:fs/promises";
+import { createServer, type Server, type Socket } from "node:net";
+import { encodeFrame, FrameDecoder, type RuntimeCall } from "../../protocol/runtime-frames.js";
+import { type ApiAnswer, apiError, eventHeaders, type RuntimeApiTarget, type RuntimeBody } from "./target.js";
+
+export class FramedRuntimeApi {
+  readonly #server: Server;
+  readonly #sockets = new Set<Socket>();
+
+  constructor(target: RuntimeApiTarget) {
+    this.#server = createServer((socket) => {
+      this.#sockets.add(socket);
+      socket.once("close", () => this.#sockets.delete(socket));
+      serve(target, socket);
+    });
+  }
+
+  async listen(socketPath: string): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once("error", reject);
+      this.#server.listen(socketPath, () => resolve());
+    });
+    await chmod(socketPath, 0o666);
+  }
+
+  close(): void {
+    if (!this.#server.listening) return;
+    this.#server.close();
+    for (const socket of this.#sockets) socket.destroy();
+  }
+}
+
+function serve(target: RuntimeApiTarget, socket: Socket): void {
+  socket.setNoDelay(true);
+
+  const decoder = new FrameDecoder();
+  // Answers go back in the order the calls came: a call waits for the one before it.
+  let chain: Promise<void> = Promise.resolve();
+  const answer = (a: ApiAnswer) => {
+    if (!socket.destroyed)
+      socket.write(encodeFrame({ op: "answer", status: a.status }, JSON.stringify(a.body)));
+  };
+  socket.on("data", (chunk: Buffer) => {
+    let frames: ReturnType<FrameDecoder["push"]>;
+    try {
+      frames = decoder.push(chunk);
+    } catch {
+      socket.destroy();
+      return;
+    }
+    for (const frame of frames) {
+      const call = frame.header as RuntimeCall;
+      chain = chain.then(async () => {
+        switch (call.op) {
+          case "next":
+            target.next({
+              send: (req) => {
+                if (!socket.destroyed)
+                  socket.write(encodeFrame({ op: "event", headers: eventHeaders(req) }, req.payload));
+              },
+              destroy: () => socket.destroy(),
+            });
+            return;
+          case "response":
+          case "error":
+            answer(await target.complete(String(call.requestId), call.op, body(call.headers, frame.body)));
+            return;
+          case "init-error":
+            answer(await target.initError(body(call.headers, frame.body)));
+            return;
+          default:
+            answer(apiError(404, "NotFound", `no such Runtime API call: ${JSON.stringify(call)}`));
+        }
+      });
+    }
+  });
+  socket.on("error", () => socket.destroy());
+}
+
+function body(headers: Record<string, string> | undefined, bytes: Buffer): RuntimeBody {
+  const h = headers ?? {};
+  return {
+    header: (name) => (typeof h[name] === "string" ? h[name] : undefined),
+    read: async (limit) => (bytes.length > limit ? undefined : bytes),
+    declaredLength: bytes.length,
+    discard: () => {},
+  };
+}

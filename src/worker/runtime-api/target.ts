@@ -1,0 +1,60 @@
+/**
+ * What a Runtime API transport asks of the instance behind it. Transports (HTTP on a loopback
+ * port, Nimbus's frames on a Unix socket) turn requests into these calls; the instance's state
+ * machine compares every request id with the one assigned to it, never with a global table.
+ */
+
+import type { InvokeRequest } from "../../protocol/invoke.js";
+import { RUNTIME_HEADERS } from "../../protocol/runtime-api.js";
+
+export interface RuntimeApiTarget {
+  /** The runtime asks for work; the target hands `waiter` an event now or when one arrives. */
+  next(waiter: NextWaiter): void;
+  /** A response or error for `requestId`; returns the answer to give the runtime. */
+  complete(requestId: string, kind: "response" | "error", body: RuntimeBody): Promise<ApiAnswer>;
+  initError(body: RuntimeBody): Promise<ApiAnswer>;
+}
+
+/** A runtime waiting in `/next`. */
+export interface NextWaiter {
+  send(req: InvokeRequest): void;
+  /** Drops the wait (a newer `/next` replaced it, or the instance is gone). */
+  destroy(): void;
+}
+
+/** The body and headers of a runtime's post, however it arrived. */
+export interface RuntimeBody {
+  /** A request header, lower case. */
+  header(name: string): string | undefined;
+  /** The body, or undefined when it is longer than `limit` bytes. */
+  read(limit: number): Promise<Buffer | undefined>;
+  /** The declared length, when the transport declares one. */
+  readonly declaredLength: number | undefined;
+  /** Throws the body away unread. */
+  discard(): void;
+}
+
+export interface ApiAnswer {
+  readonly status: number;
+  readonly body: object;
+}
+
+export const ACCEPTED: ApiAnswer = { status: 202, body: { status: "OK" } };
+
+export function apiError(status: number, errorType: string, errorMessage: string): ApiAnswer {
+  return { status, body: { errorType, errorMessage } };
+}
+
+/** The Runtime API's headers of an event handed to a runtime. */
+export function eventHeaders(req: InvokeRequest): Record<string, string> {
+  const headers: Record<string, string> = {
+    "content-type": req.contentType,
+    [RUNTIME_HEADERS.requestId]: req.requestId,
+    [RUNTIME_HEADERS.deadlineMs]: String(req.deadlineMs),
+    [RUNTIME_HEADERS.functionArn]: req.invokedFunctionArn,
+    [RUNTIME_HEADERS.traceId]: req.traceId,
+  };
+  if (req.clientContext) headers[RUNTIME_HEADERS.clientContext] = req.clientContext;
+  if (req.cognitoIdentity) headers[RUNTIME_HEADERS.cognitoIdentity] = req.cognitoIdentity;
+  return headers;
+}
