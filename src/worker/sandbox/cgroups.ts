@@ -35,8 +35,6 @@ export interface InstanceCgroup {
   join(pid: number): Promise<void>;
   /** Whether the kernel's OOM killer has killed a process of this group. */
   oomKilled(): boolean;
-  /** The group's peak memory use (resident and page cache) in bytes. */
-  peakBytes(): number | undefined;
   /** Removes the group; its processes must be gone. Retries while they exit. */
   remove(): void;
 }
@@ -110,13 +108,6 @@ export class Cgroups {
           return m !== null && Number(m[1]) > 0;
         } catch {
           return false;
-        }
-      },
-      peakBytes() {
-        try {
-          return Number(readFileSync(join(mem, "memory.max_usage_in_bytes"), "latin1"));
-        } catch {
-          return undefined;
         }
       },
       remove() {

@@ -165,7 +165,9 @@ export class ProcessDriver implements SandboxDriver {
         if (uid !== undefined) killAllOf(uid);
       },
       peakMemoryMb: () => {
-        // VmHWM is the process's resident high-water mark since it started.
+        // VmHWM is the runtime process's resident high-water mark, shared pages of the node
+        // binary included, as Lambda's Max Memory Used counts them. (The cgroup's own peak
+        // counts only pages charged to it: a few MB for a trivial function.)
         const m = /VmHWM:\s+(\d+) kB/.exec(status.read());
         if (m) peakMb = Math.ceil(Number(m[1]) / 1024);
         return peakMb;
