@@ -41,6 +41,24 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX logs_by_function ON logs (function_name, seq);
    CREATE INDEX logs_by_request ON logs (request_id) WHERE request_id IS NOT NULL;
    CREATE INDEX logs_by_time ON logs (ts);`,
+  // The asynchronous event queue (store/queue.ts): one row per accepted event, kept as its
+  // invocation record once it has run.
+  `CREATE TABLE events (
+     id TEXT PRIMARY KEY,
+     function_name TEXT NOT NULL,
+     qualifier TEXT,
+     payload BLOB NOT NULL,
+     trace_id TEXT NOT NULL,
+     accepted_at INTEGER NOT NULL,
+     status TEXT NOT NULL,
+     attempts INTEGER NOT NULL,
+     not_before INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL,
+     last_error TEXT,
+     result BLOB
+   );
+   CREATE INDEX events_due ON events (not_before) WHERE status IN ('queued', 'retrying');
+   CREATE INDEX events_by_function ON events (function_name, accepted_at);`,
 ];
 
 interface FunctionRow {

@@ -1,0 +1,61 @@
+/**
+ * The asynchronous event queue: events accepted with `InvocationType: Event` wait here until
+ * a poller runs them. An implementation must make an event durable before `enqueue` resolves
+ * (the caller's 202 depends on it) and must deliver every event at least once: an event a
+ * poller claimed but never settled (the platform died) is delivered again after recovery.
+ * The embedded implementation is SQLite (`sqlite-queue.ts`); a NATS JetStream one fits the
+ * same interface for cluster mode.
+ */
+
+export type EventStatus = "queued" | "running" | "retrying" | "succeeded" | "failed";
+
+export interface NewEvent {
+  /** The request id returned to the caller; unique. */
+  readonly id: string;
+  readonly functionName: string;
+  readonly qualifier: string | undefined;
+  readonly payload: Buffer;
+  readonly traceId: string;
+  /** Epoch ms at which the event was accepted. */
+  readonly acceptedAt: number;
+}
+
+export interface QueuedEvent extends NewEvent {
+  readonly status: EventStatus;
+  /** Attempts that ran the function (a throttle or platform error does not count). */
+  readonly attempts: number;
+  /** Epoch ms before which the event is not delivered. */
+  readonly notBefore: number;
+  readonly updatedAt: number;
+  /** The last error, as the caller would have seen it (Lambda's error body). */
+  readonly lastError: string | undefined;
+  /** The function's result, once it succeeded. */
+  readonly result: Buffer | undefined;
+}
+
+/** How a claimed event ends, or when it runs again. */
+export type Settlement =
+  | { readonly status: "succeeded"; readonly attempts: number; readonly result: Buffer }
+  | { readonly status: "failed"; readonly attempts: number; readonly error: string }
+  | {
+      /** Back in the queue, delivered again from `notBefore`. */
+      readonly status: "retrying";
+      readonly attempts: number;
+      readonly notBefore: number;
+      readonly error: string;
+    };
+
+export interface EventQueue {
+  /** Resolves once the event survives a crash of the process (and, embedded, of the machine). */
+  enqueue(event: NewEvent): Promise<void>;
+  /**
+   * Takes up to `max` events due at `now` (queued or retrying, oldest due first) and marks them
+   * running; each stays claimed until settled or until recovery after a restart.
+   */
+  claim(max: number, now: number): Promise<QueuedEvent[]>;
+  settle(id: string, outcome: Settlement, now: number): Promise<void>;
+  /** At start: events left running by a previous process are delivered again. Returns how many. */
+  recover(now: number): Promise<number>;
+  get(id: string): Promise<QueuedEvent | undefined>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,159 @@
+/**
+ * The thread that owns the event queue's SQLite connection. Its commits are synchronous=FULL
+ * (the WAL is fsynced before an enqueue is acknowledged, so an accepted event survives power
+ * loss too), and enqueues arriving together share one commit: one fsync for a batch of 202s.
+ * The fsync waits here, never on the platform's event loop.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import Database from "better-sqlite3";
+import type { NewEvent, QueuedEvent, Settlement } from "./queue.js";
+
+export type QueueRequest =
+  | { readonly id: number; readonly op: "enqueue"; readonly event: NewEvent }
+  | { readonly id: number; readonly op: "claim"; readonly max: number; readonly now: number }
+  | {
+      readonly id: number;
+      readonly op: "settle";
+      readonly eventId: string;
+      readonly outcome: Settlement;
+      readonly now: number;
+    }
+  | { readonly id: number; readonly op: "recover"; readonly now: number }
+  | { readonly id: number; readonly op: "get"; readonly eventId: string }
+  | { readonly id: number; readonly op: "close" };
+
+export type QueueReply = { readonly id: number; readonly value?: unknown; readonly error?: string };
+
+interface Row {
+  id: string;
+  function_name: string;
+  qualifier: string | null;
+  payload: Buffer;
+  trace_id: string;
+  accepted_at: number;
+  status: QueuedEvent["status"];
+  attempts: number;
+  not_before: number;
+  updated_at: number;
+  last_error: string | null;
+  result: Buffer | null;
+}
+
+const db = new Database((workerData as { path: string }).path);
+db.pragma("journal_mode = WAL");
+db.pragma("synchronous = FULL");
+db.pragma("busy_timeout = 5000");
+
+const insert = db.prepare(
+  `INSERT INTO events (id, function_name, qualifier, payload, trace_id, accepted_at, status, attempts, not_before, updated_at)
+   VALUES (@id, @functionName, @qualifier, @payload, @traceId, @acceptedAt, 'queued', 0, @acceptedAt, @acceptedAt)`,
+);
+const due = db.prepare(
+  `SELECT * FROM events WHERE status IN ('queued', 'retrying') AND not_before <= ? ORDER BY not_before, rowid LIMIT ?`,
+);
+const markRunning = db.prepare(`UPDATE events SET status = 'running', updated_at = ? WHERE id = ?`);
+const settleStmt = db.prepare(
+  `UPDATE events SET status = @status, attempts = @attempts, not_before = @notBefore, last_error = @error,
+     result = @result, updated_at = @now WHERE id = @id AND status = 'running'`,
+);
+const recoverStmt = db.prepare(
+  `UPDATE events SET status = 'queued', not_before = ?, updated_at = ? WHERE status = 'running'`,
+);
+const getStmt = db.prepare(`SELECT * FROM events WHERE id = ?`);
+
+const enqueueAll = db.transaction((events: NewEvent[]) => {
+  for (const e of events) insert.run({ ...e, qualifier: e.qualifier ?? null, payload: bytes(e.payload) });
+});
+const claimDue = db.transaction((max: number, now: number): Row[] => {
+  const rows = due.all(now, max) as Row[];
+  for (const r of rows) markRunning.run(now, r.id);
+  return rows.map((r) => ({ ...r, status: "running" as const, updated_at: now }));
+});
+
+let batch: Array<{ id: number; event: NewEvent }> = [];
+
+function flush(): void {
+  const pending = batch;
+  batch = [];
+  try {
+    enqueueAll(pending.map((p) => p.event));
+    for (const p of pending) reply({ id: p.id });
+  } catch (err) {
+    // One bad event must not fail the others: retry them one by one.
+    for (const p of pending) {
+      try {
+        enqueueAll([p.event]);
+        reply({ id: p.id });
+      } catch (e) {
+        reply({ id: p.id, error: (e as Error).message });
+      }
+    }
+    void err;
+  }
+}
+
+function reply(r: QueueReply): void {
+  parentPort!.postMessage(r);
+}
+
+parentPort!.on("message", (req: QueueRequest) => {
+  try {
+    switch (req.op) {
+      case "enqueue":
+        if (batch.length === 0) setImmediate(flush);
+        batch.push({ id: req.id, event: req.event });
+        return;
+      case "claim":
+        return reply({ id: req.id, value: claimDue(req.max, req.now).map(toEvent) });
+      case "settle": {
+        const o = req.outcome;
+        const changed = settleStmt.run({
+          id: req.eventId,
+          status: o.status,
+          attempts: o.attempts,
+          notBefore: o.status === "retrying" ? o.notBefore : 0,
+          error: o.status === "succeeded" ? null : o.error,
+          result: o.status === "succeeded" ? bytes(o.result) : null,
+          now: req.now,
+        }).changes;
+        return reply({ id: req.id, value: changed });
+      }
+      case "recover":
+        return reply({ id: req.id, value: recoverStmt.run(req.now, req.now).changes });
+      case "get": {
+        const row = getStmt.get(req.eventId) as Row | undefined;
+        return reply({ id: req.id, value: row && toEvent(row) });
+      }
+      case "close":
+        if (batch.length > 0) flush();
+        db.close();
+        reply({ id: req.id });
+        parentPort!.close();
+        return;
+    }
+  } catch (err) {
+    reply({ id: req.id, error: (err as Error).message });
+  }
+});
+
+/** Buffers arrive from the other thread as plain Uint8Arrays. */
+function bytes(u: Uint8Array): Buffer {
+  return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+}
+
+function toEvent(r: Row): QueuedEvent {
+  return {
+    id: r.id,
+    functionName: r.function_name,
+    qualifier: r.qualifier ?? undefined,
+    payload: r.payload,
+    traceId: r.trace_id,
+    acceptedAt: r.accepted_at,
+    status: r.status,
+    attempts: r.attempts,
+    notBefore: r.not_before,
+    updatedAt: r.updated_at,
+    lastError: r.last_error ?? undefined,
+    result: r.result ?? undefined,
+  };
+}
