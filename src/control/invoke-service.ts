@@ -82,7 +82,7 @@ export class InvokeService {
 /** An empty Invoke payload reaches the function as `{}`: runtimes JSON.parse every event. */
 const EMPTY_EVENT = Buffer.from("{}");
 
-function checkJson(payload: Buffer): Buffer {
+export function checkJson(payload: Buffer): Buffer {
   try {
     JSON.parse(payload.toString("utf8"));
   } catch (err) {

@@ -4,12 +4,14 @@ import { Hono } from "hono";
 import type { LogService } from "../control/logs.js";
 import { NimbusError, toNimbusError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
+import type { EventQueue } from "../store/queue.js";
 import { lambdaErrorResponse } from "./lambda-api/errors.js";
 import { type LambdaApiDeps, lambdaApi } from "./lambda-api/routes.js";
 import { nimbusApi } from "./nimbus-api.js";
 
 export interface GatewayDeps extends LambdaApiDeps {
   readonly logs: LogService;
+  readonly queue: EventQueue;
   readonly logger: Logger;
 }
 

@@ -1,19 +1,31 @@
-/** Nimbus's own API, where no existing contract fits: function logs (query and follow). */
+/**
+ * Nimbus's own API, where no existing contract fits: function logs (query and follow) and
+ * invocation records of asynchronous invocations.
+ */
 import type { Context } from "hono";
 import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import type { LogService } from "../control/logs.js";
 import { NimbusError } from "../shared/errors.js";
+import type { EventQueue, QueuedEvent } from "../store/queue.js";
 import type { Authenticator } from "./auth/middleware.js";
 import { EMPTY_SHA256 } from "./body.js";
 
 const MAX_LOG_LIMIT = 10_000;
 
-export function nimbusApi(d: { logs: LogService; auth: Authenticator }): Hono {
+export function nimbusApi(d: { logs: LogService; auth: Authenticator; queue: EventQueue }): Hono {
   const app = new Hono();
   const authed = (c: Context) => d.auth.check(c.req.raw, c.req.url, EMPTY_SHA256);
 
   app.get("/nimbus/v1/health", (c) => c.json({ status: "ok" }));
+
+  app.get("/nimbus/v1/invocations/:id", async (c) => {
+    await authed(c);
+    const id = c.req.param("id");
+    const event = await d.queue.get(id);
+    if (!event) throw new NimbusError("NotFound", `no invocation record for request id ${id}`);
+    return c.json(invocationRecord(event));
+  });
 
   app.get("/nimbus/v1/logs", async (c) => {
     await authed(c);
@@ -107,4 +119,31 @@ function optionalTime(raw: string | undefined, name: string): number | undefined
       `${name} must be an ISO 8601 time or epoch milliseconds, got ${raw}`,
     );
   return n;
+}
+
+/** An invocation record as the API shows it: what ran, how often, and how it ended. */
+function invocationRecord(e: QueuedEvent) {
+  const text = (b: Buffer | undefined) => (b === undefined ? undefined : b.toString("utf8"));
+  return {
+    requestId: e.id,
+    function: e.functionName,
+    qualifier: e.qualifier ?? null,
+    status: e.status,
+    attempts: e.attempts,
+    acceptedAt: new Date(e.acceptedAt).toISOString(),
+    updatedAt: new Date(e.updatedAt).toISOString(),
+    nextAttemptAt: e.status === "retrying" ? new Date(e.notBefore).toISOString() : null,
+    payload: parse(text(e.payload)),
+    result: parse(text(e.result)),
+    error: parse(e.lastError),
+  };
+}
+
+function parse(t: string | undefined): unknown {
+  if (t === undefined) return null;
+  try {
+    return JSON.parse(t);
+  } catch {
+    return t;
+  }
 }

@@ -9,6 +9,8 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createAdaptorServer } from "@hono/node-server";
 import type { Hono } from "hono";
+import { AsyncInvoker, DEFAULT_ASYNC_SETTINGS } from "../control/async/async-invoker.js";
+import { EventConfigs } from "../control/async/event-configs.js";
 import { CodeStore } from "../control/code-store.js";
 import { Dispatcher, functionArn } from "../control/dispatcher.js";
 import { InvokeService } from "../control/invoke-service.js";
@@ -21,6 +23,7 @@ import { type Clock, systemClock } from "../shared/clock.js";
 import type { Config } from "../shared/config.js";
 import { createLogger, type Logger } from "../shared/logger.js";
 import { SqliteStore } from "../store/sqlite.js";
+import { SqliteEventQueue } from "../store/sqlite-queue.js";
 import { ProcessDriver } from "../worker/sandbox/process.js";
 import { Worker } from "../worker/worker.js";
 import { loadCredentials } from "./credentials.js";
@@ -117,10 +120,31 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     region: config.region,
     accountId: config.accountId,
   });
+  const queue = new SqliteEventQueue(join(dataDir, "nimbus.db"));
+  const eventConfigs = new EventConfigs({ store, registry, clock });
+  const asyncInvoker = new AsyncInvoker({
+    queue,
+    registry,
+    dispatcher,
+    configs: eventConfigs,
+    clock,
+    logger,
+    region: config.region,
+    accountId: config.accountId,
+    settings: {
+      ...DEFAULT_ASYNC_SETTINGS,
+      retryDelaysMs: config.asyncRetryDelaysMs,
+      backoffMs: [config.asyncBackoffMs[0], Math.max(config.asyncBackoffMs[0], config.asyncBackoffMs[1])],
+    },
+  });
+  await asyncInvoker.start();
   let baseUrl = "";
   const app = createGateway({
     registry,
     invoke,
+    async: asyncInvoker,
+    eventConfigs,
+    queue,
     dispatcher,
     logs,
     logger,
@@ -164,6 +188,7 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
           })
         : Promise.resolve();
       logs.endFollowers();
+      asyncInvoker.stop();
       const cut = await dispatcher.drain(config.shutdownGraceMs);
       if (cut > 0) logger.warn("shutdown grace period over: stopping running invocations", { running: cut });
       await dispatcher.close();
@@ -175,6 +200,8 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
         await rm(join(dataDir, ENDPOINT_FILE), { force: true });
       }
       await worker.close();
+      // Events still running were cut: they stay claimed and run again at the next start.
+      await queue.close();
       await logs.close();
       await store.close();
     },

@@ -2,6 +2,8 @@
 
 /** Synchronous Invoke request body. */
 export const MAX_SYNC_REQUEST_BYTES = 6_291_456;
+/** An asynchronous (Event) invocation's payload: 1 MiB, Lambda's limit since late 2025. */
+export const MAX_ASYNC_REQUEST_BYTES = 1_048_576;
 /** Synchronous response body (6 MiB + 100 bytes, as Lambda accepts). */
 export const MAX_SYNC_RESPONSE_BYTES = 6_291_556;
 /** A zip uploaded in the CreateFunction / UpdateFunctionCode body. */

@@ -25,6 +25,10 @@ export interface Config {
   readonly logLevel: LogLevel;
   /** On shutdown, how long running invocations may take to finish before they are cut. */
   readonly shutdownGraceMs: number;
+  /** Async invocations: the waits before each retry after a function error (Lambda: 1 and 2 min). */
+  readonly asyncRetryDelaysMs: readonly number[];
+  /** Async invocations: backoff after a throttle or platform error, from min to max (Lambda: 1 s to 5 min). */
+  readonly asyncBackoffMs: readonly [number, number];
 }
 
 type Source = Record<string, unknown>;
@@ -48,6 +52,17 @@ const oneOf =
       problems.push(`${name} must be one of ${values.join(", ")}, got ${JSON.stringify(raw)}`);
     return raw;
   };
+const intList =
+  (count: number, min: number, max: number) => (raw: unknown, name: string, problems: string[]) => {
+    const parts = Array.isArray(raw) ? raw : String(raw).split(",");
+    const values = parts.map((p) => Number(typeof p === "string" ? p.trim() : p));
+    if (values.length !== count || values.some((n) => !Number.isInteger(n) || n < min || n > max)) {
+      problems.push(
+        `${name} must be ${count} comma-separated integers from ${min} to ${max}, got ${JSON.stringify(raw)}`,
+      );
+    }
+    return values;
+  };
 const text = (pattern: RegExp, hint: string) => (raw: unknown, name: string, problems: string[]) => {
   if (typeof raw !== "string" || !pattern.test(raw))
     problems.push(`${name} must be ${hint}, got ${JSON.stringify(raw)}`);
@@ -70,6 +85,8 @@ const FIELDS: Record<keyof Config, Field> = {
   cgroups: { env: "NIMBUS_CGROUPS", parse: oneOf("auto", "off") },
   logLevel: { env: "NIMBUS_LOG_LEVEL", parse: oneOf("debug", "info", "warn", "error") },
   shutdownGraceMs: { env: "NIMBUS_SHUTDOWN_GRACE_MS", parse: int(0, 15 * 60 * 1000) },
+  asyncRetryDelaysMs: { env: "NIMBUS_ASYNC_RETRY_DELAYS_MS", parse: intList(2, 0, 6 * 3600 * 1000) },
+  asyncBackoffMs: { env: "NIMBUS_ASYNC_BACKOFF_MS", parse: intList(2, 1, 6 * 3600 * 1000) },
 };
 
 export function defaultConfig(): Config {
@@ -89,6 +106,8 @@ export function defaultConfig(): Config {
     cgroups: "auto",
     logLevel: "info",
     shutdownGraceMs: 30_000,
+    asyncRetryDelaysMs: [60_000, 120_000],
+    asyncBackoffMs: [1_000, 300_000],
   };
 }
 

@@ -5,7 +5,7 @@ import type { Alias, FunctionRecord, FunctionVersion } from "../protocol/functio
 import { LATEST } from "../protocol/function.js";
 import type { LogEntry } from "../protocol/invoke.js";
 import type { LogAck, LogBatch } from "./sqlite-log-worker.js";
-import type { LogQuery, MetadataStore, StoredLog } from "./types.js";
+import type { EventInvokeConfig, LogQuery, MetadataStore, StoredLog } from "./types.js";
 
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE functions (
@@ -59,6 +59,13 @@ const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX events_due ON events (not_before) WHERE status IN ('queued', 'retrying');
    CREATE INDEX events_by_function ON events (function_name, accepted_at);`,
+  // Per function and qualifier: retries, event age and destinations of async invocations.
+  `CREATE TABLE event_invoke_configs (
+     function_name TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
+     qualifier TEXT NOT NULL,
+     body TEXT NOT NULL,
+     PRIMARY KEY (function_name, qualifier)
+   );`,
 ];
 
 interface FunctionRow {
@@ -226,6 +233,39 @@ export class SqliteStore implements MetadataStore {
 
   async setReservedConcurrency(name: string, value: number | undefined): Promise<void> {
     this.#db.prepare("UPDATE functions SET reserved_concurrency = ? WHERE name = ?").run(value ?? null, name);
+  }
+
+  async getEventInvokeConfig(
+    functionName: string,
+    qualifier: string,
+  ): Promise<EventInvokeConfig | undefined> {
+    const row = this.#db
+      .prepare("SELECT body FROM event_invoke_configs WHERE function_name = ? AND qualifier = ?")
+      .get(functionName, qualifier) as { body: string } | undefined;
+    return row && (JSON.parse(row.body) as EventInvokeConfig);
+  }
+
+  async listEventInvokeConfigs(functionName: string): Promise<EventInvokeConfig[]> {
+    const rows = this.#db
+      .prepare("SELECT body FROM event_invoke_configs WHERE function_name = ? ORDER BY qualifier")
+      .all(functionName) as { body: string }[];
+    return rows.map((r) => JSON.parse(r.body) as EventInvokeConfig);
+  }
+
+  async putEventInvokeConfig(config: EventInvokeConfig): Promise<void> {
+    this.#db
+      .prepare(
+        "INSERT INTO event_invoke_configs (function_name, qualifier, body) VALUES (?, ?, ?) ON CONFLICT (function_name, qualifier) DO UPDATE SET body = excluded.body",
+      )
+      .run(config.functionName, config.qualifier, JSON.stringify(config));
+  }
+
+  async deleteEventInvokeConfig(functionName: string, qualifier: string): Promise<boolean> {
+    return (
+      this.#db
+        .prepare("DELETE FROM event_invoke_configs WHERE function_name = ? AND qualifier = ?")
+        .run(functionName, qualifier).changes === 1
+    );
   }
 
   async getAlias(functionName: string, name: string): Promise<Alias | undefined> {

@@ -22,6 +22,20 @@ export interface LogQuery {
   readonly limit: number;
 }
 
+/** How asynchronous invocations of a function (version or alias) are retried and routed. */
+export interface EventInvokeConfig {
+  readonly functionName: string;
+  /** `$LATEST`, a version number or an alias name. */
+  readonly qualifier: string;
+  readonly maximumRetryAttempts: number;
+  readonly maximumEventAgeInSeconds: number;
+  /** Function ARNs. */
+  readonly onSuccess: string | undefined;
+  readonly onFailure: string | undefined;
+  /** Epoch ms. */
+  readonly lastModified: number;
+}
+
 export interface MetadataStore {
   getFunction(name: string): Promise<FunctionRecord | undefined>;
   /** Functions in name order, starting after `afterName`. */
@@ -47,6 +61,12 @@ export interface MetadataStore {
   /** Inserts when `expectedRevision` is null (false if it exists), else replaces if it matches. */
   putAlias(alias: Alias, expectedRevision: string | null): Promise<boolean>;
   deleteAlias(functionName: string, name: string): Promise<void>;
+
+  getEventInvokeConfig(functionName: string, qualifier: string): Promise<EventInvokeConfig | undefined>;
+  listEventInvokeConfigs(functionName: string): Promise<EventInvokeConfig[]>;
+  /** Inserts or replaces the configuration of (function, qualifier). */
+  putEventInvokeConfig(config: EventInvokeConfig): Promise<void>;
+  deleteEventInvokeConfig(functionName: string, qualifier: string): Promise<boolean>;
 
   /** Every package id a function version still references. */
   referencedPackages(): Promise<Set<string>>;

@@ -6,6 +6,8 @@
 import { createHash } from "node:crypto";
 import type { Context } from "hono";
 import { Hono } from "hono";
+import type { AsyncInvoker } from "../../control/async/async-invoker.js";
+import type { EventConfigs } from "../../control/async/event-configs.js";
 import type { Dispatcher } from "../../control/dispatcher.js";
 import type { InvokeService } from "../../control/invoke-service.js";
 import type { Registry } from "../../control/registry/registry.js";
@@ -13,11 +15,19 @@ import { MAX_CONTROL_BODY_BYTES, MAX_SYNC_REQUEST_BYTES } from "../../protocol/l
 import { NimbusError } from "../../shared/errors.js";
 import type { Authenticator } from "../auth/middleware.js";
 import { EMPTY_SHA256, parseJsonObject, readBody } from "../body.js";
-import { type ArnContext, aliasConfiguration, functionConfiguration, getFunctionBody } from "./shapes.js";
+import {
+  type ArnContext,
+  aliasConfiguration,
+  eventInvokeConfiguration,
+  functionConfiguration,
+  getFunctionBody,
+} from "./shapes.js";
 
 export interface LambdaApiDeps {
   readonly registry: Registry;
   readonly invoke: InvokeService;
+  readonly async: AsyncInvoker;
+  readonly eventConfigs: EventConfigs;
   readonly dispatcher: Dispatcher;
   readonly auth: Authenticator;
   readonly arn: ArnContext;
@@ -153,15 +163,42 @@ export function lambdaApi(d: LambdaApiDeps): Hono {
     });
   });
 
+  // ── Event invoke configuration (async retries, event age, destinations) ──
+  const EIC = "/2019-09-25/functions/:name/event-invoke-config";
+  const eic = (x: Parameters<typeof eventInvokeConfiguration>[1]) => eventInvokeConfiguration(d.arn, x);
+  app.put(EIC, async (c) =>
+    c.json(eic(await d.eventConfigs.put(name(c), c.req.query("Qualifier"), await json(c), "put"))),
+  );
+  app.post(EIC, async (c) =>
+    c.json(eic(await d.eventConfigs.put(name(c), c.req.query("Qualifier"), await json(c), "update"))),
+  );
+  app.get(EIC, async (c) => {
+    await authed(c);
+    return c.json(eic(await d.eventConfigs.get(name(c), c.req.query("Qualifier"))));
+  });
+  app.delete(EIC, async (c) => {
+    await authed(c);
+    await d.eventConfigs.delete(name(c), c.req.query("Qualifier"));
+    return c.body(null, 204);
+  });
+  app.get(`${EIC}/list`, async (c) => {
+    await authed(c);
+    const configs = await d.eventConfigs.list(name(c));
+    return c.json({ FunctionEventInvokeConfigs: configs.map(eic) });
+  });
+
   // ── Invoke ─────────────────────────────────────────────────────────────────
   app.post("/2015-03-31/functions/:name/invocations", async (c) => {
     const payload = await authed(c, MAX_SYNC_REQUEST_BYTES, INVOKE_TOO_LARGE);
     const type = c.req.header("x-amz-invocation-type") ?? "RequestResponse";
     if (type === "Event") {
-      throw new NimbusError(
-        "NotImplemented",
-        "InvocationType Event (asynchronous invocation) is not available yet; use RequestResponse",
-      );
+      // 202 only once the event is durable; client context is not passed on, as in Lambda.
+      const requestId = await d.async.accept({
+        functionName: name(c),
+        qualifier: c.req.query("Qualifier"),
+        payload,
+      });
+      return new Response(null, { status: 202, headers: { "x-amzn-requestid": requestId } });
     }
     if (type !== "RequestResponse" && type !== "DryRun") {
       throw new NimbusError(

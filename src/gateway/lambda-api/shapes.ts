@@ -1,6 +1,8 @@
 /** Lambda's wire shapes for functions and aliases, built from the platform's model. */
 import type { Alias, FunctionRecord, FunctionVersion } from "../../protocol/function.js";
 
+import type { EventInvokeConfig } from "../../store/types.js";
+
 export interface ArnContext {
   readonly region: string;
   readonly accountId: string;
@@ -67,5 +69,19 @@ export function aliasConfiguration(ctx: ArnContext, a: Alias): Record<string, un
     Description: a.description,
     RevisionId: a.revisionId,
     ...(weights ? { RoutingConfig: { AdditionalVersionWeights: { ...a.additionalVersionWeights } } } : {}),
+  };
+}
+
+/** FunctionEventInvokeConfig as Lambda returns it (LastModified in epoch seconds). */
+export function eventInvokeConfiguration(ctx: ArnContext, c: EventInvokeConfig) {
+  return {
+    FunctionArn: functionArnOf(ctx, c.functionName, c.qualifier),
+    LastModified: c.lastModified / 1000,
+    MaximumRetryAttempts: c.maximumRetryAttempts,
+    MaximumEventAgeInSeconds: c.maximumEventAgeInSeconds,
+    DestinationConfig: {
+      OnSuccess: c.onSuccess ? { Destination: c.onSuccess } : {},
+      OnFailure: c.onFailure ? { Destination: c.onFailure } : {},
+    },
   };
 }

@@ -1,0 +1,280 @@
+/**
+ * Asynchronous invocation: accept an event (durable before the caller's 202), then a poller
+ * runs it through the same dispatcher as a synchronous call and applies Lambda's contract:
+ * - a function error (thrown, timeout, crash) is retried MaximumRetryAttempts times, after
+ *   the configured delays (Lambda: 1 and 2 minutes);
+ * - a throttle or a platform error puts the event back with exponential backoff (Lambda: 1 s
+ *   up to 5 minutes) without using up attempts, until MaximumEventAgeInSeconds;
+ * - the final outcome goes to the on-success or on-failure destination as Lambda's invocation
+ *   record, itself delivered as an asynchronous invocation of the destination function.
+ */
+import { randomUUID } from "node:crypto";
+import { LATEST } from "../../protocol/function.js";
+import { MAX_ASYNC_REQUEST_BYTES } from "../../protocol/limits.js";
+import type { Clock, TimerHandle } from "../../shared/clock.js";
+import { ERROR_CATALOGUE, NimbusError } from "../../shared/errors.js";
+import type { Logger } from "../../shared/logger.js";
+import type { EventQueue, QueuedEvent } from "../../store/queue.js";
+import type { EventInvokeConfig } from "../../store/types.js";
+import type { Dispatcher } from "../dispatcher.js";
+import { functionArn } from "../dispatcher.js";
+import { checkJson, newTraceId } from "../invoke-service.js";
+import type { Registry } from "../registry/registry.js";
+import { parseFunctionRef } from "../registry/validate.js";
+import { errorPayload } from "../report.js";
+import type { EventConfigs } from "./event-configs.js";
+
+export interface AsyncSettings {
+  /** Delay before each retry after a function error: Lambda waits 1 minute, then 2. */
+  readonly retryDelaysMs: readonly number[];
+  /** Backoff after a throttle or platform error: doubles from the first to the second. */
+  readonly backoffMs: readonly [min: number, max: number];
+  /** Events run at once by this poller, all functions together. */
+  readonly maxInFlight: number;
+  /** How often the poller looks for events whose retry time has come. */
+  readonly pollEveryMs: number;
+}
+
+export const DEFAULT_ASYNC_SETTINGS: AsyncSettings = {
+  retryDelaysMs: [60_000, 120_000],
+  backoffMs: [1_000, 300_000],
+  maxInFlight: 64,
+  pollEveryMs: 1_000,
+};
+
+type Condition = "Success" | "RetriesExhausted" | "EventAgeExceeded";
+
+export interface AsyncInvokerDeps {
+  readonly queue: EventQueue;
+  readonly registry: Registry;
+  readonly dispatcher: Dispatcher;
+  readonly configs: EventConfigs;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly region: string;
+  readonly accountId: string;
+  readonly settings: AsyncSettings;
+}
+
+export class AsyncInvoker {
+  readonly #o: AsyncInvokerDeps;
+  #timer: TimerHandle | undefined;
+  #inFlight = 0;
+  #pumping = false;
+  #again = false;
+  #stopped = false;
+
+  constructor(deps: AsyncInvokerDeps) {
+    this.#o = deps;
+  }
+
+  /** Checks and durably queues an event; resolves with its request id once it is durable. */
+  async accept(input: {
+    functionName: string;
+    qualifier: string | undefined;
+    payload: Buffer;
+  }): Promise<string> {
+    const ref = parseFunctionRef(input.functionName, input.qualifier);
+    await this.#o.registry.resolve(ref.name, ref.qualifier, false);
+    if (input.payload.length > MAX_ASYNC_REQUEST_BYTES) {
+      throw new NimbusError(
+        "RequestTooLarge",
+        `Request must be smaller than ${MAX_ASYNC_REQUEST_BYTES} bytes for the InvokeFunction operation with InvocationType Event; it is ${input.payload.length}`,
+      );
+    }
+    const payload = input.payload.length === 0 ? Buffer.from("{}") : checkJson(input.payload);
+    const id = randomUUID();
+    const now = this.#o.clock.now();
+    await this.#o.queue.enqueue({
+      id,
+      functionName: ref.name,
+      qualifier: ref.qualifier,
+      payload,
+      traceId: newTraceId(now),
+      acceptedAt: now,
+    });
+    this.#nudge();
+    return id;
+  }
+
+  /** Delivers again what a previous process left running, then polls. */
+  async start(): Promise<void> {
+    const recovered = await this.#o.queue.recover(this.#o.clock.now());
+    if (recovered > 0) this.#o.logger.info("async events resumed after a restart", { recovered });
+    this.#timer = this.#o.clock.setInterval(() => this.#nudge(), this.#o.settings.pollEveryMs);
+    this.#nudge();
+  }
+
+  /** Takes no more events; running ones finish through the dispatcher's drain. */
+  stop(): void {
+    this.#stopped = true;
+    this.#timer?.cancel();
+  }
+
+  #nudge(): void {
+    if (this.#stopped) return;
+    if (this.#pumping) {
+      this.#again = true;
+      return;
+    }
+    this.#pumping = true;
+    void this.#pump().finally(() => {
+      this.#pumping = false;
+      if (this.#again) {
+        this.#again = false;
+        this.#nudge();
+      }
+    });
+  }
+
+  async #pump(): Promise<void> {
+    for (;;) {
+      const room = this.#o.settings.maxInFlight - this.#inFlight;
+      if (room <= 0 || this.#stopped) return;
+      let events: QueuedEvent[];
+      try {
+        events = await this.#o.queue.claim(room, this.#o.clock.now());
+      } catch (err) {
+        this.#o.logger.error("could not read the event queue", { err });
+        return;
+      }
+      if (events.length === 0) return;
+      for (const e of events) {
+        this.#inFlight++;
+        void this.#run(e)
+          .catch((err: unknown) =>
+            this.#o.logger.error("async event failed in the platform", { err, id: e.id }),
+          )
+          .finally(() => {
+            this.#inFlight--;
+            this.#nudge();
+          });
+      }
+    }
+  }
+
+  async #run(e: QueuedEvent): Promise<void> {
+    const { clock, queue } = this.#o;
+    const now = clock.now();
+    let config: EventInvokeConfig;
+    let target: Awaited<ReturnType<Registry["resolve"]>>;
+    try {
+      target = await this.#o.registry.resolve(e.functionName, e.qualifier);
+      config = await this.#o.configs.effective(e.functionName, e.qualifier);
+    } catch (err) {
+      // The function (or its version or alias) was deleted while the event waited.
+      const error = errorJson("ResourceNotFoundException", (err as Error).message);
+      await queue.settle(e.id, { status: "failed", attempts: e.attempts, error }, now);
+      return;
+    }
+    const ageLimit = e.acceptedAt + config.maximumEventAgeInSeconds * 1000;
+    if (now > ageLimit) {
+      const error = e.lastError ?? errorJson("EventAgeExceeded", "the event expired before it could run");
+      await queue.settle(e.id, { status: "failed", attempts: e.attempts, error }, now);
+      await this.#route(config, e, "EventAgeExceeded", target.fn.version, undefined, error);
+      return;
+    }
+    let result: Awaited<ReturnType<Dispatcher["invoke"]>>;
+    try {
+      result = await this.#o.dispatcher.invoke(target.fn, {
+        requestId: e.id,
+        payload: e.payload,
+        contentType: "application/json",
+        invokedFunctionArn: functionArn(this.#o.region, this.#o.accountId, e.functionName, e.qualifier),
+        traceId: e.traceId,
+        clientContext: undefined,
+        cognitoIdentity: undefined,
+      });
+    } catch (err) {
+      // Throttled or a platform failure: back in the queue, attempts untouched.
+      const waited = Math.max(0, clock.now() - e.acceptedAt);
+      const [min, max] = this.#o.settings.backoffMs;
+      const delay = Math.min(max, Math.max(min, waited));
+      const error =
+        err instanceof NimbusError
+          ? errorJson(ERROR_CATALOGUE[err.code].lambdaName, err.message)
+          : errorJson("ServiceException", String(err));
+      await queue.settle(
+        e.id,
+        {
+          status: "retrying",
+          attempts: e.attempts,
+          notBefore: Math.min(clock.now() + delay, ageLimit + 1),
+          error,
+        },
+        clock.now(),
+      );
+      return;
+    }
+    const attempts = e.attempts + 1;
+    const after = clock.now();
+    const failure = errorPayload(result.outcome, e.id);
+    if (!failure) {
+      const payload = result.outcome.kind === "success" ? result.outcome.payload : Buffer.from("null");
+      await queue.settle(e.id, { status: "succeeded", attempts, result: payload }, after);
+      await this.#route(config, { ...e, attempts }, "Success", target.fn.version, payload, undefined);
+      return;
+    }
+    const error = failure.toString("utf8");
+    const delay = this.#o.settings.retryDelaysMs[attempts - 1] ?? this.#o.settings.retryDelaysMs.at(-1) ?? 0;
+    if (attempts <= config.maximumRetryAttempts && after + delay <= ageLimit) {
+      await queue.settle(e.id, { status: "retrying", attempts, notBefore: after + delay, error }, after);
+      return;
+    }
+    const condition: Condition =
+      attempts <= config.maximumRetryAttempts ? "EventAgeExceeded" : "RetriesExhausted";
+    await queue.settle(e.id, { status: "failed", attempts, error }, after);
+    await this.#route(config, { ...e, attempts }, condition, target.fn.version, undefined, error);
+  }
+
+  /** Sends Lambda's invocation record to the destination for this outcome, if one is set. */
+  async #route(
+    config: EventInvokeConfig,
+    e: QueuedEvent,
+    condition: Condition,
+    executedVersion: string,
+    result: Buffer | undefined,
+    error: string | undefined,
+  ): Promise<void> {
+    const destination = condition === "Success" ? config.onSuccess : config.onFailure;
+    if (!destination) return;
+    const record = {
+      version: "1.0",
+      timestamp: new Date(this.#o.clock.now()).toISOString(),
+      requestContext: {
+        requestId: e.id,
+        functionArn: functionArn(this.#o.region, this.#o.accountId, e.functionName, e.qualifier ?? LATEST),
+        condition,
+        approximateInvokeCount: e.attempts,
+      },
+      requestPayload: parseOr(e.payload.toString("utf8")),
+      responseContext: {
+        statusCode: 200,
+        executedVersion,
+        ...(condition === "Success" ? {} : { functionError: "Unhandled" }),
+      },
+      responsePayload: parseOr(result ? result.toString("utf8") : (error ?? "null")),
+    };
+    try {
+      await this.accept({
+        functionName: destination,
+        qualifier: undefined,
+        payload: Buffer.from(JSON.stringify(record)),
+      });
+    } catch (err) {
+      this.#o.logger.warn("could not deliver to the destination", { destination, id: e.id, err });
+    }
+  }
+}
+
+function errorJson(errorType: string, errorMessage: string): string {
+  return JSON.stringify({ errorType, errorMessage });
+}
+
+function parseOr(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}

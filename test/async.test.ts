@@ -1,0 +1,302 @@
+/**
+ * End to end: asynchronous invocation through @aws-sdk/client-lambda with Lambda's retry
+ * contract, on an injected clock so that minutes of retry delays take no time.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import {
+  CreateFunctionCommand,
+  DeleteFunctionEventInvokeConfigCommand,
+  GetFunctionEventInvokeConfigCommand,
+  InvokeCommand,
+  PutFunctionConcurrencyCommand,
+  PutFunctionEventInvokeConfigCommand,
+  UpdateFunctionEventInvokeConfigCommand,
+} from "@aws-sdk/client-lambda";
+import { NimbusClient } from "../src/cli/client.js";
+import { FakeClock } from "../src/shared/clock.js";
+import { startPlatform, type TestPlatform, zipOf } from "./helpers/platform.js";
+
+// Starts at the real time: the SDK signs with it, and the platform checks signatures against the clock.
+const clock = new FakeClock(Date.now());
+let t: TestPlatform;
+let client: NimbusClient;
+const ARN = (name: string) => `arn:aws:lambda:us-east-1:000000000000:function:${name}`;
+
+before(async () => {
+  t = await startPlatform({}, clock);
+  client = new NimbusClient({ endpoint: t.url, region: "us-east-1", ...t.platform.credentials });
+});
+after(async () => {
+  await t.close();
+});
+
+async function deploy(name: string, code: string) {
+  await t.lambda.send(
+    new CreateFunctionCommand({
+      FunctionName: name,
+      Runtime: "nodejs20.x",
+      Handler: "index.handler",
+      Role: "arn:aws:iam::000000000000:role/test",
+      Code: { ZipFile: await zipOf({ "index.mjs": code }) },
+    }),
+  );
+}
+
+async function invokeAsync(name: string, payload: unknown): Promise<string> {
+  const out = await t.lambda.send(
+    new InvokeCommand({ FunctionName: name, InvocationType: "Event", Payload: JSON.stringify(payload) }),
+  );
+  assert.equal(out.StatusCode, 202);
+  const id = out.$metadata.requestId;
+  assert.ok(id);
+  return id;
+}
+
+interface Record {
+  status: string;
+  attempts: number;
+  result: unknown;
+  error: { errorType: string; errorMessage: string } | null;
+  nextAttemptAt: string | null;
+}
+
+async function record(id: string): Promise<Record> {
+  const res = await client.call("GET", `/nimbus/v1/invocations/${id}`);
+  return (await res.json()) as Record;
+}
+
+/** Waits (in real time: invocations run for real) until the record satisfies `done`. */
+async function until(id: string, done: (r: Record) => boolean): Promise<Record> {
+  let last: Record | undefined;
+  for (let i = 0; i < 300; i++) {
+    last = await record(id);
+    if (done(last)) return last;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.fail(`record never reached the expected state; last: ${JSON.stringify(last)}`);
+}
+
+async function logsOf(name: string): Promise<string[]> {
+  const res = await client.call("GET", "/nimbus/v1/logs", { query: { function: name } });
+  return ((await res.json()) as { entries: { message: string }[] }).entries.map((e) => e.message);
+}
+
+describe("asynchronous invocation", () => {
+  test("an Event invocation is accepted with 202 and runs; its record shows the result", async () => {
+    await deploy("async-ok", `export const handler = async (e) => ({ doubled: e.n * 2 });`);
+    const id = await invokeAsync("async-ok", { n: 21 });
+    const done = await until(id, (r) => r.status === "succeeded");
+    assert.equal(done.attempts, 1);
+    assert.deepEqual(done.result, { doubled: 42 });
+  });
+
+  test("a failing function runs 1 + MaximumRetryAttempts times, 1 and 2 minutes apart, then goes to the on-failure destination", async () => {
+    await deploy(
+      "async-fails",
+      `export const handler = async (e) => { throw new RangeError("no " + e.what); };`,
+    );
+    await deploy(
+      "async-dlq",
+      `export const handler = async (record) => { console.log("FAILURE-RECORD " + JSON.stringify(record)); return "noted"; };`,
+    );
+    await t.lambda.send(
+      new PutFunctionEventInvokeConfigCommand({
+        FunctionName: "async-fails",
+        MaximumRetryAttempts: 2,
+        DestinationConfig: { OnFailure: { Destination: ARN("async-dlq") } },
+      }),
+    );
+    const id = await invokeAsync("async-fails", { what: "luck" });
+    const first = await until(id, (r) => r.status === "retrying" && r.attempts === 1);
+    assert.equal(first.error?.errorType, "RangeError");
+    assert.equal(Date.parse(first.nextAttemptAt!) - clock.now(), 60_000);
+
+    clock.advance(59_000);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal((await record(id)).attempts, 1, "no retry before the minute is up");
+    clock.advance(1_000);
+    const second = await until(id, (r) => r.status === "retrying" && r.attempts === 2);
+    assert.equal(Date.parse(second.nextAttemptAt!) - clock.now(), 120_000);
+
+    clock.advance(120_000);
+    const failed = await until(id, (r) => r.status === "failed");
+    assert.equal(failed.attempts, 3);
+
+    let line: string | undefined;
+    for (let i = 0; i < 200 && !line; i++) {
+      line = (await logsOf("async-dlq")).find((m) => m.includes("FAILURE-RECORD"));
+      if (!line) await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.ok(line, "the on-failure destination ran");
+    const received = JSON.parse(line.slice(line.indexOf("FAILURE-RECORD ") + 15)) as {
+      requestContext: {
+        requestId: string;
+        condition: string;
+        approximateInvokeCount: number;
+        functionArn: string;
+      };
+      requestPayload: unknown;
+      responseContext: { functionError: string };
+      responsePayload: { errorType: string; errorMessage: string };
+    };
+    assert.equal(received.requestContext.requestId, id);
+    assert.equal(received.requestContext.condition, "RetriesExhausted");
+    assert.equal(received.requestContext.approximateInvokeCount, 3);
+    assert.equal(received.requestContext.functionArn, `${ARN("async-fails")}:$LATEST`);
+    assert.deepEqual(received.requestPayload, { what: "luck" });
+    assert.equal(received.responseContext.functionError, "Unhandled");
+    assert.equal(received.responsePayload.errorType, "RangeError");
+    assert.equal(received.responsePayload.errorMessage, "no luck");
+  });
+
+  test("with MaximumRetryAttempts 0 a failure is final at once; success goes to the on-success destination", async () => {
+    await deploy(
+      "async-once",
+      `export const handler = async (e) => { if (e.fail) throw new Error("x"); return "fine"; };`,
+    );
+    await deploy(
+      "async-ok-sink",
+      `export const handler = async (record) => { console.log("SUCCESS-RECORD " + record.requestContext.condition + " " + JSON.stringify(record.responsePayload)); };`,
+    );
+    await t.lambda.send(
+      new PutFunctionEventInvokeConfigCommand({
+        FunctionName: "async-once",
+        MaximumRetryAttempts: 0,
+        DestinationConfig: { OnSuccess: { Destination: ARN("async-ok-sink") } },
+      }),
+    );
+    const failing = await invokeAsync("async-once", { fail: true });
+    assert.equal((await until(failing, (r) => r.status === "failed")).attempts, 1);
+    await invokeAsync("async-once", {});
+    let line: string | undefined;
+    for (let i = 0; i < 200 && !line; i++) {
+      line = (await logsOf("async-ok-sink")).find((m) => m.includes("SUCCESS-RECORD"));
+      if (!line) await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.match(line ?? "", /SUCCESS-RECORD Success "fine"/);
+  });
+
+  test("a throttled event waits with backoff, without using up attempts, and runs once capacity returns", async () => {
+    await deploy("async-throttled", `export const handler = async () => "ran";`);
+    await t.lambda.send(
+      new PutFunctionConcurrencyCommand({ FunctionName: "async-throttled", ReservedConcurrentExecutions: 0 }),
+    );
+    const id = await invokeAsync("async-throttled", {});
+    const throttled = await until(id, (r) => r.status === "retrying");
+    assert.equal(throttled.attempts, 0);
+    assert.equal(throttled.error?.errorType, "TooManyRequestsException");
+    assert.match(throttled.error?.errorMessage ?? "", /reserved concurrency of 0/);
+    await t.lambda.send(
+      new PutFunctionConcurrencyCommand({ FunctionName: "async-throttled", ReservedConcurrentExecutions: 5 }),
+    );
+    clock.advance(2_000);
+    const done = await until(id, (r) => r.status === "succeeded");
+    assert.equal(done.attempts, 1);
+  });
+
+  test("an event that stays throttled past MaximumEventAgeInSeconds fails with EventAgeExceeded", async () => {
+    await deploy("async-aging", `export const handler = async () => "never";`);
+    await t.lambda.send(
+      new PutFunctionConcurrencyCommand({ FunctionName: "async-aging", ReservedConcurrentExecutions: 0 }),
+    );
+    await t.lambda.send(
+      new PutFunctionEventInvokeConfigCommand({ FunctionName: "async-aging", MaximumEventAgeInSeconds: 60 }),
+    );
+    const id = await invokeAsync("async-aging", {});
+    await until(id, (r) => r.status === "retrying");
+    for (let i = 0; i < 8; i++) {
+      clock.advance(10_000);
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    const failed = await until(id, (r) => r.status === "failed");
+    assert.equal(failed.attempts, 0);
+  });
+
+  test("bad async input is refused and nothing is queued", async () => {
+    await deploy("async-strict", `export const handler = async () => 1;`);
+    const big = JSON.stringify({ pad: "x".repeat(1024 * 1024) });
+    await assert.rejects(
+      t.lambda.send(
+        new InvokeCommand({ FunctionName: "async-strict", InvocationType: "Event", Payload: big }),
+      ),
+      (err: Error) => err.name === "RequestTooLargeException" && /1048576 bytes/.test(err.message),
+    );
+    await assert.rejects(
+      t.lambda.send(
+        new InvokeCommand({
+          FunctionName: "async-strict",
+          InvocationType: "Event",
+          Payload: Buffer.from("{nope"),
+        }),
+      ),
+      (err: Error) => err.name === "InvalidRequestContentException",
+    );
+    await assert.rejects(
+      t.lambda.send(
+        new InvokeCommand({ FunctionName: "async-missing", InvocationType: "Event", Payload: "{}" }),
+      ),
+      (err: Error) => err.name === "ResourceNotFoundException",
+    );
+  });
+});
+
+describe("event invoke config", () => {
+  test("put, update, get and delete round trip with Lambda's shapes; bad values and unknown destinations are refused", async () => {
+    await deploy("configured", `export const handler = async () => 1;`);
+    await deploy("sink", `export const handler = async () => 1;`);
+    const put = await t.lambda.send(
+      new PutFunctionEventInvokeConfigCommand({ FunctionName: "configured", MaximumRetryAttempts: 1 }),
+    );
+    assert.equal(put.MaximumRetryAttempts, 1);
+    assert.equal(put.MaximumEventAgeInSeconds, 21_600);
+    assert.equal(put.FunctionArn, `${ARN("configured")}:$LATEST`);
+    assert.ok(put.LastModified instanceof Date);
+
+    const updated = await t.lambda.send(
+      new UpdateFunctionEventInvokeConfigCommand({
+        FunctionName: "configured",
+        DestinationConfig: { OnFailure: { Destination: ARN("sink") } },
+      }),
+    );
+    assert.equal(updated.MaximumRetryAttempts, 1, "update keeps what it does not name");
+    assert.equal(updated.DestinationConfig?.OnFailure?.Destination, ARN("sink"));
+
+    const got = await t.lambda.send(new GetFunctionEventInvokeConfigCommand({ FunctionName: "configured" }));
+    assert.equal(got.DestinationConfig?.OnFailure?.Destination, ARN("sink"));
+
+    await assert.rejects(
+      t.lambda.send(
+        new PutFunctionEventInvokeConfigCommand({ FunctionName: "configured", MaximumRetryAttempts: 3 }),
+      ),
+      (err: Error) => err.name === "InvalidParameterValueException" && /from 0 to 2/.test(err.message),
+    );
+    await assert.rejects(
+      t.lambda.send(
+        new PutFunctionEventInvokeConfigCommand({ FunctionName: "configured", MaximumEventAgeInSeconds: 59 }),
+      ),
+      (err: Error) => err.name === "InvalidParameterValueException" && /from 60 to 21600/.test(err.message),
+    );
+    await assert.rejects(
+      t.lambda.send(
+        new PutFunctionEventInvokeConfigCommand({
+          FunctionName: "configured",
+          DestinationConfig: { OnFailure: { Destination: ARN("no-such-function") } },
+        }),
+      ),
+      (err: Error) => err.name === "InvalidParameterValueException" && /does not exist/.test(err.message),
+    );
+    assert.equal(
+      (await t.lambda.send(new GetFunctionEventInvokeConfigCommand({ FunctionName: "configured" })))
+        .MaximumRetryAttempts,
+      1,
+      "a refused change changes nothing",
+    );
+
+    await t.lambda.send(new DeleteFunctionEventInvokeConfigCommand({ FunctionName: "configured" }));
+    await assert.rejects(
+      t.lambda.send(new GetFunctionEventInvokeConfigCommand({ FunctionName: "configured" })),
+      (err: Error) => err.name === "ResourceNotFoundException",
+    );
+  });
+});
