@@ -210,6 +210,57 @@ describe("deploy, invoke, logs", () => {
   });
 });
 
+describe("async invocations", () => {
+  test("invoke --async prints the request id; invocations show, ls and redrive follow it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "nimbus-cli-async-"));
+    const code = (fixed: boolean) =>
+      `export const handler = async (e) => { if (${!fixed}) throw new Error("not yet"); return "fixed " + e.n; };`;
+    writeFileSync(join(dir, "index.mjs"), code(false));
+    assert.equal((await nimbus(dataDir, "deploy", dir, "--name", "flaky")).code, 0);
+    // No retries: the first failure is final.
+    const config = await nimbus(dataDir, "invocations", "ls", "--function", "flaky");
+    assert.equal(config.code, 0);
+    assert.equal(config.stdout, "", "no invocations yet");
+    const { NimbusClient, resolveClientOptions } = await import("../src/cli/client.js");
+    const client = new NimbusClient(resolveClientOptions({ data: dataDir }, {}));
+    await client.call("PUT", "/2019-09-25/functions/flaky/event-invoke-config", {
+      body: JSON.stringify({ MaximumRetryAttempts: 0 }),
+    });
+
+    const queued = await nimbus(dataDir, "invoke", "flaky", "--async", "--payload", '{"n":7}');
+    assert.equal(queued.code, 0, queued.stderr);
+    const id = queued.stdout.trim();
+    assert.match(id, /^[0-9a-f-]{36}$/);
+
+    const waitFor = async (status: string) => {
+      for (let i = 0; i < 200; i++) {
+        const shown = await nimbus(dataDir, "invocations", "show", id);
+        if (shown.stdout.includes(`  ${status}  `)) return shown.stdout;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      assert.fail(`invocation never became ${status}`);
+    };
+    const failed = await waitFor("failed");
+    assert.match(failed, /attempts 1/);
+    assert.match(failed, /error {2}\{"errorType":"Error","errorMessage":"not yet"/);
+
+    const listed = await nimbus(dataDir, "invocations", "ls", "--function", "flaky", "--status", "failed");
+    assert.match(listed.stdout, new RegExp(`^${id}  flaky  failed`, "m"));
+
+    writeFileSync(join(dir, "index.mjs"), code(true));
+    await nimbus(dataDir, "deploy", dir, "--name", "flaky");
+    const redriven = await nimbus(dataDir, "invocations", "redrive", id);
+    assert.equal(redriven.code, 0, redriven.stderr);
+    const succeeded = await waitFor("succeeded");
+    assert.match(succeeded, /result "fixed 7"/);
+
+    const again = await nimbus(dataDir, "invocations", "redrive", id);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /is succeeded: only a failed invocation can be redriven/);
+    await rm(dir, { recursive: true, force: true });
+  });
+});
+
 describe("shutdown", () => {
   test("SIGTERM lets a running invocation finish, then stops; the next start serves the same functions", async () => {
     const dir = mkdtempSync(join(tmpdir(), "nimbus-cli-slow-"));

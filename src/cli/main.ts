@@ -1,5 +1,6 @@
 /** The nimbus command: one file per subcommand under commands/. */
 import { deploy } from "./commands/deploy.js";
+import { invocations } from "./commands/invocations.js";
 import { invoke } from "./commands/invoke.js";
 import { logs } from "./commands/logs.js";
 import { up } from "./commands/up.js";
@@ -7,7 +8,11 @@ import { up } from "./commands/up.js";
 const COMMANDS: Record<string, { run: (args: string[]) => Promise<number>; summary: string }> = {
   up: { run: up, summary: "run the platform in the foreground (--port 9000 --data ./.nimbus)" },
   deploy: { run: deploy, summary: "deploy a directory as a function: nimbus deploy ./dir --name NAME" },
-  invoke: { run: invoke, summary: "invoke a function: nimbus invoke NAME --payload JSON" },
+  invoke: { run: invoke, summary: "invoke a function: nimbus invoke NAME --payload JSON [--async]" },
+  invocations: {
+    run: invocations,
+    summary: "records of async invocations: nimbus invocations show ID | ls | redrive ID",
+  },
   logs: { run: logs, summary: "show a function's logs: nimbus logs NAME [--follow]" },
 };
 

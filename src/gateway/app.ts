@@ -12,6 +12,7 @@ import { nimbusApi } from "./nimbus-api.js";
 export interface GatewayDeps extends LambdaApiDeps {
   readonly logs: LogService;
   readonly queue: EventQueue;
+  readonly redrive: (id: string) => Promise<boolean>;
   readonly logger: Logger;
 }
 

@@ -7,17 +7,56 @@ import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import type { LogService } from "../control/logs.js";
 import { NimbusError } from "../shared/errors.js";
-import type { EventQueue, QueuedEvent } from "../store/queue.js";
+import type { EventQueue, EventStatus, QueuedEvent } from "../store/queue.js";
 import type { Authenticator } from "./auth/middleware.js";
 import { EMPTY_SHA256 } from "./body.js";
 
 const MAX_LOG_LIMIT = 10_000;
 
-export function nimbusApi(d: { logs: LogService; auth: Authenticator; queue: EventQueue }): Hono {
+const EVENT_STATUSES: readonly EventStatus[] = ["queued", "running", "retrying", "succeeded", "failed"];
+
+export function nimbusApi(d: {
+  logs: LogService;
+  auth: Authenticator;
+  queue: EventQueue;
+  /** Re-queues a failed event and wakes the poller; false if it was not failed. */
+  redrive: (id: string) => Promise<boolean>;
+}): Hono {
   const app = new Hono();
   const authed = (c: Context) => d.auth.check(c.req.raw, c.req.url, EMPTY_SHA256);
 
   app.get("/nimbus/v1/health", (c) => c.json({ status: "ok" }));
+
+  app.get("/nimbus/v1/invocations", async (c) => {
+    await authed(c);
+    const status = c.req.query("status");
+    if (status !== undefined && !EVENT_STATUSES.includes(status as EventStatus)) {
+      throw new NimbusError(
+        "InvalidParameter",
+        `status must be one of ${EVENT_STATUSES.join(", ")}, got ${JSON.stringify(status)}`,
+      );
+    }
+    const events = await d.queue.list({
+      functionName: c.req.query("function") || undefined,
+      status: status as EventStatus | undefined,
+      limit: intParam(c.req.query("limit"), 50, "limit", 1, 1000),
+    });
+    return c.json({ invocations: events.map(invocationRecord) });
+  });
+
+  app.post("/nimbus/v1/invocations/:id/redrive", async (c) => {
+    await authed(c);
+    const id = c.req.param("id");
+    const event = await d.queue.get(id);
+    if (!event) throw new NimbusError("NotFound", `no invocation record for request id ${id}`);
+    if (!(await d.redrive(id))) {
+      throw new NimbusError(
+        "Conflict",
+        `invocation ${id} is ${event.status}: only a failed invocation can be redriven`,
+      );
+    }
+    return c.json(invocationRecord((await d.queue.get(id))!));
+  });
 
   app.get("/nimbus/v1/invocations/:id", async (c) => {
     await authed(c);

@@ -145,6 +145,7 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     async: asyncInvoker,
     eventConfigs,
     queue,
+    redrive: (id) => asyncInvoker.redrive(id),
     dispatcher,
     logs,
     logger,

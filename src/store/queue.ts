@@ -57,5 +57,18 @@ export interface EventQueue {
   /** At start: events left running by a previous process are delivered again. Returns how many. */
   recover(now: number): Promise<number>;
   get(id: string): Promise<QueuedEvent | undefined>;
+  /** Newest first. */
+  list(filter: EventFilter): Promise<QueuedEvent[]>;
+  /**
+   * Puts a failed event back in the queue with a fresh retry budget and age; false when it is
+   * not failed (or unknown).
+   */
+  redrive(id: string, now: number): Promise<boolean>;
   close(): Promise<void>;
+}
+
+export interface EventFilter {
+  readonly functionName?: string | undefined;
+  readonly status?: EventStatus | undefined;
+  readonly limit: number;
 }

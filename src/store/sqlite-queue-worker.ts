@@ -6,7 +6,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
-import type { NewEvent, QueuedEvent, Settlement } from "./queue.js";
+import type { EventFilter, NewEvent, QueuedEvent, Settlement } from "./queue.js";
 
 export type QueueRequest =
   | { readonly id: number; readonly op: "enqueue"; readonly event: NewEvent }
@@ -20,6 +20,8 @@ export type QueueRequest =
     }
   | { readonly id: number; readonly op: "recover"; readonly now: number }
   | { readonly id: number; readonly op: "get"; readonly eventId: string }
+  | { readonly id: number; readonly op: "list"; readonly filter: EventFilter }
+  | { readonly id: number; readonly op: "redrive"; readonly eventId: string; readonly now: number }
   | { readonly id: number; readonly op: "close" };
 
 export type QueueReply = { readonly id: number; readonly value?: unknown; readonly error?: string };
@@ -60,6 +62,14 @@ const recoverStmt = db.prepare(
   `UPDATE events SET status = 'queued', not_before = ?, updated_at = ? WHERE status = 'running'`,
 );
 const getStmt = db.prepare(`SELECT * FROM events WHERE id = ?`);
+const listStmt = db.prepare(
+  `SELECT * FROM events WHERE (@fn IS NULL OR function_name = @fn) AND (@status IS NULL OR status = @status)
+   ORDER BY accepted_at DESC, rowid DESC LIMIT @limit`,
+);
+const redriveStmt = db.prepare(
+  `UPDATE events SET status = 'queued', attempts = 0, accepted_at = @now, not_before = @now, updated_at = @now
+   WHERE id = @id AND status = 'failed'`,
+);
 
 const enqueueAll = db.transaction((events: NewEvent[]) => {
   for (const e of events) insert.run({ ...e, qualifier: e.qualifier ?? null, payload: bytes(e.payload) });
@@ -124,6 +134,16 @@ parentPort!.on("message", (req: QueueRequest) => {
         const row = getStmt.get(req.eventId) as Row | undefined;
         return reply({ id: req.id, value: row && toEvent(row) });
       }
+      case "list": {
+        const rows = listStmt.all({
+          fn: req.filter.functionName ?? null,
+          status: req.filter.status ?? null,
+          limit: req.filter.limit,
+        }) as Row[];
+        return reply({ id: req.id, value: rows.map(toEvent) });
+      }
+      case "redrive":
+        return reply({ id: req.id, value: redriveStmt.run({ id: req.eventId, now: req.now }).changes === 1 });
       case "close":
         if (batch.length > 0) flush();
         db.close();

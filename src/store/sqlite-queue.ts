@@ -1,6 +1,6 @@
 /** The embedded event queue: a table in the platform's SQLite file, written by its own thread. */
 import { Worker } from "node:worker_threads";
-import type { EventQueue, NewEvent, QueuedEvent, Settlement } from "./queue.js";
+import type { EventFilter, EventQueue, NewEvent, QueuedEvent, Settlement } from "./queue.js";
 import type { QueueReply, QueueRequest } from "./sqlite-queue-worker.js";
 
 type Request = QueueRequest extends infer R ? (R extends { id: number } ? Omit<R, "id"> : never) : never;
@@ -48,6 +48,15 @@ export class SqliteEventQueue implements EventQueue {
   async get(id: string): Promise<QueuedEvent | undefined> {
     const e = (await this.#call({ op: "get", eventId: id })) as QueuedEvent | undefined;
     return e && withBuffers(e);
+  }
+
+  async list(filter: EventFilter): Promise<QueuedEvent[]> {
+    const events = (await this.#call({ op: "list", filter })) as QueuedEvent[];
+    return events.map(withBuffers);
+  }
+
+  redrive(id: string, now: number): Promise<boolean> {
+    return this.#call({ op: "redrive", eventId: id, now }) as Promise<boolean>;
   }
 
   async close(): Promise<void> {

@@ -13,15 +13,29 @@ export async function invoke(args: string[]): Promise<number> {
       endpoint: { type: "string" },
       data: { type: "string" },
       quiet: { type: "boolean", short: "q" },
+      async: { type: "boolean" },
     },
   });
   const name = positionals[0];
   if (!name)
-    throw new Error("usage: nimbus invoke NAME [--payload JSON|@file.json] [--qualifier VERSION|ALIAS]");
+    throw new Error(
+      "usage: nimbus invoke NAME [--payload JSON|@file.json] [--qualifier VERSION|ALIAS] [--async]",
+    );
   const payload = values.payload?.startsWith("@")
     ? await readFile(values.payload.slice(1))
     : Buffer.from(values.payload ?? "");
   const client = new NimbusClient(resolveClientOptions(values, process.env));
+  if (values.async) {
+    const res = await client.call("POST", `/2015-03-31/functions/${encodeURIComponent(name)}/invocations`, {
+      body: payload,
+      headers: { "x-amz-invocation-type": "Event" },
+      ...(values.qualifier ? { query: { Qualifier: values.qualifier } } : {}),
+    });
+    const id = res.headers.get("x-amzn-requestid") ?? "";
+    process.stdout.write(`${id}\n`);
+    if (!values.quiet) process.stderr.write(`queued; follow it with: nimbus invocations show ${id}\n`);
+    return 0;
+  }
   const res = await client.call("POST", `/2015-03-31/functions/${encodeURIComponent(name)}/invocations`, {
     body: payload,
     headers: { "x-amz-log-type": "Tail" },

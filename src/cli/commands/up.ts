@@ -18,6 +18,8 @@ export async function up(args: string[]): Promise<number> {
       concurrency: { type: "string" },
       "log-level": { type: "string" },
       "shutdown-grace-ms": { type: "string" },
+      "async-retry-delays-ms": { type: "string" },
+      "async-backoff-ms": { type: "string" },
     },
   });
   const file = values.config
@@ -33,6 +35,9 @@ export async function up(args: string[]): Promise<number> {
   if (values.concurrency !== undefined) flags.accountConcurrency = values.concurrency;
   if (values["log-level"] !== undefined) flags.logLevel = values["log-level"];
   if (values["shutdown-grace-ms"] !== undefined) flags.shutdownGraceMs = values["shutdown-grace-ms"];
+  if (values["async-retry-delays-ms"] !== undefined)
+    flags.asyncRetryDelaysMs = values["async-retry-delays-ms"];
+  if (values["async-backoff-ms"] !== undefined) flags.asyncBackoffMs = values["async-backoff-ms"];
   const config = loadConfig(process.env, file, flags);
   const platform = await createPlatform(config, { env: process.env });
   // Instances run in their own process groups: whatever ends this process must end them too.

@@ -97,6 +97,13 @@ export class AsyncInvoker {
     return id;
   }
 
+  /** Runs a failed event again, with a fresh retry budget and age. */
+  async redrive(id: string): Promise<boolean> {
+    const done = await this.#o.queue.redrive(id, this.#o.clock.now());
+    if (done) this.#nudge();
+    return done;
+  }
+
   /** Delivers again what a previous process left running, then polls. */
   async start(): Promise<void> {
     const recovered = await this.#o.queue.recover(this.#o.clock.now());
