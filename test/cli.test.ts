@@ -3,84 +3,15 @@
  * then deploy, invoke and logs from another shell, and SIGTERM while an invocation runs.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { cliEnv, exited, NIMBUS, nimbus, output, startUp } from "./helpers/cli.js";
 
-const NIMBUS = resolve("bin/nimbus.js");
 const HELLO = resolve("examples/hello");
-
-/** The user's environment, minus what would slow every node start here. */
-function cliEnv(dataDir: string): NodeJS.ProcessEnv {
-  const {
-    NODE_EXTRA_CA_CERTS: _,
-    NIMBUS_ACCESS_KEY_ID: __,
-    NIMBUS_SECRET_ACCESS_KEY: ___,
-    ...env
-  } = process.env;
-  return { ...env, NIMBUS_DATA: dataDir };
-}
-
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function nimbus(dataDir: string, ...args: string[]): Promise<CliResult> {
-  return new Promise((done) => {
-    execFile(process.execPath, [NIMBUS, ...args], { env: cliEnv(dataDir) }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
-      done({ code, stdout, stderr });
-    });
-  });
-}
-
-/** Collects a child's stdout and resolves when it matches `pattern`. */
-function output(child: ChildProcess) {
-  let text = "";
-  const waiters: Array<() => void> = [];
-  child.stdout!.on("data", (c: Buffer) => {
-    text += c.toString();
-    for (const w of waiters.splice(0)) w();
-  });
-  return {
-    get text() {
-      return text;
-    },
-    async waitFor(pattern: RegExp, timeoutMs = 10_000): Promise<RegExpExecArray> {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const m = pattern.exec(text);
-        if (m) return m;
-        if (Date.now() > deadline)
-          throw new Error(`timed out waiting for ${pattern}; output so far:\n${text}`);
-        await new Promise<void>((r) => {
-          waiters.push(r);
-          setTimeout(r, 100).unref();
-        });
-      }
-    },
-  };
-}
-
-function exited(child: ChildProcess): Promise<number | null> {
-  return new Promise((r) => {
-    if (child.exitCode !== null) r(child.exitCode);
-    else child.once("exit", (code) => r(code));
-  });
-}
-
-function startUp(dataDir: string, ...flags: string[]) {
-  const child = spawn(process.execPath, [NIMBUS, "up", "--port", "0", "--data", dataDir, ...flags], {
-    env: cliEnv(dataDir),
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  return { child, out: output(child) };
-}
 
 let dataDir: string;
 let up: ReturnType<typeof startUp>;

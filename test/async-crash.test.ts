@@ -1,0 +1,78 @@
+/**
+ * End to end: kill -9 the platform while it holds a few hundred accepted events, start it
+ * again on the same data directory, and check that every event acknowledged with 202 ran.
+ */
+import assert from "node:assert/strict";
+import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
+import { rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { NimbusClient, resolveClientOptions } from "../src/cli/client.js";
+import { exited, nimbus, startUp } from "./helpers/cli.js";
+
+const EVENTS = 300;
+
+test("every event acknowledged before a kill -9 runs after the restart", async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "nimbus-crash-"));
+  chmodSync(dataDir, 0o711);
+  const fnDir = mkdtempSync(join(tmpdir(), "nimbus-crash-fn-"));
+  writeFileSync(
+    join(fnDir, "index.mjs"),
+    `export const handler = async (e) => { await new Promise((r) => setTimeout(r, 20)); return e.n; };`,
+  );
+  let up = startUp(dataDir);
+  try {
+    await up.out.waitFor(/Nimbus is running at/);
+    assert.equal((await nimbus(dataDir, "deploy", fnDir, "--name", "steady")).code, 0);
+    const client = new NimbusClient(resolveClientOptions({ data: dataDir }, {}));
+
+    // Accept events from 20 concurrent clients; kill the platform mid-stream.
+    const acknowledged: string[] = [];
+    let next = 0;
+    let killed = false;
+    const sender = async () => {
+      while (!killed && next < EVENTS) {
+        const n = next++;
+        try {
+          const res = await client.request("POST", "/2015-03-31/functions/steady/invocations", {
+            body: JSON.stringify({ n }),
+            headers: { "x-amz-invocation-type": "Event" },
+          });
+          if (res.status === 202) acknowledged.push(res.headers.get("x-amzn-requestid")!);
+        } catch {
+          // The connection died with the platform: not acknowledged, so not promised.
+        }
+        if (acknowledged.length === EVENTS / 2 && !killed) {
+          killed = true;
+          up.child.kill("SIGKILL");
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 20 }, sender));
+    await exited(up.child);
+    assert.ok(acknowledged.length >= EVENTS / 2, `only ${acknowledged.length} acknowledged`);
+
+    up = startUp(dataDir);
+    await up.out.waitFor(/Nimbus is running at/);
+    const restarted = new NimbusClient(resolveClientOptions({ data: dataDir }, {}));
+    let succeeded = new Set<string>();
+    for (let i = 0; i < 400 && acknowledged.some((id) => !succeeded.has(id)); i++) {
+      const res = await restarted.call("GET", "/nimbus/v1/invocations", {
+        query: { function: "steady", status: "succeeded", limit: "1000" },
+      });
+      const body = (await res.json()) as { invocations: { requestId: string }[] };
+      succeeded = new Set(body.invocations.map((r) => r.requestId));
+      if (acknowledged.some((id) => !succeeded.has(id))) await new Promise((r) => setTimeout(r, 50));
+    }
+    const lost = acknowledged.filter((id) => !succeeded.has(id));
+    assert.deepEqual(lost, [], `${lost.length} of ${acknowledged.length} acknowledged events never ran`);
+  } finally {
+    if (up.child.exitCode === null) {
+      up.child.kill("SIGTERM");
+      await exited(up.child);
+    }
+    await rm(dataDir, { recursive: true, force: true });
+    await rm(fnDir, { recursive: true, force: true });
+  }
+});
