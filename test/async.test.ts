@@ -53,7 +53,7 @@ async function invokeAsync(name: string, payload: unknown): Promise<string> {
   return id;
 }
 
-interface Record {
+interface InvocationRecord {
   status: string;
   attempts: number;
   result: unknown;
@@ -61,14 +61,14 @@ interface Record {
   nextAttemptAt: string | null;
 }
 
-async function record(id: string): Promise<Record> {
+async function record(id: string): Promise<InvocationRecord> {
   const res = await client.call("GET", `/nimbus/v1/invocations/${id}`);
-  return (await res.json()) as Record;
+  return (await res.json()) as InvocationRecord;
 }
 
 /** Waits (in real time: invocations run for real) until the record satisfies `done`. */
-async function until(id: string, done: (r: Record) => boolean): Promise<Record> {
-  let last: Record | undefined;
+async function until(id: string, done: (r: InvocationRecord) => boolean): Promise<InvocationRecord> {
+  let last: InvocationRecord | undefined;
   for (let i = 0; i < 300; i++) {
     last = await record(id);
     if (done(last)) return last;
@@ -238,6 +238,82 @@ describe("asynchronous invocation", () => {
       ),
       (err: Error) => err.name === "ResourceNotFoundException",
     );
+  });
+});
+
+describe("idempotency and the loop guard", () => {
+  const send = (name: string, headers: Record<string, string>, body = "{}") =>
+    client.request("POST", `/2015-03-31/functions/${name}/invocations`, {
+      body,
+      headers: { "x-amz-invocation-type": "Event", ...headers },
+    });
+
+  test("an async invoke repeating an idempotency key gets the first request id and queues nothing", async () => {
+    await deploy("idem", `export const handler = async (e) => e.n;`);
+    const first = await send("idem", { "x-nimbus-idempotency-key": "order-42" }, '{"n":1}');
+    const again = await send("idem", { "x-nimbus-idempotency-key": "order-42" }, '{"n":2}');
+    assert.equal(first.status, 202);
+    assert.equal(again.status, 202);
+    const id = first.headers.get("x-amzn-requestid")!;
+    assert.equal(again.headers.get("x-amzn-requestid"), id);
+    assert.equal((await until(id, (r) => r.status === "succeeded")).result, 1);
+    const res = await client.call("GET", "/nimbus/v1/invocations", { query: { function: "idem" } });
+    assert.equal(((await res.json()) as { invocations: unknown[] }).invocations.length, 1);
+
+    const bad = await send("idem", { "x-nimbus-idempotency-key": "x".repeat(129) });
+    assert.equal(bad.status, 400);
+    assert.match(await bad.text(), /1 to 128 visible ASCII characters/);
+  });
+
+  test("a function that keeps triggering itself through a destination is stopped after 16 hops", async () => {
+    await deploy("looper", `export const handler = async () => "again";`);
+    await deploy(
+      "loop-sink",
+      `export const handler = async (r) => { console.log("LOOP " + r.requestContext.condition + " " + r.responsePayload.errorType); };`,
+    );
+    await t.lambda.send(
+      new PutFunctionEventInvokeConfigCommand({
+        FunctionName: "looper",
+        DestinationConfig: {
+          OnSuccess: { Destination: ARN("looper") },
+          OnFailure: { Destination: ARN("loop-sink") },
+        },
+      }),
+    );
+    await invokeAsync("looper", {});
+    let stopped: { status: string; attempts: number; error: { errorType: string } | null }[] = [];
+    for (let i = 0; i < 300 && stopped.length === 0; i++) {
+      const res = await client.call("GET", "/nimbus/v1/invocations", {
+        query: { function: "looper", status: "failed" },
+      });
+      stopped = ((await res.json()) as { invocations: typeof stopped }).invocations;
+      if (stopped.length === 0) await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(stopped.length, 1);
+    assert.equal(stopped[0]!.error?.errorType, "RecursiveInvocationException");
+    assert.equal(stopped[0]!.attempts, 0, "the 17th hop does not run");
+    const ran = await client.call("GET", "/nimbus/v1/invocations", {
+      query: { function: "looper", status: "succeeded", limit: "100" },
+    });
+    assert.equal(((await ran.json()) as { invocations: unknown[] }).invocations.length, 17);
+
+    let line: string | undefined;
+    for (let i = 0; i < 200 && !line; i++) {
+      line = (await logsOf("loop-sink")).find((m) => m.includes("LOOP "));
+      if (!line) await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.match(line ?? "", /LOOP RecursiveInvocationDetected RecursiveInvocationException/);
+  });
+
+  test("an invoke carrying a trace header 16 hops deep is stopped without running", async () => {
+    await deploy("deep", `export const handler = async () => "ran";`);
+    const res = await send("deep", {
+      "x-amzn-trace-id": "Root=1-67891233-abcdef012345678912345678;Lineage=nimbus:16",
+    });
+    assert.equal(res.status, 202);
+    const r = await until(res.headers.get("x-amzn-requestid")!, (x) => x.status === "failed");
+    assert.equal(r.attempts, 0);
+    assert.match(JSON.stringify(r.error), /stopped after 16 hops/);
   });
 });
 

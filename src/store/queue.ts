@@ -18,6 +18,10 @@ export interface NewEvent {
   readonly traceId: string;
   /** Epoch ms at which the event was accepted. */
   readonly acceptedAt: number;
+  /** Invocations this event's chain has made before it (0 for an event a client sent). */
+  readonly hops: number;
+  /** A client's key: an event repeating a kept key of the same function is not queued again. */
+  readonly idempotencyKey?: string | undefined;
 }
 
 export interface QueuedEvent extends NewEvent {
@@ -46,8 +50,12 @@ export type Settlement =
     };
 
 export interface EventQueue {
-  /** Resolves once the event survives a crash of the process (and, embedded, of the machine). */
-  enqueue(event: NewEvent): Promise<void>;
+  /**
+   * Resolves once the event survives a crash of the process (and, embedded, of the machine),
+   * with its request id: the event's own, or, when its idempotency key repeats a kept one,
+   * the first event's (and nothing is queued).
+   */
+  enqueue(event: NewEvent): Promise<string>;
   /**
    * Takes up to `max` events due at `now` (queued or retrying, oldest due first) and marks them
    * running; each stays claimed until settled or until recovery after a restart.

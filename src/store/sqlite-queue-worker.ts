@@ -39,6 +39,8 @@ interface Row {
   updated_at: number;
   last_error: string | null;
   result: Buffer | null;
+  hops: number;
+  idempotency_key: string | null;
 }
 
 const db = new Database((workerData as { path: string }).path);
@@ -47,9 +49,12 @@ db.pragma("synchronous = FULL");
 db.pragma("busy_timeout = 5000");
 
 const insert = db.prepare(
-  `INSERT INTO events (id, function_name, qualifier, payload, trace_id, accepted_at, status, attempts, not_before, updated_at)
-   VALUES (@id, @functionName, @qualifier, @payload, @traceId, @acceptedAt, 'queued', 0, @acceptedAt, @acceptedAt)`,
+  `INSERT INTO events (id, function_name, qualifier, payload, trace_id, accepted_at, status, attempts, not_before,
+     updated_at, hops, idempotency_key)
+   VALUES (@id, @functionName, @qualifier, @payload, @traceId, @acceptedAt, 'queued', 0, @acceptedAt, @acceptedAt,
+     @hops, @idempotencyKey)`,
 );
+const byKey = db.prepare(`SELECT id FROM events WHERE function_name = ? AND idempotency_key = ?`);
 const due = db.prepare(
   `SELECT * FROM events WHERE status IN ('queued', 'retrying') AND not_before <= ? ORDER BY not_before, rowid LIMIT ?`,
 );
@@ -71,9 +76,22 @@ const redriveStmt = db.prepare(
    WHERE id = @id AND status = 'failed'`,
 );
 
-const enqueueAll = db.transaction((events: NewEvent[]) => {
-  for (const e of events) insert.run({ ...e, qualifier: e.qualifier ?? null, payload: bytes(e.payload) });
-});
+/** Stores the events in one commit; returns each one's request id (the first one's for a repeated key). */
+const enqueueAll = db.transaction((events: NewEvent[]): string[] =>
+  events.map((e) => {
+    if (e.idempotencyKey !== undefined) {
+      const seen = byKey.get(e.functionName, e.idempotencyKey) as { id: string } | undefined;
+      if (seen) return seen.id;
+    }
+    insert.run({
+      ...e,
+      qualifier: e.qualifier ?? null,
+      payload: bytes(e.payload),
+      idempotencyKey: e.idempotencyKey ?? null,
+    });
+    return e.id;
+  }),
+);
 const claimDue = db.transaction((max: number, now: number): Row[] => {
   const rows = due.all(now, max) as Row[];
   for (const r of rows) markRunning.run(now, r.id);
@@ -86,19 +104,17 @@ function flush(): void {
   const pending = batch;
   batch = [];
   try {
-    enqueueAll(pending.map((p) => p.event));
-    for (const p of pending) reply({ id: p.id });
-  } catch (err) {
-    // One bad event must not fail the others: retry them one by one.
+    const ids = enqueueAll(pending.map((p) => p.event));
+    pending.forEach((p, i) => reply({ id: p.id, value: ids[i] }));
+  } catch {
+    // One bad event must not fail the others: store them one by one.
     for (const p of pending) {
       try {
-        enqueueAll([p.event]);
-        reply({ id: p.id });
+        reply({ id: p.id, value: enqueueAll([p.event])[0] });
       } catch (e) {
         reply({ id: p.id, error: (e as Error).message });
       }
     }
-    void err;
   }
 }
 
@@ -175,5 +191,7 @@ function toEvent(r: Row): QueuedEvent {
     updatedAt: r.updated_at,
     lastError: r.last_error ?? undefined,
     result: r.result ?? undefined,
+    hops: r.hops,
+    idempotencyKey: r.idempotency_key ?? undefined,
   };
 }

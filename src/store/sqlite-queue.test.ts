@@ -31,6 +31,7 @@ function event(id: string, at = 1_000): NewEvent {
     payload: Buffer.from(JSON.stringify({ id })),
     traceId: `Root=1-${id}`,
     acceptedAt: at,
+    hops: 0,
   };
 }
 
@@ -105,6 +106,22 @@ test("hundreds of concurrent enqueues share commits and are all stored", async (
   }
 });
 
+test("an event repeating a kept idempotency key of its function is not queued again", async () => {
+  const q = new SqliteEventQueue(await database());
+  try {
+    const keyed = (id: string, fn = "fn") => ({ ...event(id), functionName: fn, idempotencyKey: "order-17" });
+    assert.equal(await q.enqueue(keyed("first")), "first");
+    // Concurrent repeats share a commit with each other: still one event.
+    const ids = await Promise.all([q.enqueue(keyed("second")), q.enqueue(keyed("third"))]);
+    assert.deepEqual(ids, ["first", "first"]);
+    assert.equal(await q.get("second"), undefined);
+    assert.equal(await q.enqueue(keyed("other-fn", "fn2")), "other-fn", "keys are per function");
+    assert.equal((await q.claim(10, 1_000)).length, 2);
+  } finally {
+    await q.close();
+  }
+});
+
 test("a duplicate id is refused and does not disturb the events enqueued beside it", async () => {
   const q = new SqliteEventQueue(await database());
   try {
@@ -129,7 +146,7 @@ test("every acknowledged event survives kill -9 of the process that enqueued it"
      let n = 0;
      // Keep 20 enqueues in flight; print each id once it is acknowledged.
      const one = async () => { for (;;) { const id = "k" + n++; await q.enqueue({ id, functionName: "fn", qualifier: undefined,
-       payload: Buffer.from("{}"), traceId: "t", acceptedAt: 1 }); process.stdout.write(id + "\\n"); } };
+       payload: Buffer.from("{}"), traceId: "t", acceptedAt: 1, hops: 0 }); process.stdout.write(id + "\\n"); } };
      for (let i = 0; i < 20; i++) one();`,
   );
   const child = spawn(process.execPath, [script], { stdio: ["ignore", "pipe", "inherit"], env: {} });

@@ -28,8 +28,8 @@ export class SqliteEventQueue implements EventQueue {
     this.#worker.unref();
   }
 
-  enqueue(event: NewEvent): Promise<void> {
-    return this.#call({ op: "enqueue", event }) as Promise<void>;
+  enqueue(event: NewEvent): Promise<string> {
+    return this.#call({ op: "enqueue", event }) as Promise<string>;
   }
 
   async claim(max: number, now: number): Promise<QueuedEvent[]> {

@@ -66,6 +66,12 @@ const MIGRATIONS: readonly string[] = [
      body TEXT NOT NULL,
      PRIMARY KEY (function_name, qualifier)
    );`,
+  // Idempotency keys of async invokes (unique per function while the record is kept), and the
+  // number of hops an event's chain of invocations has made (the loop guard).
+  `ALTER TABLE events ADD COLUMN idempotency_key TEXT;
+   ALTER TABLE events ADD COLUMN hops INTEGER NOT NULL DEFAULT 0;
+   CREATE UNIQUE INDEX events_by_idempotency_key ON events (function_name, idempotency_key)
+     WHERE idempotency_key IS NOT NULL;`,
 ];
 
 interface FunctionRow {

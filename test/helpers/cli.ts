@@ -60,7 +60,8 @@ export function output(child: ChildProcess) {
 
 export function exited(child: ChildProcess): Promise<number | null> {
   return new Promise((r) => {
-    if (child.exitCode !== null) r(child.exitCode);
+    // A process killed by a signal keeps exitCode null: signalCode says it is gone.
+    if (child.exitCode !== null || child.signalCode !== null) r(child.exitCode);
     else child.once("exit", (code) => r(code));
   });
 }

@@ -42,7 +42,10 @@ export const DEFAULT_ASYNC_SETTINGS: AsyncSettings = {
   pollEveryMs: 1_000,
 };
 
-type Condition = "Success" | "RetriesExhausted" | "EventAgeExceeded";
+type Condition = "Success" | "RetriesExhausted" | "EventAgeExceeded" | "RecursiveInvocationDetected";
+
+/** Hops a chain of invocations may make before the loop guard stops it (Lambda: about 16). */
+export const MAX_HOPS = 16;
 
 export interface AsyncInvokerDeps {
   readonly queue: EventQueue;
@@ -68,11 +71,20 @@ export class AsyncInvoker {
     this.#o = deps;
   }
 
-  /** Checks and durably queues an event; resolves with its request id once it is durable. */
+  /**
+   * Checks and durably queues an event; resolves with its request id once it is durable.
+   * `traceHeader` is the caller's X-Amzn-Trace-Id: a function invoking another (the AWS SDK
+   * passes it on) carries its chain's hop count there, which the loop guard counts.
+   */
   async accept(input: {
     functionName: string;
     qualifier: string | undefined;
     payload: Buffer;
+    idempotencyKey?: string | undefined;
+    traceHeader?: string | undefined;
+    hops?: number;
+    /** Marks the chain as stopped by the loop guard: a stop within it is not routed again. */
+    stopped?: boolean;
   }): Promise<string> {
     const ref = parseFunctionRef(input.functionName, input.qualifier);
     await this.#o.registry.resolve(ref.name, ref.qualifier, false);
@@ -83,15 +95,23 @@ export class AsyncInvoker {
       );
     }
     const payload = input.payload.length === 0 ? Buffer.from("{}") : checkJson(input.payload);
-    const id = randomUUID();
+    const key = checkIdempotencyKey(input.idempotencyKey);
     const now = this.#o.clock.now();
-    await this.#o.queue.enqueue({
-      id,
+    const lineage = parseLineage(input.traceHeader);
+    const hops = input.hops ?? (lineage ? lineage.hops + 1 : 0);
+    const id = await this.#o.queue.enqueue({
+      id: randomUUID(),
       functionName: ref.name,
       qualifier: ref.qualifier,
       payload,
-      traceId: newTraceId(now),
+      traceId: withLineage(
+        lineage?.root ?? rootOf(newTraceId(now)),
+        hops,
+        (input.stopped ?? false) || (lineage?.stopped ?? false),
+      ),
       acceptedAt: now,
+      hops,
+      idempotencyKey: key,
     });
     this.#nudge();
     return id;
@@ -172,6 +192,19 @@ export class AsyncInvoker {
       // The function (or its version or alias) was deleted while the event waited.
       const error = errorJson("ResourceNotFoundException", (err as Error).message);
       await queue.settle(e.id, { status: "failed", attempts: e.attempts, error }, now);
+      return;
+    }
+    if (e.hops > MAX_HOPS) {
+      // A chain of invocations calling each other: stopped, as Lambda stops recursive loops.
+      const error = errorJson(
+        "RecursiveInvocationException",
+        `stopped after ${MAX_HOPS} hops: this event comes from a chain of invocations (through the async API or destinations) that kept calling functions; it was not run`,
+      );
+      await queue.settle(e.id, { status: "failed", attempts: e.attempts, error }, now);
+      // The on-failure destination hears of a loop once: whatever it starts is stopped silently.
+      if (!parseLineage(e.traceId)?.stopped) {
+        await this.#route(config, e, "RecursiveInvocationDetected", target.fn.version, undefined, error);
+      }
       return;
     }
     const ageLimit = e.acceptedAt + config.maximumEventAgeInSeconds * 1000;
@@ -263,10 +296,16 @@ export class AsyncInvoker {
       responsePayload: parseOr(result ? result.toString("utf8") : (error ?? "null")),
     };
     try {
+      // Delivering the record is one more hop of the same chain; after a loop-guard stop, the
+      // destination runs once and anything it starts is over the limit.
+      const stopped = condition === "RecursiveInvocationDetected";
       await this.accept({
         functionName: destination,
         qualifier: undefined,
         payload: Buffer.from(JSON.stringify(record)),
+        traceHeader: e.traceId,
+        hops: stopped ? MAX_HOPS : e.hops + 1,
+        stopped,
       });
     } catch (err) {
       this.#o.logger.warn("could not deliver to the destination", { destination, id: e.id, err });
@@ -284,4 +323,40 @@ function parseOr(text: string): unknown {
   } catch {
     return text;
   }
+}
+
+const MAX_IDEMPOTENCY_KEY = 128;
+
+function checkIdempotencyKey(key: string | undefined): string | undefined {
+  if (key === undefined) return undefined;
+  if (key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY || !/^[\x21-\x7e]+$/.test(key)) {
+    throw new NimbusError(
+      "InvalidParameter",
+      `X-Nimbus-Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY} visible ASCII characters, got ${JSON.stringify(key.slice(0, 200))}`,
+    );
+  }
+  return key;
+}
+
+/**
+ * A trace header's root and Nimbus's hop count. The count travels in the header's `Lineage`
+ * field (`Lineage=nimbus:N`), which the AWS SDK inside a function passes on unchanged.
+ */
+function parseLineage(
+  header: string | undefined,
+): { root: string; hops: number; stopped: boolean } | undefined {
+  if (!header) return undefined;
+  const root = /(?:^|;)\s*Root=([^;]+)/.exec(header)?.[1];
+  const lineage = /(?:^|;)\s*Lineage=nimbus:(\d+)(:stopped)?/.exec(header);
+  if (!root || !lineage) return undefined;
+  return { root, hops: Number(lineage[1]), stopped: lineage[2] !== undefined };
+}
+
+function rootOf(traceId: string): string {
+  return /Root=([^;]+)/.exec(traceId)?.[1] ?? traceId;
+}
+
+function withLineage(root: string, hops: number, stopped: boolean): string {
+  const parent = randomUUID().replaceAll("-", "").slice(0, 16);
+  return `Root=${root};Parent=${parent};Sampled=0;Lineage=nimbus:${hops}${stopped ? ":stopped" : ""}`;
 }

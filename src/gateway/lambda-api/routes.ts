@@ -197,6 +197,8 @@ export function lambdaApi(d: LambdaApiDeps): Hono {
         functionName: name(c),
         qualifier: c.req.query("Qualifier"),
         payload,
+        idempotencyKey: c.req.header("x-nimbus-idempotency-key"),
+        traceHeader: c.req.header("x-amzn-trace-id"),
       });
       return new Response(null, { status: 202, headers: { "x-amzn-requestid": requestId } });
     }
