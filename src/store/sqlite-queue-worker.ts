@@ -105,7 +105,7 @@ function flush(): void {
   batch = [];
   try {
     const ids = enqueueAll(pending.map((p) => p.event));
-    pending.forEach((p, i) => reply({ id: p.id, value: ids[i] }));
+    for (const [i, p] of pending.entries()) reply({ id: p.id, value: ids[i] });
   } catch {
     // One bad event must not fail the others: store them one by one.
     for (const p of pending) {
