@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import {
   CreateFunctionCommand,
+  DeleteFunctionCommand,
   DeleteFunctionEventInvokeConfigCommand,
   GetFunctionEventInvokeConfigCommand,
   InvokeCommand,
@@ -213,6 +214,24 @@ describe("asynchronous invocation", () => {
     assert.equal(failed.attempts, 0);
   });
 
+  test("events of a function deleted while they wait fail with a clear record, and the poller goes on", async () => {
+    await deploy("doomed", `export const handler = async () => "ran";`);
+    await t.lambda.send(
+      new PutFunctionConcurrencyCommand({ FunctionName: "doomed", ReservedConcurrentExecutions: 0 }),
+    );
+    const id = await invokeAsync("doomed", {});
+    await until(id, (r) => r.status === "retrying");
+    await t.lambda.send(new DeleteFunctionCommand({ FunctionName: "doomed" }));
+    clock.advance(2_000);
+    const failed = await until(id, (r) => r.status === "failed");
+    assert.equal(failed.error?.errorType, "ResourceNotFoundException");
+    assert.match(failed.error?.errorMessage ?? "", /Function not found: .*doomed/);
+
+    await deploy("survivor", `export const handler = async () => "still polling";`);
+    const next = await invokeAsync("survivor", {});
+    assert.equal((await until(next, (r) => r.status === "succeeded")).result, "still polling");
+  });
+
   test("bad async input is refused and nothing is queued", async () => {
     await deploy("async-strict", `export const handler = async () => 1;`);
     const big = JSON.stringify({ pad: "x".repeat(1024 * 1024) });
@@ -314,6 +333,41 @@ describe("idempotency and the loop guard", () => {
     const r = await until(res.headers.get("x-amzn-requestid")!, (x) => x.status === "failed");
     assert.equal(r.attempts, 0);
     assert.match(JSON.stringify(r.error), /stopped after 16 hops/);
+  });
+});
+
+describe("records of synchronous invocations", () => {
+  test("when the platform is set to, a synchronous invocation leaves a record too", async () => {
+    const recording = await startPlatform({ recordSyncInvocations: true });
+    try {
+      await recording.lambda.send(
+        new CreateFunctionCommand({
+          FunctionName: "recorded",
+          Runtime: "nodejs20.x",
+          Handler: "index.handler",
+          Role: "arn:aws:iam::000000000000:role/test",
+          Code: { ZipFile: await zipOf({ "index.mjs": `export const handler = async (e) => e.n + 1;` }) },
+        }),
+      );
+      const out = await recording.lambda.send(
+        new InvokeCommand({ FunctionName: "recorded", Payload: '{"n":1}' }),
+      );
+      const id = out.$metadata.requestId!;
+      const c = new NimbusClient({
+        endpoint: recording.url,
+        region: "us-east-1",
+        ...recording.platform.credentials,
+      });
+      let body: { status?: string; attempts?: number; result?: unknown } = {};
+      for (let i = 0; i < 100 && body.status === undefined; i++) {
+        const res = await c.request("GET", `/nimbus/v1/invocations/${id}`);
+        if (res.status === 200) body = (await res.json()) as typeof body;
+        else await new Promise((r) => setTimeout(r, 10));
+      }
+      assert.deepEqual([body.status, body.attempts, body.result], ["succeeded", 1, 2]);
+    } finally {
+      await recording.close();
+    }
   });
 });
 

@@ -21,6 +21,20 @@ export interface SyncInvokeInput {
   readonly traceId: string | undefined;
 }
 
+/** Called once a synchronous invocation has ended; must not throw (a record is best effort). */
+export type SyncRecorder = (
+  invocation: {
+    requestId: string;
+    functionName: string;
+    qualifier: string | undefined;
+    payload: Buffer;
+    traceId: string | undefined;
+  },
+  outcome:
+    | { status: "succeeded"; attempts: 1; result: Buffer }
+    | { status: "failed"; attempts: 1; error: string },
+) => void;
+
 export interface SyncInvokeOutput {
   readonly requestId: string;
   readonly executedVersion: string;
@@ -37,11 +51,21 @@ export class InvokeService {
   readonly #region: string;
   readonly #accountId: string;
 
-  constructor(deps: { registry: Registry; dispatcher: Dispatcher; region: string; accountId: string }) {
+  readonly #record: SyncRecorder | undefined;
+
+  constructor(deps: {
+    registry: Registry;
+    dispatcher: Dispatcher;
+    region: string;
+    accountId: string;
+    /** Keeps an invocation record of each synchronous invocation, when the platform is set to. */
+    record?: SyncRecorder;
+  }) {
     this.#registry = deps.registry;
     this.#dispatcher = deps.dispatcher;
     this.#region = deps.region;
     this.#accountId = deps.accountId;
+    this.#record = deps.record;
   }
 
   async invoke(input: SyncInvokeInput): Promise<SyncInvokeOutput> {
@@ -69,6 +93,16 @@ export class InvokeService {
       cognitoIdentity: undefined,
     });
     const err = errorPayload(result.outcome, requestId);
+    this.#record?.(
+      { requestId, functionName: ref.name, qualifier: ref.qualifier, payload, traceId: input.traceId },
+      err
+        ? { status: "failed", attempts: 1, error: err.toString("utf8") }
+        : {
+            status: "succeeded",
+            attempts: 1,
+            result: result.outcome.kind === "success" ? result.outcome.payload : Buffer.alloc(0),
+          },
+    );
     return {
       requestId,
       executedVersion: target.fn.version,

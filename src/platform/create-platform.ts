@@ -114,13 +114,27 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     arn: (name, qualifier) => functionArn(config.region, config.accountId, name, qualifier),
   });
   await registry.load();
+  const queue = new SqliteEventQueue(join(dataDir, "nimbus.db"));
   const invoke = new InvokeService({
     registry,
     dispatcher,
     region: config.region,
     accountId: config.accountId,
+    ...(config.recordSyncInvocations
+      ? {
+          record: (inv, outcome) => {
+            const now = clock.now();
+            queue
+              .record(
+                { ...inv, id: inv.requestId, traceId: inv.traceId ?? "", acceptedAt: now, hops: 0 },
+                outcome,
+                now,
+              )
+              .catch((err: unknown) => logger.error("could not keep an invocation record", { err }));
+          },
+        }
+      : {}),
   });
-  const queue = new SqliteEventQueue(join(dataDir, "nimbus.db"));
   const eventConfigs = new EventConfigs({ store, registry, clock });
   const asyncInvoker = new AsyncInvoker({
     queue,
@@ -134,6 +148,7 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     settings: {
       ...DEFAULT_ASYNC_SETTINGS,
       retryDelaysMs: config.asyncRetryDelaysMs,
+      recordRetentionMs: config.recordRetentionMs,
       backoffMs: [config.asyncBackoffMs[0], Math.max(config.asyncBackoffMs[0], config.asyncBackoffMs[1])],
     },
   });

@@ -29,6 +29,10 @@ export interface Config {
   readonly asyncRetryDelaysMs: readonly number[];
   /** Async invocations: backoff after a throttle or platform error, from min to max (Lambda: 1 s to 5 min). */
   readonly asyncBackoffMs: readonly [number, number];
+  /** How long invocation records (and so idempotency keys) are kept after the invocation ends. */
+  readonly recordRetentionMs: number;
+  /** Whether synchronous invocations get an invocation record too. */
+  readonly recordSyncInvocations: boolean;
 }
 
 type Source = Record<string, unknown>;
@@ -63,6 +67,12 @@ const intList =
     }
     return values;
   };
+const bool = (raw: unknown, name: string, problems: string[]) => {
+  if (raw === true || raw === "true" || raw === "1") return true;
+  if (raw === false || raw === "false" || raw === "0") return false;
+  problems.push(`${name} must be true or false, got ${JSON.stringify(raw)}`);
+  return false;
+};
 const text = (pattern: RegExp, hint: string) => (raw: unknown, name: string, problems: string[]) => {
   if (typeof raw !== "string" || !pattern.test(raw))
     problems.push(`${name} must be ${hint}, got ${JSON.stringify(raw)}`);
@@ -87,6 +97,8 @@ const FIELDS: Record<keyof Config, Field> = {
   shutdownGraceMs: { env: "NIMBUS_SHUTDOWN_GRACE_MS", parse: int(0, 15 * 60 * 1000) },
   asyncRetryDelaysMs: { env: "NIMBUS_ASYNC_RETRY_DELAYS_MS", parse: intList(2, 0, 6 * 3600 * 1000) },
   asyncBackoffMs: { env: "NIMBUS_ASYNC_BACKOFF_MS", parse: intList(2, 1, 6 * 3600 * 1000) },
+  recordRetentionMs: { env: "NIMBUS_RECORD_RETENTION_MS", parse: int(60_000, 3650 * 24 * 3600 * 1000) },
+  recordSyncInvocations: { env: "NIMBUS_RECORD_SYNC", parse: bool },
 };
 
 export function defaultConfig(): Config {
@@ -108,6 +120,8 @@ export function defaultConfig(): Config {
     shutdownGraceMs: 30_000,
     asyncRetryDelaysMs: [60_000, 120_000],
     asyncBackoffMs: [1_000, 300_000],
+    recordRetentionMs: 7 * 24 * 3600 * 1000,
+    recordSyncInvocations: false,
   };
 }
 

@@ -72,6 +72,10 @@ export interface EventQueue {
    * not failed (or unknown).
    */
   redrive(id: string, now: number): Promise<boolean>;
+  /** Keeps the record of an invocation that did not go through the queue (a synchronous one). */
+  record(event: NewEvent, outcome: Exclude<Settlement, { status: "retrying" }>, now: number): Promise<void>;
+  /** Deletes records of finished invocations last updated before `olderThan`; returns how many. */
+  prune(olderThan: number): Promise<number>;
   close(): Promise<void>;
 }
 

@@ -22,6 +22,14 @@ export type QueueRequest =
   | { readonly id: number; readonly op: "get"; readonly eventId: string }
   | { readonly id: number; readonly op: "list"; readonly filter: EventFilter }
   | { readonly id: number; readonly op: "redrive"; readonly eventId: string; readonly now: number }
+  | {
+      readonly id: number;
+      readonly op: "record";
+      readonly event: NewEvent;
+      readonly outcome: Exclude<Settlement, { status: "retrying" }>;
+      readonly now: number;
+    }
+  | { readonly id: number; readonly op: "prune"; readonly olderThan: number }
   | { readonly id: number; readonly op: "close" };
 
 export type QueueReply = { readonly id: number; readonly value?: unknown; readonly error?: string };
@@ -67,6 +75,13 @@ const recoverStmt = db.prepare(
   `UPDATE events SET status = 'queued', not_before = ?, updated_at = ? WHERE status = 'running'`,
 );
 const getStmt = db.prepare(`SELECT * FROM events WHERE id = ?`);
+const recordStmt = db.prepare(
+  `INSERT INTO events (id, function_name, qualifier, payload, trace_id, accepted_at, status, attempts, not_before,
+     updated_at, hops, last_error, result)
+   VALUES (@id, @functionName, @qualifier, @payload, @traceId, @acceptedAt, @status, @attempts, 0, @now, @hops,
+     @error, @result)`,
+);
+const pruneStmt = db.prepare(`DELETE FROM events WHERE status IN ('succeeded', 'failed') AND updated_at < ?`);
 const listStmt = db.prepare(
   `SELECT * FROM events WHERE (@fn IS NULL OR function_name = @fn) AND (@status IS NULL OR status = @status)
    ORDER BY accepted_at DESC, rowid DESC LIMIT @limit`,
@@ -160,6 +175,22 @@ parentPort!.on("message", (req: QueueRequest) => {
       }
       case "redrive":
         return reply({ id: req.id, value: redriveStmt.run({ id: req.eventId, now: req.now }).changes === 1 });
+      case "record": {
+        const o = req.outcome;
+        recordStmt.run({
+          ...req.event,
+          qualifier: req.event.qualifier ?? null,
+          payload: bytes(req.event.payload),
+          status: o.status,
+          attempts: o.attempts,
+          now: req.now,
+          error: o.status === "failed" ? o.error : null,
+          result: o.status === "succeeded" ? bytes(o.result) : null,
+        });
+        return reply({ id: req.id });
+      }
+      case "prune":
+        return reply({ id: req.id, value: pruneStmt.run(req.olderThan).changes });
       case "close":
         if (batch.length > 0) flush();
         db.close();

@@ -122,6 +122,30 @@ test("an event repeating a kept idempotency key of its function is not queued ag
   }
 });
 
+test("records of finished invocations older than the retention are pruned; others stay", async () => {
+  const q = new SqliteEventQueue(await database());
+  try {
+    await q.record(event("old-sync"), { status: "succeeded", attempts: 1, result: Buffer.from("1") }, 1_000);
+    await q.enqueue({ ...event("old-failed"), idempotencyKey: "k" });
+    await q.claim(10, 1_000);
+    await q.settle("old-failed", { status: "failed", attempts: 1, error: "{}" }, 2_000);
+    await q.enqueue(event("waiting", 500));
+    await q.record(event("recent"), { status: "failed", attempts: 1, error: "{}" }, 9_000);
+    assert.equal(await q.prune(5_000), 2);
+    assert.equal(await q.get("old-sync"), undefined);
+    assert.equal(await q.get("old-failed"), undefined);
+    assert.equal((await q.get("waiting"))?.status, "queued", "a queued event is never pruned");
+    assert.equal((await q.get("recent"))?.status, "failed");
+    assert.equal(
+      await q.enqueue({ ...event("new"), idempotencyKey: "k" }),
+      "new",
+      "a pruned key is free again",
+    );
+  } finally {
+    await q.close();
+  }
+});
+
 test("a duplicate id is refused and does not disturb the events enqueued beside it", async () => {
   const q = new SqliteEventQueue(await database());
   try {

@@ -59,6 +59,18 @@ export class SqliteEventQueue implements EventQueue {
     return this.#call({ op: "redrive", eventId: id, now }) as Promise<boolean>;
   }
 
+  async record(
+    event: NewEvent,
+    outcome: Exclude<Settlement, { status: "retrying" }>,
+    now: number,
+  ): Promise<void> {
+    await this.#call({ op: "record", event, outcome, now });
+  }
+
+  prune(olderThan: number): Promise<number> {
+    return this.#call({ op: "prune", olderThan }) as Promise<number>;
+  }
+
   async close(): Promise<void> {
     this.#closing = true;
     const exited = new Promise((r) => this.#worker.once("exit", r));

@@ -33,6 +33,8 @@ export interface AsyncSettings {
   readonly maxInFlight: number;
   /** How often the poller looks for events whose retry time has come. */
   readonly pollEveryMs: number;
+  /** How long records of finished invocations are kept. */
+  readonly recordRetentionMs: number;
 }
 
 export const DEFAULT_ASYNC_SETTINGS: AsyncSettings = {
@@ -40,7 +42,10 @@ export const DEFAULT_ASYNC_SETTINGS: AsyncSettings = {
   backoffMs: [1_000, 300_000],
   maxInFlight: 64,
   pollEveryMs: 1_000,
+  recordRetentionMs: 7 * 24 * 3600 * 1000,
 };
+
+const PRUNE_EVERY_MS = 3600 * 1000;
 
 type Condition = "Success" | "RetriesExhausted" | "EventAgeExceeded" | "RecursiveInvocationDetected";
 
@@ -62,6 +67,7 @@ export interface AsyncInvokerDeps {
 export class AsyncInvoker {
   readonly #o: AsyncInvokerDeps;
   #timer: TimerHandle | undefined;
+  #pruner: TimerHandle | undefined;
   #inFlight = 0;
   #pumping = false;
   #again = false;
@@ -129,13 +135,25 @@ export class AsyncInvoker {
     const recovered = await this.#o.queue.recover(this.#o.clock.now());
     if (recovered > 0) this.#o.logger.info("async events resumed after a restart", { recovered });
     this.#timer = this.#o.clock.setInterval(() => this.#nudge(), this.#o.settings.pollEveryMs);
+    this.#pruner = this.#o.clock.setInterval(() => void this.prune(), PRUNE_EVERY_MS);
     this.#nudge();
+  }
+
+  /** Deletes records of invocations that ended more than the retention ago. */
+  async prune(): Promise<number> {
+    try {
+      return await this.#o.queue.prune(this.#o.clock.now() - this.#o.settings.recordRetentionMs);
+    } catch (err) {
+      this.#o.logger.error("could not prune invocation records", { err });
+      return 0;
+    }
   }
 
   /** Takes no more events; running ones finish through the dispatcher's drain. */
   stop(): void {
     this.#stopped = true;
     this.#timer?.cancel();
+    this.#pruner?.cancel();
   }
 
   #nudge(): void {
