@@ -8,10 +8,12 @@ import {
   CreateFunctionCommand,
   DeleteFunctionCommand,
   DeleteFunctionEventInvokeConfigCommand,
+  GetFunctionCommand,
   GetFunctionEventInvokeConfigCommand,
   InvokeCommand,
   PutFunctionConcurrencyCommand,
   PutFunctionEventInvokeConfigCommand,
+  UpdateFunctionConfigurationCommand,
   UpdateFunctionEventInvokeConfigCommand,
 } from "@aws-sdk/client-lambda";
 import { NimbusClient } from "../src/cli/client.js";
@@ -230,6 +232,52 @@ describe("asynchronous invocation", () => {
     await deploy("survivor", `export const handler = async () => "still polling";`);
     const next = await invokeAsync("survivor", {});
     assert.equal((await until(next, (r) => r.status === "succeeded")).result, "still polling");
+  });
+
+  test("without an on-failure destination, a function's DeadLetterConfig target receives the failed event itself", async () => {
+    await deploy(
+      "dead-letters",
+      `export const handler = async (e) => { console.log("DEAD-LETTER " + JSON.stringify(e)); };`,
+    );
+    await t.lambda.send(
+      new CreateFunctionCommand({
+        FunctionName: "with-dlq",
+        Runtime: "nodejs20.x",
+        Handler: "index.handler",
+        Role: "arn:aws:iam::000000000000:role/test",
+        DeadLetterConfig: { TargetArn: ARN("dead-letters") },
+        Code: {
+          ZipFile: await zipOf({
+            "index.mjs": `export const handler = async () => { throw new Error("nope"); };`,
+          }),
+        },
+      }),
+    );
+    const fn = await t.lambda.send(new GetFunctionCommand({ FunctionName: "with-dlq" }));
+    assert.equal(fn.Configuration?.DeadLetterConfig?.TargetArn, ARN("dead-letters"));
+    await t.lambda.send(
+      new PutFunctionEventInvokeConfigCommand({ FunctionName: "with-dlq", MaximumRetryAttempts: 0 }),
+    );
+    const id = await invokeAsync("with-dlq", { order: 7 });
+    await until(id, (r) => r.status === "failed");
+    let line: string | undefined;
+    for (let i = 0; i < 200 && !line; i++) {
+      line = (await logsOf("dead-letters")).find((m) => m.includes("DEAD-LETTER"));
+      if (!line) await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.match(line ?? "", /DEAD-LETTER \{"order":7\}/);
+
+    await assert.rejects(
+      t.lambda.send(
+        new UpdateFunctionConfigurationCommand({
+          FunctionName: "with-dlq",
+          DeadLetterConfig: { TargetArn: "arn:aws:sqs:us-east-1:000000000000:queue" },
+        }),
+      ),
+      (err: Error) =>
+        err.name === "InvalidParameterValueException" &&
+        /delivers dead letters to a function/.test(err.message),
+    );
   });
 
   test("bad async input is refused and nothing is queued", async () => {

@@ -35,6 +35,11 @@ export interface FunctionVersion {
   /** Epoch milliseconds. */
   readonly lastModified: number;
   readonly architecture: "x86_64" | "arm64";
+  /**
+   * DeadLetterConfig.TargetArn: a function that receives the event of a failed asynchronous
+   * invocation when no on-failure destination is set (Lambda's legacy dead-letter target).
+   */
+  readonly deadLetterTarget?: string | undefined;
 }
 
 export interface Alias {

@@ -9,7 +9,7 @@
  *   record, itself delivered as an asynchronous invocation of the destination function.
  */
 import { randomUUID } from "node:crypto";
-import { LATEST } from "../../protocol/function.js";
+import { type FunctionVersion, LATEST } from "../../protocol/function.js";
 import { MAX_ASYNC_REQUEST_BYTES } from "../../protocol/limits.js";
 import type { Clock, TimerHandle } from "../../shared/clock.js";
 import { ERROR_CATALOGUE, NimbusError } from "../../shared/errors.js";
@@ -221,7 +221,7 @@ export class AsyncInvoker {
       await queue.settle(e.id, { status: "failed", attempts: e.attempts, error }, now);
       // The on-failure destination hears of a loop once: whatever it starts is stopped silently.
       if (!parseLineage(e.traceId)?.stopped) {
-        await this.#route(config, e, "RecursiveInvocationDetected", target.fn.version, undefined, error);
+        await this.#route(config, e, "RecursiveInvocationDetected", target.fn, undefined, error);
       }
       return;
     }
@@ -229,7 +229,7 @@ export class AsyncInvoker {
     if (now > ageLimit) {
       const error = e.lastError ?? errorJson("EventAgeExceeded", "the event expired before it could run");
       await queue.settle(e.id, { status: "failed", attempts: e.attempts, error }, now);
-      await this.#route(config, e, "EventAgeExceeded", target.fn.version, undefined, error);
+      await this.#route(config, e, "EventAgeExceeded", target.fn, undefined, error);
       return;
     }
     let result: Awaited<ReturnType<Dispatcher["invoke"]>>;
@@ -270,7 +270,7 @@ export class AsyncInvoker {
     if (!failure) {
       const payload = result.outcome.kind === "success" ? result.outcome.payload : Buffer.from("null");
       await queue.settle(e.id, { status: "succeeded", attempts, result: payload }, after);
-      await this.#route(config, { ...e, attempts }, "Success", target.fn.version, payload, undefined);
+      await this.#route(config, { ...e, attempts }, "Success", target.fn, payload, undefined);
       return;
     }
     const error = failure.toString("utf8");
@@ -282,7 +282,7 @@ export class AsyncInvoker {
     const condition: Condition =
       attempts <= config.maximumRetryAttempts ? "EventAgeExceeded" : "RetriesExhausted";
     await queue.settle(e.id, { status: "failed", attempts, error }, after);
-    await this.#route(config, { ...e, attempts }, condition, target.fn.version, undefined, error);
+    await this.#route(config, { ...e, attempts }, condition, target.fn, undefined, error);
   }
 
   /** Sends Lambda's invocation record to the destination for this outcome, if one is set. */
@@ -290,12 +290,20 @@ export class AsyncInvoker {
     config: EventInvokeConfig,
     e: QueuedEvent,
     condition: Condition,
-    executedVersion: string,
+    executed: FunctionVersion,
     result: Buffer | undefined,
     error: string | undefined,
   ): Promise<void> {
+    const executedVersion = executed.version;
+    const deadLetterTarget = executed.deadLetterTarget;
     const destination = condition === "Success" ? config.onSuccess : config.onFailure;
-    if (!destination) return;
+    if (!destination) {
+      // Lambda's legacy dead-letter target receives the original event itself.
+      if (condition !== "Success" && deadLetterTarget) {
+        await this.#deliver(deadLetterTarget, e, e.payload, condition === "RecursiveInvocationDetected");
+      }
+      return;
+    }
     const record = {
       version: "1.0",
       timestamp: new Date(this.#o.clock.now()).toISOString(),
@@ -313,14 +321,24 @@ export class AsyncInvoker {
       },
       responsePayload: parseOr(result ? result.toString("utf8") : (error ?? "null")),
     };
+    await this.#deliver(
+      destination,
+      e,
+      Buffer.from(JSON.stringify(record)),
+      condition === "RecursiveInvocationDetected",
+    );
+  }
+
+  /**
+   * Queues `payload` for the destination function as one more hop of the event's chain; after
+   * a loop-guard stop, the destination runs once and anything it starts is over the limit.
+   */
+  async #deliver(destination: string, e: QueuedEvent, payload: Buffer, stopped: boolean): Promise<void> {
     try {
-      // Delivering the record is one more hop of the same chain; after a loop-guard stop, the
-      // destination runs once and anything it starts is over the limit.
-      const stopped = condition === "RecursiveInvocationDetected";
       await this.accept({
         functionName: destination,
         qualifier: undefined,
-        payload: Buffer.from(JSON.stringify(record)),
+        payload,
         traceHeader: e.traceId,
         hops: stopped ? MAX_HOPS : e.hops + 1,
         stopped,

@@ -14,6 +14,7 @@ export interface CreateFunctionInput {
   Publish?: unknown;
   Architectures?: unknown;
   PackageType?: unknown;
+  DeadLetterConfig?: unknown;
 }
 
 export interface UpdateConfigurationInput {
@@ -25,6 +26,7 @@ export interface UpdateConfigurationInput {
   Environment?: unknown;
   Description?: unknown;
   RevisionId?: unknown;
+  DeadLetterConfig?: unknown;
 }
 
 export interface UpdateCodeInput {

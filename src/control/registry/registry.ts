@@ -104,6 +104,7 @@ export class Registry {
     const description = v.checkDescription(input.Description);
     const architecture = v.checkArchitectures(input.Architectures);
     const role = typeof input.Role === "string" && input.Role ? input.Role : DEFAULT_ROLE;
+    const deadLetterTarget = await this.#deadLetterTarget(input.DeadLetterConfig, name);
     if (await this.#store.getFunction(name)) throw conflictExists(name);
     const pkg = await this.#storeCode(input.Code?.ZipFile, input.Code);
     const now = this.#clock.now();
@@ -121,6 +122,7 @@ export class Registry {
       revisionId: randomUUID(),
       lastModified: now,
       architecture,
+      deadLetterTarget,
     };
     if (!(await this.#store.createFunction(latest, now))) throw conflictExists(name);
     this.#forget(name);
@@ -188,11 +190,37 @@ export class Registry {
       description:
         input.Description === undefined ? current.description : v.checkDescription(input.Description),
       role: typeof input.Role === "string" && input.Role ? input.Role : current.role,
+      deadLetterTarget:
+        input.DeadLetterConfig === undefined
+          ? current.deadLetterTarget
+          : await this.#deadLetterTarget(input.DeadLetterConfig, name),
       revisionId: randomUUID(),
       lastModified: this.#clock.now(),
     };
     await this.#replaceLatest(next, current.revisionId);
     return next;
+  }
+
+  /** DeadLetterConfig: `{TargetArn}` naming an existing function (or empty to remove it). */
+  async #deadLetterTarget(raw: unknown, self: string): Promise<string | undefined> {
+    if (raw === undefined || raw === null) return undefined;
+    if (typeof raw !== "object") throw v.invalid("deadLetterConfig", raw, "Member must be an object");
+    const target = (raw as { TargetArn?: unknown }).TargetArn;
+    if (target === undefined || target === null || target === "") return undefined;
+    if (
+      typeof target !== "string" ||
+      !/^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:[^:]+$/.test(target)
+    ) {
+      throw new NimbusError(
+        "InvalidParameter",
+        `DeadLetterConfig.TargetArn ${JSON.stringify(target)} is not supported: Nimbus delivers dead letters to a function, named by its ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME)`,
+      );
+    }
+    const targetName = v.parseFunctionRef(target).name;
+    if (targetName !== self && !(await this.#store.getFunction(targetName))) {
+      throw new NimbusError("InvalidParameter", `The dead-letter target ${target} does not exist.`);
+    }
+    return target;
   }
 
   async #replaceLatest(next: FunctionVersion, expected: string): Promise<void> {

@@ -9,7 +9,8 @@ export function sameConfig(a: FunctionVersion, b: FunctionVersion): boolean {
     a.handler === b.handler &&
     a.memoryMb === b.memoryMb &&
     a.timeoutS === b.timeoutS &&
-    JSON.stringify(a.environment) === JSON.stringify(b.environment)
+    JSON.stringify(a.environment) === JSON.stringify(b.environment) &&
+    a.deadLetterTarget === b.deadLetterTarget
   );
 }
 

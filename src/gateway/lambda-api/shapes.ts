@@ -42,6 +42,7 @@ export function functionConfiguration(ctx: ArnContext, fn: FunctionVersion): Rec
     TracingConfig: { Mode: "PassThrough" },
     SnapStart: { ApplyOn: "None", OptimizationStatus: "Off" },
     LoggingConfig: { LogFormat: "Text", LogGroup: `/aws/lambda/${fn.functionName}` },
+    ...(fn.deadLetterTarget ? { DeadLetterConfig: { TargetArn: fn.deadLetterTarget } } : {}),
   };
 }
 
