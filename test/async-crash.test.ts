@@ -76,3 +76,61 @@ test("every event acknowledged before a kill -9 runs after the restart", async (
     await rm(fnDir, { recursive: true, force: true });
   }
 });
+
+test("SIGTERM leaves waiting events in the queue, and the next start runs them", async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "nimbus-term-"));
+  chmodSync(dataDir, 0o711);
+  const fnDir = mkdtempSync(join(tmpdir(), "nimbus-term-fn-"));
+  writeFileSync(join(fnDir, "index.mjs"), `export const handler = async (e) => e.n;`);
+  let up = startUp(dataDir, "--async-backoff-ms", "50,200");
+  try {
+    await up.out.waitFor(/Nimbus is running at/);
+    assert.equal((await nimbus(dataDir, "deploy", fnDir, "--name", "held")).code, 0);
+    const client = new NimbusClient(resolveClientOptions({ data: dataDir }, {}));
+    const concurrency = (n: number) =>
+      client.call("PUT", "/2017-10-31/functions/held/concurrency", {
+        body: JSON.stringify({ ReservedConcurrentExecutions: n }),
+      });
+    // Reserved concurrency 0: every event waits, throttled.
+    await concurrency(0);
+    const ids: string[] = [];
+    for (let n = 0; n < 5; n++) {
+      const res = await client.call("POST", "/2015-03-31/functions/held/invocations", {
+        body: JSON.stringify({ n }),
+        headers: { "x-amz-invocation-type": "Event" },
+      });
+      ids.push(res.headers.get("x-amzn-requestid")!);
+    }
+    up.child.kill("SIGTERM");
+    assert.equal(await exited(up.child), 0);
+
+    up = startUp(dataDir, "--async-backoff-ms", "50,200");
+    await up.out.waitFor(/Nimbus is running at/);
+    const restarted = new NimbusClient(resolveClientOptions({ data: dataDir }, {}));
+    await restarted.call("PUT", "/2017-10-31/functions/held/concurrency", {
+      body: JSON.stringify({ ReservedConcurrentExecutions: 5 }),
+    });
+    const results = new Map<string, unknown>();
+    for (let i = 0; i < 200 && results.size < ids.length; i++) {
+      for (const id of ids) {
+        const r = (await (await restarted.call("GET", `/nimbus/v1/invocations/${id}`)).json()) as {
+          status: string;
+          result: unknown;
+        };
+        if (r.status === "succeeded") results.set(id, r.result);
+      }
+      if (results.size < ids.length) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.deepEqual(
+      ids.map((id) => results.get(id)),
+      [0, 1, 2, 3, 4],
+    );
+  } finally {
+    if (up.child.exitCode === null && up.child.signalCode === null) {
+      up.child.kill("SIGTERM");
+      await exited(up.child);
+    }
+    await rm(dataDir, { recursive: true, force: true });
+    await rm(fnDir, { recursive: true, force: true });
+  }
+});
