@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { asyncAccept, asyncKills, asyncStart } from "./async.js";
 import { coldStart } from "./cold-start.js";
 import { idleMemory } from "./idle-memory.js";
 import type { BenchContext, FigureResult } from "./lib/context.js";
@@ -21,7 +22,8 @@ import { warmLatency } from "./warm-latency.js";
 const USAGE = `usage: npm run bench -- [options]
 
   --runs N            runs per figure (default 5)
-  --only LIST         figures to run, comma-separated: latency,throughput,cold,memory (default all)
+  --only LIST         figures to run, comma-separated: latency,throughput,cold,memory,start,accept,kill
+                      (default all)
   --requests N        warm latency: timed sequential requests per run (default 2000)
   --instances N       throughput: instances and requests in flight (default 4)
   --duration-ms N     throughput: timed window per run and target (default 2000)
@@ -33,7 +35,7 @@ const USAGE = `usage: npm run bench -- [options]
 
 /** Above this share of the machine's CPU taken by other processes, a figure is flagged as disturbed. */
 const DISTURBED_SHARE = 0.1;
-const FIGURES = ["latency", "throughput", "cold", "memory"] as const;
+const FIGURES = ["latency", "throughput", "cold", "memory", "start", "accept", "kill"] as const;
 type Figure = (typeof FIGURES)[number];
 
 function options() {
@@ -140,6 +142,10 @@ async function main(): Promise<void> {
       ],
       ["cold", () => coldStart(ctx, { functions: o.coldFunctions })],
       ["memory", () => idleMemory(ctx, { instances: o.idleInstances, settleMs: 1500 })],
+      // Before the accept figure, whose backlog of events would queue ahead of these.
+      ["start", () => asyncStart(ctx, { events: 40 })],
+      ["accept", () => asyncAccept(ctx, { clients: 32, durationMs: o.durationMs })],
+      ["kill", () => asyncKills(ctx, { cycles: 10, clients: 16 })],
     ];
     for (const [figure, measure] of steps) {
       if (!o.only.has(figure)) continue;

@@ -31,8 +31,8 @@ export class Control {
   }
 
   /** Deploys the trivial handler; `salt` makes the package unique, so its code is not cached yet. */
-  async deploy(name: string, opts: { salt?: string; reserved?: number } = {}): Promise<void> {
-    const code = `${TRIVIAL_HANDLER}${opts.salt ? `// ${opts.salt}\n` : ""}`;
+  async deploy(name: string, opts: { salt?: string; reserved?: number; code?: string } = {}): Promise<void> {
+    const code = `${opts.code ?? TRIVIAL_HANDLER}${opts.salt ? `// ${opts.salt}\n` : ""}`;
     const zip = await zipOf({ "index.mjs": code });
     await this.#client.call("POST", "/2015-03-31/functions", {
       body: JSON.stringify({
@@ -48,6 +48,22 @@ export class Control {
         body: JSON.stringify({ ReservedConcurrentExecutions: opts.reserved }),
       });
     }
+  }
+
+  /** Sets (or, with undefined, removes) the function's reserved concurrency. */
+  async reserve(name: string, reserved: number | undefined): Promise<void> {
+    const path = `/2017-10-31/functions/${encodeURIComponent(name)}/concurrency`;
+    if (reserved === undefined) await this.#client.call("DELETE", path);
+    else
+      await this.#client.call("PUT", path, {
+        body: JSON.stringify({ ReservedConcurrentExecutions: reserved }),
+      });
+  }
+
+  /** An invocation record (`GET /nimbus/v1/invocations/{id}`). */
+  async record(id: string): Promise<{ status: string; result: unknown }> {
+    const res = await this.#client.call("GET", `/nimbus/v1/invocations/${encodeURIComponent(id)}`);
+    return (await res.json()) as { status: string; result: unknown };
   }
 
   /** Deletes the function, which stops its instances. */

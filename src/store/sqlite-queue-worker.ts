@@ -92,6 +92,8 @@ const redriveStmt = db.prepare(
 );
 
 /** Stores the events in one commit; returns each one's request id (the first one's for a repeated key). */
+// Transactions that read before they write run with BEGIN IMMEDIATE: a deferred one would
+// fail at once with SQLITE_BUSY, without waiting, when another connection wrote in between.
 const enqueueAll = db.transaction((events: NewEvent[]): string[] =>
   events.map((e) => {
     if (e.idempotencyKey !== undefined) {
@@ -119,13 +121,13 @@ function flush(): void {
   const pending = batch;
   batch = [];
   try {
-    const ids = enqueueAll(pending.map((p) => p.event));
+    const ids = enqueueAll.immediate(pending.map((p) => p.event));
     for (const [i, p] of pending.entries()) reply({ id: p.id, value: ids[i] });
   } catch {
     // One bad event must not fail the others: store them one by one.
     for (const p of pending) {
       try {
-        reply({ id: p.id, value: enqueueAll([p.event])[0] });
+        reply({ id: p.id, value: enqueueAll.immediate([p.event])[0] });
       } catch (e) {
         reply({ id: p.id, error: (e as Error).message });
       }
@@ -145,7 +147,7 @@ parentPort!.on("message", (req: QueueRequest) => {
         batch.push({ id: req.id, event: req.event });
         return;
       case "claim":
-        return reply({ id: req.id, value: claimDue(req.max, req.now).map(toEvent) });
+        return reply({ id: req.id, value: claimDue.immediate(req.max, req.now).map(toEvent) });
       case "settle": {
         const o = req.outcome;
         const changed = settleStmt.run({

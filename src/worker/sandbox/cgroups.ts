@@ -124,18 +124,17 @@ export class Cgroups {
 
   /** Groups of platforms that are no longer running. */
   #removeOrphans(): void {
+    const orphans: string[] = [];
     for (const parent of [this.#memory, this.#cpu]) {
       if (!parent) continue;
       for (const name of readdirSync(parent)) {
         const owner = Number(name.split("-", 1)[0]);
         if (!Number.isInteger(owner) || owner === process.pid || alive(owner)) continue;
-        try {
-          rmdirSync(join(parent, name));
-        } catch {
-          // Still has processes (they die with their instance's uid sweep) or is gone.
-        }
+        orphans.push(join(parent, name));
       }
     }
+    // A platform killed with SIGKILL leaves its instances' processes behind in their groups.
+    removeWhenEmpty(orphans, () => {});
   }
 }
 
@@ -156,9 +155,25 @@ function alive(pid: number): boolean {
   }
 }
 
-/** rmdir fails with EBUSY until the last process of the group has exited: retry briefly. */
+/**
+ * Removes the groups, first killing any process still in them; rmdir fails with EBUSY until the
+ * last one has exited, so it retries (with backoff, for up to about half a minute).
+ */
 function removeWhenEmpty(dirs: string[], done: () => void, attempt = 0): void {
   const left = dirs.filter((d) => {
+    let pids: string[] = [];
+    try {
+      pids = readFileSync(join(d, "cgroup.procs"), "latin1").split("\n").filter(Boolean);
+    } catch {
+      // The group is gone.
+    }
+    for (const pid of pids) {
+      try {
+        process.kill(Number(pid), "SIGKILL");
+      } catch {
+        // Exited meanwhile.
+      }
+    }
     try {
       rmdirSync(d);
       return false;
@@ -166,9 +181,9 @@ function removeWhenEmpty(dirs: string[], done: () => void, attempt = 0): void {
       return (err as NodeJS.ErrnoException).code !== "ENOENT";
     }
   });
-  if (left.length === 0 || attempt >= 50) {
+  if (left.length === 0 || attempt >= 40) {
     done();
     return;
   }
-  setTimeout(() => removeWhenEmpty(left, done, attempt + 1), 20).unref();
+  setTimeout(() => removeWhenEmpty(left, done, attempt + 1), Math.min(1000, 20 * 2 ** attempt)).unref();
 }
