@@ -58,9 +58,10 @@ export interface EventQueue {
   enqueue(event: NewEvent): Promise<string>;
   /**
    * Takes up to `max` events due at `now` (queued or retrying, oldest due first) and marks them
-   * running; each stays claimed until settled or until recovery after a restart.
+   * running; each stays claimed until settled or until recovery after a restart. Events of
+   * `skipFunctions` (throttled just now) stay where they are.
    */
-  claim(max: number, now: number): Promise<QueuedEvent[]>;
+  claim(max: number, now: number, skipFunctions?: readonly string[]): Promise<QueuedEvent[]>;
   settle(id: string, outcome: Settlement, now: number): Promise<void>;
   /** At start: events left running by a previous process are delivered again. Returns how many. */
   recover(now: number): Promise<number>;

@@ -10,7 +10,13 @@ import type { EventFilter, NewEvent, QueuedEvent, Settlement } from "./queue.js"
 
 export type QueueRequest =
   | { readonly id: number; readonly op: "enqueue"; readonly event: NewEvent }
-  | { readonly id: number; readonly op: "claim"; readonly max: number; readonly now: number }
+  | {
+      readonly id: number;
+      readonly op: "claim";
+      readonly max: number;
+      readonly now: number;
+      readonly skip: readonly string[];
+    }
   | {
       readonly id: number;
       readonly op: "settle";
@@ -64,7 +70,9 @@ const insert = db.prepare(
 );
 const byKey = db.prepare(`SELECT id FROM events WHERE function_name = ? AND idempotency_key = ?`);
 const due = db.prepare(
-  `SELECT * FROM events WHERE status IN ('queued', 'retrying') AND not_before <= ? ORDER BY not_before, rowid LIMIT ?`,
+  `SELECT * FROM events WHERE status IN ('queued', 'retrying') AND not_before <= @now
+     AND function_name NOT IN (SELECT value FROM json_each(@skip))
+   ORDER BY not_before, rowid LIMIT @max`,
 );
 const markRunning = db.prepare(`UPDATE events SET status = 'running', updated_at = ? WHERE id = ?`);
 const settleStmt = db.prepare(
@@ -109,8 +117,8 @@ const enqueueAll = db.transaction((events: NewEvent[]): string[] =>
     return e.id;
   }),
 );
-const claimDue = db.transaction((max: number, now: number): Row[] => {
-  const rows = due.all(now, max) as Row[];
+const claimDue = db.transaction((max: number, now: number, skip: readonly string[]): Row[] => {
+  const rows = due.all({ now, max, skip: JSON.stringify(skip) }) as Row[];
   for (const r of rows) markRunning.run(now, r.id);
   return rows.map((r) => ({ ...r, status: "running" as const, updated_at: now }));
 });
@@ -147,7 +155,7 @@ parentPort!.on("message", (req: QueueRequest) => {
         batch.push({ id: req.id, event: req.event });
         return;
       case "claim":
-        return reply({ id: req.id, value: claimDue.immediate(req.max, req.now).map(toEvent) });
+        return reply({ id: req.id, value: claimDue.immediate(req.max, req.now, req.skip).map(toEvent) });
       case "settle": {
         const o = req.outcome;
         const changed = settleStmt.run({

@@ -32,8 +32,8 @@ export class SqliteEventQueue implements EventQueue {
     return this.#call({ op: "enqueue", event }) as Promise<string>;
   }
 
-  async claim(max: number, now: number): Promise<QueuedEvent[]> {
-    const events = (await this.#call({ op: "claim", max, now })) as QueuedEvent[];
+  async claim(max: number, now: number, skipFunctions: readonly string[] = []): Promise<QueuedEvent[]> {
+    const events = (await this.#call({ op: "claim", max, now, skip: skipFunctions })) as QueuedEvent[];
     return events.map(withBuffers);
   }
 

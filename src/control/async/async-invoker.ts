@@ -69,6 +69,8 @@ export class AsyncInvoker {
   #timer: TimerHandle | undefined;
   #pruner: TimerHandle | undefined;
   #inFlight = 0;
+  /** Functions throttled just now, and until when their events are left in the queue. */
+  readonly #throttled = new Map<string, number>();
   #pumping = false;
   #again = false;
   #stopped = false;
@@ -177,8 +179,10 @@ export class AsyncInvoker {
       const room = this.#o.settings.maxInFlight - this.#inFlight;
       if (room <= 0 || this.#stopped) return;
       let events: QueuedEvent[];
+      const now = this.#o.clock.now();
+      for (const [fn, until] of this.#throttled) if (until <= now) this.#throttled.delete(fn);
       try {
-        events = await this.#o.queue.claim(room, this.#o.clock.now());
+        events = await this.#o.queue.claim(room, now, [...this.#throttled.keys()]);
       } catch (err) {
         this.#o.logger.error("could not read the event queue", { err });
         return;
@@ -252,6 +256,11 @@ export class AsyncInvoker {
         err instanceof NimbusError
           ? errorJson(ERROR_CATALOGUE[err.code].lambdaName, err.message)
           : errorJson("ServiceException", String(err));
+      // While a function is throttled, its other events stay in the queue instead of each
+      // being claimed and throttled in turn.
+      if (err instanceof NimbusError && err.code === "TooManyRequests") {
+        this.#throttled.set(e.functionName, clock.now() + min);
+      }
       await queue.settle(
         e.id,
         {

@@ -1,12 +1,12 @@
 /**
  * Verification of AWS Signature Version 4 on incoming requests, in the Authorization header or
- * in a presigned URL's query. The canonical request is rebuilt by the SDK's own signer
- * (@smithy/signature-v4) so that its encoding rules are the ones clients sign with.
+ * in a presigned URL's query, by the encoding rules of the SDK's own signer
+ * (@smithy/signature-v4): its query canonicalisation and, for presigned URLs, the signer itself.
  */
 
-import { timingSafeEqual } from "node:crypto";
+import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import { HttpRequest } from "@smithy/protocol-http";
-import { SignatureV4 } from "@smithy/signature-v4";
+import { getCanonicalQuery, SignatureV4 } from "@smithy/signature-v4";
 import { Sha256 } from "../../shared/sha256.js";
 
 export interface SigV4Request {
@@ -133,6 +133,7 @@ async function computeSignature(
   secret: string,
   service: string,
 ): Promise<string> {
+  if (claim.expiresS === undefined) return headerSignature(req, query, headers, claim, secret, service);
   const signer = signerFor(service, claim.region, claim.accessKeyId, secret);
   const request = new HttpRequest({ method: req.method, hostname: "", path: req.rawPath, query, headers });
   const signableHeaders = new Set(claim.signedHeaders);
@@ -152,6 +153,77 @@ async function computeSignature(
   }
   const signed = await signer.sign(request, { signingDate, signableHeaders, unsignableHeaders });
   return /Signature=([0-9a-f]{64})$/.exec(signed.headers.authorization ?? "")?.[1] ?? "";
+}
+
+/**
+ * The signature of a request signed in its Authorization header, computed directly on Node's
+ * crypto: the canonical request is built by the same rules as the SDK's signer (its query
+ * canonicalisation is the signer's own function), the signing key is derived once per day,
+ * region and service. Three times cheaper than a signer round trip, and it is on every
+ * request's path. Presigned URLs go through the signer (`presign`).
+ */
+function headerSignature(
+  req: SigV4Request,
+  query: Query,
+  headers: Record<string, string>,
+  claim: Claim,
+  secret: string,
+  service: string,
+): string {
+  const names = [...claim.signedHeaders].sort();
+  const canonicalHeaders = names.map((n) => `${n}:${headers[n]!.trim().replace(/\s+/g, " ")}\n`).join("");
+  const canonicalRequest = [
+    req.method,
+    service === "s3" ? req.rawPath : canonicalPath(req.rawPath),
+    getCanonicalQuery({ query } as Parameters<typeof getCanonicalQuery>[0]),
+    canonicalHeaders,
+    names.join(";"),
+    headers[CONTENT_SHA256]!,
+  ].join("\n");
+  const longDate = new Date(claim.signedAtMs)
+    .toISOString()
+    .replace(/\.\d{3}Z$/, "Z")
+    .replace(/[-:]/g, "");
+  const shortDate = longDate.slice(0, 8);
+  const scope = `${shortDate}/${claim.region}/${service}/aws4_request`;
+  const stringToSign = `${ALGORITHM}\n${longDate}\n${scope}\n${createHash("sha256").update(canonicalRequest).digest("hex")}`;
+  return createHmac("sha256", signingKey(secret, shortDate, claim.region, service))
+    .update(stringToSign)
+    .digest("hex");
+}
+
+/** Non-S3 services sign the path normalised and percent-encoded once more, as the SDK does. */
+function canonicalPath(path: string): string {
+  const segments: string[] = [];
+  for (const segment of path.split("/")) {
+    if (segment === "" || segment === ".") continue;
+    if (segment === "..") segments.pop();
+    else segments.push(segment);
+  }
+  const normalised = `${path.startsWith("/") ? "/" : ""}${segments.join("/")}${segments.length > 0 && path.endsWith("/") ? "/" : ""}`;
+  return escapeUri(normalised).replace(/%2F/g, "/");
+}
+
+function escapeUri(text: string): string {
+  return encodeURIComponent(text).replace(
+    /[!'()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+}
+
+const signingKeys = new Map<string, Buffer>();
+
+function signingKey(secret: string, shortDate: string, region: string, service: string): Buffer {
+  const cacheKey = `${shortDate}\u0000${region}\u0000${service}\u0000${secret}`;
+  let key = signingKeys.get(cacheKey);
+  if (!key) {
+    key = Buffer.from(`AWS4${secret}`);
+    for (const part of [shortDate, region, service, "aws4_request"])
+      key = createHmac("sha256", key).update(part).digest();
+    if (signingKeys.size >= MAX_SIGNERS) signingKeys.delete(signingKeys.keys().next().value!);
+    signingKeys.set(cacheKey, key);
+  }
+  return key;
 }
 
 /**
