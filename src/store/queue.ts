@@ -59,9 +59,15 @@ export interface EventQueue {
   /**
    * Takes up to `max` events due at `now` (queued or retrying, oldest due first) and marks them
    * running; each stays claimed until settled or until recovery after a restart. Events of
-   * `skipFunctions` (throttled just now) stay where they are.
+   * `skipFunctions` (throttled just now) stay where they are, and no more than `perFunction`
+   * events of one function are taken at once.
    */
-  claim(max: number, now: number, skipFunctions?: readonly string[]): Promise<QueuedEvent[]>;
+  claim(
+    max: number,
+    now: number,
+    skipFunctions?: readonly string[],
+    perFunction?: number,
+  ): Promise<QueuedEvent[]>;
   settle(id: string, outcome: Settlement, now: number): Promise<void>;
   /** At start: events left running by a previous process are delivered again. Returns how many. */
   recover(now: number): Promise<number>;

@@ -16,6 +16,7 @@ export type QueueRequest =
       readonly max: number;
       readonly now: number;
       readonly skip: readonly string[];
+      readonly perFunction: number;
     }
   | {
       readonly id: number;
@@ -69,10 +70,15 @@ const insert = db.prepare(
      @hops, @idempotencyKey)`,
 );
 const byKey = db.prepare(`SELECT id FROM events WHERE function_name = ? AND idempotency_key = ?`);
+// Oldest due first, at most @perFunction of one function per claim; the window looks at a
+// bounded stretch of the queue's head so that a deep backlog does not make claims slow.
 const due = db.prepare(
-  `SELECT * FROM events WHERE status IN ('queued', 'retrying') AND not_before <= @now
-     AND function_name NOT IN (SELECT value FROM json_each(@skip))
-   ORDER BY not_before, rowid LIMIT @max`,
+  `SELECT * FROM (
+     SELECT *, ROW_NUMBER() OVER (PARTITION BY function_name ORDER BY not_before, seq) AS nth FROM (
+       SELECT *, rowid AS seq FROM events WHERE status IN ('queued', 'retrying') AND not_before <= @now
+         AND function_name NOT IN (SELECT value FROM json_each(@skip))
+       ORDER BY not_before, rowid LIMIT @scan))
+   WHERE nth <= @perFunction ORDER BY not_before, seq LIMIT @max`,
 );
 const markRunning = db.prepare(`UPDATE events SET status = 'running', updated_at = ? WHERE id = ?`);
 const settleStmt = db.prepare(
@@ -117,11 +123,13 @@ const enqueueAll = db.transaction((events: NewEvent[]): string[] =>
     return e.id;
   }),
 );
-const claimDue = db.transaction((max: number, now: number, skip: readonly string[]): Row[] => {
-  const rows = due.all({ now, max, skip: JSON.stringify(skip) }) as Row[];
-  for (const r of rows) markRunning.run(now, r.id);
-  return rows.map((r) => ({ ...r, status: "running" as const, updated_at: now }));
-});
+const claimDue = db.transaction(
+  (max: number, now: number, skip: readonly string[], perFunction: number): Row[] => {
+    const rows = due.all({ now, max, skip: JSON.stringify(skip), perFunction, scan: max * 16 }) as Row[];
+    for (const r of rows) markRunning.run(now, r.id);
+    return rows.map((r) => ({ ...r, status: "running" as const, updated_at: now }));
+  },
+);
 
 let batch: Array<{ id: number; event: NewEvent }> = [];
 
@@ -155,7 +163,10 @@ parentPort!.on("message", (req: QueueRequest) => {
         batch.push({ id: req.id, event: req.event });
         return;
       case "claim":
-        return reply({ id: req.id, value: claimDue.immediate(req.max, req.now, req.skip).map(toEvent) });
+        return reply({
+          id: req.id,
+          value: claimDue.immediate(req.max, req.now, req.skip, req.perFunction).map(toEvent),
+        });
       case "settle": {
         const o = req.outcome;
         const changed = settleStmt.run({

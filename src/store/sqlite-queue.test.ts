@@ -76,6 +76,26 @@ test("an event put back for a retry is due again only at its time, oldest due fi
   }
 });
 
+test("a claim takes at most the given number per function and leaves skipped functions' events", async () => {
+  const q = new SqliteEventQueue(await database());
+  try {
+    for (let i = 0; i < 5; i++) await q.enqueue({ ...event(`a${i}`, 1_000 + i), functionName: "a" });
+    for (let i = 0; i < 2; i++) await q.enqueue({ ...event(`b${i}`, 2_000 + i), functionName: "b" });
+    await q.enqueue({ ...event("c0", 500), functionName: "c" });
+    const claimed = await q.claim(10, 5_000, ["c"], 2);
+    assert.deepEqual(
+      claimed.map((e) => e.id),
+      ["a0", "a1", "b0", "b1"],
+    );
+    assert.deepEqual(
+      (await q.claim(10, 5_000)).map((e) => e.id),
+      ["c0", "a2", "a3", "a4"],
+    );
+  } finally {
+    await q.close();
+  }
+});
+
 test("events a stopped process left running are delivered again after recovery", async () => {
   const path = await database();
   const first = new SqliteEventQueue(path);

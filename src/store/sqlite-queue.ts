@@ -10,6 +10,7 @@ export class SqliteEventQueue implements EventQueue {
   readonly #pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
   #seq = 0;
   #closing = false;
+  #failure: Error | undefined;
 
   /** `path`: the platform's database, already migrated by the metadata store. */
   constructor(path: string) {
@@ -21,9 +22,9 @@ export class SqliteEventQueue implements EventQueue {
       if (r.error === undefined) p?.resolve(r.value);
       else p?.reject(new Error(`event queue: ${r.error}`));
     });
-    this.#worker.on("error", (err) => {
-      for (const p of this.#pending.values()) p.reject(err);
-      this.#pending.clear();
+    this.#worker.on("error", (err) => this.#fail(err));
+    this.#worker.on("exit", (code) => {
+      if (!this.#closing) this.#fail(new Error(`event queue: its thread stopped (exit code ${code})`));
     });
     this.#worker.unref();
   }
@@ -32,8 +33,19 @@ export class SqliteEventQueue implements EventQueue {
     return this.#call({ op: "enqueue", event }) as Promise<string>;
   }
 
-  async claim(max: number, now: number, skipFunctions: readonly string[] = []): Promise<QueuedEvent[]> {
-    const events = (await this.#call({ op: "claim", max, now, skip: skipFunctions })) as QueuedEvent[];
+  async claim(
+    max: number,
+    now: number,
+    skipFunctions: readonly string[] = [],
+    perFunction = max,
+  ): Promise<QueuedEvent[]> {
+    const events = (await this.#call({
+      op: "claim",
+      max,
+      now,
+      skip: skipFunctions,
+      perFunction,
+    })) as QueuedEvent[];
     return events.map(withBuffers);
   }
 
@@ -78,7 +90,15 @@ export class SqliteEventQueue implements EventQueue {
     await exited;
   }
 
+  /** The thread died: every call now fails with why, instead of waiting forever. */
+  #fail(err: Error): void {
+    this.#failure ??= err;
+    for (const p of this.#pending.values()) p.reject(err);
+    this.#pending.clear();
+  }
+
   #call(req: Request): Promise<unknown> {
+    if (this.#failure) return Promise.reject(this.#failure);
     const id = this.#seq++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });

@@ -69,6 +69,8 @@ export class AsyncInvoker {
   #timer: TimerHandle | undefined;
   #pruner: TimerHandle | undefined;
   #inFlight = 0;
+  /** Events of each function running now. */
+  readonly #perFunction = new Map<string, number>();
   /** Functions throttled just now, and until when their events are left in the queue. */
   readonly #throttled = new Map<string, number>();
   #pumping = false;
@@ -181,8 +183,12 @@ export class AsyncInvoker {
       let events: QueuedEvent[];
       const now = this.#o.clock.now();
       for (const [fn, until] of this.#throttled) if (until <= now) this.#throttled.delete(fn);
+      // No function takes more than half the poller: one function's backlog must not hold up
+      // every other function's events.
+      const cap = Math.max(1, Math.floor(this.#o.settings.maxInFlight / 2));
+      const full = [...this.#perFunction].filter(([, n]) => n >= cap).map(([fn]) => fn);
       try {
-        events = await this.#o.queue.claim(room, now, [...this.#throttled.keys()]);
+        events = await this.#o.queue.claim(room, now, [...this.#throttled.keys(), ...full], cap);
       } catch (err) {
         this.#o.logger.error("could not read the event queue", { err });
         return;
@@ -190,12 +196,16 @@ export class AsyncInvoker {
       if (events.length === 0) return;
       for (const e of events) {
         this.#inFlight++;
+        this.#perFunction.set(e.functionName, (this.#perFunction.get(e.functionName) ?? 0) + 1);
         void this.#run(e)
           .catch((err: unknown) =>
             this.#o.logger.error("async event failed in the platform", { err, id: e.id }),
           )
           .finally(() => {
             this.#inFlight--;
+            const left = (this.#perFunction.get(e.functionName) ?? 1) - 1;
+            if (left === 0) this.#perFunction.delete(e.functionName);
+            else this.#perFunction.set(e.functionName, left);
             this.#nudge();
           });
       }
