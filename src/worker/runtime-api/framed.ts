@@ -67,9 +67,13 @@ function serve(target: RuntimeApiTarget, socket: Socket): void {
             });
             return;
           case "response":
-          case "error":
-            answer(await target.complete(String(call.requestId), call.op, body(call.headers, frame.body)));
+          case "error": {
+            const a = await target.complete(String(call.requestId), call.op, body(call.headers, frame.body));
+            // The caller's response goes out first: the runtime waits for this answer only to
+            // ask for its next event, which cannot come sooner anyway.
+            setImmediate(() => answer(a));
             return;
+          }
           case "init-error":
             answer(await target.initError(body(call.headers, frame.body)));
             return;
