@@ -7,6 +7,7 @@ import { after, before, test } from "node:test";
 import { CreateFunctionCommand, InvokeCommand } from "@aws-sdk/client-lambda";
 import { FakeClock } from "../src/shared/clock.js";
 import { startPlatform, type TestPlatform, text, zipOf } from "./helpers/platform.js";
+import { alive, until } from "./helpers/wait.js";
 
 const KEEP_ALIVE_MS = 60_000;
 // Starts at the real time: the SDK signs with it, and the platform checks signatures against the clock.
@@ -33,20 +34,6 @@ async function call(): Promise<{ pid: number; cold: boolean }> {
   const out = await t.lambda.send(new InvokeCommand({ FunctionName: "idler", LogType: "Tail" }));
   const tail = Buffer.from(out.LogResult ?? "", "base64").toString();
   return { pid: Number(text(out.Payload)), cold: /Init Duration/.test(tail) };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function until(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !condition(); i++) await new Promise((r) => setTimeout(r, 10));
-  assert.ok(condition(), "condition not reached");
 }
 
 test("an instance idle for less than the keep-alive is reused; past it, it is stopped and the next call is cold", async () => {

@@ -21,6 +21,7 @@ import {
   type ZipFiles,
   zipOf,
 } from "./helpers/platform.js";
+import { alive, until } from "./helpers/wait.js";
 
 let t: TestPlatform;
 before(async () => {
@@ -136,20 +137,6 @@ done
     else process.kill(escaped, "SIGKILL");
   });
 });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function until(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 300 && !condition(); i++) await new Promise((r) => setTimeout(r, 10));
-  assert.ok(condition(), "condition not reached within 3 s");
-}
 
 describe("aws-lambda-ric", () => {
   test("the official Node runtime interface client, packaged in the function, runs a handler", async () => {
