@@ -3,11 +3,15 @@
  * to the worker at deploy, the logs API, placement by free memory, and turning auth off.
  */
 import assert from "node:assert/strict";
-import { readdirSync, renameSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { CreateFunctionCommand, InvokeCommand, type Runtime } from "@aws-sdk/client-lambda";
+import { CreateFunctionCommand, InvokeCommand, LambdaClient, type Runtime } from "@aws-sdk/client-lambda";
 import { NimbusClient } from "../src/cli/client.js";
+import { createPlatform } from "../src/platform/create-platform.js";
+import { loadConfig } from "../src/shared/config.js";
+import { silentLogger } from "../src/shared/logger.js";
 import { startPlatform, type TestPlatform, text, type ZipFiles, zipOf } from "./helpers/platform.js";
 
 let t: TestPlatform;
@@ -202,6 +206,46 @@ describe("placement", () => {
       assert.notEqual(again.pid, half.pid);
     } finally {
       await small.close();
+    }
+  });
+});
+
+describe("sandbox users", () => {
+  test("with a data directory other users cannot reach, instances still run as their own uid", async (ctx) => {
+    const dir = mkdtempSync(join(tmpdir(), "nimbus-private-"));
+    chmodSync(dir, 0o700);
+    const config = loadConfig({}, {}, { port: 0, dataDir: join(dir, "data") });
+    const platform = await createPlatform(config, { logger: silentLogger });
+    const url = await platform.listen();
+    const lambda = new LambdaClient({
+      endpoint: url,
+      region: "us-east-1",
+      credentials: platform.credentials,
+      maxAttempts: 1,
+    });
+    try {
+      await lambda.send(
+        new CreateFunctionCommand({
+          FunctionName: "whoami",
+          Runtime: "nodejs20.x",
+          Handler: "index.handler",
+          Role: "arn:aws:iam::000000000000:role/test",
+          Code: {
+            ZipFile: await zipOf({ "index.mjs": `export const handler = async () => process.getuid();` }),
+          },
+        }),
+      );
+      const out = await lambda.send(new InvokeCommand({ FunctionName: "whoami" }));
+      const uid = Number(text(out.Payload));
+      if (process.getuid?.() === 0) assert.ok(uid >= 200_000, `instance ran as uid ${uid}`);
+      else {
+        ctx.diagnostic("per-instance uids need root");
+        assert.equal(uid, process.getuid?.());
+      }
+    } finally {
+      lambda.destroy();
+      await platform.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -2,9 +2,10 @@
  * The composition root: the only place where the subsystems are wired together. One call
  * gives a running platform on its data directory; `listen` puts it on a port.
  */
-import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createAdaptorServer } from "@hono/node-server";
@@ -24,7 +25,7 @@ import type { Config } from "../shared/config.js";
 import { createLogger, type Logger } from "../shared/logger.js";
 import { SqliteStore } from "../store/sqlite.js";
 import { SqliteEventQueue } from "../store/sqlite-queue.js";
-import { ProcessDriver } from "../worker/sandbox/process.js";
+import { ProcessDriver, traversableByOthers } from "../worker/sandbox/process.js";
 import { Worker } from "../worker/worker.js";
 import { loadCredentials } from "./credentials.js";
 
@@ -70,7 +71,16 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
   const code = new CodeStore(join(dataDir, "packages"));
   await code.open();
   const logs = new LogService({ store, clock, logger, retentionMs: config.logRetentionMs });
-  const workerRoot = join(dataDir, "worker");
+  // Sandboxes run as other users and must reach their code: when the data directory is not
+  // reachable by them (under /root, say), the worker's files (derived data: extracted code,
+  // instance directories) live in a fresh private directory under the system's temp dir.
+  let workerRoot = join(dataDir, "worker");
+  let ownWorkerRoot = false;
+  if (process.getuid?.() === 0 && config.isolateUsers === "auto" && !traversableByOthers(dataDir)) {
+    workerRoot = await mkdtemp(join(tmpdir(), "nimbus-worker-"));
+    ownWorkerRoot = true;
+    logger.info("worker files are kept where sandbox users can reach them", { workerRoot });
+  }
   await mkdir(workerRoot, { recursive: true });
   await chmod(workerRoot, 0o711);
   const worker = new Worker({
@@ -216,6 +226,7 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
         await rm(join(dataDir, ENDPOINT_FILE), { force: true });
       }
       await worker.close();
+      if (ownWorkerRoot) await rm(workerRoot, { recursive: true, force: true });
       // Events still running were cut: they stay claimed and run again at the next start.
       await queue.close();
       await logs.close();

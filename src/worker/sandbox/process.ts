@@ -31,7 +31,8 @@ export interface ProcessDriverOptions {
   readonly cgroups?: "auto" | "off";
 }
 
-function traversableByOthers(path: string): boolean {
+/** Whether every directory from `path` up to the root lets other users through (o+x). */
+export function traversableByOthers(path: string): boolean {
   for (let p = path; ; p = dirname(p)) {
     try {
       if ((statSync(p).mode & 0o001) === 0) return false;
