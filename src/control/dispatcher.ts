@@ -242,10 +242,17 @@ export class Dispatcher {
     const start = startLine(figures);
     const end = endLine(figures);
     const report = reportLine(figures, outcome);
-    const tail = logTail([...before, start, ...(output ? [output] : []), end, report]);
     for (const message of startStored ? [end, report] : [start, end, report])
       this.#store(figures, figures.requestId, message);
-    return { outcome, figures, cold, logTail: tail };
+    return {
+      outcome,
+      figures,
+      cold,
+      // Built only when asked for (LogType: Tail): most invocations never read it.
+      get logTail() {
+        return logTail([...before, start, ...(output ? [output] : []), end, report]);
+      },
+    };
   }
 
   #store(fn: { functionName: string; version: string }, requestId: string, message: string): void {
