@@ -7,11 +7,8 @@ import { chmodSync, mkdtempSync, readdirSync, renameSync, rmSync } from "node:fs
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { CreateFunctionCommand, InvokeCommand, LambdaClient, type Runtime } from "@aws-sdk/client-lambda";
+import { CreateFunctionCommand, InvokeCommand, type Runtime } from "@aws-sdk/client-lambda";
 import { NimbusClient } from "../src/cli/client.js";
-import { createPlatform } from "../src/platform/create-platform.js";
-import { loadConfig } from "../src/shared/config.js";
-import { silentLogger } from "../src/shared/logger.js";
 import { startPlatform, type TestPlatform, text, type ZipFiles, zipOf } from "./helpers/platform.js";
 
 let t: TestPlatform;
@@ -214,15 +211,8 @@ describe("sandbox users", () => {
   test("with a data directory other users cannot reach, instances still run as their own uid", async (ctx) => {
     const dir = mkdtempSync(join(tmpdir(), "nimbus-private-"));
     chmodSync(dir, 0o700);
-    const config = loadConfig({}, {}, { port: 0, dataDir: join(dir, "data") });
-    const platform = await createPlatform(config, { logger: silentLogger });
-    const url = await platform.listen();
-    const lambda = new LambdaClient({
-      endpoint: url,
-      region: "us-east-1",
-      credentials: platform.credentials,
-      maxAttempts: 1,
-    });
+    const priv = await startPlatform({ dataDir: join(dir, "data") });
+    const lambda = priv.lambda;
     try {
       await lambda.send(
         new CreateFunctionCommand({
@@ -243,8 +233,7 @@ describe("sandbox users", () => {
         assert.equal(uid, process.getuid?.());
       }
     } finally {
-      lambda.destroy();
-      await platform.close();
+      await priv.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -134,22 +134,7 @@ export class Registry {
     zipField: unknown,
     code: unknown,
   ): Promise<Pick<FunctionVersion, "packageId" | "codeSha256" | "codeSize">> {
-    const c = (code ?? {}) as Record<string, unknown>;
-    if (zipField === undefined) {
-      if (c.S3Bucket !== undefined || c.ImageUri !== undefined) {
-        throw new NimbusError(
-          "InvalidParameter",
-          "Code must be given as ZipFile: S3Bucket/S3Key and ImageUri are not supported yet",
-        );
-      }
-      throw new NimbusError(
-        "InvalidParameter",
-        "Code is required: give the package as Code.ZipFile (base64 of a zip)",
-      );
-    }
-    if (typeof zipField !== "string")
-      throw v.invalid("zipFile", "(not base64 text)", "Member must be the base64 of a zip file");
-    const zip = Buffer.from(zipField, "base64");
+    const zip = v.checkZipFile(zipField, code);
     await inspectZip(zip);
     const stored = await this.#code.put(zip);
     // Pre-download: every worker caches the package before the version can be invoked.
@@ -203,21 +188,9 @@ export class Registry {
 
   /** DeadLetterConfig: `{TargetArn}` naming an existing function (or empty to remove it). */
   async #deadLetterTarget(raw: unknown, self: string): Promise<string | undefined> {
-    if (raw === undefined || raw === null) return undefined;
-    if (typeof raw !== "object") throw v.invalid("deadLetterConfig", raw, "Member must be an object");
-    const target = (raw as { TargetArn?: unknown }).TargetArn;
-    if (target === undefined || target === null || target === "") return undefined;
-    if (
-      typeof target !== "string" ||
-      !/^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:[^:]+$/.test(target)
-    ) {
-      throw new NimbusError(
-        "InvalidParameter",
-        `DeadLetterConfig.TargetArn ${JSON.stringify(target)} is not supported: Nimbus delivers dead letters to a function, named by its ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME)`,
-      );
-    }
-    const targetName = v.parseFunctionRef(target).name;
-    if (targetName !== self && !(await this.#store.getFunction(targetName))) {
+    const target = v.checkDeadLetterTarget(raw);
+    const targetName = target && v.parseFunctionRef(target).name;
+    if (targetName && targetName !== self && !(await this.#store.getFunction(targetName))) {
       throw new NimbusError("InvalidParameter", `The dead-letter target ${target} does not exist.`);
     }
     return target;

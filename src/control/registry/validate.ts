@@ -248,3 +248,41 @@ export function checkRoutingWeights(raw: unknown, functionVersion: string): Reco
   }
   return weights;
 }
+
+/** DeadLetterConfig's TargetArn: a function ARN, or undefined when absent or empty. */
+export function checkDeadLetterTarget(raw: unknown): string | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (typeof raw !== "object") throw invalid("deadLetterConfig", raw, "Member must be an object");
+  const target = (raw as { TargetArn?: unknown }).TargetArn;
+  if (target === undefined || target === null || target === "") return undefined;
+  if (
+    typeof target !== "string" ||
+    !/^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:[^:]+$/.test(target)
+  ) {
+    throw new NimbusError(
+      "InvalidParameter",
+      `DeadLetterConfig.TargetArn ${JSON.stringify(target)} is not supported: Nimbus delivers dead letters to a function, named by its ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME)`,
+    );
+  }
+  return target;
+}
+
+/** The package of CreateFunction's Code (or UpdateFunctionCode): base64 ZipFile, decoded. */
+export function checkZipFile(zipField: unknown, code: unknown): Buffer {
+  const c = (code ?? {}) as Record<string, unknown>;
+  if (zipField === undefined) {
+    if (c.S3Bucket !== undefined || c.ImageUri !== undefined) {
+      throw new NimbusError(
+        "InvalidParameter",
+        "Code must be given as ZipFile: S3Bucket/S3Key and ImageUri are not supported yet",
+      );
+    }
+    throw new NimbusError(
+      "InvalidParameter",
+      "Code is required: give the package as Code.ZipFile (base64 of a zip)",
+    );
+  }
+  if (typeof zipField !== "string")
+    throw invalid("zipFile", "(not base64 text)", "Member must be the base64 of a zip file");
+  return Buffer.from(zipField, "base64");
+}
