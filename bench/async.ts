@@ -7,14 +7,14 @@
  * - kill -9: acknowledged events lost or run twice across repeated kill -9 restarts under load.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { NimbusClient } from "../src/cli/client.js";
 import { type BenchContext, type FigureResult, fmtInt, fmtMs, fmtRatio, verdict } from "./lib/context.js";
-import { invokePath, PAYLOAD, REGION } from "./lib/functions.js";
+import { Control, invokePath, PAYLOAD, REGION } from "./lib/functions.js";
 import { type Headers, keepAliveAgent, send } from "./lib/http-client.js";
 import { sleep } from "./lib/proc.js";
 import { overRuns, percentile } from "./lib/stats.js";
@@ -179,9 +179,9 @@ export async function asyncKills(
     for (let cycle = 0; cycle <= o.cycles; cycle++) {
       ctx.progress(`async kill -9: cycle ${cycle + 1}/${o.cycles + 1}`);
       up = await startUp(dataDir);
-      const client = new NimbusClient({ endpoint: up.url, region: REGION, ...(await credentials(dataDir)) });
+      const client = new NimbusClient({ endpoint: up.url, region: REGION, ...credentials(dataDir) });
       if (cycle === 0) {
-        const control = new (await import("./lib/functions.js")).Control(up.url, await credentials(dataDir));
+        const control = new Control(up.url, credentials(dataDir));
         await control.deploy("bench-kill", { code: REPORTING_HANDLER(port) });
       }
       if (cycle === o.cycles) break; // the last start only finishes what is left
@@ -222,7 +222,7 @@ export async function asyncKills(
     const deadline = performance.now() + 120_000;
     while (performance.now() < deadline && [...acknowledged].some((n) => !ran.has(n))) await sleep(100);
     // An event that has not run yet is lost only if the platform has no record of it.
-    const client = new NimbusClient({ endpoint: up!.url, region: REGION, ...(await credentials(dataDir)) });
+    const client = new NimbusClient({ endpoint: up!.url, region: REGION, ...credentials(dataDir) });
     for (const n of acknowledged) {
       if (ran.has(n)) continue;
       const res = await client.request("GET", `/nimbus/v1/invocations/${requestIds.get(n)}`);
@@ -274,8 +274,7 @@ async function startUp(dataDir: string): Promise<{ child: ChildProcess; url: str
   return { child, url };
 }
 
-async function credentials(dataDir: string): Promise<{ accessKeyId: string; secretAccessKey: string }> {
-  const { readFileSync } = await import("node:fs");
+function credentials(dataDir: string): { accessKeyId: string; secretAccessKey: string } {
   return JSON.parse(readFileSync(join(dataDir, "credentials.json"), "utf8")) as {
     accessKeyId: string;
     secretAccessKey: string;

@@ -145,12 +145,16 @@ function decodeClientContext(b64: string | undefined): string | undefined {
   return text;
 }
 
-/** An X-Ray style trace id: Root=1-{epoch seconds hex}-{96 random bits};Parent=…;Sampled=0. */
-export function newTraceId(nowMs: number): string {
+/** An X-Ray style trace root: 1-{epoch seconds hex}-{96 random bits}. */
+export function newTraceRoot(nowMs: number): string {
   const seconds = Math.floor(nowMs / 1000)
     .toString(16)
     .padStart(8, "0");
   // randomUUID draws from a cached entropy pool; randomBytes makes a system call every time.
-  const random = randomUUID().replaceAll("-", "");
-  return `Root=1-${seconds}-${random.slice(0, 24)};Parent=${randomUUID().replaceAll("-", "").slice(0, 16)};Sampled=0`;
+  return `1-${seconds}-${randomUUID().replaceAll("-", "").slice(0, 24)}`;
+}
+
+/** An X-Ray style trace id: Root=…;Parent=…;Sampled=0. */
+export function newTraceId(nowMs: number): string {
+  return `Root=${newTraceRoot(nowMs)};Parent=${randomUUID().replaceAll("-", "").slice(0, 16)};Sampled=0`;
 }

@@ -18,7 +18,7 @@ import type { EventQueue, QueuedEvent } from "../../store/queue.js";
 import type { EventInvokeConfig } from "../../store/types.js";
 import type { Dispatcher } from "../dispatcher.js";
 import { functionArn } from "../dispatcher.js";
-import { checkJson, newTraceId } from "../invoke-service.js";
+import { checkJson, newTraceRoot } from "../invoke-service.js";
 import type { Registry } from "../registry/registry.js";
 import { parseFunctionRef } from "../registry/validate.js";
 import { errorPayload } from "../report.js";
@@ -115,7 +115,7 @@ export class AsyncInvoker {
       qualifier: ref.qualifier,
       payload,
       traceId: withLineage(
-        lineage?.root ?? rootOf(newTraceId(now)),
+        lineage?.root ?? newTraceRoot(now),
         hops,
         (input.stopped ?? false) || (lineage?.stopped ?? false),
       ),
@@ -405,10 +405,6 @@ function parseLineage(
   const lineage = /(?:^|;)\s*Lineage=nimbus:(\d+)(:stopped)?/.exec(header);
   if (!root || !lineage) return undefined;
   return { root, hops: Number(lineage[1]), stopped: lineage[2] !== undefined };
-}
-
-function rootOf(traceId: string): string {
-  return /Root=([^;]+)/.exec(traceId)?.[1] ?? traceId;
 }
 
 function withLineage(root: string, hops: number, stopped: boolean): string {

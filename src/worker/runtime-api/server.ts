@@ -19,10 +19,6 @@ import {
   type RuntimeBody,
 } from "./target.js";
 
-export { ACCEPTED, type ApiAnswer, apiError, type RuntimeApiTarget } from "./target.js";
-
-const OK = ACCEPTED;
-
 export function sendAnswer(res: ServerResponse, answer: ApiAnswer): void {
   const body = JSON.stringify(answer.body);
   res.writeHead(answer.status, {
@@ -151,7 +147,7 @@ export class RuntimeApiServer {
     // The logs and telemetry APIs are not offered; answer as the emulator does so clients go on.
     if ((path === "/2020-08-15/logs" || path === "/2022-07-01/telemetry") && req.method === "PUT") {
       req.resume();
-      return sendAnswer(res, OK);
+      return sendAnswer(res, ACCEPTED);
     }
     req.resume();
     sendAnswer(res, apiError(404, "NotFound", `no such Runtime API path: ${req.method} ${path}`));
