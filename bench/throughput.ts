@@ -1,7 +1,9 @@
 /**
  * Figure 2: warm throughput of a trivial function. A closed-loop load generator in the bench
- * process (the platform runs in its own process) keeps one request in flight per instance;
- * the baseline is the same handler behind a bare node:http server under the same load.
+ * process (the platform runs in its own process) keeps one request in flight per instance.
+ * Two baselines under the same load: the same handler behind a bare node:http server, and the
+ * process-isolation floor, a bare node:http server relaying each request to one of as many
+ * handler processes over a Unix socket (`lib/bare-relay.ts`).
  */
 import { availableParallelism } from "node:os";
 import { type BenchContext, type FigureResult, fmtInt, fmtRatio, verdict } from "./lib/context.js";
@@ -40,8 +42,10 @@ export async function throughput(ctx: BenchContext, o: ThroughputOptions): Promi
   await ctx.control.deploy(FUNCTION, { reserved: o.instances });
   const path = invokePath(FUNCTION);
   const bare = await startBareServer();
+  const relay = await startBareServer({ relayTo: o.instances });
   const platformRuns: LoadRun[] = [];
   const bareRuns: LoadRun[] = [];
+  const relayRuns: LoadRun[] = [];
   try {
     // One signature for all of the figure's requests (well inside the 15-minute skew window):
     // signing is the client's cost; the platform still verifies each request in full.
@@ -59,18 +63,22 @@ export async function throughput(ctx: BenchContext, o: ThroughputOptions): Promi
     ctx.progress("throughput: warming up");
     await load(ctx.base, path, platformHeaders, { ...o, durationMs: FIGURE_WARMUP_MS }, [], []);
     await load(bare.url, path, bareHeaders, { ...o, durationMs: FIGURE_WARMUP_MS / 4 }, [], []);
+    await load(relay.url, path, bareHeaders, { ...o, durationMs: FIGURE_WARMUP_MS / 2 }, [], []);
     for (let run = 0; run < ctx.runs; run++) {
       ctx.progress(`throughput: run ${run + 1}/${ctx.runs}`);
       platformRuns.push(await load(ctx.base, path, platformHeaders, o, [ctx.platform.pid], instancePids));
       bareRuns.push(await load(bare.url, path, bareHeaders, o, [bare.pid], []));
+      relayRuns.push(await load(relay.url, path, bareHeaders, o, [relay.pid], relay.instancePids));
     }
   } finally {
     bare.close();
+    relay.close();
     await ctx.control.remove(FUNCTION);
   }
 
   const platform = overRuns(platformRuns.map((r) => r.perSecond));
   const baseline = overRuns(bareRuns.map((r) => r.perSecond));
+  const floor = overRuns(relayRuns.map((r) => r.perSecond));
   const errors = platformRuns.reduce((n, r) => n + r.errors, 0);
   const pass = platform.median / cores >= TARGET_PER_CORE && errors === 0;
   const mid = (runs: LoadRun[], k: keyof LoadRun) => overRuns(runs.map((r) => r[k])).median;
@@ -88,6 +96,10 @@ export async function throughput(ctx: BenchContext, o: ThroughputOptions): Promi
         `instances ${fmtInt(mid(platformRuns, "instancesCpuUs"))} µs, ` +
         `load generator ${fmtInt(mid(platformRuns, "clientCpuUs"))} µs | bare server ` +
         `${fmtInt(mid(bareRuns, "serverCpuUs"))} µs, load generator ${fmtInt(mid(bareRuns, "clientCpuUs"))} µs`,
+      `process-isolation floor (bare node:http relaying to ${o.instances} handler processes over a Unix socket): ` +
+        `${fmtInt(floor.median)}/s = ${fmtInt(floor.median / cores)}/core; platform ${fmtRatio(platform.median / floor.median)} of it; ` +
+        `CPU per invocation: server ${fmtInt(mid(relayRuns, "serverCpuUs"))} µs + handler processes ` +
+        `${fmtInt(mid(relayRuns, "instancesCpuUs"))} µs, load generator ${fmtInt(mid(relayRuns, "clientCpuUs"))} µs`,
     ],
     pass,
     data: {
@@ -97,9 +109,11 @@ export async function throughput(ctx: BenchContext, o: ThroughputOptions): Promi
       durationMs: o.durationMs,
       platform: { ...platform, medianPerCore: platform.median / cores },
       baseline: { ...baseline, medianPerCore: baseline.median / cores },
+      processIsolationFloor: { ...floor, medianPerCore: floor.median / cores },
       ratio: platform.median / baseline.median,
+      ratioToFloor: platform.median / floor.median,
       target: { perCore: TARGET_PER_CORE },
-      perRun: platformRuns.map((p, i) => ({ platform: p, baseline: bareRuns[i] })),
+      perRun: platformRuns.map((p, i) => ({ platform: p, baseline: bareRuns[i], floor: relayRuns[i] })),
     },
   };
 }

@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import { TRIVIAL_HANDLER } from "./functions.js";
 
 const BARE_SERVER = fileURLToPath(new URL("./bare-server.js", import.meta.url));
+const BARE_RELAY = fileURLToPath(new URL("./bare-relay.js", import.meta.url));
 
 /**
  * Starts `node args…` with an empty environment, as the sandboxes are: this machine sets
@@ -19,20 +20,28 @@ export function spawnCleanNode(args: readonly string[], stdout: "ignore" | "pipe
 export interface BareServer {
   readonly url: URL;
   readonly pid: number;
+  /** The relay's handler processes; none for the in-process server. */
+  readonly instancePids: readonly number[];
   close(): void;
 }
 
-/** The baseline server, in its own process, running the trivial handler from a file. */
-export async function startBareServer(): Promise<BareServer> {
+/**
+ * A baseline server, in its own process, running the trivial handler from a file: in that
+ * process (`bare-server.ts`), or with `relayTo` handler processes behind it (`bare-relay.ts`).
+ */
+export async function startBareServer(o: { relayTo?: number } = {}): Promise<BareServer> {
   const dir = mkdtempSync(join(tmpdir(), "nimbus-bench-bare-"));
   const handlerFile = join(dir, "handler.mjs");
   writeFileSync(handlerFile, TRIVIAL_HANDLER);
-  const child = spawnCleanNode([BARE_SERVER, handlerFile], "pipe");
-  const port = await new Promise<number>((resolve, reject) => {
+  const args = o.relayTo ? [BARE_RELAY, handlerFile, String(o.relayTo)] : [BARE_SERVER, handlerFile];
+  const child = spawnCleanNode(args, "pipe");
+  const [port, pids] = await new Promise<[number, number[]]>((resolve, reject) => {
     let out = "";
     child.stdout!.on("data", (c: Buffer) => {
       out += c.toString();
-      if (out.includes("\n")) resolve(Number(out.trim()));
+      if (!out.includes("\n")) return;
+      const [p, list] = out.trim().split(" ");
+      resolve([Number(p), list ? list.split(",").map(Number) : []]);
     });
     child.once("exit", (code) => reject(new Error(`bare server exited with ${code}`)));
   });
@@ -40,7 +49,15 @@ export async function startBareServer(): Promise<BareServer> {
   return {
     url: new URL(`http://127.0.0.1:${port}`),
     pid: child.pid!,
+    instancePids: pids,
     close() {
+      for (const pid of pids) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          // already gone
+        }
+      }
       child.kill("SIGKILL");
       rmSync(dir, { recursive: true, force: true });
     },
