@@ -179,15 +179,17 @@ describe("synchronous invocation", () => {
     assert.equal(JSON.parse(out.body).errorType, "Sandbox.Timedout");
   });
 
-  test("a response over 6 MB is replaced by Function.ResponseSizeTooLarge", async () => {
+  test("a response over 6 MB is replaced by Function.ResponseSizeTooLarge, and the instance serves the next invoke", async () => {
     await create("big", {
-      "index.mjs": `export const handler = async () => "x".repeat(6 * 1024 * 1024 + 200);`,
+      "index.mjs": `let n = 0;\nexport const handler = async (e) => (e.big ? "x".repeat(6 * 1024 * 1024 + 200) : { n: ++n });`,
     });
-    const out = await invoke("big", {});
+    assert.deepEqual(JSON.parse((await invoke("big", {})).body), { n: 1 });
+    const out = await invoke("big", { big: true });
     assert.equal(out.FunctionError, "Unhandled");
     const body = JSON.parse(out.body);
     assert.equal(body.errorType, "Function.ResponseSizeTooLarge");
     assert.match(body.errorMessage, /exceeded maximum allowed payload size \(6291556 bytes\)/);
+    assert.deepEqual(JSON.parse((await invoke("big", {})).body), { n: 2 }, "the same warm instance answers");
   });
 
   test("a request over 6 MB is refused with 413 RequestTooLargeException", async () => {

@@ -10,13 +10,19 @@
  * runtime: Node built-ins only.
  */
 
-/** Runtime → platform. `headers` carries the Runtime API's request headers (lower case). */
+/**
+ * Runtime → platform. `headers` carries the Runtime API's request headers (lower case).
+ * A response with `next: true` is also the runtime's next call, so an invocation costs one
+ * frame each way: the platform answers the response only if it refuses it (any status but
+ * 202), then sends the next event as it would for "next".
+ */
 export type RuntimeCall =
   | { readonly op: "next" }
   | {
       readonly op: "response" | "error";
       readonly requestId: string;
       readonly headers: Record<string, string>;
+      readonly next?: boolean;
     }
   | { readonly op: "init-error"; readonly headers: Record<string, string> };
 

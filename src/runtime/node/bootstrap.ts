@@ -111,9 +111,10 @@ async function main(): Promise<void> {
   }
   runtime.initialised = true;
 
+  let prefetched: ApiResponse | undefined;
   while (!runtime.crashing) {
-    const next = await runtime.client.next();
-    await invoke(runtime, handler, next);
+    const next = prefetched ?? (await runtime.client.next());
+    prefetched = await invoke(runtime, handler, next);
   }
 }
 
@@ -154,7 +155,12 @@ async function crash(runtime: Runtime, label: string, error: unknown): Promise<v
   process.exit(1);
 }
 
-async function invoke(runtime: Runtime, handler: Handler, next: ApiResponse): Promise<void> {
+/** Runs one invocation; resolves with the next event when answering fetched it already. */
+async function invoke(
+  runtime: Runtime,
+  handler: Handler,
+  next: ApiResponse,
+): Promise<ApiResponse | undefined> {
   const header = (name: string): string | undefined => {
     const value = next.headers[name];
     return typeof value === "string" && value !== "" ? value : undefined;
@@ -197,7 +203,7 @@ async function invoke(runtime: Runtime, handler: Handler, next: ApiResponse): Pr
     // Only parseJson throws here: the handler's own failures come back as outcomes.
     outcome = { ok: false, error: err };
   }
-  await answer(runtime, invocation, outcome);
+  return answer(runtime, invocation, outcome);
 }
 
 // The AWS runtime crashes on an unparsable event; reporting it keeps the sandbox and says why.
@@ -288,14 +294,22 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as { then?: unknown } | null)?.then === "function";
 }
 
-async function answer(runtime: Runtime, invocation: Invocation, outcome: Outcome): Promise<void> {
-  if (invocation.answered) return;
+/** Posts the outcome; resolves with the next event if the transport fetched it in the same exchange. */
+async function answer(
+  runtime: Runtime,
+  invocation: Invocation,
+  outcome: Outcome,
+): Promise<ApiResponse | undefined> {
+  if (invocation.answered) return undefined;
   invocation.answered = true;
   if (outcome.ok) {
     const json = serialise(outcome.result);
     if (json !== undefined) {
-      await runtime.client.postResponse(invocation.requestId, json);
-      return;
+      const client = runtime.client;
+      if (client.respondThenNext && !runtime.crashing)
+        return client.respondThenNext(invocation.requestId, json);
+      await client.postResponse(invocation.requestId, json);
+      return undefined;
     }
     outcome = {
       ok: false,
@@ -304,6 +318,7 @@ async function answer(runtime: Runtime, invocation: Invocation, outcome: Outcome
   }
   logError("Invoke Error", outcome.error);
   await runtime.client.postError(invocation.requestId, outcome.error);
+  return undefined;
 }
 
 /** The response body, or undefined when the result cannot be serialised (a cycle, a BigInt). */

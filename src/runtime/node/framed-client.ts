@@ -14,6 +14,8 @@ import {
 interface Pending {
   resolve(r: ApiResponse): void;
   reject(err: Error): void;
+  /** A response that is also the next call: an answer frame is its refusal, the event its reply. */
+  readonly thenNext?: boolean;
 }
 
 export class FramedRuntimeApiClient implements RuntimeApi {
@@ -37,6 +39,9 @@ export class FramedRuntimeApiClient implements RuntimeApi {
       for (const { header, body } of frames) {
         const reply = header as PlatformReply;
         const text = body.toString("utf8");
+        // A refused response is dropped as postResponse's answer is: the platform has recorded
+        // the invocation's failure itself, and the event follows.
+        if (reply.op === "answer" && this.#pending[0]?.thenNext) continue;
         const response: ApiResponse =
           reply.op === "event"
             ? { status: 200, headers: reply.headers, body: text }
@@ -58,6 +63,17 @@ export class FramedRuntimeApiClient implements RuntimeApi {
     return this.#call({ op: "response", requestId, headers: { "content-type": "application/json" } }, json);
   }
 
+  /** Posts the response and asks for the next event in one frame; resolves with the event. */
+  async respondThenNext(requestId: string, json: string): Promise<ApiResponse> {
+    const res = await this.#call(
+      { op: "response", requestId, headers: { "content-type": "application/json" }, next: true },
+      json,
+      true,
+    );
+    if (res.status !== 200) throw new Error(`next answered ${res.status}, expected 200: ${res.body}`);
+    return res;
+  }
+
   postError(requestId: string, error: unknown): Promise<ApiResponse> {
     const body = errorBody(error);
     return this.#call(
@@ -74,10 +90,10 @@ export class FramedRuntimeApiClient implements RuntimeApi {
     );
   }
 
-  #call(header: object, body?: string): Promise<ApiResponse> {
+  #call(header: object, body?: string, thenNext = false): Promise<ApiResponse> {
     if (this.#failure) return Promise.reject(this.#failure);
     return new Promise((resolve, reject) => {
-      this.#pending.push({ resolve, reject });
+      this.#pending.push({ resolve, reject, thenNext });
       this.#socket.write(encodeFrame(header, body));
     });
   }

@@ -33,6 +33,8 @@ export interface RuntimeApi {
   /** Waits for the next invocation; anything but 200 is a platform fault. */
   next(): Promise<ApiResponse>;
   postResponse(requestId: string, json: string): Promise<ApiResponse>;
+  /** postResponse then next, in one exchange where the transport allows it (frames). */
+  respondThenNext?(requestId: string, json: string): Promise<ApiResponse>;
   postError(requestId: string, error: unknown): Promise<ApiResponse>;
   postInitError(error: unknown): Promise<ApiResponse>;
 }

@@ -6,7 +6,14 @@
 import { chmod } from "node:fs/promises";
 import { createServer, type Server, type Socket } from "node:net";
 import { encodeFrame, FrameDecoder, type RuntimeCall } from "../../protocol/runtime-frames.js";
-import { type ApiAnswer, apiError, eventHeaders, type RuntimeApiTarget, type RuntimeBody } from "./target.js";
+import {
+  ACCEPTED,
+  type ApiAnswer,
+  apiError,
+  eventHeaders,
+  type RuntimeApiTarget,
+  type RuntimeBody,
+} from "./target.js";
 
 export class FramedRuntimeApi {
   readonly #server: Server;
@@ -45,6 +52,14 @@ function serve(target: RuntimeApiTarget, socket: Socket): void {
     if (!socket.destroyed)
       socket.write(encodeFrame({ op: "answer", status: a.status }, JSON.stringify(a.body)));
   };
+  const next = () =>
+    target.next({
+      send: (req) => {
+        if (!socket.destroyed)
+          socket.write(encodeFrame({ op: "event", headers: eventHeaders(req) }, req.payload));
+      },
+      destroy: () => socket.destroy(),
+    });
   socket.on("data", (chunk: Buffer) => {
     let frames: ReturnType<FrameDecoder["push"]>;
     try {
@@ -58,17 +73,16 @@ function serve(target: RuntimeApiTarget, socket: Socket): void {
       chain = chain.then(async () => {
         switch (call.op) {
           case "next":
-            target.next({
-              send: (req) => {
-                if (!socket.destroyed)
-                  socket.write(encodeFrame({ op: "event", headers: eventHeaders(req) }, req.payload));
-              },
-              destroy: () => socket.destroy(),
-            });
+            next();
             return;
           case "response":
           case "error": {
             const a = await target.complete(String(call.requestId), call.op, body(call.headers, frame.body));
+            if (call.next === true) {
+              if (a.status !== ACCEPTED.status) answer(a);
+              next();
+              return;
+            }
             // The caller's response goes out first: the runtime waits for this answer only to
             // ask for its next event, which cannot come sooner anyway.
             setImmediate(() => answer(a));

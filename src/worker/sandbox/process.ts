@@ -5,9 +5,10 @@
  * code cache.
  */
 import { spawn } from "node:child_process";
-import { chownSync, closeSync, openSync, readdirSync, readSync, statSync } from "node:fs";
+import { chownSync, readdirSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { Cgroups } from "./cgroups.js";
+import { PeakMemory } from "./peak-memory.js";
 import {
   type Sandbox,
   type SandboxDriver,
@@ -139,11 +140,10 @@ export class ProcessDriver implements SandboxDriver {
         })
       : Promise.resolve();
     limited.catch(() => {});
-    const status = openProcStatus(pid);
-    let peakMb: number | undefined;
+    const peak = new PeakMemory(pid);
     let oom = false;
     void exited.then(() => {
-      status.close();
+      peak.close();
       if (cgroup) {
         oom = cgroup.oomKilled();
         cgroup.remove();
@@ -165,14 +165,9 @@ export class ProcessDriver implements SandboxDriver {
         // A unique uid owns exactly this instance's processes, even those that left the group.
         if (uid !== undefined) killAllOf(uid);
       },
-      peakMemoryMb: () => {
-        // VmHWM is the runtime process's resident high-water mark, shared pages of the node
-        // binary included, as Lambda's Max Memory Used counts them. (The cgroup's own peak
-        // counts only pages charged to it: a few MB for a trivial function.)
-        const m = /VmHWM:\s+(\d+) kB/.exec(status.read());
-        if (m) peakMb = Math.ceil(Number(m[1]) / 1024);
-        return peakMb;
-      },
+      // The runtime process's VmHWM, not the cgroup's peak: that counts only pages charged to
+      // the group, a few MB for a trivial function.
+      peakMemoryMb: () => peak.mb(),
       outOfMemory: () => oom,
     };
   }
@@ -215,27 +210,3 @@ function killAllOf(uid: number): void {
  * /proc/<pid>/status kept open: read on every invocation for the memory high-water mark, and
  * re-reading an open proc file from offset 0 costs a fraction of opening it each time.
  */
-function openProcStatus(pid: number): { read(): string; close(): void } {
-  let fd: number | undefined;
-  try {
-    fd = openSync(`/proc/${pid}/status`, "r");
-  } catch {
-    fd = undefined;
-  }
-  const buf = Buffer.alloc(4096);
-  return {
-    read() {
-      if (fd === undefined) return "";
-      try {
-        const n = readSync(fd, buf, 0, buf.length, 0);
-        return buf.toString("latin1", 0, n);
-      } catch {
-        return "";
-      }
-    },
-    close() {
-      if (fd !== undefined) closeSync(fd);
-      fd = undefined;
-    },
-  };
-}
