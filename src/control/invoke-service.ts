@@ -5,6 +5,7 @@
 import { randomUUID } from "node:crypto";
 import { MAX_CLIENT_CONTEXT_BYTES } from "../protocol/limits.js";
 import { NimbusError } from "../shared/errors.js";
+import { newRequestId } from "../shared/ids.js";
 import type { Dispatcher, DispatchResult } from "./dispatcher.js";
 import { functionArn } from "./dispatcher.js";
 import type { Registry } from "./registry/registry.js";
@@ -71,7 +72,7 @@ export class InvokeService {
   async invoke(input: SyncInvokeInput): Promise<SyncInvokeOutput> {
     const ref = parseFunctionRef(input.functionName, input.qualifier);
     const target = await this.#registry.resolve(ref.name, ref.qualifier);
-    const requestId = randomUUID();
+    const requestId = newRequestId();
     const payload = input.payload.length === 0 ? EMPTY_EVENT : checkJson(input.payload);
     const clientContext = decodeClientContext(input.clientContextBase64);
     if (input.dryRun) {

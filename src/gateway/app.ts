@@ -1,8 +1,8 @@
 /** Every HTTP surface of the platform in one fetch handler. */
-import { randomUUID } from "node:crypto";
 import { Hono } from "hono";
 import type { LogService } from "../control/logs.js";
 import { NimbusError, toNimbusError } from "../shared/errors.js";
+import { newRequestId } from "../shared/ids.js";
 import type { Logger } from "../shared/logger.js";
 import type { EventQueue } from "../store/queue.js";
 import { lambdaErrorResponse } from "./lambda-api/errors.js";
@@ -23,10 +23,10 @@ export function createGateway(d: GatewayDeps): Hono {
 
   app.notFound((c) => {
     const err = new NimbusError("NotFound", `No route for ${c.req.method} ${new URL(c.req.url).pathname}`);
-    return respond(c.req.url, err, randomUUID());
+    return respond(c.req.url, err, newRequestId());
   });
   app.onError((err, c) => {
-    const requestId = randomUUID();
+    const requestId = newRequestId();
     const nimbus = toNimbusError(err);
     if (!(err instanceof NimbusError))
       d.logger.error("unexpected error", { requestId, path: c.req.path, err });

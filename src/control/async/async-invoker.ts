@@ -13,6 +13,7 @@ import { type FunctionVersion, LATEST } from "../../protocol/function.js";
 import { MAX_ASYNC_REQUEST_BYTES } from "../../protocol/limits.js";
 import type { Clock, TimerHandle } from "../../shared/clock.js";
 import { ERROR_CATALOGUE, NimbusError } from "../../shared/errors.js";
+import { newRequestId } from "../../shared/ids.js";
 import type { Logger } from "../../shared/logger.js";
 import type { EventQueue, QueuedEvent } from "../../store/queue.js";
 import type { EventInvokeConfig } from "../../store/types.js";
@@ -110,7 +111,7 @@ export class AsyncInvoker {
     const lineage = parseLineage(input.traceHeader);
     const hops = input.hops ?? (lineage ? lineage.hops + 1 : 0);
     const id = await this.#o.queue.enqueue({
-      id: randomUUID(),
+      id: newRequestId(),
       functionName: ref.name,
       qualifier: ref.qualifier,
       payload,
