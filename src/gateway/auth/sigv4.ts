@@ -4,7 +4,7 @@
  * (@smithy/signature-v4): its query canonicalisation and, for presigned URLs, the signer itself.
  */
 
-import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { createHmac, hash, timingSafeEqual } from "node:crypto";
 import { HttpRequest } from "@smithy/protocol-http";
 import { getCanonicalQuery, SignatureV4 } from "@smithy/signature-v4";
 import { Sha256 } from "../../shared/sha256.js";
@@ -60,6 +60,8 @@ interface Claim {
   signedHeaders: string[];
   signature: string;
   signedAtMs: number;
+  /** The X-Amz-Date as signed (yyyymmddThhmmssZ), checked. */
+  amzDate: string;
   /** Present only for presigned (query) auth. */
   expiresS?: number;
 }
@@ -175,25 +177,36 @@ function headerSignature(
   const canonicalRequest = [
     req.method,
     service === "s3" ? req.rawPath : canonicalPath(req.rawPath),
-    getCanonicalQuery({ query } as Parameters<typeof getCanonicalQuery>[0]),
+    req.rawQuery === "" ? "" : getCanonicalQuery({ query } as Parameters<typeof getCanonicalQuery>[0]),
     canonicalHeaders,
     names.join(";"),
     headers[CONTENT_SHA256]!,
   ].join("\n");
-  const longDate = new Date(claim.signedAtMs)
-    .toISOString()
-    .replace(/\.\d{3}Z$/, "Z")
-    .replace(/[-:]/g, "");
+  const longDate = claim.amzDate;
   const shortDate = longDate.slice(0, 8);
   const scope = `${shortDate}/${claim.region}/${service}/aws4_request`;
-  const stringToSign = `${ALGORITHM}\n${longDate}\n${scope}\n${createHash("sha256").update(canonicalRequest).digest("hex")}`;
+  const stringToSign = `${ALGORITHM}\n${longDate}\n${scope}\n${hash("sha256", canonicalRequest, "hex")}`;
   return createHmac("sha256", signingKey(secret, shortDate, claim.region, service))
     .update(stringToSign)
     .digest("hex");
 }
 
+/** Canonical forms of recent paths: a platform sees the same few invocation paths again and again. */
+const canonicalPaths = new Map<string, string>();
+const MAX_CANONICAL_PATHS = 1024;
+
 /** Non-S3 services sign the path normalised and percent-encoded once more, as the SDK does. */
 function canonicalPath(path: string): string {
+  let canonical = canonicalPaths.get(path);
+  if (canonical === undefined) {
+    canonical = computeCanonicalPath(path);
+    if (canonicalPaths.size >= MAX_CANONICAL_PATHS) canonicalPaths.clear();
+    canonicalPaths.set(path, canonical);
+  }
+  return canonical;
+}
+
+function computeCanonicalPath(path: string): string {
   const segments: string[] = [];
   for (const segment of path.split("/")) {
     if (segment === "" || segment === ".") continue;
@@ -260,12 +273,22 @@ function declaredPayloadHash(req: SigV4Request, query: Query, presigned: boolean
   return param === undefined ? UNSIGNED_PAYLOAD : single(query, param);
 }
 
+const CREDENTIAL_FIELD = /(?:^|,)\s*Credential=([^,]*)/;
+const SIGNED_HEADERS_FIELD = /(?:^|,)\s*SignedHeaders=([^,]*)/;
+const SIGNATURE_FIELD = /(?:^|,)\s*Signature=([^,]*)/;
+
 function parseHeaderAuth(authorization: string, amzDate: string | undefined, service: string): Parsed {
   const match = /^AWS4-HMAC-SHA256\s+(.*)$/s.exec(authorization.trim());
   if (!match) return `Authorization must start with "${ALGORITHM} ", got "${authorization.slice(0, 40)}"`;
   const rest = match[1] ?? "";
-  const field = (name: string) => new RegExp(`(?:^|,)\\s*${name}=([^,]*)`).exec(rest)?.[1]?.trim();
-  return buildClaim(service, field("Credential"), field("SignedHeaders"), field("Signature"), amzDate);
+  const field = (re: RegExp) => re.exec(rest)?.[1]?.trim();
+  return buildClaim(
+    service,
+    field(CREDENTIAL_FIELD),
+    field(SIGNED_HEADERS_FIELD),
+    field(SIGNATURE_FIELD),
+    amzDate,
+  );
 }
 
 function parseQueryAuth(query: Query, service: string): Parsed {
@@ -297,7 +320,7 @@ function buildClaim(service: string, credential = "", headerList = "", signature
   if (!signedHeaders.includes("host") || signedHeaders.some((n) => n === "" || n !== n.toLowerCase())) {
     return `signed headers "${headerList}" must be lowercase names separated by ";" and include host`;
   }
-  return { accessKeyId, region, signedHeaders, signature, signedAtMs };
+  return { accessKeyId, region, signedHeaders, signature, signedAtMs, amzDate };
 }
 
 /** Decodes the raw query into the shape HttpRequest.query expects; the signer re-encodes it per RFC 3986. */

@@ -3,7 +3,7 @@
  * error shapes as Lambda, so @aws-sdk/client-lambda and the aws CLI work unchanged. Routes
  * parse and shape; the registry, invoke service and dispatcher hold the logic.
  */
-import { createHash } from "node:crypto";
+import { hash as digest } from "node:crypto";
 import type { Context } from "hono";
 import { Hono } from "hono";
 import type { AsyncInvoker } from "../../control/async/async-invoker.js";
@@ -49,7 +49,7 @@ export function lambdaApi(d: LambdaApiDeps): Hono {
     tooLarge = CONTROL_TOO_LARGE,
   ): Promise<Buffer> {
     const body = await readBody(c, limit, tooLarge);
-    const hash = body.length === 0 ? EMPTY_SHA256 : createHash("sha256").update(body).digest("hex");
+    const hash = body.length === 0 ? EMPTY_SHA256 : digest("sha256", body, "hex");
     await d.auth.check(c.req.raw, c.req.url, hash);
     return body;
   }
