@@ -96,6 +96,29 @@ test("a claim takes at most the given number per function and leaves skipped fun
   }
 });
 
+test("a deep backlog of one function does not hide another function's events from a claim", async () => {
+  const q = new SqliteEventQueue(await database());
+  try {
+    await Promise.all(
+      Array.from({ length: 2_000 }, (_, i) => q.enqueue({ ...event(`a${i}`, 1_000 + i), functionName: "a" })),
+    );
+    await q.enqueue({ ...event("b0", 9_000), functionName: "b" });
+    assert.deepEqual(
+      (await q.claim(4, 10_000, [], 2)).map((e) => e.id),
+      ["a0", "a1", "b0"],
+      "the oldest two of a (its cap) and b's event",
+    );
+    await q.enqueue({ ...event("c0", 9_500), functionName: "c" });
+    assert.deepEqual(
+      (await q.claim(4, 10_000, ["a"], 2)).map((e) => e.id),
+      ["c0"],
+      "a skipped function's backlog is passed over",
+    );
+  } finally {
+    await q.close();
+  }
+});
+
 test("events a stopped process left running are delivered again after recovery", async () => {
   const path = await database();
   const first = new SqliteEventQueue(path);

@@ -72,6 +72,10 @@ const MIGRATIONS: readonly string[] = [
    ALTER TABLE events ADD COLUMN hops INTEGER NOT NULL DEFAULT 0;
    CREATE UNIQUE INDEX events_by_idempotency_key ON events (function_name, idempotency_key)
      WHERE idempotency_key IS NOT NULL;`,
+  // Waiting events per function, oldest first: a claim walks the functions that have any and
+  // reads the head of each, so a throttled function's backlog is never scanned.
+  `DROP INDEX events_due;
+   CREATE INDEX events_waiting ON events (function_name, not_before) WHERE status IN ('queued', 'retrying');`,
 ];
 
 interface FunctionRow {
