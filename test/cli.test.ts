@@ -59,6 +59,10 @@ describe("deploy, invoke, logs", () => {
       invoked.stderr,
       /^REPORT RequestId: \S+\tDuration: [\d.]+ ms\tBilled Duration: \d+ ms.*Init Duration/m,
     );
+    assert.match(
+      invoked.stderr,
+      /^Cold start: placement [\d.]+ ms, code [\d.]+ ms \(cached\), sandbox [\d.]+ ms, runtime [\d.]+ ms, function init [\d.]+ ms$/m,
+    );
   });
 
   test("deploying again updates the code, and --payload @file reads the event from a file", async () => {

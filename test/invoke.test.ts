@@ -10,6 +10,8 @@ import {
   PutFunctionConcurrencyCommand,
   UpdateFunctionConfigurationCommand,
 } from "@aws-sdk/client-lambda";
+import { NimbusClient } from "../src/cli/client.js";
+import { INIT_PHASES_HEADER } from "../src/protocol/invoke.js";
 import { startPlatform, type TestPlatform, text, zipOf } from "./helpers/platform.js";
 
 let t: TestPlatform;
@@ -369,5 +371,79 @@ describe("lifecycle", () => {
       (e: Error) => e.name === "ResourceNotFoundException",
     );
     assert.equal(t.platform.dispatcher.instanceCounts("short-lived").idle, 0);
+  });
+});
+
+describe("cold start phases", () => {
+  /** Invokes with LogType Tail through a signed raw call: the SDK drops headers it does not model. */
+  async function rawInvoke(name: string) {
+    const client = new NimbusClient({ endpoint: t.url, ...t.platform.credentials, region: "us-east-1" });
+    const res = await client.call("POST", `/2015-03-31/functions/${name}/invocations`, {
+      body: "{}",
+      headers: { "x-amz-log-type": "Tail" },
+    });
+    await res.arrayBuffer();
+    const tail = Buffer.from(res.headers.get("x-amz-log-result") ?? "", "base64").toString();
+    const phases = res.headers.get(INIT_PHASES_HEADER);
+    return {
+      init: Number(/Init Duration: ([\d.]+) ms/.exec(tail)?.[1] ?? Number.NaN),
+      phases: phases
+        ? Object.fromEntries(phases.split("; ").map((p) => p.split("=") as [string, string]))
+        : undefined,
+    };
+  }
+
+  test("a cold start reports its phases, which add up to its Init Duration; a warm call reports none", async () => {
+    await create("phased", {
+      "index.mjs": `const until = Date.now() + 60; while (Date.now() < until) {}\nexport const handler = async () => 1;`,
+    });
+    const cold = await rawInvoke("phased");
+    const p = cold.phases!;
+    assert.ok(p, "a cold invoke carries the phases header");
+    assert.deepEqual(Object.keys(p), [
+      "placement",
+      "code",
+      "code-cached",
+      "sandbox",
+      "runtime",
+      "function-init",
+    ]);
+    assert.equal(p["code-cached"], "1", "deploying pre-downloaded the code");
+    assert.ok(
+      Number(p["function-init"]) >= 59,
+      `the module's 60 ms are the function's init, got ${p["function-init"]}`,
+    );
+    assert.ok(Number(p.runtime) > 1, `the runtime's own start is measured apart, got ${p.runtime}`);
+    const sum = Number(p.code) + Number(p.sandbox) + Number(p.runtime) + Number(p["function-init"]);
+    assert.ok(Math.abs(sum - cold.init) < 0.1, `phases add up to ${sum}, Init Duration is ${cold.init}`);
+    const warm = await rawInvoke("phased");
+    assert.equal(warm.phases, undefined);
+    assert.ok(Number.isNaN(warm.init));
+  });
+
+  test("a custom runtime's phases leave out the function's init, which is inside its runtime phase", async () => {
+    await create(
+      "phased-shell",
+      {
+        bootstrap: {
+          mode: 0o755,
+          content: `#!/bin/sh
+set -eu
+API="http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime"
+while true; do
+  HEADERS="$(mktemp)"
+  curl -sS -D "$HEADERS" -o /dev/null "$API/invocation/next"
+  ID="$(grep -i '^lambda-runtime-aws-request-id:' "$HEADERS" | tr -d '[:space:]' | cut -d: -f2)"
+  curl -sS -X POST -d '"ok"' "$API/invocation/$ID/response" -o /dev/null
+done
+`,
+        },
+      },
+      { Runtime: "provided.al2023", Handler: "none" },
+    );
+    const p = (await rawInvoke("phased-shell")).phases!;
+    assert.ok(p);
+    assert.equal(p["function-init"], undefined);
+    assert.ok(Number(p.runtime) > 0);
   });
 });

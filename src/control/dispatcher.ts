@@ -5,7 +5,14 @@
  */
 
 import type { FunctionVersion } from "../protocol/function.js";
-import type { InstanceHandle, InvokeOutcome, InvokeRequest, LogSink, WorkerApi } from "../protocol/invoke.js";
+import type {
+  InitPhases,
+  InstanceHandle,
+  InvokeOutcome,
+  InvokeRequest,
+  LogSink,
+  WorkerApi,
+} from "../protocol/invoke.js";
 import type { Clock, TimerHandle } from "../shared/clock.js";
 import { NimbusError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
@@ -33,6 +40,8 @@ export interface DispatchResult {
   readonly outcome: InvokeOutcome;
   readonly figures: InvocationFigures;
   readonly cold: boolean;
+  /** Where a cold start's time went (cold invocations only). */
+  readonly initPhases?: InitPhases;
   /** START, the function's output, END and REPORT: the last 4 KB, as LogType Tail returns. */
   readonly logTail: string;
 }
@@ -159,8 +168,11 @@ export class Dispatcher {
     const lines: string[] = [];
     let instance = pool.idle.pop()?.instance;
     let initDurationMs: number | undefined;
+    let initPhases: InitPhases | undefined;
     if (!instance) {
+      const placing = this.#o.clock.monotonic();
       const worker = this.#o.placement.choose(fn.memoryMb, fn.packageId) ?? (await this.#evictIdleFor(fn));
+      const placementMs = this.#o.clock.monotonic() - placing;
       if (!worker) {
         throw throttle(
           "ConcurrentInvocationLimitExceeded",
@@ -175,6 +187,7 @@ export class Dispatcher {
         initTimeoutMs: this.#o.initTimeoutMs,
       });
       initDurationMs = started.initDurationMs;
+      if (started.phases) initPhases = { placementMs, ...started.phases };
       if (started.kind === "init-failed") {
         if (started.logTail) lines.push(started.logTail);
         const payload =
@@ -187,7 +200,7 @@ export class Dispatcher {
           );
         const outcome: InvokeOutcome = { kind: "error", errorType: started.errorType, payload };
         const figures = this.#figures(fn, req.requestId, 0, undefined, initDurationMs);
-        return this.#report(figures, outcome, true, lines, "");
+        return this.#report(figures, outcome, true, lines, "", false, initPhases);
       }
       if (started.logTail) lines.push(started.logTail);
       instance = started.instance;
@@ -210,7 +223,8 @@ export class Dispatcher {
       result.maxMemoryUsedMb,
       initDurationMs,
     );
-    return this.#report(figures, result.outcome, initDurationMs !== undefined, lines, result.logTail, true);
+    const cold = initDurationMs !== undefined;
+    return this.#report(figures, result.outcome, cold, lines, result.logTail, true, initPhases);
   }
 
   #figures(
@@ -238,6 +252,7 @@ export class Dispatcher {
     before: string[],
     output: string,
     startStored = false,
+    initPhases?: InitPhases,
   ): DispatchResult {
     const start = startLine(figures);
     const end = endLine(figures);
@@ -248,6 +263,7 @@ export class Dispatcher {
       outcome,
       figures,
       cold,
+      ...(initPhases ? { initPhases } : {}),
       // Built only when asked for (LogType: Tail): most invocations never read it.
       get logTail() {
         return logTail([...before, start, ...(output ? [output] : []), end, report]);

@@ -3,7 +3,7 @@
  * caller gets, and the START / END / REPORT lines Lambda writes. One place, so the log, the
  * response and (later) the usage record always agree.
  */
-import type { InvokeOutcome } from "../protocol/invoke.js";
+import type { InitPhases, InvokeOutcome } from "../protocol/invoke.js";
 import { LOG_TAIL_BYTES, MAX_SYNC_RESPONSE_BYTES } from "../protocol/limits.js";
 
 export interface InvocationFigures {
@@ -77,4 +77,22 @@ export function errorPayload(outcome: InvokeOutcome, requestId: string): Buffer 
 
 function json(v: object): Buffer {
   return Buffer.from(JSON.stringify(v));
+}
+
+/**
+ * A cold start's phases as `name=ms` pairs, in the order they happen:
+ * `placement=0.12; code=0.03; code-cached=1; sandbox=2.91; runtime=20.10; function-init=2.31`.
+ * `function-init` is absent when the runtime does not report it (its time is in `runtime`).
+ */
+export function initPhasesHeader(p: InitPhases): string {
+  const ms = (n: number) => n.toFixed(2);
+  const parts = [
+    ...(p.placementMs === undefined ? [] : [`placement=${ms(p.placementMs)}`]),
+    `code=${ms(p.codeMs)}`,
+    `code-cached=${p.codeCached ? 1 : 0}`,
+    `sandbox=${ms(p.sandboxMs)}`,
+    `runtime=${ms(p.runtimeMs)}`,
+    ...(p.functionInitMs === undefined ? [] : [`function-init=${ms(p.functionInitMs)}`]),
+  ];
+  return parts.join("; ");
 }

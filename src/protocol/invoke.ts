@@ -55,11 +55,33 @@ export interface InvokeResult {
 }
 
 /** The result of starting an instance: ready, or failed in Init (reported on the first invoke). */
+/**
+ * Where a cold start's time went, in milliseconds. The worker's phases (code, sandbox,
+ * runtime, function init) add up to the Init Duration; placement happens before it.
+ */
+export interface InitPhases {
+  /** Choosing a worker, and stopping idle instances to make room (the dispatcher's part). */
+  readonly placementMs?: number;
+  /** Having the function's code on the worker; `codeCached` if it was there already. */
+  readonly codeMs: number;
+  readonly codeCached: boolean;
+  /** The sandbox: directories, Runtime API listeners, uid, cgroup, process spawn. */
+  readonly sandboxMs: number;
+  /** The runtime starting, up to loading the function (or to its first /next, if it does not say). */
+  readonly runtimeMs: number;
+  /** The function's own init (loading its module), as Nimbus's runtime measures it. */
+  readonly functionInitMs: number | undefined;
+}
+
+/** The Invoke response header that carries a cold start's phases (`initPhasesHeader`). */
+export const INIT_PHASES_HEADER = "x-nimbus-init-phases";
+
 export type StartResult =
   | {
       readonly kind: "ready";
       readonly instance: InstanceHandle;
       readonly initDurationMs: number;
+      readonly phases: InitPhases;
       /** The runtime's output during init, shown before START in the first invocation's tail. */
       readonly logTail: string;
     }
@@ -71,6 +93,7 @@ export type StartResult =
       /** What the platform saw, e.g. "Runtime exited with error: exit status 1". */
       readonly reason: string;
       readonly initDurationMs: number;
+      readonly phases: InitPhases | undefined;
       readonly logTail: string;
     };
 

@@ -17,7 +17,8 @@
  * 202), then sends the next event as it would for "next".
  */
 export type RuntimeCall =
-  | { readonly op: "next" }
+  /** `functionInitMs`: on the first call, how long loading the function took. */
+  | { readonly op: "next"; readonly functionInitMs?: number }
   | {
       readonly op: "response" | "error";
       readonly requestId: string;

@@ -9,6 +9,7 @@
  */
 import type { FunctionVersion } from "../protocol/function.js";
 import type {
+  InitPhases,
   InstanceHandle,
   InvokeOutcome,
   InvokeRequest,
@@ -73,6 +74,9 @@ export class Instance implements InstanceHandle {
   #stopReason = "";
   #settleInit: ((r: StartResult) => void) | undefined;
   #initStartedAt = 0;
+  /** The worker's phases before the runtime: code and sandbox. */
+  #before: Pick<InitPhases, "codeMs" | "codeCached" | "sandboxMs"> | undefined;
+  #spawnedAt = 0;
 
   constructor(opts: InstanceOptions) {
     this.id = opts.id;
@@ -81,7 +85,7 @@ export class Instance implements InstanceHandle {
     this.#opts = opts;
     this.api = new RuntimeApiServer(
       {
-        next: (res) => this.#next(res),
+        next: (res, info) => this.#next(res, info?.functionInitMs),
         complete: (id, kind, req) => this.#complete(id, kind, req),
         initError: (req) => this.#initError(req),
       },
@@ -98,10 +102,19 @@ export class Instance implements InstanceHandle {
     return this.#sandbox?.pid;
   }
 
-  /** Attaches the started sandbox and waits for Init to end (first /next, or failure). */
-  runInit(sandbox: Sandbox, startedAt: number): Promise<StartResult> {
+  /**
+   * Attaches the started sandbox and waits for Init to end (first /next, or failure).
+   * `startedAt` is when the cold start began on the worker; `before` its phases until now.
+   */
+  runInit(
+    sandbox: Sandbox,
+    startedAt: number,
+    before?: Pick<InitPhases, "codeMs" | "codeCached" | "sandboxMs">,
+  ): Promise<StartResult> {
     this.#sandbox = sandbox;
     this.#initStartedAt = startedAt;
+    this.#before = before;
+    this.#spawnedAt = this.#opts.clock.monotonic();
     const out = new LineSplitter((line) => this.#onLine(line));
     const err = new LineSplitter((line) => {
       this.#stderrTail = `${this.#stderrTail}${line}\n`.slice(-4096);
@@ -164,12 +177,14 @@ export class Instance implements InstanceHandle {
 
   // ── Runtime API ─────────────────────────────────────────────────────────────
 
-  #next(res: NextWaiter): void {
+  #next(res: NextWaiter, functionInitMs?: number): void {
     switch (this.#state) {
       case "init": {
         this.#state = "ready";
         this.#parkedNext = res;
-        const initDurationMs = this.#opts.clock.monotonic() - this.#initStartedAt;
+        const now = this.#opts.clock.monotonic();
+        const initDurationMs = now - this.#initStartedAt;
+        const phases = this.#phases(now, functionInitMs);
         // One event-loop turn lets the last init output still in the pipe reach the tail; no
         // invocation runs before the sandbox's limits apply (if they cannot, it is killed).
         const limited = this.#sandbox?.limited ?? Promise.resolve();
@@ -179,6 +194,7 @@ export class Instance implements InstanceHandle {
               kind: "ready",
               instance: this,
               initDurationMs,
+              phases,
               logTail: this.#initTail.text(),
             }),
           () => {},
@@ -285,14 +301,24 @@ export class Instance implements InstanceHandle {
     this.#sandbox?.kill();
   }
 
+  /** The phases of a cold start ending now; the runtime's own is what the function's init did not take. */
+  #phases(now: number, functionInitMs: number | undefined): InitPhases {
+    const before = this.#before ?? { codeMs: 0, codeCached: true, sandboxMs: 0 };
+    const sinceSpawn = now - this.#spawnedAt;
+    const init = functionInitMs === undefined ? undefined : Math.min(functionInitMs, sinceSpawn);
+    return { ...before, runtimeMs: sinceSpawn - (init ?? 0), functionInitMs: init };
+  }
+
   #failInit(errorType: string, payload: Buffer | undefined, reason: string): void {
     if (!this.#settleInit) return;
+    const now = this.#opts.clock.monotonic();
     this.#settleInit({
       kind: "init-failed",
       errorType,
       payload,
       reason,
-      initDurationMs: this.#opts.clock.monotonic() - this.#initStartedAt,
+      phases: this.#phases(now, undefined),
+      initDurationMs: now - this.#initStartedAt,
       logTail: this.#initTail.text(),
     });
     this.#stopReason = "init failed";

@@ -105,7 +105,9 @@ export class Worker implements WorkerApi {
     const fn = spec.function;
     const kind = runtimeKind(fn.runtime);
     if (!kind) throw new Error(`runtime ${fn.runtime} is not supported`);
+    const codeCached = this.#cache.has(fn.packageId);
     const codeDir = await this.#cache.ensure(fn.packageId);
+    const codeAt = clock.monotonic();
     const id = `${this.#seq++}-${Math.random().toString(36).slice(2, 10)}`;
     const instanceDir = join(this.#opts.root, "instances", id);
     const tmpDir = join(instanceDir, "tmp");
@@ -170,7 +172,11 @@ export class Worker implements WorkerApi {
         privateDirs: apiDir ? [apiDir] : [],
         memoryMb: fn.memoryMb,
       });
-      return await instance.runInit(sandbox, startedAt);
+      return await instance.runInit(sandbox, startedAt, {
+        codeMs: codeAt - startedAt,
+        codeCached,
+        sandboxMs: clock.monotonic() - codeAt,
+      });
     } catch (err) {
       await instance.stop("failed to start");
       if (err instanceof SandboxStartError) return entrypointFailure(err, clock.monotonic() - startedAt);
@@ -210,6 +216,7 @@ function entrypointFailure(err: SandboxStartError, initDurationMs: number): Star
     payload: undefined,
     reason: why,
     initDurationMs,
+    phases: undefined,
     logTail: "",
   };
 }

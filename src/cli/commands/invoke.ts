@@ -1,6 +1,7 @@
 /** `nimbus invoke NAME --payload JSON|@file`: runs a function and prints its result and REPORT line. */
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
+import { INIT_PHASES_HEADER } from "../../protocol/invoke.js";
 import { NimbusClient, resolveClientOptions } from "../client.js";
 
 export async function invoke(args: string[]): Promise<number> {
@@ -49,6 +50,20 @@ export async function invoke(args: string[]): Promise<number> {
     const report = tail.split("\n").find((l) => l.startsWith("REPORT"));
     if (failed) process.stderr.write(`${tail}`);
     else if (report) process.stderr.write(`${report}\n`);
+    const phases = res.headers.get(INIT_PHASES_HEADER);
+    if (phases) process.stderr.write(`${describePhases(phases)}\n`);
   }
   return failed ? 1 : 0;
+}
+
+/** `placement=0.12; code=0.03; code-cached=1; …` → "Cold start: placement 0.12 ms, code 0.03 ms (cached), …". */
+export function describePhases(header: string): string {
+  const parts: string[] = [];
+  let cached = false;
+  for (const pair of header.split(";")) {
+    const [name = "", value = ""] = pair.trim().split("=");
+    if (name === "code-cached") cached = value === "1";
+    else if (name) parts.push(`${name.replace("-", " ")} ${value} ms`);
+  }
+  return `Cold start: ${parts.map((p) => (p.startsWith("code ") ? `${p} (${cached ? "cached" : "fetched"})` : p)).join(", ")}`;
 }

@@ -11,6 +11,8 @@ import type { EventConfigs } from "../../control/async/event-configs.js";
 import type { Dispatcher } from "../../control/dispatcher.js";
 import type { InvokeService } from "../../control/invoke-service.js";
 import type { Registry } from "../../control/registry/registry.js";
+import { initPhasesHeader } from "../../control/report.js";
+import { INIT_PHASES_HEADER } from "../../protocol/invoke.js";
 import { MAX_CONTROL_BODY_BYTES, MAX_SYNC_REQUEST_BYTES } from "../../protocol/limits.js";
 import { NimbusError } from "../../shared/errors.js";
 import type { Authenticator } from "../auth/middleware.js";
@@ -223,6 +225,7 @@ export function lambdaApi(d: LambdaApiDeps): Hono {
     if (type === "DryRun") return new Response(null, { status: 204, headers });
     headers["content-type"] = "application/json";
     if (out.functionError) headers["x-amz-function-error"] = out.functionError;
+    if (out.result?.initPhases) headers[INIT_PHASES_HEADER] = initPhasesHeader(out.result.initPhases);
     if (c.req.header("x-amz-log-type") === "Tail" && out.result) {
       headers["x-amz-log-result"] = Buffer.from(out.result.logTail).toString("base64");
     }

@@ -101,6 +101,7 @@ async function main(): Promise<void> {
   installCrashHandlers(runtime);
 
   let handler: Handler;
+  const loading = performance.now();
   try {
     handler = await loadHandler(env.LAMBDA_TASK_ROOT ?? process.cwd(), env._HANDLER);
     // One turn of the loop, so that a promise the module left rejected counts as an init failure.
@@ -110,10 +111,12 @@ async function main(): Promise<void> {
     return crash(runtime, "Init Error", err);
   }
   runtime.initialised = true;
+  let functionInitMs: number | undefined = performance.now() - loading;
 
   let prefetched: ApiResponse | undefined;
   while (!runtime.crashing) {
-    const next = prefetched ?? (await runtime.client.next());
+    const next = prefetched ?? (await runtime.client.next(functionInitMs));
+    functionInitMs = undefined;
     prefetched = await invoke(runtime, handler, next);
   }
 }

@@ -53,8 +53,10 @@ export class FramedRuntimeApiClient implements RuntimeApi {
     this.#socket.on("close", () => this.#fail(new Error("the Runtime API closed the connection")));
   }
 
-  async next(): Promise<ApiResponse> {
-    const res = await this.#call({ op: "next" });
+  async next(functionInitMs?: number): Promise<ApiResponse> {
+    const res = await this.#call(
+      functionInitMs === undefined ? { op: "next" } : { op: "next", functionInitMs },
+    );
     if (res.status !== 200) throw new Error(`next answered ${res.status}, expected 200: ${res.body}`);
     return res;
   }

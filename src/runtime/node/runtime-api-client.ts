@@ -30,8 +30,11 @@ export interface ApiResponse {
 
 /** The calls the runtime makes, whichever transport carries them. */
 export interface RuntimeApi {
-  /** Waits for the next invocation; anything but 200 is a platform fault. */
-  next(): Promise<ApiResponse>;
+  /**
+   * Waits for the next invocation; anything but 200 is a platform fault. The first call says
+   * how long loading the function took, where the transport carries it (frames).
+   */
+  next(functionInitMs?: number): Promise<ApiResponse>;
   postResponse(requestId: string, json: string): Promise<ApiResponse>;
   /** postResponse then next, in one exchange where the transport allows it (frames). */
   respondThenNext?(requestId: string, json: string): Promise<ApiResponse>;

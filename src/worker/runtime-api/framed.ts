@@ -52,14 +52,17 @@ function serve(target: RuntimeApiTarget, socket: Socket): void {
     if (!socket.destroyed)
       socket.write(encodeFrame({ op: "answer", status: a.status }, JSON.stringify(a.body)));
   };
-  const next = () =>
-    target.next({
-      send: (req) => {
-        if (!socket.destroyed)
-          socket.write(encodeFrame({ op: "event", headers: eventHeaders(req) }, req.payload));
+  const next = (functionInitMs?: number) =>
+    target.next(
+      {
+        send: (req) => {
+          if (!socket.destroyed)
+            socket.write(encodeFrame({ op: "event", headers: eventHeaders(req) }, req.payload));
+        },
+        destroy: () => socket.destroy(),
       },
-      destroy: () => socket.destroy(),
-    });
+      typeof functionInitMs === "number" && functionInitMs >= 0 ? { functionInitMs } : undefined,
+    );
   socket.on("data", (chunk: Buffer) => {
     let frames: ReturnType<FrameDecoder["push"]>;
     try {
@@ -73,7 +76,7 @@ function serve(target: RuntimeApiTarget, socket: Socket): void {
       chain = chain.then(async () => {
         switch (call.op) {
           case "next":
-            next();
+            next(call.functionInitMs);
             return;
           case "response":
           case "error": {

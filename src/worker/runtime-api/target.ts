@@ -8,8 +8,11 @@ import type { InvokeRequest } from "../../protocol/invoke.js";
 import { RUNTIME_HEADERS } from "../../protocol/runtime-api.js";
 
 export interface RuntimeApiTarget {
-  /** The runtime asks for work; the target hands `waiter` an event now or when one arrives. */
-  next(waiter: NextWaiter): void;
+  /**
+   * The runtime asks for work; the target hands `waiter` an event now or when one arrives.
+   * Nimbus's runtime says on its first call how long the function's init took.
+   */
+  next(waiter: NextWaiter, info?: { readonly functionInitMs?: number }): void;
   /** A response or error for `requestId`; returns the answer to give the runtime. */
   complete(requestId: string, kind: "response" | "error", body: RuntimeBody): Promise<ApiAnswer>;
   initError(body: RuntimeBody): Promise<ApiAnswer>;
