@@ -62,6 +62,7 @@ interface InvocationRecord {
   result: unknown;
   error: { errorType: string; errorMessage: string } | null;
   nextAttemptAt: string | null;
+  initPhases: Record<string, unknown> | null;
 }
 
 async function record(id: string): Promise<InvocationRecord> {
@@ -92,6 +93,19 @@ describe("asynchronous invocation", () => {
     const done = await until(id, (r) => r.status === "succeeded");
     assert.equal(done.attempts, 1);
     assert.deepEqual(done.result, { doubled: 42 });
+    // Its one attempt started the instance: the record says where that time went.
+    const phases = done.initPhases!;
+    assert.deepEqual(Object.keys(phases).sort(), [
+      "codeCached",
+      "codeMs",
+      "functionInitMs",
+      "placementMs",
+      "runtimeMs",
+      "sandboxMs",
+    ]);
+    assert.equal(typeof phases.runtimeMs, "number");
+    const again = await until(await invokeAsync("async-ok", { n: 1 }), (r) => r.status === "succeeded");
+    assert.equal(again.initPhases, null, "a warm attempt has no cold start to show");
   });
 
   test("a failing function runs 1 + MaximumRetryAttempts times, 1 and 2 minutes apart, then goes to the on-failure destination", async () => {

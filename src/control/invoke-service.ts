@@ -3,6 +3,7 @@
  * outcome for the caller. The platform never retries a synchronous invocation.
  */
 import { randomUUID } from "node:crypto";
+import type { InitPhases } from "../protocol/invoke.js";
 import { MAX_CLIENT_CONTEXT_BYTES } from "../protocol/limits.js";
 import { NimbusError } from "../shared/errors.js";
 import { newRequestId } from "../shared/ids.js";
@@ -31,9 +32,10 @@ export type SyncRecorder = (
     payload: Buffer;
     traceId: string | undefined;
   },
-  outcome:
+  outcome: (
     | { status: "succeeded"; attempts: 1; result: Buffer }
-    | { status: "failed"; attempts: 1; error: string },
+    | { status: "failed"; attempts: 1; error: string }
+  ) & { initPhases?: InitPhases | undefined },
 ) => void;
 
 export interface SyncInvokeOutput {
@@ -97,11 +99,12 @@ export class InvokeService {
     this.#record?.(
       { requestId, functionName: ref.name, qualifier: ref.qualifier, payload, traceId: input.traceId },
       err
-        ? { status: "failed", attempts: 1, error: err.toString("utf8") }
+        ? { status: "failed", attempts: 1, error: err.toString("utf8"), initPhases: result.initPhases }
         : {
             status: "succeeded",
             attempts: 1,
             result: result.outcome.kind === "success" ? result.outcome.payload : Buffer.alloc(0),
+            initPhases: result.initPhases,
           },
     );
     return {

@@ -175,6 +175,7 @@ function invocationRecord(e: QueuedEvent) {
     payload: parse(text(e.payload)),
     result: parse(text(e.result)),
     error: parse(e.lastError),
+    initPhases: e.initPhases ?? null,
   };
 }
 

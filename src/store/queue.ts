@@ -7,6 +7,8 @@
  * same interface for cluster mode.
  */
 
+import type { InitPhases } from "../protocol/invoke.js";
+
 export type EventStatus = "queued" | "running" | "retrying" | "succeeded" | "failed";
 
 export interface NewEvent {
@@ -35,10 +37,12 @@ export interface QueuedEvent extends NewEvent {
   readonly lastError: string | undefined;
   /** The function's result, once it succeeded. */
   readonly result: Buffer | undefined;
+  /** Where the time of the cold start went, when an attempt started a new instance (the last such). */
+  readonly initPhases: InitPhases | undefined;
 }
 
-/** How a claimed event ends, or when it runs again. */
-export type Settlement =
+/** How a claimed event ends, or when it runs again; `initPhases` when the attempt was a cold start. */
+export type Settlement = (
   | { readonly status: "succeeded"; readonly attempts: number; readonly result: Buffer }
   | { readonly status: "failed"; readonly attempts: number; readonly error: string }
   | {
@@ -47,7 +51,8 @@ export type Settlement =
       readonly attempts: number;
       readonly notBefore: number;
       readonly error: string;
-    };
+    }
+) & { readonly initPhases?: InitPhases | undefined };
 
 export interface EventQueue {
   /**

@@ -56,6 +56,7 @@ interface Row {
   result: Buffer | null;
   hops: number;
   idempotency_key: string | null;
+  init_phases: string | null;
 }
 
 const db = new Database((workerData as { path: string }).path);
@@ -87,7 +88,8 @@ const dueOf = db.prepare(
 const markRunning = db.prepare(`UPDATE events SET status = 'running', updated_at = ? WHERE id = ?`);
 const settleStmt = db.prepare(
   `UPDATE events SET status = @status, attempts = @attempts, not_before = @notBefore, last_error = @error,
-     result = @result, updated_at = @now WHERE id = @id AND status = 'running'`,
+     result = @result, init_phases = COALESCE(@initPhases, init_phases), updated_at = @now
+   WHERE id = @id AND status = 'running'`,
 );
 const recoverStmt = db.prepare(
   `UPDATE events SET status = 'queued', not_before = ?, updated_at = ? WHERE status = 'running'`,
@@ -95,9 +97,9 @@ const recoverStmt = db.prepare(
 const getStmt = db.prepare(`SELECT * FROM events WHERE id = ?`);
 const recordStmt = db.prepare(
   `INSERT INTO events (id, function_name, qualifier, payload, trace_id, accepted_at, status, attempts, not_before,
-     updated_at, hops, last_error, result)
+     updated_at, hops, last_error, result, init_phases)
    VALUES (@id, @functionName, @qualifier, @payload, @traceId, @acceptedAt, @status, @attempts, 0, @now, @hops,
-     @error, @result)`,
+     @error, @result, @initPhases)`,
 );
 const pruneStmt = db.prepare(`DELETE FROM events WHERE status IN ('succeeded', 'failed') AND updated_at < ?`);
 const listStmt = db.prepare(
@@ -194,6 +196,7 @@ parentPort!.on("message", (req: QueueRequest) => {
           notBefore: o.status === "retrying" ? o.notBefore : 0,
           error: o.status === "succeeded" ? null : o.error,
           result: o.status === "succeeded" ? bytes(o.result) : null,
+          initPhases: o.initPhases ? JSON.stringify(o.initPhases) : null,
           now: req.now,
         }).changes;
         return reply({ id: req.id, value: changed });
@@ -225,6 +228,7 @@ parentPort!.on("message", (req: QueueRequest) => {
           now: req.now,
           error: o.status === "failed" ? o.error : null,
           result: o.status === "succeeded" ? bytes(o.result) : null,
+          initPhases: o.initPhases ? JSON.stringify(o.initPhases) : null,
         });
         return reply({ id: req.id });
       }
@@ -260,6 +264,7 @@ function toEvent(r: Row): QueuedEvent {
     notBefore: r.not_before,
     updatedAt: r.updated_at,
     lastError: r.last_error ?? undefined,
+    initPhases: r.init_phases ? (JSON.parse(r.init_phases) as QueuedEvent["initPhases"]) : undefined,
     result: r.result ?? undefined,
     hops: r.hops,
     idempotencyKey: r.idempotency_key ?? undefined,

@@ -76,6 +76,8 @@ const MIGRATIONS: readonly string[] = [
   // reads the head of each, so a throttled function's backlog is never scanned.
   `DROP INDEX events_due;
    CREATE INDEX events_waiting ON events (function_name, not_before) WHERE status IN ('queued', 'retrying');`,
+  // The phases of an event's last cold start (JSON), shown in its invocation record.
+  `ALTER TABLE events ADD COLUMN init_phases TEXT;`,
 ];
 
 interface FunctionRow {

@@ -41,6 +41,7 @@ function fakeQueue(backlog: Record<string, number>, acceptedAt: number) {
           updatedAt: 0,
           lastError: undefined,
           result: undefined,
+          initPhases: undefined,
         });
       }
       return out;

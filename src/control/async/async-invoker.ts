@@ -289,19 +289,21 @@ export class AsyncInvoker {
     const failure = errorPayload(result.outcome, e.id);
     if (!failure) {
       const payload = result.outcome.kind === "success" ? result.outcome.payload : Buffer.from("null");
-      await queue.settle(e.id, { status: "succeeded", attempts, result: payload }, after);
+      const initPhases = result.initPhases;
+      await queue.settle(e.id, { status: "succeeded", attempts, result: payload, initPhases }, after);
       await this.#route(config, { ...e, attempts }, "Success", target.fn, payload, undefined);
       return;
     }
     const error = failure.toString("utf8");
     const delay = this.#o.settings.retryDelaysMs[attempts - 1] ?? this.#o.settings.retryDelaysMs.at(-1) ?? 0;
     if (attempts <= config.maximumRetryAttempts && after + delay <= ageLimit) {
-      await queue.settle(e.id, { status: "retrying", attempts, notBefore: after + delay, error }, after);
+      const settlement = { status: "retrying", attempts, notBefore: after + delay, error } as const;
+      await queue.settle(e.id, { ...settlement, initPhases: result.initPhases }, after);
       return;
     }
     const condition: Condition =
       attempts <= config.maximumRetryAttempts ? "EventAgeExceeded" : "RetriesExhausted";
-    await queue.settle(e.id, { status: "failed", attempts, error }, after);
+    await queue.settle(e.id, { status: "failed", attempts, error, initPhases: result.initPhases }, after);
     await this.#route(config, { ...e, attempts }, condition, target.fn, undefined, error);
   }
 
