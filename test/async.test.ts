@@ -100,6 +100,7 @@ describe("asynchronous invocation", () => {
       "codeMs",
       "functionInitMs",
       "placementMs",
+      "pooled",
       "runtimeMs",
       "sandboxMs",
     ]);

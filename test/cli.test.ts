@@ -61,7 +61,7 @@ describe("deploy, invoke, logs", () => {
     );
     assert.match(
       invoked.stderr,
-      /^Cold start: placement [\d.]+ ms, code [\d.]+ ms \(cached\), sandbox [\d.]+ ms, runtime [\d.]+ ms, function init [\d.]+ ms$/m,
+      /^Cold start: placement [\d.]+ ms, code [\d.]+ ms \(cached\), sandbox [\d.]+ ms( \(from the warm pool\))?, runtime [\d.]+ ms, function init [\d.]+ ms$/m,
     );
   });
 

@@ -405,6 +405,7 @@ describe("cold start phases", () => {
       "code",
       "code-cached",
       "sandbox",
+      "pooled",
       "runtime",
       "function-init",
     ]);

@@ -81,7 +81,8 @@ function json(v: object): Buffer {
 
 /**
  * A cold start's phases as `name=ms` pairs, in the order they happen:
- * `placement=0.12; code=0.03; code-cached=1; sandbox=2.91; runtime=20.10; function-init=2.31`.
+ * `placement=0.12; code=0.03; code-cached=1; sandbox=2.91; pooled=0; runtime=20.10; function-init=2.31`
+ * (`pooled=1`: the sandbox phase handed a runtime from the warm pool its function).
  * `function-init` is absent when the runtime does not report it (its time is in `runtime`).
  */
 export function initPhasesHeader(p: InitPhases): string {
@@ -91,6 +92,7 @@ export function initPhasesHeader(p: InitPhases): string {
     `code=${ms(p.codeMs)}`,
     `code-cached=${p.codeCached ? 1 : 0}`,
     `sandbox=${ms(p.sandboxMs)}`,
+    `pooled=${p.pooled ? 1 : 0}`,
     `runtime=${ms(p.runtimeMs)}`,
     ...(p.functionInitMs === undefined ? [] : [`function-init=${ms(p.functionInitMs)}`]),
   ];

@@ -98,6 +98,7 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     logger,
     nodeBootstrap: NODE_BOOTSTRAP,
     nodeBinary: process.execPath,
+    poolSize: config.poolSize,
   });
   await worker.open();
   const placement = new LocalPlacement([worker]);

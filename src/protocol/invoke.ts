@@ -65,8 +65,12 @@ export interface InitPhases {
   /** Having the function's code on the worker; `codeCached` if it was there already. */
   readonly codeMs: number;
   readonly codeCached: boolean;
-  /** The sandbox: directories, Runtime API listeners, uid, cgroup, process spawn. */
+  /**
+   * The sandbox: directories, Runtime API listeners, uid, cgroup, process spawn; or, taken
+   * from the warm pool (`pooled`), handing a started runtime its function.
+   */
   readonly sandboxMs: number;
+  readonly pooled: boolean;
   /** The runtime starting, up to loading the function (or to its first /next, if it does not say). */
   readonly runtimeMs: number;
   /** The function's own init (loading its module), as Nimbus's runtime measures it. */

@@ -32,6 +32,12 @@ export type PlatformReply =
   | { readonly op: "event"; readonly headers: Record<string, string> }
   | { readonly op: "answer"; readonly status: number };
 
+/**
+ * What a pooled runtime (`NIMBUS_POOLED=1`) prints as its first line on stdout once it waits
+ * on stdin for its assignment: `{"env": {…}}` and a newline.
+ */
+export const POOLED_READY = "nimbus:pooled-ready";
+
 /** Large enough for a 6 MB response plus headers; a longer frame is a protocol error. */
 export const MAX_FRAME_BYTES = 8 * 1024 * 1024;
 

@@ -33,6 +33,8 @@ export interface Config {
   readonly recordRetentionMs: number;
   /** Whether synchronous invocations get an invocation record too. */
   readonly recordSyncInvocations: boolean;
+  /** Node runtimes each worker keeps started ahead of cold starts (the warm pool); 0 turns it off. */
+  readonly poolSize: number;
 }
 
 type Source = Record<string, unknown>;
@@ -99,6 +101,7 @@ const FIELDS: Record<keyof Config, Field> = {
   asyncBackoffMs: { env: "NIMBUS_ASYNC_BACKOFF_MS", parse: intList(2, 1, 6 * 3600 * 1000) },
   recordRetentionMs: { env: "NIMBUS_RECORD_RETENTION_MS", parse: int(60_000, 3650 * 24 * 3600 * 1000) },
   recordSyncInvocations: { env: "NIMBUS_RECORD_SYNC", parse: bool },
+  poolSize: { env: "NIMBUS_POOL_SIZE", parse: int(0, 64) },
 };
 
 export function defaultConfig(): Config {
@@ -122,6 +125,7 @@ export function defaultConfig(): Config {
     asyncBackoffMs: [1_000, 300_000],
     recordRetentionMs: 7 * 24 * 3600 * 1000,
     recordSyncInvocations: false,
+    poolSize: 2,
   };
 }
 

@@ -16,17 +16,25 @@ export interface EnvironmentInput {
   readonly startedAt: number;
 }
 
+/** What every runtime starts with, a pooled one (not yet bound to a function) included. */
+export function baseEnvironment(tmpDir: string, runtimeDir: string): Record<string, string> {
+  return {
+    PATH: BASE_PATH,
+    LANG: "en_US.UTF-8",
+    TZ: ":UTC",
+    TMPDIR: tmpDir,
+    HOME: tmpDir,
+    LAMBDA_RUNTIME_DIR: runtimeDir,
+  };
+}
+
 /** Builds the complete environment; nothing of the platform's own environment is included. */
 export function instanceEnvironment(input: EnvironmentInput): Record<string, string> {
   const { fn } = input;
   const day = new Date(input.startedAt).toISOString().slice(0, 10).replaceAll("-", "/");
   return {
     ...fn.environment,
-    PATH: BASE_PATH,
-    LANG: "en_US.UTF-8",
-    TZ: ":UTC",
-    TMPDIR: input.tmpDir,
-    HOME: input.tmpDir,
+    ...baseEnvironment(input.tmpDir, input.runtimeDir),
     _HANDLER: fn.handler,
     AWS_REGION: input.region,
     AWS_DEFAULT_REGION: input.region,
@@ -39,7 +47,6 @@ export function instanceEnvironment(input: EnvironmentInput): Record<string, str
     AWS_LAMBDA_LOG_STREAM_NAME: `${day}/[${fn.version}]${input.instanceId}`,
     AWS_LAMBDA_RUNTIME_API: input.runtimeApi,
     LAMBDA_TASK_ROOT: input.codeDir,
-    LAMBDA_RUNTIME_DIR: input.runtimeDir,
     ...(input.runtimeApiSocket ? { NIMBUS_RUNTIME_API_SOCKET: input.runtimeApiSocket } : {}),
   };
 }

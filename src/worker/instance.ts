@@ -75,7 +75,7 @@ export class Instance implements InstanceHandle {
   #settleInit: ((r: StartResult) => void) | undefined;
   #initStartedAt = 0;
   /** The worker's phases before the runtime: code and sandbox. */
-  #before: Pick<InitPhases, "codeMs" | "codeCached" | "sandboxMs"> | undefined;
+  #before: Pick<InitPhases, "codeMs" | "codeCached" | "sandboxMs" | "pooled"> | undefined;
   #spawnedAt = 0;
 
   constructor(opts: InstanceOptions) {
@@ -109,7 +109,7 @@ export class Instance implements InstanceHandle {
   runInit(
     sandbox: Sandbox,
     startedAt: number,
-    before?: Pick<InitPhases, "codeMs" | "codeCached" | "sandboxMs">,
+    before?: Pick<InitPhases, "codeMs" | "codeCached" | "sandboxMs" | "pooled">,
   ): Promise<StartResult> {
     this.#sandbox = sandbox;
     this.#initStartedAt = startedAt;
@@ -122,6 +122,8 @@ export class Instance implements InstanceHandle {
     });
     sandbox.stdout.on("data", (c: Buffer) => out.push(c));
     sandbox.stderr.on("data", (c: Buffer) => err.push(c));
+    // A pooled runtime's stdout was paused after its ready line: what follows is this instance's.
+    sandbox.stdout.resume();
     sandbox.exited.then((exit) => {
       out.flush();
       err.flush();
@@ -303,7 +305,7 @@ export class Instance implements InstanceHandle {
 
   /** The phases of a cold start ending now; the runtime's own is what the function's init did not take. */
   #phases(now: number, functionInitMs: number | undefined): InitPhases {
-    const before = this.#before ?? { codeMs: 0, codeCached: true, sandboxMs: 0 };
+    const before = this.#before ?? { codeMs: 0, codeCached: true, sandboxMs: 0, pooled: false };
     const sinceSpawn = now - this.#spawnedAt;
     const init = functionInitMs === undefined ? undefined : Math.min(functionInitMs, sinceSpawn);
     return { ...before, runtimeMs: sinceSpawn - (init ?? 0), functionInitMs: init };

@@ -13,11 +13,13 @@ import type {
   WorkerApi,
   WorkerCapacity,
 } from "../protocol/invoke.js";
+import { DEFAULT_MEMORY_MB } from "../protocol/limits.js";
 import type { Clock } from "../shared/clock.js";
 import type { Logger } from "../shared/logger.js";
 import { CodeCache } from "./code-cache.js";
-import { instanceEnvironment } from "./environment.js";
+import { baseEnvironment, instanceEnvironment } from "./environment.js";
 import { Instance } from "./instance.js";
+import { type PooledRuntime, RuntimePool } from "./pool.js";
 import { type SandboxDriver, SandboxStartError } from "./sandbox/types.js";
 
 export interface WorkerOptions {
@@ -34,6 +36,8 @@ export interface WorkerOptions {
   readonly nodeBootstrap: string;
   /** The node binary instances run. */
   readonly nodeBinary: string;
+  /** Node runtimes kept started ahead of cold starts (the warm pool); 0 for none. */
+  readonly poolSize?: number;
 }
 
 /** Share of the memory size given to V8's old space: the rest is code, stacks and buffers. */
@@ -46,6 +50,7 @@ export class Worker implements WorkerApi {
   readonly #opts: WorkerOptions;
   readonly #cache: CodeCache;
   readonly #instances = new Set<Instance>();
+  readonly #pool: RuntimePool;
   #allocatedMb = 0;
   #runtimeDir = "";
   #nodeBootstrap = "";
@@ -55,6 +60,14 @@ export class Worker implements WorkerApi {
     this.id = opts.id;
     this.#opts = opts;
     this.#cache = new CodeCache(join(opts.root, "code"), opts.packages);
+    this.#pool = new RuntimePool({
+      size: opts.poolSize ?? 0,
+      start: (key) => this.#startPooled(key),
+      discard: (runtime) => {
+        rm(runtime.instanceDir, { recursive: true, force: true }).catch(() => {});
+      },
+      logger: opts.logger,
+    });
   }
 
   async open(): Promise<void> {
@@ -72,6 +85,7 @@ export class Worker implements WorkerApi {
       filter: (src) => !src.endsWith(".test.js"),
     });
     for (const w of this.#opts.driver.warnings) this.#opts.logger.warn(w);
+    this.#pool.keep(this.#poolKey(DEFAULT_MEMORY_MB));
   }
 
   /** Whether sandboxes' memory size bounds all their memory (not only the V8 heap). */
@@ -108,21 +122,9 @@ export class Worker implements WorkerApi {
     const codeCached = this.#cache.has(fn.packageId);
     const codeDir = await this.#cache.ensure(fn.packageId);
     const codeAt = clock.monotonic();
-    const id = `${this.#seq++}-${Math.random().toString(36).slice(2, 10)}`;
-    const instanceDir = join(this.#opts.root, "instances", id);
-    const tmpDir = join(instanceDir, "tmp");
-    // The instance directory must stay traversable: the sandbox's uid owns only its tmp inside.
-    await mkdir(instanceDir, { mode: 0o711 });
-    await mkdir(tmpDir, { mode: 0o700 });
-    // Nimbus's own Node runtime talks to its Runtime API over a Unix socket in a directory
-    // only its sandbox can enter; other runtimes use the loopback port.
-    // (A socket path has at most 107 bytes: under a deep data directory the port alone is used.)
-    const apiDir =
-      kind === "node" && Buffer.byteLength(join(instanceDir, "api", "runtime.sock")) <= MAX_SOCKET_PATH
-        ? join(instanceDir, "api")
-        : undefined;
-    if (apiDir) await mkdir(apiDir, { mode: 0o700 });
-    const apiSocket = apiDir ? join(apiDir, "runtime.sock") : undefined;
+    const pooled = kind === "node" && poolable(fn) ? this.#pool.take(this.#poolKey(fn.memoryMb)) : undefined;
+    const dirs = pooled ?? (await this.#makeDirs(kind));
+    const { id, instanceDir, tmpDir, apiSocket } = dirs;
 
     this.#allocatedMb += fn.memoryMb;
     const instance = new Instance({
@@ -139,6 +141,7 @@ export class Worker implements WorkerApi {
       },
     });
     this.#instances.add(instance);
+    let sandbox = pooled?.sandbox;
     try {
       const runtimeApi = await instance.api.listen(apiSocket);
       const env = instanceEnvironment({
@@ -152,42 +155,115 @@ export class Worker implements WorkerApi {
         instanceId: id,
         startedAt: clock.now(),
       });
-      const argv =
-        kind === "node"
-          ? [
-              this.#opts.nodeBinary,
-              // Without a driver-enforced limit, V8's heap limit is the only bound.
-              ...(this.#opts.driver.limitsMemory
-                ? []
-                : [`--max-old-space-size=${Math.max(16, Math.floor(fn.memoryMb * HEAP_SHARE))}`]),
-              this.#nodeBootstrap,
-            ]
-          : [join(codeDir, "bootstrap")];
-      const sandbox = await this.#opts.driver.start({
-        instanceId: id,
-        argv,
-        env,
-        codeDir,
-        tmpDir,
-        privateDirs: apiDir ? [apiDir] : [],
-        memoryMb: fn.memoryMb,
-      });
+      if (sandbox) {
+        // A pooled runtime: its limits become the function's, then it learns who it is.
+        sandbox.resize(fn.memoryMb);
+        sandbox.stdin?.end(`${JSON.stringify({ env })}\n`);
+      } else {
+        sandbox = await this.#opts.driver.start({
+          instanceId: id,
+          argv: kind === "node" ? this.#nodeArgv(fn.memoryMb) : [join(codeDir, "bootstrap")],
+          env,
+          codeDir,
+          tmpDir,
+          privateDirs: dirs.apiDir ? [dirs.apiDir] : [],
+          memoryMb: fn.memoryMb,
+        });
+      }
       return await instance.runInit(sandbox, startedAt, {
         codeMs: codeAt - startedAt,
         codeCached,
         sandboxMs: clock.monotonic() - codeAt,
+        pooled: pooled !== undefined,
       });
     } catch (err) {
+      if (sandbox && pooled) sandbox.kill();
       await instance.stop("failed to start");
       if (err instanceof SandboxStartError) return entrypointFailure(err, clock.monotonic() - startedAt);
       throw err;
     }
   }
 
+  /** A new instance's directories: its own, its /tmp and (Node) its private Runtime API directory. */
+  async #makeDirs(kind: string): Promise<InstanceDirs> {
+    const id = `${this.#seq++}-${Math.random().toString(36).slice(2, 10)}`;
+    const instanceDir = join(this.#opts.root, "instances", id);
+    const tmpDir = join(instanceDir, "tmp");
+    // The instance directory must stay traversable: the sandbox's uid owns only its tmp inside.
+    await mkdir(instanceDir, { mode: 0o711 });
+    await mkdir(tmpDir, { mode: 0o700 });
+    // Nimbus's own Node runtime talks to its Runtime API over a Unix socket in a directory
+    // only its sandbox can enter; other runtimes use the loopback port.
+    // (A socket path has at most 107 bytes: under a deep data directory the port alone is used.)
+    const apiDir =
+      kind === "node" && Buffer.byteLength(join(instanceDir, "api", "runtime.sock")) <= MAX_SOCKET_PATH
+        ? join(instanceDir, "api")
+        : undefined;
+    if (apiDir) await mkdir(apiDir, { mode: 0o700 });
+    return { id, instanceDir, tmpDir, apiDir, apiSocket: apiDir ? join(apiDir, "runtime.sock") : undefined };
+  }
+
+  #nodeArgv(memoryMb: number): string[] {
+    return [
+      this.#opts.nodeBinary,
+      // Without a driver-enforced limit, V8's heap limit is the only bound.
+      ...(this.#opts.driver.limitsMemory
+        ? []
+        : [`--max-old-space-size=${Math.max(16, Math.floor(memoryMb * HEAP_SHARE))}`]),
+      this.#nodeBootstrap,
+    ];
+  }
+
+  /**
+   * Pooled Node runtimes are interchangeable when the driver bounds memory (the limit is set at
+   * hand-over); otherwise the heap flag they started with ties them to a memory size.
+   */
+  #poolKey(memoryMb: number): string {
+    return this.#opts.driver.limitsMemory ? "node" : `node:${memoryMb}`;
+  }
+
+  /** Starts one pooled runtime for `key`: a Node runtime in its sandbox, waiting for a function. */
+  async #startPooled(key: string): Promise<PooledRuntime> {
+    const dirs = await this.#makeDirs("node");
+    if (!dirs.apiDir || !dirs.apiSocket) {
+      await rm(dirs.instanceDir, { recursive: true, force: true });
+      throw new Error("the data directory is too deep for a Runtime API socket path");
+    }
+    const memoryMb = key === "node" ? DEFAULT_MEMORY_MB : Number(key.slice("node:".length));
+    try {
+      const sandbox = await this.#opts.driver.start({
+        instanceId: dirs.id,
+        argv: this.#nodeArgv(memoryMb),
+        env: { ...baseEnvironment(dirs.tmpDir, this.#runtimeDir), NIMBUS_POOLED: "1" },
+        // It moves into the function's code directory when it is bound to one.
+        codeDir: dirs.tmpDir,
+        tmpDir: dirs.tmpDir,
+        privateDirs: [dirs.apiDir],
+        memoryMb,
+        stdin: true,
+      });
+      return { ...dirs, apiDir: dirs.apiDir, apiSocket: dirs.apiSocket, sandbox };
+    } catch (err) {
+      await rm(dirs.instanceDir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
   /** Kills every instance at once, synchronously: for a platform exiting without a shutdown. */
   abort(): void {
+    this.#pool.abort();
     // stop() kills the sandbox before its first await.
     for (const i of this.#instances) void i.stop("platform exited");
+  }
+
+  /** Pooled runtimes ready for a function of `memoryMb` (for tests and measurement). */
+  pooledReady(memoryMb = DEFAULT_MEMORY_MB): number {
+    return this.#pool.ready(this.#poolKey(memoryMb));
+  }
+
+  /** Process ids of the pooled runtimes, ready or starting (for tests and measurement). */
+  pooledPids(): number[] {
+    return this.#pool.pids();
   }
 
   /** Process ids of the running instances' sandboxes: for measurement (the bench reads their PSS). */
@@ -198,8 +274,25 @@ export class Worker implements WorkerApi {
   }
 
   async close(): Promise<void> {
+    await this.#pool.close();
     await Promise.all([...this.#instances].map((i) => i.stop("worker shutting down")));
   }
+}
+
+interface InstanceDirs {
+  readonly id: string;
+  readonly instanceDir: string;
+  readonly tmpDir: string;
+  readonly apiDir: string | undefined;
+  readonly apiSocket: string | undefined;
+}
+
+/**
+ * Whether a function can start from a pooled runtime: Node reads NODE_OPTIONS, NODE_PATH and
+ * its other NODE_* variables as it starts, before a pooled runtime learns them.
+ */
+function poolable(fn: { environment: Readonly<Record<string, string>> }): boolean {
+  return !Object.keys(fn.environment).some((k) => k.startsWith("NODE_") && k !== "NODE_ENV");
 }
 
 /** Lambda's answer when the runtime's entrypoint cannot be executed. */

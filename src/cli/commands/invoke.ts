@@ -60,10 +60,18 @@ export async function invoke(args: string[]): Promise<number> {
 export function describePhases(header: string): string {
   const parts: string[] = [];
   let cached = false;
+  let pooled = false;
   for (const pair of header.split(";")) {
     const [name = "", value = ""] = pair.trim().split("=");
     if (name === "code-cached") cached = value === "1";
+    else if (name === "pooled") pooled = value === "1";
     else if (name) parts.push(`${name.replace("-", " ")} ${value} ms`);
   }
-  return `Cold start: ${parts.map((p) => (p.startsWith("code ") ? `${p} (${cached ? "cached" : "fetched"})` : p)).join(", ")}`;
+  const note = (p: string) =>
+    p.startsWith("code ")
+      ? `${p} (${cached ? "cached" : "fetched"})`
+      : p.startsWith("sandbox ") && pooled
+        ? `${p} (from the warm pool)`
+        : p;
+  return `Cold start: ${parts.map(note).join(", ")}`;
 }

@@ -20,6 +20,7 @@ export async function up(args: string[]): Promise<number> {
       "shutdown-grace-ms": { type: "string" },
       "async-retry-delays-ms": { type: "string" },
       "async-backoff-ms": { type: "string" },
+      "pool-size": { type: "string" },
     },
   });
   const file = values.config
@@ -38,6 +39,7 @@ export async function up(args: string[]): Promise<number> {
   if (values["async-retry-delays-ms"] !== undefined)
     flags.asyncRetryDelaysMs = values["async-retry-delays-ms"];
   if (values["async-backoff-ms"] !== undefined) flags.asyncBackoffMs = values["async-backoff-ms"];
+  if (values["pool-size"] !== undefined) flags.poolSize = values["pool-size"];
   const config = loadConfig(process.env, file, flags);
   const platform = await createPlatform(config, { env: process.env });
   // Instances run in their own process groups: whatever ends this process must end them too.

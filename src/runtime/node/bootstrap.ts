@@ -3,6 +3,7 @@
 // It imports nothing from the project and only node built-ins, and it works both as the ES module
 // tsc emits and bundled to CommonJS (no import.meta, no top-level await).
 import { format } from "node:util";
+import { POOLED_READY } from "../../protocol/runtime-frames.js";
 import { FramedRuntimeApiClient } from "./framed-client.js";
 import { type Handler, loadHandler } from "./handler-loader.js";
 import { type ApiResponse, LambdaError, type RuntimeApi } from "./runtime-api-client.js";
@@ -84,9 +85,37 @@ function safeString(value: unknown): string {
   }
 }
 
+/**
+ * A pooled runtime (`NIMBUS_POOLED=1`) starts before any function is chosen for it: it waits
+ * for one line on stdin, `{"env": {…}}`, the instance's whole environment, takes it as its
+ * own, and moves into the function's directory. From there on it is an ordinary start.
+ */
+async function assignment(): Promise<void> {
+  const line = await new Promise<string>((resolve, reject) => {
+    let text = "";
+    const stdin = process.stdin;
+    stdin.setEncoding("utf8");
+    stdin.on("data", (chunk: string) => {
+      text += chunk;
+      const end = text.indexOf("\n");
+      if (end < 0) return;
+      // An open stdin would keep the event loop alive: callback handlers answer when it drains.
+      stdin.destroy();
+      resolve(text.slice(0, end));
+    });
+    stdin.on("end", () => reject(new Error("the platform closed stdin before assigning a function")));
+    process.stdout.write(`${POOLED_READY}\n`);
+  });
+  const { env } = JSON.parse(line) as { env: Record<string, string> };
+  delete process.env.NIMBUS_POOLED;
+  Object.assign(process.env, env);
+  if (env.LAMBDA_TASK_ROOT) process.chdir(env.LAMBDA_TASK_ROOT);
+}
+
 async function main(): Promise<void> {
   let runtime: Runtime | undefined;
   patchConsole(() => runtime?.current?.requestId);
+  if (process.env.NIMBUS_POOLED === "1") await assignment();
   const env = process.env;
   runtime = {
     // Nimbus offers its own runtime a cheaper transport of the same API; HTTP otherwise.

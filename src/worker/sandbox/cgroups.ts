@@ -35,6 +35,8 @@ export interface InstanceCgroup {
   join(pid: number): Promise<void>;
   /** Whether the kernel's OOM killer has killed a process of this group. */
   oomKilled(): boolean;
+  /** New memory limit and CPU weight for the group. */
+  resize(memoryMb: number): void;
   /** Removes the group; its processes must be gone. Retries while they exit. */
   remove(): void;
 }
@@ -80,18 +82,23 @@ export class Cgroups {
     const name = `${process.pid}-${instanceId}-${this.#seq++}`;
     const mem = join(this.#memory, name);
     mkdirSync(mem);
-    const limit = String(memoryMb * 1024 * 1024);
-    writeFileSync(join(mem, "memory.limit_in_bytes"), limit);
-    // Where swap is accounted, memory+swap gets the same limit: swapping is not more memory.
-    tryWrite(join(mem, "memory.memsw.limit_in_bytes"), limit);
     const cpu = this.#cpu ? join(this.#cpu, name) : undefined;
-    if (cpu) {
-      mkdirSync(cpu);
-      writeFileSync(
-        join(cpu, "cpu.shares"),
-        String(Math.max(2, Math.round((memoryMb * SHARES_PER_GB) / 1024))),
-      );
-    }
+    if (cpu) mkdirSync(cpu);
+    let currentMb: number | undefined;
+    const resize = (mb: number) => {
+      const limit = String(mb * 1024 * 1024);
+      const memsw = join(mem, "memory.memsw.limit_in_bytes");
+      // Where swap is accounted, memory+swap gets the same limit: swapping is not more memory.
+      // It may never be below the memory limit: when growing it moves first.
+      const growing = currentMb !== undefined && mb > currentMb;
+      if (growing) tryWrite(memsw, limit);
+      writeFileSync(join(mem, "memory.limit_in_bytes"), limit);
+      if (!growing) tryWrite(memsw, limit);
+      if (cpu)
+        writeFileSync(join(cpu, "cpu.shares"), String(Math.max(2, Math.round((mb * SHARES_PER_GB) / 1024))));
+      currentMb = mb;
+    };
+    resize(memoryMb);
     const oomControl = openSync(join(mem, "memory.oom_control"), "r");
     const buf = Buffer.alloc(256);
     return {
@@ -101,6 +108,7 @@ export class Cgroups {
           ...(cpu ? [writeFile(join(cpu, "cgroup.procs"), String(pid))] : []),
         ]);
       },
+      resize,
       oomKilled() {
         try {
           const n = readSync(oomControl, buf, 0, buf.length, 0);

@@ -1,0 +1,209 @@
+/**
+ * The warm pool: Node runtimes started in their sandboxes before any function is chosen for
+ * them, so that a cold start skips the process start (~20 ms of Node booting here). A pooled
+ * runtime has its own uid, /tmp, Runtime API directory and control group, and waits on stdin
+ * for its assignment (`runtime/node/bootstrap.ts`); the worker binds it to a function on a
+ * cold start and the pool starts a replacement in the background.
+ *
+ * Pools are kept per key: a runtime and, where the driver does not bound memory itself, the
+ * V8 heap limit the runtime was started with (a memory size). Each key's pool holds `size`
+ * runtimes, started one at a time.
+ */
+import { POOLED_READY } from "../protocol/runtime-frames.js";
+import type { Logger } from "../shared/logger.js";
+import type { Sandbox } from "./sandbox/types.js";
+
+/** After failures in a row, the next start waits this long, doubling, up to the maximum. */
+const RESTART_DELAY_MS = 1000;
+const MAX_RESTART_DELAY_MS = 30_000;
+
+export interface PooledRuntime {
+  readonly id: string;
+  readonly instanceDir: string;
+  readonly tmpDir: string;
+  /** The instance's private Runtime API directory and socket. */
+  readonly apiDir: string;
+  readonly apiSocket: string;
+  readonly sandbox: Sandbox;
+}
+
+interface Entry {
+  readonly runtime: PooledRuntime;
+  ready: boolean;
+  taken: boolean;
+}
+
+interface KeyPool {
+  readonly entries: Set<Entry>;
+  starting: boolean;
+  /** Starts that failed in a row, or runtimes that died unused: the next start waits. */
+  failures: number;
+}
+
+export interface PoolOptions {
+  /** Runtimes kept ready per key; 0 turns the pool off. */
+  readonly size: number;
+  /** Starts one pooled runtime for `key` (directories, sandbox, process). */
+  readonly start: (key: string) => Promise<PooledRuntime>;
+  /** Removes what `start` made, once the runtime is gone without having been used. */
+  readonly discard: (runtime: PooledRuntime) => void;
+  readonly logger: Logger;
+}
+
+export class RuntimePool {
+  readonly #o: PoolOptions;
+  readonly #pools = new Map<string, KeyPool>();
+  #closed = false;
+
+  constructor(o: PoolOptions) {
+    this.#o = o;
+  }
+
+  get size(): number {
+    return this.#o.size;
+  }
+
+  /** Keeps `size` runtimes ready for `key` from now on, starting them in the background. */
+  keep(key: string): void {
+    if (this.#o.size === 0 || this.#closed) return;
+    if (!this.#pools.has(key)) this.#pools.set(key, { entries: new Set(), starting: false, failures: 0 });
+    this.#refill(key);
+  }
+
+  /** A ready runtime of `key`, taken out of the pool (a replacement starts), or undefined. */
+  take(key: string): PooledRuntime | undefined {
+    const pool = this.#pools.get(key);
+    if (!pool) {
+      this.keep(key);
+      return undefined;
+    }
+    for (const entry of pool.entries) {
+      if (!entry.ready || entry.taken) continue;
+      entry.taken = true;
+      pool.entries.delete(entry);
+      this.#refill(key);
+      return entry.runtime;
+    }
+    return undefined;
+  }
+
+  /** Runtimes ready to be taken for `key`. */
+  ready(key: string): number {
+    let n = 0;
+    for (const e of this.#pools.get(key)?.entries ?? []) if (e.ready && !e.taken) n++;
+    return n;
+  }
+
+  /** Every pooled runtime's process id (for measurement). */
+  pids(): number[] {
+    return [...this.#pools.values()].flatMap((p) => [...p.entries].map((e) => e.runtime.sandbox.pid));
+  }
+
+  /** Stops every pooled runtime. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const entries = [...this.#pools.values()].flatMap((p) => [...p.entries]);
+    this.#pools.clear();
+    for (const e of entries) e.runtime.sandbox.kill();
+    await Promise.all(entries.map((e) => e.runtime.sandbox.exited));
+  }
+
+  /** Kills them at once, synchronously: the platform is exiting without a shutdown. */
+  abort(): void {
+    this.#closed = true;
+    for (const p of this.#pools.values()) for (const e of p.entries) e.runtime.sandbox.kill();
+  }
+
+  #refill(key: string): void {
+    const pool = this.#pools.get(key);
+    if (!pool || pool.starting || this.#closed || pool.entries.size >= this.#o.size) return;
+    pool.starting = true;
+    void this.#startOne(key, pool).then((ok) => {
+      pool.starting = false;
+      if (!ok) {
+        this.#retryLater(key, pool);
+        return;
+      }
+      pool.failures = 0;
+      this.#refill(key);
+    });
+  }
+
+  /** Starts one runtime and waits until it is ready; false when it could not be. Never throws. */
+  async #startOne(key: string, pool: KeyPool): Promise<boolean> {
+    let runtime: PooledRuntime;
+    try {
+      runtime = await this.#o.start(key);
+    } catch (err) {
+      this.#o.logger.warn("could not start a pooled runtime", { key, err });
+      return false;
+    }
+    if (this.#closed) {
+      runtime.sandbox.kill();
+      this.#o.discard(runtime);
+      return false;
+    }
+    const entry: Entry = { runtime, ready: false, taken: false };
+    pool.entries.add(entry);
+    void runtime.sandbox.exited.then(() => {
+      if (entry.taken) return;
+      pool.entries.delete(entry);
+      this.#o.discard(runtime);
+      // One that dies while starting is #startOne's failure; one that dies waiting is replaced.
+      if (!entry.ready || this.#closed) return;
+      this.#o.logger.warn("a pooled runtime exited before it was used", { key, id: runtime.id });
+      this.#retryLater(key, pool);
+    });
+    const ready = await Promise.all([waitForMarker(runtime.sandbox), runtime.sandbox.limited]).then(
+      () => true,
+      (err: unknown) => {
+        this.#o.logger.warn("a pooled runtime did not start", { key, err });
+        return false;
+      },
+    );
+    if (!ready) {
+      runtime.sandbox.kill();
+      return false;
+    }
+    entry.ready = true;
+    return true;
+  }
+
+  /** A lone failure is replaced at once; failures in a row back off, so a broken runtime does not spin. */
+  #retryLater(key: string, pool: KeyPool): void {
+    if (this.#closed) return;
+    pool.failures++;
+    if (pool.failures === 1) {
+      this.#refill(key);
+      return;
+    }
+    const delay = Math.min(MAX_RESTART_DELAY_MS, RESTART_DELAY_MS * 2 ** (pool.failures - 2));
+    setTimeout(() => this.#refill(key), delay).unref();
+  }
+}
+
+/**
+ * Resolves when the runtime prints the ready marker (its first line), then leaves stdout
+ * paused: what the runtime prints next belongs to the instance it becomes.
+ */
+function waitForMarker(sandbox: Sandbox): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let seen = "";
+    const onData = (chunk: Buffer) => {
+      seen += chunk.toString("latin1");
+      const end = seen.indexOf("\n");
+      if (end < 0) return;
+      sandbox.stdout.off("data", onData);
+      sandbox.stdout.pause();
+      const rest = seen.slice(end + 1);
+      if (rest) sandbox.stdout.unshift(Buffer.from(rest, "latin1"));
+      if (seen.slice(0, end) === POOLED_READY) resolve();
+      else
+        reject(
+          new Error(`a pooled runtime printed ${JSON.stringify(seen.slice(0, end))} before it was ready`),
+        );
+    };
+    sandbox.stdout.on("data", onData);
+    void sandbox.exited.then(() => reject(new Error("the pooled runtime exited")));
+  });
+}
