@@ -4,9 +4,11 @@
  * platform's Init Duration comes from the REPORT line (LogType Tail). Baseline: `node -e 0`
  * with an empty environment, spawn to exit, interleaved with the platform's samples.
  */
+
+import type { Agent } from "node:http";
 import { type BenchContext, type FigureResult, fmtMs, fmtRatio, verdict } from "./lib/context.js";
 import { invokePath, PAYLOAD } from "./lib/functions.js";
-import { expectOk, keepAliveAgent, send } from "./lib/http-client.js";
+import { expectOk, keepAliveAgent, type Signer, send } from "./lib/http-client.js";
 import { sleep, spawnCleanNode } from "./lib/proc.js";
 import { spread } from "./lib/stats.js";
 
@@ -35,16 +37,9 @@ export async function coldStart(ctx: BenchContext, o: ColdStartOptions): Promise
           const name = `bench-cold-${run}-${i}`;
           await ctx.control.deploy(name, { salt: `${nonce}-${name}` });
           names.push(name);
-          const path = invokePath(name);
-          const headers = await ctx.signer.post(ctx.base, path, PAYLOAD, { "x-amz-log-type": "Tail" });
-          const start = performance.now();
-          const reply = await send(agent, ctx.base, path, headers, PAYLOAD);
-          e2e.push(performance.now() - start);
-          expectOk(reply, `first invoke of ${name}`);
-          const tail = Buffer.from(String(reply.headers["x-amz-log-result"] ?? ""), "base64").toString();
-          const m = /\tInit Duration: ([\d.]+) ms/.exec(tail);
-          if (!m) throw new Error(`first invoke of ${name} reported no Init Duration: ${tail}`);
-          init.push(Number(m[1]));
+          const r = await coldInvoke(agent, ctx.signer, ctx.base, name);
+          e2e.push(r.ms);
+          init.push(r.initMs);
           baseline.push(await nodeStart());
         }
       } finally {
@@ -85,8 +80,35 @@ export async function coldStart(ctx: BenchContext, o: ColdStartOptions): Promise
   };
 }
 
+/**
+ * The first invocation of a function, signed off the clock and timed from the client: its
+ * end-to-end time, the REPORT line's Init Duration and the cold start's phases.
+ */
+export async function coldInvoke(
+  agent: Agent,
+  signer: Signer,
+  base: URL,
+  name: string,
+): Promise<{ ms: number; initMs: number; phases: Record<string, string> | undefined }> {
+  const path = invokePath(name);
+  const headers = await signer.post(base, path, PAYLOAD, { "x-amz-log-type": "Tail" });
+  const start = performance.now();
+  const reply = await send(agent, base, path, headers, PAYLOAD);
+  const ms = performance.now() - start;
+  expectOk(reply, `first invoke of ${name}`);
+  const tail = Buffer.from(String(reply.headers["x-amz-log-result"] ?? ""), "base64").toString();
+  const m = /\tInit Duration: ([\d.]+) ms/.exec(tail);
+  if (!m) throw new Error(`first invoke of ${name} reported no Init Duration: ${tail}`);
+  const header = reply.headers["x-nimbus-init-phases"];
+  const phases =
+    typeof header === "string"
+      ? Object.fromEntries(header.split("; ").map((p) => p.split("=") as [string, string]))
+      : undefined;
+  return { ms, initMs: Number(m[1]), phases };
+}
+
 /** Spawn to exit of `node -e 0` with an empty environment. */
-function nodeStart(): Promise<number> {
+export function nodeStart(): Promise<number> {
   const start = performance.now();
   const child = spawnCleanNode(["-e", "0"]);
   return new Promise((resolve, reject) => {

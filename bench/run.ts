@@ -16,18 +16,19 @@ import { Control } from "./lib/functions.js";
 import { Signer } from "./lib/http-client.js";
 import { PlatformProcess } from "./lib/platform.js";
 import { cpuMsOf, machineBusyMs } from "./lib/proc.js";
+import { poolColdStart } from "./pool.js";
 import { throughput } from "./throughput.js";
 import { warmLatency } from "./warm-latency.js";
 
 const USAGE = `usage: npm run bench -- [options]
 
   --runs N            runs per figure (default 5)
-  --only LIST         figures to run, comma-separated: latency,throughput,cold,memory,start,accept,kill
+  --only LIST         figures to run, comma-separated: latency,throughput,cold,memory,start,accept,kill,pool
                       (default all)
   --requests N        warm latency: timed sequential requests per run (default 2000)
   --instances N       throughput: instances and requests in flight (default 4)
   --duration-ms N     throughput: timed window per run and target (default 2000)
-  --cold-functions N  cold start: fresh functions per run (default 20)
+  --cold-functions N  cold start and pool: fresh functions per run (default 20)
   --idle-instances N  idle memory: instances per run (default 10)
   --out FILE          results file (default bench/results/latest.json)
   --cpu-prof DIR      write a V8 CPU profile of the platform process to DIR (open it in Chrome DevTools)
@@ -35,7 +36,7 @@ const USAGE = `usage: npm run bench -- [options]
 
 /** Above this share of the machine's CPU taken by other processes, a figure is flagged as disturbed. */
 const DISTURBED_SHARE = 0.1;
-const FIGURES = ["latency", "throughput", "cold", "memory", "start", "accept", "kill"] as const;
+const FIGURES = ["latency", "throughput", "cold", "memory", "start", "accept", "kill", "pool"] as const;
 type Figure = (typeof FIGURES)[number];
 
 function options() {
@@ -111,7 +112,11 @@ async function main(): Promise<void> {
   const o = options();
   const began = performance.now();
   const progress = (m: string) => process.stderr.write(`  … ${m}\n`);
-  const platform = await PlatformProcess.start(o.cpuProfileDir ? { cpuProfileDir: o.cpuProfileDir } : {});
+  // Issue 2's figures are those of a platform without a warm pool (the pool figure starts its own).
+  const platform = await PlatformProcess.start({
+    settings: { poolSize: 0 },
+    ...(o.cpuProfileDir ? { cpuProfileDir: o.cpuProfileDir } : {}),
+  });
   const base = new URL(platform.url);
   const ctx: BenchContext = {
     platform,
@@ -146,6 +151,7 @@ async function main(): Promise<void> {
       ["start", () => asyncStart(ctx, { events: 40 })],
       ["accept", () => asyncAccept(ctx, { clients: 32, durationMs: o.durationMs })],
       ["kill", () => asyncKills(ctx, { cycles: 10, clients: 16 })],
+      ["pool", () => poolColdStart(ctx, { functions: o.coldFunctions, burst: 16 })],
     ];
     for (const [figure, measure] of steps) {
       if (!o.only.has(figure)) continue;

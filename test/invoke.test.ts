@@ -414,7 +414,10 @@ describe("cold start phases", () => {
       Number(p["function-init"]) >= 59,
       `the module's 60 ms are the function's init, got ${p["function-init"]}`,
     );
-    assert.ok(Number(p.runtime) > 1, `the runtime's own start is measured apart, got ${p.runtime}`);
+    // A new process's Node start is the runtime phase; a pooled runtime has already started.
+    if (p.pooled === "0")
+      assert.ok(Number(p.runtime) > 1, `a new runtime's start is measured apart, got ${p.runtime}`);
+    else assert.ok(Number(p.runtime) >= 0);
     const sum = Number(p.code) + Number(p.sandbox) + Number(p.runtime) + Number(p["function-init"]);
     assert.ok(Math.abs(sum - cold.init) < 0.1, `phases add up to ${sum}, Init Duration is ${cold.init}`);
     const warm = await rawInvoke("phased");

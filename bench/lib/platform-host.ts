@@ -17,7 +17,10 @@ const send = (m: HostReply) => process.send!(m);
 const dataDir = mkdtempSync(join(tmpdir(), "nimbus-bench-"));
 // Sandboxes run as their own uids when the platform runs as root: they must traverse this.
 chmodSync(dataDir, 0o711);
-const platform = await createPlatform(loadConfig({}, {}, { port: 0, dataDir }), { logger: silentLogger });
+const settings = JSON.parse(process.argv[2] ?? "{}") as Record<string, unknown>;
+const platform = await createPlatform(loadConfig({}, {}, { ...settings, port: 0, dataDir }), {
+  logger: silentLogger,
+});
 const url = await platform.listen();
 
 let closing: Promise<void> | undefined;
@@ -33,6 +36,9 @@ process.on("message", (m: HostRequest) => {
   switch (m.type) {
     case "pids":
       send({ type: "pids", pids: platform.worker.instancePids() });
+      return;
+    case "pool":
+      send({ type: "pool", ready: platform.worker.pooledReady() });
       return;
     case "close":
       void close().then(() => {

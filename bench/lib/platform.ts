@@ -3,10 +3,11 @@ import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { Credentials } from "../../src/gateway/auth/middleware.js";
 
-export type HostRequest = { type: "pids" } | { type: "close" };
+export type HostRequest = { type: "pids" } | { type: "pool" } | { type: "close" };
 export type HostReply =
   | { type: "ready"; url: string; credentials: Credentials }
   | { type: "pids"; pids: number[] }
+  | { type: "pool"; ready: number }
   | { type: "closed" };
 
 const HOST = fileURLToPath(new URL("./platform-host.js", import.meta.url));
@@ -25,9 +26,14 @@ export class PlatformProcess {
     this.pid = child.pid!;
   }
 
-  /** Starts the platform; with `cpuProfileDir`, its process writes a V8 CPU profile there on close. */
-  static async start(opts: { cpuProfileDir?: string } = {}): Promise<PlatformProcess> {
-    const child = fork(HOST, [], {
+  /**
+   * Starts the platform with `settings` over the defaults (as `nimbus up` flags would set
+   * them); with `cpuProfileDir`, its process writes a V8 CPU profile there on close.
+   */
+  static async start(
+    opts: { cpuProfileDir?: string; settings?: Record<string, unknown> } = {},
+  ): Promise<PlatformProcess> {
+    const child = fork(HOST, [JSON.stringify(opts.settings ?? {})], {
       stdio: ["ignore", "inherit", "inherit", "ipc"],
       execArgv: opts.cpuProfileDir ? ["--cpu-prof", `--cpu-prof-dir=${opts.cpuProfileDir}`] : [],
     });
@@ -45,6 +51,11 @@ export class PlatformProcess {
   /** Process ids of the platform's running instances. */
   instancePids(): Promise<number[]> {
     return this.#ask({ type: "pids" }, "pids").then((m) => m.pids);
+  }
+
+  /** Pooled runtimes ready for a 128 MB function. */
+  pooledReady(): Promise<number> {
+    return this.#ask({ type: "pool" }, "pool").then((m) => m.ready);
   }
 
   async close(): Promise<void> {

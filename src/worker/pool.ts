@@ -70,7 +70,11 @@ export class RuntimePool {
     this.#refill(key);
   }
 
-  /** A ready runtime of `key`, taken out of the pool (a replacement starts), or undefined. */
+  /**
+   * A ready runtime of `key`, taken out of the pool, or undefined. The caller calls
+   * `replenish(key)` once it is done with the hand-over: starting a replacement at once would
+   * compete with the cold start it serves for the CPU.
+   */
   take(key: string): PooledRuntime | undefined {
     const pool = this.#pools.get(key);
     if (!pool) {
@@ -81,10 +85,14 @@ export class RuntimePool {
       if (!entry.ready || entry.taken) continue;
       entry.taken = true;
       pool.entries.delete(entry);
-      this.#refill(key);
       return entry.runtime;
     }
     return undefined;
+  }
+
+  /** Starts replacements for the runtimes taken from `key`'s pool. */
+  replenish(key: string): void {
+    this.#refill(key);
   }
 
   /** Runtimes ready to be taken for `key`. */

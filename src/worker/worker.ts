@@ -42,6 +42,8 @@ export interface WorkerOptions {
 
 /** Share of the memory size given to V8's old space: the rest is code, stacks and buffers. */
 const HEAP_SHARE = 0.85;
+/** How long after a hand-over the pool starts a replacement. */
+const REPLENISH_DELAY_MS = 25;
 /** sun_path holds 108 bytes, the last a NUL. */
 const MAX_SOCKET_PATH = 107;
 
@@ -122,7 +124,8 @@ export class Worker implements WorkerApi {
     const codeCached = this.#cache.has(fn.packageId);
     const codeDir = await this.#cache.ensure(fn.packageId);
     const codeAt = clock.monotonic();
-    const pooled = kind === "node" && poolable(fn) ? this.#pool.take(this.#poolKey(fn.memoryMb)) : undefined;
+    const poolKey = this.#poolKey(fn.memoryMb);
+    const pooled = kind === "node" && poolable(fn) ? this.#pool.take(poolKey) : undefined;
     const dirs = pooled ?? (await this.#makeDirs(kind));
     const { id, instanceDir, tmpDir, apiSocket } = dirs;
 
@@ -181,6 +184,10 @@ export class Worker implements WorkerApi {
       await instance.stop("failed to start");
       if (err instanceof SandboxStartError) return entrypointFailure(err, clock.monotonic() - startedAt);
       throw err;
+    } finally {
+      // The replacement starts once this cold start and its first invocation no longer need the
+      // CPU: spawning it holds the event loop ~3 ms and its Node start takes a core for ~20 ms.
+      if (pooled) setTimeout(() => this.#pool.replenish(poolKey), REPLENISH_DELAY_MS).unref();
     }
   }
 

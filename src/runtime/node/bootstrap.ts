@@ -2,6 +2,8 @@
 // From the handler's side it behaves like AWS's nodejs20.x runtime (aws-lambda-ric); see README.md.
 // It imports nothing from the project and only node built-ins, and it works both as the ES module
 // tsc emits and bundled to CommonJS (no import.meta, no top-level await).
+import { dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { format } from "node:util";
 import { POOLED_READY } from "../../protocol/runtime-frames.js";
 import { FramedRuntimeApiClient } from "./framed-client.js";
@@ -91,6 +93,8 @@ function safeString(value: unknown): string {
  * own, and moves into the function's directory. From there on it is an ordinary start.
  */
 async function assignment(): Promise<void> {
+  // Set up the ES module loader now, off the cold start's path (a no-op if the file is absent).
+  await import(pathToFileURL(join(dirname(process.argv[1] ?? "."), "prewarm.mjs")).href).catch(() => {});
   const line = await new Promise<string>((resolve, reject) => {
     let text = "";
     const stdin = process.stdin;

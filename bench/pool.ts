@@ -1,0 +1,118 @@
+/**
+ * Issue 4's figures for the warm pool, on a platform of its own started with a pool:
+ * - cold start from the pool: a new function's first invocation, timed from the client, with
+ *   a pooled runtime ready; baseline `node -e 0` in a clean environment, interleaved;
+ * - new instances per second per core from the pool: as many new functions as the pool holds,
+ *   invoked at once for the first time, from the first request sent to the last answer.
+ */
+import { availableParallelism } from "node:os";
+import { coldInvoke, nodeStart } from "./cold-start.js";
+import { type BenchContext, type FigureResult, fmtInt, fmtMs, fmtRatio, verdict } from "./lib/context.js";
+import { Control } from "./lib/functions.js";
+import { keepAliveAgent, Signer } from "./lib/http-client.js";
+import { PlatformProcess } from "./lib/platform.js";
+import { sleep } from "./lib/proc.js";
+import { overRuns, spread } from "./lib/stats.js";
+
+const TARGET_P50_MS = 5;
+const TARGET_P99_MS = 15;
+const TARGET_PER_CORE = 200;
+
+export interface PoolOptions {
+  /** Cold starts timed one at a time, per run. */
+  readonly functions: number;
+  /** Runtimes in the pool, and new functions invoked at once in the burst. */
+  readonly burst: number;
+}
+
+export async function poolColdStart(ctx: BenchContext, o: PoolOptions): Promise<FigureResult> {
+  const platform = await PlatformProcess.start({ settings: { poolSize: o.burst } });
+  const base = new URL(platform.url);
+  const control = new Control(platform.url, platform.credentials);
+  const signer = new Signer(platform.credentials);
+  const cores = availableParallelism();
+  const e2e: number[] = [];
+  const baseline: number[] = [];
+  const bursts: number[] = [];
+  const phases: Record<string, number[]> = {};
+  let notPooled = 0;
+  const nonce = Date.now().toString(36);
+  const waitForPool = async (n: number) => {
+    for (let waited = 0; (await platform.pooledReady()) < n; waited += 5) {
+      if (waited > 30_000) throw new Error(`the pool did not reach ${n} ready runtimes in 30 s`);
+      await sleep(5);
+    }
+  };
+  try {
+    for (let run = 0; run < ctx.runs; run++) {
+      ctx.progress(`pool: run ${run + 1}/${ctx.runs}`);
+      const names: string[] = [];
+      const agent = keepAliveAgent(1);
+      try {
+        for (let i = 0; i < o.functions; i++) {
+          const name = `bench-pool-${run}-${i}`;
+          await control.deploy(name, { salt: `${nonce}-${name}` });
+          names.push(name);
+          await waitForPool(1);
+          const r = await coldInvoke(agent, signer, base, name);
+          e2e.push(r.ms);
+          if (r.phases?.pooled !== "1") notPooled++;
+          for (const [k, v] of Object.entries(r.phases ?? {})) {
+            if (k !== "pooled" && k !== "code-cached") (phases[k] ??= []).push(Number(v));
+          }
+          baseline.push(await nodeStart());
+        }
+        // The burst: as many new functions as the pool holds, all invoked at once.
+        const burst = Array.from({ length: o.burst }, (_, i) => `bench-burst-${run}-${i}`);
+        for (const name of burst) {
+          await control.deploy(name, { salt: `${nonce}-${name}` });
+          names.push(name);
+        }
+        await waitForPool(o.burst);
+        const agents = burst.map(() => keepAliveAgent(1));
+        const started = performance.now();
+        const results = await Promise.all(burst.map((name, i) => coldInvoke(agents[i]!, signer, base, name)));
+        bursts.push(o.burst / ((performance.now() - started) / 1000) / cores);
+        for (const a of agents) a.destroy();
+        notPooled += results.filter((r) => r.phases?.pooled !== "1").length;
+      } finally {
+        agent.destroy();
+        for (const name of names) await control.remove(name);
+      }
+    }
+  } finally {
+    await platform.close();
+  }
+  const cold = spread(e2e);
+  const bare = spread(baseline);
+  const rate = overRuns(bursts);
+  const pass =
+    cold.p50 <= TARGET_P50_MS &&
+    cold.p99 <= TARGET_P99_MS &&
+    rate.median >= TARGET_PER_CORE &&
+    notPooled === 0;
+  return {
+    name: "pool",
+    line:
+      `cold start from the pool p50 ${fmtMs(cold.p50)} ms p99 ${fmtMs(cold.p99)} ms | ` +
+      `node -e 0 p50 ${fmtMs(bare.p50)} ms p99 ${fmtMs(bare.p99)} ms | ${fmtRatio(cold.p50 / bare.p50)} | ` +
+      `burst of ${o.burst}: ${fmtInt(rate.median)} new instances/s per core (worst run ${fmtInt(rate.min)}) ` +
+      `(target ≤${TARGET_P50_MS} / ≤${TARGET_P99_MS} ms, ≥${TARGET_PER_CORE}/s per core) ${verdict(pass)}`,
+    notes: [
+      `phases, p50: ${Object.entries(phases)
+        .map(([k, v]) => `${k} ${fmtMs(spread(v).p50)} ms`)
+        .join(", ")}`,
+      ...(notPooled > 0 ? [`${notPooled} cold starts found no pooled runtime ready`] : []),
+    ],
+    pass,
+    data: {
+      unit: "ms",
+      poolSize: o.burst,
+      coldFromPool: cold,
+      baseline: bare,
+      newInstancesPerSecondPerCore: bursts,
+      notPooled,
+      target: { p50: TARGET_P50_MS, p99: TARGET_P99_MS, perCore: TARGET_PER_CORE },
+    },
+  };
+}
