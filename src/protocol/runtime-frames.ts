@@ -33,8 +33,9 @@ export type PlatformReply =
   | { readonly op: "answer"; readonly status: number };
 
 /**
- * What a pooled runtime (`NIMBUS_POOLED=1`) prints as its first line on stdout once it waits
- * on stdin for its assignment: `{"env": {…}}` and a newline.
+ * What a pooled runtime (`NIMBUS_POOLED=1`) prints as its first line on stdout once it has
+ * read the platform's first line on stdin, an empty one; then it waits for its assignment,
+ * the next line: `{"env": {…}}`.
  */
 export const POOLED_READY = "nimbus:pooled-ready";
 

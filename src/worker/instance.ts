@@ -110,6 +110,8 @@ export class Instance implements InstanceHandle {
     sandbox: Sandbox,
     startedAt: number,
     before?: Pick<InitPhases, "codeMs" | "codeCached" | "sandboxMs" | "pooled">,
+    /** Called last, once everything is listening: what lets a pooled runtime go (its assignment). */
+    release?: () => void,
   ): Promise<StartResult> {
     this.#sandbox = sandbox;
     this.#initStartedAt = startedAt;
@@ -138,6 +140,9 @@ export class Instance implements InstanceHandle {
         this.#settleInit = undefined;
         resolve(r);
       };
+      // Last: the kernel tends to run a woken process on its waker's core once the waker
+      // sleeps, so the platform's work after the wake-up is time the runtime waits.
+      release?.();
     });
   }
 

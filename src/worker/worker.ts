@@ -161,7 +161,6 @@ export class Worker implements WorkerApi {
       if (sandbox) {
         // A pooled runtime: its limits become the function's, then it learns who it is.
         sandbox.resize(fn.memoryMb);
-        sandbox.stdin?.end(`${JSON.stringify({ env })}\n`);
       } else {
         sandbox = await this.#opts.driver.start({
           instanceId: id,
@@ -173,12 +172,18 @@ export class Worker implements WorkerApi {
           memoryMb: fn.memoryMb,
         });
       }
-      return await instance.runInit(sandbox, startedAt, {
-        codeMs: codeAt - startedAt,
-        codeCached,
-        sandboxMs: clock.monotonic() - codeAt,
-        pooled: pooled !== undefined,
-      });
+      const stdin = pooled ? sandbox.stdin : undefined;
+      return await instance.runInit(
+        sandbox,
+        startedAt,
+        {
+          codeMs: codeAt - startedAt,
+          codeCached,
+          sandboxMs: clock.monotonic() - codeAt,
+          pooled: pooled !== undefined,
+        },
+        stdin && (() => stdin.end(`${JSON.stringify({ env })}\n`)),
+      );
     } catch (err) {
       if (sandbox && pooled) sandbox.kill();
       await instance.stop("failed to start");
@@ -249,6 +254,8 @@ export class Worker implements WorkerApi {
         memoryMb,
         stdin: true,
       });
+      // The runtime answers this empty line with its ready marker (runtime-frames.ts).
+      sandbox.stdin?.write("\n");
       return { ...dirs, apiDir: dirs.apiDir, apiSocket: dirs.apiSocket, sandbox };
     } catch (err) {
       await rm(dirs.instanceDir, { recursive: true, force: true });
