@@ -27,6 +27,7 @@ import {
   type ApiAnswer,
   apiError,
   type NextWaiter,
+  type RuntimeApiTarget,
   type RuntimeBody,
 } from "./runtime-api/target.js";
 import type { Sandbox, SandboxExit } from "./sandbox/types.js";
@@ -56,6 +57,8 @@ export interface InstanceOptions {
   /** Accept Runtime API connections only from the sandbox's own uid (it has one of its own). */
   readonly checkPeerUid: boolean;
   readonly onDead: (instance: Instance) => void;
+  /** A Runtime API already listening (a pooled runtime's), and how to put this instance behind it. */
+  readonly api?: { readonly server: RuntimeApiServer; bind(target: RuntimeApiTarget): void };
 }
 
 export class Instance implements InstanceHandle {
@@ -83,14 +86,17 @@ export class Instance implements InstanceHandle {
     this.workerId = opts.workerId;
     this.memoryMb = opts.fn.memoryMb;
     this.#opts = opts;
-    this.api = new RuntimeApiServer(
-      {
-        next: (res, info) => this.#next(res, info?.functionInitMs),
-        complete: (id, kind, req) => this.#complete(id, kind, req),
-        initError: (req) => this.#initError(req),
-      },
-      opts.checkPeerUid ? { onlyUid: () => this.#sandbox?.uid } : {},
-    );
+    const target: RuntimeApiTarget = {
+      next: (res, info) => this.#next(res, info?.functionInitMs),
+      complete: (id, kind, req) => this.#complete(id, kind, req),
+      initError: (req) => this.#initError(req),
+    };
+    if (opts.api) {
+      this.api = opts.api.server;
+      opts.api.bind(target);
+    } else {
+      this.api = new RuntimeApiServer(target, opts.checkPeerUid ? { onlyUid: () => this.#sandbox?.uid } : {});
+    }
   }
 
   get state(): State {

@@ -11,6 +11,8 @@
  */
 import { POOLED_READY } from "../protocol/runtime-frames.js";
 import type { Logger } from "../shared/logger.js";
+import type { RuntimeApiServer } from "./runtime-api/server.js";
+import type { LateTarget } from "./runtime-api/target.js";
 import type { Sandbox } from "./sandbox/types.js";
 
 /** After failures in a row, the next start waits this long, doubling, up to the maximum. */
@@ -24,6 +26,9 @@ export interface PooledRuntime {
   /** The instance's private Runtime API directory and socket. */
   readonly apiDir: string;
   readonly apiSocket: string;
+  /** Its Runtime API, listening (and the runtime connected) before any function is assigned. */
+  readonly api: RuntimeApiServer;
+  readonly target: LateTarget;
   readonly sandbox: Sandbox;
 }
 

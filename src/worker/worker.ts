@@ -20,6 +20,8 @@ import { CodeCache } from "./code-cache.js";
 import { baseEnvironment, instanceEnvironment } from "./environment.js";
 import { Instance } from "./instance.js";
 import { type PooledRuntime, RuntimePool } from "./pool.js";
+import { RuntimeApiServer } from "./runtime-api/server.js";
+import { LateTarget, type RuntimeApiTarget } from "./runtime-api/target.js";
 import { type SandboxDriver, SandboxStartError } from "./sandbox/types.js";
 
 export interface WorkerOptions {
@@ -66,6 +68,7 @@ export class Worker implements WorkerApi {
       size: opts.poolSize ?? 0,
       start: (key) => this.#startPooled(key),
       discard: (runtime) => {
+        runtime.api.close();
         rm(runtime.instanceDir, { recursive: true, force: true }).catch(() => {});
       },
       logger: opts.logger,
@@ -138,6 +141,9 @@ export class Worker implements WorkerApi {
       logs: this.#opts.logs,
       initTimeoutMs: spec.initTimeoutMs,
       checkPeerUid: this.#opts.driver.uniqueUids,
+      ...(pooled
+        ? { api: { server: pooled.api, bind: (t: RuntimeApiTarget) => pooled.target.bind(t) } }
+        : {}),
       onDead: (inst) => {
         if (this.#instances.delete(inst)) this.#allocatedMb -= fn.memoryMb;
         rm(instanceDir, { recursive: true, force: true }).catch(() => {});
@@ -146,7 +152,7 @@ export class Worker implements WorkerApi {
     this.#instances.add(instance);
     let sandbox = pooled?.sandbox;
     try {
-      const runtimeApi = await instance.api.listen(apiSocket);
+      const runtimeApi = pooled ? pooled.api.address : await instance.api.listen(apiSocket);
       const env = instanceEnvironment({
         fn,
         region: spec.region,
@@ -242,11 +248,21 @@ export class Worker implements WorkerApi {
       throw new Error("the data directory is too deep for a Runtime API socket path");
     }
     const memoryMb = key === "node" ? DEFAULT_MEMORY_MB : Number(key.slice("node:".length));
+    // Its Runtime API listens from the start, so the runtime connects while it waits.
+    const target = new LateTarget();
+    let uid: number | undefined;
+    const api = new RuntimeApiServer(target, this.#opts.driver.uniqueUids ? { onlyUid: () => uid } : {});
     try {
+      const address = await api.listen(dirs.apiSocket);
       const sandbox = await this.#opts.driver.start({
         instanceId: dirs.id,
         argv: this.#nodeArgv(memoryMb),
-        env: { ...baseEnvironment(dirs.tmpDir, this.#runtimeDir), NIMBUS_POOLED: "1" },
+        env: {
+          ...baseEnvironment(dirs.tmpDir, this.#runtimeDir),
+          AWS_LAMBDA_RUNTIME_API: address,
+          NIMBUS_RUNTIME_API_SOCKET: dirs.apiSocket,
+          NIMBUS_POOLED: "1",
+        },
         // It moves into the function's code directory when it is bound to one.
         codeDir: dirs.tmpDir,
         tmpDir: dirs.tmpDir,
@@ -254,10 +270,12 @@ export class Worker implements WorkerApi {
         memoryMb,
         stdin: true,
       });
+      uid = sandbox.uid;
       // The runtime answers this empty line with its ready marker (runtime-frames.ts).
       sandbox.stdin?.write("\n");
-      return { ...dirs, apiDir: dirs.apiDir, apiSocket: dirs.apiSocket, sandbox };
+      return { ...dirs, apiDir: dirs.apiDir, apiSocket: dirs.apiSocket, api, target, sandbox };
     } catch (err) {
+      api.close();
       await rm(dirs.instanceDir, { recursive: true, force: true });
       throw err;
     }

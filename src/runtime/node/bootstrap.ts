@@ -2,8 +2,7 @@
 // From the handler's side it behaves like AWS's nodejs20.x runtime (aws-lambda-ric); see README.md.
 // It imports nothing from the project and only node built-ins, and it works both as the ES module
 // tsc emits and bundled to CommonJS (no import.meta, no top-level await).
-import { dirname, join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { dirname } from "node:path";
 import { format } from "node:util";
 import { POOLED_READY } from "../../protocol/runtime-frames.js";
 import { FramedRuntimeApiClient } from "./framed-client.js";
@@ -92,9 +91,12 @@ function safeString(value: unknown): string {
  * for one line on stdin, `{"env": {…}}`, the instance's whole environment, takes it as its
  * own, and moves into the function's directory. From there on it is an ordinary start.
  */
-async function assignment(): Promise<void> {
-  // Set up the ES module loader now, off the cold start's path (a no-op if the file is absent).
-  await import(pathToFileURL(join(dirname(process.argv[1] ?? "."), "prewarm.mjs")).href).catch(() => {});
+async function assignment(): Promise<RuntimeApi | undefined> {
+  await rehearse();
+  // The Runtime API already listens: connect now too.
+  const socket = process.env.NIMBUS_RUNTIME_API_SOCKET;
+  const client = socket ? new FramedRuntimeApiClient(socket) : undefined;
+  await client?.connected;
   const line = await new Promise<string>((resolve, reject) => {
     let text = "";
     const stdin = process.stdin;
@@ -122,18 +124,57 @@ async function assignment(): Promise<void> {
   delete process.env.NIMBUS_POOLED;
   Object.assign(process.env, env);
   if (env.LAMBDA_TASK_ROOT) process.chdir(env.LAMBDA_TASK_ROOT);
+  return env.NIMBUS_RUNTIME_API_SOCKET === socket ? client : undefined;
+}
+
+/**
+ * Loads and invokes the runtime's own trivial handler (`prewarm.mjs`, beside this file) once,
+ * answering to nobody: Node's ES module loader gets set up and the runtime's code compiled
+ * while a pooled runtime waits, not during the cold start it will serve. Best effort.
+ */
+async function rehearse(): Promise<void> {
+  try {
+    const handler = await loadHandler(dirname(process.argv[1] ?? "."), "prewarm.handler");
+    const silent: RuntimeApi = {
+      next: () => Promise.reject(new Error("rehearsal")),
+      postResponse: async () => ({ status: 202, headers: {}, body: "" }),
+      respondThenNext: async () => ({ status: 200, headers: {}, body: "" }),
+      postError: async () => ({ status: 202, headers: {}, body: "" }),
+      postInitError: async () => ({ status: 202, headers: {}, body: "" }),
+    };
+    const rehearsal: Runtime = {
+      client: silent,
+      initialised: true,
+      crashing: false,
+      current: undefined,
+      onDrain: undefined,
+    };
+    await invoke(rehearsal, handler, {
+      status: 200,
+      headers: {
+        [HEADER.requestId]: "rehearsal",
+        [HEADER.deadlineMs]: String(Date.now() + 1000),
+        [HEADER.functionArn]: "rehearsal",
+      },
+      body: "{}",
+    });
+  } catch {
+    // Only slower: the cold start does the same work.
+  }
 }
 
 async function main(): Promise<void> {
   let runtime: Runtime | undefined;
   patchConsole(() => runtime?.current?.requestId);
-  if (process.env.NIMBUS_POOLED === "1") await assignment();
+  const connected = process.env.NIMBUS_POOLED === "1" ? await assignment() : undefined;
   const env = process.env;
   runtime = {
     // Nimbus offers its own runtime a cheaper transport of the same API; HTTP otherwise.
-    client: env.NIMBUS_RUNTIME_API_SOCKET
-      ? new FramedRuntimeApiClient(env.NIMBUS_RUNTIME_API_SOCKET)
-      : new (await import("./http-client.js")).RuntimeApiClient(env.AWS_LAMBDA_RUNTIME_API ?? ""),
+    client: connected
+      ? connected
+      : env.NIMBUS_RUNTIME_API_SOCKET
+        ? new FramedRuntimeApiClient(env.NIMBUS_RUNTIME_API_SOCKET)
+        : new (await import("./http-client.js")).RuntimeApiClient(env.AWS_LAMBDA_RUNTIME_API ?? ""),
     initialised: false,
     crashing: false,
     current: undefined,

@@ -24,10 +24,17 @@ export class FramedRuntimeApiClient implements RuntimeApi {
   /** Replies come in the order of the calls. */
   readonly #pending: Pending[] = [];
   #failure: Error | undefined;
+  /** Settles once the connection is made (rejects if it cannot be). */
+  readonly connected: Promise<void>;
 
   constructor(socketPath: string) {
     this.#socket = connect(socketPath);
     this.#socket.setNoDelay(true);
+    this.connected = new Promise((resolve, reject) => {
+      this.#socket.once("connect", resolve);
+      this.#socket.once("error", reject);
+    });
+    this.connected.catch(() => {});
     this.#socket.on("data", (chunk: Buffer) => {
       let frames: ReturnType<FrameDecoder["push"]>;
       try {

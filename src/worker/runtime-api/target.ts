@@ -61,3 +61,34 @@ export function eventHeaders(req: InvokeRequest): Record<string, string> {
   if (req.cognitoIdentity) headers[RUNTIME_HEADERS.cognitoIdentity] = req.cognitoIdentity;
   return headers;
 }
+
+/**
+ * A target whose instance comes later: a pooled runtime's Runtime API listens, and the runtime
+ * connects to it, before a function is chosen for it. Until then every call is refused.
+ */
+export class LateTarget implements RuntimeApiTarget {
+  #target: RuntimeApiTarget | undefined;
+
+  bind(target: RuntimeApiTarget): void {
+    this.#target = target;
+  }
+
+  next(waiter: NextWaiter, info?: { readonly functionInitMs?: number }): void {
+    if (this.#target) this.#target.next(waiter, info);
+    else waiter.destroy();
+  }
+
+  complete(requestId: string, kind: "response" | "error", body: RuntimeBody): Promise<ApiAnswer> {
+    if (this.#target) return this.#target.complete(requestId, kind, body);
+    body.discard();
+    return Promise.resolve(UNASSIGNED);
+  }
+
+  initError(body: RuntimeBody): Promise<ApiAnswer> {
+    if (this.#target) return this.#target.initError(body);
+    body.discard();
+    return Promise.resolve(UNASSIGNED);
+  }
+}
+
+const UNASSIGNED = apiError(403, "InvalidStateTransition", "no function is assigned to this runtime yet");
