@@ -25,19 +25,19 @@ export type RuntimeCall =
       readonly headers: Record<string, string>;
       readonly next?: boolean;
     }
-  | { readonly op: "init-error"; readonly headers: Record<string, string> };
+  | { readonly op: "init-error"; readonly headers: Record<string, string> }
+  /**
+   * A pooled runtime (`NIMBUS_POOLED=1`), started before any function was chosen for it, waits
+   * for one: the answer is a "function" frame, sent when a cold start takes the runtime.
+   */
+  | { readonly op: "await-function" };
 
 /** Platform → runtime: an event (the answer to "next") or the answer to a post. */
 export type PlatformReply =
   | { readonly op: "event"; readonly headers: Record<string, string> }
-  | { readonly op: "answer"; readonly status: number };
-
-/**
- * What a pooled runtime (`NIMBUS_POOLED=1`) prints as its first line on stdout once it has
- * read the platform's first line on stdin, an empty one; then it waits for its assignment,
- * the next line: `{"env": {…}}`.
- */
-export const POOLED_READY = "nimbus:pooled-ready";
+  | { readonly op: "answer"; readonly status: number }
+  /** The instance's whole environment: the runtime takes it as its own and loads the function. */
+  | { readonly op: "function"; readonly env: Record<string, string> };
 
 /** Large enough for a 6 MB response plus headers; a longer frame is a protocol error. */
 export const MAX_FRAME_BYTES = 8 * 1024 * 1024;

@@ -57,8 +57,8 @@ export interface InstanceOptions {
   /** Accept Runtime API connections only from the sandbox's own uid (it has one of its own). */
   readonly checkPeerUid: boolean;
   readonly onDead: (instance: Instance) => void;
-  /** A Runtime API already listening (a pooled runtime's), and how to put this instance behind it. */
-  readonly api?: { readonly server: RuntimeApiServer; bind(target: RuntimeApiTarget): void };
+  /** A Runtime API already listening (a pooled runtime's); its owner puts `target` behind it. */
+  readonly api?: RuntimeApiServer;
 }
 
 export class Instance implements InstanceHandle {
@@ -66,6 +66,8 @@ export class Instance implements InstanceHandle {
   readonly workerId: string;
   readonly memoryMb: number;
   readonly api: RuntimeApiServer;
+  /** What the Runtime API calls: this instance's state machine. */
+  readonly target: RuntimeApiTarget;
   readonly #opts: InstanceOptions;
   #state: State = "init";
   #sandbox: Sandbox | undefined;
@@ -86,17 +88,14 @@ export class Instance implements InstanceHandle {
     this.workerId = opts.workerId;
     this.memoryMb = opts.fn.memoryMb;
     this.#opts = opts;
-    const target: RuntimeApiTarget = {
+    this.target = {
       next: (res, info) => this.#next(res, info?.functionInitMs),
       complete: (id, kind, req) => this.#complete(id, kind, req),
       initError: (req) => this.#initError(req),
     };
-    if (opts.api) {
-      this.api = opts.api.server;
-      opts.api.bind(target);
-    } else {
-      this.api = new RuntimeApiServer(target, opts.checkPeerUid ? { onlyUid: () => this.#sandbox?.uid } : {});
-    }
+    this.api =
+      opts.api ??
+      new RuntimeApiServer(this.target, opts.checkPeerUid ? { onlyUid: () => this.#sandbox?.uid } : {});
   }
 
   get state(): State {
@@ -130,8 +129,6 @@ export class Instance implements InstanceHandle {
     });
     sandbox.stdout.on("data", (c: Buffer) => out.push(c));
     sandbox.stderr.on("data", (c: Buffer) => err.push(c));
-    // A pooled runtime's stdout was paused after its ready line: what follows is this instance's.
-    sandbox.stdout.resume();
     sandbox.exited.then((exit) => {
       out.flush();
       err.flush();

@@ -1,15 +1,14 @@
 /**
  * The warm pool: Node runtimes started in their sandboxes before any function is chosen for
  * them, so that a cold start skips the process start (~20 ms of Node booting here). A pooled
- * runtime has its own uid, /tmp, Runtime API directory and control group, and waits on stdin
- * for its assignment (`runtime/node/bootstrap.ts`); the worker binds it to a function on a
- * cold start and the pool starts a replacement in the background.
+ * runtime has its own uid, /tmp, Runtime API and control group; it connects to its Runtime API
+ * and waits there for a function (`await-function` in `protocol/runtime-frames.ts`). The worker
+ * assigns it one on a cold start and the pool starts a replacement.
  *
  * Pools are kept per key: a runtime and, where the driver does not bound memory itself, the
  * V8 heap limit the runtime was started with (a memory size). Each key's pool holds `size`
  * runtimes, started one at a time.
  */
-import { POOLED_READY } from "../protocol/runtime-frames.js";
 import type { Logger } from "../shared/logger.js";
 import type { RuntimeApiServer } from "./runtime-api/server.js";
 import type { LateTarget } from "./runtime-api/target.js";
@@ -167,7 +166,10 @@ export class RuntimePool {
       this.#o.logger.warn("a pooled runtime exited before it was used", { key, id: runtime.id });
       this.#retryLater(key, pool);
     });
-    const ready = await Promise.all([waitForMarker(runtime.sandbox), runtime.sandbox.limited]).then(
+    const exited = runtime.sandbox.exited.then(() => Promise.reject(new Error("the runtime exited")));
+    exited.catch(() => {});
+    const waiting = Promise.race([runtime.target.awaiting, exited]);
+    const ready = await Promise.all([waiting, runtime.sandbox.limited]).then(
       () => true,
       (err: unknown) => {
         this.#o.logger.warn("a pooled runtime did not start", { key, err });
@@ -193,30 +195,4 @@ export class RuntimePool {
     const delay = Math.min(MAX_RESTART_DELAY_MS, RESTART_DELAY_MS * 2 ** (pool.failures - 2));
     setTimeout(() => this.#refill(key), delay).unref();
   }
-}
-
-/**
- * Resolves when the runtime prints the ready marker (its first line), then leaves stdout
- * paused: what the runtime prints next belongs to the instance it becomes.
- */
-function waitForMarker(sandbox: Sandbox): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    let seen = "";
-    const onData = (chunk: Buffer) => {
-      seen += chunk.toString("latin1");
-      const end = seen.indexOf("\n");
-      if (end < 0) return;
-      sandbox.stdout.off("data", onData);
-      sandbox.stdout.pause();
-      const rest = seen.slice(end + 1);
-      if (rest) sandbox.stdout.unshift(Buffer.from(rest, "latin1"));
-      if (seen.slice(0, end) === POOLED_READY) resolve();
-      else
-        reject(
-          new Error(`a pooled runtime printed ${JSON.stringify(seen.slice(0, end))} before it was ready`),
-        );
-    };
-    sandbox.stdout.on("data", onData);
-    void sandbox.exited.then(() => reject(new Error("the pooled runtime exited")));
-  });
 }

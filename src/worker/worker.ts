@@ -21,7 +21,7 @@ import { baseEnvironment, instanceEnvironment } from "./environment.js";
 import { Instance } from "./instance.js";
 import { type PooledRuntime, RuntimePool } from "./pool.js";
 import { RuntimeApiServer } from "./runtime-api/server.js";
-import { LateTarget, type RuntimeApiTarget } from "./runtime-api/target.js";
+import { LateTarget } from "./runtime-api/target.js";
 import { type SandboxDriver, SandboxStartError } from "./sandbox/types.js";
 
 export interface WorkerOptions {
@@ -141,9 +141,7 @@ export class Worker implements WorkerApi {
       logs: this.#opts.logs,
       initTimeoutMs: spec.initTimeoutMs,
       checkPeerUid: this.#opts.driver.uniqueUids,
-      ...(pooled
-        ? { api: { server: pooled.api, bind: (t: RuntimeApiTarget) => pooled.target.bind(t) } }
-        : {}),
+      ...(pooled ? { api: pooled.api } : {}),
       onDead: (inst) => {
         if (this.#instances.delete(inst)) this.#allocatedMb -= fn.memoryMb;
         rm(instanceDir, { recursive: true, force: true }).catch(() => {});
@@ -178,7 +176,6 @@ export class Worker implements WorkerApi {
           memoryMb: fn.memoryMb,
         });
       }
-      const stdin = pooled ? sandbox.stdin : undefined;
       return await instance.runInit(
         sandbox,
         startedAt,
@@ -188,7 +185,7 @@ export class Worker implements WorkerApi {
           sandboxMs: clock.monotonic() - codeAt,
           pooled: pooled !== undefined,
         },
-        stdin && (() => stdin.end(`${JSON.stringify({ env })}\n`)),
+        pooled && (() => pooled.target.assign(instance.target, env)),
       );
     } catch (err) {
       if (sandbox && pooled) sandbox.kill();
@@ -268,11 +265,8 @@ export class Worker implements WorkerApi {
         tmpDir: dirs.tmpDir,
         privateDirs: [dirs.apiDir],
         memoryMb,
-        stdin: true,
       });
       uid = sandbox.uid;
-      // The runtime answers this empty line with its ready marker (runtime-frames.ts).
-      sandbox.stdin?.write("\n");
       return { ...dirs, apiDir: dirs.apiDir, apiSocket: dirs.apiSocket, api, target, sandbox };
     } catch (err) {
       api.close();

@@ -4,7 +4,6 @@
 // tsc emits and bundled to CommonJS (no import.meta, no top-level await).
 import { dirname } from "node:path";
 import { format } from "node:util";
-import { POOLED_READY } from "../../protocol/runtime-frames.js";
 import { FramedRuntimeApiClient } from "./framed-client.js";
 import { type Handler, loadHandler } from "./handler-loader.js";
 import { type ApiResponse, LambdaError, type RuntimeApi } from "./runtime-api-client.js";
@@ -87,44 +86,19 @@ function safeString(value: unknown): string {
 }
 
 /**
- * A pooled runtime (`NIMBUS_POOLED=1`) starts before any function is chosen for it: it waits
- * for one line on stdin, `{"env": {…}}`, the instance's whole environment, takes it as its
- * own, and moves into the function's directory. From there on it is an ordinary start.
+ * A pooled runtime (`NIMBUS_POOLED=1`) starts before any function is chosen for it. It
+ * rehearses, connects to its Runtime API and waits there for a function (`await-function`):
+ * the answer is the instance's whole environment, which it takes as its own before moving
+ * into the function's directory. From there on it is an ordinary start, on that connection.
  */
-async function assignment(): Promise<RuntimeApi | undefined> {
+async function assignment(socket: string): Promise<RuntimeApi> {
   await rehearse();
-  // The Runtime API already listens: connect now too.
-  const socket = process.env.NIMBUS_RUNTIME_API_SOCKET;
-  const client = socket ? new FramedRuntimeApiClient(socket) : undefined;
-  await client?.connected;
-  const line = await new Promise<string>((resolve, reject) => {
-    let text = "";
-    const stdin = process.stdin;
-    stdin.setEncoding("utf8");
-    stdin.on("data", (chunk: string) => {
-      text += chunk;
-      for (let end = text.indexOf("\n"); end >= 0; end = text.indexOf("\n")) {
-        const line = text.slice(0, end);
-        text = text.slice(end + 1);
-        // The platform's first line is empty: reading it runs this path once before a cold
-        // start depends on it (the first read costs ~1 ms more than the next).
-        if (line === "") {
-          process.stdout.write(`${POOLED_READY}\n`);
-          continue;
-        }
-        // An open stdin would keep the event loop alive: callback handlers answer when it drains.
-        stdin.destroy();
-        resolve(line);
-        return;
-      }
-    });
-    stdin.on("end", () => reject(new Error("the platform closed stdin before assigning a function")));
-  });
-  const { env } = JSON.parse(line) as { env: Record<string, string> };
+  const client = new FramedRuntimeApiClient(socket);
+  const env = await client.awaitFunction();
   delete process.env.NIMBUS_POOLED;
   Object.assign(process.env, env);
   if (env.LAMBDA_TASK_ROOT) process.chdir(env.LAMBDA_TASK_ROOT);
-  return env.NIMBUS_RUNTIME_API_SOCKET === socket ? client : undefined;
+  return client;
 }
 
 /**
@@ -166,7 +140,8 @@ async function rehearse(): Promise<void> {
 async function main(): Promise<void> {
   let runtime: Runtime | undefined;
   patchConsole(() => runtime?.current?.requestId);
-  const connected = process.env.NIMBUS_POOLED === "1" ? await assignment() : undefined;
+  const pooledSocket = process.env.NIMBUS_POOLED === "1" ? process.env.NIMBUS_RUNTIME_API_SOCKET : undefined;
+  const connected = pooledSocket ? await assignment(pooledSocket) : undefined;
   const env = process.env;
   runtime = {
     // Nimbus offers its own runtime a cheaper transport of the same API; HTTP otherwise.

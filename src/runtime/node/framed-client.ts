@@ -24,17 +24,9 @@ export class FramedRuntimeApiClient implements RuntimeApi {
   /** Replies come in the order of the calls. */
   readonly #pending: Pending[] = [];
   #failure: Error | undefined;
-  /** Settles once the connection is made (rejects if it cannot be). */
-  readonly connected: Promise<void>;
-
   constructor(socketPath: string) {
     this.#socket = connect(socketPath);
     this.#socket.setNoDelay(true);
-    this.connected = new Promise((resolve, reject) => {
-      this.#socket.once("connect", resolve);
-      this.#socket.once("error", reject);
-    });
-    this.connected.catch(() => {});
     this.#socket.on("data", (chunk: Buffer) => {
       let frames: ReturnType<FrameDecoder["push"]>;
       try {
@@ -52,7 +44,9 @@ export class FramedRuntimeApiClient implements RuntimeApi {
         const response: ApiResponse =
           reply.op === "event"
             ? { status: 200, headers: reply.headers, body: text }
-            : { status: reply.status, headers: {}, body: text };
+            : reply.op === "function"
+              ? { status: 200, headers: {}, body: JSON.stringify(reply.env) }
+              : { status: reply.status, headers: {}, body: text };
         this.#pending.shift()?.resolve(response);
       }
     });
@@ -70,6 +64,13 @@ export class FramedRuntimeApiClient implements RuntimeApi {
 
   postResponse(requestId: string, json: string): Promise<ApiResponse> {
     return this.#call({ op: "response", requestId, headers: { "content-type": "application/json" } }, json);
+  }
+
+  /** A pooled runtime waits for the function chosen for it: resolves with the instance's environment. */
+  async awaitFunction(): Promise<Record<string, string>> {
+    const res = await this.#call({ op: "await-function" });
+    if (res.status !== 200) throw new Error(`await-function answered ${res.status}: ${res.body}`);
+    return JSON.parse(res.body) as Record<string, string>;
   }
 
   /** Posts the response and asks for the next event in one frame; resolves with the event. */

@@ -91,6 +91,15 @@ function serve(target: RuntimeApiTarget, socket: Socket): void {
             setImmediate(() => answer(a));
             return;
           }
+          case "await-function":
+            if (!target.awaitFunction) {
+              answer(apiError(400, "NotPooled", "this runtime was started for a function already"));
+              return;
+            }
+            target.awaitFunction((env) => {
+              if (!socket.destroyed) socket.write(encodeFrame({ op: "function", env }));
+            });
+            return;
           case "init-error":
             answer(await target.initError(body(call.headers, frame.body)));
             return;

@@ -16,6 +16,8 @@ export interface RuntimeApiTarget {
   /** A response or error for `requestId`; returns the answer to give the runtime. */
   complete(requestId: string, kind: "response" | "error", body: RuntimeBody): Promise<ApiAnswer>;
   initError(body: RuntimeBody): Promise<ApiAnswer>;
+  /** A pooled runtime waits for a function; only a pooled runtime's target takes this call. */
+  awaitFunction?(assign: (env: Record<string, string>) => void): void;
 }
 
 /** A runtime waiting in `/next`. */
@@ -63,14 +65,32 @@ export function eventHeaders(req: InvokeRequest): Record<string, string> {
 }
 
 /**
- * A target whose instance comes later: a pooled runtime's Runtime API listens, and the runtime
- * connects to it, before a function is chosen for it. Until then every call is refused.
+ * A pooled runtime's target: its Runtime API listens, and the runtime connects and waits for a
+ * function (`awaitFunction`), before one is chosen for it. `assign` hands the runtime its
+ * instance's environment and puts the instance's own target behind the API; until then every
+ * other call is refused.
  */
 export class LateTarget implements RuntimeApiTarget {
   #target: RuntimeApiTarget | undefined;
+  #assign: ((env: Record<string, string>) => void) | undefined;
+  #awaited: () => void = () => {};
+  /** Resolves once the runtime waits for a function: it is ready to be taken. */
+  readonly awaiting = new Promise<void>((resolve) => {
+    this.#awaited = resolve;
+  });
 
-  bind(target: RuntimeApiTarget): void {
+  awaitFunction(assign: (env: Record<string, string>) => void): void {
+    this.#assign = assign;
+    this.#awaited();
+  }
+
+  /** Binds the instance and releases the runtime to load its function. */
+  assign(target: RuntimeApiTarget, env: Record<string, string>): void {
     this.#target = target;
+    const assign = this.#assign;
+    this.#assign = undefined;
+    if (!assign) throw new Error("the pooled runtime is not waiting for a function");
+    assign(env);
   }
 
   next(waiter: NextWaiter, info?: { readonly functionInitMs?: number }): void {

@@ -107,7 +107,7 @@ export class ProcessDriver implements SandboxDriver {
     const child = spawn(command, args, {
       cwd: spec.codeDir,
       env: { ...spec.env },
-      stdio: [spec.stdin ? "pipe" : "ignore", "pipe", "pipe"],
+      stdio: ["ignore", "pipe", "pipe"],
       // Its own process group, so stopping the instance stops whatever it started too.
       detached: true,
       ...(uid === undefined ? {} : { uid, gid: uid }),
@@ -155,7 +155,6 @@ export class ProcessDriver implements SandboxDriver {
       limited,
       stdout: child.stdout!,
       stderr: child.stderr!,
-      stdin: child.stdin ?? undefined,
       resize: (memoryMb) => cgroup?.resize(memoryMb),
       exited,
       kill: () => {

@@ -3,7 +3,7 @@
  * running, contained process. Drivers are interchangeable: `process` (here), later `jail`
  * (namespaces and cgroups), `gvisor`, and a KVM microVM where the host can boot one.
  */
-import type { Readable, Writable } from "node:stream";
+import type { Readable } from "node:stream";
 
 export interface SandboxSpec {
   readonly instanceId: string;
@@ -18,8 +18,6 @@ export interface SandboxSpec {
   /** Other directories only the sandbox (and the platform) may enter. */
   readonly privateDirs: readonly string[];
   readonly memoryMb: number;
-  /** Gives the process a stdin pipe (a pooled runtime reads its assignment there). */
-  readonly stdin?: boolean;
 }
 
 export interface SandboxExit {
@@ -33,8 +31,6 @@ export interface Sandbox {
   readonly uid: number | undefined;
   readonly stdout: Readable;
   readonly stderr: Readable;
-  /** Present when the spec asked for it. */
-  readonly stdin: Writable | undefined;
   /** Resolves once the driver's limits apply to the process (rejects if they could not be). */
   readonly limited: Promise<void>;
   /** Resolves once the process has exited, whatever the reason. */
