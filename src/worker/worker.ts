@@ -265,6 +265,7 @@ export class Worker implements WorkerApi {
         tmpDir: dirs.tmpDir,
         privateDirs: [dirs.apiDir],
         memoryMb,
+        background: true,
       });
       uid = sandbox.uid;
       return { ...dirs, apiDir: dirs.apiDir, apiSocket: dirs.apiSocket, api, target, sandbox };

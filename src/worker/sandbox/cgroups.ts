@@ -25,6 +25,8 @@ const ROOT = "/sys/fs/cgroup";
 const PARENT = "nimbus";
 /** cpu.shares of a 1024 MB instance; the kernel's default weight of one process. */
 const SHARES_PER_GB = 1024;
+/** The kernel's lowest cpu.shares. */
+const MIN_SHARES = 2;
 
 export interface InstanceCgroup {
   /**
@@ -78,7 +80,8 @@ export class Cgroups {
     return groups;
   }
 
-  create(instanceId: string, memoryMb: number): InstanceCgroup {
+  /** `background`: the lowest CPU weight until the first resize (a pooled runtime waiting). */
+  create(instanceId: string, memoryMb: number, background = false): InstanceCgroup {
     const name = `${process.pid}-${instanceId}-${this.#seq++}`;
     const mem = join(this.#memory, name);
     mkdirSync(mem);
@@ -95,10 +98,14 @@ export class Cgroups {
       writeFileSync(join(mem, "memory.limit_in_bytes"), limit);
       if (!growing) tryWrite(memsw, limit);
       if (cpu)
-        writeFileSync(join(cpu, "cpu.shares"), String(Math.max(2, Math.round((mb * SHARES_PER_GB) / 1024))));
+        writeFileSync(
+          join(cpu, "cpu.shares"),
+          String(Math.max(MIN_SHARES, Math.round((mb * SHARES_PER_GB) / 1024))),
+        );
       currentMb = mb;
     };
     resize(memoryMb);
+    if (cpu && background) writeFileSync(join(cpu, "cpu.shares"), String(MIN_SHARES));
     const oomControl = openSync(join(mem, "memory.oom_control"), "r");
     const buf = Buffer.alloc(256);
     return {

@@ -103,7 +103,7 @@ export class ProcessDriver implements SandboxDriver {
       uid = this.#allocateUid();
       for (const dir of [spec.tmpDir, ...spec.privateDirs]) chownSync(dir, uid, uid);
     }
-    const cgroup = this.#cgroups?.create(spec.instanceId, spec.memoryMb);
+    const cgroup = this.#cgroups?.create(spec.instanceId, spec.memoryMb, spec.background);
     const child = spawn(command, args, {
       cwd: spec.codeDir,
       env: { ...spec.env },

@@ -18,6 +18,11 @@ export interface SandboxSpec {
   /** Other directories only the sandbox (and the platform) may enter. */
   readonly privateDirs: readonly string[];
   readonly memoryMb: number;
+  /**
+   * Background work until the first `resize`: the lowest CPU weight the driver can give (a
+   * pooled runtime starting must not slow the cold starts being served meanwhile).
+   */
+  readonly background?: boolean;
 }
 
 export interface SandboxExit {
