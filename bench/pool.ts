@@ -69,7 +69,8 @@ export async function poolColdStart(ctx: BenchContext, o: PoolOptions): Promise<
           e2e.push(r.ms);
           if (r.phases?.pooled !== "1") notPooled++;
           for (const [k, v] of Object.entries(r.phases ?? {})) {
-            if (k !== "pooled" && k !== "code-cached") (phases[k] ??= []).push(Number(v));
+            if (k === "pooled" || k === "code-cached") continue;
+            phases[k] = [...(phases[k] ?? []), Number(v)];
           }
           baseline.push(await nodeStart());
         }

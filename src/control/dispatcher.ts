@@ -18,6 +18,7 @@ import { NimbusError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 import type { Placement } from "./placement/types.js";
 import { endLine, type InvocationFigures, logTail, reportLine, startLine } from "./report.js";
+import { ScaleLimiter } from "./scale-limit.js";
 
 export interface DispatcherOptions {
   readonly placement: Placement;
@@ -31,6 +32,8 @@ export interface DispatcherOptions {
   /** An idle instance is stopped after this long without an invocation. */
   readonly keepAliveMs: number;
   readonly initTimeoutMs: number;
+  /** How fast one function may start new instances (the burst limit); unlimited without. */
+  readonly scaleLimit?: { readonly burst: number; readonly perSecond: number };
 }
 
 /** What the caller of one invocation provides. The deadline is set when an instance takes it. */
@@ -71,9 +74,11 @@ export class Dispatcher {
   #inFlight = 0;
   #draining = false;
   readonly #drained: Array<() => void> = [];
+  readonly #scaling: ScaleLimiter | undefined;
 
   constructor(opts: DispatcherOptions) {
     this.#o = opts;
+    this.#scaling = opts.scaleLimit && new ScaleLimiter({ ...opts.scaleLimit, clock: opts.clock });
     const every = Math.max(10, Math.min(30_000, Math.floor(opts.keepAliveMs / 4)));
     this.#sweeper = opts.clock.setInterval(() => this.#reapIdle(), every);
   }
@@ -170,10 +175,21 @@ export class Dispatcher {
     let initDurationMs: number | undefined;
     let initPhases: InitPhases | undefined;
     if (!instance) {
+      const waitMs = this.#scaling?.take(fn.functionName);
+      if (waitMs !== undefined) {
+        const { burst, perSecond } = this.#o.scaleLimit!;
+        throw throttle(
+          "FunctionInvocationRateLimitExceeded",
+          `Rate Exceeded. Function ${fn.functionName} is starting new instances faster than it may: ` +
+            `${burst} at once, then ${perSecond} per second. Retry in ${waitMs} ms.`,
+          Math.max(1, Math.ceil(waitMs / 1000)),
+        );
+      }
       const placing = this.#o.clock.monotonic();
       const worker = this.#o.placement.choose(fn.memoryMb, fn.packageId) ?? (await this.#evictIdleFor(fn));
       const placementMs = this.#o.clock.monotonic() - placing;
       if (!worker) {
+        this.#scaling?.giveBack(fn.functionName);
         throw throttle(
           "ConcurrentInvocationLimitExceeded",
           `Rate Exceeded. No worker has ${fn.memoryMb} MB of memory free for a new instance.`,
@@ -370,6 +386,6 @@ export function functionArn(region: string, accountId: string, name: string, qua
   return `arn:aws:lambda:${region}:${accountId}:function:${name}${qualifier ? `:${qualifier}` : ""}`;
 }
 
-function throttle(reason: string, message: string): NimbusError {
-  return new NimbusError("TooManyRequests", message, { Reason: reason, retryAfterSeconds: 1 });
+function throttle(reason: string, message: string, retryAfterSeconds = 1): NimbusError {
+  return new NimbusError("TooManyRequests", message, { Reason: reason, retryAfterSeconds });
 }

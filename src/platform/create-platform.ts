@@ -112,6 +112,7 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     accountConcurrency: config.accountConcurrency,
     keepAliveMs: config.keepAliveMs,
     initTimeoutMs: config.initTimeoutMs,
+    scaleLimit: { burst: config.instanceBurst, perSecond: config.instancesPerSecond },
   });
   const registry = new Registry({
     store,

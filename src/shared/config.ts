@@ -35,6 +35,10 @@ export interface Config {
   readonly recordSyncInvocations: boolean;
   /** Node runtimes each worker keeps started ahead of cold starts (the warm pool); 0 turns it off. */
   readonly poolSize: number;
+  /** New instances one function may start at once (the burst limit)… */
+  readonly instanceBurst: number;
+  /** …and per second after that. */
+  readonly instancesPerSecond: number;
 }
 
 type Source = Record<string, unknown>;
@@ -102,6 +106,8 @@ const FIELDS: Record<keyof Config, Field> = {
   recordRetentionMs: { env: "NIMBUS_RECORD_RETENTION_MS", parse: int(60_000, 3650 * 24 * 3600 * 1000) },
   recordSyncInvocations: { env: "NIMBUS_RECORD_SYNC", parse: bool },
   poolSize: { env: "NIMBUS_POOL_SIZE", parse: int(0, 64) },
+  instanceBurst: { env: "NIMBUS_INSTANCE_BURST", parse: int(1, 100_000) },
+  instancesPerSecond: { env: "NIMBUS_INSTANCES_PER_SECOND", parse: int(1, 100_000) },
 };
 
 export function defaultConfig(): Config {
@@ -126,6 +132,9 @@ export function defaultConfig(): Config {
     recordRetentionMs: 7 * 24 * 3600 * 1000,
     recordSyncInvocations: false,
     poolSize: 2,
+    // Lambda lets a function add 1,000 instances per 10 seconds.
+    instanceBurst: 100,
+    instancesPerSecond: 100,
   };
 }
 
