@@ -56,12 +56,23 @@ interface IdleInstance {
 
 interface Pool {
   readonly key: string;
+  readonly fn: FunctionVersion;
   readonly functionName: string;
   readonly version: string;
   readonly idle: IdleInstance[];
   readonly all: Set<InstanceHandle>;
   retired: boolean;
+  /** Provisioned concurrency: instances started ahead and kept; idle ones serve first. */
+  readonly provisioned: Set<InstanceHandle>;
+  readonly provisionedIdle: InstanceHandle[];
+  provisionedTarget: number;
+  provisionedStarting: number;
+  /** Why provisioning stopped (an init that failed), until the target is set again. */
+  provisionedFailure: string | undefined;
 }
+
+/** Provisioned instances of one version started at the same time. */
+const PROVISIONING_PARALLELISM = 2;
 
 export class Dispatcher {
   readonly #o: DispatcherOptions;
@@ -171,7 +182,7 @@ export class Dispatcher {
   async #run(fn: FunctionVersion, req: DispatchRequest): Promise<DispatchResult> {
     const pool = this.#pool(fn);
     const lines: string[] = [];
-    let instance = pool.idle.pop()?.instance;
+    let instance = pool.provisionedIdle.pop() ?? pool.idle.pop()?.instance;
     let initDurationMs: number | undefined;
     let initPhases: InitPhases | undefined;
     if (!instance) {
@@ -227,7 +238,11 @@ export class Dispatcher {
     // START is stored as the event is handed over, so it precedes the function's own output.
     this.#store(fn, req.requestId, startLine({ requestId: req.requestId, version: fn.version }));
     const result = await instance.invoke({ ...req, deadlineMs: this.#o.clock.now() + fn.timeoutS * 1000 });
-    if (result.instanceReusable && !pool.retired) {
+    if (result.instanceReusable && !pool.retired && pool.provisioned.has(instance)) {
+      if (pool.provisioned.size > pool.provisionedTarget)
+        void instance.stop("provisioned concurrency lowered");
+      else pool.provisionedIdle.push(instance);
+    } else if (result.instanceReusable && !pool.retired) {
       pool.idle.push({ instance, lastUsed: this.#o.clock.now() });
     } else if (result.instanceReusable) {
       void instance.stop("its function version was replaced");
@@ -298,17 +313,27 @@ export class Dispatcher {
     });
   }
 
+  #poolKey(fn: FunctionVersion): string {
+    return `${fn.functionName}\u0000${fn.version}\u0000${fn.revisionId}`;
+  }
+
   #pool(fn: FunctionVersion): Pool {
-    const key = `${fn.functionName}\u0000${fn.version}\u0000${fn.revisionId}`;
+    const key = this.#poolKey(fn);
     let pool = this.#pools.get(key);
     if (!pool) {
       pool = {
         key,
+        fn,
         functionName: fn.functionName,
         version: fn.version,
         idle: [],
         all: new Set(),
         retired: false,
+        provisioned: new Set(),
+        provisionedIdle: [],
+        provisionedTarget: 0,
+        provisionedStarting: 0,
+        provisionedFailure: undefined,
       };
       this.#pools.set(key, pool);
     }
@@ -319,8 +344,82 @@ export class Dispatcher {
     pool.all.delete(instance);
     const i = pool.idle.findIndex((e) => e.instance === instance);
     if (i !== -1) pool.idle.splice(i, 1);
+    const p = pool.provisionedIdle.indexOf(instance);
+    if (p !== -1) pool.provisionedIdle.splice(p, 1);
+    // A provisioned instance that died (a crash, a timeout) is replaced.
+    if (pool.provisioned.delete(instance)) this.#provision(pool);
     if (pool.all.size === 0 && this.#pools.get(pool.key) === pool && pool.retired)
       this.#pools.delete(pool.key);
+  }
+
+  /**
+   * Keeps `count` instances of this version initialised ahead (provisioned concurrency): they
+   * start in the background, are never reaped by the keep-alive, serve before on-demand ones
+   * and are replaced when they die. Lowering the count stops the extra ones as they go idle.
+   */
+  setProvisioned(fn: FunctionVersion, count: number): void {
+    if (count === 0 && !this.#pools.has(this.#poolKey(fn))) return;
+    const pool = this.#pool(fn);
+    pool.provisionedTarget = count;
+    pool.provisionedFailure = undefined;
+    while (pool.provisioned.size > count && pool.provisionedIdle.length > 0) {
+      const extra = pool.provisionedIdle.pop()!;
+      pool.provisioned.delete(extra);
+      void extra.stop("provisioned concurrency lowered");
+    }
+    this.#provision(pool);
+  }
+
+  /** A version's provisioned instances: initialised (idle or busy), and why provisioning failed. */
+  provisionedState(fn: FunctionVersion): { allocated: number; failure: string | undefined } {
+    const pool = this.#pools.get(this.#poolKey(fn));
+    return { allocated: pool?.provisioned.size ?? 0, failure: pool?.provisionedFailure };
+  }
+
+  #provision(pool: Pool): void {
+    while (
+      !pool.retired &&
+      !this.#draining &&
+      pool.provisionedFailure === undefined &&
+      pool.provisionedStarting < PROVISIONING_PARALLELISM &&
+      pool.provisioned.size + pool.provisionedStarting < pool.provisionedTarget
+    ) {
+      pool.provisionedStarting++;
+      void this.#startProvisioned(pool).finally(() => {
+        pool.provisionedStarting--;
+        this.#provision(pool);
+      });
+    }
+  }
+
+  async #startProvisioned(pool: Pool): Promise<void> {
+    const fn = pool.fn;
+    const worker = this.#o.placement.choose(fn.memoryMb, fn.packageId) ?? (await this.#evictIdleFor(fn));
+    if (!worker) {
+      pool.provisionedFailure = `No worker has ${fn.memoryMb} MB of memory free for a provisioned instance.`;
+      return;
+    }
+    const started = await worker.startInstance({
+      function: fn,
+      functionArn: functionArn(this.#o.region, this.#o.accountId, fn.functionName),
+      region: this.#o.region,
+      accountId: this.#o.accountId,
+      initTimeoutMs: this.#o.initTimeoutMs,
+      initializationType: "provisioned-concurrency",
+    });
+    if (started.kind === "init-failed") {
+      pool.provisionedFailure = `FUNCTION_ERROR_INIT_FAILED: ${started.errorType}: ${started.reason}`;
+      return;
+    }
+    const instance = started.instance;
+    if (pool.retired || pool.provisioned.size >= pool.provisionedTarget) {
+      void instance.stop("provisioned concurrency no longer wanted");
+      return;
+    }
+    pool.all.add(instance);
+    pool.provisioned.add(instance);
+    pool.provisionedIdle.push(instance);
+    instance.onStopped(() => this.#forget(pool, instance));
   }
 
   /** Stops the instances of a function (one version, or all): after an update or delete. */
@@ -330,6 +429,8 @@ export class Dispatcher {
       pool.retired = true;
       this.#pools.delete(pool.key);
       for (const { instance } of pool.idle.splice(0)) void instance.stop("its function version was replaced");
+      for (const instance of pool.provisionedIdle.splice(0))
+        void instance.stop("its function version was replaced");
     }
   }
 
@@ -366,7 +467,7 @@ export class Dispatcher {
     let total = 0;
     for (const pool of this.#pools.values()) {
       if (pool.functionName !== functionName) continue;
-      idle += pool.idle.length;
+      idle += pool.idle.length + pool.provisionedIdle.length;
       total += pool.all.size;
     }
     return { idle, total };

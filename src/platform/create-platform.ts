@@ -17,6 +17,7 @@ import { Dispatcher, functionArn } from "../control/dispatcher.js";
 import { InvokeService } from "../control/invoke-service.js";
 import { LogService } from "../control/logs.js";
 import { LocalPlacement } from "../control/placement/local.js";
+import { ProvisionedConcurrency } from "../control/provisioned.js";
 import { Registry } from "../control/registry/registry.js";
 import { createGateway } from "../gateway/app.js";
 import { type Credentials, createAuthenticator } from "../gateway/auth/middleware.js";
@@ -114,18 +115,37 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     initTimeoutMs: config.initTimeoutMs,
     scaleLimit: { burst: config.instanceBurst, perSecond: config.instancesPerSecond },
   });
+  // Provisioned instances follow what their qualifiers point to: reapplied after each change.
+  let provisioned: ProvisionedConcurrency | undefined;
+  const reprovision = () =>
+    void provisioned
+      ?.apply()
+      .catch((err: unknown) => logger.error("could not apply provisioned concurrency", { err }));
   const registry = new Registry({
     store,
     code,
     placement,
     clock,
     events: {
-      retire: (name, version) => dispatcher.retire(name, version),
+      retire: (name, version) => {
+        dispatcher.retire(name, version);
+        reprovision();
+      },
       reservationChanged: (name, n) => dispatcher.setReservation(name, n),
+      aliasChanged: reprovision,
     },
     arn: (name, qualifier) => functionArn(config.region, config.accountId, name, qualifier),
   });
   await registry.load();
+  provisioned = new ProvisionedConcurrency({
+    store,
+    registry,
+    dispatcher,
+    clock,
+    logger,
+    accountConcurrency: config.accountConcurrency,
+  });
+  await provisioned.apply();
   const queue = new SqliteEventQueue(join(dataDir, "nimbus.db"));
   const invoke = new InvokeService({
     registry,
@@ -174,6 +194,7 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     queue,
     redrive: (id) => asyncInvoker.redrive(id),
     dispatcher,
+    provisioned,
     logs,
     logger,
     auth: createAuthenticator(config.auth, credentials, () => clock.now()),

@@ -12,6 +12,8 @@ export interface InstanceSpec {
   readonly region: string;
   readonly accountId: string;
   readonly initTimeoutMs: number;
+  /** Lambda's AWS_LAMBDA_INITIALIZATION_TYPE: "provisioned-concurrency" for instances started ahead. */
+  readonly initializationType?: "on-demand" | "provisioned-concurrency";
 }
 
 export interface InvokeRequest {

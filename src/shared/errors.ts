@@ -14,6 +14,11 @@ interface CatalogueEntry {
 
 export const ERROR_CATALOGUE = {
   NotFound: { status: 404, fault: "user", lambdaName: "ResourceNotFoundException" },
+  ProvisionedConcurrencyConfigNotFound: {
+    status: 404,
+    fault: "user",
+    lambdaName: "ProvisionedConcurrencyConfigNotFoundException",
+  },
   Conflict: { status: 409, fault: "user", lambdaName: "ResourceConflictException" },
   InvalidParameter: { status: 400, fault: "user", lambdaName: "InvalidParameterValueException" },
   InvalidRequestContent: { status: 400, fault: "user", lambdaName: "InvalidRequestContentException" },

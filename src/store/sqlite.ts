@@ -5,7 +5,7 @@ import type { Alias, FunctionRecord, FunctionVersion } from "../protocol/functio
 import { LATEST } from "../protocol/function.js";
 import type { LogEntry } from "../protocol/invoke.js";
 import type { LogAck, LogBatch } from "./sqlite-log-worker.js";
-import type { EventInvokeConfig, LogQuery, MetadataStore, StoredLog } from "./types.js";
+import type { EventInvokeConfig, LogQuery, MetadataStore, ProvisionedConfig, StoredLog } from "./types.js";
 
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE functions (
@@ -78,6 +78,13 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX events_waiting ON events (function_name, not_before) WHERE status IN ('queued', 'retrying');`,
   // The phases of an event's last cold start (JSON), shown in its invocation record.
   `ALTER TABLE events ADD COLUMN init_phases TEXT;`,
+  // Provisioned concurrency per published version or alias.
+  `CREATE TABLE provisioned_configs (
+     function_name TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
+     qualifier TEXT NOT NULL,
+     body TEXT NOT NULL,
+     PRIMARY KEY (function_name, qualifier)
+   );`,
 ];
 
 interface FunctionRow {
@@ -276,6 +283,31 @@ export class SqliteStore implements MetadataStore {
     return (
       this.#db
         .prepare("DELETE FROM event_invoke_configs WHERE function_name = ? AND qualifier = ?")
+        .run(functionName, qualifier).changes === 1
+    );
+  }
+
+  async listProvisionedConfigs(functionName?: string): Promise<ProvisionedConfig[]> {
+    const rows = this.#db
+      .prepare(
+        "SELECT body FROM provisioned_configs WHERE ? IS NULL OR function_name = ? ORDER BY function_name, qualifier",
+      )
+      .all(functionName ?? null, functionName ?? null) as { body: string }[];
+    return rows.map((r) => JSON.parse(r.body) as ProvisionedConfig);
+  }
+
+  async putProvisionedConfig(config: ProvisionedConfig): Promise<void> {
+    this.#db
+      .prepare(
+        "INSERT INTO provisioned_configs (function_name, qualifier, body) VALUES (?, ?, ?) ON CONFLICT (function_name, qualifier) DO UPDATE SET body = excluded.body",
+      )
+      .run(config.functionName, config.qualifier, JSON.stringify(config));
+  }
+
+  async deleteProvisionedConfig(functionName: string, qualifier: string): Promise<boolean> {
+    return (
+      this.#db
+        .prepare("DELETE FROM provisioned_configs WHERE function_name = ? AND qualifier = ?")
         .run(functionName, qualifier).changes === 1
     );
   }

@@ -36,6 +36,16 @@ export interface EventInvokeConfig {
   readonly lastModified: number;
 }
 
+/** Provisioned concurrency asked for a published version or an alias. */
+export interface ProvisionedConfig {
+  readonly functionName: string;
+  /** A version number or an alias name (never `$LATEST`). */
+  readonly qualifier: string;
+  readonly requested: number;
+  /** Epoch ms. */
+  readonly lastModified: number;
+}
+
 export interface MetadataStore {
   getFunction(name: string): Promise<FunctionRecord | undefined>;
   /** Functions in name order, starting after `afterName`. */
@@ -67,6 +77,12 @@ export interface MetadataStore {
   /** Inserts or replaces the configuration of (function, qualifier). */
   putEventInvokeConfig(config: EventInvokeConfig): Promise<void>;
   deleteEventInvokeConfig(functionName: string, qualifier: string): Promise<boolean>;
+
+  /** Of one function, or (no name) of every function. */
+  listProvisionedConfigs(functionName?: string): Promise<ProvisionedConfig[]>;
+  /** Inserts or replaces the configuration of (function, qualifier). */
+  putProvisionedConfig(config: ProvisionedConfig): Promise<void>;
+  deleteProvisionedConfig(functionName: string, qualifier: string): Promise<boolean>;
 
   /** Every package id a function version still references. */
   referencedPackages(): Promise<Set<string>>;

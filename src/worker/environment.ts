@@ -14,6 +14,7 @@ export interface EnvironmentInput {
   readonly tmpDir: string;
   readonly instanceId: string;
   readonly startedAt: number;
+  readonly initializationType?: "on-demand" | "provisioned-concurrency";
 }
 
 /** What every runtime starts with, a pooled one (not yet bound to a function) included. */
@@ -42,7 +43,7 @@ export function instanceEnvironment(input: EnvironmentInput): Record<string, str
     AWS_LAMBDA_FUNCTION_NAME: fn.functionName,
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMb),
     AWS_LAMBDA_FUNCTION_VERSION: fn.version,
-    AWS_LAMBDA_INITIALIZATION_TYPE: "on-demand",
+    AWS_LAMBDA_INITIALIZATION_TYPE: input.initializationType ?? "on-demand",
     AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${fn.functionName}`,
     AWS_LAMBDA_LOG_STREAM_NAME: `${day}/[${fn.version}]${input.instanceId}`,
     AWS_LAMBDA_RUNTIME_API: input.runtimeApi,

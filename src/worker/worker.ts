@@ -161,6 +161,7 @@ export class Worker implements WorkerApi {
         tmpDir,
         instanceId: id,
         startedAt: clock.now(),
+        ...(spec.initializationType ? { initializationType: spec.initializationType } : {}),
       });
       if (sandbox) {
         // A pooled runtime: its limits become the function's, then it learns who it is.

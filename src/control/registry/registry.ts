@@ -36,6 +36,8 @@ export interface RegistryEvents {
   /** A function's instances of `version` (or all) must not serve new invocations. */
   retire(functionName: string, version?: string): void;
   reservationChanged(functionName: string, reserved: number | undefined): void;
+  /** An alias was created, pointed elsewhere or deleted. */
+  aliasChanged?(functionName: string): void;
 }
 
 const DEFAULT_ROLE = "arn:aws:iam::000000000000:role/nimbus-function";
@@ -357,6 +359,7 @@ export class Registry {
       );
     }
     this.#forget(name);
+    this.#events.aliasChanged?.(name);
     return alias;
   }
 
@@ -417,6 +420,7 @@ export class Registry {
     await this.#record(name);
     await this.#store.deleteAlias(name, aliasName);
     this.#forget(name);
+    this.#events.aliasChanged?.(name);
   }
 
   // ── Resolution for Invoke (hot path: served from memory after the first call) ─────────

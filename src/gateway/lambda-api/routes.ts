@@ -10,6 +10,7 @@ import type { AsyncInvoker } from "../../control/async/async-invoker.js";
 import type { EventConfigs } from "../../control/async/event-configs.js";
 import type { Dispatcher } from "../../control/dispatcher.js";
 import type { InvokeService } from "../../control/invoke-service.js";
+import type { ProvisionedConcurrency } from "../../control/provisioned.js";
 import type { Registry } from "../../control/registry/registry.js";
 import { initPhasesHeader } from "../../control/report.js";
 import { INIT_PHASES_HEADER } from "../../protocol/invoke.js";
@@ -23,6 +24,7 @@ import {
   eventInvokeConfiguration,
   functionConfiguration,
   getFunctionBody,
+  provisionedConfiguration,
 } from "./shapes.js";
 
 export interface LambdaApiDeps {
@@ -31,6 +33,7 @@ export interface LambdaApiDeps {
   readonly async: AsyncInvoker;
   readonly eventConfigs: EventConfigs;
   readonly dispatcher: Dispatcher;
+  readonly provisioned: ProvisionedConcurrency;
   readonly auth: Authenticator;
   readonly arn: ArnContext;
   readonly accountConcurrency: number;
@@ -187,6 +190,30 @@ export function lambdaApi(d: LambdaApiDeps): Hono {
     await authed(c);
     const configs = await d.eventConfigs.list(name(c));
     return c.json({ FunctionEventInvokeConfigs: configs.map(eic) });
+  });
+
+  // ── Provisioned concurrency ───────────────────────────────────────────────
+  const PC = "/2019-09-30/functions/:name/provisioned-concurrency";
+  app.put(PC, async (c) => {
+    const view = await d.provisioned.put(name(c), c.req.query("Qualifier"), await json(c));
+    return c.json(provisionedConfiguration(d.arn, view), 202);
+  });
+  app.get(PC, async (c) => {
+    await authed(c);
+    if (c.req.query("List") === "ALL") {
+      const views = await d.provisioned.list(name(c));
+      return c.json({
+        ProvisionedConcurrencyConfigs: views.map((p) => provisionedConfiguration(d.arn, p, true)),
+      });
+    }
+    return c.json(
+      provisionedConfiguration(d.arn, await d.provisioned.get(name(c), c.req.query("Qualifier"))),
+    );
+  });
+  app.delete(PC, async (c) => {
+    await authed(c);
+    await d.provisioned.delete(name(c), c.req.query("Qualifier"));
+    return c.body(null, 204);
   });
 
   // ── Invoke ─────────────────────────────────────────────────────────────────

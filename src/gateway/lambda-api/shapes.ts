@@ -1,6 +1,7 @@
 /** Lambda's wire shapes for functions and aliases, built from the platform's model. */
-import type { Alias, FunctionRecord, FunctionVersion } from "../../protocol/function.js";
 
+import type { ProvisionedView } from "../../control/provisioned.js";
+import type { Alias, FunctionRecord, FunctionVersion } from "../../protocol/function.js";
 import type { EventInvokeConfig } from "../../store/types.js";
 
 export interface ArnContext {
@@ -84,5 +85,22 @@ export function eventInvokeConfiguration(ctx: ArnContext, c: EventInvokeConfig) 
       OnSuccess: c.onSuccess ? { Destination: c.onSuccess } : {},
       OnFailure: c.onFailure ? { Destination: c.onFailure } : {},
     },
+  };
+}
+
+/** A provisioned concurrency configuration as Lambda answers it; `withArn` in lists. */
+export function provisionedConfiguration(
+  ctx: ArnContext,
+  p: ProvisionedView,
+  withArn = false,
+): Record<string, unknown> {
+  return {
+    ...(withArn ? { FunctionArn: functionArnOf(ctx, p.functionName, p.qualifier) } : {}),
+    RequestedProvisionedConcurrentExecutions: p.requested,
+    AvailableProvisionedConcurrentExecutions: p.allocated,
+    AllocatedProvisionedConcurrentExecutions: p.allocated,
+    Status: p.status,
+    ...(p.statusReason ? { StatusReason: p.statusReason } : {}),
+    LastModified: lambdaTimestamp(p.lastModified),
   };
 }

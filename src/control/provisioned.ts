@@ -1,0 +1,183 @@
+/**
+ * Lambda's provisioned concurrency (Put/Get/Delete/ListProvisionedConcurrencyConfigs): for a
+ * published version or an alias, N instances initialised ahead and kept. The configurations
+ * are stored; the dispatcher keeps the instances (`Dispatcher.setProvisioned`), per version:
+ * an alias's provisioned instances are instances of the version it points to, and move when
+ * the alias does. Status is IN_PROGRESS until all are initialised, then READY; FAILED when an
+ * init failed (with the reason), until the configuration is put again.
+ */
+import { type FunctionVersion, LATEST } from "../protocol/function.js";
+import type { Clock } from "../shared/clock.js";
+import { NimbusError } from "../shared/errors.js";
+import type { Logger } from "../shared/logger.js";
+import type { MetadataStore, ProvisionedConfig } from "../store/types.js";
+import type { Dispatcher } from "./dispatcher.js";
+import type { Registry } from "./registry/registry.js";
+import * as v from "./registry/validate.js";
+
+export type ProvisionedStatus = "IN_PROGRESS" | "READY" | "FAILED";
+
+export interface ProvisionedView extends ProvisionedConfig {
+  /** Initialised instances (idle or busy) of the version the qualifier points to. */
+  readonly allocated: number;
+  readonly status: ProvisionedStatus;
+  readonly statusReason: string | undefined;
+}
+
+export class ProvisionedConcurrency {
+  readonly #store: MetadataStore;
+  readonly #registry: Registry;
+  readonly #dispatcher: Dispatcher;
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+  readonly #accountConcurrency: number;
+  /** What the dispatcher was last asked to keep, per version: to set it back to 0 when dropped. */
+  #applied = new Map<string, FunctionVersion>();
+
+  constructor(deps: {
+    store: MetadataStore;
+    registry: Registry;
+    dispatcher: Dispatcher;
+    clock: Clock;
+    logger: Logger;
+    accountConcurrency: number;
+  }) {
+    this.#store = deps.store;
+    this.#registry = deps.registry;
+    this.#dispatcher = deps.dispatcher;
+    this.#clock = deps.clock;
+    this.#logger = deps.logger;
+    this.#accountConcurrency = deps.accountConcurrency;
+  }
+
+  async put(
+    nameRaw: string,
+    qualifierParam: string | undefined,
+    body: Record<string, unknown>,
+  ): Promise<ProvisionedView> {
+    const { name, qualifier, fn } = await this.#target(nameRaw, qualifierParam);
+    const requested = body.ProvisionedConcurrentExecutions;
+    const limit = this.#accountConcurrency - this.#dispatcher.unreservedMinimum();
+    if (typeof requested !== "number" || !Number.isInteger(requested) || requested < 1 || requested > limit) {
+      throw v.invalid(
+        "provisionedConcurrentExecutions",
+        requested,
+        `Member must be an integer from 1 to ${limit} (the platform's concurrency less what stays unreserved)`,
+      );
+    }
+    const reserved = await this.#registry.getConcurrency(name);
+    if (reserved !== undefined && requested > reserved) {
+      throw new NimbusError(
+        "InvalidParameter",
+        `Requested Provisioned Concurrency (${requested}) should not be greater than the reservedConcurrentExecution for function (${reserved}).`,
+      );
+    }
+    await this.#store.putProvisionedConfig({
+      functionName: name,
+      qualifier,
+      requested,
+      lastModified: this.#clock.now(),
+    });
+    await this.apply();
+    return this.#view((await this.#find(name, qualifier))!, fn);
+  }
+
+  async get(nameRaw: string, qualifierParam: string | undefined): Promise<ProvisionedView> {
+    const { name, qualifier, fn } = await this.#target(nameRaw, qualifierParam);
+    const config = await this.#find(name, qualifier);
+    if (!config) throw notFound();
+    return this.#view(config, fn);
+  }
+
+  async delete(nameRaw: string, qualifierParam: string | undefined): Promise<void> {
+    const { name, qualifier } = await this.#target(nameRaw, qualifierParam);
+    if (!(await this.#store.deleteProvisionedConfig(name, qualifier))) throw notFound();
+    await this.apply();
+  }
+
+  async list(nameRaw: string): Promise<ProvisionedView[]> {
+    const ref = v.parseFunctionRef(nameRaw, undefined);
+    await this.#registry.resolve(ref.name, undefined, false);
+    const views: ProvisionedView[] = [];
+    for (const config of await this.#store.listProvisionedConfigs(ref.name)) {
+      const fn = await this.#resolve(config);
+      if (fn) views.push(this.#view(config, fn));
+    }
+    return views;
+  }
+
+  /**
+   * Tells the dispatcher what to keep for every stored configuration: at start, and after
+   * anything that changes them or what their qualifiers point to (an alias updated, a
+   * version or function deleted).
+   */
+  async apply(): Promise<void> {
+    const wanted = new Map<string, { fn: FunctionVersion; count: number }>();
+    for (const config of await this.#store.listProvisionedConfigs()) {
+      const fn = await this.#resolve(config);
+      if (!fn) continue;
+      const key = versionKey(fn);
+      const entry = wanted.get(key) ?? { fn, count: 0 };
+      entry.count += config.requested;
+      wanted.set(key, entry);
+    }
+    for (const [key, fn] of this.#applied) if (!wanted.has(key)) this.#dispatcher.setProvisioned(fn, 0);
+    for (const { fn, count } of wanted.values()) this.#dispatcher.setProvisioned(fn, count);
+    this.#applied = new Map([...wanted].map(([k, e]) => [k, e.fn]));
+  }
+
+  /** The version a configuration provisions, or undefined if its target is gone. */
+  async #resolve(config: ProvisionedConfig): Promise<FunctionVersion | undefined> {
+    try {
+      return (await this.#registry.resolve(config.functionName, config.qualifier, false)).fn;
+    } catch (err) {
+      if (err instanceof NimbusError && err.code === "NotFound") {
+        this.#logger.warn("provisioned concurrency for a version or alias that no longer exists", {
+          function: config.functionName,
+          qualifier: config.qualifier,
+        });
+        return undefined;
+      }
+      throw err;
+    }
+  }
+
+  async #find(name: string, qualifier: string): Promise<ProvisionedConfig | undefined> {
+    return (await this.#store.listProvisionedConfigs(name)).find((c) => c.qualifier === qualifier);
+  }
+
+  #view(config: ProvisionedConfig, fn: FunctionVersion): ProvisionedView {
+    const state = this.#dispatcher.provisionedState(fn);
+    // Several configurations may provision one version (an alias and the version itself).
+    const allocated = Math.min(config.requested, state.allocated);
+    const status: ProvisionedStatus =
+      state.failure !== undefined ? "FAILED" : allocated >= config.requested ? "READY" : "IN_PROGRESS";
+    return { ...config, allocated, status, statusReason: state.failure };
+  }
+
+  async #target(
+    nameRaw: string,
+    qualifierParam: string | undefined,
+  ): Promise<{ name: string; qualifier: string; fn: FunctionVersion }> {
+    const ref = v.parseFunctionRef(nameRaw, qualifierParam);
+    if (ref.qualifier === undefined || ref.qualifier === LATEST) {
+      throw new NimbusError(
+        "InvalidParameter",
+        "Provisioned Concurrency Configs cannot be applied to unpublished function versions: give a published version or an alias as Qualifier.",
+      );
+    }
+    const { fn } = await this.#registry.resolve(ref.name, ref.qualifier, false);
+    return { name: ref.name, qualifier: ref.qualifier, fn };
+  }
+}
+
+function versionKey(fn: FunctionVersion): string {
+  return `${fn.functionName}\u0000${fn.version}\u0000${fn.revisionId}`;
+}
+
+function notFound(): NimbusError {
+  return new NimbusError(
+    "ProvisionedConcurrencyConfigNotFound",
+    "No Provisioned Concurrency Config found for this function",
+  );
+}
