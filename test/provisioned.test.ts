@@ -17,6 +17,7 @@ import {
   UpdateAliasCommand,
   UpdateFunctionCodeCommand,
 } from "@aws-sdk/client-lambda";
+import { NimbusClient } from "../src/cli/client.js";
 import { FakeClock } from "../src/shared/clock.js";
 import { startPlatform, type TestPlatform, text, zipOf } from "./helpers/platform.js";
 import { alive, until } from "./helpers/wait.js";
@@ -169,6 +170,24 @@ describe("provisioned concurrency", () => {
     );
     clock.advance(KEEP_ALIVE_MS * 2);
     await until(() => t.platform.dispatcher.instanceCounts("steady").total === 0);
+
+    // Their up-time was recorded for billing: two instances were kept through the keep-alive
+    // test's 2 minutes, and every span has ended now.
+    const client = new NimbusClient({ endpoint: t.url, ...t.platform.credentials, region: "us-east-1" });
+    const res = await client.call("GET", "/nimbus/v1/provisioned-uptime", { query: { function: "steady" } });
+    const uptime = (await res.json()) as {
+      instanceSeconds: number;
+      gbSeconds: number;
+      spans: { version: string; memoryMb: number; stoppedAt: string | null; seconds: number }[];
+    };
+    assert.ok(
+      uptime.spans.length >= 4,
+      `spans of the two first, the replaced one and the moved ones, got ${uptime.spans.length}`,
+    );
+    assert.ok(uptime.spans.every((s) => s.stoppedAt !== null && s.memoryMb === 128));
+    assert.deepEqual([...new Set(uptime.spans.map((s) => s.version))].sort(), ["1", "2"]);
+    assert.ok(uptime.instanceSeconds >= (2 * 2 * KEEP_ALIVE_MS) / 1000, `got ${uptime.instanceSeconds} s`);
+    assert.equal(uptime.gbSeconds, (uptime.instanceSeconds * 128) / 1024);
   });
 
   test("an init that fails sets the status to FAILED with the reason, and nothing is retried", async () => {

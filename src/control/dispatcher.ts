@@ -16,6 +16,7 @@ import type {
 import type { Clock, TimerHandle } from "../shared/clock.js";
 import { NimbusError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
+import type { ProvisionedSpan } from "../store/types.js";
 import type { Placement } from "./placement/types.js";
 import { endLine, type InvocationFigures, logTail, reportLine, startLine } from "./report.js";
 import { ScaleLimiter } from "./scale-limit.js";
@@ -34,6 +35,8 @@ export interface DispatcherOptions {
   readonly initTimeoutMs: number;
   /** How fast one function may start new instances (the burst limit); unlimited without. */
   readonly scaleLimit?: { readonly burst: number; readonly perSecond: number };
+  /** Called when a provisioned instance stops, with how long it was kept (billed up-time). */
+  readonly onProvisionedSpan?: (span: ProvisionedSpan) => void;
 }
 
 /** What the caller of one invocation provides. The deadline is set when an instance takes it. */
@@ -63,7 +66,8 @@ interface Pool {
   readonly all: Set<InstanceHandle>;
   retired: boolean;
   /** Provisioned concurrency: instances started ahead and kept; idle ones serve first. */
-  readonly provisioned: Set<InstanceHandle>;
+  /** Provisioned instances and when each was initialised (epoch ms). */
+  readonly provisioned: Map<InstanceHandle, number>;
   readonly provisionedIdle: InstanceHandle[];
   provisionedTarget: number;
   provisionedStarting: number;
@@ -329,7 +333,7 @@ export class Dispatcher {
         idle: [],
         all: new Set(),
         retired: false,
-        provisioned: new Set(),
+        provisioned: new Map(),
         provisionedIdle: [],
         provisionedTarget: 0,
         provisionedStarting: 0,
@@ -347,7 +351,12 @@ export class Dispatcher {
     const p = pool.provisionedIdle.indexOf(instance);
     if (p !== -1) pool.provisionedIdle.splice(p, 1);
     // A provisioned instance that died (a crash, a timeout) is replaced.
-    if (pool.provisioned.delete(instance)) this.#provision(pool);
+    const since = pool.provisioned.get(instance);
+    if (since !== undefined) {
+      pool.provisioned.delete(instance);
+      this.#endSpan(pool, instance, since);
+      this.#provision(pool);
+    }
     if (pool.all.size === 0 && this.#pools.get(pool.key) === pool && pool.retired)
       this.#pools.delete(pool.key);
   }
@@ -364,10 +373,37 @@ export class Dispatcher {
     pool.provisionedFailure = undefined;
     while (pool.provisioned.size > count && pool.provisionedIdle.length > 0) {
       const extra = pool.provisionedIdle.pop()!;
+      this.#endSpan(pool, extra, pool.provisioned.get(extra)!);
       pool.provisioned.delete(extra);
       void extra.stop("provisioned concurrency lowered");
     }
     this.#provision(pool);
+  }
+
+  /** The up-time so far of a function's provisioned instances still running. */
+  provisionedRunning(functionName: string): ProvisionedSpan[] {
+    const spans: ProvisionedSpan[] = [];
+    for (const pool of this.#pools.values()) {
+      if (pool.functionName !== functionName) continue;
+      for (const [instance, since] of pool.provisioned)
+        spans.push(this.#span(pool, instance, since, undefined));
+    }
+    return spans;
+  }
+
+  #endSpan(pool: Pool, instance: InstanceHandle, since: number): void {
+    this.#o.onProvisionedSpan?.(this.#span(pool, instance, since, this.#o.clock.now()));
+  }
+
+  #span(pool: Pool, instance: InstanceHandle, since: number, until: number | undefined): ProvisionedSpan {
+    return {
+      functionName: pool.functionName,
+      version: pool.version,
+      instanceId: instance.id,
+      memoryMb: pool.fn.memoryMb,
+      startedAt: since,
+      stoppedAt: until,
+    };
   }
 
   /** A version's provisioned instances: initialised (idle or busy), and why provisioning failed. */
@@ -417,7 +453,7 @@ export class Dispatcher {
       return;
     }
     pool.all.add(instance);
-    pool.provisioned.add(instance);
+    pool.provisioned.set(instance, this.#o.clock.now());
     pool.provisionedIdle.push(instance);
     instance.onStopped(() => this.#forget(pool, instance));
   }

@@ -5,6 +5,7 @@ import { NimbusError, toNimbusError } from "../shared/errors.js";
 import { newRequestId } from "../shared/ids.js";
 import type { Logger } from "../shared/logger.js";
 import type { EventQueue } from "../store/queue.js";
+import type { ProvisionedSpan } from "../store/types.js";
 import { lambdaErrorResponse } from "./lambda-api/errors.js";
 import { type LambdaApiDeps, lambdaApi } from "./lambda-api/routes.js";
 import { nimbusApi } from "./nimbus-api.js";
@@ -13,7 +14,11 @@ export interface GatewayDeps extends LambdaApiDeps {
   readonly logs: LogService;
   readonly queue: EventQueue;
   readonly redrive: (id: string) => Promise<boolean>;
+  /** Provisioned instances' up-time of a function overlapping [from, to): ended and running. */
+  readonly provisionedUptime: (functionName: string, from: number, to: number) => Promise<ProvisionedSpan[]>;
   readonly logger: Logger;
+  /** Epoch ms now (the platform's clock). */
+  readonly now: () => number;
 }
 
 export function createGateway(d: GatewayDeps): Hono {

@@ -8,6 +8,7 @@ import { streamSSE } from "hono/streaming";
 import type { LogService } from "../control/logs.js";
 import { NimbusError } from "../shared/errors.js";
 import type { EventQueue, EventStatus, QueuedEvent } from "../store/queue.js";
+import type { ProvisionedSpan } from "../store/types.js";
 import type { Authenticator } from "./auth/middleware.js";
 import { EMPTY_SHA256 } from "./body.js";
 
@@ -21,6 +22,8 @@ export function nimbusApi(d: {
   queue: EventQueue;
   /** Re-queues a failed event and wakes the poller; false if it was not failed. */
   redrive: (id: string) => Promise<boolean>;
+  provisionedUptime: (functionName: string, from: number, to: number) => Promise<ProvisionedSpan[]>;
+  now?: () => number;
 }): Hono {
   const app = new Hono();
   const authed = (c: Context) => d.auth.check(c.req.raw, c.req.url, EMPTY_SHA256);
@@ -56,6 +59,40 @@ export function nimbusApi(d: {
       );
     }
     return c.json(invocationRecord((await d.queue.get(id))!));
+  });
+
+  // Provisioned instances are billed for the time they are kept, busy or not.
+  app.get("/nimbus/v1/provisioned-uptime", async (c) => {
+    await authed(c);
+    const fn = c.req.query("function");
+    if (!fn)
+      throw new NimbusError(
+        "InvalidParameter",
+        "function is required: /nimbus/v1/provisioned-uptime?function=NAME",
+      );
+    const now = (d.now ?? Date.now)();
+    const from = optionalTime(c.req.query("from"), "from") ?? 0;
+    const to = Math.min(now, optionalTime(c.req.query("to"), "to") ?? now);
+    const spans = (await d.provisionedUptime(fn, from, to)).map((s) => {
+      const seconds = Math.max(0, Math.min(to, s.stoppedAt ?? now) - Math.max(from, s.startedAt)) / 1000;
+      return {
+        version: s.version,
+        instanceId: s.instanceId,
+        memoryMb: s.memoryMb,
+        startedAt: new Date(s.startedAt).toISOString(),
+        stoppedAt: s.stoppedAt === undefined ? null : new Date(s.stoppedAt).toISOString(),
+        seconds,
+        gbSeconds: (seconds * s.memoryMb) / 1024,
+      };
+    });
+    return c.json({
+      function: fn,
+      from: new Date(from).toISOString(),
+      to: new Date(to).toISOString(),
+      instanceSeconds: spans.reduce((t, s) => t + s.seconds, 0),
+      gbSeconds: spans.reduce((t, s) => t + s.gbSeconds, 0),
+      spans,
+    });
   });
 
   app.get("/nimbus/v1/invocations/:id", async (c) => {

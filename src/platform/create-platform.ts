@@ -114,6 +114,12 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     keepAliveMs: config.keepAliveMs,
     initTimeoutMs: config.initTimeoutMs,
     scaleLimit: { burst: config.instanceBurst, perSecond: config.instancesPerSecond },
+    onProvisionedSpan: (span) =>
+      void store
+        .recordProvisionedSpan(span)
+        .catch((err: unknown) =>
+          logger.error("could not record a provisioned instance's up-time", { err, span }),
+        ),
   });
   // Provisioned instances follow what their qualifiers point to: reapplied after each change.
   let provisioned: ProvisionedConcurrency | undefined;
@@ -193,6 +199,10 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     eventConfigs,
     queue,
     redrive: (id) => asyncInvoker.redrive(id),
+    provisionedUptime: async (name, from, to) => [
+      ...(await store.provisionedSpans(name, from, to)),
+      ...dispatcher.provisionedRunning(name),
+    ],
     dispatcher,
     provisioned,
     logs,
@@ -201,6 +211,7 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     arn: { region: config.region, accountId: config.accountId },
     accountConcurrency: config.accountConcurrency,
     publicUrl: () => baseUrl,
+    now: () => clock.now(),
   });
 
   let server: Server | undefined;

@@ -5,7 +5,14 @@ import type { Alias, FunctionRecord, FunctionVersion } from "../protocol/functio
 import { LATEST } from "../protocol/function.js";
 import type { LogEntry } from "../protocol/invoke.js";
 import type { LogAck, LogBatch } from "./sqlite-log-worker.js";
-import type { EventInvokeConfig, LogQuery, MetadataStore, ProvisionedConfig, StoredLog } from "./types.js";
+import type {
+  EventInvokeConfig,
+  LogQuery,
+  MetadataStore,
+  ProvisionedConfig,
+  ProvisionedSpan,
+  StoredLog,
+} from "./types.js";
 
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE functions (
@@ -85,6 +92,16 @@ const MIGRATIONS: readonly string[] = [
      body TEXT NOT NULL,
      PRIMARY KEY (function_name, qualifier)
    );`,
+  // The up-time of each provisioned instance, for billing (kept after the function is gone).
+  `CREATE TABLE provisioned_spans (
+     function_name TEXT NOT NULL,
+     version TEXT NOT NULL,
+     instance_id TEXT NOT NULL,
+     memory_mb INTEGER NOT NULL,
+     started_at INTEGER NOT NULL,
+     stopped_at INTEGER NOT NULL
+   );
+   CREATE INDEX provisioned_spans_by_function ON provisioned_spans (function_name, stopped_at);`,
 ];
 
 interface FunctionRow {
@@ -310,6 +327,44 @@ export class SqliteStore implements MetadataStore {
         .prepare("DELETE FROM provisioned_configs WHERE function_name = ? AND qualifier = ?")
         .run(functionName, qualifier).changes === 1
     );
+  }
+
+  async recordProvisionedSpan(span: ProvisionedSpan): Promise<void> {
+    this.#db
+      .prepare(
+        "INSERT INTO provisioned_spans (function_name, version, instance_id, memory_mb, started_at, stopped_at) VALUES (?, ?, ?, ?, ?, ?)",
+      )
+      .run(
+        span.functionName,
+        span.version,
+        span.instanceId,
+        span.memoryMb,
+        span.startedAt,
+        span.stoppedAt ?? Date.now(),
+      );
+  }
+
+  async provisionedSpans(functionName: string, from: number, to: number): Promise<ProvisionedSpan[]> {
+    const rows = this.#db
+      .prepare(
+        "SELECT * FROM provisioned_spans WHERE function_name = ? AND stopped_at > ? AND started_at < ? ORDER BY started_at",
+      )
+      .all(functionName, from, to) as {
+      function_name: string;
+      version: string;
+      instance_id: string;
+      memory_mb: number;
+      started_at: number;
+      stopped_at: number;
+    }[];
+    return rows.map((r) => ({
+      functionName: r.function_name,
+      version: r.version,
+      instanceId: r.instance_id,
+      memoryMb: r.memory_mb,
+      startedAt: r.started_at,
+      stoppedAt: r.stopped_at,
+    }));
   }
 
   async getAlias(functionName: string, name: string): Promise<Alias | undefined> {

@@ -46,6 +46,17 @@ export interface ProvisionedConfig {
   readonly lastModified: number;
 }
 
+/** How long one provisioned instance was kept (billed by the time it is up, busy or not). */
+export interface ProvisionedSpan {
+  readonly functionName: string;
+  readonly version: string;
+  readonly instanceId: string;
+  readonly memoryMb: number;
+  /** Epoch ms: initialised, and stopped (undefined while it runs). */
+  readonly startedAt: number;
+  readonly stoppedAt: number | undefined;
+}
+
 export interface MetadataStore {
   getFunction(name: string): Promise<FunctionRecord | undefined>;
   /** Functions in name order, starting after `afterName`. */
@@ -83,6 +94,9 @@ export interface MetadataStore {
   /** Inserts or replaces the configuration of (function, qualifier). */
   putProvisionedConfig(config: ProvisionedConfig): Promise<void>;
   deleteProvisionedConfig(functionName: string, qualifier: string): Promise<boolean>;
+  recordProvisionedSpan(span: ProvisionedSpan): Promise<void>;
+  /** Ended spans of a function that overlap [from, to), oldest first. */
+  provisionedSpans(functionName: string, from: number, to: number): Promise<ProvisionedSpan[]>;
 
   /** Every package id a function version still references. */
   referencedPackages(): Promise<Set<string>>;
