@@ -11,6 +11,7 @@ import type {
   InvokeOutcome,
   InvokeRequest,
   LogSink,
+  StartResult,
   WorkerApi,
 } from "../protocol/invoke.js";
 import type { Clock, TimerHandle } from "../shared/clock.js";
@@ -18,6 +19,7 @@ import { NimbusError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 import type { ProvisionedSpan } from "../store/types.js";
 import type { Placement } from "./placement/types.js";
+import { emptyProvisioning, type ProvisionedPool, Provisioner } from "./provisioning.js";
 import { endLine, type InvocationFigures, logTail, reportLine, startLine } from "./report.js";
 import { ScaleLimiter } from "./scale-limit.js";
 
@@ -57,26 +59,13 @@ interface IdleInstance {
   lastUsed: number;
 }
 
-interface Pool {
+interface Pool extends ProvisionedPool {
   readonly key: string;
-  readonly fn: FunctionVersion;
   readonly functionName: string;
   readonly version: string;
   readonly idle: IdleInstance[];
-  readonly all: Set<InstanceHandle>;
   retired: boolean;
-  /** Provisioned concurrency: instances started ahead and kept; idle ones serve first. */
-  /** Provisioned instances and when each was initialised (epoch ms). */
-  readonly provisioned: Map<InstanceHandle, number>;
-  readonly provisionedIdle: InstanceHandle[];
-  provisionedTarget: number;
-  provisionedStarting: number;
-  /** Why provisioning stopped (an init that failed), until the target is set again. */
-  provisionedFailure: string | undefined;
 }
-
-/** Provisioned instances of one version started at the same time. */
-const PROVISIONING_PARALLELISM = 2;
 
 export class Dispatcher {
   readonly #o: DispatcherOptions;
@@ -90,9 +79,17 @@ export class Dispatcher {
   #draining = false;
   readonly #drained: Array<() => void> = [];
   readonly #scaling: ScaleLimiter | undefined;
+  readonly #provisioner: Provisioner;
 
   constructor(opts: DispatcherOptions) {
     this.#o = opts;
+    this.#provisioner = new Provisioner({
+      clock: opts.clock,
+      start: (fn) => this.#startProvisioned(fn),
+      draining: () => this.#draining,
+      stopped: (pool, instance) => this.#forget(pool as Pool, instance),
+      onSpan: opts.onProvisionedSpan,
+    });
     this.#scaling = opts.scaleLimit && new ScaleLimiter({ ...opts.scaleLimit, clock: opts.clock });
     const every = Math.max(10, Math.min(30_000, Math.floor(opts.keepAliveMs / 4)));
     this.#sweeper = opts.clock.setInterval(() => this.#reapIdle(), every);
@@ -242,12 +239,10 @@ export class Dispatcher {
     // START is stored as the event is handed over, so it precedes the function's own output.
     this.#store(fn, req.requestId, startLine({ requestId: req.requestId, version: fn.version }));
     const result = await instance.invoke({ ...req, deadlineMs: this.#o.clock.now() + fn.timeoutS * 1000 });
-    if (result.instanceReusable && !pool.retired && pool.provisioned.has(instance)) {
-      if (pool.provisioned.size > pool.provisionedTarget)
-        void instance.stop("provisioned concurrency lowered");
-      else pool.provisionedIdle.push(instance);
-    } else if (result.instanceReusable && !pool.retired) {
-      pool.idle.push({ instance, lastUsed: this.#o.clock.now() });
+    if (result.instanceReusable && !pool.retired) {
+      // A provisioned instance goes back to its own (or stops, if fewer are wanted now).
+      if (!this.#provisioner.release(pool, instance))
+        pool.idle.push({ instance, lastUsed: this.#o.clock.now() });
     } else if (result.instanceReusable) {
       void instance.stop("its function version was replaced");
     }
@@ -333,11 +328,7 @@ export class Dispatcher {
         idle: [],
         all: new Set(),
         retired: false,
-        provisioned: new Map(),
-        provisionedIdle: [],
-        provisionedTarget: 0,
-        provisionedStarting: 0,
-        provisionedFailure: undefined,
+        ...emptyProvisioning(),
       };
       this.#pools.set(key, pool);
     }
@@ -348,15 +339,7 @@ export class Dispatcher {
     pool.all.delete(instance);
     const i = pool.idle.findIndex((e) => e.instance === instance);
     if (i !== -1) pool.idle.splice(i, 1);
-    const p = pool.provisionedIdle.indexOf(instance);
-    if (p !== -1) pool.provisionedIdle.splice(p, 1);
-    // A provisioned instance that died (a crash, a timeout) is replaced.
-    const since = pool.provisioned.get(instance);
-    if (since !== undefined) {
-      pool.provisioned.delete(instance);
-      this.#endSpan(pool, instance, since);
-      this.#provision(pool);
-    }
+    this.#provisioner.forget(pool, instance);
     if (pool.all.size === 0 && this.#pools.get(pool.key) === pool && pool.retired)
       this.#pools.delete(pool.key);
   }
@@ -368,42 +351,14 @@ export class Dispatcher {
    */
   setProvisioned(fn: FunctionVersion, count: number): void {
     if (count === 0 && !this.#pools.has(this.#poolKey(fn))) return;
-    const pool = this.#pool(fn);
-    pool.provisionedTarget = count;
-    pool.provisionedFailure = undefined;
-    while (pool.provisioned.size > count && pool.provisionedIdle.length > 0) {
-      const extra = pool.provisionedIdle.pop()!;
-      this.#endSpan(pool, extra, pool.provisioned.get(extra)!);
-      pool.provisioned.delete(extra);
-      void extra.stop("provisioned concurrency lowered");
-    }
-    this.#provision(pool);
+    this.#provisioner.set(this.#pool(fn), count);
   }
 
   /** The up-time so far of a function's provisioned instances still running. */
   provisionedRunning(functionName: string): ProvisionedSpan[] {
-    const spans: ProvisionedSpan[] = [];
-    for (const pool of this.#pools.values()) {
-      if (pool.functionName !== functionName) continue;
-      for (const [instance, since] of pool.provisioned)
-        spans.push(this.#span(pool, instance, since, undefined));
-    }
-    return spans;
-  }
-
-  #endSpan(pool: Pool, instance: InstanceHandle, since: number): void {
-    this.#o.onProvisionedSpan?.(this.#span(pool, instance, since, this.#o.clock.now()));
-  }
-
-  #span(pool: Pool, instance: InstanceHandle, since: number, until: number | undefined): ProvisionedSpan {
-    return {
-      functionName: pool.functionName,
-      version: pool.version,
-      instanceId: instance.id,
-      memoryMb: pool.fn.memoryMb,
-      startedAt: since,
-      stoppedAt: until,
-    };
+    return [...this.#pools.values()]
+      .filter((p) => p.functionName === functionName)
+      .flatMap((p) => this.#provisioner.running(p));
   }
 
   /** A version's provisioned instances: initialised (idle or busy), and why provisioning failed. */
@@ -412,30 +367,9 @@ export class Dispatcher {
     return { allocated: pool?.provisioned.size ?? 0, failure: pool?.provisionedFailure };
   }
 
-  #provision(pool: Pool): void {
-    while (
-      !pool.retired &&
-      !this.#draining &&
-      pool.provisionedFailure === undefined &&
-      pool.provisionedStarting < PROVISIONING_PARALLELISM &&
-      pool.provisioned.size + pool.provisionedStarting < pool.provisionedTarget
-    ) {
-      pool.provisionedStarting++;
-      void this.#startProvisioned(pool).finally(() => {
-        pool.provisionedStarting--;
-        this.#provision(pool);
-      });
-    }
-  }
-
-  async #startProvisioned(pool: Pool): Promise<void> {
-    const fn = pool.fn;
+  async #startProvisioned(fn: FunctionVersion): Promise<StartResult | undefined> {
     const worker = this.#o.placement.choose(fn.memoryMb, fn.packageId) ?? (await this.#evictIdleFor(fn));
-    if (!worker) {
-      pool.provisionedFailure = `No worker has ${fn.memoryMb} MB of memory free for a provisioned instance.`;
-      return;
-    }
-    const started = await worker.startInstance({
+    return worker?.startInstance({
       function: fn,
       functionArn: functionArn(this.#o.region, this.#o.accountId, fn.functionName),
       region: this.#o.region,
@@ -443,19 +377,6 @@ export class Dispatcher {
       initTimeoutMs: this.#o.initTimeoutMs,
       initializationType: "provisioned-concurrency",
     });
-    if (started.kind === "init-failed") {
-      pool.provisionedFailure = `FUNCTION_ERROR_INIT_FAILED: ${started.errorType}: ${started.reason}`;
-      return;
-    }
-    const instance = started.instance;
-    if (pool.retired || pool.provisioned.size >= pool.provisionedTarget) {
-      void instance.stop("provisioned concurrency no longer wanted");
-      return;
-    }
-    pool.all.add(instance);
-    pool.provisioned.set(instance, this.#o.clock.now());
-    pool.provisionedIdle.push(instance);
-    instance.onStopped(() => this.#forget(pool, instance));
   }
 
   /** Stops the instances of a function (one version, or all): after an update or delete. */
