@@ -18,7 +18,7 @@ import {
 } from "@aws-sdk/client-lambda";
 import { NimbusClient } from "../src/cli/client.js";
 import { FakeClock } from "../src/shared/clock.js";
-import { startPlatform, type TestPlatform, zipOf } from "./helpers/platform.js";
+import { createNodeFunction, startPlatform, type TestPlatform, zipOf } from "./helpers/platform.js";
 
 // Starts at the real time: the SDK signs with it, and the platform checks signatures against the clock.
 const clock = new FakeClock(Date.now());
@@ -34,16 +34,8 @@ after(async () => {
   await t.close();
 });
 
-async function deploy(name: string, code: string) {
-  await t.lambda.send(
-    new CreateFunctionCommand({
-      FunctionName: name,
-      Runtime: "nodejs20.x",
-      Handler: "index.handler",
-      Role: "arn:aws:iam::000000000000:role/test",
-      Code: { ZipFile: await zipOf({ "index.mjs": code }) },
-    }),
-  );
+function deploy(name: string, code: string) {
+  return createNodeFunction(t.lambda, name, code);
 }
 
 async function invokeAsync(name: string, payload: unknown): Promise<string> {
@@ -403,15 +395,7 @@ describe("records of synchronous invocations", () => {
   test("when the platform is set to, a synchronous invocation leaves a record too", async () => {
     const recording = await startPlatform({ recordSyncInvocations: true });
     try {
-      await recording.lambda.send(
-        new CreateFunctionCommand({
-          FunctionName: "recorded",
-          Runtime: "nodejs20.x",
-          Handler: "index.handler",
-          Role: "arn:aws:iam::000000000000:role/test",
-          Code: { ZipFile: await zipOf({ "index.mjs": `export const handler = async (e) => e.n + 1;` }) },
-        }),
-      );
+      await createNodeFunction(recording.lambda, "recorded", `export const handler = async (e) => e.n + 1;`);
       const out = await recording.lambda.send(
         new InvokeCommand({ FunctionName: "recorded", Payload: '{"n":1}' }),
       );

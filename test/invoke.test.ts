@@ -143,7 +143,7 @@ describe("synchronous invocation", () => {
     );
     const out = await invoke("hog", {});
     assert.equal(out.FunctionError, "Unhandled");
-    assert.equal(JSON.parse(out.body).errorType, "Runtime.OutOfMemory");
+    assert.equal(JSON.parse(out.body).errorType, "Runtime.OutOfMemory", out.body);
   });
 
   test("memory outside the JavaScript heap counts against the memory size too", async (ctx) => {

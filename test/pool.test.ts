@@ -1,10 +1,10 @@
 /** End to end: the warm pool of Node runtimes, started before any function is chosen for them. */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { CreateFunctionCommand, InvokeCommand } from "@aws-sdk/client-lambda";
+import { InvokeCommand } from "@aws-sdk/client-lambda";
 import { NimbusClient } from "../src/cli/client.js";
 import { INIT_PHASES_HEADER } from "../src/protocol/invoke.js";
-import { startPlatform, type TestPlatform, text, zipOf } from "./helpers/platform.js";
+import { createNodeFunction, startPlatform, type TestPlatform, text } from "./helpers/platform.js";
 import { alive, until } from "./helpers/wait.js";
 
 let t: TestPlatform;
@@ -33,17 +33,8 @@ const REPORT_SELF = `export const handler = async () => {
 };
 `;
 
-async function create(name: string, code: string, extra: Record<string, unknown> = {}) {
-  await t.lambda.send(
-    new CreateFunctionCommand({
-      FunctionName: name,
-      Runtime: "nodejs20.x",
-      Handler: "index.handler",
-      Role: "arn:aws:iam::000000000000:role/test",
-      Code: { ZipFile: await zipOf({ "index.mjs": code }) },
-      ...extra,
-    }),
-  );
+function create(name: string, code: string, extra: Record<string, unknown> = {}) {
+  return createNodeFunction(t.lambda, name, code, extra);
 }
 
 /** Invokes through a signed raw call, to read the phases header the SDK does not model. */

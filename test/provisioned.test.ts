@@ -6,7 +6,6 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import {
   CreateAliasCommand,
-  CreateFunctionCommand,
   DeleteProvisionedConcurrencyConfigCommand,
   GetProvisionedConcurrencyConfigCommand,
   InvokeCommand,
@@ -19,7 +18,7 @@ import {
 } from "@aws-sdk/client-lambda";
 import { NimbusClient } from "../src/cli/client.js";
 import { FakeClock } from "../src/shared/clock.js";
-import { startPlatform, type TestPlatform, text, zipOf } from "./helpers/platform.js";
+import { createNodeFunction, startPlatform, type TestPlatform, text, zipOf } from "./helpers/platform.js";
 import { alive, until } from "./helpers/wait.js";
 
 const KEEP_ALIVE_MS = 60_000;
@@ -32,15 +31,7 @@ const HANDLER = (tag: string) =>
 
 before(async () => {
   t = await startPlatform({ keepAliveMs: KEEP_ALIVE_MS }, clock);
-  await t.lambda.send(
-    new CreateFunctionCommand({
-      FunctionName: "steady",
-      Runtime: "nodejs20.x",
-      Handler: "index.handler",
-      Role: "arn:aws:iam::000000000000:role/test",
-      Code: { ZipFile: await zipOf({ "index.mjs": HANDLER("v1") }) },
-    }),
-  );
+  await createNodeFunction(t.lambda, "steady", HANDLER("v1"));
   await t.lambda.send(new PublishVersionCommand({ FunctionName: "steady" }));
   await t.lambda.send(new CreateAliasCommand({ FunctionName: "steady", Name: "live", FunctionVersion: "1" }));
 });
@@ -191,15 +182,7 @@ describe("provisioned concurrency", () => {
   });
 
   test("an init that fails sets the status to FAILED with the reason, and nothing is retried", async () => {
-    await t.lambda.send(
-      new CreateFunctionCommand({
-        FunctionName: "broken",
-        Runtime: "nodejs20.x",
-        Handler: "index.handler",
-        Role: "arn:aws:iam::000000000000:role/test",
-        Code: { ZipFile: await zipOf({ "index.mjs": `throw new TypeError("no config");` }) },
-      }),
-    );
+    await createNodeFunction(t.lambda, "broken", `throw new TypeError("no config");`);
     await t.lambda.send(new PublishVersionCommand({ FunctionName: "broken" }));
     await t.lambda.send(
       new PutProvisionedConcurrencyConfigCommand({

@@ -1,8 +1,8 @@
 /** End to end: the burst limit on new instances of one function. */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { CreateFunctionCommand, InvokeCommand, type TooManyRequestsException } from "@aws-sdk/client-lambda";
-import { startPlatform, type TestPlatform, text, zipOf } from "./helpers/platform.js";
+import { InvokeCommand, type TooManyRequestsException } from "@aws-sdk/client-lambda";
+import { createNodeFunction, startPlatform, type TestPlatform, text } from "./helpers/platform.js";
 
 let t: TestPlatform;
 before(async () => {
@@ -13,18 +13,10 @@ after(async () => {
 });
 
 test("a spike starts the burst of instances and gets 429 FunctionInvocationRateLimitExceeded for the rest; warm instances are not limited", async () => {
-  await t.lambda.send(
-    new CreateFunctionCommand({
-      FunctionName: "spiky",
-      Runtime: "nodejs20.x",
-      Handler: "index.handler",
-      Role: "arn:aws:iam::000000000000:role/test",
-      Code: {
-        ZipFile: await zipOf({
-          "index.mjs": `export const handler = async (e) => { await new Promise((r) => setTimeout(r, e.waitMs ?? 0)); return process.pid; };`,
-        }),
-      },
-    }),
+  await createNodeFunction(
+    t.lambda,
+    "spiky",
+    `export const handler = async (e) => { await new Promise((r) => setTimeout(r, e.waitMs ?? 0)); return process.pid; };`,
   );
   const call = (waitMs: number) =>
     t.lambda.send(new InvokeCommand({ FunctionName: "spiky", Payload: JSON.stringify({ waitMs }) }));

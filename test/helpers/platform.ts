@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, statSync } from "nod
 import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
-import { LambdaClient } from "@aws-sdk/client-lambda";
+import { CreateFunctionCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import yazl from "yazl";
 import { createPlatform, type Platform } from "../../src/platform/create-platform.js";
 import type { Clock } from "../../src/shared/clock.js";
@@ -82,4 +82,23 @@ export function filesUnder(dir: string, prefix: string): ZipFiles {
 
 export function text(payload: Uint8Array | undefined): string {
   return Buffer.from(payload ?? new Uint8Array()).toString("utf8");
+}
+
+/** Creates a Node function whose index.mjs is `code`, through the SDK; `extra` adds to the request. */
+export async function createNodeFunction(
+  lambda: LambdaClient,
+  name: string,
+  code: string,
+  extra: Record<string, unknown> = {},
+): Promise<void> {
+  await lambda.send(
+    new CreateFunctionCommand({
+      FunctionName: name,
+      Runtime: "nodejs20.x",
+      Handler: "index.handler",
+      Role: "arn:aws:iam::000000000000:role/test",
+      Code: { ZipFile: await zipOf({ "index.mjs": code }) },
+      ...extra,
+    }),
+  );
 }
