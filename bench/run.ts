@@ -11,6 +11,7 @@ import { parseArgs } from "node:util";
 import { asyncAccept, asyncKills, asyncStart } from "./async.js";
 import { coldStart } from "./cold-start.js";
 import { idleMemory } from "./idle-memory.js";
+import { keepAliveFigure } from "./keep-alive.js";
 import type { BenchContext, FigureResult } from "./lib/context.js";
 import { Control } from "./lib/functions.js";
 import { Signer } from "./lib/http-client.js";
@@ -23,7 +24,8 @@ import { warmLatency } from "./warm-latency.js";
 const USAGE = `usage: npm run bench -- [options]
 
   --runs N            runs per figure (default 5)
-  --only LIST         figures to run, comma-separated: latency,throughput,cold,memory,start,accept,kill,pool
+  --only LIST         figures to run, comma-separated: latency,throughput,cold,memory,start,accept,kill,pool,
+                      keepalive
                       (default all)
   --requests N        warm latency: timed sequential requests per run (default 2000)
   --instances N       throughput: instances and requests in flight (default 4)
@@ -36,7 +38,17 @@ const USAGE = `usage: npm run bench -- [options]
 
 /** Above this share of the machine's CPU taken by other processes, a figure is flagged as disturbed. */
 const DISTURBED_SHARE = 0.1;
-const FIGURES = ["latency", "throughput", "cold", "memory", "start", "accept", "kill", "pool"] as const;
+const FIGURES = [
+  "latency",
+  "throughput",
+  "cold",
+  "memory",
+  "start",
+  "accept",
+  "kill",
+  "pool",
+  "keepalive",
+] as const;
 type Figure = (typeof FIGURES)[number];
 
 function options() {
@@ -153,6 +165,7 @@ async function main(): Promise<void> {
       ["start", () => asyncStart(ctx, { events: 40 })],
       ["accept", () => asyncAccept(ctx, { clients: 32, durationMs: o.durationMs })],
       ["kill", () => asyncKills(ctx, { cycles: 10, clients: 16 })],
+      ["keepalive", async () => keepAliveFigure()],
     ];
     for (const [figure, measure] of steps) {
       if (!o.only.has(figure)) continue;
