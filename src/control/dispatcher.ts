@@ -18,9 +18,10 @@ import type { Clock, TimerHandle } from "../shared/clock.js";
 import { NimbusError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 import type { ProvisionedSpan } from "../store/types.js";
+import { FixedKeepAlive, type KeepAliveDecision, type KeepAlivePolicy } from "./keep-alive.js";
 import type { Placement } from "./placement/types.js";
 import { emptyProvisioning, type ProvisionedPool, Provisioner } from "./provisioning.js";
-import { endLine, type InvocationFigures, logTail, reportLine, startLine } from "./report.js";
+import { type DispatchResult, dispatchResult, figuresOf, startLine } from "./report.js";
 import { ScaleLimiter } from "./scale-limit.js";
 
 export interface DispatcherOptions {
@@ -32,8 +33,10 @@ export interface DispatcherOptions {
   readonly accountId: string;
   /** Concurrent executions across all functions (Lambda's account limit). */
   readonly accountConcurrency: number;
-  /** An idle instance is stopped after this long without an invocation. */
+  /** An idle instance is stopped after this long without an invocation (the fixed policy's timeout). */
   readonly keepAliveMs: number;
+  /** How long each function's idle instances are kept; the fixed `keepAliveMs` without. */
+  readonly keepAlive?: KeepAlivePolicy;
   readonly initTimeoutMs: number;
   /** How fast one function may start new instances (the burst limit); unlimited without. */
   readonly scaleLimit?: { readonly burst: number; readonly perSecond: number };
@@ -41,22 +44,16 @@ export interface DispatcherOptions {
   readonly onProvisionedSpan?: (span: ProvisionedSpan) => void;
 }
 
+export type { DispatchResult } from "./report.js";
+
 /** What the caller of one invocation provides. The deadline is set when an instance takes it. */
 export type DispatchRequest = Omit<InvokeRequest, "deadlineMs">;
-
-export interface DispatchResult {
-  readonly outcome: InvokeOutcome;
-  readonly figures: InvocationFigures;
-  readonly cold: boolean;
-  /** Where a cold start's time went (cold invocations only). */
-  readonly initPhases?: InitPhases;
-  /** START, the function's output, END and REPORT: the last 4 KB, as LogType Tail returns. */
-  readonly logTail: string;
-}
 
 interface IdleInstance {
   readonly instance: InstanceHandle;
   lastUsed: number;
+  /** When the keep-alive policy lets it go (epoch ms). */
+  readonly keepUntil: number;
 }
 
 interface Pool extends ProvisionedPool {
@@ -65,6 +62,8 @@ interface Pool extends ProvisionedPool {
   readonly version: string;
   readonly idle: IdleInstance[];
   retired: boolean;
+  /** A pre-warm the keep-alive policy asked for (one instance, started ahead of a predicted call). */
+  prewarm: TimerHandle | undefined;
 }
 
 export class Dispatcher {
@@ -80,9 +79,11 @@ export class Dispatcher {
   readonly #drained: Array<() => void> = [];
   readonly #scaling: ScaleLimiter | undefined;
   readonly #provisioner: Provisioner;
+  readonly #keepAlive: KeepAlivePolicy;
 
   constructor(opts: DispatcherOptions) {
     this.#o = opts;
+    this.#keepAlive = opts.keepAlive ?? new FixedKeepAlive(opts.keepAliveMs);
     this.#provisioner = new Provisioner({
       clock: opts.clock,
       start: (fn) => this.#startProvisioned(fn),
@@ -182,6 +183,7 @@ export class Dispatcher {
 
   async #run(fn: FunctionVersion, req: DispatchRequest): Promise<DispatchResult> {
     const pool = this.#pool(fn);
+    const store = (message: string) => this.#store(fn, req.requestId, message);
     const lines: string[] = [];
     let instance = pool.provisionedIdle.pop() ?? pool.idle.pop()?.instance;
     let initDurationMs: number | undefined;
@@ -227,8 +229,8 @@ export class Dispatcher {
             }),
           );
         const outcome: InvokeOutcome = { kind: "error", errorType: started.errorType, payload };
-        const figures = this.#figures(fn, req.requestId, 0, undefined, initDurationMs);
-        return this.#report(figures, outcome, true, lines, "", false, initPhases);
+        const figures = figuresOf(fn, req.requestId, 0, undefined, initDurationMs);
+        return dispatchResult({ figures, outcome, cold: true, before: lines, output: "", initPhases, store });
       }
       if (started.logTail) lines.push(started.logTail);
       instance = started.instance;
@@ -237,68 +239,28 @@ export class Dispatcher {
       instance.onStopped(() => this.#forget(pool, inst));
     }
     // START is stored as the event is handed over, so it precedes the function's own output.
-    this.#store(fn, req.requestId, startLine({ requestId: req.requestId, version: fn.version }));
+    store(startLine({ requestId: req.requestId, version: fn.version }));
+    this.#keepAlive.invoked(fn.functionName, this.#o.clock.now());
     const result = await instance.invoke({ ...req, deadlineMs: this.#o.clock.now() + fn.timeoutS * 1000 });
+    const keep = this.#keepAlive.decide(fn.functionName, this.#o.clock.now());
     if (result.instanceReusable && !pool.retired) {
       // A provisioned instance goes back to its own (or stops, if fewer are wanted now).
-      if (!this.#provisioner.release(pool, instance))
-        pool.idle.push({ instance, lastUsed: this.#o.clock.now() });
+      if (!this.#provisioner.release(pool, instance)) this.#keep(pool, instance, keep);
     } else if (result.instanceReusable) {
       void instance.stop("its function version was replaced");
     }
-    const figures = this.#figures(
-      fn,
-      req.requestId,
-      result.durationMs,
-      result.maxMemoryUsedMb,
-      initDurationMs,
-    );
+    const figures = figuresOf(fn, req.requestId, result.durationMs, result.maxMemoryUsedMb, initDurationMs);
     const cold = initDurationMs !== undefined;
-    return this.#report(figures, result.outcome, cold, lines, result.logTail, true, initPhases);
-  }
-
-  #figures(
-    fn: FunctionVersion,
-    requestId: string,
-    durationMs: number,
-    maxMemoryUsedMb: number | undefined,
-    initDurationMs: number | undefined,
-  ): InvocationFigures {
-    return {
-      functionName: fn.functionName,
-      requestId,
-      version: fn.version,
-      durationMs,
-      memoryMb: fn.memoryMb,
-      maxMemoryUsedMb,
-      initDurationMs,
-    };
-  }
-
-  #report(
-    figures: InvocationFigures,
-    outcome: InvokeOutcome,
-    cold: boolean,
-    before: string[],
-    output: string,
-    startStored = false,
-    initPhases?: InitPhases,
-  ): DispatchResult {
-    const start = startLine(figures);
-    const end = endLine(figures);
-    const report = reportLine(figures, outcome);
-    for (const message of startStored ? [end, report] : [start, end, report])
-      this.#store(figures, figures.requestId, message);
-    return {
-      outcome,
+    return dispatchResult({
       figures,
+      outcome: result.outcome,
       cold,
-      ...(initPhases ? { initPhases } : {}),
-      // Built only when asked for (LogType: Tail): most invocations never read it.
-      get logTail() {
-        return logTail([...before, start, ...(output ? [output] : []), end, report]);
-      },
-    };
+      before: lines,
+      output: result.logTail,
+      startStored: true,
+      initPhases,
+      store,
+    });
   }
 
   #store(fn: { functionName: string; version: string }, requestId: string, message: string): void {
@@ -328,6 +290,7 @@ export class Dispatcher {
         idle: [],
         all: new Set(),
         retired: false,
+        prewarm: undefined,
         ...emptyProvisioning(),
       };
       this.#pools.set(key, pool);
@@ -367,7 +330,10 @@ export class Dispatcher {
     return { allocated: pool?.provisioned.size ?? 0, failure: pool?.provisionedFailure };
   }
 
-  async #startProvisioned(fn: FunctionVersion): Promise<StartResult | undefined> {
+  async #startProvisioned(
+    fn: FunctionVersion,
+    initializationType: "on-demand" | "provisioned-concurrency" = "provisioned-concurrency",
+  ): Promise<StartResult | undefined> {
     const worker = this.#o.placement.choose(fn.memoryMb, fn.packageId) ?? (await this.#evictIdleFor(fn));
     return worker?.startInstance({
       function: fn,
@@ -375,15 +341,50 @@ export class Dispatcher {
       region: this.#o.region,
       accountId: this.#o.accountId,
       initTimeoutMs: this.#o.initTimeoutMs,
-      initializationType: "provisioned-concurrency",
+      initializationType,
     });
+  }
+
+  /**
+   * An on-demand instance after its invocation: idle until the policy's keep-alive ends; or,
+   * when the next call is predicted to come late, stopped now and started again before it.
+   */
+  #keep(pool: Pool, instance: InstanceHandle, d: KeepAliveDecision): void {
+    const now = this.#o.clock.now();
+    if (d.prewarmAfterMs === 0) {
+      pool.idle.push({ instance, lastUsed: now, keepUntil: now + d.keepAliveMs });
+      return;
+    }
+    void instance.stop("its function is not expected to be called before the pre-warm");
+    pool.prewarm?.cancel();
+    pool.prewarm = this.#o.clock.setTimeout(() => {
+      pool.prewarm = undefined;
+      if (
+        pool.retired ||
+        this.#draining ||
+        pool.idle.length > 0 ||
+        this.#scaling?.take(pool.functionName) !== undefined
+      )
+        return;
+      void this.#startProvisioned(pool.fn, "on-demand").then((started) => {
+        if (started?.kind !== "ready") return;
+        const warm = started.instance;
+        if (pool.retired) return void warm.stop("its function version was replaced");
+        pool.all.add(warm);
+        warm.onStopped(() => this.#forget(pool, warm));
+        const at = this.#o.clock.now();
+        pool.idle.push({ instance: warm, lastUsed: at, keepUntil: at + d.keepAliveMs });
+      });
+    }, d.prewarmAfterMs);
   }
 
   /** Stops the instances of a function (one version, or all): after an update or delete. */
   retire(functionName: string, version?: string): void {
+    if (version === undefined) this.#keepAlive.forget(functionName);
     for (const pool of [...this.#pools.values()]) {
       if (pool.functionName !== functionName || (version !== undefined && pool.version !== version)) continue;
       pool.retired = true;
+      pool.prewarm?.cancel();
       this.#pools.delete(pool.key);
       for (const { instance } of pool.idle.splice(0)) void instance.stop("its function version was replaced");
       for (const instance of pool.provisionedIdle.splice(0))
@@ -410,11 +411,12 @@ export class Dispatcher {
   }
 
   #reapIdle(): void {
-    const cutoff = this.#o.clock.now() - this.#o.keepAliveMs;
+    const now = this.#o.clock.now();
     for (const pool of this.#pools.values()) {
-      while (pool.idle.length > 0 && pool.idle[0]!.lastUsed <= cutoff) {
-        void pool.idle.shift()!.instance.stop("idle past the keep-alive");
-      }
+      if (!pool.idle.some((e) => e.keepUntil <= now)) continue;
+      for (const e of pool.idle.filter((e) => e.keepUntil <= now))
+        void e.instance.stop("idle past the keep-alive");
+      pool.idle.splice(0, pool.idle.length, ...pool.idle.filter((e) => e.keepUntil > now));
     }
   }
 
@@ -433,8 +435,10 @@ export class Dispatcher {
   async close(): Promise<void> {
     this.#sweeper.cancel();
     const stops: Promise<void>[] = [];
-    for (const pool of this.#pools.values())
+    for (const pool of this.#pools.values()) {
+      pool.prewarm?.cancel();
       for (const i of pool.all) stops.push(i.stop("platform shutting down"));
+    }
     this.#pools.clear();
     await Promise.all(stops);
   }

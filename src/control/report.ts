@@ -98,3 +98,64 @@ export function initPhasesHeader(p: InitPhases): string {
   ];
   return parts.join("; ");
 }
+
+/** One invocation's outcome and figures as the dispatcher hands them back. */
+export interface DispatchResult {
+  readonly outcome: InvokeOutcome;
+  readonly figures: InvocationFigures;
+  readonly cold: boolean;
+  /** Where a cold start's time went (cold invocations only). */
+  readonly initPhases?: InitPhases;
+  /** START, the function's output, END and REPORT: the last 4 KB, as LogType Tail returns. */
+  readonly logTail: string;
+}
+
+export function figuresOf(
+  fn: { functionName: string; version: string; memoryMb: number },
+  requestId: string,
+  durationMs: number,
+  maxMemoryUsedMb: number | undefined,
+  initDurationMs: number | undefined,
+): InvocationFigures {
+  return {
+    functionName: fn.functionName,
+    requestId,
+    version: fn.version,
+    durationMs,
+    memoryMb: fn.memoryMb,
+    maxMemoryUsedMb,
+    initDurationMs,
+  };
+}
+
+/**
+ * Stores START (unless it was stored as the event was handed over), END and REPORT through
+ * `store`, and builds the result; the log tail is built only when read (LogType Tail).
+ */
+export function dispatchResult(o: {
+  figures: InvocationFigures;
+  outcome: InvokeOutcome;
+  cold: boolean;
+  /** Lines before START: the runtime's output during init. */
+  before: readonly string[];
+  /** The function's own output during the invocation. */
+  output: string;
+  startStored?: boolean;
+  initPhases?: InitPhases | undefined;
+  store: (message: string) => void;
+}): DispatchResult {
+  const start = startLine(o.figures);
+  const end = endLine(o.figures);
+  const report = reportLine(o.figures, o.outcome);
+  for (const message of o.startStored ? [end, report] : [start, end, report]) o.store(message);
+  const { before, output } = o;
+  return {
+    outcome: o.outcome,
+    figures: o.figures,
+    cold: o.cold,
+    ...(o.initPhases ? { initPhases: o.initPhases } : {}),
+    get logTail() {
+      return logTail([...before, start, ...(output ? [output] : []), end, report]);
+    },
+  };
+}

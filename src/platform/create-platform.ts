@@ -15,6 +15,7 @@ import { EventConfigs } from "../control/async/event-configs.js";
 import { CodeStore } from "../control/code-store.js";
 import { Dispatcher, functionArn } from "../control/dispatcher.js";
 import { InvokeService } from "../control/invoke-service.js";
+import { HybridHistogramKeepAlive } from "../control/keep-alive.js";
 import { LogService } from "../control/logs.js";
 import { LocalPlacement } from "../control/placement/local.js";
 import { ProvisionedConcurrency } from "../control/provisioned.js";
@@ -112,6 +113,9 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     accountId: config.accountId,
     accountConcurrency: config.accountConcurrency,
     keepAliveMs: config.keepAliveMs,
+    ...(config.keepAlivePolicy === "adaptive"
+      ? { keepAlive: new HybridHistogramKeepAlive({ fixedMs: config.keepAliveMs }) }
+      : {}),
     initTimeoutMs: config.initTimeoutMs,
     scaleLimit: { burst: config.instanceBurst, perSecond: config.instancesPerSecond },
     onProvisionedSpan: (span) =>

@@ -35,6 +35,8 @@ export interface Config {
   readonly recordSyncInvocations: boolean;
   /** Node runtimes each worker keeps started ahead of cold starts (the warm pool); 0 turns it off. */
   readonly poolSize: number;
+  /** "fixed": every idle instance stops after keepAliveMs; "adaptive": per function, learnt (keep-alive.ts). */
+  readonly keepAlivePolicy: "fixed" | "adaptive";
   /** New instances one function may start at once (the burst limit)… */
   readonly instanceBurst: number;
   /** …and per second after that. */
@@ -106,6 +108,7 @@ const FIELDS: Record<keyof Config, Field> = {
   recordRetentionMs: { env: "NIMBUS_RECORD_RETENTION_MS", parse: int(60_000, 3650 * 24 * 3600 * 1000) },
   recordSyncInvocations: { env: "NIMBUS_RECORD_SYNC", parse: bool },
   poolSize: { env: "NIMBUS_POOL_SIZE", parse: int(0, 64) },
+  keepAlivePolicy: { env: "NIMBUS_KEEP_ALIVE_POLICY", parse: oneOf("fixed", "adaptive") },
   instanceBurst: { env: "NIMBUS_INSTANCE_BURST", parse: int(1, 100_000) },
   instancesPerSecond: { env: "NIMBUS_INSTANCES_PER_SECOND", parse: int(1, 100_000) },
 };
@@ -132,6 +135,7 @@ export function defaultConfig(): Config {
     recordRetentionMs: 7 * 24 * 3600 * 1000,
     recordSyncInvocations: false,
     poolSize: 2,
+    keepAlivePolicy: "fixed",
     // Lambda lets a function add 1,000 instances per 10 seconds.
     instanceBurst: 100,
     instancesPerSecond: 100,

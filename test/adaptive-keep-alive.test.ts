@@ -1,0 +1,56 @@
+/**
+ * End to end with an injected clock: the adaptive keep-alive learns a function called every
+ * 30 minutes, stops its instance after each call and pre-warms one before the next, which
+ * then runs warm. (Signatures are not checked here: the clock moves hours ahead of them.)
+ */
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { InvokeCommand } from "@aws-sdk/client-lambda";
+import { FakeClock } from "../src/shared/clock.js";
+import { createNodeFunction, startPlatform, type TestPlatform, text } from "./helpers/platform.js";
+import { until } from "./helpers/wait.js";
+
+const MIN = 60_000;
+const clock = new FakeClock(Date.now());
+let t: TestPlatform;
+
+before(async () => {
+  t = await startPlatform(
+    { keepAlivePolicy: "adaptive", keepAliveMs: 10 * MIN, auth: "off", poolSize: 0 },
+    clock,
+  );
+  await createNodeFunction(t.lambda, "ticker", `export const handler = async () => process.pid;`);
+});
+after(async () => {
+  await t.close();
+});
+
+async function call(): Promise<{ pid: number; cold: boolean }> {
+  const out = await t.lambda.send(new InvokeCommand({ FunctionName: "ticker", LogType: "Tail" }));
+  const tail = Buffer.from(out.LogResult ?? "", "base64").toString();
+  return { pid: Number(text(out.Payload)), cold: /Init Duration/.test(tail) };
+}
+
+const counts = () => t.platform.dispatcher.instanceCounts("ticker");
+
+test("a function called every 30 minutes is stopped after its calls and pre-warmed before the next", async () => {
+  // Until enough idle times are known, the fixed 10 minutes apply: every call is cold.
+  for (let i = 0; i < 10; i++) {
+    assert.equal((await call()).cold, true, `call ${i + 1} is cold under the fixed keep-alive`);
+    clock.advance(30 * MIN);
+    await until(() => counts().total === 0);
+  }
+  // Ten idle times (the least it trusts) have taught it: this call's instance stops at once…
+  const learnt = await call();
+  assert.equal(learnt.cold, true);
+  await until(() => counts().total === 0);
+  // …and a new one is started shortly before the next call is due.
+  clock.advance(20 * MIN);
+  assert.equal(counts().total, 0, "not pre-warmed too early");
+  clock.advance(8 * MIN);
+  await until(() => counts().idle === 1, 10_000);
+  clock.advance(2 * MIN);
+  const next = await call();
+  assert.equal(next.cold, false, "the pre-warmed instance serves the call");
+  assert.notEqual(next.pid, learnt.pid);
+});
