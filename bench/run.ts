@@ -18,14 +18,15 @@ import { Signer } from "./lib/http-client.js";
 import { PlatformProcess } from "./lib/platform.js";
 import { cpuMsOf, machineBusyMs } from "./lib/proc.js";
 import { poolColdStart } from "./pool.js";
+import { provisionedFirstCall } from "./provisioned.js";
 import { throughput } from "./throughput.js";
 import { warmLatency } from "./warm-latency.js";
 
 const USAGE = `usage: npm run bench -- [options]
 
   --runs N            runs per figure (default 5)
-  --only LIST         figures to run, comma-separated: latency,throughput,cold,memory,start,accept,kill,pool,
-                      keepalive
+  --only LIST         figures to run, comma-separated: latency,throughput,cold,memory,pool,provisioned,
+                      start,accept,kill,keepalive
                       (default all)
   --requests N        warm latency: timed sequential requests per run (default 2000)
   --instances N       throughput: instances and requests in flight (default 4)
@@ -43,10 +44,11 @@ const FIGURES = [
   "throughput",
   "cold",
   "memory",
+  "pool",
+  "provisioned",
   "start",
   "accept",
   "kill",
-  "pool",
   "keepalive",
 ] as const;
 type Figure = (typeof FIGURES)[number];
@@ -161,6 +163,7 @@ async function main(): Promise<void> {
       ["memory", () => idleMemory(ctx, { instances: o.idleInstances, settleMs: 1500 })],
       // Before the async figures: the kill figure leaves the machine busy for a while.
       ["pool", () => poolColdStart(ctx, { functions: o.coldFunctions, burst: 16 })],
+      ["provisioned", () => provisionedFirstCall(ctx, { functions: 10 })],
       // Before the accept figure, whose backlog of events would queue ahead of these.
       ["start", () => asyncStart(ctx, { events: 40 })],
       ["accept", () => asyncAccept(ctx, { clients: 32, durationMs: o.durationMs })],

@@ -66,6 +66,32 @@ export class Control {
     return (await res.json()) as { status: string; result: unknown };
   }
 
+  /** Publishes $LATEST as a version and keeps `count` instances of it provisioned; resolves once READY. */
+  async provision(name: string, count: number): Promise<string> {
+    const fn = encodeURIComponent(name);
+    const published = (await (
+      await this.#client.call("POST", `/2015-03-31/functions/${fn}/versions`, { body: "{}" })
+    ).json()) as {
+      Version: string;
+    };
+    const path = `/2019-09-30/functions/${fn}/provisioned-concurrency`;
+    const query = { Qualifier: published.Version };
+    await this.#client.call("PUT", path, {
+      query,
+      body: JSON.stringify({ ProvisionedConcurrentExecutions: count }),
+    });
+    for (let i = 0; i < 3000; i++) {
+      const c = (await (await this.#client.call("GET", path, { query })).json()) as {
+        Status: string;
+        StatusReason?: string;
+      };
+      if (c.Status === "READY") return published.Version;
+      if (c.Status === "FAILED") throw new Error(`provisioning ${name} failed: ${c.StatusReason}`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    throw new Error(`provisioning ${name} did not become READY`);
+  }
+
   /** Deletes the function, which stops its instances. */
   async remove(name: string): Promise<void> {
     await this.#client.call("DELETE", `/2015-03-31/functions/${encodeURIComponent(name)}`);

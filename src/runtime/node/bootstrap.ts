@@ -104,7 +104,8 @@ async function assignment(socket: string): Promise<RuntimeApi> {
 /**
  * Loads and invokes the runtime's own trivial handler (`prewarm.mjs`, beside this file) once,
  * answering to nobody: Node's ES module loader gets set up and the runtime's code compiled
- * while a pooled runtime waits, not during the cold start it will serve. Best effort.
+ * while a pooled runtime waits (or a provisioned instance initialises), not during the
+ * invocation it will serve. Best effort.
  */
 async function rehearse(): Promise<void> {
   try {
@@ -156,6 +157,9 @@ async function main(): Promise<void> {
     onDrain: undefined,
   };
   installCrashHandlers(runtime);
+  // A provisioned instance's init is off every request's path: rehearse there too, so that its
+  // first invocation does not run the runtime's code for the first time.
+  if (!pooledSocket && env.AWS_LAMBDA_INITIALIZATION_TYPE === "provisioned-concurrency") await rehearse();
 
   let handler: Handler;
   const loading = performance.now();
