@@ -12,6 +12,7 @@ import { inspectZip } from "../../shared/zip.js";
 import type { MetadataStore } from "../../store/types.js";
 import type { CodeStore } from "../code-store.js";
 import type { Placement } from "../placement/types.js";
+import { buildAlias } from "./aliases.js";
 import type { AliasInput, CreateFunctionInput, UpdateCodeInput, UpdateConfigurationInput } from "./inputs.js";
 import {
   aliasNotFound,
@@ -339,7 +340,14 @@ export class Registry {
   async createAlias(nameRaw: string, input: AliasInput): Promise<Alias> {
     const { name } = v.parseFunctionRef(nameRaw);
     await this.#record(name);
-    const alias = await this.#buildAlias(name, v.checkAliasName(input.Name), input, undefined);
+    const alias = await buildAlias(
+      this.#store,
+      this.#arn,
+      name,
+      v.checkAliasName(input.Name),
+      input,
+      undefined,
+    );
     if (!(await this.#store.putAlias(alias, null))) {
       throw new NimbusError("Conflict", `Alias already exists: ${alias.name}`);
     }
@@ -351,7 +359,7 @@ export class Registry {
     const { name } = v.parseFunctionRef(nameRaw);
     const current = await this.getAlias(name, aliasName);
     checkRevision(current.revisionId, input.RevisionId);
-    const alias = await this.#buildAlias(name, aliasName, input, current);
+    const alias = await buildAlias(this.#store, this.#arn, name, aliasName, input, current);
     if (!(await this.#store.putAlias(alias, current.revisionId))) {
       throw new NimbusError(
         "PreconditionFailed",
@@ -361,44 +369,6 @@ export class Registry {
     this.#forget(name);
     this.#events.aliasChanged?.(name);
     return alias;
-  }
-
-  async #buildAlias(
-    name: string,
-    aliasName: string,
-    input: AliasInput,
-    current: Alias | undefined,
-  ): Promise<Alias> {
-    const functionVersion =
-      input.FunctionVersion === undefined && current
-        ? current.functionVersion
-        : v.checkQualifier(input.FunctionVersion);
-    if (functionVersion !== LATEST && !/^\d+$/.test(functionVersion)) {
-      throw v.invalid("functionVersion", functionVersion, "Member must be $LATEST or a version number");
-    }
-    if (!(await this.#store.getVersion(name, functionVersion)))
-      throw versionNotFound(this.#arn(name, functionVersion));
-    // Weights an update keeps are judged again: the new primary version may clash with them.
-    const weights = v.checkRoutingWeights(
-      input.RoutingConfig === undefined
-        ? current?.additionalVersionWeights
-        : input.RoutingConfig?.AdditionalVersionWeights,
-      functionVersion,
-    );
-    for (const ver of Object.keys(weights)) {
-      if (!(await this.#store.getVersion(name, ver))) throw versionNotFound(this.#arn(name, ver));
-    }
-    return {
-      functionName: name,
-      name: aliasName,
-      functionVersion,
-      description:
-        input.Description === undefined
-          ? (current?.description ?? "")
-          : v.checkDescription(input.Description),
-      additionalVersionWeights: weights,
-      revisionId: randomUUID(),
-    };
   }
 
   async getAlias(nameRaw: string, aliasName: string): Promise<Alias> {
