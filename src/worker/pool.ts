@@ -9,6 +9,7 @@
  * V8 heap limit the runtime was started with (a memory size). Each key's pool holds `size`
  * runtimes, started one at a time.
  */
+import type { Clock, TimerHandle } from "../shared/clock.js";
 import type { Logger } from "../shared/logger.js";
 import type { RuntimeApiServer } from "./runtime-api/server.js";
 import type { LateTarget } from "./runtime-api/target.js";
@@ -51,20 +52,21 @@ export interface PoolOptions {
   readonly start: (key: string) => Promise<PooledRuntime>;
   /** Removes what `start` made, once the runtime is gone without having been used. */
   readonly discard: (runtime: PooledRuntime) => void;
+  /** A runtime not waiting for a function by then is killed (and another started later). */
+  readonly readyTimeoutMs: number;
+  readonly clock: Clock;
   readonly logger: Logger;
 }
 
 export class RuntimePool {
   readonly #o: PoolOptions;
   readonly #pools = new Map<string, KeyPool>();
+  /** Delayed restarts, cancelled at close so that they do not keep the process alive. */
+  readonly #retries = new Set<TimerHandle>();
   #closed = false;
 
   constructor(o: PoolOptions) {
     this.#o = o;
-  }
-
-  get size(): number {
-    return this.#o.size;
   }
 
   /** Keeps `size` runtimes ready for `key` from now on, starting them in the background. */
@@ -86,7 +88,7 @@ export class RuntimePool {
       return undefined;
     }
     for (const entry of pool.entries) {
-      if (!entry.ready || entry.taken) continue;
+      if (!entry.ready) continue;
       entry.taken = true;
       pool.entries.delete(entry);
       return entry.runtime;
@@ -102,7 +104,7 @@ export class RuntimePool {
   /** Runtimes ready to be taken for `key`. */
   ready(key: string): number {
     let n = 0;
-    for (const e of this.#pools.get(key)?.entries ?? []) if (e.ready && !e.taken) n++;
+    for (const e of this.#pools.get(key)?.entries ?? []) if (e.ready) n++;
     return n;
   }
 
@@ -114,6 +116,7 @@ export class RuntimePool {
   /** Stops every pooled runtime. */
   async close(): Promise<void> {
     this.#closed = true;
+    for (const r of this.#retries) r.cancel();
     const entries = [...this.#pools.values()].flatMap((p) => [...p.entries]);
     this.#pools.clear();
     for (const e of entries) e.runtime.sandbox.kill();
@@ -123,6 +126,7 @@ export class RuntimePool {
   /** Kills them at once, synchronously: the platform is exiting without a shutdown. */
   abort(): void {
     this.#closed = true;
+    for (const r of this.#retries) r.cancel();
     for (const p of this.#pools.values()) for (const e of p.entries) e.runtime.sandbox.kill();
   }
 
@@ -166,16 +170,28 @@ export class RuntimePool {
       this.#o.logger.warn("a pooled runtime exited before it was used", { key, id: runtime.id });
       this.#retryLater(key, pool);
     });
-    const exited = runtime.sandbox.exited.then(() => Promise.reject(new Error("the runtime exited")));
-    exited.catch(() => {});
-    const waiting = Promise.race([runtime.target.awaiting, exited]);
-    const ready = await Promise.all([waiting, runtime.sandbox.limited]).then(
+    let timer: TimerHandle | undefined;
+    const failed = Promise.race([
+      runtime.sandbox.exited.then(() => Promise.reject(new Error("the runtime exited"))),
+      new Promise<never>((_, reject) => {
+        timer = this.#o.clock.setTimeout(
+          () => reject(new Error(`not waiting for a function after ${this.#o.readyTimeoutMs} ms`)),
+          this.#o.readyTimeoutMs,
+        );
+      }),
+    ]);
+    failed.catch(() => {});
+    const ready = await Promise.all([
+      Promise.race([runtime.target.awaiting, failed]),
+      runtime.sandbox.limited,
+    ]).then(
       () => true,
       (err: unknown) => {
         this.#o.logger.warn("a pooled runtime did not start", { key, err });
         return false;
       },
     );
+    timer?.cancel();
     if (!ready) {
       runtime.sandbox.kill();
       return false;
@@ -193,6 +209,10 @@ export class RuntimePool {
       return;
     }
     const delay = Math.min(MAX_RESTART_DELAY_MS, RESTART_DELAY_MS * 2 ** (pool.failures - 2));
-    setTimeout(() => this.#refill(key), delay).unref();
+    const retry = this.#o.clock.setTimeout(() => {
+      this.#retries.delete(retry);
+      this.#refill(key);
+    }, delay);
+    this.#retries.add(retry);
   }
 }

@@ -44,6 +44,8 @@ export interface WorkerOptions {
 
 /** Share of the memory size given to V8's old space: the rest is code, stacks and buffers. */
 const HEAP_SHARE = 0.85;
+/** A pooled runtime must wait for a function within this long of its start (Node starts in ~30 ms). */
+const POOLED_READY_TIMEOUT_MS = 10_000;
 /** How long after a hand-over the pool starts a replacement. */
 const REPLENISH_DELAY_MS = 25;
 /** sun_path holds 108 bytes, the last a NUL. */
@@ -66,6 +68,8 @@ export class Worker implements WorkerApi {
     this.#cache = new CodeCache(join(opts.root, "code"), opts.packages);
     this.#pool = new RuntimePool({
       size: opts.poolSize ?? 0,
+      readyTimeoutMs: POOLED_READY_TIMEOUT_MS,
+      clock: opts.clock,
       start: (key) => this.#startPooled(key),
       discard: (runtime) => {
         runtime.api.close();
