@@ -241,11 +241,16 @@ export class Dispatcher {
     // START is stored as the event is handed over, so it precedes the function's own output.
     store(startLine({ requestId: req.requestId, version: fn.version }));
     this.#keepAlive.invoked(fn.functionName, this.#o.clock.now());
-    const result = await instance.invoke({ ...req, deadlineMs: this.#o.clock.now() + fn.timeoutS * 1000 });
-    const keep = this.#keepAlive.decide(fn.functionName, this.#o.clock.now());
+    let keep: KeepAliveDecision | undefined;
+    const result = await instance
+      .invoke({ ...req, deadlineMs: this.#o.clock.now() + fn.timeoutS * 1000 })
+      .finally(() => {
+        // Even when the platform failed the call: the policy counts calls in progress.
+        keep = this.#keepAlive.decide(fn.functionName, this.#o.clock.now());
+      });
     if (result.instanceReusable && !pool.retired) {
       // A provisioned instance goes back to its own (or stops, if fewer are wanted now).
-      if (!this.#provisioner.release(pool, instance)) this.#keep(pool, instance, keep);
+      if (!this.#provisioner.release(pool, instance)) this.#keep(pool, instance, keep!);
     } else if (result.instanceReusable) {
       void instance.stop("its function version was replaced");
     }
