@@ -1,0 +1,189 @@
+/**
+ * Snapshot restore for Node functions (SnapStart's idea, which Lambda does not offer for
+ * Node): a function's init runs once, in a sandbox, inside `node --build-snapshot`, and the V8
+ * startup snapshot it leaves is restored instead of running init again.
+ *
+ * What Node 20 allows, measured: the builder can require only built-in modules, so the
+ * function is first bundled with its dependencies into one CommonJS file (esbuild); a module
+ * with top-level await cannot be (CommonJS has none); a timer or socket left open by the init
+ * makes the build wait for ever (it is time-limited); after a restore, CommonJS files load
+ * (`createRequire`) but dynamic `import()` does not, so the snapshot's main function hands the
+ * handler to Nimbus's runtime through a global and requires the runtime, whose networking
+ * starts only then. A snapshot belongs to the exact Node binary that made it (its version and
+ * architecture are part of its name). Functions may use Node's own hooks:
+ * `v8.startupSnapshot.addSerializeCallback` (before the snapshot) and
+ * `addDeserializeCallback` (after each restore), e.g. to reseed or reconnect.
+ *
+ * This module builds and measures; it decides nothing about use: `SnapshotBuild` says whether
+ * the restore was faster than a plain init, and why not when it was not.
+ */
+import { statSync } from "node:fs";
+import { chmod, mkdir, rename, rm } from "node:fs/promises";
+import { arch } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import * as esbuild from "esbuild";
+import type { Sandbox, SandboxDriver } from "./sandbox/types.js";
+
+/** The global through which a restored snapshot hands the function's handler to the runtime. */
+export const SNAPSHOT_HANDLER_GLOBAL = "__nimbusSnapshotHandler";
+/** With this set, a snapshot's main function (and the bundle run plainly) exits at once: for measuring. */
+const PROBE_ENV = "NIMBUS_SNAPSHOT_PROBE";
+
+export type SnapshotBuild =
+  | {
+      readonly ok: true;
+      readonly blob: string;
+      /** Spawn to exit of the bundle run plainly (its init), and of a restore, in ms. */
+      readonly initMs: number;
+      readonly restoreMs: number;
+      /** Whether restoring beats running init (otherwise the snapshot is not worth using). */
+      readonly faster: boolean;
+    }
+  | { readonly ok: false; readonly reason: string };
+
+export interface SnapshotInput {
+  readonly driver: SandboxDriver;
+  readonly nodeBinary: string;
+  /** Nimbus's runtime entry (bootstrap.cjs), required by the snapshot's main function. */
+  readonly runtimeEntry: string;
+  readonly codeDir: string;
+  /** Lambda's handler setting, `file.export` (a path before the file is allowed). */
+  readonly handler: string;
+  /** The function's environment, as its instances get it (its init may read it). */
+  readonly env: Readonly<Record<string, string>>;
+  /** Where the bundle and the blob go; a directory of their own. */
+  readonly workDir: string;
+  /** A private writable directory for the build sandbox. */
+  readonly tmpDir: string;
+  readonly memoryMb: number;
+  readonly timeoutMs: number;
+}
+
+/** The blob's name: only the Node binary that made a snapshot can restore it. */
+export function snapshotName(key: string): string {
+  return `${key}-node${process.versions.node}-${arch()}.blob`;
+}
+
+export async function buildSnapshot(i: SnapshotInput): Promise<SnapshotBuild> {
+  const dot = i.handler.lastIndexOf(".");
+  const slash = i.handler.lastIndexOf("/");
+  if (dot <= slash + 1) return { ok: false, reason: `handler "${i.handler}" is not file.export` };
+  const base = resolve(i.codeDir, i.handler.slice(0, dot));
+  const exportPath = i.handler.slice(dot + 1).split(".");
+  const file = [".js", ".mjs", ".cjs"]
+    .map((e) => base + e)
+    .find((f) => statSync(f, { throwIfNoEntry: false })?.isFile());
+  if (!file) return { ok: false, reason: `no ${i.handler.slice(0, dot)}.js, .mjs or .cjs in the code` };
+
+  await mkdir(i.workDir, { recursive: true, mode: 0o755 });
+  const entry = join(i.workDir, "snapshot-entry.cjs");
+  const bundled = await bundleEntry(file, exportPath, entry);
+  if (bundled) return { ok: false, reason: bundled };
+
+  // The sandbox writes the blob where it may write (its /tmp); it is moved next to the entry after.
+  const written = join(i.tmpDir, "snapshot.blob");
+  const blob = join(i.workDir, "snapshot.blob");
+  await rm(blob, { force: true });
+  const env = { ...i.env, NIMBUS_RUNTIME_ENTRY: i.runtimeEntry };
+  const built = await run(i, [i.nodeBinary, "--snapshot-blob", written, "--build-snapshot", entry], env);
+  if (built.timedOut) {
+    return {
+      ok: false,
+      reason: `the init did not finish within ${i.timeoutMs} ms while building (a timer or socket left open keeps it waiting)`,
+    };
+  }
+  if (built.code !== 0) {
+    return {
+      ok: false,
+      reason: `building the snapshot failed: ${built.stderr.trim().split("\n").slice(-3).join(" ")}`,
+    };
+  }
+  await rename(written, blob);
+  // Instances run as other users: they read it, nobody writes it.
+  await chmod(blob, 0o444);
+  // Measured where instances run: the plain init, then a restore, each spawn to exit.
+  const probe = { ...env, [PROBE_ENV]: "1" };
+  const plain = await run(i, [i.nodeBinary, entry], probe);
+  const restored = await run(i, [i.nodeBinary, "--snapshot-blob", blob], probe);
+  if (plain.code !== 0 || restored.code !== 0) {
+    return {
+      ok: false,
+      reason: `probing the snapshot failed: ${(restored.stderr || plain.stderr).trim().slice(-300)}`,
+    };
+  }
+  return { ok: true, blob, initMs: plain.ms, restoreMs: restored.ms, faster: restored.ms < plain.ms };
+}
+
+/** Writes the snapshot entry: the function bundled in, the handler found, the main function set. Returns why not. */
+async function bundleEntry(file: string, exportPath: string[], outfile: string): Promise<string | undefined> {
+  // (Written by the platform, read by sandboxes: world-readable.)
+  const contents = `
+import * as fn from ${JSON.stringify(file)};
+const v8 = require("node:v8");
+let handler = fn;
+for (const key of ${JSON.stringify(exportPath)}) handler = handler == null ? undefined : handler[key];
+if (handler === undefined && fn.default) {
+  handler = fn.default;
+  for (const key of ${JSON.stringify(exportPath)}) handler = handler == null ? undefined : handler[key];
+}
+if (typeof handler !== "function") throw new Error(${JSON.stringify(`${exportPath.join(".")} is not a function exported by the handler module`)});
+if (v8.startupSnapshot.isBuildingSnapshot()) {
+  v8.startupSnapshot.setDeserializeMainFunction(() => {
+    if (process.env.${PROBE_ENV} === "1") return;
+    globalThis[${JSON.stringify(SNAPSHOT_HANDLER_GLOBAL)}] = handler;
+    const entry = process.env.NIMBUS_RUNTIME_ENTRY;
+    require("node:module").createRequire(entry)(entry);
+  });
+}
+`;
+  try {
+    await esbuild.build({
+      stdin: { contents, resolveDir: dirname(file), loader: "js", sourcefile: "snapshot-entry.js" },
+      outfile,
+      bundle: true,
+      platform: "node",
+      target: `node${process.versions.node.split(".")[0]}`,
+      format: "cjs",
+      logLevel: "silent",
+    });
+    return undefined;
+  } catch (err) {
+    const first = (err as Partial<esbuild.BuildFailure>).errors?.[0];
+    if (!first) throw err;
+    return `the function cannot be bundled into one CommonJS file: ${first.text}`;
+  }
+}
+
+interface Ran {
+  readonly code: number | null;
+  readonly ms: number;
+  readonly stderr: string;
+  readonly timedOut: boolean;
+}
+
+/** Runs one command in a sandbox of its own, as the function's instances run, time-limited. */
+async function run(i: SnapshotInput, argv: string[], env: Record<string, string>): Promise<Ran> {
+  const started = performance.now();
+  const sandbox: Sandbox = await i.driver.start({
+    instanceId: `snapshot-${Math.random().toString(36).slice(2, 10)}`,
+    argv,
+    env,
+    codeDir: i.codeDir,
+    tmpDir: i.tmpDir,
+    privateDirs: [],
+    memoryMb: i.memoryMb,
+  });
+  let stderr = "";
+  sandbox.stderr.on("data", (c: Buffer) => {
+    stderr = `${stderr}${c.toString()}`.slice(-4096);
+  });
+  sandbox.stdout.resume();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    sandbox.kill();
+  }, i.timeoutMs);
+  const exit = await sandbox.exited;
+  clearTimeout(timer);
+  return { code: exit.code, ms: performance.now() - started, stderr, timedOut };
+}
