@@ -254,7 +254,14 @@ export class Dispatcher {
     } else if (result.instanceReusable) {
       void instance.stop("its function version was replaced");
     }
-    const figures = figuresOf(fn, req.requestId, result.durationMs, result.maxMemoryUsedMb, initDurationMs);
+    const figures = figuresOf(
+      fn,
+      req.requestId,
+      result.durationMs,
+      result.maxMemoryUsedMb,
+      initDurationMs,
+      initPhases?.restored,
+    );
     const cold = initDurationMs !== undefined;
     return dispatchResult({
       figures,

@@ -15,11 +15,18 @@ export interface InvocationFigures {
   readonly maxMemoryUsedMb: number | undefined;
   /** Present on a cold start. */
   readonly initDurationMs: number | undefined;
+  /** The cold start restored a snapshot: its duration is a restore, billed apart (as SnapStart's). */
+  readonly restored?: boolean;
 }
 
-/** Billed time: duration plus init (billed since 2025), rounded up to the next millisecond. */
-export function billedDurationMs(f: Pick<InvocationFigures, "durationMs" | "initDurationMs">): number {
-  return Math.max(1, Math.ceil(f.durationMs + (f.initDurationMs ?? 0)));
+/**
+ * Billed time, rounded up to the next millisecond: duration plus init (billed since 2025); a
+ * restore is billed apart (`Billed Restore Duration`), as Lambda bills SnapStart's.
+ */
+export function billedDurationMs(
+  f: Pick<InvocationFigures, "durationMs" | "initDurationMs" | "restored">,
+): number {
+  return Math.max(1, Math.ceil(f.durationMs + (f.restored ? 0 : (f.initDurationMs ?? 0))));
 }
 
 export function startLine(f: Pick<InvocationFigures, "requestId" | "version">): string {
@@ -35,7 +42,11 @@ export function reportLine(f: InvocationFigures, outcome: InvokeOutcome): string
     `REPORT RequestId: ${f.requestId}\tDuration: ${f.durationMs.toFixed(2)} ms\t` +
     `Billed Duration: ${billedDurationMs(f)} ms\tMemory Size: ${f.memoryMb} MB\t` +
     `Max Memory Used: ${f.maxMemoryUsedMb ?? 0} MB\t`;
-  if (f.initDurationMs !== undefined) line += `Init Duration: ${f.initDurationMs.toFixed(2)} ms\t`;
+  if (f.initDurationMs !== undefined && f.restored) {
+    line += `Restore Duration: ${f.initDurationMs.toFixed(2)} ms\tBilled Restore Duration: ${Math.ceil(f.initDurationMs)} ms\t`;
+  } else if (f.initDurationMs !== undefined) {
+    line += `Init Duration: ${f.initDurationMs.toFixed(2)} ms\t`;
+  }
   if (outcome.kind === "timeout") line += "Status: timeout";
   else if (outcome.kind === "crash") line += `Status: error\tError Type: ${outcome.errorType}`;
   return line.trimEnd();
@@ -116,6 +127,7 @@ export function figuresOf(
   durationMs: number,
   maxMemoryUsedMb: number | undefined,
   initDurationMs: number | undefined,
+  restored = false,
 ): InvocationFigures {
   return {
     functionName: fn.functionName,
@@ -125,6 +137,7 @@ export function figuresOf(
     memoryMb: fn.memoryMb,
     maxMemoryUsedMb,
     initDurationMs,
+    ...(restored ? { restored } : {}),
   };
 }
 

@@ -73,6 +73,8 @@ export interface InitPhases {
    */
   readonly sandboxMs: number;
   readonly pooled: boolean;
+  /** The runtime was restored from the version's snapshot: its init did not run again. */
+  readonly restored?: boolean;
   /** The runtime starting, up to loading the function (or to its first /next, if it does not say). */
   readonly runtimeMs: number;
   /** The function's own init (loading its module), as Nimbus's runtime measures it. */

@@ -39,6 +39,12 @@ export type PlatformReply =
   /** The instance's whole environment: the runtime takes it as its own and loads the function. */
   | { readonly op: "function"; readonly env: Record<string, string> };
 
+/**
+ * The global through which a restored snapshot (`worker/snapshot.ts`) hands Nimbus's runtime
+ * the function's handler, its init done: the runtime then loads nothing.
+ */
+export const SNAPSHOT_HANDLER_GLOBAL = "__nimbusSnapshotHandler";
+
 /** Large enough for a 6 MB response plus headers; a longer frame is a protocol error. */
 export const MAX_FRAME_BYTES = 8 * 1024 * 1024;
 

@@ -14,7 +14,7 @@ export interface EnvironmentInput {
   readonly tmpDir: string;
   readonly instanceId: string;
   readonly startedAt: number;
-  readonly initializationType?: "on-demand" | "provisioned-concurrency";
+  readonly initializationType?: "on-demand" | "provisioned-concurrency" | "snap-start";
 }
 
 /** What every runtime starts with, a pooled one (not yet bound to a function) included. */

@@ -22,10 +22,9 @@ import { chmod, mkdir, rename, rm } from "node:fs/promises";
 import { arch } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import * as esbuild from "esbuild";
+import { SNAPSHOT_HANDLER_GLOBAL } from "../protocol/runtime-frames.js";
 import type { Sandbox, SandboxDriver } from "./sandbox/types.js";
 
-/** The global through which a restored snapshot hands the function's handler to the runtime. */
-export const SNAPSHOT_HANDLER_GLOBAL = "__nimbusSnapshotHandler";
 /** With this set, a snapshot's main function (and the bundle run plainly) exits at once: for measuring. */
 const PROBE_ENV = "NIMBUS_SNAPSHOT_PROBE";
 
@@ -59,9 +58,9 @@ export interface SnapshotInput {
   readonly timeoutMs: number;
 }
 
-/** The blob's name: only the Node binary that made a snapshot can restore it. */
-export function snapshotName(key: string): string {
-  return `${key}-node${process.versions.node}-${arch()}.blob`;
+/** A directory name for a snapshot of `key`: only the Node binary that made it can restore it. */
+export function snapshotDirName(key: string): string {
+  return `${key.replaceAll(/[^a-zA-Z0-9_-]/g, "_")}-node${process.versions.node}-${arch()}`;
 }
 
 export async function buildSnapshot(i: SnapshotInput): Promise<SnapshotBuild> {

@@ -4,7 +4,7 @@
  */
 import { cp, mkdir, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { runtimeKind } from "../protocol/function.js";
+import { type FunctionVersion, runtimeKind } from "../protocol/function.js";
 import type {
   InstanceSpec,
   LogSink,
@@ -23,6 +23,7 @@ import { type PooledRuntime, RuntimePool } from "./pool.js";
 import { RuntimeApiServer } from "./runtime-api/server.js";
 import { LateTarget } from "./runtime-api/target.js";
 import { type SandboxDriver, SandboxStartError } from "./sandbox/types.js";
+import { buildSnapshot, type SnapshotBuild, snapshotDirName } from "./snapshot.js";
 
 export interface WorkerOptions {
   readonly id: string;
@@ -57,6 +58,8 @@ export class Worker implements WorkerApi {
   readonly #cache: CodeCache;
   readonly #instances = new Set<Instance>();
   readonly #pool: RuntimePool;
+  /** Snapshot builds by function version (`name\0version\0revision`). */
+  readonly #snapshots = new Map<string, SnapshotBuild>();
   #allocatedMb = 0;
   #runtimeDir = "";
   #nodeBootstrap = "";
@@ -132,7 +135,9 @@ export class Worker implements WorkerApi {
     const codeDir = await this.#cache.ensure(fn.packageId);
     const codeAt = clock.monotonic();
     const poolKey = this.#poolKey(fn.memoryMb);
-    const pooled = kind === "node" && poolable(fn) ? this.#pool.take(poolKey) : undefined;
+    // A version with a useful snapshot restores it; otherwise a pooled runtime, or a new one.
+    const snapshot = kind === "node" ? this.#usableSnapshot(fn) : undefined;
+    const pooled = kind === "node" && !snapshot && poolable(fn) ? this.#pool.take(poolKey) : undefined;
     const dirs = pooled ?? (await this.#makeDirs(kind));
     const { id, instanceDir, tmpDir, apiSocket } = dirs;
 
@@ -165,7 +170,11 @@ export class Worker implements WorkerApi {
         tmpDir,
         instanceId: id,
         startedAt: clock.now(),
-        ...(spec.initializationType ? { initializationType: spec.initializationType } : {}),
+        ...(snapshot
+          ? { initializationType: "snap-start" as const }
+          : spec.initializationType
+            ? { initializationType: spec.initializationType }
+            : {}),
       });
       if (sandbox) {
         // A pooled runtime: its limits become the function's, then it learns who it is.
@@ -173,8 +182,12 @@ export class Worker implements WorkerApi {
       } else {
         sandbox = await this.#opts.driver.start({
           instanceId: id,
-          argv: kind === "node" ? this.#nodeArgv(fn.memoryMb) : [join(codeDir, "bootstrap")],
-          env,
+          argv: snapshot
+            ? [this.#opts.nodeBinary, "--snapshot-blob", snapshot]
+            : kind === "node"
+              ? this.#nodeArgv(fn.memoryMb)
+              : [join(codeDir, "bootstrap")],
+          env: snapshot ? { ...env, NIMBUS_RUNTIME_ENTRY: this.#nodeBootstrap } : env,
           codeDir,
           tmpDir,
           privateDirs: dirs.apiDir ? [dirs.apiDir] : [],
@@ -189,6 +202,7 @@ export class Worker implements WorkerApi {
           codeCached,
           sandboxMs: clock.monotonic() - codeAt,
           pooled: pooled !== undefined,
+          ...(snapshot ? { restored: true } : {}),
         },
         pooled && (() => pooled.target.assign(instance.target, env)),
       );
@@ -288,6 +302,70 @@ export class Worker implements WorkerApi {
     for (const i of this.#instances) void i.stop("platform exited");
   }
 
+  /**
+   * Builds a snapshot of the version's init (`snapshot.ts`) and keeps it: its instances then
+   * restore it instead of running init, when restoring was measured faster. Only where the
+   * driver bounds memory itself (a V8 heap flag would not match the snapshot's).
+   */
+  async buildSnapshot(
+    spec: Pick<InstanceSpec, "function" | "region" | "initTimeoutMs">,
+  ): Promise<SnapshotBuild> {
+    const fn = spec.function;
+    const key = versionKey(fn);
+    let result: SnapshotBuild;
+    if (runtimeKind(fn.runtime) !== "node")
+      result = { ok: false, reason: "snapshots are for Node functions" };
+    else if (!this.#opts.driver.limitsMemory)
+      result = { ok: false, reason: "snapshots need control groups (root, cgroup v1) to bound memory" };
+    else {
+      const codeDir = await this.#cache.ensure(fn.packageId);
+      // Traversable by the build's sandbox uid and by the instances that restore it.
+      const parent = join(this.#opts.root, "snapshots");
+      const dir = join(parent, snapshotDirName(key));
+      const tmpDir = join(dir, "tmp");
+      await mkdir(parent, { recursive: true, mode: 0o711 });
+      await rm(dir, { recursive: true, force: true });
+      await mkdir(dir, { mode: 0o711 });
+      await mkdir(tmpDir, { mode: 0o700 });
+      const env = instanceEnvironment({
+        fn,
+        region: spec.region,
+        runtimeApi: "",
+        codeDir,
+        runtimeDir: this.#runtimeDir,
+        tmpDir,
+        instanceId: "snapshot",
+        startedAt: this.#opts.clock.now(),
+        initializationType: "snap-start",
+      });
+      result = await buildSnapshot({
+        driver: this.#opts.driver,
+        nodeBinary: this.#opts.nodeBinary,
+        runtimeEntry: this.#nodeBootstrap,
+        codeDir,
+        handler: fn.handler,
+        env,
+        workDir: dir,
+        tmpDir,
+        memoryMb: fn.memoryMb,
+        timeoutMs: spec.initTimeoutMs,
+      });
+      await rm(tmpDir, { recursive: true, force: true });
+    }
+    this.#snapshots.set(key, result);
+    return result;
+  }
+
+  /** What the last build for this version gave, if one ran. */
+  snapshotOf(fn: FunctionVersion): SnapshotBuild | undefined {
+    return this.#snapshots.get(versionKey(fn));
+  }
+
+  #usableSnapshot(fn: FunctionVersion): string | undefined {
+    const s = this.#snapshots.get(versionKey(fn));
+    return s?.ok && s.faster ? s.blob : undefined;
+  }
+
   /** Pooled runtimes ready for a function of `memoryMb` (for tests and measurement). */
   pooledReady(memoryMb = DEFAULT_MEMORY_MB): number {
     return this.#pool.ready(this.#poolKey(memoryMb));
@@ -309,6 +387,10 @@ export class Worker implements WorkerApi {
     await this.#pool.close();
     await Promise.all([...this.#instances].map((i) => i.stop("worker shutting down")));
   }
+}
+
+function versionKey(fn: FunctionVersion): string {
+  return `${fn.functionName}\u0000${fn.version}\u0000${fn.revisionId}`;
 }
 
 interface InstanceDirs {

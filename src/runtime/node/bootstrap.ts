@@ -4,6 +4,7 @@
 // tsc emits and bundled to CommonJS (no import.meta, no top-level await).
 import { dirname } from "node:path";
 import { format } from "node:util";
+import { SNAPSHOT_HANDLER_GLOBAL } from "../../protocol/runtime-frames.js";
 import { FramedRuntimeApiClient } from "./framed-client.js";
 import { type Handler, loadHandler } from "./handler-loader.js";
 import { type ApiResponse, LambdaError, type RuntimeApi } from "./runtime-api-client.js";
@@ -163,8 +164,10 @@ async function main(): Promise<void> {
 
   let handler: Handler;
   const loading = performance.now();
+  const restored = (globalThis as Record<string, unknown>)[SNAPSHOT_HANDLER_GLOBAL] as Handler | undefined;
   try {
-    handler = await loadHandler(env.LAMBDA_TASK_ROOT ?? process.cwd(), env._HANDLER);
+    // Restored from a snapshot, the function's init is done and its handler at hand.
+    handler = restored ?? (await loadHandler(env.LAMBDA_TASK_ROOT ?? process.cwd(), env._HANDLER));
     // One turn of the loop, so that a promise the module left rejected counts as an init failure.
     await new Promise((resolve) => setImmediate(resolve));
     if (runtime.crashing) return;
