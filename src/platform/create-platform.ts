@@ -28,6 +28,7 @@ import { createLogger, type Logger } from "../shared/logger.js";
 import { SqliteStore } from "../store/sqlite.js";
 import { SqliteEventQueue } from "../store/sqlite-queue.js";
 import { ProcessDriver, traversableByOthers } from "../worker/sandbox/process.js";
+import type { SnapshotBuild } from "../worker/snapshot.js";
 import { Worker } from "../worker/worker.js";
 import { loadCredentials } from "./credentials.js";
 
@@ -143,6 +144,21 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
       },
       reservationChanged: (name, n) => dispatcher.setReservation(name, n),
       aliasChanged: reprovision,
+      // A published version of a SnapStart function gets its snapshot before PublishVersion answers.
+      published: async (fn) => {
+        if (!fn.snapStart) return;
+        const built = await worker.buildSnapshot({
+          function: fn,
+          region: config.region,
+          initTimeoutMs: config.initTimeoutMs,
+        });
+        if (!built.ok)
+          logger.warn("no snapshot for this version", {
+            function: fn.functionName,
+            version: fn.version,
+            reason: built.reason,
+          });
+      },
     },
     arn: (name, qualifier) => functionArn(config.region, config.accountId, name, qualifier),
   });
@@ -209,6 +225,7 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     ],
     dispatcher,
     provisioned,
+    snapStart: (fn) => snapStartView(worker.snapshotOf(fn)),
     logs,
     logger,
     auth: createAuthenticator(config.auth, credentials, () => clock.now()),
@@ -271,4 +288,17 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
       await store.close();
     },
   };
+}
+
+/** A version's SnapStart status as the configuration shows it. */
+function snapStartView(s: SnapshotBuild | undefined): { status: "On" | "Off"; reason?: string } {
+  if (!s) return { status: "Off" };
+  if (!s.ok) return { status: "Off", reason: s.reason };
+  if (!s.faster) {
+    return {
+      status: "Off",
+      reason: `restoring took ${s.restoreMs.toFixed(0)} ms, more than running the init (${s.initMs.toFixed(0)} ms)`,
+    };
+  }
+  return { status: "On" };
 }

@@ -40,6 +40,8 @@ export interface FunctionVersion {
    * invocation when no on-failure destination is set (Lambda's legacy dead-letter target).
    */
   readonly deadLetterTarget?: string | undefined;
+  /** SnapStart.ApplyOn: "PublishedVersions" snapshots each published version's init. */
+  readonly snapStart?: "PublishedVersions" | undefined;
 }
 
 export interface Alias {

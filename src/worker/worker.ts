@@ -4,7 +4,7 @@
  */
 import { cp, mkdir, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { type FunctionVersion, runtimeKind } from "../protocol/function.js";
+import { type FunctionVersion, LATEST, runtimeKind } from "../protocol/function.js";
 import type {
   InstanceSpec,
   LogSink,
@@ -212,6 +212,10 @@ export class Worker implements WorkerApi {
       if (err instanceof SandboxStartError) return entrypointFailure(err, clock.monotonic() - startedAt);
       throw err;
     } finally {
+      // A SnapStart version without a snapshot here (the platform restarted): build one for the
+      // next cold starts, once this one is served.
+      if (fn.snapStart && fn.version !== LATEST && !this.#snapshots.has(versionKey(fn)))
+        setTimeout(() => void this.buildSnapshot(spec).catch(() => {}), REPLENISH_DELAY_MS).unref();
       // The replacement starts once this cold start and its first invocation no longer need the
       // CPU: spawning it holds the event loop ~3 ms and its Node start takes a core for ~20 ms.
       if (pooled) setTimeout(() => this.#pool.replenish(poolKey), REPLENISH_DELAY_MS).unref();
@@ -312,6 +316,9 @@ export class Worker implements WorkerApi {
   ): Promise<SnapshotBuild> {
     const fn = spec.function;
     const key = versionKey(fn);
+    // Marked at once, so that concurrent cold starts ask for one build.
+    if (!this.#snapshots.has(key))
+      this.#snapshots.set(key, { ok: false, reason: "the snapshot is being built" });
     let result: SnapshotBuild;
     if (runtimeKind(fn.runtime) !== "node")
       result = { ok: false, reason: "snapshots are for Node functions" };

@@ -15,6 +15,7 @@ export interface CreateFunctionInput {
   Architectures?: unknown;
   PackageType?: unknown;
   DeadLetterConfig?: unknown;
+  SnapStart?: unknown;
 }
 
 export interface UpdateConfigurationInput {
@@ -27,6 +28,7 @@ export interface UpdateConfigurationInput {
   Description?: unknown;
   RevisionId?: unknown;
   DeadLetterConfig?: unknown;
+  SnapStart?: unknown;
 }
 
 export interface UpdateCodeInput {

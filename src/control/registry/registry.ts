@@ -39,6 +39,8 @@ export interface RegistryEvents {
   reservationChanged(functionName: string, reserved: number | undefined): void;
   /** An alias was created, pointed elsewhere or deleted. */
   aliasChanged?(functionName: string): void;
+  /** A version was published; PublishVersion answers once this settles (its snapshot is built). */
+  published?(fn: FunctionVersion): Promise<void>;
 }
 
 const DEFAULT_ROLE = "arn:aws:iam::000000000000:role/nimbus-function";
@@ -108,6 +110,7 @@ export class Registry {
     const architecture = v.checkArchitectures(input.Architectures);
     const role = typeof input.Role === "string" && input.Role ? input.Role : DEFAULT_ROLE;
     const deadLetterTarget = await this.#deadLetterTarget(input.DeadLetterConfig, name);
+    const snapStart = v.checkSnapStart(input.SnapStart);
     if (await this.#store.getFunction(name)) throw conflictExists(name);
     const pkg = await this.#storeCode(input.Code?.ZipFile, input.Code);
     const now = this.#clock.now();
@@ -126,6 +129,7 @@ export class Registry {
       lastModified: now,
       architecture,
       deadLetterTarget,
+      ...(snapStart ? { snapStart } : {}),
     };
     if (!(await this.#store.createFunction(latest, now))) throw conflictExists(name);
     this.#forget(name);
@@ -182,6 +186,7 @@ export class Registry {
         input.DeadLetterConfig === undefined
           ? current.deadLetterTarget
           : await this.#deadLetterTarget(input.DeadLetterConfig, name),
+      snapStart: input.SnapStart === undefined ? current.snapStart : v.checkSnapStart(input.SnapStart),
       revisionId: randomUUID(),
       lastModified: this.#clock.now(),
     };
@@ -238,6 +243,7 @@ export class Registry {
       lastModified: this.#clock.now(),
     }));
     this.#forget(name);
+    await this.#events.published?.(published);
     return published;
   }
 

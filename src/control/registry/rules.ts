@@ -10,7 +10,8 @@ export function sameConfig(a: FunctionVersion, b: FunctionVersion): boolean {
     a.memoryMb === b.memoryMb &&
     a.timeoutS === b.timeoutS &&
     JSON.stringify(a.environment) === JSON.stringify(b.environment) &&
-    a.deadLetterTarget === b.deadLetterTarget
+    a.deadLetterTarget === b.deadLetterTarget &&
+    a.snapStart === b.snapStart
   );
 }
 

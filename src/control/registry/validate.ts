@@ -286,3 +286,16 @@ export function checkZipFile(zipField: unknown, code: unknown): Buffer {
     throw invalid("zipFile", "(not base64 text)", "Member must be the base64 of a zip file");
   return Buffer.from(zipField, "base64");
 }
+
+/** SnapStart: `{ApplyOn: "PublishedVersions" | "None"}`; undefined for None. */
+export function checkSnapStart(raw: unknown): "PublishedVersions" | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  const applyOn = typeof raw === "object" ? (raw as { ApplyOn?: unknown }).ApplyOn : undefined;
+  if (applyOn === "PublishedVersions") return "PublishedVersions";
+  if (applyOn === "None" || applyOn === undefined) return undefined;
+  throw invalid(
+    "snapStart.applyOn",
+    applyOn,
+    "Member must satisfy enum value set: [PublishedVersions, None]",
+  );
+}

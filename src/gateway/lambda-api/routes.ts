@@ -13,6 +13,7 @@ import type { InvokeService } from "../../control/invoke-service.js";
 import type { ProvisionedConcurrency } from "../../control/provisioned.js";
 import type { Registry } from "../../control/registry/registry.js";
 import { initPhasesHeader } from "../../control/report.js";
+import type { FunctionVersion } from "../../protocol/function.js";
 import { INIT_PHASES_HEADER } from "../../protocol/invoke.js";
 import { MAX_CONTROL_BODY_BYTES, MAX_SYNC_REQUEST_BYTES } from "../../protocol/limits.js";
 import { NimbusError } from "../../shared/errors.js";
@@ -25,6 +26,7 @@ import {
   functionConfiguration,
   getFunctionBody,
   provisionedConfiguration,
+  type SnapStartView,
 } from "./shapes.js";
 
 export interface LambdaApiDeps {
@@ -34,6 +36,8 @@ export interface LambdaApiDeps {
   readonly eventConfigs: EventConfigs;
   readonly dispatcher: Dispatcher;
   readonly provisioned: ProvisionedConcurrency;
+  /** Whether a version's cold starts restore a snapshot, and why not. */
+  readonly snapStart: (fn: FunctionVersion) => SnapStartView;
   readonly auth: Authenticator;
   readonly arn: ArnContext;
   readonly accountConcurrency: number;
@@ -59,7 +63,8 @@ export function lambdaApi(d: LambdaApiDeps): Hono {
     return body;
   }
   const json = async (c: Context) => parseJsonObject(await authed(c));
-  const cfg = (fn: Parameters<typeof functionConfiguration>[1]) => functionConfiguration(d.arn, fn);
+  const cfg = (fn: Parameters<typeof functionConfiguration>[1]) =>
+    functionConfiguration(d.arn, fn, d.snapStart(fn));
   const name = (c: Context) => c.req.param("name")!;
 
   // ── Functions ──────────────────────────────────────────────────────────────
@@ -82,7 +87,7 @@ export function lambdaApi(d: LambdaApiDeps): Hono {
     await authed(c);
     const { fn, record } = await d.registry.get(name(c), c.req.query("Qualifier"));
     const codeUrl = `${d.publicUrl()}/nimbus/v1/packages/${fn.packageId}`;
-    return c.json(getFunctionBody(d.arn, fn, record, codeUrl));
+    return c.json(getFunctionBody(d.arn, fn, record, codeUrl, d.snapStart(fn)));
   });
   app.delete("/2015-03-31/functions/:name", async (c) => {
     await authed(c);

@@ -18,7 +18,17 @@ export function lambdaTimestamp(ms: number): string {
   return new Date(ms).toISOString().replace("Z", "+0000");
 }
 
-export function functionConfiguration(ctx: ArnContext, fn: FunctionVersion): Record<string, unknown> {
+/** Whether a version's cold starts restore a snapshot ("On"), and why not. */
+export interface SnapStartView {
+  readonly status: "On" | "Off";
+  readonly reason?: string | undefined;
+}
+
+export function functionConfiguration(
+  ctx: ArnContext,
+  fn: FunctionVersion,
+  snap?: SnapStartView,
+): Record<string, unknown> {
   const qualified = fn.version === "$LATEST" ? undefined : fn.version;
   return {
     FunctionName: fn.functionName,
@@ -41,7 +51,11 @@ export function functionConfiguration(ctx: ArnContext, fn: FunctionVersion): Rec
     Architectures: [fn.architecture],
     EphemeralStorage: { Size: 512 },
     TracingConfig: { Mode: "PassThrough" },
-    SnapStart: { ApplyOn: "None", OptimizationStatus: "Off" },
+    SnapStart: {
+      ApplyOn: fn.snapStart ?? "None",
+      OptimizationStatus: snap?.status ?? "Off",
+      ...(snap?.reason ? { OptimizationStatusReason: snap.reason } : {}),
+    },
     LoggingConfig: { LogFormat: "Text", LogGroup: `/aws/lambda/${fn.functionName}` },
     ...(fn.deadLetterTarget ? { DeadLetterConfig: { TargetArn: fn.deadLetterTarget } } : {}),
   };
@@ -52,9 +66,10 @@ export function getFunctionBody(
   fn: FunctionVersion,
   record: FunctionRecord,
   codeUrl: string,
+  snap?: SnapStartView,
 ): Record<string, unknown> {
   return {
-    Configuration: functionConfiguration(ctx, fn),
+    Configuration: functionConfiguration(ctx, fn, snap),
     Code: { RepositoryType: "S3", Location: codeUrl },
     ...(record.reservedConcurrency === undefined
       ? {}
