@@ -82,7 +82,7 @@ export async function coldStart(ctx: BenchContext, o: ColdStartOptions): Promise
 
 /**
  * The first invocation of a function, signed off the clock and timed from the client: its
- * end-to-end time, the REPORT line's Init Duration and the cold start's phases.
+ * end-to-end time, the REPORT line's Init (or Restore) Duration and the cold start's phases.
  */
 export async function coldInvoke(
   agent: Agent,
@@ -97,8 +97,8 @@ export async function coldInvoke(
   const ms = performance.now() - start;
   expectOk(reply, `first invoke of ${name}`);
   const tail = Buffer.from(String(reply.headers["x-amz-log-result"] ?? ""), "base64").toString();
-  const m = /\tInit Duration: ([\d.]+) ms/.exec(tail);
-  if (!m) throw new Error(`first invoke of ${name} reported no Init Duration: ${tail}`);
+  const m = /\t(?:Init|Restore) Duration: ([\d.]+) ms/.exec(tail);
+  if (!m) throw new Error(`first invoke of ${name} reported no Init or Restore Duration: ${tail}`);
   const header = reply.headers["x-nimbus-init-phases"];
   const phases =
     typeof header === "string"

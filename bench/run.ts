@@ -19,6 +19,7 @@ import { PlatformProcess } from "./lib/platform.js";
 import { cpuMsOf, machineBusyMs } from "./lib/proc.js";
 import { poolColdStart } from "./pool.js";
 import { provisionedFirstCall } from "./provisioned.js";
+import { snapshotColdStart } from "./snapshot.js";
 import { throughput } from "./throughput.js";
 import { warmLatency } from "./warm-latency.js";
 
@@ -26,7 +27,7 @@ const USAGE = `usage: npm run bench -- [options]
 
   --runs N            runs per figure (default 5)
   --only LIST         figures to run, comma-separated: latency,throughput,cold,memory,pool,provisioned,
-                      start,accept,kill,keepalive
+                      snapshot,start,accept,kill,keepalive
                       (default all)
   --requests N        warm latency: timed sequential requests per run (default 2000)
   --instances N       throughput: instances and requests in flight (default 4)
@@ -46,6 +47,7 @@ const FIGURES = [
   "memory",
   "pool",
   "provisioned",
+  "snapshot",
   "start",
   "accept",
   "kill",
@@ -164,6 +166,7 @@ async function main(): Promise<void> {
       // Before the async figures: the kill figure leaves the machine busy for a while.
       ["pool", () => poolColdStart(ctx, { functions: o.coldFunctions, burst: 16 })],
       ["provisioned", () => provisionedFirstCall(ctx, { functions: 10 })],
+      ["snapshot", () => snapshotColdStart(ctx, { functions: 5 })],
       // Before the accept figure, whose backlog of events would queue ahead of these.
       ["start", () => asyncStart(ctx, { events: 40 })],
       ["accept", () => asyncAccept(ctx, { clients: 32, durationMs: o.durationMs })],

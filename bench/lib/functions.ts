@@ -31,7 +31,10 @@ export class Control {
   }
 
   /** Deploys the trivial handler; `salt` makes the package unique, so its code is not cached yet. */
-  async deploy(name: string, opts: { salt?: string; reserved?: number; code?: string } = {}): Promise<void> {
+  async deploy(
+    name: string,
+    opts: { salt?: string; reserved?: number; code?: string; snapStart?: boolean } = {},
+  ): Promise<void> {
     const code = `${opts.code ?? TRIVIAL_HANDLER}${opts.salt ? `// ${opts.salt}\n` : ""}`;
     const zip = await zipOf({ "index.mjs": code });
     await this.#client.call("POST", "/2015-03-31/functions", {
@@ -41,6 +44,7 @@ export class Control {
         Handler: "index.handler",
         Role: "arn:aws:iam::000000000000:role/bench",
         Code: { ZipFile: zip.toString("base64") },
+        ...(opts.snapStart ? { SnapStart: { ApplyOn: "PublishedVersions" } } : {}),
       }),
     });
     if (opts.reserved !== undefined) {
@@ -64,6 +68,18 @@ export class Control {
   async record(id: string): Promise<{ status: string; result: unknown }> {
     const res = await this.#client.call("GET", `/nimbus/v1/invocations/${encodeURIComponent(id)}`);
     return (await res.json()) as { status: string; result: unknown };
+  }
+
+  /** Publishes $LATEST as a version (a SnapStart function's snapshot is built before this answers). */
+  async publish(name: string): Promise<string> {
+    const res = await this.#client.call(
+      "POST",
+      `/2015-03-31/functions/${encodeURIComponent(name)}/versions`,
+      {
+        body: "{}",
+      },
+    );
+    return ((await res.json()) as { Version: string }).Version;
   }
 
   /** Publishes $LATEST as a version and keeps `count` instances of it provisioned; resolves once READY. */

@@ -104,6 +104,7 @@ export function initPhasesHeader(p: InitPhases): string {
     `code-cached=${p.codeCached ? 1 : 0}`,
     `sandbox=${ms(p.sandboxMs)}`,
     `pooled=${p.pooled ? 1 : 0}`,
+    ...(p.restored ? ["restored=1"] : []),
     `runtime=${ms(p.runtimeMs)}`,
     ...(p.functionInitMs === undefined ? [] : [`function-init=${ms(p.functionInitMs)}`]),
   ];

@@ -61,10 +61,12 @@ export function describePhases(header: string): string {
   const parts: string[] = [];
   let cached = false;
   let pooled = false;
+  let restored = false;
   for (const pair of header.split(";")) {
     const [name = "", value = ""] = pair.trim().split("=");
     if (name === "code-cached") cached = value === "1";
     else if (name === "pooled") pooled = value === "1";
+    else if (name === "restored") restored = value === "1";
     else if (name) parts.push(`${name.replace("-", " ")} ${value} ms`);
   }
   const note = (p: string) =>
@@ -72,6 +74,8 @@ export function describePhases(header: string): string {
       ? `${p} (${cached ? "cached" : "fetched"})`
       : p.startsWith("sandbox ") && pooled
         ? `${p} (from the warm pool)`
-        : p;
+        : p.startsWith("runtime ") && restored
+          ? `${p} (restored from the snapshot)`
+          : p;
   return `Cold start: ${parts.map(note).join(", ")}`;
 }
