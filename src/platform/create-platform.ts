@@ -147,11 +147,13 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
       // A published version of a SnapStart function gets its snapshot before PublishVersion answers.
       published: async (fn) => {
         if (!fn.snapStart) return;
-        const built = await worker.buildSnapshot({
-          function: fn,
-          region: config.region,
-          initTimeoutMs: config.initTimeoutMs,
-        });
+        // The version is published either way: without a snapshot it starts with a plain init.
+        const built = await worker
+          .buildSnapshot({ function: fn, region: config.region, initTimeoutMs: config.initTimeoutMs })
+          .catch((err: unknown) => ({
+            ok: false as const,
+            reason: `building the snapshot failed: ${String(err)}`,
+          }));
         if (!built.ok)
           logger.warn("no snapshot for this version", {
             function: fn.functionName,

@@ -325,42 +325,55 @@ export class Worker implements WorkerApi {
     else if (!this.#opts.driver.limitsMemory)
       result = { ok: false, reason: "snapshots need control groups (root, cgroup v1) to bound memory" };
     else {
-      const codeDir = await this.#cache.ensure(fn.packageId);
-      // Traversable by the build's sandbox uid and by the instances that restore it.
-      const parent = join(this.#opts.root, "snapshots");
-      const dir = join(parent, snapshotDirName(key));
-      const tmpDir = join(dir, "tmp");
-      await mkdir(parent, { recursive: true, mode: 0o711 });
-      await rm(dir, { recursive: true, force: true });
-      await mkdir(dir, { mode: 0o711 });
-      await mkdir(tmpDir, { mode: 0o700 });
-      const env = instanceEnvironment({
-        fn,
-        region: spec.region,
-        runtimeApi: "",
-        codeDir,
-        runtimeDir: this.#runtimeDir,
-        tmpDir,
-        instanceId: "snapshot",
-        startedAt: this.#opts.clock.now(),
-        initializationType: "snap-start",
-      });
-      result = await buildSnapshot({
+      result = await this.#build(spec, key).catch((err: unknown) => ({
+        ok: false as const,
+        reason: `building the snapshot failed: ${(err as Error).message}`,
+      }));
+    }
+    this.#snapshots.set(key, result);
+    return result;
+  }
+
+  async #build(
+    spec: Pick<InstanceSpec, "function" | "region" | "initTimeoutMs">,
+    key: string,
+  ): Promise<SnapshotBuild> {
+    const fn = spec.function;
+    const codeDir = await this.#cache.ensure(fn.packageId);
+    // Traversable by the build's sandbox uid and by the instances that restore it.
+    const parent = join(this.#opts.root, "snapshots");
+    const dir = join(parent, snapshotDirName(key));
+    const tmpDir = join(dir, "tmp");
+    await mkdir(parent, { recursive: true, mode: 0o711 });
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir, { mode: 0o711 });
+    await mkdir(tmpDir, { mode: 0o700 });
+    try {
+      return await buildSnapshot({
         driver: this.#opts.driver,
         nodeBinary: this.#opts.nodeBinary,
         runtimeEntry: this.#nodeBootstrap,
         codeDir,
         handler: fn.handler,
-        env,
+        env: instanceEnvironment({
+          fn,
+          region: spec.region,
+          runtimeApi: "",
+          codeDir,
+          runtimeDir: this.#runtimeDir,
+          tmpDir,
+          instanceId: "snapshot",
+          startedAt: this.#opts.clock.now(),
+          initializationType: "snap-start",
+        }),
         workDir: dir,
         tmpDir,
         memoryMb: fn.memoryMb,
         timeoutMs: spec.initTimeoutMs,
       });
+    } finally {
       await rm(tmpDir, { recursive: true, force: true });
     }
-    this.#snapshots.set(key, result);
-    return result;
   }
 
   /** What the last build for this version gave, if one ran. */
