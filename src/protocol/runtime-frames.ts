@@ -45,6 +45,13 @@ export type PlatformReply =
  */
 export const SNAPSHOT_HANDLER_GLOBAL = "__nimbusSnapshotHandler";
 
+/**
+ * The global holding the runtime's start function when the runtime was loaded inside a
+ * snapshot being built (it is bundled into the snapshot): the snapshot's main function calls
+ * it after each restore, so that a restore parses no runtime code.
+ */
+export const SNAPSHOT_RUNTIME_GLOBAL = "__nimbusRuntimeStart";
+
 /** Large enough for a 6 MB response plus headers; a longer frame is a protocol error. */
 export const MAX_FRAME_BYTES = 8 * 1024 * 1024;
 

@@ -7,9 +7,10 @@
  * function is first bundled with its dependencies into one CommonJS file (esbuild); a module
  * with top-level await cannot be (CommonJS has none); a timer or socket left open by the init
  * makes the build wait for ever (it is time-limited); after a restore, CommonJS files load
- * (`createRequire`) but dynamic `import()` does not, so the snapshot's main function hands the
- * handler to Nimbus's runtime through a global and requires the runtime, whose networking
- * starts only then. A snapshot belongs to the exact Node binary that made it (its version and
+ * (`createRequire`) but dynamic `import()` does not. So Nimbus's runtime is bundled into the
+ * snapshot too: loaded while building, it only leaves its start function in a global; the
+ * snapshot's main function hands it the handler (another global) and starts it, so a restore
+ * parses no runtime code and the runtime's networking starts only then. A snapshot belongs to the exact Node binary that made it (its version and
  * architecture are part of its name). Functions may use Node's own hooks:
  * `v8.startupSnapshot.addSerializeCallback` (before the snapshot) and
  * `addDeserializeCallback` (after each restore), e.g. to reseed or reconnect.
@@ -22,7 +23,7 @@ import { chmod, mkdir, rename, rm } from "node:fs/promises";
 import { arch } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import * as esbuild from "esbuild";
-import { SNAPSHOT_HANDLER_GLOBAL } from "../protocol/runtime-frames.js";
+import { SNAPSHOT_HANDLER_GLOBAL, SNAPSHOT_RUNTIME_GLOBAL } from "../protocol/runtime-frames.js";
 import type { Sandbox, SandboxDriver } from "./sandbox/types.js";
 
 /** With this set, a snapshot's main function (and the bundle run plainly) exits at once: for measuring. */
@@ -43,7 +44,7 @@ export type SnapshotBuild =
 export interface SnapshotInput {
   readonly driver: SandboxDriver;
   readonly nodeBinary: string;
-  /** Nimbus's runtime entry (bootstrap.cjs), required by the snapshot's main function. */
+  /** Nimbus's runtime (bootstrap.cjs), bundled into the snapshot and started by its main function. */
   readonly runtimeEntry: string;
   readonly codeDir: string;
   /** Lambda's handler setting, `file.export` (a path before the file is allowed). */
@@ -76,14 +77,14 @@ export async function buildSnapshot(i: SnapshotInput): Promise<SnapshotBuild> {
 
   await mkdir(i.workDir, { recursive: true, mode: 0o755 });
   const entry = join(i.workDir, "snapshot-entry.cjs");
-  const bundled = await bundleEntry(file, exportPath, entry);
+  const bundled = await bundleEntry(file, exportPath, i.runtimeEntry, entry);
   if (bundled) return { ok: false, reason: bundled };
 
   // The sandbox writes the blob where it may write (its /tmp); it is moved next to the entry after.
   const written = join(i.tmpDir, "snapshot.blob");
   const blob = join(i.workDir, "snapshot.blob");
   await rm(blob, { force: true });
-  const env = { ...i.env, NIMBUS_RUNTIME_ENTRY: i.runtimeEntry };
+  const env = { ...i.env };
   const built = await run(i, [i.nodeBinary, "--snapshot-blob", written, "--build-snapshot", entry], env);
   if (built.timedOut) {
     return {
@@ -114,7 +115,12 @@ export async function buildSnapshot(i: SnapshotInput): Promise<SnapshotBuild> {
 }
 
 /** Writes the snapshot entry: the function bundled in, the handler found, the main function set. Returns why not. */
-async function bundleEntry(file: string, exportPath: string[], outfile: string): Promise<string | undefined> {
+async function bundleEntry(
+  file: string,
+  exportPath: string[],
+  runtimeEntry: string,
+  outfile: string,
+): Promise<string | undefined> {
   // (Written by the platform, read by sandboxes: world-readable.)
   const contents = `
 import * as fn from ${JSON.stringify(file)};
@@ -127,11 +133,12 @@ if (handler === undefined && fn.default) {
 }
 if (typeof handler !== "function") throw new Error(${JSON.stringify(`${exportPath.join(".")} is not a function exported by the handler module`)});
 if (v8.startupSnapshot.isBuildingSnapshot()) {
+  // The runtime is bundled in too: loaded while building, it only leaves its start function.
+  require(${JSON.stringify(runtimeEntry)});
   v8.startupSnapshot.setDeserializeMainFunction(() => {
     if (process.env.${PROBE_ENV} === "1") return;
     globalThis[${JSON.stringify(SNAPSHOT_HANDLER_GLOBAL)}] = handler;
-    const entry = process.env.NIMBUS_RUNTIME_ENTRY;
-    require("node:module").createRequire(entry)(entry);
+    globalThis[${JSON.stringify(SNAPSHOT_RUNTIME_GLOBAL)}]();
   });
 }
 `;

@@ -187,7 +187,7 @@ export class Worker implements WorkerApi {
             : kind === "node"
               ? this.#nodeArgv(fn.memoryMb)
               : [join(codeDir, "bootstrap")],
-          env: snapshot ? { ...env, NIMBUS_RUNTIME_ENTRY: this.#nodeBootstrap } : env,
+          env,
           codeDir,
           tmpDir,
           privateDirs: dirs.apiDir ? [dirs.apiDir] : [],

@@ -4,7 +4,8 @@
 // tsc emits and bundled to CommonJS (no import.meta, no top-level await).
 import { dirname } from "node:path";
 import { format } from "node:util";
-import { SNAPSHOT_HANDLER_GLOBAL } from "../../protocol/runtime-frames.js";
+import { startupSnapshot } from "node:v8";
+import { SNAPSHOT_HANDLER_GLOBAL, SNAPSHOT_RUNTIME_GLOBAL } from "../../protocol/runtime-frames.js";
 import { FramedRuntimeApiClient } from "./framed-client.js";
 import { type Handler, loadHandler } from "./handler-loader.js";
 import { type ApiResponse, LambdaError, type RuntimeApi } from "./runtime-api-client.js";
@@ -398,7 +399,15 @@ function serialise(result: unknown): string | undefined {
   }
 }
 
-main().catch((err: unknown) => {
-  logError("Runtime Error", err);
-  process.exit(1);
-});
+function start(): void {
+  main().catch((err: unknown) => {
+    logError("Runtime Error", err);
+    process.exit(1);
+  });
+}
+
+// Loaded inside a snapshot being built, the runtime waits: the snapshot's main function starts
+// it after each restore.
+if (startupSnapshot?.isBuildingSnapshot())
+  (globalThis as Record<string, unknown>)[SNAPSHOT_RUNTIME_GLOBAL] = start;
+else start();
