@@ -108,6 +108,11 @@ export class FramedRuntimeApiClient implements RuntimeApi {
     });
   }
 
+  /** Closes the connection; calls still waiting fail. */
+  close(): void {
+    this.#fail(new Error("the client was closed"));
+  }
+
   #fail(err: Error): void {
     this.#failure ??= err;
     for (const p of this.#pending.splice(0)) p.reject(this.#failure);
