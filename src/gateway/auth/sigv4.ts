@@ -141,20 +141,16 @@ async function computeSignature(
   const signableHeaders = new Set(claim.signedHeaders);
   // The signer adds these itself; they belong in the canonical headers only if the client signed them.
   const unsignableHeaders = new Set(["x-amz-date", CONTENT_SHA256]);
-  const signingDate = new Date(claim.signedAtMs);
-  if (claim.expiresS !== undefined) {
-    const signed = await signer.presign(request, {
-      signingDate,
-      expiresIn: claim.expiresS,
-      signableHeaders,
-      unsignableHeaders,
-      // Headers the client signed as headers must not be moved into the query.
-      unhoistableHeaders: new Set([...signableHeaders, CONTENT_SHA256]),
-    });
-    return single(signed.query as Query, "X-Amz-Signature") ?? "";
-  }
-  const signed = await signer.sign(request, { signingDate, signableHeaders, unsignableHeaders });
-  return /Signature=([0-9a-f]{64})$/.exec(signed.headers.authorization ?? "")?.[1] ?? "";
+  // A presigned URL: the signer's own presign, with the client's date and expiry.
+  const signed = await signer.presign(request, {
+    signingDate: new Date(claim.signedAtMs),
+    expiresIn: claim.expiresS,
+    signableHeaders,
+    unsignableHeaders,
+    // Headers the client signed as headers must not be moved into the query.
+    unhoistableHeaders: new Set([...signableHeaders, CONTENT_SHA256]),
+  });
+  return single(signed.query as Query, "X-Amz-Signature") ?? "";
 }
 
 /**
