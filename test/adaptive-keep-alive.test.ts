@@ -54,3 +54,17 @@ test("a function called every 30 minutes is stopped after its calls and pre-warm
   assert.equal(next.cold, false, "the pre-warmed instance serves the call");
   assert.notEqual(next.pid, learnt.pid);
 });
+
+test("a call that arrives while the pre-warm is still starting waits for it instead of starting another", async () => {
+  // The policy has learnt the 30-minute period (previous test); this call's instance stops at once.
+  clock.advance(30 * MIN);
+  const before = await call();
+  await until(() => counts().total === 0);
+  // Past the pre-warm point, and called at once: the pre-warmed instance is still starting.
+  clock.advance(28 * MIN);
+  const during = await call();
+  assert.equal(during.cold, false, "it waited for the pre-warmed instance");
+  assert.notEqual(during.pid, before.pid);
+  // …and, called, it is stopped again until the next pre-warm.
+  await until(() => counts().total === 0);
+});

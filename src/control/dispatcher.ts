@@ -64,6 +64,8 @@ interface Pool extends ProvisionedPool {
   retired: boolean;
   /** A pre-warm the keep-alive policy asked for (one instance, started ahead of a predicted call). */
   prewarm: TimerHandle | undefined;
+  /** A pre-warmed instance starting: a call arriving meanwhile waits for it, not for a new one. */
+  warming: Promise<void> | undefined;
 }
 
 export class Dispatcher {
@@ -186,6 +188,10 @@ export class Dispatcher {
     const store = (message: string) => this.#store(fn, req.requestId, message);
     const lines: string[] = [];
     let instance = pool.provisionedIdle.pop() ?? pool.idle.pop()?.instance;
+    if (!instance && pool.warming) {
+      await pool.warming;
+      instance = pool.idle.pop()?.instance;
+    }
     let initDurationMs: number | undefined;
     let initPhases: InitPhases | undefined;
     if (!instance) {
@@ -303,6 +309,7 @@ export class Dispatcher {
         all: new Set(),
         retired: false,
         prewarm: undefined,
+        warming: undefined,
         ...emptyProvisioning(),
       };
       this.#pools.set(key, pool);
@@ -378,15 +385,20 @@ export class Dispatcher {
         this.#scaling?.take(pool.functionName) !== undefined
       )
         return;
-      void this.#startProvisioned(pool.fn, "on-demand").then((started) => {
-        if (started?.kind !== "ready") return;
-        const warm = started.instance;
-        if (pool.retired) return void warm.stop("its function version was replaced");
-        pool.all.add(warm);
-        warm.onStopped(() => this.#forget(pool, warm));
-        const at = this.#o.clock.now();
-        pool.idle.push({ instance: warm, lastUsed: at, keepUntil: at + d.keepAliveMs });
-      });
+      pool.warming = this.#startProvisioned(pool.fn, "on-demand")
+        .then((started) => {
+          if (started?.kind !== "ready") return;
+          const warm = started.instance;
+          if (pool.retired) return void warm.stop("its function version was replaced");
+          pool.all.add(warm);
+          warm.onStopped(() => this.#forget(pool, warm));
+          const at = this.#o.clock.now();
+          pool.idle.push({ instance: warm, lastUsed: at, keepUntil: at + d.keepAliveMs });
+        })
+        .catch(() => {})
+        .finally(() => {
+          pool.warming = undefined;
+        });
     }, d.prewarmAfterMs);
   }
 
