@@ -84,14 +84,9 @@ export class Control {
 
   /** Publishes $LATEST as a version and keeps `count` instances of it provisioned; resolves once READY. */
   async provision(name: string, count: number): Promise<string> {
-    const fn = encodeURIComponent(name);
-    const published = (await (
-      await this.#client.call("POST", `/2015-03-31/functions/${fn}/versions`, { body: "{}" })
-    ).json()) as {
-      Version: string;
-    };
-    const path = `/2019-09-30/functions/${fn}/provisioned-concurrency`;
-    const query = { Qualifier: published.Version };
+    const version = await this.publish(name);
+    const path = `/2019-09-30/functions/${encodeURIComponent(name)}/provisioned-concurrency`;
+    const query = { Qualifier: version };
     await this.#client.call("PUT", path, {
       query,
       body: JSON.stringify({ ProvisionedConcurrentExecutions: count }),
@@ -101,7 +96,7 @@ export class Control {
         Status: string;
         StatusReason?: string;
       };
-      if (c.Status === "READY") return published.Version;
+      if (c.Status === "READY") return version;
       if (c.Status === "FAILED") throw new Error(`provisioning ${name} failed: ${c.StatusReason}`);
       await new Promise((r) => setTimeout(r, 5));
     }

@@ -88,7 +88,7 @@ export class Dispatcher {
     this.#keepAlive = opts.keepAlive ?? new FixedKeepAlive(opts.keepAliveMs);
     this.#provisioner = new Provisioner({
       clock: opts.clock,
-      start: (fn) => this.#startProvisioned(fn),
+      start: (fn) => this.#startAhead(fn),
       draining: () => this.#draining,
       stopped: (pool, instance) => this.#forget(pool as Pool, instance),
       onSpan: opts.onProvisionedSpan,
@@ -349,7 +349,8 @@ export class Dispatcher {
     return { allocated: pool?.provisioned.size ?? 0, failure: pool?.provisionedFailure };
   }
 
-  async #startProvisioned(
+  /** Starts an instance ahead of any call: a provisioned one, or one the keep-alive policy pre-warms. */
+  async #startAhead(
     fn: FunctionVersion,
     initializationType: "on-demand" | "provisioned-concurrency" = "provisioned-concurrency",
   ): Promise<StartResult | undefined> {
@@ -385,7 +386,7 @@ export class Dispatcher {
         this.#scaling?.take(pool.functionName) !== undefined
       )
         return;
-      pool.warming = this.#startProvisioned(pool.fn, "on-demand")
+      pool.warming = this.#startAhead(pool.fn, "on-demand")
         .then((started) => {
           if (started?.kind !== "ready") return;
           const warm = started.instance;
