@@ -80,25 +80,41 @@ export async function coldStart(ctx: BenchContext, o: ColdStartOptions): Promise
   };
 }
 
+/** A signed first invocation of a function, ready to send: signing is client work, not timed. */
+export interface SignedInvoke {
+  readonly name: string;
+  readonly path: string;
+  readonly headers: Record<string, string>;
+}
+
+export async function signInvoke(signer: Signer, base: URL, name: string): Promise<SignedInvoke> {
+  const path = invokePath(name);
+  return { name, path, headers: await signer.post(base, path, PAYLOAD, { "x-amz-log-type": "Tail" }) };
+}
+
+export interface ColdResult {
+  readonly ms: number;
+  readonly initMs: number;
+  readonly phases: Record<string, string> | undefined;
+}
+
 /**
  * The first invocation of a function, signed off the clock and timed from the client: its
  * end-to-end time, the REPORT line's Init (or Restore) Duration and the cold start's phases.
  */
-export async function coldInvoke(
-  agent: Agent,
-  signer: Signer,
-  base: URL,
-  name: string,
-): Promise<{ ms: number; initMs: number; phases: Record<string, string> | undefined }> {
-  const path = invokePath(name);
-  const headers = await signer.post(base, path, PAYLOAD, { "x-amz-log-type": "Tail" });
+export async function coldInvoke(agent: Agent, signer: Signer, base: URL, name: string): Promise<ColdResult> {
+  return sendSigned(agent, base, await signInvoke(signer, base, name));
+}
+
+/** Sends a signed first invocation (see `coldInvoke`). */
+export async function sendSigned(agent: Agent, base: URL, req: SignedInvoke): Promise<ColdResult> {
   const start = performance.now();
-  const reply = await send(agent, base, path, headers, PAYLOAD);
+  const reply = await send(agent, base, req.path, req.headers, PAYLOAD);
   const ms = performance.now() - start;
-  expectOk(reply, `first invoke of ${name}`);
+  expectOk(reply, `first invoke of ${req.name}`);
   const tail = Buffer.from(String(reply.headers["x-amz-log-result"] ?? ""), "base64").toString();
   const m = /\t(?:Init|Restore) Duration: ([\d.]+) ms/.exec(tail);
-  if (!m) throw new Error(`first invoke of ${name} reported no Init or Restore Duration: ${tail}`);
+  if (!m) throw new Error(`first invoke of ${req.name} reported no Init or Restore Duration: ${tail}`);
   const header = reply.headers["x-nimbus-init-phases"];
   const phases =
     typeof header === "string"

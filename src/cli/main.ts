@@ -1,8 +1,11 @@
 /** The nimbus command: one file per subcommand under commands/. */
+import { budget } from "./commands/budget.js";
+import { cost } from "./commands/cost.js";
 import { deploy } from "./commands/deploy.js";
 import { invocations } from "./commands/invocations.js";
 import { invoke } from "./commands/invoke.js";
 import { logs } from "./commands/logs.js";
+import { top } from "./commands/top.js";
 import { up } from "./commands/up.js";
 
 const COMMANDS: Record<string, { run: (args: string[]) => Promise<number>; summary: string }> = {
@@ -14,6 +17,15 @@ const COMMANDS: Record<string, { run: (args: string[]) => Promise<number>; summa
     summary: "records of async invocations: nimbus invocations show ID | ls | redrive ID",
   },
   logs: { run: logs, summary: "show a function's logs: nimbus logs NAME [--follow]" },
+  cost: {
+    run: cost,
+    summary: "usage and cost: nimbus cost [--function NAME] [--by function|version|day] [--from DATE]",
+  },
+  top: { run: top, summary: "live view per function: invocations/s, errors, p50/p99, cold %, instances" },
+  budget: {
+    run: budget,
+    summary: "monthly budgets: nimbus budget set NAME|--platform --monthly USD | ls | rm",
+  },
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -4,7 +4,7 @@
  * unreserved pool) with an immediate 429, and stops instances left idle past the keep-alive.
  */
 
-import type { FunctionVersion } from "../protocol/function.js";
+import { type FunctionVersion, functionArn } from "../protocol/function.js";
 import type {
   InitPhases,
   InstanceHandle,
@@ -18,10 +18,19 @@ import type { Clock, TimerHandle } from "../shared/clock.js";
 import { NimbusError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 import type { ProvisionedSpan } from "../store/types.js";
+import { ConcurrencyLimits, throttle } from "./concurrency.js";
 import { FixedKeepAlive, type KeepAliveDecision, type KeepAlivePolicy } from "./keep-alive.js";
 import type { Placement } from "./placement/types.js";
 import { emptyProvisioning, type ProvisionedPool, Provisioner } from "./provisioning.js";
-import { type DispatchResult, dispatchResult, figuresOf, startLine } from "./report.js";
+import {
+  type DispatchObserver,
+  type DispatchResult,
+  dispatchResult,
+  figuresOf,
+  type InstanceStates,
+  type InvocationOrigin,
+  startLine,
+} from "./report.js";
 import { ScaleLimiter } from "./scale-limit.js";
 
 export interface DispatcherOptions {
@@ -42,9 +51,13 @@ export interface DispatcherOptions {
   readonly scaleLimit?: { readonly burst: number; readonly perSecond: number };
   /** Called when a provisioned instance stops, with how long it was kept (billed up-time). */
   readonly onProvisionedSpan?: (span: ProvisionedSpan) => void;
+  /** Told of every invocation run or throttled (metrics, usage records). */
+  readonly observer?: DispatchObserver;
+  /** Called before each invocation: throws (a NimbusError) to refuse it, as a spent budget does. */
+  readonly admission?: (fn: FunctionVersion) => void;
 }
 
-export type { DispatchResult } from "./report.js";
+export type { DispatchResult, InstanceStates } from "./report.js";
 
 /** What the caller of one invocation provides. The deadline is set when an instance takes it. */
 export type DispatchRequest = Omit<InvokeRequest, "deadlineMs">;
@@ -71,10 +84,7 @@ interface Pool extends ProvisionedPool {
 export class Dispatcher {
   readonly #o: DispatcherOptions;
   readonly #pools = new Map<string, Pool>();
-  readonly #active = new Map<string, number>();
-  readonly #reservations = new Map<string, number>();
-  #reservedSum = 0;
-  #unreservedActive = 0;
+  readonly #limits: ConcurrencyLimits;
   readonly #sweeper: TimerHandle;
   #inFlight = 0;
   #draining = false;
@@ -86,6 +96,7 @@ export class Dispatcher {
   constructor(opts: DispatcherOptions) {
     this.#o = opts;
     this.#keepAlive = opts.keepAlive ?? new FixedKeepAlive(opts.keepAliveMs);
+    this.#limits = new ConcurrencyLimits(opts.accountConcurrency);
     this.#provisioner = new Provisioner({
       clock: opts.clock,
       start: (fn) => this.#startAhead(fn),
@@ -100,31 +111,25 @@ export class Dispatcher {
 
   /** Records a function's reserved concurrency (undefined: it uses the unreserved pool). */
   setReservation(functionName: string, reserved: number | undefined): void {
-    this.#reservedSum -= this.#reservations.get(functionName) ?? 0;
-    if (reserved === undefined) this.#reservations.delete(functionName);
-    else this.#reservations.set(functionName, reserved);
-    this.#reservedSum += reserved ?? 0;
+    this.#limits.setReservation(functionName, reserved);
   }
 
-  /**
-   * What reservations must leave unreserved: Lambda's 100 on its default 1,000, and the same
-   * tenth (at least 1) on a smaller platform, so functions without a reservation can run.
-   */
+  /** What reservations must leave unreserved (see ConcurrencyLimits). */
   unreservedMinimum(): number {
-    return Math.max(1, Math.min(100, Math.floor(this.#o.accountConcurrency / 10)));
+    return this.#limits.unreservedMinimum();
   }
 
   /** Concurrency not reserved by any function: what reservations may still take. */
   unreservedCapacity(excluding?: string): number {
-    return (
-      this.#o.accountConcurrency -
-      this.#reservedSum +
-      (excluding ? (this.#reservations.get(excluding) ?? 0) : 0)
-    );
+    return this.#limits.unreservedCapacity(excluding);
   }
 
   /** Runs one invocation. Throws NimbusError only for throttles and platform failures. */
-  async invoke(fn: FunctionVersion, req: DispatchRequest): Promise<DispatchResult> {
+  async invoke(
+    fn: FunctionVersion,
+    req: DispatchRequest,
+    origin: InvocationOrigin = { type: "sync" },
+  ): Promise<DispatchResult> {
     if (this.#draining) {
       throw new NimbusError(
         "ServiceUnavailable",
@@ -132,8 +137,34 @@ export class Dispatcher {
       );
     }
     this.#inFlight++;
+    const startedAt = this.#o.clock.now();
+    const t0 = this.#o.clock.monotonic();
     try {
-      return await this.#admit(fn, req);
+      this.#o.admission?.(fn);
+      const done = this.#limits.admit(fn.functionName);
+      let result: DispatchResult;
+      const marks: { handed?: number } = {};
+      try {
+        result = await this.#run(fn, req, marks);
+      } finally {
+        done();
+      }
+      this.#o.observer?.invoked(fn, result, {
+        type: origin.type,
+        receivedAt: origin.receivedAt,
+        acceptedAt: origin.acceptedAt,
+        traceId: req.traceId ?? "",
+        startedAt,
+        handedAfterMs: marks.handed === undefined ? undefined : marks.handed - t0,
+        totalMs: this.#o.clock.monotonic() - t0,
+      });
+      return result;
+    } catch (err) {
+      if (err instanceof NimbusError && err.code === "TooManyRequests")
+        this.#o.observer?.throttled(fn.functionName, String(err.details.Reason ?? err.code));
+      else if (err instanceof NimbusError && err.code === "BudgetExceeded")
+        this.#o.observer?.throttled(fn.functionName, "BudgetExceeded");
+      throw err;
     } finally {
       if (--this.#inFlight === 0) for (const done of this.#drained.splice(0)) done();
     }
@@ -156,34 +187,8 @@ export class Dispatcher {
     return this.#inFlight;
   }
 
-  async #admit(fn: FunctionVersion, req: DispatchRequest): Promise<DispatchResult> {
-    const name = fn.functionName;
-    const reserved = this.#reservations.get(name);
-    const active = this.#active.get(name) ?? 0;
-    if (reserved !== undefined) {
-      if (active >= reserved) {
-        throw throttle(
-          "ReservedFunctionConcurrentInvocationLimitExceeded",
-          `Rate Exceeded. Function ${name} is at its reserved concurrency of ${reserved}.`,
-        );
-      }
-    } else if (this.#unreservedActive >= this.#o.accountConcurrency - this.#reservedSum) {
-      throw throttle(
-        "ConcurrentInvocationLimitExceeded",
-        "Rate Exceeded. The platform's concurrency limit is reached.",
-      );
-    }
-    this.#active.set(name, active + 1);
-    if (reserved === undefined) this.#unreservedActive++;
-    try {
-      return await this.#run(fn, req);
-    } finally {
-      this.#active.set(name, (this.#active.get(name) ?? 1) - 1);
-      if (reserved === undefined) this.#unreservedActive--;
-    }
-  }
-
-  async #run(fn: FunctionVersion, req: DispatchRequest): Promise<DispatchResult> {
+  /** `marks.handed`: set (monotonic ms) as the event is handed to the instance. */
+  async #run(fn: FunctionVersion, req: DispatchRequest, marks: { handed?: number }): Promise<DispatchResult> {
     const pool = this.#pool(fn);
     const store = (message: string) => this.#store(fn, req.requestId, message);
     const lines: string[] = [];
@@ -244,10 +249,12 @@ export class Dispatcher {
       const inst = instance;
       instance.onStopped(() => this.#forget(pool, inst));
     }
+    const provisioned = pool.provisioned.has(instance);
     // START is stored as the event is handed over, so it precedes the function's own output.
     store(startLine({ requestId: req.requestId, version: fn.version }));
     this.#keepAlive.invoked(fn.functionName, this.#o.clock.now());
     let keep: KeepAliveDecision | undefined;
+    marks.handed = this.#o.clock.monotonic();
     const result = await instance
       .invoke({ ...req, deadlineMs: this.#o.clock.now() + fn.timeoutS * 1000 })
       .finally(() => {
@@ -277,6 +284,7 @@ export class Dispatcher {
       output: result.logTail,
       startStored: true,
       initPhases,
+      provisioned,
       store,
     });
   }
@@ -336,10 +344,10 @@ export class Dispatcher {
     this.#provisioner.set(this.#pool(fn), count);
   }
 
-  /** The up-time so far of a function's provisioned instances still running. */
-  provisionedRunning(functionName: string): ProvisionedSpan[] {
+  /** The up-time so far of a function's (or every function's) provisioned instances still running. */
+  provisionedRunning(functionName?: string): ProvisionedSpan[] {
     return [...this.#pools.values()]
-      .filter((p) => p.functionName === functionName)
+      .filter((p) => functionName === undefined || p.functionName === functionName)
       .flatMap((p) => this.#provisioner.running(p));
   }
 
@@ -445,6 +453,25 @@ export class Dispatcher {
     }
   }
 
+  /** Each function version's instances: busy, idle, and of those both, the provisioned ones. */
+  instanceStates(): InstanceStates[] {
+    return [...this.#pools.values()].map((p) => {
+      const idle = p.idle.length + p.provisionedIdle.length;
+      return {
+        functionName: p.functionName,
+        version: p.version,
+        busy: p.all.size - idle,
+        idle,
+        provisioned: p.provisioned.size,
+      };
+    });
+  }
+
+  /** Executions running now, per function (those with none are absent). */
+  concurrentExecutions(): ReadonlyMap<string, number> {
+    return this.#limits.activeByFunction();
+  }
+
   /** Instances per function: idle and total, for tests and status. */
   instanceCounts(functionName: string): { idle: number; total: number } {
     let idle = 0;
@@ -467,12 +494,4 @@ export class Dispatcher {
     this.#pools.clear();
     await Promise.all(stops);
   }
-}
-
-export function functionArn(region: string, accountId: string, name: string, qualifier?: string): string {
-  return `arn:aws:lambda:${region}:${accountId}:function:${name}${qualifier ? `:${qualifier}` : ""}`;
-}
-
-function throttle(reason: string, message: string, retryAfterSeconds = 1): NimbusError {
-  return new NimbusError("TooManyRequests", message, { Reason: reason, retryAfterSeconds });
 }

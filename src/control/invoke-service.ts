@@ -3,12 +3,12 @@
  * outcome for the caller. The platform never retries a synchronous invocation.
  */
 import { randomUUID } from "node:crypto";
+import { functionArn } from "../protocol/function.js";
 import type { InitPhases } from "../protocol/invoke.js";
 import { MAX_CLIENT_CONTEXT_BYTES } from "../protocol/limits.js";
 import { NimbusError } from "../shared/errors.js";
 import { newRequestId } from "../shared/ids.js";
 import type { Dispatcher, DispatchResult } from "./dispatcher.js";
-import { functionArn } from "./dispatcher.js";
 import type { Registry } from "./registry/registry.js";
 import { parseFunctionRef } from "./registry/validate.js";
 import { errorPayload } from "./report.js";
@@ -20,7 +20,10 @@ export interface SyncInvokeInput {
   /** Base64 JSON from X-Amz-Client-Context. */
   readonly clientContextBase64: string | undefined;
   readonly dryRun: boolean;
+  /** The caller's X-Amzn-Trace-Id, if any: the invocation joins that trace. */
   readonly traceId: string | undefined;
+  /** Epoch ms the gateway received the request. */
+  readonly receivedAt?: number;
 }
 
 /** Called once a synchronous invocation has ended; must not throw (a record is best effort). */
@@ -86,15 +89,19 @@ export class InvokeService {
         result: undefined,
       };
     }
-    const result = await this.#dispatcher.invoke(target.fn, {
-      requestId,
-      payload,
-      contentType: "application/json",
-      invokedFunctionArn: functionArn(this.#region, this.#accountId, ref.name, ref.qualifier),
-      traceId: input.traceId ?? newTraceId(Date.now()),
-      clientContext,
-      cognitoIdentity: undefined,
-    });
+    const result = await this.#dispatcher.invoke(
+      target.fn,
+      {
+        requestId,
+        payload,
+        contentType: "application/json",
+        invokedFunctionArn: functionArn(this.#region, this.#accountId, ref.name, ref.qualifier),
+        traceId: input.traceId ?? newTraceId(Date.now()),
+        clientContext,
+        cognitoIdentity: undefined,
+      },
+      { type: "sync", ...(input.receivedAt === undefined ? {} : { receivedAt: input.receivedAt }) },
+    );
     const err = errorPayload(result.outcome, requestId);
     this.#record?.(
       { requestId, functionName: ref.name, qualifier: ref.qualifier, payload, traceId: input.traceId },

@@ -3,6 +3,7 @@
  * caller gets, and the START / END / REPORT lines Lambda writes. One place, so the log, the
  * response and (later) the usage record always agree.
  */
+import type { FunctionVersion } from "../protocol/function.js";
 import type { InitPhases, InvokeOutcome } from "../protocol/invoke.js";
 import { LOG_TAIL_BYTES, MAX_SYNC_RESPONSE_BYTES } from "../protocol/limits.js";
 
@@ -29,6 +30,13 @@ export function billedDurationMs(
   return Math.max(1, Math.ceil(f.durationMs + (f.restored ? 0 : (f.initDurationMs ?? 0))));
 }
 
+/** `Billed Restore Duration` of a cold start that restored a snapshot, else undefined. */
+export function billedRestoreMs(
+  f: Pick<InvocationFigures, "initDurationMs" | "restored">,
+): number | undefined {
+  return f.restored && f.initDurationMs !== undefined ? Math.ceil(f.initDurationMs) : undefined;
+}
+
 export function startLine(f: Pick<InvocationFigures, "requestId" | "version">): string {
   return `START RequestId: ${f.requestId} Version: ${f.version}`;
 }
@@ -43,7 +51,7 @@ export function reportLine(f: InvocationFigures, outcome: InvokeOutcome): string
     `Billed Duration: ${billedDurationMs(f)} ms\tMemory Size: ${f.memoryMb} MB\t` +
     `Max Memory Used: ${f.maxMemoryUsedMb ?? 0} MB\t`;
   if (f.initDurationMs !== undefined && f.restored) {
-    line += `Restore Duration: ${f.initDurationMs.toFixed(2)} ms\tBilled Restore Duration: ${Math.ceil(f.initDurationMs)} ms\t`;
+    line += `Restore Duration: ${f.initDurationMs.toFixed(2)} ms\tBilled Restore Duration: ${billedRestoreMs(f)} ms\t`;
   } else if (f.initDurationMs !== undefined) {
     line += `Init Duration: ${f.initDurationMs.toFixed(2)} ms\t`;
   }
@@ -118,6 +126,8 @@ export interface DispatchResult {
   readonly cold: boolean;
   /** Where a cold start's time went (cold invocations only). */
   readonly initPhases?: InitPhases;
+  /** It ran on a provisioned-concurrency instance. */
+  readonly provisioned?: boolean;
   /** START, the function's output, END and REPORT: the last 4 KB, as LogType Tail returns. */
   readonly logTail: string;
 }
@@ -156,6 +166,7 @@ export function dispatchResult(o: {
   output: string;
   startStored?: boolean;
   initPhases?: InitPhases | undefined;
+  provisioned?: boolean;
   store: (message: string) => void;
 }): DispatchResult {
   const start = startLine(o.figures);
@@ -168,8 +179,52 @@ export function dispatchResult(o: {
     figures: o.figures,
     cold: o.cold,
     ...(o.initPhases ? { initPhases: o.initPhases } : {}),
+    ...(o.provisioned ? { provisioned: true } : {}),
     get logTail() {
       return logTail([...before, start, ...(output ? [output] : []), end, report]);
     },
   };
+}
+
+/** How an invocation came: a caller waiting for it, or the async queue's poller. */
+export type InvocationType = "sync" | "async";
+
+/** Where an invocation came from, and when it got there (for its trace). */
+export interface InvocationOrigin {
+  readonly type: InvocationType;
+  /** Epoch ms the gateway received the request (sync). */
+  readonly receivedAt?: number | undefined;
+  /** Epoch ms the event was accepted into the queue (async). */
+  readonly acceptedAt?: number | undefined;
+}
+
+/** One dispatched invocation's timeline, as the observer gets it. */
+export interface InvocationTiming extends InvocationOrigin {
+  /** The invocation's X-Ray style trace header (`Root=…;Parent=…;Sampled=…`). */
+  readonly traceId: string;
+  /** Epoch ms the dispatcher took it. */
+  readonly startedAt: number;
+  /** Ms from startedAt until the event was handed to the instance (undefined: it never was). */
+  readonly handedAfterMs: number | undefined;
+  /** Ms from startedAt until the dispatcher had the result. */
+  readonly totalMs: number;
+}
+
+/**
+ * Told of every invocation the dispatcher runs (metrics, usage records, traces) and of every
+ * one it refuses (a throttle, a spent budget). Called on the invocation's path: keep it cheap,
+ * never throw.
+ */
+export interface DispatchObserver {
+  invoked(fn: FunctionVersion, result: DispatchResult, timing: InvocationTiming): void;
+  throttled(functionName: string, reason: string): void;
+}
+
+/** A function version's instances: busy, idle, and of those both, the provisioned ones. */
+export interface InstanceStates {
+  readonly functionName: string;
+  readonly version: string;
+  readonly busy: number;
+  readonly idle: number;
+  readonly provisioned: number;
 }

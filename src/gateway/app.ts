@@ -5,26 +5,37 @@ import { NimbusError, toNimbusError } from "../shared/errors.js";
 import { newRequestId } from "../shared/ids.js";
 import type { Logger } from "../shared/logger.js";
 import type { EventQueue } from "../store/queue.js";
-import type { ProvisionedSpan } from "../store/types.js";
+import type { ProvisionedSpan, UsageRecord } from "../store/types.js";
+import { EMPTY_SHA256 } from "./body.js";
+import { type CostApiDeps, costApi } from "./cost-api.js";
 import { lambdaErrorResponse } from "./lambda-api/errors.js";
 import { type LambdaApiDeps, lambdaApi } from "./lambda-api/routes.js";
 import { nimbusApi } from "./nimbus-api.js";
 
-export interface GatewayDeps extends LambdaApiDeps {
+export interface GatewayDeps extends LambdaApiDeps, Pick<CostApiDeps, "usage" | "budgets"> {
   readonly logs: LogService;
   readonly queue: EventQueue;
   readonly redrive: (id: string) => Promise<boolean>;
   /** Provisioned instances' up-time of a function overlapping [from, to): ended and running. */
   readonly provisionedUptime: (functionName: string, from: number, to: number) => Promise<ProvisionedSpan[]>;
+  /** The usage records (runs, with what their traces are made of) of a request id. */
+  readonly runs: (requestId: string) => Promise<UsageRecord[]>;
   readonly logger: Logger;
-  /** Epoch ms now (the platform's clock). */
-  readonly now: () => number;
+  /** The Prometheus exposition `GET /metrics` answers with. */
+  readonly metrics: { expose(): Promise<{ contentType: string; body: string }> };
 }
 
 export function createGateway(d: GatewayDeps): Hono {
   const app = new Hono();
   app.route("/", lambdaApi(d));
   app.route("/", nimbusApi(d));
+  app.route("/", costApi(d));
+  // Prometheus cannot sign requests: it may send the platform's key as HTTP Basic instead.
+  app.get("/metrics", async (c) => {
+    await d.auth.checkSignedOrBasic(c.req.raw, c.req.url, EMPTY_SHA256);
+    const { contentType, body } = await d.metrics.expose();
+    return c.body(body, 200, { "content-type": contentType });
+  });
 
   app.notFound((c) => {
     const err = new NimbusError("NotFound", `No route for ${c.req.method} ${new URL(c.req.url).pathname}`);

@@ -6,9 +6,10 @@ import type { Context } from "hono";
 import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import type { LogService } from "../control/logs.js";
+import { spansOf } from "../control/trace.js";
 import { NimbusError } from "../shared/errors.js";
 import type { EventQueue, EventStatus, QueuedEvent } from "../store/queue.js";
-import type { ProvisionedSpan } from "../store/types.js";
+import type { ProvisionedSpan, UsageRecord } from "../store/types.js";
 import type { Authenticator } from "./auth/middleware.js";
 import { EMPTY_SHA256 } from "./body.js";
 
@@ -23,6 +24,8 @@ export function nimbusApi(d: {
   /** Re-queues a failed event and wakes the poller; false if it was not failed. */
   redrive: (id: string) => Promise<boolean>;
   provisionedUptime: (functionName: string, from: number, to: number) => Promise<ProvisionedSpan[]>;
+  /** The usage records (runs) of a request id, stored up to now. */
+  runs: (requestId: string) => Promise<UsageRecord[]>;
   now?: () => number;
 }): Hono {
   const app = new Hono();
@@ -98,9 +101,24 @@ export function nimbusApi(d: {
   app.get("/nimbus/v1/invocations/:id", async (c) => {
     await authed(c);
     const id = c.req.param("id");
-    const event = await d.queue.get(id);
-    if (!event) throw new NimbusError("NotFound", `no invocation record for request id ${id}`);
-    return c.json(invocationRecord(event));
+    const [event, runs] = await Promise.all([d.queue.get(id), d.runs(id)]);
+    const trace = runs.length === 0 ? null : traceOf(runs);
+    if (event) return c.json({ ...invocationRecord(event), trace });
+    // A synchronous invocation: what its usage records tell.
+    const last = runs.at(-1);
+    if (!last) throw new NimbusError("NotFound", `no invocation record for request id ${id}`);
+    return c.json({
+      requestId: id,
+      function: last.functionName,
+      version: last.version,
+      type: last.type,
+      status: last.outcome === "success" ? "succeeded" : "failed",
+      attempts: runs.length,
+      startedAt: new Date(last.startedAt).toISOString(),
+      error: last.outcome === "success" ? null : { errorType: last.outcome },
+      initPhases: last.initPhases ?? null,
+      trace,
+    });
   });
 
   app.get("/nimbus/v1/logs", async (c) => {
@@ -115,6 +133,8 @@ export function nimbusApi(d: {
     const query = {
       functionName: fn,
       requestId: c.req.query("requestId") || undefined,
+      version: c.req.query("version") || undefined,
+      contains: c.req.query("q") || undefined,
       from: optionalTime(c.req.query("from"), "from"),
       to: optionalTime(c.req.query("to"), "to"),
       afterSeq: intParam(c.req.query("after"), 0, "after", 0, Number.MAX_SAFE_INTEGER),
@@ -136,6 +156,9 @@ export function nimbusApi(d: {
         fn,
         (e) => {
           if (query.requestId && e.requestId !== query.requestId) return;
+          if (query.version && e.version !== query.version) return;
+          if (query.contains && !e.message.includes(query.contains)) return;
+          if (query.to !== undefined && e.timestamp >= query.to) return;
           queue.push(JSON.stringify(wire({ ...e, seq: 0 })));
           wake?.();
         },
@@ -186,7 +209,7 @@ function intParam(raw: string | undefined, dflt: number, name: string, min: numb
   return n;
 }
 
-function optionalTime(raw: string | undefined, name: string): number | undefined {
+export function optionalTime(raw: string | undefined, name: string): number | undefined {
   if (raw === undefined || raw === "") return undefined;
   const n = /^\d+$/.test(raw) ? Number(raw) : Date.parse(raw);
   if (!Number.isFinite(n))
@@ -213,6 +236,31 @@ function invocationRecord(e: QueuedEvent) {
     result: parse(text(e.result)),
     error: parse(e.lastError),
     initPhases: e.initPhases ?? null,
+  };
+}
+
+/** Each run (attempt) of an invocation with its spans, times in ISO form. */
+function traceOf(runs: readonly UsageRecord[]) {
+  return {
+    traceId: runs.at(-1)!.traceId,
+    runs: runs.map((r) => ({
+      startedAt: new Date(r.startedAt).toISOString(),
+      version: r.version,
+      cold: r.cold,
+      durationMs: r.durationMs,
+      billedMs: r.billedMs,
+      memoryMb: r.memoryMb,
+      maxMemoryUsedMb: r.maxMemoryMb ?? null,
+      outcome: r.outcome,
+      spans: spansOf(r).map((sp) => ({
+        name: sp.name,
+        parent: sp.parent ?? null,
+        start: new Date(Math.floor(sp.startMs)).toISOString(),
+        startMs: sp.startMs,
+        durationMs: sp.durationMs,
+        ...(sp.attributes ? { attributes: sp.attributes } : {}),
+      })),
+    })),
   };
 }
 

@@ -12,16 +12,22 @@ import { createAdaptorServer } from "@hono/node-server";
 import type { Hono } from "hono";
 import { AsyncInvoker, DEFAULT_ASYNC_SETTINGS } from "../control/async/async-invoker.js";
 import { EventConfigs } from "../control/async/event-configs.js";
+import { Budgets } from "../control/budgets.js";
 import { CodeStore } from "../control/code-store.js";
-import { Dispatcher, functionArn } from "../control/dispatcher.js";
+import { Dispatcher } from "../control/dispatcher.js";
 import { InvokeService } from "../control/invoke-service.js";
 import { HybridHistogramKeepAlive } from "../control/keep-alive.js";
 import { LogService } from "../control/logs.js";
+import { PlatformMetrics } from "../control/metrics.js";
+import { OtlpTraces } from "../control/otlp.js";
 import { LocalPlacement } from "../control/placement/local.js";
 import { ProvisionedConcurrency } from "../control/provisioned.js";
 import { Registry } from "../control/registry/registry.js";
+import { type Pricing, UsageMeter } from "../control/usage.js";
+import { usageReport } from "../control/usage-report.js";
 import { createGateway } from "../gateway/app.js";
 import { type Credentials, createAuthenticator } from "../gateway/auth/middleware.js";
+import { functionArn } from "../protocol/function.js";
 import { type Clock, systemClock } from "../shared/clock.js";
 import type { Config } from "../shared/config.js";
 import { createLogger, type Logger } from "../shared/logger.js";
@@ -105,7 +111,54 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
   });
   await worker.open();
   const placement = new LocalPlacement([worker]);
-  const dispatcher = new Dispatcher({
+  // Its gauges read the dispatcher and the queue when scraped, both made below.
+  let queue: SqliteEventQueue | undefined;
+  const metrics = new PlatformMetrics({
+    instances: () => dispatcher.instanceStates(),
+    concurrency: () => dispatcher.concurrentExecutions(),
+    backlog: () => queue?.backlog() ?? Promise.resolve([]),
+    pooledRuntimes: () => worker.pooledReady(),
+    now: () => clock.now(),
+  });
+  const pricing: Pricing = {
+    request: config.priceRequest,
+    gbSecond: config.priceGbSecond,
+    provisionedGbSecond: config.priceProvisionedGbSecond,
+    provisionedDurationGbSecond: config.priceProvisionedDurationGbSecond,
+    freeTier: config.freeTier,
+  };
+  const budgets = new Budgets({
+    store,
+    pricing,
+    now: () => clock.now(),
+    running: () => dispatcher.provisionedRunning(),
+    metered: config.metering,
+  });
+  await budgets.load();
+  const otlp = config.otlpEndpoint
+    ? new OtlpTraces({ endpoint: config.otlpEndpoint, serviceName: "nimbus" })
+    : undefined;
+  const meter = new UsageMeter({
+    enabled: config.metering,
+    store,
+    clock,
+    logger,
+    onRecord: (r) => {
+      budgets.spend(r);
+      otlp?.export(r);
+    },
+  });
+  const dispatcher: Dispatcher = new Dispatcher({
+    observer: {
+      invoked(fn, result, how) {
+        metrics.invoked(fn, result, how);
+        meter.invoked(fn, result, how);
+      },
+      throttled(functionName, reason) {
+        metrics.throttled(functionName, reason);
+      },
+    },
+    admission: (fn) => budgets.check(fn.functionName),
     placement,
     clock,
     logs,
@@ -119,12 +172,14 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
       : {}),
     initTimeoutMs: config.initTimeoutMs,
     scaleLimit: { burst: config.instanceBurst, perSecond: config.instancesPerSecond },
-    onProvisionedSpan: (span) =>
+    onProvisionedSpan: (span) => {
+      budgets.spanEnded(span);
       void store
         .recordProvisionedSpan(span)
         .catch((err: unknown) =>
           logger.error("could not record a provisioned instance's up-time", { err, span }),
-        ),
+        );
+    },
   });
   // Provisioned instances follow what their qualifiers point to: reapplied after each change.
   let provisioned: ProvisionedConcurrency | undefined;
@@ -174,7 +229,7 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     accountConcurrency: config.accountConcurrency,
   });
   await provisioned.apply();
-  const queue = new SqliteEventQueue(join(dataDir, "nimbus.db"));
+  queue = new SqliteEventQueue(join(dataDir, "nimbus.db"));
   const invoke = new InvokeService({
     registry,
     dispatcher,
@@ -205,6 +260,7 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     logger,
     region: config.region,
     accountId: config.accountId,
+    budgets,
     settings: {
       ...DEFAULT_ASYNC_SETTINGS,
       retryDelaysMs: config.asyncRetryDelaysMs,
@@ -214,6 +270,11 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
   });
   await asyncInvoker.start();
   let baseUrl = "";
+  // Provisioned instances' up-time overlapping a window: ended (stored) and running.
+  const spans = async (name: string | undefined, from: number, to: number) => [
+    ...(await store.provisionedSpans(name, from, to)),
+    ...dispatcher.provisionedRunning(name).filter((s) => s.startedAt < to),
+  ];
   const app = createGateway({
     registry,
     invoke,
@@ -221,10 +282,18 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     eventConfigs,
     queue,
     redrive: (id) => asyncInvoker.redrive(id),
-    provisionedUptime: async (name, from, to) => [
-      ...(await store.provisionedSpans(name, from, to)),
-      ...dispatcher.provisionedRunning(name),
-    ],
+    provisionedUptime: (name, from, to) => spans(name, from, to),
+    // What the meter holds is stored first: a record asked for right after its invocation is there.
+    runs: async (id) => {
+      await meter.flush();
+      return store.usageOf(id);
+    },
+    // As for runs: what the meter holds is stored first, so a report includes the last calls.
+    usage: async (q) => {
+      await meter.flush();
+      return usageReport({ store, spans, pricing }, q);
+    },
+    budgets,
     dispatcher,
     provisioned,
     snapStart: (fn) => snapStartView(worker.snapshotOf(fn)),
@@ -235,6 +304,7 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     accountConcurrency: config.accountConcurrency,
     publicUrl: () => baseUrl,
     now: () => clock.now(),
+    metrics,
   });
 
   let server: Server | undefined;
@@ -286,6 +356,8 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
       if (ownWorkerRoot) await rm(workerRoot, { recursive: true, force: true });
       // Events still running were cut: they stay claimed and run again at the next start.
       await queue.close();
+      await meter.close();
+      await otlp?.close().catch((err: unknown) => logger.warn("could not send the last traces", { err }));
       await logs.close();
       await store.close();
     },

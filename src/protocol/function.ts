@@ -84,3 +84,8 @@ export const RESERVED_ENV_KEYS = [
   "LAMBDA_TASK_ROOT",
   "LAMBDA_RUNTIME_DIR",
 ] as const;
+
+/** A function's ARN, Lambda's form: `arn:aws:lambda:{region}:{account}:function:{name}[:{qualifier}]`. */
+export function functionArn(region: string, accountId: string, name: string, qualifier?: string): string {
+  return `arn:aws:lambda:${region}:${accountId}:function:${name}${qualifier ? `:${qualifier}` : ""}`;
+}

@@ -41,6 +41,20 @@ export interface Config {
   readonly instanceBurst: number;
   /** …and per second after that. */
   readonly instancesPerSecond: number;
+  /** USD per request (Lambda x86: 0.20 per million). */
+  readonly priceRequest: number;
+  /** USD per GB-second of on-demand duration (Lambda x86: 0.0000166667). */
+  readonly priceGbSecond: number;
+  /** USD per GB-second a provisioned instance is up, busy or not (Lambda x86: 0.0000041667). */
+  readonly priceProvisionedGbSecond: number;
+  /** USD per GB-second of duration on a provisioned instance (Lambda x86: 0.0000097222). */
+  readonly priceProvisionedDurationGbSecond: number;
+  /** Deduct Lambda's monthly free tier (1 million requests, 400,000 GB-seconds) from costs. */
+  readonly freeTier: boolean;
+  /** An OpenTelemetry collector's OTLP/HTTP base URL to export traces to ("" : none). */
+  readonly otlpEndpoint: string;
+  /** Usage records (and so costs, budgets and traces); off only to measure what they cost. */
+  readonly metering: boolean;
 }
 
 type Source = Record<string, unknown>;
@@ -75,6 +89,12 @@ const intList =
     }
     return values;
   };
+const price = (raw: unknown, name: string, problems: string[]) => {
+  const n = typeof raw === "number" ? raw : Number(raw);
+  if (!Number.isFinite(n) || n < 0 || n > 1000 || (typeof raw === "string" && raw.trim() === ""))
+    problems.push(`${name} must be a price in USD from 0 to 1000, got ${JSON.stringify(raw)}`);
+  return n;
+};
 const bool = (raw: unknown, name: string, problems: string[]) => {
   if (raw === true || raw === "true" || raw === "1") return true;
   if (raw === false || raw === "false" || raw === "0") return false;
@@ -111,7 +131,25 @@ const FIELDS: Record<keyof Config, Field> = {
   keepAlivePolicy: { env: "NIMBUS_KEEP_ALIVE_POLICY", parse: oneOf("fixed", "adaptive") },
   instanceBurst: { env: "NIMBUS_INSTANCE_BURST", parse: int(1, 100_000) },
   instancesPerSecond: { env: "NIMBUS_INSTANCES_PER_SECOND", parse: int(1, 100_000) },
+  priceRequest: { env: "NIMBUS_PRICE_REQUEST", parse: price },
+  priceGbSecond: { env: "NIMBUS_PRICE_GB_SECOND", parse: price },
+  priceProvisionedGbSecond: { env: "NIMBUS_PRICE_PROVISIONED_GB_SECOND", parse: price },
+  priceProvisionedDurationGbSecond: { env: "NIMBUS_PRICE_PROVISIONED_DURATION_GB_SECOND", parse: price },
+  freeTier: { env: "NIMBUS_FREE_TIER", parse: bool },
+  metering: { env: "NIMBUS_METERING", parse: bool },
+  otlpEndpoint: {
+    env: "NIMBUS_OTLP_ENDPOINT",
+    parse: text(/^(https?:\/\/[^\s/]+(\/\S*)?)?$/, "an http(s) URL such as http://127.0.0.1:4318, or empty"),
+  },
 };
+
+/** Lambda's public x86 prices in USD (us-east-1, first duration tier): the default pricing. */
+export const LAMBDA_X86_PRICES = {
+  request: 0.2 / 1_000_000,
+  gbSecond: 0.0000166667,
+  provisionedGbSecond: 0.0000041667,
+  provisionedDurationGbSecond: 0.0000097222,
+} as const;
 
 export function defaultConfig(): Config {
   return {
@@ -139,6 +177,13 @@ export function defaultConfig(): Config {
     // Lambda lets a function add 1,000 instances per 10 seconds.
     instanceBurst: 100,
     instancesPerSecond: 100,
+    priceRequest: LAMBDA_X86_PRICES.request,
+    priceGbSecond: LAMBDA_X86_PRICES.gbSecond,
+    priceProvisionedGbSecond: LAMBDA_X86_PRICES.provisionedGbSecond,
+    priceProvisionedDurationGbSecond: LAMBDA_X86_PRICES.provisionedDurationGbSecond,
+    freeTier: false,
+    otlpEndpoint: "",
+    metering: true,
   };
 }
 

@@ -40,6 +40,8 @@ export const ERROR_CATALOGUE = {
   UnrecognizedClient: { status: 403, fault: "user", lambdaName: "UnrecognizedClientException" },
   RequestExpired: { status: 403, fault: "user", lambdaName: "InvalidSignatureException" },
   IncompleteSignature: { status: 400, fault: "user", lambdaName: "IncompleteSignatureException" },
+  // Nimbus's own: a monthly budget is spent (402: retrying the same call cannot help).
+  BudgetExceeded: { status: 402, fault: "user", lambdaName: "BudgetExceededException" },
   // The platform's own failures.
   ResourceNotReady: { status: 502, fault: "platform", lambdaName: "ResourceNotReadyException" },
   ServiceUnavailable: { status: 503, fault: "platform", lambdaName: "ServiceException" },

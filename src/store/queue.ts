@@ -39,6 +39,8 @@ export interface QueuedEvent extends NewEvent {
   readonly result: Buffer | undefined;
   /** Where the time of the cold start went, when an attempt started a new instance (the last such). */
   readonly initPhases: InitPhases | undefined;
+  /** Time it was held back by a spent budget: it does not count towards the event's age. */
+  readonly heldMs: number;
 }
 
 /** How a claimed event ends, or when it runs again; `initPhases` when the attempt was a cold start. */
@@ -51,8 +53,17 @@ export type Settlement = (
       readonly attempts: number;
       readonly notBefore: number;
       readonly error: string;
+      /** The event's new total of time held back by a budget (unchanged without). */
+      readonly heldMs?: number;
     }
 ) & { readonly initPhases?: InitPhases | undefined };
+
+export interface Backlog {
+  readonly functionName: string;
+  readonly waiting: number;
+  /** Epoch ms. */
+  readonly oldestAcceptedAt: number;
+}
 
 export interface EventQueue {
   /**
@@ -77,6 +88,8 @@ export interface EventQueue {
   /** At start: events left running by a previous process are delivered again. Returns how many. */
   recover(now: number): Promise<number>;
   get(id: string): Promise<QueuedEvent | undefined>;
+  /** Events waiting (queued or retrying) per function, and when the oldest of them was accepted. */
+  backlog(): Promise<Backlog[]>;
   /** Newest first. */
   list(filter: EventFilter): Promise<QueuedEvent[]>;
   /**

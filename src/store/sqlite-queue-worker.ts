@@ -37,6 +37,7 @@ export type QueueRequest =
       readonly now: number;
     }
   | { readonly id: number; readonly op: "prune"; readonly olderThan: number }
+  | { readonly id: number; readonly op: "backlog" }
   | { readonly id: number; readonly op: "close" };
 
 export type QueueReply = { readonly id: number; readonly value?: unknown; readonly error?: string };
@@ -57,6 +58,7 @@ interface Row {
   hops: number;
   idempotency_key: string | null;
   init_phases: string | null;
+  held_ms: number;
 }
 
 const db = new Database((workerData as { path: string }).path);
@@ -88,7 +90,8 @@ const dueOf = db.prepare(
 const markRunning = db.prepare(`UPDATE events SET status = 'running', updated_at = ? WHERE id = ?`);
 const settleStmt = db.prepare(
   `UPDATE events SET status = @status, attempts = @attempts, not_before = @notBefore, last_error = @error,
-     result = @result, init_phases = COALESCE(@initPhases, init_phases), updated_at = @now
+     result = @result, init_phases = COALESCE(@initPhases, init_phases), updated_at = @now,
+     held_ms = COALESCE(@heldMs, held_ms)
    WHERE id = @id AND status = 'running'`,
 );
 const recoverStmt = db.prepare(
@@ -100,6 +103,10 @@ const recordStmt = db.prepare(
      updated_at, hops, last_error, result, init_phases)
    VALUES (@id, @functionName, @qualifier, @payload, @traceId, @acceptedAt, @status, @attempts, 0, @now, @hops,
      @error, @result, @initPhases)`,
+);
+const backlogStmt = db.prepare(
+  `SELECT function_name AS functionName, COUNT(*) AS waiting, MIN(accepted_at) AS oldestAcceptedAt
+   FROM events WHERE ${WAITING} GROUP BY function_name`,
 );
 const pruneStmt = db.prepare(`DELETE FROM events WHERE status IN ('succeeded', 'failed') AND updated_at < ?`);
 const listStmt = db.prepare(
@@ -197,6 +204,7 @@ parentPort!.on("message", (req: QueueRequest) => {
           error: o.status === "succeeded" ? null : o.error,
           result: o.status === "succeeded" ? bytes(o.result) : null,
           initPhases: o.initPhases ? JSON.stringify(o.initPhases) : null,
+          heldMs: o.status === "retrying" ? (o.heldMs ?? null) : null,
           now: req.now,
         }).changes;
         return reply({ id: req.id, value: changed });
@@ -232,6 +240,8 @@ parentPort!.on("message", (req: QueueRequest) => {
         });
         return reply({ id: req.id });
       }
+      case "backlog":
+        return reply({ id: req.id, value: backlogStmt.all() });
       case "prune":
         return reply({ id: req.id, value: pruneStmt.run(req.olderThan).changes });
       case "close":
@@ -268,5 +278,6 @@ function toEvent(r: Row): QueuedEvent {
     result: r.result ?? undefined,
     hops: r.hops,
     idempotencyKey: r.idempotency_key ?? undefined,
+    heldMs: r.held_ms,
   };
 }

@@ -1,6 +1,6 @@
 /** The embedded event queue: a table in the platform's SQLite file, written by its own thread. */
 import { Worker } from "node:worker_threads";
-import type { EventFilter, EventQueue, NewEvent, QueuedEvent, Settlement } from "./queue.js";
+import type { Backlog, EventFilter, EventQueue, NewEvent, QueuedEvent, Settlement } from "./queue.js";
 import type { QueueReply, QueueRequest } from "./sqlite-queue-worker.js";
 
 type Request = QueueRequest extends infer R ? (R extends { id: number } ? Omit<R, "id"> : never) : never;
@@ -77,6 +77,10 @@ export class SqliteEventQueue implements EventQueue {
     now: number,
   ): Promise<void> {
     await this.#call({ op: "record", event, outcome, now });
+  }
+
+  backlog(): Promise<Backlog[]> {
+    return this.#call({ op: "backlog" }) as Promise<Backlog[]>;
   }
 
   prune(olderThan: number): Promise<number> {

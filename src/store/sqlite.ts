@@ -4,14 +4,31 @@ import Database from "better-sqlite3";
 import type { Alias, FunctionRecord, FunctionVersion } from "../protocol/function.js";
 import { LATEST } from "../protocol/function.js";
 import type { LogEntry } from "../protocol/invoke.js";
-import type { LogAck, LogBatch } from "./sqlite-log-worker.js";
+import { type PackedRows, packRows, transferables } from "./packed-rows.js";
+import type { WriterAck as LogAck, WriterBatch } from "./sqlite-log-worker.js";
+import {
+  BUDGET_MIGRATION,
+  deleteBudget,
+  listBudgets,
+  provisionedSpans,
+  putBudget,
+  queryUsage,
+  recordProvisionedSpan,
+  USAGE_MIGRATION,
+  usageOf,
+} from "./sqlite-usage.js";
+import { LOG_SHAPE, logWriter, queryLogs, USAGE_SHAPE, usageWriter } from "./sqlite-writes.js";
 import type {
+  Budget,
   EventInvokeConfig,
   LogQuery,
   MetadataStore,
   ProvisionedConfig,
   ProvisionedSpan,
   StoredLog,
+  UsageQuery,
+  UsageRecord,
+  UsageSums,
 } from "./types.js";
 
 const MIGRATIONS: readonly string[] = [
@@ -102,6 +119,12 @@ const MIGRATIONS: readonly string[] = [
      stopped_at INTEGER NOT NULL
    );
    CREATE INDEX provisioned_spans_by_function ON provisioned_spans (function_name, stopped_at);`,
+  // One metered record per invocation, for costs and budgets (kept after the function is gone).
+  USAGE_MIGRATION,
+  `CREATE INDEX provisioned_spans_by_time ON provisioned_spans (stopped_at);`,
+  BUDGET_MIGRATION,
+  // Time an async event was held back by a spent budget (not counted in its age).
+  `ALTER TABLE events ADD COLUMN held_ms INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 interface FunctionRow {
@@ -109,16 +132,6 @@ interface FunctionRow {
   reserved_concurrency: number | null;
   created_at: number;
   last_version: number;
-}
-
-interface LogRow {
-  seq: number;
-  function_name: string;
-  version: string;
-  instance_id: string;
-  request_id: string | null;
-  ts: number;
-  message: string;
 }
 
 function toRecord(row: FunctionRow): FunctionRecord {
@@ -154,7 +167,7 @@ export class SqliteStore implements MetadataStore {
         this.#pendingAcks.delete(ack.id);
         if (this.#pendingAcks.size === 0 && !this.#closing) this.#logWriter?.unref();
         if (ack.error === undefined) waiter?.resolve();
-        else waiter?.reject(new Error(`storing logs failed: ${ack.error}`));
+        else waiter?.reject(new Error(`storing failed: ${ack.error}`));
       });
       this.#logWriter.on("error", (err) => {
         for (const w of this.#pendingAcks.values()) w.reject(err);
@@ -330,41 +343,15 @@ export class SqliteStore implements MetadataStore {
   }
 
   async recordProvisionedSpan(span: ProvisionedSpan): Promise<void> {
-    this.#db
-      .prepare(
-        "INSERT INTO provisioned_spans (function_name, version, instance_id, memory_mb, started_at, stopped_at) VALUES (?, ?, ?, ?, ?, ?)",
-      )
-      .run(
-        span.functionName,
-        span.version,
-        span.instanceId,
-        span.memoryMb,
-        span.startedAt,
-        span.stoppedAt ?? Date.now(),
-      );
+    recordProvisionedSpan(this.#db, span);
   }
 
-  async provisionedSpans(functionName: string, from: number, to: number): Promise<ProvisionedSpan[]> {
-    const rows = this.#db
-      .prepare(
-        "SELECT * FROM provisioned_spans WHERE function_name = ? AND stopped_at > ? AND started_at < ? ORDER BY started_at",
-      )
-      .all(functionName, from, to) as {
-      function_name: string;
-      version: string;
-      instance_id: string;
-      memory_mb: number;
-      started_at: number;
-      stopped_at: number;
-    }[];
-    return rows.map((r) => ({
-      functionName: r.function_name,
-      version: r.version,
-      instanceId: r.instance_id,
-      memoryMb: r.memory_mb,
-      startedAt: r.started_at,
-      stoppedAt: r.stopped_at,
-    }));
+  async provisionedSpans(
+    functionName: string | undefined,
+    from: number,
+    to: number,
+  ): Promise<ProvisionedSpan[]> {
+    return provisionedSpans(this.#db, functionName, from, to);
   }
 
   async getAlias(functionName: string, name: string): Promise<Alias | undefined> {
@@ -409,53 +396,50 @@ export class SqliteStore implements MetadataStore {
   }
 
   async appendLogs(entries: readonly LogEntry[]): Promise<void> {
+    return this.#write("logs", packRows(entries, LOG_SHAPE));
+  }
+
+  async appendUsage(records: readonly UsageRecord[]): Promise<void> {
+    return this.#write("usage", packRows(records, USAGE_SHAPE));
+  }
+
+  /** Hands packed rows to the writing thread (resolves once committed), or inserts them here. */
+  #write(table: WriterBatch["table"], rows: PackedRows): Promise<void> {
     const writer = this.#logWriter;
-    if (writer) {
-      const id = this.#batchSeq++;
-      await new Promise<void>((resolve, reject) => {
-        this.#pendingAcks.set(id, { resolve, reject });
-        writer.ref();
-        writer.postMessage({ id, entries } satisfies LogBatch);
-      });
-      return;
+    if (!writer) {
+      (table === "logs" ? logWriter : usageWriter)(this.#db)(rows);
+      return Promise.resolve();
     }
-    const insert = this.#db.prepare(
-      "INSERT INTO logs (function_name, version, instance_id, request_id, ts, message) VALUES (?, ?, ?, ?, ?, ?)",
-    );
-    this.#db.transaction(() => {
-      for (const e of entries) {
-        insert.run(e.functionName, e.version, e.instanceId, e.requestId ?? null, e.timestamp, e.message);
-      }
-    })();
+    const id = this.#batchSeq++;
+    return new Promise<void>((resolve, reject) => {
+      this.#pendingAcks.set(id, { resolve, reject });
+      writer.ref();
+      writer.postMessage({ id, table, rows } satisfies WriterBatch, transferables(rows));
+    });
+  }
+
+  async queryUsage(q: UsageQuery): Promise<UsageSums[]> {
+    return queryUsage(this.#db, q);
+  }
+
+  async usageOf(requestId: string): Promise<UsageRecord[]> {
+    return usageOf(this.#db, requestId);
+  }
+
+  async listBudgets(): Promise<Budget[]> {
+    return listBudgets(this.#db);
+  }
+
+  async putBudget(b: Budget): Promise<void> {
+    putBudget(this.#db, b);
+  }
+
+  async deleteBudget(scope: string): Promise<boolean> {
+    return deleteBudget(this.#db, scope);
   }
 
   async queryLogs(q: LogQuery): Promise<StoredLog[]> {
-    const where = ["function_name = ?", "seq > ?"];
-    const args: (string | number)[] = [q.functionName, q.afterSeq ?? 0];
-    if (q.requestId !== undefined) {
-      where.push("request_id = ?");
-      args.push(q.requestId);
-    }
-    if (q.from !== undefined) {
-      where.push("ts >= ?");
-      args.push(q.from);
-    }
-    if (q.to !== undefined) {
-      where.push("ts < ?");
-      args.push(q.to);
-    }
-    const rows = this.#db
-      .prepare(`SELECT * FROM logs WHERE ${where.join(" AND ")} ORDER BY seq LIMIT ?`)
-      .all(...args, q.limit) as LogRow[];
-    return rows.map((r) => ({
-      seq: r.seq,
-      functionName: r.function_name,
-      version: r.version,
-      instanceId: r.instance_id,
-      requestId: r.request_id ?? undefined,
-      timestamp: r.ts,
-      message: r.message,
-    }));
+    return queryLogs(this.#db, q);
   }
 
   async pruneLogs(olderThan: number): Promise<number> {

@@ -3,7 +3,7 @@
  * the PostgreSQL implementation fits the same interface as the embedded SQLite one.
  */
 import type { Alias, FunctionRecord, FunctionVersion } from "../protocol/function.js";
-import type { LogEntry } from "../protocol/invoke.js";
+import type { InitPhases, LogEntry } from "../protocol/invoke.js";
 
 export interface StoredLog extends LogEntry {
   /** Monotonic position in the log, for paging and following. */
@@ -13,6 +13,10 @@ export interface StoredLog extends LogEntry {
 export interface LogQuery {
   readonly functionName: string;
   readonly requestId?: string | undefined;
+  /** Only entries of this version (`$LATEST`, a number). */
+  readonly version?: string | undefined;
+  /** Only entries whose message contains this text (case-sensitive). */
+  readonly contains?: string | undefined;
   /** Epoch ms, inclusive. */
   readonly from?: number | undefined;
   /** Epoch ms, exclusive. */
@@ -57,6 +61,77 @@ export interface ProvisionedSpan {
   readonly stoppedAt: number | undefined;
 }
 
+/**
+ * One invocation's metered usage. Its billed figures are the REPORT line's: `billedMs` is
+ * `Billed Duration` (duration plus init, rounded up to the millisecond), `restoreBilledMs`
+ * is `Billed Restore Duration`.
+ */
+export interface UsageRecord {
+  readonly requestId: string;
+  readonly functionName: string;
+  readonly version: string;
+  readonly type: "sync" | "async";
+  readonly cold: boolean;
+  /** It ran on a provisioned-concurrency instance (duration priced at that rate). */
+  readonly provisioned: boolean;
+  /** Epoch ms at which the invocation reached the dispatcher. */
+  readonly startedAt: number;
+  readonly durationMs: number;
+  readonly billedMs: number;
+  readonly memoryMb: number;
+  /** (billedMs + restoreBilledMs) / 1000 × memoryMb / 1024. */
+  readonly gbSeconds: number;
+  /** Init Duration of a cold start (inside billedMs). */
+  readonly initMs: number | undefined;
+  /** Restore Duration of a snapshot restore, and what of it is billed. */
+  readonly restoreMs: number | undefined;
+  readonly restoreBilledMs: number | undefined;
+  readonly maxMemoryMb: number | undefined;
+  /** "success", or the error type the caller saw. */
+  readonly outcome: string;
+  /** Its trace, kept as the few times its spans are made of (`control/trace.ts`). */
+  readonly traceId: string;
+  /** Epoch ms the gateway received it (sync) or the event was accepted (async). */
+  readonly arrivedAt: number | undefined;
+  /** Ms from startedAt until the event was handed to the instance, and until the result. */
+  readonly handedAfterMs: number | undefined;
+  readonly totalMs: number;
+  /** A cold start's phases. */
+  readonly initPhases: InitPhases | undefined;
+}
+
+/** A monthly spending cap: for one function, or (scope "*") for the whole platform. */
+export interface Budget {
+  readonly scope: string;
+  readonly monthlyUsd: number;
+  /** Epoch ms. */
+  readonly updatedAt: number;
+}
+
+export type UsageGrouping = "function" | "version" | "day" | "month";
+
+export interface UsageQuery {
+  readonly functionName?: string | undefined;
+  /** Epoch ms, [from, to). */
+  readonly from: number;
+  readonly to: number;
+  readonly groupBy: UsageGrouping;
+}
+
+/** Sums of the usage records of one group. */
+export interface UsageSums {
+  /** The function name, "function\u0000version", the UTC day (YYYY-MM-DD) or month (YYYY-MM). */
+  readonly key: string;
+  readonly requests: number;
+  readonly errors: number;
+  readonly coldStarts: number;
+  readonly durationMs: number;
+  readonly billedMs: number;
+  /** GB-seconds of invocations on on-demand instances, and on provisioned ones. */
+  readonly gbSeconds: number;
+  readonly provisionedDurationGbSeconds: number;
+}
+
 export interface MetadataStore {
   getFunction(name: string): Promise<FunctionRecord | undefined>;
   /** Functions in name order, starting after `afterName`. */
@@ -96,12 +171,22 @@ export interface MetadataStore {
   deleteProvisionedConfig(functionName: string, qualifier: string): Promise<boolean>;
   recordProvisionedSpan(span: ProvisionedSpan): Promise<void>;
   /** Ended spans of a function that overlap [from, to), oldest first. */
-  provisionedSpans(functionName: string, from: number, to: number): Promise<ProvisionedSpan[]>;
+  provisionedSpans(functionName: string | undefined, from: number, to: number): Promise<ProvisionedSpan[]>;
 
   /** Every package id a function version still references. */
   referencedPackages(): Promise<Set<string>>;
 
   appendLogs(entries: readonly LogEntry[]): Promise<void>;
+  /** Stores usage records (off the caller's thread where the store has one). */
+  appendUsage(records: readonly UsageRecord[]): Promise<void>;
+  /** Usage summed per group over a window. */
+  queryUsage(query: UsageQuery): Promise<UsageSums[]>;
+  /** The usage records of one request id (one per attempt of an async event), oldest first. */
+  usageOf(requestId: string): Promise<UsageRecord[]>;
+  listBudgets(): Promise<Budget[]>;
+  putBudget(budget: Budget): Promise<void>;
+  /** False if there was none. */
+  deleteBudget(scope: string): Promise<boolean>;
   queryLogs(query: LogQuery): Promise<StoredLog[]>;
   /** Deletes log entries older than the cutoff (epoch ms); returns how many. */
   pruneLogs(olderThan: number): Promise<number>;

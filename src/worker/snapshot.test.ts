@@ -29,6 +29,7 @@ function build(files: Record<string, string>, timeoutMs = 10_000) {
   return buildSnapshot({
     driver,
     nodeBinary: process.execPath,
+    nodeFlags: [],
     runtimeEntry,
     codeDir: code,
     handler: "index.handler",

@@ -44,6 +44,11 @@ export type SnapshotBuild =
 export interface SnapshotInput {
   readonly driver: SandboxDriver;
   readonly nodeBinary: string;
+  /**
+   * Node options every start of this version gets (V8's heap limit where no cgroup bounds
+   * memory): a snapshot restores only under the V8 flags it was built with.
+   */
+  readonly nodeFlags: readonly string[];
   /** Nimbus's runtime (bootstrap.cjs), bundled into the snapshot and started by its main function. */
   readonly runtimeEntry: string;
   readonly codeDir: string;
@@ -85,7 +90,11 @@ export async function buildSnapshot(i: SnapshotInput): Promise<SnapshotBuild> {
   const blob = join(i.workDir, "snapshot.blob");
   await rm(blob, { force: true });
   const env = { ...i.env };
-  const built = await run(i, [i.nodeBinary, "--snapshot-blob", written, "--build-snapshot", entry], env);
+  const built = await run(
+    i,
+    [i.nodeBinary, ...i.nodeFlags, "--snapshot-blob", written, "--build-snapshot", entry],
+    env,
+  );
   if (built.timedOut) {
     return {
       ok: false,
@@ -103,8 +112,8 @@ export async function buildSnapshot(i: SnapshotInput): Promise<SnapshotBuild> {
   await chmod(blob, 0o444);
   // Measured where instances run: the plain init, then a restore, each spawn to exit.
   const probe = { ...env, [PROBE_ENV]: "1" };
-  const plain = await run(i, [i.nodeBinary, entry], probe);
-  const restored = await run(i, [i.nodeBinary, "--snapshot-blob", blob], probe);
+  const plain = await run(i, [i.nodeBinary, ...i.nodeFlags, entry], probe);
+  const restored = await run(i, [i.nodeBinary, ...i.nodeFlags, "--snapshot-blob", blob], probe);
   if (plain.code !== 0 || restored.code !== 0) {
     return {
       ok: false,

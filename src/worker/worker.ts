@@ -183,7 +183,7 @@ export class Worker implements WorkerApi {
         sandbox = await this.#opts.driver.start({
           instanceId: id,
           argv: snapshot
-            ? [this.#opts.nodeBinary, "--snapshot-blob", snapshot]
+            ? [this.#opts.nodeBinary, ...this.#nodeFlags(fn.memoryMb), "--snapshot-blob", snapshot]
             : kind === "node"
               ? this.#nodeArgv(fn.memoryMb)
               : [join(codeDir, "bootstrap")],
@@ -194,7 +194,7 @@ export class Worker implements WorkerApi {
           memoryMb: fn.memoryMb,
         });
       }
-      return await instance.runInit(
+      const started = await instance.runInit(
         sandbox,
         startedAt,
         {
@@ -206,6 +206,9 @@ export class Worker implements WorkerApi {
         },
         pooled && (() => pooled.target.assign(instance.target, env)),
       );
+      // Init ran at full speed; invocations get the CPU share their memory size buys.
+      if (started.kind === "ready") sandbox.limitCpu();
+      return started;
     } catch (err) {
       if (sandbox && pooled) sandbox.kill();
       await instance.stop("failed to start");
@@ -242,14 +245,14 @@ export class Worker implements WorkerApi {
   }
 
   #nodeArgv(memoryMb: number): string[] {
-    return [
-      this.#opts.nodeBinary,
-      // Without a driver-enforced limit, V8's heap limit is the only bound.
-      ...(this.#opts.driver.limitsMemory
-        ? []
-        : [`--max-old-space-size=${Math.max(16, Math.floor(memoryMb * HEAP_SHARE))}`]),
-      this.#nodeBootstrap,
-    ];
+    return [this.#opts.nodeBinary, ...this.#nodeFlags(memoryMb), this.#nodeBootstrap];
+  }
+
+  /** Without a driver-enforced limit, V8's heap limit is the only bound. */
+  #nodeFlags(memoryMb: number): string[] {
+    return this.#opts.driver.limitsMemory
+      ? []
+      : [`--max-old-space-size=${Math.max(16, Math.floor(memoryMb * HEAP_SHARE))}`];
   }
 
   /**
@@ -308,8 +311,8 @@ export class Worker implements WorkerApi {
 
   /**
    * Builds a snapshot of the version's init (`snapshot.ts`) and keeps it: its instances then
-   * restore it instead of running init, when restoring was measured faster. Only where the
-   * driver bounds memory itself (a V8 heap flag would not match the snapshot's).
+   * restore it instead of running init, when restoring was measured faster. Without control
+   * groups the snapshot is built, probed and restored under the version's V8 heap flag.
    */
   async buildSnapshot(
     spec: Pick<InstanceSpec, "function" | "region" | "initTimeoutMs">,
@@ -322,8 +325,6 @@ export class Worker implements WorkerApi {
     let result: SnapshotBuild;
     if (runtimeKind(fn.runtime) !== "node")
       result = { ok: false, reason: "snapshots are for Node functions" };
-    else if (!this.#opts.driver.limitsMemory)
-      result = { ok: false, reason: "snapshots need control groups (root, cgroup v1) to bound memory" };
     else {
       result = await this.#build(spec, key).catch((err: unknown) => ({
         ok: false as const,
@@ -352,6 +353,7 @@ export class Worker implements WorkerApi {
       return await buildSnapshot({
         driver: this.#opts.driver,
         nodeBinary: this.#opts.nodeBinary,
+        nodeFlags: this.#nodeFlags(fn.memoryMb),
         runtimeEntry: this.#nodeBootstrap,
         codeDir,
         handler: fn.handler,

@@ -16,7 +16,10 @@ export async function logs(args: string[]): Promise<number> {
     options: {
       follow: { type: "boolean", short: "f" },
       "request-id": { type: "string" },
+      version: { type: "string" },
+      grep: { type: "string" },
       since: { type: "string" },
+      until: { type: "string" },
       limit: { type: "string" },
       endpoint: { type: "string" },
       data: { type: "string" },
@@ -24,11 +27,16 @@ export async function logs(args: string[]): Promise<number> {
   });
   const name = positionals[0];
   if (!name)
-    throw new Error("usage: nimbus logs NAME [--follow] [--request-id ID] [--since ISO|5m|1h] [--limit N]");
+    throw new Error(
+      "usage: nimbus logs NAME [--follow] [--request-id ID] [--version V] [--grep TEXT] [--since ISO|5m|1h] [--until ISO|5m] [--limit N]",
+    );
   const client = new NimbusClient(resolveClientOptions(values, process.env));
   const query: Record<string, string> = { function: name };
   if (values["request-id"]) query.requestId = values["request-id"];
-  if (values.since) query.from = String(since(values.since));
+  if (values.version) query.version = values.version;
+  if (values.grep) query.q = values.grep;
+  if (values.since) query.from = String(since(values.since, "--since"));
+  if (values.until) query.to = String(since(values.until, "--until"));
   if (values.limit) query.limit = values.limit;
   const print = (e: WireLog) => process.stdout.write(`${e.message}\n`);
   if (!values.follow) {
@@ -51,11 +59,12 @@ export async function logs(args: string[]): Promise<number> {
   return 0;
 }
 
-function since(v: string): number {
+/** An ISO time, or a duration back from now (`5m`, `2h`). */
+function since(v: string, flag: string): number {
   const m = /^(\d+)([smhd])$/.exec(v);
   if (m)
     return Date.now() - Number(m[1]) * { s: 1e3, m: 6e4, h: 36e5, d: 864e5 }[m[2] as "s" | "m" | "h" | "d"];
   const t = Date.parse(v);
-  if (Number.isNaN(t)) throw new Error(`--since must be an ISO time or a duration like 5m, got ${v}`);
+  if (Number.isNaN(t)) throw new Error(`${flag} must be an ISO time or a duration like 5m, got ${v}`);
   return t;
 }

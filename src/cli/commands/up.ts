@@ -24,6 +24,8 @@ export async function up(args: string[]): Promise<number> {
       "keep-alive-policy": { type: "string" },
       "instance-burst": { type: "string" },
       "instances-per-second": { type: "string" },
+      "free-tier": { type: "boolean" },
+      "otlp-endpoint": { type: "string" },
     },
   });
   const file = values.config
@@ -46,6 +48,8 @@ export async function up(args: string[]): Promise<number> {
   if (values["keep-alive-policy"] !== undefined) flags.keepAlivePolicy = values["keep-alive-policy"];
   if (values["instance-burst"] !== undefined) flags.instanceBurst = values["instance-burst"];
   if (values["instances-per-second"] !== undefined) flags.instancesPerSecond = values["instances-per-second"];
+  if (values["free-tier"]) flags.freeTier = true;
+  if (values["otlp-endpoint"] !== undefined) flags.otlpEndpoint = values["otlp-endpoint"];
   const config = loadConfig(process.env, file, flags);
   const platform = await createPlatform(config, { env: process.env });
   // Instances run in their own process groups: whatever ends this process must end them too.

@@ -42,6 +42,7 @@ function fakeQueue(backlog: Record<string, number>, acceptedAt: number) {
           lastError: undefined,
           result: undefined,
           initPhases: undefined,
+          heldMs: 0,
         });
       }
       return out;

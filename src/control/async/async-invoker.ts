@@ -8,8 +8,9 @@
  * - the final outcome goes to the on-success or on-failure destination as Lambda's invocation
  *   record, itself delivered as an asynchronous invocation of the destination function.
  */
+
 import { randomUUID } from "node:crypto";
-import { type FunctionVersion, LATEST } from "../../protocol/function.js";
+import { type FunctionVersion, functionArn, LATEST } from "../../protocol/function.js";
 import { MAX_ASYNC_REQUEST_BYTES } from "../../protocol/limits.js";
 import type { Clock, TimerHandle } from "../../shared/clock.js";
 import { ERROR_CATALOGUE, NimbusError } from "../../shared/errors.js";
@@ -17,8 +18,8 @@ import { newRequestId } from "../../shared/ids.js";
 import type { Logger } from "../../shared/logger.js";
 import type { EventQueue, QueuedEvent } from "../../store/queue.js";
 import type { EventInvokeConfig } from "../../store/types.js";
+import type { Budgets } from "../budgets.js";
 import type { Dispatcher } from "../dispatcher.js";
-import { functionArn } from "../dispatcher.js";
 import { checkJson, newTraceRoot } from "../invoke-service.js";
 import type { Registry } from "../registry/registry.js";
 import { parseFunctionRef } from "../registry/validate.js";
@@ -47,6 +48,8 @@ export const DEFAULT_ASYNC_SETTINGS: AsyncSettings = {
 };
 
 const PRUNE_EVERY_MS = 3600 * 1000;
+/** An event held back by a spent budget is looked at again after this long. */
+export const BUDGET_RECHECK_MS = 60_000;
 
 type Condition = "Success" | "RetriesExhausted" | "EventAgeExceeded" | "RecursiveInvocationDetected";
 
@@ -63,6 +66,8 @@ export interface AsyncInvokerDeps {
   readonly region: string;
   readonly accountId: string;
   readonly settings: AsyncSettings;
+  /** Spent budgets hold events back (they wait, unaged, instead of running or expiring). */
+  readonly budgets?: Pick<Budgets, "refusal">;
 }
 
 export class AsyncInvoker {
@@ -213,6 +218,22 @@ export class AsyncInvoker {
     }
   }
 
+  /** A spent budget holds the event back; the time held does not count towards its age. */
+  async #hold(e: QueuedEvent, now: number, refusal: NimbusError): Promise<void> {
+    const message = `${refusal.message} The event waits in the queue until the budget allows it.`;
+    await this.#o.queue.settle(
+      e.id,
+      {
+        status: "retrying",
+        attempts: e.attempts,
+        notBefore: now + BUDGET_RECHECK_MS,
+        error: errorJson("BudgetExceededException", message),
+        heldMs: e.heldMs + BUDGET_RECHECK_MS,
+      },
+      now,
+    );
+  }
+
   async #run(e: QueuedEvent): Promise<void> {
     const { clock, queue } = this.#o;
     const now = clock.now();
@@ -240,7 +261,9 @@ export class AsyncInvoker {
       }
       return;
     }
-    const ageLimit = e.acceptedAt + config.maximumEventAgeInSeconds * 1000;
+    const refusal = this.#o.budgets?.refusal(e.functionName);
+    if (refusal) return this.#hold(e, now, refusal);
+    const ageLimit = e.acceptedAt + e.heldMs + config.maximumEventAgeInSeconds * 1000;
     if (now > ageLimit) {
       const error = e.lastError ?? errorJson("EventAgeExceeded", "the event expired before it could run");
       await queue.settle(e.id, { status: "failed", attempts: e.attempts, error }, now);
@@ -249,16 +272,21 @@ export class AsyncInvoker {
     }
     let result: Awaited<ReturnType<Dispatcher["invoke"]>>;
     try {
-      result = await this.#o.dispatcher.invoke(target.fn, {
-        requestId: e.id,
-        payload: e.payload,
-        contentType: "application/json",
-        invokedFunctionArn: functionArn(this.#o.region, this.#o.accountId, e.functionName, e.qualifier),
-        traceId: e.traceId,
-        clientContext: undefined,
-        cognitoIdentity: undefined,
-      });
+      result = await this.#o.dispatcher.invoke(
+        target.fn,
+        {
+          requestId: e.id,
+          payload: e.payload,
+          contentType: "application/json",
+          invokedFunctionArn: functionArn(this.#o.region, this.#o.accountId, e.functionName, e.qualifier),
+          traceId: e.traceId,
+          clientContext: undefined,
+          cognitoIdentity: undefined,
+        },
+        { type: "async", acceptedAt: e.acceptedAt },
+      );
     } catch (err) {
+      if (err instanceof NimbusError && err.code === "BudgetExceeded") return this.#hold(e, clock.now(), err);
       // Throttled or a platform failure: back in the queue, attempts untouched.
       const waited = Math.max(0, clock.now() - e.acceptedAt);
       const [min, max] = this.#o.settings.backoffMs;

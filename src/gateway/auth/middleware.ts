@@ -1,4 +1,8 @@
-/** SigV4 authentication for the Lambda API and Nimbus's own API. */
+/**
+ * SigV4 authentication for the Lambda API and Nimbus's own API; for scrapers that cannot sign
+ * (Prometheus), HTTP Basic with the same access key id and secret (`checkSignedOrBasic`).
+ */
+import { timingSafeEqual } from "node:crypto";
 import type { NimbusError } from "../../shared/errors.js";
 import { NimbusError as Err } from "../../shared/errors.js";
 import { type SigV4Result, verifySigV4 } from "./sigv4.js";
@@ -13,12 +17,25 @@ export type AuthMode = "verify" | "off";
 export interface Authenticator {
   /** Resolves when the request is signed with a known key; throws a NimbusError otherwise. */
   check(req: Request, rawUrl: string, bodySha256Hex: string): Promise<void>;
+  /** As `check`, or `Authorization: Basic` with the access key id and secret access key. */
+  checkSignedOrBasic(req: Request, rawUrl: string, bodySha256Hex: string): Promise<void>;
 }
 
 export function createAuthenticator(mode: AuthMode, creds: Credentials, now: () => number): Authenticator {
-  if (mode === "off") return { check: async () => {} };
+  if (mode === "off") return { check: async () => {}, checkSignedOrBasic: async () => {} };
   const secretFor = (id: string) => (id === creds.accessKeyId ? creds.secretAccessKey : undefined);
-  return {
+  const expectedBasic = Buffer.from(`${creds.accessKeyId}:${creds.secretAccessKey}`);
+  const auth: Authenticator = {
+    async checkSignedOrBasic(req, rawUrl, bodySha256Hex) {
+      const header = req.headers.get("authorization") ?? "";
+      if (!/^basic /i.test(header)) return auth.check(req, rawUrl, bodySha256Hex);
+      const given = Buffer.from(header.slice(6).trim(), "base64");
+      if (given.length !== expectedBasic.length || !timingSafeEqual(given, expectedBasic))
+        throw new Err(
+          "UnrecognizedClient",
+          "The credentials in the Authorization header are invalid: expected Basic with the platform's access key id as user name and its secret access key as password",
+        );
+    },
     async check(req, rawUrl, bodySha256Hex) {
       const afterHost = rawUrl.replace(/^[a-z]+:\/\/[^/]+/i, "");
       const q = afterHost.indexOf("?");
@@ -35,6 +52,7 @@ export function createAuthenticator(mode: AuthMode, creds: Credentials, now: () 
       if (!result.ok) throw authError(result);
     },
   };
+  return auth;
 }
 
 function authError(r: Exclude<SigV4Result, { ok: true }>): NimbusError {

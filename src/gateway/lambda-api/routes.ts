@@ -30,6 +30,8 @@ import {
 } from "./shapes.js";
 
 export interface LambdaApiDeps {
+  /** Epoch ms now (the platform's clock). */
+  readonly now: () => number;
   readonly registry: Registry;
   readonly invoke: InvokeService;
   readonly async: AsyncInvoker;
@@ -223,6 +225,7 @@ export function lambdaApi(d: LambdaApiDeps): Hono {
 
   // ── Invoke ─────────────────────────────────────────────────────────────────
   app.post("/2015-03-31/functions/:name/invocations", async (c) => {
+    const receivedAt = d.now();
     const payload = await authed(c, MAX_SYNC_REQUEST_BYTES, INVOKE_TOO_LARGE);
     const type = c.req.header("x-amz-invocation-type") ?? "RequestResponse";
     if (type === "Event") {
@@ -248,7 +251,9 @@ export function lambdaApi(d: LambdaApiDeps): Hono {
       payload,
       clientContextBase64: c.req.header("x-amz-client-context"),
       dryRun: type === "DryRun",
-      traceId: undefined,
+      // A caller's X-Ray style trace header: the invocation joins its trace, as on Lambda.
+      traceId: traceHeader(c.req.header("x-amzn-trace-id")),
+      receivedAt,
     });
     const headers: Record<string, string> = {
       "x-amzn-requestid": out.requestId,
@@ -265,4 +270,11 @@ export function lambdaApi(d: LambdaApiDeps): Hono {
   });
 
   return app;
+}
+
+/** The caller's trace header when it names a root (`Root=1-…`), else undefined (a new trace). */
+function traceHeader(h: string | undefined): string | undefined {
+  return h !== undefined && /(?:^|;)\s*Root=1-[0-9a-f]{8}-[0-9a-f]{24}(?:;|$)/.test(h) && h.length <= 512
+    ? h
+    : undefined;
 }

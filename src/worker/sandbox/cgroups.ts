@@ -27,6 +27,16 @@ const PARENT = "nimbus";
 const SHARES_PER_GB = 1024;
 /** The kernel's lowest cpu.shares. */
 const MIN_SHARES = 2;
+/** Lambda's rule: 1,769 MB of memory buys one vCPU; CPU time is capped in proportion. */
+export const MB_PER_VCPU = 1769;
+/**
+ * The quota's period. Short enough that an invocation of tens of ms is held to its share
+ * whatever the period's phase (over a 100 ms period a 90 ms burst at half a CPU can straddle
+ * two periods unthrottled), long enough that 128 MB's 7.2 % is above the kernel's 1 ms minimum.
+ */
+const CFS_PERIOD_US = 20_000;
+/** The kernel's smallest quota. */
+const MIN_QUOTA_US = 1000;
 
 export interface InstanceCgroup {
   /**
@@ -39,6 +49,8 @@ export interface InstanceCgroup {
   oomKilled(): boolean;
   /** New memory limit and CPU weight for the group. */
   resize(memoryMb: number): void;
+  /** Caps the group's CPU time at memoryMb / 1,769 CPUs (false without a cpu controller). */
+  limitCpu(memoryMb: number): boolean;
   /** Removes the group; its processes must be gone. Retries while they exit. */
   remove(): void;
 }
@@ -51,6 +63,11 @@ export class Cgroups {
   private constructor(memory: string, cpu: string | undefined) {
     this.#memory = memory;
     this.#cpu = cpu;
+  }
+
+  /** Whether CPU weight and quotas apply (the cpu controller is mounted and usable). */
+  get limitsCpu(): boolean {
+    return this.#cpu !== undefined;
   }
 
   /** The cgroup v1 hierarchy when this process may create groups in it, or why not. */
@@ -116,6 +133,13 @@ export class Cgroups {
         ]);
       },
       resize,
+      limitCpu(mb) {
+        if (!cpu) return false;
+        const quota = Math.max(MIN_QUOTA_US, Math.round((CFS_PERIOD_US * mb) / MB_PER_VCPU));
+        writeFileSync(join(cpu, "cpu.cfs_period_us"), String(CFS_PERIOD_US));
+        writeFileSync(join(cpu, "cpu.cfs_quota_us"), String(quota));
+        return true;
+      },
       oomKilled() {
         try {
           const n = readSync(oomControl, buf, 0, buf.length, 0);

@@ -7,7 +7,7 @@
 import { spawn } from "node:child_process";
 import { chownSync, readdirSync, statSync } from "node:fs";
 import { dirname } from "node:path";
-import { Cgroups } from "./cgroups.js";
+import { Cgroups, type InstanceCgroup } from "./cgroups.js";
 import { PeakMemory } from "./peak-memory.js";
 import {
   type Sandbox,
@@ -20,6 +20,8 @@ import {
 /** First uid handed to instances when running as root (well above any login account). */
 const SANDBOX_UID_BASE = 200_000;
 const SANDBOX_UID_COUNT = 50_000;
+/** Uids other processes on the host run as, from a /proc scan at most this old (see #allocateUid). */
+const UID_SCAN_MAX_AGE_MS = 1000;
 /** How long output pipes may stay open after the process exits (held by a stray descendant). */
 const PIPE_DRAIN_MS = 200;
 
@@ -50,6 +52,9 @@ export class ProcessDriver implements SandboxDriver {
   readonly #dropPrivileges: boolean;
   #cgroups: Cgroups | undefined;
   #nextUid = Math.floor(Math.random() * SANDBOX_UID_COUNT);
+  /** Uids of this driver's sandboxes not yet exited. */
+  readonly #heldUids = new Set<number>();
+  #scannedUids: { readonly at: number; readonly uids: ReadonlySet<number> } | undefined;
 
   constructor(opts: ProcessDriverOptions) {
     const isRoot = process.getuid?.() === 0;
@@ -68,9 +73,16 @@ export class ProcessDriver implements SandboxDriver {
     if ((opts.cgroups ?? "auto") === "auto" && isRoot) {
       const groups = Cgroups.open();
       if (groups instanceof Cgroups) this.#cgroups = groups;
-      else this.warnings.push(`memory is bounded by V8's heap limit only: ${groups.problem}`);
+      else
+        this.warnings.push(
+          `memory is bounded by V8's heap limit only and CPU is not limited per instance: ${groups.problem}`,
+        );
+      if (groups instanceof Cgroups && !groups.limitsCpu)
+        this.warnings.push("CPU is not limited per instance: no cgroup v1 cpu controller");
     } else if ((opts.cgroups ?? "auto") === "auto") {
-      this.warnings.push("memory is bounded by V8's heap limit only: control groups need root");
+      this.warnings.push(
+        "memory is bounded by V8's heap limit only and CPU is not limited per instance: control groups need root",
+      );
     }
   }
 
@@ -84,13 +96,21 @@ export class ProcessDriver implements SandboxDriver {
 
   /**
    * A uid no running process has: other Nimbus platforms on the host (a test run beside a
-   * dev server) draw from the same range, so each starts at a random point and skips uids in use.
+   * dev server) draw from the same range, so each starts at a random point and skips uids in
+   * use. Its own are known; others' come from a scan of /proc (~1 ms with a hundred processes)
+   * reused for a second, so that a burst of sandbox starts does not scan once each. A uid is
+   * handed out again only after the cursor has gone round all 50,000.
    */
   #allocateUid(): number {
-    const inUse = new Set(processOwners().map(([, uid]) => uid));
+    const now = performance.now();
+    if (!this.#scannedUids || now - this.#scannedUids.at > UID_SCAN_MAX_AGE_MS)
+      this.#scannedUids = { at: now, uids: new Set(processOwners().map(([, uid]) => uid)) };
+    const others = this.#scannedUids.uids;
     for (let i = 0; i < SANDBOX_UID_COUNT; i++) {
       const uid = SANDBOX_UID_BASE + (this.#nextUid++ % SANDBOX_UID_COUNT);
-      if (!inUse.has(uid)) return uid;
+      if (this.#heldUids.has(uid) || others.has(uid)) continue;
+      this.#heldUids.add(uid);
+      return uid;
     }
     throw new Error(`all ${SANDBOX_UID_COUNT} sandbox uids are in use`);
   }
@@ -99,11 +119,20 @@ export class ProcessDriver implements SandboxDriver {
     const [command, ...args] = spec.argv;
     if (!command) throw new Error("sandbox argv is empty");
     let uid: number | undefined;
-    if (this.#dropPrivileges) {
-      uid = this.#allocateUid();
-      for (const dir of [spec.tmpDir, ...spec.privateDirs]) chownSync(dir, uid, uid);
+    const release = () => {
+      if (uid !== undefined) this.#heldUids.delete(uid);
+    };
+    let cgroup: InstanceCgroup | undefined;
+    try {
+      if (this.#dropPrivileges) {
+        uid = this.#allocateUid();
+        for (const dir of [spec.tmpDir, ...spec.privateDirs]) chownSync(dir, uid, uid);
+      }
+      cgroup = this.#cgroups?.create(spec.instanceId, spec.memoryMb, spec.background);
+    } catch (err) {
+      release();
+      throw err;
     }
-    const cgroup = this.#cgroups?.create(spec.instanceId, spec.memoryMb, spec.background);
     const child = spawn(command, args, {
       cwd: spec.codeDir,
       env: { ...spec.env },
@@ -127,6 +156,7 @@ export class ProcessDriver implements SandboxDriver {
     });
     const pid = child.pid;
     if (pid === undefined) {
+      release();
       cgroup?.remove();
       const err = await new Promise<NodeJS.ErrnoException>((resolve) => child.once("error", resolve));
       throw new SandboxStartError(command, err.code ?? "UNKNOWN");
@@ -141,8 +171,10 @@ export class ProcessDriver implements SandboxDriver {
       : Promise.resolve();
     limited.catch(() => {});
     const peak = new PeakMemory(pid);
+    let memoryMb = spec.memoryMb;
     let oom = false;
     void exited.then(() => {
+      release();
       peak.close();
       if (cgroup) {
         oom = cgroup.oomKilled();
@@ -155,7 +187,17 @@ export class ProcessDriver implements SandboxDriver {
       limited,
       stdout: child.stdout!,
       stderr: child.stderr!,
-      resize: (memoryMb) => cgroup?.resize(memoryMb),
+      resize: (mb) => {
+        cgroup?.resize(mb);
+        memoryMb = mb;
+      },
+      limitCpu: () => {
+        try {
+          cgroup?.limitCpu(memoryMb);
+        } catch {
+          // The group is gone with its process: nothing left to limit.
+        }
+      },
       exited,
       kill: () => {
         try {

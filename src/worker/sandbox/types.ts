@@ -44,6 +44,12 @@ export interface Sandbox {
   kill(): void;
   /** Sets the memory limit and CPU weight for a new memory size (a pooled sandbox bound to a function). */
   resize(memoryMb: number): void;
+  /**
+   * Caps its CPU time in proportion to its memory size, as Lambda does (1,769 MB = one vCPU).
+   * Called once its init is done: init runs at full speed, invocations at their share.
+   * A no-op where the driver cannot limit CPU.
+   */
+  limitCpu(): void;
   /** Peak resident memory in MB, or undefined when the driver cannot tell. */
   peakMemoryMb(): number | undefined;
   /** Whether the driver's memory limit killed it (the kernel's OOM killer, not a crash). */

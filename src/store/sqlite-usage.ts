@@ -1,0 +1,181 @@
+/**
+ * Billing data in SQLite: usage records (their table is a migration of `sqlite.ts`; the log
+ * thread inserts them) and their sums, provisioned instances' up-time spans, and budgets.
+ */
+import type Database from "better-sqlite3";
+import type { Budget, ProvisionedSpan, UsageQuery, UsageRecord, UsageSums } from "./types.js";
+
+/**
+ * One row per invocation (per attempt of an async event), with the times its trace's spans are
+ * made of (arrival, hand-over, end, the cold start's phases). (A WITHOUT ROWID table keyed by
+ * request id was tried: its indexes then carry the 36-character key, and metering cost more.)
+ */
+export const USAGE_MIGRATION = `CREATE TABLE usage (
+     request_id TEXT NOT NULL,
+     started_at INTEGER NOT NULL,
+     function_name TEXT NOT NULL,
+     version TEXT NOT NULL,
+     type TEXT NOT NULL,
+     outcome TEXT NOT NULL,
+     trace_id TEXT NOT NULL,
+     init_phases TEXT,
+     cold INTEGER NOT NULL,
+     provisioned INTEGER NOT NULL,
+     duration_ms REAL NOT NULL,
+     billed_ms INTEGER NOT NULL,
+     memory_mb INTEGER NOT NULL,
+     gb_seconds REAL NOT NULL,
+     init_ms REAL,
+     restore_ms REAL,
+     restore_billed_ms INTEGER,
+     max_memory_mb INTEGER,
+     arrived_at INTEGER,
+     handed_after_ms REAL,
+     total_ms REAL NOT NULL
+   );
+   CREATE INDEX usage_by_request ON usage (request_id);
+   CREATE INDEX usage_by_time ON usage (started_at);
+   CREATE INDEX usage_by_function ON usage (function_name, started_at);`;
+
+export const BUDGET_MIGRATION = `CREATE TABLE budgets (
+     scope TEXT PRIMARY KEY,
+     monthly_usd REAL NOT NULL,
+     updated_at INTEGER NOT NULL
+   );`;
+
+export function listBudgets(db: Database.Database): Budget[] {
+  return (
+    db.prepare("SELECT scope, monthly_usd, updated_at FROM budgets ORDER BY scope").all() as {
+      scope: string;
+      monthly_usd: number;
+      updated_at: number;
+    }[]
+  ).map((r) => ({ scope: r.scope, monthlyUsd: r.monthly_usd, updatedAt: r.updated_at }));
+}
+
+export function putBudget(db: Database.Database, b: Budget): void {
+  db.prepare(
+    `INSERT INTO budgets (scope, monthly_usd, updated_at) VALUES (?, ?, ?)
+     ON CONFLICT (scope) DO UPDATE SET monthly_usd = excluded.monthly_usd, updated_at = excluded.updated_at`,
+  ).run(b.scope, b.monthlyUsd, b.updatedAt);
+}
+
+export function deleteBudget(db: Database.Database, scope: string): boolean {
+  return db.prepare("DELETE FROM budgets WHERE scope = ?").run(scope).changes === 1;
+}
+
+const GROUP_KEY: Record<UsageQuery["groupBy"], string> = {
+  function: "function_name",
+  version: "function_name || char(0) || version",
+  day: "strftime('%Y-%m-%d', started_at / 1000, 'unixepoch')",
+  month: "strftime('%Y-%m', started_at / 1000, 'unixepoch')",
+};
+
+export function queryUsage(db: Database.Database, q: UsageQuery): UsageSums[] {
+  const byFunction = q.functionName !== undefined;
+  const sql = `SELECT ${GROUP_KEY[q.groupBy]} AS key, COUNT(*) AS requests,
+      SUM(outcome != 'success') AS errors, SUM(cold) AS coldStarts, SUM(duration_ms) AS durationMs,
+      SUM(billed_ms) AS billedMs, SUM(CASE WHEN provisioned = 0 THEN gb_seconds ELSE 0 END) AS gbSeconds,
+      SUM(CASE WHEN provisioned = 1 THEN gb_seconds ELSE 0 END) AS provisionedDurationGbSeconds
+    FROM usage WHERE started_at >= ? AND started_at < ?${byFunction ? " AND function_name = ?" : ""}
+    GROUP BY key ORDER BY key`;
+  const args: (string | number)[] = [q.from, q.to];
+  if (byFunction) args.push(q.functionName!);
+  return db.prepare(sql).all(...args) as UsageSums[];
+}
+
+export function recordProvisionedSpan(db: Database.Database, span: ProvisionedSpan): void {
+  db.prepare(
+    "INSERT INTO provisioned_spans (function_name, version, instance_id, memory_mb, started_at, stopped_at) VALUES (?, ?, ?, ?, ?, ?)",
+  ).run(
+    span.functionName,
+    span.version,
+    span.instanceId,
+    span.memoryMb,
+    span.startedAt,
+    span.stoppedAt ?? Date.now(),
+  );
+}
+
+/** Spans overlapping [from, to), of one function or of all. */
+export function provisionedSpans(
+  db: Database.Database,
+  functionName: string | undefined,
+  from: number,
+  to: number,
+): ProvisionedSpan[] {
+  const rows = db
+    .prepare(
+      `SELECT * FROM provisioned_spans WHERE stopped_at > ? AND started_at < ?${functionName === undefined ? "" : " AND function_name = ?"} ORDER BY started_at`,
+    )
+    .all(from, to, ...(functionName === undefined ? [] : [functionName])) as {
+    function_name: string;
+    version: string;
+    instance_id: string;
+    memory_mb: number;
+    started_at: number;
+    stopped_at: number;
+  }[];
+  return rows.map((r) => ({
+    functionName: r.function_name,
+    version: r.version,
+    instanceId: r.instance_id,
+    memoryMb: r.memory_mb,
+    startedAt: r.started_at,
+    stoppedAt: r.stopped_at,
+  }));
+}
+
+interface UsageRow {
+  request_id: string;
+  function_name: string;
+  version: string;
+  type: "sync" | "async";
+  cold: number;
+  provisioned: number;
+  started_at: number;
+  duration_ms: number;
+  billed_ms: number;
+  memory_mb: number;
+  gb_seconds: number;
+  init_ms: number | null;
+  restore_ms: number | null;
+  restore_billed_ms: number | null;
+  max_memory_mb: number | null;
+  outcome: string;
+  trace_id: string;
+  arrived_at: number | null;
+  handed_after_ms: number | null;
+  total_ms: number;
+  init_phases: string | null;
+}
+
+/** The records of one request id (an async event has one per attempt), oldest first. */
+export function usageOf(db: Database.Database, requestId: string): UsageRecord[] {
+  const rows = db
+    .prepare("SELECT * FROM usage WHERE request_id = ? ORDER BY started_at, rowid")
+    .all(requestId) as UsageRow[];
+  return rows.map((r) => ({
+    requestId: r.request_id,
+    functionName: r.function_name,
+    version: r.version,
+    type: r.type,
+    cold: r.cold === 1,
+    provisioned: r.provisioned === 1,
+    startedAt: r.started_at,
+    durationMs: r.duration_ms,
+    billedMs: r.billed_ms,
+    memoryMb: r.memory_mb,
+    gbSeconds: r.gb_seconds,
+    initMs: r.init_ms ?? undefined,
+    restoreMs: r.restore_ms ?? undefined,
+    restoreBilledMs: r.restore_billed_ms ?? undefined,
+    maxMemoryMb: r.max_memory_mb ?? undefined,
+    outcome: r.outcome,
+    traceId: r.trace_id,
+    arrivedAt: r.arrived_at ?? undefined,
+    handedAfterMs: r.handed_after_ms ?? undefined,
+    totalMs: r.total_ms,
+    initPhases: r.init_phases ? (JSON.parse(r.init_phases) as UsageRecord["initPhases"]) : undefined,
+  }));
+}

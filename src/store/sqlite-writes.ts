@@ -1,0 +1,130 @@
+/**
+ * The rows the writing thread inserts (function logs and usage records): their packed shape
+ * (`packed-rows.ts`) and their inserts, shared by the thread and, for an in-memory database
+ * that has none, the store itself; and the query that reads the logs back.
+ */
+import type Database from "better-sqlite3";
+import type { LogEntry } from "../protocol/invoke.js";
+import { type PackedRows, RowReader, type RowShape } from "./packed-rows.js";
+import type { LogQuery, StoredLog, UsageRecord } from "./types.js";
+
+export const LOG_SHAPE: RowShape<LogEntry> = {
+  strings: [
+    (e) => e.functionName,
+    (e) => e.version,
+    (e) => e.instanceId,
+    (e) => e.requestId,
+    (e) => e.message,
+  ],
+  numbers: [(e) => e.timestamp],
+};
+const LOG_COLUMNS = "function_name, version, instance_id, request_id, message, ts";
+
+export const USAGE_SHAPE: RowShape<UsageRecord> = {
+  strings: [
+    (r) => r.requestId,
+    (r) => r.functionName,
+    (r) => r.version,
+    (r) => r.type,
+    (r) => r.outcome,
+    (r) => r.traceId,
+    (r) => (r.initPhases ? JSON.stringify(r.initPhases) : undefined),
+  ],
+  numbers: [
+    (r) => r.cold,
+    (r) => r.provisioned,
+    (r) => r.startedAt,
+    (r) => r.durationMs,
+    (r) => r.billedMs,
+    (r) => r.memoryMb,
+    (r) => r.gbSeconds,
+    (r) => r.initMs,
+    (r) => r.restoreMs,
+    (r) => r.restoreBilledMs,
+    (r) => r.maxMemoryMb,
+    (r) => r.arrivedAt,
+    (r) => r.handedAfterMs,
+    (r) => r.totalMs,
+  ],
+};
+const USAGE_COLUMNS = `request_id, function_name, version, type, outcome, trace_id, init_phases, cold, provisioned,
+  started_at, duration_ms, billed_ms, memory_mb, gb_seconds, init_ms, restore_ms, restore_billed_ms, max_memory_mb,
+  arrived_at, handed_after_ms, total_ms`;
+
+/** Rows per INSERT statement: one statement per row spent more in binding calls than in SQLite. */
+const ROWS_PER_INSERT = 32;
+
+/** Inserts packed rows of `columns` in one transaction, many per statement. */
+function writer(
+  db: Database.Database,
+  table: string,
+  columns: string,
+  width: number,
+): (rows: PackedRows) => void {
+  const one = `(${Array(width).fill("?").join(", ")})`;
+  const sql = (n: number) => `INSERT INTO ${table} (${columns}) VALUES ${Array(n).fill(one).join(", ")}`;
+  const insertOne = db.prepare(sql(1));
+  const insertMany = db.prepare(sql(ROWS_PER_INSERT));
+  const many: Array<string | number | null> = new Array(ROWS_PER_INSERT * width);
+  const single: Array<string | number | null> = new Array(width);
+  return db.transaction((p: PackedRows) => {
+    const rows = new RowReader(p);
+    let r = 0;
+    for (; r + ROWS_PER_INSERT <= p.count; r += ROWS_PER_INSERT) {
+      for (let k = 0; k < ROWS_PER_INSERT; k++) rows.next(many, k * width);
+      insertMany.run(many);
+    }
+    for (; r < p.count; r++) {
+      rows.next(single, 0);
+      insertOne.run(single);
+    }
+  });
+}
+
+export function logWriter(db: Database.Database): (rows: PackedRows) => void {
+  return writer(db, "logs", LOG_COLUMNS, LOG_SHAPE.strings.length + LOG_SHAPE.numbers.length);
+}
+
+export function usageWriter(db: Database.Database): (rows: PackedRows) => void {
+  return writer(db, "usage", USAGE_COLUMNS, USAGE_SHAPE.strings.length + USAGE_SHAPE.numbers.length);
+}
+
+interface LogRow {
+  seq: number;
+  function_name: string;
+  version: string;
+  instance_id: string;
+  request_id: string | null;
+  ts: number;
+  message: string;
+}
+
+/** A function's log entries matching the query, in order. */
+export function queryLogs(db: Database.Database, q: LogQuery): StoredLog[] {
+  const where = ["function_name = ?", "seq > ?"];
+  const args: (string | number)[] = [q.functionName, q.afterSeq ?? 0];
+  const filters: Array<[unknown, string]> = [
+    [q.requestId, "request_id = ?"],
+    [q.version, "version = ?"],
+    [q.contains, "instr(message, ?) > 0"],
+    [q.from, "ts >= ?"],
+    [q.to, "ts < ?"],
+  ];
+  for (const [value, clause] of filters) {
+    if (value === undefined) continue;
+    where.push(clause);
+    args.push(value as string | number);
+  }
+  const rows = db
+    .prepare(`SELECT * FROM logs WHERE ${where.join(" AND ")} ORDER BY seq LIMIT ?`)
+    .all(...args, q.limit) as LogRow[];
+  return rows.map((r) => ({
+    seq: r.seq,
+    functionName: r.function_name,
+    version: r.version,
+    instanceId: r.instance_id,
+    requestId: r.request_id ?? undefined,
+    timestamp: r.ts,
+    message: r.message,
+  }));
+}
