@@ -10,18 +10,18 @@ import type {
   InstanceHandle,
   InvokeOutcome,
   InvokeRequest,
-  LogSink,
   StartResult,
   WorkerApi,
 } from "../protocol/invoke.js";
 import type { Clock, TimerHandle } from "../shared/clock.js";
 import { NimbusError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
-import type { ProvisionedSpan } from "../store/types.js";
+import type { LogRecord, ProvisionedSpan, UsageRecord } from "../store/types.js";
 import { ConcurrencyLimits, throttle } from "./concurrency.js";
 import { FixedKeepAlive, type KeepAliveDecision, type KeepAlivePolicy } from "./keep-alive.js";
 import type { Placement } from "./placement/types.js";
-import { emptyProvisioning, type ProvisionedPool, Provisioner } from "./provisioning.js";
+import { instanceCounts, instanceStates, type Pool } from "./pools.js";
+import { emptyProvisioning, Provisioner } from "./provisioning.js";
 import {
   type DispatchObserver,
   type DispatchResult,
@@ -29,6 +29,7 @@ import {
   figuresOf,
   type InstanceStates,
   type InvocationOrigin,
+  type InvocationTiming,
   startLine,
 } from "./report.js";
 import { ScaleLimiter } from "./scale-limit.js";
@@ -36,7 +37,7 @@ import { ScaleLimiter } from "./scale-limit.js";
 export interface DispatcherOptions {
   readonly placement: Placement;
   readonly clock: Clock;
-  readonly logs: LogSink;
+  readonly logs: { write(entry: LogRecord): void };
   readonly logger: Logger;
   readonly region: string;
   readonly accountId: string;
@@ -51,35 +52,30 @@ export interface DispatcherOptions {
   readonly scaleLimit?: { readonly burst: number; readonly perSecond: number };
   /** Called when a provisioned instance stops, with how long it was kept (billed up-time). */
   readonly onProvisionedSpan?: (span: ProvisionedSpan) => void;
-  /** Told of every invocation run or throttled (metrics, usage records). */
+  /** Told of every invocation run or throttled (metrics). */
   readonly observer?: DispatchObserver;
+  /** Makes an invocation's usage record, stored on its REPORT line (none: not metered). */
+  readonly meter?: (
+    fn: FunctionVersion,
+    result: DispatchResult,
+    timing: InvocationTiming,
+  ) => UsageRecord | undefined;
   /** Called before each invocation: throws (a NimbusError) to refuse it, as a spent budget does. */
   readonly admission?: (fn: FunctionVersion) => void;
 }
 
 export type { DispatchResult, InstanceStates } from "./report.js";
 
+/** An invocation's times: set as its event is handed over (monotonic ms), and as it ends. */
+interface RunTiming {
+  handed?: number;
+  timing?: InvocationTiming;
+  /** Ends the timeline now (the invocation's result is in) and returns it. */
+  readonly end: () => InvocationTiming;
+}
+
 /** What the caller of one invocation provides. The deadline is set when an instance takes it. */
 export type DispatchRequest = Omit<InvokeRequest, "deadlineMs">;
-
-interface IdleInstance {
-  readonly instance: InstanceHandle;
-  lastUsed: number;
-  /** When the keep-alive policy lets it go (epoch ms). */
-  readonly keepUntil: number;
-}
-
-interface Pool extends ProvisionedPool {
-  readonly key: string;
-  readonly functionName: string;
-  readonly version: string;
-  readonly idle: IdleInstance[];
-  retired: boolean;
-  /** A pre-warm the keep-alive policy asked for (one instance, started ahead of a predicted call). */
-  prewarm: TimerHandle | undefined;
-  /** A pre-warmed instance starting: a call arriving meanwhile waits for it, not for a new one. */
-  warming: Promise<void> | undefined;
-}
 
 export class Dispatcher {
   readonly #o: DispatcherOptions;
@@ -143,21 +139,24 @@ export class Dispatcher {
       this.#o.admission?.(fn);
       const done = this.#limits.admit(fn.functionName);
       let result: DispatchResult;
-      const marks: { handed?: number } = {};
+      const run: RunTiming = {
+        end: () =>
+          (run.timing = {
+            type: origin.type,
+            receivedAt: origin.receivedAt,
+            acceptedAt: origin.acceptedAt,
+            traceId: req.traceId ?? "",
+            startedAt,
+            handedAfterMs: run.handed === undefined ? undefined : run.handed - t0,
+            totalMs: this.#o.clock.monotonic() - t0,
+          }),
+      };
       try {
-        result = await this.#run(fn, req, marks);
+        result = await this.#run(fn, req, run);
       } finally {
         done();
       }
-      this.#o.observer?.invoked(fn, result, {
-        type: origin.type,
-        receivedAt: origin.receivedAt,
-        acceptedAt: origin.acceptedAt,
-        traceId: req.traceId ?? "",
-        startedAt,
-        handedAfterMs: marks.handed === undefined ? undefined : marks.handed - t0,
-        totalMs: this.#o.clock.monotonic() - t0,
-      });
+      this.#o.observer?.invoked(fn, result, run.timing ?? run.end());
       return result;
     } catch (err) {
       if (err instanceof NimbusError && err.code === "TooManyRequests")
@@ -187,10 +186,22 @@ export class Dispatcher {
     return this.#inFlight;
   }
 
-  /** `marks.handed`: set (monotonic ms) as the event is handed to the instance. */
-  async #run(fn: FunctionVersion, req: DispatchRequest, marks: { handed?: number }): Promise<DispatchResult> {
+  async #run(fn: FunctionVersion, req: DispatchRequest, run: RunTiming): Promise<DispatchResult> {
     const pool = this.#pool(fn);
-    const store = (message: string) => this.#store(fn, req.requestId, message);
+    const { clock, logs } = this.#o;
+    const { functionName, version } = fn;
+    const store = (message: string, usage?: UsageRecord) =>
+      logs.write({
+        functionName,
+        version,
+        instanceId: "",
+        requestId: req.requestId,
+        timestamp: clock.now(),
+        message,
+        usage,
+      });
+    const meter = this.#o.meter;
+    const record = meter && ((result: DispatchResult) => meter(fn, result, run.end()));
     const lines: string[] = [];
     let instance = pool.provisionedIdle.pop() ?? pool.idle.pop()?.instance;
     if (!instance && pool.warming) {
@@ -241,7 +252,16 @@ export class Dispatcher {
           );
         const outcome: InvokeOutcome = { kind: "error", errorType: started.errorType, payload };
         const figures = figuresOf(fn, req.requestId, 0, undefined, initDurationMs);
-        return dispatchResult({ figures, outcome, cold: true, before: lines, output: "", initPhases, store });
+        return dispatchResult({
+          figures,
+          outcome,
+          cold: true,
+          before: lines,
+          output: "",
+          initPhases,
+          store,
+          record,
+        });
       }
       if (started.logTail) lines.push(started.logTail);
       instance = started.instance;
@@ -254,7 +274,7 @@ export class Dispatcher {
     store(startLine({ requestId: req.requestId, version: fn.version }));
     this.#keepAlive.invoked(fn.functionName, this.#o.clock.now());
     let keep: KeepAliveDecision | undefined;
-    marks.handed = this.#o.clock.monotonic();
+    run.handed = this.#o.clock.monotonic();
     const result = await instance
       .invoke({ ...req, deadlineMs: this.#o.clock.now() + fn.timeoutS * 1000 })
       .finally(() => {
@@ -286,17 +306,7 @@ export class Dispatcher {
       initPhases,
       provisioned,
       store,
-    });
-  }
-
-  #store(fn: { functionName: string; version: string }, requestId: string, message: string): void {
-    this.#o.logs.write({
-      functionName: fn.functionName,
-      version: fn.version,
-      instanceId: "",
-      requestId,
-      timestamp: this.#o.clock.now(),
-      message,
+      record,
     });
   }
 
@@ -455,16 +465,7 @@ export class Dispatcher {
 
   /** Each function version's instances: busy, idle, and of those both, the provisioned ones. */
   instanceStates(): InstanceStates[] {
-    return [...this.#pools.values()].map((p) => {
-      const idle = p.idle.length + p.provisionedIdle.length;
-      return {
-        functionName: p.functionName,
-        version: p.version,
-        busy: p.all.size - idle,
-        idle,
-        provisioned: p.provisioned.size,
-      };
-    });
+    return instanceStates(this.#pools.values());
   }
 
   /** Executions running now, per function (those with none are absent). */
@@ -474,14 +475,7 @@ export class Dispatcher {
 
   /** Instances per function: idle and total, for tests and status. */
   instanceCounts(functionName: string): { idle: number; total: number } {
-    let idle = 0;
-    let total = 0;
-    for (const pool of this.#pools.values()) {
-      if (pool.functionName !== functionName) continue;
-      idle += pool.idle.length + pool.provisionedIdle.length;
-      total += pool.all.size;
-    }
-    return { idle, total };
+    return instanceCounts(this.#pools.values(), functionName);
   }
 
   async close(): Promise<void> {

@@ -1,11 +1,12 @@
 /**
  * Maps an invocation's outcome to what every surface shows: the payload and error header the
  * caller gets, and the START / END / REPORT lines Lambda writes. One place, so the log, the
- * response and (later) the usage record always agree.
+ * response and the usage record always agree.
  */
 import type { FunctionVersion } from "../protocol/function.js";
 import type { InitPhases, InvokeOutcome } from "../protocol/invoke.js";
 import { LOG_TAIL_BYTES, MAX_SYNC_RESPONSE_BYTES } from "../protocol/limits.js";
+import type { UsageRecord } from "../store/types.js";
 
 export interface InvocationFigures {
   readonly functionName: string;
@@ -154,7 +155,8 @@ export function figuresOf(
 
 /**
  * Stores START (unless it was stored as the event was handed over), END and REPORT through
- * `store`, and builds the result; the log tail is built only when read (LogType Tail).
+ * `store`, REPORT with the usage record `record` makes of the result, and builds the result;
+ * the log tail is built only when read (LogType Tail).
  */
 export function dispatchResult(o: {
   figures: InvocationFigures;
@@ -167,14 +169,14 @@ export function dispatchResult(o: {
   startStored?: boolean;
   initPhases?: InitPhases | undefined;
   provisioned?: boolean;
-  store: (message: string) => void;
+  store: (message: string, usage?: UsageRecord) => void;
+  record?: ((result: DispatchResult) => UsageRecord | undefined) | undefined;
 }): DispatchResult {
   const start = startLine(o.figures);
   const end = endLine(o.figures);
   const report = reportLine(o.figures, o.outcome);
-  for (const message of o.startStored ? [end, report] : [start, end, report]) o.store(message);
   const { before, output } = o;
-  return {
+  const result: DispatchResult = {
     outcome: o.outcome,
     figures: o.figures,
     cold: o.cold,
@@ -184,6 +186,10 @@ export function dispatchResult(o: {
       return logTail([...before, start, ...(output ? [output] : []), end, report]);
     },
   };
+  if (!o.startStored) o.store(start);
+  o.store(end);
+  o.store(report, o.record?.(result));
+  return result;
 }
 
 /** How an invocation came: a caller waiting for it, or the async queue's poller. */

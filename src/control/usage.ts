@@ -1,31 +1,14 @@
 /**
- * Metering: one usage record per invocation, written in batches off the invocation's path,
- * and the cost of what was recorded under a pricing table. The billed figures are the REPORT
- * line's (`report.ts`), so a record and its invocation's log always agree.
+ * Metering: one usage record per invocation, and the cost of what was recorded under a pricing
+ * table. The billed figures are the REPORT line's (`report.ts`), and the record is stored on
+ * that line's row, so a record and its invocation's log always agree.
  *
- * Durability: records are kept in memory and stored every FLUSH_EVERY_MS (by the store's
- * writing thread); a crash loses at most the records of that last interval.
+ * Durability: as function logs (`logs.ts`), records are kept in memory and stored every 100 ms
+ * by the store's writing thread; a crash loses at most the records of that last interval.
  */
 import type { FunctionVersion } from "../protocol/function.js";
-import type { Clock, TimerHandle } from "../shared/clock.js";
-import type { Logger } from "../shared/logger.js";
-import type { MetadataStore, UsageRecord } from "../store/types.js";
-import {
-  billedDurationMs,
-  billedRestoreMs,
-  type DispatchObserver,
-  type DispatchResult,
-  type InvocationTiming,
-} from "./report.js";
-
-const FLUSH_EVERY_MS = 250;
-/**
- * Stored at once past this many: records kept for a whole interval under load outlive V8's
- * young generation and cost old-space collections; small batches die young.
- */
-const FLUSH_AT_RECORDS = 256;
-/** If storage fails for long, the oldest unsaved records are dropped beyond this (and logged). */
-const MAX_PENDING_RECORDS = 200_000;
+import type { UsageRecord } from "../store/types.js";
+import { billedDurationMs, billedRestoreMs, type DispatchResult, type InvocationTiming } from "./report.js";
 
 export interface Pricing {
   /** USD per request. */
@@ -91,67 +74,29 @@ export function recordCost(r: Pick<UsageRecord, "gbSeconds" | "provisioned">, p:
   return p.request + r.gbSeconds * (r.provisioned ? p.provisionedDurationGbSecond : p.gbSecond);
 }
 
-export class UsageMeter implements DispatchObserver {
-  readonly #store: Pick<MetadataStore, "appendUsage">;
-  readonly #logger: Logger;
-  readonly #onRecord: ((r: UsageRecord) => void) | undefined;
-  #pending: UsageRecord[] = [];
-  #flushing: Promise<void> | undefined;
-  readonly #timer: TimerHandle;
-
+/**
+ * Makes each invocation's usage record, which the dispatcher stores on its REPORT line's row
+ * (`LogRecord`), and tells budgets and trace export of it.
+ */
+export class UsageMeter {
   readonly #enabled: boolean;
+  readonly #onRecord: ((r: UsageRecord) => void) | undefined;
 
   constructor(deps: {
     /** False: no records at all (to measure what metering costs). */
     enabled?: boolean;
-    store: Pick<MetadataStore, "appendUsage">;
-    clock: Clock;
-    logger: Logger;
     /** Called with each record as it is made (budgets count spend from it). */
     onRecord?: (r: UsageRecord) => void;
   }) {
-    this.#store = deps.store;
-    this.#logger = deps.logger;
-    this.#onRecord = deps.onRecord;
     this.#enabled = deps.enabled ?? true;
-    this.#timer = deps.clock.setInterval(() => void this.flush(), FLUSH_EVERY_MS);
+    this.#onRecord = deps.onRecord;
   }
 
-  invoked(fn: FunctionVersion, result: DispatchResult, how: InvocationTiming): void {
-    if (!this.#enabled) return;
+  /** The invocation's record; undefined when the platform does not meter. */
+  record(fn: FunctionVersion, result: DispatchResult, how: InvocationTiming): UsageRecord | undefined {
+    if (!this.#enabled) return undefined;
     const record = usageRecord(fn, result, how);
-    this.#pending.push(record);
     this.#onRecord?.(record);
-    if (this.#pending.length >= FLUSH_AT_RECORDS) void this.flush();
-  }
-
-  throttled(): void {
-    // A refused invocation ran nothing and costs nothing.
-  }
-
-  /** Stores what is pending now; a write already under way is waited for first, then this one. */
-  flush(): Promise<void> {
-    if (this.#flushing) return this.#flushing.then(() => this.flush());
-    if (this.#pending.length === 0) return Promise.resolve();
-    const batch = this.#pending;
-    this.#pending = [];
-    this.#flushing = this.#store
-      .appendUsage(batch)
-      .catch((err: unknown) => {
-        // Kept for the next flush: a failing disk should not lose what it can still save.
-        this.#pending = [...batch, ...this.#pending];
-        const over = this.#pending.length - MAX_PENDING_RECORDS;
-        if (over > 0) this.#pending.splice(0, over);
-        this.#logger.error("could not store usage records", { err, pending: this.#pending.length });
-      })
-      .finally(() => {
-        this.#flushing = undefined;
-      });
-    return this.#flushing;
-  }
-
-  async close(): Promise<void> {
-    this.#timer.cancel();
-    await this.flush();
+    return record;
   }
 }

@@ -140,9 +140,6 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     : undefined;
   const meter = new UsageMeter({
     enabled: config.metering,
-    store,
-    clock,
-    logger,
     onRecord: (r) => {
       budgets.spend(r);
       otlp?.export(r);
@@ -152,12 +149,12 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     observer: {
       invoked(fn, result, how) {
         metrics.invoked(fn, result, how);
-        meter.invoked(fn, result, how);
       },
       throttled(functionName, reason) {
         metrics.throttled(functionName, reason);
       },
     },
+    meter: (fn, result, how) => meter.record(fn, result, how),
     admission: (fn) => budgets.check(fn.functionName),
     placement,
     clock,
@@ -283,14 +280,14 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     queue,
     redrive: (id) => asyncInvoker.redrive(id),
     provisionedUptime: (name, from, to) => spans(name, from, to),
-    // What the meter holds is stored first: a record asked for right after its invocation is there.
+    // Usage records ride on REPORT lines: what the log holds is stored first, so a record asked
+    // for right after its invocation is there, and a report includes the last calls.
     runs: async (id) => {
-      await meter.flush();
+      await logs.flush();
       return store.usageOf(id);
     },
-    // As for runs: what the meter holds is stored first, so a report includes the last calls.
     usage: async (q) => {
-      await meter.flush();
+      await logs.flush();
       return usageReport({ store, spans, pricing }, q);
     },
     budgets,
@@ -356,7 +353,6 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
       if (ownWorkerRoot) await rm(workerRoot, { recursive: true, force: true });
       // Events still running were cut: they stay claimed and run again at the next start.
       await queue.close();
-      await meter.close();
       await otlp?.close().catch((err: unknown) => logger.warn("could not send the last traces", { err }));
       await logs.close();
       await store.close();

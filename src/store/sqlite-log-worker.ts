@@ -1,5 +1,5 @@
 /**
- * The thread that stores function logs and usage records: its own connection to the
+ * The thread that stores function logs (and the usage records of their REPORT lines): its own connection to the
  * platform's SQLite database (WAL lets the main connection read meanwhile). Inserting a few
  * hundred lines takes milliseconds; done on the main thread, that pause landed on whatever
  * request was waiting.
@@ -7,12 +7,11 @@
 import { parentPort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
 import type { PackedRows } from "./packed-rows.js";
-import { logWriter, usageWriter } from "./sqlite-writes.js";
+import { logWriter } from "./sqlite-writes.js";
 
-/** Rows of one table, packed (`packed-rows.ts`). */
+/** Log rows, packed (`packed-rows.ts`). */
 export type WriterBatch = {
   readonly id: number;
-  readonly table: "logs" | "usage";
   readonly rows: PackedRows;
 };
 
@@ -22,7 +21,7 @@ const db = new Database((workerData as { path: string }).path);
 db.pragma("journal_mode = WAL");
 db.pragma("synchronous = NORMAL");
 db.pragma("busy_timeout = 5000");
-const write = { logs: logWriter(db), usage: usageWriter(db) };
+const write = logWriter(db);
 
 parentPort!.on("message", (batch: WriterBatch | "close") => {
   if (batch === "close") {
@@ -31,7 +30,7 @@ parentPort!.on("message", (batch: WriterBatch | "close") => {
     return;
   }
   try {
-    write[batch.table](batch.rows);
+    write(batch.rows);
     parentPort!.postMessage({ id: batch.id } satisfies WriterAck);
   } catch (err) {
     parentPort!.postMessage({ id: batch.id, error: (err as Error).message } satisfies WriterAck);

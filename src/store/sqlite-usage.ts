@@ -1,41 +1,36 @@
 /**
- * Billing data in SQLite: usage records (their table is a migration of `sqlite.ts`; the log
- * thread inserts them) and their sums, provisioned instances' up-time spans, and budgets.
+ * Billing data in SQLite: usage records (columns of the log's REPORT rows, a migration of
+ * `sqlite.ts`; the log thread inserts them) and their sums, provisioned instances' up-time spans, and budgets.
  */
 import type Database from "better-sqlite3";
 import type { Budget, ProvisionedSpan, UsageQuery, UsageRecord, UsageSums } from "./types.js";
 
 /**
- * One row per invocation (per attempt of an async event), with the times its trace's spans are
- * made of (arrival, hand-over, end, the cold start's phases). (A WITHOUT ROWID table keyed by
- * request id was tried: its indexes then carry the 36-character key, and metering cost more.)
+ * An invocation's usage record is its REPORT line's row in the log (`LogRecord`): the times its
+ * trace's spans are made of (arrival, hand-over, end, the cold start's phases) and its billed
+ * figures. A table of its own cost the warm path a second row and four B-tree inserts per
+ * invocation (a rowid and three indexes), more than metering may cost; here it is one partial
+ * index. Usage rows outlive the log's retention (pruning keeps them, queries hide them).
  */
-export const USAGE_MIGRATION = `CREATE TABLE usage (
-     request_id TEXT NOT NULL,
-     started_at INTEGER NOT NULL,
-     function_name TEXT NOT NULL,
-     version TEXT NOT NULL,
-     type TEXT NOT NULL,
-     outcome TEXT NOT NULL,
-     trace_id TEXT NOT NULL,
-     init_phases TEXT,
-     cold INTEGER NOT NULL,
-     provisioned INTEGER NOT NULL,
-     duration_ms REAL NOT NULL,
-     billed_ms INTEGER NOT NULL,
-     memory_mb INTEGER NOT NULL,
-     gb_seconds REAL NOT NULL,
-     init_ms REAL,
-     restore_ms REAL,
-     restore_billed_ms INTEGER,
-     max_memory_mb INTEGER,
-     arrived_at INTEGER,
-     handed_after_ms REAL,
-     total_ms REAL NOT NULL
-   );
-   CREATE INDEX usage_by_request ON usage (request_id);
-   CREATE INDEX usage_by_time ON usage (started_at);
-   CREATE INDEX usage_by_function ON usage (function_name, started_at);`;
+export const USAGE_MIGRATION = `ALTER TABLE logs ADD COLUMN started_at INTEGER;
+   ALTER TABLE logs ADD COLUMN type TEXT;
+   ALTER TABLE logs ADD COLUMN outcome TEXT;
+   ALTER TABLE logs ADD COLUMN trace_id TEXT;
+   ALTER TABLE logs ADD COLUMN init_phases TEXT;
+   ALTER TABLE logs ADD COLUMN cold INTEGER;
+   ALTER TABLE logs ADD COLUMN provisioned INTEGER;
+   ALTER TABLE logs ADD COLUMN duration_ms REAL;
+   ALTER TABLE logs ADD COLUMN billed_ms INTEGER;
+   ALTER TABLE logs ADD COLUMN memory_mb INTEGER;
+   ALTER TABLE logs ADD COLUMN gb_seconds REAL;
+   ALTER TABLE logs ADD COLUMN init_ms REAL;
+   ALTER TABLE logs ADD COLUMN restore_ms REAL;
+   ALTER TABLE logs ADD COLUMN restore_billed_ms INTEGER;
+   ALTER TABLE logs ADD COLUMN max_memory_mb INTEGER;
+   ALTER TABLE logs ADD COLUMN arrived_at INTEGER;
+   ALTER TABLE logs ADD COLUMN handed_after_ms REAL;
+   ALTER TABLE logs ADD COLUMN total_ms REAL;
+   CREATE INDEX usage_by_time ON logs (started_at) WHERE started_at IS NOT NULL;`;
 
 export const BUDGET_MIGRATION = `CREATE TABLE budgets (
      scope TEXT PRIMARY KEY,
@@ -71,13 +66,17 @@ const GROUP_KEY: Record<UsageQuery["groupBy"], string> = {
   month: "strftime('%Y-%m', started_at / 1000, 'unixepoch')",
 };
 
+/**
+ * Sums over the window by start time. The index is named: for one function SQLite would
+ * otherwise pick the log's index by function, which holds every line it kept.
+ */
 export function queryUsage(db: Database.Database, q: UsageQuery): UsageSums[] {
   const byFunction = q.functionName !== undefined;
   const sql = `SELECT ${GROUP_KEY[q.groupBy]} AS key, COUNT(*) AS requests,
       SUM(outcome != 'success') AS errors, SUM(cold) AS coldStarts, SUM(duration_ms) AS durationMs,
       SUM(billed_ms) AS billedMs, SUM(CASE WHEN provisioned = 0 THEN gb_seconds ELSE 0 END) AS gbSeconds,
       SUM(CASE WHEN provisioned = 1 THEN gb_seconds ELSE 0 END) AS provisionedDurationGbSeconds
-    FROM usage WHERE started_at >= ? AND started_at < ?${byFunction ? " AND function_name = ?" : ""}
+    FROM logs INDEXED BY usage_by_time WHERE started_at >= ? AND started_at < ?${byFunction ? " AND function_name = ?" : ""}
     GROUP BY key ORDER BY key`;
   const args: (string | number)[] = [q.from, q.to];
   if (byFunction) args.push(q.functionName!);
@@ -153,7 +152,7 @@ interface UsageRow {
 /** The records of one request id (an async event has one per attempt), oldest first. */
 export function usageOf(db: Database.Database, requestId: string): UsageRecord[] {
   const rows = db
-    .prepare("SELECT * FROM usage WHERE request_id = ? ORDER BY started_at, rowid")
+    .prepare("SELECT * FROM logs WHERE request_id = ? AND started_at IS NOT NULL ORDER BY started_at, seq")
     .all(requestId) as UsageRow[];
   return rows.map((r) => ({
     requestId: r.request_id,

@@ -1,55 +1,47 @@
 /**
- * The rows the writing thread inserts (function logs and usage records): their packed shape
- * (`packed-rows.ts`) and their inserts, shared by the thread and, for an in-memory database
- * that has none, the store itself; and the query that reads the logs back.
+ * The rows the writing thread inserts (function logs, with the usage records REPORT lines
+ * carry): their packed shape (`packed-rows.ts`) and their insert, shared by the thread and,
+ * for an in-memory database that has none, the store itself; and the query that reads the
+ * logs back.
  */
 import type Database from "better-sqlite3";
-import type { LogEntry } from "../protocol/invoke.js";
 import { type PackedRows, RowReader, type RowShape } from "./packed-rows.js";
-import type { LogQuery, StoredLog, UsageRecord } from "./types.js";
+import type { LogQuery, LogRecord, StoredLog } from "./types.js";
 
-export const LOG_SHAPE: RowShape<LogEntry> = {
+/** A log entry's fields, and those of the usage record a REPORT line carries (absent on others). */
+export const LOG_SHAPE: RowShape<LogRecord> = {
   strings: [
     (e) => e.functionName,
     (e) => e.version,
     (e) => e.instanceId,
     (e) => e.requestId,
     (e) => e.message,
-  ],
-  numbers: [(e) => e.timestamp],
-};
-const LOG_COLUMNS = "function_name, version, instance_id, request_id, message, ts";
-
-export const USAGE_SHAPE: RowShape<UsageRecord> = {
-  strings: [
-    (r) => r.requestId,
-    (r) => r.functionName,
-    (r) => r.version,
-    (r) => r.type,
-    (r) => r.outcome,
-    (r) => r.traceId,
-    (r) => (r.initPhases ? JSON.stringify(r.initPhases) : undefined),
+    (e) => e.usage?.type,
+    (e) => e.usage?.outcome,
+    (e) => e.usage?.traceId,
+    (e) => (e.usage?.initPhases ? JSON.stringify(e.usage.initPhases) : undefined),
   ],
   numbers: [
-    (r) => r.cold,
-    (r) => r.provisioned,
-    (r) => r.startedAt,
-    (r) => r.durationMs,
-    (r) => r.billedMs,
-    (r) => r.memoryMb,
-    (r) => r.gbSeconds,
-    (r) => r.initMs,
-    (r) => r.restoreMs,
-    (r) => r.restoreBilledMs,
-    (r) => r.maxMemoryMb,
-    (r) => r.arrivedAt,
-    (r) => r.handedAfterMs,
-    (r) => r.totalMs,
+    (e) => e.timestamp,
+    (e) => e.usage?.startedAt,
+    (e) => e.usage?.cold,
+    (e) => e.usage?.provisioned,
+    (e) => e.usage?.durationMs,
+    (e) => e.usage?.billedMs,
+    (e) => e.usage?.memoryMb,
+    (e) => e.usage?.gbSeconds,
+    (e) => e.usage?.initMs,
+    (e) => e.usage?.restoreMs,
+    (e) => e.usage?.restoreBilledMs,
+    (e) => e.usage?.maxMemoryMb,
+    (e) => e.usage?.arrivedAt,
+    (e) => e.usage?.handedAfterMs,
+    (e) => e.usage?.totalMs,
   ],
 };
-const USAGE_COLUMNS = `request_id, function_name, version, type, outcome, trace_id, init_phases, cold, provisioned,
-  started_at, duration_ms, billed_ms, memory_mb, gb_seconds, init_ms, restore_ms, restore_billed_ms, max_memory_mb,
-  arrived_at, handed_after_ms, total_ms`;
+const LOG_COLUMNS = `function_name, version, instance_id, request_id, message, type, outcome, trace_id, init_phases,
+  ts, started_at, cold, provisioned, duration_ms, billed_ms, memory_mb, gb_seconds, init_ms, restore_ms,
+  restore_billed_ms, max_memory_mb, arrived_at, handed_after_ms, total_ms`;
 
 /** Rows per INSERT statement: one statement per row spent more in binding calls than in SQLite. */
 const ROWS_PER_INSERT = 32;
@@ -85,10 +77,6 @@ export function logWriter(db: Database.Database): (rows: PackedRows) => void {
   return writer(db, "logs", LOG_COLUMNS, LOG_SHAPE.strings.length + LOG_SHAPE.numbers.length);
 }
 
-export function usageWriter(db: Database.Database): (rows: PackedRows) => void {
-  return writer(db, "usage", USAGE_COLUMNS, USAGE_SHAPE.strings.length + USAGE_SHAPE.numbers.length);
-}
-
 interface LogRow {
   seq: number;
   function_name: string;
@@ -116,7 +104,9 @@ export function queryLogs(db: Database.Database, q: LogQuery): StoredLog[] {
     args.push(value as string | number);
   }
   const rows = db
-    .prepare(`SELECT * FROM logs WHERE ${where.join(" AND ")} ORDER BY seq LIMIT ?`)
+    .prepare(
+      `SELECT seq, function_name, version, instance_id, request_id, ts, message FROM logs WHERE ${where.join(" AND ")} ORDER BY seq LIMIT ?`,
+    )
     .all(...args, q.limit) as LogRow[];
   return rows.map((r) => ({
     seq: r.seq,

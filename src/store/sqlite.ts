@@ -3,8 +3,7 @@ import { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
 import type { Alias, FunctionRecord, FunctionVersion } from "../protocol/function.js";
 import { LATEST } from "../protocol/function.js";
-import type { LogEntry } from "../protocol/invoke.js";
-import { type PackedRows, packRows, transferables } from "./packed-rows.js";
+import { packRows, transferables } from "./packed-rows.js";
 import type { WriterAck as LogAck, WriterBatch } from "./sqlite-log-worker.js";
 import {
   BUDGET_MIGRATION,
@@ -17,11 +16,12 @@ import {
   USAGE_MIGRATION,
   usageOf,
 } from "./sqlite-usage.js";
-import { LOG_SHAPE, logWriter, queryLogs, USAGE_SHAPE, usageWriter } from "./sqlite-writes.js";
+import { LOG_SHAPE, logWriter, queryLogs } from "./sqlite-writes.js";
 import type {
   Budget,
   EventInvokeConfig,
   LogQuery,
+  LogRecord,
   MetadataStore,
   ProvisionedConfig,
   ProvisionedSpan,
@@ -119,7 +119,8 @@ const MIGRATIONS: readonly string[] = [
      stopped_at INTEGER NOT NULL
    );
    CREATE INDEX provisioned_spans_by_function ON provisioned_spans (function_name, stopped_at);`,
-  // One metered record per invocation, for costs and budgets (kept after the function is gone).
+  // One metered record per invocation, on its REPORT line's row, for costs and budgets (kept
+  // after the function and its logs are gone).
   USAGE_MIGRATION,
   `CREATE INDEX provisioned_spans_by_time ON provisioned_spans (stopped_at);`,
   BUDGET_MIGRATION,
@@ -395,26 +396,19 @@ export class SqliteStore implements MetadataStore {
     return new Set(rows.map((r) => r.package_id));
   }
 
-  async appendLogs(entries: readonly LogEntry[]): Promise<void> {
-    return this.#write("logs", packRows(entries, LOG_SHAPE));
-  }
-
-  async appendUsage(records: readonly UsageRecord[]): Promise<void> {
-    return this.#write("usage", packRows(records, USAGE_SHAPE));
-  }
-
-  /** Hands packed rows to the writing thread (resolves once committed), or inserts them here. */
-  #write(table: WriterBatch["table"], rows: PackedRows): Promise<void> {
+  /** Hands the entries, packed, to the writing thread (resolves once committed), or inserts them here. */
+  async appendLogs(entries: readonly LogRecord[]): Promise<void> {
+    const rows = packRows(entries, LOG_SHAPE);
     const writer = this.#logWriter;
     if (!writer) {
-      (table === "logs" ? logWriter : usageWriter)(this.#db)(rows);
-      return Promise.resolve();
+      logWriter(this.#db)(rows);
+      return;
     }
     const id = this.#batchSeq++;
     return new Promise<void>((resolve, reject) => {
       this.#pendingAcks.set(id, { resolve, reject });
       writer.ref();
-      writer.postMessage({ id, table, rows } satisfies WriterBatch, transferables(rows));
+      writer.postMessage({ id, rows } satisfies WriterBatch, transferables(rows));
     });
   }
 
@@ -443,7 +437,8 @@ export class SqliteStore implements MetadataStore {
   }
 
   async pruneLogs(olderThan: number): Promise<number> {
-    return this.#db.prepare("DELETE FROM logs WHERE ts < ?").run(olderThan).changes;
+    // A REPORT line's usage record stays: costs and budgets outlive the logs.
+    return this.#db.prepare("DELETE FROM logs WHERE ts < ? AND started_at IS NULL").run(olderThan).changes;
   }
 
   async close(): Promise<void> {

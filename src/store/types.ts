@@ -5,6 +5,14 @@
 import type { Alias, FunctionRecord, FunctionVersion } from "../protocol/function.js";
 import type { InitPhases, LogEntry } from "../protocol/invoke.js";
 
+/**
+ * A log entry as stored. An invocation's REPORT line carries its usage record (when the
+ * platform meters): one row per invocation holds both, so they cannot disagree.
+ */
+export interface LogRecord extends LogEntry {
+  readonly usage?: UsageRecord | undefined;
+}
+
 export interface StoredLog extends LogEntry {
   /** Monotonic position in the log, for paging and following. */
   readonly seq: number;
@@ -176,9 +184,8 @@ export interface MetadataStore {
   /** Every package id a function version still references. */
   referencedPackages(): Promise<Set<string>>;
 
-  appendLogs(entries: readonly LogEntry[]): Promise<void>;
-  /** Stores usage records (off the caller's thread where the store has one). */
-  appendUsage(records: readonly UsageRecord[]): Promise<void>;
+  /** Stores log entries and the usage records REPORT lines carry (off the caller's thread where the store has one). */
+  appendLogs(entries: readonly LogRecord[]): Promise<void>;
   /** Usage summed per group over a window. */
   queryUsage(query: UsageQuery): Promise<UsageSums[]>;
   /** The usage records of one request id (one per attempt of an async event), oldest first. */
@@ -188,7 +195,7 @@ export interface MetadataStore {
   /** False if there was none. */
   deleteBudget(scope: string): Promise<boolean>;
   queryLogs(query: LogQuery): Promise<StoredLog[]>;
-  /** Deletes log entries older than the cutoff (epoch ms); returns how many. */
+  /** Deletes log entries older than the cutoff (epoch ms), but not usage records; returns how many. */
   pruneLogs(olderThan: number): Promise<number>;
 
   close(): Promise<void>;
