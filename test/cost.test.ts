@@ -1,6 +1,6 @@
 /**
  * End to end: usage records, their cost (`GET /nimbus/v1/usage`, `nimbus cost`) and monthly
- * budgets (`nimbus budget`), on an injected clock so that the meter's flushes and the async
+ * budgets (`nimbus budget`), on an injected clock so that the log's flushes and the async
  * queue's rechecks take no time.
  */
 import assert from "node:assert/strict";
@@ -11,6 +11,7 @@ import { BUDGET_RECHECK_MS } from "../src/control/async/async-invoker.js";
 import { FakeClock } from "../src/shared/clock.js";
 import { nimbus } from "./helpers/cli.js";
 import { createNodeFunction, startPlatform, type TestPlatform, text } from "./helpers/platform.js";
+import { until } from "./helpers/wait.js";
 
 // Starts at the real time: the SDK signs with it, and the platform checks signatures against it.
 const clock = new FakeClock(Date.now());
@@ -130,13 +131,13 @@ test("past its budget a function is refused with 402 naming it; its async events
       error: { errorType: string } | null;
     };
   for (let i = 0; i < 3; i++) {
-    await waitFor(async () => (await record()).status === "retrying");
+    await until(async () => (await record()).status === "retrying", 5000);
     assert.equal((await record()).error?.errorType, "BudgetExceededException");
     clock.advance(BUDGET_RECHECK_MS);
   }
   await nimbus(t.dataDir, "budget", "set", "capped", "--monthly", "10");
   clock.advance(BUDGET_RECHECK_MS);
-  await waitFor(async () => (await record()).status === "succeeded");
+  await until(async () => (await record()).status === "succeeded", 5000);
   const ok = await t.lambda.send(new InvokeCommand({ FunctionName: "capped" }));
   assert.equal(text(ok.Payload), '"ran"');
 
@@ -167,11 +168,3 @@ test("a budget must name an existing function and a number of dollars", async ()
     assert.match(await res.text(), message);
   }
 });
-
-async function waitFor(condition: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  for (let waited = 0; waited < timeoutMs; waited += 20) {
-    if (await condition()) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  assert.fail(`condition not reached within ${timeoutMs} ms`);
-}

@@ -121,11 +121,9 @@ test("counts, durations, errors, throttles and cold-start phases match the invoc
 test("async events: counted as async once run; waiting ones give the queue depth and the oldest one's age", async () => {
   await createNodeFunction(t.lambda, "later", `export const handler = async () => "done";`);
   await t.lambda.send(new InvokeCommand({ FunctionName: "later", InvocationType: "Event", Payload: "{}" }));
-  for (let i = 0; i < 300; i++) {
-    if ((await metrics()).get(`nimbus_invocations_total{function="later",type="async"}`) === 1) break;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  assert.equal((await metrics()).get(`nimbus_invocations_total{function="later",type="async"}`), 1);
+  const ran = async () => (await metrics()).get(`nimbus_invocations_total{function="later",type="async"}`);
+  await until(async () => (await ran()) === 1);
+  assert.equal(await ran(), 1);
 
   // Events for a function allowed no concurrency wait in the queue.
   await createNodeFunction(t.lambda, "held", `export const handler = async () => "never";`);

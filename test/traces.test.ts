@@ -4,6 +4,7 @@ import { after, before, test } from "node:test";
 import { InvokeCommand } from "@aws-sdk/client-lambda";
 import { NimbusClient } from "../src/cli/client.js";
 import { createNodeFunction, startPlatform, type TestPlatform, text } from "./helpers/platform.js";
+import { until } from "./helpers/wait.js";
 
 let t: TestPlatform;
 let client: NimbusClient;
@@ -105,11 +106,10 @@ test("an asynchronous invocation: its record shows the time it waited in the que
   );
   const id = accepted.$metadata.requestId!;
   let r: InvocationRecord | undefined;
-  for (let i = 0; i < 200; i++) {
+  await until(async () => {
     r = await record(id);
-    if (r.status === "succeeded" && r.trace) break;
-    await new Promise((res) => setTimeout(res, 10));
-  }
+    return r.status === "succeeded" && r.trace !== undefined;
+  });
   assert.equal(r?.status, "succeeded");
   const spans = r!.trace!.runs[0]!.spans;
   assert.deepEqual(spans.map((s) => s.name).slice(0, 3), ["invocation", "queue", "dispatch"]);

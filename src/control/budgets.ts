@@ -10,7 +10,7 @@
  */
 import { NimbusError } from "../shared/errors.js";
 import type { Budget, MetadataStore, ProvisionedSpan, UsageRecord } from "../store/types.js";
-import { gbSeconds, type Pricing, recordCost } from "./usage.js";
+import { costOf, type Pricing, recordCost, spanGbSeconds } from "./usage.js";
 
 /** The scope of the platform-wide budget. */
 export const PLATFORM_SCOPE = "*";
@@ -170,20 +170,12 @@ export class Budgets {
     ]);
     this.#spent = new Map();
     this.#total = 0;
-    const p = this.#pricing;
-    for (const s of sums)
-      this.#add(
-        s.key,
-        s.requests * p.request +
-          s.gbSeconds * p.gbSecond +
-          s.provisionedDurationGbSeconds * p.provisionedDurationGbSecond,
-      );
+    for (const s of sums) this.#add(s.key, costOf({ ...s, provisionedGbSeconds: 0 }, this.#pricing).total);
     for (const span of spans) this.#add(span.functionName, this.#spanCost(span, from, now));
   }
 
   #spanCost(span: ProvisionedSpan, from: number, to: number): number {
-    const ms = Math.max(0, Math.min(span.stoppedAt ?? to, to) - Math.max(span.startedAt, from));
-    return gbSeconds(ms, span.memoryMb) * this.#pricing.provisionedGbSecond;
+    return spanGbSeconds(span, from, to) * this.#pricing.provisionedGbSecond;
   }
 
   #runningCosts(): { byFunction: Map<string, number>; total: number } {

@@ -10,10 +10,15 @@
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { FunctionVersion } from "../protocol/function.js";
-import type { InitPhases, InvokeOutcome } from "../protocol/invoke.js";
 import type { Backlog } from "../store/queue.js";
 import type { InstanceStates } from "./dispatcher.js";
-import type { DispatchObserver, DispatchResult, InvocationTiming } from "./report.js";
+import {
+  type DispatchObserver,
+  type DispatchResult,
+  errorTypeOf,
+  INIT_PHASES,
+  type InvocationTiming,
+} from "./report.js";
 
 /** Seconds: from a warm call's tenth of a millisecond up to the 15-minute timeout. */
 const DURATION_BUCKETS = [
@@ -23,15 +28,6 @@ const DURATION_BUCKETS = [
 /** Seconds: a pooled start's phases are tenths of a millisecond, a large init seconds. */
 const PHASE_BUCKETS = [
   0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10,
-];
-
-/** A cold start's phases as metric label values, in the order they happen. */
-const PHASES: ReadonlyArray<readonly [string, (p: InitPhases) => number | undefined]> = [
-  ["placement", (p) => p.placementMs],
-  ["code", (p) => p.codeMs],
-  ["sandbox", (p) => p.sandboxMs],
-  ["runtime", (p) => p.runtimeMs],
-  ["function_init", (p) => p.functionInitMs],
 ];
 
 export interface MetricsSources {
@@ -199,8 +195,8 @@ export class PlatformMetrics implements DispatchObserver {
     if (result.figures.initDurationMs !== undefined)
       this.#initDuration.observe({ function: fn.functionName }, result.figures.initDurationMs / 1000);
     if (!p) return;
-    for (const [phase, of] of PHASES) {
-      const ms = of(p);
+    for (const [phase, key] of INIT_PHASES) {
+      const ms = p[key];
       if (ms !== undefined) this.#phases.observe({ function: fn.functionName, phase }, ms / 1000);
     }
   }
@@ -226,21 +222,6 @@ export class PlatformMetrics implements DispatchObserver {
       this.#series.set(functionName, s);
     }
     return s;
-  }
-}
-
-/** The error type the caller saw, or undefined for a success. */
-function errorTypeOf(o: InvokeOutcome): string | undefined {
-  switch (o.kind) {
-    case "success":
-      return undefined;
-    case "error":
-    case "crash":
-      return o.errorType;
-    case "timeout":
-      return "Sandbox.Timedout";
-    case "response-too-large":
-      return "Function.ResponseSizeTooLarge";
   }
 }
 

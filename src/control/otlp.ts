@@ -5,7 +5,7 @@
  * the trace id (as AWS's own propagator maps it), its Parent the remote parent span. Batched
  * and sent by OpenTelemetry's SDK, off the invocation's path.
  */
-import { type Context, context, SpanKind, TraceFlags, trace } from "@opentelemetry/api";
+import { type Context, context, SpanKind, SpanStatusCode, TraceFlags, trace } from "@opentelemetry/api";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import {
@@ -78,7 +78,8 @@ export class OtlpTraces {
         ctx,
       );
       this.#ids.next = undefined;
-      if (s.name === "invocation" && r.outcome !== "success") span.setStatus({ code: 2, message: r.outcome });
+      if (s.name === "invocation" && r.outcome !== "success")
+        span.setStatus({ code: SpanStatusCode.ERROR, message: r.outcome });
       span.end(s.startMs + s.durationMs);
       made.set(s.name, trace.setSpan(parent, span));
     }

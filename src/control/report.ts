@@ -68,6 +68,30 @@ export function logTail(lines: readonly string[]): string {
   return buf.length <= LOG_TAIL_BYTES ? text : buf.subarray(buf.length - LOG_TAIL_BYTES).toString();
 }
 
+/** The error type the caller saw, or undefined for a success. */
+export function errorTypeOf(o: InvokeOutcome): string | undefined {
+  switch (o.kind) {
+    case "success":
+      return undefined;
+    case "error":
+    case "crash":
+      return o.errorType;
+    case "timeout":
+      return "Sandbox.Timedout";
+    case "response-too-large":
+      return "Function.ResponseSizeTooLarge";
+  }
+}
+
+/** A cold start's timed phases, in the order they happen: their names in metrics and spans. */
+export const INIT_PHASES = [
+  ["placement", "placementMs"],
+  ["code", "codeMs"],
+  ["sandbox", "sandboxMs"],
+  ["runtime", "runtimeMs"],
+  ["function_init", "functionInitMs"],
+] as const satisfies ReadonlyArray<readonly [string, keyof InitPhases]>;
+
 /** The error body the caller receives for an outcome that is not a success. */
 export function errorPayload(outcome: InvokeOutcome, requestId: string): Buffer | undefined {
   switch (outcome.kind) {

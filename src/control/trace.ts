@@ -13,6 +13,7 @@
  * (`Root=1-{8 hex seconds}-{24 hex}`); OpenTelemetry's 32-hex id is the root's hex digits.
  */
 import type { UsageRecord } from "../store/types.js";
+import { INIT_PHASES } from "./report.js";
 
 export interface Span {
   readonly name: string;
@@ -23,14 +24,6 @@ export interface Span {
   readonly durationMs: number;
   readonly attributes?: Readonly<Record<string, string | number | boolean>>;
 }
-
-const PHASES = [
-  ["placement", "placementMs"],
-  ["code", "codeMs"],
-  ["sandbox", "sandboxMs"],
-  ["runtime", "runtimeMs"],
-  ["function_init", "functionInitMs"],
-] as const;
 
 export function spansOf(r: UsageRecord): Span[] {
   const start = r.startedAt;
@@ -67,7 +60,7 @@ export function spansOf(r: UsageRecord): Span[] {
   if (p) {
     // The phases ran one after the other and ended as the event was handed over.
     const phases: Array<[string, number]> = [];
-    for (const [name, key] of PHASES) {
+    for (const [name, key] of INIT_PHASES) {
       const ms = p[key];
       if (ms !== undefined) phases.push([name, ms]);
     }

@@ -5,7 +5,7 @@
  * tier deducted from the total when the pricing says so.
  */
 import type { MetadataStore, ProvisionedSpan, UsageGrouping, UsageSums } from "../store/types.js";
-import { FREE_TIER, gbSeconds, type Pricing } from "./usage.js";
+import { type Cost, costOf, FREE_TIER, type Pricing, spanGbSeconds } from "./usage.js";
 
 export type ReportGrouping = Exclude<UsageGrouping, "month">;
 
@@ -16,13 +16,6 @@ export interface UsageRow extends Omit<UsageSums, "key"> {
   /** GB-seconds provisioned instances were up (busy or idle). */
   readonly provisionedGbSeconds: number;
   readonly cost: Cost;
-}
-
-export interface Cost {
-  readonly requests: number;
-  readonly duration: number;
-  readonly provisioned: number;
-  readonly total: number;
 }
 
 export interface UsageReport {
@@ -113,17 +106,11 @@ function row(
     gbSeconds: gbs,
     provisionedDurationGbSeconds: provDuration,
     provisionedGbSeconds: upGbs,
-    cost: cost(requests, gbs, provDuration, upGbs, p),
+    cost: costOf(
+      { requests, gbSeconds: gbs, provisionedDurationGbSeconds: provDuration, provisionedGbSeconds: upGbs },
+      p,
+    ),
   };
-}
-
-function cost(requests: number, gbs: number, provDuration: number, upGbs: number, p: Pricing): Cost {
-  const c = {
-    requests: requests * p.request,
-    duration: gbs * p.gbSecond + provDuration * p.provisionedDurationGbSecond,
-    provisioned: upGbs * p.provisionedGbSecond,
-  };
-  return { ...c, total: c.requests + c.duration + c.provisioned };
 }
 
 function sumRows(rows: readonly UsageRow[], p: Pricing): Omit<UsageRow, "function" | "version" | "day"> {
@@ -147,7 +134,15 @@ function sumRows(rows: readonly UsageRow[], p: Pricing): Omit<UsageRow, "functio
     gbSeconds: t.gbs,
     provisionedDurationGbSeconds: t.prov,
     provisionedGbSeconds: t.up,
-    cost: cost(t.requests, t.gbs, t.prov, t.up, p),
+    cost: costOf(
+      {
+        requests: t.requests,
+        gbSeconds: t.gbs,
+        provisionedDurationGbSeconds: t.prov,
+        provisionedGbSeconds: t.up,
+      },
+      p,
+    ),
   };
 }
 
@@ -172,17 +167,16 @@ function spanShares(
   from: number,
   to: number,
 ): Array<[string, number]> {
-  const start = Math.max(s.startedAt, from);
-  const end = Math.min(s.stoppedAt ?? to, to);
-  if (end <= start) return [];
-  if (groupBy === "function") return [[s.functionName, gbSeconds(end - start, s.memoryMb)]];
-  if (groupBy === "version")
-    return [[`${s.functionName}\u0000${s.version}`, gbSeconds(end - start, s.memoryMb)]];
+  const all = spanGbSeconds(s, from, to);
+  if (all === 0) return [];
+  if (groupBy === "function") return [[s.functionName, all]];
+  if (groupBy === "version") return [[`${s.functionName}\u0000${s.version}`, all]];
   const out: Array<[string, number]> = [];
-  for (let day = Math.floor(start / DAY_MS) * DAY_MS; day < end; day += DAY_MS) {
-    const a = Math.max(start, day);
-    const b = Math.min(end, day + DAY_MS);
-    out.push([new Date(day).toISOString().slice(0, 10), gbSeconds(b - a, s.memoryMb)]);
-  }
+  const end = Math.min(s.stoppedAt ?? to, to);
+  for (let day = Math.floor(Math.max(s.startedAt, from) / DAY_MS) * DAY_MS; day < end; day += DAY_MS)
+    out.push([
+      new Date(day).toISOString().slice(0, 10),
+      spanGbSeconds(s, Math.max(from, day), Math.min(to, day + DAY_MS)),
+    ]);
   return out;
 }

@@ -7,8 +7,14 @@
  * by the store's writing thread; a crash loses at most the records of that last interval.
  */
 import type { FunctionVersion } from "../protocol/function.js";
-import type { UsageRecord } from "../store/types.js";
-import { billedDurationMs, billedRestoreMs, type DispatchResult, type InvocationTiming } from "./report.js";
+import type { ProvisionedSpan, UsageRecord, UsageSums } from "../store/types.js";
+import {
+  billedDurationMs,
+  billedRestoreMs,
+  type DispatchResult,
+  errorTypeOf,
+  type InvocationTiming,
+} from "./report.js";
 
 export interface Pricing {
   /** USD per request. */
@@ -36,7 +42,6 @@ export function usageRecord(fn: FunctionVersion, result: DispatchResult, how: In
   const f = result.figures;
   const billedMs = billedDurationMs(f);
   const restoreBilledMs = billedRestoreMs(f);
-  const o = result.outcome;
   return {
     requestId: f.requestId,
     functionName: fn.functionName,
@@ -53,20 +58,42 @@ export function usageRecord(fn: FunctionVersion, result: DispatchResult, how: In
     restoreMs: f.restored ? f.initDurationMs : undefined,
     restoreBilledMs,
     maxMemoryMb: f.maxMemoryUsedMb,
-    outcome:
-      o.kind === "success"
-        ? "success"
-        : o.kind === "error" || o.kind === "crash"
-          ? o.errorType
-          : o.kind === "timeout"
-            ? "Sandbox.Timedout"
-            : "Function.ResponseSizeTooLarge",
+    outcome: errorTypeOf(result.outcome) ?? "success",
     traceId: how.traceId,
     arrivedAt: how.receivedAt ?? how.acceptedAt,
     handedAfterMs: how.handedAfterMs,
     totalMs: how.totalMs,
     initPhases: result.initPhases,
   };
+}
+
+/** GB-seconds of a provisioned instance's up-time inside [from, to) (a running one's until `to`). */
+export function spanGbSeconds(span: ProvisionedSpan, from: number, to: number): number {
+  const ms = Math.max(0, Math.min(span.stoppedAt ?? to, to) - Math.max(span.startedAt, from));
+  return gbSeconds(ms, span.memoryMb);
+}
+
+/** A cost in USD, by what it is for. */
+export interface Cost {
+  readonly requests: number;
+  readonly duration: number;
+  readonly provisioned: number;
+  readonly total: number;
+}
+
+/** What summed usage costs: requests, duration at each instance kind's rate, provisioned up-time. */
+export function costOf(
+  u: Pick<UsageSums, "requests" | "gbSeconds" | "provisionedDurationGbSeconds"> & {
+    readonly provisionedGbSeconds: number;
+  },
+  p: Pricing,
+): Cost {
+  const c = {
+    requests: u.requests * p.request,
+    duration: u.gbSeconds * p.gbSecond + u.provisionedDurationGbSeconds * p.provisionedDurationGbSecond,
+    provisioned: u.provisionedGbSeconds * p.provisionedGbSecond,
+  };
+  return { ...c, total: c.requests + c.duration + c.provisioned };
 }
 
 /** What one record costs: its request and its duration at the rate of the instance it ran on. */

@@ -2,7 +2,7 @@
  * Nimbus's cost API: aggregated usage and its cost (`GET /nimbus/v1/usage`), and monthly
  * budgets per function and for the platform (`/nimbus/v1/budgets`).
  */
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import type { Context } from "hono";
 import { Hono } from "hono";
 import { type Budgets, type BudgetView, monthStart, PLATFORM_SCOPE } from "../control/budgets.js";
@@ -66,7 +66,7 @@ export function costApi(d: CostApiDeps): Hono {
 
   const put = async (c: Context, scope: string) => {
     const bytes = await readBody(c, MAX_BUDGET_BODY, `a budget body is at most ${MAX_BUDGET_BODY} bytes`);
-    await authed(c, sha256Hex(bytes));
+    await authed(c, hash("sha256", bytes, "hex"));
     const monthlyUsd = parseJsonObject(bytes).monthlyUsd;
     if (typeof monthlyUsd !== "number")
       throw new NimbusError(
@@ -106,8 +106,4 @@ function wire(b: BudgetView) {
     spentUsd: b.spentUsd,
     exceeded: b.exceeded,
   };
-}
-
-function sha256Hex(b: Buffer): string {
-  return createHash("sha256").update(b).digest("hex");
 }

@@ -46,15 +46,11 @@ const LOG_COLUMNS = `function_name, version, instance_id, request_id, message, t
 /** Rows per INSERT statement: one statement per row spent more in binding calls than in SQLite. */
 const ROWS_PER_INSERT = 32;
 
-/** Inserts packed rows of `columns` in one transaction, many per statement. */
-function writer(
-  db: Database.Database,
-  table: string,
-  columns: string,
-  width: number,
-): (rows: PackedRows) => void {
+/** Inserts packed log rows in one transaction, many per statement. */
+export function logWriter(db: Database.Database): (rows: PackedRows) => void {
+  const width = LOG_SHAPE.strings.length + LOG_SHAPE.numbers.length;
   const one = `(${Array(width).fill("?").join(", ")})`;
-  const sql = (n: number) => `INSERT INTO ${table} (${columns}) VALUES ${Array(n).fill(one).join(", ")}`;
+  const sql = (n: number) => `INSERT INTO logs (${LOG_COLUMNS}) VALUES ${Array(n).fill(one).join(", ")}`;
   const insertOne = db.prepare(sql(1));
   const insertMany = db.prepare(sql(ROWS_PER_INSERT));
   const many: Array<string | number | null> = new Array(ROWS_PER_INSERT * width);
@@ -71,10 +67,6 @@ function writer(
       insertOne.run(single);
     }
   });
-}
-
-export function logWriter(db: Database.Database): (rows: PackedRows) => void {
-  return writer(db, "logs", LOG_COLUMNS, LOG_SHAPE.strings.length + LOG_SHAPE.numbers.length);
 }
 
 interface LogRow {

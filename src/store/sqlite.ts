@@ -3,7 +3,7 @@ import { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
 import type { Alias, FunctionRecord, FunctionVersion } from "../protocol/function.js";
 import { LATEST } from "../protocol/function.js";
-import { packRows, transferables } from "./packed-rows.js";
+import { type PackedRows, packRows, transferables } from "./packed-rows.js";
 import type { WriterAck as LogAck, WriterBatch } from "./sqlite-log-worker.js";
 import {
   BUDGET_MIGRATION,
@@ -147,6 +147,8 @@ function toRecord(row: FunctionRow): FunctionRecord {
 export class SqliteStore implements MetadataStore {
   readonly #db: Database.Database;
   readonly #logWriter: Worker | undefined;
+  /** Without a writing thread (an in-memory database): the insert, prepared once. */
+  #insertLogs: ((rows: PackedRows) => void) | undefined;
   readonly #pendingAcks = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
   #batchSeq = 0;
   #closing = false;
@@ -401,7 +403,8 @@ export class SqliteStore implements MetadataStore {
     const rows = packRows(entries, LOG_SHAPE);
     const writer = this.#logWriter;
     if (!writer) {
-      logWriter(this.#db)(rows);
+      this.#insertLogs ??= logWriter(this.#db);
+      this.#insertLogs(rows);
       return;
     }
     const id = this.#batchSeq++;

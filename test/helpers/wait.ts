@@ -11,9 +11,9 @@ export function alive(pid: number): boolean {
 }
 
 /** Polls `condition` every 10 ms, failing the test after `timeoutMs`. */
-export async function until(condition: () => boolean, timeoutMs = 3000): Promise<void> {
-  for (let waited = 0; waited < timeoutMs && !condition(); waited += 10) {
+export async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 3000): Promise<void> {
+  for (let waited = 0; waited < timeoutMs && !(await condition()); waited += 10) {
     await new Promise((r) => setTimeout(r, 10));
   }
-  assert.ok(condition(), `condition not reached within ${timeoutMs} ms`);
+  assert.ok(await condition(), `condition not reached within ${timeoutMs} ms`);
 }

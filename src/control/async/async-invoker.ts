@@ -8,7 +8,6 @@
  * - the final outcome goes to the on-success or on-failure destination as Lambda's invocation
  *   record, itself delivered as an asynchronous invocation of the destination function.
  */
-
 import { randomUUID } from "node:crypto";
 import { type FunctionVersion, functionArn, LATEST } from "../../protocol/function.js";
 import { MAX_ASYNC_REQUEST_BYTES } from "../../protocol/limits.js";
