@@ -4,6 +4,17 @@
 import { writeFileSync } from "node:fs";
 import { build } from "esbuild";
 
+// The relay custom runtimes reach their Runtime API through in a jail (relay.ts).
+await build({
+  entryPoints: ["src/runtime/node/relay.ts"],
+  bundle: true,
+  platform: "node",
+  format: "cjs",
+  target: "node20",
+  outfile: "dist/runtime/node/relay.cjs",
+  logLevel: "warning",
+});
+
 await build({
   entryPoints: ["src/runtime/node/bootstrap.ts"],
   bundle: true,

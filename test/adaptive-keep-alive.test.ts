@@ -19,16 +19,20 @@ before(async () => {
     { keepAlivePolicy: "adaptive", keepAliveMs: 10 * MIN, auth: "off", poolSize: 0 },
     clock,
   );
-  await createNodeFunction(t.lambda, "ticker", `export const handler = async () => process.pid;`);
+  await createNodeFunction(
+    t.lambda,
+    "ticker",
+    `export const handler = async () => process.env.AWS_LAMBDA_LOG_STREAM_NAME.split("]")[1];`,
+  );
 });
 after(async () => {
   await t.close();
 });
 
-async function call(): Promise<{ pid: number; cold: boolean }> {
+async function call(): Promise<{ pid: string; cold: boolean }> {
   const out = await t.lambda.send(new InvokeCommand({ FunctionName: "ticker", LogType: "Tail" }));
   const tail = Buffer.from(out.LogResult ?? "", "base64").toString();
-  return { pid: Number(text(out.Payload)), cold: /Init Duration/.test(tail) };
+  return { pid: JSON.parse(text(out.Payload)) as string, cold: /Init Duration/.test(tail) };
 }
 
 const counts = () => t.platform.dispatcher.instanceCounts("ticker");

@@ -22,7 +22,11 @@ before(async () => {
       Runtime: "nodejs20.x",
       Handler: "index.handler",
       Role: "arn:aws:iam::000000000000:role/test",
-      Code: { ZipFile: await zipOf({ "index.mjs": `export const handler = async () => process.pid;` }) },
+      Code: {
+        ZipFile: await zipOf({
+          "index.mjs": `export const handler = async () => process.env.AWS_LAMBDA_LOG_STREAM_NAME.split("]")[1];`,
+        }),
+      },
     }),
   );
 });
@@ -30,15 +34,18 @@ after(async () => {
   await t.close();
 });
 
-async function call(): Promise<{ pid: number; cold: boolean }> {
+async function call(): Promise<{ pid: string; cold: boolean }> {
   const out = await t.lambda.send(new InvokeCommand({ FunctionName: "idler", LogType: "Tail" }));
   const tail = Buffer.from(out.LogResult ?? "", "base64").toString();
-  return { pid: Number(text(out.Payload)), cold: /Init Duration/.test(tail) };
+  // "pid": the instance's id, as its log stream names it.
+  return { pid: JSON.parse(text(out.Payload)) as string, cold: /Init Duration/.test(tail) };
 }
 
 test("an instance idle for less than the keep-alive is reused; past it, it is stopped and the next call is cold", async () => {
   const first = await call();
   assert.equal(first.cold, true);
+  const firstPid = t.platform.worker.instancePid(first.pid);
+  assert.ok(firstPid);
 
   clock.advance(KEEP_ALIVE_MS - 1000);
   const warm = await call();
@@ -52,7 +59,7 @@ test("an instance idle for less than the keep-alive is reused; past it, it is st
 
   clock.advance(KEEP_ALIVE_MS);
   await until(() => t.platform.dispatcher.instanceCounts("idler").total === 0);
-  await until(() => !alive(first.pid));
+  await until(() => !alive(firstPid));
 
   const again = await call();
   assert.equal(again.cold, true);

@@ -27,7 +27,7 @@ const clock = new FakeClock(Date.now());
 let t: TestPlatform;
 
 const HANDLER = (tag: string) =>
-  `export const handler = async (e) => { await new Promise((r) => setTimeout(r, e.waitMs ?? 0)); return { tag: "${tag}", pid: process.pid, type: process.env.AWS_LAMBDA_INITIALIZATION_TYPE }; };`;
+  `export const handler = async (e) => { await new Promise((r) => setTimeout(r, e.waitMs ?? 0)); return { tag: "${tag}", pid: process.env.AWS_LAMBDA_LOG_STREAM_NAME.split("]")[1], type: process.env.AWS_LAMBDA_INITIALIZATION_TYPE }; };`;
 
 before(async () => {
   t = await startPlatform({ keepAliveMs: KEEP_ALIVE_MS }, clock);
@@ -49,7 +49,7 @@ async function invoke(qualifier: string, waitMs = 0) {
     }),
   );
   const tail = Buffer.from(out.LogResult ?? "", "base64").toString();
-  const body = JSON.parse(text(out.Payload)) as { tag: string; pid: number; type: string };
+  const body = JSON.parse(text(out.Payload)) as { tag: string; pid: string; type: string };
   return { ...body, cold: /Init Duration/.test(tail) };
 }
 
@@ -109,8 +109,10 @@ describe("provisioned concurrency", () => {
     const warm = await invoke("live");
     assert.equal(warm.cold, false);
     assert.equal(warm.type, "provisioned-concurrency");
-    process.kill(warm.pid, "SIGKILL");
-    await until(() => !alive(warm.pid));
+    const hostPid = t.platform.worker.instancePid(warm.pid);
+    assert.ok(hostPid);
+    process.kill(hostPid, "SIGKILL");
+    await until(() => !alive(hostPid));
     await untilReady("live");
     assert.equal(t.platform.dispatcher.instanceCounts("steady").total, 2);
     const after = await invoke("live");

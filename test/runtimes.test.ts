@@ -4,6 +4,7 @@
  * official Node runtime interface client `aws-lambda-ric` packaged inside the function.
  */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -13,6 +14,7 @@ import {
   InvokeCommand,
   type Runtime,
 } from "@aws-sdk/client-lambda";
+import { processOwners } from "../src/worker/sandbox/uids.js";
 import {
   filesUnder,
   startPlatform,
@@ -121,20 +123,26 @@ escaped=$!
 api="http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime"
 while true; do
   id=$(curl -sS -D - -o /dev/null "$api/invocation/next" | sed -n 's/^[Ll]ambda-[Rr]untime-[Aa]ws-[Rr]equest-[Ii]d: *\\([^[:space:]]*\\).*/\\1/p')
-  curl -sS -o /dev/null -X POST -d "[$inside,$escaped]" "$api/invocation/$id/response"
+  curl -sS -o /dev/null -X POST -d "[$inside,$escaped,$(id -u)]" "$api/invocation/$id/response"
 done
 `,
         mode: 0o755,
       },
     });
     const out = await invoke("spawner", {});
-    const [inside, escaped] = JSON.parse(out.body) as [number, number];
-    assert.ok(alive(inside) && alive(escaped), "both children run while the instance does");
-    await t.lambda.send(new DeleteFunctionCommand({ FunctionName: "spawner" }));
-    await until(() => !alive(inside));
-    // Only a per-instance uid (the platform runs as root) can find a process that left the group.
-    if (process.getuid?.() === 0) await until(() => !alive(escaped));
-    else process.kill(escaped, "SIGKILL");
+    const [inside, escaped, uid] = JSON.parse(out.body) as [number, number, number];
+    if (process.getuid?.() === 0) {
+      // Every process of the instance runs as its own uid, whatever pids its namespace shows.
+      const sleeping = () => processOwners().filter(([pid, owner]) => owner === uid && isSleep(pid)).length;
+      assert.equal(sleeping(), 2, "both children run while the instance does");
+      await t.lambda.send(new DeleteFunctionCommand({ FunctionName: "spawner" }));
+      await until(() => sleeping() === 0);
+    } else {
+      assert.ok(alive(inside) && alive(escaped), "both children run while the instance does");
+      await t.lambda.send(new DeleteFunctionCommand({ FunctionName: "spawner" }));
+      await until(() => !alive(inside));
+      process.kill(escaped, "SIGKILL");
+    }
   });
 });
 
@@ -184,3 +192,11 @@ describe("aws-lambda-ric", () => {
     assert.equal(payload.errorMessage, "bad input");
   });
 });
+
+function isSleep(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "sleep";
+  } catch {
+    return false;
+  }
+}

@@ -16,7 +16,7 @@ test("a spike starts the burst of instances and gets 429 FunctionInvocationRateL
   await createNodeFunction(
     t.lambda,
     "spiky",
-    `export const handler = async (e) => { await new Promise((r) => setTimeout(r, e.waitMs ?? 0)); return process.pid; };`,
+    `export const handler = async (e) => { await new Promise((r) => setTimeout(r, e.waitMs ?? 0)); return process.env.AWS_LAMBDA_LOG_STREAM_NAME.split("]")[1]; };`,
   );
   const call = (waitMs: number) =>
     t.lambda.send(new InvokeCommand({ FunctionName: "spiky", Payload: JSON.stringify({ waitMs }) }));

@@ -33,10 +33,11 @@ import type { Config } from "../shared/config.js";
 import { createLogger, type Logger } from "../shared/logger.js";
 import { SqliteStore } from "../store/sqlite.js";
 import { SqliteEventQueue } from "../store/sqlite-queue.js";
-import { ProcessDriver, traversableByOthers } from "../worker/sandbox/process.js";
 import type { SnapshotBuild } from "../worker/snapshot.js";
 import { Worker } from "../worker/worker.js";
 import { loadCredentials } from "./credentials.js";
+import { makePrivate } from "./private-data.js";
+import { chooseDriver } from "./sandbox-choice.js";
 
 export interface PlatformDeps {
   readonly clock?: Clock;
@@ -73,34 +74,34 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
   const clock = deps.clock ?? systemClock;
   const logger = deps.logger ?? createLogger(config.logLevel);
   const dataDir = resolve(config.dataDir);
-  await mkdir(dataDir, { recursive: true });
+  // Every function's environment, logs and code live here: private, whatever the umask.
+  for (const problem of await makePrivate(dataDir)) logger.warn(problem);
   const { credentials, source } = await loadCredentials(dataDir, deps.env ?? {});
 
   const store = new SqliteStore(join(dataDir, "nimbus.db"));
   const code = new CodeStore(join(dataDir, "packages"));
   await code.open();
   const logs = new LogService({ store, clock, logger, retentionMs: config.logRetentionMs });
-  // Sandboxes run as other users and must reach their code: when the data directory is not
-  // reachable by them (under /root, say), the worker's files (derived data: extracted code,
-  // instance directories) live in a fresh private directory under the system's temp dir.
+  // Sandboxes run as other users and must reach their code, which the private data directory
+  // does not let them: the worker's files (derived data: extracted code, snapshots, instance
+  // directories) live in a fresh directory under the system's temp dir that they may traverse
+  // but not list.
   let workerRoot = join(dataDir, "worker");
   let ownWorkerRoot = false;
-  if (process.getuid?.() === 0 && config.isolateUsers === "auto" && !traversableByOthers(dataDir)) {
+  if (process.getuid?.() === 0 && config.isolateUsers === "auto") {
     workerRoot = await mkdtemp(join(tmpdir(), "nimbus-worker-"));
     ownWorkerRoot = true;
-    logger.info("worker files are kept where sandbox users can reach them", { workerRoot });
   }
   await mkdir(workerRoot, { recursive: true });
   await chmod(workerRoot, 0o711);
+  const driver = chooseDriver(config, workerRoot);
+  logger.info(`sandboxes: ${driver.isolation}`);
+  if (driver.noJail) logger.warn(`sandboxes are not jailed: ${driver.noJail}`);
   const worker = new Worker({
     id: "local",
     root: workerRoot,
     totalMemoryMb: config.workerMemoryMb,
-    driver: new ProcessDriver({
-      workRoot: workerRoot,
-      isolateUsers: config.isolateUsers,
-      cgroups: config.cgroups,
-    }),
+    driver: driver.driver,
     packages: code,
     logs,
     clock,
@@ -323,7 +324,7 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
       const { port } = server.address() as AddressInfo;
       const host = config.host.includes(":") ? `[${config.host}]` : config.host;
       baseUrl = `http://${host}:${port}`;
-      await writeFile(join(dataDir, ENDPOINT_FILE), `${baseUrl}\n`);
+      await writeFile(join(dataDir, ENDPOINT_FILE), `${baseUrl}\n`, { mode: 0o600 });
       return baseUrl;
     },
     url: () => baseUrl,

@@ -42,6 +42,8 @@ export interface FunctionVersion {
   readonly deadLetterTarget?: string | undefined;
   /** SnapStart.ApplyOn: "PublishedVersions" snapshots each published version's init. */
   readonly snapStart?: "PublishedVersions" | undefined;
+  /** EphemeralStorage.Size: /tmp's size in MB where the sandbox gives one of its own (512 when unset). */
+  readonly ephemeralStorageMb?: number | undefined;
 }
 
 export interface Alias {

@@ -17,6 +17,10 @@ export const MAX_CONTROL_BODY_BYTES = Math.ceil((MAX_ZIP_BYTES * 4) / 3) + 64 * 
 export const MIN_MEMORY_MB = 128;
 export const MAX_MEMORY_MB = 10_240;
 export const DEFAULT_MEMORY_MB = 128;
+/** EphemeralStorage.Size: the size of /tmp (MB), as Lambda bounds it. */
+export const MIN_EPHEMERAL_STORAGE_MB = 512;
+export const MAX_EPHEMERAL_STORAGE_MB = 10_240;
+export const DEFAULT_EPHEMERAL_STORAGE_MB = 512;
 export const MIN_TIMEOUT_S = 1;
 export const MAX_TIMEOUT_S = 900;
 export const DEFAULT_TIMEOUT_S = 3;

@@ -3,8 +3,13 @@
  * (deploy pushes them here), so a cold start never fetches or unzips code. Directories are
  * content-addressed and read-only to sandboxes; concurrent requests for one package share
  * one extraction.
+ *
+ * The cache's directory can be traversed but not listed by sandbox uids, and each package's
+ * directory carries a random suffix: only the instances given its path (their own code) can
+ * reach it, whatever they know of other packages' hashes.
  */
-import { chmod, mkdir, readdir, rename, rm } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { chmod, link, mkdir, readdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { PackageSource } from "../protocol/invoke.js";
 import { extractZip } from "../shared/zip.js";
@@ -13,6 +18,8 @@ export class CodeCache {
   readonly #root: string;
   readonly #source: PackageSource;
   readonly #ready = new Map<string, Promise<string>>();
+  /** Each package's directories and files (relative paths), listed once when first linked. */
+  readonly #trees = new Map<string, Promise<Tree>>();
   #seq = 0;
 
   constructor(root: string, source: PackageSource) {
@@ -22,10 +29,13 @@ export class CodeCache {
 
   async open(): Promise<void> {
     await mkdir(this.#root, { recursive: true, mode: 0o711 });
+    await chmod(this.#root, 0o711);
     // Leftovers of an extraction cut short by a crash are removed; complete ones are kept.
     for (const name of await readdir(this.#root)) {
-      if (name.includes(".partial-")) await rm(join(this.#root, name), { recursive: true, force: true });
-      else this.#ready.set(name, Promise.resolve(join(this.#root, name)));
+      const [packageId, suffix] = name.split(".");
+      if (name.includes(".partial-") || !packageId || !suffix || this.#ready.has(packageId))
+        await rm(join(this.#root, name), { recursive: true, force: true });
+      else this.#ready.set(packageId, Promise.resolve(join(this.#root, name)));
     }
   }
 
@@ -45,14 +55,29 @@ export class CodeCache {
     return p;
   }
 
-  async evict(packageId: string): Promise<void> {
-    this.#ready.delete(packageId);
-    await rm(join(this.#root, packageId), { recursive: true, force: true });
+  /**
+   * Hard-links the package's files into `dest`, an empty directory a sandbox was given: how a
+   * pooled runtime that sees only its own directories gets its code. Returns false when the
+   * package has more than `maxEntries` files and directories (linking them would cost the cold
+   * start more than a new sandbox).
+   */
+  async linkInto(packageId: string, dest: string, maxEntries: number): Promise<boolean> {
+    const dir = await this.ensure(packageId);
+    let tree = this.#trees.get(packageId);
+    if (!tree) {
+      tree = listTree(dir);
+      this.#trees.set(packageId, tree);
+    }
+    const { dirs, files } = await tree;
+    if (dirs.length + files.length > maxEntries) return false;
+    for (const d of dirs) await mkdir(join(dest, d), { mode: 0o755 });
+    await Promise.all(files.map((f) => link(join(dir, f), join(dest, f))));
+    return true;
   }
 
   async #extract(packageId: string): Promise<string> {
     const zip = await this.#source.read(packageId);
-    const dest = join(this.#root, packageId);
+    const dest = join(this.#root, `${packageId}.${randomBytes(12).toString("hex")}`);
     const partial = `${dest}.partial-${process.pid}-${this.#seq++}`;
     try {
       await extractZip(zip, partial);
@@ -64,4 +89,26 @@ export class CodeCache {
     }
     return dest;
   }
+}
+
+interface Tree {
+  readonly dirs: readonly string[];
+  readonly files: readonly string[];
+}
+
+/** Directories (parents first) and files under `root`, as relative paths. */
+async function listTree(root: string): Promise<Tree> {
+  const dirs: string[] = [];
+  const files: string[] = [];
+  const walk = async (rel: string): Promise<void> => {
+    for (const e of await readdir(join(root, rel), { withFileTypes: true })) {
+      const path = rel ? join(rel, e.name) : e.name;
+      if (e.isDirectory()) {
+        dirs.push(path);
+        await walk(path);
+      } else if (e.isFile()) files.push(path);
+    }
+  };
+  await walk("");
+  return { dirs, files };
 }

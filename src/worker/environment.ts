@@ -9,6 +9,8 @@ export interface EnvironmentInput {
   readonly runtimeApi: string;
   /** The Unix socket of the same Runtime API, offered to Nimbus's own runtimes. */
   readonly runtimeApiSocket?: string;
+  /** The Runtime API's HTTP socket, for the relay of a custom runtime in a jail. */
+  readonly runtimeApiHttpSocket?: string;
   readonly codeDir: string;
   readonly runtimeDir: string;
   readonly tmpDir: string;
@@ -49,5 +51,6 @@ export function instanceEnvironment(input: EnvironmentInput): Record<string, str
     AWS_LAMBDA_RUNTIME_API: input.runtimeApi,
     LAMBDA_TASK_ROOT: input.codeDir,
     ...(input.runtimeApiSocket ? { NIMBUS_RUNTIME_API_SOCKET: input.runtimeApiSocket } : {}),
+    ...(input.runtimeApiHttpSocket ? { NIMBUS_RUNTIME_API_HTTP_SOCKET: input.runtimeApiHttpSocket } : {}),
   };
 }

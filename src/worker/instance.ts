@@ -21,6 +21,7 @@ import { MAX_SYNC_RESPONSE_BYTES } from "../protocol/limits.js";
 import { RUNTIME_HEADERS } from "../protocol/runtime-api.js";
 import type { Clock, TimerHandle } from "../shared/clock.js";
 import { LineSplitter, TailBuffer } from "./log-lines.js";
+import type { LookupBudget } from "./runtime-api/peer.js";
 import { RuntimeApiServer } from "./runtime-api/server.js";
 import {
   ACCEPTED,
@@ -56,6 +57,8 @@ export interface InstanceOptions {
   readonly initTimeoutMs: number;
   /** Accept Runtime API connections only from the sandbox's own uid (it has one of its own). */
   readonly checkPeerUid: boolean;
+  /** Peer lookups shared by the worker's instances (see LookupBudget). */
+  readonly lookups?: LookupBudget;
   readonly onDead: (instance: Instance) => void;
   /** A Runtime API already listening (a pooled runtime's); its owner puts `target` behind it. */
   readonly api?: RuntimeApiServer;
@@ -95,7 +98,12 @@ export class Instance implements InstanceHandle {
     };
     this.api =
       opts.api ??
-      new RuntimeApiServer(this.target, opts.checkPeerUid ? { onlyUid: () => this.#sandbox?.uid } : {});
+      new RuntimeApiServer(
+        this.target,
+        opts.checkPeerUid
+          ? { onlyUid: () => this.#sandbox?.uid, ...(opts.lookups ? { lookups: opts.lookups } : {}) }
+          : {},
+      );
   }
 
   get state(): State {

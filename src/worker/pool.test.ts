@@ -19,6 +19,7 @@ function fakeRuntime(id: string) {
     id,
     instanceDir: `/tmp/${id}`,
     tmpDir: `/tmp/${id}/tmp`,
+    taskDir: `/tmp/${id}/task`,
     apiDir: `/tmp/${id}/api`,
     apiSocket: `/tmp/${id}/api/runtime.sock`,
     api: { close() {} } as unknown as RuntimeApiServer,

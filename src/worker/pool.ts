@@ -23,6 +23,8 @@ export interface PooledRuntime {
   readonly id: string;
   readonly instanceDir: string;
   readonly tmpDir: string;
+  /** Empty until hand-over: where its code is linked when its sandbox sees only its own directories. */
+  readonly taskDir: string;
   /** The instance's private Runtime API directory and socket. */
   readonly apiDir: string;
   readonly apiSocket: string;

@@ -18,13 +18,13 @@
  * This module builds and measures; it decides nothing about use: `SnapshotBuild` says whether
  * the restore was faster than a plain init, and why not when it was not.
  */
-import { statSync } from "node:fs";
-import { chmod, mkdir, rename, rm } from "node:fs/promises";
+import { constants, statSync } from "node:fs";
+import { type FileHandle, mkdir, open, rm } from "node:fs/promises";
 import { arch } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import * as esbuild from "esbuild";
 import { SNAPSHOT_HANDLER_GLOBAL, SNAPSHOT_RUNTIME_GLOBAL } from "../protocol/runtime-frames.js";
-import type { Sandbox, SandboxDriver } from "./sandbox/types.js";
+import type { Sandbox, SandboxDriver, SandboxMounts } from "./sandbox/types.js";
 
 /** With this set, a snapshot's main function (and the bundle run plainly) exits at once: for measuring. */
 const PROBE_ENV = "NIMBUS_SNAPSHOT_PROBE";
@@ -51,15 +51,21 @@ export interface SnapshotInput {
   readonly nodeFlags: readonly string[];
   /** Nimbus's runtime (bootstrap.cjs), bundled into the snapshot and started by its main function. */
   readonly runtimeEntry: string;
+  /** Nimbus's runtime directory (mounted into the build's sandboxes as any instance's). */
+  readonly runtimeDir: string;
   readonly codeDir: string;
   /** Lambda's handler setting, `file.export` (a path before the file is allowed). */
   readonly handler: string;
   /** The function's environment, as its instances get it (its init may read it). */
   readonly env: Readonly<Record<string, string>>;
-  /** Where the bundle and the blob go; a directory of their own. */
+  /** Where the blob goes: a directory of its own that only the platform writes. */
   readonly workDir: string;
-  /** A private writable directory for the build sandbox. */
+  /**
+   * The build sandboxes' directories, empty, made by the platform: their /tmp (where the
+   * driver has none of its own) and where they read the entry and leave the blob.
+   */
   readonly tmpDir: string;
+  readonly outDir: string;
   readonly memoryMb: number;
   readonly timeoutMs: number;
 }
@@ -80,19 +86,30 @@ export async function buildSnapshot(i: SnapshotInput): Promise<SnapshotBuild> {
     .find((f) => statSync(f, { throwIfNoEntry: false })?.isFile());
   if (!file) return { ok: false, reason: `no ${i.handler.slice(0, dot)}.js, .mjs or .cjs in the code` };
 
-  await mkdir(i.workDir, { recursive: true, mode: 0o755 });
-  const entry = join(i.workDir, "snapshot-entry.cjs");
+  await mkdir(i.workDir, { recursive: true, mode: 0o711 });
+  // The entry is read by the build's sandbox from its own out directory: no path of the
+  // platform's appears in its command line.
+  const entry = join(i.outDir, "snapshot-entry.cjs");
   const bundled = await bundleEntry(file, exportPath, i.runtimeEntry, entry);
   if (bundled) return { ok: false, reason: bundled };
 
-  // The sandbox writes the blob where it may write (its /tmp); it is moved next to the entry after.
-  const written = join(i.tmpDir, "snapshot.blob");
+  const mounts: SandboxMounts = { code: i.codeDir, runtime: i.runtimeDir, tmp: i.tmpDir, out: i.outDir };
+  const inside = i.driver.paths(mounts);
+  const out = inside.out ?? i.outDir;
   const blob = join(i.workDir, "snapshot.blob");
   await rm(blob, { force: true });
   const env = { ...i.env };
   const built = await run(
     i,
-    [i.nodeBinary, ...i.nodeFlags, "--snapshot-blob", written, "--build-snapshot", entry],
+    mounts,
+    [
+      i.nodeBinary,
+      ...i.nodeFlags,
+      "--snapshot-blob",
+      join(out, "snapshot.blob"),
+      "--build-snapshot",
+      join(out, "snapshot-entry.cjs"),
+    ],
     env,
   );
   if (built.timedOut) {
@@ -107,13 +124,19 @@ export async function buildSnapshot(i: SnapshotInput): Promise<SnapshotBuild> {
       reason: `building the snapshot failed: ${built.stderr.trim().split("\n").slice(-3).join(" ")}`,
     };
   }
-  await rename(written, blob);
-  // Instances run as other users: they read it, nobody writes it.
-  await chmod(blob, 0o444);
+  // Every process of the build is dead (run() kills them all): what it left can no longer change.
+  const taken = await takeBlob(join(i.outDir, "snapshot.blob"), blob, built.uid);
+  if (taken) return { ok: false, reason: taken };
   // Measured where instances run: the plain init, then a restore, each spawn to exit.
   const probe = { ...env, [PROBE_ENV]: "1" };
-  const plain = await run(i, [i.nodeBinary, ...i.nodeFlags, entry], probe);
-  const restored = await run(i, [i.nodeBinary, ...i.nodeFlags, "--snapshot-blob", blob], probe);
+  const plain = await run(i, mounts, [i.nodeBinary, ...i.nodeFlags, join(out, "snapshot-entry.cjs")], probe);
+  const restoredMounts = { ...mounts, snapshot: blob };
+  const restored = await run(
+    i,
+    restoredMounts,
+    [i.nodeBinary, ...i.nodeFlags, "--snapshot-blob", i.driver.paths(restoredMounts).snapshot ?? blob],
+    probe,
+  );
   if (plain.code !== 0 || restored.code !== 0) {
     return {
       ok: false,
@@ -121,6 +144,40 @@ export async function buildSnapshot(i: SnapshotInput): Promise<SnapshotBuild> {
     };
   }
   return { ok: true, blob, initMs: plain.ms, restoreMs: restored.ms, faster: restored.ms < plain.ms };
+}
+
+/** Blobs larger than this are not taken (a build that wrote without end). */
+const MAX_BLOB_BYTES = 512 * 1024 * 1024;
+
+/**
+ * Copies the blob a build sandbox left in its out directory to `dest`, a file only the
+ * platform writes. The sandbox could have left anything there (a link to a file of the
+ * platform's, a FIFO, a hard link): the file is opened without following a link and must be a
+ * regular file of the sandbox's own, with one link. Returns why not, or undefined.
+ */
+async function takeBlob(written: string, dest: string, uid: number | undefined): Promise<string | undefined> {
+  let src: FileHandle;
+  try {
+    src = await open(written, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    return `the build left no snapshot blob (${(err as NodeJS.ErrnoException).code})`;
+  }
+  try {
+    const st = await src.stat();
+    if (!st.isFile() || st.nlink !== 1 || (uid !== undefined && st.uid !== uid))
+      return "the build left something other than a snapshot blob of its own";
+    if (st.size > MAX_BLOB_BYTES) return `the snapshot blob is ${st.size} bytes, over ${MAX_BLOB_BYTES}`;
+    // Written afresh, read-only: instances read it, nobody writes it.
+    const dst = await open(dest, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o444);
+    try {
+      await dst.writeFile(await src.readFile());
+    } finally {
+      await dst.close();
+    }
+    return undefined;
+  } finally {
+    await src.close();
+  }
 }
 
 /** Writes the snapshot entry: the function bundled in, the handler found, the main function set. Returns why not. */
@@ -174,18 +231,22 @@ interface Ran {
   readonly ms: number;
   readonly stderr: string;
   readonly timedOut: boolean;
+  readonly uid: number | undefined;
 }
 
 /** Runs one command in a sandbox of its own, as the function's instances run, time-limited. */
-async function run(i: SnapshotInput, argv: string[], env: Record<string, string>): Promise<Ran> {
+async function run(
+  i: SnapshotInput,
+  mounts: SandboxMounts,
+  argv: string[],
+  env: Record<string, string>,
+): Promise<Ran> {
   const started = performance.now();
   const sandbox: Sandbox = await i.driver.start({
     instanceId: `snapshot-${Math.random().toString(36).slice(2, 10)}`,
     argv,
     env,
-    codeDir: i.codeDir,
-    tmpDir: i.tmpDir,
-    privateDirs: [],
+    mounts,
     memoryMb: i.memoryMb,
   });
   let stderr = "";
@@ -200,5 +261,7 @@ async function run(i: SnapshotInput, argv: string[], env: Record<string, string>
   }, i.timeoutMs);
   const exit = await sandbox.exited;
   clearTimeout(timer);
-  return { code: exit.code, ms: performance.now() - started, stderr, timedOut };
+  // Whatever the command left running (a detached child) dies before its files are read.
+  sandbox.kill();
+  return { code: exit.code, ms: performance.now() - started, stderr, timedOut, uid: sandbox.uid };
 }

@@ -2,7 +2,9 @@
  * A worker node: its code cache, its sandbox driver, and the instances running on it. The
  * control plane reaches it through WorkerApi (in-process here, over HTTP in a cluster).
  */
-import { cp, mkdir, rm } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { statSync } from "node:fs";
+import { cp, mkdir, readdir, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { type FunctionVersion, LATEST, runtimeKind } from "../protocol/function.js";
 import type {
@@ -13,16 +15,17 @@ import type {
   WorkerApi,
   WorkerCapacity,
 } from "../protocol/invoke.js";
-import { DEFAULT_MEMORY_MB } from "../protocol/limits.js";
+import { DEFAULT_EPHEMERAL_STORAGE_MB, DEFAULT_MEMORY_MB } from "../protocol/limits.js";
 import type { Clock } from "../shared/clock.js";
 import type { Logger } from "../shared/logger.js";
 import { CodeCache } from "./code-cache.js";
 import { baseEnvironment, instanceEnvironment } from "./environment.js";
 import { Instance } from "./instance.js";
 import { type PooledRuntime, RuntimePool } from "./pool.js";
+import { LookupBudget } from "./runtime-api/peer.js";
 import { RuntimeApiServer } from "./runtime-api/server.js";
 import { LateTarget } from "./runtime-api/target.js";
-import { type SandboxDriver, SandboxStartError } from "./sandbox/types.js";
+import { type SandboxDriver, type SandboxMounts, SandboxStartError } from "./sandbox/types.js";
 import { buildSnapshot, type SnapshotBuild, snapshotDirName } from "./snapshot.js";
 
 export interface WorkerOptions {
@@ -51,6 +54,13 @@ const POOLED_READY_TIMEOUT_MS = 10_000;
 const REPLENISH_DELAY_MS = 25;
 /** sun_path holds 108 bytes, the last a NUL. */
 const MAX_SOCKET_PATH = 107;
+/** A package with more files and directories than this is not linked into a pooled runtime. */
+const MAX_LINKED_ENTRIES = 2000;
+/**
+ * AWS_LAMBDA_RUNTIME_API inside a sandbox with a network of its own: the relay listening
+ * there forwards to the instance's Runtime API socket.
+ */
+const RELAY_ADDRESS = "127.0.0.1:9001";
 
 export class Worker implements WorkerApi {
   readonly id: string;
@@ -60,9 +70,10 @@ export class Worker implements WorkerApi {
   readonly #pool: RuntimePool;
   /** Snapshot builds by function version (`name\0version\0revision`). */
   readonly #snapshots = new Map<string, SnapshotBuild>();
+  /** Peer lookups of every instance's loopback Runtime API, shared (see LookupBudget). */
+  readonly #lookups = new LookupBudget();
   #allocatedMb = 0;
   #runtimeDir = "";
-  #nodeBootstrap = "";
   #seq = 0;
 
   constructor(opts: WorkerOptions) {
@@ -90,7 +101,6 @@ export class Worker implements WorkerApi {
     // Sandboxes may run as other users: they read the runtime from here, not from the repo.
     this.#runtimeDir = join(this.#opts.root, "runtime");
     await mkdir(this.#runtimeDir, { recursive: true, mode: 0o755 });
-    this.#nodeBootstrap = join(this.#runtimeDir, "node", basename(this.#opts.nodeBootstrap));
     await rm(join(this.#runtimeDir, "node"), { recursive: true, force: true });
     await cp(dirname(this.#opts.nodeBootstrap), join(this.#runtimeDir, "node"), {
       recursive: true,
@@ -98,6 +108,11 @@ export class Worker implements WorkerApi {
     });
     for (const w of this.#opts.driver.warnings) this.#opts.logger.warn(w);
     this.#pool.keep(this.#poolKey(DEFAULT_MEMORY_MB));
+  }
+
+  /** The sandbox driver's name ("jail", "process"). */
+  get sandbox(): string {
+    return this.#opts.driver.name;
   }
 
   /** Whether sandboxes' memory size bounds all their memory (not only the V8 heap). */
@@ -113,20 +128,12 @@ export class Worker implements WorkerApi {
     };
   }
 
-  hasPackage(packageId: string): boolean {
-    return this.#cache.has(packageId);
-  }
-
   async prefetch(packageId: string): Promise<void> {
     await this.#cache.ensure(packageId);
   }
 
-  async evictPackage(packageId: string): Promise<void> {
-    await this.#cache.evict(packageId);
-  }
-
   async startInstance(spec: InstanceSpec): Promise<StartResult> {
-    const { clock } = this.#opts;
+    const { clock, driver } = this.#opts;
     const startedAt = clock.monotonic();
     const fn = spec.function;
     const kind = runtimeKind(fn.runtime);
@@ -137,9 +144,30 @@ export class Worker implements WorkerApi {
     const poolKey = this.#poolKey(fn.memoryMb);
     // A version with a useful snapshot restores it; otherwise a pooled runtime, or a new one.
     const snapshot = kind === "node" ? this.#usableSnapshot(fn) : undefined;
-    const pooled = kind === "node" && !snapshot && poolable(fn) ? this.#pool.take(poolKey) : undefined;
+    let pooled = kind === "node" && !snapshot && poolable(fn) ? this.#pool.take(poolKey) : undefined;
+    // A sandbox that sees only its own directories gets its code linked into the one it has.
+    if (pooled && driver.privateFilesystem) {
+      const linked = await this.#cache
+        .linkInto(fn.packageId, pooled.taskDir, MAX_LINKED_ENTRIES)
+        .catch(() => false);
+      if (!linked) {
+        pooled.sandbox.kill();
+        this.#opts.logger.info("pooled runtime not used: the package is too large to link", {
+          functionName: fn.functionName,
+        });
+        pooled = undefined;
+      }
+    }
     const dirs = pooled ?? (await this.#makeDirs(kind));
     const { id, instanceDir, tmpDir, apiSocket } = dirs;
+    const mounts: SandboxMounts = {
+      code: pooled ? pooled.taskDir : codeDir,
+      runtime: this.#runtimeDir,
+      tmp: tmpDir,
+      api: dirs.apiDir,
+      ...(snapshot ? { snapshot } : {}),
+    };
+    const inside = driver.paths(mounts);
 
     this.#allocatedMb += fn.memoryMb;
     const instance = new Instance({
@@ -149,25 +177,32 @@ export class Worker implements WorkerApi {
       clock,
       logs: this.#opts.logs,
       initTimeoutMs: spec.initTimeoutMs,
-      checkPeerUid: this.#opts.driver.uniqueUids,
+      checkPeerUid: driver.uniqueUids,
+      lookups: this.#lookups,
       ...(pooled ? { api: pooled.api } : {}),
       onDead: (inst) => {
         if (this.#instances.delete(inst)) this.#allocatedMb -= fn.memoryMb;
+        // Its processes are all dead (stop() waits for the sandbox) before its files go.
         rm(instanceDir, { recursive: true, force: true }).catch(() => {});
       },
     });
     this.#instances.add(instance);
     let sandbox = pooled?.sandbox;
     try {
-      const runtimeApi = pooled ? pooled.api.address : await instance.api.listen(apiSocket);
+      const runtimeApi = pooled
+        ? this.#runtimeApiAddress(pooled.api.address)
+        : this.#runtimeApiAddress(await instance.api.listen(this.#listenWhere(kind, dirs)));
       const env = instanceEnvironment({
         fn,
         region: spec.region,
         runtimeApi,
-        ...(apiSocket ? { runtimeApiSocket: apiSocket } : {}),
-        codeDir,
-        runtimeDir: this.#runtimeDir,
-        tmpDir,
+        ...(apiSocket && inside.api ? { runtimeApiSocket: join(inside.api, basename(apiSocket)) } : {}),
+        ...(kind === "custom" && driver.privateFilesystem && inside.api
+          ? { runtimeApiHttpSocket: join(inside.api, HTTP_SOCKET) }
+          : {}),
+        codeDir: inside.code,
+        runtimeDir: inside.runtime,
+        tmpDir: inside.tmp,
         instanceId: id,
         startedAt: clock.now(),
         ...(snapshot
@@ -180,18 +215,23 @@ export class Worker implements WorkerApi {
         // A pooled runtime: its limits become the function's, then it learns who it is.
         sandbox.resize(fn.memoryMb);
       } else {
-        sandbox = await this.#opts.driver.start({
+        if (kind === "custom") checkBootstrap(join(codeDir, "bootstrap"), join(inside.code, "bootstrap"));
+        sandbox = await driver.start({
           instanceId: id,
           argv: snapshot
-            ? [this.#opts.nodeBinary, ...this.#nodeFlags(fn.memoryMb), "--snapshot-blob", snapshot]
+            ? [
+                this.#opts.nodeBinary,
+                ...this.#nodeFlags(fn.memoryMb),
+                "--snapshot-blob",
+                inside.snapshot ?? snapshot,
+              ]
             : kind === "node"
-              ? this.#nodeArgv(fn.memoryMb)
-              : [join(codeDir, "bootstrap")],
+              ? this.#nodeArgv(fn.memoryMb, inside.runtime)
+              : this.#customArgv(inside.runtime, inside.code),
           env,
-          codeDir,
-          tmpDir,
-          privateDirs: dirs.apiDir ? [dirs.apiDir] : [],
+          mounts,
           memoryMb: fn.memoryMb,
+          ...(fn.ephemeralStorageMb ? { tmpMb: fn.ephemeralStorageMb } : {}),
         });
       }
       const started = await instance.runInit(
@@ -225,27 +265,74 @@ export class Worker implements WorkerApi {
     }
   }
 
-  /** A new instance's directories: its own, its /tmp and (Node) its private Runtime API directory. */
+  /**
+   * Where an instance's Runtime API listens. On the host's network: a loopback port for any
+   * runtime, and Nimbus's frames on a socket for Nimbus's Node runtime. In a sandbox with a
+   * network of its own: only sockets in its Runtime API directory (HTTP for the relay).
+   */
+  #listenWhere(kind: string, dirs: InstanceDirs) {
+    if (!this.#opts.driver.privateFilesystem) return { framedSocket: dirs.apiSocket, loopback: true };
+    return {
+      framedSocket: kind === "node" ? dirs.apiSocket : undefined,
+      httpSocket: kind === "node" ? undefined : dirs.apiDir && join(dirs.apiDir, HTTP_SOCKET),
+    };
+  }
+
+  #runtimeApiAddress(loopback: string): string {
+    return this.#opts.driver.privateFilesystem ? RELAY_ADDRESS : loopback;
+  }
+
+  /** A new instance's directories: its own, its /tmp and its private Runtime API directory. */
   async #makeDirs(kind: string): Promise<InstanceDirs> {
-    const id = `${this.#seq++}-${Math.random().toString(36).slice(2, 10)}`;
+    // Unguessable: the instances directory can be traversed by sandbox uids, not listed.
+    const id = `${this.#seq++}-${randomBytes(8).toString("hex")}`;
     const instanceDir = join(this.#opts.root, "instances", id);
     const tmpDir = join(instanceDir, "tmp");
+    const taskDir = join(instanceDir, "task");
     // The instance directory must stay traversable: the sandbox's uid owns only its tmp inside.
     await mkdir(instanceDir, { mode: 0o711 });
     await mkdir(tmpDir, { mode: 0o700 });
+    await mkdir(taskDir, { mode: 0o755 });
     // Nimbus's own Node runtime talks to its Runtime API over a Unix socket in a directory
-    // only its sandbox can enter; other runtimes use the loopback port.
-    // (A socket path has at most 107 bytes: under a deep data directory the port alone is used.)
+    // only its sandbox can enter; other runtimes use the loopback port, or in a sandbox with
+    // its own network, an HTTP socket there. (A socket path has at most 107 bytes: under a
+    // deep data directory the port alone is used, where there is one.)
+    const wantsDir = kind === "node" || this.#opts.driver.privateFilesystem;
     const apiDir =
-      kind === "node" && Buffer.byteLength(join(instanceDir, "api", "runtime.sock")) <= MAX_SOCKET_PATH
+      wantsDir && Buffer.byteLength(join(instanceDir, "api", "runtime.sock")) <= MAX_SOCKET_PATH
         ? join(instanceDir, "api")
         : undefined;
+    if (wantsDir && !apiDir && this.#opts.driver.privateFilesystem)
+      throw new Error(`the worker directory ${this.#opts.root} is too deep for a Runtime API socket path`);
     if (apiDir) await mkdir(apiDir, { mode: 0o700 });
-    return { id, instanceDir, tmpDir, apiDir, apiSocket: apiDir ? join(apiDir, "runtime.sock") : undefined };
+    return {
+      id,
+      instanceDir,
+      tmpDir,
+      taskDir,
+      apiDir,
+      apiSocket: apiDir && kind === "node" ? join(apiDir, "runtime.sock") : undefined,
+    };
   }
 
-  #nodeArgv(memoryMb: number): string[] {
-    return [this.#opts.nodeBinary, ...this.#nodeFlags(memoryMb), this.#nodeBootstrap];
+  /** Nimbus's Node runtime, at `runtimeDir` as the sandbox sees it. */
+  #nodeArgv(memoryMb: number, runtimeDir: string): string[] {
+    return [
+      this.#opts.nodeBinary,
+      ...this.#nodeFlags(memoryMb),
+      join(runtimeDir, "node", basename(this.#opts.nodeBootstrap)),
+    ];
+  }
+
+  /**
+   * A custom runtime's `bootstrap`; in a sandbox with its own network, behind the relay that
+   * gives it AWS_LAMBDA_RUNTIME_API on its loopback.
+   */
+  #customArgv(runtimeDir: string, codeDir: string): string[] {
+    const bootstrap = join(codeDir, "bootstrap");
+    return this.#opts.driver.privateFilesystem
+      ? [this.#opts.nodeBinary, join(runtimeDir, "node", RELAY_FILE), bootstrap]
+      : [bootstrap];
   }
 
   /** Without a driver-enforced limit, V8's heap limit is the only bound. */
@@ -265,6 +352,7 @@ export class Worker implements WorkerApi {
 
   /** Starts one pooled runtime for `key`: a Node runtime in its sandbox, waiting for a function. */
   async #startPooled(key: string): Promise<PooledRuntime> {
+    const { driver } = this.#opts;
     const dirs = await this.#makeDirs("node");
     if (!dirs.apiDir || !dirs.apiSocket) {
       await rm(dirs.instanceDir, { recursive: true, force: true });
@@ -274,22 +362,31 @@ export class Worker implements WorkerApi {
     // Its Runtime API listens from the start, so the runtime connects while it waits.
     const target = new LateTarget();
     let uid: number | undefined;
-    const api = new RuntimeApiServer(target, this.#opts.driver.uniqueUids ? { onlyUid: () => uid } : {});
+    const api = new RuntimeApiServer(
+      target,
+      driver.uniqueUids ? { onlyUid: () => uid, lookups: this.#lookups } : {},
+    );
+    // Its code is linked into its task directory at hand-over (a private filesystem), or it
+    // moves into the function's code directory then.
+    const mounts: SandboxMounts = {
+      code: dirs.taskDir,
+      runtime: this.#runtimeDir,
+      tmp: dirs.tmpDir,
+      api: dirs.apiDir,
+    };
+    const inside = driver.paths(mounts);
     try {
-      const address = await api.listen(dirs.apiSocket);
-      const sandbox = await this.#opts.driver.start({
+      const address = await api.listen(this.#listenWhere("node", dirs));
+      const sandbox = await driver.start({
         instanceId: dirs.id,
-        argv: this.#nodeArgv(memoryMb),
+        argv: this.#nodeArgv(memoryMb, inside.runtime),
         env: {
-          ...baseEnvironment(dirs.tmpDir, this.#runtimeDir),
-          AWS_LAMBDA_RUNTIME_API: address,
-          NIMBUS_RUNTIME_API_SOCKET: dirs.apiSocket,
+          ...baseEnvironment(inside.tmp, inside.runtime),
+          AWS_LAMBDA_RUNTIME_API: this.#runtimeApiAddress(address),
+          NIMBUS_RUNTIME_API_SOCKET: join(inside.api ?? dirs.apiDir, basename(dirs.apiSocket)),
           NIMBUS_POOLED: "1",
         },
-        // It moves into the function's code directory when it is bound to one.
-        codeDir: dirs.tmpDir,
-        tmpDir: dirs.tmpDir,
-        privateDirs: [dirs.apiDir],
+        mounts,
         memoryMb,
         background: true,
       });
@@ -341,40 +438,56 @@ export class Worker implements WorkerApi {
   ): Promise<SnapshotBuild> {
     const fn = spec.function;
     const codeDir = await this.#cache.ensure(fn.packageId);
-    // Traversable by the build's sandbox uid and by the instances that restore it.
+    // Traversable, not listable, by sandbox uids; each snapshot's directory has a random suffix,
+    // so only the instances given its blob reach it.
     const parent = join(this.#opts.root, "snapshots");
-    const dir = join(parent, snapshotDirName(key));
-    const tmpDir = join(dir, "tmp");
+    const prefix = `${snapshotDirName(key)}.`;
     await mkdir(parent, { recursive: true, mode: 0o711 });
-    await rm(dir, { recursive: true, force: true });
+    for (const old of await readdir(parent))
+      if (old.startsWith(prefix)) await rm(join(parent, old), { recursive: true, force: true });
+    const dir = join(parent, `${prefix}${randomBytes(12).toString("hex")}`);
+    const scratch = join(dir, "build");
+    const tmpDir = join(scratch, "tmp");
+    const outDir = join(scratch, "out");
     await mkdir(dir, { mode: 0o711 });
+    await mkdir(scratch, { mode: 0o711 });
     await mkdir(tmpDir, { mode: 0o700 });
+    await mkdir(outDir, { mode: 0o700 });
+    const inside = this.#opts.driver.paths({
+      code: codeDir,
+      runtime: this.#runtimeDir,
+      tmp: tmpDir,
+      out: outDir,
+    });
     try {
       return await buildSnapshot({
         driver: this.#opts.driver,
         nodeBinary: this.#opts.nodeBinary,
         nodeFlags: this.#nodeFlags(fn.memoryMb),
-        runtimeEntry: this.#nodeBootstrap,
+        runtimeEntry: join(this.#runtimeDir, "node", basename(this.#opts.nodeBootstrap)),
+        runtimeDir: this.#runtimeDir,
         codeDir,
         handler: fn.handler,
         env: instanceEnvironment({
           fn,
           region: spec.region,
           runtimeApi: "",
-          codeDir,
-          runtimeDir: this.#runtimeDir,
-          tmpDir,
+          codeDir: inside.code,
+          runtimeDir: inside.runtime,
+          tmpDir: inside.tmp,
           instanceId: "snapshot",
           startedAt: this.#opts.clock.now(),
           initializationType: "snap-start",
         }),
         workDir: dir,
         tmpDir,
+        outDir,
         memoryMb: fn.memoryMb,
         timeoutMs: spec.initTimeoutMs,
       });
     } finally {
-      await rm(tmpDir, { recursive: true, force: true });
+      // The build's processes are all dead by now (buildSnapshot kills them).
+      await rm(scratch, { recursive: true, force: true });
     }
   }
 
@@ -398,6 +511,17 @@ export class Worker implements WorkerApi {
     return this.#pool.pids();
   }
 
+  /** The host's pid of an instance's runtime, by instance id (for tests and measurement). */
+  instancePid(instanceId: string): number | undefined {
+    for (const i of this.#instances) if (i.id === instanceId && i.state !== "dead") return i.pid;
+    return undefined;
+  }
+
+  /** The worker's directory (code cache, snapshots, instance directories). */
+  get root(): string {
+    return this.#opts.root;
+  }
+
   /** Process ids of the running instances' sandboxes: for measurement (the bench reads their PSS). */
   instancePids(): number[] {
     const pids: number[] = [];
@@ -419,6 +543,8 @@ interface InstanceDirs {
   readonly id: string;
   readonly instanceDir: string;
   readonly tmpDir: string;
+  /** An empty directory: a pooled runtime's code is linked here when the driver needs it. */
+  readonly taskDir: string;
   readonly apiDir: string | undefined;
   readonly apiSocket: string | undefined;
 }
@@ -427,8 +553,26 @@ interface InstanceDirs {
  * Whether a function can start from a pooled runtime: Node reads NODE_OPTIONS, NODE_PATH and
  * its other NODE_* variables as it starts, before a pooled runtime learns them.
  */
-function poolable(fn: { environment: Readonly<Record<string, string>> }): boolean {
+function poolable(fn: FunctionVersion): boolean {
+  // Its /tmp was sized when it started: Lambda's default.
+  if (fn.ephemeralStorageMb !== undefined && fn.ephemeralStorageMb !== DEFAULT_EPHEMERAL_STORAGE_MB)
+    return false;
   return !Object.keys(fn.environment).some((k) => k.startsWith("NODE_") && k !== "NODE_ENV");
+}
+
+/** Names the relay and HTTP socket a custom runtime reaches its Runtime API through in a jail. */
+const RELAY_FILE = "relay.cjs";
+const HTTP_SOCKET = "http.sock";
+
+/**
+ * A custom runtime's `bootstrap` must exist and be executable: checked on the host, so that
+ * every driver answers Runtime.InvalidEntrypoint alike (inside a jail, a failed exec is only a
+ * line on stderr).
+ */
+function checkBootstrap(host: string, inside: string): void {
+  const st = statSync(host, { throwIfNoEntry: false });
+  if (!st) throw new SandboxStartError(inside, "ENOENT");
+  if (!st.isFile() || (st.mode & 0o111) === 0) throw new SandboxStartError(inside, "EACCES");
 }
 
 /** Lambda's answer when the runtime's entrypoint cannot be executed. */

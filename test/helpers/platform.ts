@@ -25,7 +25,9 @@ export async function startPlatform(
   const dataDir = mkdtempSync(join(tmpdir(), "nimbus-test-"));
   // Sandboxes run as other uids when the tests run as root: they must be able to traverse here.
   chmodSync(dataDir, 0o711);
-  const config = loadConfig({}, {}, { port: 0, dataDir, ...settings });
+  // NIMBUS_TEST_SANDBOX runs the suite under another driver (the default is the platform's own choice).
+  const sandbox = process.env.NIMBUS_TEST_SANDBOX;
+  const config = loadConfig({}, {}, { port: 0, dataDir, ...(sandbox ? { sandbox } : {}), ...settings });
   const platform = await createPlatform(config, { logger: silentLogger, ...(clock ? { clock } : {}) });
   const url = await platform.listen();
   const lambda = new LambdaClient({

@@ -21,6 +21,7 @@ export async function up(args: string[]): Promise<number> {
       "async-retry-delays-ms": { type: "string" },
       "async-backoff-ms": { type: "string" },
       "pool-size": { type: "string" },
+      sandbox: { type: "string" },
       "keep-alive-policy": { type: "string" },
       "instance-burst": { type: "string" },
       "instances-per-second": { type: "string" },
@@ -45,6 +46,7 @@ export async function up(args: string[]): Promise<number> {
     flags.asyncRetryDelaysMs = values["async-retry-delays-ms"];
   if (values["async-backoff-ms"] !== undefined) flags.asyncBackoffMs = values["async-backoff-ms"];
   if (values["pool-size"] !== undefined) flags.poolSize = values["pool-size"];
+  if (values.sandbox !== undefined) flags.sandbox = values.sandbox;
   if (values["keep-alive-policy"] !== undefined) flags.keepAlivePolicy = values["keep-alive-policy"];
   if (values["instance-burst"] !== undefined) flags.instanceBurst = values["instance-burst"];
   if (values["instances-per-second"] !== undefined) flags.instancesPerSecond = values["instances-per-second"];

@@ -16,6 +16,7 @@ export interface CreateFunctionInput {
   PackageType?: unknown;
   DeadLetterConfig?: unknown;
   SnapStart?: unknown;
+  EphemeralStorage?: unknown;
 }
 
 export interface UpdateConfigurationInput {
@@ -29,6 +30,7 @@ export interface UpdateConfigurationInput {
   RevisionId?: unknown;
   DeadLetterConfig?: unknown;
   SnapStart?: unknown;
+  EphemeralStorage?: unknown;
 }
 
 export interface UpdateCodeInput {

@@ -111,6 +111,8 @@ export class Registry {
     const role = typeof input.Role === "string" && input.Role ? input.Role : DEFAULT_ROLE;
     const deadLetterTarget = await this.#deadLetterTarget(input.DeadLetterConfig, name);
     const snapStart = v.checkSnapStart(input.SnapStart);
+    const ephemeralStorageMb =
+      input.EphemeralStorage === undefined ? undefined : v.checkEphemeralStorage(input.EphemeralStorage);
     if (await this.#store.getFunction(name)) throw conflictExists(name);
     const pkg = await this.#storeCode(input.Code?.ZipFile, input.Code);
     const now = this.#clock.now();
@@ -130,6 +132,7 @@ export class Registry {
       architecture,
       deadLetterTarget,
       ...(snapStart ? { snapStart } : {}),
+      ...(ephemeralStorageMb ? { ephemeralStorageMb } : {}),
     };
     if (!(await this.#store.createFunction(latest, now))) throw conflictExists(name);
     this.#forget(name);
@@ -187,6 +190,10 @@ export class Registry {
           ? current.deadLetterTarget
           : await this.#deadLetterTarget(input.DeadLetterConfig, name),
       snapStart: input.SnapStart === undefined ? current.snapStart : v.checkSnapStart(input.SnapStart),
+      ephemeralStorageMb:
+        input.EphemeralStorage === undefined
+          ? current.ephemeralStorageMb
+          : v.checkEphemeralStorage(input.EphemeralStorage),
       revisionId: randomUUID(),
       lastModified: this.#clock.now(),
     };

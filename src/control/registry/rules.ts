@@ -11,7 +11,8 @@ export function sameConfig(a: FunctionVersion, b: FunctionVersion): boolean {
     a.timeoutS === b.timeoutS &&
     JSON.stringify(a.environment) === JSON.stringify(b.environment) &&
     a.deadLetterTarget === b.deadLetterTarget &&
-    a.snapStart === b.snapStart
+    a.snapStart === b.snapStart &&
+    a.ephemeralStorageMb === b.ephemeralStorageMb
   );
 }
 

@@ -8,10 +8,12 @@ import { RESERVED_ENV_KEYS, runtimeKind } from "../../protocol/function.js";
 import {
   MAX_DESCRIPTION_LENGTH,
   MAX_ENV_BYTES,
+  MAX_EPHEMERAL_STORAGE_MB,
   MAX_FUNCTION_NAME_LENGTH,
   MAX_HANDLER_LENGTH,
   MAX_MEMORY_MB,
   MAX_TIMEOUT_S,
+  MIN_EPHEMERAL_STORAGE_MB,
   MIN_MEMORY_MB,
   MIN_TIMEOUT_S,
 } from "../../protocol/limits.js";
@@ -115,6 +117,24 @@ export function checkMemory(v: unknown): number {
     );
   }
   return v;
+}
+
+/** EphemeralStorage: `{ Size }` in MB, 512 to 10,240. */
+export function checkEphemeralStorage(v: unknown): number {
+  const size = typeof v === "object" && v !== null ? (v as { Size?: unknown }).Size : undefined;
+  if (
+    typeof size !== "number" ||
+    !Number.isInteger(size) ||
+    size < MIN_EPHEMERAL_STORAGE_MB ||
+    size > MAX_EPHEMERAL_STORAGE_MB
+  ) {
+    throw invalid(
+      "ephemeralStorage.size",
+      size,
+      `Member must be an integer from ${MIN_EPHEMERAL_STORAGE_MB} to ${MAX_EPHEMERAL_STORAGE_MB} (MB)`,
+    );
+  }
+  return size;
 }
 
 export function checkTimeout(v: unknown): number {

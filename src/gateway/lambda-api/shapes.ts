@@ -2,6 +2,7 @@
 
 import type { ProvisionedView } from "../../control/provisioned.js";
 import type { Alias, FunctionRecord, FunctionVersion } from "../../protocol/function.js";
+import { DEFAULT_EPHEMERAL_STORAGE_MB } from "../../protocol/limits.js";
 import type { EventInvokeConfig } from "../../store/types.js";
 
 export interface ArnContext {
@@ -49,7 +50,7 @@ export function functionConfiguration(
     LastUpdateStatus: "Successful",
     PackageType: "Zip",
     Architectures: [fn.architecture],
-    EphemeralStorage: { Size: 512 },
+    EphemeralStorage: { Size: fn.ephemeralStorageMb ?? DEFAULT_EPHEMERAL_STORAGE_MB },
     TracingConfig: { Mode: "PassThrough" },
     SnapStart: {
       ApplyOn: fn.snapStart ?? "None",

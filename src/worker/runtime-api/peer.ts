@@ -42,3 +42,33 @@ function readTcpTable(): string {
     return "";
   }
 }
+
+/**
+ * A token bucket of peer lookups: `perSecond` on average, `burst` at once. Each lookup renders
+ * and scans the host's TCP table on the event loop (~1 ms with thousands of sockets).
+ */
+export class LookupBudget {
+  readonly #perSecond: number;
+  readonly #burst: number;
+  readonly #now: () => number;
+  #tokens: number;
+  #at: number;
+
+  constructor(perSecond = 200, burst = 50, now: () => number = () => performance.now()) {
+    this.#perSecond = perSecond;
+    this.#burst = burst;
+    this.#now = now;
+    this.#tokens = burst;
+    this.#at = now();
+  }
+
+  /** Whether a lookup may run now (and counts it). */
+  take(): boolean {
+    const now = this.#now();
+    this.#tokens = Math.min(this.#burst, this.#tokens + ((now - this.#at) * this.#perSecond) / 1000);
+    this.#at = now;
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
+}

@@ -4,11 +4,12 @@
  * behind it (RuntimeApiTarget) compares every request id with the one assigned to this
  * instance, never with a global table.
  */
+import { chmod } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { RUNTIME_API_PREFIX } from "../../protocol/runtime-api.js";
 import { FramedRuntimeApi } from "./framed.js";
-import { loopbackPeerUid } from "./peer.js";
+import { type LookupBudget, loopbackPeerUid } from "./peer.js";
 import {
   ACCEPTED,
   type ApiAnswer,
@@ -60,6 +61,18 @@ export interface RuntimeApiOptions {
    * instance's own sandbox uid); undefined refuses everyone (no sandbox attached yet).
    */
   readonly onlyUid?: () => number | undefined;
+  /**
+   * Peer lookups (each reads the host's whole TCP table) shared by every instance's server: a
+   * process that opens connections in a loop gets refused, not the platform's CPU.
+   */
+  readonly lookups?: LookupBudget;
+}
+
+export interface RuntimeApiListen {
+  readonly framedSocket?: string | undefined;
+  readonly httpSocket?: string | undefined;
+  /** A loopback port (ignored when `httpSocket` is given: one HTTP listener per instance). */
+  readonly loopback?: boolean;
 }
 
 export class RuntimeApiServer {
@@ -81,10 +94,15 @@ export class RuntimeApiServer {
     this.#framed = new FramedRuntimeApi(target);
     const onlyUid = opts.onlyUid;
     if (onlyUid) {
+      const lookups = opts.lookups;
       this.#server.on("connection", (socket: Socket) => {
+        // A Unix socket's directory decides who reaches it; only loopback TCP needs the table.
+        if (this.#port === 0) return;
         const expected = onlyUid();
         const peer =
-          socket.remotePort === undefined ? undefined : loopbackPeerUid(this.#port, socket.remotePort);
+          socket.remotePort === undefined || (lookups && !lookups.take())
+            ? undefined
+            : loopbackPeerUid(this.#port, socket.remotePort);
         if (expected === undefined || peer !== expected) {
           this.#refused++;
           socket.destroy();
@@ -104,12 +122,25 @@ export class RuntimeApiServer {
   }
 
   /**
-   * Listens on a loopback port (AWS_LAMBDA_RUNTIME_API, HTTP, for any runtime) and, given
-   * `socketPath`, on a Unix socket in Nimbus's frames for Nimbus's own runtime. Who may connect
-   * to the socket is decided by the directory holding it (the sandbox's own).
+   * Listens where the instance's runtime can reach it: Nimbus's frames on a Unix socket for
+   * Nimbus's own runtime (`framedSocket`), HTTP on a loopback port (AWS_LAMBDA_RUNTIME_API)
+   * for any runtime on the host's network, and HTTP on a Unix socket (`httpSocket`) for a
+   * sandbox with a network of its own, whose relay forwards its loopback port to it. Who may
+   * connect to a socket is decided by the directory holding it (the sandbox's own).
+   * Returns the loopback `host:port`, or "" without one.
    */
-  async listen(socketPath?: string): Promise<string> {
-    if (socketPath) await this.#framed.listen(socketPath);
+  async listen(where: RuntimeApiListen): Promise<string> {
+    if (where.framedSocket) await this.#framed.listen(where.framedSocket);
+    if (where.httpSocket) {
+      const path = where.httpSocket;
+      await new Promise<void>((resolve, reject) => {
+        this.#server.once("error", reject);
+        this.#server.listen(path, () => resolve());
+      });
+      await chmod(path, 0o666);
+      return "";
+    }
+    if (!where.loopback) return "";
     await new Promise<void>((resolve, reject) => {
       this.#server.once("error", reject);
       this.#server.listen(0, "127.0.0.1", () => resolve());

@@ -1,9 +1,10 @@
 /**
- * Per-instance control groups (cgroup v1 `memory` and `cpu` controllers): the memory size is
+ * Per-instance control groups (cgroup v1 `memory`, `cpu` and `pids` controllers): the memory size is
  * a hard limit on everything the instance's processes hold (heap, buffers, native memory),
  * enforced by the kernel's OOM killer as Lambda enforces it, and the CPU weight is
  * proportional to the memory size, so under contention a 1024 MB function gets eight times
  * the CPU of a 128 MB one. A weight is not a cap: an idle machine lends its CPU to anyone.
+ * The pids controller bounds how many processes and threads an instance may have.
  *
  * Groups live under `<controller>/nimbus/<platform pid>-<instance id>`; groups left by a
  * platform that died are removed at the next start.
@@ -37,6 +38,8 @@ export const MB_PER_VCPU = 1769;
 const CFS_PERIOD_US = 20_000;
 /** The kernel's smallest quota. */
 const MIN_QUOTA_US = 1000;
+/** Processes and threads one instance may have at once (Lambda's limit is 1,024). */
+export const PIDS_MAX = 1024;
 
 export interface InstanceCgroup {
   /**
@@ -51,6 +54,8 @@ export interface InstanceCgroup {
   resize(memoryMb: number): void;
   /** Caps the group's CPU time at memoryMb / 1,769 CPUs (false without a cpu controller). */
   limitCpu(memoryMb: number): boolean;
+  /** The most memory the group has held, in MB (what an out-of-memory kill reached). */
+  peakMb(): number | undefined;
   /** Removes the group; its processes must be gone. Retries while they exit. */
   remove(): void;
 }
@@ -58,11 +63,18 @@ export interface InstanceCgroup {
 export class Cgroups {
   readonly #memory: string;
   readonly #cpu: string | undefined;
+  readonly #pids: string | undefined;
   #seq = 0;
 
-  private constructor(memory: string, cpu: string | undefined) {
+  private constructor(memory: string, cpu: string | undefined, pids: string | undefined) {
     this.#memory = memory;
     this.#cpu = cpu;
+    this.#pids = pids;
+  }
+
+  /** Whether the number of processes per instance is bounded (the pids controller is usable). */
+  get limitsPids(): boolean {
+    return this.#pids !== undefined;
   }
 
   /** Whether CPU weight and quotas apply (the cpu controller is mounted and usable). */
@@ -92,7 +104,16 @@ export class Cgroups {
     } catch (err) {
       return { problem: `cannot create control groups in ${memory}: ${(err as Error).message}` };
     }
-    const groups = new Cgroups(join(memory, PARENT), cpuParent);
+    let pidsParent: string | undefined;
+    try {
+      // The root of a v1 hierarchy has no pids.max: the parent group made here does.
+      mkdirSync(join(root, "pids", PARENT), { recursive: true });
+      readFileSync(join(root, "pids", PARENT, "pids.max"));
+      pidsParent = join(root, "pids", PARENT);
+    } catch {
+      pidsParent = undefined;
+    }
+    const groups = new Cgroups(join(memory, PARENT), cpuParent, pidsParent);
     groups.#removeOrphans();
     return groups;
   }
@@ -104,6 +125,12 @@ export class Cgroups {
     mkdirSync(mem);
     const cpu = this.#cpu ? join(this.#cpu, name) : undefined;
     if (cpu) mkdirSync(cpu);
+    const pids = this.#pids ? join(this.#pids, name) : undefined;
+    if (pids) {
+      mkdirSync(pids);
+      writeFileSync(join(pids, "pids.max"), String(PIDS_MAX));
+    }
+    const groups = [mem, ...(cpu ? [cpu] : []), ...(pids ? [pids] : [])];
     let currentMb: number | undefined;
     const resize = (mb: number) => {
       const limit = String(mb * 1024 * 1024);
@@ -127,10 +154,15 @@ export class Cgroups {
     const buf = Buffer.alloc(256);
     return {
       async join(pid) {
-        await Promise.all([
-          writeFile(join(mem, "cgroup.procs"), String(pid)),
-          ...(cpu ? [writeFile(join(cpu, "cgroup.procs"), String(pid))] : []),
-        ]);
+        await Promise.all(groups.map((g) => writeFile(join(g, "cgroup.procs"), String(pid))));
+      },
+      peakMb() {
+        try {
+          const bytes = Number(readFileSync(join(mem, "memory.max_usage_in_bytes"), "latin1"));
+          return bytes > 0 ? Math.ceil(bytes / (1024 * 1024)) : undefined;
+        } catch {
+          return undefined;
+        }
       },
       resize,
       limitCpu(mb) {
@@ -150,7 +182,7 @@ export class Cgroups {
         }
       },
       remove() {
-        removeWhenEmpty([mem, ...(cpu ? [cpu] : [])], () => {
+        removeWhenEmpty(groups, () => {
           try {
             closeSync(oomControl);
           } catch {
@@ -164,7 +196,7 @@ export class Cgroups {
   /** Groups of platforms that are no longer running. */
   #removeOrphans(): void {
     const orphans: string[] = [];
-    for (const parent of [this.#memory, this.#cpu]) {
+    for (const parent of [this.#memory, this.#cpu, this.#pids]) {
       if (!parent) continue;
       for (const name of readdirSync(parent)) {
         const owner = Number(name.split("-", 1)[0]);

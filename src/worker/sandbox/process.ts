@@ -5,7 +5,7 @@
  * code cache.
  */
 import { spawn } from "node:child_process";
-import { chownSync, readdirSync, statSync } from "node:fs";
+import { chownSync, closeSync, constants, openSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { Cgroups, type InstanceCgroup } from "./cgroups.js";
 import { PeakMemory } from "./peak-memory.js";
@@ -13,15 +13,13 @@ import {
   type Sandbox,
   type SandboxDriver,
   type SandboxExit,
+  type SandboxMounts,
+  type SandboxPaths,
   type SandboxSpec,
   SandboxStartError,
 } from "./types.js";
+import { killAllOf, UidAllocator } from "./uids.js";
 
-/** First uid handed to instances when running as root (well above any login account). */
-const SANDBOX_UID_BASE = 200_000;
-const SANDBOX_UID_COUNT = 50_000;
-/** Uids other processes on the host run as, from a /proc scan at most this old (see #allocateUid). */
-const UID_SCAN_MAX_AGE_MS = 1000;
 /** How long output pipes may stay open after the process exits (held by a stray descendant). */
 const PIPE_DRAIN_MS = 200;
 
@@ -46,15 +44,16 @@ export function traversableByOthers(path: string): boolean {
   }
 }
 
+/** Where a process-driver sandbox finds the snapshot blob the platform opened for it. */
+const SNAPSHOT_FD_PATH = "/proc/self/fd/3";
+
 export class ProcessDriver implements SandboxDriver {
   readonly name = "process";
   readonly warnings: string[] = [];
+  readonly privateFilesystem = false;
   readonly #dropPrivileges: boolean;
   #cgroups: Cgroups | undefined;
-  #nextUid = Math.floor(Math.random() * SANDBOX_UID_COUNT);
-  /** Uids of this driver's sandboxes not yet exited. */
-  readonly #heldUids = new Set<number>();
-  #scannedUids: { readonly at: number; readonly uids: ReadonlySet<number> } | undefined;
+  readonly #uids = new UidAllocator();
 
   constructor(opts: ProcessDriverOptions) {
     const isRoot = process.getuid?.() === 0;
@@ -94,25 +93,16 @@ export class ProcessDriver implements SandboxDriver {
     return this.#cgroups !== undefined;
   }
 
-  /**
-   * A uid no running process has: other Nimbus platforms on the host (a test run beside a
-   * dev server) draw from the same range, so each starts at a random point and skips uids in
-   * use. Its own are known; others' come from a scan of /proc (~1 ms with a hundred processes)
-   * reused for a second, so that a burst of sandbox starts does not scan once each. A uid is
-   * handed out again only after the cursor has gone round all 50,000.
-   */
-  #allocateUid(): number {
-    const now = performance.now();
-    if (!this.#scannedUids || now - this.#scannedUids.at > UID_SCAN_MAX_AGE_MS)
-      this.#scannedUids = { at: now, uids: new Set(processOwners().map(([, uid]) => uid)) };
-    const others = this.#scannedUids.uids;
-    for (let i = 0; i < SANDBOX_UID_COUNT; i++) {
-      const uid = SANDBOX_UID_BASE + (this.#nextUid++ % SANDBOX_UID_COUNT);
-      if (this.#heldUids.has(uid) || others.has(uid)) continue;
-      this.#heldUids.add(uid);
-      return uid;
-    }
-    throw new Error(`all ${SANDBOX_UID_COUNT} sandbox uids are in use`);
+  /** The host's paths as they are; a snapshot blob is passed open, as fd 3, never by its path. */
+  paths(m: SandboxMounts): SandboxPaths {
+    return {
+      code: m.code,
+      runtime: m.runtime,
+      tmp: m.tmp,
+      api: m.api,
+      out: m.out,
+      snapshot: m.snapshot === undefined ? undefined : SNAPSHOT_FD_PATH,
+    };
   }
 
   async start(spec: SandboxSpec): Promise<Sandbox> {
@@ -120,23 +110,28 @@ export class ProcessDriver implements SandboxDriver {
     if (!command) throw new Error("sandbox argv is empty");
     let uid: number | undefined;
     const release = () => {
-      if (uid !== undefined) this.#heldUids.delete(uid);
+      if (uid !== undefined) this.#uids.release(uid);
     };
     let cgroup: InstanceCgroup | undefined;
+    let blob: number | undefined;
+    const { mounts } = spec;
     try {
       if (this.#dropPrivileges) {
-        uid = this.#allocateUid();
-        for (const dir of [spec.tmpDir, ...spec.privateDirs]) chownSync(dir, uid, uid);
+        uid = this.#uids.allocate();
+        for (const dir of [mounts.tmp, mounts.api, mounts.out]) if (dir) chownSync(dir, uid, uid);
       }
       cgroup = this.#cgroups?.create(spec.instanceId, spec.memoryMb, spec.background);
+      // Opened by the platform and inherited: the blob's path appears in no command line.
+      if (mounts.snapshot) blob = openSync(mounts.snapshot, constants.O_RDONLY | constants.O_NOFOLLOW);
     } catch (err) {
       release();
+      cgroup?.remove();
       throw err;
     }
     const child = spawn(command, args, {
-      cwd: spec.codeDir,
+      cwd: mounts.code,
       env: { ...spec.env },
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: blob === undefined ? ["ignore", "pipe", "pipe"] : ["ignore", "pipe", "pipe", blob],
       // Its own process group, so stopping the instance stops whatever it started too.
       detached: true,
       ...(uid === undefined ? {} : { uid, gid: uid }),
@@ -154,6 +149,7 @@ export class ProcessDriver implements SandboxDriver {
         }, PIPE_DRAIN_MS).unref();
       });
     });
+    if (blob !== undefined) closeSync(blob);
     const pid = child.pid;
     if (pid === undefined) {
       release();
@@ -173,11 +169,13 @@ export class ProcessDriver implements SandboxDriver {
     const peak = new PeakMemory(pid);
     let memoryMb = spec.memoryMb;
     let oom = false;
+    let oomPeakMb: number | undefined;
     void exited.then(() => {
       release();
       peak.close();
       if (cgroup) {
         oom = cgroup.oomKilled();
+        if (oom) oomPeakMb = cgroup.peakMb() ?? memoryMb;
         cgroup.remove();
       }
     });
@@ -209,47 +207,10 @@ export class ProcessDriver implements SandboxDriver {
         if (uid !== undefined) killAllOf(uid);
       },
       // The runtime process's VmHWM, not the cgroup's peak: that counts only pages charged to
-      // the group, a few MB for a trivial function.
-      peakMemoryMb: () => peak.mb(),
+      // the group, a few MB for a trivial function. A process the OOM killer took has no
+      // VmHWM left to read: the group's peak is what it reached.
+      peakMemoryMb: () => oomPeakMb ?? peak.mb(),
       outOfMemory: () => oom,
     };
   }
 }
-
-/** Process ids and their owners (the owner of /proc/<pid> is the process's effective uid). */
-function processOwners(): Array<[pid: number, uid: number]> {
-  let entries: string[];
-  try {
-    entries = readdirSync("/proc");
-  } catch {
-    return [];
-  }
-  const out: Array<[number, number]> = [];
-  for (const e of entries) {
-    const c = e.charCodeAt(0);
-    if (c < 48 || c > 57) continue;
-    try {
-      out.push([Number(e), statSync(`/proc/${e}`).uid]);
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return out;
-}
-
-/** SIGKILLs every process owned by `uid`. */
-function killAllOf(uid: number): void {
-  for (const [pid, owner] of processOwners()) {
-    if (owner !== uid) continue;
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-}
-
-/**
- * /proc/<pid>/status kept open: read on every invocation for the memory high-water mark, and
- * re-reading an open proc file from offset 0 costs a fraction of opening it each time.
- */

@@ -1,23 +1,52 @@
 /**
  * A sandbox driver turns "run this command for this instance, with this memory" into a
- * running, contained process. Drivers are interchangeable: `process` (here), later `jail`
- * (namespaces and cgroups), `gvisor`, and a KVM microVM where the host can boot one.
+ * running, contained process. Drivers are interchangeable: `process` (a child process with
+ * its own uid and control groups), `jail` (namespaces, a read-only root, seccomp, no network),
+ * `gvisor`, and a KVM microVM where the host can boot one.
  */
 import type { Readable } from "node:stream";
 
+/**
+ * What a sandbox is given from the host, by host path. Each driver decides where its processes
+ * see them (`SandboxDriver.paths`): the `process` driver shows the host paths as they are; the
+ * `jail` mounts them at Lambda's literal paths (`/var/task`, `/tmp`, …) and nothing else of the
+ * host's data.
+ */
+export interface SandboxMounts {
+  /** The function's code, read-only; the working directory. */
+  readonly code: string;
+  /** Nimbus's runtime files (the Node runtime, the Runtime API relay), read-only. */
+  readonly runtime: string;
+  /** A private writable directory for drivers that have no /tmp of their own. */
+  readonly tmp: string;
+  /** The instance's Runtime API directory (its Unix sockets), when it has one. */
+  readonly api?: string | undefined;
+  /** A directory the sandbox leaves files in for the platform (a snapshot build's blob). */
+  readonly out?: string | undefined;
+  /** A snapshot blob to restore, read-only. */
+  readonly snapshot?: string | undefined;
+}
+
+/** Where a sandbox's processes find what `SandboxMounts` names (same keys). */
+export interface SandboxPaths {
+  readonly code: string;
+  readonly runtime: string;
+  readonly tmp: string;
+  readonly api: string | undefined;
+  readonly out: string | undefined;
+  readonly snapshot: string | undefined;
+}
+
 export interface SandboxSpec {
   readonly instanceId: string;
-  /** argv[0] is the executable. */
+  /** argv[0] is the executable; paths in it as `paths(mounts)` gives them. */
   readonly argv: readonly string[];
   /** The complete environment: nothing of the platform's own leaks in. */
   readonly env: Readonly<Record<string, string>>;
-  /** Read-only code directory; the working directory of the process. */
-  readonly codeDir: string;
-  /** A private writable directory, the instance's /tmp. */
-  readonly tmpDir: string;
-  /** Other directories only the sandbox (and the platform) may enter. */
-  readonly privateDirs: readonly string[];
+  readonly mounts: SandboxMounts;
   readonly memoryMb: number;
+  /** The size of /tmp, where the driver gives each sandbox its own (Lambda's EphemeralStorage). */
+  readonly tmpMb?: number;
   /**
    * Background work until the first `resize`: the lowest CPU weight the driver can give (a
    * pooled runtime starting must not slow the cold starts being served meanwhile).
@@ -58,6 +87,13 @@ export interface Sandbox {
 
 export interface SandboxDriver {
   readonly name: string;
+  /** Where the sandbox's processes see the host paths of `mounts`. */
+  paths(mounts: SandboxMounts): SandboxPaths;
+  /**
+   * Whether a sandbox sees only what it is given (its own mount namespace): then a pooled
+   * runtime's code must be placed inside what it was given, its `mounts.code`, at hand-over.
+   */
+  readonly privateFilesystem: boolean;
   /** Prepares the per-instance directories and starts the process. */
   start(spec: SandboxSpec): Promise<Sandbox>;
   /**

@@ -1,0 +1,351 @@
+/**
+ * The `jail` driver (Linux): each instance in its own user, mount, pid, ipc, uts, cgroup and
+ * network namespaces, made by bubblewrap (Debian's `bubblewrap`). Inside, a read-only root
+ * holds only the host's /usr (and its /bin, /lib links), the function's code at /var/task,
+ * Nimbus's runtime at /var/runtime, a private tmpfs /tmp sized by EphemeralStorage, a private
+ * /dev/shm, a /proc of its own pid namespace, and the instance's Runtime API sockets at
+ * /run/nimbus. No network interface but its own loopback. A seccomp filter refuses what a
+ * function never needs (mount, ptrace, bpf, new namespaces, …).
+ *
+ * bubblewrap runs unprivileged, as the instance's own uid (the platform, as root, starts it
+ * as that uid), so nothing inside is ever root on the host; control groups bound memory, CPU
+ * and processes as in the `process` driver. The runtime is the namespace's pid 1: when it
+ * dies, or bubblewrap dies, or the platform dies (`--die-with-parent`), the kernel kills every
+ * process the instance started.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { chownSync, lstatSync, readlinkSync, statSync } from "node:fs";
+import { constants } from "node:os";
+import { dirname, join, relative } from "node:path";
+import type { Writable } from "node:stream";
+import { Cgroups, type InstanceCgroup } from "./cgroups.js";
+import { PeakMemory } from "./peak-memory.js";
+import { seccompProgram } from "./seccomp.js";
+import {
+  type Sandbox,
+  type SandboxDriver,
+  type SandboxExit,
+  type SandboxMounts,
+  type SandboxPaths,
+  type SandboxSpec,
+  SandboxStartError,
+} from "./types.js";
+import { UidAllocator } from "./uids.js";
+
+/** Lambda's paths, literal inside a jail. */
+export const JAIL_PATHS = {
+  code: "/var/task",
+  runtime: "/var/runtime",
+  tmp: "/tmp",
+  api: "/run/nimbus",
+  out: "/var/out",
+  snapshot: "/var/snapshot.blob",
+} as const;
+/** Lambda's default EphemeralStorage (MB). */
+export const DEFAULT_TMP_MB = 512;
+/** /dev/shm's size: POSIX shared memory is memory, and it is charged to the instance's group. */
+const SHM_MB = 64;
+/** Host directories a runtime may need, bound read-only where they are (links kept as links). */
+const HOST_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"];
+/** Host files kept readable: time zones and CA certificates (for functions allowed egress). */
+const HOST_FILES = ["/etc/ssl", "/etc/ca-certificates", "/usr/share/zoneinfo"];
+
+export interface JailDriverOptions {
+  /** "auto": control groups when root; "off": none. */
+  readonly cgroups?: "auto" | "off";
+  /** The node binary the worker runs: its installation is bound read-only where it is. */
+  readonly nodeBinary: string;
+  /** bubblewrap's executable. */
+  readonly bwrap?: string;
+}
+
+/** Why the jail cannot run on this host, or undefined when it can. */
+export function jailProblem(bwrap = "bwrap"): string | undefined {
+  if (process.platform !== "linux") return "the jail needs Linux namespaces";
+  const probe = spawnSync(
+    bwrap,
+    ["--unshare-all", "--unshare-user", "--ro-bind", "/", "/", "--disable-userns", "--", "/bin/true"],
+    { env: {}, timeout: 5000, ...(process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {}) },
+  );
+  if (probe.error) {
+    const code = (probe.error as NodeJS.ErrnoException).code;
+    return code === "ENOENT"
+      ? `bubblewrap is not installed (${bwrap}; Debian's package is \`bubblewrap\`)`
+      : `bubblewrap could not run: ${probe.error.message}`;
+  }
+  if (probe.status !== 0)
+    return `bubblewrap cannot make namespaces here: ${probe.stderr.toString().trim() || `exit ${probe.status}`} (unprivileged user namespaces must be allowed)`;
+  return undefined;
+}
+
+export class JailDriver implements SandboxDriver {
+  readonly name = "jail";
+  readonly privateFilesystem = true;
+  readonly warnings: string[] = [];
+  readonly #bwrap: string;
+  readonly #root: readonly string[];
+  readonly #seccomp: Buffer;
+  readonly #isRoot = process.getuid?.() === 0;
+  readonly #uids = new UidAllocator();
+  #cgroups: Cgroups | undefined;
+
+  constructor(opts: JailDriverOptions) {
+    this.#bwrap = opts.bwrap ?? "bwrap";
+    this.#root = rootFilesystem(opts.nodeBinary);
+    this.#seccomp = seccompProgram();
+    if (!this.#isRoot)
+      this.warnings.push(
+        "jailed instances run as the platform's own user (in their namespaces): per-instance uids and control groups need root",
+      );
+    if ((opts.cgroups ?? "auto") === "auto" && this.#isRoot) {
+      const groups = Cgroups.open();
+      if (groups instanceof Cgroups) {
+        this.#cgroups = groups;
+        if (!groups.limitsCpu)
+          this.warnings.push("CPU is not limited per instance: no cgroup v1 cpu controller");
+        if (!groups.limitsPids)
+          this.warnings.push("processes per instance are not limited: no cgroup v1 pids controller");
+      } else
+        this.warnings.push(
+          `memory is bounded by V8's heap limit only and CPU is not limited per instance: ${groups.problem}`,
+        );
+    }
+  }
+
+  get uniqueUids(): boolean {
+    return this.#isRoot;
+  }
+
+  get limitsMemory(): boolean {
+    return this.#cgroups !== undefined;
+  }
+
+  paths(m: SandboxMounts): SandboxPaths {
+    return {
+      code: JAIL_PATHS.code,
+      runtime: JAIL_PATHS.runtime,
+      tmp: JAIL_PATHS.tmp,
+      api: m.api === undefined ? undefined : JAIL_PATHS.api,
+      out: m.out === undefined ? undefined : JAIL_PATHS.out,
+      snapshot: m.snapshot === undefined ? undefined : JAIL_PATHS.snapshot,
+    };
+  }
+
+  async start(spec: SandboxSpec): Promise<Sandbox> {
+    const [command] = spec.argv;
+    if (!command) throw new Error("sandbox argv is empty");
+    checkEntrypoint(command, spec.mounts);
+    const { mounts } = spec;
+    let uid: number | undefined;
+    let cgroup: InstanceCgroup | undefined;
+    try {
+      if (this.#isRoot) {
+        uid = this.#uids.allocate();
+        for (const dir of [mounts.api, mounts.out]) if (dir) chownSync(dir, uid, uid);
+      }
+      cgroup = this.#cgroups?.create(spec.instanceId, spec.memoryMb, spec.background);
+    } catch (err) {
+      if (uid !== undefined) this.#uids.release(uid);
+      throw err;
+    }
+    const release = () => {
+      if (uid !== undefined) this.#uids.release(uid);
+    };
+    const args = this.#arguments(spec);
+    // The mounts go through a pipe (`--args`): bubblewrap's command line shows no host path,
+    // only the command as the sandbox sees it.
+    const child = spawn(
+      this.#bwrap,
+      ["--args", "3", "--seccomp", "4", "--info-fd", "5", "--", ...spec.argv],
+      {
+        env: { ...spec.env },
+        stdio: ["ignore", "pipe", "pipe", "pipe", "pipe", "pipe"],
+        ...(uid === undefined ? {} : { uid, gid: uid }),
+      },
+    );
+    const argsPipe = child.stdio[3] as Writable;
+    const seccompPipe = child.stdio[4] as Writable;
+    argsPipe.on("error", () => {});
+    seccompPipe.on("error", () => {});
+    argsPipe.end(Buffer.from(`${args.join("\0")}\0`));
+    seccompPipe.end(this.#seccomp);
+    const exited = new Promise<SandboxExit>((resolve) => {
+      child.once("close", (code, signal) => resolve(exitOf(code, signal)));
+      child.once("error", () => resolve({ code: 127, signal: null }));
+    });
+    const bwrapPid = child.pid;
+    // The runtime's pid on the host, from bubblewrap's info (it is the namespace's pid 1).
+    const runtimePid = bwrapPid === undefined ? undefined : await readChildPid((child.stdio as unknown[])[5]);
+    if (bwrapPid === undefined || runtimePid === undefined) {
+      release();
+      cgroup?.remove();
+      let said = "";
+      child.stderr?.on("data", (c: Buffer) => {
+        said += c.toString();
+      });
+      child.kill("SIGKILL");
+      const exit = await exited;
+      throw new Error(
+        `bubblewrap did not start the sandbox (exit ${exit.code ?? exit.signal}): ${said.trim().slice(-500)}`,
+      );
+    }
+    const killAll = () => {
+      for (const pid of [runtimePid, bwrapPid]) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          // Gone already.
+        }
+      }
+    };
+    const limited = cgroup
+      ? cgroup.join(runtimePid).catch((err: unknown) => {
+          killAll();
+          throw err;
+        })
+      : Promise.resolve();
+    limited.catch(() => {});
+    const peak = new PeakMemory(runtimePid);
+    let memoryMb = spec.memoryMb;
+    let oom = false;
+    let oomPeakMb: number | undefined;
+    void exited.then(() => {
+      release();
+      peak.close();
+      if (cgroup) {
+        oom = cgroup.oomKilled();
+        if (oom) oomPeakMb = cgroup.peakMb() ?? memoryMb;
+        cgroup.remove();
+      }
+    });
+    return {
+      pid: runtimePid,
+      uid,
+      limited,
+      stdout: child.stdout!,
+      stderr: child.stderr!,
+      resize: (mb) => {
+        cgroup?.resize(mb);
+        memoryMb = mb;
+      },
+      limitCpu: () => {
+        try {
+          cgroup?.limitCpu(memoryMb);
+        } catch {
+          // The group is gone with its process: nothing left to limit.
+        }
+      },
+      exited,
+      // The runtime is pid 1 of its namespace: its death takes every process of the instance.
+      kill: killAll,
+      peakMemoryMb: () => oomPeakMb ?? peak.mb(),
+      outOfMemory: () => oom,
+    };
+  }
+
+  #arguments(spec: SandboxSpec): string[] {
+    const m = spec.mounts;
+    const tmpBytes = (spec.tmpMb ?? DEFAULT_TMP_MB) * 1024 * 1024;
+    const a = [
+      "--unshare-user",
+      "--unshare-pid",
+      "--unshare-ipc",
+      "--unshare-uts",
+      "--unshare-net",
+      "--unshare-cgroup-try",
+      "--disable-userns",
+      "--die-with-parent",
+      "--new-session",
+      "--as-pid-1",
+      "--hostname",
+      "localhost",
+      ...this.#root,
+      "--proc",
+      "/proc",
+      "--dev",
+      "/dev",
+      "--size",
+      String(SHM_MB * 1024 * 1024),
+      "--tmpfs",
+      "/dev/shm",
+      "--size",
+      String(tmpBytes),
+      "--tmpfs",
+      JAIL_PATHS.tmp,
+      "--ro-bind",
+      m.runtime,
+      JAIL_PATHS.runtime,
+      "--ro-bind",
+      m.code,
+      JAIL_PATHS.code,
+    ];
+    if (m.api) a.push("--bind", m.api, JAIL_PATHS.api);
+    if (m.out) a.push("--bind", m.out, JAIL_PATHS.out);
+    if (m.snapshot) a.push("--ro-bind", m.snapshot, JAIL_PATHS.snapshot);
+    a.push("--remount-ro", "/", "--chdir", JAIL_PATHS.code);
+    return a;
+  }
+}
+
+/** The read-only root: the host's /usr and its links, and the node binary's installation. */
+function rootFilesystem(nodeBinary: string): string[] {
+  const a: string[] = [];
+  const bound: string[] = [];
+  for (const dir of HOST_DIRS) {
+    const st = lstatSync(dir, { throwIfNoEntry: false });
+    if (!st) continue;
+    if (st.isSymbolicLink()) a.push("--symlink", readlinkSync(dir), dir);
+    else if (st.isDirectory()) {
+      a.push("--ro-bind", dir, dir);
+      bound.push(dir);
+    }
+  }
+  for (const f of HOST_FILES) if (statSync(f, { throwIfNoEntry: false })) a.push("--ro-bind", f, f);
+  // A node installed outside /usr (/opt/node, a version manager's directory): its prefix.
+  const prefix = dirname(dirname(nodeBinary));
+  if (!bound.some((d) => !relative(d, nodeBinary).startsWith(".."))) a.push("--ro-bind", prefix, prefix);
+  return a;
+}
+
+/**
+ * Lambda's Runtime.InvalidEntrypoint for a missing or non-executable `bootstrap` is decided
+ * before the jail starts: inside, bubblewrap's exec failure would only be a line on stderr.
+ */
+function checkEntrypoint(command: string, mounts: SandboxMounts): void {
+  if (!command.startsWith(`${JAIL_PATHS.code}/`)) return;
+  const host = join(mounts.code, command.slice(JAIL_PATHS.code.length + 1));
+  const st = statSync(host, { throwIfNoEntry: false });
+  if (!st) throw new SandboxStartError(command, "ENOENT");
+  if (!st.isFile() || (st.mode & 0o111) === 0) throw new SandboxStartError(command, "EACCES");
+}
+
+/** bubblewrap exits 128 + n when its command died of signal n. */
+function exitOf(code: number | null, signal: NodeJS.Signals | null): SandboxExit {
+  if (code !== null && code > 128) {
+    const name = (Object.keys(constants.signals) as NodeJS.Signals[]).find(
+      (s) => constants.signals[s] === code - 128,
+    );
+    if (name) return { code: null, signal: name };
+  }
+  return { code, signal };
+}
+
+/** Reads bubblewrap's `--info-fd` JSON for the child's pid; undefined if it exits first. */
+function readChildPid(info: unknown): Promise<number | undefined> {
+  const stream = info as NodeJS.ReadableStream;
+  return new Promise((resolve) => {
+    let text = "";
+    const done = (pid: number | undefined) => {
+      stream.removeAllListeners("data");
+      stream.resume();
+      resolve(pid);
+    };
+    stream.on("data", (c: Buffer) => {
+      text += c.toString();
+      const m = /"child-pid"\s*:\s*(\d+)/.exec(text);
+      if (m) done(Number(m[1]));
+    });
+    stream.once("end", () => done(undefined));
+    stream.once("error", () => done(undefined));
+  });
+}
