@@ -182,7 +182,9 @@ export class Worker implements WorkerApi {
       ...(pooled ? { api: pooled.api } : {}),
       onDead: (inst) => {
         if (this.#instances.delete(inst)) this.#allocatedMb -= fn.memoryMb;
-        // Its processes are all dead (stop() waits for the sandbox) before its files go.
+        // Whatever it left running (a detached child of a crashed runtime) is killed before its
+        // files go: nothing may swap a directory for a link while the platform removes them.
+        sandbox?.kill();
         rm(instanceDir, { recursive: true, force: true }).catch(() => {});
       },
     });
