@@ -161,7 +161,8 @@ export class Worker implements WorkerApi {
     const dirs = pooled ?? (await this.#makeDirs(kind));
     const { id, instanceDir, tmpDir, apiSocket } = dirs;
     const mounts: SandboxMounts = {
-      code: pooled ? pooled.taskDir : codeDir,
+      // A pooled runtime on the host's filesystem moves into the code directory itself.
+      code: pooled && driver.privateFilesystem ? pooled.taskDir : codeDir,
       runtime: this.#runtimeDir,
       tmp: tmpDir,
       api: dirs.apiDir,
