@@ -13,7 +13,15 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { NimbusClient } from "../src/cli/client.js";
-import { type BenchContext, type FigureResult, fmtInt, fmtMs, fmtRatio, verdict } from "./lib/context.js";
+import {
+  type BenchContext,
+  type FigureResult,
+  fmtInt,
+  fmtMs,
+  fmtRatio,
+  type Sandbox,
+  verdict,
+} from "./lib/context.js";
 import { Control, invokePath, PAYLOAD, REGION } from "./lib/functions.js";
 import { type Headers, keepAliveAgent, send } from "./lib/http-client.js";
 import { sleep } from "./lib/proc.js";
@@ -178,7 +186,7 @@ export async function asyncKills(
   try {
     for (let cycle = 0; cycle <= o.cycles; cycle++) {
       ctx.progress(`async kill -9: cycle ${cycle + 1}/${o.cycles + 1}`);
-      up = await startUp(dataDir);
+      up = await startUp(dataDir, ctx.sandbox);
       const client = new NimbusClient({ endpoint: up.url, region: REGION, ...credentials(dataDir) });
       if (cycle === 0) {
         const control = new Control(up.url, credentials(dataDir));
@@ -252,11 +260,11 @@ export async function asyncKills(
 
 const NIMBUS = resolve("bin/nimbus.js");
 
-async function startUp(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
+async function startUp(dataDir: string, sandbox: Sandbox): Promise<{ child: ChildProcess; url: string }> {
   const { NODE_EXTRA_CA_CERTS: _, ...env } = process.env;
   const child = spawn(
     process.execPath,
-    [NIMBUS, "up", "--port", "0", "--data", dataDir, "--log-level", "error"],
+    [NIMBUS, "up", "--port", "0", "--data", dataDir, "--log-level", "error", "--sandbox", sandbox],
     {
       env,
       stdio: ["ignore", "pipe", "inherit"],

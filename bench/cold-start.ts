@@ -77,6 +77,7 @@ export async function coldStart(ctx: BenchContext, o: ColdStartOptions): Promise
       target: { p50: TARGET_P50_MS, p99: TARGET_P99_MS },
       samples: { endToEnd: e2e, initDuration: init, baseline },
     },
+    headline: { p50: platform.p50, p99: platform.p99, initP50: reported.p50 },
   };
 }
 

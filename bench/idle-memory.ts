@@ -3,12 +3,16 @@
  * platform to start N instances of one function; once idle, their PSS (and RSS, anonymous)
  * from /proc/<pid>/smaps_rollup is summed and divided by N. Baseline: N idle
  * `node -e "setInterval(()=>{},1e9)"` processes with an empty environment, measured alone.
+ *
+ * The figure is the runtime's process (the pid the worker reports). A sandbox may keep a
+ * process of its own on the host between the platform and the runtime (the jail: bubblewrap's
+ * monitor, the runtime's parent); that one is measured apart and reported beside it.
  */
 import type { ChildProcess } from "node:child_process";
 import { type BenchContext, type FigureResult, fmtMb, fmtRatio, verdict } from "./lib/context.js";
 import { invokePath } from "./lib/functions.js";
 import { expectOk, keepAliveAgent, send } from "./lib/http-client.js";
-import { type MemoryKb, memoryOf, sleep, spawnCleanNode } from "./lib/proc.js";
+import { type MemoryKb, memoryOf, parentOf, sleep, spawnCleanNode } from "./lib/proc.js";
 import { overRuns } from "./lib/stats.js";
 
 export interface IdleMemoryOptions {
@@ -24,11 +28,14 @@ const STOP_TIMEOUT_MS = 5000;
 
 export async function idleMemory(ctx: BenchContext, o: IdleMemoryOptions): Promise<FigureResult> {
   const platformRuns: MemoryKb[] = [];
+  const monitorRuns: MemoryKb[] = [];
   const bareRuns: MemoryKb[] = [];
   for (let run = 0; run < ctx.runs; run++) {
     ctx.progress(`idle memory: run ${run + 1}/${ctx.runs}`);
     await waitForNoInstances(ctx);
-    platformRuns.push(await instancesAverage(ctx, `bench-memory-${run}`, o));
+    const measured = await instancesAverage(ctx, `bench-memory-${run}`, o);
+    platformRuns.push(measured.runtime);
+    if (measured.monitor) monitorRuns.push(measured.monitor);
     await waitForNoInstances(ctx);
     bareRuns.push(await baselineAverage(o));
   }
@@ -40,11 +47,12 @@ export async function idleMemory(ctx: BenchContext, o: IdleMemoryOptions): Promi
   const bPss = pick(bareRuns, "pss");
   const bRss = pick(bareRuns, "rss");
   const bAnon = pick(bareRuns, "anon");
+  const monitor = monitorRuns.length > 0 ? pick(monitorRuns, "pss") : undefined;
   const pass = pss.median / 1024 <= TARGET_PSS_MB;
   return {
     name: "idle memory",
     line:
-      `platform PSS ${fmtMb(pss.median)} MB/instance (worst run ${fmtMb(pss.max)}; ` +
+      `${ctx.sandbox} runtime PSS ${fmtMb(pss.median)} MB/instance (worst run ${fmtMb(pss.max)}; ` +
       `RSS ${fmtMb(rss.median)}, anon ${fmtMb(anon.median)}) | ` +
       `idle node PSS ${fmtMb(bPss.median)} MB (RSS ${fmtMb(bRss.median)}, anon ${fmtMb(bAnon.median)}) | ` +
       `${fmtRatio(pss.median / bPss.median)} | ${o.instances} instances ` +
@@ -52,20 +60,37 @@ export async function idleMemory(ctx: BenchContext, o: IdleMemoryOptions): Promi
     notes: [
       `above an idle node: PSS +${fmtMb(pss.median - bPss.median)} MB, ` +
         `anon +${fmtMb(anon.median - bAnon.median)} MB per instance`,
+      monitor
+        ? `not included above: the sandbox's own host process per instance (bubblewrap's monitor, the runtime's parent) ` +
+          `PSS ${fmtMb(monitor.median)} MB (worst run ${fmtMb(monitor.max)}); both together ${fmtMb(pss.median + monitor.median)} MB`
+        : "no host process of the sandbox's own besides the runtime",
     ],
     pass,
     data: {
       unit: "kB per process",
       instances: o.instances,
+      sandbox: ctx.sandbox,
       platform: { pss, rss, anon },
+      sandboxMonitor: monitor ? { pss: monitor } : null,
       baseline: { pss: bPss, rss: bRss, anon: bAnon },
       target: { pssMb: TARGET_PSS_MB },
-      perRun: platformRuns.map((p, i) => ({ platform: p, baseline: bareRuns[i] })),
+      perRun: platformRuns.map((p, i) => ({ platform: p, monitor: monitorRuns[i], baseline: bareRuns[i] })),
+    },
+    headline: {
+      pssKb: pss.median,
+      rssKb: rss.median,
+      anonKb: anon.median,
+      ...(monitor ? { monitorPssKb: monitor.median } : {}),
     },
   };
 }
 
-async function instancesAverage(ctx: BenchContext, name: string, o: IdleMemoryOptions): Promise<MemoryKb> {
+/** Per instance: its runtime's memory, and that of the sandbox's own host process if it has one. */
+async function instancesAverage(
+  ctx: BenchContext,
+  name: string,
+  o: IdleMemoryOptions,
+): Promise<{ runtime: MemoryKb; monitor: MemoryKb | undefined }> {
   await ctx.control.deploy(name);
   try {
     const path = invokePath(name);
@@ -83,7 +108,12 @@ async function instancesAverage(ctx: BenchContext, name: string, o: IdleMemoryOp
     if (pids.length !== o.instances) {
       throw new Error(`expected ${o.instances} instances of ${name}, the platform runs ${pids.length}`);
     }
-    return average(pids.map(memoryOf));
+    // The runtime's parent, unless that is the platform itself: the sandbox's monitor.
+    const monitors = pids.map(parentOf).filter((ppid) => ppid !== ctx.platform.pid);
+    return {
+      runtime: average(pids.map(memoryOf)),
+      monitor: monitors.length > 0 ? average(monitors.map(memoryOf)) : undefined,
+    };
   } finally {
     await ctx.control.remove(name);
   }

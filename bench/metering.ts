@@ -30,7 +30,9 @@ interface Side {
 export async function meteringCost(ctx: BenchContext, o: ThroughputOptions): Promise<FigureResult> {
   const path = invokePath(FUNCTION);
   const open = async (metering: boolean): Promise<Side> => {
-    const platform = await PlatformProcess.start({ settings: { poolSize: 0, metering } });
+    const platform = await PlatformProcess.start({
+      settings: { poolSize: 0, metering, sandbox: ctx.sandbox },
+    });
     const base = new URL(platform.url);
     await new Control(platform.url, platform.credentials).deploy(FUNCTION, { reserved: o.instances });
     const headers = await new Signer(platform.credentials).post(base, path, PAYLOAD);

@@ -1,5 +1,6 @@
 /**
- * Issue 4's figures for the warm pool, on a platform of its own started with a pool:
+ * Issue 4's figures for the warm pool, on a platform of its own started with a pool (and with
+ * the context's sandbox driver):
  * - cold start from the pool: a new function's first invocation, timed from the client, with
  *   a pooled runtime ready; baseline `node -e 0` in a clean environment, interleaved;
  * - new instances per second per core from the pool: as many new functions as the pool holds,
@@ -19,6 +20,7 @@ const TARGET_P50_MS = 5;
 const TARGET_P99_MS = 15;
 const TARGET_PER_CORE = 200;
 const WARMUP_COLD_STARTS = 5;
+const STOP_TIMEOUT_MS = 10_000;
 
 export interface PoolOptions {
   /** Cold starts timed one at a time, per run. */
@@ -28,7 +30,7 @@ export interface PoolOptions {
 }
 
 export async function poolColdStart(ctx: BenchContext, o: PoolOptions): Promise<FigureResult> {
-  const platform = await PlatformProcess.start({ settings: { poolSize: o.burst } });
+  const platform = await PlatformProcess.start({ settings: { poolSize: o.burst, sandbox: ctx.sandbox } });
   const base = new URL(platform.url);
   const control = new Control(platform.url, platform.credentials);
   const signer = new Signer(platform.credentials);
@@ -75,6 +77,8 @@ export async function poolColdStart(ctx: BenchContext, o: PoolOptions): Promise<
           }
           baseline.push(await nodeStart());
         }
+        // The one-at-a-time functions' idle instances would hold memory the burst needs.
+        for (const name of names.splice(0)) await control.remove(name);
         // The burst: as many new functions as the pool holds, all invoked at once.
         const burst = Array.from({ length: o.burst }, (_, i) => `bench-burst-${run}-${i}`);
         for (const name of burst) {
@@ -93,6 +97,12 @@ export async function poolColdStart(ctx: BenchContext, o: PoolOptions): Promise<
       } finally {
         agent.destroy();
         for (const name of names) await control.remove(name);
+      }
+      // The next run's burst needs the memory of this run's instances back.
+      for (let waited = 0; (await platform.instancePids()).length > 0; waited += 20) {
+        if (waited > STOP_TIMEOUT_MS)
+          throw new Error(`instances still running ${STOP_TIMEOUT_MS} ms after delete`);
+        await sleep(20);
       }
     }
   } finally {
@@ -129,5 +139,6 @@ export async function poolColdStart(ctx: BenchContext, o: PoolOptions): Promise<
       notPooled,
       target: { p50: TARGET_P50_MS, p99: TARGET_P99_MS, perCore: TARGET_PER_CORE },
     },
+    headline: { p50: cold.p50, p99: cold.p99, perCore: rate.median },
   };
 }

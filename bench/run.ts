@@ -1,7 +1,9 @@
 /**
  * `npm run bench`: starts the platform in a child process, measures the selected figures,
  * each beside a baseline taken in the same run, prints a table and writes
- * bench/results/latest.json. See bench/README.md for what each figure measures.
+ * bench/results/latest.json. The figures that depend on the sandbox driver run once per driver,
+ * the jail's beside the process driver's (`sandboxes.ts`). See bench/README.md for what each
+ * figure measures.
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -12,7 +14,7 @@ import { asyncAccept, asyncKills, asyncStart } from "./async.js";
 import { coldStart } from "./cold-start.js";
 import { idleMemory } from "./idle-memory.js";
 import { keepAliveFigure } from "./keep-alive.js";
-import type { BenchContext, FigureResult } from "./lib/context.js";
+import { type BenchContext, type FigureResult, SANDBOXES, type Sandbox } from "./lib/context.js";
 import { Control } from "./lib/functions.js";
 import { Signer } from "./lib/http-client.js";
 import { PlatformProcess } from "./lib/platform.js";
@@ -20,6 +22,7 @@ import { cpuMsOf, machineBusyMs } from "./lib/proc.js";
 import { meteringCost } from "./metering.js";
 import { poolColdStart } from "./pool.js";
 import { provisionedFirstCall } from "./provisioned.js";
+import { compareSandboxes, SANDBOX_FIGURES, type SandboxFigure } from "./sandboxes.js";
 import { snapshotColdStart } from "./snapshot.js";
 import { throughput } from "./throughput.js";
 import { warmLatency } from "./warm-latency.js";
@@ -29,7 +32,10 @@ const USAGE = `usage: npm run bench -- [options]
   --runs N            runs per figure (default 5)
   --only LIST         figures to run, comma-separated: latency,throughput,cold,memory,pool,provisioned,
                       snapshot,start,accept,kill,keepalive,metering
-                      (default all)
+                      (default all; "sandbox" stands for ${SANDBOX_FIGURES.join(",")})
+  --sandboxes LIST    drivers to run ${SANDBOX_FIGURES.join(",")} on, comma-separated: process,jail
+                      (default both: the jail's figures beside the process driver's); the other
+                      figures run on the first listed
   --requests N        warm latency: timed sequential requests per run (default 2000)
   --instances N       throughput: instances and requests in flight (default 4)
   --duration-ms N     throughput: timed window per run and target (default 2000)
@@ -41,6 +47,8 @@ const USAGE = `usage: npm run bench -- [options]
 
 /** Above this share of the machine's CPU taken by other processes, a figure is flagged as disturbed. */
 const DISTURBED_SHARE = 0.1;
+/** Width of the table's first column (figure names such as "warm latency · jail"). */
+const NAME_WIDTH = 21;
 const FIGURES = [
   "latency",
   "throughput",
@@ -62,6 +70,7 @@ function options() {
     options: {
       runs: { type: "string", default: "5" },
       only: { type: "string", default: FIGURES.join(",") },
+      sandboxes: { type: "string", default: SANDBOXES.join(",") },
       requests: { type: "string", default: "2000" },
       instances: { type: "string", default: "4" },
       "duration-ms": { type: "string", default: "2000" },
@@ -83,13 +92,21 @@ function options() {
       problems.push(`--${name} must be an integer ≥ ${min}, got ${values[name]}`);
     return n;
   };
-  const only = values.only.split(",").map((s) => s.trim());
+  const only = values.only
+    .split(",")
+    .map((s) => s.trim())
+    .flatMap((s) => (s === "sandbox" ? SANDBOX_FIGURES : [s]));
   for (const f of only)
     if (!(FIGURES as readonly string[]).includes(f))
-      problems.push(`--only: unknown figure "${f}", expected some of ${FIGURES.join(", ")}`);
+      problems.push(`--only: unknown figure "${f}", expected some of ${FIGURES.join(", ")} or sandbox`);
+  const sandboxes = [...new Set(values.sandboxes.split(",").map((s) => s.trim()))];
+  for (const s of sandboxes)
+    if (!(SANDBOXES as readonly string[]).includes(s))
+      problems.push(`--sandboxes: unknown driver "${s}", expected some of ${SANDBOXES.join(", ")}`);
   const o = {
     runs: int("runs", 1),
     only: new Set(only as Figure[]),
+    sandboxes: sandboxes as Sandbox[],
     requests: int("requests", 10),
     instances: int("instances", 1),
     durationMs: int("duration-ms", 100),
@@ -114,69 +131,108 @@ function gitCommit(): string | undefined {
 }
 
 /**
- * CPU used so far by the bench, the platform and its live instances, and every process they
+ * CPU used so far by the bench, its platforms and their live instances, and every process they
  * have reaped: what the machine's busy time minus this leaves is other people's work.
  */
-async function benchCpuMs(platform: PlatformProcess): Promise<number> {
-  const instances = await platform.instancePids();
-  return (
-    cpuMsOf(process.pid, true) +
-    cpuMsOf(platform.pid, true) +
-    instances.reduce((t, pid) => t + cpuMsOf(pid), 0)
-  );
+async function benchCpuMs(platforms: Iterable<PlatformProcess>): Promise<number> {
+  let ms = cpuMsOf(process.pid, true);
+  for (const platform of platforms) {
+    const instances = await platform.instancePids();
+    ms += cpuMsOf(platform.pid, true) + instances.reduce((t, pid) => t + cpuMsOf(pid), 0);
+  }
+  return ms;
+}
+
+/**
+ * A figure that throws becomes a failed row, so that one driver's failure does not cost the
+ * other driver's figure, nor the rest of the table.
+ */
+async function measureOrFail(figure: Figure, measure: () => Promise<FigureResult>): Promise<FigureResult> {
+  try {
+    return await measure();
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    return {
+      name: figure,
+      line: `failed: ${message.slice(0, 500)} MISS`,
+      notes: [],
+      pass: false,
+      data: { error: message },
+    };
+  }
+}
+
+function isSandboxFigure(figure: Figure): figure is SandboxFigure {
+  return (SANDBOX_FIGURES as readonly string[]).includes(figure);
 }
 
 async function main(): Promise<void> {
   const o = options();
   const began = performance.now();
   const progress = (m: string) => process.stderr.write(`  … ${m}\n`);
-  // Issue 2's figures are those of a platform without a warm pool (the pool figure starts its own).
-  const platform = await PlatformProcess.start({
-    settings: { poolSize: 0 },
-    ...(o.cpuProfileDir ? { cpuProfileDir: o.cpuProfileDir } : {}),
-  });
-  const base = new URL(platform.url);
-  const ctx: BenchContext = {
-    platform,
-    base,
-    control: new Control(platform.url, platform.credentials),
-    signer: new Signer(platform.credentials),
-    runs: o.runs,
-    progress,
+  // One platform per driver, started when a figure first needs it. Issue 2's figures are those
+  // of a platform without a warm pool (the pool figure starts its own, with the same driver).
+  const contexts = new Map<Sandbox, BenchContext>();
+  const contextOf = async (sandbox: Sandbox): Promise<BenchContext> => {
+    const known = contexts.get(sandbox);
+    if (known) return known;
+    const platform = await PlatformProcess.start({
+      settings: { poolSize: 0, sandbox },
+      ...(o.cpuProfileDir && sandbox === o.sandboxes[0] ? { cpuProfileDir: o.cpuProfileDir } : {}),
+    });
+    const ctx: BenchContext = {
+      sandbox,
+      platform,
+      base: new URL(platform.url),
+      control: new Control(platform.url, platform.credentials),
+      signer: new Signer(platform.credentials),
+      runs: o.runs,
+      progress: (m) => progress(o.sandboxes.length > 1 ? `${sandbox}: ${m}` : m),
+    };
+    contexts.set(sandbox, ctx);
+    return ctx;
   };
   const cores = availableParallelism();
   process.stdout.write(
     `Nimbus bench: ${o.runs} runs per figure, ${cores} cores, Node ${process.version}, ` +
-      `load average ${loadavg()[0]!.toFixed(2)}\n`,
+      `load average ${loadavg()[0]!.toFixed(2)}, sandbox drivers ${o.sandboxes.join(" and ")}\n`,
   );
   const results: FigureResult[] = [];
   const others: Record<string, number> = {};
+  const print = (r: FigureResult) => {
+    process.stdout.write(`${r.name.padEnd(NAME_WIDTH)}${r.line}\n`);
+    for (const note of r.notes) process.stdout.write(`${"".padEnd(NAME_WIDTH + 2)}${note}\n`);
+  };
   try {
-    const steps: [Figure, () => Promise<FigureResult>][] = [
-      ["latency", () => warmLatency(ctx, { requests: o.requests, warmup: Math.max(200, o.requests / 10) })],
+    await contextOf(o.sandboxes[0]!);
+    const steps: [Figure, (ctx: BenchContext) => Promise<FigureResult>][] = [
+      [
+        "latency",
+        (ctx) => warmLatency(ctx, { requests: o.requests, warmup: Math.max(200, o.requests / 10) }),
+      ],
       [
         "throughput",
-        () =>
+        (ctx) =>
           throughput(ctx, {
             instances: o.instances,
             warmupMs: Math.min(500, o.durationMs / 2),
             durationMs: o.durationMs,
           }),
       ],
-      ["cold", () => coldStart(ctx, { functions: o.coldFunctions })],
-      ["memory", () => idleMemory(ctx, { instances: o.idleInstances, settleMs: 1500 })],
+      ["cold", (ctx) => coldStart(ctx, { functions: o.coldFunctions })],
+      ["memory", (ctx) => idleMemory(ctx, { instances: o.idleInstances, settleMs: 1500 })],
       // Before the async figures: the kill figure leaves the machine busy for a while.
-      ["pool", () => poolColdStart(ctx, { functions: o.coldFunctions, burst: 16 })],
-      ["provisioned", () => provisionedFirstCall(ctx, { functions: 10 })],
-      ["snapshot", () => snapshotColdStart(ctx, { functions: 5 })],
+      ["pool", (ctx) => poolColdStart(ctx, { functions: o.coldFunctions, burst: 16 })],
+      ["provisioned", (ctx) => provisionedFirstCall(ctx, { functions: 10 })],
+      ["snapshot", (ctx) => snapshotColdStart(ctx, { functions: 5 })],
       // Before the accept figure, whose backlog of events would queue ahead of these.
-      ["start", () => asyncStart(ctx, { events: 40 })],
-      ["accept", () => asyncAccept(ctx, { clients: 32, durationMs: o.durationMs })],
-      ["kill", () => asyncKills(ctx, { cycles: 10, clients: 16 })],
+      ["start", (ctx) => asyncStart(ctx, { events: 40 })],
+      ["accept", (ctx) => asyncAccept(ctx, { clients: 32, durationMs: o.durationMs })],
+      ["kill", (ctx) => asyncKills(ctx, { cycles: 10, clients: 16 })],
       ["keepalive", async () => keepAliveFigure()],
       [
         "metering",
-        () =>
+        (ctx) =>
           meteringCost(ctx, {
             instances: o.instances,
             warmupMs: Math.min(500, o.durationMs / 2),
@@ -188,25 +244,40 @@ async function main(): Promise<void> {
       if (!o.only.has(figure)) continue;
       const wallStart = performance.now();
       const machineStart = machineBusyMs();
-      const ownStart = await benchCpuMs(platform);
-      const r = await measure();
-      const ownMs = (await benchCpuMs(platform)) - ownStart;
+      const platforms = () => [...contexts.values()].map((c) => c.platform);
+      const ownStart = await benchCpuMs(platforms());
+      // The sandbox figures once per driver, back to back; the others on the first driver.
+      const byDriver = new Map<Sandbox, FigureResult>();
+      for (const sandbox of isSandboxFigure(figure) ? o.sandboxes : o.sandboxes.slice(0, 1))
+        byDriver.set(sandbox, await measureOrFail(figure, () => contextOf(sandbox).then(measure)));
+      const ownMs = (await benchCpuMs(platforms())) - ownStart;
       const share = Math.max(
         0,
         (machineBusyMs() - machineStart - ownMs) / ((performance.now() - wallStart) * cores),
       );
-      others[r.name] = share;
-      results.push(r);
-      process.stdout.write(`${r.name.padEnd(13)}${r.line}\n`);
-      for (const note of r.notes) process.stdout.write(`${"".padEnd(15)}${note}\n`);
+      const onProcess = byDriver.get("process");
+      const onJail = byDriver.get("jail");
+      const rows: FigureResult[] = onProcess
+        ? [onProcess]
+        : onJail
+          ? [{ ...onJail, name: `${onJail.name} · jail` }]
+          : [];
+      if (onProcess?.headline && onJail?.headline && isSandboxFigure(figure))
+        rows.push(compareSandboxes(figure, onProcess, onJail));
+      else if (onProcess && onJail) rows.push({ ...onJail, name: `${onJail.name} · jail` });
+      for (const r of rows) {
+        others[r.name] = share;
+        results.push(r);
+        print(r);
+      }
       if (share > DISTURBED_SHARE) {
         process.stdout.write(
-          `${"".padEnd(15)}disturbed: other processes took ${(share * 100).toFixed(0)}% of the machine's CPU meanwhile\n`,
+          `${"".padEnd(NAME_WIDTH + 2)}disturbed: other processes took ${(share * 100).toFixed(0)}% of the machine's CPU meanwhile\n`,
         );
       }
     }
   } finally {
-    await platform.close();
+    for (const ctx of contexts.values()) await ctx.platform.close();
   }
   const seconds = (performance.now() - began) / 1000;
   const passed = results.filter((r) => r.pass).length;
@@ -219,6 +290,7 @@ async function main(): Promise<void> {
     node: process.version,
     cores,
     runs: o.runs,
+    sandboxes: o.sandboxes,
     seconds,
     figures: Object.fromEntries(
       results.map((r) => [r.name, { pass: r.pass, otherCpuShare: others[r.name], ...r.data }]),

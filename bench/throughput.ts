@@ -115,6 +115,12 @@ export async function throughput(ctx: BenchContext, o: ThroughputOptions): Promi
       target: { perCore: TARGET_PER_CORE },
       perRun: platformRuns.map((p, i) => ({ platform: p, baseline: bareRuns[i], floor: relayRuns[i] })),
     },
+    headline: {
+      perSecond: platform.median,
+      worstPerSecond: platform.min,
+      platformCpuUs: mid(platformRuns, "serverCpuUs"),
+      instancesCpuUs: mid(platformRuns, "instancesCpuUs"),
+    },
   };
 }
 

@@ -77,6 +77,7 @@ export async function warmLatency(ctx: BenchContext, o: WarmLatencyOptions): Pro
       reportedDuration: duration,
       perRun: platformRuns.map((r, i) => ({ platform: spread(r), baseline: spread(bareRuns[i]!) })),
     },
+    headline: { p50: platform.p50, p99: platform.p99, addedP50: added.p50, addedP99: added.p99 },
   };
 }
 

@@ -3,7 +3,13 @@ import type { Control } from "./functions.js";
 import type { Signer } from "./http-client.js";
 import type { PlatformProcess } from "./platform.js";
 
+/** The sandbox drivers the bench measures, each set explicitly (never the platform's "auto"). */
+export const SANDBOXES = ["process", "jail"] as const;
+export type Sandbox = (typeof SANDBOXES)[number];
+
 export interface BenchContext {
+  /** The driver of `platform`, and of any platform a figure starts of its own. */
+  readonly sandbox: Sandbox;
   readonly platform: PlatformProcess;
   readonly base: URL;
   readonly control: Control;
@@ -22,6 +28,8 @@ export interface FigureResult {
   readonly pass: boolean;
   /** Everything measured, for bench/results/latest.json. */
   readonly data: Record<string, unknown>;
+  /** The figure's main values by name, for setting one sandbox driver beside another (`sandboxes.ts`). */
+  readonly headline?: Readonly<Record<string, number>>;
 }
 
 /** Milliseconds with sensible precision for sub-millisecond and tens-of-milliseconds figures. */

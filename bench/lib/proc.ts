@@ -83,6 +83,13 @@ export function memoryOf(pid: number): MemoryKb {
   return { rss: field("Rss"), pss: field("Pss"), anon: field("Anonymous") };
 }
 
+/** A process's parent pid, from /proc/<pid>/stat. */
+export function parentOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+  // After the command name, which may itself hold spaces and parentheses: state, then ppid.
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+}
+
 let ticksPerSecond: number | undefined;
 
 function msPerTick(): number {
