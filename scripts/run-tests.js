@@ -39,7 +39,12 @@ function run(list, n, env = process.env) {
 }
 // The suite runs in the default sandbox (the jail where it can run); the end-to-end files that
 // exercise the sandbox itself run once more in the process driver, for hosts without the jail.
-const AGAIN_IN_PROCESS = ["test/invoke.test.js", "test/runtimes.test.js", "test/pool.test.js", "test/snapshot.test.js"];
+const AGAIN_IN_PROCESS = [
+  "test/invoke.test.js",
+  "test/runtimes.test.js",
+  "test/pool.test.js",
+  "test/snapshot.test.js",
+];
 const again = files.filter((f) => AGAIN_IN_PROCESS.some((s) => f.endsWith(s)));
 const status = run(shared, concurrency);
 const processStatus = run(again, concurrency, { ...process.env, NIMBUS_TEST_SANDBOX: "process" });
