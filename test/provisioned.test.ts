@@ -113,8 +113,11 @@ describe("provisioned concurrency", () => {
     assert.ok(hostPid);
     process.kill(hostPid, "SIGKILL");
     await until(() => !alive(hostPid));
+    // The platform learns of the death when the sandbox's exit reaches it (in the jail, once
+    // bubblewrap has exited too); then a replacement starts.
+    await until(() => t.platform.worker.instancePid(warm.pid) === undefined);
+    await until(() => t.platform.dispatcher.instanceCounts("steady").total === 2);
     await untilReady("live");
-    assert.equal(t.platform.dispatcher.instanceCounts("steady").total, 2);
     const after = await invoke("live");
     assert.equal(after.cold, false);
     assert.notEqual(after.pid, warm.pid);
