@@ -1,10 +1,5 @@
-/**
- * A worker node: its code cache, its sandbox driver, and the instances running on it. The
- * control plane reaches it through WorkerApi (in-process here, over HTTP in a cluster).
- */
-import { randomBytes } from "node:crypto";
 import { statSync } from "node:fs";
-import { cp, mkdir, readdir, rm } from "node:fs/promises";
+import { cp, mkdir, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { type FunctionVersion, LATEST, runtimeKind } from "../protocol/function.js";
 import type {
@@ -21,12 +16,14 @@ import type { Logger } from "../shared/logger.js";
 import { CodeCache } from "./code-cache.js";
 import { baseEnvironment, instanceEnvironment } from "./environment.js";
 import { Instance } from "./instance.js";
+import { type InstanceDirs, makeInstanceDirs } from "./instance-dirs.js";
 import { type PooledRuntime, RuntimePool } from "./pool.js";
 import { LookupBudget } from "./runtime-api/peer.js";
 import { RuntimeApiServer } from "./runtime-api/server.js";
 import { LateTarget } from "./runtime-api/target.js";
 import { type SandboxDriver, type SandboxMounts, SandboxStartError } from "./sandbox/types.js";
-import { buildSnapshot, type SnapshotBuild, snapshotDirName } from "./snapshot.js";
+import type { SnapshotBuild } from "./snapshot.js";
+import { SnapshotBuilds } from "./snapshot-builds.js";
 
 export interface WorkerOptions {
   readonly id: string;
@@ -52,8 +49,6 @@ const HEAP_SHARE = 0.85;
 const POOLED_READY_TIMEOUT_MS = 10_000;
 /** How long after a hand-over the pool starts a replacement. */
 const REPLENISH_DELAY_MS = 25;
-/** sun_path holds 108 bytes, the last a NUL. */
-const MAX_SOCKET_PATH = 107;
 /** A package with more files and directories than this is not linked into a pooled runtime. */
 const MAX_LINKED_ENTRIES = 2000;
 /**
@@ -69,7 +64,7 @@ export class Worker implements WorkerApi {
   readonly #instances = new Set<Instance>();
   readonly #pool: RuntimePool;
   /** Snapshot builds by function version (`name\0version\0revision`). */
-  readonly #snapshots = new Map<string, SnapshotBuild>();
+  readonly #snapshots: SnapshotBuilds;
   /** Peer lookups of every instance's loopback Runtime API, shared (see LookupBudget). */
   readonly #lookups = new LookupBudget();
   #allocatedMb = 0;
@@ -80,6 +75,18 @@ export class Worker implements WorkerApi {
     this.id = opts.id;
     this.#opts = opts;
     this.#cache = new CodeCache(join(opts.root, "code"), opts.packages);
+    this.#snapshots = new SnapshotBuilds({
+      root: opts.root,
+      driver: opts.driver,
+      clock: opts.clock,
+      nodeBinary: opts.nodeBinary,
+      nodeFlags: (mb) => this.#nodeFlags(mb),
+      runtime: () => ({
+        dir: this.#runtimeDir,
+        entry: join(this.#runtimeDir, "node", basename(opts.nodeBootstrap)),
+      }),
+      code: (packageId) => this.#cache.ensure(packageId),
+    });
     this.#pool = new RuntimePool({
       size: opts.poolSize ?? 0,
       readyTimeoutMs: POOLED_READY_TIMEOUT_MS,
@@ -143,7 +150,7 @@ export class Worker implements WorkerApi {
     const codeAt = clock.monotonic();
     const poolKey = this.#poolKey(fn.memoryMb);
     // A version with a useful snapshot restores it; otherwise a pooled runtime, or a new one.
-    const snapshot = kind === "node" ? this.#usableSnapshot(fn) : undefined;
+    const snapshot = kind === "node" ? this.#snapshots.usable(fn) : undefined;
     let pooled = kind === "node" && !snapshot && poolable(fn) ? this.#pool.take(poolKey) : undefined;
     // A sandbox that sees only its own directories gets its code linked into the one it has.
     if (pooled && driver.privateFilesystem) {
@@ -260,7 +267,7 @@ export class Worker implements WorkerApi {
     } finally {
       // A SnapStart version without a snapshot here (the platform restarted): build one for the
       // next cold starts, once this one is served.
-      if (fn.snapStart && fn.version !== LATEST && !this.#snapshots.has(versionKey(fn)))
+      if (fn.snapStart && fn.version !== LATEST && !this.#snapshots.of(fn))
         setTimeout(() => void this.buildSnapshot(spec).catch(() => {}), REPLENISH_DELAY_MS).unref();
       // The replacement starts once this cold start and its first invocation no longer need the
       // CPU: spawning it holds the event loop ~3 ms and its Node start takes a core for ~20 ms.
@@ -285,37 +292,8 @@ export class Worker implements WorkerApi {
     return this.#opts.driver.privateFilesystem ? RELAY_ADDRESS : loopback;
   }
 
-  /** A new instance's directories: its own, its /tmp and its private Runtime API directory. */
-  async #makeDirs(kind: string): Promise<InstanceDirs> {
-    // Unguessable: the instances directory can be traversed by sandbox uids, not listed.
-    const id = `${this.#seq++}-${randomBytes(8).toString("hex")}`;
-    const instanceDir = join(this.#opts.root, "instances", id);
-    const tmpDir = join(instanceDir, "tmp");
-    const taskDir = join(instanceDir, "task");
-    // The instance directory must stay traversable: the sandbox's uid owns only its tmp inside.
-    await mkdir(instanceDir, { mode: 0o711 });
-    await mkdir(tmpDir, { mode: 0o700 });
-    await mkdir(taskDir, { mode: 0o755 });
-    // Nimbus's own Node runtime talks to its Runtime API over a Unix socket in a directory
-    // only its sandbox can enter; other runtimes use the loopback port, or in a sandbox with
-    // its own network, an HTTP socket there. (A socket path has at most 107 bytes: under a
-    // deep data directory the port alone is used, where there is one.)
-    const wantsDir = kind === "node" || this.#opts.driver.privateFilesystem;
-    const apiDir =
-      wantsDir && Buffer.byteLength(join(instanceDir, "api", "runtime.sock")) <= MAX_SOCKET_PATH
-        ? join(instanceDir, "api")
-        : undefined;
-    if (wantsDir && !apiDir && this.#opts.driver.privateFilesystem)
-      throw new Error(`the worker directory ${this.#opts.root} is too deep for a Runtime API socket path`);
-    if (apiDir) await mkdir(apiDir, { mode: 0o700 });
-    return {
-      id,
-      instanceDir,
-      tmpDir,
-      taskDir,
-      apiDir,
-      apiSocket: apiDir && kind === "node" ? join(apiDir, "runtime.sock") : undefined,
-    };
+  #makeDirs(kind: string): Promise<InstanceDirs> {
+    return makeInstanceDirs(this.#opts.root, `${this.#seq++}`, kind, this.#opts.driver.privateFilesystem);
   }
 
   /** Nimbus's Node runtime, at `runtimeDir` as the sandbox sees it. */
@@ -410,98 +388,16 @@ export class Worker implements WorkerApi {
   }
 
   /**
-   * Builds a snapshot of the version's init (`snapshot.ts`) and keeps it: its instances then
-   * restore it instead of running init, when restoring was measured faster. Without control
-   * groups the snapshot is built, probed and restored under the version's V8 heap flag.
+   * Builds a snapshot of the version's init and keeps it: its instances then restore it
+   * instead of running init, when restoring was measured faster (`snapshot-builds.ts`).
    */
-  async buildSnapshot(
-    spec: Pick<InstanceSpec, "function" | "region" | "initTimeoutMs">,
-  ): Promise<SnapshotBuild> {
-    const fn = spec.function;
-    const key = versionKey(fn);
-    // Marked at once, so that concurrent cold starts ask for one build.
-    if (!this.#snapshots.has(key))
-      this.#snapshots.set(key, { ok: false, reason: "the snapshot is being built" });
-    let result: SnapshotBuild;
-    if (runtimeKind(fn.runtime) !== "node")
-      result = { ok: false, reason: "snapshots are for Node functions" };
-    else {
-      result = await this.#build(spec, key).catch((err: unknown) => ({
-        ok: false as const,
-        reason: `building the snapshot failed: ${(err as Error).message}`,
-      }));
-    }
-    this.#snapshots.set(key, result);
-    return result;
-  }
-
-  async #build(
-    spec: Pick<InstanceSpec, "function" | "region" | "initTimeoutMs">,
-    key: string,
-  ): Promise<SnapshotBuild> {
-    const fn = spec.function;
-    const codeDir = await this.#cache.ensure(fn.packageId);
-    // Traversable, not listable, by sandbox uids; each snapshot's directory has a random suffix,
-    // so only the instances given its blob reach it.
-    const parent = join(this.#opts.root, "snapshots");
-    const prefix = `${snapshotDirName(key)}.`;
-    await mkdir(parent, { recursive: true, mode: 0o711 });
-    for (const old of await readdir(parent))
-      if (old.startsWith(prefix)) await rm(join(parent, old), { recursive: true, force: true });
-    const dir = join(parent, `${prefix}${randomBytes(12).toString("hex")}`);
-    const scratch = join(dir, "build");
-    const tmpDir = join(scratch, "tmp");
-    const outDir = join(scratch, "out");
-    await mkdir(dir, { mode: 0o711 });
-    await mkdir(scratch, { mode: 0o711 });
-    await mkdir(tmpDir, { mode: 0o700 });
-    await mkdir(outDir, { mode: 0o700 });
-    const inside = this.#opts.driver.paths({
-      code: codeDir,
-      runtime: this.#runtimeDir,
-      tmp: tmpDir,
-      out: outDir,
-    });
-    try {
-      return await buildSnapshot({
-        driver: this.#opts.driver,
-        nodeBinary: this.#opts.nodeBinary,
-        nodeFlags: this.#nodeFlags(fn.memoryMb),
-        runtimeEntry: join(this.#runtimeDir, "node", basename(this.#opts.nodeBootstrap)),
-        runtimeDir: this.#runtimeDir,
-        codeDir,
-        handler: fn.handler,
-        env: instanceEnvironment({
-          fn,
-          region: spec.region,
-          runtimeApi: "",
-          codeDir: inside.code,
-          runtimeDir: inside.runtime,
-          tmpDir: inside.tmp,
-          instanceId: "snapshot",
-          startedAt: this.#opts.clock.now(),
-          initializationType: "snap-start",
-        }),
-        workDir: dir,
-        tmpDir,
-        outDir,
-        memoryMb: fn.memoryMb,
-        timeoutMs: spec.initTimeoutMs,
-      });
-    } finally {
-      // The build's processes are all dead by now (buildSnapshot kills them).
-      await rm(scratch, { recursive: true, force: true });
-    }
+  buildSnapshot(spec: Pick<InstanceSpec, "function" | "region" | "initTimeoutMs">): Promise<SnapshotBuild> {
+    return this.#snapshots.build(spec);
   }
 
   /** What the last build for this version gave, if one ran. */
   snapshotOf(fn: FunctionVersion): SnapshotBuild | undefined {
-    return this.#snapshots.get(versionKey(fn));
-  }
-
-  #usableSnapshot(fn: FunctionVersion): string | undefined {
-    const s = this.#snapshots.get(versionKey(fn));
-    return s?.ok && s.faster ? s.blob : undefined;
+    return this.#snapshots.of(fn);
   }
 
   /** Pooled runtimes ready for a function of `memoryMb` (for tests and measurement). */
@@ -536,20 +432,6 @@ export class Worker implements WorkerApi {
     await this.#pool.close();
     await Promise.all([...this.#instances].map((i) => i.stop("worker shutting down")));
   }
-}
-
-function versionKey(fn: FunctionVersion): string {
-  return `${fn.functionName}\u0000${fn.version}\u0000${fn.revisionId}`;
-}
-
-interface InstanceDirs {
-  readonly id: string;
-  readonly instanceDir: string;
-  readonly tmpDir: string;
-  /** An empty directory: a pooled runtime's code is linked here when the driver needs it. */
-  readonly taskDir: string;
-  readonly apiDir: string | undefined;
-  readonly apiSocket: string | undefined;
 }
 
 /**

@@ -16,19 +16,18 @@
 import { spawn, spawnSync } from "node:child_process";
 import { chownSync, lstatSync, readlinkSync, statSync } from "node:fs";
 import { constants } from "node:os";
-import { dirname, join, relative } from "node:path";
+import { dirname, relative } from "node:path";
 import type { Writable } from "node:stream";
 import { Cgroups, type InstanceCgroup } from "./cgroups.js";
-import { PeakMemory } from "./peak-memory.js";
+import { contained } from "./contained.js";
 import { seccompProgram } from "./seccomp.js";
-import {
-  type Sandbox,
-  type SandboxDriver,
-  type SandboxExit,
-  type SandboxMounts,
-  type SandboxPaths,
-  type SandboxSpec,
-  SandboxStartError,
+import type {
+  Sandbox,
+  SandboxDriver,
+  SandboxExit,
+  SandboxMounts,
+  SandboxPaths,
+  SandboxSpec,
 } from "./types.js";
 import { UidAllocator } from "./uids.js";
 
@@ -134,7 +133,6 @@ export class JailDriver implements SandboxDriver {
   async start(spec: SandboxSpec): Promise<Sandbox> {
     const [command] = spec.argv;
     if (!command) throw new Error("sandbox argv is empty");
-    checkEntrypoint(command, spec.mounts);
     const { mounts } = spec;
     let uid: number | undefined;
     let cgroup: InstanceCgroup | undefined;
@@ -198,49 +196,18 @@ export class JailDriver implements SandboxDriver {
         }
       }
     };
-    const limited = cgroup
-      ? cgroup.join(runtimePid).catch((err: unknown) => {
-          killAll();
-          throw err;
-        })
-      : Promise.resolve();
-    limited.catch(() => {});
-    const peak = new PeakMemory(runtimePid);
-    let memoryMb = spec.memoryMb;
-    let oom = false;
-    let oomPeakMb: number | undefined;
-    void exited.then(() => {
-      release();
-      peak.close();
-      if (cgroup) {
-        oom = cgroup.oomKilled();
-        if (oom) oomPeakMb = cgroup.peakMb() ?? memoryMb;
-        cgroup.remove();
-      }
-    });
-    return {
+    return contained({
       pid: runtimePid,
       uid,
-      limited,
+      cgroup,
+      memoryMb: spec.memoryMb,
       stdout: child.stdout!,
       stderr: child.stderr!,
-      resize: (mb) => {
-        cgroup?.resize(mb);
-        memoryMb = mb;
-      },
-      limitCpu: () => {
-        try {
-          cgroup?.limitCpu(memoryMb);
-        } catch {
-          // The group is gone with its process: nothing left to limit.
-        }
-      },
       exited,
+      release,
       // The runtime is pid 1 of its namespace: its death takes every process of the instance.
       kill: killAll,
-      peakMemoryMb: () => oomPeakMb ?? peak.mb(),
-      outOfMemory: () => oom,
-    };
+    });
   }
 
   #arguments(spec: SandboxSpec): string[] {
@@ -305,18 +272,6 @@ function rootFilesystem(nodeBinary: string): string[] {
   const prefix = dirname(dirname(nodeBinary));
   if (!bound.some((d) => !relative(d, nodeBinary).startsWith(".."))) a.push("--ro-bind", prefix, prefix);
   return a;
-}
-
-/**
- * Lambda's Runtime.InvalidEntrypoint for a missing or non-executable `bootstrap` is decided
- * before the jail starts: inside, bubblewrap's exec failure would only be a line on stderr.
- */
-function checkEntrypoint(command: string, mounts: SandboxMounts): void {
-  if (!command.startsWith(`${JAIL_PATHS.code}/`)) return;
-  const host = join(mounts.code, command.slice(JAIL_PATHS.code.length + 1));
-  const st = statSync(host, { throwIfNoEntry: false });
-  if (!st) throw new SandboxStartError(command, "ENOENT");
-  if (!st.isFile() || (st.mode & 0o111) === 0) throw new SandboxStartError(command, "EACCES");
 }
 
 /** bubblewrap exits 128 + n when its command died of signal n. */

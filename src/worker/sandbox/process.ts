@@ -8,7 +8,7 @@ import { spawn } from "node:child_process";
 import { chownSync, closeSync, constants, openSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { Cgroups, type InstanceCgroup } from "./cgroups.js";
-import { PeakMemory } from "./peak-memory.js";
+import { contained } from "./contained.js";
 import {
   type Sandbox,
   type SandboxDriver,
@@ -157,46 +157,15 @@ export class ProcessDriver implements SandboxDriver {
       const err = await new Promise<NodeJS.ErrnoException>((resolve) => child.once("error", resolve));
       throw new SandboxStartError(command, err.code ?? "UNKNOWN");
     }
-    // The runtime starts while it joins its group (that takes an RCU grace period); its
-    // first allocations are charged to the platform's group, the rest to its own.
-    const limited = cgroup
-      ? cgroup.join(pid).catch((err: unknown) => {
-          process.kill(-pid, "SIGKILL");
-          throw err;
-        })
-      : Promise.resolve();
-    limited.catch(() => {});
-    const peak = new PeakMemory(pid);
-    let memoryMb = spec.memoryMb;
-    let oom = false;
-    let oomPeakMb: number | undefined;
-    void exited.then(() => {
-      release();
-      peak.close();
-      if (cgroup) {
-        oom = cgroup.oomKilled();
-        if (oom) oomPeakMb = cgroup.peakMb() ?? memoryMb;
-        cgroup.remove();
-      }
-    });
-    return {
+    return contained({
       pid,
       uid,
-      limited,
+      cgroup,
+      memoryMb: spec.memoryMb,
       stdout: child.stdout!,
       stderr: child.stderr!,
-      resize: (mb) => {
-        cgroup?.resize(mb);
-        memoryMb = mb;
-      },
-      limitCpu: () => {
-        try {
-          cgroup?.limitCpu(memoryMb);
-        } catch {
-          // The group is gone with its process: nothing left to limit.
-        }
-      },
       exited,
+      release,
       kill: () => {
         try {
           process.kill(-pid, "SIGKILL");
@@ -206,11 +175,6 @@ export class ProcessDriver implements SandboxDriver {
         // A unique uid owns exactly this instance's processes, even those that left the group.
         if (uid !== undefined) killAllOf(uid);
       },
-      // The runtime process's VmHWM, not the cgroup's peak: that counts only pages charged to
-      // the group, a few MB for a trivial function. A process the OOM killer took has no
-      // VmHWM left to read: the group's peak is what it reached.
-      peakMemoryMb: () => oomPeakMb ?? peak.mb(),
-      outOfMemory: () => oom,
-    };
+    });
   }
 }
