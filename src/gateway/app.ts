@@ -11,6 +11,7 @@ import { type CostApiDeps, costApi } from "./cost-api.js";
 import { lambdaErrorResponse } from "./lambda-api/errors.js";
 import { type LambdaApiDeps, lambdaApi } from "./lambda-api/routes.js";
 import { nimbusApi } from "./nimbus-api.js";
+import { sandboxApi } from "./sandbox-api.js";
 
 export interface GatewayDeps extends LambdaApiDeps, Pick<CostApiDeps, "usage" | "budgets"> {
   readonly logs: LogService;
@@ -30,6 +31,7 @@ export function createGateway(d: GatewayDeps): Hono {
   app.route("/", lambdaApi(d));
   app.route("/", nimbusApi(d));
   app.route("/", costApi(d));
+  app.route("/", sandboxApi(d));
   // Prometheus cannot sign requests: it may send the platform's key as HTTP Basic instead.
   app.get("/metrics", async (c) => {
     await d.auth.checkSignedOrBasic(c.req.raw, c.req.url, EMPTY_SHA256);

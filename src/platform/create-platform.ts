@@ -102,6 +102,7 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     root: workerRoot,
     totalMemoryMb: config.workerMemoryMb,
     driver: driver.driver,
+    tiers: driver.tiers,
     packages: code,
     logs,
     clock,
@@ -190,6 +191,7 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     code,
     placement,
     clock,
+    sandboxes: driver.capabilities,
     events: {
       retire: (name, version) => {
         dispatcher.retire(name, version);

@@ -1,4 +1,5 @@
 /** The platform's model of a function version, shared by the control plane and the workers. */
+import type { FunctionSandbox } from "./sandbox.js";
 
 export const LATEST = "$LATEST";
 
@@ -44,6 +45,11 @@ export interface FunctionVersion {
   readonly snapStart?: "PublishedVersions" | undefined;
   /** EphemeralStorage.Size: /tmp's size in MB where the sandbox gives one of its own (512 when unset). */
   readonly ephemeralStorageMb?: number | undefined;
+  /**
+   * The function's sandbox settings (tier, network), when any are set. Function-wide, not
+   * versioned: the registry adds them to every version it resolves.
+   */
+  readonly sandbox?: FunctionSandbox | undefined;
 }
 
 export interface Alias {
@@ -63,6 +69,8 @@ export interface FunctionRecord {
   readonly createdAt: number;
   /** The highest published version number (0 when none). */
   readonly lastVersion: number;
+  /** Its sandbox settings, when any are set (`nimbus sandbox`). */
+  readonly sandbox?: FunctionSandbox | undefined;
 }
 
 /** Variables the platform sets; a function may not override them. */

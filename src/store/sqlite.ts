@@ -3,6 +3,7 @@ import { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
 import type { Alias, FunctionRecord, FunctionVersion } from "../protocol/function.js";
 import { LATEST } from "../protocol/function.js";
+import type { FunctionSandbox } from "../protocol/sandbox.js";
 import { type PackedRows, packRows, transferables } from "./packed-rows.js";
 import type { WriterAck as LogAck, WriterBatch } from "./sqlite-log-worker.js";
 import {
@@ -126,6 +127,8 @@ const MIGRATIONS: readonly string[] = [
   BUDGET_MIGRATION,
   // Time an async event was held back by a spent budget (not counted in its age).
   `ALTER TABLE events ADD COLUMN held_ms INTEGER NOT NULL DEFAULT 0;`,
+  // A function's sandbox settings (tier, network), JSON; NULL: the platform's defaults.
+  `ALTER TABLE functions ADD COLUMN sandbox TEXT;`,
 ];
 
 interface FunctionRow {
@@ -133,6 +136,13 @@ interface FunctionRow {
   reserved_concurrency: number | null;
   created_at: number;
   last_version: number;
+  sandbox: string | null;
+}
+
+/** A version's stored body: its sandbox settings belong to the function, not to the version. */
+function versionBody(v: FunctionVersion): string {
+  const { sandbox: _, ...body } = v;
+  return JSON.stringify(body);
 }
 
 function toRecord(row: FunctionRow): FunctionRecord {
@@ -141,6 +151,7 @@ function toRecord(row: FunctionRow): FunctionRecord {
     reservedConcurrency: row.reserved_concurrency ?? undefined,
     createdAt: row.created_at,
     lastVersion: row.last_version,
+    ...(row.sandbox ? { sandbox: JSON.parse(row.sandbox) as FunctionSandbox } : {}),
   };
 }
 
@@ -221,7 +232,7 @@ export class SqliteStore implements MetadataStore {
       .prepare(
         "INSERT INTO versions (function_name, version, revision_id, package_id, body) VALUES (?, ?, ?, ?, ?)",
       )
-      .run(v.functionName, v.version, v.revisionId, v.packageId, JSON.stringify(v));
+      .run(v.functionName, v.version, v.revisionId, v.packageId, versionBody(v));
   }
 
   async replaceLatest(next: FunctionVersion, expectedRevision: string): Promise<boolean> {
@@ -230,14 +241,7 @@ export class SqliteStore implements MetadataStore {
         `UPDATE versions SET revision_id = ?, package_id = ?, body = ?
          WHERE function_name = ? AND version = ? AND revision_id = ?`,
       )
-      .run(
-        next.revisionId,
-        next.packageId,
-        JSON.stringify(next),
-        next.functionName,
-        LATEST,
-        expectedRevision,
-      );
+      .run(next.revisionId, next.packageId, versionBody(next), next.functionName, LATEST, expectedRevision);
     return result.changes === 1;
   }
 
@@ -285,6 +289,12 @@ export class SqliteStore implements MetadataStore {
 
   async setReservedConcurrency(name: string, value: number | undefined): Promise<void> {
     this.#db.prepare("UPDATE functions SET reserved_concurrency = ? WHERE name = ?").run(value ?? null, name);
+  }
+
+  async setSandbox(name: string, value: FunctionSandbox | undefined): Promise<void> {
+    this.#db
+      .prepare("UPDATE functions SET sandbox = ? WHERE name = ?")
+      .run(value === undefined ? null : JSON.stringify(value), name);
   }
 
   async getEventInvokeConfig(

@@ -4,6 +4,7 @@
  */
 import type { Alias, FunctionRecord, FunctionVersion } from "../protocol/function.js";
 import type { InitPhases, LogEntry } from "../protocol/invoke.js";
+import type { FunctionSandbox } from "../protocol/sandbox.js";
 
 /**
  * A log entry as stored. An invocation's REPORT line carries its usage record (when the
@@ -159,6 +160,8 @@ export interface MetadataStore {
   /** Deletes the function, its versions and aliases. */
   deleteFunction(name: string): Promise<boolean>;
   setReservedConcurrency(name: string, value: number | undefined): Promise<void>;
+  /** Sets or (undefined) clears a function's sandbox settings. */
+  setSandbox(name: string, value: FunctionSandbox | undefined): Promise<void>;
 
   getAlias(functionName: string, name: string): Promise<Alias | undefined>;
   listAliases(functionName: string): Promise<Alias[]>;

@@ -11,6 +11,7 @@ import type {
   WorkerCapacity,
 } from "../protocol/invoke.js";
 import { DEFAULT_EPHEMERAL_STORAGE_MB, DEFAULT_MEMORY_MB } from "../protocol/limits.js";
+import { hasNetwork, type SandboxTier } from "../protocol/sandbox.js";
 import type { Clock } from "../shared/clock.js";
 import type { Logger } from "../shared/logger.js";
 import { CodeCache } from "./code-cache.js";
@@ -30,7 +31,10 @@ export interface WorkerOptions {
   /** Everything the worker writes: code cache, runtime files, per-instance /tmp. */
   readonly root: string;
   readonly totalMemoryMb: number;
+  /** The sandbox driver instances run in, unless their function names another tier. */
   readonly driver: SandboxDriver;
+  /** Drivers by tier, for functions that name one (`FunctionSandbox.tier`). */
+  readonly tiers?: Readonly<Partial<Record<SandboxTier, SandboxDriver>>>;
   readonly packages: PackageSource;
   readonly logs: LogSink;
   readonly clock: Clock;
@@ -67,6 +71,8 @@ export class Worker implements WorkerApi {
   readonly #snapshots: SnapshotBuilds;
   /** Peer lookups of every instance's loopback Runtime API, shared (see LookupBudget). */
   readonly #lookups = new LookupBudget();
+  /** Tiers other than the default that have started instances here (each keeps a pool). */
+  readonly #tiersInUse = new Set<SandboxDriver>();
   #allocatedMb = 0;
   #runtimeDir = "";
   #seq = 0;
@@ -80,7 +86,7 @@ export class Worker implements WorkerApi {
       driver: opts.driver,
       clock: opts.clock,
       nodeBinary: opts.nodeBinary,
-      nodeFlags: (mb) => this.#nodeFlags(mb),
+      nodeFlags: (mb) => this.#nodeFlags(opts.driver, mb),
       runtime: () => ({
         dir: this.#runtimeDir,
         entry: join(this.#runtimeDir, "node", basename(opts.nodeBootstrap)),
@@ -114,7 +120,7 @@ export class Worker implements WorkerApi {
       filter: (src) => !src.endsWith(".test.js"),
     });
     for (const w of this.#opts.driver.warnings) this.#opts.logger.warn(w);
-    this.#pool.keep(this.#poolKey(DEFAULT_MEMORY_MB));
+    this.#pool.keep(this.#poolKey(this.#opts.driver, DEFAULT_MEMORY_MB));
   }
 
   /** The sandbox driver's name ("jail", "process"). */
@@ -140,17 +146,20 @@ export class Worker implements WorkerApi {
   }
 
   async startInstance(spec: InstanceSpec): Promise<StartResult> {
-    const { clock, driver } = this.#opts;
+    const { clock } = this.#opts;
     const startedAt = clock.monotonic();
     const fn = spec.function;
+    const driver = this.#driverFor(fn);
     const kind = runtimeKind(fn.runtime);
     if (!kind) throw new Error(`runtime ${fn.runtime} is not supported`);
     const codeCached = this.#cache.has(fn.packageId);
     const codeDir = await this.#cache.ensure(fn.packageId);
     const codeAt = clock.monotonic();
-    const poolKey = this.#poolKey(fn.memoryMb);
+    const poolKey = this.#poolKey(driver, fn.memoryMb);
     // A version with a useful snapshot restores it; otherwise a pooled runtime, or a new one.
-    const snapshot = kind === "node" ? this.#snapshots.usable(fn) : undefined;
+    // Snapshots are built in the default sandbox and restore only under the flags they were
+    // built with: another tier starts its instances with a plain init.
+    const snapshot = kind === "node" && driver === this.#opts.driver ? this.#snapshots.usable(fn) : undefined;
     let pooled = kind === "node" && !snapshot && poolable(fn) ? this.#pool.take(poolKey) : undefined;
     // A sandbox that sees only its own directories gets its code linked into the one it has.
     if (pooled && driver.privateFilesystem) {
@@ -165,7 +174,7 @@ export class Worker implements WorkerApi {
         pooled = undefined;
       }
     }
-    const dirs = pooled ?? (await this.#makeDirs(kind));
+    const dirs = pooled ?? (await this.#makeDirs(driver, kind));
     const { id, instanceDir, tmpDir, apiSocket } = dirs;
     const mounts: SandboxMounts = {
       // A pooled runtime on the host's filesystem moves into the code directory itself.
@@ -200,8 +209,8 @@ export class Worker implements WorkerApi {
     let sandbox = pooled?.sandbox;
     try {
       const runtimeApi = pooled
-        ? this.#runtimeApiAddress(pooled.api.address)
-        : this.#runtimeApiAddress(await instance.api.listen(this.#listenWhere(kind, dirs)));
+        ? this.#runtimeApiAddress(driver, pooled.api.address)
+        : this.#runtimeApiAddress(driver, await instance.api.listen(this.#listenWhere(driver, kind, dirs)));
       const env = instanceEnvironment({
         fn,
         region: spec.region,
@@ -231,17 +240,18 @@ export class Worker implements WorkerApi {
           argv: snapshot
             ? [
                 this.#opts.nodeBinary,
-                ...this.#nodeFlags(fn.memoryMb),
+                ...this.#nodeFlags(driver, fn.memoryMb),
                 "--snapshot-blob",
                 inside.snapshot ?? snapshot,
               ]
             : kind === "node"
-              ? this.#nodeArgv(fn.memoryMb, inside.runtime)
-              : this.#customArgv(inside.runtime, inside.code),
+              ? this.#nodeArgv(driver, fn.memoryMb, inside.runtime)
+              : this.#customArgv(driver, inside.runtime, inside.code),
           env,
           mounts,
           memoryMb: fn.memoryMb,
           ...(fn.ephemeralStorageMb ? { tmpMb: fn.ephemeralStorageMb } : {}),
+          ...(hasNetwork(fn.sandbox) ? { network: fn.sandbox } : {}),
         });
       }
       const started = await instance.runInit(
@@ -280,27 +290,42 @@ export class Worker implements WorkerApi {
    * runtime, and Nimbus's frames on a socket for Nimbus's Node runtime. In a sandbox with a
    * network of its own: only sockets in its Runtime API directory (HTTP for the relay).
    */
-  #listenWhere(kind: string, dirs: InstanceDirs) {
-    if (!this.#opts.driver.privateFilesystem) return { framedSocket: dirs.apiSocket, loopback: true };
+  #listenWhere(driver: SandboxDriver, kind: string, dirs: InstanceDirs) {
+    if (!driver.privateFilesystem) return { framedSocket: dirs.apiSocket, loopback: true };
     return {
       framedSocket: kind === "node" ? dirs.apiSocket : undefined,
       httpSocket: kind === "node" ? undefined : dirs.apiDir && join(dirs.apiDir, HTTP_SOCKET),
     };
   }
 
-  #runtimeApiAddress(loopback: string): string {
-    return this.#opts.driver.privateFilesystem ? RELAY_ADDRESS : loopback;
+  #runtimeApiAddress(driver: SandboxDriver, loopback: string): string {
+    return driver.privateFilesystem ? RELAY_ADDRESS : loopback;
   }
 
-  #makeDirs(kind: string): Promise<InstanceDirs> {
-    return makeInstanceDirs(this.#opts.root, `${this.#seq++}`, kind, this.#opts.driver.privateFilesystem);
+  #makeDirs(driver: SandboxDriver, kind: string): Promise<InstanceDirs> {
+    return makeInstanceDirs(this.#opts.root, `${this.#seq++}`, kind, driver.privateFilesystem);
+  }
+
+  /** The driver a function's instances run in: its tier's, or the worker's default. */
+  #driverFor(fn: FunctionVersion): SandboxDriver {
+    const tier = fn.sandbox?.tier;
+    if (tier === undefined || tier === this.#opts.driver.name) return this.#opts.driver;
+    const driver = this.#opts.tiers?.[tier];
+    if (!driver) throw new Error(`this worker has no ${tier} sandbox`);
+    if (!this.#tiersInUse.has(driver)) {
+      // Its first function: the tier gets a warm pool of its own from now on.
+      this.#tiersInUse.add(driver);
+      for (const w of driver.warnings) this.#opts.logger.warn(`${driver.name}: ${w}`);
+      this.#pool.keep(this.#poolKey(driver, DEFAULT_MEMORY_MB));
+    }
+    return driver;
   }
 
   /** Nimbus's Node runtime, at `runtimeDir` as the sandbox sees it. */
-  #nodeArgv(memoryMb: number, runtimeDir: string): string[] {
+  #nodeArgv(driver: SandboxDriver, memoryMb: number, runtimeDir: string): string[] {
     return [
       this.#opts.nodeBinary,
-      ...this.#nodeFlags(memoryMb),
+      ...this.#nodeFlags(driver, memoryMb),
       join(runtimeDir, "node", basename(this.#opts.nodeBootstrap)),
     ];
   }
@@ -309,16 +334,16 @@ export class Worker implements WorkerApi {
    * A custom runtime's `bootstrap`; in a sandbox with its own network, behind the relay that
    * gives it AWS_LAMBDA_RUNTIME_API on its loopback.
    */
-  #customArgv(runtimeDir: string, codeDir: string): string[] {
+  #customArgv(driver: SandboxDriver, runtimeDir: string, codeDir: string): string[] {
     const bootstrap = join(codeDir, "bootstrap");
-    return this.#opts.driver.privateFilesystem
+    return driver.privateFilesystem
       ? [this.#opts.nodeBinary, join(runtimeDir, "node", RELAY_FILE), bootstrap]
       : [bootstrap];
   }
 
   /** Without a driver-enforced limit, V8's heap limit is the only bound. */
-  #nodeFlags(memoryMb: number): string[] {
-    return this.#opts.driver.limitsMemory
+  #nodeFlags(driver: SandboxDriver, memoryMb: number): string[] {
+    return driver.limitsMemory
       ? []
       : [`--max-old-space-size=${Math.max(16, Math.floor(memoryMb * HEAP_SHARE))}`];
   }
@@ -327,19 +352,27 @@ export class Worker implements WorkerApi {
    * Pooled Node runtimes are interchangeable when the driver bounds memory (the limit is set at
    * hand-over); otherwise the heap flag they started with ties them to a memory size.
    */
-  #poolKey(memoryMb: number): string {
-    return this.#opts.driver.limitsMemory ? "node" : `node:${memoryMb}`;
+  #poolKey(driver: SandboxDriver, memoryMb: number): string {
+    return driver.limitsMemory ? `${driver.name}/node` : `${driver.name}/node:${memoryMb}`;
+  }
+
+  /** The driver and memory size of a pool key. */
+  #ofPoolKey(key: string): { driver: SandboxDriver; memoryMb: number } {
+    const [name, node] = key.split("/") as [string, string];
+    const driver =
+      name === this.#opts.driver.name ? this.#opts.driver : this.#opts.tiers?.[name as SandboxTier];
+    if (!driver) throw new Error(`no ${name} sandbox for pool ${key}`);
+    return { driver, memoryMb: node === "node" ? DEFAULT_MEMORY_MB : Number(node.slice("node:".length)) };
   }
 
   /** Starts one pooled runtime for `key`: a Node runtime in its sandbox, waiting for a function. */
   async #startPooled(key: string): Promise<PooledRuntime> {
-    const { driver } = this.#opts;
-    const dirs = await this.#makeDirs("node");
+    const { driver, memoryMb } = this.#ofPoolKey(key);
+    const dirs = await this.#makeDirs(driver, "node");
     if (!dirs.apiDir || !dirs.apiSocket) {
       await rm(dirs.instanceDir, { recursive: true, force: true });
       throw new Error("the data directory is too deep for a Runtime API socket path");
     }
-    const memoryMb = key === "node" ? DEFAULT_MEMORY_MB : Number(key.slice("node:".length));
     // Its Runtime API listens from the start, so the runtime connects while it waits.
     const target = new LateTarget();
     let uid: number | undefined;
@@ -357,13 +390,13 @@ export class Worker implements WorkerApi {
     };
     const inside = driver.paths(mounts);
     try {
-      const address = await api.listen(this.#listenWhere("node", dirs));
+      const address = await api.listen(this.#listenWhere(driver, "node", dirs));
       const sandbox = await driver.start({
         instanceId: dirs.id,
-        argv: this.#nodeArgv(memoryMb, inside.runtime),
+        argv: this.#nodeArgv(driver, memoryMb, inside.runtime),
         env: {
           ...baseEnvironment(inside.tmp, inside.runtime),
-          AWS_LAMBDA_RUNTIME_API: this.#runtimeApiAddress(address),
+          AWS_LAMBDA_RUNTIME_API: this.#runtimeApiAddress(driver, address),
           NIMBUS_RUNTIME_API_SOCKET: join(inside.api ?? dirs.apiDir, basename(dirs.apiSocket)),
           NIMBUS_POOLED: "1",
         },
@@ -401,8 +434,9 @@ export class Worker implements WorkerApi {
   }
 
   /** Pooled runtimes ready for a function of `memoryMb` (for tests and measurement). */
-  pooledReady(memoryMb = DEFAULT_MEMORY_MB): number {
-    return this.#pool.ready(this.#poolKey(memoryMb));
+  pooledReady(memoryMb = DEFAULT_MEMORY_MB, tier?: SandboxTier): number {
+    const driver = (tier && this.#opts.tiers?.[tier]) || this.#opts.driver;
+    return this.#pool.ready(this.#poolKey(driver, memoryMb));
   }
 
   /** Process ids of the pooled runtimes, ready or starting (for tests and measurement). */
@@ -442,6 +476,8 @@ function poolable(fn: FunctionVersion): boolean {
   // Its /tmp was sized when it started: Lambda's default.
   if (fn.ephemeralStorageMb !== undefined && fn.ephemeralStorageMb !== DEFAULT_EPHEMERAL_STORAGE_MB)
     return false;
+  // Its network is made before its runtime starts.
+  if (hasNetwork(fn.sandbox)) return false;
   return !Object.keys(fn.environment).some((k) => k.startsWith("NODE_") && k !== "NODE_ENV");
 }
 

@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { type Alias, type FunctionRecord, type FunctionVersion, LATEST } from "../../protocol/function.js";
 import { DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S } from "../../protocol/limits.js";
+import type { FunctionSandbox } from "../../protocol/sandbox.js";
 import type { Clock } from "../../shared/clock.js";
 import { NimbusError } from "../../shared/errors.js";
 import { inspectZip } from "../../shared/zip.js";
@@ -23,6 +24,7 @@ import {
   sameConfig,
   versionNotFound,
 } from "./rules.js";
+import { checkSandbox, type SandboxCapabilities } from "./sandbox-settings.js";
 import * as v from "./validate.js";
 
 /** A resolved invocation target. */
@@ -56,6 +58,7 @@ export class Registry {
   /** Hot-path cache of versions by `name\0version`; cleared for a function on every write. */
   readonly #versions = new Map<string, FunctionVersion>();
   readonly #records = new Map<string, FunctionRecord>();
+  readonly #sandboxes: SandboxCapabilities | undefined;
 
   constructor(deps: {
     store: MetadataStore;
@@ -66,7 +69,10 @@ export class Registry {
     /** The function's ARN, as Lambda names it in "not found" messages. */
     arn: (name: string, qualifier?: string) => string;
     random?: () => number;
+    /** What the platform's sandboxes can do (validates sandbox settings). */
+    sandboxes?: SandboxCapabilities;
   }) {
+    this.#sandboxes = deps.sandboxes;
     this.#store = deps.store;
     this.#code = deps.code;
     this.#placement = deps.placement;
@@ -250,7 +256,7 @@ export class Registry {
       lastModified: this.#clock.now(),
     }));
     this.#forget(name);
-    await this.#events.published?.(published);
+    await this.#events.published?.((await this.#withSandbox(published)) ?? published);
     return published;
   }
 
@@ -341,6 +347,35 @@ export class Registry {
     await this.#store.setReservedConcurrency(name, undefined);
     this.#forget(name);
     this.#events.reservationChanged(name, undefined);
+  }
+
+  /** A function's sandbox settings (the defaults when none are set). */
+  async getSandbox(nameRaw: string): Promise<FunctionSandbox> {
+    const { name } = v.parseFunctionRef(nameRaw);
+    return (await this.#record(name)).sandbox ?? { internet: false, allow: [] };
+  }
+
+  /**
+   * Sets a function's sandbox settings. Its instances stop (busy ones once their invocation
+   * ends): new ones start under the new settings.
+   */
+  async putSandbox(nameRaw: string, body: Record<string, unknown>): Promise<FunctionSandbox> {
+    const { name } = v.parseFunctionRef(nameRaw);
+    await this.#record(name);
+    if (!this.#sandboxes) throw new NimbusError("InvalidParameter", "this platform has no sandbox settings");
+    const settings = checkSandbox(body, this.#sandboxes);
+    await this.#store.setSandbox(name, settings);
+    this.#forget(name);
+    this.#events.retire(name);
+    return settings;
+  }
+
+  async deleteSandbox(nameRaw: string): Promise<void> {
+    const { name } = v.parseFunctionRef(nameRaw);
+    await this.#record(name);
+    await this.#store.setSandbox(name, undefined);
+    this.#forget(name);
+    this.#events.retire(name);
   }
 
   async getConcurrency(nameRaw: string): Promise<number | undefined> {
@@ -446,10 +481,17 @@ export class Registry {
     const key = `${name}\u0000${version}`;
     let fn = this.#versions.get(key);
     if (!fn) {
-      fn = await this.#store.getVersion(name, version);
+      fn = await this.#withSandbox(await this.#store.getVersion(name, version));
       if (fn) this.#versions.set(key, fn);
     }
     return fn;
+  }
+
+  /** The version as instances run it: with its function's sandbox settings. */
+  async #withSandbox(fn: FunctionVersion | undefined): Promise<FunctionVersion | undefined> {
+    if (!fn) return fn;
+    const { sandbox } = await this.#record(fn.functionName);
+    return sandbox ? { ...fn, sandbox } : fn;
   }
 
   async #record(name: string): Promise<FunctionRecord> {

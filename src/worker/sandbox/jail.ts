@@ -18,8 +18,10 @@ import { chownSync, lstatSync, readlinkSync, statSync } from "node:fs";
 import { constants } from "node:os";
 import { dirname, relative } from "node:path";
 import type { Writable } from "node:stream";
+import { type Destination, hasNetwork } from "../../protocol/sandbox.js";
 import { Cgroups, type InstanceCgroup } from "./cgroups.js";
 import { contained } from "./contained.js";
+import { attachEgress, type Egress, egressProblem, hostNetworks, NETWORK_FILES } from "./network.js";
 import { seccompProgram } from "./seccomp.js";
 import type {
   Sandbox,
@@ -86,12 +88,17 @@ export class JailDriver implements SandboxDriver {
   readonly #seccomp: Buffer;
   readonly #isRoot = process.getuid?.() === 0;
   readonly #uids = new UidAllocator();
+  readonly networkProblem: string | undefined;
+  /** The host's own addresses and networks, denied to instances with a network. */
+  readonly #hostNetworks: Destination[];
   #cgroups: Cgroups | undefined;
 
   constructor(opts: JailDriverOptions) {
     this.#bwrap = opts.bwrap ?? "bwrap";
     this.#root = rootFilesystem(opts.nodeBinary);
     this.#seccomp = seccompProgram();
+    this.networkProblem = egressProblem();
+    this.#hostNetworks = this.networkProblem ? [] : hostNetworks();
     if (!this.#isRoot)
       this.warnings.push(
         "jailed instances run as the platform's own user (in their namespaces): per-instance uids and control groups need root",
@@ -149,15 +156,36 @@ export class JailDriver implements SandboxDriver {
     const release = () => {
       if (uid !== undefined) this.#uids.release(uid);
     };
-    const args = this.#arguments(spec);
+    const network = hasNetwork(spec.network) ? spec.network : undefined;
+    if (network && this.networkProblem) {
+      release();
+      cgroup?.remove();
+      throw new Error(
+        `this instance's function allows a network, which the jail cannot give here: ${this.networkProblem}`,
+      );
+    }
+    const args = this.#arguments(spec, network !== undefined, [
+      uid ?? process.getuid?.() ?? 0,
+      uid ?? process.getgid?.() ?? 0,
+    ]);
     // The mounts go through a pipe (`--args`): bubblewrap's command line shows no host path,
-    // only the command as the sandbox sees it.
+    // only the command as the sandbox sees it. A networked jail is made in a user and network
+    // namespace of its own, and waits (`--block-fd`) until its network and rules are in place.
+    const bwrapArgv = ["--args", "3", "--seccomp", "4", "--info-fd", "5", "--", ...spec.argv];
     const child = spawn(
-      this.#bwrap,
-      ["--args", "3", "--seccomp", "4", "--info-fd", "5", "--", ...spec.argv],
+      network ? "unshare" : this.#bwrap,
+      network ? ["--user", "--net", "--map-root-user", "--", this.#bwrap, ...bwrapArgv] : bwrapArgv,
       {
         env: { ...spec.env },
-        stdio: ["ignore", "pipe", "pipe", "pipe", "pipe", "pipe"],
+        stdio: [
+          "ignore",
+          "pipe",
+          "pipe",
+          "pipe",
+          "pipe",
+          "pipe",
+          ...(network ? [BLOCK_FD, ...NETWORK_FDS].map(() => "pipe" as const) : []),
+        ],
         ...(uid === undefined ? {} : { uid, gid: uid }),
       },
     );
@@ -167,6 +195,12 @@ export class JailDriver implements SandboxDriver {
     seccompPipe.on("error", () => {});
     argsPipe.end(Buffer.from(`${args.join("\0")}\0`));
     seccompPipe.end(this.#seccomp);
+    if (network)
+      Object.values(NETWORK_FILES).forEach((text, i) => {
+        const pipe = (child.stdio as unknown[])[NETWORK_FDS[i]!] as Writable;
+        pipe.on("error", () => {});
+        pipe.end(text);
+      });
     const exited = new Promise<SandboxExit>((resolve) => {
       child.once("close", (code, signal) => resolve(exitOf(code, signal)));
       child.once("error", () => resolve({ code: 127, signal: null }));
@@ -187,6 +221,7 @@ export class JailDriver implements SandboxDriver {
         `bubblewrap did not start the sandbox (exit ${exit.code ?? exit.signal}): ${said.trim().slice(-500)}`,
       );
     }
+    let egress: Egress | undefined;
     const killAll = () => {
       for (const pid of [runtimePid, bwrapPid]) {
         try {
@@ -195,7 +230,24 @@ export class JailDriver implements SandboxDriver {
           // Gone already.
         }
       }
+      egress?.stop();
     };
+    if (network) {
+      try {
+        egress = await attachEgress({ outerPid: bwrapPid, uid, policy: network, host: this.#hostNetworks });
+      } catch (err) {
+        killAll();
+        await exited;
+        release();
+        cgroup?.remove();
+        throw err;
+      }
+      // Its network is up and its rules are in: the runtime may start.
+      const block = (child.stdio as unknown[])[BLOCK_FD] as Writable;
+      block.on("error", () => {});
+      block.end("1");
+      void exited.then(() => egress?.stop());
+    }
     return contained({
       pid: runtimePid,
       uid,
@@ -210,15 +262,19 @@ export class JailDriver implements SandboxDriver {
     });
   }
 
-  #arguments(spec: SandboxSpec): string[] {
+  #arguments(spec: SandboxSpec, networked: boolean, [uid, gid]: readonly [number, number]): string[] {
     const m = spec.mounts;
     const tmpBytes = (spec.tmpMb ?? DEFAULT_TMP_MB) * 1024 * 1024;
+    // Networked, bubblewrap runs as root of the namespace `unshare` made: the instance keeps
+    // its own uid inside, and bubblewrap's own namespace holds no power over the network's.
+    const identity = networked ? ["--uid", String(uid), "--gid", String(gid)] : [];
     const a = [
+      ...identity,
       "--unshare-user",
       "--unshare-pid",
       "--unshare-ipc",
       "--unshare-uts",
-      "--unshare-net",
+      ...(networked ? ["--block-fd", String(BLOCK_FD)] : ["--unshare-net"]),
       "--unshare-cgroup-try",
       "--disable-userns",
       "--die-with-parent",
@@ -249,10 +305,18 @@ export class JailDriver implements SandboxDriver {
     if (m.api) a.push("--bind", m.api, JAIL_PATHS.api);
     if (m.out) a.push("--bind", m.out, JAIL_PATHS.out);
     if (m.snapshot) a.push("--ro-bind", m.snapshot, JAIL_PATHS.snapshot);
+    if (networked)
+      Object.keys(NETWORK_FILES).forEach((path, i) => {
+        a.push("--ro-bind-data", String(NETWORK_FDS[i]), path);
+      });
     a.push("--remount-ro", "/", "--chdir", JAIL_PATHS.code);
     return a;
   }
 }
+
+/** File descriptors a networked jail's bubblewrap reads: its go-ahead, and its /etc files. */
+const BLOCK_FD = 6;
+const NETWORK_FDS = [7, 8, 9] as const;
 
 /** The read-only root: the host's /usr and its links, and the node binary's installation. */
 function rootFilesystem(nodeBinary: string): string[] {

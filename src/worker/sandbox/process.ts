@@ -51,6 +51,8 @@ export class ProcessDriver implements SandboxDriver {
   readonly name = "process";
   readonly warnings: string[] = [];
   readonly privateFilesystem = false;
+  readonly networkProblem =
+    "the process sandbox shares the host's network: it cannot hold an instance to a network policy (the jail can)";
   readonly #dropPrivileges: boolean;
   #cgroups: Cgroups | undefined;
   readonly #uids = new UidAllocator();

@@ -5,6 +5,7 @@
  * `gvisor`, and a KVM microVM where the host can boot one.
  */
 import type { Readable } from "node:stream";
+import type { FunctionSandbox } from "../../protocol/sandbox.js";
 
 /**
  * What a sandbox is given from the host, by host path. Each driver decides where its processes
@@ -52,6 +53,11 @@ export interface SandboxSpec {
    * pooled runtime starting must not slow the cold starts being served meanwhile).
    */
   readonly background?: boolean;
+  /**
+   * The network the instance may reach beyond its Runtime API (its function's settings), for
+   * drivers that give one (`networks`); none when undefined.
+   */
+  readonly network?: FunctionSandbox | undefined;
 }
 
 export interface SandboxExit {
@@ -104,6 +110,11 @@ export interface SandboxDriver {
   readonly limitsMemory: boolean;
   /** Whether every sandbox runs as a uid of its own (then the Runtime API checks peers by uid). */
   readonly uniqueUids: boolean;
+  /**
+   * Why this driver cannot give an instance a network (`SandboxSpec.network`) on this host;
+   * undefined when it can.
+   */
+  readonly networkProblem: string | undefined;
   /** What the driver could not enable on this host, said once at start. */
   readonly warnings: readonly string[];
 }
