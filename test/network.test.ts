@@ -10,6 +10,7 @@ import { networkInterfaces } from "node:os";
 import { after, before, describe, test } from "node:test";
 import { InvokeCommand } from "@aws-sdk/client-lambda";
 import { NimbusClient, resolveClientOptions } from "../src/cli/client.js";
+import { nimbus } from "./helpers/cli.js";
 import { createNodeFunction, startPlatform, type TestPlatform, text } from "./helpers/platform.js";
 
 const PROBE = `import { connect } from "node:net";
@@ -153,5 +154,19 @@ describe("a function's network policy (jail)", () => {
     const missing = await client.request("PUT", "/nimbus/v1/functions/nope/sandbox", { body: "{}" });
     assert.equal(missing.status, 404);
     assert.deepEqual((await settings("GET")).body, { tier: "default", internet: false, allow: [] });
+  });
+
+  test("nimbus sandbox shows, sets and resets the policy", async () => {
+    const cli = (...args: string[]) => nimbus(t.dataDir, "sandbox", "probe", "--endpoint", t.url, ...args);
+    let r = await cli("--allow", `127.0.0.1:${port}`, "--allow", "10.0.0.0/8:5432");
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`network +127\\.0\\.0\\.1:${port}, 10\\.0\\.0\\.0/8:5432`));
+    assert.deepEqual(await probe({ host: "host.nimbus.internal", port }), { ok: true, said: GREETING });
+    r = await cli("--allow", "db.internal:5432");
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /"db.internal:5432" is not a destination/);
+    r = await cli("--reset");
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /tier +the platform's default\n +network +none/);
   });
 });

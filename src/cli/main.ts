@@ -5,6 +5,7 @@ import { deploy } from "./commands/deploy.js";
 import { invocations } from "./commands/invocations.js";
 import { invoke } from "./commands/invoke.js";
 import { logs } from "./commands/logs.js";
+import { sandbox } from "./commands/sandbox.js";
 import { top } from "./commands/top.js";
 import { up } from "./commands/up.js";
 
@@ -25,6 +26,11 @@ const COMMANDS: Record<string, { run: (args: string[]) => Promise<number>; summa
   budget: {
     run: budget,
     summary: "monthly budgets: nimbus budget set NAME|--platform --monthly USD | ls | rm",
+  },
+  sandbox: {
+    run: sandbox,
+    summary:
+      "a function's sandbox tier and network: nimbus sandbox NAME [--tier T] [--internet] [--allow DEST]... | --reset",
   },
 };
 
