@@ -10,7 +10,7 @@
 import { availableParallelism } from "node:os";
 import { coldInvoke, nodeStart, sendSigned, signInvoke } from "./cold-start.js";
 import { type BenchContext, type FigureResult, fmtInt, fmtMs, fmtRatio, verdict } from "./lib/context.js";
-import { Control } from "./lib/functions.js";
+import { BENCH_MEMORY_MB, Control } from "./lib/functions.js";
 import { keepAliveAgent, Signer } from "./lib/http-client.js";
 import { PlatformProcess } from "./lib/platform.js";
 import { sleep } from "./lib/proc.js";
@@ -30,7 +30,15 @@ export interface PoolOptions {
 }
 
 export async function poolColdStart(ctx: BenchContext, o: PoolOptions): Promise<FigureResult> {
-  const platform = await PlatformProcess.start({ settings: { poolSize: o.burst, sandbox: ctx.sandbox } });
+  // The burst's instances are 1,769 MB each on paper (a vCPU's share) and use ~40 MB: the
+  // worker's memory is set so that all of them fit, whatever the host's size.
+  const platform = await PlatformProcess.start({
+    settings: {
+      poolSize: o.burst,
+      sandbox: ctx.sandbox,
+      workerMemoryMb: (o.burst + WARMUP_COLD_STARTS + 1) * BENCH_MEMORY_MB,
+    },
+  });
   const base = new URL(platform.url);
   const control = new Control(platform.url, platform.credentials);
   const signer = new Signer(platform.credentials);

@@ -9,6 +9,7 @@
  * reach it, whatever they know of other packages' hashes.
  */
 import { randomBytes } from "node:crypto";
+import { linkSync, mkdirSync, readdirSync } from "node:fs";
 import { chmod, link, mkdir, readdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { PackageSource } from "../protocol/invoke.js";
@@ -70,6 +71,12 @@ export class CodeCache {
     }
     const { dirs, files } = await tree;
     if (dirs.length + files.length > maxEntries) return false;
+    if (dirs.length + files.length <= SYNC_ENTRIES) {
+      // A few system calls of ~10 µs each: less than one trip through libuv's thread pool.
+      for (const d of dirs) mkdirSync(join(dest, d), { mode: 0o755 });
+      for (const f of files) linkSync(join(dir, f), join(dest, f));
+      return true;
+    }
     for (const d of dirs) await mkdir(join(dest, d), { mode: 0o755 });
     await Promise.all(files.map((f) => link(join(dir, f), join(dest, f))));
     return true;
@@ -96,8 +103,17 @@ interface Tree {
   readonly files: readonly string[];
 }
 
+/**
+ * Packages of at most this many files and directories are listed and linked with synchronous
+ * calls, on the cold start's path: measured, the asynchronous ones cost a pooled jail start
+ * ~2 ms (p50) in thread-pool round trips for a one-file package.
+ */
+const SYNC_ENTRIES = 64;
+
 /** Directories (parents first) and files under `root`, as relative paths. */
 async function listTree(root: string): Promise<Tree> {
+  const small = listSmallTree(root);
+  if (small) return small;
   const dirs: string[] = [];
   const files: string[] = [];
   const walk = async (rel: string): Promise<void> => {
@@ -110,5 +126,24 @@ async function listTree(root: string): Promise<Tree> {
     }
   };
   await walk("");
+  return { dirs, files };
+}
+
+/** The tree, listed synchronously, when it has at most SYNC_ENTRIES entries; else undefined. */
+function listSmallTree(root: string): Tree | undefined {
+  const dirs: string[] = [];
+  const files: string[] = [];
+  const pending = [""];
+  while (pending.length > 0) {
+    const rel = pending.shift()!;
+    for (const e of readdirSync(join(root, rel), { withFileTypes: true })) {
+      const path = rel ? join(rel, e.name) : e.name;
+      if (e.isDirectory()) {
+        dirs.push(path);
+        pending.push(path);
+      } else if (e.isFile()) files.push(path);
+      if (dirs.length + files.length > SYNC_ENTRIES) return undefined;
+    }
+  }
   return { dirs, files };
 }
