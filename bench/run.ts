@@ -22,7 +22,7 @@ import { cpuMsOf, machineBusyMs } from "./lib/proc.js";
 import { meteringCost } from "./metering.js";
 import { poolColdStart } from "./pool.js";
 import { provisionedFirstCall } from "./provisioned.js";
-import { compareSandboxes, SANDBOX_FIGURES, type SandboxFigure } from "./sandboxes.js";
+import { compareSandboxes, GVISOR_FIGURES, SANDBOX_FIGURES, type SandboxFigure } from "./sandboxes.js";
 import { snapshotColdStart } from "./snapshot.js";
 import { throughput } from "./throughput.js";
 import { warmLatency } from "./warm-latency.js";
@@ -33,7 +33,8 @@ const USAGE = `usage: npm run bench -- [options]
   --only LIST         figures to run, comma-separated: latency,throughput,cold,memory,pool,provisioned,
                       snapshot,start,accept,kill,keepalive,metering
                       (default all; "sandbox" stands for ${SANDBOX_FIGURES.join(",")})
-  --sandboxes LIST    drivers to run ${SANDBOX_FIGURES.join(",")} on, comma-separated: process,jail
+  --sandboxes LIST    drivers to run ${SANDBOX_FIGURES.join(",")} on, comma-separated: process,jail,gvisor
+                      (gvisor runs ${GVISOR_FIGURES.join(",")} only)
                       (default both: the jail's figures beside the process driver's); the other
                       figures run on the first listed
   --requests N        warm latency: timed sequential requests per run (default 2000)
@@ -248,7 +249,10 @@ async function main(): Promise<void> {
       const ownStart = await benchCpuMs(platforms());
       // The sandbox figures once per driver, back to back; the others on the first driver.
       const byDriver = new Map<Sandbox, FigureResult>();
-      for (const sandbox of isSandboxFigure(figure) ? o.sandboxes : o.sandboxes.slice(0, 1))
+      const drivers = isSandboxFigure(figure)
+        ? o.sandboxes.filter((d) => d !== "gvisor" || GVISOR_FIGURES.includes(figure))
+        : o.sandboxes.slice(0, 1);
+      for (const sandbox of drivers)
         byDriver.set(sandbox, await measureOrFail(figure, () => contextOf(sandbox).then(measure)));
       const ownMs = (await benchCpuMs(platforms())) - ownStart;
       const share = Math.max(
@@ -265,6 +269,10 @@ async function main(): Promise<void> {
       if (onProcess?.headline && onJail?.headline && isSandboxFigure(figure))
         rows.push(compareSandboxes(figure, onProcess, onJail));
       else if (onProcess && onJail) rows.push({ ...onJail, name: `${onJail.name} · jail` });
+      const onGvisor = byDriver.get("gvisor");
+      if (onProcess?.headline && onGvisor?.headline && isSandboxFigure(figure))
+        rows.push(compareSandboxes(figure, onProcess, onGvisor, "gvisor"));
+      else if (onGvisor) rows.push({ ...onGvisor, name: `${onGvisor.name} · gvisor` });
       for (const r of rows) {
         others[r.name] = share;
         results.push(r);

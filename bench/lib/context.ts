@@ -4,7 +4,7 @@ import type { Signer } from "./http-client.js";
 import type { PlatformProcess } from "./platform.js";
 
 /** The sandbox drivers the bench measures, each set explicitly (never the platform's "auto"). */
-export const SANDBOXES = ["process", "jail"] as const;
+export const SANDBOXES = ["process", "jail", "gvisor"] as const;
 export type Sandbox = (typeof SANDBOXES)[number];
 
 export interface BenchContext {

@@ -102,7 +102,7 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     root: workerRoot,
     totalMemoryMb: config.workerMemoryMb,
     driver: driver.driver,
-    tiers: driver.tiers,
+    tier: driver.tier,
     packages: code,
     logs,
     clock,

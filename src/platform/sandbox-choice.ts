@@ -1,22 +1,26 @@
 /**
  * Which sandbox driver runs the instances, and one line on what isolation is in force: the
- * jail wherever it can run (Linux, bubblewrap, user namespaces), the process driver elsewhere.
- * What a driver could not enable on this host (no cgroups, no root) it says in its warnings.
+ * jail wherever it can run (Linux, bubblewrap, user namespaces), the process driver elsewhere,
+ * gVisor when asked for. What a driver could not enable on this host (no cgroups, no root) it
+ * says in its warnings.
  *
- * Functions may name another tier (`nimbus sandbox NAME --tier …`): every tier that can run here
- * is made, and the registry refuses the ones that cannot, saying why.
+ * Functions may name another tier (`nimbus sandbox NAME --tier …`): the registry refuses a tier
+ * that cannot run here, saying why. gVisor's driver is made the first time a function or the
+ * platform asks for it: finding whether it runs here starts a whole sandbox (~0.5 s).
  */
+import { join } from "node:path";
 import type { SandboxCapabilities } from "../control/registry/sandbox-settings.js";
 import type { SandboxTier } from "../protocol/sandbox.js";
 import type { Config } from "../shared/config.js";
+import { GvisorDriver, gvisorProblem } from "../worker/sandbox/gvisor.js";
 import { JailDriver, jailProblem } from "../worker/sandbox/jail.js";
 import { ProcessDriver } from "../worker/sandbox/process.js";
 import type { SandboxDriver } from "../worker/sandbox/types.js";
 
 export interface DriverChoice {
   readonly driver: SandboxDriver;
-  /** Every tier that runs here, the default among them. */
-  readonly tiers: Readonly<Partial<Record<SandboxTier, SandboxDriver>>>;
+  /** The driver of each tier that runs here (made on first use), the default among them. */
+  readonly tier: (tier: SandboxTier) => SandboxDriver | undefined;
   /** What the tiers can do, for validating functions' sandbox settings. */
   readonly capabilities: SandboxCapabilities;
   /** What isolation is in force, for the start-up line. */
@@ -38,32 +42,60 @@ export function chooseDriver(
     cgroups: config.cgroups,
   });
   const jail = jailCannot ? undefined : new JailDriver({ cgroups: config.cgroups, nodeBinary });
-  const tiers: Partial<Record<SandboxTier, SandboxDriver>> = { process: processDriver };
-  if (jail) tiers.jail = jail;
-  const problems: Record<SandboxTier, string | undefined> = {
-    process: undefined,
-    jail: jailCannot,
-    gvisor: "the gvisor tier is not built into this platform yet",
+  let gvisor: { driver?: GvisorDriver; problem?: string } | undefined;
+  const gvisorTier = () => {
+    if (!gvisor) {
+      const problem = gvisorProblem();
+      gvisor = problem
+        ? { problem }
+        : {
+            driver: new GvisorDriver({
+              nodeBinary,
+              stateDir: join(workerRoot, "gvisor"),
+              cgroups: config.cgroups,
+            }),
+          };
+    }
+    return gvisor;
   };
-  const driver = config.sandbox !== "process" && jail ? jail : processDriver;
+  const tier = (t: SandboxTier): SandboxDriver | undefined =>
+    t === "process" ? processDriver : t === "jail" ? jail : gvisorTier().driver;
+  const problem = (t: SandboxTier): string | undefined =>
+    t === "process" ? undefined : t === "jail" ? jailCannot : gvisorTier().problem;
+
+  let driver: SandboxDriver;
+  if (config.sandbox === "gvisor") {
+    const g = gvisorTier();
+    if (!g.driver) throw new Error(`the gvisor sandbox cannot run: ${g.problem}`);
+    driver = g.driver;
+  } else driver = config.sandbox !== "process" && jail ? jail : processDriver;
   const capabilities: SandboxCapabilities = {
     defaultTier: driver.name as SandboxTier,
-    tierProblem: (tier) => problems[tier],
-    networkProblem: (tier) => tiers[tier]?.networkProblem ?? problems[tier],
+    tierProblem: problem,
+    networkProblem: (t) => problem(t) ?? tier(t)?.networkProblem,
   };
+  const limits = (d: SandboxDriver) =>
+    `${d.uniqueUids ? "; a uid per instance" : ""}${d.limitsMemory ? "; memory, CPU and process limits" : ""}`;
   if (driver === jail)
     return {
       driver,
-      tiers,
+      tier,
       capabilities,
       isolation:
         "jail (own user, mount, pid, ipc, uts and network namespaces; read-only root; private /tmp; seccomp; no network unless a function is allowed one" +
-        `${jail.uniqueUids ? "; a uid per instance" : ""}${jail.limitsMemory ? "; memory, CPU and process limits" : ""})` +
+        `${limits(jail)})` +
         (jail.networkProblem ? `; functions cannot be allowed a network: ${jail.networkProblem}` : ""),
+    };
+  if (driver !== processDriver)
+    return {
+      driver,
+      tier,
+      capabilities,
+      isolation: `gvisor (gVisor's user-space kernel, ptrace platform; read-only root; private /tmp; no network${limits(driver)})`,
     };
   return {
     driver,
-    tiers,
+    tier,
     capabilities,
     isolation:
       "process (child processes" +

@@ -21,10 +21,11 @@ export interface Config {
   readonly logRetentionMs: number;
   readonly isolateUsers: "auto" | "off";
   /**
-   * The sandbox driver: "jail" (namespaces, read-only root, no network, seccomp), "process"
-   * (a child process with its own uid and control groups), or "auto": the jail wherever it can run.
+   * The sandbox driver: "jail" (namespaces, read-only root, no network, seccomp), "gvisor"
+   * (gVisor's user-space kernel), "process" (a child process with its own uid and control
+   * groups), or "auto": the jail wherever it can run. Functions may name another tier.
    */
-  readonly sandbox: "auto" | "jail" | "process";
+  readonly sandbox: "auto" | "jail" | "gvisor" | "process";
   /** "auto" bounds each instance's memory and weights its CPU with control groups when root. */
   readonly cgroups: "auto" | "off";
   readonly logLevel: LogLevel;
@@ -126,7 +127,7 @@ const FIELDS: Record<keyof Config, Field> = {
   logRetentionMs: { env: "NIMBUS_LOG_RETENTION_MS", parse: int(60_000, 3650 * 24 * 3600 * 1000) },
   isolateUsers: { env: "NIMBUS_ISOLATE_USERS", parse: oneOf("auto", "off") },
   cgroups: { env: "NIMBUS_CGROUPS", parse: oneOf("auto", "off") },
-  sandbox: { env: "NIMBUS_SANDBOX", parse: oneOf("auto", "jail", "process") },
+  sandbox: { env: "NIMBUS_SANDBOX", parse: oneOf("auto", "jail", "gvisor", "process") },
   logLevel: { env: "NIMBUS_LOG_LEVEL", parse: oneOf("debug", "info", "warn", "error") },
   shutdownGraceMs: { env: "NIMBUS_SHUTDOWN_GRACE_MS", parse: int(0, 15 * 60 * 1000) },
   asyncRetryDelaysMs: { env: "NIMBUS_ASYNC_RETRY_DELAYS_MS", parse: intList(2, 0, 6 * 3600 * 1000) },

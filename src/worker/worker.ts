@@ -33,8 +33,11 @@ export interface WorkerOptions {
   readonly totalMemoryMb: number;
   /** The sandbox driver instances run in, unless their function names another tier. */
   readonly driver: SandboxDriver;
-  /** Drivers by tier, for functions that name one (`FunctionSandbox.tier`). */
-  readonly tiers?: Readonly<Partial<Record<SandboxTier, SandboxDriver>>>;
+  /**
+   * The driver of a tier, for functions that name one (`FunctionSandbox.tier`); undefined when
+   * the tier cannot run here. Made on first use (gVisor's probe starts a whole sandbox).
+   */
+  readonly tier?: (tier: SandboxTier) => SandboxDriver | undefined;
   readonly packages: PackageSource;
   readonly logs: LogSink;
   readonly clock: Clock;
@@ -310,7 +313,7 @@ export class Worker implements WorkerApi {
   #driverFor(fn: FunctionVersion): SandboxDriver {
     const tier = fn.sandbox?.tier;
     if (tier === undefined || tier === this.#opts.driver.name) return this.#opts.driver;
-    const driver = this.#opts.tiers?.[tier];
+    const driver = this.#opts.tier?.(tier);
     if (!driver) throw new Error(`this worker has no ${tier} sandbox`);
     if (!this.#tiersInUse.has(driver)) {
       // Its first function: the tier gets a warm pool of its own from now on.
@@ -360,7 +363,7 @@ export class Worker implements WorkerApi {
   #ofPoolKey(key: string): { driver: SandboxDriver; memoryMb: number } {
     const [name, node] = key.split("/") as [string, string];
     const driver =
-      name === this.#opts.driver.name ? this.#opts.driver : this.#opts.tiers?.[name as SandboxTier];
+      name === this.#opts.driver.name ? this.#opts.driver : this.#opts.tier?.(name as SandboxTier);
     if (!driver) throw new Error(`no ${name} sandbox for pool ${key}`);
     return { driver, memoryMb: node === "node" ? DEFAULT_MEMORY_MB : Number(node.slice("node:".length)) };
   }
@@ -435,7 +438,7 @@ export class Worker implements WorkerApi {
 
   /** Pooled runtimes ready for a function of `memoryMb` (for tests and measurement). */
   pooledReady(memoryMb = DEFAULT_MEMORY_MB, tier?: SandboxTier): number {
-    const driver = (tier && this.#opts.tiers?.[tier]) || this.#opts.driver;
+    const driver = (tier && this.#opts.tier?.(tier)) || this.#opts.driver;
     return this.#pool.ready(this.#poolKey(driver, memoryMb));
   }
 

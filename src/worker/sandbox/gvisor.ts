@@ -10,26 +10,33 @@
  *
  * Each instance is an OCI bundle (its config.json; the root directory, a skeleton of mount
  * points, is shared) run with `runsc run` on the ptrace platform (this runsc has only ptrace
- * and kvm, and KVM needs a host that can run guests). Its processes run as the instance's own
- * uid inside (as root; the platform's own uid with `--rootless` otherwise); on the host,
- * gVisor's sandbox process runs as nobody in a user namespace of its own, its file proxy (the
- * gofer) as root with few capabilities. Files the instance writes to /var/out are its uid's.
+ * and kvm, and KVM needs a host that can run guests). As root, its processes run as the
+ * instance's own uid inside, and files it writes to /var/out are that uid's on the host; on the
+ * host, gVisor's sandbox process runs as nobody in a user namespace of its own, its file proxy
+ * (the gofer) as root with few capabilities. Not as root, runsc runs rootless, and the
+ * instance is root inside (the platform's own user on the host, without capabilities).
  *
  * As root, `runsc run` starts in the instance's control group (a shell holds it until it has
  * joined), so everything gVisor starts for it is counted and bounded there: the memory limit
- * covers the function's memory and gVisor's own, and the CPU weight and quota apply to the
- * whole sandbox. runsc's own control groups are off (`--ignore-cgroups`): with them it would
- * size the sandbox's memory as the limit at start, which a pooled sandbox raises later.
+ * covers the function's memory and gVisor's own (some 26 MB idle), the CPU weight and quota
+ * (`limitCpu`) the whole sandbox. runsc's own control groups are off (`--ignore-cgroups`):
+ * with them it would tell the sandbox its memory is the limit at start, which a pooled
+ * sandbox outgrows at hand-over (Node sizes its heap by it).
  *
  * `runsc run` is started with `setpriv --pdeathsig KILL` (it dies with the platform), and
  * runs its sandbox attached (the sandbox and gofer die with it): when the platform is killed,
- * nothing of an instance survives. Containers left in the state directory are deleted when
- * the driver starts.
+ * nothing of an instance survives. What a platform that died left in the state directory is
+ * removed when the driver starts. `runsc run` runs in a network namespace of its own (`unshare --net`):
+ * this runsc listens for commands to the sandbox (what `runsc exec`, `kill` and `ps` send) on
+ * an abstract Unix socket in the namespace it was started in, and answers whoever connects.
  *
- * Measured on this 2-core VM (Debian's runsc 0.0~20221219, ptrace), median of 10: start() to
- * a `node -e 0` exiting: gvisor ??? ms, jail ??? ms (plain node ??? ms); PSS of a sandboxed
- * idle `node -e "setInterval(()=>{},1000)"`, summed over all its host processes (runsc run,
- * gofer, sandbox, its stub processes): ??? MB. gVisor must rely on the warm pool.
+ * Measured on a 2-core VM (Debian's runsc 0.0~20221219, ptrace; two runs, 10 starts each,
+ * interleaved), median time from start() to a `node -e 0` having exited: gvisor 414–500 ms,
+ * jail 77–88 ms (a plain `node -e 0`: 61–74 ms); a `/bin/true` takes ~220 ms in gVisor.
+ * Resident memory of a waiting sandboxed `node -e "setInterval(()=>{},1000)"`, PSS summed over
+ * all its host processes: gvisor 53–54 MB (runsc run ~10, gofer ~10, sandbox ~17.5, the stub
+ * process of the node process 16), jail 16 MB (the node process). gVisor must rely on the
+ * warm pool.
  */
 import { spawn, spawnSync } from "node:child_process";
 import {
@@ -79,6 +86,11 @@ const RUNSC_ENV = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" };
  * all it starts is counted there from the first page; exits if the platform went meanwhile.
  */
 const HOLD = 'read -r go || exit 111; exec "$@"';
+/**
+ * gVisor gives a process without HOME one (`HOME=/`): `env -u HOME` takes it away again, so
+ * the environment is exactly the instance's. (Nimbus's runtimes always have a HOME.)
+ */
+const UNSET_HOME = ["/usr/bin/env", "-u", "HOME", "--"];
 /** How long the output pipes may stay open after `runsc run` has exited. */
 const PIPE_DRAIN_MS = 2000;
 
@@ -87,8 +99,8 @@ export interface GvisorDriverOptions {
   readonly nodeBinary: string;
   /**
    * A directory of this platform's own (made private) for runsc's state, the bundles (which
-   * hold the instances' environments) and the shared root. Containers left in it by a platform
-   * that died are deleted when the driver is made.
+   * hold the instances' environments) and the shared root. What a platform that died left in
+   * it is removed when the driver is made: no two platforms may share it.
    */
   readonly stateDir: string;
   /** gVisor's executable. */
@@ -100,14 +112,20 @@ export interface GvisorDriverOptions {
 /** Why gVisor cannot run on this host, or undefined when it can. */
 export function gvisorProblem(runsc = "runsc"): string | undefined {
   if (process.platform !== "linux") return "gVisor needs Linux";
-  if (!findExecutable("setpriv"))
-    return "util-linux's setpriv is not installed (it ties gVisor to the platform)";
+  const executable = findExecutable(runsc);
+  if (!executable) return `gVisor is not installed (${runsc}; Debian's package is \`runsc\`)`;
+  const tools = ["setpriv", "unshare"].map((t) => findExecutable(t) ?? t);
+  const missing = tools.find((t) => !t.includes("/"));
+  if (missing) return `util-linux's ${missing} is not installed (the gvisor driver runs runsc under it)`;
   const root = mkdtempSync(join(tmpdir(), "nimbus-gvisor-probe-"));
   try {
-    // A whole sandbox, started and stopped: the ptrace platform must be allowed here.
+    // A whole sandbox, started and stopped as the driver starts them: in a network namespace
+    // of its own, on the ptrace platform.
     const probe = spawnSync(
-      runsc,
+      tools[1]!,
       [
+        ...ownNetwork(process.getuid?.() === 0),
+        executable,
         "--root",
         root,
         ...(process.getuid?.() === 0 ? [] : ["--rootless"]),
@@ -119,18 +137,21 @@ export function gvisorProblem(runsc = "runsc"): string | undefined {
       ],
       { env: RUNSC_ENV, timeout: 20_000 },
     );
-    if (probe.error) {
-      const code = (probe.error as NodeJS.ErrnoException).code;
-      return code === "ENOENT"
-        ? `gVisor is not installed (${runsc}; Debian's package is \`runsc\`)`
-        : `gVisor could not run: ${probe.error.message}`;
-    }
+    if (probe.error) return `gVisor could not run: ${probe.error.message}`;
     if (probe.status !== 0)
       return `gVisor cannot start a sandbox here: ${probe.stderr.toString().trim().slice(-300) || `exit ${probe.status}`}`;
     return undefined;
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
+}
+
+/**
+ * `unshare`'s arguments for a network namespace of its own (as root; otherwise in a user
+ * namespace of its own too, where the platform's user is itself).
+ */
+function ownNetwork(isRoot: boolean): string[] {
+  return [...(isRoot ? ["--net"] : ["--user", "--map-current-user", "--net"]), "--"];
 }
 
 export class GvisorDriver implements SandboxDriver {
@@ -141,6 +162,7 @@ export class GvisorDriver implements SandboxDriver {
   readonly warnings: string[] = [];
   readonly #runsc: string;
   readonly #setpriv: string;
+  readonly #unshare: string;
   /** runsc's `--root`: its containers' state. */
   readonly #stateRoot: string;
   readonly #bundles: string;
@@ -158,6 +180,7 @@ export class GvisorDriver implements SandboxDriver {
   constructor(opts: GvisorDriverOptions) {
     this.#runsc = findExecutable(opts.runsc ?? "runsc") ?? opts.runsc ?? "runsc";
     this.#setpriv = findExecutable("setpriv") ?? "setpriv";
+    this.#unshare = findExecutable("unshare") ?? "unshare";
     mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 });
     chmodSync(opts.stateDir, 0o700);
     this.#stateRoot = join(opts.stateDir, "runsc");
@@ -223,7 +246,8 @@ export class GvisorDriver implements SandboxDriver {
     const { mounts } = spec;
     let uid: number | undefined;
     let cgroup: InstanceCgroup | undefined;
-    const id = `${spec.instanceId.replace(/[^\w.-]/g, "_")}-${this.#seq++}`;
+    // No "_" in it: runsc names its state files `<id>_…`.
+    const id = `${spec.instanceId.replace(/[^A-Za-z0-9.-]/g, "-").slice(0, 64)}-${this.#seq++}`;
     const bundle = join(this.#bundles, id);
     const release = () => {
       if (uid !== undefined) this.#uids.release(uid);
@@ -243,16 +267,32 @@ export class GvisorDriver implements SandboxDriver {
       rmSync(bundle, { recursive: true, force: true });
       throw err;
     }
-    const run = [this.#runsc, ...this.#globalFlags(), "run", "--bundle", bundle, id];
-    const held = cgroup !== undefined;
+    const hold = cgroup;
+    const held = hold !== undefined;
     // `--pdeathsig KILL`: `runsc run` dies with the platform (it is the platform's own child:
-    // setpriv and the holding shell exec it), and its attached sandbox and gofer with it.
+    // setpriv, unshare and the holding shell exec it), and its attached sandbox and gofer with
+    // it. In a network namespace of its own: runsc binds the sandbox's control socket (the
+    // calls `runsc exec`, `kill` and `ps` make, answered for whoever connects: another uid read
+    // the process list here) to an abstract address in the network namespace `runsc run` is
+    // in, which in the host's would be open to every local user and every `process` sandbox.
     const child = spawn(
       this.#setpriv,
-      ["--pdeathsig", "KILL", "--", ...(held ? ["/bin/sh", "-c", HOLD, "nimbus-gvisor"] : []), ...run],
+      [
+        "--pdeathsig",
+        "KILL",
+        "--",
+        this.#unshare,
+        ...ownNetwork(this.#isRoot),
+        ...(held ? ["/bin/sh", "-c", HOLD, "nimbus-gvisor"] : []),
+        this.#runsc,
+        ...this.#globalFlags(),
+        "run",
+        "--bundle",
+        bundle,
+        id,
+      ],
       { env: RUNSC_ENV, stdio: [held ? "pipe" : "ignore", "pipe", "pipe"] },
     );
-    let killed = false;
     const exited = new Promise<SandboxExit>((resolve) => {
       // "close" comes after the output pipes drain, so the last words of a crash are read.
       child.once("close", (code, signal) => resolve(exitOf(code, signal)));
@@ -265,10 +305,9 @@ export class GvisorDriver implements SandboxDriver {
         }, PIPE_DRAIN_MS).unref();
       });
     });
-    void exited.then(() => this.#remove(id, bundle, killed));
+    void exited.then(() => this.#remove(id, bundle));
     const pid = child.pid;
     const killAll = () => {
-      killed = true;
       if (pid === undefined) return;
       // All at once: runsc run, the gofer, the sandbox and its stub processes.
       for (const p of [pid, ...descendants(pid)]) {
@@ -285,16 +324,16 @@ export class GvisorDriver implements SandboxDriver {
       const err = await new Promise<Error>((resolve) => child.once("error", resolve));
       throw new Error(`could not start gVisor (${this.#setpriv}): ${err.message}`);
     }
-    if (held) {
+    if (hold) {
       const go = child.stdin as Writable;
       go.on("error", () => {});
       try {
-        await cgroup.join(pid);
+        await hold.join(pid);
       } catch (err) {
         killAll();
         await exited;
         release();
-        cgroup.remove();
+        hold.remove();
         throw err;
       }
       go.end("go\n");
@@ -318,8 +357,10 @@ export class GvisorDriver implements SandboxDriver {
       ...sandbox,
       peakMemoryMb: () => {
         if (!cgroup) return undefined;
-        if (!sandbox.outOfMemory()) peakMb = cgroup.peakMb() ?? peakMb;
-        return sandbox.outOfMemory() ? sandbox.peakMemoryMb() : peakMb;
+        // After an out-of-memory kill: what the group reached, read as it ended.
+        if (sandbox.outOfMemory()) return sandbox.peakMemoryMb();
+        peakMb = cgroup.peakMb() ?? peakMb;
+        return peakMb;
       },
     };
   }
@@ -339,7 +380,9 @@ export class GvisorDriver implements SandboxDriver {
 
   #config(spec: SandboxSpec, uid: number | undefined): unknown {
     const m = spec.mounts;
-    const id = uid ?? process.getuid?.() ?? 0;
+    // Rootless, runsc maps the platform's user to root inside: the files it owns are root's
+    // there (root without capabilities: no more than the platform's user may on the host).
+    const id = uid ?? 0;
     const tmpfs = (destination: string, mb: number) => ({
       destination,
       type: "tmpfs",
@@ -370,7 +413,7 @@ export class GvisorDriver implements SandboxDriver {
       process: {
         terminal: false,
         user: { uid: id, gid: id },
-        args: spec.argv,
+        args: Object.hasOwn(spec.env, "HOME") ? spec.argv : [...UNSET_HOME, ...spec.argv],
         env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
         cwd: JAIL_PATHS.code,
         capabilities: { bounding: none, effective: none, inheritable: none, permitted: none, ambient: none },
@@ -410,48 +453,62 @@ export class GvisorDriver implements SandboxDriver {
   }
 
   /**
-   * Once `runsc run` has exited: a container it did not delete itself (it was killed) is
-   * deleted in the background, then its bundle.
+   * Once `runsc run` has exited: the state it left of a container it did not delete itself (it
+   * was killed), then the bundle. Not `runsc delete --force`: it SIGKILLs the pids the state
+   * names (sandbox and gofer), which by then may be another process's.
    */
-  #remove(id: string, bundle: string, killed: boolean): void {
-    const removeBundle = () => void rm(bundle, { recursive: true, force: true }).catch(() => {});
-    let left = killed;
-    if (!left) {
-      try {
-        left = readdirSync(this.#stateRoot).some((f) => f.startsWith(`${id}_`) || f === id);
-      } catch {
-        left = false;
-      }
-    }
-    if (!left) {
-      removeBundle();
-      return;
-    }
-    const del = spawn(this.#runsc, [...this.#globalFlags(), "delete", "--force", id], {
-      env: RUNSC_ENV,
-      stdio: "ignore",
-    });
-    del.once("error", removeBundle);
-    del.once("close", removeBundle);
-    del.unref();
+  #remove(id: string, bundle: string): void {
+    this.#removeState((name) => name.startsWith(`${id}_`));
+    void rm(bundle, { recursive: true, force: true }).catch(() => {});
   }
 
-  /** Deletes the containers a platform that died left in the state directory, and their bundles. */
+  #removeState(match: (name: string) => boolean): void {
+    let names: string[] = [];
+    try {
+      names = readdirSync(this.#stateRoot);
+    } catch {
+      // No state at all.
+    }
+    for (const name of names)
+      if (match(name)) rmSync(join(this.#stateRoot, name), { recursive: true, force: true });
+  }
+
+  /**
+   * What a platform that died left in the state directory: its runsc processes, if any outlived
+   * it, are killed (found by their `--root`: the directory is this platform's alone), then the
+   * containers' state and the bundles are removed. (Not `runsc delete --force`: the pids its
+   * state names have long been reused.)
+   */
   #reapStale(): void {
-    const list = spawnSync(this.#runsc, [...this.#globalFlags(), "list", "-quiet"], {
-      env: RUNSC_ENV,
-      timeout: 20_000,
-    });
-    const ids = list.status === 0 ? list.stdout.toString().split("\n").filter(Boolean) : [];
-    if (ids.length > 0)
-      spawnSync(this.#runsc, [...this.#globalFlags(), "delete", "--force", ...ids], {
-        env: RUNSC_ENV,
-        timeout: 60_000,
-        stdio: "ignore",
-      });
+    for (const pid of runscProcesses(this.#stateRoot)) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // Gone meanwhile.
+      }
+    }
+    this.#removeState(() => true);
     for (const name of readdirSync(this.#bundles))
       rmSync(join(this.#bundles, name), { recursive: true, force: true });
   }
+}
+
+/** Live processes of runsc (any command, sandbox and gofer) started with `--root stateRoot`. */
+function runscProcesses(stateRoot: string): number[] {
+  const found: number[] = [];
+  for (const name of readdirSync("/proc")) {
+    const c = name.charCodeAt(0);
+    if (c < 48 || c > 57 || Number(name) === process.pid) continue;
+    let args: string[];
+    try {
+      args = readFileSync(`/proc/${name}/cmdline`, "latin1").split("\0");
+    } catch {
+      continue;
+    }
+    if (args.some((a, i) => a === `--root=${stateRoot}` || (a === "--root" && args[i + 1] === stateRoot)))
+      found.push(Number(name));
+  }
+  return found;
 }
 
 interface RootLayout {
@@ -522,8 +579,12 @@ function findExecutable(name: string): string | undefined {
     ? [name]
     : (process.env.PATH ?? RUNSC_ENV.PATH).split(delimiter).map((d) => join(d, name));
   for (const c of candidates) {
-    const st = statSync(c, { throwIfNoEntry: false });
-    if (st?.isFile() && (st.mode & 0o111) !== 0) return c;
+    try {
+      const st = statSync(c, { throwIfNoEntry: false });
+      if (st?.isFile() && (st.mode & 0o111) !== 0) return c;
+    } catch {
+      // A directory on PATH this user may not search.
+    }
   }
   return undefined;
 }
