@@ -118,8 +118,11 @@ export class Cgroups {
     return groups;
   }
 
-  /** `background`: the lowest CPU weight until the first resize (a pooled runtime waiting). */
-  create(instanceId: string, memoryMb: number, background = false): InstanceCgroup {
+  /**
+   * `background`: the lowest CPU weight until the first resize (a pooled runtime waiting).
+   * `pidsMax`: host tasks the group may hold (a driver whose own processes count there raises it).
+   */
+  create(instanceId: string, memoryMb: number, background = false, pidsMax = PIDS_MAX): InstanceCgroup {
     const name = `${process.pid}-${instanceId}-${this.#seq++}`;
     const mem = join(this.#memory, name);
     mkdirSync(mem);
@@ -128,7 +131,7 @@ export class Cgroups {
     const pids = this.#pids ? join(this.#pids, name) : undefined;
     if (pids) {
       mkdirSync(pids);
-      writeFileSync(join(pids, "pids.max"), String(PIDS_MAX));
+      writeFileSync(join(pids, "pids.max"), String(pidsMax));
     }
     const groups = [mem, ...(cpu ? [cpu] : []), ...(pids ? [pids] : [])];
     let currentMb: number | undefined;

@@ -59,7 +59,7 @@ import { constants, tmpdir } from "node:os";
 import { delimiter, dirname, isAbsolute, join, relative } from "node:path";
 import type { Writable } from "node:stream";
 import { hasNetwork } from "../../protocol/sandbox.js";
-import { Cgroups, type InstanceCgroup } from "./cgroups.js";
+import { Cgroups, type InstanceCgroup, PIDS_MAX } from "./cgroups.js";
 import { contained } from "./contained.js";
 import { DEFAULT_TMP_MB, JAIL_PATHS } from "./jail.js";
 import {
@@ -73,6 +73,15 @@ import {
 } from "./types.js";
 import { UidAllocator } from "./uids.js";
 
+/** Processes and threads an instance may have inside gVisor, as in the other tiers. */
+const SANDBOX_NPROC = PIDS_MAX;
+/**
+ * Host tasks an instance's group may hold under gVisor: its sentry's threads, the gofer, and on
+ * the ptrace platform stub processes and threads for the function's. Measured: at the other
+ * tiers' 1,024, ~400 processes inside were enough for gVisor itself to fail (exit 2) instead
+ * of the fork failing inside.
+ */
+const HOST_TASKS_MAX = 8 * PIDS_MAX;
 /** /dev/shm's size, as in the jail. */
 const SHM_MB = 64;
 /** Host directories a runtime may need, bound read-only where they are (links kept as links). */
@@ -257,7 +266,7 @@ export class GvisorDriver implements SandboxDriver {
         uid = this.#uids.allocate();
         for (const dir of [mounts.api, mounts.out]) if (dir) chownSync(dir, uid, uid);
       }
-      cgroup = this.#cgroups?.create(spec.instanceId, spec.memoryMb, spec.background);
+      cgroup = this.#cgroups?.create(spec.instanceId, spec.memoryMb, spec.background, HOST_TASKS_MAX);
       mkdirSync(bundle, { mode: 0o700 });
       // The bundle holds the instance's environment: private to the platform.
       writeFileSync(join(bundle, "config.json"), JSON.stringify(this.#config(spec, uid)), { mode: 0o600 });
@@ -418,6 +427,9 @@ export class GvisorDriver implements SandboxDriver {
         cwd: JAIL_PATHS.code,
         capabilities: { bounding: none, effective: none, inheritable: none, permitted: none, ambient: none },
         noNewPrivileges: true,
+        // gVisor's kernel bounds the processes and threads inside (EAGAIN past it, as the
+        // other tiers' pids limit does); the group's limit is on host tasks (see HOST_TASKS_MAX).
+        rlimits: [{ type: "RLIMIT_NPROC", hard: SANDBOX_NPROC, soft: SANDBOX_NPROC }],
       },
       root: { path: this.#rootfs, readonly: true },
       hostname: "localhost",
