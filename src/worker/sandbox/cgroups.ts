@@ -261,3 +261,28 @@ function removeWhenEmpty(dirs: string[], done: () => void, attempt = 0): void {
   }
   setTimeout(() => removeWhenEmpty(left, done, attempt + 1), Math.min(1000, 20 * 2 ** attempt)).unref();
 }
+
+/**
+ * The control groups a driver bounds its instances with: as root, when `mode` is "auto" and
+ * cgroup v1 is there. What it cannot limit goes into `warnings`, said once at start.
+ */
+export function driverCgroups(mode: "auto" | "off" | undefined, warnings: string[]): Cgroups | undefined {
+  if ((mode ?? "auto") !== "auto") return undefined;
+  if (process.getuid?.() !== 0) {
+    warnings.push(
+      "memory is bounded by V8's heap limit only and CPU is not limited per instance: control groups need root",
+    );
+    return undefined;
+  }
+  const groups = Cgroups.open();
+  if (!(groups instanceof Cgroups)) {
+    warnings.push(
+      `memory is bounded by V8's heap limit only and CPU is not limited per instance: ${groups.problem}`,
+    );
+    return undefined;
+  }
+  if (!groups.limitsCpu) warnings.push("CPU is not limited per instance: no cgroup v1 cpu controller");
+  if (!groups.limitsPids)
+    warnings.push("processes per instance are not limited: no cgroup v1 pids controller");
+  return groups;
+}

@@ -59,9 +59,9 @@ import { constants, tmpdir } from "node:os";
 import { delimiter, dirname, isAbsolute, join, relative } from "node:path";
 import type { Writable } from "node:stream";
 import { hasNetwork } from "../../protocol/sandbox.js";
-import { Cgroups, type InstanceCgroup, PIDS_MAX } from "./cgroups.js";
+import { type Cgroups, driverCgroups, type InstanceCgroup, PIDS_MAX } from "./cgroups.js";
 import { contained } from "./contained.js";
-import { DEFAULT_TMP_MB, JAIL_PATHS } from "./jail.js";
+import { DEFAULT_TMP_MB, HOST_DIRS, HOST_FILES, JAIL_PATHS, jailPaths, SHM_MB } from "./jail.js";
 import {
   type Sandbox,
   type SandboxDriver,
@@ -82,12 +82,6 @@ const SANDBOX_NPROC = PIDS_MAX;
  * of the fork failing inside.
  */
 const HOST_TASKS_MAX = 8 * PIDS_MAX;
-/** /dev/shm's size, as in the jail. */
-const SHM_MB = 64;
-/** Host directories a runtime may need, bound read-only where they are (links kept as links). */
-const HOST_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"];
-/** Host files kept readable: time zones and CA certificates. */
-const HOST_FILES = ["/etc/ssl", "/etc/ca-certificates", "/usr/share/zoneinfo"];
 /** All runsc and its helpers get of the platform's environment. */
 const RUNSC_ENV = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" };
 /**
@@ -205,22 +199,7 @@ export class GvisorDriver implements SandboxDriver {
       this.warnings.push(
         "gVisor sandboxes run rootless, as the platform's own user: per-instance uids and control groups need root",
       );
-    if ((opts.cgroups ?? "auto") === "auto" && this.#isRoot) {
-      const groups = Cgroups.open();
-      if (groups instanceof Cgroups) {
-        this.#cgroups = groups;
-        if (!groups.limitsCpu)
-          this.warnings.push("CPU is not limited per instance: no cgroup v1 cpu controller");
-        if (!groups.limitsPids)
-          this.warnings.push("processes per instance are not limited: no cgroup v1 pids controller");
-      } else
-        this.warnings.push(
-          `memory is bounded by V8's heap limit only and CPU is not limited per instance: ${groups.problem}`,
-        );
-    } else if ((opts.cgroups ?? "auto") === "auto")
-      this.warnings.push(
-        "memory is bounded by V8's heap limit only and CPU is not limited per instance: control groups need root",
-      );
+    this.#cgroups = driverCgroups(opts.cgroups, this.warnings);
   }
 
   get uniqueUids(): boolean {
@@ -232,14 +211,7 @@ export class GvisorDriver implements SandboxDriver {
   }
 
   paths(m: SandboxMounts): SandboxPaths {
-    return {
-      code: JAIL_PATHS.code,
-      runtime: JAIL_PATHS.runtime,
-      tmp: JAIL_PATHS.tmp,
-      api: m.api === undefined ? undefined : JAIL_PATHS.api,
-      out: m.out === undefined ? undefined : JAIL_PATHS.out,
-      snapshot: m.snapshot === undefined ? undefined : JAIL_PATHS.snapshot,
-    };
+    return jailPaths(m);
   }
 
   async start(spec: SandboxSpec): Promise<Sandbox> {

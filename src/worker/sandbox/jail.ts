@@ -19,7 +19,7 @@ import { constants } from "node:os";
 import { dirname, relative } from "node:path";
 import type { Writable } from "node:stream";
 import { type Destination, hasNetwork } from "../../protocol/sandbox.js";
-import { Cgroups, type InstanceCgroup } from "./cgroups.js";
+import { type Cgroups, driverCgroups, type InstanceCgroup } from "./cgroups.js";
 import { contained } from "./contained.js";
 import { attachEgress, type Egress, egressProblem, hostNetworks, NETWORK_FILES } from "./network.js";
 import { seccompProgram } from "./seccomp.js";
@@ -42,14 +42,26 @@ export const JAIL_PATHS = {
   out: "/var/out",
   snapshot: "/var/snapshot.blob",
 } as const;
+/** Where a sandbox with a filesystem of its own sees its mounts: Lambda's literal paths. */
+export function jailPaths(m: SandboxMounts): SandboxPaths {
+  return {
+    code: JAIL_PATHS.code,
+    runtime: JAIL_PATHS.runtime,
+    tmp: JAIL_PATHS.tmp,
+    api: m.api === undefined ? undefined : JAIL_PATHS.api,
+    out: m.out === undefined ? undefined : JAIL_PATHS.out,
+    snapshot: m.snapshot === undefined ? undefined : JAIL_PATHS.snapshot,
+  };
+}
+
 /** Lambda's default EphemeralStorage (MB). */
 export const DEFAULT_TMP_MB = 512;
 /** /dev/shm's size: POSIX shared memory is memory, and it is charged to the instance's group. */
-const SHM_MB = 64;
+export const SHM_MB = 64;
 /** Host directories a runtime may need, bound read-only where they are (links kept as links). */
-const HOST_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"];
+export const HOST_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"] as const;
 /** Host files kept readable: time zones and CA certificates (for functions allowed egress). */
-const HOST_FILES = ["/etc/ssl", "/etc/ca-certificates", "/usr/share/zoneinfo"];
+export const HOST_FILES = ["/etc/ssl", "/etc/ca-certificates", "/usr/share/zoneinfo"] as const;
 
 export interface JailDriverOptions {
   /** "auto": control groups when root; "off": none. */
@@ -103,19 +115,8 @@ export class JailDriver implements SandboxDriver {
       this.warnings.push(
         "jailed instances run as the platform's own user (in their namespaces): per-instance uids and control groups need root",
       );
-    if ((opts.cgroups ?? "auto") === "auto" && this.#isRoot) {
-      const groups = Cgroups.open();
-      if (groups instanceof Cgroups) {
-        this.#cgroups = groups;
-        if (!groups.limitsCpu)
-          this.warnings.push("CPU is not limited per instance: no cgroup v1 cpu controller");
-        if (!groups.limitsPids)
-          this.warnings.push("processes per instance are not limited: no cgroup v1 pids controller");
-      } else
-        this.warnings.push(
-          `memory is bounded by V8's heap limit only and CPU is not limited per instance: ${groups.problem}`,
-        );
-    }
+    // Not root: the warning above says it all.
+    if (this.#isRoot) this.#cgroups = driverCgroups(opts.cgroups, this.warnings);
   }
 
   get uniqueUids(): boolean {
@@ -127,14 +128,7 @@ export class JailDriver implements SandboxDriver {
   }
 
   paths(m: SandboxMounts): SandboxPaths {
-    return {
-      code: JAIL_PATHS.code,
-      runtime: JAIL_PATHS.runtime,
-      tmp: JAIL_PATHS.tmp,
-      api: m.api === undefined ? undefined : JAIL_PATHS.api,
-      out: m.out === undefined ? undefined : JAIL_PATHS.out,
-      snapshot: m.snapshot === undefined ? undefined : JAIL_PATHS.snapshot,
-    };
+    return jailPaths(m);
   }
 
   async start(spec: SandboxSpec): Promise<Sandbox> {

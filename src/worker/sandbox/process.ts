@@ -7,7 +7,7 @@
 import { spawn } from "node:child_process";
 import { chownSync, closeSync, constants, openSync, statSync } from "node:fs";
 import { dirname } from "node:path";
-import { Cgroups, type InstanceCgroup } from "./cgroups.js";
+import { type Cgroups, driverCgroups, type InstanceCgroup } from "./cgroups.js";
 import { contained } from "./contained.js";
 import {
   type Sandbox,
@@ -71,20 +71,7 @@ export class ProcessDriver implements SandboxDriver {
       this.warnings.push("sandboxes run as the platform's own user: per-instance uids need root");
     }
     this.#dropPrivileges = drop;
-    if ((opts.cgroups ?? "auto") === "auto" && isRoot) {
-      const groups = Cgroups.open();
-      if (groups instanceof Cgroups) this.#cgroups = groups;
-      else
-        this.warnings.push(
-          `memory is bounded by V8's heap limit only and CPU is not limited per instance: ${groups.problem}`,
-        );
-      if (groups instanceof Cgroups && !groups.limitsCpu)
-        this.warnings.push("CPU is not limited per instance: no cgroup v1 cpu controller");
-    } else if ((opts.cgroups ?? "auto") === "auto") {
-      this.warnings.push(
-        "memory is bounded by V8's heap limit only and CPU is not limited per instance: control groups need root",
-      );
-    }
+    this.#cgroups = driverCgroups(opts.cgroups, this.warnings);
   }
 
   get uniqueUids(): boolean {
