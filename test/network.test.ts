@@ -21,7 +21,8 @@ const tryConnect = (host, port) => new Promise((resolve) => {
   const s = connect({ host, port, timeout: 3000 });
   let said = "";
   s.on("data", (c) => { said += c; });
-  s.on("connect", () => setTimeout(() => { s.destroy(); resolve({ ok: true, said }); }, 100));
+  // Connected and answered: the test's server says its greeting and closes.
+  s.on("end", () => { s.destroy(); resolve({ ok: true, said }); });
   s.on("timeout", () => { s.destroy(); resolve({ code: "TIMEOUT" }); });
   s.on("error", (e) => resolve({ code: e.code }));
 });
@@ -114,9 +115,8 @@ describe("a function's network policy (jail)", () => {
   test("internet: public addresses only; the host, its loopback and private ranges stay closed", async () => {
     assert.equal((await settings("PUT", { internet: true })).status, 200);
     assert.deepEqual(await probe({ host: "10.0.2.2", port }), { code: "EHOSTUNREACH" });
-    for (const address of [...hostAddresses(), "127.0.0.1", "192.168.1.1", "172.16.0.1", "169.254.169.254"])
-      if (address !== "127.0.0.1")
-        assert.deepEqual(await probe({ host: address, port: 80 }), { code: "EHOSTUNREACH" }, address);
+    for (const address of [...hostAddresses(), "192.168.1.1", "172.16.0.1", "169.254.169.254"])
+      assert.deepEqual(await probe({ host: address, port: 80 }), { code: "EHOSTUNREACH" }, address);
     // Its own loopback is its own: nothing of the host answers there.
     assert.deepEqual(await probe({ host: "127.0.0.1", port }), { code: "ECONNREFUSED" });
   });

@@ -1,4 +1,3 @@
-import { statSync } from "node:fs";
 import { cp, mkdir, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { type FunctionVersion, LATEST, runtimeKind } from "../protocol/function.js";
@@ -15,6 +14,7 @@ import { hasNetwork, type SandboxTier } from "../protocol/sandbox.js";
 import type { Clock } from "../shared/clock.js";
 import type { Logger } from "../shared/logger.js";
 import { CodeCache } from "./code-cache.js";
+import { checkBootstrap, entrypointFailure } from "./entrypoint.js";
 import { baseEnvironment, instanceEnvironment } from "./environment.js";
 import { Instance } from "./instance.js";
 import { type InstanceDirs, makeInstanceDirs } from "./instance-dirs.js";
@@ -487,33 +487,3 @@ function poolable(fn: FunctionVersion): boolean {
 /** Names the relay and HTTP socket a custom runtime reaches its Runtime API through in a jail. */
 const RELAY_FILE = "relay.cjs";
 const HTTP_SOCKET = "http.sock";
-
-/**
- * A custom runtime's `bootstrap` must exist and be executable: checked on the host, so that
- * every driver answers Runtime.InvalidEntrypoint alike (inside a jail, a failed exec is only a
- * line on stderr).
- */
-function checkBootstrap(host: string, inside: string): void {
-  const st = statSync(host, { throwIfNoEntry: false });
-  if (!st) throw new SandboxStartError(inside, "ENOENT");
-  if (!st.isFile() || (st.mode & 0o111) === 0) throw new SandboxStartError(inside, "EACCES");
-}
-
-/** Lambda's answer when the runtime's entrypoint cannot be executed. */
-function entrypointFailure(err: SandboxStartError, initDurationMs: number): StartResult {
-  const why =
-    err.code === "ENOENT"
-      ? `Couldn't find valid bootstrap(s): [${err.command}]`
-      : err.code === "EACCES"
-        ? `fork/exec ${err.command}: permission denied`
-        : `fork/exec ${err.command}: ${err.code}`;
-  return {
-    kind: "init-failed",
-    errorType: "Runtime.InvalidEntrypoint",
-    payload: undefined,
-    reason: why,
-    initDurationMs,
-    phases: undefined,
-    logTail: "",
-  };
-}

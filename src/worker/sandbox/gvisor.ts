@@ -47,21 +47,21 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
-  readlinkSync,
   rmSync,
   type Stats,
   statSync,
-  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { rm } from "node:fs/promises";
-import { constants, tmpdir } from "node:os";
-import { delimiter, dirname, isAbsolute, join, relative } from "node:path";
+import { tmpdir } from "node:os";
+import { isAbsolute, join, relative } from "node:path";
 import type { Writable } from "node:stream";
 import { hasNetwork } from "../../protocol/sandbox.js";
 import { type Cgroups, driverCgroups, type InstanceCgroup, PIDS_MAX } from "./cgroups.js";
 import { contained } from "./contained.js";
-import { DEFAULT_TMP_MB, HOST_DIRS, HOST_FILES, JAIL_PATHS, jailPaths, SHM_MB } from "./jail.js";
+import { makeRootfs, ociConfig } from "./gvisor-bundle.js";
+import { exitOf, findExecutable, hostRoot, TOOL_PATH, within } from "./host-root.js";
+import { JAIL_PATHS, jailPaths } from "./jail.js";
 import {
   type Sandbox,
   type SandboxDriver,
@@ -71,10 +71,8 @@ import {
   type SandboxSpec,
   SandboxStartError,
 } from "./types.js";
-import { UidAllocator } from "./uids.js";
+import { descendants, UidAllocator } from "./uids.js";
 
-/** Processes and threads an instance may have inside gVisor, as in the other tiers. */
-const SANDBOX_NPROC = PIDS_MAX;
 /**
  * Host tasks an instance's group may hold under gVisor: its sentry's threads, the gofer, and on
  * the ptrace platform stub processes and threads for the function's. Measured: at the other
@@ -83,17 +81,12 @@ const SANDBOX_NPROC = PIDS_MAX;
  */
 const HOST_TASKS_MAX = 8 * PIDS_MAX;
 /** All runsc and its helpers get of the platform's environment. */
-const RUNSC_ENV = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" };
+const RUNSC_ENV = { PATH: TOOL_PATH };
 /**
  * Holds `runsc run` until the platform has moved it into the instance's control group, so that
  * all it starts is counted there from the first page; exits if the platform went meanwhile.
  */
 const HOLD = 'read -r go || exit 111; exec "$@"';
-/**
- * gVisor gives a process without HOME one (`HOME=/`): `env -u HOME` takes it away again, so
- * the environment is exactly the instance's. (Nimbus's runtimes always have a HOME.)
- */
-const UNSET_HOME = ["/usr/bin/env", "-u", "HOME", "--"];
 /** How long the output pipes may stay open after `runsc run` has exited. */
 const PIPE_DRAIN_MS = 2000;
 
@@ -191,7 +184,7 @@ export class GvisorDriver implements SandboxDriver {
     this.#rootfs = join(opts.stateDir, "rootfs");
     for (const d of [this.#stateRoot, this.#bundles]) mkdirSync(d, { recursive: true, mode: 0o700 });
     this.#reapStale();
-    const root = rootLayout(opts.nodeBinary);
+    const root = hostRoot(opts.nodeBinary);
     this.#hostBinds = root.binds;
     this.#links = root.links.map(([, at]) => at);
     makeRootfs(this.#rootfs, root);
@@ -241,7 +234,11 @@ export class GvisorDriver implements SandboxDriver {
       cgroup = this.#cgroups?.create(spec.instanceId, spec.memoryMb, spec.background, HOST_TASKS_MAX);
       mkdirSync(bundle, { mode: 0o700 });
       // The bundle holds the instance's environment: private to the platform.
-      writeFileSync(join(bundle, "config.json"), JSON.stringify(this.#config(spec, uid)), { mode: 0o600 });
+      writeFileSync(
+        join(bundle, "config.json"),
+        JSON.stringify(ociConfig({ spec, uid, rootfs: this.#rootfs, hostBinds: this.#hostBinds })),
+        { mode: 0o600 },
+      );
     } catch (err) {
       release();
       cgroup?.remove();
@@ -359,57 +356,6 @@ export class GvisorDriver implements SandboxDriver {
     ];
   }
 
-  #config(spec: SandboxSpec, uid: number | undefined): unknown {
-    const m = spec.mounts;
-    // Rootless, runsc maps the platform's user to root inside: the files it owns are root's
-    // there (root without capabilities: no more than the platform's user may on the host).
-    const id = uid ?? 0;
-    const tmpfs = (destination: string, mb: number) => ({
-      destination,
-      type: "tmpfs",
-      source: "tmpfs",
-      options: ["nosuid", "nodev", "mode=1777", `size=${mb * 1024 * 1024}`],
-    });
-    const bind = (source: string, destination: string, writable = false) => ({
-      destination,
-      type: "bind",
-      source,
-      options: ["rbind", writable ? "rw" : "ro", "nosuid", "nodev"],
-    });
-    const mounts = [
-      { destination: "/proc", type: "proc", source: "proc" },
-      { destination: "/dev", type: "tmpfs", source: "tmpfs" },
-      tmpfs("/dev/shm", SHM_MB),
-      ...this.#hostBinds.map((d) => bind(d, d)),
-      tmpfs(JAIL_PATHS.tmp, spec.tmpMb ?? DEFAULT_TMP_MB),
-      bind(m.runtime, JAIL_PATHS.runtime),
-      bind(m.code, JAIL_PATHS.code),
-    ];
-    if (m.api) mounts.push(bind(m.api, JAIL_PATHS.api, true));
-    if (m.out) mounts.push(bind(m.out, JAIL_PATHS.out, true));
-    if (m.snapshot) mounts.push(bind(m.snapshot, JAIL_PATHS.snapshot));
-    const none: string[] = [];
-    return {
-      ociVersion: "1.0.2",
-      process: {
-        terminal: false,
-        user: { uid: id, gid: id },
-        args: Object.hasOwn(spec.env, "HOME") ? spec.argv : [...UNSET_HOME, ...spec.argv],
-        env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
-        cwd: JAIL_PATHS.code,
-        capabilities: { bounding: none, effective: none, inheritable: none, permitted: none, ambient: none },
-        noNewPrivileges: true,
-        // gVisor's kernel bounds the processes and threads inside (EAGAIN past it, as the
-        // other tiers' pids limit does); the group's limit is on host tasks (see HOST_TASKS_MAX).
-        rlimits: [{ type: "RLIMIT_NPROC", hard: SANDBOX_NPROC, soft: SANDBOX_NPROC }],
-      },
-      root: { path: this.#rootfs, readonly: true },
-      hostname: "localhost",
-      mounts,
-      linux: { namespaces: ["pid", "network", "ipc", "uts", "mount"].map((type) => ({ type })) },
-    };
-  }
-
   /** An absolute entrypoint inside what the sandbox is given must exist and be executable. */
   #checkEntrypoint(command: string, m: SandboxMounts): void {
     if (!isAbsolute(command)) return;
@@ -493,121 +439,4 @@ function runscProcesses(stateRoot: string): number[] {
       found.push(Number(name));
   }
   return found;
-}
-
-interface RootLayout {
-  /** Directories bound read-only at the same place. */
-  readonly binds: readonly string[];
-  /** Links made in the root: [target, where]. */
-  readonly links: ReadonlyArray<readonly [string, string]>;
-}
-
-/** The read-only root's host parts: the host's /usr and its links, and the node binary's installation. */
-function rootLayout(nodeBinary: string): RootLayout {
-  const binds: string[] = [];
-  const links: Array<[string, string]> = [];
-  for (const dir of HOST_DIRS) {
-    const st = lstatSync(dir, { throwIfNoEntry: false });
-    if (!st) continue;
-    if (st.isSymbolicLink()) links.push([readlinkSync(dir), dir]);
-    else if (st.isDirectory()) binds.push(dir);
-  }
-  // Time zones under /usr come with it; elsewhere they are bound on their own.
-  for (const f of HOST_FILES)
-    if (statSync(f, { throwIfNoEntry: false }) && !binds.some((d) => within(d, f))) binds.push(f);
-  // A node installed outside /usr (/opt/node, a version manager's directory): its prefix.
-  const prefix = dirname(dirname(nodeBinary));
-  if (!binds.some((d) => within(d, nodeBinary))) binds.push(prefix);
-  return { binds, links };
-}
-
-/**
- * The shared root: empty mount points for every bind and tmpfs, and the links. Read-only to
- * every sandbox; what is mounted on it is per instance.
- */
-function makeRootfs(rootfs: string, layout: RootLayout): void {
-  mkdirSync(rootfs, { recursive: true, mode: 0o755 });
-  const dirs = [
-    ...layout.binds.filter((d) => statSync(d).isDirectory()),
-    "/proc",
-    "/dev",
-    JAIL_PATHS.tmp,
-    JAIL_PATHS.code,
-    JAIL_PATHS.runtime,
-    JAIL_PATHS.api,
-    JAIL_PATHS.out,
-  ];
-  for (const d of dirs) mkdirSync(join(rootfs, d), { recursive: true, mode: 0o755 });
-  for (const f of [...layout.binds.filter((d) => !statSync(d).isDirectory()), JAIL_PATHS.snapshot]) {
-    mkdirSync(dirname(join(rootfs, f)), { recursive: true, mode: 0o755 });
-    writeFileSync(join(rootfs, f), "", { flag: "a", mode: 0o444 });
-  }
-  for (const [target, at] of layout.links) {
-    const path = join(rootfs, at);
-    const st = lstatSync(path, { throwIfNoEntry: false });
-    if (st?.isSymbolicLink() && readlinkSync(path) === target) continue;
-    if (st) rmSync(path, { recursive: true, force: true });
-    symlinkSync(target, path);
-  }
-}
-
-/** Whether `path` is `dir` or inside it. */
-function within(dir: string, path: string): boolean {
-  const rel = relative(dir, path);
-  return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel));
-}
-
-/** An executable found on the platform's PATH (or the path given), undefined if none. */
-function findExecutable(name: string): string | undefined {
-  const candidates = name.includes("/")
-    ? [name]
-    : (process.env.PATH ?? RUNSC_ENV.PATH).split(delimiter).map((d) => join(d, name));
-  for (const c of candidates) {
-    try {
-      const st = statSync(c, { throwIfNoEntry: false });
-      if (st?.isFile() && (st.mode & 0o111) !== 0) return c;
-    } catch {
-      // A directory on PATH this user may not search.
-    }
-  }
-  return undefined;
-}
-
-/** Every process started under `pid`, from the kernel's per-thread children lists. */
-function descendants(pid: number): number[] {
-  const found: number[] = [];
-  const queue = [pid];
-  for (let p = queue.pop(); p !== undefined; p = queue.pop()) {
-    let tasks: string[];
-    try {
-      tasks = readdirSync(`/proc/${p}/task`);
-    } catch {
-      continue;
-    }
-    for (const t of tasks) {
-      let text = "";
-      try {
-        text = readFileSync(`/proc/${p}/task/${t}/children`, "latin1");
-      } catch {
-        // The thread is gone.
-      }
-      for (const c of text.split(" ")) {
-        if (!c.trim()) continue;
-        found.push(Number(c));
-        queue.push(Number(c));
-      }
-    }
-  }
-  return found;
-}
-
-/** runsc exits 128 + n when the sandboxed process died of signal n (128: runsc's own failure). */
-function exitOf(code: number | null, signal: NodeJS.Signals | null): SandboxExit {
-  if (code !== null && code > 128) {
-    const name = (Object.keys(constants.signals) as NodeJS.Signals[]).find(
-      (s) => constants.signals[s] === code - 128,
-    );
-    if (name) return { code: null, signal: name };
-  }
-  return { code, signal };
 }

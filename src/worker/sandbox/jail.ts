@@ -14,13 +14,12 @@
  * process the instance started.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { chownSync, lstatSync, readlinkSync, statSync } from "node:fs";
-import { constants } from "node:os";
-import { dirname, relative } from "node:path";
+import { chownSync } from "node:fs";
 import type { Writable } from "node:stream";
 import { type Destination, hasNetwork } from "../../protocol/sandbox.js";
 import { type Cgroups, driverCgroups, type InstanceCgroup } from "./cgroups.js";
 import { contained } from "./contained.js";
+import { exitOf, hostRoot } from "./host-root.js";
 import { attachEgress, type Egress, egressProblem, hostNetworks, NETWORK_FILES } from "./network.js";
 import { seccompProgram } from "./seccomp.js";
 import type {
@@ -58,10 +57,6 @@ export function jailPaths(m: SandboxMounts): SandboxPaths {
 export const DEFAULT_TMP_MB = 512;
 /** /dev/shm's size: POSIX shared memory is memory, and it is charged to the instance's group. */
 export const SHM_MB = 64;
-/** Host directories a runtime may need, bound read-only where they are (links kept as links). */
-export const HOST_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"] as const;
-/** Host files kept readable: time zones and CA certificates (for functions allowed egress). */
-export const HOST_FILES = ["/etc/ssl", "/etc/ca-certificates", "/usr/share/zoneinfo"] as const;
 
 export interface JailDriverOptions {
   /** "auto": control groups when root; "off": none. */
@@ -312,35 +307,13 @@ export class JailDriver implements SandboxDriver {
 const BLOCK_FD = 6;
 const NETWORK_FDS = [7, 8, 9] as const;
 
-/** The read-only root: the host's /usr and its links, and the node binary's installation. */
+/** The read-only root as bubblewrap's arguments (`hostRoot`). */
 function rootFilesystem(nodeBinary: string): string[] {
-  const a: string[] = [];
-  const bound: string[] = [];
-  for (const dir of HOST_DIRS) {
-    const st = lstatSync(dir, { throwIfNoEntry: false });
-    if (!st) continue;
-    if (st.isSymbolicLink()) a.push("--symlink", readlinkSync(dir), dir);
-    else if (st.isDirectory()) {
-      a.push("--ro-bind", dir, dir);
-      bound.push(dir);
-    }
-  }
-  for (const f of HOST_FILES) if (statSync(f, { throwIfNoEntry: false })) a.push("--ro-bind", f, f);
-  // A node installed outside /usr (/opt/node, a version manager's directory): its prefix.
-  const prefix = dirname(dirname(nodeBinary));
-  if (!bound.some((d) => !relative(d, nodeBinary).startsWith(".."))) a.push("--ro-bind", prefix, prefix);
-  return a;
-}
-
-/** bubblewrap exits 128 + n when its command died of signal n. */
-function exitOf(code: number | null, signal: NodeJS.Signals | null): SandboxExit {
-  if (code !== null && code > 128) {
-    const name = (Object.keys(constants.signals) as NodeJS.Signals[]).find(
-      (s) => constants.signals[s] === code - 128,
-    );
-    if (name) return { code: null, signal: name };
-  }
-  return { code, signal };
+  const root = hostRoot(nodeBinary);
+  return [
+    ...root.links.flatMap(([target, at]) => ["--symlink", target, at]),
+    ...root.binds.flatMap((path) => ["--ro-bind", path, path]),
+  ];
 }
 
 /** Reads bubblewrap's `--info-fd` JSON for the child's pid; undefined if it exits first. */

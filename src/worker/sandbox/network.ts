@@ -13,9 +13,8 @@
  * `host.nimbus.internal` (slirp's 10.0.2.2), and only on the ports allowed.
  */
 import { spawn } from "node:child_process";
-import { accessSync, constants, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { networkInterfaces } from "node:os";
-import { delimiter, join } from "node:path";
 import type { Writable } from "node:stream";
 import {
   type Destination,
@@ -23,6 +22,7 @@ import {
   isLoopback,
   parseDestination,
 } from "../../protocol/sandbox.js";
+import { findExecutable, TOOL_PATH } from "./host-root.js";
 
 /** slirp4netns's addresses inside the namespace (its defaults). */
 export const SLIRP_HOST = "10.0.2.2";
@@ -60,7 +60,7 @@ const TOOLS = ["unshare", "slirp4netns", "nsenter", "nft"] as const;
 /** Why jailed instances cannot be given a network on this host; undefined when they can. */
 export function egressProblem(): string | undefined {
   if (process.platform !== "linux") return "egress needs Linux network namespaces";
-  const missing = TOOLS.filter((t) => !onPath(t));
+  const missing = TOOLS.filter((t) => findExecutable(t) === undefined);
   if (missing.length > 0)
     return `${missing.join(", ")} not found (Debian's packages: util-linux, slirp4netns, nftables)`;
   const tun = statSync("/dev/net/tun", { throwIfNoEntry: false });
@@ -69,18 +69,6 @@ export function egressProblem(): string | undefined {
   if ((tun.mode & 0o006) !== 0o006)
     return `/dev/net/tun is mode ${(tun.mode & 0o777).toString(8)}: unprivileged users need read and write (0666, most distributions' default: chmod 0666 /dev/net/tun)`;
   return undefined;
-}
-
-function onPath(tool: string): boolean {
-  for (const dir of (process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin").split(delimiter)) {
-    try {
-      accessSync(join(dir, tool), constants.X_OK);
-      return true;
-    } catch {
-      // Not here.
-    }
-  }
-  return false;
 }
 
 /** The host's own addresses and the networks it is on (its neighbours are not public). */
@@ -219,7 +207,7 @@ export async function attachEgress(o: {
 function run(command: string, args: string[], input: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
-      env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" },
+      env: { PATH: TOOL_PATH },
       stdio: ["pipe", "ignore", "pipe"],
     });
     let said = "";

@@ -2,7 +2,7 @@
  * Unprivileged uids for sandboxes, one per instance, when the platform runs as root: a sandbox's
  * processes then cannot signal, trace or write over another's, nor the platform's.
  */
-import { readdirSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 
 /** First uid handed to instances (well above any login account). */
 export const SANDBOX_UID_BASE = 200_000;
@@ -76,4 +76,32 @@ export function killAllOf(uid: number): number {
     }
   }
   return n;
+}
+
+/** Every process started under `pid`, from the kernel's per-thread children lists. */
+export function descendants(pid: number): number[] {
+  const found: number[] = [];
+  const queue = [pid];
+  for (let p = queue.pop(); p !== undefined; p = queue.pop()) {
+    let tasks: string[];
+    try {
+      tasks = readdirSync(`/proc/${p}/task`);
+    } catch {
+      continue;
+    }
+    for (const t of tasks) {
+      let text = "";
+      try {
+        text = readFileSync(`/proc/${p}/task/${t}/children`, "latin1");
+      } catch {
+        // The thread is gone.
+      }
+      for (const c of text.split(" ")) {
+        if (!c.trim()) continue;
+        found.push(Number(c));
+        queue.push(Number(c));
+      }
+    }
+  }
+  return found;
 }
