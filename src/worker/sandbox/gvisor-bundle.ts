@@ -9,8 +9,12 @@ import type { HostRoot } from "./host-root.js";
 import { DEFAULT_TMP_MB, JAIL_PATHS, SHM_MB } from "./jail.js";
 import type { SandboxSpec } from "./types.js";
 
-/** Processes and threads an instance may have inside gVisor, as in the other tiers. */
-const SANDBOX_NPROC = PIDS_MAX;
+/**
+ * Processes and threads an instance may have inside gVisor: half the other tiers' limit. Under
+ * the ptrace platform each of them costs gVisor host tasks and tracer work; at 1,024 a fork bomb
+ * still made gVisor itself exit (status 2) now and then in CI, where at 512 it fails inside.
+ */
+const SANDBOX_NPROC = PIDS_MAX / 2;
 /**
  * gVisor gives a process without HOME one (`HOME=/`): `env -u HOME` takes it away again, so
  * the environment is exactly the instance's. (Nimbus's runtimes always have a HOME.)
