@@ -71,7 +71,7 @@ import {
   type SandboxSpec,
   SandboxStartError,
 } from "./types.js";
-import { descendants, UidAllocator } from "./uids.js";
+import { descendants, ended, UidAllocator } from "./uids.js";
 
 /**
  * Host tasks an instance's group may hold under gVisor: its sentry's threads, the gofer, and on
@@ -89,6 +89,8 @@ const RUNSC_ENV = { PATH: TOOL_PATH };
 const HOLD = 'read -r go || exit 111; exec "$@"';
 /** How long the output pipes may stay open after `runsc run` has exited. */
 const PIPE_DRAIN_MS = 2000;
+/** The longest a killed sandbox's processes are waited for before it counts as ended. */
+const KILL_WAIT_MS = 3000;
 
 export interface GvisorDriverOptions {
   /** The node binary the worker runs: its installation is bound read-only where it is. */
@@ -271,15 +273,19 @@ export class GvisorDriver implements SandboxDriver {
       ],
       { env: RUNSC_ENV, stdio: [held ? "pipe" : "ignore", "pipe", "pipe"] },
     );
+    // Every process kill() was sent to: the sandbox ends when they have, not when runsc run has
+    // (the sandbox process, holding the function's memory, can take longer to go).
+    const killed = new Set<number>();
     const exited = new Promise<SandboxExit>((resolve) => {
+      const end = (exit: SandboxExit) => void ended(killed, KILL_WAIT_MS).then(() => resolve(exit));
       // "close" comes after the output pipes drain, so the last words of a crash are read.
-      child.once("close", (code, signal) => resolve(exitOf(code, signal)));
+      child.once("close", (code, signal) => end(exitOf(code, signal)));
       child.once("error", () => resolve({ code: 127, signal: null }));
       child.once("exit", (code, signal) => {
         setTimeout(() => {
           child.stdout?.destroy();
           child.stderr?.destroy();
-          resolve(exitOf(code, signal));
+          end(exitOf(code, signal));
         }, PIPE_DRAIN_MS).unref();
       });
     });
@@ -289,6 +295,7 @@ export class GvisorDriver implements SandboxDriver {
       if (pid === undefined) return;
       // All at once: runsc run, the gofer, the sandbox and its stub processes.
       for (const p of [pid, ...descendants(pid)]) {
+        killed.add(p);
         try {
           process.kill(p, "SIGKILL");
         } catch {

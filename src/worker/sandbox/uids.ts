@@ -105,3 +105,29 @@ export function descendants(pid: number): number[] {
   }
   return found;
 }
+
+/** Whether a process exists and has not yet ended (a zombie has ended; only its entry is left). */
+export function running(pid: number): boolean {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+  } catch {
+    return false;
+  }
+  const close = stat.lastIndexOf(")");
+  return stat.slice(close + 2, close + 3) !== "Z";
+}
+
+/**
+ * Resolves once none of `pids` is running, or after `limitMs`. A process sent SIGKILL takes a
+ * while to end when it holds much memory (the kernel frees it first): a sandbox is over only
+ * when its memory is back.
+ */
+export async function ended(pids: Iterable<number>, limitMs: number): Promise<void> {
+  let left = [...pids].filter(running);
+  const until = Date.now() + limitMs;
+  while (left.length > 0 && Date.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    left = left.filter(running);
+  }
+}
