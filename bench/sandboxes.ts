@@ -86,9 +86,16 @@ const COMPARISONS: Record<SandboxFigure, Comparison> = {
     values: [
       { key: "p50", label: "p50", fmt: ms },
       { key: "p99", label: "p99", fmt: ms },
+      { key: "backToBackP50", label: "back to back p50", fmt: ms },
       { key: "perCore", label: "burst", fmt: (v) => `${fmtInt(v)} new/s per core` },
     ],
-    targets: [{ key: "p50", max: 6 }],
+    // Issue 11: ≤ 6 ms where the process driver's is 4–5 ms. The absolute figure follows the
+    // machine (the process driver's own is 11–14 ms where `node -e 0` takes 70–90 ms); the
+    // ratio, 6 ÷ 5, is what holds on any machine.
+    targets: [
+      { key: "p50", max: 6 },
+      { key: "p50", maxRatio: 1.2 },
+    ],
   },
 };
 

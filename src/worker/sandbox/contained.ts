@@ -21,18 +21,21 @@ export interface ContainedProcess {
   readonly kill: () => void;
   /** Gives back what the driver holds for it (its uid), once it has exited. */
   readonly release: () => void;
+  /** The driver moved it into its group before it started (HOLD_SCRIPT). */
+  readonly joined?: boolean;
 }
 
 export function contained(p: ContainedProcess): Sandbox {
   const { cgroup } = p;
   // The runtime starts while it joins its group (that takes an RCU grace period); its first
   // allocations are charged to the platform's group, the rest to its own.
-  const limited = cgroup
-    ? cgroup.join(p.pid).catch((err: unknown) => {
-        p.kill();
-        throw err;
-      })
-    : Promise.resolve();
+  const limited =
+    cgroup && !p.joined
+      ? cgroup.join(p.pid).catch((err: unknown) => {
+          p.kill();
+          throw err;
+        })
+      : Promise.resolve();
   limited.catch(() => {});
   const peak = new PeakMemory(p.pid);
   let memoryMb = p.memoryMb;

@@ -60,7 +60,7 @@ import { hasNetwork } from "../../protocol/sandbox.js";
 import { type Cgroups, driverCgroups, type InstanceCgroup, PIDS_MAX } from "./cgroups.js";
 import { contained } from "./contained.js";
 import { makeRootfs, ociConfig } from "./gvisor-bundle.js";
-import { exitOf, findExecutable, hostRoot, TOOL_PATH, within } from "./host-root.js";
+import { exitOf, findExecutable, HOLD_SCRIPT, hostRoot, TOOL_PATH, within } from "./host-root.js";
 import { JAIL_PATHS, jailPaths } from "./jail.js";
 import {
   type Sandbox,
@@ -82,11 +82,6 @@ import { descendants, ended, UidAllocator } from "./uids.js";
 const HOST_TASKS_MAX = 8 * PIDS_MAX;
 /** All runsc and its helpers get of the platform's environment. */
 const RUNSC_ENV = { PATH: TOOL_PATH };
-/**
- * Holds `runsc run` until the platform has moved it into the instance's control group, so that
- * all it starts is counted there from the first page; exits if the platform went meanwhile.
- */
-const HOLD = 'read -r go || exit 111; exec "$@"';
 /** How long the output pipes may stay open after `runsc run` has exited. */
 const PIPE_DRAIN_MS = 2000;
 /** The longest a killed sandbox's processes are waited for before it counts as ended. */
@@ -263,7 +258,7 @@ export class GvisorDriver implements SandboxDriver {
         "--",
         this.#unshare,
         ...ownNetwork(this.#isRoot),
-        ...(held ? ["/bin/sh", "-c", HOLD, "nimbus-gvisor"] : []),
+        ...(held ? ["/bin/sh", "-c", HOLD_SCRIPT, "nimbus-gvisor"] : []),
         this.#runsc,
         ...this.#globalFlags(),
         "run",
@@ -333,6 +328,7 @@ export class GvisorDriver implements SandboxDriver {
       exited,
       release,
       kill: killAll,
+      joined: held,
     });
     // No host process is the function's: gVisor's sandbox process holds all its memory, and
     // its own. The group's high-water mark counts both (gVisor's part is some tens of MB), the

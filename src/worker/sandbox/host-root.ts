@@ -14,6 +14,12 @@ export const HOST_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "
 export const HOST_FILES = ["/etc/ssl", "/etc/ca-certificates", "/usr/share/zoneinfo"] as const;
 /** The PATH the sandboxes' launchers and helpers get, nothing else of the platform's. */
 export const TOOL_PATH = "/usr/sbin:/usr/bin:/sbin:/bin";
+/**
+ * `sh -c HOLD_SCRIPT name command...` waits for a line on stdin, then becomes the command: a
+ * sandbox is held until the platform has moved it into its control group, so that everything
+ * it starts is in the group from its first page and CPU cycle. Exits if the platform went.
+ */
+export const HOLD_SCRIPT = 'read -r go || exit 111; exec "$@"';
 
 export interface HostRoot {
   /** Directories and files bound read-only at the same place. */

@@ -19,7 +19,7 @@ import type { Writable } from "node:stream";
 import { type Destination, hasNetwork } from "../../protocol/sandbox.js";
 import { type Cgroups, driverCgroups, type InstanceCgroup } from "./cgroups.js";
 import { contained } from "./contained.js";
-import { exitOf, hostRoot } from "./host-root.js";
+import { exitOf, HOLD_SCRIPT, hostRoot } from "./host-root.js";
 import { attachEgress, type Egress, egressProblem, hostNetworks, NETWORK_FILES } from "./network.js";
 import { seccompProgram } from "./seccomp.js";
 import type {
@@ -161,23 +161,29 @@ export class JailDriver implements SandboxDriver {
     // only the command as the sandbox sees it. A networked jail is made in a user and network
     // namespace of its own, and waits (`--block-fd`) until its network and rules are in place.
     const bwrapArgv = ["--args", "3", "--seccomp", "4", "--info-fd", "5", "--", ...spec.argv];
-    const child = spawn(
-      network ? "unshare" : this.#bwrap,
-      network ? ["--user", "--net", "--map-root-user", "--", this.#bwrap, ...bwrapArgv] : bwrapArgv,
-      {
-        env: { ...spec.env },
-        stdio: [
-          "ignore",
-          "pipe",
-          "pipe",
-          "pipe",
-          "pipe",
-          "pipe",
-          ...(network ? [BLOCK_FD, ...NETWORK_FDS].map(() => "pipe" as const) : []),
-        ],
-        ...(uid === undefined ? {} : { uid, gid: uid }),
-      },
-    );
+    const jailArgv = network
+      ? ["unshare", "--user", "--net", "--map-root-user", "--", this.#bwrap, ...bwrapArgv]
+      : [this.#bwrap, ...bwrapArgv];
+    // A pooled runtime starts while others serve invocations: it is held until it is in its
+    // group, whose CPU weight is the lowest, so that its start takes only idle CPU. A runtime
+    // an invocation waits for is not held: the move takes 10-20 ms, and it is then in its own
+    // group's weight, the function's, from its first milliseconds.
+    const hold = spec.background ? cgroup : undefined;
+    const held = hold !== undefined;
+    const [file, ...argv] = held ? ["/bin/sh", "-c", HOLD_SCRIPT, "nimbus-jail", ...jailArgv] : jailArgv;
+    const child = spawn(file!, argv, {
+      env: { ...spec.env },
+      stdio: [
+        held ? "pipe" : "ignore",
+        "pipe",
+        "pipe",
+        "pipe",
+        "pipe",
+        "pipe",
+        ...(network ? [BLOCK_FD, ...NETWORK_FDS].map(() => "pipe" as const) : []),
+      ],
+      ...(uid === undefined ? {} : { uid, gid: uid }),
+    });
     const argsPipe = child.stdio[3] as Writable;
     const seccompPipe = child.stdio[4] as Writable;
     argsPipe.on("error", () => {});
@@ -195,6 +201,15 @@ export class JailDriver implements SandboxDriver {
       child.once("error", () => resolve({ code: 127, signal: null }));
     });
     const bwrapPid = child.pid;
+    if (hold && bwrapPid !== undefined) {
+      const go = child.stdin as Writable;
+      go.on("error", () => {});
+      // If it cannot join, bubblewrap never starts and reports no pid: the start fails below.
+      await hold.join(bwrapPid).then(
+        () => go.end("go\n"),
+        () => go.destroy(),
+      );
+    }
     // The runtime's pid on the host, from bubblewrap's info (it is the namespace's pid 1).
     const runtimePid = bwrapPid === undefined ? undefined : await readChildPid((child.stdio as unknown[])[5]);
     if (bwrapPid === undefined || runtimePid === undefined) {
@@ -248,6 +263,7 @@ export class JailDriver implements SandboxDriver {
       release,
       // The runtime is pid 1 of its namespace: its death takes every process of the instance.
       kill: killAll,
+      joined: held,
     });
   }
 
