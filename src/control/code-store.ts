@@ -26,7 +26,7 @@ export class CodeStore implements PackageSource {
   }
 
   async open(): Promise<void> {
-    await mkdir(this.#dir, { recursive: true });
+    await mkdir(this.#dir, { recursive: true, mode: 0o700 });
   }
 
   async put(zip: Buffer): Promise<StoredPackage> {

@@ -36,7 +36,8 @@ import { SqliteEventQueue } from "../store/sqlite-queue.js";
 import type { SnapshotBuild } from "../worker/snapshot.js";
 import { Worker } from "../worker/worker.js";
 import { loadCredentials } from "./credentials.js";
-import { makePrivate } from "./private-data.js";
+import { lockDataDir, PlatformStartError } from "./data-dir-lock.js";
+import { ENDPOINT_FILE, makePrivate } from "./private-data.js";
 import { chooseDriver } from "./sandbox-choice.js";
 
 export interface PlatformDeps {
@@ -63,7 +64,6 @@ export interface Platform {
   abort(): void;
 }
 
-export const ENDPOINT_FILE = "endpoint";
 /** After the drain, how long responses may take to reach their callers before connections are cut. */
 const RESPONSE_FLUSH_MS = 1000;
 
@@ -76,6 +76,8 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
   const dataDir = resolve(config.dataDir);
   // Every function's environment, logs and code live here: private, whatever the umask.
   for (const problem of await makePrivate(dataDir)) logger.warn(problem);
+  // Before anything reads or runs what the directory holds: its queue, its logs, its instances.
+  const lock = lockDataDir(dataDir);
   const { credentials, source } = await loadCredentials(dataDir, deps.env ?? {});
 
   const store = new SqliteStore(join(dataDir, "nimbus.db"));
@@ -320,7 +322,7 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
       server = createAdaptorServer({ fetch: app.fetch }) as Server;
       server.keepAliveTimeout = 65_000;
       await new Promise<void>((ok, fail) => {
-        server!.once("error", fail);
+        server!.once("error", (err) => fail(listenError(err, config.host, config.port)));
         server!.listen(config.port, config.host, () => ok());
       });
       const { port } = server.address() as AddressInfo;
@@ -330,7 +332,10 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
       return baseUrl;
     },
     url: () => baseUrl,
-    abort: () => worker.abort(),
+    abort: () => {
+      worker.abort();
+      lock.release();
+    },
     async close() {
       // Stop accepting, end log streams, let running invocations finish (up to the grace
       // period), then cut what is left and stop every instance.
@@ -359,8 +364,25 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
       await otlp?.close().catch((err: unknown) => logger.warn("could not send the last traces", { err }));
       await logs.close();
       await store.close();
+      lock.release();
     },
   };
+}
+
+/** What a user can act on when the platform cannot listen where it was told to. */
+function listenError(err: NodeJS.ErrnoException, host: string, port: number): Error {
+  const where = `${host.includes(":") ? `[${host}]` : host}:${port}`;
+  if (err.code === "EADDRINUSE")
+    return new PlatformStartError(
+      "address-in-use",
+      `cannot listen on ${where}: the port is in use (by another Nimbus platform or another program); stop it, or choose another port with --port`,
+    );
+  if (err.code === "EADDRNOTAVAIL")
+    return new PlatformStartError(
+      "address-not-available",
+      `cannot listen on ${where}: ${host} is not an address of this machine; choose one with --host (127.0.0.1, or 0.0.0.0 for every address)`,
+    );
+  return err;
 }
 
 /** A version's SnapStart status as the configuration shows it. */

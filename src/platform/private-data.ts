@@ -6,8 +6,10 @@
 import { chmod, lstat, mkdir, open, readdir } from "node:fs/promises";
 import { join } from "node:path";
 
+/** Where a listening platform writes its URL (the CLI reads it). */
+export const ENDPOINT_FILE = "endpoint";
 /** Files the platform creates before SQLite opens them, so their WAL and SHM files follow (0600). */
-const DATABASE_FILES = ["nimbus.db"];
+const DATABASE_FILES = ["nimbus.db", "nimbus.lock"];
 
 /** Makes `dataDir` private; returns what was found open (for a warning each). */
 export async function makePrivate(dataDir: string): Promise<string[]> {

@@ -189,7 +189,8 @@ export class RuntimePool {
     ]).then(
       () => true,
       (err: unknown) => {
-        this.#o.logger.warn("a pooled runtime did not start", { key, err });
+        // Stopped by close() while it started: nothing went wrong.
+        if (!this.#closed) this.#o.logger.warn("a pooled runtime did not start", { key, err });
         return false;
       },
     );

@@ -1,8 +1,8 @@
-/** `nimbus up`: runs the platform in the foreground until SIGTERM or SIGINT. */
+/** `nimbus up`: runs the platform in the foreground until SIGTERM, SIGINT or SIGHUP. */
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
-import { createPlatform } from "../../platform/create-platform.js";
 import { loadConfig } from "../../shared/config.js";
+import { runForeground } from "../foreground.js";
 
 export async function up(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -52,45 +52,5 @@ export async function up(args: string[]): Promise<number> {
   if (values["instances-per-second"] !== undefined) flags.instancesPerSecond = values["instances-per-second"];
   if (values["free-tier"]) flags.freeTier = true;
   if (values["otlp-endpoint"] !== undefined) flags.otlpEndpoint = values["otlp-endpoint"];
-  const config = loadConfig(process.env, file, flags);
-  const platform = await createPlatform(config, { env: process.env });
-  // Instances run in their own process groups: whatever ends this process must end them too.
-  process.once("exit", () => platform.abort());
-  const url = await platform.listen();
-  const { accessKeyId, secretAccessKey } = platform.credentials;
-  const keyNote =
-    platform.credentialsSource === "environment"
-      ? "from NIMBUS_ACCESS_KEY_ID / NIMBUS_SECRET_ACCESS_KEY"
-      : `stored in ${config.dataDir}/credentials.json`;
-  process.stdout.write(
-    [
-      `Nimbus is running at ${url}  (data: ${config.dataDir})`,
-      config.auth === "off"
-        ? "Signature checks are OFF (--no-auth): anyone who can reach the port can deploy and invoke."
-        : `Requests must be signed with AWS Signature V4 using this key (${keyNote}):`,
-      `  export AWS_ENDPOINT_URL_LAMBDA=${url}`,
-      `  export AWS_ACCESS_KEY_ID=${accessKeyId}`,
-      `  export AWS_SECRET_ACCESS_KEY=${secretAccessKey}`,
-      `  export AWS_REGION=${config.region}`,
-      'Then: nimbus deploy ./examples/hello --name hello && nimbus invoke hello --payload \'{"name":"Ada"}\'',
-      "",
-    ].join("\n"),
-  );
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once("SIGTERM", stop);
-    process.once("SIGINT", stop);
-  });
-  process.stdout.write(
-    `Nimbus is stopping: letting running invocations finish (up to ${config.shutdownGraceMs} ms; signal again to stop now)\n`,
-  );
-  const again = () => {
-    process.stdout.write("Nimbus stopped without waiting\n");
-    process.exit(130);
-  };
-  process.once("SIGTERM", again);
-  process.once("SIGINT", again);
-  await platform.close();
-  process.stdout.write("Nimbus stopped\n");
-  return 0;
+  return runForeground(loadConfig(process.env, file, flags));
 }
