@@ -3,9 +3,10 @@ import { test } from "node:test";
 import { FakeClock } from "../shared/clock.js";
 import { LAMBDA_X86_PRICES } from "../shared/config.js";
 import { NimbusError } from "../shared/errors.js";
-import type { Budget, ProvisionedSpan, UsageQuery, UsageRecord, UsageSums } from "../store/types.js";
 import { Budgets, PLATFORM_SCOPE } from "./budgets.js";
+import type { ProvisionedSpan } from "./provisioned-repo.js";
 import type { Pricing } from "./usage.js";
+import type { Budget, UsageQuery, UsageRecord, UsageSums } from "./usage-repo.js";
 
 const P: Pricing = { ...LAMBDA_X86_PRICES, freeTier: false };
 

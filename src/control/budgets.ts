@@ -9,8 +9,9 @@
  * budget caps what a function could cost.
  */
 import { NimbusError } from "../shared/errors.js";
-import type { Budget, MetadataStore, ProvisionedSpan, UsageRecord } from "../store/types.js";
+import type { ProvisionedRepo, ProvisionedSpan } from "./provisioned-repo.js";
 import { costOf, type Pricing, recordCost, spanGbSeconds } from "./usage.js";
+import type { Budget, BudgetsRepo, UsageRecord, UsageRepo } from "./usage-repo.js";
 
 /** The scope of the platform-wide budget. */
 export const PLATFORM_SCOPE = "*";
@@ -23,10 +24,7 @@ export interface BudgetView extends Omit<Budget, "updatedAt"> {
   readonly exceeded: boolean;
 }
 
-type BudgetStore = Pick<
-  MetadataStore,
-  "listBudgets" | "putBudget" | "deleteBudget" | "queryUsage" | "provisionedSpans"
->;
+type BudgetStore = BudgetsRepo & Pick<UsageRepo, "queryUsage"> & Pick<ProvisionedRepo, "provisionedSpans">;
 
 export class Budgets {
   readonly #store: BudgetStore;

@@ -16,11 +16,12 @@ import type {
 import type { Clock, TimerHandle } from "../shared/clock.js";
 import { NimbusError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
-import type { LogRecord, ProvisionedSpan, UsageRecord } from "../store/types.js";
 import { ConcurrencyLimits, throttle } from "./concurrency.js";
 import { FixedKeepAlive, type KeepAliveDecision, type KeepAlivePolicy } from "./keep-alive.js";
+import type { LogRecord } from "./logs-repo.js";
 import type { Placement } from "./placement/types.js";
 import { instanceCounts, instanceStates, type Pool } from "./pools.js";
+import type { ProvisionedSpan } from "./provisioned-repo.js";
 import { emptyProvisioning, Provisioner } from "./provisioning.js";
 import {
   type DispatchObserver,
@@ -33,6 +34,7 @@ import {
   startLine,
 } from "./report.js";
 import { ScaleLimiter } from "./scale-limit.js";
+import type { UsageRecord } from "./usage-repo.js";
 
 export interface DispatcherOptions {
   readonly placement: Placement;

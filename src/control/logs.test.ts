@@ -9,8 +9,10 @@ import { FakeClock } from "../shared/clock.js";
 import type { Logger } from "../shared/logger.js";
 import { silentLogger } from "../shared/logger.js";
 import { SqliteStore } from "../store/sqlite.js";
-import type { LogRecord, MetadataStore, UsageRecord } from "../store/types.js";
+import type { MetadataStore } from "../store/types.js";
 import { LogService } from "./logs.js";
+import type { LogRecord } from "./logs-repo.js";
+import type { UsageRecord } from "./usage-repo.js";
 
 const dirs: string[] = [];
 after(async () => {

@@ -9,7 +9,7 @@
 import type { LogSink } from "../protocol/invoke.js";
 import type { Clock, TimerHandle } from "../shared/clock.js";
 import type { Logger } from "../shared/logger.js";
-import type { LogQuery, LogRecord, MetadataStore, StoredLog } from "../store/types.js";
+import type { LogQuery, LogRecord, LogsRepo, StoredLog } from "./logs-repo.js";
 
 const FLUSH_EVERY_MS = 100;
 const FLUSH_AT_ENTRIES = 1000;
@@ -22,7 +22,7 @@ const MAX_PENDING_ENTRIES = 100_000;
 export type LogFollower = (entry: LogRecord) => void;
 
 export class LogService implements LogSink {
-  readonly #store: MetadataStore;
+  readonly #store: LogsRepo;
   readonly #clock: Clock;
   readonly #logger: Logger;
   readonly #retentionMs: number;
@@ -33,7 +33,7 @@ export class LogService implements LogSink {
   readonly #timer: TimerHandle;
   readonly #pruner: TimerHandle;
 
-  constructor(deps: { store: MetadataStore; clock: Clock; logger: Logger; retentionMs: number }) {
+  constructor(deps: { store: LogsRepo; clock: Clock; logger: Logger; retentionMs: number }) {
     this.#store = deps.store;
     this.#clock = deps.clock;
     this.#logger = deps.logger;

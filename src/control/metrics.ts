@@ -10,7 +10,7 @@
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { FunctionVersion } from "../protocol/function.js";
-import type { Backlog } from "../store/queue.js";
+import type { Backlog } from "./async/queue.js";
 import type { InstanceStates } from "./dispatcher.js";
 import {
   type DispatchObserver,

@@ -15,8 +15,8 @@ import {
   RandomIdGenerator,
   TracerProvider,
 } from "@opentelemetry/sdk-trace";
-import type { UsageRecord } from "../store/types.js";
 import { otelTraceId, spansOf, traceRoot } from "./trace.js";
+import type { UsageRecord } from "./usage-repo.js";
 
 /** How long finished spans wait to be sent together. */
 const EXPORT_DELAY_MS = 1000;

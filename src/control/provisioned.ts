@@ -10,8 +10,8 @@ import { type FunctionVersion, LATEST } from "../protocol/function.js";
 import type { Clock } from "../shared/clock.js";
 import { NimbusError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
-import type { MetadataStore, ProvisionedConfig } from "../store/types.js";
 import type { Dispatcher } from "./dispatcher.js";
+import type { ProvisionedConfig, ProvisionedRepo } from "./provisioned-repo.js";
 import type { Registry } from "./registry/registry.js";
 import * as v from "./registry/validate.js";
 
@@ -25,7 +25,7 @@ export interface ProvisionedView extends ProvisionedConfig {
 }
 
 export class ProvisionedConcurrency {
-  readonly #store: MetadataStore;
+  readonly #store: ProvisionedRepo;
   readonly #registry: Registry;
   readonly #dispatcher: Dispatcher;
   readonly #clock: Clock;
@@ -35,7 +35,7 @@ export class ProvisionedConcurrency {
   #applied = new Map<string, FunctionVersion>();
 
   constructor(deps: {
-    store: MetadataStore;
+    store: ProvisionedRepo;
     registry: Registry;
     dispatcher: Dispatcher;
     clock: Clock;

@@ -7,7 +7,7 @@
 import type { FunctionVersion } from "../protocol/function.js";
 import type { InstanceHandle, StartResult } from "../protocol/invoke.js";
 import type { Clock } from "../shared/clock.js";
-import type { ProvisionedSpan } from "../store/types.js";
+import type { ProvisionedSpan } from "./provisioned-repo.js";
 
 /** Provisioned instances of one version started at the same time. */
 const PARALLELISM = 2;

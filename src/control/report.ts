@@ -6,7 +6,7 @@
 import type { FunctionVersion } from "../protocol/function.js";
 import type { InitPhases, InvokeOutcome } from "../protocol/invoke.js";
 import { LOG_TAIL_BYTES, MAX_SYNC_RESPONSE_BYTES } from "../protocol/limits.js";
-import type { UsageRecord } from "../store/types.js";
+import type { UsageRecord } from "./usage-repo.js";
 
 export interface InvocationFigures {
   readonly functionName: string;

@@ -12,8 +12,9 @@
  * Times are epoch milliseconds with fractions. Trace ids are Lambda's X-Ray form
  * (`Root=1-{8 hex seconds}-{24 hex}`); OpenTelemetry's 32-hex id is the root's hex digits.
  */
-import type { UsageRecord } from "../store/types.js";
+
 import { INIT_PHASES } from "./report.js";
+import type { UsageRecord } from "./usage-repo.js";
 
 export interface Span {
   readonly name: string;

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { LAMBDA_X86_PRICES } from "../shared/config.js";
-import type { ProvisionedSpan, UsageQuery, UsageSums } from "../store/types.js";
+import type { ProvisionedSpan } from "./provisioned-repo.js";
 import type { Pricing } from "./usage.js";
+import type { UsageQuery, UsageSums } from "./usage-repo.js";
 import { usageReport } from "./usage-report.js";
 
 const P: Pricing = { ...LAMBDA_X86_PRICES, freeTier: false };

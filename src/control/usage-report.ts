@@ -4,8 +4,9 @@
  * (cut to the window, and to each day when grouped by day), priced, with the monthly free
  * tier deducted from the total when the pricing says so.
  */
-import type { MetadataStore, ProvisionedSpan, UsageGrouping, UsageSums } from "../store/types.js";
+import type { ProvisionedSpan } from "./provisioned-repo.js";
 import { type Cost, costOf, FREE_TIER, type Pricing, spanGbSeconds } from "./usage.js";
+import type { UsageGrouping, UsageRepo, UsageSums } from "./usage-repo.js";
 
 export type ReportGrouping = Exclude<UsageGrouping, "month">;
 
@@ -42,7 +43,7 @@ const DAY_MS = 86_400_000;
 
 export async function usageReport(
   deps: {
-    store: Pick<MetadataStore, "queryUsage">;
+    store: Pick<UsageRepo, "queryUsage">;
     /** Provisioned spans overlapping the window, ended and still running. */
     spans: (functionName: string | undefined, from: number, to: number) => Promise<ProvisionedSpan[]>;
     pricing: Pricing;

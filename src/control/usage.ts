@@ -7,7 +7,7 @@
  * by the store's writing thread; a crash loses at most the records of that last interval.
  */
 import type { FunctionVersion } from "../protocol/function.js";
-import type { ProvisionedSpan, UsageRecord, UsageSums } from "../store/types.js";
+import type { ProvisionedSpan } from "./provisioned-repo.js";
 import {
   billedDurationMs,
   billedRestoreMs,
@@ -15,6 +15,7 @@ import {
   errorTypeOf,
   type InvocationTiming,
 } from "./report.js";
+import type { UsageRecord, UsageSums } from "./usage-repo.js";
 
 export interface Pricing {
   /** USD per request. */

@@ -1,11 +1,12 @@
 /** Every HTTP surface of the platform in one fetch handler. */
 import { Hono } from "hono";
+import type { InvocationRecords } from "../control/async/queue.js";
 import type { LogService } from "../control/logs.js";
+import type { ProvisionedSpan } from "../control/provisioned-repo.js";
+import type { UsageRecord } from "../control/usage-repo.js";
 import { NimbusError, toNimbusError } from "../shared/errors.js";
 import { newRequestId } from "../shared/ids.js";
 import type { Logger } from "../shared/logger.js";
-import type { EventQueue } from "../store/queue.js";
-import type { ProvisionedSpan, UsageRecord } from "../store/types.js";
 import { EMPTY_SHA256 } from "./body.js";
 import { type CostApiDeps, costApi } from "./cost-api.js";
 import { lambdaErrorResponse } from "./lambda-api/errors.js";
@@ -15,7 +16,8 @@ import { sandboxApi } from "./sandbox-api.js";
 
 export interface GatewayDeps extends LambdaApiDeps, Pick<CostApiDeps, "usage" | "budgets"> {
   readonly logs: LogService;
-  readonly queue: EventQueue;
+  /** Invocation records: read by the Nimbus API. */
+  readonly records: InvocationRecords;
   readonly redrive: (id: string) => Promise<boolean>;
   /** Provisioned instances' up-time of a function overlapping [from, to): ended and running. */
   readonly provisionedUptime: (functionName: string, from: number, to: number) => Promise<ProvisionedSpan[]>;

@@ -5,11 +5,12 @@
 import type { Context } from "hono";
 import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
+import type { EventStatus, InvocationRecords, QueuedEvent } from "../control/async/queue.js";
 import type { LogService } from "../control/logs.js";
+import type { ProvisionedSpan } from "../control/provisioned-repo.js";
 import { spansOf } from "../control/trace.js";
+import type { UsageRecord } from "../control/usage-repo.js";
 import { NimbusError } from "../shared/errors.js";
-import type { EventQueue, EventStatus, QueuedEvent } from "../store/queue.js";
-import type { ProvisionedSpan, UsageRecord } from "../store/types.js";
 import type { Authenticator } from "./auth/middleware.js";
 import { EMPTY_SHA256 } from "./body.js";
 
@@ -20,7 +21,7 @@ const EVENT_STATUSES: readonly EventStatus[] = ["queued", "running", "retrying",
 export function nimbusApi(d: {
   logs: LogService;
   auth: Authenticator;
-  queue: EventQueue;
+  records: InvocationRecords;
   /** Re-queues a failed event and wakes the poller; false if it was not failed. */
   redrive: (id: string) => Promise<boolean>;
   provisionedUptime: (functionName: string, from: number, to: number) => Promise<ProvisionedSpan[]>;
@@ -42,7 +43,7 @@ export function nimbusApi(d: {
         `status must be one of ${EVENT_STATUSES.join(", ")}, got ${JSON.stringify(status)}`,
       );
     }
-    const events = await d.queue.list({
+    const events = await d.records.list({
       functionName: c.req.query("function") || undefined,
       status: status as EventStatus | undefined,
       limit: intParam(c.req.query("limit"), 50, "limit", 1, 1000),
@@ -53,7 +54,7 @@ export function nimbusApi(d: {
   app.post("/nimbus/v1/invocations/:id/redrive", async (c) => {
     await authed(c);
     const id = c.req.param("id");
-    const event = await d.queue.get(id);
+    const event = await d.records.get(id);
     if (!event) throw new NimbusError("NotFound", `no invocation record for request id ${id}`);
     if (!(await d.redrive(id))) {
       throw new NimbusError(
@@ -61,7 +62,7 @@ export function nimbusApi(d: {
         `invocation ${id} is ${event.status}: only a failed invocation can be redriven`,
       );
     }
-    return c.json(invocationRecord((await d.queue.get(id))!));
+    return c.json(invocationRecord((await d.records.get(id))!));
   });
 
   // Provisioned instances are billed for the time they are kept, busy or not.
@@ -101,7 +102,7 @@ export function nimbusApi(d: {
   app.get("/nimbus/v1/invocations/:id", async (c) => {
     await authed(c);
     const id = c.req.param("id");
-    const [event, runs] = await Promise.all([d.queue.get(id), d.runs(id)]);
+    const [event, runs] = await Promise.all([d.records.get(id), d.runs(id)]);
     const trace = runs.length === 0 ? null : traceOf(runs);
     if (event) return c.json({ ...invocationRecord(event), trace });
     // A synchronous invocation: what its usage records tell.

@@ -282,7 +282,7 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     invoke,
     async: asyncInvoker,
     eventConfigs,
-    queue,
+    records: queue,
     redrive: (id) => asyncInvoker.redrive(id),
     provisionedUptime: (name, from, to) => spans(name, from, to),
     // Usage records ride on REPORT lines: what the log holds is stored first, so a record asked

@@ -6,7 +6,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
-import type { EventFilter, NewEvent, QueuedEvent, Settlement } from "./queue.js";
+import type { EventFilter, NewEvent, QueuedEvent, Settlement } from "../control/async/queue.js";
 
 export type QueueRequest =
   | { readonly id: number; readonly op: "enqueue"; readonly event: NewEvent }

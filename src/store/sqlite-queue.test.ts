@@ -5,7 +5,7 @@ import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import type { NewEvent } from "./queue.js";
+import type { NewEvent } from "../control/async/queue.js";
 import { SqliteStore } from "./sqlite.js";
 import { SqliteEventQueue } from "./sqlite-queue.js";
 

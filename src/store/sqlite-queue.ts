@@ -1,6 +1,13 @@
 /** The embedded event queue: a table in the platform's SQLite file, written by its own thread. */
 import { Worker } from "node:worker_threads";
-import type { Backlog, EventFilter, EventQueue, NewEvent, QueuedEvent, Settlement } from "./queue.js";
+import type {
+  Backlog,
+  EventFilter,
+  EventQueue,
+  NewEvent,
+  QueuedEvent,
+  Settlement,
+} from "../control/async/queue.js";
 import type { QueueReply, QueueRequest } from "./sqlite-queue-worker.js";
 
 type Request = QueueRequest extends infer R ? (R extends { id: number } ? Omit<R, "id"> : never) : never;

@@ -3,7 +3,8 @@
  * `sqlite.ts`; the log thread inserts them) and their sums, provisioned instances' up-time spans, and budgets.
  */
 import type Database from "better-sqlite3";
-import type { Budget, ProvisionedSpan, UsageQuery, UsageRecord, UsageSums } from "./types.js";
+import type { ProvisionedSpan } from "../control/provisioned-repo.js";
+import type { Budget, UsageQuery, UsageRecord, UsageSums } from "../control/usage-repo.js";
 
 /**
  * An invocation's usage record is its REPORT line's row in the log (`LogRecord`): the times its

@@ -5,8 +5,8 @@
  * logs back.
  */
 import type Database from "better-sqlite3";
+import type { LogQuery, LogRecord, StoredLog } from "../control/logs-repo.js";
 import { type PackedRows, RowReader, type RowShape } from "./packed-rows.js";
-import type { LogQuery, LogRecord, StoredLog } from "./types.js";
 
 /** A log entry's fields, and those of the usage record a REPORT line carries (absent on others). */
 export const LOG_SHAPE: RowShape<LogRecord> = {

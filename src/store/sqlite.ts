@@ -1,6 +1,10 @@
 /** The embedded metadata store: one SQLite file in the data directory (WAL mode). */
 import { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
+import type { EventInvokeConfig } from "../control/async/event-configs-repo.js";
+import type { LogQuery, LogRecord, StoredLog } from "../control/logs-repo.js";
+import type { ProvisionedConfig, ProvisionedSpan } from "../control/provisioned-repo.js";
+import type { Budget, UsageQuery, UsageRecord, UsageSums } from "../control/usage-repo.js";
 import type { Alias, FunctionRecord, FunctionVersion } from "../protocol/function.js";
 import { LATEST } from "../protocol/function.js";
 import type { FunctionSandbox } from "../protocol/sandbox.js";
@@ -18,19 +22,7 @@ import {
   usageOf,
 } from "./sqlite-usage.js";
 import { LOG_SHAPE, logWriter, queryLogs } from "./sqlite-writes.js";
-import type {
-  Budget,
-  EventInvokeConfig,
-  LogQuery,
-  LogRecord,
-  MetadataStore,
-  ProvisionedConfig,
-  ProvisionedSpan,
-  StoredLog,
-  UsageQuery,
-  UsageRecord,
-  UsageSums,
-} from "./types.js";
+import type { MetadataStore } from "./types.js";
 
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE functions (

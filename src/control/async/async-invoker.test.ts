@@ -3,11 +3,11 @@ import { test } from "node:test";
 import type { FunctionVersion } from "../../protocol/function.js";
 import { FakeClock } from "../../shared/clock.js";
 import { silentLogger } from "../../shared/logger.js";
-import type { EventQueue, QueuedEvent } from "../../store/queue.js";
 import type { Dispatcher } from "../dispatcher.js";
 import type { Registry } from "../registry/registry.js";
 import { AsyncInvoker, DEFAULT_ASYNC_SETTINGS } from "./async-invoker.js";
 import type { EventConfigs } from "./event-configs.js";
+import type { EventQueue, QueuedEvent } from "./queue.js";
 
 /** A queue holding `backlog` events per function, recording what each claim skipped. */
 function fakeQueue(backlog: Record<string, number>, acceptedAt: number) {

@@ -15,8 +15,6 @@ import type { Clock, TimerHandle } from "../../shared/clock.js";
 import { ERROR_CATALOGUE, NimbusError } from "../../shared/errors.js";
 import { newRequestId } from "../../shared/ids.js";
 import type { Logger } from "../../shared/logger.js";
-import type { EventQueue, QueuedEvent } from "../../store/queue.js";
-import type { EventInvokeConfig } from "../../store/types.js";
 import type { Budgets } from "../budgets.js";
 import type { Dispatcher } from "../dispatcher.js";
 import { checkJson, newTraceRoot } from "../invoke-service.js";
@@ -24,6 +22,8 @@ import type { Registry } from "../registry/registry.js";
 import { parseFunctionRef } from "../registry/validate.js";
 import { errorPayload } from "../report.js";
 import type { EventConfigs } from "./event-configs.js";
+import type { EventInvokeConfig } from "./event-configs-repo.js";
+import type { InvocationRecords, QueuedEvent, WorkQueue } from "./queue.js";
 
 export interface AsyncSettings {
   /** Delay before each retry after a function error: Lambda waits 1 minute, then 2. */
@@ -56,7 +56,8 @@ type Condition = "Success" | "RetriesExhausted" | "EventAgeExceeded" | "Recursiv
 export const MAX_HOPS = 16;
 
 export interface AsyncInvokerDeps {
-  readonly queue: EventQueue;
+  /** The work queue, and the records it prunes as they age. */
+  readonly queue: WorkQueue & Pick<InvocationRecords, "prune">;
   readonly registry: Registry;
   readonly dispatcher: Dispatcher;
   readonly configs: EventConfigs;

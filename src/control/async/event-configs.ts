@@ -7,19 +7,19 @@
 import { LATEST } from "../../protocol/function.js";
 import type { Clock } from "../../shared/clock.js";
 import { NimbusError } from "../../shared/errors.js";
-import type { EventInvokeConfig, MetadataStore } from "../../store/types.js";
 import type { Registry } from "../registry/registry.js";
 import * as v from "../registry/validate.js";
+import type { EventConfigsRepo, EventInvokeConfig } from "./event-configs-repo.js";
 
 export const DEFAULT_RETRY_ATTEMPTS = 2;
 export const DEFAULT_EVENT_AGE_S = 21_600;
 
 export class EventConfigs {
-  readonly #store: MetadataStore;
+  readonly #store: EventConfigsRepo;
   readonly #registry: Registry;
   readonly #clock: Clock;
 
-  constructor(deps: { store: MetadataStore; registry: Registry; clock: Clock }) {
+  constructor(deps: { store: EventConfigsRepo; registry: Registry; clock: Clock }) {
     this.#store = deps.store;
     this.#registry = deps.registry;
     this.#clock = deps.clock;

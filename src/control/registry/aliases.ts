@@ -1,8 +1,8 @@
 /** An alias as a create or update would store it, checked against the versions that exist. */
 import { randomUUID } from "node:crypto";
 import { type Alias, LATEST } from "../../protocol/function.js";
-import type { MetadataStore } from "../../store/types.js";
 import type { AliasInput } from "./inputs.js";
+import type { FunctionsRepo } from "./repo.js";
 import { versionNotFound } from "./rules.js";
 import * as v from "./validate.js";
 
@@ -12,7 +12,7 @@ import * as v from "./validate.js";
  * primary version. Every version it names must exist.
  */
 export async function buildAlias(
-  store: MetadataStore,
+  store: Pick<FunctionsRepo, "getVersion">,
   arn: (name: string, qualifier?: string) => string,
   name: string,
   aliasName: string,

@@ -10,11 +10,11 @@ import type { FunctionSandbox } from "../../protocol/sandbox.js";
 import type { Clock } from "../../shared/clock.js";
 import { NimbusError } from "../../shared/errors.js";
 import { inspectZip } from "../../shared/zip.js";
-import type { MetadataStore } from "../../store/types.js";
 import type { CodeStore } from "../code-store.js";
 import type { Placement } from "../placement/types.js";
 import { buildAlias } from "./aliases.js";
 import type { AliasInput, CreateFunctionInput, UpdateCodeInput, UpdateConfigurationInput } from "./inputs.js";
+import type { FunctionsRepo } from "./repo.js";
 import {
   aliasNotFound,
   checkRevision,
@@ -48,7 +48,7 @@ export interface RegistryEvents {
 const DEFAULT_ROLE = "arn:aws:iam::000000000000:role/nimbus-function";
 
 export class Registry {
-  readonly #store: MetadataStore;
+  readonly #store: FunctionsRepo;
   readonly #code: CodeStore;
   readonly #placement: Placement;
   readonly #clock: Clock;
@@ -61,7 +61,7 @@ export class Registry {
   readonly #sandboxes: SandboxCapabilities | undefined;
 
   constructor(deps: {
-    store: MetadataStore;
+    store: FunctionsRepo;
     code: CodeStore;
     placement: Placement;
     clock: Clock;

@@ -3,11 +3,11 @@
  * a poller runs them. An implementation must make an event durable before `enqueue` resolves
  * (the caller's 202 depends on it) and must deliver every event at least once: an event a
  * poller claimed but never settled (the platform died) is delivered again after recovery.
- * The embedded implementation is SQLite (`sqlite-queue.ts`); a NATS JetStream one fits the
- * same interface for cluster mode.
+ * The embedded implementation is SQLite (`store/sqlite-queue.ts`); a NATS JetStream work
+ * queue fits `WorkQueue` for cluster mode.
  */
 
-import type { InitPhases } from "../protocol/invoke.js";
+import type { InitPhases } from "../../protocol/invoke.js";
 
 export type EventStatus = "queued" | "running" | "retrying" | "succeeded" | "failed";
 
@@ -65,7 +65,8 @@ export interface Backlog {
   readonly oldestAcceptedAt: number;
 }
 
-export interface EventQueue {
+/** The work: events waiting to run, claimed by pollers, settled or scheduled again. */
+export interface WorkQueue {
   /**
    * Resolves once the event survives a crash of the process (and, embedded, of the machine),
    * with its request id: the event's own, or, when its idempotency key repeats a kept one,
@@ -87,20 +88,32 @@ export interface EventQueue {
   settle(id: string, outcome: Settlement, now: number): Promise<void>;
   /** At start: events left running by a previous process are delivered again. Returns how many. */
   recover(now: number): Promise<number>;
-  get(id: string): Promise<QueuedEvent | undefined>;
   /** Events waiting (queued or retrying) per function, and when the oldest of them was accepted. */
   backlog(): Promise<Backlog[]>;
-  /** Newest first. */
-  list(filter: EventFilter): Promise<QueuedEvent[]>;
   /**
    * Puts a failed event back in the queue with a fresh retry budget and age; false when it is
    * not failed (or unknown).
    */
   redrive(id: string, now: number): Promise<boolean>;
+}
+
+/**
+ * What became of each invocation, kept for a while: every async event, and (when configured)
+ * every synchronous invocation. Embedded, the records are the queue's own rows; a cluster
+ * keeps its work queue in NATS and these in PostgreSQL.
+ */
+export interface InvocationRecords {
+  get(id: string): Promise<QueuedEvent | undefined>;
+  /** Newest first. */
+  list(filter: EventFilter): Promise<QueuedEvent[]>;
   /** Keeps the record of an invocation that did not go through the queue (a synchronous one). */
   record(event: NewEvent, outcome: Exclude<Settlement, { status: "retrying" }>, now: number): Promise<void>;
   /** Deletes records of finished invocations last updated before `olderThan`; returns how many. */
   prune(olderThan: number): Promise<number>;
+}
+
+/** A store that keeps both (SQLite does, in one table). */
+export interface EventQueue extends WorkQueue, InvocationRecords {
   close(): Promise<void>;
 }
 
