@@ -15,6 +15,7 @@ import {
 } from "@aws-sdk/client-lambda";
 import { NimbusClient } from "../src/cli/client.js";
 import { startPlatform, type TestPlatform, text, type ZipFiles, zipOf } from "./helpers/platform.js";
+import { until } from "./helpers/wait.js";
 
 let t: TestPlatform;
 let client: NimbusClient;
@@ -218,7 +219,8 @@ describe("placement", () => {
       const half = await call("half");
       // 512 MB are idle; "big" needs 768: the idle instance is stopped to make room.
       const running = call("big", 800);
-      await new Promise((r) => setTimeout(r, 300));
+      // Its instance is up (and busy for 800 ms) once the dispatcher counts it.
+      await until(() => small.platform.dispatcher.instanceCounts("big").total === 1, 10_000);
       // 256 MB left and nothing idle to give: a second "big" instance is throttled at once.
       await assert.rejects(
         call("big"),

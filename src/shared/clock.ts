@@ -12,8 +12,12 @@ export interface Clock {
   now(): number;
   /** A monotonic reading in milliseconds with sub-millisecond precision, for durations. */
   monotonic(): number;
-  setTimeout(fn: () => void, ms: number): TimerHandle;
-  setInterval(fn: () => void, ms: number): TimerHandle;
+  /**
+   * `fn` may return the promise of the work it starts: a fake clock can then wait for that
+   * work (`FakeClock.settle`); the system clock ignores it.
+   */
+  setTimeout(fn: () => unknown, ms: number): TimerHandle;
+  setInterval(fn: () => unknown, ms: number): TimerHandle;
 }
 
 export const systemClock: Clock = {
@@ -32,16 +36,21 @@ export const systemClock: Clock = {
 
 interface FakeTimer {
   at: number;
-  fn: () => void;
+  fn: () => unknown;
   every: number | undefined;
   cancelled: boolean;
 }
 
-/** A clock that moves only when told to. Timers fire in order of their due time. */
+/**
+ * A clock that moves only when told to. Timers fire in order of their due time; `settle()`
+ * waits for the work they started, so a test advances time and then asserts, without sleeping.
+ */
 export class FakeClock implements Clock {
   #now: number;
   #mono = 0;
   #timers: FakeTimer[] = [];
+  /** Promises returned by timers that fired, until settled. */
+  readonly #work = new Set<Promise<unknown>>();
 
   constructor(startMs = Date.UTC(2026, 10, 24, 12, 0, 0)) {
     this.#now = startMs;
@@ -55,11 +64,11 @@ export class FakeClock implements Clock {
     return this.#mono;
   }
 
-  setTimeout(fn: () => void, ms: number): TimerHandle {
+  setTimeout(fn: () => unknown, ms: number): TimerHandle {
     return this.#add(fn, ms, undefined);
   }
 
-  setInterval(fn: () => void, ms: number): TimerHandle {
+  setInterval(fn: () => unknown, ms: number): TimerHandle {
     return this.#add(fn, ms, Math.max(1, ms));
   }
 
@@ -72,10 +81,22 @@ export class FakeClock implements Clock {
       this.#set(due.at);
       if (due.every === undefined) due.cancelled = true;
       else due.at += due.every;
-      due.fn();
+      const result = due.fn();
+      if (result instanceof Promise) {
+        const work: Promise<unknown> = result.then(
+          (): void => void this.#work.delete(work),
+          (): void => void this.#work.delete(work),
+        );
+        this.#work.add(work);
+      }
     }
     this.#set(target);
     this.#timers = this.#timers.filter((t) => !t.cancelled);
+  }
+
+  /** Resolves once the work the fired timers returned has finished (failed or not). */
+  async settle(): Promise<void> {
+    while (this.#work.size > 0) await Promise.all([...this.#work]);
   }
 
   #set(mono: number): void {

@@ -79,7 +79,8 @@ export class AsyncInvoker {
   readonly #perFunction = new Map<string, number>();
   /** Functions throttled just now, and until when their events are left in the queue. */
   readonly #throttled = new Map<string, number>();
-  #pumping = false;
+  /** The claiming under way, until nothing is left to claim (see #nudge). */
+  #pumping: Promise<void> | undefined;
   #again = false;
   #stopped = false;
 
@@ -129,14 +130,14 @@ export class AsyncInvoker {
       hops,
       idempotencyKey: key,
     });
-    this.#nudge();
+    void this.#nudge();
     return id;
   }
 
   /** Runs a failed event again, with a fresh retry budget and age. */
   async redrive(id: string): Promise<boolean> {
     const done = await this.#o.queue.redrive(id, this.#o.clock.now());
-    if (done) this.#nudge();
+    if (done) void this.#nudge();
     return done;
   }
 
@@ -145,8 +146,8 @@ export class AsyncInvoker {
     const recovered = await this.#o.queue.recover(this.#o.clock.now());
     if (recovered > 0) this.#o.logger.info("async events resumed after a restart", { recovered });
     this.#timer = this.#o.clock.setInterval(() => this.#nudge(), this.#o.settings.pollEveryMs);
-    this.#pruner = this.#o.clock.setInterval(() => void this.prune(), PRUNE_EVERY_MS);
-    this.#nudge();
+    this.#pruner = this.#o.clock.setInterval(() => this.prune(), PRUNE_EVERY_MS);
+    void this.#nudge();
   }
 
   /** Deletes records of invocations that ended more than the retention ago. */
@@ -166,20 +167,22 @@ export class AsyncInvoker {
     this.#pruner?.cancel();
   }
 
-  #nudge(): void {
-    if (this.#stopped) return;
+  #nudge(): Promise<void> {
+    if (this.#stopped) return Promise.resolve();
     if (this.#pumping) {
       this.#again = true;
-      return;
+      return this.#pumping;
     }
-    this.#pumping = true;
-    void this.#pump().finally(() => {
-      this.#pumping = false;
-      if (this.#again) {
+    const pump = async () => {
+      do {
         this.#again = false;
-        this.#nudge();
-      }
+        await this.#pump();
+      } while (this.#again && !this.#stopped);
+    };
+    this.#pumping = pump().finally(() => {
+      this.#pumping = undefined;
     });
+    return this.#pumping;
   }
 
   async #pump(): Promise<void> {
@@ -212,7 +215,7 @@ export class AsyncInvoker {
             const left = (this.#perFunction.get(e.functionName) ?? 1) - 1;
             if (left === 0) this.#perFunction.delete(e.functionName);
             else this.#perFunction.set(e.functionName, left);
-            this.#nudge();
+            void this.#nudge();
           });
       }
     }
