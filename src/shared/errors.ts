@@ -26,6 +26,7 @@ export const ERROR_CATALOGUE = {
   InvalidZipFile: { status: 400, fault: "user", lambdaName: "InvalidZipFileException" },
   TooManyRequests: { status: 429, fault: "user", lambdaName: "TooManyRequestsException" },
   PreconditionFailed: { status: 412, fault: "user", lambdaName: "PreconditionFailedException" },
+  // A Lambda operation Nimbus does not implement: 501, which the SDKs do not retry.
   NotImplemented: { status: 501, fault: "user", lambdaName: "NotImplementedException" },
   // Authentication (SigV4). Lambda answers these with the same names as the other AWS APIs.
   MissingAuthenticationToken: {

@@ -28,6 +28,7 @@ import {
   provisionedConfiguration,
   type SnapStartView,
 } from "./shapes.js";
+import { notImplemented, routePattern, UNSUPPORTED_OPERATIONS } from "./unsupported.js";
 
 export interface LambdaApiDeps {
   /** Epoch ms now (the platform's clock). */
@@ -268,6 +269,16 @@ export function lambdaApi(d: LambdaApiDeps): Hono {
     }
     return new Response(out.payload, { status: 200, headers });
   });
+
+  // ── Operations Nimbus does not implement: 501 naming them, once the caller is known ──
+  for (const u of UNSUPPORTED_OPERATIONS) {
+    const pattern = routePattern(u.path);
+    // The AWS CLI sends some list and create paths with a trailing slash.
+    app.on(u.method, [pattern, `${pattern}/`], async (c) => {
+      await authed(c);
+      throw notImplemented(u, new URL(c.req.url).searchParams);
+    });
+  }
 
   return app;
 }

@@ -1,0 +1,181 @@
+/**
+ * End to end: the edges of the Lambda API as a user of @aws-sdk/client-lambda (and the AWS
+ * CLI's paths) sees them: operations Nimbus does not implement.
+ */
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { after, before, describe, test } from "node:test";
+import {
+  AddPermissionCommand,
+  CreateEventSourceMappingCommand,
+  CreateFunctionCommand,
+  CreateFunctionUrlConfigCommand,
+  GetFunctionCommand,
+  GetLayerVersionByArnCommand,
+  GetPolicyCommand,
+  LambdaClient,
+  ListLayersCommand,
+  TagResourceCommand,
+} from "@aws-sdk/client-lambda";
+import { NimbusClient } from "../src/cli/client.js";
+import { startPlatform, type TestPlatform, zipOf } from "./helpers/platform.js";
+
+let t: TestPlatform;
+/** Signs raw requests, for paths the SDK does not send (the AWS CLI's trailing slashes). */
+let raw: NimbusClient;
+
+before(async () => {
+  t = await startPlatform({ poolSize: 0 });
+  raw = new NimbusClient({ endpoint: t.url, region: "us-east-1", ...t.platform.credentials });
+});
+after(async () => {
+  await t.close();
+});
+
+/** A package of its own for each name, whose size grows with the name's length. */
+function packageFor(name: string): Promise<Buffer> {
+  return zipOf({
+    "index.mjs": `export const handler = async () => ${JSON.stringify(name)};`,
+    "data.bin": randomBytes(64 * name.length),
+  });
+}
+
+async function deploy(name: string): Promise<Buffer> {
+  const zip = await packageFor(name);
+  await t.lambda.send(
+    new CreateFunctionCommand({
+      FunctionName: name,
+      Runtime: "nodejs20.x",
+      Handler: "index.handler",
+      Role: "arn:aws:iam::000000000000:role/test",
+      Code: { ZipFile: zip },
+    }),
+  );
+  return zip;
+}
+
+type SdkError = Error & { $metadata?: { httpStatusCode?: number; attempts?: number } };
+
+/** The call fails with Lambda's error `name` and HTTP `status`, its message matching `message`. */
+async function refused(call: Promise<unknown>, name: string, status: number, message: RegExp) {
+  let seen: SdkError | undefined;
+  await assert.rejects(call, (err: SdkError) => {
+    assert.equal(err.name, name, `expected ${name}, got ${err.name}: ${err.message}`);
+    assert.equal(err.$metadata?.httpStatusCode, status);
+    assert.match(err.message, message);
+    seen = err;
+    return true;
+  });
+  return seen!;
+}
+
+describe("operations Nimbus does not implement", () => {
+  const fn = "present";
+  const arn = `arn:aws:lambda:us-east-1:000000000000:function:${fn}`;
+  before(async () => {
+    await deploy(fn);
+  });
+
+  // Each sends one command of an operation Nimbus does not implement.
+  const unsupported: [string, () => Promise<unknown>][] = [
+    [
+      "CreateEventSourceMapping",
+      () =>
+        t.lambda.send(
+          new CreateEventSourceMappingCommand({
+            FunctionName: fn,
+            EventSourceArn: "arn:aws:sqs:us-east-1:000000000000:q",
+          }),
+        ),
+    ],
+    [
+      "AddPermission",
+      () =>
+        t.lambda.send(
+          new AddPermissionCommand({
+            FunctionName: fn,
+            StatementId: "s3",
+            Action: "lambda:InvokeFunction",
+            Principal: "s3.amazonaws.com",
+          }),
+        ),
+    ],
+    ["GetPolicy", () => t.lambda.send(new GetPolicyCommand({ FunctionName: fn }))],
+    ["TagResource", () => t.lambda.send(new TagResourceCommand({ Resource: arn, Tags: { team: "a" } }))],
+    ["ListLayers", () => t.lambda.send(new ListLayersCommand({}))],
+    [
+      "GetLayerVersionByArn",
+      () =>
+        t.lambda.send(
+          new GetLayerVersionByArnCommand({ Arn: "arn:aws:lambda:us-east-1:000000000000:layer:l:1" }),
+        ),
+    ],
+    [
+      "CreateFunctionUrlConfig",
+      () => t.lambda.send(new CreateFunctionUrlConfigCommand({ FunctionName: fn, AuthType: "NONE" })),
+    ],
+  ];
+
+  for (const [operation, call] of unsupported) {
+    test(`${operation} is refused with 501 NotImplementedException naming it, not a missing function`, async () => {
+      await refused(
+        call(),
+        "NotImplementedException",
+        501,
+        new RegExp(
+          `^Nimbus does not implement the Lambda operation ${operation} \\((GET|POST|PUT|DELETE) /20`,
+        ),
+      );
+    });
+  }
+
+  test("the function those operations named still exists", async () => {
+    const got = await t.lambda.send(new GetFunctionCommand({ FunctionName: fn }));
+    assert.equal(got.Configuration?.FunctionArn, arn);
+  });
+
+  test("the SDK does not retry the refusal: it fails on the first attempt", async () => {
+    const retrying = new LambdaClient({
+      endpoint: t.url,
+      region: "us-east-1",
+      credentials: t.platform.credentials,
+    });
+    try {
+      const err = await refused(
+        retrying.send(new GetPolicyCommand({ FunctionName: fn })),
+        "NotImplementedException",
+        501,
+        /GetPolicy/,
+      );
+      assert.equal(err.$metadata?.attempts, 1);
+    } finally {
+      retrying.destroy();
+    }
+  });
+
+  test("the AWS CLI's trailing-slash path is refused the same way", async () => {
+    const res = await raw.request("POST", "/2015-03-31/event-source-mappings/", { body: "{}" });
+    assert.equal(res.status, 501);
+    assert.equal(res.headers.get("x-amzn-errortype"), "NotImplementedException");
+    assert.match(((await res.json()) as { message: string }).message, /operation CreateEventSourceMapping /);
+  });
+
+  test("an unsigned request is refused for its missing signature before anything else", async () => {
+    const res = await fetch(`${t.url}/2015-03-31/functions/${fn}/policy`);
+    assert.equal(res.status, 403);
+    assert.equal(res.headers.get("x-amzn-errortype"), "MissingAuthenticationTokenException");
+  });
+
+  test("a path that is no Lambda operation is still a plain 404", async () => {
+    const lambdaShaped = await raw.request("GET", "/2015-03-31/no-such-thing");
+    assert.equal(lambdaShaped.status, 404);
+    assert.equal(lambdaShaped.headers.get("x-amzn-errortype"), "ResourceNotFoundException");
+    assert.match(
+      ((await lambdaShaped.json()) as { message: string }).message,
+      /^No route for GET \/2015-03-31\/no-such-thing$/,
+    );
+    const nimbus = await raw.request("GET", "/nimbus/v1/no-such-thing");
+    assert.equal(nimbus.status, 404);
+    assert.equal(((await nimbus.json()) as { error: { code: string } }).error.code, "NotFound");
+  });
+});
