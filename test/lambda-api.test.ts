@@ -1,6 +1,6 @@
 /**
  * End to end: the edges of the Lambda API as a user of @aws-sdk/client-lambda (and the AWS
- * CLI's paths) sees them: operations Nimbus does not implement.
+ * CLI's paths) sees them: operations Nimbus does not implement, GetAccountSettings' usage.
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
@@ -10,11 +10,14 @@ import {
   CreateEventSourceMappingCommand,
   CreateFunctionCommand,
   CreateFunctionUrlConfigCommand,
+  DeleteFunctionCommand,
+  GetAccountSettingsCommand,
   GetFunctionCommand,
   GetLayerVersionByArnCommand,
   GetPolicyCommand,
   LambdaClient,
   ListLayersCommand,
+  PublishVersionCommand,
   TagResourceCommand,
 } from "@aws-sdk/client-lambda";
 import { NimbusClient } from "../src/cli/client.js";
@@ -68,6 +71,34 @@ async function refused(call: Promise<unknown>, name: string, status: number, mes
   });
   return seen!;
 }
+
+const usage = async () => (await t.lambda.send(new GetAccountSettingsCommand({}))).AccountUsage;
+
+describe("GetAccountSettings", () => {
+  test("counts the functions and the code each of their versions stores", async () => {
+    assert.deepEqual(await usage(), { FunctionCount: 0, TotalCodeSize: 0 });
+    const a = await deploy("counted");
+    const b = await deploy("counted-longer");
+    assert.notEqual(a.length, b.length);
+    assert.deepEqual(await usage(), { FunctionCount: 2, TotalCodeSize: a.length + b.length });
+    // As on Lambda, a published version stores its code too, though it is $LATEST's package.
+    await t.lambda.send(new PublishVersionCommand({ FunctionName: "counted" }));
+    assert.deepEqual(await usage(), { FunctionCount: 2, TotalCodeSize: 2 * a.length + b.length });
+    await t.lambda.send(new DeleteFunctionCommand({ FunctionName: "counted-longer" }));
+    assert.deepEqual(await usage(), { FunctionCount: 1, TotalCodeSize: 2 * a.length });
+  });
+
+  test("answers the AWS CLI's path, with its trailing slash, as the SDK's", async () => {
+    const res = await raw.request("GET", "/2016-08-19/account-settings/");
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as {
+      AccountUsage: unknown;
+      AccountLimit: { ConcurrentExecutions: number };
+    };
+    assert.deepEqual(body.AccountUsage, await usage());
+    assert.equal(body.AccountLimit.ConcurrentExecutions, 1000);
+  });
+});
 
 describe("operations Nimbus does not implement", () => {
   const fn = "present";

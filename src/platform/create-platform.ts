@@ -302,6 +302,7 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     auth: createAuthenticator(config.auth, credentials, () => clock.now()),
     arn: { region: config.region, accountId: config.accountId },
     accountConcurrency: config.accountConcurrency,
+    accountUsage: () => store.accountUsage(),
     publicUrl: () => baseUrl,
     now: () => clock.now(),
     metrics,

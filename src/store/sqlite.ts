@@ -19,6 +19,7 @@ import {
 } from "./sqlite-usage.js";
 import { LOG_SHAPE, logWriter, queryLogs } from "./sqlite-writes.js";
 import type {
+  AccountUsage,
   Budget,
   EventInvokeConfig,
   LogQuery,
@@ -406,6 +407,16 @@ export class SqliteStore implements MetadataStore {
       package_id: string;
     }[];
     return new Set(rows.map((r) => r.package_id));
+  }
+
+  async accountUsage(): Promise<AccountUsage> {
+    const row = this.#db
+      .prepare(
+        `SELECT (SELECT COUNT(*) FROM functions) AS functions,
+                (SELECT COALESCE(SUM(json_extract(body, '$.codeSize')), 0) FROM versions) AS bytes`,
+      )
+      .get() as { functions: number; bytes: number };
+    return { functionCount: row.functions, totalCodeSize: row.bytes };
   }
 
   /** Hands the entries, packed, to the writing thread (resolves once committed), or inserts them here. */

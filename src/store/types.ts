@@ -141,6 +141,13 @@ export interface UsageSums {
   readonly provisionedDurationGbSeconds: number;
 }
 
+/** What GetAccountSettings reports as used. */
+export interface AccountUsage {
+  readonly functionCount: number;
+  /** Bytes: each version's package ($LATEST and published), even where versions share one. */
+  readonly totalCodeSize: number;
+}
+
 export interface MetadataStore {
   getFunction(name: string): Promise<FunctionRecord | undefined>;
   /** Functions in name order, starting after `afterName`. */
@@ -186,6 +193,8 @@ export interface MetadataStore {
 
   /** Every package id a function version still references. */
   referencedPackages(): Promise<Set<string>>;
+  /** How many functions there are, and the code size of every version summed, as Lambda counts storage. */
+  accountUsage(): Promise<AccountUsage>;
 
   /** Stores log entries and the usage records REPORT lines carry (off the caller's thread where the store has one). */
   appendLogs(entries: readonly LogRecord[]): Promise<void>;

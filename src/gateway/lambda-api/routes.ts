@@ -17,6 +17,7 @@ import type { FunctionVersion } from "../../protocol/function.js";
 import { INIT_PHASES_HEADER } from "../../protocol/invoke.js";
 import { MAX_CONTROL_BODY_BYTES, MAX_SYNC_REQUEST_BYTES } from "../../protocol/limits.js";
 import { NimbusError } from "../../shared/errors.js";
+import type { AccountUsage } from "../../store/types.js";
 import type { Authenticator } from "../auth/middleware.js";
 import { EMPTY_SHA256, parseJsonObject, readBody } from "../body.js";
 import {
@@ -44,6 +45,8 @@ export interface LambdaApiDeps {
   readonly auth: Authenticator;
   readonly arn: ArnContext;
   readonly accountConcurrency: number;
+  /** What GetAccountSettings reports as used: functions, and code stored by all their versions. */
+  readonly accountUsage: () => Promise<AccountUsage>;
   /** Base URL of this platform, for GetFunction's Code.Location. */
   readonly publicUrl: () => string;
 }
@@ -162,8 +165,9 @@ export function lambdaApi(d: LambdaApiDeps): Hono {
     const n = await d.registry.getConcurrency(name(c));
     return c.json(n === undefined ? {} : { ReservedConcurrentExecutions: n });
   });
-  app.get("/2016-08-19/account-settings", async (c) => {
+  const accountSettings = async (c: Context) => {
     await authed(c);
+    const usage = await d.accountUsage();
     return c.json({
       AccountLimit: {
         TotalCodeSize: 80 * 1024 ** 3,
@@ -172,9 +176,12 @@ export function lambdaApi(d: LambdaApiDeps): Hono {
         ConcurrentExecutions: d.accountConcurrency,
         UnreservedConcurrentExecutions: d.dispatcher.unreservedCapacity(),
       },
-      AccountUsage: { TotalCodeSize: 0, FunctionCount: 0 },
+      AccountUsage: { TotalCodeSize: usage.totalCodeSize, FunctionCount: usage.functionCount },
     });
-  });
+  };
+  app.get("/2016-08-19/account-settings", accountSettings);
+  // The AWS CLI v2 sends it with a trailing slash, the JS SDK without.
+  app.get("/2016-08-19/account-settings/", accountSettings);
 
   // ── Event invoke configuration (async retries, event age, destinations) ──
   const EIC = "/2019-09-25/functions/:name/event-invoke-config";
