@@ -1,9 +1,10 @@
 /**
  * End to end: the edges of the Lambda API as a user of @aws-sdk/client-lambda (and the AWS
- * CLI's paths) sees them: operations Nimbus does not implement, GetAccountSettings' usage.
+ * CLI's paths) sees them. Operations Nimbus does not implement, GetAccountSettings' usage, and
+ * GetFunction's Code.Location, a presigned link that expires.
  */
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import {
   AddPermissionCommand,
@@ -21,14 +22,17 @@ import {
   TagResourceCommand,
 } from "@aws-sdk/client-lambda";
 import { NimbusClient } from "../src/cli/client.js";
+import { CODE_URL_TTL_MS } from "../src/control/code-urls.js";
+import { FakeClock } from "../src/shared/clock.js";
 import { startPlatform, type TestPlatform, zipOf } from "./helpers/platform.js";
 
+const clock = new FakeClock(Date.now());
 let t: TestPlatform;
 /** Signs raw requests, for paths the SDK does not send (the AWS CLI's trailing slashes). */
 let raw: NimbusClient;
 
 before(async () => {
-  t = await startPlatform({ poolSize: 0 });
+  t = await startPlatform({ poolSize: 0 }, clock);
   raw = new NimbusClient({ endpoint: t.url, region: "us-east-1", ...t.platform.credentials });
 });
 after(async () => {
@@ -208,5 +212,92 @@ describe("operations Nimbus does not implement", () => {
     const nimbus = await raw.request("GET", "/nimbus/v1/no-such-thing");
     assert.equal(nimbus.status, 404);
     assert.equal(((await nimbus.json()) as { error: { code: string } }).error.code, "NotFound");
+  });
+});
+
+describe("GetFunction's Code.Location", () => {
+  const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+  let zip: Buffer;
+  let location: URL;
+  before(async () => {
+    zip = await deploy("downloadable");
+    await deploy("other");
+    const got = await t.lambda.send(new GetFunctionCommand({ FunctionName: "downloadable" }));
+    location = new URL(got.Code!.Location!);
+  });
+  const download = async (url: URL | string) => {
+    const res = await fetch(url);
+    return {
+      status: res.status,
+      type: res.headers.get("content-type"),
+      bytes: new Uint8Array(await res.arrayBuffer()),
+    };
+  };
+  const errorOf = (bytes: Uint8Array) =>
+    (JSON.parse(Buffer.from(bytes).toString("utf8")) as { error: { code: string; message: string } }).error;
+
+  test("downloads, unsigned, the exact zip deployed", async () => {
+    assert.equal(location.origin, t.url);
+    const got = await download(location);
+    assert.equal(got.status, 200);
+    assert.equal(got.type, "application/zip");
+    assert.equal(sha256(got.bytes), sha256(zip));
+  });
+
+  test("is on the host and port the client used", async () => {
+    const port = new URL(t.url).port;
+    const viaName = new LambdaClient({
+      endpoint: `http://localhost:${port}`,
+      region: "us-east-1",
+      credentials: t.platform.credentials,
+      maxAttempts: 1,
+    });
+    try {
+      const got = await viaName.send(new GetFunctionCommand({ FunctionName: "downloadable" }));
+      const url = new URL(got.Code!.Location!);
+      assert.equal(url.origin, `http://localhost:${port}`);
+      assert.equal(sha256((await download(url)).bytes), sha256(zip));
+    } finally {
+      viaName.destroy();
+    }
+  });
+
+  test("a tampered link is refused with 403 and says why", async () => {
+    const other = new URL(
+      (await t.lambda.send(new GetFunctionCommand({ FunctionName: "other" }))).Code!.Location!,
+    );
+    const signature = location.searchParams.get("Signature")!;
+    const flipped = new URL(location);
+    flipped.searchParams.set("Signature", `${signature[0] === "0" ? "1" : "0"}${signature.slice(1)}`);
+    const stretched = new URL(location);
+    stretched.searchParams.set("Expires", String(Number(location.searchParams.get("Expires")) + 3600));
+    const elsewhere = new URL(location);
+    elsewhere.pathname = other.pathname;
+    for (const url of [flipped, stretched, elsewhere]) {
+      const got = await download(url);
+      assert.equal(got.status, 403, url.href);
+      assert.equal(errorOf(got.bytes).code, "InvalidSignature");
+      assert.match(
+        errorOf(got.bytes).message,
+        /is not valid: its signature does not match .*GetFunction's Code.Location/,
+      );
+    }
+    const bare = await download(`${location.origin}${location.pathname}`);
+    assert.equal(bare.status, 403);
+    assert.match(errorOf(bare.bytes).message, /needs its Expires and Signature query parameters/);
+  });
+
+  // Last in the file: it moves the platform's clock on by ten minutes.
+  test("a link serves for ten minutes, then is refused as expired", async () => {
+    clock.advance(CODE_URL_TTL_MS - 60_000);
+    assert.equal((await download(location)).status, 200);
+    clock.advance(60_000);
+    const got = await download(location);
+    assert.equal(got.status, 403);
+    assert.equal(errorOf(got.bytes).code, "RequestExpired");
+    assert.match(
+      errorOf(got.bytes).message,
+      /expired at \d{4}-.*\(links last 10 minutes\); get a fresh link/,
+    );
   });
 });

@@ -14,6 +14,7 @@ import { AsyncInvoker, DEFAULT_ASYNC_SETTINGS } from "../control/async/async-inv
 import { EventConfigs } from "../control/async/event-configs.js";
 import { Budgets } from "../control/budgets.js";
 import { CodeStore } from "../control/code-store.js";
+import { CodeUrls } from "../control/code-urls.js";
 import { Dispatcher } from "../control/dispatcher.js";
 import { InvokeService } from "../control/invoke-service.js";
 import { HybridHistogramKeepAlive } from "../control/keep-alive.js";
@@ -303,7 +304,8 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     arn: { region: config.region, accountId: config.accountId },
     accountConcurrency: config.accountConcurrency,
     accountUsage: () => store.accountUsage(),
-    publicUrl: () => baseUrl,
+    codeUrls: new CodeUrls(credentials.secretAccessKey, clock),
+    packages: code,
     now: () => clock.now(),
     metrics,
   });

@@ -8,6 +8,7 @@ import type { Context } from "hono";
 import { Hono } from "hono";
 import type { AsyncInvoker } from "../../control/async/async-invoker.js";
 import type { EventConfigs } from "../../control/async/event-configs.js";
+import type { CodeUrls } from "../../control/code-urls.js";
 import type { Dispatcher } from "../../control/dispatcher.js";
 import type { InvokeService } from "../../control/invoke-service.js";
 import type { ProvisionedConcurrency } from "../../control/provisioned.js";
@@ -47,8 +48,8 @@ export interface LambdaApiDeps {
   readonly accountConcurrency: number;
   /** What GetAccountSettings reports as used: functions, and code stored by all their versions. */
   readonly accountUsage: () => Promise<AccountUsage>;
-  /** Base URL of this platform, for GetFunction's Code.Location. */
-  readonly publicUrl: () => string;
+  /** Signs GetFunction's Code.Location, a link to the package that expires. */
+  readonly codeUrls: CodeUrls;
 }
 
 const CONTROL_TOO_LARGE = `Request must be smaller than ${MAX_CONTROL_BODY_BYTES} bytes for this operation`;
@@ -92,7 +93,8 @@ export function lambdaApi(d: LambdaApiDeps): Hono {
   app.get("/2015-03-31/functions/:name", async (c) => {
     await authed(c);
     const { fn, record } = await d.registry.get(name(c), c.req.query("Qualifier"));
-    const codeUrl = `${d.publicUrl()}/nimbus/v1/packages/${fn.packageId}`;
+    // On the host and port the caller reached, which is where it can fetch from.
+    const codeUrl = d.codeUrls.sign(new URL(c.req.url).origin, fn.packageId);
     return c.json(getFunctionBody(d.arn, fn, record, codeUrl, d.snapStart(fn)));
   });
   app.delete("/2015-03-31/functions/:name", async (c) => {
