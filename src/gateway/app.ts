@@ -12,6 +12,7 @@ import { type CostApiDeps, costApi } from "./cost-api.js";
 import { lambdaErrorResponse } from "./lambda-api/errors.js";
 import { type LambdaApiDeps, lambdaApi } from "./lambda-api/routes.js";
 import { nimbusApi } from "./nimbus-api.js";
+import { packageApi } from "./package-api.js";
 import { sandboxApi } from "./sandbox-api.js";
 
 export interface GatewayDeps extends LambdaApiDeps, Pick<CostApiDeps, "usage" | "budgets"> {
@@ -24,6 +25,8 @@ export interface GatewayDeps extends LambdaApiDeps, Pick<CostApiDeps, "usage" | 
   /** The usage records (runs, with what their traces are made of) of a request id. */
   readonly runs: (requestId: string) => Promise<UsageRecord[]>;
   readonly logger: Logger;
+  /** Function packages by id, which Code.Location links download. */
+  readonly packages: { read(packageId: string): Promise<Buffer> };
   /** The Prometheus exposition `GET /metrics` answers with. */
   readonly metrics: { expose(): Promise<{ contentType: string; body: string }> };
 }
@@ -34,6 +37,7 @@ export function createGateway(d: GatewayDeps): Hono {
   app.route("/", nimbusApi(d));
   app.route("/", costApi(d));
   app.route("/", sandboxApi(d));
+  app.route("/", packageApi(d));
   // Prometheus cannot sign requests: it may send the platform's key as HTTP Basic instead.
   app.get("/metrics", async (c) => {
     await d.auth.checkSignedOrBasic(c.req.raw, c.req.url, EMPTY_SHA256);

@@ -14,6 +14,7 @@ import { AsyncInvoker, DEFAULT_ASYNC_SETTINGS } from "../control/async/async-inv
 import { EventConfigs } from "../control/async/event-configs.js";
 import { Budgets } from "../control/budgets.js";
 import { CodeStore } from "../control/code-store.js";
+import { CodeUrls } from "../control/code-urls.js";
 import { Dispatcher } from "../control/dispatcher.js";
 import { InvokeService } from "../control/invoke-service.js";
 import { HybridHistogramKeepAlive } from "../control/keep-alive.js";
@@ -304,7 +305,9 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     auth: createAuthenticator(config.auth, credentials, () => clock.now()),
     arn: { region: config.region, accountId: config.accountId },
     accountConcurrency: config.accountConcurrency,
-    publicUrl: () => baseUrl,
+    accountUsage: () => store.accountUsage(),
+    codeUrls: new CodeUrls(credentials.secretAccessKey, clock),
+    packages: code,
     now: () => clock.now(),
     metrics,
   });

@@ -23,13 +23,11 @@ export const ERROR_CATALOGUE = {
   InvalidParameter: { status: 400, fault: "user", lambdaName: "InvalidParameterValueException" },
   InvalidRequestContent: { status: 400, fault: "user", lambdaName: "InvalidRequestContentException" },
   RequestTooLarge: { status: 413, fault: "user", lambdaName: "RequestTooLargeException" },
-  CodeStorageExceeded: { status: 400, fault: "user", lambdaName: "CodeStorageExceededException" },
   InvalidZipFile: { status: 400, fault: "user", lambdaName: "InvalidZipFileException" },
   TooManyRequests: { status: 429, fault: "user", lambdaName: "TooManyRequestsException" },
   PreconditionFailed: { status: 412, fault: "user", lambdaName: "PreconditionFailedException" },
-  UnsupportedMediaType: { status: 415, fault: "user", lambdaName: "UnsupportedMediaTypeException" },
+  // A Lambda operation Nimbus does not implement: 501, which the SDKs do not retry.
   NotImplemented: { status: 501, fault: "user", lambdaName: "NotImplementedException" },
-  MethodNotAllowed: { status: 405, fault: "user", lambdaName: "MethodNotAllowedException" },
   // Authentication (SigV4). Lambda answers these with the same names as the other AWS APIs.
   MissingAuthenticationToken: {
     status: 403,
@@ -43,7 +41,6 @@ export const ERROR_CATALOGUE = {
   // Nimbus's own: a monthly budget is spent (402: retrying the same call cannot help).
   BudgetExceeded: { status: 402, fault: "user", lambdaName: "BudgetExceededException" },
   // The platform's own failures.
-  ResourceNotReady: { status: 502, fault: "platform", lambdaName: "ResourceNotReadyException" },
   ServiceUnavailable: { status: 503, fault: "platform", lambdaName: "ServiceException" },
   Internal: { status: 500, fault: "platform", lambdaName: "ServiceException" },
 } as const satisfies Record<string, CatalogueEntry>;

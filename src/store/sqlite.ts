@@ -4,6 +4,7 @@ import Database from "better-sqlite3";
 import type { EventInvokeConfig } from "../control/async/event-configs-repo.js";
 import type { LogQuery, LogRecord, StoredLog } from "../control/logs-repo.js";
 import type { ProvisionedConfig, ProvisionedSpan } from "../control/provisioned-repo.js";
+import type { AccountUsage } from "../control/registry/repo.js";
 import type { Budget, UsageQuery, UsageRecord, UsageSums } from "../control/usage-repo.js";
 import type { Alias, FunctionRecord, FunctionVersion } from "../protocol/function.js";
 import { LATEST } from "../protocol/function.js";
@@ -398,6 +399,16 @@ export class SqliteStore implements MetadataStore {
       package_id: string;
     }[];
     return new Set(rows.map((r) => r.package_id));
+  }
+
+  async accountUsage(): Promise<AccountUsage> {
+    const row = this.#db
+      .prepare(
+        `SELECT (SELECT COUNT(*) FROM functions) AS functions,
+                (SELECT COALESCE(SUM(json_extract(body, '$.codeSize')), 0) FROM versions) AS bytes`,
+      )
+      .get() as { functions: number; bytes: number };
+    return { functionCount: row.functions, totalCodeSize: row.bytes };
   }
 
   /** Hands the entries, packed, to the writing thread (resolves once committed), or inserts them here. */

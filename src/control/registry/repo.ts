@@ -7,6 +7,13 @@
 import type { Alias, FunctionRecord, FunctionVersion } from "../../protocol/function.js";
 import type { FunctionSandbox } from "../../protocol/sandbox.js";
 
+/** What GetAccountSettings reports as used. */
+export interface AccountUsage {
+  readonly functionCount: number;
+  /** Bytes: each version's package ($LATEST and published), even where versions share one. */
+  readonly totalCodeSize: number;
+}
+
 export interface FunctionsRepo {
   getFunction(name: string): Promise<FunctionRecord | undefined>;
   /** Functions in name order, starting after `afterName`. */
@@ -35,4 +42,6 @@ export interface FunctionsRepo {
   deleteAlias(functionName: string, name: string): Promise<void>;
   /** Every package id a function version still references. */
   referencedPackages(): Promise<Set<string>>;
+  /** How many functions there are, and the code size of every version summed, as Lambda counts storage. */
+  accountUsage(): Promise<AccountUsage>;
 }

@@ -8,10 +8,12 @@ import type { Context } from "hono";
 import { Hono } from "hono";
 import type { AsyncInvoker } from "../../control/async/async-invoker.js";
 import type { EventConfigs } from "../../control/async/event-configs.js";
+import type { CodeUrls } from "../../control/code-urls.js";
 import type { Dispatcher } from "../../control/dispatcher.js";
 import type { InvokeService } from "../../control/invoke-service.js";
 import type { ProvisionedConcurrency } from "../../control/provisioned.js";
 import type { Registry } from "../../control/registry/registry.js";
+import type { AccountUsage } from "../../control/registry/repo.js";
 import { initPhasesHeader } from "../../control/report.js";
 import type { FunctionVersion } from "../../protocol/function.js";
 import { INIT_PHASES_HEADER } from "../../protocol/invoke.js";
@@ -28,6 +30,7 @@ import {
   provisionedConfiguration,
   type SnapStartView,
 } from "./shapes.js";
+import { notImplemented, routePattern, UNSUPPORTED_OPERATIONS } from "./unsupported.js";
 
 export interface LambdaApiDeps {
   /** Epoch ms now (the platform's clock). */
@@ -43,8 +46,10 @@ export interface LambdaApiDeps {
   readonly auth: Authenticator;
   readonly arn: ArnContext;
   readonly accountConcurrency: number;
-  /** Base URL of this platform, for GetFunction's Code.Location. */
-  readonly publicUrl: () => string;
+  /** What GetAccountSettings reports as used: functions, and code stored by all their versions. */
+  readonly accountUsage: () => Promise<AccountUsage>;
+  /** Signs GetFunction's Code.Location, a link to the package that expires. */
+  readonly codeUrls: CodeUrls;
 }
 
 const CONTROL_TOO_LARGE = `Request must be smaller than ${MAX_CONTROL_BODY_BYTES} bytes for this operation`;
@@ -88,7 +93,8 @@ export function lambdaApi(d: LambdaApiDeps): Hono {
   app.get("/2015-03-31/functions/:name", async (c) => {
     await authed(c);
     const { fn, record } = await d.registry.get(name(c), c.req.query("Qualifier"));
-    const codeUrl = `${d.publicUrl()}/nimbus/v1/packages/${fn.packageId}`;
+    // On the host and port the caller reached, which is where it can fetch from.
+    const codeUrl = d.codeUrls.sign(new URL(c.req.url).origin, fn.packageId);
     return c.json(getFunctionBody(d.arn, fn, record, codeUrl, d.snapStart(fn)));
   });
   app.delete("/2015-03-31/functions/:name", async (c) => {
@@ -161,8 +167,9 @@ export function lambdaApi(d: LambdaApiDeps): Hono {
     const n = await d.registry.getConcurrency(name(c));
     return c.json(n === undefined ? {} : { ReservedConcurrentExecutions: n });
   });
-  app.get("/2016-08-19/account-settings", async (c) => {
+  const accountSettings = async (c: Context) => {
     await authed(c);
+    const usage = await d.accountUsage();
     return c.json({
       AccountLimit: {
         TotalCodeSize: 80 * 1024 ** 3,
@@ -171,9 +178,12 @@ export function lambdaApi(d: LambdaApiDeps): Hono {
         ConcurrentExecutions: d.accountConcurrency,
         UnreservedConcurrentExecutions: d.dispatcher.unreservedCapacity(),
       },
-      AccountUsage: { TotalCodeSize: 0, FunctionCount: 0 },
+      AccountUsage: { TotalCodeSize: usage.totalCodeSize, FunctionCount: usage.functionCount },
     });
-  });
+  };
+  app.get("/2016-08-19/account-settings", accountSettings);
+  // The AWS CLI v2 sends it with a trailing slash, the JS SDK without.
+  app.get("/2016-08-19/account-settings/", accountSettings);
 
   // ── Event invoke configuration (async retries, event age, destinations) ──
   const EIC = "/2019-09-25/functions/:name/event-invoke-config";
@@ -268,6 +278,16 @@ export function lambdaApi(d: LambdaApiDeps): Hono {
     }
     return new Response(out.payload, { status: 200, headers });
   });
+
+  // ── Operations Nimbus does not implement: 501 naming them, once the caller is known ──
+  for (const u of UNSUPPORTED_OPERATIONS) {
+    const pattern = routePattern(u.path);
+    // The AWS CLI sends some list and create paths with a trailing slash.
+    app.on(u.method, [pattern, `${pattern}/`], async (c) => {
+      await authed(c);
+      throw notImplemented(u, new URL(c.req.url).searchParams);
+    });
+  }
 
   return app;
 }
