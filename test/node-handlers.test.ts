@@ -1,6 +1,7 @@
 /**
  * End to end: the Node handler contract as an invoker sees it through @aws-sdk/client-lambda,
- * on Nimbus's own Node runtime: callback-style handlers and context.callbackWaitsForEmptyEventLoop.
+ * on Nimbus's own Node runtime: callback-style handlers and context.callbackWaitsForEmptyEventLoop,
+ * and what a module that does not parse reports.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
@@ -161,5 +162,128 @@ describe("callback handlers", () => {
     const body = out.payload as { errorType: string; errorMessage: string };
     assert.equal(body.errorType, "Runtime.NodeJsExit");
     assert.match(body.errorMessage, /the handler's promise never settled/);
+  });
+});
+
+describe("syntax errors", () => {
+  interface Case {
+    readonly name: string;
+    readonly files: ZipFiles;
+    readonly handler?: string;
+    /** The faulty file, relative to the task root, its line and Node's message. */
+    readonly file: string;
+    readonly line: number;
+    readonly column: number;
+    readonly message: string;
+    /** The faulty line, as the trace shows it. */
+    readonly source: string;
+  }
+
+  // Functions whose code is broken on purpose, as strings: the linter must not see them.
+  const unexpectedBrace = "export const handler = async () => {\n  return 1;\n}\n}\n";
+  const unexpectedSemicolon = "exports.handler = async () => {\n  return { a: 1 ;\n};\n";
+  const doubleComma = (exported: string) => `${exported} {\n  a: 1,,\n};\n`;
+
+  async function assertSyntaxError(c: Case): Promise<void> {
+    await deploy(c.name, c.files, c.handler);
+    const out = await invoke(c.name);
+    assert.equal(out.functionError, "Unhandled", c.name);
+    const body = out.payload as { errorType: string; errorMessage: string; trace: string[] };
+    const message = `SyntaxError: ${c.message} (${c.file}:${c.line}:${c.column})`;
+    assert.deepEqual(
+      { errorType: body.errorType, errorMessage: body.errorMessage },
+      { errorType: "Runtime.UserCodeSyntaxError", errorMessage: message },
+      c.name,
+    );
+    // The trace starts as Node prints a parse error: the file as the function sees it, the line
+    // and a caret under the fault.
+    const [head, source, caret] = body.trace;
+    if (t.platform.worker.sandbox === "jail") {
+      assert.equal(head, `/var/task/${c.file}:${c.line}`);
+      const seen = JSON.stringify(body) + out.tail;
+      assert.ok(!seen.includes(t.dataDir), `a host path leaked: ${seen}`);
+    } else {
+      assert.ok(head?.startsWith("/") && head.endsWith(`/${c.file}:${c.line}`), head);
+    }
+    assert.equal(source, c.source);
+    assert.equal(caret, `${" ".repeat(c.column - 1)}^`);
+    // The function's log says so too, with the same message.
+    assert.ok(
+      out.tail.includes(
+        `\tERROR\tInit Error \t{"errorType":"Runtime.UserCodeSyntaxError","errorMessage":${JSON.stringify(message)}`,
+      ),
+      out.tail,
+    );
+  }
+
+  test("an ES module handler that does not parse names its file, line and column", async () => {
+    await assertSyntaxError({
+      name: "syntax-mjs",
+      files: { "index.mjs": unexpectedBrace },
+      file: "index.mjs",
+      line: 4,
+      column: 1,
+      message: "Unexpected token '}'",
+      source: "}",
+    });
+    await assertSyntaxError({
+      name: "syntax-type-module",
+      files: { "package.json": '{"type":"module"}', "index.js": unexpectedBrace },
+      file: "index.js",
+      line: 4,
+      column: 1,
+      message: "Unexpected token '}'",
+      source: "}",
+    });
+  });
+
+  test("a CommonJS handler that does not parse names its file, line and column", async () => {
+    await assertSyntaxError({
+      name: "syntax-js",
+      files: { "index.js": unexpectedSemicolon },
+      file: "index.js",
+      line: 2,
+      column: 17,
+      message: "Unexpected token ';'",
+      source: "  return { a: 1 ;",
+    });
+    await assertSyntaxError({
+      name: "syntax-cjs",
+      files: { "app.cjs": unexpectedSemicolon },
+      handler: "app.handler",
+      file: "app.cjs",
+      line: 2,
+      column: 17,
+      message: "Unexpected token ';'",
+      source: "  return { a: 1 ;",
+    });
+  });
+
+  test("a syntax error in a file the handler imports names that file", async () => {
+    await assertSyntaxError({
+      name: "syntax-esm-import",
+      files: {
+        "index.mjs":
+          'import { settings } from "./lib/settings.mjs";\nexport const handler = async () => settings;\n',
+        "lib/settings.mjs": doubleComma("export const settings ="),
+      },
+      file: "lib/settings.mjs",
+      line: 2,
+      column: 8,
+      message: "Unexpected token ','",
+      source: "  a: 1,,",
+    });
+    await assertSyntaxError({
+      name: "syntax-cjs-require",
+      files: {
+        "index.js": 'const settings = require("./lib/settings");\nexports.handler = async () => settings;\n',
+        "lib/settings.js": doubleComma("module.exports ="),
+      },
+      file: "lib/settings.js",
+      line: 2,
+      column: 8,
+      message: "Unexpected token ','",
+      source: "  a: 1,,",
+    });
   });
 });
