@@ -41,9 +41,11 @@ function run(list, n, env = process.env) {
   return result.status ?? 1;
 }
 // The suite runs in the default sandbox (the jail where it can run); the end-to-end files that
-// exercise the sandbox itself run once more in the process driver, for hosts without the jail.
+// exercise the sandbox itself, or what the Node runtime shows of it (paths, child processes),
+// run once more in the process driver, for hosts without the jail.
 const AGAIN_IN_PROCESS = [
   "test/invoke.test.js",
+  "test/node-handlers.test.js",
   "test/runtimes.test.js",
   "test/pool.test.js",
   "test/snapshot.test.js",

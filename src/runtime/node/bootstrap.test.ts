@@ -200,7 +200,12 @@ test("init failures are posted to /init/error with Lambda's error types, and the
       "Runtime.ImportModuleError",
       /^Error: Cannot find module 'missing'\n/,
     ],
-    [syntaxError, "index.handler", "Runtime.UserCodeSyntaxError", /^SyntaxError: /],
+    [
+      syntaxError,
+      "index.handler",
+      "Runtime.UserCodeSyntaxError",
+      /^SyntaxError: Unexpected token ';' \(index\.js:2:25\)$/,
+    ],
     [
       fixture("no-export"),
       "index.handler",

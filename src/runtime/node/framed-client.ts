@@ -27,6 +27,12 @@ export class FramedRuntimeApiClient implements RuntimeApi {
   constructor(socketPath: string) {
     this.#socket = connect(socketPath);
     this.#socket.setNoDelay(true);
+    // The connection keeps the process alive only while a call waits for its reply, as Node's
+    // http Agent does with an idle keep-alive socket. While the handler runs, no call waits, so
+    // Node's beforeExit tells the runtime when the function's own work (its timers, sockets,
+    // child processes) is done: a callback handler answers then (callbackWaitsForEmptyEventLoop),
+    // and an async one whose promise can no longer settle fails at once instead of timing out.
+    this.#socket.unref();
     this.#socket.on("data", (chunk: Buffer) => {
       let frames: ReturnType<FrameDecoder["push"]>;
       try {
@@ -48,6 +54,7 @@ export class FramedRuntimeApiClient implements RuntimeApi {
               ? { status: 200, headers: {}, body: JSON.stringify(reply.env) }
               : { status: reply.status, headers: {}, body: text };
         this.#pending.shift()?.resolve(response);
+        if (this.#pending.length === 0) this.#socket.unref();
       }
     });
     this.#socket.on("error", (err) => this.#fail(err));
@@ -103,6 +110,7 @@ export class FramedRuntimeApiClient implements RuntimeApi {
   #call(header: object, body?: string, thenNext = false): Promise<ApiResponse> {
     if (this.#failure) return Promise.reject(this.#failure);
     return new Promise((resolve, reject) => {
+      if (this.#pending.length === 0) this.#socket.ref();
       this.#pending.push({ resolve, reject, thenNext });
       this.#socket.write(encodeFrame(header, body));
     });

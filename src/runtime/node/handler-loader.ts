@@ -5,6 +5,7 @@ import { createRequire } from "node:module";
 import { basename, dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { LambdaError } from "./runtime-api-client.js";
+import { locateInModuleGraph, locationInStack, userCodeSyntaxError } from "./syntax-errors.js";
 
 export type Handler = (event: unknown, context: unknown, callback: unknown) => unknown;
 
@@ -22,11 +23,16 @@ const ESM_SYNTAX_MESSAGE =
 /** Loads `{taskRoot}/{file}` named by `_HANDLER` ("dir/file.export.nested") and returns the handler function. */
 export async function loadHandler(taskRoot: string, handlerString: string | undefined): Promise<Handler> {
   const { moduleRoot, moduleName, exportPath } = parseHandlerString(handlerString ?? "");
+  // Resolve against the bootstrap's own path so a missing module reads as on AWS:
+  // "Cannot find module 'index'\nRequire stack:\n- /var/runtime/…".
+  const require = createRequire(process.argv[1] ?? join(taskRoot, "bootstrap"));
+  let file: string | undefined;
   let loaded: Loaded;
   try {
-    loaded = await loadModule(taskRoot, moduleRoot, moduleName);
+    file = resolveModule(require, taskRoot, moduleRoot, moduleName);
+    loaded = await loadFile(require, file);
   } catch (err) {
-    throw asInitError(err);
+    throw await asInitError(err, taskRoot, file);
   }
   return findHandler(loaded.exports, exportPath, handlerString ?? "");
 }
@@ -57,17 +63,20 @@ function parseHandlerString(handlerString: string): {
   };
 }
 
-async function loadModule(taskRoot: string, moduleRoot: string, moduleName: string): Promise<Loaded> {
-  // Resolve against the bootstrap's own path so a missing module reads as on AWS:
-  // "Cannot find module 'index'\nRequire stack:\n- /var/runtime/…".
-  const require = createRequire(process.argv[1] ?? join(taskRoot, "bootstrap"));
+/** The handler module's file: `{moduleName}.js|.mjs|.cjs`, else a package of that name. */
+function resolveModule(
+  require: NodeJS.Require,
+  taskRoot: string,
+  moduleRoot: string,
+  moduleName: string,
+): string {
   const base = resolve(taskRoot, moduleRoot, moduleName);
   for (const extension of EXTENSIONS) {
     const file = base + extension;
-    if (statSync(file, { throwIfNoEntry: false })?.isFile()) return loadFile(require, file);
+    if (statSync(file, { throwIfNoEntry: false })?.isFile()) return file;
   }
   // As on AWS, the name may also be a package under node_modules.
-  return loadFile(require, require.resolve(moduleName, { paths: [taskRoot, join(taskRoot, moduleRoot)] }));
+  return require.resolve(moduleName, { paths: [taskRoot, join(taskRoot, moduleRoot)] });
 }
 
 function loadFile(require: NodeJS.Require, file: string): Loaded | Promise<Loaded> {
@@ -112,12 +121,18 @@ function isModuleScope(dir: string): boolean {
   }
 }
 
-function asInitError(err: unknown): unknown {
+/**
+ * Lambda's error type for a load failure. A SyntaxError says where the code failed to parse:
+ * CommonJS errors carry the place at the head of their stack; for ES modules, which carry
+ * none, the module graph is parsed once more in a child process (only on this failing path).
+ */
+async function asInitError(err: unknown, taskRoot: string, file: string | undefined): Promise<unknown> {
   if (err instanceof SyntaxError) {
-    const syntaxError = new LambdaError("Runtime.UserCodeSyntaxError", String(err));
-    // The original stack points at the faulty line, which is what the user needs to see.
-    syntaxError.stack = err.stack ?? syntaxError.stack;
-    return syntaxError;
+    const stack = err.stack ?? String(err);
+    const inStack = locationInStack(stack);
+    if (inStack) return userCodeSyntaxError(err, taskRoot, inStack.at, inStack.rest);
+    const at = file === undefined ? undefined : await locateInModuleGraph(pathToFileURL(file).href, taskRoot);
+    return userCodeSyntaxError(err, taskRoot, at, stack);
   }
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   if (code === "MODULE_NOT_FOUND" || code === "ERR_MODULE_NOT_FOUND") {
