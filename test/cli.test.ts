@@ -15,12 +15,13 @@ const HELLO = resolve("examples/hello");
 
 let dataDir: string;
 let up: ReturnType<typeof startUp>;
+let url: string;
 
 before(async () => {
   dataDir = mkdtempSync(join(tmpdir(), "nimbus-cli-"));
   chmodSync(dataDir, 0o711);
   up = startUp(dataDir);
-  await up.out.waitFor(/Nimbus is running at (http:\/\/\S+)/);
+  url = (await up.out.waitFor(/Nimbus is running at (http:\/\/\S+)/))[1]!;
 });
 
 after(async () => {
@@ -218,9 +219,14 @@ describe("shutdown", () => {
     assert.match(up.out.text, /Nimbus stopped/);
     assert.equal(existsSync(join(dataDir, "endpoint")), false);
 
-    const refused = await nimbus(dataDir, "invoke", "slow");
+    // Without its endpoint file the CLI would try the default address, where another platform
+    // may run on a shared machine: the address the stopped one had is asked for instead.
+    const refused = await nimbus(dataDir, "invoke", "slow", "--endpoint", url);
     assert.equal(refused.code, 1);
-    assert.match(refused.stderr, /cannot find the platform/);
+    assert.match(
+      refused.stderr,
+      /cannot reach the platform at http:\/\/127\.0\.0\.1:\d+ \(--endpoint\): ECONNREFUSED/,
+    );
 
     up = startUp(dataDir);
     await up.out.waitFor(/Nimbus is running at/);

@@ -4,15 +4,27 @@ import { resolve } from "node:path";
 
 export const NIMBUS = resolve("bin/nimbus.js");
 
-/** The user's environment, minus what would slow every node start here. */
+/**
+ * The user's environment, minus what would slow every node start here and what would point
+ * the CLI at another platform or key (the developer's own NIMBUS_* and AWS_* settings).
+ */
 export function cliEnv(dataDir: string): NodeJS.ProcessEnv {
-  const {
-    NODE_EXTRA_CA_CERTS: _,
-    NIMBUS_ACCESS_KEY_ID: __,
-    NIMBUS_SECRET_ACCESS_KEY: ___,
-    ...env
-  } = process.env;
-  return { ...env, NIMBUS_DATA: dataDir };
+  return { ...cleanEnv(), NIMBUS_DATA: dataDir };
+}
+
+/** process.env without NODE_EXTRA_CA_CERTS, the CLI's NIMBUS_* connection settings, and AWS_*. */
+export function cleanEnv(): NodeJS.ProcessEnv {
+  const dropped = new Set([
+    "NODE_EXTRA_CA_CERTS",
+    "NIMBUS_ENDPOINT",
+    "NIMBUS_ACCESS_KEY_ID",
+    "NIMBUS_SECRET_ACCESS_KEY",
+    "NIMBUS_REGION",
+    "NIMBUS_DATA",
+  ]);
+  return Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !dropped.has(k) && !k.startsWith("AWS_")),
+  );
 }
 
 export interface CliResult {
@@ -22,8 +34,17 @@ export interface CliResult {
 }
 
 export function nimbus(dataDir: string, ...args: string[]): Promise<CliResult> {
+  return run(process.execPath, [NIMBUS, ...args], { env: cliEnv(dataDir) });
+}
+
+/** Runs a command to its end; `code` is its exit code. */
+export function run(
+  file: string,
+  args: readonly string[],
+  opts: { env: NodeJS.ProcessEnv; cwd?: string },
+): Promise<CliResult> {
   return new Promise((done) => {
-    execFile(process.execPath, [NIMBUS, ...args], { env: cliEnv(dataDir) }, (err, stdout, stderr) => {
+    execFile(file, args, opts, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
       done({ code, stdout, stderr });
     });

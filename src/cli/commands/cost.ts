@@ -1,42 +1,46 @@
 /** `nimbus cost`: usage and its cost per function, version or day, as a table. */
-import { parseArgs } from "node:util";
+import { Command } from "commander";
 import type { UsageReport, UsageRow } from "../../control/usage-report.js";
-import { NimbusClient, resolveClientOptions } from "../client.js";
+import type { CliContext } from "../context.js";
+import { type Flags, oneOf, withConnection, withJson } from "../options.js";
 
-export const COST_USAGE =
-  "usage: nimbus cost [--function NAME] [--by function|version|day] [--from DATE] [--to DATE] [--json]";
+type WireReport = Omit<UsageReport, "from" | "to"> & { from: string; to: string };
 
-export async function cost(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      function: { type: "string" },
-      by: { type: "string" },
-      from: { type: "string" },
-      to: { type: "string" },
-      json: { type: "boolean" },
-      endpoint: { type: "string" },
-      data: { type: "string" },
-    },
-  });
-  const client = new NimbusClient(resolveClientOptions(values, process.env));
-  const query: Record<string, string> = {};
-  if (values.function) query.function = values.function;
-  if (values.by) query.groupBy = values.by;
-  if (values.from) query.from = values.from;
-  if (values.to) query.to = values.to;
-  const res = await client.call("GET", "/nimbus/v1/usage", { query });
-  const report = (await res.json()) as Omit<UsageReport, "from" | "to"> & { from: string; to: string };
-  if (values.json) {
-    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-    return 0;
-  }
-  process.stdout.write(costTable(report));
-  return 0;
+export function costCommand(ctx: CliContext): Command {
+  return withConnection(
+    withJson(
+      new Command("cost")
+        .summary("usage and cost per function, version or day")
+        .description(
+          "Requests, errors, cold starts, GB-seconds and their cost at Lambda's prices, this month by default.\n\n" +
+            "--json prints the Nimbus API's usage report (see docs/cost.md).",
+        )
+        .option("--function <name>", "one function only")
+        .option(
+          "--by <grouping>",
+          "one line per function, version or day",
+          oneOf("function", "version", "day"),
+        )
+        .option("--from <date>", "from this ISO date or time (default: the start of this month, UTC)")
+        .option("--to <date>", "up to this ISO date or time (default: now)"),
+    ),
+  ).action(
+    ctx.action(async (o: Flags<{ function?: string; by?: string; from?: string; to?: string }>) => {
+      const query: Record<string, string> = {};
+      if (o.function) query.function = o.function;
+      if (o.by) query.groupBy = o.by;
+      if (o.from) query.from = o.from;
+      if (o.to) query.to = o.to;
+      const report = await ctx.client(o).json<WireReport>("GET", "/nimbus/v1/usage", { query });
+      if (o.json) ctx.json(report);
+      else ctx.stdout.write(costTable(report));
+      return 0;
+    }),
+  );
 }
 
 /** The report as the terminal shows it: one line per group, then the total. */
-export function costTable(r: Omit<UsageReport, "from" | "to"> & { from: string; to: string }): string {
+export function costTable(r: WireReport): string {
   const label = (row: Partial<UsageRow>) =>
     r.groupBy === "day"
       ? (row.day ?? "")

@@ -1,8 +1,9 @@
 /** `nimbus invocations show|ls|redrive`: the records of asynchronous invocations. */
-import { parseArgs } from "node:util";
-import { NimbusClient, resolveClientOptions } from "../client.js";
+import { Command } from "commander";
+import type { CliContext } from "../context.js";
+import { type Flags, integer, oneOf, withConnection, withJson } from "../options.js";
 
-interface Record {
+interface InvocationRecord {
   requestId: string;
   function: string;
   qualifier: string | null;
@@ -15,27 +16,17 @@ interface Record {
   error: unknown;
 }
 
-const USAGE =
-  "usage: nimbus invocations show REQUEST_ID | ls [--function NAME] [--status queued|running|retrying|succeeded|failed] [--limit N] | redrive REQUEST_ID";
+const JSON_NOTE = "--json prints each record as one JSON object a line, as the Nimbus API answers it.";
 
-export async function invocations(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      function: { type: "string" },
-      status: { type: "string" },
-      limit: { type: "string" },
-      json: { type: "boolean" },
-      endpoint: { type: "string" },
-      data: { type: "string" },
-    },
-  });
-  const [sub, id] = positionals;
-  const client = new NimbusClient(resolveClientOptions(values, process.env));
-  const print = (r: Record) => {
-    if (values.json) {
-      process.stdout.write(`${JSON.stringify(r)}\n`);
+export function invocationsCommand(ctx: CliContext): Command {
+  const cmd = new Command("invocations")
+    .summary("records of asynchronous invocations")
+    .description(
+      "Each `nimbus invoke --async` leaves a record: its status, attempts, timings, and result or error.",
+    );
+  const print = (r: InvocationRecord, json: boolean | undefined) => {
+    if (json) {
+      ctx.stdout.write(`${JSON.stringify(r)}\n`);
       return;
     }
     const lines = [
@@ -44,31 +35,72 @@ export async function invocations(args: string[]): Promise<number> {
     ];
     if (r.error !== null) lines.push(`  error  ${JSON.stringify(r.error)}`);
     if (r.result !== null) lines.push(`  result ${JSON.stringify(r.result)}`);
-    process.stdout.write(`${lines.join("\n")}\n`);
+    ctx.stdout.write(`${lines.join("\n")}\n`);
   };
-  switch (sub) {
-    case "show": {
-      if (!id) throw new Error(USAGE);
-      const res = await client.call("GET", `/nimbus/v1/invocations/${encodeURIComponent(id)}`);
-      print((await res.json()) as Record);
-      return 0;
-    }
-    case "ls": {
-      const query: { [k: string]: string } = {};
-      if (values.function) query.function = values.function;
-      if (values.status) query.status = values.status;
-      if (values.limit) query.limit = values.limit;
-      const res = await client.call("GET", "/nimbus/v1/invocations", { query });
-      for (const r of ((await res.json()) as { invocations: Record[] }).invocations) print(r);
-      return 0;
-    }
-    case "redrive": {
-      if (!id) throw new Error(USAGE);
-      const res = await client.call("POST", `/nimbus/v1/invocations/${encodeURIComponent(id)}/redrive`);
-      print((await res.json()) as Record);
-      return 0;
-    }
-    default:
-      throw new Error(USAGE);
-  }
+
+  withConnection(
+    withJson(
+      cmd
+        .command("show")
+        .summary("show one invocation")
+        .argument("<request-id>", "the id `invoke --async` printed"),
+    ),
+  )
+    .description(`Show one asynchronous invocation.\n\n${JSON_NOTE}`)
+    .action(
+      ctx.action(async (id: string, o: Flags) => {
+        print(await ctx.client(o).json("GET", `/nimbus/v1/invocations/${encodeURIComponent(id)}`), o.json);
+        return 0;
+      }),
+    );
+
+  withConnection(
+    withJson(
+      cmd
+        .command("ls")
+        .alias("list")
+        .summary("list invocations, newest first")
+        .option("--function <name>", "one function's")
+        .option(
+          "--status <status>",
+          "only in this state: queued, running, retrying, succeeded, failed",
+          oneOf("queued", "running", "retrying", "succeeded", "failed"),
+        )
+        .option("--limit <n>", "at most this many", integer(1, 1000)),
+    ),
+  )
+    .description(`List asynchronous invocations, newest first.\n\n${JSON_NOTE}`)
+    .action(
+      ctx.action(async (o: Flags<{ function?: string; status?: string; limit?: number }>) => {
+        const query: Record<string, string> = {};
+        if (o.function) query.function = o.function;
+        if (o.status) query.status = o.status;
+        if (o.limit !== undefined) query.limit = String(o.limit);
+        const { invocations } = await ctx
+          .client(o)
+          .json<{ invocations: InvocationRecord[] }>("GET", "/nimbus/v1/invocations", { query });
+        for (const r of invocations) print(r, o.json);
+        return 0;
+      }),
+    );
+
+  withConnection(
+    withJson(
+      cmd
+        .command("redrive")
+        .summary("run a failed invocation again")
+        .argument("<request-id>", "the id of a failed invocation"),
+    ),
+  )
+    .description(`Queue a failed asynchronous invocation again, with its original event.\n\n${JSON_NOTE}`)
+    .action(
+      ctx.action(async (id: string, o: Flags) => {
+        print(
+          await ctx.client(o).json("POST", `/nimbus/v1/invocations/${encodeURIComponent(id)}/redrive`),
+          o.json,
+        );
+        return 0;
+      }),
+    );
+  return cmd;
 }

@@ -1,59 +1,120 @@
 /** `nimbus invoke NAME --payload JSON|@file`: runs a function and prints its result and REPORT line. */
 import { readFile } from "node:fs/promises";
-import { parseArgs } from "node:util";
-import { INIT_PHASES_HEADER } from "../../protocol/invoke.js";
-import { NimbusClient, resolveClientOptions } from "../client.js";
+import { Command } from "commander";
+import { INIT_PHASES_HEADER, type InitPhases } from "../../protocol/invoke.js";
+import type { ConnectionFlags } from "../client.js";
+import type { CliContext } from "../context.js";
+import { withConnection, withJson } from "../options.js";
+import { functionPath } from "./functions.js";
 
-export async function invoke(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      payload: { type: "string" },
-      qualifier: { type: "string" },
-      endpoint: { type: "string" },
-      data: { type: "string" },
-      quiet: { type: "boolean", short: "q" },
-      async: { type: "boolean" },
-    },
-  });
-  const name = positionals[0];
-  if (!name)
-    throw new Error(
-      "usage: nimbus invoke NAME [--payload JSON|@file.json] [--qualifier VERSION|ALIAS] [--async]",
-    );
-  const payload = values.payload?.startsWith("@")
-    ? await readFile(values.payload.slice(1))
-    : Buffer.from(values.payload ?? "");
-  const client = new NimbusClient(resolveClientOptions(values, process.env));
-  if (values.async) {
-    const res = await client.call("POST", `/2015-03-31/functions/${encodeURIComponent(name)}/invocations`, {
-      body: payload,
-      headers: { "x-amz-invocation-type": "Event" },
-      ...(values.qualifier ? { query: { Qualifier: values.qualifier } } : {}),
-    });
-    const id = res.headers.get("x-amzn-requestid") ?? "";
-    process.stdout.write(`${id}\n`);
-    if (!values.quiet) process.stderr.write(`queued; follow it with: nimbus invocations show ${id}\n`);
-    return 0;
+interface InvokeOptions extends ConnectionFlags {
+  payload?: string;
+  qualifier?: string;
+  quiet?: boolean;
+  async?: boolean;
+  json?: boolean;
+}
+
+export function invokeCommand(ctx: CliContext): Command {
+  return withConnection(
+    withJson(
+      new Command("invoke")
+        .summary("invoke a function")
+        .description(
+          "Invoke a function and print its result on stdout, its REPORT line on stderr (the whole log tail " +
+            "when it failed, with exit code 1) and, after a cold start, where the start's time went.\n\n" +
+            "--json prints one object: RequestId, StatusCode, ExecutedVersion, FunctionError (null when it " +
+            "succeeded), Payload (the result, parsed when it is JSON), LogTail, InitPhases (null when warm). " +
+            "With --async: RequestId and StatusCode (202).",
+        )
+        .argument("<name>", "the function's name or ARN")
+        .option("--payload <json|@file>", "the event: JSON, or @FILE to read it from a file")
+        .option("--qualifier <version|alias>", "a published version or an alias instead of $LATEST")
+        .option(
+          "--async",
+          "queue the event (InvocationType Event) and print its request id once it is durable",
+        )
+        .option("-q, --quiet", "print only the result"),
+    ),
+  ).action(
+    ctx.action(async (name: string, o: InvokeOptions) => {
+      const payload = o.payload?.startsWith("@")
+        ? await readFile(o.payload.slice(1))
+        : Buffer.from(o.payload ?? "");
+      const client = ctx.client(o);
+      const path = functionPath(name, "invocations");
+      const query = o.qualifier ? { query: { Qualifier: o.qualifier } } : {};
+      if (o.async) {
+        const res = await client.call("POST", path, {
+          body: payload,
+          headers: { "x-amz-invocation-type": "Event" },
+          ...query,
+        });
+        const id = res.headers.get("x-amzn-requestid") ?? "";
+        if (o.json) ctx.json({ RequestId: id, StatusCode: res.status });
+        else ctx.stdout.write(`${id}\n`);
+        if (!o.quiet && !o.json) ctx.stderr.write(`queued; follow it with: nimbus invocations show ${id}\n`);
+        return 0;
+      }
+      const res = await client.call("POST", path, {
+        body: payload,
+        headers: { "x-amz-log-type": "Tail" },
+        ...query,
+      });
+      const body = await res.text();
+      const failed = res.headers.get("x-amz-function-error");
+      const tail = Buffer.from(res.headers.get("x-amz-log-result") ?? "", "base64").toString();
+      const phases = res.headers.get(INIT_PHASES_HEADER);
+      if (o.json) {
+        ctx.json({
+          RequestId: res.headers.get("x-amzn-requestid"),
+          StatusCode: res.status,
+          ExecutedVersion: res.headers.get("x-amz-executed-version"),
+          FunctionError: failed,
+          Payload: parsed(body),
+          LogTail: tail,
+          InitPhases: phases ? parsePhases(phases) : null,
+        });
+        return failed ? 1 : 0;
+      }
+      ctx.stdout.write(`${body}\n`);
+      if (!o.quiet) {
+        const report = tail.split("\n").find((l) => l.startsWith("REPORT"));
+        if (failed) ctx.stderr.write(`${tail}`);
+        else if (report) ctx.stderr.write(`${report}\n`);
+        if (phases) ctx.stderr.write(`${describePhases(phases)}\n`);
+      }
+      return failed ? 1 : 0;
+    }),
+  );
+}
+
+/** The result as JSON when it is JSON, else its text. */
+function parsed(body: string): unknown {
+  try {
+    return JSON.parse(body);
+  } catch {
+    return body;
   }
-  const res = await client.call("POST", `/2015-03-31/functions/${encodeURIComponent(name)}/invocations`, {
-    body: payload,
-    headers: { "x-amz-log-type": "Tail" },
-    ...(values.qualifier ? { query: { Qualifier: values.qualifier } } : {}),
-  });
-  const body = await res.text();
-  const failed = res.headers.get("x-amz-function-error");
-  process.stdout.write(`${body}\n`);
-  const tail = Buffer.from(res.headers.get("x-amz-log-result") ?? "", "base64").toString();
-  if (!values.quiet) {
-    const report = tail.split("\n").find((l) => l.startsWith("REPORT"));
-    if (failed) process.stderr.write(`${tail}`);
-    else if (report) process.stderr.write(`${report}\n`);
-    const phases = res.headers.get(INIT_PHASES_HEADER);
-    if (phases) process.stderr.write(`${describePhases(phases)}\n`);
-  }
-  return failed ? 1 : 0;
+}
+
+/**
+ * `placement=0.12; code=0.03; code-cached=1; …` → an invocation record's initPhases, with
+ * every key present (null when the phase was not measured), so scripts can rely on them.
+ */
+export function parsePhases(header: string): Record<keyof InitPhases, number | boolean | null> {
+  const f = new Map(header.split(";").map((p) => p.trim().split("=") as [string, string]));
+  const ms = (k: string) => (f.has(k) ? Number(f.get(k)) : null);
+  return {
+    placementMs: ms("placement"),
+    codeMs: ms("code"),
+    codeCached: f.get("code-cached") === "1",
+    sandboxMs: ms("sandbox"),
+    pooled: f.get("pooled") === "1",
+    restored: f.get("restored") === "1",
+    runtimeMs: ms("runtime"),
+    functionInitMs: ms("function-init"),
+  };
 }
 
 /** `placement=0.12; code=0.03; code-cached=1; …` → "Cold start: placement 0.12 ms, code 0.03 ms (cached), …". */

@@ -1,6 +1,8 @@
 /** `nimbus logs NAME [--follow]`: prints a function's logs, and with --follow keeps streaming them. */
-import { parseArgs } from "node:util";
-import { NimbusClient, resolveClientOptions } from "../client.js";
+import { Command, InvalidArgumentError } from "commander";
+import type { ConnectionFlags } from "../client.js";
+import type { CliContext } from "../context.js";
+import { positiveInteger, withConnection, withJson } from "../options.js";
 
 interface WireLog {
   seq: number;
@@ -9,62 +11,79 @@ interface WireLog {
   message: string;
 }
 
-export async function logs(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      follow: { type: "boolean", short: "f" },
-      "request-id": { type: "string" },
-      version: { type: "string" },
-      grep: { type: "string" },
-      since: { type: "string" },
-      until: { type: "string" },
-      limit: { type: "string" },
-      endpoint: { type: "string" },
-      data: { type: "string" },
-    },
-  });
-  const name = positionals[0];
-  if (!name)
-    throw new Error(
-      "usage: nimbus logs NAME [--follow] [--request-id ID] [--version V] [--grep TEXT] [--since ISO|5m|1h] [--until ISO|5m] [--limit N]",
-    );
-  const client = new NimbusClient(resolveClientOptions(values, process.env));
-  const query: Record<string, string> = { function: name };
-  if (values["request-id"]) query.requestId = values["request-id"];
-  if (values.version) query.version = values.version;
-  if (values.grep) query.q = values.grep;
-  if (values.since) query.from = String(since(values.since, "--since"));
-  if (values.until) query.to = String(since(values.until, "--until"));
-  if (values.limit) query.limit = values.limit;
-  const print = (e: WireLog) => process.stdout.write(`${e.message}\n`);
-  if (!values.follow) {
-    const res = await client.call("GET", "/nimbus/v1/logs", { query });
-    for (const e of ((await res.json()) as { entries: WireLog[] }).entries) print(e);
-    return 0;
-  }
-  const res = await client.call("GET", "/nimbus/v1/logs", { query: { ...query, follow: "1" } });
-  const decoder = new TextDecoder();
-  let buf = "";
-  for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
-    buf += decoder.decode(chunk, { stream: true });
-    for (let i = buf.indexOf("\n\n"); i !== -1; i = buf.indexOf("\n\n")) {
-      const event = buf.slice(0, i);
-      buf = buf.slice(i + 2);
-      const data = event.split("\n").find((l) => l.startsWith("data:"));
-      if (data) print(JSON.parse(data.slice(5)) as WireLog);
-    }
-  }
-  return 0;
+interface LogsOptions extends ConnectionFlags {
+  follow?: boolean;
+  requestId?: string;
+  version?: string;
+  grep?: string;
+  since?: number;
+  until?: number;
+  limit?: number;
+  json?: boolean;
 }
 
-/** An ISO time, or a duration back from now (`5m`, `2h`). */
-function since(v: string, flag: string): number {
+export function logsCommand(ctx: CliContext): Command {
+  return withConnection(
+    withJson(
+      new Command("logs")
+        .summary("show a function's logs")
+        .description(
+          "Print a function's log: START, its own output, END and REPORT, oldest first.\n\n" +
+            "--json prints one JSON object a line (seq, time, requestId, message), streaming with --follow.",
+        )
+        .argument("<name>", "the function's name")
+        .option("-f, --follow", "keep streaming new lines")
+        .option("--request-id <id>", "one invocation's lines")
+        .option("--version <version>", "one version's lines")
+        .option("--grep <text>", "lines containing this text")
+        .option("--since <time>", "from this ISO time, or this long ago (30s, 5m, 2h, 1d)", time)
+        .option("--until <time>", "up to this ISO time, or this long ago", time)
+        .option("--limit <n>", "at most this many lines", positiveInteger),
+    ),
+  ).action(
+    ctx.action(async (name: string, o: LogsOptions) => {
+      const client = ctx.client(o);
+      const query: Record<string, string> = { function: name };
+      if (o.requestId) query.requestId = o.requestId;
+      if (o.version) query.version = o.version;
+      if (o.grep) query.q = o.grep;
+      if (o.since !== undefined) query.from = String(o.since);
+      if (o.until !== undefined) query.to = String(o.until);
+      if (o.limit !== undefined) query.limit = String(o.limit);
+      const print = (e: WireLog) =>
+        ctx.stdout.write(
+          o.json
+            ? `${JSON.stringify({ seq: e.seq, time: e.time, requestId: e.requestId, message: e.message })}\n`
+            : `${e.message}\n`,
+        );
+      if (!o.follow) {
+        const { entries } = await client.json<{ entries: WireLog[] }>("GET", "/nimbus/v1/logs", { query });
+        for (const e of entries) print(e);
+        return 0;
+      }
+      const res = await client.call("GET", "/nimbus/v1/logs", { query: { ...query, follow: "1" } });
+      const decoder = new TextDecoder();
+      let buf = "";
+      for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+        buf += decoder.decode(chunk, { stream: true });
+        for (let i = buf.indexOf("\n\n"); i !== -1; i = buf.indexOf("\n\n")) {
+          const event = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          const data = event.split("\n").find((l) => l.startsWith("data:"));
+          if (data) print(JSON.parse(data.slice(5)) as WireLog);
+        }
+      }
+      return 0;
+    }),
+  );
+}
+
+/** An ISO time, or a duration back from now (`5m`, `2h`), as epoch ms. */
+function time(v: string): number {
   const m = /^(\d+)([smhd])$/.exec(v);
   if (m)
     return Date.now() - Number(m[1]) * { s: 1e3, m: 6e4, h: 36e5, d: 864e5 }[m[2] as "s" | "m" | "h" | "d"];
   const t = Date.parse(v);
-  if (Number.isNaN(t)) throw new Error(`${flag} must be an ISO time or a duration like 5m, got ${v}`);
+  if (Number.isNaN(t)) throw new InvalidArgumentError("expected an ISO time or a duration like 5m");
   return t;
 }

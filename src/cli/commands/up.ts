@@ -1,34 +1,33 @@
 /** `nimbus up`: runs the platform in the foreground until SIGTERM, SIGINT or SIGHUP. */
 import { readFile } from "node:fs/promises";
-import { parseArgs } from "node:util";
 import { loadConfig } from "../../shared/config.js";
 import { runForeground } from "../foreground.js";
 
-export async function up(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      port: { type: "string" },
-      host: { type: "string" },
-      data: { type: "string" },
-      config: { type: "string" },
-      "no-auth": { type: "boolean" },
-      "keep-alive-ms": { type: "string" },
-      "init-timeout-ms": { type: "string" },
-      concurrency: { type: "string" },
-      "log-level": { type: "string" },
-      "shutdown-grace-ms": { type: "string" },
-      "async-retry-delays-ms": { type: "string" },
-      "async-backoff-ms": { type: "string" },
-      "pool-size": { type: "string" },
-      sandbox: { type: "string" },
-      "keep-alive-policy": { type: "string" },
-      "instance-burst": { type: "string" },
-      "instances-per-second": { type: "string" },
-      "free-tier": { type: "boolean" },
-      "otlp-endpoint": { type: "string" },
-    },
-  });
+/** Its flags by name, as given; loadConfig checks the values with the environment's and the file's. */
+export interface UpValues {
+  port?: string;
+  host?: string;
+  data?: string;
+  config?: string;
+  "no-auth"?: boolean;
+  "keep-alive-ms"?: string;
+  "init-timeout-ms"?: string;
+  concurrency?: string;
+  "log-level"?: string;
+  "shutdown-grace-ms"?: string;
+  "async-retry-delays-ms"?: string;
+  "async-backoff-ms"?: string;
+  "pool-size"?: string;
+  sandbox?: string;
+  "keep-alive-policy"?: string;
+  "instance-burst"?: string;
+  "instances-per-second"?: string;
+  "free-tier"?: boolean;
+  "otlp-endpoint"?: string;
+}
+
+/** Runs the platform with the flags given (by their names), the environment and the --config file. */
+export async function up(values: UpValues): Promise<number> {
   const file = values.config
     ? (JSON.parse(await readFile(values.config, "utf8")) as Record<string, unknown>)
     : {};
