@@ -1,12 +1,22 @@
-/** Every repository contract, run against every store. */
-import { describe } from "node:test";
+/**
+ * Every repository contract, run against every store: what SQLite does, PostgreSQL must do
+ * too. PostgreSQL is not optional here: unreachable, its half fails and says how to start it.
+ */
+import { after, describe } from "node:test";
 import { budgetsContract } from "./budgets.contract.js";
 import { eventConfigsContract } from "./event-configs.contract.js";
 import { functionsContract } from "./functions.contract.js";
 import { provisionedContract } from "./provisioned.contract.js";
-import { type OpenedStore, openSqlite, repoOf } from "./stores.js";
+import { type OpenedStore, openPostgres, openSqlite, repoOf } from "./stores.js";
+import { TestPostgres } from "./test-postgres.js";
 
-const STORES: ReadonlyArray<readonly [string, () => Promise<OpenedStore>]> = [["sqlite", openSqlite]];
+const postgres = new TestPostgres(process.env.NIMBUS_TEST_POSTGRES_URL);
+after(() => postgres.close());
+
+const STORES: ReadonlyArray<readonly [string, () => Promise<OpenedStore>]> = [
+  ["sqlite", openSqlite],
+  ["postgres", () => openPostgres(postgres)],
+];
 
 for (const [name, open] of STORES) {
   describe(name, () => {

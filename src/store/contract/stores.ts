@@ -1,6 +1,6 @@
 /**
  * The stores every contract suite runs against, each opened empty for every test: SQLite on a
- * temporary file.
+ * temporary file, PostgreSQL on a fresh schema (`test-postgres.ts`).
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -9,8 +9,10 @@ import type { EventConfigsRepo } from "../../control/async/event-configs-repo.js
 import type { ProvisionedRepo } from "../../control/provisioned-repo.js";
 import type { FunctionsRepo } from "../../control/registry/repo.js";
 import type { BudgetsRepo } from "../../control/usage-repo.js";
+import { openPostgresRepos } from "../postgres/repos.js";
 import { SqliteStore } from "../sqlite.js";
 import type { Harness, OpenRepo } from "./harness.js";
+import type { TestPostgres } from "./test-postgres.js";
 
 /** The repositories of one open store. */
 export interface OpenedStore {
@@ -42,4 +44,22 @@ export async function openSqlite(): Promise<OpenedStore> {
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The repositories on a fresh schema of the run's PostgreSQL database, dropped at close. */
+export async function openPostgres(server: TestPostgres): Promise<OpenedStore> {
+  const { options, drop } = await server.freshSchema();
+  try {
+    const repos = await openPostgresRepos(options);
+    return {
+      ...repos,
+      close: async () => {
+        await repos.close();
+        await drop();
+      },
+    };
+  } catch (err) {
+    await drop();
+    throw err;
+  }
 }
