@@ -1,0 +1,28 @@
+/**
+ * Every repository contract, run against every store: what SQLite does, PostgreSQL must do
+ * too. PostgreSQL is not optional here: unreachable, its half fails and says how to start it.
+ */
+import { after, describe } from "node:test";
+import { budgetsContract } from "./budgets.contract.js";
+import { eventConfigsContract } from "./event-configs.contract.js";
+import { functionsContract } from "./functions.contract.js";
+import { provisionedContract } from "./provisioned.contract.js";
+import { type OpenedStore, openPostgres, openSqlite, repoOf } from "./stores.js";
+import { TestPostgres } from "./test-postgres.js";
+
+const postgres = new TestPostgres(process.env.NIMBUS_TEST_POSTGRES_URL);
+after(() => postgres.close());
+
+const STORES: ReadonlyArray<readonly [string, () => Promise<OpenedStore>]> = [
+  ["sqlite", openSqlite],
+  ["postgres", () => openPostgres(postgres)],
+];
+
+for (const [name, open] of STORES) {
+  describe(name, () => {
+    describe("functions", () => functionsContract(repoOf(open, (s) => s.functions)));
+    describe("event invoke configs", () => eventConfigsContract(repoOf(open, (s) => s.eventConfigs)));
+    describe("provisioned concurrency", () => provisionedContract(repoOf(open, (s) => s.provisioned)));
+    describe("budgets", () => budgetsContract(repoOf(open, (s) => s.budgets)));
+  });
+}
