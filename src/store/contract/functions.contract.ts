@@ -238,6 +238,18 @@ export function functionsContract(open: OpenRepo<FunctionsRepo>): void {
       assert.equal(cleared !== undefined && "sandbox" in cleared, false, "cleared settings leave no key");
     }));
 
+  test("account usage counts functions, and the code size of every version, published ones in full", () =>
+    withRepo(open, async ({ repo }) => {
+      assert.deepEqual(await repo.accountUsage(), { functionCount: 0, totalCodeSize: 0 });
+      const a = version("a", { codeSize: 1000 });
+      await repo.createFunction(a, T0_MS);
+      await repo.createFunction(version("b", { codeSize: 20 }), T0_MS);
+      await repo.publishVersion("a", published(a));
+      assert.deepEqual(await repo.accountUsage(), { functionCount: 2, totalCodeSize: 2020 });
+      await repo.deleteFunction("a");
+      assert.deepEqual(await repo.accountUsage(), { functionCount: 1, totalCodeSize: 20 });
+    }));
+
   test("referenced packages are those of every version of every function, once each", () =>
     withRepo(open, async ({ repo }) => {
       assert.deepEqual(await repo.referencedPackages(), new Set());

@@ -1,5 +1,5 @@
 /** The registry's storage in PostgreSQL: functions, their versions and aliases (`FunctionsRepo`). */
-import type { FunctionsRepo } from "../../control/registry/repo.js";
+import type { AccountUsage, FunctionsRepo } from "../../control/registry/repo.js";
 import type { Alias, FunctionRecord, FunctionVersion } from "../../protocol/function.js";
 import { LATEST } from "../../protocol/function.js";
 import type { FunctionSandbox } from "../../protocol/sandbox.js";
@@ -183,5 +183,13 @@ export class PostgresFunctionsRepo implements FunctionsRepo {
   async referencedPackages(): Promise<Set<string>> {
     const rows = await this.#sql<{ package_id: string }[]>`SELECT DISTINCT package_id FROM versions`;
     return new Set(rows.map((r) => r.package_id));
+  }
+
+  async accountUsage(): Promise<AccountUsage> {
+    // Bodies are JSON kept as text (jsonb refuses the NUL a description may hold): cast to read.
+    const [row] = await this.#sql<{ functions: number; bytes: number }[]>`
+      SELECT (SELECT COUNT(*) FROM functions)::bigint AS functions,
+             (SELECT COALESCE(SUM((body::json ->> 'codeSize')::bigint), 0) FROM versions)::bigint AS bytes`;
+    return { functionCount: row?.functions ?? 0, totalCodeSize: row?.bytes ?? 0 };
   }
 }
