@@ -19,6 +19,7 @@ import {
 import { NimbusClient } from "../src/cli/client.js";
 import { FakeClock } from "../src/shared/clock.js";
 import { createNodeFunction, startPlatform, type TestPlatform, zipOf } from "./helpers/platform.js";
+import { eventually } from "./helpers/wait.js";
 
 // Starts at the real time: the SDK signs with it, and the platform checks signatures against the clock.
 const clock = new FakeClock(Date.now());
@@ -63,14 +64,8 @@ async function record(id: string): Promise<InvocationRecord> {
 }
 
 /** Waits (in real time: invocations run for real) until the record satisfies `done`. */
-async function until(id: string, done: (r: InvocationRecord) => boolean): Promise<InvocationRecord> {
-  let last: InvocationRecord | undefined;
-  for (let i = 0; i < 300; i++) {
-    last = await record(id);
-    if (done(last)) return last;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  assert.fail(`record never reached the expected state; last: ${JSON.stringify(last)}`);
+function until(id: string, done: (r: InvocationRecord) => boolean): Promise<InvocationRecord> {
+  return eventually(() => record(id), done, { what: `the record of ${id}`, timeoutMs: 6000, everyMs: 20 });
 }
 
 async function logsOf(name: string): Promise<string[]> {

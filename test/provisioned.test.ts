@@ -19,7 +19,7 @@ import {
 import { NimbusClient } from "../src/cli/client.js";
 import { FakeClock } from "../src/shared/clock.js";
 import { createNodeFunction, startPlatform, type TestPlatform, text, zipOf } from "./helpers/platform.js";
-import { alive, until } from "./helpers/wait.js";
+import { alive, eventually, until } from "./helpers/wait.js";
 
 const KEEP_ALIVE_MS = 60_000;
 // Starts at the real time: the SDK signs with it, and the platform checks signatures against the clock.
@@ -59,14 +59,15 @@ async function config(qualifier: string) {
   );
 }
 
-async function untilReady(qualifier: string) {
-  for (let i = 0; i < 500; i++) {
-    const c = await config(qualifier);
-    if (c.Status === "READY") return c;
-    assert.notEqual(c.Status, "FAILED", c.StatusReason);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  assert.fail(`provisioned concurrency of ${qualifier} never became READY`);
+function untilReady(qualifier: string) {
+  return eventually(
+    () => config(qualifier),
+    (c) => {
+      assert.notEqual(c.Status, "FAILED", c.StatusReason);
+      return c.Status === "READY";
+    },
+    { what: `provisioned concurrency of ${qualifier} READY`, timeoutMs: 5000 },
+  );
 }
 
 describe("provisioned concurrency", () => {

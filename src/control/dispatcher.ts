@@ -4,7 +4,7 @@
  * unreserved pool) with an immediate 429, and stops instances left idle past the keep-alive.
  */
 
-import { type FunctionVersion, functionArn } from "../protocol/function.js";
+import { type FunctionVersion, functionArn, versionKey } from "../protocol/function.js";
 import type {
   InitPhases,
   InstanceHandle,
@@ -313,7 +313,7 @@ export class Dispatcher {
   }
 
   #poolKey(fn: FunctionVersion): string {
-    return `${fn.functionName}\u0000${fn.version}\u0000${fn.revisionId}`;
+    return versionKey(fn);
   }
 
   #pool(fn: FunctionVersion): Pool {

@@ -6,7 +6,7 @@
  * the alias does. Status is IN_PROGRESS until all are initialised, then READY; FAILED when an
  * init failed (with the reason), until the configuration is put again.
  */
-import { type FunctionVersion, LATEST } from "../protocol/function.js";
+import { type FunctionVersion, LATEST, versionKey } from "../protocol/function.js";
 import type { Clock } from "../shared/clock.js";
 import { NimbusError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
@@ -169,10 +169,6 @@ export class ProvisionedConcurrency {
     const { fn } = await this.#registry.resolve(ref.name, ref.qualifier, false);
     return { name: ref.name, qualifier: ref.qualifier, fn };
   }
-}
-
-function versionKey(fn: FunctionVersion): string {
-  return `${fn.functionName}\u0000${fn.version}\u0000${fn.revisionId}`;
 }
 
 function notFound(): NimbusError {

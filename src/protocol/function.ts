@@ -99,3 +99,12 @@ export const RESERVED_ENV_KEYS = [
 export function functionArn(region: string, accountId: string, name: string, qualifier?: string): string {
   return `arn:aws:lambda:${region}:${accountId}:function:${name}${qualifier ? `:${qualifier}` : ""}`;
 }
+
+/**
+ * One exact version's identity: its name, number and revision. Instances, provisioned ones
+ * and snapshots are kept per key, so that an updated $LATEST (a new revision) never reuses
+ * what an older one started.
+ */
+export function versionKey(fn: Pick<FunctionVersion, "functionName" | "version" | "revisionId">): string {
+  return `${fn.functionName}\u0000${fn.version}\u0000${fn.revisionId}`;
+}

@@ -105,8 +105,6 @@ export type StartResult =
       readonly logTail: string;
     };
 
-export type InstanceState = "starting" | "idle" | "busy" | "stopping" | "stopped";
-
 export interface InstanceHandle {
   readonly id: string;
   readonly workerId: string;

@@ -3,6 +3,7 @@
  * every problem is reported at once, and the result is frozen.
  */
 import { totalmem } from "node:os";
+import { DEFAULT_INIT_TIMEOUT_MS } from "../protocol/limits.js";
 import { NimbusError } from "./errors.js";
 import type { LogLevel } from "./logger.js";
 
@@ -167,7 +168,7 @@ export function defaultConfig(): Config {
     accountId: "000000000000",
     auth: "verify",
     keepAliveMs: 10 * 60 * 1000,
-    initTimeoutMs: 10_000,
+    initTimeoutMs: DEFAULT_INIT_TIMEOUT_MS,
     accountConcurrency: 1000,
     workerMemoryMb: Math.floor((totalmem() / 1024 / 1024) * 0.8),
     logRetentionMs: 7 * 24 * 3600 * 1000,

@@ -7,7 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { type FunctionVersion, runtimeKind } from "../protocol/function.js";
+import { type FunctionVersion, runtimeKind, versionKey } from "../protocol/function.js";
 import type { InstanceSpec } from "../protocol/invoke.js";
 import type { Clock } from "../shared/clock.js";
 import { instanceEnvironment } from "./environment.js";
@@ -119,8 +119,4 @@ export class SnapshotBuilds {
       await rm(scratch, { recursive: true, force: true });
     }
   }
-}
-
-function versionKey(fn: FunctionVersion): string {
-  return `${fn.functionName}\u0000${fn.version}\u0000${fn.revisionId}`;
 }

@@ -10,10 +10,28 @@ export function alive(pid: number): boolean {
   }
 }
 
+/**
+ * Reads until `done` holds for what it read, and returns that; fails the test after
+ * `timeoutMs` with `what` and the last value read. For what runs for real (invocations,
+ * processes); time the platform's clock controls is advanced instead (`FakeClock.settle`).
+ */
+export async function eventually<T>(
+  read: () => T | Promise<T>,
+  done: (value: T) => boolean,
+  o: { what: string; timeoutMs?: number; everyMs?: number },
+): Promise<T> {
+  const timeoutMs = o.timeoutMs ?? 3000;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline)
+      assert.fail(`${o.what}: not reached within ${timeoutMs} ms; last: ${JSON.stringify(value)}`);
+    await new Promise((r) => setTimeout(r, o.everyMs ?? 10));
+  }
+}
+
 /** Polls `condition` every 10 ms, failing the test after `timeoutMs`. */
 export async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 3000): Promise<void> {
-  for (let waited = 0; waited < timeoutMs && !(await condition()); waited += 10) {
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  assert.ok(await condition(), `condition not reached within ${timeoutMs} ms`);
+  await eventually(condition, (ok) => ok, { what: "condition", timeoutMs });
 }

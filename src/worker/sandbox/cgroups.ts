@@ -21,6 +21,8 @@ import {
 } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
+// Lambda's rule: 1,769 MB of memory buys one vCPU; CPU time is capped in proportion.
+import { MB_PER_VCPU } from "../../protocol/limits.js";
 
 const ROOT = "/sys/fs/cgroup";
 const PARENT = "nimbus";
@@ -28,8 +30,6 @@ const PARENT = "nimbus";
 const SHARES_PER_GB = 1024;
 /** The kernel's lowest cpu.shares. */
 const MIN_SHARES = 2;
-/** Lambda's rule: 1,769 MB of memory buys one vCPU; CPU time is capped in proportion. */
-export const MB_PER_VCPU = 1769;
 /**
  * The quota's period. Short enough that an invocation of tens of ms is held to its share
  * whatever the period's phase (over a 100 ms period a 90 ms burst at half a CPU can straddle
