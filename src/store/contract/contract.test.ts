@@ -7,7 +7,9 @@ import { budgetsContract } from "./budgets.contract.js";
 import { eventConfigsContract } from "./event-configs.contract.js";
 import { functionsContract } from "./functions.contract.js";
 import { provisionedContract } from "./provisioned.contract.js";
-import { type OpenedStore, openPostgres, openSqlite, repoOf } from "./stores.js";
+import { queueContract } from "./queue.contract.js";
+import { queueRecordsContract } from "./queue-records.contract.js";
+import { type OpenedStore, openPostgres, openSqlite, openSqliteQueue, repoOf } from "./stores.js";
 import { TestPostgres } from "./test-postgres.js";
 
 const postgres = new TestPostgres(process.env.NIMBUS_TEST_POSTGRES_URL);
@@ -26,3 +28,9 @@ for (const [name, open] of STORES) {
     describe("budgets", () => budgetsContract(repoOf(open, (s) => s.budgets)));
   });
 }
+
+// PostgreSQL has no event queue yet.
+describe("sqlite", () => {
+  describe("event queue", () => queueContract(openSqliteQueue));
+  describe("invocation records", () => queueRecordsContract(openSqliteQueue));
+});

@@ -11,7 +11,8 @@ import type { FunctionsRepo } from "../../control/registry/repo.js";
 import type { BudgetsRepo } from "../../control/usage-repo.js";
 import { openPostgresRepos } from "../postgres/repos.js";
 import { SqliteStore } from "../sqlite.js";
-import type { Harness, OpenRepo } from "./harness.js";
+import { SqliteEventQueue } from "../sqlite-queue.js";
+import type { Harness, OpenRepo, QueueHarness } from "./harness.js";
 import type { TestPostgres } from "./test-postgres.js";
 
 /** The repositories of one open store. */
@@ -31,10 +32,11 @@ export function repoOf<R>(open: () => Promise<OpenedStore>, pick: (s: OpenedStor
   };
 }
 
-export async function openSqlite(): Promise<OpenedStore> {
+export async function openSqlite(): Promise<OpenedStore & { readonly dir: string }> {
   const dir = await mkdtemp(join(tmpdir(), "nimbus-contract-"));
   const store = new SqliteStore(join(dir, "nimbus.db"));
   return {
+    dir,
     functions: store,
     eventConfigs: store,
     provisioned: store,
@@ -42,6 +44,26 @@ export async function openSqlite(): Promise<OpenedStore> {
     close: async () => {
       await store.close();
       await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The event queue on a temporary SQLite file; `another` opens one more on the same file. */
+export async function openSqliteQueue(): Promise<QueueHarness> {
+  const store = await openSqlite();
+  const path = join(store.dir, "nimbus.db");
+  const queues = [new SqliteEventQueue(path)];
+  return {
+    repo: queues[0]!,
+    functions: store.functions,
+    another: async () => {
+      const q = new SqliteEventQueue(path);
+      queues.push(q);
+      return q;
+    },
+    close: async () => {
+      await Promise.all(queues.map((q) => q.close()));
+      await store.close();
     },
   };
 }
