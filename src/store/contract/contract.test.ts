@@ -7,7 +7,9 @@ import { budgetsContract } from "./budgets.contract.js";
 import { eventConfigsContract } from "./event-configs.contract.js";
 import { functionsContract } from "./functions.contract.js";
 import { provisionedContract } from "./provisioned.contract.js";
-import { type OpenedStore, openPostgres, openSqlite, repoOf } from "./stores.js";
+import { queueContract } from "./queue.contract.js";
+import { queueRecordsContract } from "./queue-records.contract.js";
+import { type OpenedStore, openPostgres, openSqlite, queueOf, repoOf } from "./stores.js";
 import { TestPostgres } from "./test-postgres.js";
 
 const postgres = new TestPostgres(process.env.NIMBUS_TEST_POSTGRES_URL);
@@ -24,5 +26,7 @@ for (const [name, open] of STORES) {
     describe("event invoke configs", () => eventConfigsContract(repoOf(open, (s) => s.eventConfigs)));
     describe("provisioned concurrency", () => provisionedContract(repoOf(open, (s) => s.provisioned)));
     describe("budgets", () => budgetsContract(repoOf(open, (s) => s.budgets)));
+    describe("event queue", () => queueContract(queueOf(open)));
+    describe("invocation records", () => queueRecordsContract(queueOf(open)));
   });
 }

@@ -2,9 +2,11 @@
  * What a contract suite is given: a way to open a fresh, empty store of one implementation,
  * and what every suite builds its records from.
  */
+import type { EventQueue, NewEvent, QueuedEvent } from "../../control/async/queue.js";
 import type { FunctionsRepo } from "../../control/registry/repo.js";
 import type { Alias, FunctionVersion } from "../../protocol/function.js";
 import { LATEST } from "../../protocol/function.js";
+import type { InitPhases } from "../../protocol/invoke.js";
 
 /** A fresh, empty repository; `close` releases it and whatever was made for it. */
 export interface Harness<R> {
@@ -16,8 +18,17 @@ export interface Harness<R> {
 
 export type OpenRepo<R> = () => Promise<Harness<R>>;
 
+/** A fresh queue, and more views of the same store's queue, as other platforms polling it see it. */
+export interface QueueHarness extends Harness<EventQueue> {
+  /** Another platform's queue on the same store, through its own connection; closed with the harness. */
+  another(): Promise<EventQueue>;
+}
+
 /** Runs `body` on a fresh repository and closes it, whether the body passes or throws. */
-export async function withRepo<R>(open: OpenRepo<R>, body: (h: Harness<R>) => Promise<void>): Promise<void> {
+export async function withRepo<H extends Harness<unknown>>(
+  open: () => Promise<H>,
+  body: (h: H) => Promise<void>,
+): Promise<void> {
   const h = await open();
   try {
     await body(h);
@@ -70,3 +81,35 @@ export function alias(functionName: string, name: string, patch: Partial<Alias> 
     ...patch,
   };
 }
+
+/** Bytes that are not UTF-8: a brace around NUL, 0xff 0xfe, a broken pair, a lone continuation byte. */
+export const RAW_BYTES = Buffer.from([0x7b, 0x00, 0xff, 0xfe, 0xc3, 0x28, 0x80, 0x7d]);
+
+/** A cold start's phases, as an attempt reports them. */
+export const PHASES: InitPhases = {
+  placementMs: 2,
+  codeMs: 5,
+  codeCached: true,
+  sandboxMs: 40,
+  pooled: false,
+  runtimeMs: 80,
+  functionInitMs: 120,
+};
+
+/** An event of "fn" accepted at T0_MS; `patch` overrides. */
+export function event(id: string, patch: Partial<NewEvent> = {}): NewEvent {
+  return {
+    id,
+    functionName: "fn",
+    qualifier: undefined,
+    payload: Buffer.from(JSON.stringify({ id })),
+    traceId: `Root=1-${id}`,
+    acceptedAt: T0_MS,
+    hops: 0,
+    idempotencyKey: undefined,
+    ...patch,
+  };
+}
+
+/** The ids of events, in the order given. */
+export const ids = (events: readonly QueuedEvent[]): string[] => events.map((e) => e.id);

@@ -6,12 +6,16 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { EventConfigsRepo } from "../../control/async/event-configs-repo.js";
+import type { EventQueue } from "../../control/async/queue.js";
 import type { ProvisionedRepo } from "../../control/provisioned-repo.js";
 import type { FunctionsRepo } from "../../control/registry/repo.js";
 import type { BudgetsRepo } from "../../control/usage-repo.js";
+import { connectPostgres, type Sql } from "../postgres/connect.js";
+import { PostgresEventQueue } from "../postgres/queue.js";
 import { openPostgresRepos } from "../postgres/repos.js";
 import { SqliteStore } from "../sqlite.js";
-import type { Harness, OpenRepo } from "./harness.js";
+import { SqliteEventQueue } from "../sqlite-queue.js";
+import type { Harness, OpenRepo, QueueHarness } from "./harness.js";
 import type { TestPostgres } from "./test-postgres.js";
 
 /** The repositories of one open store. */
@@ -20,6 +24,9 @@ export interface OpenedStore {
   readonly eventConfigs: EventConfigsRepo;
   readonly provisioned: ProvisionedRepo;
   readonly budgets: BudgetsRepo;
+  readonly queue: EventQueue;
+  /** The same queue through a connection of its own, as a second platform on the store sees it. */
+  anotherQueue(): Promise<EventQueue>;
   close(): Promise<void>;
 }
 
@@ -31,15 +38,39 @@ export function repoOf<R>(open: () => Promise<OpenedStore>, pick: (s: OpenedStor
   };
 }
 
+/** The queue suite's view: the store's queue, and a second platform's on demand. */
+export function queueOf(open: () => Promise<OpenedStore>): () => Promise<QueueHarness> {
+  return async () => {
+    const s = await open();
+    return { repo: s.queue, functions: s.functions, another: () => s.anotherQueue(), close: () => s.close() };
+  };
+}
+
 export async function openSqlite(): Promise<OpenedStore> {
   const dir = await mkdtemp(join(tmpdir(), "nimbus-contract-"));
-  const store = new SqliteStore(join(dir, "nimbus.db"));
+  const path = join(dir, "nimbus.db");
+  // The store migrates the file, the queue's own tables included; its queue thread opens it after.
+  const store = new SqliteStore(path);
+  const queues: SqliteEventQueue[] = [];
+  const openQueue = () => {
+    const q = new SqliteEventQueue(path);
+    queues.push(q);
+    return q;
+  };
+  let queue: SqliteEventQueue | undefined;
   return {
     functions: store,
     eventConfigs: store,
     provisioned: store,
     budgets: store,
+    // A queue is a thread of its own: started only for the suites that use one.
+    get queue() {
+      queue ??= openQueue();
+      return queue;
+    },
+    anotherQueue: async () => openQueue(),
     close: async () => {
+      await Promise.all(queues.map((q) => q.close()));
       await store.close();
       await rm(dir, { recursive: true, force: true });
     },
@@ -51,9 +82,16 @@ export async function openPostgres(server: TestPostgres): Promise<OpenedStore> {
   const { options, drop } = await server.freshSchema();
   try {
     const repos = await openPostgresRepos(options);
+    const pools: Sql[] = [];
     return {
       ...repos,
+      anotherQueue: async () => {
+        const sql = connectPostgres(options);
+        pools.push(sql);
+        return new PostgresEventQueue(sql);
+      },
       close: async () => {
+        await Promise.all(pools.map((p) => p.end()));
         await repos.close();
         await drop();
       },

@@ -1,6 +1,6 @@
 /**
- * The repositories PostgreSQL serves so far, over one pool, migrated at open. Usage and logs
- * are not here yet: their write path is designed apart.
+ * The repositories PostgreSQL serves so far, and the event queue, over one pool, migrated at
+ * open. Usage and logs are not here yet: their write path is designed apart.
  */
 
 import { BUDGETS_MIGRATIONS, PostgresBudgetsRepo } from "./budgets.js";
@@ -9,6 +9,7 @@ import { EVENT_CONFIGS_MIGRATIONS, PostgresEventConfigsRepo } from "./event-conf
 import { FUNCTIONS_MIGRATIONS, PostgresFunctionsRepo } from "./functions.js";
 import { type ModuleMigrations, migrate } from "./migrate.js";
 import { PostgresProvisionedRepo, PROVISIONED_MIGRATIONS } from "./provisioned.js";
+import { PostgresEventQueue, QUEUE_MIGRATIONS } from "./queue.js";
 
 /** Every module's migrations, those referenced before those that reference them. */
 export const POSTGRES_MIGRATIONS: readonly ModuleMigrations[] = [
@@ -16,6 +17,7 @@ export const POSTGRES_MIGRATIONS: readonly ModuleMigrations[] = [
   EVENT_CONFIGS_MIGRATIONS,
   PROVISIONED_MIGRATIONS,
   BUDGETS_MIGRATIONS,
+  QUEUE_MIGRATIONS,
 ];
 
 export interface PostgresRepos {
@@ -23,6 +25,8 @@ export interface PostgresRepos {
   readonly eventConfigs: PostgresEventConfigsRepo;
   readonly provisioned: PostgresProvisionedRepo;
   readonly budgets: PostgresBudgetsRepo;
+  /** The asynchronous event queue and the invocation records (closing it leaves the pool open). */
+  readonly queue: PostgresEventQueue;
   /** Waits for running queries, then closes the pool. */
   close(): Promise<void>;
 }
@@ -41,6 +45,7 @@ export async function openPostgresRepos(options: PostgresOptions): Promise<Postg
     eventConfigs: new PostgresEventConfigsRepo(sql),
     provisioned: new PostgresProvisionedRepo(sql),
     budgets: new PostgresBudgetsRepo(sql),
+    queue: new PostgresEventQueue(sql),
     close: () => sql.end(),
   };
 }
