@@ -10,6 +10,11 @@ import type { Budget, UsageQuery, UsageRecord, UsageSums } from "./usage-repo.js
 
 const P: Pricing = { ...LAMBDA_X86_PRICES, freeTier: false };
 
+/** One fake serves the three repositories Budgets reads. */
+function repos<S>(s: S) {
+  return { store: s, usage: s, provisioned: s };
+}
+
 function store(stored: UsageSums[] = [], spans: ProvisionedSpan[] = []) {
   const budgets = new Map<string, Budget>();
   const queries: UsageQuery[] = [];
@@ -65,7 +70,7 @@ function refusal(fn: () => void): NimbusError {
 
 test("a function past its monthly budget is refused with a message naming the budget; raising it resumes", async () => {
   const clock = new FakeClock(Date.UTC(2026, 10, 24, 12));
-  const b = new Budgets({ store: store(), pricing: P, now: () => clock.now(), running: () => [] });
+  const b = new Budgets({ ...repos(store()), pricing: P, now: () => clock.now(), running: () => [] });
   await b.load();
   await b.set("resize", 0.01);
   b.check("resize");
@@ -90,7 +95,7 @@ test("a function past its monthly budget is refused with a message naming the bu
 
 test("the platform's budget counts every function; a new month (UTC) starts from nothing", async () => {
   const clock = new FakeClock(Date.UTC(2026, 10, 30, 23, 59));
-  const b = new Budgets({ store: store(), pricing: P, now: () => clock.now(), running: () => [] });
+  const b = new Budgets({ ...repos(store()), pricing: P, now: () => clock.now(), running: () => [] });
   await b.load();
   await b.set(PLATFORM_SCOPE, 0.001);
   b.spend(record("a", 30_000));
@@ -127,7 +132,7 @@ test("spend is loaded from the month's stored usage and provisioned up-time, and
   };
   const s = store(stored, [ended]);
   let running: ProvisionedSpan[] = [];
-  const b = new Budgets({ store: s, pricing: P, now: () => clock.now(), running: () => running });
+  const b = new Budgets({ ...repos(s), pricing: P, now: () => clock.now(), running: () => running });
   await b.load();
   assert.equal(s.queries[0]?.from, Date.UTC(2026, 10, 1), "from the start of the month");
   await b.set("f", 1);

@@ -24,10 +24,10 @@ export interface BudgetView extends Omit<Budget, "updatedAt"> {
   readonly exceeded: boolean;
 }
 
-type BudgetStore = BudgetsRepo & Pick<UsageRepo, "queryUsage"> & Pick<ProvisionedRepo, "provisionedSpans">;
-
 export class Budgets {
-  readonly #store: BudgetStore;
+  readonly #store: BudgetsRepo;
+  readonly #usage: Pick<UsageRepo, "queryUsage">;
+  readonly #provisioned: Pick<ProvisionedRepo, "provisionedSpans">;
   readonly #pricing: Pricing;
   readonly #now: () => number;
   /** Provisioned instances still running, every function. */
@@ -43,7 +43,10 @@ export class Budgets {
   #runningCache: { at: number; byFunction: Map<string, number>; total: number } | undefined;
 
   constructor(deps: {
-    store: BudgetStore;
+    store: BudgetsRepo;
+    /** This month's spend so far, read once at load. */
+    usage: Pick<UsageRepo, "queryUsage">;
+    provisioned: Pick<ProvisionedRepo, "provisionedSpans">;
     pricing: Pricing;
     now: () => number;
     running: () => readonly ProvisionedSpan[];
@@ -52,6 +55,8 @@ export class Budgets {
   }) {
     this.#metered = deps.metered ?? true;
     this.#store = deps.store;
+    this.#usage = deps.usage;
+    this.#provisioned = deps.provisioned;
     this.#pricing = deps.pricing;
     this.#now = deps.now;
     this.#running = deps.running;
@@ -163,8 +168,8 @@ export class Budgets {
     const from = monthStart(now);
     this.#setMonth(now);
     const [sums, spans] = await Promise.all([
-      this.#store.queryUsage({ from, to: now + 1, groupBy: "function" }),
-      this.#store.provisionedSpans(undefined, from, now + 1),
+      this.#usage.queryUsage({ from, to: now + 1, groupBy: "function" }),
+      this.#provisioned.provisionedSpans(undefined, from, now + 1),
     ]);
     this.#spent = new Map();
     this.#total = 0;

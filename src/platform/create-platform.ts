@@ -32,10 +32,9 @@ import { functionArn } from "../protocol/function.js";
 import { type Clock, systemClock } from "../shared/clock.js";
 import type { Config } from "../shared/config.js";
 import { createLogger, type Logger } from "../shared/logger.js";
-import { SqliteStore } from "../store/sqlite.js";
-import { SqliteEventQueue } from "../store/sqlite-queue.js";
 import type { SnapshotBuild } from "../worker/snapshot.js";
 import { Worker } from "../worker/worker.js";
+import { openEmbeddedBackends } from "./backends.js";
 import { loadCredentials } from "./credentials.js";
 import { lockDataDir, PlatformStartError } from "./data-dir-lock.js";
 import { ENDPOINT_FILE, makePrivate } from "./private-data.js";
@@ -81,10 +80,12 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
   const lock = lockDataDir(dataDir);
   const { credentials, source } = await loadCredentials(dataDir, deps.env ?? {});
 
-  const store = new SqliteStore(join(dataDir, "nimbus.db"));
+  const backends = openEmbeddedBackends(dataDir);
+  const { repos } = backends;
+  logger.info(`state: ${backends.description}`);
   const code = new CodeStore(join(dataDir, "packages"));
   await code.open();
-  const logs = new LogService({ store, clock, logger, retentionMs: config.logRetentionMs });
+  const logs = new LogService({ store: repos.logs, clock, logger, retentionMs: config.logRetentionMs });
   // Sandboxes run as other users and must reach their code, which the private data directory
   // does not let them: the worker's files (derived data: extracted code, snapshots, instance
   // directories) live in a fresh directory under the system's temp dir that they may traverse
@@ -116,12 +117,12 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
   });
   await worker.open();
   const placement = new LocalPlacement([worker]);
-  // Its gauges read the dispatcher and the queue when scraped, both made below.
-  let queue: SqliteEventQueue | undefined;
+  const { queue } = backends;
+  // Its gauges read the dispatcher when scraped, made below.
   const metrics = new PlatformMetrics({
     instances: () => dispatcher.instanceStates(),
     concurrency: () => dispatcher.concurrentExecutions(),
-    backlog: () => queue?.backlog() ?? Promise.resolve([]),
+    backlog: () => queue.backlog(),
     pooledRuntimes: () => worker.pooledReady(),
     now: () => clock.now(),
   });
@@ -133,7 +134,9 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     freeTier: config.freeTier,
   };
   const budgets = new Budgets({
-    store,
+    store: repos.budgets,
+    usage: repos.usage,
+    provisioned: repos.provisioned,
     pricing,
     now: () => clock.now(),
     running: () => dispatcher.provisionedRunning(),
@@ -176,7 +179,7 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     scaleLimit: { burst: config.instanceBurst, perSecond: config.instancesPerSecond },
     onProvisionedSpan: (span) => {
       budgets.spanEnded(span);
-      void store
+      void repos.provisioned
         .recordProvisionedSpan(span)
         .catch((err: unknown) =>
           logger.error("could not record a provisioned instance's up-time", { err, span }),
@@ -190,7 +193,7 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
       ?.apply()
       .catch((err: unknown) => logger.error("could not apply provisioned concurrency", { err }));
   const registry = new Registry({
-    store,
+    store: repos.functions,
     code,
     placement,
     clock,
@@ -224,7 +227,7 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
   });
   await registry.load();
   provisioned = new ProvisionedConcurrency({
-    store,
+    store: repos.provisioned,
     registry,
     dispatcher,
     clock,
@@ -232,7 +235,6 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     accountConcurrency: config.accountConcurrency,
   });
   await provisioned.apply();
-  queue = new SqliteEventQueue(join(dataDir, "nimbus.db"));
   const invoke = new InvokeService({
     registry,
     dispatcher,
@@ -253,7 +255,7 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
         }
       : {}),
   });
-  const eventConfigs = new EventConfigs({ store, registry, clock });
+  const eventConfigs = new EventConfigs({ store: repos.eventConfigs, registry, clock });
   const asyncInvoker = new AsyncInvoker({
     queue,
     registry,
@@ -275,7 +277,7 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
   let baseUrl = "";
   // Provisioned instances' up-time overlapping a window: ended (stored) and running.
   const spans = async (name: string | undefined, from: number, to: number) => [
-    ...(await store.provisionedSpans(name, from, to)),
+    ...(await repos.provisioned.provisionedSpans(name, from, to)),
     ...dispatcher.provisionedRunning(name).filter((s) => s.startedAt < to),
   ];
   const app = createGateway({
@@ -290,11 +292,11 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     // for right after its invocation is there, and a report includes the last calls.
     runs: async (id) => {
       await logs.flush();
-      return store.usageOf(id);
+      return repos.usage.usageOf(id);
     },
     usage: async (q) => {
       await logs.flush();
-      return usageReport({ store, spans, pricing }, q);
+      return usageReport({ store: repos.usage, spans, pricing }, q);
     },
     budgets,
     dispatcher,
@@ -305,7 +307,7 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     auth: createAuthenticator(config.auth, credentials, () => clock.now()),
     arn: { region: config.region, accountId: config.accountId },
     accountConcurrency: config.accountConcurrency,
-    accountUsage: () => store.accountUsage(),
+    accountUsage: () => repos.functions.accountUsage(),
     codeUrls: new CodeUrls(credentials.secretAccessKey, clock),
     packages: code,
     now: () => clock.now(),
@@ -362,11 +364,10 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
       }
       await worker.close();
       if (ownWorkerRoot) await rm(workerRoot, { recursive: true, force: true });
-      // Events still running were cut: they stay claimed and run again at the next start.
-      await queue.close();
       await otlp?.close().catch((err: unknown) => logger.warn("could not send the last traces", { err }));
       await logs.close();
-      await store.close();
+      // Events still running were cut: they stay claimed and run again at the next start.
+      await backends.close();
       lock.release();
     },
   };
