@@ -6,9 +6,11 @@ import { after, describe } from "node:test";
 import { budgetsContract } from "./budgets.contract.js";
 import { eventConfigsContract } from "./event-configs.contract.js";
 import { functionsContract } from "./functions.contract.js";
+import { logsContract } from "./logs.contract.js";
 import { provisionedContract } from "./provisioned.contract.js";
 import { type OpenedStore, openPostgres, openSqlite, repoOf } from "./stores.js";
 import { TestPostgres } from "./test-postgres.js";
+import { usageContract } from "./usage.contract.js";
 
 const postgres = new TestPostgres(process.env.NIMBUS_TEST_POSTGRES_URL);
 after(() => postgres.close());
@@ -24,5 +26,7 @@ for (const [name, open] of STORES) {
     describe("event invoke configs", () => eventConfigsContract(repoOf(open, (s) => s.eventConfigs)));
     describe("provisioned concurrency", () => provisionedContract(repoOf(open, (s) => s.provisioned)));
     describe("budgets", () => budgetsContract(repoOf(open, (s) => s.budgets)));
+    describe("logs", () => logsContract(repoOf(open, (s) => s.logs)));
+    describe("usage", () => usageContract(repoOf(open, (s) => ({ logs: s.logs, usage: s.usage }))));
   });
 }

@@ -6,9 +6,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { EventConfigsRepo } from "../../control/async/event-configs-repo.js";
+import type { LogsRepo } from "../../control/logs-repo.js";
 import type { ProvisionedRepo } from "../../control/provisioned-repo.js";
 import type { FunctionsRepo } from "../../control/registry/repo.js";
-import type { BudgetsRepo } from "../../control/usage-repo.js";
+import type { BudgetsRepo, UsageRepo } from "../../control/usage-repo.js";
 import { openPostgresRepos } from "../postgres/repos.js";
 import { SqliteStore } from "../sqlite.js";
 import type { Harness, OpenRepo } from "./harness.js";
@@ -20,6 +21,8 @@ export interface OpenedStore {
   readonly eventConfigs: EventConfigsRepo;
   readonly provisioned: ProvisionedRepo;
   readonly budgets: BudgetsRepo;
+  readonly logs: LogsRepo;
+  readonly usage: UsageRepo;
   close(): Promise<void>;
 }
 
@@ -39,6 +42,8 @@ export async function openSqlite(): Promise<OpenedStore> {
     eventConfigs: store,
     provisioned: store,
     budgets: store,
+    logs: store,
+    usage: store,
     close: async () => {
       await store.close();
       await rm(dir, { recursive: true, force: true });

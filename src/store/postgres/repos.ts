@@ -1,14 +1,13 @@
-/**
- * The repositories PostgreSQL serves so far, over one pool, migrated at open. Usage and logs
- * are not here yet: their write path is designed apart.
- */
+/** The repositories PostgreSQL serves so far, over one pool, migrated at open. */
 
 import { BUDGETS_MIGRATIONS, PostgresBudgetsRepo } from "./budgets.js";
 import { connectPostgres, type PostgresOptions } from "./connect.js";
 import { EVENT_CONFIGS_MIGRATIONS, PostgresEventConfigsRepo } from "./event-configs.js";
 import { FUNCTIONS_MIGRATIONS, PostgresFunctionsRepo } from "./functions.js";
+import { LOGS_MIGRATIONS, PostgresLogsRepo } from "./logs.js";
 import { type ModuleMigrations, migrate } from "./migrate.js";
 import { PostgresProvisionedRepo, PROVISIONED_MIGRATIONS } from "./provisioned.js";
+import { PostgresUsageRepo, USAGE_MIGRATIONS } from "./usage.js";
 
 /** Every module's migrations, those referenced before those that reference them. */
 export const POSTGRES_MIGRATIONS: readonly ModuleMigrations[] = [
@@ -16,6 +15,8 @@ export const POSTGRES_MIGRATIONS: readonly ModuleMigrations[] = [
   EVENT_CONFIGS_MIGRATIONS,
   PROVISIONED_MIGRATIONS,
   BUDGETS_MIGRATIONS,
+  USAGE_MIGRATIONS,
+  LOGS_MIGRATIONS,
 ];
 
 export interface PostgresRepos {
@@ -23,6 +24,9 @@ export interface PostgresRepos {
   readonly eventConfigs: PostgresEventConfigsRepo;
   readonly provisioned: PostgresProvisionedRepo;
   readonly budgets: PostgresBudgetsRepo;
+  /** Appends write usage records too (in the transaction of their REPORT lines). */
+  readonly logs: PostgresLogsRepo;
+  readonly usage: PostgresUsageRepo;
   /** Waits for running queries, then closes the pool. */
   close(): Promise<void>;
 }
@@ -41,6 +45,8 @@ export async function openPostgresRepos(options: PostgresOptions): Promise<Postg
     eventConfigs: new PostgresEventConfigsRepo(sql),
     provisioned: new PostgresProvisionedRepo(sql),
     budgets: new PostgresBudgetsRepo(sql),
+    logs: new PostgresLogsRepo(sql),
+    usage: new PostgresUsageRepo(sql),
     close: () => sql.end(),
   };
 }
