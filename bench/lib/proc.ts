@@ -92,7 +92,7 @@ export function parentOf(pid: number): number {
 
 let ticksPerSecond: number | undefined;
 
-function msPerTick(): number {
+export function msPerTick(): number {
   ticksPerSecond ??= Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
   return 1000 / ticksPerSecond;
 }

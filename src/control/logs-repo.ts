@@ -4,7 +4,8 @@ import type { UsageRecord } from "./usage-repo.js";
 
 /**
  * A log entry as stored. An invocation's REPORT line carries its usage record (when the
- * platform meters): one row per invocation holds both, so they cannot disagree.
+ * platform meters): the store keeps the record apart from the line (it outlives the log's
+ * retention) but commits both in one transaction, so they cannot disagree.
  */
 export interface LogRecord extends LogEntry {
   readonly usage?: UsageRecord | undefined;
@@ -32,9 +33,14 @@ export interface LogQuery {
 }
 
 export interface LogsRepo {
-  /** Stores log entries and the usage records REPORT lines carry (off the caller's thread where the store has one). */
+  /**
+   * Stores log entries and the usage records REPORT lines carry, all in one transaction (off
+   * the caller's thread where the store has one). Entries get seqs in order, and a batch
+   * committed later never gets lower ones: a follower paging by `afterSeq` misses none.
+   */
   appendLogs(entries: readonly LogRecord[]): Promise<void>;
+  /** A function's entries matching every filter given, by seq, at most `limit`. */
   queryLogs(query: LogQuery): Promise<StoredLog[]>;
-  /** Deletes log entries older than the cutoff (epoch ms), but not usage records; returns how many. */
+  /** Deletes log entries older than the cutoff (epoch ms), whatever they carried; usage records stay. Returns how many. */
   pruneLogs(olderThan: number): Promise<number>;
 }

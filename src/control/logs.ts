@@ -87,7 +87,7 @@ export class LogService implements LogSink {
     return this.#flushing;
   }
 
-  /** Entries within the retention (REPORT lines outlive it in the store, as usage records). */
+  /** Entries within the retention (older ones may still be stored until the next pruning). */
   async query(q: LogQuery): Promise<StoredLog[]> {
     await this.flush();
     const floor = this.#clock.now() - this.#retentionMs;

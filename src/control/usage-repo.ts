@@ -75,7 +75,10 @@ export interface UsageSums {
   readonly provisionedDurationGbSeconds: number;
 }
 
-/** Usage records are written with the log rows of their REPORT lines (`LogsRepo.appendLogs`). */
+/**
+ * Usage records are written with the log rows of their REPORT lines (`LogsRepo.appendLogs`),
+ * and kept after the log's retention has deleted those lines.
+ */
 export interface UsageRepo {
   /** Usage summed per group over a window. */
   queryUsage(query: UsageQuery): Promise<UsageSums[]>;

@@ -288,8 +288,8 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     records: queue,
     redrive: (id) => asyncInvoker.redrive(id),
     provisionedUptime: (name, from, to) => spans(name, from, to),
-    // Usage records ride on REPORT lines: what the log holds is stored first, so a record asked
-    // for right after its invocation is there, and a report includes the last calls.
+    // Usage records are stored with the log's batches: what the log holds is stored first, so a
+    // record asked for right after its invocation is there, and a report includes the last calls.
     runs: async (id) => {
       await logs.flush();
       return repos.usage.usageOf(id);

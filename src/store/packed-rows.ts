@@ -22,8 +22,25 @@ const NULL_LENGTH = 0xffffffff;
 
 /** A row's fields: its strings, then its numbers (each may be absent). */
 export interface RowShape<T> {
+  /** The table's columns the fields go to, in the same order: the strings', then the numbers'. */
+  readonly columns: readonly string[];
   readonly strings: ReadonlyArray<(row: T) => string | undefined>;
   readonly numbers: ReadonlyArray<(row: T) => number | boolean | undefined>;
+}
+
+/**
+ * A shape from its fields named by column: the insert's column list comes from the same
+ * declaration as the packing, so the two cannot fall out of step.
+ */
+export function rowShape<T>(fields: {
+  readonly strings: Readonly<Record<string, (row: T) => string | undefined>>;
+  readonly numbers: Readonly<Record<string, (row: T) => number | boolean | undefined>>;
+}): RowShape<T> {
+  return {
+    columns: [...Object.keys(fields.strings), ...Object.keys(fields.numbers)],
+    strings: Object.values(fields.strings),
+    numbers: Object.values(fields.numbers),
+  };
 }
 
 export function packRows<T>(rows: readonly T[], shape: RowShape<T>): PackedRows {

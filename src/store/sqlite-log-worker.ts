@@ -6,14 +6,10 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
-import type { PackedRows } from "./packed-rows.js";
-import { logWriter } from "./sqlite-writes.js";
+import { batchWriter, type PackedBatch } from "./sqlite-writes.js";
 
-/** Log rows, packed (`packed-rows.ts`). */
-export type WriterBatch = {
-  readonly id: number;
-  readonly rows: PackedRows;
-};
+/** Log rows and usage rows, packed (`packed-rows.ts`), stored in one transaction. */
+export type WriterBatch = PackedBatch & { readonly id: number };
 
 export type WriterAck = { readonly id: number; readonly error?: string };
 
@@ -21,7 +17,7 @@ const db = new Database((workerData as { path: string }).path);
 db.pragma("journal_mode = WAL");
 db.pragma("synchronous = NORMAL");
 db.pragma("busy_timeout = 5000");
-const write = logWriter(db);
+const write = batchWriter(db);
 
 parentPort!.on("message", (batch: WriterBatch | "close") => {
   if (batch === "close") {
@@ -30,7 +26,7 @@ parentPort!.on("message", (batch: WriterBatch | "close") => {
     return;
   }
   try {
-    write(batch.rows);
+    write(batch);
     parentPort!.postMessage({ id: batch.id } satisfies WriterAck);
   } catch (err) {
     parentPort!.postMessage({ id: batch.id, error: (err as Error).message } satisfies WriterAck);

@@ -1,17 +1,15 @@
 /**
- * Billing data in SQLite: usage records (columns of the log's REPORT rows, a migration of
- * `sqlite.ts`; the log thread inserts them) and their sums, provisioned instances' up-time spans, and budgets.
+ * Billing data in SQLite: usage records (table `usage`, inserted by the log thread with the
+ * log rows of their REPORT lines) and their sums, provisioned instances' up-time spans, and
+ * budgets. Migrations of `sqlite-migrations.ts`.
  */
 import type Database from "better-sqlite3";
 import type { ProvisionedSpan } from "../control/provisioned-repo.js";
 import type { Budget, UsageQuery, UsageRecord, UsageSums } from "../control/usage-repo.js";
 
 /**
- * An invocation's usage record is its REPORT line's row in the log (`LogRecord`): the times its
- * trace's spans are made of (arrival, hand-over, end, the cold start's phases) and its billed
- * figures. A table of its own cost the warm path a second row and four B-tree inserts per
- * invocation (a rowid and three indexes), more than metering may cost; here it is one partial
- * index. Usage rows outlive the log's retention (pruning keeps them, queries hide them).
+ * Released: usage records as columns of their REPORT line's row in `logs`. Replaced by
+ * USAGE_TABLE_MIGRATION, which moves them out; kept as it was for the databases it made.
  */
 export const USAGE_MIGRATION = `ALTER TABLE logs ADD COLUMN started_at INTEGER;
    ALTER TABLE logs ADD COLUMN type TEXT;
@@ -32,6 +30,68 @@ export const USAGE_MIGRATION = `ALTER TABLE logs ADD COLUMN started_at INTEGER;
    ALTER TABLE logs ADD COLUMN handed_after_ms REAL;
    ALTER TABLE logs ADD COLUMN total_ms REAL;
    CREATE INDEX usage_by_time ON logs (started_at) WHERE started_at IS NOT NULL;`;
+
+/**
+ * Usage records get a table of their own, so that pruning the log is by age alone and a
+ * record's life is not tied to a log line's. Existing records move out of the log's REPORT
+ * rows; `logs` is rebuilt without the usage columns (one pass over it: dropping 18 columns one
+ * by one would rewrite it 18 times), keeping every row's seq and AUTOINCREMENT's high-water
+ * mark, so that a follower's "after seq" never meets a number again. The usage indexes serve
+ * reports over a window (all functions, or one) and the lookup of one invocation's records;
+ * the last is most of what the table costs the writing thread: request ids are random, so each
+ * record dirties a page of that index of its own (`bench/log-writer.ts` measures it).
+ */
+export const USAGE_TABLE_MIGRATION = `CREATE TABLE usage (
+     request_id TEXT NOT NULL,
+     function_name TEXT NOT NULL,
+     version TEXT NOT NULL,
+     type TEXT NOT NULL,
+     outcome TEXT NOT NULL,
+     trace_id TEXT NOT NULL,
+     init_phases TEXT,
+     started_at INTEGER NOT NULL,
+     cold INTEGER NOT NULL,
+     provisioned INTEGER NOT NULL,
+     duration_ms REAL NOT NULL,
+     billed_ms INTEGER NOT NULL,
+     memory_mb INTEGER NOT NULL,
+     gb_seconds REAL NOT NULL,
+     init_ms REAL,
+     restore_ms REAL,
+     restore_billed_ms INTEGER,
+     max_memory_mb INTEGER,
+     arrived_at INTEGER,
+     handed_after_ms REAL,
+     total_ms REAL NOT NULL
+   );
+   INSERT INTO usage (request_id, function_name, version, type, outcome, trace_id, init_phases,
+       started_at, cold, provisioned, duration_ms, billed_ms, memory_mb, gb_seconds, init_ms,
+       restore_ms, restore_billed_ms, max_memory_mb, arrived_at, handed_after_ms, total_ms)
+     SELECT request_id, function_name, version, type, outcome, trace_id, init_phases,
+       started_at, cold, provisioned, duration_ms, billed_ms, memory_mb, gb_seconds, init_ms,
+       restore_ms, restore_billed_ms, max_memory_mb, arrived_at, handed_after_ms, total_ms
+     FROM logs WHERE started_at IS NOT NULL ORDER BY seq;
+   CREATE TABLE logs_kept (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     function_name TEXT NOT NULL,
+     version TEXT NOT NULL,
+     instance_id TEXT NOT NULL,
+     request_id TEXT,
+     ts INTEGER NOT NULL,
+     message TEXT NOT NULL
+   );
+   INSERT INTO logs_kept (seq, function_name, version, instance_id, request_id, ts, message)
+     SELECT seq, function_name, version, instance_id, request_id, ts, message FROM logs ORDER BY seq;
+   DELETE FROM sqlite_sequence WHERE name = 'logs_kept';
+   INSERT INTO sqlite_sequence (name, seq) SELECT 'logs_kept', seq FROM sqlite_sequence WHERE name = 'logs';
+   DROP TABLE logs;
+   ALTER TABLE logs_kept RENAME TO logs;
+   CREATE INDEX logs_by_function ON logs (function_name, seq);
+   CREATE INDEX logs_by_request ON logs (request_id) WHERE request_id IS NOT NULL;
+   CREATE INDEX logs_by_time ON logs (ts);
+   CREATE INDEX usage_by_time ON usage (started_at);
+   CREATE INDEX usage_by_function ON usage (function_name, started_at);
+   CREATE INDEX usage_by_request ON usage (request_id);`;
 
 export const BUDGET_MIGRATION = `CREATE TABLE budgets (
      scope TEXT PRIMARY KEY,
@@ -67,17 +127,14 @@ const GROUP_KEY: Record<UsageQuery["groupBy"], string> = {
   month: "strftime('%Y-%m', started_at / 1000, 'unixepoch')",
 };
 
-/**
- * Sums over the window by start time. The index is named: for one function SQLite would
- * otherwise pick the log's index by function, which holds every line it kept.
- */
+/** Sums over the window by start time: by the index of one function's records, or of all. */
 export function queryUsage(db: Database.Database, q: UsageQuery): UsageSums[] {
   const byFunction = q.functionName !== undefined;
   const sql = `SELECT ${GROUP_KEY[q.groupBy]} AS key, COUNT(*) AS requests,
       SUM(outcome != 'success') AS errors, SUM(cold) AS coldStarts, SUM(duration_ms) AS durationMs,
       SUM(billed_ms) AS billedMs, SUM(CASE WHEN provisioned = 0 THEN gb_seconds ELSE 0 END) AS gbSeconds,
       SUM(CASE WHEN provisioned = 1 THEN gb_seconds ELSE 0 END) AS provisionedDurationGbSeconds
-    FROM logs INDEXED BY usage_by_time WHERE started_at >= ? AND started_at < ?${byFunction ? " AND function_name = ?" : ""}
+    FROM usage WHERE started_at >= ? AND started_at < ?${byFunction ? " AND function_name = ?" : ""}
     GROUP BY key ORDER BY key`;
   const args: (string | number)[] = [q.from, q.to];
   if (byFunction) args.push(q.functionName!);
@@ -153,7 +210,7 @@ interface UsageRow {
 /** The records of one request id (an async event has one per attempt), oldest first. */
 export function usageOf(db: Database.Database, requestId: string): UsageRecord[] {
   const rows = db
-    .prepare("SELECT * FROM logs WHERE request_id = ? AND started_at IS NOT NULL ORDER BY started_at, seq")
+    .prepare("SELECT * FROM usage WHERE request_id = ? ORDER BY started_at, rowid")
     .all(requestId) as UsageRow[];
   return rows.map((r) => ({
     requestId: r.request_id,

@@ -9,120 +9,20 @@ import type { Budget, UsageQuery, UsageRecord, UsageSums } from "../control/usag
 import type { Alias, FunctionRecord, FunctionVersion } from "../protocol/function.js";
 import { LATEST } from "../protocol/function.js";
 import type { FunctionSandbox } from "../protocol/sandbox.js";
-import { type PackedRows, packRows, transferables } from "./packed-rows.js";
+import { transferables } from "./packed-rows.js";
 import type { WriterAck as LogAck, WriterBatch } from "./sqlite-log-worker.js";
+import { SQLITE_MIGRATIONS } from "./sqlite-migrations.js";
 import {
-  BUDGET_MIGRATION,
   deleteBudget,
   listBudgets,
   provisionedSpans,
   putBudget,
   queryUsage,
   recordProvisionedSpan,
-  USAGE_MIGRATION,
   usageOf,
 } from "./sqlite-usage.js";
-import { LOG_SHAPE, logWriter, queryLogs } from "./sqlite-writes.js";
+import { batchWriter, type PackedBatch, packBatch, queryLogs } from "./sqlite-writes.js";
 import type { MetadataStore } from "./types.js";
-
-const MIGRATIONS: readonly string[] = [
-  `CREATE TABLE functions (
-     name TEXT PRIMARY KEY,
-     reserved_concurrency INTEGER,
-     created_at INTEGER NOT NULL,
-     last_version INTEGER NOT NULL DEFAULT 0
-   );
-   CREATE TABLE versions (
-     function_name TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
-     version TEXT NOT NULL,
-     revision_id TEXT NOT NULL,
-     package_id TEXT NOT NULL,
-     body TEXT NOT NULL,
-     PRIMARY KEY (function_name, version)
-   );
-   CREATE TABLE aliases (
-     function_name TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
-     name TEXT NOT NULL,
-     revision_id TEXT NOT NULL,
-     body TEXT NOT NULL,
-     PRIMARY KEY (function_name, name)
-   );
-   CREATE TABLE logs (
-     seq INTEGER PRIMARY KEY AUTOINCREMENT,
-     function_name TEXT NOT NULL,
-     version TEXT NOT NULL,
-     instance_id TEXT NOT NULL,
-     request_id TEXT,
-     ts INTEGER NOT NULL,
-     message TEXT NOT NULL
-   );
-   CREATE INDEX logs_by_function ON logs (function_name, seq);
-   CREATE INDEX logs_by_request ON logs (request_id) WHERE request_id IS NOT NULL;
-   CREATE INDEX logs_by_time ON logs (ts);`,
-  // The asynchronous event queue (store/queue.ts): one row per accepted event, kept as its
-  // invocation record once it has run.
-  `CREATE TABLE events (
-     id TEXT PRIMARY KEY,
-     function_name TEXT NOT NULL,
-     qualifier TEXT,
-     payload BLOB NOT NULL,
-     trace_id TEXT NOT NULL,
-     accepted_at INTEGER NOT NULL,
-     status TEXT NOT NULL,
-     attempts INTEGER NOT NULL,
-     not_before INTEGER NOT NULL,
-     updated_at INTEGER NOT NULL,
-     last_error TEXT,
-     result BLOB
-   );
-   CREATE INDEX events_due ON events (not_before) WHERE status IN ('queued', 'retrying');
-   CREATE INDEX events_by_function ON events (function_name, accepted_at);`,
-  // Per function and qualifier: retries, event age and destinations of async invocations.
-  `CREATE TABLE event_invoke_configs (
-     function_name TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
-     qualifier TEXT NOT NULL,
-     body TEXT NOT NULL,
-     PRIMARY KEY (function_name, qualifier)
-   );`,
-  // Idempotency keys of async invokes (unique per function while the record is kept), and the
-  // number of hops an event's chain of invocations has made (the loop guard).
-  `ALTER TABLE events ADD COLUMN idempotency_key TEXT;
-   ALTER TABLE events ADD COLUMN hops INTEGER NOT NULL DEFAULT 0;
-   CREATE UNIQUE INDEX events_by_idempotency_key ON events (function_name, idempotency_key)
-     WHERE idempotency_key IS NOT NULL;`,
-  // Waiting events per function, oldest first: a claim walks the functions that have any and
-  // reads the head of each, so a throttled function's backlog is never scanned.
-  `DROP INDEX events_due;
-   CREATE INDEX events_waiting ON events (function_name, not_before) WHERE status IN ('queued', 'retrying');`,
-  // The phases of an event's last cold start (JSON), shown in its invocation record.
-  `ALTER TABLE events ADD COLUMN init_phases TEXT;`,
-  // Provisioned concurrency per published version or alias.
-  `CREATE TABLE provisioned_configs (
-     function_name TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
-     qualifier TEXT NOT NULL,
-     body TEXT NOT NULL,
-     PRIMARY KEY (function_name, qualifier)
-   );`,
-  // The up-time of each provisioned instance, for billing (kept after the function is gone).
-  `CREATE TABLE provisioned_spans (
-     function_name TEXT NOT NULL,
-     version TEXT NOT NULL,
-     instance_id TEXT NOT NULL,
-     memory_mb INTEGER NOT NULL,
-     started_at INTEGER NOT NULL,
-     stopped_at INTEGER NOT NULL
-   );
-   CREATE INDEX provisioned_spans_by_function ON provisioned_spans (function_name, stopped_at);`,
-  // One metered record per invocation, on its REPORT line's row, for costs and budgets (kept
-  // after the function and its logs are gone).
-  USAGE_MIGRATION,
-  `CREATE INDEX provisioned_spans_by_time ON provisioned_spans (stopped_at);`,
-  BUDGET_MIGRATION,
-  // Time an async event was held back by a spent budget (not counted in its age).
-  `ALTER TABLE events ADD COLUMN held_ms INTEGER NOT NULL DEFAULT 0;`,
-  // A function's sandbox settings (tier, network), JSON; NULL: the platform's defaults.
-  `ALTER TABLE functions ADD COLUMN sandbox TEXT;`,
-];
 
 interface FunctionRow {
   name: string;
@@ -152,7 +52,7 @@ export class SqliteStore implements MetadataStore {
   readonly #db: Database.Database;
   readonly #logWriter: Worker | undefined;
   /** Without a writing thread (an in-memory database): the insert, prepared once. */
-  #insertLogs: ((rows: PackedRows) => void) | undefined;
+  #insertBatch: ((batch: PackedBatch) => void) | undefined;
   readonly #pendingAcks = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
   #batchSeq = 0;
   #closing = false;
@@ -187,9 +87,9 @@ export class SqliteStore implements MetadataStore {
 
   #migrate(): void {
     const current = this.#db.pragma("user_version", { simple: true }) as number;
-    for (let i = current; i < MIGRATIONS.length; i++) {
+    for (let i = current; i < SQLITE_MIGRATIONS.length; i++) {
       this.#db.transaction(() => {
-        this.#db.exec(MIGRATIONS[i]!);
+        this.#db.exec(SQLITE_MIGRATIONS[i]!);
         this.#db.pragma(`user_version = ${i + 1}`);
       })();
     }
@@ -411,20 +311,26 @@ export class SqliteStore implements MetadataStore {
     return { functionCount: row.functions, totalCodeSize: row.bytes };
   }
 
-  /** Hands the entries, packed, to the writing thread (resolves once committed), or inserts them here. */
+  /**
+   * Hands the entries, packed, to the writing thread (resolves once committed), or inserts them
+   * here: log rows and the usage rows of REPORT lines, in one message and one transaction.
+   */
   async appendLogs(entries: readonly LogRecord[]): Promise<void> {
-    const rows = packRows(entries, LOG_SHAPE);
+    const batch = packBatch(entries);
     const writer = this.#logWriter;
     if (!writer) {
-      this.#insertLogs ??= logWriter(this.#db);
-      this.#insertLogs(rows);
+      this.#insertBatch ??= batchWriter(this.#db);
+      this.#insertBatch(batch);
       return;
     }
     const id = this.#batchSeq++;
     return new Promise<void>((resolve, reject) => {
       this.#pendingAcks.set(id, { resolve, reject });
       writer.ref();
-      writer.postMessage({ id, rows } satisfies WriterBatch, transferables(rows));
+      writer.postMessage({ id, ...batch } satisfies WriterBatch, [
+        ...transferables(batch.logs),
+        ...transferables(batch.usage),
+      ]);
     });
   }
 
@@ -453,8 +359,8 @@ export class SqliteStore implements MetadataStore {
   }
 
   async pruneLogs(olderThan: number): Promise<number> {
-    // A REPORT line's usage record stays: costs and budgets outlive the logs.
-    return this.#db.prepare("DELETE FROM logs WHERE ts < ? AND started_at IS NULL").run(olderThan).changes;
+    // Usage records are rows of their own table: costs and budgets outlive the logs.
+    return this.#db.prepare("DELETE FROM logs WHERE ts < ?").run(olderThan).changes;
   }
 
   async close(): Promise<void> {

@@ -6,11 +6,13 @@ import { after, describe } from "node:test";
 import { budgetsContract } from "./budgets.contract.js";
 import { eventConfigsContract } from "./event-configs.contract.js";
 import { functionsContract } from "./functions.contract.js";
+import { logsContract } from "./logs.contract.js";
 import { provisionedContract } from "./provisioned.contract.js";
 import { queueContract } from "./queue.contract.js";
 import { queueRecordsContract } from "./queue-records.contract.js";
 import { type OpenedStore, openPostgres, openSqlite, queueOf, repoOf } from "./stores.js";
 import { TestPostgres } from "./test-postgres.js";
+import { usageContract } from "./usage.contract.js";
 
 const postgres = new TestPostgres(process.env.NIMBUS_TEST_POSTGRES_URL);
 after(() => postgres.close());
@@ -28,5 +30,7 @@ for (const [name, open] of STORES) {
     describe("budgets", () => budgetsContract(repoOf(open, (s) => s.budgets)));
     describe("event queue", () => queueContract(queueOf(open)));
     describe("invocation records", () => queueRecordsContract(queueOf(open)));
+    describe("logs", () => logsContract(repoOf(open, (s) => s.logs)));
+    describe("usage", () => usageContract(repoOf(open, (s) => ({ logs: s.logs, usage: s.usage }))));
   });
 }

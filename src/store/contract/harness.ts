@@ -3,7 +3,9 @@
  * and what every suite builds its records from.
  */
 import type { EventQueue, NewEvent, QueuedEvent } from "../../control/async/queue.js";
+import type { LogRecord } from "../../control/logs-repo.js";
 import type { FunctionsRepo } from "../../control/registry/repo.js";
+import type { UsageRecord } from "../../control/usage-repo.js";
 import type { Alias, FunctionVersion } from "../../protocol/function.js";
 import { LATEST } from "../../protocol/function.js";
 import type { InitPhases } from "../../protocol/invoke.js";
@@ -113,3 +115,73 @@ export function event(id: string, patch: Partial<NewEvent> = {}): NewEvent {
 
 /** The ids of events, in the order given. */
 export const ids = (events: readonly QueuedEvent[]): string[] => events.map((e) => e.id);
+
+/** A log line of `functionName`'s $LATEST, at T0 + `atMs`; `patch` overrides. */
+export function logLine(
+  functionName: string,
+  atMs: number,
+  message: string,
+  patch: Partial<LogRecord> = {},
+): LogRecord {
+  return {
+    functionName,
+    version: LATEST,
+    instanceId: "i-0a1b2c",
+    requestId: undefined,
+    timestamp: T0_MS + atMs,
+    message,
+    ...patch,
+  };
+}
+
+/**
+ * A usage record of a warm, successful sync call started at T0 + `atMs`, with every optional
+ * field set and figures that are not round in binary; `patch` overrides.
+ */
+export function usageRecord(requestId: string, atMs: number, patch: Partial<UsageRecord> = {}): UsageRecord {
+  return {
+    requestId,
+    functionName: "fn",
+    version: LATEST,
+    type: "sync",
+    cold: false,
+    provisioned: false,
+    startedAt: T0_MS + atMs,
+    durationMs: 0.1 + 0.2,
+    billedMs: 1,
+    memoryMb: 1769,
+    gbSeconds: (1 / 1000) * (1769 / 1024),
+    initMs: 123.456789,
+    restoreMs: 45.6,
+    restoreBilledMs: 46,
+    maxMemoryMb: 71,
+    outcome: "success",
+    traceId: `Root=1-6935f000-${requestId};Parent=53995c3f42cd8ad8;Sampled=1`,
+    arrivedAt: T0_MS + atMs - 2,
+    handedAfterMs: 1 / 3,
+    totalMs: Math.PI,
+    initPhases: {
+      placementMs: 0.0625,
+      codeMs: 1.7,
+      codeCached: true,
+      sandboxMs: 12.25,
+      pooled: false,
+      runtimeMs: 30.000001,
+      functionInitMs: 20.75,
+    },
+    ...patch,
+  };
+}
+
+/** The REPORT line that carries `usage`. */
+export function reportLine(usage: UsageRecord): LogRecord {
+  return {
+    functionName: usage.functionName,
+    version: usage.version,
+    instanceId: "i-0a1b2c",
+    requestId: usage.requestId,
+    timestamp: usage.startedAt,
+    message: `REPORT RequestId: ${usage.requestId}\tDuration: ${usage.durationMs.toFixed(2)} ms`,
+    usage,
+  };
+}

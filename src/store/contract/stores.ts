@@ -7,9 +7,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { EventConfigsRepo } from "../../control/async/event-configs-repo.js";
 import type { EventQueue } from "../../control/async/queue.js";
+import type { LogsRepo } from "../../control/logs-repo.js";
 import type { ProvisionedRepo } from "../../control/provisioned-repo.js";
 import type { FunctionsRepo } from "../../control/registry/repo.js";
-import type { BudgetsRepo } from "../../control/usage-repo.js";
+import type { BudgetsRepo, UsageRepo } from "../../control/usage-repo.js";
 import { connectPostgres, type Sql } from "../postgres/connect.js";
 import { PostgresEventQueue } from "../postgres/queue.js";
 import { openPostgresRepos } from "../postgres/repos.js";
@@ -27,6 +28,8 @@ export interface OpenedStore {
   readonly queue: EventQueue;
   /** The same queue through a connection of its own, as a second platform on the store sees it. */
   anotherQueue(): Promise<EventQueue>;
+  readonly logs: LogsRepo;
+  readonly usage: UsageRepo;
   close(): Promise<void>;
 }
 
@@ -69,6 +72,8 @@ export async function openSqlite(): Promise<OpenedStore> {
       return queue;
     },
     anotherQueue: async () => openQueue(),
+    logs: store,
+    usage: store,
     close: async () => {
       await Promise.all(queues.map((q) => q.close()));
       await store.close();

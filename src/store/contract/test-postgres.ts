@@ -4,6 +4,7 @@
  * database sorts text by a linguistic collation (ICU en-US, as most installations default to),
  * where byte order differs ("a" before "B"): the stores must list in byte order, as SQLite
  * does, whatever the database's collation, and a test database in byte order could not show it.
+ * For the same reason its sessions' time zone is not UTC: days and months of usage are UTC's.
  */
 import { randomBytes } from "node:crypto";
 import { connectPostgres, type PostgresOptions, quoteIdentifier, type Sql } from "../postgres/connect.js";
@@ -75,6 +76,8 @@ export class TestPostgres {
       await server.unsafe(
         `CREATE DATABASE ${quoteIdentifier(name)} TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US'`,
       );
+      // UTC−3:30: a day or month taken in the session's zone would start at another hour.
+      await server.unsafe(`ALTER DATABASE ${quoteIdentifier(name)} SET timezone TO 'America/St_Johns'`);
       const url = new URL(this.#url);
       url.pathname = `/${name}`;
       const own = connectPostgres({ url: url.href, maxConnections: 1 });

@@ -1,15 +1,14 @@
-/**
- * The repositories PostgreSQL serves so far, and the event queue, over one pool, migrated at
- * open. Usage and logs are not here yet: their write path is designed apart.
- */
+/** The repositories PostgreSQL serves, and the event queue, over one pool, migrated at open. */
 
 import { BUDGETS_MIGRATIONS, PostgresBudgetsRepo } from "./budgets.js";
 import { connectPostgres, type PostgresOptions } from "./connect.js";
 import { EVENT_CONFIGS_MIGRATIONS, PostgresEventConfigsRepo } from "./event-configs.js";
 import { FUNCTIONS_MIGRATIONS, PostgresFunctionsRepo } from "./functions.js";
+import { LOGS_MIGRATIONS, PostgresLogsRepo } from "./logs.js";
 import { type ModuleMigrations, migrate } from "./migrate.js";
 import { PostgresProvisionedRepo, PROVISIONED_MIGRATIONS } from "./provisioned.js";
 import { PostgresEventQueue, QUEUE_MIGRATIONS } from "./queue.js";
+import { PostgresUsageRepo, USAGE_MIGRATIONS } from "./usage.js";
 
 /** Every module's migrations, those referenced before those that reference them. */
 export const POSTGRES_MIGRATIONS: readonly ModuleMigrations[] = [
@@ -18,6 +17,8 @@ export const POSTGRES_MIGRATIONS: readonly ModuleMigrations[] = [
   PROVISIONED_MIGRATIONS,
   BUDGETS_MIGRATIONS,
   QUEUE_MIGRATIONS,
+  USAGE_MIGRATIONS,
+  LOGS_MIGRATIONS,
 ];
 
 export interface PostgresRepos {
@@ -27,6 +28,9 @@ export interface PostgresRepos {
   readonly budgets: PostgresBudgetsRepo;
   /** The asynchronous event queue and the invocation records (closing it leaves the pool open). */
   readonly queue: PostgresEventQueue;
+  /** Appends write usage records too (in the transaction of their REPORT lines). */
+  readonly logs: PostgresLogsRepo;
+  readonly usage: PostgresUsageRepo;
   /** Waits for running queries, then closes the pool. */
   close(): Promise<void>;
 }
@@ -46,6 +50,8 @@ export async function openPostgresRepos(options: PostgresOptions): Promise<Postg
     provisioned: new PostgresProvisionedRepo(sql),
     budgets: new PostgresBudgetsRepo(sql),
     queue: new PostgresEventQueue(sql),
+    logs: new PostgresLogsRepo(sql),
+    usage: new PostgresUsageRepo(sql),
     close: () => sql.end(),
   };
 }
