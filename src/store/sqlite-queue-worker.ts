@@ -6,7 +6,8 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
-import type { EventFilter, NewEvent, QueuedEvent, Settlement } from "../control/async/queue.js";
+import type { EventFilter, NewEvent, Settlement } from "../control/async/queue.js";
+import { type EventRow, toEvent } from "./event-row.js";
 
 export type QueueRequest =
   | { readonly id: number; readonly op: "enqueue"; readonly event: NewEvent }
@@ -41,25 +42,6 @@ export type QueueRequest =
   | { readonly id: number; readonly op: "close" };
 
 export type QueueReply = { readonly id: number; readonly value?: unknown; readonly error?: string };
-
-interface Row {
-  id: string;
-  function_name: string;
-  qualifier: string | null;
-  payload: Buffer;
-  trace_id: string;
-  accepted_at: number;
-  status: QueuedEvent["status"];
-  attempts: number;
-  not_before: number;
-  updated_at: number;
-  last_error: string | null;
-  result: Buffer | null;
-  hops: number;
-  idempotency_key: string | null;
-  init_phases: string | null;
-  held_ms: number;
-}
 
 const db = new Database((workerData as { path: string }).path);
 db.pragma("journal_mode = WAL");
@@ -137,13 +119,13 @@ const enqueueAll = db.transaction((events: NewEvent[]): string[] =>
   }),
 );
 /** Oldest due first over all functions not skipped, at most `perFunction` of each. */
-function dueEvents(max: number, now: number, skip: readonly string[], perFunction: number): Row[] {
+function dueEvents(max: number, now: number, skip: readonly string[], perFunction: number): EventRow[] {
   const skipped = new Set(skip);
-  const heads: Array<Row & { seq: number }> = [];
+  const heads: Array<EventRow & { seq: number }> = [];
   let name = (firstWaitingFunction.get() as { name: string | null }).name;
   while (name !== null) {
     if (!skipped.has(name))
-      heads.push(...(dueOf.all(name, now, Math.min(max, perFunction)) as Array<Row & { seq: number }>));
+      heads.push(...(dueOf.all(name, now, Math.min(max, perFunction)) as Array<EventRow & { seq: number }>));
     name = (nextWaitingFunction.get(name) as { name: string | null }).name;
   }
   heads.sort((a, b) => a.not_before - b.not_before || a.seq - b.seq);
@@ -151,7 +133,7 @@ function dueEvents(max: number, now: number, skip: readonly string[], perFunctio
 }
 
 const claimDue = db.transaction(
-  (max: number, now: number, skip: readonly string[], perFunction: number): Row[] => {
+  (max: number, now: number, skip: readonly string[], perFunction: number): EventRow[] => {
     const rows = dueEvents(max, now, skip, perFunction);
     for (const r of rows) markRunning.run(now, r.id);
     return rows.map((r) => ({ ...r, status: "running" as const, updated_at: now }));
@@ -212,7 +194,7 @@ parentPort!.on("message", (req: QueueRequest) => {
       case "recover":
         return reply({ id: req.id, value: recoverStmt.run(req.now, req.now).changes });
       case "get": {
-        const row = getStmt.get(req.eventId) as Row | undefined;
+        const row = getStmt.get(req.eventId) as EventRow | undefined;
         return reply({ id: req.id, value: row && toEvent(row) });
       }
       case "list": {
@@ -220,7 +202,7 @@ parentPort!.on("message", (req: QueueRequest) => {
           fn: req.filter.functionName ?? null,
           status: req.filter.status ?? null,
           limit: req.filter.limit,
-        }) as Row[];
+        }) as EventRow[];
         return reply({ id: req.id, value: rows.map(toEvent) });
       }
       case "redrive":
@@ -259,25 +241,4 @@ parentPort!.on("message", (req: QueueRequest) => {
 /** Buffers arrive from the other thread as plain Uint8Arrays. */
 function bytes(u: Uint8Array): Buffer {
   return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
-}
-
-function toEvent(r: Row): QueuedEvent {
-  return {
-    id: r.id,
-    functionName: r.function_name,
-    qualifier: r.qualifier ?? undefined,
-    payload: r.payload,
-    traceId: r.trace_id,
-    acceptedAt: r.accepted_at,
-    status: r.status,
-    attempts: r.attempts,
-    notBefore: r.not_before,
-    updatedAt: r.updated_at,
-    lastError: r.last_error ?? undefined,
-    initPhases: r.init_phases ? (JSON.parse(r.init_phases) as QueuedEvent["initPhases"]) : undefined,
-    result: r.result ?? undefined,
-    hops: r.hops,
-    idempotencyKey: r.idempotency_key ?? undefined,
-    heldMs: r.held_ms,
-  };
 }

@@ -10,7 +10,7 @@ import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import type { NewEvent } from "../control/async/queue.js";
+import { event } from "./contract/harness.js";
 import { SqliteStore } from "./sqlite.js";
 import { SqliteEventQueue } from "./sqlite-queue.js";
 
@@ -28,22 +28,10 @@ async function database(): Promise<string> {
   return path;
 }
 
-function event(id: string, at = 1_000): NewEvent {
-  return {
-    id,
-    functionName: "fn",
-    qualifier: undefined,
-    payload: Buffer.from(JSON.stringify({ id })),
-    traceId: `Root=1-${id}`,
-    acceptedAt: at,
-    hops: 0,
-  };
-}
-
 test("events a stopped process left running are delivered again after recovery", async () => {
   const path = await database();
   const first = new SqliteEventQueue(path);
-  await first.enqueue(event("x"));
+  await first.enqueue(event("x", { acceptedAt: 1_000 }));
   await first.claim(10, 1_000);
   await first.close();
 

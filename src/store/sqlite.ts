@@ -9,6 +9,7 @@ import type { Budget, UsageQuery, UsageRecord, UsageSums } from "../control/usag
 import type { Alias, FunctionRecord, FunctionVersion } from "../protocol/function.js";
 import { LATEST } from "../protocol/function.js";
 import type { FunctionSandbox } from "../protocol/sandbox.js";
+import { type FunctionRow, toRecord, versionBody } from "./function-row.js";
 import { transferables } from "./packed-rows.js";
 import type { WriterAck as LogAck, WriterBatch } from "./sqlite-log-worker.js";
 import { SQLITE_MIGRATIONS } from "./sqlite-migrations.js";
@@ -23,30 +24,6 @@ import {
 } from "./sqlite-usage.js";
 import { batchWriter, type PackedBatch, packBatch, queryLogs } from "./sqlite-writes.js";
 import type { MetadataStore } from "./types.js";
-
-interface FunctionRow {
-  name: string;
-  reserved_concurrency: number | null;
-  created_at: number;
-  last_version: number;
-  sandbox: string | null;
-}
-
-/** A version's stored body: its sandbox settings belong to the function, not to the version. */
-function versionBody(v: FunctionVersion): string {
-  const { sandbox: _, ...body } = v;
-  return JSON.stringify(body);
-}
-
-function toRecord(row: FunctionRow): FunctionRecord {
-  return {
-    name: row.name,
-    reservedConcurrency: row.reserved_concurrency ?? undefined,
-    createdAt: row.created_at,
-    lastVersion: row.last_version,
-    ...(row.sandbox ? { sandbox: JSON.parse(row.sandbox) as FunctionSandbox } : {}),
-  };
-}
 
 export class SqliteStore implements MetadataStore {
   readonly #db: Database.Database;

@@ -3,6 +3,7 @@ import type { AccountUsage, FunctionsRepo } from "../../control/registry/repo.js
 import type { Alias, FunctionRecord, FunctionVersion } from "../../protocol/function.js";
 import { LATEST } from "../../protocol/function.js";
 import type { FunctionSandbox } from "../../protocol/sandbox.js";
+import { type FunctionRow, toRecord, versionBody } from "../function-row.js";
 import type { Sql, Tx } from "./connect.js";
 import type { ModuleMigrations } from "./migrate.js";
 
@@ -39,30 +40,6 @@ export const FUNCTIONS_MIGRATIONS: ModuleMigrations = {
      );`,
   ],
 };
-
-interface FunctionRow {
-  name: string;
-  reserved_concurrency: number | null;
-  created_at: number;
-  last_version: number;
-  sandbox: string | null;
-}
-
-/** A version's stored body: its sandbox settings belong to the function, not to the version. */
-function versionBody(v: FunctionVersion): string {
-  const { sandbox: _, ...body } = v;
-  return JSON.stringify(body);
-}
-
-function toRecord(row: FunctionRow): FunctionRecord {
-  return {
-    name: row.name,
-    reservedConcurrency: row.reserved_concurrency ?? undefined,
-    createdAt: row.created_at,
-    lastVersion: row.last_version,
-    ...(row.sandbox ? { sandbox: JSON.parse(row.sandbox) as FunctionSandbox } : {}),
-  };
-}
 
 async function insertVersion(tx: Tx, v: FunctionVersion): Promise<void> {
   await tx`INSERT INTO versions (function_name, version, revision_id, package_id, body)

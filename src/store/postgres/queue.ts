@@ -13,6 +13,7 @@ import type {
   QueuedEvent,
   Settlement,
 } from "../../control/async/queue.js";
+import { type EventRow, toEvent } from "../event-row.js";
 import type { Sql } from "./connect.js";
 import type { ModuleMigrations } from "./migrate.js";
 
@@ -218,46 +219,4 @@ export class PostgresEventQueue implements EventQueue {
 
 function phasesText(o: Settlement): string | null {
   return o.initPhases ? JSON.stringify(o.initPhases) : null;
-}
-
-interface EventRow {
-  id: string;
-  seq: number;
-  function_name: string;
-  qualifier: string | null;
-  payload: Buffer;
-  trace_id: string;
-  accepted_at: number;
-  status: QueuedEvent["status"];
-  attempts: number;
-  not_before: number;
-  updated_at: number;
-  last_error: string | null;
-  result: Buffer | null;
-  hops: number;
-  idempotency_key: string | null;
-  init_phases: string | null;
-  held_ms: number;
-}
-
-/** Every field present, unset ones as undefined: the same shape as SQLite's events. */
-function toEvent(r: EventRow): QueuedEvent {
-  return {
-    id: r.id,
-    functionName: r.function_name,
-    qualifier: r.qualifier ?? undefined,
-    payload: r.payload,
-    traceId: r.trace_id,
-    acceptedAt: r.accepted_at,
-    status: r.status,
-    attempts: r.attempts,
-    notBefore: r.not_before,
-    updatedAt: r.updated_at,
-    lastError: r.last_error ?? undefined,
-    initPhases: r.init_phases ? (JSON.parse(r.init_phases) as QueuedEvent["initPhases"]) : undefined,
-    result: r.result ?? undefined,
-    hops: r.hops,
-    idempotencyKey: r.idempotency_key ?? undefined,
-    heldMs: r.held_ms,
-  };
 }
