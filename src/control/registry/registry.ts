@@ -15,6 +15,7 @@ import type { Placement } from "../placement/types.js";
 import { buildAlias } from "./aliases.js";
 import type { AliasInput, CreateFunctionInput, UpdateCodeInput, UpdateConfigurationInput } from "./inputs.js";
 import type { FunctionsRepo } from "./repo.js";
+import { Resolver, type Target } from "./resolver.js";
 import {
   aliasNotFound,
   checkRevision,
@@ -27,13 +28,7 @@ import {
 import { checkSandbox, type SandboxCapabilities } from "./sandbox-settings.js";
 import * as v from "./validate.js";
 
-/** A resolved invocation target. */
-export interface Target {
-  readonly fn: FunctionVersion;
-  readonly record: FunctionRecord;
-  /** The qualifier the caller used, if any (for the invoked ARN). */
-  readonly qualifier: string | undefined;
-}
+export type { Target } from "./resolver.js";
 
 export interface RegistryEvents {
   /** A function's instances of `version` (or all) must not serve new invocations. */
@@ -53,11 +48,9 @@ export class Registry {
   readonly #placement: Placement;
   readonly #clock: Clock;
   readonly #events: RegistryEvents;
-  readonly #random: () => number;
   readonly #arn: (name: string, qualifier?: string) => string;
-  /** Hot-path cache of versions by `name\0version`; cleared for a function on every write. */
-  readonly #versions = new Map<string, FunctionVersion>();
-  readonly #records = new Map<string, FunctionRecord>();
+  /** Reads for invocations, from memory; told to forget a function on every write to it. */
+  readonly #reads: Resolver;
   readonly #sandboxes: SandboxCapabilities | undefined;
 
   constructor(deps: {
@@ -79,7 +72,7 @@ export class Registry {
     this.#clock = deps.clock;
     this.#events = deps.events;
     this.#arn = deps.arn;
-    this.#random = deps.random ?? Math.random;
+    this.#reads = new Resolver(deps.store, deps.arn, deps.random ?? Math.random);
   }
 
   /** Tells the dispatcher every reservation stored, at start. */
@@ -141,7 +134,7 @@ export class Registry {
       ...(ephemeralStorageMb ? { ephemeralStorageMb } : {}),
     };
     if (!(await this.#store.createFunction(latest, now))) throw conflictExists(name);
-    this.#forget(name);
+    this.#reads.forget(name);
     if (input.Publish === true) return this.publish(name, {});
     return latest;
   }
@@ -224,7 +217,7 @@ export class Registry {
         `The function ${next.functionName} was changed by another request; get it again and retry.`,
       );
     }
-    this.#forget(next.functionName);
+    this.#reads.forget(next.functionName);
     this.#events.retire(next.functionName, LATEST);
   }
 
@@ -255,14 +248,14 @@ export class Registry {
       revisionId: randomUUID(),
       lastModified: this.#clock.now(),
     }));
-    this.#forget(name);
-    await this.#events.published?.((await this.#withSandbox(published)) ?? published);
+    this.#reads.forget(name);
+    await this.#events.published?.((await this.#reads.withSandbox(published)) ?? published);
     return published;
   }
 
   async listVersions(nameRaw: string): Promise<FunctionVersion[]> {
     const { name } = v.parseFunctionRef(nameRaw);
-    await this.#record(name);
+    await this.#reads.record(name);
     return this.#store.listVersions(name);
   }
 
@@ -292,7 +285,7 @@ export class Registry {
 
   async delete(nameRaw: string, qualifierParam?: string): Promise<void> {
     const ref = v.parseFunctionRef(nameRaw, qualifierParam);
-    await this.#record(ref.name);
+    await this.#reads.record(ref.name);
     if (ref.qualifier !== undefined && ref.qualifier !== LATEST) {
       if (!/^\d+$/.test(ref.qualifier))
         throw v.invalid("qualifier", ref.qualifier, "Member must be a version number to delete a version");
@@ -308,11 +301,11 @@ export class Registry {
         );
       }
       await this.#store.deleteVersion(ref.name, ref.qualifier);
-      this.#forget(ref.name);
+      this.#reads.forget(ref.name);
       this.#events.retire(ref.name, ref.qualifier);
     } else {
       await this.#store.deleteFunction(ref.name);
-      this.#forget(ref.name);
+      this.#reads.forget(ref.name);
       this.#events.retire(ref.name);
       this.#events.reservationChanged(ref.name, undefined);
     }
@@ -327,7 +320,7 @@ export class Registry {
     unreservedMinimum: number,
   ): Promise<number> {
     const { name } = v.parseFunctionRef(nameRaw);
-    await this.#record(name);
+    await this.#reads.record(name);
     const n = v.checkReservedConcurrency(value);
     if (n > unreservedLeft - unreservedMinimum) {
       throw new NimbusError(
@@ -336,23 +329,23 @@ export class Registry {
       );
     }
     await this.#store.setReservedConcurrency(name, n);
-    this.#forget(name);
+    this.#reads.forget(name);
     this.#events.reservationChanged(name, n);
     return n;
   }
 
   async deleteConcurrency(nameRaw: string): Promise<void> {
     const { name } = v.parseFunctionRef(nameRaw);
-    await this.#record(name);
+    await this.#reads.record(name);
     await this.#store.setReservedConcurrency(name, undefined);
-    this.#forget(name);
+    this.#reads.forget(name);
     this.#events.reservationChanged(name, undefined);
   }
 
   /** A function's sandbox settings (the defaults when none are set). */
   async getSandbox(nameRaw: string): Promise<FunctionSandbox> {
     const { name } = v.parseFunctionRef(nameRaw);
-    return (await this.#record(name)).sandbox ?? { internet: false, allow: [] };
+    return (await this.#reads.record(name)).sandbox ?? { internet: false, allow: [] };
   }
 
   /**
@@ -361,33 +354,33 @@ export class Registry {
    */
   async putSandbox(nameRaw: string, body: Record<string, unknown>): Promise<FunctionSandbox> {
     const { name } = v.parseFunctionRef(nameRaw);
-    await this.#record(name);
+    await this.#reads.record(name);
     if (!this.#sandboxes) throw new NimbusError("InvalidParameter", "this platform has no sandbox settings");
     const settings = checkSandbox(body, this.#sandboxes);
     await this.#store.setSandbox(name, settings);
-    this.#forget(name);
+    this.#reads.forget(name);
     this.#events.retire(name);
     return settings;
   }
 
   async deleteSandbox(nameRaw: string): Promise<void> {
     const { name } = v.parseFunctionRef(nameRaw);
-    await this.#record(name);
+    await this.#reads.record(name);
     await this.#store.setSandbox(name, undefined);
-    this.#forget(name);
+    this.#reads.forget(name);
     this.#events.retire(name);
   }
 
   async getConcurrency(nameRaw: string): Promise<number | undefined> {
     const { name } = v.parseFunctionRef(nameRaw);
-    return (await this.#record(name)).reservedConcurrency;
+    return (await this.#reads.record(name)).reservedConcurrency;
   }
 
   // ── Aliases ─────────────────────────────────────────────────────────────────
 
   async createAlias(nameRaw: string, input: AliasInput): Promise<Alias> {
     const { name } = v.parseFunctionRef(nameRaw);
-    await this.#record(name);
+    await this.#reads.record(name);
     const alias = await buildAlias(
       this.#store,
       this.#arn,
@@ -399,7 +392,7 @@ export class Registry {
     if (!(await this.#store.putAlias(alias, null))) {
       throw new NimbusError("Conflict", `Alias already exists: ${alias.name}`);
     }
-    this.#forget(name);
+    this.#reads.forget(name);
     return alias;
   }
 
@@ -414,14 +407,14 @@ export class Registry {
         `The alias ${aliasName} was changed by another request; get it again and retry.`,
       );
     }
-    this.#forget(name);
+    this.#reads.forget(name);
     this.#events.aliasChanged?.(name);
     return alias;
   }
 
   async getAlias(nameRaw: string, aliasName: string): Promise<Alias> {
     const { name } = v.parseFunctionRef(nameRaw);
-    await this.#record(name);
+    await this.#reads.record(name);
     const alias = await this.#store.getAlias(name, aliasName);
     if (!alias) throw aliasNotFound(name, aliasName);
     return alias;
@@ -429,92 +422,27 @@ export class Registry {
 
   async listAliases(nameRaw: string): Promise<Alias[]> {
     const { name } = v.parseFunctionRef(nameRaw);
-    await this.#record(name);
+    await this.#reads.record(name);
     return this.#store.listAliases(name);
   }
 
   async deleteAlias(nameRaw: string, aliasName: string): Promise<void> {
     const { name } = v.parseFunctionRef(nameRaw);
-    await this.#record(name);
+    await this.#reads.record(name);
     await this.#store.deleteAlias(name, aliasName);
-    this.#forget(name);
+    this.#reads.forget(name);
     this.#events.aliasChanged?.(name);
   }
 
-  // ── Resolution for Invoke (hot path: served from memory after the first call) ─────────
-
   /** The version an invocation runs: by version, by alias (with weighted routing), or $LATEST. */
-  async resolve(name: string, qualifier: string | undefined, route = true): Promise<Target> {
-    const record = await this.#record(name);
-    const q = qualifier ?? LATEST;
-    if (q === LATEST || /^\d+$/.test(q)) {
-      const fn = await this.#version(name, q);
-      if (!fn) throw versionNotFound(this.#arn(name, q));
-      return { fn, record, qualifier };
-    }
-    const alias = await this.#alias(name, q);
-    let version = alias.functionVersion;
-    if (route) {
-      for (const [ver, weight] of Object.entries(alias.additionalVersionWeights)) {
-        if (this.#random() < weight) version = ver;
-      }
-    }
-    const fn = await this.#version(name, version);
-    if (!fn) throw versionNotFound(this.#arn(name, version));
-    return { fn, record, qualifier };
-  }
-
-  readonly #aliases = new Map<string, Alias>();
-
-  async #alias(name: string, aliasName: string): Promise<Alias> {
-    const key = `${name}\u0000${aliasName}`;
-    let alias = this.#aliases.get(key);
-    if (!alias) {
-      alias = await this.#store.getAlias(name, aliasName);
-      if (!alias) throw aliasNotFound(name, aliasName);
-      this.#aliases.set(key, alias);
-    }
-    return alias;
-  }
-
-  async #version(name: string, version: string): Promise<FunctionVersion | undefined> {
-    const key = `${name}\u0000${version}`;
-    let fn = this.#versions.get(key);
-    if (!fn) {
-      fn = await this.#withSandbox(await this.#store.getVersion(name, version));
-      if (fn) this.#versions.set(key, fn);
-    }
-    return fn;
-  }
-
-  /** The version as instances run it: with its function's sandbox settings. */
-  async #withSandbox(fn: FunctionVersion | undefined): Promise<FunctionVersion | undefined> {
-    if (!fn) return fn;
-    const { sandbox } = await this.#record(fn.functionName);
-    return sandbox ? { ...fn, sandbox } : fn;
-  }
-
-  async #record(name: string): Promise<FunctionRecord> {
-    let r = this.#records.get(name);
-    if (!r) {
-      r = await this.#store.getFunction(name);
-      if (!r) throw new NimbusError("NotFound", `Function not found: ${this.#arn(name)}`);
-      this.#records.set(name, r);
-    }
-    return r;
+  resolve(name: string, qualifier: string | undefined, route = true): Promise<Target> {
+    return this.#reads.resolve(name, qualifier, route);
   }
 
   async #latest(name: string): Promise<FunctionVersion> {
-    await this.#record(name);
+    await this.#reads.record(name);
     const fn = await this.#store.getVersion(name, LATEST);
     if (!fn) throw new NimbusError("NotFound", `Function not found: ${this.#arn(name)}`);
     return fn;
-  }
-
-  #forget(name: string): void {
-    this.#records.delete(name);
-    const prefix = `${name}\u0000`;
-    for (const k of this.#versions.keys()) if (k.startsWith(prefix)) this.#versions.delete(k);
-    for (const k of this.#aliases.keys()) if (k.startsWith(prefix)) this.#aliases.delete(k);
   }
 }
