@@ -1,9 +1,10 @@
 /**
- * Where the platform keeps its state, chosen by configuration: every module's repository and
- * the async event queue. The composition root hands each module its own repository and knows
- * nothing of the store behind it. Embedded (the default): one SQLite file in the data
- * directory. PostgreSQL plugs in here with the same shape (`store/postgres/`), once every
- * repository has its implementation there.
+ * Where the platform keeps its state, chosen by configuration (`store`): every module's
+ * repository and the async event queue. The composition root hands each module its own
+ * repository and knows nothing of the store behind it. Embedded (the default): one SQLite file
+ * in the data directory. PostgreSQL: one schema of a database, migrated at start, held by one
+ * platform at a time. Either way the data directory keeps what is not state: function
+ * packages, the platform's key, its lock and the worker's files.
  */
 import { join } from "node:path";
 import type { EventConfigsRepo } from "../control/async/event-configs-repo.js";
@@ -12,8 +13,10 @@ import type { LogsRepo } from "../control/logs-repo.js";
 import type { ProvisionedRepo } from "../control/provisioned-repo.js";
 import type { FunctionsRepo } from "../control/registry/repo.js";
 import type { BudgetsRepo, UsageRepo } from "../control/usage-repo.js";
+import { openPostgresRepos } from "../store/postgres/repos.js";
 import { SqliteStore } from "../store/sqlite.js";
 import { SqliteEventQueue } from "../store/sqlite-queue.js";
+import { PlatformStartError } from "./data-dir-lock.js";
 
 export interface Repositories {
   readonly functions: FunctionsRepo;
@@ -56,4 +59,76 @@ export function openEmbeddedBackends(dataDir: string): Backends {
       await store.close();
     },
   };
+}
+
+/** The store the configuration names: "sqlite", or a PostgreSQL URL. */
+export function openBackends(store: string, dataDir: string): Promise<Backends> {
+  if (store === "sqlite") return Promise.resolve(openEmbeddedBackends(dataDir));
+  return openPostgresBackends(store);
+}
+
+/**
+ * A PostgreSQL database: `postgres://user:password@host:port/database?schema=name`. The schema
+ * (default: the role's search path, normally `public`) is created when missing and migrated;
+ * the platform then holds it (one platform per schema) until it closes.
+ */
+export async function openPostgresBackends(url: string): Promise<Backends> {
+  const { connection, schema, shown } = parseStoreUrl(url);
+  const repos = await openPostgresRepos({ url: connection, schema, createSchema: true }).catch(
+    (err: unknown) => {
+      throw new PlatformStartError(
+        "store-unavailable",
+        `cannot open the PostgreSQL store ${shown}: ${describe(err)}; start PostgreSQL, check the URL, or run on the embedded store (--store sqlite)`,
+      );
+    },
+  );
+  const held = await repos.lockSchema().catch(async (err: unknown) => {
+    await repos.close();
+    throw err;
+  });
+  if (!held.ok) {
+    await repos.close();
+    const h = held.holder;
+    const who = h
+      ? ` (PostgreSQL session ${h.pid}${h.clientAddr ? ` from ${h.clientAddr}` : ""}${h.backendStart ? `, since ${h.backendStart.toISOString()}` : ""})`
+      : "";
+    throw new PlatformStartError(
+      "store-in-use",
+      `the PostgreSQL store ${shown} is in use by another Nimbus platform${who}; stop it, or give this one another database or schema (?schema=name)`,
+    );
+  }
+  return {
+    description: `PostgreSQL (${shown})`,
+    repos,
+    queue: repos.queue,
+    async close() {
+      await repos.queue.close();
+      await held.lock.release();
+      await repos.close();
+    },
+  };
+}
+
+/** The URL without Nimbus's own `schema` parameter, the schema, and the URL to show (no password). */
+export function parseStoreUrl(raw: string): {
+  connection: string;
+  schema: string | undefined;
+  shown: string;
+} {
+  const url = new URL(raw);
+  const schema = url.searchParams.get("schema") ?? undefined;
+  url.searchParams.delete("schema");
+  const shownUrl = new URL(url);
+  if (shownUrl.password) shownUrl.password = "***";
+  const shown = `${shownUrl.toString()}${schema === undefined ? "" : ` schema ${schema}`}`;
+  return { connection: url.toString(), schema: schema === "" ? undefined : schema, shown };
+}
+
+function describe(err: unknown): string {
+  if (err instanceof AggregateError && err.errors.length > 0) return describe(err.errors[0]);
+  if (err instanceof Error)
+    return (err as NodeJS.ErrnoException).code && !err.message.includes((err as NodeJS.ErrnoException).code!)
+      ? `${err.message} (${(err as NodeJS.ErrnoException).code})`
+      : err.message;
+  return String(err);
 }

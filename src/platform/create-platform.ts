@@ -34,7 +34,7 @@ import type { Config } from "../shared/config.js";
 import { createLogger, type Logger } from "../shared/logger.js";
 import type { SnapshotBuild } from "../worker/snapshot.js";
 import { Worker } from "../worker/worker.js";
-import { openEmbeddedBackends } from "./backends.js";
+import { openBackends } from "./backends.js";
 import { loadCredentials } from "./credentials.js";
 import { lockDataDir, PlatformStartError } from "./data-dir-lock.js";
 import { ENDPOINT_FILE, makePrivate } from "./private-data.js";
@@ -80,7 +80,10 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
   const lock = lockDataDir(dataDir);
   const { credentials, source } = await loadCredentials(dataDir, deps.env ?? {});
 
-  const backends = openEmbeddedBackends(dataDir);
+  const backends = await openBackends(config.store, dataDir).catch((err: unknown) => {
+    lock.release();
+    throw err;
+  });
   const { repos } = backends;
   logger.info(`state: ${backends.description}`);
   const code = new CodeStore(join(dataDir, "packages"));

@@ -19,7 +19,12 @@ const HOLDER_FILE = "nimbus.lock.holder";
 
 /** Why the platform could not start: the message says what to do; the CLI exits with 3. */
 export class PlatformStartError extends Error {
-  readonly reason: "data-dir-in-use" | "address-in-use" | "address-not-available";
+  readonly reason:
+    | "data-dir-in-use"
+    | "address-in-use"
+    | "address-not-available"
+    | "store-unavailable"
+    | "store-in-use";
   constructor(reason: PlatformStartError["reason"], message: string) {
     super(message);
     this.name = "PlatformStartError";

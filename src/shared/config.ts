@@ -11,6 +11,11 @@ export interface Config {
   readonly host: string;
   readonly port: number;
   readonly dataDir: string;
+  /**
+   * Where the platform's state lives: "sqlite" (the embedded default: `nimbus.db` in the data
+   * directory) or a PostgreSQL URL, `postgres://user@host:port/database[?schema=name]`.
+   */
+  readonly store: string;
   readonly region: string;
   readonly accountId: string;
   /** "verify" checks SigV4 on every request; "off" is for local experiments only. */
@@ -118,6 +123,13 @@ const FIELDS: Record<keyof Config, Field> = {
   host: { env: "NIMBUS_HOST", parse: text(/^[\w.:-]+$/, "a host name or address") },
   port: { env: "NIMBUS_PORT", parse: int(0, 65535) },
   dataDir: { env: "NIMBUS_DATA", parse: text(/.+/, "a directory path") },
+  store: {
+    env: "NIMBUS_STORE",
+    parse: text(
+      /^(sqlite|postgres(ql)?:\/\/\S*)$/,
+      "sqlite, or a PostgreSQL URL such as postgres://127.0.0.1:5432/nimbus",
+    ),
+  },
   region: { env: "NIMBUS_REGION", parse: text(/^[a-z]{2}(-[a-z]+)+-\d$/, "a region name like us-east-1") },
   accountId: { env: "NIMBUS_ACCOUNT_ID", parse: text(/^\d{12}$/, "12 digits") },
   auth: { env: "NIMBUS_AUTH", parse: oneOf("verify", "off") },
@@ -164,6 +176,7 @@ export function defaultConfig(): Config {
     host: "127.0.0.1",
     port: 9000,
     dataDir: ".nimbus",
+    store: "sqlite",
     region: "us-east-1",
     accountId: "000000000000",
     auth: "verify",

@@ -9,6 +9,7 @@ import { createPlatform, type Platform } from "../../src/platform/create-platfor
 import type { Clock } from "../../src/shared/clock.js";
 import { loadConfig } from "../../src/shared/config.js";
 import { silentLogger } from "../../src/shared/logger.js";
+import { testStore } from "./store.js";
 
 export interface TestPlatform {
   readonly platform: Platform;
@@ -27,7 +28,13 @@ export async function startPlatform(
   chmodSync(dataDir, 0o711);
   // NIMBUS_TEST_SANDBOX runs the suite under another driver (the default is the platform's own choice).
   const sandbox = process.env.NIMBUS_TEST_SANDBOX;
-  const config = loadConfig({}, {}, { port: 0, dataDir, ...(sandbox ? { sandbox } : {}), ...settings });
+  // NIMBUS_TEST_STORE=postgres runs it on PostgreSQL, a schema per platform.
+  const { store, drop } = await testStore();
+  const config = loadConfig(
+    {},
+    {},
+    { port: 0, dataDir, store, ...(sandbox ? { sandbox } : {}), ...settings },
+  );
   const platform = await createPlatform(config, { logger: silentLogger, ...(clock ? { clock } : {}) });
   const url = await platform.listen();
   const lambda = new LambdaClient({
@@ -45,6 +52,7 @@ export async function startPlatform(
       lambda.destroy();
       await platform.close();
       await rm(dataDir, { recursive: true, force: true });
+      await drop();
     },
   };
 }

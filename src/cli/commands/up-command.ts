@@ -11,6 +11,11 @@ const VALUE_FLAGS: Array<[flag: keyof UpValues, arg: string, help: string]> = [
   ["port", "port", "port to listen on; 0 picks a free one (NIMBUS_PORT, default 9000)"],
   ["host", "host", "address to listen on (NIMBUS_HOST, default 127.0.0.1)"],
   ["data", "dir", "data directory: database, packages, key (NIMBUS_DATA, default .nimbus)"],
+  [
+    "store",
+    "url",
+    "where state lives: sqlite (in the data directory), or postgres://user@host:port/db[?schema=name] (NIMBUS_STORE, default sqlite)",
+  ],
   ["config", "file", "a JSON file of settings; flags beat the environment, which beats the file"],
   ["keep-alive-ms", "ms", "idle instances stop after this (NIMBUS_KEEP_ALIVE_MS, default 600000)"],
   ["keep-alive-policy", "policy", "fixed, or adaptive: learnt per function (NIMBUS_KEEP_ALIVE_POLICY)"],

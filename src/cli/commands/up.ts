@@ -8,6 +8,7 @@ export interface UpValues {
   port?: string;
   host?: string;
   data?: string;
+  store?: string;
   config?: string;
   "no-auth"?: boolean;
   "keep-alive-ms"?: string;
@@ -35,6 +36,7 @@ export async function up(values: UpValues): Promise<number> {
   if (values.port !== undefined) flags.port = values.port;
   if (values.host !== undefined) flags.host = values.host;
   if (values.data !== undefined) flags.dataDir = values.data;
+  if (values.store !== undefined) flags.store = values.store;
   if (values["no-auth"]) flags.auth = "off";
   if (values["keep-alive-ms"] !== undefined) flags.keepAliveMs = values["keep-alive-ms"];
   if (values["init-timeout-ms"] !== undefined) flags.initTimeoutMs = values["init-timeout-ms"];

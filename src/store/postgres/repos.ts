@@ -1,11 +1,12 @@
 /** The repositories PostgreSQL serves, and the event queue, over one pool, migrated at open. */
 
 import { BUDGETS_MIGRATIONS, PostgresBudgetsRepo } from "./budgets.js";
-import { connectPostgres, type PostgresOptions } from "./connect.js";
+import { connectPostgres, type PostgresOptions, quoteIdentifier } from "./connect.js";
 import { EVENT_CONFIGS_MIGRATIONS, PostgresEventConfigsRepo } from "./event-configs.js";
 import { FUNCTIONS_MIGRATIONS, PostgresFunctionsRepo } from "./functions.js";
 import { LOGS_MIGRATIONS, PostgresLogsRepo } from "./logs.js";
 import { type ModuleMigrations, migrate } from "./migrate.js";
+import { lockSchema, type SchemaLockResult } from "./platform-lock.js";
 import { PostgresProvisionedRepo, PROVISIONED_MIGRATIONS } from "./provisioned.js";
 import { PostgresEventQueue, QUEUE_MIGRATIONS } from "./queue.js";
 import { PostgresUsageRepo, USAGE_MIGRATIONS } from "./usage.js";
@@ -31,14 +32,20 @@ export interface PostgresRepos {
   /** Appends write usage records too (in the transaction of their REPORT lines). */
   readonly logs: PostgresLogsRepo;
   readonly usage: PostgresUsageRepo;
+  /** Takes the schema for this platform (one platform per schema), or says who holds it. */
+  lockSchema(): Promise<SchemaLockResult>;
   /** Waits for running queries, then closes the pool. */
   close(): Promise<void>;
 }
 
 /** Connects, migrates every module, and returns the repositories. */
-export async function openPostgresRepos(options: PostgresOptions): Promise<PostgresRepos> {
+export async function openPostgresRepos(
+  options: PostgresOptions & { readonly createSchema?: boolean },
+): Promise<PostgresRepos> {
   const sql = connectPostgres(options);
   try {
+    if (options.createSchema && options.schema !== undefined)
+      await sql.unsafe(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(options.schema)}`);
     await migrate(sql, POSTGRES_MIGRATIONS);
   } catch (err) {
     await sql.end();
@@ -52,6 +59,7 @@ export async function openPostgresRepos(options: PostgresOptions): Promise<Postg
     queue: new PostgresEventQueue(sql),
     logs: new PostgresLogsRepo(sql),
     usage: new PostgresUsageRepo(sql),
+    lockSchema: () => lockSchema(sql),
     close: () => sql.end(),
   };
 }
