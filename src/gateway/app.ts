@@ -8,12 +8,12 @@ import { NimbusError, toNimbusError } from "../shared/errors.js";
 import { newRequestId } from "../shared/ids.js";
 import type { Logger } from "../shared/logger.js";
 import { EMPTY_SHA256 } from "./body.js";
-import { type CostApiDeps, costApi } from "./cost-api.js";
-import { lambdaErrorResponse } from "./lambda-api/errors.js";
-import { type LambdaApiDeps, lambdaApi } from "./lambda-api/routes.js";
-import { nimbusApi } from "./nimbus-api.js";
-import { packageApi } from "./package-api.js";
-import { sandboxApi } from "./sandbox-api.js";
+import { lambdaErrorResponse } from "./surfaces/lambda-api/errors.js";
+import { type LambdaApiDeps, lambdaApi } from "./surfaces/lambda-api/routes.js";
+import { type CostApiDeps, costApi } from "./surfaces/nimbus-api/cost.js";
+import { nimbusApi } from "./surfaces/nimbus-api/routes.js";
+import { sandboxApi } from "./surfaces/nimbus-api/sandbox.js";
+import { packageApi } from "./surfaces/packages/surface.js";
 
 export interface GatewayDeps extends LambdaApiDeps, Pick<CostApiDeps, "usage" | "budgets"> {
   readonly logs: LogService;

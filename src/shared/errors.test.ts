@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { LAMBDA_NAMES } from "../gateway/lambda-api/errors.js";
+import { LAMBDA_NAMES } from "../gateway/surfaces/lambda-api/errors.js";
 import { ERROR_CATALOGUE, type ErrorCode } from "./errors.js";
 
 interface DocumentedError {

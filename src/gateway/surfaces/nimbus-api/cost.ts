@@ -5,13 +5,13 @@
 import { hash } from "node:crypto";
 import type { Context } from "hono";
 import { Hono } from "hono";
-import { type Budgets, type BudgetView, monthStart, PLATFORM_SCOPE } from "../control/budgets.js";
-import type { Registry } from "../control/registry/registry.js";
-import type { ReportGrouping, UsageReport } from "../control/usage-report.js";
-import { NimbusError } from "../shared/errors.js";
-import type { Authenticator } from "./auth/middleware.js";
-import { EMPTY_SHA256, parseJsonObject, readBody } from "./body.js";
-import { optionalTime } from "./nimbus-api.js";
+import { type Budgets, type BudgetView, monthStart, PLATFORM_SCOPE } from "../../../control/budgets.js";
+import type { Registry } from "../../../control/registry/registry.js";
+import type { ReportGrouping, UsageReport } from "../../../control/usage-report.js";
+import { NimbusError } from "../../../shared/errors.js";
+import type { Authenticator } from "../../auth/middleware.js";
+import { EMPTY_SHA256, parseJsonObject, readBody } from "../../body.js";
+import { optionalTime } from "./routes.js";
 
 const GROUPINGS: readonly ReportGrouping[] = ["function", "version", "day"];
 /** A budget body is a few bytes: anything much larger is not one. */

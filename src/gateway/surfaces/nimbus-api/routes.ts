@@ -5,14 +5,14 @@
 import type { Context } from "hono";
 import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
-import type { EventStatus, InvocationRecords, QueuedEvent } from "../control/async/queue.js";
-import type { LogService } from "../control/logs.js";
-import type { ProvisionedSpan } from "../control/provisioned-repo.js";
-import { spansOf } from "../control/trace.js";
-import type { UsageRecord } from "../control/usage-repo.js";
-import { NimbusError } from "../shared/errors.js";
-import type { Authenticator } from "./auth/middleware.js";
-import { EMPTY_SHA256 } from "./body.js";
+import type { EventStatus, InvocationRecords, QueuedEvent } from "../../../control/async/queue.js";
+import type { LogService } from "../../../control/logs.js";
+import type { ProvisionedSpan } from "../../../control/provisioned-repo.js";
+import { spansOf } from "../../../control/trace.js";
+import type { UsageRecord } from "../../../control/usage-repo.js";
+import { NimbusError } from "../../../shared/errors.js";
+import type { Authenticator } from "../../auth/middleware.js";
+import { EMPTY_SHA256 } from "../../body.js";
 
 const MAX_LOG_LIMIT = 10_000;
 

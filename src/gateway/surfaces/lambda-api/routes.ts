@@ -6,21 +6,21 @@
 import { hash as digest } from "node:crypto";
 import type { Context } from "hono";
 import { Hono } from "hono";
-import type { AsyncInvoker } from "../../control/async/async-invoker.js";
-import type { EventConfigs } from "../../control/async/event-configs.js";
-import type { CodeUrls } from "../../control/code-urls.js";
-import type { Dispatcher } from "../../control/dispatcher.js";
-import type { InvokeService } from "../../control/invoke-service.js";
-import type { ProvisionedConcurrency } from "../../control/provisioned.js";
-import type { Registry } from "../../control/registry/registry.js";
-import type { AccountUsage } from "../../control/registry/repo.js";
-import { initPhasesHeader } from "../../control/report.js";
-import type { FunctionVersion } from "../../protocol/function.js";
-import { INIT_PHASES_HEADER } from "../../protocol/invoke.js";
-import { MAX_CONTROL_BODY_BYTES, MAX_SYNC_REQUEST_BYTES } from "../../protocol/limits.js";
-import { NimbusError } from "../../shared/errors.js";
-import type { Authenticator } from "../auth/middleware.js";
-import { EMPTY_SHA256, parseJsonObject, readBody } from "../body.js";
+import type { AsyncInvoker } from "../../../control/async/async-invoker.js";
+import type { EventConfigs } from "../../../control/async/event-configs.js";
+import type { CodeUrls } from "../../../control/code-urls.js";
+import type { Dispatcher } from "../../../control/dispatcher.js";
+import type { InvokeService } from "../../../control/invoke-service.js";
+import type { ProvisionedConcurrency } from "../../../control/provisioned.js";
+import type { Registry } from "../../../control/registry/registry.js";
+import type { AccountUsage } from "../../../control/registry/repo.js";
+import { initPhasesHeader } from "../../../control/report.js";
+import type { FunctionVersion } from "../../../protocol/function.js";
+import { INIT_PHASES_HEADER } from "../../../protocol/invoke.js";
+import { MAX_CONTROL_BODY_BYTES, MAX_SYNC_REQUEST_BYTES } from "../../../protocol/limits.js";
+import { NimbusError } from "../../../shared/errors.js";
+import type { Authenticator } from "../../auth/middleware.js";
+import { EMPTY_SHA256, parseJsonObject, readBody } from "../../body.js";
 import {
   type ArnContext,
   aliasConfiguration,

@@ -5,10 +5,10 @@
 import { hash } from "node:crypto";
 import type { Context } from "hono";
 import { Hono } from "hono";
-import type { Registry } from "../control/registry/registry.js";
-import type { FunctionSandbox } from "../protocol/sandbox.js";
-import type { Authenticator } from "./auth/middleware.js";
-import { EMPTY_SHA256, parseJsonObject, readBody } from "./body.js";
+import type { Registry } from "../../../control/registry/registry.js";
+import type { FunctionSandbox } from "../../../protocol/sandbox.js";
+import type { Authenticator } from "../../auth/middleware.js";
+import { EMPTY_SHA256, parseJsonObject, readBody } from "../../body.js";
 
 /** Sixty-four destinations and a tier fit in far less. */
 const MAX_SANDBOX_BODY = 8192;

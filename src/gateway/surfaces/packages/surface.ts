@@ -4,8 +4,8 @@
  * with a plain GET, as they do Lambda's S3 links.
  */
 import { Hono } from "hono";
-import { type CodeUrls, PACKAGE_PATH } from "../control/code-urls.js";
-import { NimbusError } from "../shared/errors.js";
+import { type CodeUrls, PACKAGE_PATH } from "../../../control/code-urls.js";
+import { NimbusError } from "../../../shared/errors.js";
 
 export function packageApi(d: {
   codeUrls: CodeUrls;

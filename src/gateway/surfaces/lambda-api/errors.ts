@@ -1,5 +1,5 @@
 /** Errors on the Lambda API: status, `x-amzn-ErrorType` and a JSON body, as the SDK parses them. */
-import type { ErrorCode, NimbusError } from "../../shared/errors.js";
+import type { ErrorCode, NimbusError } from "../../../shared/errors.js";
 
 /**
  * The name Lambda's API gives each code of the catalogue (`x-amzn-ErrorType`), which the SDKs
