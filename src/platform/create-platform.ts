@@ -27,7 +27,7 @@ import { Registry } from "../control/registry/registry.js";
 import { type Pricing, UsageMeter } from "../control/usage.js";
 import { usageReport } from "../control/usage-report.js";
 import { createGateway } from "../gateway/app.js";
-import { type Credentials, createAuthenticator } from "../gateway/auth/middleware.js";
+import { type Credentials, createAuthenticator } from "../gateway/auth/principal.js";
 import { LAMBDA_NAMES } from "../gateway/surfaces/lambda-api/errors.js";
 import { functionArn } from "../protocol/function.js";
 import { type Clock, systemClock } from "../shared/clock.js";

@@ -6,16 +6,20 @@
 import { Hono } from "hono";
 import { type CodeUrls, PACKAGE_PATH } from "../../../control/code-urls.js";
 import { NimbusError } from "../../../shared/errors.js";
+import { nimbusErrorResponse } from "../../errors.js";
+import { principalOf, type Surface, type SurfaceEnv } from "../../surface.js";
 
-export function packageApi(d: {
+export function packagesSurface(d: {
   codeUrls: CodeUrls;
   packages: { read(packageId: string): Promise<Buffer> };
-}): Hono {
-  const app = new Hono();
+}): Surface {
+  const app = new Hono<SurfaceEnv>();
 
   app.get(`${PACKAGE_PATH}/:id`, async (c) => {
-    const id = c.req.param("id");
-    d.codeUrls.verify(id, c.req.query("Expires"), c.req.query("Signature"));
+    const principal = principalOf(c);
+    // The surface's policy admits links only; this narrows the type for the package id.
+    if (principal.kind !== "link") throw new Error(`package surface reached by a ${principal.kind} caller`);
+    const id = principal.resource;
     const zip = await d.packages.read(id).catch((err: unknown) => {
       // Collected since the link was made: its function was deleted or its code replaced.
       if ((err as NodeJS.ErrnoException).code === "ENOENT") {
@@ -32,5 +36,20 @@ export function packageApi(d: {
     });
   });
 
-  return app;
+  return {
+    name: "packages",
+    reach: { pathPrefix: PACKAGE_PATH },
+    auth: {
+      kind: "link",
+      verify: (url) => {
+        const id = url.pathname.slice(PACKAGE_PATH.length + 1);
+        const q = url.searchParams;
+        d.codeUrls.verify(id, q.get("Expires") ?? undefined, q.get("Signature") ?? undefined);
+        return id;
+      },
+    },
+    body: { mode: "buffered", limit: () => ({ bytes: 1024, tooLarge: "a package download takes no body" }) },
+    renderError: nimbusErrorResponse,
+    app,
+  };
 }
