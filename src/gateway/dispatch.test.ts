@@ -130,7 +130,7 @@ describe("dispatch", () => {
   test("refuses a list of surfaces where one can never be reached", () => {
     assert.throws(
       () => serve([testSurface("everything"), testSurface("nimbus", { reach: { pathPrefix: "/nimbus" } })]),
-      /surface nimbus \(path \/nimbus\) is never reached: everything \(path \/\) comes first/,
+      /surface nimbus: its path \/nimbus is never reached: everything \(path \/\) comes first/,
     );
   });
 });

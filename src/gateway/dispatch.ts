@@ -19,13 +19,13 @@ export interface DispatchDeps {
   readonly logger: Logger;
 }
 
-/** A fetch handler serving `surfaces`; throws if one can never be reached by its path. */
+/** A fetch handler serving `surfaces`; throws if a surface's path prefix can never be reached. */
 export function serveSurfaces(surfaces: readonly Surface[], d: DispatchDeps): Hono {
   for (const [n, s] of surfaces.entries()) {
     const earlier = surfaces.slice(0, n).find((e) => shadows(e.reach, s.reach));
-    if (earlier && !s.reach.hosts?.length)
+    if (earlier)
       throw new Error(
-        `surface ${s.name} (path ${s.reach.pathPrefix}) is never reached: ${earlier.name} (path ${earlier.reach.pathPrefix}) comes first and takes its paths; list the narrower prefix first`,
+        `surface ${s.name}: its path ${s.reach.pathPrefix} is never reached: ${earlier.name} (path ${earlier.reach.pathPrefix}) comes first and takes its paths; list the narrower prefix first`,
       );
   }
   const served = surfaces.map((s) => ({ surface: s, app: guarded(s, d) }));
