@@ -1,7 +1,7 @@
 /** The trivial function every figure runs, and the calls that deploy and remove it. */
 import yazl from "yazl";
 import { NimbusClient } from "../../src/cli/client.js";
-import type { Credentials } from "../../src/gateway/auth/middleware.js";
+import type { Credentials } from "../../src/gateway/auth/principal.js";
 
 /**
  * The handler, as deployed and as the bare node:http baseline imports it. `waitMs` lets the

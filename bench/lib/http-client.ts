@@ -8,7 +8,7 @@ import http from "node:http";
 import { Sha256 } from "@aws-crypto/sha256-js";
 import { HttpRequest } from "@smithy/protocol-http";
 import { SignatureV4 } from "@smithy/signature-v4";
-import type { Credentials } from "../../src/gateway/auth/middleware.js";
+import type { Credentials } from "../../src/gateway/auth/principal.js";
 import { REGION } from "./functions.js";
 
 export type Headers = Record<string, string>;

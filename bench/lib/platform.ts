@@ -1,7 +1,7 @@
 /** The bench's side of the platform child process (platform-host.ts). */
 import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import type { Credentials } from "../../src/gateway/auth/middleware.js";
+import type { Credentials } from "../../src/gateway/auth/principal.js";
 
 export type HostRequest = { type: "pids" } | { type: "pool" } | { type: "close" };
 export type HostReply =

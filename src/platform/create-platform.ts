@@ -27,7 +27,8 @@ import { Registry } from "../control/registry/registry.js";
 import { type Pricing, UsageMeter } from "../control/usage.js";
 import { usageReport } from "../control/usage-report.js";
 import { createGateway } from "../gateway/app.js";
-import { type Credentials, createAuthenticator } from "../gateway/auth/middleware.js";
+import { type Credentials, createAuthenticator } from "../gateway/auth/principal.js";
+import { LAMBDA_NAMES } from "../gateway/surfaces/lambda-api/errors.js";
 import { functionArn } from "../protocol/function.js";
 import { type Clock, systemClock } from "../shared/clock.js";
 import type { Config } from "../shared/config.js";
@@ -275,6 +276,7 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
       recordRetentionMs: config.recordRetentionMs,
       backoffMs: [config.asyncBackoffMs[0], Math.max(config.asyncBackoffMs[0], config.asyncBackoffMs[1])],
     },
+    errorType: (code) => LAMBDA_NAMES[code],
   });
   await asyncInvoker.start();
   let baseUrl = "";

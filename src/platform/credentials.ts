@@ -2,7 +2,7 @@
 import { randomBytes } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { Credentials } from "../gateway/auth/middleware.js";
+import type { Credentials } from "../gateway/auth/principal.js";
 
 export const CREDENTIALS_FILE = "credentials.json";
 

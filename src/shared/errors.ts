@@ -1,6 +1,7 @@
 /**
  * One error class for the whole platform, with codes from one catalogue. Each code carries
- * its HTTP status, whose fault it is, and the name Lambda-facing routes answer with.
+ * its HTTP status and whose fault it is; each surface renders it in its own format (the Lambda
+ * API's names for the codes are its own table, `gateway/surfaces/lambda-api/errors.ts`).
  */
 
 export type Fault = "user" | "platform";
@@ -8,41 +9,31 @@ export type Fault = "user" | "platform";
 interface CatalogueEntry {
   readonly status: number;
   readonly fault: Fault;
-  /** The error name Lambda's API uses for this situation (x-amzn-ErrorType). */
-  readonly lambdaName: string;
 }
 
 export const ERROR_CATALOGUE = {
-  NotFound: { status: 404, fault: "user", lambdaName: "ResourceNotFoundException" },
-  ProvisionedConcurrencyConfigNotFound: {
-    status: 404,
-    fault: "user",
-    lambdaName: "ProvisionedConcurrencyConfigNotFoundException",
-  },
-  Conflict: { status: 409, fault: "user", lambdaName: "ResourceConflictException" },
-  InvalidParameter: { status: 400, fault: "user", lambdaName: "InvalidParameterValueException" },
-  InvalidRequestContent: { status: 400, fault: "user", lambdaName: "InvalidRequestContentException" },
-  RequestTooLarge: { status: 413, fault: "user", lambdaName: "RequestTooLargeException" },
-  InvalidZipFile: { status: 400, fault: "user", lambdaName: "InvalidZipFileException" },
-  TooManyRequests: { status: 429, fault: "user", lambdaName: "TooManyRequestsException" },
-  PreconditionFailed: { status: 412, fault: "user", lambdaName: "PreconditionFailedException" },
-  // A Lambda operation Nimbus does not implement: 501, which the SDKs do not retry.
-  NotImplemented: { status: 501, fault: "user", lambdaName: "NotImplementedException" },
-  // Authentication (SigV4). Lambda answers these with the same names as the other AWS APIs.
-  MissingAuthenticationToken: {
-    status: 403,
-    fault: "user",
-    lambdaName: "MissingAuthenticationTokenException",
-  },
-  InvalidSignature: { status: 403, fault: "user", lambdaName: "InvalidSignatureException" },
-  UnrecognizedClient: { status: 403, fault: "user", lambdaName: "UnrecognizedClientException" },
-  RequestExpired: { status: 403, fault: "user", lambdaName: "InvalidSignatureException" },
-  IncompleteSignature: { status: 400, fault: "user", lambdaName: "IncompleteSignatureException" },
+  NotFound: { status: 404, fault: "user" },
+  ProvisionedConcurrencyConfigNotFound: { status: 404, fault: "user" },
+  Conflict: { status: 409, fault: "user" },
+  InvalidParameter: { status: 400, fault: "user" },
+  InvalidRequestContent: { status: 400, fault: "user" },
+  RequestTooLarge: { status: 413, fault: "user" },
+  InvalidZipFile: { status: 400, fault: "user" },
+  TooManyRequests: { status: 429, fault: "user" },
+  PreconditionFailed: { status: 412, fault: "user" },
+  // An operation Nimbus does not implement: 501, which the SDKs do not retry.
+  NotImplemented: { status: 501, fault: "user" },
+  // Authentication: a request without valid credentials.
+  MissingAuthenticationToken: { status: 403, fault: "user" },
+  InvalidSignature: { status: 403, fault: "user" },
+  UnrecognizedClient: { status: 403, fault: "user" },
+  RequestExpired: { status: 403, fault: "user" },
+  IncompleteSignature: { status: 400, fault: "user" },
   // Nimbus's own: a monthly budget is spent (402: retrying the same call cannot help).
-  BudgetExceeded: { status: 402, fault: "user", lambdaName: "BudgetExceededException" },
+  BudgetExceeded: { status: 402, fault: "user" },
   // The platform's own failures.
-  ServiceUnavailable: { status: 503, fault: "platform", lambdaName: "ServiceException" },
-  Internal: { status: 500, fault: "platform", lambdaName: "ServiceException" },
+  ServiceUnavailable: { status: 503, fault: "platform" },
+  Internal: { status: 500, fault: "platform" },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
@@ -65,10 +56,6 @@ export class NimbusError extends Error {
 
   get fault(): Fault {
     return ERROR_CATALOGUE[this.code].fault;
-  }
-
-  get lambdaName(): string {
-    return ERROR_CATALOGUE[this.code].lambdaName;
   }
 }
 

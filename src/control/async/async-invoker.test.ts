@@ -80,6 +80,7 @@ test("one function's backlog takes at most half the poller, so other functions' 
     region: "us-east-1",
     accountId: "000000000000",
     settings: { ...DEFAULT_ASYNC_SETTINGS, maxInFlight: 8 },
+    errorType: (code) => code,
   });
   await invoker.start();
   for (let i = 0; i < 50 && started.length < 7; i++) await new Promise((r) => setImmediate(r));

@@ -12,7 +12,7 @@ import { randomUUID } from "node:crypto";
 import { type FunctionVersion, functionArn, LATEST } from "../../protocol/function.js";
 import { MAX_ASYNC_REQUEST_BYTES } from "../../protocol/limits.js";
 import type { Clock, TimerHandle } from "../../shared/clock.js";
-import { ERROR_CATALOGUE, NimbusError } from "../../shared/errors.js";
+import { type ErrorCode, NimbusError } from "../../shared/errors.js";
 import { newRequestId } from "../../shared/ids.js";
 import type { Logger } from "../../shared/logger.js";
 import type { Budgets } from "../budgets.js";
@@ -68,6 +68,11 @@ export interface AsyncInvokerDeps {
   readonly settings: AsyncSettings;
   /** Spent budgets hold events back (they wait, unaged, instead of running or expiring). */
   readonly budgets?: Pick<Budgets, "refusal">;
+  /**
+   * The `errorType` a record gives a platform error (a throttle, a shutdown): records are
+   * Lambda's invocation records, and the Lambda API owns the names of the error codes.
+   */
+  readonly errorType: (code: ErrorCode) => string;
 }
 
 export class AsyncInvoker {
@@ -296,7 +301,7 @@ export class AsyncInvoker {
       const delay = Math.min(max, Math.max(min, waited));
       const error =
         err instanceof NimbusError
-          ? errorJson(ERROR_CATALOGUE[err.code].lambdaName, err.message)
+          ? errorJson(this.#o.errorType(err.code), err.message)
           : errorJson("ServiceException", String(err));
       // While a function is throttled, its other events stay in the queue instead of each
       // being claimed and throttled in turn.

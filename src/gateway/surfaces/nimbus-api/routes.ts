@@ -2,17 +2,15 @@
  * Nimbus's own API, where no existing contract fits: function logs (query and follow) and
  * invocation records of asynchronous invocations.
  */
-import type { Context } from "hono";
 import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
-import type { EventStatus, InvocationRecords, QueuedEvent } from "../control/async/queue.js";
-import type { LogService } from "../control/logs.js";
-import type { ProvisionedSpan } from "../control/provisioned-repo.js";
-import { spansOf } from "../control/trace.js";
-import type { UsageRecord } from "../control/usage-repo.js";
-import { NimbusError } from "../shared/errors.js";
-import type { Authenticator } from "./auth/middleware.js";
-import { EMPTY_SHA256 } from "./body.js";
+import type { EventStatus, InvocationRecords, QueuedEvent } from "../../../control/async/queue.js";
+import type { LogService } from "../../../control/logs.js";
+import type { ProvisionedSpan } from "../../../control/provisioned-repo.js";
+import { spansOf } from "../../../control/trace.js";
+import type { UsageRecord } from "../../../control/usage-repo.js";
+import { NimbusError } from "../../../shared/errors.js";
+import type { SurfaceEnv } from "../../surface.js";
 
 const MAX_LOG_LIMIT = 10_000;
 
@@ -20,7 +18,6 @@ const EVENT_STATUSES: readonly EventStatus[] = ["queued", "running", "retrying",
 
 export function nimbusApi(d: {
   logs: LogService;
-  auth: Authenticator;
   records: InvocationRecords;
   /** Re-queues a failed event and wakes the poller; false if it was not failed. */
   redrive: (id: string) => Promise<boolean>;
@@ -28,14 +25,10 @@ export function nimbusApi(d: {
   /** The usage records (runs) of a request id, stored up to now. */
   runs: (requestId: string) => Promise<UsageRecord[]>;
   now?: () => number;
-}): Hono {
-  const app = new Hono();
-  const authed = (c: Context) => d.auth.check(c.req.raw, c.req.url, EMPTY_SHA256);
-
-  app.get("/nimbus/v1/health", (c) => c.json({ status: "ok" }));
+}): Hono<SurfaceEnv> {
+  const app = new Hono<SurfaceEnv>();
 
   app.get("/nimbus/v1/invocations", async (c) => {
-    await authed(c);
     const status = c.req.query("status");
     if (status !== undefined && !EVENT_STATUSES.includes(status as EventStatus)) {
       throw new NimbusError(
@@ -52,7 +45,6 @@ export function nimbusApi(d: {
   });
 
   app.post("/nimbus/v1/invocations/:id/redrive", async (c) => {
-    await authed(c);
     const id = c.req.param("id");
     const event = await d.records.get(id);
     if (!event) throw new NimbusError("NotFound", `no invocation record for request id ${id}`);
@@ -67,7 +59,6 @@ export function nimbusApi(d: {
 
   // Provisioned instances are billed for the time they are kept, busy or not.
   app.get("/nimbus/v1/provisioned-uptime", async (c) => {
-    await authed(c);
     const fn = c.req.query("function");
     if (!fn)
       throw new NimbusError(
@@ -100,7 +91,6 @@ export function nimbusApi(d: {
   });
 
   app.get("/nimbus/v1/invocations/:id", async (c) => {
-    await authed(c);
     const id = c.req.param("id");
     const [event, runs] = await Promise.all([d.records.get(id), d.runs(id)]);
     const trace = runs.length === 0 ? null : traceOf(runs);
@@ -123,7 +113,6 @@ export function nimbusApi(d: {
   });
 
   app.get("/nimbus/v1/logs", async (c) => {
-    await authed(c);
     const fn = c.req.query("function");
     if (!fn)
       throw new NimbusError(

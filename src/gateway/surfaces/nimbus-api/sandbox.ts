@@ -2,40 +2,38 @@
  * A function's sandbox settings (`/nimbus/v1/functions/{name}/sandbox`): the tier its instances
  * run in and the network they may reach. Nimbus's own: Lambda has no such setting.
  */
-import { hash } from "node:crypto";
-import type { Context } from "hono";
 import { Hono } from "hono";
-import type { Registry } from "../control/registry/registry.js";
-import type { FunctionSandbox } from "../protocol/sandbox.js";
-import type { Authenticator } from "./auth/middleware.js";
-import { EMPTY_SHA256, parseJsonObject, readBody } from "./body.js";
+import type { Registry } from "../../../control/registry/registry.js";
+import type { FunctionSandbox } from "../../../protocol/sandbox.js";
+import { parseJsonObject } from "../../body.js";
+import { type BodyLimitRule, bodyOf, type SurfaceEnv } from "../../surface.js";
 
 /** Sixty-four destinations and a tier fit in far less. */
 const MAX_SANDBOX_BODY = 8192;
 
+/** The limit of a sandbox settings body, which the gateway reads before authenticating its request. */
+export const SANDBOX_BODY_LIMIT: BodyLimitRule = {
+  method: "PUT",
+  path: /^\/nimbus\/v1\/functions\/[^/]+\/sandbox$/,
+  limit: {
+    bytes: MAX_SANDBOX_BODY,
+    tooLarge: `a sandbox settings body is at most ${MAX_SANDBOX_BODY} bytes`,
+  },
+};
+
 export function sandboxApi(d: {
-  auth: Authenticator;
   registry: Pick<Registry, "getSandbox" | "putSandbox" | "deleteSandbox">;
-}): Hono {
-  const app = new Hono();
+}): Hono<SurfaceEnv> {
+  const app = new Hono<SurfaceEnv>();
   const path = "/nimbus/v1/functions/:name/sandbox";
-  const authed = (c: Context, bodySha256 = EMPTY_SHA256) => d.auth.check(c.req.raw, c.req.url, bodySha256);
 
   app.get(path, async (c) => {
-    await authed(c);
     return c.json(wire(await d.registry.getSandbox(c.req.param("name"))));
   });
   app.put(path, async (c) => {
-    const bytes = await readBody(
-      c,
-      MAX_SANDBOX_BODY,
-      `a sandbox settings body is at most ${MAX_SANDBOX_BODY} bytes`,
-    );
-    await authed(c, hash("sha256", bytes, "hex"));
-    return c.json(wire(await d.registry.putSandbox(c.req.param("name"), parseJsonObject(bytes))));
+    return c.json(wire(await d.registry.putSandbox(c.req.param("name"), parseJsonObject(bodyOf(c)))));
   });
   app.delete(path, async (c) => {
-    await authed(c);
     await d.registry.deleteSandbox(c.req.param("name"));
     return c.body(null, 204);
   });

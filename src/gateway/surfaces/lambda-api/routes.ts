@@ -3,24 +3,22 @@
  * error shapes as Lambda, so @aws-sdk/client-lambda and the aws CLI work unchanged. Routes
  * parse and shape; the registry, invoke service and dispatcher hold the logic.
  */
-import { hash as digest } from "node:crypto";
 import type { Context } from "hono";
 import { Hono } from "hono";
-import type { AsyncInvoker } from "../../control/async/async-invoker.js";
-import type { EventConfigs } from "../../control/async/event-configs.js";
-import type { CodeUrls } from "../../control/code-urls.js";
-import type { Dispatcher } from "../../control/dispatcher.js";
-import type { InvokeService } from "../../control/invoke-service.js";
-import type { ProvisionedConcurrency } from "../../control/provisioned.js";
-import type { Registry } from "../../control/registry/registry.js";
-import type { AccountUsage } from "../../control/registry/repo.js";
-import { initPhasesHeader } from "../../control/report.js";
-import type { FunctionVersion } from "../../protocol/function.js";
-import { INIT_PHASES_HEADER } from "../../protocol/invoke.js";
-import { MAX_CONTROL_BODY_BYTES, MAX_SYNC_REQUEST_BYTES } from "../../protocol/limits.js";
-import { NimbusError } from "../../shared/errors.js";
-import type { Authenticator } from "../auth/middleware.js";
-import { EMPTY_SHA256, parseJsonObject, readBody } from "../body.js";
+import type { AsyncInvoker } from "../../../control/async/async-invoker.js";
+import type { EventConfigs } from "../../../control/async/event-configs.js";
+import type { CodeUrls } from "../../../control/code-urls.js";
+import type { Dispatcher } from "../../../control/dispatcher.js";
+import type { InvokeService } from "../../../control/invoke-service.js";
+import type { ProvisionedConcurrency } from "../../../control/provisioned.js";
+import type { Registry } from "../../../control/registry/registry.js";
+import type { AccountUsage } from "../../../control/registry/repo.js";
+import { initPhasesHeader } from "../../../control/report.js";
+import type { FunctionVersion } from "../../../protocol/function.js";
+import { INIT_PHASES_HEADER } from "../../../protocol/invoke.js";
+import { NimbusError } from "../../../shared/errors.js";
+import { parseJsonObject } from "../../body.js";
+import { bodyOf, type SurfaceEnv } from "../../surface.js";
 import {
   type ArnContext,
   aliasConfiguration,
@@ -43,7 +41,6 @@ export interface LambdaApiDeps {
   readonly provisioned: ProvisionedConcurrency;
   /** Whether a version's cold starts restore a snapshot, and why not. */
   readonly snapStart: (fn: FunctionVersion) => SnapStartView;
-  readonly auth: Authenticator;
   readonly arn: ArnContext;
   readonly accountConcurrency: number;
   /** What GetAccountSettings reports as used: functions, and code stored by all their versions. */
@@ -52,24 +49,11 @@ export interface LambdaApiDeps {
   readonly codeUrls: CodeUrls;
 }
 
-const CONTROL_TOO_LARGE = `Request must be smaller than ${MAX_CONTROL_BODY_BYTES} bytes for this operation`;
-const INVOKE_TOO_LARGE = `Request must be smaller than ${MAX_SYNC_REQUEST_BYTES} bytes for the InvokeFunction operation`;
+/** The routes; the gateway has read the body and checked its signature before any of them runs. */
+export function lambdaApi(d: LambdaApiDeps): Hono<SurfaceEnv> {
+  const app = new Hono<SurfaceEnv>();
 
-export function lambdaApi(d: LambdaApiDeps): Hono {
-  const app = new Hono();
-
-  /** Reads the body within `limit` and checks the signature over it. */
-  async function authed(
-    c: Context,
-    limit = MAX_CONTROL_BODY_BYTES,
-    tooLarge = CONTROL_TOO_LARGE,
-  ): Promise<Buffer> {
-    const body = await readBody(c, limit, tooLarge);
-    const hash = body.length === 0 ? EMPTY_SHA256 : digest("sha256", body, "hex");
-    await d.auth.check(c.req.raw, c.req.url, hash);
-    return body;
-  }
-  const json = async (c: Context) => parseJsonObject(await authed(c));
+  const json = async (c: Context<SurfaceEnv>) => parseJsonObject(bodyOf(c));
   const cfg = (fn: Parameters<typeof functionConfiguration>[1]) =>
     functionConfiguration(d.arn, fn, d.snapStart(fn));
   const name = (c: Context) => c.req.param("name")!;
@@ -78,7 +62,6 @@ export function lambdaApi(d: LambdaApiDeps): Hono {
   app.post("/2015-03-31/functions", async (c) => c.json(cfg(await d.registry.create(await json(c))), 201));
 
   const list = async (c: Context) => {
-    await authed(c);
     const maxRaw = c.req.query("MaxItems");
     const maxItems = maxRaw === undefined ? 50 : Number(maxRaw);
     if (!Number.isInteger(maxItems) || maxItems < 1 || maxItems > 10_000) {
@@ -91,19 +74,16 @@ export function lambdaApi(d: LambdaApiDeps): Hono {
   app.get("/2015-03-31/functions/", list);
 
   app.get("/2015-03-31/functions/:name", async (c) => {
-    await authed(c);
     const { fn, record } = await d.registry.get(name(c), c.req.query("Qualifier"));
     // On the host and port the caller reached, which is where it can fetch from.
     const codeUrl = d.codeUrls.sign(new URL(c.req.url).origin, fn.packageId);
     return c.json(getFunctionBody(d.arn, fn, record, codeUrl, d.snapStart(fn)));
   });
   app.delete("/2015-03-31/functions/:name", async (c) => {
-    await authed(c);
     await d.registry.delete(name(c), c.req.query("Qualifier"));
     return c.body(null, 204);
   });
   app.get("/2015-03-31/functions/:name/configuration", async (c) => {
-    await authed(c);
     return c.json(cfg((await d.registry.get(name(c), c.req.query("Qualifier"))).fn));
   });
   app.put("/2015-03-31/functions/:name/configuration", async (c) =>
@@ -118,20 +98,17 @@ export function lambdaApi(d: LambdaApiDeps): Hono {
     c.json(cfg(await d.registry.publish(name(c), await json(c))), 201),
   );
   app.get("/2015-03-31/functions/:name/versions", async (c) => {
-    await authed(c);
     return c.json({ Versions: (await d.registry.listVersions(name(c))).map(cfg) });
   });
   app.post("/2015-03-31/functions/:name/aliases", async (c) =>
     c.json(aliasConfiguration(d.arn, await d.registry.createAlias(name(c), await json(c))), 201),
   );
   app.get("/2015-03-31/functions/:name/aliases", async (c) => {
-    await authed(c);
     return c.json({
       Aliases: (await d.registry.listAliases(name(c))).map((a) => aliasConfiguration(d.arn, a)),
     });
   });
   app.get("/2015-03-31/functions/:name/aliases/:alias", async (c) => {
-    await authed(c);
     return c.json(aliasConfiguration(d.arn, await d.registry.getAlias(name(c), c.req.param("alias"))));
   });
   app.put("/2015-03-31/functions/:name/aliases/:alias", async (c) =>
@@ -140,7 +117,6 @@ export function lambdaApi(d: LambdaApiDeps): Hono {
     ),
   );
   app.delete("/2015-03-31/functions/:name/aliases/:alias", async (c) => {
-    await authed(c);
     await d.registry.deleteAlias(name(c), c.req.param("alias"));
     return c.body(null, 204);
   });
@@ -158,17 +134,14 @@ export function lambdaApi(d: LambdaApiDeps): Hono {
     return c.json({ ReservedConcurrentExecutions: n });
   });
   app.delete("/2017-10-31/functions/:name/concurrency", async (c) => {
-    await authed(c);
     await d.registry.deleteConcurrency(name(c));
     return c.body(null, 204);
   });
   app.get("/2019-09-30/functions/:name/concurrency", async (c) => {
-    await authed(c);
     const n = await d.registry.getConcurrency(name(c));
     return c.json(n === undefined ? {} : { ReservedConcurrentExecutions: n });
   });
   const accountSettings = async (c: Context) => {
-    await authed(c);
     const usage = await d.accountUsage();
     return c.json({
       AccountLimit: {
@@ -195,16 +168,13 @@ export function lambdaApi(d: LambdaApiDeps): Hono {
     c.json(eic(await d.eventConfigs.put(name(c), c.req.query("Qualifier"), await json(c), "update"))),
   );
   app.get(EIC, async (c) => {
-    await authed(c);
     return c.json(eic(await d.eventConfigs.get(name(c), c.req.query("Qualifier"))));
   });
   app.delete(EIC, async (c) => {
-    await authed(c);
     await d.eventConfigs.delete(name(c), c.req.query("Qualifier"));
     return c.body(null, 204);
   });
   app.get(`${EIC}/list`, async (c) => {
-    await authed(c);
     const configs = await d.eventConfigs.list(name(c));
     return c.json({ FunctionEventInvokeConfigs: configs.map(eic) });
   });
@@ -216,7 +186,6 @@ export function lambdaApi(d: LambdaApiDeps): Hono {
     return c.json(provisionedConfiguration(d.arn, view), 202);
   });
   app.get(PC, async (c) => {
-    await authed(c);
     if (c.req.query("List") === "ALL") {
       const views = await d.provisioned.list(name(c));
       return c.json({
@@ -228,7 +197,6 @@ export function lambdaApi(d: LambdaApiDeps): Hono {
     );
   });
   app.delete(PC, async (c) => {
-    await authed(c);
     await d.provisioned.delete(name(c), c.req.query("Qualifier"));
     return c.body(null, 204);
   });
@@ -236,7 +204,7 @@ export function lambdaApi(d: LambdaApiDeps): Hono {
   // ── Invoke ─────────────────────────────────────────────────────────────────
   app.post("/2015-03-31/functions/:name/invocations", async (c) => {
     const receivedAt = d.now();
-    const payload = await authed(c, MAX_SYNC_REQUEST_BYTES, INVOKE_TOO_LARGE);
+    const payload = bodyOf(c);
     const type = c.req.header("x-amz-invocation-type") ?? "RequestResponse";
     if (type === "Event") {
       // 202 only once the event is durable; client context is not passed on, as in Lambda.
@@ -284,7 +252,6 @@ export function lambdaApi(d: LambdaApiDeps): Hono {
     const pattern = routePattern(u.path);
     // The AWS CLI sends some list and create paths with a trailing slash.
     app.on(u.method, [pattern, `${pattern}/`], async (c) => {
-      await authed(c);
       throw notImplemented(u, new URL(c.req.url).searchParams);
     });
   }

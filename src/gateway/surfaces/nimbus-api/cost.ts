@@ -2,23 +2,28 @@
  * Nimbus's cost API: aggregated usage and its cost (`GET /nimbus/v1/usage`), and monthly
  * budgets per function and for the platform (`/nimbus/v1/budgets`).
  */
-import { hash } from "node:crypto";
 import type { Context } from "hono";
 import { Hono } from "hono";
-import { type Budgets, type BudgetView, monthStart, PLATFORM_SCOPE } from "../control/budgets.js";
-import type { Registry } from "../control/registry/registry.js";
-import type { ReportGrouping, UsageReport } from "../control/usage-report.js";
-import { NimbusError } from "../shared/errors.js";
-import type { Authenticator } from "./auth/middleware.js";
-import { EMPTY_SHA256, parseJsonObject, readBody } from "./body.js";
-import { optionalTime } from "./nimbus-api.js";
+import { type Budgets, type BudgetView, monthStart, PLATFORM_SCOPE } from "../../../control/budgets.js";
+import type { Registry } from "../../../control/registry/registry.js";
+import type { ReportGrouping, UsageReport } from "../../../control/usage-report.js";
+import { NimbusError } from "../../../shared/errors.js";
+import { parseJsonObject } from "../../body.js";
+import { type BodyLimitRule, bodyOf, type SurfaceEnv } from "../../surface.js";
+import { optionalTime } from "./routes.js";
 
 const GROUPINGS: readonly ReportGrouping[] = ["function", "version", "day"];
 /** A budget body is a few bytes: anything much larger is not one. */
 const MAX_BUDGET_BODY = 1024;
 
+/** The limit of a budget's body, which the gateway reads before authenticating its request. */
+export const BUDGET_BODY_LIMIT: BodyLimitRule = {
+  method: "PUT",
+  path: /^\/nimbus\/v1\/budgets\//,
+  limit: { bytes: MAX_BUDGET_BODY, tooLarge: `a budget body is at most ${MAX_BUDGET_BODY} bytes` },
+};
+
 export interface CostApiDeps {
-  readonly auth: Authenticator;
   readonly registry: Pick<Registry, "resolve">;
   readonly usage: (q: {
     functionName: string | undefined;
@@ -30,12 +35,10 @@ export interface CostApiDeps {
   readonly now: () => number;
 }
 
-export function costApi(d: CostApiDeps): Hono {
-  const app = new Hono();
-  const authed = (c: Context, bodySha256 = EMPTY_SHA256) => d.auth.check(c.req.raw, c.req.url, bodySha256);
+export function costApi(d: CostApiDeps): Hono<SurfaceEnv> {
+  const app = new Hono<SurfaceEnv>();
 
   app.get("/nimbus/v1/usage", async (c) => {
-    await authed(c);
     const now = d.now();
     const groupBy = (c.req.query("groupBy") || "function") as ReportGrouping;
     if (!GROUPINGS.includes(groupBy))
@@ -60,14 +63,11 @@ export function costApi(d: CostApiDeps): Hono {
   });
 
   app.get("/nimbus/v1/budgets", async (c) => {
-    await authed(c);
     return c.json({ budgets: d.budgets.list().map(wire) });
   });
 
-  const put = async (c: Context, scope: string) => {
-    const bytes = await readBody(c, MAX_BUDGET_BODY, `a budget body is at most ${MAX_BUDGET_BODY} bytes`);
-    await authed(c, hash("sha256", bytes, "hex"));
-    const monthlyUsd = parseJsonObject(bytes).monthlyUsd;
+  const put = async (c: Context<SurfaceEnv>, scope: string) => {
+    const monthlyUsd = parseJsonObject(bodyOf(c)).monthlyUsd;
     if (typeof monthlyUsd !== "number")
       throw new NimbusError(
         "InvalidParameter",
@@ -76,7 +76,6 @@ export function costApi(d: CostApiDeps): Hono {
     return c.json(wire(await d.budgets.set(scope, monthlyUsd)));
   };
   const remove = async (c: Context, scope: string) => {
-    await authed(c);
     if (!(await d.budgets.remove(scope)))
       throw new NimbusError("NotFound", `no budget for ${describe(scope)}`);
     return c.body(null, 204);

@@ -1,9 +1,9 @@
 /** Lambda's wire shapes for functions and aliases, built from the platform's model. */
 
-import type { EventInvokeConfig } from "../../control/async/event-configs-repo.js";
-import type { ProvisionedView } from "../../control/provisioned.js";
-import type { Alias, FunctionRecord, FunctionVersion } from "../../protocol/function.js";
-import { DEFAULT_EPHEMERAL_STORAGE_MB } from "../../protocol/limits.js";
+import type { EventInvokeConfig } from "../../../control/async/event-configs-repo.js";
+import type { ProvisionedView } from "../../../control/provisioned.js";
+import type { Alias, FunctionRecord, FunctionVersion } from "../../../protocol/function.js";
+import { DEFAULT_EPHEMERAL_STORAGE_MB } from "../../../protocol/limits.js";
 
 export interface ArnContext {
   readonly region: string;

@@ -4,7 +4,7 @@
  * the operation: left to the not-found handler they would answer ResourceNotFoundException,
  * which clients and IaC tools read as "the function does not exist".
  */
-import { NimbusError } from "../../shared/errors.js";
+import { NimbusError } from "../../../shared/errors.js";
 
 export interface UnsupportedOperation {
   readonly method: "GET" | "POST" | "PUT" | "DELETE";

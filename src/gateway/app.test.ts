@@ -1,0 +1,134 @@
+/** The platform's own surfaces, driven in-process (`app.request`, no port). */
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { describe, test } from "node:test";
+import { HttpRequest } from "@smithy/protocol-http";
+import { SignatureV4 } from "@smithy/signature-v4";
+import { CodeUrls } from "../control/code-urls.js";
+import { NimbusError } from "../shared/errors.js";
+import { silentLogger } from "../shared/logger.js";
+import { Sha256 } from "../shared/sha256.js";
+import { type GatewayDeps, platformSurfaces } from "./app.js";
+import { createAuthenticator } from "./auth/principal.js";
+import { serveSurfaces } from "./dispatch.js";
+
+const CREDS = { accessKeyId: "AKIDGATEWAYTEST", secretAccessKey: "gateway-test-secret" };
+const NOW = Date.UTC(2026, 11, 1, 12, 0, 0);
+const ZIP = Buffer.from("PK\u0005\u0006 a zip");
+const codeUrls = new CodeUrls(CREDS.secretAccessKey, { now: () => NOW });
+
+/**
+ * The platform's dependencies for routes that must not run: any other one a route reaches for
+ * fails the test, naming it.
+ */
+const deps = new Proxy(
+  {
+    codeUrls,
+    packages: { read: async (id: string) => (id === "pkg-1" ? ZIP : Promise.reject(new Error(id))) },
+    metrics: { expose: async () => ({ contentType: "text/plain; version=0.0.4", body: "up 1\n" }) },
+  },
+  {
+    get(target, key) {
+      if (key in target) return target[key as keyof typeof target];
+      throw new Error(`a route ran and used deps.${String(key)}`);
+    },
+  },
+) as unknown as GatewayDeps;
+
+const surfaces = platformSurfaces(deps);
+const app = serveSurfaces(surfaces, {
+  authenticator: createAuthenticator("verify", CREDS, () => NOW),
+  logger: silentLogger,
+});
+
+async function signed(url: string): Promise<Request> {
+  const u = new URL(url);
+  const signer = new SignatureV4({
+    service: "lambda",
+    region: "us-east-1",
+    credentials: CREDS,
+    sha256: Sha256,
+  });
+  const req = await signer.sign(
+    new HttpRequest({
+      method: "GET",
+      hostname: u.hostname,
+      path: u.pathname,
+      headers: { host: u.host, "x-amz-content-sha256": createHash("sha256").digest("hex") },
+    }),
+    { signingDate: new Date(NOW) },
+  );
+  return new Request(url, { headers: req.headers });
+}
+
+describe("every route of a surface that takes the platform's key", () => {
+  for (const s of surfaces.filter((s) => s.auth.kind === "platform-key")) {
+    test(`${s.name}: refuses each route's unsigned request, in the surface's error format`, async () => {
+      const expected = s.renderError(new NimbusError("MissingAuthenticationToken", "m"), "r");
+      // Every route registered, so that a route added later cannot be left open.
+      const routes = s.app.routes.filter((r) => r.method !== "ALL");
+      assert.ok(routes.length > 0, `${s.name} registers no routes`);
+      for (const r of routes) {
+        const path = r.path.replace(/:(\w+)/g, "x");
+        const res = await app.request(`http://localhost${path}`, { method: r.method });
+        const where = `${r.method} ${r.path}`;
+        assert.equal(res.status, 403, `${where} answered ${res.status}: ${await res.clone().text()}`);
+        assert.equal(res.headers.get("content-type"), expected.headers.get("content-type"), where);
+        assert.equal(res.headers.get("x-amzn-errortype"), expected.headers.get("x-amzn-errortype"), where);
+        assert.match(await res.text(), /Missing Authentication Token/, where);
+      }
+    });
+  }
+
+  test("the Lambda API's routes are all there: its own, and the operations it refuses as not implemented", () => {
+    const lambda = surfaces.find((s) => s.name === "lambda-api")!;
+    assert.ok(lambda.app.routes.length > 100, `${lambda.app.routes.length} routes`);
+  });
+});
+
+describe("the platform's surfaces", () => {
+  test("the Lambda API answers a signed request for no route in Lambda's shape", async () => {
+    const res = await app.request(await signed("http://localhost/2015-03-31/no-such-thing"));
+    assert.equal(res.status, 404);
+    assert.equal(res.headers.get("x-amzn-errortype"), "ResourceNotFoundException");
+    assert.deepEqual(await res.json(), {
+      Type: "User",
+      message: "No route for GET /2015-03-31/no-such-thing",
+    });
+  });
+
+  test("the Nimbus API answers it in Nimbus's JSON", async () => {
+    const res = await app.request(await signed("http://localhost/nimbus/v1/no-such-thing"));
+    assert.equal(res.status, 404);
+    const { error } = (await res.json()) as { error: { code: string; message: string } };
+    assert.deepEqual([error.code, error.message], ["NotFound", "No route for GET /nimbus/v1/no-such-thing"]);
+  });
+
+  test("health answers anyone", async () => {
+    const res = await app.request("http://localhost/nimbus/v1/health");
+    assert.deepEqual([res.status, await res.json()], [200, { status: "ok" }]);
+  });
+
+  test("a package link is its own credential: the route serves the package it grants", async () => {
+    const link = codeUrls.sign("http://localhost", "pkg-1");
+    const res = await app.request(link);
+    assert.equal(res.status, 200);
+    assert.deepEqual(Buffer.from(await res.arrayBuffer()), ZIP);
+    const other = new URL(link);
+    other.pathname = "/nimbus/v1/packages/pkg-2";
+    const refused = await app.request(other.href);
+    assert.equal(refused.status, 403);
+    assert.equal(((await refused.json()) as { error: { code: string } }).error.code, "InvalidSignature");
+  });
+
+  test("metrics take the platform's key as HTTP Basic; the Lambda API does not", async () => {
+    const basic = `Basic ${Buffer.from(`${CREDS.accessKeyId}:${CREDS.secretAccessKey}`).toString("base64")}`;
+    const metrics = await app.request("http://localhost/metrics", { headers: { authorization: basic } });
+    assert.deepEqual([metrics.status, await metrics.text()], [200, "up 1\n"]);
+    const lambda = await app.request("http://localhost/2015-03-31/functions", {
+      headers: { authorization: basic },
+    });
+    assert.equal(lambda.status, 400);
+    assert.equal(lambda.headers.get("x-amzn-errortype"), "IncompleteSignatureException");
+  });
+});

@@ -1,0 +1,86 @@
+/**
+ * One fetch handler over many surfaces: each request goes to the surface that takes it (a host
+ * match first, else the first path prefix in order), whose policy authenticates it before any
+ * of its routes runs, and whose renderer answers its errors. Authentication is the gateway's,
+ * not each route's: a route added to a surface is as closed as the others.
+ */
+import { hash } from "node:crypto";
+import { Hono } from "hono";
+import { NimbusError, toNimbusError } from "../shared/errors.js";
+import { newRequestId } from "../shared/ids.js";
+import type { Logger } from "../shared/logger.js";
+import type { Authenticator } from "./auth/principal.js";
+import { EMPTY_SHA256, readBody } from "./body.js";
+import { nimbusErrorResponse } from "./errors.js";
+import { matchReach, type ReachMatch, type Surface, type SurfaceEnv, shadows } from "./surface.js";
+
+export interface DispatchDeps {
+  readonly authenticator: Authenticator;
+  readonly logger: Logger;
+}
+
+/** A fetch handler serving `surfaces`; throws if a surface's path prefix can never be reached. */
+export function serveSurfaces(surfaces: readonly Surface[], d: DispatchDeps): Hono {
+  for (const [n, s] of surfaces.entries()) {
+    const earlier = surfaces.slice(0, n).find((e) => shadows(e.reach, s.reach));
+    if (earlier)
+      throw new Error(
+        `surface ${s.name}: its path ${s.reach.pathPrefix} is never reached: ${earlier.name} (path ${earlier.reach.pathPrefix}) comes first and takes its paths; list the narrower prefix first`,
+      );
+  }
+  const served = surfaces.map((s) => ({ surface: s, app: guarded(s, d) }));
+
+  const root = new Hono();
+  root.all("*", (c) => {
+    const url = new URL(c.req.url);
+    let chosen: { app: Hono<SurfaceEnv>; reach: ReachMatch } | undefined;
+    for (const { surface, app } of served) {
+      const reach = matchReach(surface.reach, url.host, url.pathname);
+      if (reach?.via === "host") {
+        chosen = { app, reach };
+        break;
+      }
+      if (reach && !chosen) chosen = { app, reach };
+    }
+    if (!chosen) {
+      const err = new NimbusError("NotFound", `No API of this platform serves ${url.host}${url.pathname}`);
+      return nimbusErrorResponse(err, newRequestId());
+    }
+    // Node's request travels in env: a buffered surface reads the body straight from it.
+    return chosen.app.fetch(c.req.raw, { ...(c.env as object), reach: chosen.reach });
+  });
+  return root;
+}
+
+/** The surface's routes behind its authentication, its not-found and its error renderer. */
+function guarded(s: Surface, d: DispatchDeps): Hono<SurfaceEnv> {
+  const app = new Hono<SurfaceEnv>();
+  app.use("*", async (c, next) => {
+    c.set("reach", (c.env as { reach: ReachMatch }).reach);
+    let bodySha256: string | undefined;
+    if (s.body.mode === "buffered") {
+      // Read before authentication, which checks the signature against the body's hash.
+      const limit = s.body.limit(c.req.method, new URL(c.req.url).pathname);
+      const body = await readBody(c, limit.bytes, limit.tooLarge);
+      c.set("body", body);
+      bodySha256 = body.length === 0 ? EMPTY_SHA256 : hash("sha256", body, "hex");
+    }
+    c.set(
+      "principal",
+      await d.authenticator.authenticate(s.auth, { raw: c.req.raw, url: c.req.url, bodySha256 }),
+    );
+    await next();
+  });
+  app.route("/", s.app);
+  app.notFound((c) => {
+    const err = new NimbusError("NotFound", `No route for ${c.req.method} ${new URL(c.req.url).pathname}`);
+    return s.renderError(err, newRequestId());
+  });
+  app.onError((err, c) => {
+    const requestId = newRequestId();
+    if (!(err instanceof NimbusError))
+      d.logger.error("unexpected error", { requestId, surface: s.name, path: c.req.path, err });
+    return s.renderError(toNimbusError(err), requestId);
+  });
+  return app;
+}

@@ -1,0 +1,132 @@
+/**
+ * A surface is one API the gateway serves: the Lambda API, Nimbus's own API, package links,
+ * metrics; later S3, function URLs, a frontend's API. It declares how requests reach it (host,
+ * path prefix), who may call it (its AuthPolicy), how its body is read, and how it renders
+ * errors; the gateway does the rest for every route alike (see `serveSurfaces`).
+ */
+import type { Context, Hono } from "hono";
+import type { NimbusError } from "../shared/errors.js";
+import type { AuthPolicy, Principal } from "./auth/principal.js";
+
+/** What the gateway puts in a surface's context before its route runs. */
+export interface SurfaceEnv {
+  Variables: {
+    principal: Principal;
+    /** The whole body, on a surface that buffers it. */
+    body: Buffer;
+    /** How the request reached the surface, with the labels its host or path pattern captured. */
+    reach: ReachMatch;
+  };
+}
+
+/**
+ * How requests reach a surface: by any of its host patterns, else by its path prefix. A
+ * pattern's `{label}` captures one DNS label (`{id}.lambda-url.{region}.localhost`) or one
+ * path segment (`/nimbus/v1/url/{id}`); the port does not count. A host match wins over any
+ * path match: a function URL's host takes every path, `/2015-03-31/…` included.
+ */
+export interface Reach {
+  readonly hosts?: readonly string[];
+  /** Whole segments: `/nimbus` takes `/nimbus` and `/nimbus/…`, not `/nimbusx`; `/` takes all. */
+  readonly pathPrefix?: string;
+}
+
+export interface ReachMatch {
+  readonly via: "host" | "path";
+  readonly params: Readonly<Record<string, string>>;
+}
+
+export interface BodyLimit {
+  readonly bytes: number;
+  /** The RequestTooLarge message, naming the limit. */
+  readonly tooLarge: string;
+}
+
+/**
+ * `buffered`: the gateway reads the whole body (413 past the route's limit) before
+ * authentication, which checks a signature against its hash. `stream`: the route reads the
+ * body itself; authentication never touches it (a signature's payload hash is taken as
+ * declared: `UNSIGNED-PAYLOAD`, aws-chunked, or a hash the route checks as it reads).
+ */
+export type BodyMode =
+  | { readonly mode: "buffered"; readonly limit: (method: string, path: string) => BodyLimit }
+  | { readonly mode: "stream" };
+
+export interface Surface {
+  /** Short and unique, for logs: `lambda-api`, `metrics`. */
+  readonly name: string;
+  readonly reach: Reach;
+  readonly auth: AuthPolicy;
+  readonly body: BodyMode;
+  /** The answer for an error thrown by authentication or a route, or for no route. */
+  renderError(err: NimbusError, requestId: string): Response;
+  /** Its routes, at the full paths requests arrive on. */
+  readonly app: Hono<SurfaceEnv>;
+}
+
+/** The caller, as the surface's policy established it before the route ran. */
+export function principalOf(c: Context<SurfaceEnv>): Principal {
+  return c.get("principal");
+}
+
+/** The body the gateway read before authentication, on a surface that buffers it. */
+export function bodyOf(c: Context<SurfaceEnv>): Buffer {
+  return c.get("body");
+}
+
+/** A route's own body limit: requests of `method` whose path matches `path`. */
+export interface BodyLimitRule {
+  readonly method: string;
+  readonly path: RegExp;
+  readonly limit: BodyLimit;
+}
+
+/** A surface's body limits: the first rule matching method and path, else `fallback`. */
+export function bodyLimits(
+  rules: readonly BodyLimitRule[],
+  fallback: BodyLimit,
+): (method: string, path: string) => BodyLimit {
+  return (method, path) => rules.find((r) => r.method === method && r.path.test(path))?.limit ?? fallback;
+}
+
+/** Whether `reach` takes a request for `host` (port ignored) and `path`, and what it captured. */
+export function matchReach(reach: Reach, host: string, path: string): ReachMatch | undefined {
+  const hostname = host.replace(/:\d+$/, "").toLowerCase();
+  for (const pattern of reach.hosts ?? []) {
+    const params = matchLabels(pattern.toLowerCase().split("."), hostname.split("."), "exact");
+    if (params) return { via: "host", params };
+  }
+  if (reach.pathPrefix === undefined) return undefined;
+  const params = matchLabels(segments(reach.pathPrefix), segments(path), "prefix");
+  return params && { via: "path", params };
+}
+
+/** Whether every request `inner` takes by path, `outer` takes first (so `inner` never sees one). */
+export function shadows(outer: Reach, inner: Reach): boolean {
+  if (outer.pathPrefix === undefined || inner.pathPrefix === undefined) return false;
+  const o = segments(outer.pathPrefix);
+  const i = segments(inner.pathPrefix);
+  return o.length <= i.length && o.every((s, n) => s.startsWith("{") || s === i[n]);
+}
+
+function segments(path: string): string[] {
+  return path.split("/").filter((s) => s !== "");
+}
+
+function matchLabels(
+  pattern: readonly string[],
+  actual: readonly string[],
+  how: "exact" | "prefix",
+): Record<string, string> | undefined {
+  if (how === "exact" ? actual.length !== pattern.length : actual.length < pattern.length) return undefined;
+  const params: Record<string, string> = {};
+  for (const [n, p] of pattern.entries()) {
+    const a = actual[n]!;
+    const label = /^\{(\w+)\}$/.exec(p);
+    if (label) {
+      if (a === "") return undefined;
+      params[label[1]!] = a;
+    } else if (p !== a) return undefined;
+  }
+  return params;
+}
