@@ -24,6 +24,7 @@ import { OtlpTraces } from "../control/otlp.js";
 import { LocalPlacement } from "../control/placement/local.js";
 import { ProvisionedConcurrency } from "../control/provisioned.js";
 import { Registry } from "../control/registry/registry.js";
+import { eventSources, sourceContext, startSources, stopSources } from "../control/triggers/sources.js";
 import { type Pricing, UsageMeter } from "../control/usage.js";
 import { usageReport } from "../control/usage-report.js";
 import { createGateway } from "../gateway/app.js";
@@ -262,7 +263,6 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     dispatcher,
     configs: eventConfigs,
     clock,
-    logger,
     region: config.region,
     accountId: config.accountId,
     budgets,
@@ -273,7 +273,11 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
       backoffMs: [config.asyncBackoffMs[0], Math.max(config.asyncBackoffMs[0], config.asyncBackoffMs[1])],
     },
   });
-  await asyncInvoker.start();
+  const sources = eventSources({ asyncQueue: asyncInvoker.poller });
+  await startSources(
+    sources,
+    sourceContext({ invoke, enqueue: (input) => asyncInvoker.accept(input), clock, logger }),
+  );
   let baseUrl = "";
   // Provisioned instances' up-time overlapping a window: ended (stored) and running.
   const spans = async (name: string | undefined, from: number, to: number) => [
@@ -351,7 +355,7 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
           })
         : Promise.resolve();
       logs.endFollowers();
-      asyncInvoker.stop();
+      await stopSources(sources, logger);
       const cut = await dispatcher.drain(config.shutdownGraceMs);
       if (cut > 0) logger.warn("shutdown grace period over: stopping running invocations", { running: cut });
       await dispatcher.close();
