@@ -32,6 +32,7 @@ import { type Credentials, createAuthenticator } from "../gateway/auth/middlewar
 import { functionArn } from "../protocol/function.js";
 import { type Clock, systemClock } from "../shared/clock.js";
 import type { Config } from "../shared/config.js";
+import { LocalFanOut } from "../shared/fanout-local.js";
 import { createLogger, type Logger } from "../shared/logger.js";
 import type { SnapshotBuild } from "../worker/snapshot.js";
 import { Worker } from "../worker/worker.js";
@@ -86,7 +87,13 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
   logger.info(`state: ${backends.description}`);
   const code = new CodeStore(join(dataDir, "packages"));
   await code.open();
-  const logs = new LogService({ store: repos.logs, clock, logger, retentionMs: config.logRetentionMs });
+  const logs = new LogService({
+    store: repos.logs,
+    clock,
+    logger,
+    retentionMs: config.logRetentionMs,
+    live: new LocalFanOut(),
+  });
   // Sandboxes run as other users and must reach their code, which the private data directory
   // does not let them: the worker's files (derived data: extracted code, snapshots, instance
   // directories) live in a fresh directory under the system's temp dir that they may traverse
