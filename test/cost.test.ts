@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { InvokeCommand, PutFunctionEventInvokeConfigCommand } from "@aws-sdk/client-lambda";
 import { NimbusClient } from "../src/cli/client.js";
-import { BUDGET_RECHECK_MS } from "../src/control/async/async-invoker.js";
+import { BUDGET_RECHECK_MS } from "../src/control/async/retry-policy.js";
 import { FakeClock } from "../src/shared/clock.js";
 import { nimbus } from "./helpers/cli.js";
 import { createNodeFunction, startPlatform, type TestPlatform, text } from "./helpers/platform.js";

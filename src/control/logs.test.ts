@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { FakeClock } from "../shared/clock.js";
+import { LocalFanOut } from "../shared/fanout-local.js";
 import type { Logger } from "../shared/logger.js";
 import { silentLogger } from "../shared/logger.js";
 import { SqliteStore } from "../store/sqlite.js";
@@ -75,7 +76,13 @@ function invocation(requestId: string, at: number): LogRecord[] {
 test("a REPORT line's usage record outlives the log's retention and its pruning; the log shows only lines within it", async () => {
   const clock = new FakeClock();
   const s = store();
-  const logs = new LogService({ store: s, clock, logger: silentLogger, retentionMs: 24 * HOUR });
+  const logs = new LogService({
+    store: s,
+    clock,
+    logger: silentLogger,
+    retentionMs: 24 * HOUR,
+    live: new LocalFanOut(),
+  });
   try {
     const old = clock.now();
     for (const e of invocation("old", old)) logs.write(e);
@@ -127,7 +134,13 @@ test("entries whose write failed are kept and stored by the next flush; none is 
   });
   const errors: string[] = [];
   const logger: Logger = { ...silentLogger, error: (msg: string) => void errors.push(msg) };
-  const logs = new LogService({ store: flaky, clock, logger, retentionMs: 24 * HOUR });
+  const logs = new LogService({
+    store: flaky,
+    clock,
+    logger,
+    retentionMs: 24 * HOUR,
+    live: new LocalFanOut(),
+  });
   try {
     for (const e of invocation("a", clock.now())) logs.write(e);
     await logs.flush();

@@ -1,13 +1,15 @@
 /**
  * Function logs: every line an instance writes, and the START / END / REPORT lines, kept per
- * function. Lines are written to the store in batches off the invoke path, and handed at once
- * to anyone following the function. A REPORT line carries its invocation's usage record.
+ * function. Lines are written to the store in batches off the invoke path, and published at
+ * once on the function's live topic (`logs.<name>`) for anyone following it, on this node or,
+ * in a cluster, on another. A REPORT line carries its invocation's usage record.
  *
  * Durability: entries are stored every FLUSH_EVERY_MS; a crash loses at most that interval's.
  */
 
-import type { LogSink } from "../protocol/invoke.js";
+import type { LogEntry, LogSink } from "../protocol/invoke.js";
 import type { Clock, TimerHandle } from "../shared/clock.js";
+import { type FanOut, type FanOutMessage, isTopic } from "../shared/fanout.js";
 import type { Logger } from "../shared/logger.js";
 import type { LogQuery, LogRecord, LogsRepo, StoredLog } from "./logs-repo.js";
 
@@ -19,7 +21,17 @@ const FLUSH_AT_ENTRIES = 1000;
  */
 const MAX_PENDING_ENTRIES = 100_000;
 
-export type LogFollower = (entry: LogRecord) => void;
+export type LogFollower = (entry: LogEntry) => void;
+
+/** A log line as followers receive it: plain JSON, to cross the network in a cluster (no usage record). */
+type LiveLine = {
+  readonly functionName: string;
+  readonly version: string;
+  readonly instanceId: string;
+  readonly requestId: string | null;
+  readonly timestamp: number;
+  readonly message: string;
+};
 
 export class LogService implements LogSink {
   readonly #store: LogsRepo;
@@ -28,13 +40,21 @@ export class LogService implements LogSink {
   readonly #retentionMs: number;
   #pending: LogRecord[] = [];
   #flushing: Promise<void> | undefined;
-  readonly #followers = new Map<string, Set<LogFollower>>();
+  readonly #live: FanOut;
   readonly #enders = new Set<() => void>();
   readonly #timer: TimerHandle;
   readonly #pruner: TimerHandle;
 
-  constructor(deps: { store: LogsRepo; clock: Clock; logger: Logger; retentionMs: number }) {
+  constructor(deps: {
+    store: LogsRepo;
+    clock: Clock;
+    logger: Logger;
+    retentionMs: number;
+    /** Where new lines are published for followers. */
+    live: FanOut;
+  }) {
     this.#store = deps.store;
+    this.#live = deps.live;
     this.#clock = deps.clock;
     this.#logger = deps.logger;
     this.#retentionMs = deps.retentionMs;
@@ -49,8 +69,17 @@ export class LogService implements LogSink {
     this.#pending.push(entry);
     if (this.#pending.length > MAX_PENDING_ENTRIES) this.#drop();
     if (this.#pending.length >= FLUSH_AT_ENTRIES && !this.#flushing) void this.flush();
-    const followers = this.#followers.get(entry.functionName);
-    if (followers) for (const f of followers) f(entry);
+    const line: LiveLine = {
+      functionName: entry.functionName,
+      version: entry.version,
+      instanceId: entry.instanceId,
+      requestId: entry.requestId ?? null,
+      timestamp: entry.timestamp,
+      message: entry.message,
+    };
+    this.#live.publish(liveTopic(entry.functionName), line).catch((err: unknown) => {
+      this.#logger.warn("could not hand a log line to its followers", { err, function: entry.functionName });
+    });
   }
 
   /** Drops the oldest entries beyond MAX_PENDING_ENTRIES. */
@@ -97,18 +126,17 @@ export class LogService implements LogSink {
   /**
    * Calls `follower` with every new entry of the function until the returned function is
    * called; `onEnd` is called if the service closes first (the platform is shutting down).
+   * A name no function can have is followed too, and gets nothing.
    */
   follow(functionName: string, follower: LogFollower, onEnd?: () => void): () => void {
-    let set = this.#followers.get(functionName);
-    if (!set) {
-      set = new Set();
-      this.#followers.set(functionName, set);
-    }
-    set.add(follower);
+    const topic = liveTopic(functionName);
+    // Our own lines on our own topic: the cast names the shape `write` publishes.
+    const unsubscribe = isTopic(topic)
+      ? this.#live.subscribe(topic, (m: FanOutMessage) => follower(fromLive(m as LiveLine)))
+      : () => {};
     if (onEnd) this.#enders.add(onEnd);
     return () => {
-      set.delete(follower);
-      if (set.size === 0) this.#followers.delete(functionName);
+      unsubscribe();
       if (onEnd) this.#enders.delete(onEnd);
     };
   }
@@ -133,4 +161,12 @@ export class LogService implements LogSink {
     if (this.#pending.length > 0)
       this.#logger.error("function logs lost at shutdown: the store failed", { lost: this.#pending.length });
   }
+}
+
+function liveTopic(functionName: string): string {
+  return `logs.${functionName}`;
+}
+
+function fromLive(line: LiveLine): LogEntry {
+  return { ...line, requestId: line.requestId ?? undefined };
 }

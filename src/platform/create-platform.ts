@@ -24,6 +24,7 @@ import { OtlpTraces } from "../control/otlp.js";
 import { LocalPlacement } from "../control/placement/local.js";
 import { ProvisionedConcurrency } from "../control/provisioned.js";
 import { Registry } from "../control/registry/registry.js";
+import { eventSources, sourceContext, startSources, stopSources } from "../control/triggers/sources.js";
 import { type Pricing, UsageMeter } from "../control/usage.js";
 import { usageReport } from "../control/usage-report.js";
 import { createGateway } from "../gateway/app.js";
@@ -32,6 +33,7 @@ import { LAMBDA_NAMES } from "../gateway/surfaces/lambda-api/errors.js";
 import { functionArn } from "../protocol/function.js";
 import { type Clock, systemClock } from "../shared/clock.js";
 import type { Config } from "../shared/config.js";
+import { LocalFanOut } from "../shared/fanout-local.js";
 import { createLogger, type Logger } from "../shared/logger.js";
 import type { SnapshotBuild } from "../worker/snapshot.js";
 import { Worker } from "../worker/worker.js";
@@ -89,7 +91,13 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
   logger.info(`state: ${backends.description}`);
   const code = new CodeStore(join(dataDir, "packages"));
   await code.open();
-  const logs = new LogService({ store: repos.logs, clock, logger, retentionMs: config.logRetentionMs });
+  const logs = new LogService({
+    store: repos.logs,
+    clock,
+    logger,
+    retentionMs: config.logRetentionMs,
+    live: new LocalFanOut(),
+  });
   // Sandboxes run as other users and must reach their code, which the private data directory
   // does not let them: the worker's files (derived data: extracted code, snapshots, instance
   // directories) live in a fresh directory under the system's temp dir that they may traverse
@@ -266,7 +274,6 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     dispatcher,
     configs: eventConfigs,
     clock,
-    logger,
     region: config.region,
     accountId: config.accountId,
     budgets,
@@ -278,7 +285,11 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     },
     errorType: (code) => LAMBDA_NAMES[code],
   });
-  await asyncInvoker.start();
+  const sources = eventSources({ asyncQueue: asyncInvoker.poller });
+  await startSources(
+    sources,
+    sourceContext({ invoke, enqueue: (input) => asyncInvoker.accept(input), clock, logger }),
+  );
   let baseUrl = "";
   // Provisioned instances' up-time overlapping a window: ended (stored) and running.
   const spans = async (name: string | undefined, from: number, to: number) => [
@@ -356,7 +367,7 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
           })
         : Promise.resolve();
       logs.endFollowers();
-      asyncInvoker.stop();
+      await stopSources(sources, logger);
       const cut = await dispatcher.drain(config.shutdownGraceMs);
       if (cut > 0) logger.warn("shutdown grace period over: stopping running invocations", { running: cut });
       await dispatcher.close();

@@ -76,15 +76,19 @@ test("one function's backlog takes at most half the poller, so other functions' 
     dispatcher,
     configs,
     clock,
-    logger: silentLogger,
     region: "us-east-1",
     accountId: "000000000000",
     settings: { ...DEFAULT_ASYNC_SETTINGS, maxInFlight: 8 },
     errorType: (code) => code,
   });
-  await invoker.start();
+  await invoker.poller.start({
+    clock,
+    logger: silentLogger,
+    invoke: () => assert.fail("the poller invokes through the dispatcher"),
+    enqueue: () => assert.fail("nothing ends, so nothing goes to a destination"),
+  });
   for (let i = 0; i < 50 && started.length < 7; i++) await new Promise((r) => setImmediate(r));
-  invoker.stop();
+  await invoker.poller.stop();
   const busy = started.filter((id) => id.startsWith("busy-")).length;
   const other = started.filter((id) => id.startsWith("other-")).length;
   assert.equal(busy, 4, "the busy function is held to half of the 8 slots");

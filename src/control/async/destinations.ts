@@ -1,0 +1,118 @@
+/**
+ * Where the final outcome of an asynchronous invocation goes: the on-success or on-failure
+ * destination of its event invoke configuration receives Lambda's invocation record; without
+ * an on-failure destination, the function's legacy dead-letter target receives the original
+ * event. Either is delivered as one more asynchronous invocation of the destination function,
+ * through the accept path, one hop further down the event's chain (`lineage.ts`).
+ */
+import { type FunctionVersion, functionArn, LATEST } from "../../protocol/function.js";
+import type { Logger } from "../../shared/logger.js";
+import type { AcceptInput } from "./accept.js";
+import type { EventInvokeConfig } from "./event-configs-repo.js";
+import { destinationHeader } from "./lineage.js";
+import type { QueuedEvent } from "./queue.js";
+import type { Condition } from "./retry-policy.js";
+
+/** The final outcome of one event, as its destination hears of it. */
+export interface Ending {
+  readonly event: QueuedEvent;
+  readonly condition: Condition;
+  /** Attempts that ran the function, this outcome's included. */
+  readonly attempts: number;
+  /** The function's result on success, its error body otherwise. */
+  readonly response: Buffer | string | undefined;
+  /** The version that ran (or would have run) the event, with its dead-letter target. */
+  readonly executed: Pick<FunctionVersion, "version" | "deadLetterTarget">;
+}
+
+export class Destinations {
+  readonly #enqueue: (input: AcceptInput) => Promise<string>;
+  readonly #logger: Logger;
+  readonly #region: string;
+  readonly #accountId: string;
+
+  constructor(deps: {
+    /** The accept path (`accept.ts`): a delivery is durable once this resolves. */
+    enqueue: (input: AcceptInput) => Promise<string>;
+    logger: Logger;
+    region: string;
+    accountId: string;
+  }) {
+    this.#enqueue = deps.enqueue;
+    this.#logger = deps.logger;
+    this.#region = deps.region;
+    this.#accountId = deps.accountId;
+  }
+
+  /**
+   * Sends the ending to the destination its configuration names for it, if any. A delivery
+   * that fails is logged, not thrown: the event itself has ended either way.
+   */
+  async route(
+    config: Pick<EventInvokeConfig, "onSuccess" | "onFailure">,
+    ending: Ending,
+    now: number,
+  ): Promise<void> {
+    const { event, condition } = ending;
+    const stopped = condition === "RecursiveInvocationDetected";
+    const destination = condition === "Success" ? config.onSuccess : config.onFailure;
+    if (destination) {
+      const record = invocationRecord(ending, this.#region, this.#accountId, now);
+      return this.#deliver(destination, event, Buffer.from(JSON.stringify(record)), stopped, now);
+    }
+    // Lambda's legacy dead-letter target receives the original event itself.
+    const deadLetters = ending.executed.deadLetterTarget;
+    if (condition !== "Success" && deadLetters) {
+      return this.#deliver(deadLetters, event, event.payload, stopped, now);
+    }
+  }
+
+  async #deliver(
+    destination: string,
+    event: QueuedEvent,
+    payload: Buffer,
+    stopped: boolean,
+    now: number,
+  ): Promise<void> {
+    try {
+      await this.#enqueue({
+        functionName: destination,
+        qualifier: undefined,
+        payload,
+        traceHeader: destinationHeader(event, stopped, now),
+      });
+    } catch (err) {
+      this.#logger.warn("could not deliver to the destination", { destination, id: event.id, err });
+    }
+  }
+}
+
+/** Lambda's invocation record, as an on-success or on-failure destination receives it. */
+export function invocationRecord(ending: Ending, region: string, accountId: string, now: number) {
+  const { event, condition, response } = ending;
+  return {
+    version: "1.0",
+    timestamp: new Date(now).toISOString(),
+    requestContext: {
+      requestId: event.id,
+      functionArn: functionArn(region, accountId, event.functionName, event.qualifier ?? LATEST),
+      condition,
+      approximateInvokeCount: ending.attempts,
+    },
+    requestPayload: parseOr(event.payload.toString("utf8")),
+    responseContext: {
+      statusCode: 200,
+      executedVersion: ending.executed.version,
+      ...(condition === "Success" ? {} : { functionError: "Unhandled" }),
+    },
+    responsePayload: parseOr(response === undefined ? "null" : response.toString("utf8")),
+  };
+}
+
+function parseOr(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
