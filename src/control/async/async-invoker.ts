@@ -9,7 +9,7 @@
  *   record, itself delivered as an asynchronous invocation of the destination function.
  */
 import { randomUUID } from "node:crypto";
-import { type FunctionVersion, functionArn, LATEST } from "../../protocol/function.js";
+import { type FunctionVersion, functionArn, LATEST, parseFunctionArn } from "../../protocol/function.js";
 import { MAX_ASYNC_REQUEST_BYTES } from "../../protocol/limits.js";
 import type { Clock, TimerHandle } from "../../shared/clock.js";
 import { ERROR_CATALOGUE, NimbusError } from "../../shared/errors.js";
@@ -19,7 +19,6 @@ import type { Budgets } from "../budgets.js";
 import type { Dispatcher } from "../dispatcher.js";
 import { checkJson, newTraceRoot } from "../invoke-service.js";
 import type { Registry } from "../registry/registry.js";
-import { parseFunctionRef } from "../registry/validate.js";
 import { errorPayload } from "../report.js";
 import type { EventConfigs } from "./event-configs.js";
 import type { EventInvokeConfig } from "./event-configs-repo.js";
@@ -103,7 +102,7 @@ export class AsyncInvoker {
     /** Marks the chain as stopped by the loop guard: a stop within it is not routed again. */
     stopped?: boolean;
   }): Promise<string> {
-    const ref = parseFunctionRef(input.functionName, input.qualifier);
+    const ref = { name: input.functionName, qualifier: input.qualifier };
     await this.#o.registry.resolve(ref.name, ref.qualifier, false);
     if (input.payload.length > MAX_ASYNC_REQUEST_BYTES) {
       throw new NimbusError(
@@ -388,9 +387,12 @@ export class AsyncInvoker {
    */
   async #deliver(destination: string, e: QueuedEvent, payload: Buffer, stopped: boolean): Promise<void> {
     try {
+      // Destinations are stored as function ARNs.
+      const ref = parseFunctionArn(destination);
+      if (!ref) throw new Error(`not a function ARN: ${destination}`);
       await this.accept({
-        functionName: destination,
-        qualifier: undefined,
+        functionName: ref.name,
+        qualifier: ref.qualifier,
         payload,
         traceHeader: e.traceId,
         hops: stopped ? MAX_HOPS : e.hops + 1,
