@@ -112,40 +112,32 @@ export function lambdaApi(d: LambdaApiDeps): Hono {
     const ref = decode.functionRef(name(c), c.req.query("Qualifier"));
     return c.json(cfg((await d.registry.get(ref.name, ref.qualifier)).fn));
   });
-  app.put("/2015-03-31/functions/:name/configuration", async (c) =>
-    c.json(
-      cfg(
-        await d.registry.updateConfiguration(
-          decode.functionName(name(c)),
-          decode.updateConfiguration(await json(c)),
-        ),
-      ),
-    ),
-  );
-  app.put("/2015-03-31/functions/:name/code", async (c) =>
-    c.json(cfg(await d.registry.updateCode(decode.functionName(name(c)), decode.updateCode(await json(c))))),
-  );
+  // Bodies are read (and the signature checked) before anything in the request is judged.
+  app.put("/2015-03-31/functions/:name/configuration", async (c) => {
+    const patch = decode.updateConfiguration(await json(c));
+    return c.json(cfg(await d.registry.updateConfiguration(decode.functionName(name(c)), patch)));
+  });
+  app.put("/2015-03-31/functions/:name/code", async (c) => {
+    const update = decode.updateCode(await json(c));
+    return c.json(cfg(await d.registry.updateCode(decode.functionName(name(c)), update)));
+  });
 
   // ── Versions and aliases ───────────────────────────────────────────────────
-  app.post("/2015-03-31/functions/:name/versions", async (c) =>
-    c.json(
-      cfg(await d.registry.publish(decode.functionName(name(c)), decode.publishVersion(await json(c)))),
-      201,
-    ),
-  );
+  app.post("/2015-03-31/functions/:name/versions", async (c) => {
+    const spec = decode.publishVersion(await json(c));
+    return c.json(cfg(await d.registry.publish(decode.functionName(name(c)), spec)), 201);
+  });
   app.get("/2015-03-31/functions/:name/versions", async (c) => {
     await authed(c);
     return c.json({ Versions: (await d.registry.listVersions(decode.functionName(name(c)))).map(cfg) });
   });
-  app.post("/2015-03-31/functions/:name/aliases", async (c) =>
-    c.json(
-      aliasConfiguration(
-        d.arn,
-        await d.registry.createAlias(decode.functionName(name(c)), decode.createAlias(await json(c))),
-      ),
+  app.post("/2015-03-31/functions/:name/aliases", async (c) => {
+    const spec = decode.createAlias(await json(c));
+    return c.json(
+      aliasConfiguration(d.arn, await d.registry.createAlias(decode.functionName(name(c)), spec)),
       201,
-    ),
-  );
+    );
+  });
   app.get("/2015-03-31/functions/:name/aliases", async (c) => {
     await authed(c);
     return c.json({
@@ -159,18 +151,11 @@ export function lambdaApi(d: LambdaApiDeps): Hono {
     const alias = await d.registry.getAlias(decode.functionName(name(c)), c.req.param("alias"));
     return c.json(aliasConfiguration(d.arn, alias));
   });
-  app.put("/2015-03-31/functions/:name/aliases/:alias", async (c) =>
-    c.json(
-      aliasConfiguration(
-        d.arn,
-        await d.registry.updateAlias(
-          decode.functionName(name(c)),
-          c.req.param("alias"),
-          decode.updateAlias(await json(c)),
-        ),
-      ),
-    ),
-  );
+  app.put("/2015-03-31/functions/:name/aliases/:alias", async (c) => {
+    const patch = decode.updateAlias(await json(c));
+    const alias = await d.registry.updateAlias(decode.functionName(name(c)), c.req.param("alias"), patch);
+    return c.json(aliasConfiguration(d.arn, alias));
+  });
   app.delete("/2015-03-31/functions/:name/aliases/:alias", async (c) => {
     await authed(c);
     await d.registry.deleteAlias(decode.functionName(name(c)), c.req.param("alias"));
@@ -221,12 +206,14 @@ export function lambdaApi(d: LambdaApiDeps): Hono {
   const EIC = "/2019-09-25/functions/:name/event-invoke-config";
   const eic = (x: Parameters<typeof eventInvokeConfiguration>[1]) => eventInvokeConfiguration(d.arn, x);
   app.put(EIC, async (c) => {
+    const body = await json(c);
     const ref = decode.functionRef(name(c), c.req.query("Qualifier"));
-    return c.json(eic(await d.eventConfigs.put(ref.name, ref.qualifier, await json(c), "put")));
+    return c.json(eic(await d.eventConfigs.put(ref.name, ref.qualifier, body, "put")));
   });
   app.post(EIC, async (c) => {
+    const body = await json(c);
     const ref = decode.functionRef(name(c), c.req.query("Qualifier"));
-    return c.json(eic(await d.eventConfigs.put(ref.name, ref.qualifier, await json(c), "update")));
+    return c.json(eic(await d.eventConfigs.put(ref.name, ref.qualifier, body, "update")));
   });
   app.get(EIC, async (c) => {
     await authed(c);
@@ -248,12 +235,9 @@ export function lambdaApi(d: LambdaApiDeps): Hono {
   // ── Provisioned concurrency ───────────────────────────────────────────────
   const PC = "/2019-09-30/functions/:name/provisioned-concurrency";
   app.put(PC, async (c) => {
+    const requested = decode.provisionedConcurrency(await json(c));
     const ref = decode.functionRef(name(c), c.req.query("Qualifier"));
-    const view = await d.provisioned.put(
-      ref.name,
-      ref.qualifier,
-      decode.provisionedConcurrency(await json(c)),
-    );
+    const view = await d.provisioned.put(ref.name, ref.qualifier, requested);
     return c.json(provisionedConfiguration(d.arn, view), 202);
   });
   app.get(PC, async (c) => {
