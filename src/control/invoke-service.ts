@@ -10,10 +10,10 @@ import { NimbusError } from "../shared/errors.js";
 import { newRequestId } from "../shared/ids.js";
 import type { Dispatcher, DispatchResult } from "./dispatcher.js";
 import type { Registry } from "./registry/registry.js";
-import { parseFunctionRef } from "./registry/validate.js";
 import { errorPayload } from "./report.js";
 
 export interface SyncInvokeInput {
+  /** The function's plain name (surfaces translate ARNs). */
   readonly functionName: string;
   readonly qualifier: string | undefined;
   readonly payload: Buffer;
@@ -75,7 +75,7 @@ export class InvokeService {
   }
 
   async invoke(input: SyncInvokeInput): Promise<SyncInvokeOutput> {
-    const ref = parseFunctionRef(input.functionName, input.qualifier);
+    const ref = { name: input.functionName, qualifier: input.qualifier };
     const target = await this.#registry.resolve(ref.name, ref.qualifier);
     const requestId = newRequestId();
     const payload = input.payload.length === 0 ? EMPTY_EVENT : checkJson(input.payload);

@@ -50,19 +50,15 @@ export class ProvisionedConcurrency {
     this.#accountConcurrency = deps.accountConcurrency;
   }
 
-  async put(
-    nameRaw: string,
-    qualifierParam: string | undefined,
-    body: Record<string, unknown>,
-  ): Promise<ProvisionedView> {
-    const { name, qualifier, fn } = await this.#target(nameRaw, qualifierParam);
-    const requested = body.ProvisionedConcurrentExecutions;
+  /** Keeps `requested` instances of the version `qualifier` (a number or an alias) initialised. */
+  async put(name: string, qualifier: string | undefined, requested: number): Promise<ProvisionedView> {
+    const { fn, qualifier: q } = await this.#target(name, qualifier);
     const limit = this.#accountConcurrency - this.#dispatcher.unreservedMinimum();
-    if (typeof requested !== "number" || !Number.isInteger(requested) || requested < 1 || requested > limit) {
+    if (!Number.isInteger(requested) || requested < 1 || requested > limit) {
       throw v.invalid(
-        "provisionedConcurrentExecutions",
+        "provisionedConcurrency",
         requested,
-        `Member must be an integer from 1 to ${limit} (the platform's concurrency less what stays unreserved)`,
+        `be an integer from 1 to ${limit} (the platform's concurrency less what stays unreserved)`,
       );
     }
     const reserved = await this.#registry.getConcurrency(name);
@@ -74,32 +70,31 @@ export class ProvisionedConcurrency {
     }
     await this.#store.putProvisionedConfig({
       functionName: name,
-      qualifier,
+      qualifier: q,
       requested,
       lastModified: this.#clock.now(),
     });
     await this.apply();
-    return this.#view((await this.#find(name, qualifier))!, fn);
+    return this.#view((await this.#find(name, q))!, fn);
   }
 
-  async get(nameRaw: string, qualifierParam: string | undefined): Promise<ProvisionedView> {
-    const { name, qualifier, fn } = await this.#target(nameRaw, qualifierParam);
-    const config = await this.#find(name, qualifier);
+  async get(name: string, qualifier: string | undefined): Promise<ProvisionedView> {
+    const { fn, qualifier: q } = await this.#target(name, qualifier);
+    const config = await this.#find(name, q);
     if (!config) throw notFound();
     return this.#view(config, fn);
   }
 
-  async delete(nameRaw: string, qualifierParam: string | undefined): Promise<void> {
-    const { name, qualifier } = await this.#target(nameRaw, qualifierParam);
-    if (!(await this.#store.deleteProvisionedConfig(name, qualifier))) throw notFound();
+  async delete(name: string, qualifier: string | undefined): Promise<void> {
+    const { qualifier: q } = await this.#target(name, qualifier);
+    if (!(await this.#store.deleteProvisionedConfig(name, q))) throw notFound();
     await this.apply();
   }
 
-  async list(nameRaw: string): Promise<ProvisionedView[]> {
-    const ref = v.parseFunctionRef(nameRaw, undefined);
-    await this.#registry.resolve(ref.name, undefined, false);
+  async list(name: string): Promise<ProvisionedView[]> {
+    await this.#registry.resolve(name, undefined, false);
     const views: ProvisionedView[] = [];
-    for (const config of await this.#store.listProvisionedConfigs(ref.name)) {
+    for (const config of await this.#store.listProvisionedConfigs(name)) {
       const fn = await this.#resolve(config);
       if (fn) views.push(this.#view(config, fn));
     }
@@ -156,18 +151,17 @@ export class ProvisionedConcurrency {
   }
 
   async #target(
-    nameRaw: string,
-    qualifierParam: string | undefined,
-  ): Promise<{ name: string; qualifier: string; fn: FunctionVersion }> {
-    const ref = v.parseFunctionRef(nameRaw, qualifierParam);
-    if (ref.qualifier === undefined || ref.qualifier === LATEST) {
+    name: string,
+    qualifier: string | undefined,
+  ): Promise<{ qualifier: string; fn: FunctionVersion }> {
+    if (qualifier === undefined || qualifier === LATEST) {
       throw new NimbusError(
         "InvalidParameter",
         "Provisioned Concurrency Configs cannot be applied to unpublished function versions: give a published version or an alias as Qualifier.",
       );
     }
-    const { fn } = await this.#registry.resolve(ref.name, ref.qualifier, false);
-    return { name: ref.name, qualifier: ref.qualifier, fn };
+    const { fn } = await this.#registry.resolve(name, qualifier, false);
+    return { qualifier, fn };
   }
 }
 

@@ -100,6 +100,14 @@ export function functionArn(region: string, accountId: string, name: string, qua
   return `arn:aws:lambda:${region}:${accountId}:function:${name}${qualifier ? `:${qualifier}` : ""}`;
 }
 
+const FUNCTION_ARN = /^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:([^:]+)(?::([^:]+))?$/;
+
+/** The name and qualifier a function ARN names (the inverse of `functionArn`), or undefined. */
+export function parseFunctionArn(arn: string): { name: string; qualifier: string | undefined } | undefined {
+  const m = FUNCTION_ARN.exec(arn);
+  return m ? { name: m[1]!, qualifier: m[2] } : undefined;
+}
+
 /**
  * One exact version's identity: its name, number and revision. Instances, provisioned ones
  * and snapshots are kept per key, so that an updated $LATEST (a new revision) never reuses

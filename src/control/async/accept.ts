@@ -10,7 +10,6 @@ import { NimbusError } from "../../shared/errors.js";
 import { newRequestId } from "../../shared/ids.js";
 import { checkJson } from "../invoke-service.js";
 import type { Registry } from "../registry/registry.js";
-import { parseFunctionRef } from "../registry/validate.js";
 import { formatLineage, nextHop } from "./lineage.js";
 import type { WorkQueue } from "./queue.js";
 
@@ -50,7 +49,8 @@ export class Acceptor {
 
   /** Checks and durably queues an event; resolves with its request id once it is durable. */
   async accept(input: AcceptInput): Promise<string> {
-    const ref = parseFunctionRef(input.functionName, input.qualifier);
+    // Callers pass a plain name and qualifier (the Lambda API parses ARNs at the edge).
+    const ref = { name: input.functionName, qualifier: input.qualifier };
     await this.#registry.resolve(ref.name, ref.qualifier, false);
     if (input.payload.length > MAX_ASYNC_REQUEST_BYTES) {
       throw new NimbusError(

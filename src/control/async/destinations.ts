@@ -5,7 +5,7 @@
  * event. Either is delivered as one more asynchronous invocation of the destination function,
  * through the accept path, one hop further down the event's chain (`lineage.ts`).
  */
-import { type FunctionVersion, functionArn, LATEST } from "../../protocol/function.js";
+import { type FunctionVersion, functionArn, LATEST, parseFunctionArn } from "../../protocol/function.js";
 import type { Logger } from "../../shared/logger.js";
 import type { AcceptInput } from "./accept.js";
 import type { EventInvokeConfig } from "./event-configs-repo.js";
@@ -75,9 +75,12 @@ export class Destinations {
     now: number,
   ): Promise<void> {
     try {
+      // Destinations are stored as function ARNs; accepting takes a name and a qualifier.
+      const ref = parseFunctionArn(destination);
+      if (!ref) throw new Error(`not a function ARN: ${destination}`);
       await this.#enqueue({
-        functionName: destination,
-        qualifier: undefined,
+        functionName: ref.name,
+        qualifier: ref.qualifier,
         payload,
         traceHeader: destinationHeader(event, stopped, now),
       });

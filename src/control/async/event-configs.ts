@@ -4,7 +4,7 @@
  * how old an event may grow, and where outcomes go. Destinations are functions (Lambda ARNs)
  * and must exist when configured.
  */
-import { LATEST } from "../../protocol/function.js";
+import { LATEST, parseFunctionArn } from "../../protocol/function.js";
 import type { Clock } from "../../shared/clock.js";
 import { NimbusError } from "../../shared/errors.js";
 import type { Registry } from "../registry/registry.js";
@@ -38,7 +38,7 @@ export class EventConfigs {
       | { OnSuccess?: { Destination?: unknown }; OnFailure?: { Destination?: unknown } }
       | undefined;
     if (destinations !== undefined && (typeof destinations !== "object" || destinations === null)) {
-      throw v.invalid("destinationConfig", destinations, "Member must be an object");
+      throw v.invalid("destinationConfig", destinations, "be an object", "type");
     }
     const config: EventInvokeConfig = {
       functionName: name,
@@ -106,7 +106,8 @@ export class EventConfigs {
     nameRaw: string,
     qualifierParam: string | undefined,
   ): Promise<{ name: string; qualifier: string }> {
-    const ref = v.parseFunctionRef(nameRaw, qualifierParam);
+    // Surfaces pass a plain name and qualifier (the Lambda API parses ARNs).
+    const ref = { name: nameRaw, qualifier: qualifierParam };
     // Resolving checks that the function and its version or alias exist (404 otherwise).
     await this.#registry.resolve(ref.name, ref.qualifier, false);
     return { name: ref.name, qualifier: ref.qualifier ?? LATEST };
@@ -123,7 +124,7 @@ export class EventConfigs {
         `The destination ARN ${JSON.stringify(raw)} for ${field} is invalid: Nimbus delivers to functions, named by their ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER])`,
       );
     }
-    const ref = v.parseFunctionRef(raw, undefined);
+    const ref = parseFunctionArn(raw)!;
     try {
       await this.#registry.resolve(ref.name, ref.qualifier, false);
     } catch (err) {
@@ -138,7 +139,7 @@ export class EventConfigs {
 
 function intIn(raw: unknown, field: string, min: number, max: number): number {
   if (typeof raw !== "number" || !Number.isInteger(raw) || raw < min || raw > max) {
-    throw v.invalid(field, raw, `Member must be an integer from ${min} to ${max}`);
+    throw v.invalid(field, raw, `be an integer from ${min} to ${max}`);
   }
   return raw;
 }

@@ -168,7 +168,7 @@ test("a failed event runs again when its retry delay is up, not before; its last
   assert.deepEqual([(await second).status, runs], ["failed", 2]);
   await delivered1;
   assert.equal(delivered.length, 1);
-  assert.equal(delivered[0]!.functionName, ARN);
+  assert.equal(delivered[0]!.functionName, "sink");
   assert.equal(JSON.parse(delivered[0]!.payload.toString()).requestContext.condition, "RetriesExhausted");
   await p.stop();
 });

@@ -4,7 +4,13 @@
  * package before the new configuration is committed, so a failed deploy changes nothing.
  */
 import { randomUUID } from "node:crypto";
-import { type Alias, type FunctionRecord, type FunctionVersion, LATEST } from "../../protocol/function.js";
+import {
+  type Alias,
+  type FunctionRecord,
+  type FunctionVersion,
+  LATEST,
+  runtimeKind,
+} from "../../protocol/function.js";
 import { DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S } from "../../protocol/limits.js";
 import type { FunctionSandbox } from "../../protocol/sandbox.js";
 import type { Clock } from "../../shared/clock.js";
@@ -13,7 +19,6 @@ import { inspectZip } from "../../shared/zip.js";
 import type { CodeStore } from "../code-store.js";
 import type { Placement } from "../placement/types.js";
 import { buildAlias } from "./aliases.js";
-import type { AliasInput, CreateFunctionInput, UpdateCodeInput, UpdateConfigurationInput } from "./inputs.js";
 import type { FunctionsRepo } from "./repo.js";
 import { Resolver, type Target } from "./resolver.js";
 import {
@@ -26,6 +31,16 @@ import {
   versionNotFound,
 } from "./rules.js";
 import { checkSandbox, type SandboxCapabilities } from "./sandbox-settings.js";
+import type {
+  AliasPatch,
+  AliasSpec,
+  CodeSource,
+  CodeUpdate,
+  FunctionPatch,
+  FunctionSpec,
+  PublishSpec,
+  SandboxSpec,
+} from "./spec.js";
 import * as v from "./validate.js";
 
 export type { Target } from "./resolver.js";
@@ -88,62 +103,55 @@ export class Registry {
     }
   }
 
-  async create(input: CreateFunctionInput): Promise<FunctionVersion> {
-    const name = v.checkName(input.FunctionName);
-    if (input.PackageType !== undefined && input.PackageType !== "Zip") {
-      throw v.invalid(
-        "packageType",
-        input.PackageType,
-        "Member must be Zip: container images are not supported",
-      );
-    }
-    const runtime = v.checkRuntime(input.Runtime);
+  async create(spec: FunctionSpec): Promise<FunctionVersion> {
+    const name = spec.functionName;
     const handler =
-      input.Handler === undefined && runtime.startsWith("provided")
-        ? "bootstrap"
-        : v.checkHandler(input.Handler);
-    const memoryMb = input.MemorySize === undefined ? DEFAULT_MEMORY_MB : v.checkMemory(input.MemorySize);
-    const timeoutS = input.Timeout === undefined ? DEFAULT_TIMEOUT_S : v.checkTimeout(input.Timeout);
-    const environment = v.checkEnvironment(input.Environment);
-    const description = v.checkDescription(input.Description);
-    const architecture = v.checkArchitectures(input.Architectures);
-    const role = typeof input.Role === "string" && input.Role ? input.Role : DEFAULT_ROLE;
-    const deadLetterTarget = await this.#deadLetterTarget(input.DeadLetterConfig, name);
-    const snapStart = v.checkSnapStart(input.SnapStart);
-    const ephemeralStorageMb =
-      input.EphemeralStorage === undefined ? undefined : v.checkEphemeralStorage(input.EphemeralStorage);
+      spec.handler === undefined && runtimeKind(spec.runtime) === "custom" ? "bootstrap" : spec.handler;
+    const environment = spec.environment ?? {};
+    const description = spec.description ?? "";
+    v.report(
+      v.functionName(name),
+      v.runtime(spec.runtime),
+      v.handler(handler),
+      spec.memoryMb === undefined ? undefined : v.memoryMb(spec.memoryMb),
+      spec.timeoutS === undefined ? undefined : v.timeoutS(spec.timeoutS),
+      v.environment(environment),
+      v.description(description),
+      spec.architecture === undefined ? undefined : v.architecture(spec.architecture),
+      spec.ephemeralStorageMb === undefined ? undefined : v.ephemeralStorageMb(spec.ephemeralStorageMb),
+    );
+    const deadLetterTarget = await this.#deadLetterTarget(spec.deadLetterTarget, name);
     if (await this.#store.getFunction(name)) throw conflictExists(name);
-    const pkg = await this.#storeCode(input.Code?.ZipFile, input.Code);
+    const pkg = await this.#storeCode(spec.code);
     const now = this.#clock.now();
     const latest: FunctionVersion = {
       functionName: name,
       version: LATEST,
-      runtime,
-      handler,
-      memoryMb,
-      timeoutS,
-      environment,
+      runtime: spec.runtime,
+      handler: handler!,
+      memoryMb: spec.memoryMb ?? DEFAULT_MEMORY_MB,
+      timeoutS: spec.timeoutS ?? DEFAULT_TIMEOUT_S,
+      environment: { ...environment },
       description,
-      role,
+      role: spec.role || DEFAULT_ROLE,
       ...pkg,
       revisionId: randomUUID(),
       lastModified: now,
-      architecture,
+      architecture: v.HOST_ARCHITECTURE,
       deadLetterTarget,
-      ...(snapStart ? { snapStart } : {}),
-      ...(ephemeralStorageMb ? { ephemeralStorageMb } : {}),
+      ...(spec.snapStart ? { snapStart: spec.snapStart } : {}),
+      ...(spec.ephemeralStorageMb ? { ephemeralStorageMb: spec.ephemeralStorageMb } : {}),
     };
     if (!(await this.#store.createFunction(latest, now))) throw conflictExists(name);
     this.#reads.forget(name);
-    if (input.Publish === true) return this.publish(name, {});
+    if (spec.publish === true) return this.publish(name, {});
     return latest;
   }
 
   async #storeCode(
-    zipField: unknown,
-    code: unknown,
+    code: CodeSource,
   ): Promise<Pick<FunctionVersion, "packageId" | "codeSha256" | "codeSize">> {
-    const zip = v.checkZipFile(zipField, code);
+    const zip = code.kind === "zip" ? code.zip : await this.#package(code.packageId);
     await inspectZip(zip);
     const stored = await this.#code.put(zip);
     // Pre-download: every worker caches the package before the version can be invoked.
@@ -151,13 +159,23 @@ export class Registry {
     return { packageId: stored.packageId, codeSha256: stored.codeSha256, codeSize: stored.size };
   }
 
-  async updateCode(nameRaw: string, input: UpdateCodeInput): Promise<FunctionVersion> {
-    const { name } = v.parseFunctionRef(nameRaw);
+  /** A package the code store holds, by id. */
+  async #package(packageId: string): Promise<Buffer> {
+    try {
+      return await this.#code.read(packageId);
+    } catch {
+      throw new NimbusError("InvalidParameter", `package ${packageId} is not stored: upload it first`, {}, [
+        v.problem("code.packageId", packageId, "exists", "name a stored package"),
+      ]);
+    }
+  }
+
+  async updateCode(name: string, update: CodeUpdate): Promise<FunctionVersion> {
     const current = await this.#latest(name);
-    checkRevision(current.revisionId, input.RevisionId);
-    if (input.Architectures !== undefined) v.checkArchitectures(input.Architectures);
-    const pkg = await this.#storeCode(input.ZipFile, input);
-    if (input.DryRun === true) return { ...current, ...pkg };
+    checkRevision(current.revisionId, update.expectedRevision);
+    v.report(update.architecture === undefined ? undefined : v.architecture(update.architecture));
+    const pkg = await this.#storeCode(update.code);
+    if (update.dryRun === true) return { ...current, ...pkg };
     const next: FunctionVersion = {
       ...current,
       ...pkg,
@@ -165,34 +183,37 @@ export class Registry {
       lastModified: this.#clock.now(),
     };
     await this.#replaceLatest(next, current.revisionId);
-    if (input.Publish === true) return this.publish(name, {});
+    if (update.publish === true) return this.publish(name, {});
     return next;
   }
 
-  async updateConfiguration(nameRaw: string, input: UpdateConfigurationInput): Promise<FunctionVersion> {
-    const { name } = v.parseFunctionRef(nameRaw);
+  async updateConfiguration(name: string, patch: FunctionPatch): Promise<FunctionVersion> {
     const current = await this.#latest(name);
-    checkRevision(current.revisionId, input.RevisionId);
+    checkRevision(current.revisionId, patch.expectedRevision);
+    v.report(
+      patch.runtime === undefined ? undefined : v.runtime(patch.runtime),
+      patch.handler === undefined ? undefined : v.handler(patch.handler),
+      patch.memoryMb === undefined ? undefined : v.memoryMb(patch.memoryMb),
+      patch.timeoutS === undefined ? undefined : v.timeoutS(patch.timeoutS),
+      patch.environment === undefined ? undefined : v.environment(patch.environment),
+      patch.description === undefined ? undefined : v.description(patch.description),
+      patch.ephemeralStorageMb === undefined ? undefined : v.ephemeralStorageMb(patch.ephemeralStorageMb),
+    );
     const next: FunctionVersion = {
       ...current,
-      runtime: input.Runtime === undefined ? current.runtime : v.checkRuntime(input.Runtime),
-      handler: input.Handler === undefined ? current.handler : v.checkHandler(input.Handler),
-      memoryMb: input.MemorySize === undefined ? current.memoryMb : v.checkMemory(input.MemorySize),
-      timeoutS: input.Timeout === undefined ? current.timeoutS : v.checkTimeout(input.Timeout),
-      environment:
-        input.Environment === undefined ? current.environment : v.checkEnvironment(input.Environment),
-      description:
-        input.Description === undefined ? current.description : v.checkDescription(input.Description),
-      role: typeof input.Role === "string" && input.Role ? input.Role : current.role,
+      runtime: patch.runtime ?? current.runtime,
+      handler: patch.handler ?? current.handler,
+      memoryMb: patch.memoryMb ?? current.memoryMb,
+      timeoutS: patch.timeoutS ?? current.timeoutS,
+      environment: patch.environment === undefined ? current.environment : { ...patch.environment },
+      description: patch.description ?? current.description,
+      role: patch.role || current.role,
       deadLetterTarget:
-        input.DeadLetterConfig === undefined
+        patch.deadLetterTarget === undefined
           ? current.deadLetterTarget
-          : await this.#deadLetterTarget(input.DeadLetterConfig, name),
-      snapStart: input.SnapStart === undefined ? current.snapStart : v.checkSnapStart(input.SnapStart),
-      ephemeralStorageMb:
-        input.EphemeralStorage === undefined
-          ? current.ephemeralStorageMb
-          : v.checkEphemeralStorage(input.EphemeralStorage),
+          : await this.#deadLetterTarget(patch.deadLetterTarget ?? undefined, name),
+      snapStart: patch.snapStart === undefined ? current.snapStart : (patch.snapStart ?? undefined),
+      ephemeralStorageMb: patch.ephemeralStorageMb ?? current.ephemeralStorageMb,
       revisionId: randomUUID(),
       lastModified: this.#clock.now(),
     };
@@ -200,14 +221,16 @@ export class Registry {
     return next;
   }
 
-  /** DeadLetterConfig: `{TargetArn}` naming an existing function (or empty to remove it). */
-  async #deadLetterTarget(raw: unknown, self: string): Promise<string | undefined> {
-    const target = v.checkDeadLetterTarget(raw);
-    const targetName = target && v.parseFunctionRef(target).name;
-    if (targetName && targetName !== self && !(await this.#store.getFunction(targetName))) {
-      throw new NimbusError("InvalidParameter", `The dead-letter target ${target} does not exist.`);
+  /** The stored dead-letter target (the function's ARN) of the function named `target`, which must exist. */
+  async #deadLetterTarget(target: string | undefined, self: string): Promise<string | undefined> {
+    if (target === undefined) return undefined;
+    v.report(v.functionName(target, "deadLetterTarget"));
+    if (target !== self && !(await this.#store.getFunction(target))) {
+      throw new NimbusError("InvalidParameter", `The dead-letter target ${target} does not exist.`, {}, [
+        v.problem("deadLetterTarget", target, "exists", "name an existing function"),
+      ]);
     }
-    return target;
+    return this.#arn(target);
   }
 
   async #replaceLatest(next: FunctionVersion, expected: string): Promise<void> {
@@ -221,17 +244,16 @@ export class Registry {
     this.#events.retire(next.functionName, LATEST);
   }
 
-  async publish(
-    nameRaw: string,
-    input: { Description?: unknown; CodeSha256?: unknown; RevisionId?: unknown },
-  ): Promise<FunctionVersion> {
-    const { name } = v.parseFunctionRef(nameRaw);
+  async publish(name: string, spec: PublishSpec): Promise<FunctionVersion> {
     const latest = await this.#latest(name);
-    checkRevision(latest.revisionId, input.RevisionId);
-    if (input.CodeSha256 !== undefined && input.CodeSha256 !== latest.codeSha256) {
+    checkRevision(latest.revisionId, spec.expectedRevision);
+    v.report(spec.description === undefined ? undefined : v.description(spec.description));
+    if (spec.codeSha256 !== undefined && spec.codeSha256 !== latest.codeSha256) {
       throw new NimbusError(
         "InvalidParameter",
-        `CodeSha256 (${String(input.CodeSha256)}) is different from the current $LATEST code (${latest.codeSha256}).`,
+        `CodeSha256 (${spec.codeSha256}) is different from the current $LATEST code (${latest.codeSha256}).`,
+        {},
+        [v.problem("codeSha256", spec.codeSha256, "consistent", `be $LATEST's, ${latest.codeSha256}`)],
       );
     }
     // Lambda publishes nothing when $LATEST is unchanged since the last published version; a
@@ -239,8 +261,7 @@ export class Registry {
     const last = (await this.#store.listVersions(name)).at(-1);
     if (last && last.version !== LATEST && last.codeSha256 === latest.codeSha256 && sameConfig(last, latest))
       return last;
-    const description =
-      input.Description === undefined ? latest.description : v.checkDescription(input.Description);
+    const description = spec.description ?? latest.description;
     const published = await this.#store.publishVersion(name, (n) => ({
       ...latest,
       version: String(n),
@@ -253,18 +274,14 @@ export class Registry {
     return published;
   }
 
-  async listVersions(nameRaw: string): Promise<FunctionVersion[]> {
-    const { name } = v.parseFunctionRef(nameRaw);
+  async listVersions(name: string): Promise<FunctionVersion[]> {
     await this.#reads.record(name);
     return this.#store.listVersions(name);
   }
 
-  async get(
-    nameRaw: string,
-    qualifierParam?: string,
-  ): Promise<{ fn: FunctionVersion; record: FunctionRecord }> {
-    const ref = v.parseFunctionRef(nameRaw, qualifierParam);
-    const t = await this.resolve(ref.name, ref.qualifier, false);
+  /** A version, by number, alias or ($LATEST when `qualifier` is undefined), without routing. */
+  async get(name: string, qualifier?: string): Promise<{ fn: FunctionVersion; record: FunctionRecord }> {
+    const t = await this.resolve(name, qualifier, false);
     return { fn: t.fn, record: t.record };
   }
 
@@ -283,16 +300,15 @@ export class Registry {
     return { fns, next: more ? listMarker(page[maxItems - 1]!.name) : undefined };
   }
 
-  async delete(nameRaw: string, qualifierParam?: string): Promise<void> {
-    const ref = v.parseFunctionRef(nameRaw, qualifierParam);
-    await this.#reads.record(ref.name);
-    if (ref.qualifier !== undefined && ref.qualifier !== LATEST) {
-      if (!/^\d+$/.test(ref.qualifier))
-        throw v.invalid("qualifier", ref.qualifier, "Member must be a version number to delete a version");
-      if (!(await this.#store.getVersion(ref.name, ref.qualifier)))
-        throw versionNotFound(this.#arn(ref.name, ref.qualifier));
-      const users = (await this.#store.listAliases(ref.name)).filter(
-        (a) => a.functionVersion === ref.qualifier || ref.qualifier! in a.additionalVersionWeights,
+  /** Deletes the function, or only its version `qualifier` (a published number). */
+  async delete(name: string, qualifier?: string): Promise<void> {
+    await this.#reads.record(name);
+    if (qualifier !== undefined && qualifier !== LATEST) {
+      if (!v.isVersionNumber(qualifier))
+        throw v.invalid("qualifier", qualifier, "be a version number to delete a version", "pattern");
+      if (!(await this.#store.getVersion(name, qualifier))) throw versionNotFound(this.#arn(name, qualifier));
+      const users = (await this.#store.listAliases(name)).filter(
+        (a) => a.functionVersion === qualifier || qualifier in a.additionalVersionWeights,
       );
       if (users.length > 0) {
         throw new NimbusError(
@@ -300,42 +316,52 @@ export class Registry {
           `Unable to delete version because the following aliases reference it: [${users.map((a) => a.name).join(", ")}]`,
         );
       }
-      await this.#store.deleteVersion(ref.name, ref.qualifier);
-      this.#reads.forget(ref.name);
-      this.#events.retire(ref.name, ref.qualifier);
+      await this.#store.deleteVersion(name, qualifier);
+      this.#reads.forget(name);
+      this.#events.retire(name, qualifier);
     } else {
-      await this.#store.deleteFunction(ref.name);
-      this.#reads.forget(ref.name);
-      this.#events.retire(ref.name);
-      this.#events.reservationChanged(ref.name, undefined);
+      await this.#store.deleteFunction(name);
+      this.#reads.forget(name);
+      this.#events.retire(name);
+      this.#events.reservationChanged(name, undefined);
     }
     await this.#code.collect(await this.#store.referencedPackages(), this.#clock.now());
   }
 
-  /** `unreservedMinimum`: what reservations must leave to the functions without one. */
+  /**
+   * Reserves `reserved` instances for the function. `unreservedMinimum`: what reservations
+   * must leave to the functions without one.
+   */
   async putConcurrency(
-    nameRaw: string,
-    value: unknown,
+    name: string,
+    reserved: number,
     unreservedLeft: number,
     unreservedMinimum: number,
   ): Promise<number> {
-    const { name } = v.parseFunctionRef(nameRaw);
     await this.#reads.record(name);
-    const n = v.checkReservedConcurrency(value);
-    if (n > unreservedLeft - unreservedMinimum) {
+    v.report(v.reservedConcurrency(reserved));
+    if (reserved > unreservedLeft - unreservedMinimum) {
       throw new NimbusError(
         "InvalidParameter",
-        `Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [${unreservedMinimum}]: ${n} requested, ${unreservedLeft} unreserved available`,
+        `Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [${unreservedMinimum}]: ${reserved} requested, ${unreservedLeft} unreserved available`,
+        {},
+        [
+          v.problem(
+            "reservedConcurrency",
+            reserved,
+            "available",
+            `leave at least ${unreservedMinimum} of the ${unreservedLeft} unreserved to the functions without a reservation`,
+          ),
+        ],
       );
     }
-    await this.#store.setReservedConcurrency(name, n);
+    await this.#store.setReservedConcurrency(name, reserved);
     this.#reads.forget(name);
-    this.#events.reservationChanged(name, n);
-    return n;
+    this.#events.reservationChanged(name, reserved);
+    return reserved;
   }
 
-  async deleteConcurrency(nameRaw: string): Promise<void> {
-    const { name } = v.parseFunctionRef(nameRaw);
+  async deleteConcurrency(name: string): Promise<void> {
     await this.#reads.record(name);
     await this.#store.setReservedConcurrency(name, undefined);
     this.#reads.forget(name);
@@ -343,8 +369,7 @@ export class Registry {
   }
 
   /** A function's sandbox settings (the defaults when none are set). */
-  async getSandbox(nameRaw: string): Promise<FunctionSandbox> {
-    const { name } = v.parseFunctionRef(nameRaw);
+  async getSandbox(name: string): Promise<FunctionSandbox> {
     return (await this.#reads.record(name)).sandbox ?? { internet: false, allow: [] };
   }
 
@@ -352,43 +377,32 @@ export class Registry {
    * Sets a function's sandbox settings. Its instances stop (busy ones once their invocation
    * ends): new ones start under the new settings.
    */
-  async putSandbox(nameRaw: string, body: Record<string, unknown>): Promise<FunctionSandbox> {
-    const { name } = v.parseFunctionRef(nameRaw);
+  async putSandbox(name: string, spec: SandboxSpec): Promise<FunctionSandbox> {
     await this.#reads.record(name);
     if (!this.#sandboxes) throw new NimbusError("InvalidParameter", "this platform has no sandbox settings");
-    const settings = checkSandbox(body, this.#sandboxes);
+    const settings = checkSandbox(spec, this.#sandboxes);
     await this.#store.setSandbox(name, settings);
     this.#reads.forget(name);
     this.#events.retire(name);
     return settings;
   }
 
-  async deleteSandbox(nameRaw: string): Promise<void> {
-    const { name } = v.parseFunctionRef(nameRaw);
+  async deleteSandbox(name: string): Promise<void> {
     await this.#reads.record(name);
     await this.#store.setSandbox(name, undefined);
     this.#reads.forget(name);
     this.#events.retire(name);
   }
 
-  async getConcurrency(nameRaw: string): Promise<number | undefined> {
-    const { name } = v.parseFunctionRef(nameRaw);
+  async getConcurrency(name: string): Promise<number | undefined> {
     return (await this.#reads.record(name)).reservedConcurrency;
   }
 
   // ── Aliases ─────────────────────────────────────────────────────────────────
 
-  async createAlias(nameRaw: string, input: AliasInput): Promise<Alias> {
-    const { name } = v.parseFunctionRef(nameRaw);
+  async createAlias(name: string, spec: AliasSpec): Promise<Alias> {
     await this.#reads.record(name);
-    const alias = await buildAlias(
-      this.#store,
-      this.#arn,
-      name,
-      v.checkAliasName(input.Name),
-      input,
-      undefined,
-    );
+    const alias = await buildAlias(this.#store, this.#arn, name, spec.name, spec, undefined);
     if (!(await this.#store.putAlias(alias, null))) {
       throw new NimbusError("Conflict", `Alias already exists: ${alias.name}`);
     }
@@ -396,11 +410,10 @@ export class Registry {
     return alias;
   }
 
-  async updateAlias(nameRaw: string, aliasName: string, input: AliasInput): Promise<Alias> {
-    const { name } = v.parseFunctionRef(nameRaw);
+  async updateAlias(name: string, aliasName: string, patch: AliasPatch): Promise<Alias> {
     const current = await this.getAlias(name, aliasName);
-    checkRevision(current.revisionId, input.RevisionId);
-    const alias = await buildAlias(this.#store, this.#arn, name, aliasName, input, current);
+    checkRevision(current.revisionId, patch.expectedRevision);
+    const alias = await buildAlias(this.#store, this.#arn, name, aliasName, patch, current);
     if (!(await this.#store.putAlias(alias, current.revisionId))) {
       throw new NimbusError(
         "PreconditionFailed",
@@ -412,22 +425,19 @@ export class Registry {
     return alias;
   }
 
-  async getAlias(nameRaw: string, aliasName: string): Promise<Alias> {
-    const { name } = v.parseFunctionRef(nameRaw);
+  async getAlias(name: string, aliasName: string): Promise<Alias> {
     await this.#reads.record(name);
     const alias = await this.#store.getAlias(name, aliasName);
     if (!alias) throw aliasNotFound(name, aliasName);
     return alias;
   }
 
-  async listAliases(nameRaw: string): Promise<Alias[]> {
-    const { name } = v.parseFunctionRef(nameRaw);
+  async listAliases(name: string): Promise<Alias[]> {
     await this.#reads.record(name);
     return this.#store.listAliases(name);
   }
 
-  async deleteAlias(nameRaw: string, aliasName: string): Promise<void> {
-    const { name } = v.parseFunctionRef(nameRaw);
+  async deleteAlias(name: string, aliasName: string): Promise<void> {
     await this.#reads.record(name);
     await this.#store.deleteAlias(name, aliasName);
     this.#reads.forget(name);

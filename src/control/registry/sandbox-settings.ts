@@ -1,16 +1,17 @@
 /**
- * Validation of a function's sandbox settings (`PUT /nimbus/v1/functions/{name}/sandbox`):
- * the tier must run on this platform, and a network needs a tier that can give one.
+ * Validation of a function's sandbox settings: every destination must parse, the tier must
+ * run on this platform, and a network needs a tier that can give one. The surface that takes
+ * them (`gateway/sandbox-api.ts`) checks its body's shape.
  */
 import {
   type FunctionSandbox,
   isLoopback,
   MAX_ALLOWED_DESTINATIONS,
   parseDestination,
-  SANDBOX_TIERS,
   type SandboxTier,
 } from "../../protocol/sandbox.js";
-import { NimbusError } from "../../shared/errors.js";
+import { NimbusError, type Problem } from "../../shared/errors.js";
+import type { SandboxSpec } from "./spec.js";
 
 /** What the platform's sandboxes can do: why a tier, or a network in a tier, is unavailable. */
 export interface SandboxCapabilities {
@@ -22,48 +23,58 @@ export interface SandboxCapabilities {
   networkProblem(tier: SandboxTier): string | undefined;
 }
 
-const bad = (message: string) => new NimbusError("InvalidParameter", message);
+const DESTINATION = 'be an IPv4 address or CIDR block with an optional port, e.g. "10.0.0.5:5432"';
 
-export function checkSandbox(body: Record<string, unknown>, caps: SandboxCapabilities): FunctionSandbox {
-  for (const key of Object.keys(body))
-    if (!["tier", "internet", "allow"].includes(key))
-      throw bad(`unknown sandbox setting ${JSON.stringify(key)}: the settings are tier, internet and allow`);
-  const { internet = false, allow = [] } = body;
-  // "default" (what GET answers when none is set) means the platform's default tier.
-  const tier = body.tier === "default" ? undefined : body.tier;
-  if (tier !== undefined && !(SANDBOX_TIERS as readonly unknown[]).includes(tier))
-    throw bad(`tier must be one of default, ${SANDBOX_TIERS.join(", ")}; got ${JSON.stringify(tier)}`);
-  if (typeof internet !== "boolean")
-    throw bad(`internet must be true or false; got ${JSON.stringify(internet)}`);
-  if (!Array.isArray(allow) || allow.some((a) => typeof a !== "string"))
-    throw bad(`allow must be a list of destinations such as "10.0.0.5:5432"; got ${JSON.stringify(allow)}`);
+const bad = (message: string, problem: Problem) =>
+  new NimbusError("InvalidParameter", message, {}, [problem]);
+
+/** The settings as stored: every destination parsed, the tier and the network available here. */
+export function checkSandbox(spec: SandboxSpec, caps: SandboxCapabilities): FunctionSandbox {
+  const { tier, internet = false, allow = [] } = spec;
   if (allow.length > MAX_ALLOWED_DESTINATIONS)
-    throw bad(`allow lists at most ${MAX_ALLOWED_DESTINATIONS} destinations; got ${allow.length}`);
-  for (const a of allow as string[]) {
+    throw bad(`allow lists at most ${MAX_ALLOWED_DESTINATIONS} destinations; got ${allow.length}`, {
+      field: "allow",
+      value: allow.length,
+      rule: "entries",
+      expected: `have at most ${MAX_ALLOWED_DESTINATIONS} entries`,
+    });
+  for (const [i, a] of allow.entries()) {
+    const field = `allow.${i}`;
     let d: ReturnType<typeof parseDestination>;
     try {
       d = parseDestination(a);
     } catch (err) {
-      throw bad((err as Error).message);
+      throw bad((err as Error).message, { field, value: a, rule: "pattern", expected: DESTINATION });
     }
     if (isLoopback(d) && (d.address !== "127.0.0.1" || d.prefix !== 32))
       throw bad(
         `${JSON.stringify(a)}: of the host's loopback only 127.0.0.1 can be allowed (instances reach it as host.nimbus.internal)`,
+        { field, value: a, rule: "oneOf", expected: "be 127.0.0.1 if it is on the host's loopback" },
       );
   }
   const settings: FunctionSandbox = {
-    ...(tier === undefined ? {} : { tier: tier as SandboxTier }),
+    ...(tier === undefined ? {} : { tier }),
     internet,
-    allow: [...new Set(allow as string[])],
+    allow: [...new Set(allow)],
   };
   const effective = settings.tier ?? caps.defaultTier;
   const tierProblem = settings.tier === undefined ? undefined : caps.tierProblem(settings.tier);
   if (tierProblem)
-    throw bad(`the ${settings.tier} sandbox is not available on this platform: ${tierProblem}`);
+    throw bad(`the ${settings.tier} sandbox is not available on this platform: ${tierProblem}`, {
+      field: "tier",
+      value: settings.tier,
+      rule: "available",
+      expected: `be a tier this platform runs (${tierProblem})`,
+    });
   if (internet || settings.allow.length > 0) {
     const problem = caps.networkProblem(effective);
     if (problem)
-      throw bad(`instances in the ${effective} sandbox cannot be given a network here: ${problem}`);
+      throw bad(`instances in the ${effective} sandbox cannot be given a network here: ${problem}`, {
+        field: internet ? "internet" : "allow",
+        value: internet ? internet : settings.allow,
+        rule: "available",
+        expected: `be left out: the ${effective} sandbox has no network here (${problem})`,
+      });
   }
   return settings;
 }

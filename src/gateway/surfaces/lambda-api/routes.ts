@@ -19,6 +19,7 @@ import { INIT_PHASES_HEADER } from "../../../protocol/invoke.js";
 import { NimbusError } from "../../../shared/errors.js";
 import { parseJsonObject } from "../../body.js";
 import { bodyOf, type SurfaceEnv } from "../../surface.js";
+import * as decode from "./decode.js";
 import {
   type ArnContext,
   aliasConfiguration,
@@ -59,7 +60,9 @@ export function lambdaApi(d: LambdaApiDeps): Hono<SurfaceEnv> {
   const name = (c: Context) => c.req.param("name")!;
 
   // ── Functions ──────────────────────────────────────────────────────────────
-  app.post("/2015-03-31/functions", async (c) => c.json(cfg(await d.registry.create(await json(c))), 201));
+  app.post("/2015-03-31/functions", async (c) =>
+    c.json(cfg(await d.registry.create(decode.createFunction(await json(c)))), 201),
+  );
 
   const list = async (c: Context) => {
     const maxRaw = c.req.query("MaxItems");
@@ -74,71 +77,85 @@ export function lambdaApi(d: LambdaApiDeps): Hono<SurfaceEnv> {
   app.get("/2015-03-31/functions/", list);
 
   app.get("/2015-03-31/functions/:name", async (c) => {
-    const { fn, record } = await d.registry.get(name(c), c.req.query("Qualifier"));
+    const ref = decode.functionRef(name(c), c.req.query("Qualifier"));
+    const { fn, record } = await d.registry.get(ref.name, ref.qualifier);
     // On the host and port the caller reached, which is where it can fetch from.
     const codeUrl = d.codeUrls.sign(new URL(c.req.url).origin, fn.packageId);
     return c.json(getFunctionBody(d.arn, fn, record, codeUrl, d.snapStart(fn)));
   });
   app.delete("/2015-03-31/functions/:name", async (c) => {
-    await d.registry.delete(name(c), c.req.query("Qualifier"));
+    const ref = decode.functionRef(name(c), c.req.query("Qualifier"));
+    await d.registry.delete(ref.name, ref.qualifier);
     return c.body(null, 204);
   });
   app.get("/2015-03-31/functions/:name/configuration", async (c) => {
-    return c.json(cfg((await d.registry.get(name(c), c.req.query("Qualifier"))).fn));
+    const ref = decode.functionRef(name(c), c.req.query("Qualifier"));
+    return c.json(cfg((await d.registry.get(ref.name, ref.qualifier)).fn));
   });
-  app.put("/2015-03-31/functions/:name/configuration", async (c) =>
-    c.json(cfg(await d.registry.updateConfiguration(name(c), await json(c)))),
-  );
-  app.put("/2015-03-31/functions/:name/code", async (c) =>
-    c.json(cfg(await d.registry.updateCode(name(c), await json(c)))),
-  );
+  // Bodies are read (and the signature checked) before anything in the request is judged.
+  app.put("/2015-03-31/functions/:name/configuration", async (c) => {
+    const patch = decode.updateConfiguration(await json(c));
+    return c.json(cfg(await d.registry.updateConfiguration(decode.functionName(name(c)), patch)));
+  });
+  app.put("/2015-03-31/functions/:name/code", async (c) => {
+    const update = decode.updateCode(await json(c));
+    return c.json(cfg(await d.registry.updateCode(decode.functionName(name(c)), update)));
+  });
 
   // ── Versions and aliases ───────────────────────────────────────────────────
-  app.post("/2015-03-31/functions/:name/versions", async (c) =>
-    c.json(cfg(await d.registry.publish(name(c), await json(c))), 201),
-  );
-  app.get("/2015-03-31/functions/:name/versions", async (c) => {
-    return c.json({ Versions: (await d.registry.listVersions(name(c))).map(cfg) });
+  app.post("/2015-03-31/functions/:name/versions", async (c) => {
+    const spec = decode.publishVersion(await json(c));
+    return c.json(cfg(await d.registry.publish(decode.functionName(name(c)), spec)), 201);
   });
-  app.post("/2015-03-31/functions/:name/aliases", async (c) =>
-    c.json(aliasConfiguration(d.arn, await d.registry.createAlias(name(c), await json(c))), 201),
-  );
+  app.get("/2015-03-31/functions/:name/versions", async (c) => {
+    return c.json({ Versions: (await d.registry.listVersions(decode.functionName(name(c)))).map(cfg) });
+  });
+  app.post("/2015-03-31/functions/:name/aliases", async (c) => {
+    const spec = decode.createAlias(await json(c));
+    return c.json(
+      aliasConfiguration(d.arn, await d.registry.createAlias(decode.functionName(name(c)), spec)),
+      201,
+    );
+  });
   app.get("/2015-03-31/functions/:name/aliases", async (c) => {
     return c.json({
-      Aliases: (await d.registry.listAliases(name(c))).map((a) => aliasConfiguration(d.arn, a)),
+      Aliases: (await d.registry.listAliases(decode.functionName(name(c)))).map((a) =>
+        aliasConfiguration(d.arn, a),
+      ),
     });
   });
   app.get("/2015-03-31/functions/:name/aliases/:alias", async (c) => {
-    return c.json(aliasConfiguration(d.arn, await d.registry.getAlias(name(c), c.req.param("alias"))));
+    const alias = await d.registry.getAlias(decode.functionName(name(c)), c.req.param("alias"));
+    return c.json(aliasConfiguration(d.arn, alias));
   });
-  app.put("/2015-03-31/functions/:name/aliases/:alias", async (c) =>
-    c.json(
-      aliasConfiguration(d.arn, await d.registry.updateAlias(name(c), c.req.param("alias"), await json(c))),
-    ),
-  );
+  app.put("/2015-03-31/functions/:name/aliases/:alias", async (c) => {
+    const patch = decode.updateAlias(await json(c));
+    const alias = await d.registry.updateAlias(decode.functionName(name(c)), c.req.param("alias"), patch);
+    return c.json(aliasConfiguration(d.arn, alias));
+  });
   app.delete("/2015-03-31/functions/:name/aliases/:alias", async (c) => {
-    await d.registry.deleteAlias(name(c), c.req.param("alias"));
+    await d.registry.deleteAlias(decode.functionName(name(c)), c.req.param("alias"));
     return c.body(null, 204);
   });
 
   // ── Concurrency ────────────────────────────────────────────────────────────
   app.put("/2017-10-31/functions/:name/concurrency", async (c) => {
     const body = await json(c);
-    const fnName = (await d.registry.get(name(c))).fn.functionName;
+    const fnName = (await d.registry.get(decode.functionName(name(c)))).fn.functionName;
     const n = await d.registry.putConcurrency(
-      name(c),
-      body.ReservedConcurrentExecutions,
+      fnName,
+      decode.reservedConcurrency(body),
       d.dispatcher.unreservedCapacity(fnName),
       d.dispatcher.unreservedMinimum(),
     );
     return c.json({ ReservedConcurrentExecutions: n });
   });
   app.delete("/2017-10-31/functions/:name/concurrency", async (c) => {
-    await d.registry.deleteConcurrency(name(c));
+    await d.registry.deleteConcurrency(decode.functionName(name(c)));
     return c.body(null, 204);
   });
   app.get("/2019-09-30/functions/:name/concurrency", async (c) => {
-    const n = await d.registry.getConcurrency(name(c));
+    const n = await d.registry.getConcurrency(decode.functionName(name(c)));
     return c.json(n === undefined ? {} : { ReservedConcurrentExecutions: n });
   });
   const accountSettings = async (c: Context) => {
@@ -161,43 +178,51 @@ export function lambdaApi(d: LambdaApiDeps): Hono<SurfaceEnv> {
   // ── Event invoke configuration (async retries, event age, destinations) ──
   const EIC = "/2019-09-25/functions/:name/event-invoke-config";
   const eic = (x: Parameters<typeof eventInvokeConfiguration>[1]) => eventInvokeConfiguration(d.arn, x);
-  app.put(EIC, async (c) =>
-    c.json(eic(await d.eventConfigs.put(name(c), c.req.query("Qualifier"), await json(c), "put"))),
-  );
-  app.post(EIC, async (c) =>
-    c.json(eic(await d.eventConfigs.put(name(c), c.req.query("Qualifier"), await json(c), "update"))),
-  );
+  app.put(EIC, async (c) => {
+    const body = await json(c);
+    const ref = decode.functionRef(name(c), c.req.query("Qualifier"));
+    return c.json(eic(await d.eventConfigs.put(ref.name, ref.qualifier, body, "put")));
+  });
+  app.post(EIC, async (c) => {
+    const body = await json(c);
+    const ref = decode.functionRef(name(c), c.req.query("Qualifier"));
+    return c.json(eic(await d.eventConfigs.put(ref.name, ref.qualifier, body, "update")));
+  });
   app.get(EIC, async (c) => {
-    return c.json(eic(await d.eventConfigs.get(name(c), c.req.query("Qualifier"))));
+    const ref = decode.functionRef(name(c), c.req.query("Qualifier"));
+    return c.json(eic(await d.eventConfigs.get(ref.name, ref.qualifier)));
   });
   app.delete(EIC, async (c) => {
-    await d.eventConfigs.delete(name(c), c.req.query("Qualifier"));
+    const ref = decode.functionRef(name(c), c.req.query("Qualifier"));
+    await d.eventConfigs.delete(ref.name, ref.qualifier);
     return c.body(null, 204);
   });
   app.get(`${EIC}/list`, async (c) => {
-    const configs = await d.eventConfigs.list(name(c));
+    const configs = await d.eventConfigs.list(decode.functionName(name(c)));
     return c.json({ FunctionEventInvokeConfigs: configs.map(eic) });
   });
 
   // ── Provisioned concurrency ───────────────────────────────────────────────
   const PC = "/2019-09-30/functions/:name/provisioned-concurrency";
   app.put(PC, async (c) => {
-    const view = await d.provisioned.put(name(c), c.req.query("Qualifier"), await json(c));
+    const requested = decode.provisionedConcurrency(await json(c));
+    const ref = decode.functionRef(name(c), c.req.query("Qualifier"));
+    const view = await d.provisioned.put(ref.name, ref.qualifier, requested);
     return c.json(provisionedConfiguration(d.arn, view), 202);
   });
   app.get(PC, async (c) => {
     if (c.req.query("List") === "ALL") {
-      const views = await d.provisioned.list(name(c));
+      const views = await d.provisioned.list(decode.functionName(name(c)));
       return c.json({
         ProvisionedConcurrencyConfigs: views.map((p) => provisionedConfiguration(d.arn, p, true)),
       });
     }
-    return c.json(
-      provisionedConfiguration(d.arn, await d.provisioned.get(name(c), c.req.query("Qualifier"))),
-    );
+    const ref = decode.functionRef(name(c), c.req.query("Qualifier"));
+    return c.json(provisionedConfiguration(d.arn, await d.provisioned.get(ref.name, ref.qualifier)));
   });
   app.delete(PC, async (c) => {
-    await d.provisioned.delete(name(c), c.req.query("Qualifier"));
+    const ref = decode.functionRef(name(c), c.req.query("Qualifier"));
+    await d.provisioned.delete(ref.name, ref.qualifier);
     return c.body(null, 204);
   });
 
@@ -206,11 +231,12 @@ export function lambdaApi(d: LambdaApiDeps): Hono<SurfaceEnv> {
     const receivedAt = d.now();
     const payload = bodyOf(c);
     const type = c.req.header("x-amz-invocation-type") ?? "RequestResponse";
+    const ref = decode.functionRef(name(c), c.req.query("Qualifier"));
     if (type === "Event") {
       // 202 only once the event is durable; client context is not passed on, as in Lambda.
       const requestId = await d.async.accept({
-        functionName: name(c),
-        qualifier: c.req.query("Qualifier"),
+        functionName: ref.name,
+        qualifier: ref.qualifier,
         payload,
         idempotencyKey: c.req.header("x-nimbus-idempotency-key"),
         traceHeader: c.req.header("x-amzn-trace-id"),
@@ -224,8 +250,8 @@ export function lambdaApi(d: LambdaApiDeps): Hono<SurfaceEnv> {
       );
     }
     const out = await d.invoke.invoke({
-      functionName: name(c),
-      qualifier: c.req.query("Qualifier"),
+      functionName: ref.name,
+      qualifier: ref.qualifier,
       payload,
       clientContextBase64: c.req.header("x-amz-client-context"),
       dryRun: type === "DryRun",

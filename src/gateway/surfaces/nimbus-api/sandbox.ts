@@ -4,7 +4,9 @@
  */
 import { Hono } from "hono";
 import type { Registry } from "../../../control/registry/registry.js";
-import type { FunctionSandbox } from "../../../protocol/sandbox.js";
+import type { SandboxSpec } from "../../../control/registry/spec.js";
+import { type FunctionSandbox, SANDBOX_TIERS, type SandboxTier } from "../../../protocol/sandbox.js";
+import { NimbusError } from "../../../shared/errors.js";
 import { parseJsonObject } from "../../body.js";
 import { type BodyLimitRule, bodyOf, type SurfaceEnv } from "../../surface.js";
 
@@ -31,7 +33,9 @@ export function sandboxApi(d: {
     return c.json(wire(await d.registry.getSandbox(c.req.param("name"))));
   });
   app.put(path, async (c) => {
-    return c.json(wire(await d.registry.putSandbox(c.req.param("name"), parseJsonObject(bodyOf(c)))));
+    return c.json(
+      wire(await d.registry.putSandbox(c.req.param("name"), decodeSandbox(parseJsonObject(bodyOf(c))))),
+    );
   });
   app.delete(path, async (c) => {
     await d.registry.deleteSandbox(c.req.param("name"));
@@ -39,6 +43,25 @@ export function sandboxApi(d: {
   });
   return app;
 }
+
+/** The body's settings, its types checked; the registry checks what they ask for. */
+export function decodeSandbox(body: Record<string, unknown>): SandboxSpec {
+  for (const key of Object.keys(body))
+    if (!["tier", "internet", "allow"].includes(key))
+      throw bad(`unknown sandbox setting ${JSON.stringify(key)}: the settings are tier, internet and allow`);
+  const { internet = false, allow = [] } = body;
+  // "default" (what GET answers when none is set) means the platform's default tier.
+  const tier = body.tier === "default" ? undefined : body.tier;
+  if (tier !== undefined && !(SANDBOX_TIERS as readonly unknown[]).includes(tier))
+    throw bad(`tier must be one of default, ${SANDBOX_TIERS.join(", ")}; got ${JSON.stringify(tier)}`);
+  if (typeof internet !== "boolean")
+    throw bad(`internet must be true or false; got ${JSON.stringify(internet)}`);
+  if (!Array.isArray(allow) || allow.some((a) => typeof a !== "string"))
+    throw bad(`allow must be a list of destinations such as "10.0.0.5:5432"; got ${JSON.stringify(allow)}`);
+  return { tier: tier as SandboxTier | undefined, internet, allow: allow as string[] };
+}
+
+const bad = (message: string) => new NimbusError("InvalidParameter", message);
 
 function wire(s: FunctionSandbox) {
   return { tier: s.tier ?? "default", internet: s.internet, allow: s.allow };

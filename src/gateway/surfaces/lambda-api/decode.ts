@@ -1,0 +1,362 @@
+/**
+ * Lambda's requests, translated into the registry's own inputs. Here Lambda's field names,
+ * its JSON shapes and its ways of naming a function (name, `name:qualifier`, partial or full
+ * ARN) end: a field of the wrong type is refused with Lambda's error, as Lambda does, and the
+ * registry judges the values. Problems are reported under the registry's field names
+ * (`memoryMb`), or Lambda's where the registry has no such field; `errors.ts` renders them.
+ */
+
+import type {
+  AliasPatch,
+  AliasSpec,
+  Architecture,
+  CodeSource,
+  CodeUpdate,
+  FunctionPatch,
+  FunctionSpec,
+  PublishSpec,
+} from "../../../control/registry/spec.js";
+import * as v from "../../../control/registry/validate.js";
+import { parseFunctionArn } from "../../../protocol/function.js";
+import { invalidInput, NimbusError, type Problem } from "../../../shared/errors.js";
+
+type Body = Record<string, unknown>;
+
+export interface FunctionRef {
+  readonly name: string;
+  readonly qualifier: string | undefined;
+}
+
+const PARTIAL_ARN = /^(\d{12}):function:([^:]+)(?::([^:]+))?$/;
+const NAME_OR_ARN = "be a function name or a Lambda function ARN";
+
+/**
+ * A FunctionName as Lambda accepts it (name, `name:qualifier`, partial or full ARN) and the
+ * Qualifier query parameter, which must agree with a qualifier the name carries.
+ */
+export function functionRef(raw: string, queryQualifier?: string): FunctionRef {
+  let name = raw;
+  let qualifier: string | undefined;
+  const partial = PARTIAL_ARN.exec(raw);
+  if (raw.startsWith("arn:")) {
+    const ref = parseFunctionArn(raw);
+    if (!ref) throw v.invalid("functionName", raw, NAME_OR_ARN, "pattern");
+    ({ name, qualifier } = ref);
+  } else if (partial) {
+    name = partial[2]!;
+    qualifier = partial[3];
+  } else if (raw.includes(":")) {
+    const parts = raw.split(":");
+    if (parts.length !== 2) throw v.invalid("functionName", raw, NAME_OR_ARN, "pattern");
+    name = parts[0]!;
+    qualifier = parts[1];
+  }
+  v.report(v.functionName(name));
+  if (queryQualifier !== undefined && queryQualifier !== "") {
+    if (qualifier !== undefined && qualifier !== queryQualifier) {
+      throw new NimbusError(
+        "InvalidParameter",
+        `The derived qualifier from the function name does not match the specified qualifier: ${qualifier} and ${queryQualifier}.`,
+      );
+    }
+    qualifier = queryQualifier;
+  }
+  v.report(qualifier === undefined ? undefined : v.qualifier(qualifier));
+  return { name, qualifier };
+}
+
+/** The function a FunctionName names, for operations on the function as a whole. */
+export function functionName(raw: string): string {
+  return functionRef(raw).name;
+}
+
+/** CreateFunction's body. */
+export function createFunction(body: Body): FunctionSpec {
+  const f = new Fields(body);
+  const functionName = f.required("FunctionName", "functionName", "string", v.EXPECTED.functionName);
+  if (body.PackageType !== undefined && body.PackageType !== "Zip")
+    f.problems.push(
+      v.problem("packageType", body.PackageType, "oneOf", "be Zip: container images are not supported"),
+    );
+  const runtime = f.required("Runtime", "runtime", "string", v.EXPECTED.runtime);
+  const spec = {
+    functionName,
+    runtime,
+    handler: f.optional("Handler", "handler", "string", v.EXPECTED.handler),
+    memoryMb: f.optional("MemorySize", "memoryMb", "number", v.EXPECTED.memoryMb),
+    timeoutS: f.optional("Timeout", "timeoutS", "number", v.EXPECTED.timeoutS),
+    environment: f.environment(),
+    description: f.optional("Description", "description", "string", v.EXPECTED.description),
+    role: role(body.Role),
+    architecture: f.architecture(),
+    deadLetterTarget: deadLetterTarget(f) ?? undefined,
+    snapStart: snapStart(f) ?? undefined,
+    ephemeralStorageMb: f.ephemeralStorage(),
+    publish: body.Publish === true,
+  };
+  f.done();
+  const code = zipFile(typeof body.Code === "object" && body.Code !== null ? (body.Code as Body) : {});
+  return { ...spec, functionName: functionName!, runtime: runtime!, code };
+}
+
+/** UpdateFunctionConfiguration's body. */
+export function updateConfiguration(body: Body): FunctionPatch {
+  const f = new Fields(body);
+  const patch: FunctionPatch = {
+    runtime: f.optional("Runtime", "runtime", "string", v.EXPECTED.runtime),
+    handler: f.optional("Handler", "handler", "string", v.EXPECTED.handler),
+    memoryMb: f.optional("MemorySize", "memoryMb", "number", v.EXPECTED.memoryMb),
+    timeoutS: f.optional("Timeout", "timeoutS", "number", v.EXPECTED.timeoutS),
+    environment: f.environment(),
+    description: f.optional("Description", "description", "string", v.EXPECTED.description),
+    role: role(body.Role),
+    deadLetterTarget: deadLetterTarget(f),
+    snapStart: snapStart(f),
+    ephemeralStorageMb: f.ephemeralStorage(),
+    expectedRevision: f.revision(),
+  };
+  f.done();
+  return patch;
+}
+
+/** UpdateFunctionCode's body. */
+export function updateCode(body: Body): CodeUpdate {
+  const f = new Fields(body);
+  const update = {
+    architecture: f.architecture(),
+    publish: body.Publish === true,
+    dryRun: body.DryRun === true,
+    expectedRevision: f.revision(),
+  };
+  f.done();
+  return { ...update, code: zipFile(body) };
+}
+
+/** PublishVersion's body. */
+export function publishVersion(body: Body): PublishSpec {
+  const f = new Fields(body);
+  const spec: PublishSpec = {
+    description: f.optional("Description", "description", "string", v.EXPECTED.description),
+    codeSha256: f.optional("CodeSha256", "codeSha256", "string", "be a string"),
+    expectedRevision: f.revision(),
+  };
+  f.done();
+  return spec;
+}
+
+/** CreateAlias's body. */
+export function createAlias(body: Body): AliasSpec {
+  const f = new Fields(body);
+  const name = f.required("Name", "name", "string", v.EXPECTED.aliasName);
+  const functionVersion = f.required(
+    "FunctionVersion",
+    "functionVersion",
+    "string",
+    v.EXPECTED.functionVersion,
+  );
+  const rest = {
+    description: f.optional("Description", "description", "string", v.EXPECTED.description),
+    additionalVersionWeights: f.routing() ?? {},
+  };
+  f.done();
+  return { name: name!, functionVersion: functionVersion!, ...rest };
+}
+
+/** UpdateAlias's body. */
+export function updateAlias(body: Body): AliasPatch {
+  const f = new Fields(body);
+  const patch: AliasPatch = {
+    functionVersion: f.optional("FunctionVersion", "functionVersion", "string", v.EXPECTED.functionVersion),
+    description: f.optional("Description", "description", "string", v.EXPECTED.description),
+    additionalVersionWeights: f.routing(),
+    expectedRevision: f.revision(),
+  };
+  f.done();
+  return patch;
+}
+
+/** PutFunctionConcurrency's body: the number of instances to reserve. */
+export function reservedConcurrency(body: Body): number {
+  const f = new Fields(body);
+  const n = f.required(
+    "ReservedConcurrentExecutions",
+    "reservedConcurrency",
+    "number",
+    v.EXPECTED.reservedConcurrency,
+  );
+  f.done();
+  return n!;
+}
+
+/** PutProvisionedConcurrencyConfig's body: the number of instances to keep initialised. */
+export function provisionedConcurrency(body: Body): number {
+  const f = new Fields(body);
+  const n = f.required(
+    "ProvisionedConcurrentExecutions",
+    "provisionedConcurrency",
+    "number",
+    "be an integer",
+  );
+  f.done();
+  return n!;
+}
+
+/** Reads a body's members, collecting every one of the wrong type. */
+class Fields {
+  readonly problems: Problem[] = [];
+  readonly #body: Body;
+
+  constructor(body: Body) {
+    this.#body = body;
+  }
+
+  /** Throws the problems found, if any. */
+  done(): void {
+    if (this.problems.length > 0) throw invalidInput(this.problems);
+  }
+
+  /** A member that may be left out; null is a wrong type, as Lambda reads it. */
+  optional<T extends "string" | "number">(
+    key: string,
+    field: string,
+    type: T,
+    expected: string,
+  ): (T extends "string" ? string : number) | undefined {
+    const raw = this.#body[key];
+    if (raw === undefined) return undefined;
+    if (typeof raw !== type) {
+      this.problems.push(v.problem(field, raw, "type", expected));
+      return undefined;
+    }
+    return raw as T extends "string" ? string : number;
+  }
+
+  required<T extends "string" | "number">(key: string, field: string, type: T, expected: string) {
+    if (this.#body[key] === undefined) this.problems.push(v.problem(field, undefined, "required", expected));
+    return this.optional(key, field, type, expected);
+  }
+
+  /** Environment.Variables; null clears them, as does an Environment without Variables. */
+  environment(): Record<string, string> | undefined {
+    const env = this.#body.Environment;
+    if (env === undefined) return undefined;
+    const vars = typeof env === "object" && env !== null ? ((env as Body).Variables ?? {}) : {};
+    if (typeof vars !== "object" || vars === null || Array.isArray(vars)) {
+      this.problems.push(v.problem("environment", vars, "type", "be a map of strings to strings"));
+      return undefined;
+    }
+    const out: Record<string, string> = {};
+    for (const [k, val] of Object.entries(vars)) {
+      if (typeof val === "string") out[k] = val;
+      else this.problems.push(v.problem(`environment.${k}`, val, "type", "be a string"));
+    }
+    return out;
+  }
+
+  /** Architectures: a list of one. */
+  architecture(): Architecture | undefined {
+    const raw = this.#body.Architectures;
+    if (raw === undefined) return undefined;
+    if (Array.isArray(raw) && raw.length === 1 && (raw[0] === "x86_64" || raw[0] === "arm64")) return raw[0];
+    this.problems.push(v.problem("architectures", raw, "oneOf", v.EXPECTED.architecture));
+    return undefined;
+  }
+
+  /** EphemeralStorage: `{ Size }` in MB. */
+  ephemeralStorage(): number | undefined {
+    const raw = this.#body.EphemeralStorage;
+    if (raw === undefined) return undefined;
+    const size = typeof raw === "object" && raw !== null ? (raw as Body).Size : undefined;
+    if (typeof size === "number") return size;
+    this.problems.push(v.problem("ephemeralStorageMb", size, "type", v.EXPECTED.ephemeralStorageMb));
+    return undefined;
+  }
+
+  /** RoutingConfig.AdditionalVersionWeights; null (or no weights) stops routing. */
+  routing(): Record<string, number> | undefined {
+    const raw = this.#body.RoutingConfig;
+    if (raw === undefined) return undefined;
+    const map = (typeof raw === "object" && raw !== null ? (raw as Body).AdditionalVersionWeights : {}) ?? {};
+    if (typeof map !== "object" || Array.isArray(map)) {
+      this.problems.push(v.problem("additionalVersionWeights", map, "type", "be a map of version to weight"));
+      return undefined;
+    }
+    const weights: Record<string, number> = {};
+    for (const [ver, w] of Object.entries(map)) {
+      if (typeof w === "number") weights[ver] = w;
+      else this.problems.push(v.problem(`additionalVersionWeights.${ver}`, w, "type", v.EXPECTED.weight));
+    }
+    return weights;
+  }
+
+  revision(): string | undefined {
+    return this.optional("RevisionId", "expectedRevision", "string", "be a string");
+  }
+
+  get body(): Body {
+    return this.#body;
+  }
+}
+
+/** Role: kept when it is a non-empty string; the platform's role otherwise. */
+function role(raw: unknown): string | undefined {
+  return typeof raw === "string" && raw !== "" ? raw : undefined;
+}
+
+/**
+ * DeadLetterConfig.TargetArn: the function's name; null when the config is null or names no
+ * target (which removes it), undefined when left out.
+ */
+function deadLetterTarget(f: Fields): string | null | undefined {
+  const raw = f.body.DeadLetterConfig;
+  if (raw === undefined) return undefined;
+  if (raw === null) return null;
+  if (typeof raw !== "object") {
+    f.problems.push(v.problem("deadLetterConfig", raw, "type", "be an object"));
+    return undefined;
+  }
+  const target = (raw as Body).TargetArn;
+  if (target === undefined || target === null || target === "") return null;
+  const ref = typeof target === "string" ? parseFunctionArn(target) : undefined;
+  if (!ref || ref.qualifier !== undefined) {
+    throw new NimbusError(
+      "InvalidParameter",
+      `DeadLetterConfig.TargetArn ${JSON.stringify(target)} is not supported: Nimbus delivers dead letters to a function, named by its ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME)`,
+    );
+  }
+  return ref.name;
+}
+
+/** SnapStart.ApplyOn: "PublishedVersions", or null for None (and a null SnapStart). */
+function snapStart(f: Fields): "PublishedVersions" | null | undefined {
+  const raw = f.body.SnapStart;
+  if (raw === undefined) return undefined;
+  if (raw === null) return null;
+  const applyOn = typeof raw === "object" ? (raw as Body).ApplyOn : undefined;
+  if (applyOn === "PublishedVersions") return "PublishedVersions";
+  if (applyOn === "None" || applyOn === undefined) return null;
+  f.problems.push(
+    v.problem("snapStart.applyOn", applyOn, "oneOf", "satisfy enum value set: [PublishedVersions, None]"),
+  );
+  return undefined;
+}
+
+/** The package: `ZipFile`, base64 of the zip, in CreateFunction's Code or UpdateFunctionCode's body. */
+function zipFile(code: Body): CodeSource {
+  const zip = code.ZipFile;
+  if (zip === undefined) {
+    if (code.S3Bucket !== undefined || code.ImageUri !== undefined) {
+      throw new NimbusError(
+        "InvalidParameter",
+        "Code must be given as ZipFile: S3Bucket/S3Key and ImageUri are not supported yet",
+      );
+    }
+    throw new NimbusError(
+      "InvalidParameter",
+      "Code is required: give the package as Code.ZipFile (base64 of a zip)",
+    );
+  }
+  if (typeof zip !== "string")
+    throw v.invalid("zipFile", "(not base64 text)", "be the base64 of a zip file", "type");
+  return { kind: "zip", zip: Buffer.from(zip, "base64") };
+}
