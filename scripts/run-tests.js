@@ -51,6 +51,27 @@ const AGAIN_IN_PROCESS = [
   "test/snapshot.test.js",
 ];
 const again = files.filter((f) => AGAIN_IN_PROCESS.some((s) => f.endsWith(s)));
+// The end-to-end files whose platform keeps state run once more on PostgreSQL (a database per
+// file, a schema per platform): everything a user does through the APIs and the CLI, the async
+// queue's kill -9 promise, cost, provisioned up-time, logs. The sandbox files do not touch the
+// store and are not repeated. (The store contract suites under src/store/contract run on both
+// stores in the first pass.)
+const AGAIN_ON_POSTGRES = [
+  "test/async.test.js",
+  "test/async-crash.test.js",
+  "test/cli.test.js",
+  "test/cli-manage.test.js",
+  "test/control-plane.test.js",
+  "test/cost.test.js",
+  "test/invoke.test.js",
+  "test/lambda-api.test.js",
+  "test/metrics.test.js",
+  "test/platform.test.js",
+  "test/provisioned.test.js",
+  "test/traces.test.js",
+];
+const onPostgres = files.filter((f) => AGAIN_ON_POSTGRES.some((s) => f.endsWith(s)));
 const status = run(shared, concurrency);
 const processStatus = run(again, concurrency, { ...process.env, NIMBUS_TEST_SANDBOX: "process" });
-process.exit(run(solo, 1) || status || processStatus);
+const postgresStatus = run(onPostgres, concurrency, { ...process.env, NIMBUS_TEST_STORE: "postgres" });
+process.exit(run(solo, 1) || status || processStatus || postgresStatus);

@@ -10,17 +10,21 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { cliEnv, exited, NIMBUS, nimbus, output, startUp } from "./helpers/cli.js";
+import { testStore } from "./helpers/store.js";
 
 const HELLO = resolve("examples/hello");
 
 let dataDir: string;
 let up: ReturnType<typeof startUp>;
 let url: string;
+/** The platform's store (NIMBUS_TEST_STORE), the same across its restart. */
+let store: { store: string; drop(): Promise<void> };
 
 before(async () => {
   dataDir = mkdtempSync(join(tmpdir(), "nimbus-cli-"));
   chmodSync(dataDir, 0o711);
-  up = startUp(dataDir);
+  store = await testStore();
+  up = startUp(dataDir, "--store", store.store);
   url = (await up.out.waitFor(/Nimbus is running at (http:\/\/\S+)/))[1]!;
 });
 
@@ -30,6 +34,7 @@ after(async () => {
     await exited(up.child);
   }
   await rm(dataDir, { recursive: true, force: true });
+  await store.drop();
 });
 
 describe("nimbus up", () => {
@@ -40,9 +45,9 @@ describe("nimbus up", () => {
     assert.ok(existsSync(join(dataDir, "credentials.json")));
   });
 
-  test("refuses an invalid flag value with a message that names it", async () => {
+  test("refuses an invalid flag value with a message that names it, as a usage error (exit 2)", async () => {
     const res = await nimbus(dataDir, "up", "--port", "70000");
-    assert.equal(res.code, 1);
+    assert.equal(res.code, 2);
     assert.match(res.stderr, /port must be an integer from 0 to 65535, got "70000"/);
   });
 });
@@ -228,7 +233,7 @@ describe("shutdown", () => {
       /cannot reach the platform at http:\/\/127\.0\.0\.1:\d+ \(--endpoint\): ECONNREFUSED/,
     );
 
-    up = startUp(dataDir);
+    up = startUp(dataDir, "--store", store.store);
     await up.out.waitFor(/Nimbus is running at/);
     const again = await nimbus(dataDir, "invoke", "hello", "--payload", '{"name":"Ada"}');
     assert.equal(again.code, 0, again.stderr);

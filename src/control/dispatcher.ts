@@ -22,6 +22,7 @@ import type { LogRecord } from "./logs-repo.js";
 import type { Placement } from "./placement/types.js";
 import { instanceCounts, instanceStates, type Pool } from "./pools.js";
 import type { ProvisionedSpan } from "./provisioned-repo.js";
+import type { ProvisionedSpanSink } from "./provisioned-uptime.js";
 import { emptyProvisioning, Provisioner } from "./provisioning.js";
 import {
   type DispatchObserver,
@@ -52,8 +53,8 @@ export interface DispatcherOptions {
   readonly initTimeoutMs: number;
   /** How fast one function may start new instances (the burst limit); unlimited without. */
   readonly scaleLimit?: { readonly burst: number; readonly perSecond: number };
-  /** Called when a provisioned instance stops, with how long it was kept (billed up-time). */
-  readonly onProvisionedSpan?: (span: ProvisionedSpan) => void;
+  /** Told when a provisioned instance starts and stops, with how long it was kept (billed up-time). */
+  readonly provisionedSpans?: ProvisionedSpanSink;
   /** Told of every invocation run or throttled (metrics). */
   readonly observer?: DispatchObserver;
   /** Makes an invocation's usage record, stored on its REPORT line (none: not metered). */
@@ -90,9 +91,11 @@ export class Dispatcher {
   readonly #scaling: ScaleLimiter | undefined;
   readonly #provisioner: Provisioner;
   readonly #keepAlive: KeepAlivePolicy;
+  readonly #observers: DispatchObserver[] = [];
 
   constructor(opts: DispatcherOptions) {
     this.#o = opts;
+    if (opts.observer) this.#observers.push(opts.observer);
     this.#keepAlive = opts.keepAlive ?? new FixedKeepAlive(opts.keepAliveMs);
     this.#limits = new ConcurrencyLimits(opts.accountConcurrency);
     this.#provisioner = new Provisioner({
@@ -100,11 +103,16 @@ export class Dispatcher {
       start: (fn) => this.#startAhead(fn),
       draining: () => this.#draining,
       stopped: (pool, instance) => this.#forget(pool as Pool, instance),
-      onSpan: opts.onProvisionedSpan,
+      spans: opts.provisionedSpans,
     });
     this.#scaling = opts.scaleLimit && new ScaleLimiter({ ...opts.scaleLimit, clock: opts.clock });
     const every = Math.max(10, Math.min(30_000, Math.floor(opts.keepAliveMs / 4)));
     this.#sweeper = opts.clock.setInterval(() => this.#reapIdle(), every);
+  }
+
+  /** Adds an observer told of every invocation run or throttled (the platform's metrics). */
+  observe(observer: DispatchObserver): void {
+    this.#observers.push(observer);
   }
 
   /** Records a function's reserved concurrency (undefined: it uses the unreserved pool). */
@@ -158,13 +166,16 @@ export class Dispatcher {
       } finally {
         done();
       }
-      this.#o.observer?.invoked(fn, result, run.timing ?? run.end());
+      if (this.#observers.length > 0) {
+        const timing = run.timing ?? run.end();
+        for (const o of this.#observers) o.invoked(fn, result, timing);
+      }
       return result;
     } catch (err) {
       if (err instanceof NimbusError && err.code === "TooManyRequests")
-        this.#o.observer?.throttled(fn.functionName, String(err.details.Reason ?? err.code));
+        for (const o of this.#observers) o.throttled(fn.functionName, String(err.details.Reason ?? err.code));
       else if (err instanceof NimbusError && err.code === "BudgetExceeded")
-        this.#o.observer?.throttled(fn.functionName, "BudgetExceeded");
+        for (const o of this.#observers) o.throttled(fn.functionName, "BudgetExceeded");
       throw err;
     } finally {
       if (--this.#inFlight === 0) for (const done of this.#drained.splice(0)) done();

@@ -4,10 +4,12 @@
  */
 import { randomUUID } from "node:crypto";
 import { functionArn } from "../protocol/function.js";
-import type { InitPhases } from "../protocol/invoke.js";
 import { MAX_CLIENT_CONTEXT_BYTES } from "../protocol/limits.js";
+import type { Clock } from "../shared/clock.js";
 import { NimbusError } from "../shared/errors.js";
 import { newRequestId } from "../shared/ids.js";
+import type { Logger } from "../shared/logger.js";
+import type { InvocationRecords } from "./async/queue.js";
 import type { Dispatcher, DispatchResult } from "./dispatcher.js";
 import type { Registry } from "./registry/registry.js";
 import { errorPayload } from "./report.js";
@@ -26,20 +28,15 @@ export interface SyncInvokeInput {
   readonly receivedAt?: number;
 }
 
-/** Called once a synchronous invocation has ended; must not throw (a record is best effort). */
-export type SyncRecorder = (
-  invocation: {
-    requestId: string;
-    functionName: string;
-    qualifier: string | undefined;
-    payload: Buffer;
-    traceId: string | undefined;
-  },
-  outcome: (
-    | { status: "succeeded"; attempts: 1; result: Buffer }
-    | { status: "failed"; attempts: 1; error: string }
-  ) & { initPhases?: InitPhases | undefined },
-) => void;
+/**
+ * Where records of synchronous invocations go, when the platform keeps them (records are
+ * otherwise kept for asynchronous ones only): best effort, a failure to keep one is logged.
+ */
+export interface SyncRecords {
+  readonly store: Pick<InvocationRecords, "record">;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
 
 export interface SyncInvokeOutput {
   readonly requestId: string;
@@ -57,7 +54,7 @@ export class InvokeService {
   readonly #region: string;
   readonly #accountId: string;
 
-  readonly #record: SyncRecorder | undefined;
+  readonly #records: SyncRecords | undefined;
 
   constructor(deps: {
     registry: Registry;
@@ -65,13 +62,13 @@ export class InvokeService {
     region: string;
     accountId: string;
     /** Keeps an invocation record of each synchronous invocation, when the platform is set to. */
-    record?: SyncRecorder;
+    records?: SyncRecords | undefined;
   }) {
     this.#registry = deps.registry;
     this.#dispatcher = deps.dispatcher;
     this.#region = deps.region;
     this.#accountId = deps.accountId;
-    this.#record = deps.record;
+    this.#records = deps.records;
   }
 
   async invoke(input: SyncInvokeInput): Promise<SyncInvokeOutput> {
@@ -103,17 +100,35 @@ export class InvokeService {
       { type: "sync", ...(input.receivedAt === undefined ? {} : { receivedAt: input.receivedAt }) },
     );
     const err = errorPayload(result.outcome, requestId);
-    this.#record?.(
-      { requestId, functionName: ref.name, qualifier: ref.qualifier, payload, traceId: input.traceId },
-      err
-        ? { status: "failed", attempts: 1, error: err.toString("utf8"), initPhases: result.initPhases }
+    if (this.#records) {
+      const { store, clock, logger } = this.#records;
+      const now = clock.now();
+      const outcome = err
+        ? {
+            status: "failed" as const,
+            attempts: 1,
+            error: err.toString("utf8"),
+            initPhases: result.initPhases,
+          }
         : {
-            status: "succeeded",
+            status: "succeeded" as const,
             attempts: 1,
             result: result.outcome.kind === "success" ? result.outcome.payload : Buffer.alloc(0),
             initPhases: result.initPhases,
-          },
-    );
+          };
+      const event = {
+        id: requestId,
+        functionName: ref.name,
+        qualifier: ref.qualifier,
+        payload,
+        traceId: input.traceId ?? "",
+        acceptedAt: now,
+        hops: 0,
+      };
+      store
+        .record(event, outcome, now)
+        .catch((e: unknown) => logger.error("could not keep an invocation record", { err: e, requestId }));
+    }
     return {
       requestId,
       executedVersion: target.fn.version,

@@ -8,6 +8,7 @@ import type { FunctionVersion } from "../protocol/function.js";
 import type { InstanceHandle, StartResult } from "../protocol/invoke.js";
 import type { Clock } from "../shared/clock.js";
 import type { ProvisionedSpan } from "./provisioned-repo.js";
+import type { ProvisionedSpanSink } from "./provisioned-uptime.js";
 
 /** Provisioned instances of one version started at the same time. */
 const PARALLELISM = 2;
@@ -49,7 +50,8 @@ export interface ProvisionerOptions {
   readonly draining: () => boolean;
   /** The pool's bookkeeping once an instance stopped (the dispatcher's #forget). */
   readonly stopped: (pool: ProvisionedPool, instance: InstanceHandle) => void;
-  readonly onSpan: ((span: ProvisionedSpan) => void) | undefined;
+  /** Told of each provisioned instance's up-time as it starts and as it ends (billing). */
+  readonly spans: ProvisionedSpanSink | undefined;
 }
 
 export class Provisioner {
@@ -130,7 +132,9 @@ export class Provisioner {
       return;
     }
     pool.all.add(instance);
-    pool.provisioned.set(instance, this.#o.clock.now());
+    const since = this.#o.clock.now();
+    pool.provisioned.set(instance, since);
+    this.#o.spans?.started(span(pool, instance, since, undefined));
     pool.provisionedIdle.push(instance);
     instance.onStopped(() => this.#o.stopped(pool, instance));
   }
@@ -139,7 +143,7 @@ export class Provisioner {
     const since = pool.provisioned.get(instance);
     if (since === undefined) return;
     pool.provisioned.delete(instance);
-    this.#o.onSpan?.(span(pool, instance, since, this.#o.clock.now()));
+    this.#o.spans?.ended(span(pool, instance, since, this.#o.clock.now()));
   }
 }
 

@@ -6,7 +6,7 @@
  */
 import type { ProvisionedSpan } from "./provisioned-repo.js";
 import { type Cost, costOf, FREE_TIER, type Pricing, spanGbSeconds } from "./usage.js";
-import type { UsageGrouping, UsageRepo, UsageSums } from "./usage-repo.js";
+import type { UsageGrouping, UsageRecord, UsageRepo, UsageSums } from "./usage-repo.js";
 
 export type ReportGrouping = Exclude<UsageGrouping, "month">;
 
@@ -180,4 +180,39 @@ function spanShares(
       spanGbSeconds(s, Math.max(from, day), Math.min(to, day + DAY_MS)),
     ]);
   return out;
+}
+
+/**
+ * The usage reads the gateway serves. Usage records are stored with the log's batches, so what
+ * the log holds is stored first: a record asked for right after its invocation is there, and a
+ * report includes the last calls.
+ */
+export class UsageQueries {
+  readonly #logs: { flush(): Promise<void> };
+  readonly #usage: Pick<UsageRepo, "queryUsage" | "usageOf">;
+  readonly #spans: (functionName: string | undefined, from: number, to: number) => Promise<ProvisionedSpan[]>;
+  readonly #pricing: Pricing;
+
+  constructor(deps: {
+    logs: { flush(): Promise<void> };
+    usage: Pick<UsageRepo, "queryUsage" | "usageOf">;
+    spans: (functionName: string | undefined, from: number, to: number) => Promise<ProvisionedSpan[]>;
+    pricing: Pricing;
+  }) {
+    this.#logs = deps.logs;
+    this.#usage = deps.usage;
+    this.#spans = deps.spans;
+    this.#pricing = deps.pricing;
+  }
+
+  /** The usage records (runs) of a request id. */
+  async runs(requestId: string): Promise<UsageRecord[]> {
+    await this.#logs.flush();
+    return this.#usage.usageOf(requestId);
+  }
+
+  async report(q: Parameters<typeof usageReport>[1]): Promise<UsageReport> {
+    await this.#logs.flush();
+    return usageReport({ store: this.#usage, spans: this.#spans, pricing: this.#pricing }, q);
+  }
 }

@@ -1,14 +1,15 @@
 /**
- * The composition root: the only place where the subsystems are wired together. One call
- * gives a running platform on its data directory; `listen` puts it on a port.
+ * The composition root: the only place where the subsystems are wired together. It is a list
+ * of components added to a lifecycle in dependency order (each started as it is added);
+ * closing stops them in reverse. The policies that join subsystems live in the module that
+ * owns them (snapshot on publish in the worker, sync records in the invoke service,
+ * provisioned up-time in control, usage reads after a log flush in the usage report), so
+ * this file only chooses and connects. Where state lives is the backends' choice
+ * (`backends.ts`: SQLite in the data directory, or PostgreSQL).
  */
-import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
+import { rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createAdaptorServer } from "@hono/node-server";
 import type { Hono } from "hono";
 import { AsyncInvoker, DEFAULT_ASYNC_SETTINGS } from "../control/async/async-invoker.js";
 import { EventConfigs } from "../control/async/event-configs.js";
@@ -23,10 +24,12 @@ import { PlatformMetrics } from "../control/metrics.js";
 import { OtlpTraces } from "../control/otlp.js";
 import { LocalPlacement } from "../control/placement/local.js";
 import { ProvisionedConcurrency } from "../control/provisioned.js";
+import { ProvisionedUptime } from "../control/provisioned-uptime.js";
+import { RegistryChanges } from "../control/registry/changes.js";
 import { Registry } from "../control/registry/registry.js";
 import { eventSources, sourceContext, startSources, stopSources } from "../control/triggers/sources.js";
 import { type Pricing, UsageMeter } from "../control/usage.js";
-import { usageReport } from "../control/usage-report.js";
+import { UsageQueries } from "../control/usage-report.js";
 import { createGateway } from "../gateway/app.js";
 import { type Credentials, createAuthenticator } from "../gateway/auth/principal.js";
 import { LAMBDA_NAMES } from "../gateway/surfaces/lambda-api/errors.js";
@@ -35,11 +38,14 @@ import { type Clock, systemClock } from "../shared/clock.js";
 import type { Config } from "../shared/config.js";
 import { LocalFanOut } from "../shared/fanout-local.js";
 import { createLogger, type Logger } from "../shared/logger.js";
-import type { SnapshotBuild } from "../worker/snapshot.js";
+import { snapStartStatus, snapshotOnPublish } from "../worker/snapshot-builds.js";
 import { Worker } from "../worker/worker.js";
-import { openBackends } from "./backends.js";
+import { openWorkerRoot } from "../worker/worker-root.js";
+import { type Backends, openBackends } from "./backends.js";
 import { loadCredentials } from "./credentials.js";
-import { lockDataDir, PlatformStartError } from "./data-dir-lock.js";
+import { type DataDirLock, lockDataDir } from "./data-dir-lock.js";
+import { HttpServer } from "./http-server.js";
+import { Lifecycle } from "./lifecycle.js";
 import { ENDPOINT_FILE, makePrivate } from "./private-data.js";
 import { chooseDriver } from "./sandbox-choice.js";
 
@@ -67,9 +73,6 @@ export interface Platform {
   abort(): void;
 }
 
-/** After the drain, how long responses may take to reach their callers before connections are cut. */
-const RESPONSE_FLUSH_MS = 1000;
-
 /** The Node runtime shipped with this build: one CommonJS bundle (scripts/build-runtime.js). */
 const NODE_BOOTSTRAP = fileURLToPath(new URL("../../runtime/node/bootstrap.cjs", import.meta.url));
 
@@ -77,20 +80,34 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
   const clock = deps.clock ?? systemClock;
   const logger = deps.logger ?? createLogger(config.logLevel);
   const dataDir = resolve(config.dataDir);
+  const life = new Lifecycle(logger);
+
   // Every function's environment, logs and code live here: private, whatever the umask.
   for (const problem of await makePrivate(dataDir)) logger.warn(problem);
   // Before anything reads or runs what the directory holds: its queue, its logs, its instances.
-  const lock = lockDataDir(dataDir);
+  let lock: DataDirLock | undefined;
+  await life.add({
+    name: "data directory lock",
+    start: () => {
+      lock = lockDataDir(dataDir);
+    },
+    stop: () => lock?.release(),
+  });
   const { credentials, source } = await loadCredentials(dataDir, deps.env ?? {});
 
-  const backends = await openBackends(config.store, dataDir).catch((err: unknown) => {
-    lock.release();
-    throw err;
+  let backends: Backends | undefined;
+  await life.add({
+    name: "store",
+    start: async () => {
+      backends = await openBackends(config.store, dataDir);
+      logger.info(`state: ${backends.description}`);
+    },
+    // Events still running were cut: they stay claimed and run again at the next start.
+    stop: () => backends?.close(),
   });
-  const { repos } = backends;
-  logger.info(`state: ${backends.description}`);
-  const code = new CodeStore(join(dataDir, "packages"));
-  await code.open();
+  const { repos, queue } = backends!;
+
+  const code = await life.add(new CodeStoreComponent(join(dataDir, "packages")));
   const logs = new LogService({
     store: repos.logs,
     clock,
@@ -98,28 +115,23 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     retentionMs: config.logRetentionMs,
     live: new LocalFanOut(),
   });
-  // Sandboxes run as other users and must reach their code, which the private data directory
-  // does not let them: the worker's files (derived data: extracted code, snapshots, instance
-  // directories) live in a fresh directory under the system's temp dir that they may traverse
-  // but not list.
-  let workerRoot = join(dataDir, "worker");
-  let ownWorkerRoot = false;
-  if (process.getuid?.() === 0 && config.isolateUsers === "auto") {
-    workerRoot = await mkdtemp(join(tmpdir(), "nimbus-worker-"));
-    ownWorkerRoot = true;
-  }
-  await mkdir(workerRoot, { recursive: true });
-  await chmod(workerRoot, 0o711);
-  const driver = chooseDriver(config, workerRoot);
+  await life.add({ name: "logs", stop: () => logs.close() });
+
+  const workerRoot = await openWorkerRoot(
+    dataDir,
+    process.getuid?.() === 0 && config.isolateUsers === "auto",
+  );
+  await life.add({ name: "worker directory", stop: () => workerRoot.remove() });
+  const driver = chooseDriver(config, workerRoot.path);
   logger.info(`sandboxes: ${driver.isolation}`);
   if (driver.noJail) logger.warn(`sandboxes are not jailed: ${driver.noJail}`);
   const worker = new Worker({
     id: "local",
-    root: workerRoot,
+    root: workerRoot.path,
     totalMemoryMb: config.workerMemoryMb,
     driver: driver.driver,
     tier: driver.tier,
-    packages: code,
+    packages: code.store,
     logs,
     clock,
     logger,
@@ -127,17 +139,17 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     nodeBinary: process.execPath,
     poolSize: config.poolSize,
   });
-  await worker.open();
+  await life.add({ name: "worker", start: () => worker.open(), stop: () => worker.close() });
   const placement = new LocalPlacement([worker]);
-  const { queue } = backends;
-  // Its gauges read the dispatcher when scraped, made below.
-  const metrics = new PlatformMetrics({
-    instances: () => dispatcher.instanceStates(),
-    concurrency: () => dispatcher.concurrentExecutions(),
-    backlog: () => queue.backlog(),
-    pooledRuntimes: () => worker.pooledReady(),
-    now: () => clock.now(),
+
+  const otlp = config.otlpEndpoint
+    ? new OtlpTraces({ endpoint: config.otlpEndpoint, serviceName: "nimbus" })
+    : undefined;
+  await life.add({
+    name: "trace export",
+    stop: () => otlp?.close().catch((err: unknown) => logger.warn("could not send the last traces", { err })),
   });
+
   const pricing: Pricing = {
     request: config.priceRequest,
     gbSecond: config.priceGbSecond,
@@ -145,19 +157,18 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     provisionedDurationGbSecond: config.priceProvisionedDurationGbSecond,
     freeTier: config.freeTier,
   };
+  const uptime = new ProvisionedUptime({ repo: repos.provisioned, logger });
   const budgets = new Budgets({
     store: repos.budgets,
     usage: repos.usage,
     provisioned: repos.provisioned,
     pricing,
     now: () => clock.now(),
-    running: () => dispatcher.provisionedRunning(),
+    running: () => uptime.running(),
     metered: config.metering,
   });
-  await budgets.load();
-  const otlp = config.otlpEndpoint
-    ? new OtlpTraces({ endpoint: config.otlpEndpoint, serviceName: "nimbus" })
-    : undefined;
+  uptime.onEnded((span) => budgets.spanEnded(span));
+  await life.add({ name: "budgets", start: () => budgets.load() });
   const meter = new UsageMeter({
     enabled: config.metering,
     onRecord: (r) => {
@@ -165,15 +176,13 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
       otlp?.export(r);
     },
   });
-  const dispatcher: Dispatcher = new Dispatcher({
-    observer: {
-      invoked(fn, result, how) {
-        metrics.invoked(fn, result, how);
-      },
-      throttled(functionName, reason) {
-        metrics.throttled(functionName, reason);
-      },
-    },
+
+  const server = new HttpServer(clock);
+  const http = server.components(() => logs.endFollowers());
+  await life.add(http.responses);
+  await life.add({ name: "endpoint file", stop: () => rm(join(dataDir, ENDPOINT_FILE), { force: true }) });
+
+  const dispatcher = new Dispatcher({
     meter: (fn, result, how) => meter.record(fn, result, how),
     admission: (fn) => budgets.check(fn.functionName),
     placement,
@@ -189,56 +198,48 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
       : {}),
     initTimeoutMs: config.initTimeoutMs,
     scaleLimit: { burst: config.instanceBurst, perSecond: config.instancesPerSecond },
-    onProvisionedSpan: (span) => {
-      budgets.spanEnded(span);
-      void repos.provisioned
-        .recordProvisionedSpan(span)
-        .catch((err: unknown) =>
-          logger.error("could not record a provisioned instance's up-time", { err, span }),
-        );
+    provisionedSpans: uptime,
+  });
+  await life.add({
+    name: "dispatcher",
+    // Running invocations finish (up to the grace period), then the rest are cut and every
+    // instance stops.
+    stop: async () => {
+      const cut = await dispatcher.drain(config.shutdownGraceMs);
+      if (cut > 0) logger.warn("shutdown grace period over: stopping running invocations", { running: cut });
+      await dispatcher.close();
     },
   });
-  // Provisioned instances follow what their qualifiers point to: reapplied after each change.
-  let provisioned: ProvisionedConcurrency | undefined;
-  const reprovision = () =>
-    void provisioned
-      ?.apply()
-      .catch((err: unknown) => logger.error("could not apply provisioned concurrency", { err }));
+  const metrics = new PlatformMetrics({
+    instances: () => dispatcher.instanceStates(),
+    concurrency: () => dispatcher.concurrentExecutions(),
+    backlog: () => queue.backlog(),
+    pooledRuntimes: () => worker.pooledReady(),
+    now: () => clock.now(),
+  });
+  dispatcher.observe(metrics);
+
+  const changes = new RegistryChanges();
   const registry = new Registry({
     store: repos.functions,
-    code,
+    code: code.store,
     placement,
     clock,
     sandboxes: driver.capabilities,
-    events: {
-      retire: (name, version) => {
-        dispatcher.retire(name, version);
-        reprovision();
-      },
-      reservationChanged: (name, n) => dispatcher.setReservation(name, n),
-      aliasChanged: reprovision,
-      // A published version of a SnapStart function gets its snapshot before PublishVersion answers.
-      published: async (fn) => {
-        if (!fn.snapStart) return;
-        // The version is published either way: without a snapshot it starts with a plain init.
-        const built = await worker
-          .buildSnapshot({ function: fn, region: config.region, initTimeoutMs: config.initTimeoutMs })
-          .catch((err: unknown) => ({
-            ok: false as const,
-            reason: `building the snapshot failed: ${String(err)}`,
-          }));
-        if (!built.ok)
-          logger.warn("no snapshot for this version", {
-            function: fn.functionName,
-            version: fn.version,
-            reason: built.reason,
-          });
-      },
-    },
+    events: changes,
     arn: (name, qualifier) => functionArn(config.region, config.accountId, name, qualifier),
   });
-  await registry.load();
-  provisioned = new ProvisionedConcurrency({
+  changes.on({
+    retire: (name, version) => dispatcher.retire(name, version),
+    reservationChanged: (name, n) => dispatcher.setReservation(name, n),
+    published: snapshotOnPublish(worker, {
+      region: config.region,
+      initTimeoutMs: config.initTimeoutMs,
+      logger,
+    }),
+  });
+  await life.add({ name: "registry", start: () => registry.load() });
+  const provisioned = new ProvisionedConcurrency({
     store: repos.provisioned,
     registry,
     dispatcher,
@@ -246,26 +247,20 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     logger,
     accountConcurrency: config.accountConcurrency,
   });
-  await provisioned.apply();
+  // Provisioned instances follow what their qualifiers point to: reapplied after each change.
+  const reprovision = () =>
+    void provisioned
+      .apply()
+      .catch((err: unknown) => logger.error("could not apply provisioned concurrency", { err }));
+  changes.on({ retire: reprovision, aliasChanged: reprovision });
+  await life.add({ name: "provisioned concurrency", start: () => provisioned.apply() });
+
   const invoke = new InvokeService({
     registry,
     dispatcher,
     region: config.region,
     accountId: config.accountId,
-    ...(config.recordSyncInvocations
-      ? {
-          record: (inv, outcome) => {
-            const now = clock.now();
-            queue
-              .record(
-                { ...inv, id: inv.requestId, traceId: inv.traceId ?? "", acceptedAt: now, hops: 0 },
-                outcome,
-                now,
-              )
-              .catch((err: unknown) => logger.error("could not keep an invocation record", { err }));
-          },
-        }
-      : {}),
+    records: config.recordSyncInvocations ? { store: queue, clock, logger } : undefined,
   });
   const eventConfigs = new EventConfigs({ store: repos.eventConfigs, registry, clock });
   const asyncInvoker = new AsyncInvoker({
@@ -286,16 +281,19 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     errorType: (code) => LAMBDA_NAMES[code],
   });
   const sources = eventSources({ asyncQueue: asyncInvoker.poller });
-  await startSources(
-    sources,
-    sourceContext({ invoke, enqueue: (input) => asyncInvoker.accept(input), clock, logger }),
-  );
-  let baseUrl = "";
-  // Provisioned instances' up-time overlapping a window: ended (stored) and running.
-  const spans = async (name: string | undefined, from: number, to: number) => [
-    ...(await repos.provisioned.provisionedSpans(name, from, to)),
-    ...dispatcher.provisionedRunning(name).filter((s) => s.startedAt < to),
-  ];
+  const context = sourceContext({ invoke, enqueue: (input) => asyncInvoker.accept(input), clock, logger });
+  await life.add({
+    name: "event sources",
+    start: () => startSources(sources, context),
+    stop: () => stopSources(sources, logger),
+  });
+
+  const usage = new UsageQueries({
+    logs,
+    usage: repos.usage,
+    spans: (name, from, to) => uptime.overlapping(name, from, to),
+    pricing,
+  });
   const app = createGateway({
     registry,
     invoke,
@@ -303,21 +301,13 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     eventConfigs,
     records: queue,
     redrive: (id) => asyncInvoker.redrive(id),
-    provisionedUptime: (name, from, to) => spans(name, from, to),
-    // Usage records are stored with the log's batches: what the log holds is stored first, so a
-    // record asked for right after its invocation is there, and a report includes the last calls.
-    runs: async (id) => {
-      await logs.flush();
-      return repos.usage.usageOf(id);
-    },
-    usage: async (q) => {
-      await logs.flush();
-      return usageReport({ store: repos.usage, spans, pricing }, q);
-    },
+    provisionedUptime: (name, from, to) => uptime.overlapping(name, from, to),
+    runs: (id) => usage.runs(id),
+    usage: (q) => usage.report(q),
     budgets,
     dispatcher,
     provisioned,
-    snapStart: (fn) => snapStartView(worker.snapshotOf(fn)),
+    snapStart: (fn) => snapStartStatus(worker.snapshotOf(fn)),
     logs,
     logger,
     auth: createAuthenticator(config.auth, credentials, () => clock.now()),
@@ -325,12 +315,14 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     accountConcurrency: config.accountConcurrency,
     accountUsage: () => repos.functions.accountUsage(),
     codeUrls: new CodeUrls(credentials.secretAccessKey, clock),
-    packages: code,
+    packages: code.store,
     now: () => clock.now(),
     metrics,
   });
+  // Last added, first stopped: no new request reaches what is stopping after it.
+  await life.add(http.accepting);
 
-  let server: Server | undefined;
+  let baseUrl = "";
   return {
     config,
     credentials,
@@ -340,80 +332,27 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     logs,
     worker,
     async listen() {
-      server = createAdaptorServer({ fetch: app.fetch }) as Server;
-      server.keepAliveTimeout = 65_000;
-      await new Promise<void>((ok, fail) => {
-        server!.once("error", (err) => fail(listenError(err, config.host, config.port)));
-        server!.listen(config.port, config.host, () => ok());
-      });
-      const { port } = server.address() as AddressInfo;
-      const host = config.host.includes(":") ? `[${config.host}]` : config.host;
-      baseUrl = `http://${host}:${port}`;
+      baseUrl = await server.listen(app.fetch, config.host, config.port);
       await writeFile(join(dataDir, ENDPOINT_FILE), `${baseUrl}\n`, { mode: 0o600 });
       return baseUrl;
     },
     url: () => baseUrl,
     abort: () => {
       worker.abort();
-      lock.release();
+      lock?.release();
     },
-    async close() {
-      // Stop accepting, end log streams, let running invocations finish (up to the grace
-      // period), then cut what is left and stop every instance.
-      const closed = server
-        ? new Promise<void>((ok) => {
-            server!.close(() => ok());
-            server!.closeIdleConnections();
-          })
-        : Promise.resolve();
-      logs.endFollowers();
-      await stopSources(sources, logger);
-      const cut = await dispatcher.drain(config.shutdownGraceMs);
-      if (cut > 0) logger.warn("shutdown grace period over: stopping running invocations", { running: cut });
-      await dispatcher.close();
-      if (server) {
-        // Finished invocations still write their responses; then nothing may hold the server.
-        const timer = clock.setTimeout(() => server!.closeAllConnections(), RESPONSE_FLUSH_MS);
-        await closed;
-        timer.cancel();
-        await rm(join(dataDir, ENDPOINT_FILE), { force: true });
-      }
-      await worker.close();
-      if (ownWorkerRoot) await rm(workerRoot, { recursive: true, force: true });
-      await otlp?.close().catch((err: unknown) => logger.warn("could not send the last traces", { err }));
-      await logs.close();
-      // Events still running were cut: they stay claimed and run again at the next start.
-      await backends.close();
-      lock.release();
-    },
+    close: () => life.stop(),
   };
 }
 
-/** What a user can act on when the platform cannot listen where it was told to. */
-function listenError(err: NodeJS.ErrnoException, host: string, port: number): Error {
-  const where = `${host.includes(":") ? `[${host}]` : host}:${port}`;
-  if (err.code === "EADDRINUSE")
-    return new PlatformStartError(
-      "address-in-use",
-      `cannot listen on ${where}: the port is in use (by another Nimbus platform or another program); stop it, or choose another port with --port`,
-    );
-  if (err.code === "EADDRNOTAVAIL")
-    return new PlatformStartError(
-      "address-not-available",
-      `cannot listen on ${where}: ${host} is not an address of this machine; choose one with --host (127.0.0.1, or 0.0.0.0 for every address)`,
-    );
-  return err;
-}
-
-/** A version's SnapStart status as the configuration shows it. */
-function snapStartView(s: SnapshotBuild | undefined): { status: "On" | "Off"; reason?: string } {
-  if (!s) return { status: "Off" };
-  if (!s.ok) return { status: "Off", reason: s.reason };
-  if (!s.faster) {
-    return {
-      status: "Off",
-      reason: `restoring took ${s.restoreMs.toFixed(0)} ms, more than running the init (${s.initMs.toFixed(0)} ms)`,
-    };
+/** The function packages, opened at start. */
+class CodeStoreComponent {
+  readonly name = "code store";
+  readonly store: CodeStore;
+  constructor(dir: string) {
+    this.store = new CodeStore(dir);
   }
-  return { status: "On" };
+  start(): Promise<void> {
+    return this.store.open();
+  }
 }

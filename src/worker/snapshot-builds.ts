@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { type FunctionVersion, runtimeKind, versionKey } from "../protocol/function.js";
 import type { InstanceSpec } from "../protocol/invoke.js";
 import type { Clock } from "../shared/clock.js";
+import type { Logger } from "../shared/logger.js";
 import { instanceEnvironment } from "./environment.js";
 import type { SandboxDriver } from "./sandbox/types.js";
 import { buildSnapshot, type SnapshotBuild, snapshotDirName } from "./snapshot.js";
@@ -119,4 +120,45 @@ export class SnapshotBuilds {
       await rm(scratch, { recursive: true, force: true });
     }
   }
+}
+
+/**
+ * A published version of a SnapStart function gets its snapshot before PublishVersion answers.
+ * The version is published either way: without a snapshot its cold starts run a plain init,
+ * and its configuration says why (`snapStartStatus`).
+ */
+export function snapshotOnPublish(
+  worker: {
+    buildSnapshot(spec: Pick<InstanceSpec, "function" | "region" | "initTimeoutMs">): Promise<SnapshotBuild>;
+  },
+  o: { readonly region: string; readonly initTimeoutMs: number; readonly logger: Logger },
+): (fn: FunctionVersion) => Promise<void> {
+  return async (fn) => {
+    if (!fn.snapStart) return;
+    const built = await worker
+      .buildSnapshot({ function: fn, region: o.region, initTimeoutMs: o.initTimeoutMs })
+      .catch((err: unknown) => ({
+        ok: false as const,
+        reason: `building the snapshot failed: ${String(err)}`,
+      }));
+    if (!built.ok)
+      o.logger.warn("no snapshot for this version", {
+        function: fn.functionName,
+        version: fn.version,
+        reason: built.reason,
+      });
+  };
+}
+
+/** A version's SnapStart status as its configuration shows it: On only when a restore beats its init. */
+export function snapStartStatus(s: SnapshotBuild | undefined): { status: "On" | "Off"; reason?: string } {
+  if (!s) return { status: "Off" };
+  if (!s.ok) return { status: "Off", reason: s.reason };
+  if (!s.faster) {
+    return {
+      status: "Off",
+      reason: `restoring took ${s.restoreMs.toFixed(0)} ms, more than running the init (${s.initMs.toFixed(0)} ms)`,
+    };
+  }
+  return { status: "On" };
 }

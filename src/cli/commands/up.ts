@@ -1,7 +1,9 @@
 /** `nimbus up`: runs the platform in the foreground until SIGTERM, SIGINT or SIGHUP. */
 import { readFile } from "node:fs/promises";
-import { loadConfig } from "../../shared/config.js";
+import { type Config, loadConfig } from "../../shared/config.js";
+import { NimbusError } from "../../shared/errors.js";
 import { runForeground } from "../foreground.js";
+import { UsageError } from "../usage-error.js";
 
 /** Its flags by name, as given; loadConfig checks the values with the environment's and the file's. */
 export interface UpValues {
@@ -53,5 +55,13 @@ export async function up(values: UpValues): Promise<number> {
   if (values["instances-per-second"] !== undefined) flags.instancesPerSecond = values["instances-per-second"];
   if (values["free-tier"]) flags.freeTier = true;
   if (values["otlp-endpoint"] !== undefined) flags.otlpEndpoint = values["otlp-endpoint"];
-  return runForeground(loadConfig(process.env, file, flags));
+  let config: Config;
+  try {
+    config = loadConfig(process.env, file, flags);
+  } catch (err) {
+    // A setting out of range is the command line (or its environment, or --config) to change.
+    if (err instanceof NimbusError && err.code === "InvalidParameter") throw new UsageError(err.message);
+    throw err;
+  }
+  return runForeground(config);
 }

@@ -16,6 +16,7 @@ const STALE_DATABASE_S = 3_600;
 const RUN_DATABASE = /^nimbus_test_(\d+)_[0-9a-f]+$/;
 /** Enough for the concurrency tests to hold several transactions open at once. */
 const TEST_POOL_CONNECTIONS = 4;
+const IDLE_TIMEOUT_S = 1;
 
 interface RunDatabase {
   /** The database the URL names, to create and drop the run's own. */
@@ -60,7 +61,14 @@ export class TestPostgres {
   /** The first call reaches the server; a failure is kept, so that every test fails at once with it. */
   #reach(): Promise<RunDatabase> {
     this.#database ??= (async () => {
-      const server = connectPostgres({ url: this.#url, maxConnections: 1, connectTimeoutS: PROBE_TIMEOUT_S });
+      // Idle connections close on their own, so that a test process whose tests are done can
+      // exit (and drop its database on the way out: test/helpers/store.ts).
+      const server = connectPostgres({
+        url: this.#url,
+        maxConnections: 1,
+        connectTimeoutS: PROBE_TIMEOUT_S,
+        idleTimeoutS: IDLE_TIMEOUT_S,
+      });
       try {
         await server`SELECT 1`;
       } catch (err) {
@@ -80,7 +88,7 @@ export class TestPostgres {
       await server.unsafe(`ALTER DATABASE ${quoteIdentifier(name)} SET timezone TO 'America/St_Johns'`);
       const url = new URL(this.#url);
       url.pathname = `/${name}`;
-      const own = connectPostgres({ url: url.href, maxConnections: 1 });
+      const own = connectPostgres({ url: url.href, maxConnections: 1, idleTimeoutS: IDLE_TIMEOUT_S });
       return { server, own, url: url.href, name };
     })();
     return this.#database;

@@ -13,6 +13,8 @@ export interface PostgresOptions {
   /** Connections in the pool, opened when first needed. */
   readonly maxConnections?: number | undefined;
   readonly connectTimeoutS?: number | undefined;
+  /** Idle connections close after this long (unset: they stay open until the pool ends). */
+  readonly idleTimeoutS?: number | undefined;
 }
 
 const DEFAULT_MAX_CONNECTIONS = 10;
@@ -37,6 +39,7 @@ export function connectPostgres(options: PostgresOptions): Sql {
   return postgres(options.url, {
     max: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
     connect_timeout: options.connectTimeoutS ?? DEFAULT_CONNECT_TIMEOUT_S,
+    ...(options.idleTimeoutS === undefined ? {} : { idle_timeout: options.idleTimeoutS }),
     types: { bigint: INT8_AS_NUMBER },
     // Notices such as "relation already exists, skipping" are not the platform's output.
     onnotice: () => {},
