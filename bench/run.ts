@@ -3,14 +3,16 @@
  * each beside a baseline taken in the same run, prints a table and writes
  * bench/results/latest.json. The figures that depend on the sandbox driver run once per driver,
  * the jail's beside the process driver's (`sandboxes.ts`); those that depend on the store, once
- * per store, PostgreSQL's beside SQLite's (`stores.ts`). See bench/README.md for what each
- * figure measures.
+ * per store, PostgreSQL's beside SQLite's (`stores.ts`). With `--ab REV`, runs figures
+ * alternately on that revision and this checkout instead (`ab.ts`). See bench/README.md for
+ * what each figure measures.
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { type AbOptions, abCompare } from "./ab.js";
 import { asyncAccept, asyncKills, asyncStart } from "./async.js";
 import { coldStart } from "./cold-start.js";
 import { idleMemory } from "./idle-memory.js";
@@ -29,6 +31,14 @@ import { snapshotColdStart } from "./snapshot.js";
 import { compareStores, STORE_FIGURES, STORES, type StoreFigure } from "./stores.js";
 import { throughput } from "./throughput.js";
 import { warmLatency } from "./warm-latency.js";
+
+/**
+ * What `--ab` compares by default: every figure of docs/performance.md's table that a
+ * revision can change, but the kill figure: a count of losses, 0 on both sides, that takes
+ * minutes (`--only kill` compares it too).
+ */
+const AB_DEFAULT_FIGURES =
+  "latency,throughput,cold,memory,pool,provisioned,snapshot,start,accept,keepalive,metering";
 
 const USAGE = `usage: npm run bench -- [options]
 
@@ -51,8 +61,13 @@ const USAGE = `usage: npm run bench -- [options]
   --duration-ms N     throughput: timed window per run and target (default 2000)
   --cold-functions N  cold start and pool: fresh functions per run (default 20)
   --idle-instances N  idle memory: instances per run (default 10)
-  --out FILE          results file (default bench/results/latest.json)
+  --out FILE          results file (default bench/results/latest.json; with --ab, bench/results/ab.json)
   --cpu-prof DIR      write a V8 CPU profile of the platform process to DIR (open it in Chrome DevTools)
+  --ab REV            A/B instead of the table: the figures of --only alternately on a temporary
+                      checkout of REV (A) and on this one (B), each with its own bench and --runs 1;
+                      prints median A, median B, B/A and whether it is within noise (bench/README.md).
+                      Default figures: ${AB_DEFAULT_FIGURES}
+  --pairs N           A/B: invocations of each checkout (default 5)
 `;
 
 /** Above this share of the machine's CPU taken by other processes, a figure is flagged as disturbed. */
@@ -79,7 +94,7 @@ function options() {
   const { values } = parseArgs({
     options: {
       runs: { type: "string", default: "5" },
-      only: { type: "string", default: FIGURES.join(",") },
+      only: { type: "string" },
       sandboxes: { type: "string", default: SANDBOXES.join(",") },
       stores: { type: "string" },
       postgres: {
@@ -91,8 +106,10 @@ function options() {
       "duration-ms": { type: "string", default: "2000" },
       "cold-functions": { type: "string", default: "20" },
       "idle-instances": { type: "string", default: "10" },
-      out: { type: "string", default: join("bench", "results", "latest.json") },
+      out: { type: "string" },
       "cpu-prof": { type: "string" },
+      ab: { type: "string" },
+      pairs: { type: "string", default: "5" },
       help: { type: "boolean", default: false },
     },
   });
@@ -107,7 +124,7 @@ function options() {
       problems.push(`--${name} must be an integer ≥ ${min}, got ${values[name]}`);
     return n;
   };
-  const only = values.only
+  const only = (values.only ?? (values.ab !== undefined ? AB_DEFAULT_FIGURES : FIGURES.join(",")))
     .split(",")
     .map((s) => s.trim())
     .flatMap((s) => (s === "sandbox" ? SANDBOX_FIGURES : [s]));
@@ -138,8 +155,14 @@ function options() {
     durationMs: int("duration-ms", 100),
     coldFunctions: int("cold-functions", 1),
     idleInstances: int("idle-instances", 1),
-    out: values.out,
+    out: values.out ?? join("bench", "results", values.ab !== undefined ? "ab.json" : "latest.json"),
     cpuProfileDir: values["cpu-prof"],
+    ab: values.ab,
+    pairs: int("pairs", 1),
+    /** The options every checkout's bench understands, passed on as they were given. */
+    sizes: (["requests", "instances", "duration-ms", "cold-functions", "idle-instances"] as const).flatMap(
+      (name) => [`--${name}`, String(values[name])],
+    ),
   };
   if (problems.length > 0) {
     process.stderr.write(`${problems.join("\n")}\n\n${USAGE}`);
@@ -238,6 +261,11 @@ function postgresContext(figure: StoreFigure, postgres: BenchPostgres): { notes:
 
 async function main(): Promise<void> {
   const o = options();
+  if (o.ab !== undefined) {
+    const ab: AbOptions = { rev: o.ab, figures: [...o.only], pairs: o.pairs, sizes: o.sizes, out: o.out };
+    process.exitCode = await abCompare(ab);
+    return;
+  }
   const began = performance.now();
   const postgres = await postgresOf(o);
   const schemas: BenchSchema[] = [];
