@@ -100,6 +100,7 @@ export async function asyncAccept(
     notes: errors > 0 ? [`${errors} requests were not accepted`] : [],
     pass: a.median >= ACCEPT_TARGET && errors === 0,
     data: { acceptedPerSecond: accepted, syncPerSecond: sync, errors, clients: o.clients },
+    headline: { perSecond: a.median, worstPerSecond: a.min, syncPerSecond: s.median, errors },
   };
 }
 

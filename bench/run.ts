@@ -2,30 +2,43 @@
  * `npm run bench`: starts the platform in a child process, measures the selected figures,
  * each beside a baseline taken in the same run, prints a table and writes
  * bench/results/latest.json. The figures that depend on the sandbox driver run once per driver,
- * the jail's beside the process driver's (`sandboxes.ts`). See bench/README.md for what each
- * figure measures.
+ * the jail's beside the process driver's (`sandboxes.ts`); those that depend on the store, once
+ * per store, PostgreSQL's beside SQLite's (`stores.ts`). With `--ab REV`, runs figures
+ * alternately on that revision and this checkout instead (`ab.ts`). See bench/README.md for
+ * what each figure measures.
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { type AbOptions, abCompare } from "./ab.js";
 import { asyncAccept, asyncKills, asyncStart } from "./async.js";
 import { coldStart } from "./cold-start.js";
 import { idleMemory } from "./idle-memory.js";
 import { keepAliveFigure } from "./keep-alive.js";
-import { type BenchContext, type FigureResult, SANDBOXES, type Sandbox } from "./lib/context.js";
+import { type BenchContext, type FigureResult, SANDBOXES, type Sandbox, type Store } from "./lib/context.js";
 import { Control } from "./lib/functions.js";
 import { Signer } from "./lib/http-client.js";
 import { PlatformProcess } from "./lib/platform.js";
+import { BenchPostgres, type BenchSchema, DEFAULT_BENCH_POSTGRES_URL, shownUrl } from "./lib/postgres.js";
 import { cpuMsOf, machineBusyMs } from "./lib/proc.js";
 import { meteringCost } from "./metering.js";
 import { poolColdStart } from "./pool.js";
 import { provisionedFirstCall } from "./provisioned.js";
 import { compareSandboxes, GVISOR_FIGURES, SANDBOX_FIGURES, type SandboxFigure } from "./sandboxes.js";
 import { snapshotColdStart } from "./snapshot.js";
+import { compareStores, STORE_FIGURES, STORES, type StoreFigure } from "./stores.js";
 import { throughput } from "./throughput.js";
 import { warmLatency } from "./warm-latency.js";
+
+/**
+ * What `--ab` compares by default: every figure of docs/performance.md's table that a
+ * revision can change, but the kill figure: a count of losses, 0 on both sides, that takes
+ * minutes (`--only kill` compares it too).
+ */
+const AB_DEFAULT_FIGURES =
+  "latency,throughput,cold,memory,pool,provisioned,snapshot,start,accept,keepalive,metering";
 
 const USAGE = `usage: npm run bench -- [options]
 
@@ -37,19 +50,30 @@ const USAGE = `usage: npm run bench -- [options]
                       (gvisor runs ${GVISOR_FIGURES.join(",")} only)
                       (default both: the jail's figures beside the process driver's); the other
                       figures run on the first listed
+  --stores LIST       stores to run ${STORE_FIGURES.join(",")} on, comma-separated: sqlite,postgres
+                      (default both when PostgreSQL is reachable, else sqlite alone): PostgreSQL's
+                      figures beside SQLite's, on the first driver; the other figures run on SQLite
+  --postgres URL      the PostgreSQL server (default $NIMBUS_BENCH_POSTGRES_URL, else
+                      ${DEFAULT_BENCH_POSTGRES_URL}); a PostgreSQL platform gets
+                      a schema of its own there (nimbus_bench_…), dropped when it has closed
   --requests N        warm latency: timed sequential requests per run (default 2000)
   --instances N       throughput: instances and requests in flight (default 4)
   --duration-ms N     throughput: timed window per run and target (default 2000)
   --cold-functions N  cold start and pool: fresh functions per run (default 20)
   --idle-instances N  idle memory: instances per run (default 10)
-  --out FILE          results file (default bench/results/latest.json)
+  --out FILE          results file (default bench/results/latest.json; with --ab, bench/results/ab.json)
   --cpu-prof DIR      write a V8 CPU profile of the platform process to DIR (open it in Chrome DevTools)
+  --ab REV            A/B instead of the table: the figures of --only alternately on a temporary
+                      checkout of REV (A) and on this one (B), each with its own bench and --runs 1;
+                      prints median A, median B, B/A and whether it is within noise (bench/README.md).
+                      Default figures: ${AB_DEFAULT_FIGURES}
+  --pairs N           A/B: invocations of each checkout (default 5)
 `;
 
 /** Above this share of the machine's CPU taken by other processes, a figure is flagged as disturbed. */
 const DISTURBED_SHARE = 0.1;
-/** Width of the table's first column (figure names such as "warm latency · jail"). */
-const NAME_WIDTH = 21;
+/** Width of the table's first column (figure names such as "async accept · postgres"). */
+const NAME_WIDTH = 24;
 const FIGURES = [
   "latency",
   "throughput",
@@ -70,15 +94,22 @@ function options() {
   const { values } = parseArgs({
     options: {
       runs: { type: "string", default: "5" },
-      only: { type: "string", default: FIGURES.join(",") },
+      only: { type: "string" },
       sandboxes: { type: "string", default: SANDBOXES.join(",") },
+      stores: { type: "string" },
+      postgres: {
+        type: "string",
+        default: process.env.NIMBUS_BENCH_POSTGRES_URL ?? DEFAULT_BENCH_POSTGRES_URL,
+      },
       requests: { type: "string", default: "2000" },
       instances: { type: "string", default: "4" },
       "duration-ms": { type: "string", default: "2000" },
       "cold-functions": { type: "string", default: "20" },
       "idle-instances": { type: "string", default: "10" },
-      out: { type: "string", default: join("bench", "results", "latest.json") },
+      out: { type: "string" },
       "cpu-prof": { type: "string" },
+      ab: { type: "string" },
+      pairs: { type: "string", default: "5" },
       help: { type: "boolean", default: false },
     },
   });
@@ -93,7 +124,7 @@ function options() {
       problems.push(`--${name} must be an integer ≥ ${min}, got ${values[name]}`);
     return n;
   };
-  const only = values.only
+  const only = (values.only ?? (values.ab !== undefined ? AB_DEFAULT_FIGURES : FIGURES.join(",")))
     .split(",")
     .map((s) => s.trim())
     .flatMap((s) => (s === "sandbox" ? SANDBOX_FIGURES : [s]));
@@ -104,17 +135,34 @@ function options() {
   for (const s of sandboxes)
     if (!(SANDBOXES as readonly string[]).includes(s))
       problems.push(`--sandboxes: unknown driver "${s}", expected some of ${SANDBOXES.join(", ")}`);
+  const stores = values.stores?.split(",").map((s) => s.trim());
+  for (const s of stores ?? [])
+    if (!(STORES as readonly string[]).includes(s))
+      problems.push(`--stores: unknown store "${s}", expected some of ${STORES.join(", ")}`);
+  if (stores && !stores.includes("sqlite"))
+    problems.push(
+      `--stores: PostgreSQL's figures are set beside SQLite's, so list sqlite too, got ${values.stores}`,
+    );
   const o = {
     runs: int("runs", 1),
     only: new Set(only as Figure[]),
     sandboxes: sandboxes as Sandbox[],
+    /** Undefined: both when PostgreSQL is reachable. */
+    stores: stores ? ([...new Set(stores)] as Store[]) : undefined,
+    postgresUrl: values.postgres,
     requests: int("requests", 10),
     instances: int("instances", 1),
     durationMs: int("duration-ms", 100),
     coldFunctions: int("cold-functions", 1),
     idleInstances: int("idle-instances", 1),
-    out: values.out,
+    out: values.out ?? join("bench", "results", values.ab !== undefined ? "ab.json" : "latest.json"),
     cpuProfileDir: values["cpu-prof"],
+    ab: values.ab,
+    pairs: int("pairs", 1),
+    /** The options every checkout's bench understands, passed on as they were given. */
+    sizes: (["requests", "instances", "duration-ms", "cold-functions", "idle-instances"] as const).flatMap(
+      (name) => [`--${name}`, String(values[name])],
+    ),
   };
   if (problems.length > 0) {
     process.stderr.write(`${problems.join("\n")}\n\n${USAGE}`);
@@ -132,11 +180,13 @@ function gitCommit(): string | undefined {
 }
 
 /**
- * CPU used so far by the bench, its platforms and their live instances, and every process they
- * have reaped: what the machine's busy time minus this leaves is other people's work.
+ * CPU used so far by the bench, its platforms and their live instances, every process they
+ * have reaped, and the PostgreSQL server if it runs here: what the machine's busy time minus
+ * this leaves is other people's work.
  */
-async function benchCpuMs(platforms: Iterable<PlatformProcess>): Promise<number> {
-  let ms = cpuMsOf(process.pid, true);
+async function benchCpuMs(platforms: Iterable<PlatformProcess>, postgres?: BenchPostgres): Promise<number> {
+  // The PostgreSQL server works for the bench's platform (other clients of it count too).
+  let ms = cpuMsOf(process.pid, true) + (postgres?.cpuMs() ?? 0);
   for (const platform of platforms) {
     const instances = await platform.instancePids();
     ms += cpuMsOf(platform.pid, true) + instances.reduce((t, pid) => t + cpuMsOf(pid), 0);
@@ -167,36 +217,97 @@ function isSandboxFigure(figure: Figure): figure is SandboxFigure {
   return (SANDBOX_FIGURES as readonly string[]).includes(figure);
 }
 
+function isStoreFigure(figure: Figure): figure is StoreFigure {
+  return (STORE_FIGURES as readonly string[]).includes(figure);
+}
+
+/**
+ * The PostgreSQL server when the run includes it: asked for, or by default when a figure that
+ * depends on the store is selected and the server answers. Asked for and not reachable: exits.
+ */
+async function postgresOf(o: ReturnType<typeof options>): Promise<BenchPostgres | undefined> {
+  const wanted = o.stores ? o.stores.includes("postgres") : [...o.only].some(isStoreFigure);
+  if (!wanted) return undefined;
+  const reached = await BenchPostgres.reach(o.postgresUrl);
+  if (reached.ok) return reached.server;
+  const why = `PostgreSQL is not reachable at ${shownUrl(o.postgresUrl)} (${reached.reason})`;
+  if (o.stores) {
+    process.stderr.write(`${why}; start it, point --postgres at one, or leave postgres out of --stores\n`);
+    process.exit(2);
+  }
+  process.stdout.write(
+    `${why}: the figures run on SQLite alone. Start it (pg_ctlcluster --skip-systemctl-redirect 15 main start) ` +
+      "or point --postgres at one to set PostgreSQL's figures beside SQLite's.\n",
+  );
+  return undefined;
+}
+
+/**
+ * What the PostgreSQL row adds to its figure. The accepts count only where a commit is durable:
+ * a server with synchronous_commit=off or fsync=off answers before its WAL is on disk.
+ */
+function postgresContext(figure: StoreFigure, postgres: BenchPostgres): { notes: string[]; valid: boolean } {
+  if (figure !== "accept") return { notes: [], valid: true };
+  const { synchronousCommit, fsync } = postgres.durability;
+  const durable = synchronousCommit !== "off" && fsync === "on";
+  return {
+    notes: [
+      `durable: each 202 is sent after its INSERT has committed; the server has synchronous_commit=${synchronousCommit}, ` +
+        `fsync=${fsync}${durable ? " (a commit waits for its WAL to be flushed)" : ": NOT durable, so the figure fails"}`,
+    ],
+    valid: durable,
+  };
+}
+
 async function main(): Promise<void> {
   const o = options();
+  if (o.ab !== undefined) {
+    const ab: AbOptions = { rev: o.ab, figures: [...o.only], pairs: o.pairs, sizes: o.sizes, out: o.out };
+    process.exitCode = await abCompare(ab);
+    return;
+  }
   const began = performance.now();
+  const postgres = await postgresOf(o);
+  const schemas: BenchSchema[] = [];
   const progress = (m: string) => process.stderr.write(`  … ${m}\n`);
-  // One platform per driver, started when a figure first needs it. Issue 2's figures are those
-  // of a platform without a warm pool (the pool figure starts its own, with the same driver).
-  const contexts = new Map<Sandbox, BenchContext>();
-  const contextOf = async (sandbox: Sandbox): Promise<BenchContext> => {
-    const known = contexts.get(sandbox);
+  // One platform per driver and store, started when a figure first needs it. Issue 2's figures
+  // are those of a platform without a warm pool (the pool figure starts its own, with the same
+  // driver). A PostgreSQL platform gets a schema of its own, dropped once it has closed.
+  const contexts = new Map<string, BenchContext>();
+  const contextOf = async (sandbox: Sandbox, store: Store = "sqlite"): Promise<BenchContext> => {
+    const known = contexts.get(`${sandbox}/${store}`);
     if (known) return known;
+    let schema: BenchSchema | undefined;
+    if (store === "postgres") {
+      schema = await postgres!.schema();
+      schemas.push(schema);
+    }
     const platform = await PlatformProcess.start({
-      settings: { poolSize: 0, sandbox },
-      ...(o.cpuProfileDir && sandbox === o.sandboxes[0] ? { cpuProfileDir: o.cpuProfileDir } : {}),
+      settings: { poolSize: 0, sandbox, ...(schema ? { store: schema.store } : {}) },
+      ...(o.cpuProfileDir && sandbox === o.sandboxes[0] && store === "sqlite"
+        ? { cpuProfileDir: o.cpuProfileDir }
+        : {}),
     });
+    const label = [...(o.sandboxes.length > 1 ? [sandbox] : []), ...(postgres ? [store] : [])].join(" ");
     const ctx: BenchContext = {
       sandbox,
+      store,
+      ...(store === "postgres" ? { storeCpuMs: () => postgres!.cpuMs() } : {}),
       platform,
       base: new URL(platform.url),
       control: new Control(platform.url, platform.credentials),
       signer: new Signer(platform.credentials),
       runs: o.runs,
-      progress: (m) => progress(o.sandboxes.length > 1 ? `${sandbox}: ${m}` : m),
+      progress: (m) => progress(label ? `${label}: ${m}` : m),
     };
-    contexts.set(sandbox, ctx);
+    contexts.set(`${sandbox}/${store}`, ctx);
     return ctx;
   };
   const cores = availableParallelism();
   process.stdout.write(
     `Nimbus bench: ${o.runs} runs per figure, ${cores} cores, Node ${process.version}, ` +
-      `load average ${loadavg()[0]!.toFixed(2)}, sandbox drivers ${o.sandboxes.join(" and ")}\n`,
+      `load average ${loadavg()[0]!.toFixed(2)}, sandbox drivers ${o.sandboxes.join(" and ")}` +
+      `${postgres ? `, stores SQLite and PostgreSQL (${shownUrl(postgres.url)})` : ""}\n`,
   );
   const results: FigureResult[] = [];
   const others: Record<string, number> = {};
@@ -246,7 +357,7 @@ async function main(): Promise<void> {
       const wallStart = performance.now();
       const machineStart = machineBusyMs();
       const platforms = () => [...contexts.values()].map((c) => c.platform);
-      const ownStart = await benchCpuMs(platforms());
+      const ownStart = await benchCpuMs(platforms(), postgres);
       // The sandbox figures once per driver, back to back; the others on the first driver.
       const byDriver = new Map<Sandbox, FigureResult>();
       const drivers = isSandboxFigure(figure)
@@ -254,7 +365,13 @@ async function main(): Promise<void> {
         : o.sandboxes.slice(0, 1);
       for (const sandbox of drivers)
         byDriver.set(sandbox, await measureOrFail(figure, () => contextOf(sandbox).then(measure)));
-      const ownMs = (await benchCpuMs(platforms())) - ownStart;
+      // PostgreSQL's figures beside SQLite's, on the first driver, right after SQLite's.
+      const first = byDriver.get(o.sandboxes[0]!);
+      const onPostgres =
+        postgres && isStoreFigure(figure)
+          ? await measureOrFail(figure, () => contextOf(o.sandboxes[0]!, "postgres").then(measure))
+          : undefined;
+      const ownMs = (await benchCpuMs(platforms(), postgres)) - ownStart;
       const share = Math.max(
         0,
         (machineBusyMs() - machineStart - ownMs) / ((performance.now() - wallStart) * cores),
@@ -273,6 +390,9 @@ async function main(): Promise<void> {
       if (onProcess?.headline && onGvisor?.headline && isSandboxFigure(figure))
         rows.push(compareSandboxes(figure, onProcess, onGvisor, "gvisor"));
       else if (onGvisor) rows.push({ ...onGvisor, name: `${onGvisor.name} · gvisor` });
+      if (onPostgres && first?.headline && onPostgres.headline && isStoreFigure(figure))
+        rows.push(compareStores(figure, first, onPostgres, postgresContext(figure, postgres!)));
+      else if (onPostgres) rows.push({ ...onPostgres, name: `${onPostgres.name} · postgres` });
       for (const r of rows) {
         others[r.name] = share;
         results.push(r);
@@ -286,6 +406,15 @@ async function main(): Promise<void> {
     }
   } finally {
     for (const ctx of contexts.values()) await ctx.platform.close();
+    for (const schema of schemas)
+      await schema
+        .drop()
+        .catch((err: unknown) =>
+          process.stderr.write(
+            `could not drop the bench's PostgreSQL schema ${schema.schema}: ${String(err)}\n`,
+          ),
+        );
+    await postgres?.close();
   }
   const seconds = (performance.now() - began) / 1000;
   const passed = results.filter((r) => r.pass).length;
@@ -299,6 +428,7 @@ async function main(): Promise<void> {
     cores,
     runs: o.runs,
     sandboxes: o.sandboxes,
+    stores: postgres ? ["sqlite", "postgres"] : ["sqlite"],
     seconds,
     figures: Object.fromEntries(
       results.map((r) => [r.name, { pass: r.pass, otherCpuShare: others[r.name], ...r.data }]),

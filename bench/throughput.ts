@@ -35,6 +35,8 @@ interface LoadRun {
   readonly serverCpuUs: number;
   readonly instancesCpuUs: number;
   readonly clientCpuUs: number;
+  /** The store's server (PostgreSQL), when it runs apart from the platform; 0 otherwise. */
+  readonly storeCpuUs: number;
 }
 
 export async function throughput(ctx: BenchContext, o: ThroughputOptions): Promise<FigureResult> {
@@ -66,7 +68,9 @@ export async function throughput(ctx: BenchContext, o: ThroughputOptions): Promi
     await load(relay.url, path, bareHeaders, { ...o, durationMs: FIGURE_WARMUP_MS / 2 }, [], []);
     for (let run = 0; run < ctx.runs; run++) {
       ctx.progress(`throughput: run ${run + 1}/${ctx.runs}`);
-      platformRuns.push(await load(ctx.base, path, platformHeaders, o, [ctx.platform.pid], instancePids));
+      platformRuns.push(
+        await load(ctx.base, path, platformHeaders, o, [ctx.platform.pid], instancePids, ctx.storeCpuMs),
+      );
       bareRuns.push(await load(bare.url, path, bareHeaders, o, [bare.pid], []));
       relayRuns.push(await load(relay.url, path, bareHeaders, o, [relay.pid], relay.instancePids));
     }
@@ -100,6 +104,12 @@ export async function throughput(ctx: BenchContext, o: ThroughputOptions): Promi
         `${fmtInt(floor.median)}/s = ${fmtInt(floor.median / cores)}/core; platform ${fmtRatio(platform.median / floor.median)} of it; ` +
         `CPU per invocation: server ${fmtInt(mid(relayRuns, "serverCpuUs"))} µs + handler processes ` +
         `${fmtInt(mid(relayRuns, "instancesCpuUs"))} µs, load generator ${fmtInt(mid(relayRuns, "clientCpuUs"))} µs`,
+      ...(ctx.storeCpuMs
+        ? [
+            `CPU per invocation of the PostgreSQL server (all its processes, other clients' queries too): ` +
+              `${fmtInt(mid(platformRuns, "storeCpuUs"))} µs`,
+          ]
+        : []),
     ],
     pass,
     data: {
@@ -120,6 +130,7 @@ export async function throughput(ctx: BenchContext, o: ThroughputOptions): Promi
       worstPerSecond: platform.min,
       platformCpuUs: mid(platformRuns, "serverCpuUs"),
       instancesCpuUs: mid(platformRuns, "instancesCpuUs"),
+      errors,
     },
   };
 }
@@ -135,6 +146,7 @@ export async function load(
   o: ThroughputOptions,
   serverPids: readonly number[],
   instancePids: readonly number[],
+  storeCpuMs?: () => number,
 ): Promise<LoadRun> {
   const agent = keepAliveAgent(o.instances);
   let measuring = false;
@@ -158,6 +170,7 @@ export async function load(
   const cpu = () => ({
     server: serverPids.reduce((t, pid) => t + cpuMsOf(pid), 0),
     instances: instancePids.reduce((t, pid) => t + cpuMsOf(pid), 0),
+    store: storeCpuMs?.() ?? 0,
     client: process.cpuUsage(),
   });
   const loops = Array.from({ length: o.instances }, loop);
@@ -180,6 +193,7 @@ export async function load(
     errors,
     serverCpuUs: per(after.server - before.server),
     instancesCpuUs: per(after.instances - before.instances),
+    storeCpuUs: per(after.store - before.store),
     clientCpuUs: completed === 0 ? 0 : (clientUs.user + clientUs.system) / completed,
   };
 }

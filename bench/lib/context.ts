@@ -3,6 +3,9 @@ import type { Control } from "./functions.js";
 import type { Signer } from "./http-client.js";
 import type { PlatformProcess } from "./platform.js";
 
+/** Where the platform keeps its state (`store`): SQLite, or a schema of a PostgreSQL database. */
+export type Store = "sqlite" | "postgres";
+
 /** The sandbox drivers the bench measures, each set explicitly (never the platform's "auto"). */
 export const SANDBOXES = ["process", "jail", "gvisor"] as const;
 export type Sandbox = (typeof SANDBOXES)[number];
@@ -10,6 +13,9 @@ export type Sandbox = (typeof SANDBOXES)[number];
 export interface BenchContext {
   /** The driver of `platform`, and of any platform a figure starts of its own. */
   readonly sandbox: Sandbox;
+  readonly store: Store;
+  /** CPU time of the store's server so far, in ms, when it runs apart from the platform (PostgreSQL). */
+  readonly storeCpuMs?: () => number;
   readonly platform: PlatformProcess;
   readonly base: URL;
   readonly control: Control;
