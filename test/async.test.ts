@@ -73,6 +73,21 @@ async function logsOf(name: string): Promise<string[]> {
   return ((await res.json()) as { entries: { message: string }[] }).entries.map((e) => e.message);
 }
 
+/** The first line of `name`'s logs containing `marker`, waiting (in real time) until it is written. */
+async function logLine(name: string, marker: string): Promise<string> {
+  const has = (m: string) => m.includes(marker);
+  const lines = await eventually(
+    () => logsOf(name),
+    (ls) => ls.some(has),
+    {
+      what: `a line with ${JSON.stringify(marker)} in the logs of ${name}`,
+      timeoutMs: 6000,
+      everyMs: 20,
+    },
+  );
+  return lines.find(has)!;
+}
+
 describe("asynchronous invocation", () => {
   test("an Event invocation is accepted with 202 and runs; its record shows the result", async () => {
     await deploy("async-ok", `export const handler = async (e) => ({ doubled: e.n * 2 });`);
@@ -131,12 +146,7 @@ describe("asynchronous invocation", () => {
     const failed = await until(id, (r) => r.status === "failed");
     assert.equal(failed.attempts, 3);
 
-    let line: string | undefined;
-    for (let i = 0; i < 200 && !line; i++) {
-      line = (await logsOf("async-dlq")).find((m) => m.includes("FAILURE-RECORD"));
-      if (!line) await new Promise((r) => setTimeout(r, 20));
-    }
-    assert.ok(line, "the on-failure destination ran");
+    const line = await logLine("async-dlq", "FAILURE-RECORD");
     const received = JSON.parse(line.slice(line.indexOf("FAILURE-RECORD ") + 15)) as {
       requestContext: {
         requestId: string;
@@ -177,12 +187,7 @@ describe("asynchronous invocation", () => {
     const failing = await invokeAsync("async-once", { fail: true });
     assert.equal((await until(failing, (r) => r.status === "failed")).attempts, 1);
     await invokeAsync("async-once", {});
-    let line: string | undefined;
-    for (let i = 0; i < 200 && !line; i++) {
-      line = (await logsOf("async-ok-sink")).find((m) => m.includes("SUCCESS-RECORD"));
-      if (!line) await new Promise((r) => setTimeout(r, 20));
-    }
-    assert.match(line ?? "", /SUCCESS-RECORD Success "fine"/);
+    assert.match(await logLine("async-ok-sink", "SUCCESS-RECORD"), /SUCCESS-RECORD Success "fine"/);
   });
 
   test("a throttled event waits with backoff, without using up attempts, and runs once capacity returns", async () => {
@@ -265,12 +270,7 @@ describe("asynchronous invocation", () => {
     );
     const id = await invokeAsync("with-dlq", { order: 7 });
     await until(id, (r) => r.status === "failed");
-    let line: string | undefined;
-    for (let i = 0; i < 200 && !line; i++) {
-      line = (await logsOf("dead-letters")).find((m) => m.includes("DEAD-LETTER"));
-      if (!line) await new Promise((r) => setTimeout(r, 20));
-    }
-    assert.match(line ?? "", /DEAD-LETTER \{"order":7\}/);
+    assert.match(await logLine("dead-letters", "DEAD-LETTER"), /DEAD-LETTER \{"order":7\}/);
 
     await assert.rejects(
       t.lambda.send(
@@ -353,14 +353,18 @@ describe("idempotency and the loop guard", () => {
       }),
     );
     await invokeAsync("looper", {});
-    let stopped: { status: string; attempts: number; error: { errorType: string } | null }[] = [];
-    for (let i = 0; i < 300 && stopped.length === 0; i++) {
+    type Stopped = { status: string; attempts: number; error: { errorType: string } | null };
+    const failedLoopers = async () => {
       const res = await client.call("GET", "/nimbus/v1/invocations", {
         query: { function: "looper", status: "failed" },
       });
-      stopped = ((await res.json()) as { invocations: typeof stopped }).invocations;
-      if (stopped.length === 0) await new Promise((r) => setTimeout(r, 20));
-    }
+      return ((await res.json()) as { invocations: Stopped[] }).invocations;
+    };
+    const stopped = await eventually(failedLoopers, (l) => l.length > 0, {
+      what: "the looper's stopped invocation",
+      timeoutMs: 6000,
+      everyMs: 20,
+    });
     assert.equal(stopped.length, 1);
     assert.equal(stopped[0]!.error?.errorType, "RecursiveInvocationException");
     assert.equal(stopped[0]!.attempts, 0, "the 17th hop does not run");
@@ -369,12 +373,10 @@ describe("idempotency and the loop guard", () => {
     });
     assert.equal(((await ran.json()) as { invocations: unknown[] }).invocations.length, 17);
 
-    let line: string | undefined;
-    for (let i = 0; i < 200 && !line; i++) {
-      line = (await logsOf("loop-sink")).find((m) => m.includes("LOOP "));
-      if (!line) await new Promise((r) => setTimeout(r, 20));
-    }
-    assert.match(line ?? "", /LOOP RecursiveInvocationDetected RecursiveInvocationException/);
+    assert.match(
+      await logLine("loop-sink", "LOOP "),
+      /LOOP RecursiveInvocationDetected RecursiveInvocationException/,
+    );
   });
 
   test("an invoke carrying a trace header 16 hops deep is stopped without running", async () => {
@@ -403,12 +405,15 @@ describe("records of synchronous invocations", () => {
         region: "us-east-1",
         ...recording.platform.credentials,
       });
-      let body: { status?: string; attempts?: number; result?: unknown } = {};
-      for (let i = 0; i < 100 && body.status === undefined; i++) {
-        const res = await c.request("GET", `/nimbus/v1/invocations/${id}`);
-        if (res.status === 200) body = (await res.json()) as typeof body;
-        else await new Promise((r) => setTimeout(r, 10));
-      }
+      type Body = { status?: string; attempts?: number; result?: unknown };
+      const body = await eventually(
+        async () => {
+          const res = await c.request("GET", `/nimbus/v1/invocations/${id}`);
+          return res.status === 200 ? ((await res.json()) as Body) : {};
+        },
+        (b: Body) => b.status !== undefined,
+        { what: `the record of ${id}` },
+      );
       assert.deepEqual([body.status, body.attempts, body.result], ["succeeded", 1, 2]);
     } finally {
       await recording.close();

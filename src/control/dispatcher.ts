@@ -419,7 +419,7 @@ export class Dispatcher {
         return;
       pool.warming = this.#startAhead(pool.fn, "on-demand")
         .then((started) => {
-          if (started?.kind !== "ready") return;
+          if (started?.kind !== "ready") return this.#prewarmFailed(pool.fn, started);
           const warm = started.instance;
           if (pool.retired) return void warm.stop("its function version was replaced");
           pool.all.add(warm);
@@ -427,11 +427,27 @@ export class Dispatcher {
           const at = this.#o.clock.now();
           pool.idle.push({ instance: warm, lastUsed: at, keepUntil: at + d.keepAliveMs });
         })
-        .catch(() => {})
+        .catch((err: unknown) => this.#prewarmFailed(pool.fn, undefined, err))
         .finally(() => {
           pool.warming = undefined;
         });
     }, d.prewarmAfterMs);
+  }
+
+  /**
+   * A pre-warm is a guess: when it fails, the next call starts an instance itself (and gets
+   * any init error). Logged, so that a pre-warm failing every time does not go unseen; no room
+   * for it is routine on a full worker.
+   */
+  #prewarmFailed(fn: FunctionVersion, started: StartResult | undefined, err?: unknown): void {
+    const about = { function: fn.functionName, version: fn.version };
+    if (err !== undefined) this.#o.logger.warn("pre-warming an instance failed", { ...about, err });
+    else if (started?.kind === "init-failed")
+      this.#o.logger.warn("pre-warming an instance failed: its init failed", {
+        ...about,
+        reason: `${started.errorType}: ${started.reason}`,
+      });
+    else this.#o.logger.debug("no room to pre-warm an instance", { ...about, memoryMb: fn.memoryMb });
   }
 
   /** Stops the instances of a function (one version, or all): after an update or delete. */

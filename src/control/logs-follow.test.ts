@@ -77,6 +77,27 @@ test("a follower sees no usage record: the line is published as plain JSON for o
   await logs.close();
 });
 
+test("lines nobody follows are not published; once followed they are, until the follow stops", async () => {
+  const topics: string[] = [];
+  const live = new LocalFanOut();
+  const publish = live.publish.bind(live);
+  live.publish = (topic, message) => {
+    topics.push(topic);
+    return publish(topic, message);
+  };
+  const { logs, stored } = service(live);
+  logs.write(line("resize", "unheard"));
+  const stop = logs.follow("resize", () => {});
+  logs.write(line("resize", "heard"));
+  logs.write(line("other", "unheard"));
+  stop();
+  logs.write(line("resize", "unheard again"));
+  assert.deepEqual(topics, ["logs.resize"]);
+  await logs.flush();
+  assert.equal(stored.length, 4, "every line is stored all the same");
+  await logs.close();
+});
+
 test("a follower on another service sharing the fan-out hears the lines, as a follower on another node would", async () => {
   const live = new LocalFanOut();
   const writer = service(live);

@@ -2,7 +2,7 @@
  * Function logs: every line an instance writes, and the START / END / REPORT lines, kept per
  * function. Lines are written to the store in batches off the invoke path, and published at
  * once on the function's live topic (`logs.<name>`) for anyone following it, on this node or,
- * in a cluster, on another. A REPORT line carries its invocation's usage record.
+ * in a cluster, on another (only while someone does: `FanOut.hasSubscribers`). A REPORT line carries its invocation's usage record.
  *
  * Durability: entries are stored every FLUSH_EVERY_MS; a crash loses at most that interval's.
  */
@@ -69,6 +69,9 @@ export class LogService implements LogSink {
     this.#pending.push(entry);
     if (this.#pending.length > MAX_PENDING_ENTRIES) this.#drop();
     if (this.#pending.length >= FLUSH_AT_ENTRIES && !this.#flushing) void this.flush();
+    // Most lines have no follower: no message, no promise for them.
+    const topic = liveTopic(entry.functionName);
+    if (!this.#live.hasSubscribers(topic)) return;
     const line: LiveLine = {
       functionName: entry.functionName,
       version: entry.version,
@@ -77,7 +80,7 @@ export class LogService implements LogSink {
       timestamp: entry.timestamp,
       message: entry.message,
     };
-    this.#live.publish(liveTopic(entry.functionName), line).catch((err: unknown) => {
+    this.#live.publish(topic, line).catch((err: unknown) => {
       this.#logger.warn("could not hand a log line to its followers", { err, function: entry.functionName });
     });
   }

@@ -49,3 +49,16 @@ test("topics are what a NATS subject without wildcards can be; others are refuse
   assert.throws(() => live.subscribe("logs.*", () => {}), /fan-out topic "logs\.\*" is invalid/);
   await assert.rejects(live.publish("logs.a b", 1), /is invalid/);
 });
+
+test("a topic has subscribers from the first subscribe until the last one leaves", () => {
+  const live = new LocalFanOut();
+  assert.equal(live.hasSubscribers("logs.a"), false);
+  const first = live.subscribe("logs.a", () => {});
+  const second = live.subscribe("logs.a", () => {});
+  assert.equal(live.hasSubscribers("logs.a"), true);
+  assert.equal(live.hasSubscribers("logs.b"), false, "only its own topic");
+  first();
+  assert.equal(live.hasSubscribers("logs.a"), true, "one still listens");
+  second();
+  assert.equal(live.hasSubscribers("logs.a"), false);
+});

@@ -26,6 +26,11 @@ export class LocalFanOut implements FanOut {
     return failure === undefined ? SENT : Promise.reject(failure);
   }
 
+  hasSubscribers(topic: string): boolean {
+    // A topic's set is removed with its last subscriber.
+    return this.#topics.has(topic);
+  }
+
   subscribe(topic: string, listener: FanOutListener): () => void {
     if (!isTopic(topic)) throw invalidTopic(topic);
     let listeners = this.#topics.get(topic);

@@ -9,7 +9,11 @@
  *   NATS subject without wildcards;
  * - a message is a plain JSON value: it may cross the network, so a subscriber must not count
  *   on the very object published, on `undefined` fields or on Buffers;
- * - publish is asynchronous and at most once; its promise rejects when it could not be sent.
+ * - publish is asynchronous and at most once; its promise rejects when it could not be sent;
+ * - `hasSubscribers` lets a publisher skip building a message nobody would hear (a log line on
+ *   the warm path): it may answer true when unsure, never false while someone listens. Over
+ *   NATS, an implementation learns where listeners are (followers announce their topics on a
+ *   subject of their own) or answers true.
  */
 
 /** A plain JSON value: what survives JSON.stringify and JSON.parse unchanged. */
@@ -28,6 +32,8 @@ export interface FanOut {
   publish(topic: string, message: FanOutMessage): Promise<void>;
   /** Calls `listener` with each message published on `topic` from now on, until the returned function is called. */
   subscribe(topic: string, listener: FanOutListener): () => void;
+  /** False only when a message published on `topic` now would certainly reach no one. */
+  hasSubscribers(topic: string): boolean;
 }
 
 const TOPIC = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;

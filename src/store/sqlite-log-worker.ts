@@ -7,11 +7,13 @@
 import { parentPort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
 import { batchWriter, type PackedBatch } from "./sqlite-writes.js";
+import type { ThreadReply } from "./thread-rpc.js";
 
-/** Log rows and usage rows, packed (`packed-rows.ts`), stored in one transaction. */
-export type WriterBatch = PackedBatch & { readonly id: number };
-
-export type WriterAck = { readonly id: number; readonly error?: string };
+/**
+ * What the store asks its log writer (sent with an `id`, `thread-rpc.ts`): log rows and usage
+ * rows, packed (`packed-rows.ts`), stored in one transaction; or to close.
+ */
+export type WriterRequest = PackedBatch | { readonly op: "close" };
 
 const db = new Database((workerData as { path: string }).path);
 db.pragma("journal_mode = WAL");
@@ -19,16 +21,21 @@ db.pragma("synchronous = NORMAL");
 db.pragma("busy_timeout = 5000");
 const write = batchWriter(db);
 
-parentPort!.on("message", (batch: WriterBatch | "close") => {
-  if (batch === "close") {
-    db.close();
-    parentPort!.close();
-    return;
-  }
+parentPort!.on("message", (req: WriterRequest & { readonly id: number }) => {
   try {
-    write(batch);
-    parentPort!.postMessage({ id: batch.id } satisfies WriterAck);
+    if ("op" in req) {
+      db.close();
+      reply({ id: req.id });
+      parentPort!.close();
+      return;
+    }
+    write(req);
+    reply({ id: req.id });
   } catch (err) {
-    parentPort!.postMessage({ id: batch.id, error: (err as Error).message } satisfies WriterAck);
+    reply({ id: req.id, error: (err as Error).message });
   }
 });
+
+function reply(r: ThreadReply): void {
+  parentPort!.postMessage(r);
+}

@@ -8,11 +8,12 @@ import { parentPort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
 import type { EventFilter, NewEvent, Settlement } from "../control/async/queue.js";
 import { type EventRow, toEvent } from "./event-row.js";
+import type { ThreadReply } from "./thread-rpc.js";
 
+/** What the queue asks its thread (sent with an `id`, `thread-rpc.ts`). */
 export type QueueRequest =
-  | { readonly id: number; readonly op: "enqueue"; readonly event: NewEvent }
+  | { readonly op: "enqueue"; readonly event: NewEvent }
   | {
-      readonly id: number;
       readonly op: "claim";
       readonly max: number;
       readonly now: number;
@@ -20,28 +21,24 @@ export type QueueRequest =
       readonly perFunction: number;
     }
   | {
-      readonly id: number;
       readonly op: "settle";
       readonly eventId: string;
       readonly outcome: Settlement;
       readonly now: number;
     }
-  | { readonly id: number; readonly op: "recover"; readonly now: number }
-  | { readonly id: number; readonly op: "get"; readonly eventId: string }
-  | { readonly id: number; readonly op: "list"; readonly filter: EventFilter }
-  | { readonly id: number; readonly op: "redrive"; readonly eventId: string; readonly now: number }
+  | { readonly op: "recover"; readonly now: number }
+  | { readonly op: "get"; readonly eventId: string }
+  | { readonly op: "list"; readonly filter: EventFilter }
+  | { readonly op: "redrive"; readonly eventId: string; readonly now: number }
   | {
-      readonly id: number;
       readonly op: "record";
       readonly event: NewEvent;
       readonly outcome: Exclude<Settlement, { status: "retrying" }>;
       readonly now: number;
     }
-  | { readonly id: number; readonly op: "prune"; readonly olderThan: number }
-  | { readonly id: number; readonly op: "backlog" }
-  | { readonly id: number; readonly op: "close" };
-
-export type QueueReply = { readonly id: number; readonly value?: unknown; readonly error?: string };
+  | { readonly op: "prune"; readonly olderThan: number }
+  | { readonly op: "backlog" }
+  | { readonly op: "close" };
 
 const db = new Database((workerData as { path: string }).path);
 db.pragma("journal_mode = WAL");
@@ -160,11 +157,11 @@ function flush(): void {
   }
 }
 
-function reply(r: QueueReply): void {
+function reply(r: ThreadReply): void {
   parentPort!.postMessage(r);
 }
 
-parentPort!.on("message", (req: QueueRequest) => {
+parentPort!.on("message", (req: QueueRequest & { readonly id: number }) => {
   try {
     switch (req.op) {
       case "enqueue":

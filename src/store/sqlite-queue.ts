@@ -8,36 +8,20 @@ import type {
   QueuedEvent,
   Settlement,
 } from "../control/async/queue.js";
-import type { QueueReply, QueueRequest } from "./sqlite-queue-worker.js";
-
-type Request = QueueRequest extends infer R ? (R extends { id: number } ? Omit<R, "id"> : never) : never;
+import type { QueueRequest } from "./sqlite-queue-worker.js";
+import { ThreadRpc } from "./thread-rpc.js";
 
 export class SqliteEventQueue implements EventQueue {
-  readonly #worker: Worker;
-  readonly #pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
-  #seq = 0;
-  #closing = false;
-  #failure: Error | undefined;
+  readonly #thread: ThreadRpc<QueueRequest>;
 
   /** `path`: the platform's database, already migrated by the metadata store. */
   constructor(path: string) {
-    this.#worker = new Worker(new URL("./sqlite-queue-worker.js", import.meta.url), { workerData: { path } });
-    this.#worker.on("message", (r: QueueReply) => {
-      const p = this.#pending.get(r.id);
-      this.#pending.delete(r.id);
-      if (this.#pending.size === 0 && !this.#closing) this.#worker.unref();
-      if (r.error === undefined) p?.resolve(r.value);
-      else p?.reject(new Error(`event queue: ${r.error}`));
-    });
-    this.#worker.on("error", (err) => this.#fail(err));
-    this.#worker.on("exit", (code) => {
-      if (!this.#closing) this.#fail(new Error(`event queue: its thread stopped (exit code ${code})`));
-    });
-    this.#worker.unref();
+    const worker = new Worker(new URL("./sqlite-queue-worker.js", import.meta.url), { workerData: { path } });
+    this.#thread = new ThreadRpc(worker, "event queue");
   }
 
   enqueue(event: NewEvent): Promise<string> {
-    return this.#call({ op: "enqueue", event }) as Promise<string>;
+    return this.#thread.call({ op: "enqueue", event }) as Promise<string>;
   }
 
   async claim(
@@ -46,7 +30,7 @@ export class SqliteEventQueue implements EventQueue {
     skipFunctions: readonly string[] = [],
     perFunction = max,
   ): Promise<QueuedEvent[]> {
-    const events = (await this.#call({
+    const events = (await this.#thread.call({
       op: "claim",
       max,
       now,
@@ -57,25 +41,25 @@ export class SqliteEventQueue implements EventQueue {
   }
 
   async settle(id: string, outcome: Settlement, now: number): Promise<void> {
-    await this.#call({ op: "settle", eventId: id, outcome, now });
+    await this.#thread.call({ op: "settle", eventId: id, outcome, now });
   }
 
   recover(now: number): Promise<number> {
-    return this.#call({ op: "recover", now }) as Promise<number>;
+    return this.#thread.call({ op: "recover", now }) as Promise<number>;
   }
 
   async get(id: string): Promise<QueuedEvent | undefined> {
-    const e = (await this.#call({ op: "get", eventId: id })) as QueuedEvent | undefined;
+    const e = (await this.#thread.call({ op: "get", eventId: id })) as QueuedEvent | undefined;
     return e && withBuffers(e);
   }
 
   async list(filter: EventFilter): Promise<QueuedEvent[]> {
-    const events = (await this.#call({ op: "list", filter })) as QueuedEvent[];
+    const events = (await this.#thread.call({ op: "list", filter })) as QueuedEvent[];
     return events.map(withBuffers);
   }
 
   redrive(id: string, now: number): Promise<boolean> {
-    return this.#call({ op: "redrive", eventId: id, now }) as Promise<boolean>;
+    return this.#thread.call({ op: "redrive", eventId: id, now }) as Promise<boolean>;
   }
 
   async record(
@@ -83,40 +67,19 @@ export class SqliteEventQueue implements EventQueue {
     outcome: Exclude<Settlement, { status: "retrying" }>,
     now: number,
   ): Promise<void> {
-    await this.#call({ op: "record", event, outcome, now });
+    await this.#thread.call({ op: "record", event, outcome, now });
   }
 
   backlog(): Promise<Backlog[]> {
-    return this.#call({ op: "backlog" }) as Promise<Backlog[]>;
+    return this.#thread.call({ op: "backlog" }) as Promise<Backlog[]>;
   }
 
   prune(olderThan: number): Promise<number> {
-    return this.#call({ op: "prune", olderThan }) as Promise<number>;
+    return this.#thread.call({ op: "prune", olderThan }) as Promise<number>;
   }
 
-  async close(): Promise<void> {
-    this.#closing = true;
-    const exited = new Promise((r) => this.#worker.once("exit", r));
-    await this.#call({ op: "close" });
-    await exited;
-  }
-
-  /** The thread died: every call now fails with why, instead of waiting forever. */
-  #fail(err: Error): void {
-    this.#failure ??= err;
-    for (const p of this.#pending.values()) p.reject(err);
-    this.#pending.clear();
-  }
-
-  #call(req: Request): Promise<unknown> {
-    if (this.#failure) return Promise.reject(this.#failure);
-    const id = this.#seq++;
-    return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
-      // A thread with work in flight keeps the process alive; an idle one does not.
-      this.#worker.ref();
-      this.#worker.postMessage({ ...req, id });
-    });
+  close(): Promise<void> {
+    return this.#thread.close({ op: "close" });
   }
 }
 

@@ -11,7 +11,7 @@ import { LATEST } from "../protocol/function.js";
 import type { FunctionSandbox } from "../protocol/sandbox.js";
 import { type FunctionRow, toRecord, versionBody } from "./function-row.js";
 import { transferables } from "./packed-rows.js";
-import type { WriterAck as LogAck, WriterBatch } from "./sqlite-log-worker.js";
+import type { WriterRequest } from "./sqlite-log-worker.js";
 import { SQLITE_MIGRATIONS } from "./sqlite-migrations.js";
 import {
   deleteBudget,
@@ -23,16 +23,14 @@ import {
   usageOf,
 } from "./sqlite-usage.js";
 import { batchWriter, type PackedBatch, packBatch, queryLogs } from "./sqlite-writes.js";
+import { ThreadRpc } from "./thread-rpc.js";
 import type { MetadataStore } from "./types.js";
 
 export class SqliteStore implements MetadataStore {
   readonly #db: Database.Database;
-  readonly #logWriter: Worker | undefined;
+  readonly #logWriter: ThreadRpc<WriterRequest> | undefined;
   /** Without a writing thread (an in-memory database): the insert, prepared once. */
   #insertBatch: ((batch: PackedBatch) => void) | undefined;
-  readonly #pendingAcks = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
-  #batchSeq = 0;
-  #closing = false;
 
   /** `path` ":memory:" keeps everything on this thread; a file gets a log-writing thread too. */
   constructor(path: string) {
@@ -43,22 +41,8 @@ export class SqliteStore implements MetadataStore {
     this.#db.pragma("busy_timeout = 5000");
     this.#migrate();
     if (path !== ":memory:") {
-      this.#logWriter = new Worker(new URL("./sqlite-log-worker.js", import.meta.url), {
-        workerData: { path },
-      });
-      this.#logWriter.on("message", (ack: LogAck) => {
-        const waiter = this.#pendingAcks.get(ack.id);
-        this.#pendingAcks.delete(ack.id);
-        if (this.#pendingAcks.size === 0 && !this.#closing) this.#logWriter?.unref();
-        if (ack.error === undefined) waiter?.resolve();
-        else waiter?.reject(new Error(`storing failed: ${ack.error}`));
-      });
-      this.#logWriter.on("error", (err) => {
-        for (const w of this.#pendingAcks.values()) w.reject(err);
-        this.#pendingAcks.clear();
-      });
-      // An idle thread must not keep an otherwise finished process alive; one storing logs must.
-      this.#logWriter.unref();
+      const worker = new Worker(new URL("./sqlite-log-worker.js", import.meta.url), { workerData: { path } });
+      this.#logWriter = new ThreadRpc(worker, "log writer");
     }
   }
 
@@ -300,15 +284,7 @@ export class SqliteStore implements MetadataStore {
       this.#insertBatch(batch);
       return;
     }
-    const id = this.#batchSeq++;
-    return new Promise<void>((resolve, reject) => {
-      this.#pendingAcks.set(id, { resolve, reject });
-      writer.ref();
-      writer.postMessage({ id, ...batch } satisfies WriterBatch, [
-        ...transferables(batch.logs),
-        ...transferables(batch.usage),
-      ]);
-    });
+    return writer.call(batch, [...transferables(batch.logs), ...transferables(batch.usage)]) as Promise<void>;
   }
 
   async queryUsage(q: UsageQuery): Promise<UsageSums[]> {
@@ -341,13 +317,7 @@ export class SqliteStore implements MetadataStore {
   }
 
   async close(): Promise<void> {
-    if (this.#logWriter) {
-      this.#closing = true;
-      this.#logWriter.ref();
-      const exited = new Promise((r) => this.#logWriter!.once("exit", r));
-      this.#logWriter.postMessage("close");
-      await exited;
-    }
+    await this.#logWriter?.close({ op: "close" });
     this.#db.close();
   }
 }

@@ -118,10 +118,7 @@ export class Worker implements WorkerApi {
     this.#runtimeDir = join(this.#opts.root, "runtime");
     await mkdir(this.#runtimeDir, { recursive: true, mode: 0o755 });
     await rm(join(this.#runtimeDir, "node"), { recursive: true, force: true });
-    await cp(dirname(this.#opts.nodeBootstrap), join(this.#runtimeDir, "node"), {
-      recursive: true,
-      filter: (src) => !src.endsWith(".test.js"),
-    });
+    await cp(dirname(this.#opts.nodeBootstrap), join(this.#runtimeDir, "node"), { recursive: true });
     for (const w of this.#opts.driver.warnings) this.#opts.logger.warn(w);
     this.#pool.keep(this.#poolKey(this.#opts.driver, DEFAULT_MEMORY_MB));
   }

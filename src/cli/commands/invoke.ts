@@ -2,6 +2,7 @@
 import { readFile } from "node:fs/promises";
 import { Command } from "commander";
 import { INIT_PHASES_HEADER, type InitPhases } from "../../protocol/invoke.js";
+import { jsonOrText } from "../../shared/json-or-text.js";
 import type { ConnectionFlags } from "../client.js";
 import type { CliContext } from "../context.js";
 import { withConnection, withJson } from "../options.js";
@@ -71,7 +72,7 @@ export function invokeCommand(ctx: CliContext): Command {
           StatusCode: res.status,
           ExecutedVersion: res.headers.get("x-amz-executed-version"),
           FunctionError: failed,
-          Payload: parsed(body),
+          Payload: jsonOrText(body),
           LogTail: tail,
           InitPhases: phases ? parsePhases(phases) : null,
         });
@@ -87,15 +88,6 @@ export function invokeCommand(ctx: CliContext): Command {
       return failed ? 1 : 0;
     }),
   );
-}
-
-/** The result as JSON when it is JSON, else its text. */
-function parsed(body: string): unknown {
-  try {
-    return JSON.parse(body);
-  } catch {
-    return body;
-  }
 }
 
 /**

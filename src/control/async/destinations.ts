@@ -6,6 +6,7 @@
  * through the accept path, one hop further down the event's chain (`lineage.ts`).
  */
 import { type FunctionVersion, functionArn, LATEST, parseFunctionArn } from "../../protocol/function.js";
+import { jsonOrText } from "../../shared/json-or-text.js";
 import type { Logger } from "../../shared/logger.js";
 import type { AcceptInput } from "./accept.js";
 import type { EventInvokeConfig } from "./event-configs-repo.js";
@@ -102,20 +103,12 @@ export function invocationRecord(ending: Ending, region: string, accountId: stri
       condition,
       approximateInvokeCount: ending.attempts,
     },
-    requestPayload: parseOr(event.payload.toString("utf8")),
+    requestPayload: jsonOrText(event.payload.toString("utf8")),
     responseContext: {
       statusCode: 200,
       executedVersion: ending.executed.version,
       ...(condition === "Success" ? {} : { functionError: "Unhandled" }),
     },
-    responsePayload: parseOr(response === undefined ? "null" : response.toString("utf8")),
+    responsePayload: jsonOrText(response === undefined ? "null" : response.toString("utf8")),
   };
-}
-
-function parseOr(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
 }

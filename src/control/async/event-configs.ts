@@ -1,89 +1,121 @@
 /**
- * Lambda's event invoke configuration (Put/Update/Get/Delete/ListFunctionEventInvokeConfig):
- * per function version or alias, how many times a failed asynchronous invocation is retried,
- * how old an event may grow, and where outcomes go. Destinations are functions (Lambda ARNs)
- * and must exist when configured.
+ * Asynchronous invocation settings (Lambda's event invoke configuration): per function version
+ * or alias, how many times a failed asynchronous invocation is retried, how old an event may
+ * grow, and which function hears of each outcome. Callers name destinations by plain name and
+ * qualifier (`EventInvokeSpec`); they must exist when configured, and are stored as function
+ * ARNs. Surfaces decode their own requests into the spec (the Lambda API: `lambda-api/decode.ts`).
  */
-import { LATEST, parseFunctionArn } from "../../protocol/function.js";
+import { LATEST } from "../../protocol/function.js";
 import type { Clock } from "../../shared/clock.js";
-import { NimbusError } from "../../shared/errors.js";
+import { NimbusError, type Problem } from "../../shared/errors.js";
 import type { Registry } from "../registry/registry.js";
 import * as v from "../registry/validate.js";
 import type { EventConfigsRepo, EventInvokeConfig } from "./event-configs-repo.js";
 
 export const DEFAULT_RETRY_ATTEMPTS = 2;
 export const DEFAULT_EVENT_AGE_S = 21_600;
+const MAX_RETRY_ATTEMPTS = 2;
+const MIN_EVENT_AGE_S = 60;
+
+/** What each setting expects, completing "must …" (surfaces describe a wrong type with it too). */
+export const EVENT_CONFIG_EXPECTED = {
+  maximumRetryAttempts: `be an integer from 0 to ${MAX_RETRY_ATTEMPTS}`,
+  maximumEventAgeInSeconds: `be an integer from ${MIN_EVENT_AGE_S} to ${DEFAULT_EVENT_AGE_S}`,
+} as const;
+
+/** The function (a version or alias of it) that hears of an outcome. */
+export interface DestinationRef {
+  readonly functionName: string;
+  /** A version or alias; none: the function's $LATEST. */
+  readonly qualifier?: string | undefined;
+}
+
+/**
+ * How a function's asynchronous invocations are retried and routed. `put` replaces the whole
+ * configuration (what is left out takes Lambda's defaults); `update` changes only the fields
+ * given. `null` removes a destination.
+ */
+export interface EventInvokeSpec {
+  readonly maximumRetryAttempts?: number | undefined;
+  readonly maximumEventAgeInSeconds?: number | undefined;
+  readonly onSuccess?: DestinationRef | null | undefined;
+  readonly onFailure?: DestinationRef | null | undefined;
+}
 
 export class EventConfigs {
   readonly #store: EventConfigsRepo;
-  readonly #registry: Registry;
+  readonly #registry: Pick<Registry, "resolve" | "arn">;
   readonly #clock: Clock;
 
-  constructor(deps: { store: EventConfigsRepo; registry: Registry; clock: Clock }) {
+  constructor(deps: { store: EventConfigsRepo; registry: Pick<Registry, "resolve" | "arn">; clock: Clock }) {
     this.#store = deps.store;
     this.#registry = deps.registry;
     this.#clock = deps.clock;
   }
 
-  /** Put replaces the whole configuration; update changes only the fields given. */
-  async put(
-    nameRaw: string,
-    qualifierParam: string | undefined,
-    body: Record<string, unknown>,
-    mode: "put" | "update",
+  /** Sets the configuration of (name, qualifier) to `spec`, defaults for what it leaves out. */
+  async put(name: string, qualifier: string | undefined, spec: EventInvokeSpec): Promise<EventInvokeConfig> {
+    const target = await this.#target(name, qualifier);
+    return this.#save(target, undefined, spec);
+  }
+
+  /** Changes the fields `spec` gives in the configuration of (name, qualifier), if it has one. */
+  async update(
+    name: string,
+    qualifier: string | undefined,
+    spec: EventInvokeSpec,
   ): Promise<EventInvokeConfig> {
-    const { name, qualifier } = await this.#target(nameRaw, qualifierParam);
-    const current = mode === "update" ? await this.#store.getEventInvokeConfig(name, qualifier) : undefined;
-    const destinations = body.DestinationConfig as
-      | { OnSuccess?: { Destination?: unknown }; OnFailure?: { Destination?: unknown } }
-      | undefined;
-    if (destinations !== undefined && (typeof destinations !== "object" || destinations === null)) {
-      throw v.invalid("destinationConfig", destinations, "be an object", "type");
-    }
+    const target = await this.#target(name, qualifier);
+    const current = await this.#store.getEventInvokeConfig(target.name, target.qualifier);
+    return this.#save(target, current, spec);
+  }
+
+  async #save(
+    target: { name: string; qualifier: string },
+    current: EventInvokeConfig | undefined,
+    spec: EventInvokeSpec,
+  ): Promise<EventInvokeConfig> {
+    const { maximumRetryAttempts: retries, maximumEventAgeInSeconds: age } = spec;
+    v.report(
+      retries === undefined ? undefined : integerIn("maximumRetryAttempts", retries, 0, MAX_RETRY_ATTEMPTS),
+      age === undefined
+        ? undefined
+        : integerIn("maximumEventAgeInSeconds", age, MIN_EVENT_AGE_S, DEFAULT_EVENT_AGE_S),
+    );
     const config: EventInvokeConfig = {
-      functionName: name,
-      qualifier,
-      maximumRetryAttempts:
-        body.MaximumRetryAttempts === undefined
-          ? (current?.maximumRetryAttempts ?? DEFAULT_RETRY_ATTEMPTS)
-          : intIn(body.MaximumRetryAttempts, "maximumRetryAttempts", 0, 2),
-      maximumEventAgeInSeconds:
-        body.MaximumEventAgeInSeconds === undefined
-          ? (current?.maximumEventAgeInSeconds ?? DEFAULT_EVENT_AGE_S)
-          : intIn(body.MaximumEventAgeInSeconds, "maximumEventAgeInSeconds", 60, 21_600),
+      functionName: target.name,
+      qualifier: target.qualifier,
+      maximumRetryAttempts: retries ?? current?.maximumRetryAttempts ?? DEFAULT_RETRY_ATTEMPTS,
+      maximumEventAgeInSeconds: age ?? current?.maximumEventAgeInSeconds ?? DEFAULT_EVENT_AGE_S,
       onSuccess:
-        destinations?.OnSuccess === undefined
+        spec.onSuccess === undefined
           ? current?.onSuccess
-          : await this.#destination(destinations.OnSuccess.Destination, "onSuccess"),
+          : await this.#destination(spec.onSuccess, "onSuccess"),
       onFailure:
-        destinations?.OnFailure === undefined
+        spec.onFailure === undefined
           ? current?.onFailure
-          : await this.#destination(destinations.OnFailure.Destination, "onFailure"),
+          : await this.#destination(spec.onFailure, "onFailure"),
       lastModified: this.#clock.now(),
     };
     await this.#store.putEventInvokeConfig(config);
     return config;
   }
 
-  async get(nameRaw: string, qualifierParam: string | undefined): Promise<EventInvokeConfig> {
-    const { name, qualifier } = await this.#target(nameRaw, qualifierParam);
-    const config = await this.#store.getEventInvokeConfig(name, qualifier);
-    if (!config) {
-      throw new NimbusError("NotFound", `The function ${name}:${qualifier} has no event invoke config.`);
-    }
+  async get(name: string, qualifier: string | undefined): Promise<EventInvokeConfig> {
+    const target = await this.#target(name, qualifier);
+    const config = await this.#store.getEventInvokeConfig(target.name, target.qualifier);
+    if (!config) throw noConfig(target);
     return config;
   }
 
-  async list(nameRaw: string): Promise<EventInvokeConfig[]> {
-    const { name } = await this.#target(nameRaw, undefined);
+  async list(name: string): Promise<EventInvokeConfig[]> {
+    await this.#target(name, undefined);
     return this.#store.listEventInvokeConfigs(name);
   }
 
-  async delete(nameRaw: string, qualifierParam: string | undefined): Promise<void> {
-    const { name, qualifier } = await this.#target(nameRaw, qualifierParam);
-    if (!(await this.#store.deleteEventInvokeConfig(name, qualifier))) {
-      throw new NimbusError("NotFound", `The function ${name}:${qualifier} has no event invoke config.`);
-    }
+  async delete(name: string, qualifier: string | undefined): Promise<void> {
+    const target = await this.#target(name, qualifier);
+    if (!(await this.#store.deleteEventInvokeConfig(target.name, target.qualifier))) throw noConfig(target);
   }
 
   /** The configuration that applies to an event sent to (name, qualifier): its own, or Lambda's defaults. */
@@ -102,44 +134,41 @@ export class EventConfigs {
     );
   }
 
-  async #target(
-    nameRaw: string,
-    qualifierParam: string | undefined,
-  ): Promise<{ name: string; qualifier: string }> {
-    // Surfaces pass a plain name and qualifier (the Lambda API parses ARNs).
-    const ref = { name: nameRaw, qualifier: qualifierParam };
+  async #target(name: string, qualifier: string | undefined): Promise<{ name: string; qualifier: string }> {
     // Resolving checks that the function and its version or alias exist (404 otherwise).
-    await this.#registry.resolve(ref.name, ref.qualifier, false);
-    return { name: ref.name, qualifier: ref.qualifier ?? LATEST };
+    await this.#registry.resolve(name, qualifier, false);
+    return { name, qualifier: qualifier ?? LATEST };
   }
 
-  async #destination(raw: unknown, field: string): Promise<string | undefined> {
-    if (raw === undefined || raw === null || raw === "") return undefined;
-    if (
-      typeof raw !== "string" ||
-      !/^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:[^:]+(:[^:]+)?$/.test(raw)
-    ) {
-      throw new NimbusError(
-        "InvalidParameter",
-        `The destination ARN ${JSON.stringify(raw)} for ${field} is invalid: Nimbus delivers to functions, named by their ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER])`,
-      );
-    }
-    const ref = parseFunctionArn(raw)!;
+  /** The stored reference (the function's ARN) of a destination, which must exist. */
+  async #destination(ref: DestinationRef | null, field: string): Promise<string | undefined> {
+    if (ref === null) return undefined;
+    const arn = this.#registry.arn(ref.functionName, ref.qualifier);
     try {
-      await this.#registry.resolve(ref.name, ref.qualifier, false);
+      await this.#registry.resolve(ref.functionName, ref.qualifier, false);
     } catch (err) {
       if (err instanceof NimbusError && err.code === "NotFound") {
-        throw new NimbusError("InvalidParameter", `The destination ${raw} for ${field} does not exist.`);
+        throw new NimbusError("InvalidParameter", `The destination ${arn} for ${field} does not exist.`, {}, [
+          v.problem(field, ref, "exists", "name an existing function, version or alias"),
+        ]);
       }
       throw err;
     }
-    return raw;
+    return arn;
   }
 }
 
-function intIn(raw: unknown, field: string, min: number, max: number): number {
-  if (typeof raw !== "number" || !Number.isInteger(raw) || raw < min || raw > max) {
-    throw v.invalid(field, raw, `be an integer from ${min} to ${max}`);
-  }
-  return raw;
+function noConfig(t: { name: string; qualifier: string }): NimbusError {
+  return new NimbusError("NotFound", `The function ${t.name}:${t.qualifier} has no event invoke config.`);
+}
+
+function integerIn(
+  field: keyof typeof EVENT_CONFIG_EXPECTED,
+  value: number,
+  min: number,
+  max: number,
+): Problem | undefined {
+  return Number.isInteger(value) && value >= min && value <= max
+    ? undefined
+    : v.problem(field, value, "range", EVENT_CONFIG_EXPECTED[field]);
 }

@@ -444,6 +444,11 @@ export class Registry {
     this.#events.aliasChanged?.(name);
   }
 
+  /** The ARN that stored references to a function (a version or alias of it) hold: dead-letter targets, destinations. */
+  arn(name: string, qualifier?: string): string {
+    return this.#arn(name, qualifier);
+  }
+
   /** The version an invocation runs: by version, by alias (with weighted routing), or $LATEST. */
   resolve(name: string, qualifier: string | undefined, route = true): Promise<Target> {
     return this.#reads.resolve(name, qualifier, route);

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { dirname, join, resolve } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { type Post, startSandbox, tempFunction } from "./fake-runtime-api.js";
+import { type Post, startSandbox, tempFunction } from "../../../test/helpers/fake-runtime-api.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const FIXTURES = resolve(here, "../../../../test/fixtures/node-handlers");

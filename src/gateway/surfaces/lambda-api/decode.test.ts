@@ -196,3 +196,61 @@ test("concurrency bodies give numbers; anything else is refused naming Lambda's 
   );
   assert.equal(decode.provisionedConcurrency({ ProvisionedConcurrentExecutions: 2 }), 2);
 });
+
+test("an event invoke config body becomes an EventInvokeSpec: destinations by name and qualifier", () => {
+  const arn = "arn:aws:lambda:us-east-1:000000000000:function";
+  assert.deepEqual(
+    decode.eventInvokeConfig({
+      MaximumRetryAttempts: 1,
+      MaximumEventAgeInSeconds: 600,
+      DestinationConfig: {
+        OnSuccess: { Destination: `${arn}:audit:live` },
+        OnFailure: { Destination: `${arn}:dead-letters` },
+      },
+    }),
+    {
+      maximumRetryAttempts: 1,
+      maximumEventAgeInSeconds: 600,
+      onSuccess: { functionName: "audit", qualifier: "live" },
+      onFailure: { functionName: "dead-letters", qualifier: undefined },
+    },
+  );
+  // Left out: an update keeps them. An empty or null destination removes it.
+  assert.deepEqual(decode.eventInvokeConfig({}), {
+    maximumRetryAttempts: undefined,
+    maximumEventAgeInSeconds: undefined,
+  });
+  assert.deepEqual(decode.eventInvokeConfig({ DestinationConfig: { OnSuccess: {}, OnFailure: null } }), {
+    maximumRetryAttempts: undefined,
+    maximumEventAgeInSeconds: undefined,
+    onSuccess: null,
+    onFailure: null,
+  });
+});
+
+test("an event invoke config body of the wrong types is refused at once, in Lambda's words", () => {
+  const err = refusal(() =>
+    decode.eventInvokeConfig({
+      MaximumRetryAttempts: "2",
+      MaximumEventAgeInSeconds: null,
+      DestinationConfig: 7,
+    }),
+  );
+  assert.deepEqual(fieldsOf(err.problems), [
+    ["maximumRetryAttempts", "type"],
+    ["maximumEventAgeInSeconds", "type"],
+    ["destinationConfig", "type"],
+  ]);
+  assert.match(
+    lambdaMessage(err),
+    /^3 validation errors detected: Value '2' at 'maximumRetryAttempts' failed to satisfy constraint: Member must be an integer from 0 to 2;/,
+  );
+  assert.match(
+    refusal(() =>
+      decode.eventInvokeConfig({
+        DestinationConfig: { OnFailure: { Destination: "arn:aws:sqs:us-east-1:000000000000:q" } },
+      }),
+    ).message,
+    /destination ARN "arn:aws:sqs:us-east-1:000000000000:q" for onFailure is invalid: Nimbus delivers to functions/,
+  );
+});

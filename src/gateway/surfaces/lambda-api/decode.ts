@@ -1,11 +1,16 @@
 /**
- * Lambda's requests, translated into the registry's own inputs. Here Lambda's field names,
- * its JSON shapes and its ways of naming a function (name, `name:qualifier`, partial or full
- * ARN) end: a field of the wrong type is refused with Lambda's error, as Lambda does, and the
- * registry judges the values. Problems are reported under the registry's field names
+ * Lambda's requests, translated into the control plane's own inputs (the registry's specs, the
+ * async settings' `EventInvokeSpec`). Here Lambda's field names, its JSON shapes and its ways
+ * of naming a function (name, `name:qualifier`, partial or full ARN) end: a field of the wrong
+ * type is refused with Lambda's error, as Lambda does, and the control plane judges the values. Problems are reported under the registry's field names
  * (`memoryMb`), or Lambda's where the registry has no such field; `errors.ts` renders them.
  */
 
+import {
+  type DestinationRef,
+  EVENT_CONFIG_EXPECTED,
+  type EventInvokeSpec,
+} from "../../../control/async/event-configs.js";
 import type {
   AliasPatch,
   AliasSpec,
@@ -201,6 +206,28 @@ export function provisionedConcurrency(body: Body): number {
   return n!;
 }
 
+/** Put- and UpdateFunctionEventInvokeConfig's body; destinations are function ARNs. */
+export function eventInvokeConfig(body: Body): EventInvokeSpec {
+  const f = new Fields(body);
+  const spec: EventInvokeSpec = {
+    maximumRetryAttempts: f.optional(
+      "MaximumRetryAttempts",
+      "maximumRetryAttempts",
+      "number",
+      EVENT_CONFIG_EXPECTED.maximumRetryAttempts,
+    ),
+    maximumEventAgeInSeconds: f.optional(
+      "MaximumEventAgeInSeconds",
+      "maximumEventAgeInSeconds",
+      "number",
+      EVENT_CONFIG_EXPECTED.maximumEventAgeInSeconds,
+    ),
+    ...destinations(f),
+  };
+  f.done();
+  return spec;
+}
+
 /** Reads a body's members, collecting every one of the wrong type. */
 class Fields {
   readonly problems: Problem[] = [];
@@ -325,6 +352,36 @@ function deadLetterTarget(f: Fields): string | null | undefined {
     );
   }
   return ref.name;
+}
+
+/** DestinationConfig's OnSuccess and OnFailure: left out (kept by an update), or set or removed. */
+function destinations(f: Fields): Pick<EventInvokeSpec, "onSuccess" | "onFailure"> {
+  const raw = f.body.DestinationConfig;
+  if (raw === undefined) return {};
+  if (typeof raw !== "object" || raw === null) {
+    f.problems.push(v.problem("destinationConfig", raw, "type", "be an object"));
+    return {};
+  }
+  const config = raw as Body;
+  return {
+    onSuccess: destination(config.OnSuccess, "onSuccess"),
+    onFailure: destination(config.OnFailure, "onFailure"),
+  };
+}
+
+/** `{ Destination }`: a function's ARN; none (null, empty, or no Destination) removes it. */
+function destination(raw: unknown, field: string): DestinationRef | null | undefined {
+  if (raw === undefined) return undefined;
+  const arn = typeof raw === "object" && raw !== null ? (raw as Body).Destination : undefined;
+  if (arn === undefined || arn === null || arn === "") return null;
+  const ref = typeof arn === "string" ? parseFunctionArn(arn) : undefined;
+  if (!ref) {
+    throw new NimbusError(
+      "InvalidParameter",
+      `The destination ARN ${JSON.stringify(arn)} for ${field} is invalid: Nimbus delivers to functions, named by their ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER])`,
+    );
+  }
+  return { functionName: ref.name, qualifier: ref.qualifier };
 }
 
 /** SnapStart.ApplyOn: "PublishedVersions", or null for None (and a null SnapStart). */

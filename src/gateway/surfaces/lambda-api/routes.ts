@@ -179,14 +179,14 @@ export function lambdaApi(d: LambdaApiDeps): Hono<SurfaceEnv> {
   const EIC = "/2019-09-25/functions/:name/event-invoke-config";
   const eic = (x: Parameters<typeof eventInvokeConfiguration>[1]) => eventInvokeConfiguration(d.arn, x);
   app.put(EIC, async (c) => {
-    const body = await json(c);
+    const spec = decode.eventInvokeConfig(await json(c));
     const ref = decode.functionRef(name(c), c.req.query("Qualifier"));
-    return c.json(eic(await d.eventConfigs.put(ref.name, ref.qualifier, body, "put")));
+    return c.json(eic(await d.eventConfigs.put(ref.name, ref.qualifier, spec)));
   });
   app.post(EIC, async (c) => {
-    const body = await json(c);
+    const spec = decode.eventInvokeConfig(await json(c));
     const ref = decode.functionRef(name(c), c.req.query("Qualifier"));
-    return c.json(eic(await d.eventConfigs.put(ref.name, ref.qualifier, body, "update")));
+    return c.json(eic(await d.eventConfigs.update(ref.name, ref.qualifier, spec)));
   });
   app.get(EIC, async (c) => {
     const ref = decode.functionRef(name(c), c.req.query("Qualifier"));

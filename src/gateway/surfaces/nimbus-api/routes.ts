@@ -10,6 +10,7 @@ import type { ProvisionedSpan } from "../../../control/provisioned-repo.js";
 import { spansOf } from "../../../control/trace.js";
 import type { UsageRecord } from "../../../control/usage-repo.js";
 import { NimbusError } from "../../../shared/errors.js";
+import { jsonOrText } from "../../../shared/json-or-text.js";
 import type { SurfaceEnv } from "../../surface.js";
 
 const MAX_LOG_LIMIT = 10_000;
@@ -212,7 +213,7 @@ export function optionalTime(raw: string | undefined, name: string): number | un
 
 /** An invocation record as the API shows it: what ran, how often, and how it ended. */
 function invocationRecord(e: QueuedEvent) {
-  const text = (b: Buffer | undefined) => (b === undefined ? undefined : b.toString("utf8"));
+  const shown = (t: string | undefined) => (t === undefined ? null : jsonOrText(t));
   return {
     requestId: e.id,
     function: e.functionName,
@@ -222,9 +223,9 @@ function invocationRecord(e: QueuedEvent) {
     acceptedAt: new Date(e.acceptedAt).toISOString(),
     updatedAt: new Date(e.updatedAt).toISOString(),
     nextAttemptAt: e.status === "retrying" ? new Date(e.notBefore).toISOString() : null,
-    payload: parse(text(e.payload)),
-    result: parse(text(e.result)),
-    error: parse(e.lastError),
+    payload: shown(e.payload.toString("utf8")),
+    result: shown(e.result?.toString("utf8")),
+    error: shown(e.lastError),
     initPhases: e.initPhases ?? null,
   };
 }
@@ -252,13 +253,4 @@ function traceOf(runs: readonly UsageRecord[]) {
       })),
     })),
   };
-}
-
-function parse(t: string | undefined): unknown {
-  if (t === undefined) return null;
-  try {
-    return JSON.parse(t);
-  } catch {
-    return t;
-  }
 }

@@ -1,15 +1,17 @@
 // A fake Runtime API on 127.0.0.1 port 0 and the bootstrap spawned against it with a clean
-// environment, for the runtime's tests: it queues events and records every post it receives.
+// environment, for the runtime's tests (src/runtime/node/bootstrap.test.ts): it queues events
+// and records every post it receives.
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import type { TestContext } from "node:test";
 import { fileURLToPath } from "node:url";
 
-const BOOTSTRAP = join(dirname(fileURLToPath(import.meta.url)), "bootstrap.js");
+// The runtime as tsc builds it (dist/src/runtime/node), beside these helpers' own dist/test/helpers.
+const BOOTSTRAP = fileURLToPath(new URL("../../src/runtime/node/bootstrap.js", import.meta.url));
 const WAIT_MS = 5_000;
 
 export interface Post {
