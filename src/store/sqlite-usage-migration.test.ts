@@ -12,7 +12,7 @@ import Database from "better-sqlite3";
 import type { LogRecord } from "../control/logs-repo.js";
 import type { UsageRecord } from "../control/usage-repo.js";
 import { SqliteStore } from "./sqlite.js";
-import { SQLITE_MIGRATIONS } from "./sqlite-migrations.js";
+import { LEGACY_ORDER, SQLITE_MODULES } from "./sqlite-migrations.js";
 import { USAGE_TABLE_MIGRATION } from "./sqlite-usage.js";
 
 const dirs: string[] = [];
@@ -98,6 +98,10 @@ function line(requestId: string, at: number, message: string, usage?: UsageRecor
   return { functionName: "fn", version: "3", instanceId: "i-1", requestId, timestamp: at, message, usage };
 }
 
+function stepOf(module: string, version: number): string {
+  return SQLITE_MODULES.find((m) => m.module === module)!.steps[version - 1]!;
+}
+
 /** A database at the last schema before the usage table, holding `entries` as that schema's writer stored them. */
 function previousDatabase(entries: readonly LogRecord[]): string {
   const dir = mkdtempSync(join(tmpdir(), "nimbus-usage-migration-"));
@@ -105,8 +109,11 @@ function previousDatabase(entries: readonly LogRecord[]): string {
   const path = join(dir, "nimbus.db");
   const db = new Database(path);
   db.pragma("journal_mode = WAL");
-  const steps = SQLITE_MIGRATIONS.indexOf(USAGE_TABLE_MIGRATION);
-  for (let i = 0; i < steps; i++) db.exec(SQLITE_MIGRATIONS[i]!);
+  // As a Nimbus of that time made it: its steps counted in user_version, in their old order.
+  const steps = LEGACY_ORDER.findIndex((step) =>
+    step.some(([m, v]) => stepOf(m, v) === USAGE_TABLE_MIGRATION),
+  );
+  for (const step of LEGACY_ORDER.slice(0, steps)) for (const [m, v] of step) db.exec(stepOf(m, v));
   db.pragma(`user_version = ${steps}`);
   const insert = db.prepare(`INSERT INTO logs (${OLD_COLUMNS}) VALUES (${Array(24).fill("?").join(", ")})`);
   for (const e of entries) insert.run(oldRow(e));

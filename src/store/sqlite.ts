@@ -12,7 +12,8 @@ import type { FunctionSandbox } from "../protocol/sandbox.js";
 import { type FunctionRow, toRecord, versionBody } from "./function-row.js";
 import { transferables } from "./packed-rows.js";
 import type { WriterRequest } from "./sqlite-log-worker.js";
-import { SQLITE_MIGRATIONS } from "./sqlite-migrations.js";
+import { migrateSqlite } from "./sqlite-migrate.js";
+import { SQLITE_MODULES } from "./sqlite-migrations.js";
 import {
   deleteBudget,
   listBudgets,
@@ -39,20 +40,10 @@ export class SqliteStore implements MetadataStore {
     this.#db.pragma("synchronous = NORMAL");
     this.#db.pragma("foreign_keys = ON");
     this.#db.pragma("busy_timeout = 5000");
-    this.#migrate();
+    migrateSqlite(this.#db, SQLITE_MODULES);
     if (path !== ":memory:") {
       const worker = new Worker(new URL("./sqlite-log-worker.js", import.meta.url), { workerData: { path } });
       this.#logWriter = new ThreadRpc(worker, "log writer");
-    }
-  }
-
-  #migrate(): void {
-    const current = this.#db.pragma("user_version", { simple: true }) as number;
-    for (let i = current; i < SQLITE_MIGRATIONS.length; i++) {
-      this.#db.transaction(() => {
-        this.#db.exec(SQLITE_MIGRATIONS[i]!);
-        this.#db.pragma(`user_version = ${i + 1}`);
-      })();
     }
   }
 
