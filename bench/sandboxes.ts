@@ -4,7 +4,8 @@
  * jail's main values beside the process driver's, with their ratio (jail ÷ process), and judges
  * them against the jail's targets.
  */
-import { type FigureResult, fmtInt, fmtMb, fmtMs, fmtRatio, verdict } from "./lib/context.js";
+import { type Comparison, compareRuns, mb, ms, perSecond, us } from "./lib/compare.js";
+import { type FigureResult, fmtInt } from "./lib/context.js";
 
 /** The figures run once per sandbox driver; every other figure runs on the process driver only. */
 export const SANDBOX_FIGURES = ["latency", "throughput", "cold", "memory", "pool"] as const;
@@ -14,29 +15,6 @@ export const GVISOR_FIGURES: readonly SandboxFigure[] = ["cold", "pool"];
 /** The drivers measured beside the process driver. */
 export type Measured = "jail" | "gvisor";
 
-interface Value {
-  /** A key of the figure's `headline`. */
-  readonly key: string;
-  readonly label: string;
-  readonly fmt: (v: number) => string;
-}
-
-/** The jail's value at most `max` (in the value's own unit), or its ratio to the process driver's within bounds. */
-type Target =
-  | { readonly key: string; readonly max: number }
-  | { readonly key: string; readonly maxRatio: number }
-  | { readonly key: string; readonly minRatio: number };
-
-interface Comparison {
-  readonly values: readonly Value[];
-  readonly targets: readonly Target[];
-  readonly note?: string;
-}
-
-const ms = (v: number) => `${fmtMs(v)} ms`;
-const mb = (kb: number) => `${fmtMb(kb)} MB`;
-const perSecond = (v: number) => `${fmtInt(v)}/s`;
-const us = (v: number) => `${fmtInt(v)} µs`;
 const KB_PER_MB = 1024;
 
 const COMPARISONS: Record<SandboxFigure, Comparison> = {
@@ -121,43 +99,11 @@ export function compareSandboxes(
 ): FigureResult {
   const c = measured === "jail" ? COMPARISONS[figure] : GVISOR_COMPARISONS[figure];
   if (!c) throw new Error(`no ${measured} comparison for the ${figure} figure`);
-  const value = (r: FigureResult, key: string) => {
-    const v = r.headline?.[key];
-    if (v === undefined) throw new Error(`the ${r.name} figure gives no headline value "${key}"`);
-    return v;
-  };
-  const rows = c.values.map((v) => {
-    const [j, p] = [value(jail, v.key), value(process, v.key)];
-    return { ...v, jail: j, process: p, ratio: j / p };
-  });
-  const byKey = (key: string) => rows.find((r) => r.key === key)!;
-  const judged = c.targets.map((t) => {
-    const r = byKey(t.key);
-    if ("max" in t) return { text: `${r.label} ≤ ${r.fmt(t.max)}`, pass: r.jail <= t.max };
-    if ("maxRatio" in t) return { text: `${r.label} ≤ ${fmtRatio(t.maxRatio)}`, pass: r.ratio <= t.maxRatio };
-    return { text: `${r.label} ≥ ${fmtRatio(t.minRatio)}`, pass: r.ratio >= t.minRatio };
-  });
-  const pass = judged.every((j) => j.pass);
-  return {
-    name: `${process.name} · ${measured}`,
-    line:
-      `${rows.map((r) => `${r.label} ${measured} ${r.fmt(r.jail)} vs process ${r.fmt(r.process)} ${fmtRatio(r.ratio)}`).join(" | ")} ` +
-      (judged.length > 0
-        ? `(target: ${measured} ${judged.map((j) => j.text).join(", ")}) ${verdict(pass)}`
-        : "(no target)"),
-    notes: [
-      ...(c.note ? [c.note] : []),
-      `${measured === "jail" ? "the jail" : "gVisor"}'s own figure: ${jail.line}`,
-      ...jail.notes,
-    ],
-    pass,
-    data: {
-      sandboxes: { reference: "process", measured },
-      values: Object.fromEntries(
-        rows.map((r) => [r.key, { jail: r.jail, process: r.process, ratio: r.ratio }]),
-      ),
-      targets: c.targets,
-      jail: jail.data,
-    },
-  };
+  return compareRuns(
+    c,
+    { result: process, label: "process" },
+    // Its values keep the key "jail" in the results whichever driver is measured.
+    { result: jail, label: measured, dataKey: "jail", title: measured === "jail" ? "the jail" : "gVisor" },
+    { kind: "sandboxes" },
+  );
 }

@@ -4,40 +4,13 @@
  * main values beside SQLite's, with their ratio (PostgreSQL ÷ SQLite), and judges them against
  * issue 12's targets.
  */
-import { type FigureResult, fmtInt, fmtMs, fmtRatio, type Store, verdict } from "./lib/context.js";
+import { type Comparison, compareRuns, ms, perSecond, us } from "./lib/compare.js";
+import { type FigureResult, fmtInt, type Store } from "./lib/context.js";
 
 export const STORES: readonly Store[] = ["sqlite", "postgres"];
 /** The figures run once per store; every other figure runs on SQLite only. */
 export const STORE_FIGURES = ["throughput", "cold", "accept"] as const;
 export type StoreFigure = (typeof STORE_FIGURES)[number];
-
-interface Value {
-  /** A key of the figure's `headline`. */
-  readonly key: string;
-  readonly label: string;
-  readonly fmt: (v: number) => string;
-  /** Printed only when either store's value is not 0 (a count of failures). */
-  readonly quiet?: boolean;
-}
-
-/**
- * PostgreSQL's value at least `min` or at most `max` (in the value's own unit), or its ratio to
- * SQLite's at least `minRatio`.
- */
-type Target =
-  | { readonly key: string; readonly min: number }
-  | { readonly key: string; readonly max: number }
-  | { readonly key: string; readonly minRatio: number };
-
-interface Comparison {
-  readonly values: readonly Value[];
-  readonly targets: readonly Target[];
-  readonly note?: string;
-}
-
-const ms = (v: number) => `${fmtMs(v)} ms`;
-const perSecond = (v: number) => `${fmtInt(v)}/s`;
-const us = (v: number) => `${fmtInt(v)} µs`;
 
 const COMPARISONS: Record<StoreFigure, Comparison> = {
   throughput: {
@@ -81,57 +54,11 @@ export function compareStores(
   postgres: FigureResult,
   context: { readonly notes: readonly string[]; readonly valid: boolean } = { notes: [], valid: true },
 ): FigureResult {
-  const c = COMPARISONS[figure];
-  const value = (r: FigureResult, key: string) => {
-    const v = r.headline?.[key];
-    if (v === undefined) throw new Error(`the ${r.name} figure gives no headline value "${key}"`);
-    return v;
-  };
-  const rows = c.values.map((v) => {
-    const [pg, lite] = [value(postgres, v.key), value(sqlite, v.key)];
-    return { ...v, postgres: pg, sqlite: lite, ratio: pg / lite };
-  });
-  const byKey = (key: string) => rows.find((r) => r.key === key)!;
-  const judged = c.targets.map((t) => {
-    const r = byKey(t.key);
-    if ("min" in t) return { text: `${r.label} ≥ ${r.fmt(t.min)}`, pass: r.postgres >= t.min };
-    if ("max" in t)
-      return {
-        text: t.max === 0 ? `no ${r.label}` : `${r.label} ≤ ${r.fmt(t.max)}`,
-        pass: r.postgres <= t.max,
-      };
-    return { text: `${r.label} ≥ ${fmtRatio(t.minRatio)} of SQLite's`, pass: r.ratio >= t.minRatio };
-  });
-  // A figure taken where it does not count (accepts on a server that does not flush its commits) fails.
-  const pass = judged.every((j) => j.pass) && context.valid;
-  return {
-    name: `${sqlite.name} · postgres`,
-    line:
-      `${rows
-        .filter((r) => !r.quiet || r.postgres !== 0 || r.sqlite !== 0)
-        .map(
-          (r) =>
-            `${r.label} postgres ${r.fmt(r.postgres)} vs sqlite ${r.fmt(r.sqlite)}` +
-            (Number.isFinite(r.ratio) ? ` ${fmtRatio(r.ratio)}` : ""),
-        )
-        .join(" | ")} ` +
-      (judged.length > 0
-        ? `(target: postgres ${judged.map((j) => j.text).join(", ")}) ${verdict(pass)}`
-        : "(no target)"),
-    notes: [
-      ...(c.note ? [c.note] : []),
-      ...context.notes,
-      `PostgreSQL's own figure: ${postgres.line}`,
-      ...postgres.notes,
-    ],
-    pass,
-    data: {
-      stores: { reference: "sqlite", measured: "postgres" },
-      values: Object.fromEntries(
-        rows.map((r) => [r.key, { postgres: r.postgres, sqlite: r.sqlite, ratio: r.ratio }]),
-      ),
-      targets: c.targets,
-      postgres: postgres.data,
-    },
-  };
+  return compareRuns(
+    COMPARISONS[figure],
+    { result: sqlite, label: "sqlite", possessive: "SQLite's" },
+    { result: postgres, label: "postgres", title: "PostgreSQL" },
+    // A figure taken where it does not count (accepts on a server that does not flush its commits) fails.
+    { kind: "stores", notes: context.notes, valid: context.valid, finiteRatiosOnly: true },
+  );
 }
