@@ -129,9 +129,18 @@ test("past its budget a function is refused with 402 naming it; its async events
     (await (await client.call("GET", `/nimbus/v1/invocations/${id}`)).json()) as {
       status: string;
       error: { errorType: string } | null;
+      nextAttemptAt: string | null;
     };
+  // Held at the fake clock's present: the poller has seen this advance (waiting only for
+  // "retrying" could advance again before it had, and age the event past its maximum).
+  const heldNow = async () => {
+    const r = await record();
+    return (
+      r.status === "retrying" && r.nextAttemptAt === new Date(clock.now() + BUDGET_RECHECK_MS).toISOString()
+    );
+  };
   for (let i = 0; i < 3; i++) {
-    await until(async () => (await record()).status === "retrying", 5000);
+    await until(heldNow, 5000);
     assert.equal((await record()).error?.errorType, "BudgetExceededException");
     clock.advance(BUDGET_RECHECK_MS);
   }
