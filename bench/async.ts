@@ -85,9 +85,11 @@ export async function asyncAccept(
       errors += a.errors;
     }
   } finally {
-    // Deleting the function fails its waiting events at their next claim: the queue drains.
+    // Deleting the function fails its waiting events at their next claim: the queue drains
+    // before the next figure (or the other store's platform) is measured.
     await ctx.control.remove(ASYNC);
     await ctx.control.remove(SYNC);
+    await ctx.control.drained();
   }
   const a = overRuns(accepted);
   const s = overRuns(sync);

@@ -284,7 +284,9 @@ async function main(): Promise<void> {
     }
     const platform = await PlatformProcess.start({
       settings: { poolSize: 0, sandbox, ...(schema ? { store: schema.store } : {}) },
-      ...(o.cpuProfileDir && sandbox === o.sandboxes[0] && store === "sqlite"
+      ...(o.cpuProfileDir &&
+      sandbox === o.sandboxes[0] &&
+      store === (process.env.NIMBUS_BENCH_PROFILE_STORE ?? "sqlite")
         ? { cpuProfileDir: o.cpuProfileDir }
         : {}),
     });

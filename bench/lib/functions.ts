@@ -70,6 +70,26 @@ export class Control {
       });
   }
 
+  /**
+   * Waits until no async event waits in the platform's queue (`nimbus_async_queue_depth`), so
+   * that draining one figure's backlog does not take the CPU of the next figure (or of the
+   * other platform's run of it).
+   */
+  async drained(timeoutMs = 180_000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const text = await (await this.#client.call("GET", "/metrics")).text();
+      const waiting = text
+        .split("\n")
+        .filter((l) => l.startsWith("nimbus_async_queue_depth{"))
+        .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(" ") + 1)), 0);
+      if (waiting === 0) return;
+      if (Date.now() > until)
+        throw new Error(`the async queue still holds ${waiting} events after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
   /** An invocation record (`GET /nimbus/v1/invocations/{id}`). */
   async record(id: string): Promise<{ status: string; result: unknown }> {
     const res = await this.#client.call("GET", `/nimbus/v1/invocations/${encodeURIComponent(id)}`);

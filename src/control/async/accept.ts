@@ -32,14 +32,14 @@ export class Acceptor {
   readonly #registry: Pick<Registry, "resolve">;
   readonly #queue: Pick<WorkQueue, "enqueue">;
   readonly #clock: Clock;
-  readonly #accepted: () => void;
+  readonly #accepted: (functionName: string) => void;
 
   constructor(deps: {
     registry: Pick<Registry, "resolve">;
     queue: Pick<WorkQueue, "enqueue">;
     clock: Clock;
     /** Told once an event is queued: the poller wakes up for it. */
-    accepted: () => void;
+    accepted: (functionName: string) => void;
   }) {
     this.#registry = deps.registry;
     this.#queue = deps.queue;
@@ -72,7 +72,7 @@ export class Acceptor {
       hops: lineage.hops,
       idempotencyKey,
     });
-    this.#accepted();
+    this.#accepted(ref.name);
     return id;
   }
 }

@@ -52,7 +52,7 @@ export class AsyncInvoker {
       registry: deps.registry,
       queue: deps.queue,
       clock: deps.clock,
-      accepted: () => this.poller.wake(),
+      accepted: (functionName) => this.poller.wake(functionName),
     });
   }
 

@@ -195,6 +195,27 @@ test("while a function is throttled its events stay in the queue; after the paus
   await p.stop();
 });
 
+test("events accepted for a throttled function do not wake the poller; those of another function do", async () => {
+  const { p, clock, queue, ctx } = poller(async () => {
+    throw new NimbusError("TooManyRequests", "Rate Exceeded.");
+  });
+  queue.add("e1", "busy", clock.now());
+  await p.start(ctx);
+  await queue.settled();
+  await queue.claimWhere((skip) => skip.includes("busy"));
+  await clock.settle();
+  const before = queue.claims.length;
+  // A flood of events for the paused function: no claim (each would skip it anyway).
+  for (let i = 0; i < 100; i++) p.wake("busy");
+  await clock.settle();
+  assert.equal(queue.claims.length, before);
+  // Another function's event is looked for at once.
+  p.wake("other");
+  await queue.claimWhere(() => queue.claims.length > before);
+  assert.equal(queue.claims.length, before + 1);
+  await p.stop();
+});
+
 test("a stopped poller claims nothing more, on wake-ups or ticks", async () => {
   const { p, clock, queue, ctx } = poller(failing);
   await p.start(ctx);

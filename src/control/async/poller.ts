@@ -114,9 +114,24 @@ export class AsyncPoller implements EventSource {
     this.#on = undefined;
   }
 
-  /** Looks for due events now: one was just queued or redriven. Before start, start looks. */
-  wake(): void {
+  /**
+   * Looks for due events now: one was just queued (of `functionName`) or redriven. Before
+   * start, start looks. An event of a function the poller cannot take now (throttled just
+   * now, or at its share of the poller) does not make it look: its events are claimed when
+   * the pause ends or one of its runs finishes, and a flood of them must not turn the poller
+   * into a loop of empty claims against the store.
+   */
+  wake(functionName?: string): void {
+    if (functionName !== undefined && this.#waiting(functionName)) return;
     void this.#nudge();
+  }
+
+  /** Whether a claim now would skip this function's events. */
+  #waiting(functionName: string): boolean {
+    const until = this.#throttled.get(functionName);
+    if (until !== undefined && this.#on && until > this.#on.ctx.clock.now()) return true;
+    const cap = Math.max(1, Math.floor(this.#o.settings.maxInFlight / 2));
+    return (this.#perFunction.get(functionName) ?? 0) >= cap;
   }
 
   /** Deletes records of invocations that ended more than the retention ago. */

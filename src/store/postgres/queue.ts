@@ -14,7 +14,8 @@ import type {
   Settlement,
 } from "../../control/async/queue.js";
 import { type EventRow, toEvent } from "../event-row.js";
-import type { Sql } from "./connect.js";
+import type { Sql, Tx } from "./connect.js";
+import { GroupCommit } from "./group-commit.js";
 import type { ModuleMigrations } from "./migrate.js";
 
 /**
@@ -64,30 +65,60 @@ export const QUEUE_MIGRATIONS: ModuleMigrations = {
 
 export class PostgresEventQueue implements EventQueue {
   readonly #sql: Sql;
+  readonly #enqueues = new GroupCommit<NewEvent, string>((events) => this.#enqueueAll(events));
+  readonly #settles = new GroupCommit<{ id: string; outcome: Settlement; now: number }, undefined>((items) =>
+    this.#settleAll(items),
+  );
 
   /** `sql`: a pool on a schema migrated with `QUEUE_MIGRATIONS`; whoever opened it closes it. */
   constructor(sql: Sql) {
     this.#sql = sql;
   }
 
-  async enqueue(event: NewEvent): Promise<string> {
+  /**
+   * Enqueues under load share their commit (`GroupCommit`): the events accepted while one
+   * transaction commits go together in the next, each resolved once that transaction has
+   * committed, so every 202 still follows a durable write.
+   */
+  enqueue(event: NewEvent): Promise<string> {
+    return this.#enqueues.submit(event);
+  }
+
+  /**
+   * One multi-row INSERT for the batch (PostgreSQL parses, plans and commits it once). An event
+   * whose idempotency key repeats a kept one (or an earlier one of the batch) inserts nothing:
+   * it gets the kept event's id. Several platforms inserting the same key at once: the later
+   * waits for the earlier to commit, then inserts nothing.
+   */
+  async #enqueueAll(events: readonly NewEvent[]): Promise<string[]> {
     const sql = this.#sql;
-    const key = event.idempotencyKey ?? null;
-    for (;;) {
-      // A concurrent insert of the same key waits for the other to commit, then inserts nothing.
-      const [inserted] = await sql<{ id: string }[]>`INSERT INTO events (id, function_name, qualifier,
-          payload, trace_id, accepted_at, status, attempts, not_before, updated_at, hops, idempotency_key)
-        VALUES (${event.id}, ${event.functionName}, ${event.qualifier ?? null}, ${event.payload},
-          ${event.traceId}, ${event.acceptedAt}, 'queued', 0, ${event.acceptedAt}, ${event.acceptedAt},
-          ${event.hops}, ${key})
-        ON CONFLICT (function_name, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-        RETURNING id`;
-      if (inserted) return inserted.id;
-      const [first] = await sql<{ id: string }[]>`SELECT id FROM events
-        WHERE function_name = ${event.functionName} AND idempotency_key = ${key}`;
-      if (first) return first.id;
-      // The first event's record was pruned between the two statements: its key is free again.
-    }
+    const rows = events.map((e) => ({
+      id: e.id,
+      function_name: e.functionName,
+      qualifier: e.qualifier ?? null,
+      payload: e.payload,
+      trace_id: e.traceId,
+      accepted_at: e.acceptedAt,
+      status: "queued",
+      attempts: 0,
+      not_before: e.acceptedAt,
+      updated_at: e.acceptedAt,
+      hops: e.hops,
+      idempotency_key: e.idempotencyKey ?? null,
+    }));
+    const inserted = await sql<{ id: string }[]>`INSERT INTO events ${sql(rows)}
+      ON CONFLICT (function_name, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+      RETURNING id`;
+    const fresh = new Set(inserted.map((r) => r.id));
+    return Promise.all(
+      events.map(async (e) => {
+        if (fresh.has(e.id)) return e.id;
+        const [first] = await sql<{ id: string }[]>`SELECT id FROM events
+          WHERE function_name = ${e.functionName} AND idempotency_key = ${e.idempotencyKey ?? null}`;
+        // The kept event's record was pruned meanwhile: its key is free again.
+        return first?.id ?? (await this.#enqueueAll([e]))[0]!;
+      }),
+    );
   }
 
   /**
@@ -126,11 +157,13 @@ export class PostgresEventQueue implements EventQueue {
         CROSS JOIN LATERAL (
           SELECT e.id, e.not_before, e.seq FROM events e
           WHERE e.function_name = w.name AND e.status IN ('queued', 'retrying') AND e.not_before <= ${now}
+            -- Here, not after the join: a skipped function's head is never read, nor locked.
+            AND w.name <> ALL(${sql.array([...skipFunctions])}::text[])
           ORDER BY e.not_before, e.seq
           LIMIT ${perHead}
           FOR UPDATE SKIP LOCKED
         ) head
-        WHERE w.name IS NOT NULL AND w.name <> ALL(${sql.array([...skipFunctions])}::text[])
+        WHERE w.name IS NOT NULL
         ORDER BY head.not_before, head.seq
         LIMIT ${max}
       ),
@@ -143,17 +176,14 @@ export class PostgresEventQueue implements EventQueue {
     return rows.map(toEvent);
   }
 
+  /** Settles under load share their commit, as enqueues do. */
   async settle(id: string, outcome: Settlement, now: number): Promise<void> {
-    const o = outcome;
-    // Only a running event: one that recovery put back in the queue meanwhile waits for its next claim.
-    await this.#sql`UPDATE events SET status = ${o.status}, attempts = ${o.attempts},
-        not_before = ${o.status === "retrying" ? o.notBefore : 0},
-        last_error = ${o.status === "succeeded" ? null : o.error},
-        result = ${o.status === "succeeded" ? o.result : null},
-        init_phases = COALESCE(${phasesText(o)}, init_phases),
-        held_ms = COALESCE(${o.status === "retrying" ? (o.heldMs ?? null) : null}::bigint, held_ms),
-        updated_at = ${now}
-      WHERE id = ${id} AND status = 'running'`;
+    await this.#settles.submit({ id, outcome, now });
+  }
+
+  async #settleAll(items: readonly { id: string; outcome: Settlement; now: number }[]): Promise<undefined[]> {
+    await this.#sql.begin((tx) => Promise.all(items.map((i) => settleEvent(tx, i.id, i.outcome, i.now))));
+    return items.map(() => undefined);
   }
 
   async recover(now: number): Promise<number> {
@@ -215,6 +245,18 @@ export class PostgresEventQueue implements EventQueue {
 
   /** The pool is not the queue's: the repositories that opened it close it. */
   async close(): Promise<void> {}
+}
+
+/** Only a running event: one that recovery put back in the queue meanwhile waits for its next claim. */
+async function settleEvent(tx: Tx, id: string, o: Settlement, now: number): Promise<void> {
+  await tx`UPDATE events SET status = ${o.status}, attempts = ${o.attempts},
+      not_before = ${o.status === "retrying" ? o.notBefore : 0},
+      last_error = ${o.status === "succeeded" ? null : o.error},
+      result = ${o.status === "succeeded" ? o.result : null},
+      init_phases = COALESCE(${phasesText(o)}, init_phases),
+      held_ms = COALESCE(${o.status === "retrying" ? (o.heldMs ?? null) : null}::bigint, held_ms),
+      updated_at = ${now}
+    WHERE id = ${id} AND status = 'running'`;
 }
 
 function phasesText(o: Settlement): string | null {
