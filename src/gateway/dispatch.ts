@@ -12,7 +12,7 @@ import type { Logger } from "../shared/logger.js";
 import type { Authenticator } from "./auth/principal.js";
 import { EMPTY_SHA256, readBody } from "./body.js";
 import { nimbusErrorResponse } from "./errors.js";
-import { matchReach, type ReachMatch, type Surface, type SurfaceEnv, shadows } from "./surface.js";
+import { compileReach, type ReachMatch, type Surface, type SurfaceEnv, shadows } from "./surface.js";
 
 export interface DispatchDeps {
   readonly authenticator: Authenticator;
@@ -28,14 +28,15 @@ export function serveSurfaces(surfaces: readonly Surface[], d: DispatchDeps): Ho
         `surface ${s.name}: its path ${s.reach.pathPrefix} is never reached: ${earlier.name} (path ${earlier.reach.pathPrefix}) comes first and takes its paths; list the narrower prefix first`,
       );
   }
-  const served = surfaces.map((s) => ({ surface: s, app: guarded(s, d) }));
+  const served = surfaces.map((s) => ({ match: compileReach(s.reach), app: guarded(s, d) }));
 
   const root = new Hono();
   root.all("*", (c) => {
-    const url = new URL(c.req.url);
+    const host = hostOf(c.req.url);
+    const path = c.req.path;
     let chosen: { app: Hono<SurfaceEnv>; reach: ReachMatch } | undefined;
-    for (const { surface, app } of served) {
-      const reach = matchReach(surface.reach, url.host, url.pathname);
+    for (const { match, app } of served) {
+      const reach = match(host, path);
       if (reach?.via === "host") {
         chosen = { app, reach };
         break;
@@ -43,7 +44,7 @@ export function serveSurfaces(surfaces: readonly Surface[], d: DispatchDeps): Ho
       if (reach && !chosen) chosen = { app, reach };
     }
     if (!chosen) {
-      const err = new NimbusError("NotFound", `No API of this platform serves ${url.host}${url.pathname}`);
+      const err = new NimbusError("NotFound", `No API of this platform serves ${host}${path}`);
       return nimbusErrorResponse(err, newRequestId());
     }
     // Node's request travels in env: a buffered surface reads the body straight from it.
@@ -83,4 +84,11 @@ function guarded(s: Surface, d: DispatchDeps): Hono<SurfaceEnv> {
     return s.renderError(toNimbusError(err), requestId);
   });
   return app;
+}
+
+/** The host (and port) of an absolute URL, without parsing the rest of it. */
+function hostOf(url: string): string {
+  const start = url.indexOf("//") + 2;
+  const end = url.indexOf("/", start);
+  return url.slice(start, end === -1 ? url.length : end);
 }

@@ -91,14 +91,53 @@ export function bodyLimits(
 
 /** Whether `reach` takes a request for `host` (port ignored) and `path`, and what it captured. */
 export function matchReach(reach: Reach, host: string, path: string): ReachMatch | undefined {
-  const hostname = host.replace(/:\d+$/, "").toLowerCase();
-  for (const pattern of reach.hosts ?? []) {
-    const params = matchLabels(pattern.toLowerCase().split("."), hostname.split("."), "exact");
-    if (params) return { via: "host", params };
-  }
-  if (reach.pathPrefix === undefined) return undefined;
-  const params = matchLabels(segments(reach.pathPrefix), segments(path), "prefix");
-  return params && { via: "path", params };
+  return compileReach(reach)(host, path);
+}
+
+/**
+ * `reach` as a matcher, its patterns split once: the gateway asks every request of every
+ * surface, so a match costs a few string comparisons, no regular expression.
+ */
+export function compileReach(reach: Reach): (host: string, path: string) => ReachMatch | undefined {
+  const hosts = (reach.hosts ?? []).map((h) => compilePattern(h.toLowerCase().split(".")));
+  const prefix = reach.pathPrefix === undefined ? undefined : compilePattern(segments(reach.pathPrefix));
+  const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
+  return (host, path) => {
+    if (hosts.length > 0) {
+      const colon = host.lastIndexOf(":");
+      const hostname = (colon > host.lastIndexOf("]") ? host.slice(0, colon) : host).toLowerCase();
+      const labels = hostname.split(".");
+      for (const pattern of hosts) {
+        const params = matchLabels(pattern, labels, "exact");
+        if (params) return { via: "host", params };
+      }
+    }
+    if (!prefix) return undefined;
+    // The common case, a prefix without labels: a comparison of the path's start.
+    if (prefix.literal !== undefined) {
+      const p = prefix.literal;
+      const takes = p === "" || path === p || (path.startsWith(p) && path[p.length] === "/");
+      return takes ? { via: "path", params: NO_PARAMS } : undefined;
+    }
+    const params = matchLabels(prefix, segments(path), "prefix");
+    return params && { via: "path", params };
+  };
+}
+
+interface Pattern {
+  /** Each segment or label: a literal, or the name of the label it captures. */
+  readonly parts: ReadonlyArray<{ readonly literal: string } | { readonly capture: string }>;
+  /** A path pattern without captures, as "/a/b" ("" for "/"). */
+  readonly literal: string | undefined;
+}
+
+function compilePattern(parts: readonly string[]): Pattern {
+  const compiled = parts.map((p) => {
+    const label = /^\{(\w+)\}$/.exec(p);
+    return label ? { capture: label[1]! } : { literal: p };
+  });
+  const literal = compiled.every((c) => "literal" in c) ? parts.map((p) => `/${p}`).join("") : undefined;
+  return { parts: compiled, literal };
 }
 
 /** Whether every request `inner` takes by path, `outer` takes first (so `inner` never sees one). */
@@ -114,19 +153,19 @@ function segments(path: string): string[] {
 }
 
 function matchLabels(
-  pattern: readonly string[],
+  pattern: Pattern,
   actual: readonly string[],
   how: "exact" | "prefix",
 ): Record<string, string> | undefined {
-  if (how === "exact" ? actual.length !== pattern.length : actual.length < pattern.length) return undefined;
+  const { parts } = pattern;
+  if (how === "exact" ? actual.length !== parts.length : actual.length < parts.length) return undefined;
   const params: Record<string, string> = {};
-  for (const [n, p] of pattern.entries()) {
+  for (const [n, p] of parts.entries()) {
     const a = actual[n]!;
-    const label = /^\{(\w+)\}$/.exec(p);
-    if (label) {
+    if ("capture" in p) {
       if (a === "") return undefined;
-      params[label[1]!] = a;
-    } else if (p !== a) return undefined;
+      params[p.capture] = a;
+    } else if (p.literal !== a) return undefined;
   }
   return params;
 }
