@@ -30,10 +30,12 @@ export function serveSurfaces(surfaces: readonly Surface[], d: DispatchDeps): Ho
   }
   const served = surfaces.map((s) => ({ match: compileReach(s.reach), app: guarded(s, d) }));
 
+  // The root does no routing of its own: its fetch picks the surface and hands the request to
+  // the surface's app (one router pass per request, the surface's). `request()` goes through
+  // this fetch too, so tests drive the gateway in-process as a server would.
   const root = new Hono();
-  root.all("*", (c) => {
-    const host = hostOf(c.req.url);
-    const path = c.req.path;
+  root.fetch = (request: Request, env?: unknown) => {
+    const { host, path } = hostAndPath(request.url);
     let chosen: { app: Hono<SurfaceEnv>; reach: ReachMatch } | undefined;
     for (const { match, app } of served) {
       const reach = match(host, path);
@@ -48,8 +50,8 @@ export function serveSurfaces(surfaces: readonly Surface[], d: DispatchDeps): Ho
       return nimbusErrorResponse(err, newRequestId());
     }
     // Node's request travels in env: a buffered surface reads the body straight from it.
-    return chosen.app.fetch(c.req.raw, { ...(c.env as object), reach: chosen.reach });
-  });
+    return chosen.app.fetch(request, { ...(env as object | undefined), reach: chosen.reach });
+  };
   return root;
 }
 
@@ -86,9 +88,11 @@ function guarded(s: Surface, d: DispatchDeps): Hono<SurfaceEnv> {
   return app;
 }
 
-/** The host (and port) of an absolute URL, without parsing the rest of it. */
-function hostOf(url: string): string {
+/** The host (and port) and the path (without its query) of an absolute URL, without parsing the rest. */
+function hostAndPath(url: string): { host: string; path: string } {
   const start = url.indexOf("//") + 2;
-  const end = url.indexOf("/", start);
-  return url.slice(start, end === -1 ? url.length : end);
+  let slash = url.indexOf("/", start);
+  if (slash === -1) slash = url.length;
+  const query = url.indexOf("?", slash);
+  return { host: url.slice(start, slash), path: url.slice(slash, query === -1 ? url.length : query) || "/" };
 }
