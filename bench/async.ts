@@ -24,7 +24,7 @@ import {
 } from "./lib/context.js";
 import { Control, invokePath, PAYLOAD, REGION } from "./lib/functions.js";
 import { type Headers, keepAliveAgent, send } from "./lib/http-client.js";
-import { sleep } from "./lib/proc.js";
+import { cpuMsOf, sleep } from "./lib/proc.js";
 import { overRuns, percentile } from "./lib/stats.js";
 
 const ACCEPT_TARGET = 5_000;
@@ -37,10 +37,20 @@ async function loadFor(
   headers: Headers,
   clients: number,
   durationMs: number,
-): Promise<{ perSecond: number; errors: number }> {
+  cpu?: { platformPid: number; storeCpuMs: (() => number) | undefined },
+): Promise<{
+  perSecond: number;
+  errors: number;
+  cpuUs?: { platform: number; store: number; client: number };
+}> {
   const agent = keepAliveAgent(clients);
   let ok = 0;
   let errors = 0;
+  const cpuBefore = cpu && {
+    platform: cpuMsOf(cpu.platformPid),
+    store: cpu.storeCpuMs?.() ?? 0,
+    client: process.cpuUsage(),
+  };
   const end = performance.now() + durationMs;
   const started = performance.now();
   await Promise.all(
@@ -54,7 +64,18 @@ async function loadFor(
   );
   const seconds = (performance.now() - started) / 1000;
   agent.destroy();
-  return { perSecond: ok / seconds, errors };
+  if (!cpu || !cpuBefore || ok === 0) return { perSecond: ok / seconds, errors };
+  const client = process.cpuUsage(cpuBefore.client);
+  const perOk = (ms: number) => (ms * 1000) / ok;
+  return {
+    perSecond: ok / seconds,
+    errors,
+    cpuUs: {
+      platform: perOk(cpuMsOf(cpu.platformPid) - cpuBefore.platform),
+      store: perOk((cpu.storeCpuMs?.() ?? 0) - cpuBefore.store),
+      client: (client.user + client.system) / ok,
+    },
+  };
 }
 
 export async function asyncAccept(
@@ -68,6 +89,7 @@ export async function asyncAccept(
   await ctx.control.deploy(SYNC, { reserved: 4 });
   const accepted: number[] = [];
   const sync: number[] = [];
+  const cpuRuns: { platform: number; store: number; client: number }[] = [];
   let errors = 0;
   try {
     const eventHeaders = await ctx.signer.post(ctx.base, invokePath(ASYNC), PAYLOAD, {
@@ -78,7 +100,11 @@ export async function asyncAccept(
     await loadFor(ctx.base, invokePath(SYNC), syncHeaders, 4, 1000);
     for (let run = 0; run < ctx.runs; run++) {
       ctx.progress(`async accept: run ${run + 1}/${ctx.runs}`);
-      const a = await loadFor(ctx.base, invokePath(ASYNC), eventHeaders, o.clients, o.durationMs);
+      const a = await loadFor(ctx.base, invokePath(ASYNC), eventHeaders, o.clients, o.durationMs, {
+        platformPid: ctx.platform.pid,
+        storeCpuMs: ctx.storeCpuMs,
+      });
+      if (a.cpuUs) cpuRuns.push(a.cpuUs);
       const s = await loadFor(ctx.base, invokePath(SYNC), syncHeaders, 4, o.durationMs);
       accepted.push(a.perSecond);
       sync.push(s.perSecond);
@@ -99,7 +125,18 @@ export async function asyncAccept(
       `${fmtInt(a.median)} events/s durable before 202 (worst run ${fmtInt(a.min)}), ${o.clients} clients | ` +
       `sync invoke ${fmtInt(s.median)}/s (4 instances) | ${fmtRatio(a.median / s.median)} ` +
       `(target ≥${fmtInt(ACCEPT_TARGET)}/s) ${verdict(a.median >= ACCEPT_TARGET && errors === 0)}`,
-    notes: errors > 0 ? [`${errors} requests were not accepted`] : [],
+    notes: [
+      ...(cpuRuns.length > 0
+        ? [
+            `CPU per accepted event: platform process ${fmtInt(overRuns(cpuRuns.map((c) => c.platform)).median)} µs` +
+              (ctx.storeCpuMs
+                ? `, PostgreSQL server ${fmtInt(overRuns(cpuRuns.map((c) => c.store)).median)} µs`
+                : "") +
+              `, load generator ${fmtInt(overRuns(cpuRuns.map((c) => c.client)).median)} µs`,
+          ]
+        : []),
+      ...(errors > 0 ? [`${errors} requests were not accepted`] : []),
+    ],
     pass: a.median >= ACCEPT_TARGET && errors === 0,
     data: { acceptedPerSecond: accepted, syncPerSecond: sync, errors, clients: o.clients },
     headline: { perSecond: a.median, worstPerSecond: a.min, syncPerSecond: s.median, errors },

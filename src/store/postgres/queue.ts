@@ -106,6 +106,11 @@ export class PostgresEventQueue implements EventQueue {
       hops: e.hops,
       idempotency_key: e.idempotencyKey ?? null,
     }));
+    // Without idempotency keys nothing can conflict (ids are new): no rows come back to parse.
+    if (events.every((e) => e.idempotencyKey === undefined)) {
+      await sql`INSERT INTO events ${sql(rows)}`;
+      return events.map((e) => e.id);
+    }
     const inserted = await sql<{ id: string }[]>`INSERT INTO events ${sql(rows)}
       ON CONFLICT (function_name, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
       RETURNING id`;
