@@ -93,7 +93,12 @@ export function nimbusApi(d: {
 
   app.get("/nimbus/v1/invocations/:id", async (c) => {
     const id = c.req.param("id");
-    const [event, runs] = await Promise.all([d.records.get(id), d.runs(id)]);
+    // The record first, then its runs: an event settled when its record is read has had its
+    // REPORT line (and usage record) written before, so the runs read after it include its
+    // last one. Read at once, a run finishing between the two reads showed "succeeded" with
+    // no trace.
+    const event = await d.records.get(id);
+    const runs = await d.runs(id);
     const trace = runs.length === 0 ? null : traceOf(runs);
     if (event) return c.json({ ...invocationRecord(event), trace });
     // A synchronous invocation: what its usage records tell.
