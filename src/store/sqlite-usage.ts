@@ -6,6 +6,8 @@
 import type Database from "better-sqlite3";
 import type { ProvisionedSpan } from "../control/provisioned-repo.js";
 import type { Budget, UsageQuery, UsageRecord, UsageSums } from "../control/usage-repo.js";
+import { type SpanRow, toSpan } from "./log-row.js";
+import { toUsageRecord, type UsageRow } from "./usage-row.js";
 
 /**
  * Released: usage records as columns of their REPORT line's row in `logs`. Replaced by
@@ -165,46 +167,8 @@ export function provisionedSpans(
     .prepare(
       `SELECT * FROM provisioned_spans WHERE stopped_at > ? AND started_at < ?${functionName === undefined ? "" : " AND function_name = ?"} ORDER BY started_at`,
     )
-    .all(from, to, ...(functionName === undefined ? [] : [functionName])) as {
-    function_name: string;
-    version: string;
-    instance_id: string;
-    memory_mb: number;
-    started_at: number;
-    stopped_at: number;
-  }[];
-  return rows.map((r) => ({
-    functionName: r.function_name,
-    version: r.version,
-    instanceId: r.instance_id,
-    memoryMb: r.memory_mb,
-    startedAt: r.started_at,
-    stoppedAt: r.stopped_at,
-  }));
-}
-
-interface UsageRow {
-  request_id: string;
-  function_name: string;
-  version: string;
-  type: "sync" | "async";
-  cold: number;
-  provisioned: number;
-  started_at: number;
-  duration_ms: number;
-  billed_ms: number;
-  memory_mb: number;
-  gb_seconds: number;
-  init_ms: number | null;
-  restore_ms: number | null;
-  restore_billed_ms: number | null;
-  max_memory_mb: number | null;
-  outcome: string;
-  trace_id: string;
-  arrived_at: number | null;
-  handed_after_ms: number | null;
-  total_ms: number;
-  init_phases: string | null;
+    .all(from, to, ...(functionName === undefined ? [] : [functionName])) as SpanRow[];
+  return rows.map(toSpan);
 }
 
 /** The records of one request id (an async event has one per attempt), oldest first. */
@@ -212,27 +176,5 @@ export function usageOf(db: Database.Database, requestId: string): UsageRecord[]
   const rows = db
     .prepare("SELECT * FROM usage WHERE request_id = ? ORDER BY started_at, rowid")
     .all(requestId) as UsageRow[];
-  return rows.map((r) => ({
-    requestId: r.request_id,
-    functionName: r.function_name,
-    version: r.version,
-    type: r.type,
-    cold: r.cold === 1,
-    provisioned: r.provisioned === 1,
-    startedAt: r.started_at,
-    durationMs: r.duration_ms,
-    billedMs: r.billed_ms,
-    memoryMb: r.memory_mb,
-    gbSeconds: r.gb_seconds,
-    initMs: r.init_ms ?? undefined,
-    restoreMs: r.restore_ms ?? undefined,
-    restoreBilledMs: r.restore_billed_ms ?? undefined,
-    maxMemoryMb: r.max_memory_mb ?? undefined,
-    outcome: r.outcome,
-    traceId: r.trace_id,
-    arrivedAt: r.arrived_at ?? undefined,
-    handedAfterMs: r.handed_after_ms ?? undefined,
-    totalMs: r.total_ms,
-    initPhases: r.init_phases ? (JSON.parse(r.init_phases) as UsageRecord["initPhases"]) : undefined,
-  }));
+  return rows.map((r) => toUsageRecord(r));
 }

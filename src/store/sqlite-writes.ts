@@ -7,6 +7,7 @@
 import type Database from "better-sqlite3";
 import type { LogQuery, LogRecord, StoredLog } from "../control/logs-repo.js";
 import type { UsageRecord } from "../control/usage-repo.js";
+import { type StoredLogRow, toStoredLog } from "./log-row.js";
 import { type PackedRows, packRows, RowReader, type RowShape, rowShape } from "./packed-rows.js";
 
 /** A log entry's fields, by column of `logs`. */
@@ -103,16 +104,6 @@ export function batchWriter(db: Database.Database): (batch: PackedBatch) => void
   });
 }
 
-interface LogRow {
-  seq: number;
-  function_name: string;
-  version: string;
-  instance_id: string;
-  request_id: string | null;
-  ts: number;
-  message: string;
-}
-
 /** A function's log entries matching the query, in order. */
 export function queryLogs(db: Database.Database, q: LogQuery): StoredLog[] {
   const where = ["function_name = ?", "seq > ?"];
@@ -133,14 +124,6 @@ export function queryLogs(db: Database.Database, q: LogQuery): StoredLog[] {
     .prepare(
       `SELECT seq, function_name, version, instance_id, request_id, ts, message FROM logs WHERE ${where.join(" AND ")} ORDER BY seq LIMIT ?`,
     )
-    .all(...args, q.limit) as LogRow[];
-  return rows.map((r) => ({
-    seq: r.seq,
-    functionName: r.function_name,
-    version: r.version,
-    instanceId: r.instance_id,
-    requestId: r.request_id ?? undefined,
-    timestamp: r.ts,
-    message: r.message,
-  }));
+    .all(...args, q.limit) as StoredLogRow[];
+  return rows.map((r) => toStoredLog(r));
 }

@@ -3,6 +3,7 @@
  * REPORT lines (`usage.ts`'s table), queried and followed by seq, pruned by age.
  */
 import type { LogQuery, LogRecord, LogsRepo, StoredLog } from "../../control/logs-repo.js";
+import { type StoredLogRow, toStoredLog } from "../log-row.js";
 import type { Sql, Tx } from "./connect.js";
 import type { ModuleMigrations } from "./migrate.js";
 import { fromNulSafe, nulSafe } from "./nul-text.js";
@@ -121,7 +122,7 @@ export class PostgresLogsRepo implements LogsRepo {
 
   async queryLogs(q: LogQuery): Promise<StoredLog[]> {
     const sql = this.#sql;
-    const rows = await sql<(LogRow & { seq: number })[]>`
+    const rows = await sql<(StoredLogRow & { message_bytes: Buffer | null })[]>`
       SELECT seq, function_name, version, instance_id, request_id, ts, message, message_bytes FROM logs
       WHERE function_name = ${q.functionName} AND seq > ${q.afterSeq ?? 0}
         ${q.requestId === undefined ? sql`` : sql`AND request_id = ${q.requestId}`}
@@ -130,15 +131,7 @@ export class PostgresLogsRepo implements LogsRepo {
         ${q.from === undefined ? sql`` : sql`AND ts >= ${q.from}`}
         ${q.to === undefined ? sql`` : sql`AND ts < ${q.to}`}
       ORDER BY seq LIMIT ${q.limit}`;
-    return rows.map((r) => ({
-      seq: r.seq,
-      functionName: r.function_name,
-      version: r.version,
-      instanceId: r.instance_id,
-      requestId: r.request_id ?? undefined,
-      timestamp: r.ts,
-      message: fromNulSafe(r.message, r.message_bytes),
-    }));
+    return rows.map((r) => toStoredLog(r, fromNulSafe(r.message, r.message_bytes)));
   }
 
   async pruneLogs(olderThan: number): Promise<number> {

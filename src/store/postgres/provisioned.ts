@@ -1,5 +1,6 @@
 /** Provisioned concurrency in PostgreSQL: what is asked per version or alias, and the spans billed (`ProvisionedRepo`). */
 import type { ProvisionedConfig, ProvisionedRepo, ProvisionedSpan } from "../../control/provisioned-repo.js";
+import { type SpanRow, toSpan } from "../log-row.js";
 import type { Sql } from "./connect.js";
 import type { ModuleMigrations } from "./migrate.js";
 
@@ -28,15 +29,6 @@ export const PROVISIONED_MIGRATIONS: ModuleMigrations = {
      CREATE INDEX provisioned_spans_by_time ON provisioned_spans (stopped_at);`,
   ],
 };
-
-interface SpanRow {
-  function_name: string;
-  version: string;
-  instance_id: string;
-  memory_mb: number;
-  started_at: number;
-  stopped_at: number;
-}
 
 export class PostgresProvisionedRepo implements ProvisionedRepo {
   readonly #sql: Sql;
@@ -81,13 +73,6 @@ export class PostgresProvisionedRepo implements ProvisionedRepo {
       WHERE stopped_at > ${from} AND started_at < ${to}
       ${functionName === undefined ? this.#sql`` : this.#sql`AND function_name = ${functionName}`}
       ORDER BY started_at`;
-    return rows.map((r) => ({
-      functionName: r.function_name,
-      version: r.version,
-      instanceId: r.instance_id,
-      memoryMb: r.memory_mb,
-      startedAt: r.started_at,
-      stoppedAt: r.stopped_at,
-    }));
+    return rows.map(toSpan);
   }
 }

@@ -9,6 +9,7 @@ import type {
   UsageRepo,
   UsageSums,
 } from "../../control/usage-repo.js";
+import { type UsageRow as SharedUsageRow, toUsageRecord } from "../usage-row.js";
 import type { Sql } from "./connect.js";
 import type { ModuleMigrations } from "./migrate.js";
 import { fromNulSafe, nulSafe } from "./nul-text.js";
@@ -54,30 +55,11 @@ export const USAGE_MIGRATIONS: ModuleMigrations = {
   ],
 };
 
-/** A usage row as inserted and read, by column. */
-export interface UsageRow {
-  request_id: string;
-  function_name: string;
-  version: string;
-  type: "sync" | "async";
-  outcome: string;
-  outcome_bytes: Buffer | null;
-  trace_id: string;
-  init_phases: string | null;
-  started_at: number;
+/** A usage row as inserted and read, by column: the shared columns and the NUL-safe outcome. */
+export interface UsageRow extends SharedUsageRow {
   cold: boolean;
   provisioned: boolean;
-  duration_ms: number;
-  billed_ms: number;
-  memory_mb: number;
-  gb_seconds: number;
-  init_ms: number | null;
-  restore_ms: number | null;
-  restore_billed_ms: number | null;
-  max_memory_mb: number | null;
-  arrived_at: number | null;
-  handed_after_ms: number | null;
-  total_ms: number;
+  outcome_bytes: Buffer | null;
 }
 
 export const USAGE_COLUMNS = [
@@ -135,29 +117,7 @@ export function usageRow(u: UsageRecord): UsageRow {
 }
 
 function toRecord(r: UsageRow): UsageRecord {
-  return {
-    requestId: r.request_id,
-    functionName: r.function_name,
-    version: r.version,
-    type: r.type,
-    cold: r.cold,
-    provisioned: r.provisioned,
-    startedAt: r.started_at,
-    durationMs: r.duration_ms,
-    billedMs: r.billed_ms,
-    memoryMb: r.memory_mb,
-    gbSeconds: r.gb_seconds,
-    initMs: r.init_ms ?? undefined,
-    restoreMs: r.restore_ms ?? undefined,
-    restoreBilledMs: r.restore_billed_ms ?? undefined,
-    maxMemoryMb: r.max_memory_mb ?? undefined,
-    outcome: fromNulSafe(r.outcome, r.outcome_bytes),
-    traceId: r.trace_id,
-    arrivedAt: r.arrived_at ?? undefined,
-    handedAfterMs: r.handed_after_ms ?? undefined,
-    totalMs: r.total_ms,
-    initPhases: r.init_phases ? (JSON.parse(r.init_phases) as UsageRecord["initPhases"]) : undefined,
-  };
+  return toUsageRecord(r, fromNulSafe(r.outcome, r.outcome_bytes));
 }
 
 /**
