@@ -12,6 +12,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { shownUrl } from "../src/store/postgres/connect.js";
 import { type AbOptions, abCompare } from "./ab.js";
 import { asyncAccept, asyncKills, asyncStart } from "./async.js";
 import { coldStart } from "./cold-start.js";
@@ -21,7 +22,7 @@ import { type BenchContext, type FigureResult, SANDBOXES, type Sandbox, type Sto
 import { Control } from "./lib/functions.js";
 import { Signer } from "./lib/http-client.js";
 import { PlatformProcess } from "./lib/platform.js";
-import { BenchPostgres, type BenchSchema, DEFAULT_BENCH_POSTGRES_URL, shownUrl } from "./lib/postgres.js";
+import { BenchPostgres, type BenchSchema, DEFAULT_BENCH_POSTGRES_URL } from "./lib/postgres.js";
 import { cpuMsOf, machineBusyMs } from "./lib/proc.js";
 import { meteringCost } from "./metering.js";
 import { poolColdStart } from "./pool.js";

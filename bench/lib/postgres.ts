@@ -6,7 +6,12 @@
  */
 import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
-import { connectPostgres, quoteIdentifier, type Sql } from "../../src/store/postgres/connect.js";
+import {
+  connectFailure,
+  connectPostgres,
+  quoteIdentifier,
+  type Sql,
+} from "../../src/store/postgres/connect.js";
 import { cpuMsOf, parentOf } from "./proc.js";
 
 /** The local server of the development machines and CI: trust authentication, database `test`. */
@@ -61,7 +66,7 @@ export class BenchPostgres {
       };
     } catch (err) {
       await sql.end({ timeout: 0 });
-      return { ok: false, reason: reason(err) };
+      return { ok: false, reason: connectFailure(err) };
     }
   }
 
@@ -128,22 +133,4 @@ function localPostmaster(backendPid: number): number | undefined {
 
 function isPostgres(pid: number): boolean {
   return readFileSync(`/proc/${pid}/comm`, "latin1").trim().startsWith("postgres");
-}
-
-function reason(err: unknown): string {
-  if (err instanceof AggregateError && err.errors.length > 0) return reason(err.errors[0]);
-  const code = (err as { code?: string }).code;
-  const message = err instanceof Error ? err.message : String(err);
-  return code && !message.includes(code) ? `${message} (${code})` : message;
-}
-
-/** The URL without its password, for messages. */
-export function shownUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = "***";
-    return u.href;
-  } catch {
-    return "the given URL";
-  }
 }

@@ -13,6 +13,7 @@ import type { LogsRepo } from "../control/logs-repo.js";
 import type { ProvisionedRepo } from "../control/provisioned-repo.js";
 import type { FunctionsRepo } from "../control/registry/repo.js";
 import type { BudgetsRepo, UsageRepo } from "../control/usage-repo.js";
+import { connectFailure, shownUrl } from "../store/postgres/connect.js";
 import { openPostgresRepos } from "../store/postgres/repos.js";
 import { SqliteStore } from "../store/sqlite.js";
 import { SqliteEventQueue } from "../store/sqlite-queue.js";
@@ -78,7 +79,7 @@ export async function openPostgresBackends(url: string): Promise<Backends> {
     (err: unknown) => {
       throw new PlatformStartError(
         "store-unavailable",
-        `cannot open the PostgreSQL store ${shown}: ${describe(err)}; start PostgreSQL, check the URL, or run on the embedded store (--store sqlite)`,
+        `cannot open the PostgreSQL store ${shown}: ${connectFailure(err)}; start PostgreSQL, check the URL, or run on the embedded store (--store sqlite)`,
       );
     },
   );
@@ -118,17 +119,6 @@ export function parseStoreUrl(raw: string): {
   const url = new URL(raw);
   const schema = url.searchParams.get("schema") ?? undefined;
   url.searchParams.delete("schema");
-  const shownUrl = new URL(url);
-  if (shownUrl.password) shownUrl.password = "***";
-  const shown = `${shownUrl.toString()}${schema === undefined ? "" : ` schema ${schema}`}`;
+  const shown = `${shownUrl(url.href)}${schema === undefined ? "" : ` schema ${schema}`}`;
   return { connection: url.toString(), schema: schema === "" ? undefined : schema, shown };
-}
-
-function describe(err: unknown): string {
-  if (err instanceof AggregateError && err.errors.length > 0) return describe(err.errors[0]);
-  if (err instanceof Error)
-    return (err as NodeJS.ErrnoException).code && !err.message.includes((err as NodeJS.ErrnoException).code!)
-      ? `${err.message} (${(err as NodeJS.ErrnoException).code})`
-      : err.message;
-  return String(err);
 }

@@ -7,7 +7,14 @@
  * For the same reason its sessions' time zone is not UTC: days and months of usage are UTC's.
  */
 import { randomBytes } from "node:crypto";
-import { connectPostgres, type PostgresOptions, quoteIdentifier, type Sql } from "../postgres/connect.js";
+import {
+  connectFailure,
+  connectPostgres,
+  type PostgresOptions,
+  quoteIdentifier,
+  type Sql,
+  shownUrl,
+} from "../postgres/connect.js";
 
 const DEFAULT_TEST_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/test";
 const PROBE_TIMEOUT_S = 5;
@@ -74,7 +81,7 @@ export class TestPostgres {
       } catch (err) {
         await server.end({ timeout: 0 });
         throw new Error(
-          `PostgreSQL is not reachable at ${withoutPassword(this.#url)} (${reason(err)}); the PostgreSQL half of these tests needs it. ` +
+          `PostgreSQL is not reachable at ${shownUrl(this.#url)} (${connectFailure(err)}); the PostgreSQL half of these tests needs it. ` +
             "Start it with `pg_ctlcluster --skip-systemctl-redirect 15 main start` (CI's script starts it), " +
             "or point NIMBUS_TEST_POSTGRES_URL at a server where the user may create databases.",
         );
@@ -104,19 +111,5 @@ async function dropStale(server: Sql): Promise<void> {
     const createdS = Number(RUN_DATABASE.exec(datname)?.[1] ?? Number.NaN);
     if (!(nowS - createdS > STALE_DATABASE_S)) continue;
     await server.unsafe(`DROP DATABASE IF EXISTS ${quoteIdentifier(datname)}`).catch(() => {});
-  }
-}
-
-function reason(err: unknown): string {
-  return (err as { code?: string }).code ?? (err instanceof Error ? err.message : String(err));
-}
-
-function withoutPassword(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = "***";
-    return u.href;
-  } catch {
-    return "the configured URL";
   }
 }

@@ -54,3 +54,22 @@ export function connectPostgres(options: PostgresOptions): Sql {
 export function quoteIdentifier(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
+
+/** A PostgreSQL URL as messages show it: without its password. */
+export function shownUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.href;
+  } catch {
+    return "the given URL";
+  }
+}
+
+/** Why a connection failed, in a line: the first address's error, with its code. */
+export function connectFailure(err: unknown): string {
+  if (err instanceof AggregateError && err.errors.length > 0) return connectFailure(err.errors[0]);
+  const code = (err as { code?: string }).code;
+  const message = err instanceof Error ? err.message : String(err);
+  return code && !message.includes(code) ? `${message} (${code})` : message;
+}
