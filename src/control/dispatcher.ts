@@ -21,7 +21,7 @@ import { FixedKeepAlive, type KeepAliveDecision, type KeepAlivePolicy } from "./
 import type { LogRecord } from "./logs-repo.js";
 import type { Placement } from "./placement/types.js";
 import { instanceCounts, instanceStates, type Pool } from "./pools.js";
-import type { ProvisionedSpan } from "./provisioned-repo.js";
+import { Prewarmer } from "./prewarm.js";
 import type { ProvisionedSpanSink } from "./provisioned-uptime.js";
 import { emptyProvisioning, Provisioner } from "./provisioning.js";
 import {
@@ -90,6 +90,7 @@ export class Dispatcher {
   readonly #drained: Array<() => void> = [];
   readonly #scaling: ScaleLimiter | undefined;
   readonly #provisioner: Provisioner;
+  readonly #prewarmer: Prewarmer;
   readonly #keepAlive: KeepAlivePolicy;
   readonly #observers: DispatchObserver[] = [];
 
@@ -106,6 +107,13 @@ export class Dispatcher {
       spans: opts.provisionedSpans,
     });
     this.#scaling = opts.scaleLimit && new ScaleLimiter({ ...opts.scaleLimit, clock: opts.clock });
+    this.#prewarmer = new Prewarmer({
+      clock: opts.clock,
+      logger: opts.logger,
+      start: (fn) => this.#startAhead(fn, "on-demand"),
+      held: (pool) => this.#draining || this.#scaling?.take(pool.functionName) !== undefined,
+      stopped: (pool, instance) => this.#forget(pool, instance),
+    });
     const every = Math.max(10, Math.min(30_000, Math.floor(opts.keepAliveMs / 4)));
     this.#sweeper = opts.clock.setInterval(() => this.#reapIdle(), every);
   }
@@ -367,13 +375,6 @@ export class Dispatcher {
     this.#provisioner.set(this.#pool(fn), count);
   }
 
-  /** The up-time so far of a function's (or every function's) provisioned instances still running. */
-  provisionedRunning(functionName?: string): ProvisionedSpan[] {
-    return [...this.#pools.values()]
-      .filter((p) => functionName === undefined || p.functionName === functionName)
-      .flatMap((p) => this.#provisioner.running(p));
-  }
-
   /** A version's provisioned instances: initialised (idle or busy), and why provisioning failed. */
   provisionedState(fn: FunctionVersion): { allocated: number; failure: string | undefined } {
     const pool = this.#pools.get(this.#poolKey(fn));
@@ -407,47 +408,7 @@ export class Dispatcher {
       return;
     }
     void instance.stop("its function is not expected to be called before the pre-warm");
-    pool.prewarm?.cancel();
-    pool.prewarm = this.#o.clock.setTimeout(() => {
-      pool.prewarm = undefined;
-      if (
-        pool.retired ||
-        this.#draining ||
-        pool.idle.length > 0 ||
-        this.#scaling?.take(pool.functionName) !== undefined
-      )
-        return;
-      pool.warming = this.#startAhead(pool.fn, "on-demand")
-        .then((started) => {
-          if (started?.kind !== "ready") return this.#prewarmFailed(pool.fn, started);
-          const warm = started.instance;
-          if (pool.retired) return void warm.stop("its function version was replaced");
-          pool.all.add(warm);
-          warm.onStopped(() => this.#forget(pool, warm));
-          const at = this.#o.clock.now();
-          pool.idle.push({ instance: warm, lastUsed: at, keepUntil: at + d.keepAliveMs });
-        })
-        .catch((err: unknown) => this.#prewarmFailed(pool.fn, undefined, err))
-        .finally(() => {
-          pool.warming = undefined;
-        });
-    }, d.prewarmAfterMs);
-  }
-
-  /**
-   * A pre-warm is a guess: when it fails, the next call starts an instance itself (and gets
-   * any init error). Logged, so that a pre-warm failing every time does not go unseen; no room
-   * for it is routine on a full worker.
-   */
-  #prewarmFailed(fn: FunctionVersion, started: StartResult | undefined, err?: unknown): void {
-    const about = { function: fn.functionName, version: fn.version };
-    if (err !== undefined) this.#o.logger.warn("pre-warming an instance failed", { ...about, err });
-    else if (started?.kind === "init-failed")
-      this.#o.logger.warn("pre-warming an instance failed: its init failed", {
-        ...about,
-        reason: `${started.errorType}: ${started.reason}`,
-      });
-    else this.#o.logger.debug("no room to pre-warm an instance", { ...about, memoryMb: fn.memoryMb });
+    this.#prewarmer.schedule(pool, d.prewarmAfterMs, d.keepAliveMs);
   }
 
   /** Stops the instances of a function (one version, or all): after an update or delete. */

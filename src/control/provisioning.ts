@@ -94,11 +94,6 @@ export class Provisioner {
     this.fill(pool);
   }
 
-  /** The up-time so far of the pool's provisioned instances (running, so no stop time). */
-  running(pool: ProvisionedPool): ProvisionedSpan[] {
-    return [...pool.provisioned].map(([instance, since]) => span(pool, instance, since, undefined));
-  }
-
   fill(pool: ProvisionedPool): void {
     while (
       !pool.retired &&

@@ -1,16 +1,16 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { matchReach, shadows } from "./surface.js";
+import { compileReach, shadows } from "./surface.js";
 
 describe("a surface reached by host", () => {
   const functionUrls = { hosts: ["{id}.lambda-url.{region}.localhost"], pathPrefix: "/nimbus/v1/url/{id}" };
 
   test("takes its hosts whatever the port and the case, and captures their labels", () => {
-    assert.deepEqual(matchReach(functionUrls, "Abc123.lambda-url.us-east-1.localhost:9000", "/any/path"), {
+    assert.deepEqual(compileReach(functionUrls)("Abc123.lambda-url.us-east-1.localhost:9000", "/any/path"), {
       via: "host",
       params: { id: "abc123", region: "us-east-1" },
     });
-    assert.deepEqual(matchReach(functionUrls, "abc.lambda-url.eu-west-1.localhost", "/"), {
+    assert.deepEqual(compileReach(functionUrls)("abc.lambda-url.eu-west-1.localhost", "/"), {
       via: "host",
       params: { id: "abc", region: "eu-west-1" },
     });
@@ -24,37 +24,37 @@ describe("a surface reached by host", () => {
       "abc.lambda-url..localhost",
       "localhost:9000",
     ])
-      assert.equal(matchReach(functionUrls, host, "/x"), undefined, host);
+      assert.equal(compileReach(functionUrls)(host, "/x"), undefined, host);
   });
 
   test("falls back to its path prefix on any other host, capturing its segments", () => {
-    assert.deepEqual(matchReach(functionUrls, "localhost:9000", "/nimbus/v1/url/abc/orders/7"), {
+    assert.deepEqual(compileReach(functionUrls)("localhost:9000", "/nimbus/v1/url/abc/orders/7"), {
       via: "path",
       params: { id: "abc" },
     });
-    assert.equal(matchReach(functionUrls, "localhost:9000", "/nimbus/v1/url/"), undefined);
-    assert.equal(matchReach(functionUrls, "localhost:9000", "/nimbus/v1/urls/abc"), undefined);
+    assert.equal(compileReach(functionUrls)("localhost:9000", "/nimbus/v1/url/"), undefined);
+    assert.equal(compileReach(functionUrls)("localhost:9000", "/nimbus/v1/urls/abc"), undefined);
   });
 
   test("without a path prefix, is reached by its hosts only", () => {
     const hostOnly = { hosts: ["api.{app}.localhost"] };
-    assert.equal(matchReach(hostOnly, "localhost", "/anything"), undefined);
-    assert.deepEqual(matchReach(hostOnly, "api.shop.localhost", "/v1/cart")?.params, { app: "shop" });
+    assert.equal(compileReach(hostOnly)("localhost", "/anything"), undefined);
+    assert.deepEqual(compileReach(hostOnly)("api.shop.localhost", "/v1/cart")?.params, { app: "shop" });
   });
 });
 
 describe("a surface reached by path prefix", () => {
   test("takes whole segments only: the prefix itself and what is under it", () => {
     const nimbus = { pathPrefix: "/nimbus" };
-    assert.equal(matchReach(nimbus, "h", "/nimbus")?.via, "path");
-    assert.equal(matchReach(nimbus, "h", "/nimbus/v1/logs")?.via, "path");
-    assert.equal(matchReach(nimbus, "h", "/nimbusx"), undefined);
-    assert.equal(matchReach(nimbus, "h", "/2015-03-31/functions"), undefined);
+    assert.equal(compileReach(nimbus)("h", "/nimbus")?.via, "path");
+    assert.equal(compileReach(nimbus)("h", "/nimbus/v1/logs")?.via, "path");
+    assert.equal(compileReach(nimbus)("h", "/nimbusx"), undefined);
+    assert.equal(compileReach(nimbus)("h", "/2015-03-31/functions"), undefined);
   });
 
   test("/ takes every path on every host", () => {
     for (const path of ["/", "/2015-03-31/functions", "/nimbus/v1/logs"])
-      assert.deepEqual(matchReach({ pathPrefix: "/" }, "any.host:1", path), { via: "path", params: {} });
+      assert.deepEqual(compileReach({ pathPrefix: "/" })("any.host:1", path), { via: "path", params: {} });
   });
 });
 

@@ -89,13 +89,9 @@ export function bodyLimits(
   return (method, path) => rules.find((r) => r.method === method && r.path.test(path))?.limit ?? fallback;
 }
 
-/** Whether `reach` takes a request for `host` (port ignored) and `path`, and what it captured. */
-export function matchReach(reach: Reach, host: string, path: string): ReachMatch | undefined {
-  return compileReach(reach)(host, path);
-}
-
 /**
- * `reach` as a matcher, its patterns split once: the gateway asks every request of every
+ * `reach` as a matcher of a request's host (port ignored) and path, returning what it
+ * captured, its patterns split once: the gateway asks every request of every
  * surface, so a match costs a few string comparisons, no regular expression.
  */
 export function compileReach(reach: Reach): (host: string, path: string) => ReachMatch | undefined {
