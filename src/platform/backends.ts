@@ -39,7 +39,7 @@ export interface Backends {
 }
 
 /** The embedded store: `nimbus.db` in the data directory, its writes on threads of their own. */
-export function openEmbeddedBackends(dataDir: string): Backends {
+function openEmbeddedBackends(dataDir: string): Backends {
   const file = join(dataDir, "nimbus.db");
   const store = new SqliteStore(file);
   // A second connection, on its own thread, after the first has migrated the file.
@@ -73,7 +73,7 @@ export function openBackends(store: string, dataDir: string): Promise<Backends> 
  * (default: the role's search path, normally `public`) is created when missing and migrated;
  * the platform then holds it (one platform per schema) until it closes.
  */
-export async function openPostgresBackends(url: string): Promise<Backends> {
+async function openPostgresBackends(url: string): Promise<Backends> {
   const { connection, schema, shown } = parseStoreUrl(url);
   const repos = await openPostgresRepos({ url: connection, schema, createSchema: true }).catch(
     (err: unknown) => {
@@ -111,7 +111,7 @@ export async function openPostgresBackends(url: string): Promise<Backends> {
 }
 
 /** The URL without Nimbus's own `schema` parameter, the schema, and the URL to show (no password). */
-export function parseStoreUrl(raw: string): {
+function parseStoreUrl(raw: string): {
   connection: string;
   schema: string | undefined;
   shown: string;

@@ -107,7 +107,8 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
   });
   const { repos, queue } = backends!;
 
-  const code = await life.add(new CodeStoreComponent(join(dataDir, "packages")));
+  const code = new CodeStore(join(dataDir, "packages"));
+  await life.add({ name: "code store", start: () => code.open() });
   const logs = new LogService({
     store: repos.logs,
     clock,
@@ -131,7 +132,7 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     totalMemoryMb: config.workerMemoryMb,
     driver: driver.driver,
     tier: driver.tier,
-    packages: code.store,
+    packages: code,
     logs,
     clock,
     logger,
@@ -222,7 +223,7 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
   const changes = new RegistryChanges();
   const registry = new Registry({
     store: repos.functions,
-    code: code.store,
+    code: code,
     placement,
     clock,
     sandboxes: driver.capabilities,
@@ -315,7 +316,7 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     accountConcurrency: config.accountConcurrency,
     accountUsage: () => repos.functions.accountUsage(),
     codeUrls: new CodeUrls(credentials.secretAccessKey, clock),
-    packages: code.store,
+    packages: code,
     now: () => clock.now(),
     metrics,
   });
@@ -343,16 +344,4 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     },
     close: () => life.stop(),
   };
-}
-
-/** The function packages, opened at start. */
-class CodeStoreComponent {
-  readonly name = "code store";
-  readonly store: CodeStore;
-  constructor(dir: string) {
-    this.store = new CodeStore(dir);
-  }
-  start(): Promise<void> {
-    return this.store.open();
-  }
 }
