@@ -27,8 +27,8 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   platform: ["protocol", "shared", "control", "store", "worker", "gateway"],
 };
 
-/** The control plane's storage contracts: what a store implements. */
-const REPOSITORY = /^control\/(.*-repo|registry\/repo|async\/queue)\.ts$/;
+/** The control plane's storage contracts: what a store implements (`<module>/repo.ts` in a module's folder). */
+const REPOSITORY = /^control\/(.*-repo|[^/]+\/repo|async\/queue)\.ts$/;
 
 function sources(dir: string, out: string[] = []): string[] {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
@@ -96,6 +96,8 @@ test("the rule catches what it should: a worker module importing the control pla
   assert.equal(allowed("worker", { target: "control/dispatcher.ts", typeOnly: true }), false);
   assert.equal(allowed("store", { target: "control/dispatcher.ts", typeOnly: true }), false);
   assert.equal(allowed("store", { target: "control/logs-repo.ts", typeOnly: true }), true);
+  assert.equal(allowed("store", { target: "control/urls/repo.ts", typeOnly: true }), true);
+  assert.equal(allowed("store", { target: "control/urls/service.ts", typeOnly: true }), false);
   assert.equal(allowed("cli", { target: "control/usage-report.ts", typeOnly: false }), false);
   assert.equal(allowed("gateway", { target: "worker/worker.ts", typeOnly: true }), false);
 });
