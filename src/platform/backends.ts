@@ -12,6 +12,7 @@ import type { EventQueue } from "../control/async/queue.js";
 import type { LogsRepo } from "../control/logs-repo.js";
 import type { ProvisionedRepo } from "../control/provisioned-repo.js";
 import type { FunctionsRepo } from "../control/registry/repo.js";
+import type { FunctionUrlsRepo } from "../control/urls/repo.js";
 import type { BudgetsRepo, UsageRepo } from "../control/usage-repo.js";
 import { connectFailure, shownUrl } from "../store/postgres/connect.js";
 import { openPostgresRepos } from "../store/postgres/repos.js";
@@ -22,6 +23,7 @@ import { PlatformStartError } from "./data-dir-lock.js";
 export interface Repositories {
   readonly functions: FunctionsRepo;
   readonly eventConfigs: EventConfigsRepo;
+  readonly functionUrls: FunctionUrlsRepo;
   readonly provisioned: ProvisionedRepo;
   readonly logs: LogsRepo;
   readonly usage: UsageRepo;
@@ -49,6 +51,7 @@ function openEmbeddedBackends(dataDir: string): Backends {
     repos: {
       functions: store,
       eventConfigs: store,
+      functionUrls: store,
       provisioned: store,
       logs: store,
       usage: store,

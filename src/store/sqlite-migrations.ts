@@ -120,6 +120,24 @@ export const EVENT_CONFIGS_MIGRATIONS: SqliteModuleMigrations = {
   ],
 };
 
+/** Function URLs: one per function and qualifier, found by their id. */
+export const FUNCTION_URLS_MIGRATIONS: SqliteModuleMigrations = {
+  module: "function-urls",
+  steps: [
+    `CREATE TABLE function_urls (
+       function_name TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
+       qualifier TEXT NOT NULL,
+       url_id TEXT NOT NULL UNIQUE,
+       auth_type TEXT NOT NULL,
+       invoke_mode TEXT NOT NULL,
+       cors TEXT,
+       created_at INTEGER NOT NULL,
+       last_modified INTEGER NOT NULL,
+       PRIMARY KEY (function_name, qualifier)
+     );`,
+  ],
+};
+
 /** Provisioned concurrency settings, and provisioned instances' up-time. */
 export const PROVISIONED_MIGRATIONS: SqliteModuleMigrations = {
   module: "provisioned",
@@ -172,6 +190,7 @@ export const SQLITE_MODULES: readonly SqliteModuleMigrations[] = [
   PROVISIONED_MIGRATIONS,
   USAGE_MIGRATIONS,
   BUDGETS_MIGRATIONS,
+  FUNCTION_URLS_MIGRATIONS,
 ];
 
 /**

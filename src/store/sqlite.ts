@@ -5,6 +5,7 @@ import type { EventInvokeConfig } from "../control/async/event-configs-repo.js";
 import type { LogQuery, LogRecord, StoredLog } from "../control/logs-repo.js";
 import type { ProvisionedConfig, ProvisionedSpan } from "../control/provisioned-repo.js";
 import type { AccountUsage } from "../control/registry/repo.js";
+import type { FunctionUrlConfig } from "../control/urls/repo.js";
 import type { Budget, UsageQuery, UsageRecord, UsageSums } from "../control/usage-repo.js";
 import type { Alias, FunctionRecord, FunctionVersion } from "../protocol/function.js";
 import { LATEST } from "../protocol/function.js";
@@ -26,6 +27,7 @@ import {
 import { batchWriter, type PackedBatch, packBatch, queryLogs } from "./sqlite-writes.js";
 import { ThreadRpc } from "./thread-rpc.js";
 import type { MetadataStore } from "./types.js";
+import { corsColumn, type FunctionUrlRow, toFunctionUrl } from "./url-row.js";
 
 export class SqliteStore implements MetadataStore {
   readonly #db: Database.Database;
@@ -171,6 +173,75 @@ export class SqliteStore implements MetadataStore {
     return (
       this.#db
         .prepare("DELETE FROM event_invoke_configs WHERE function_name = ? AND qualifier = ?")
+        .run(functionName, qualifier).changes === 1
+    );
+  }
+
+  async getFunctionUrl(functionName: string, qualifier: string): Promise<FunctionUrlConfig | undefined> {
+    const row = this.#db
+      .prepare("SELECT * FROM function_urls WHERE function_name = ? AND qualifier = ?")
+      .get(functionName, qualifier) as FunctionUrlRow | undefined;
+    return row && toFunctionUrl(row);
+  }
+
+  async getFunctionUrlById(urlId: string): Promise<FunctionUrlConfig | undefined> {
+    const row = this.#db.prepare("SELECT * FROM function_urls WHERE url_id = ?").get(urlId) as
+      | FunctionUrlRow
+      | undefined;
+    return row && toFunctionUrl(row);
+  }
+
+  async listFunctionUrls(functionName: string): Promise<FunctionUrlConfig[]> {
+    const rows = this.#db
+      .prepare("SELECT * FROM function_urls WHERE function_name = ? ORDER BY qualifier")
+      .all(functionName) as FunctionUrlRow[];
+    return rows.map(toFunctionUrl);
+  }
+
+  async listAllFunctionUrls(): Promise<FunctionUrlConfig[]> {
+    const rows = this.#db
+      .prepare("SELECT * FROM function_urls ORDER BY function_name, qualifier")
+      .all() as FunctionUrlRow[];
+    return rows.map(toFunctionUrl);
+  }
+
+  async createFunctionUrl(c: FunctionUrlConfig): Promise<boolean> {
+    // Only a taken (function, qualifier) is ignored: a taken url_id throws (its UNIQUE), so a
+    // caller never takes false to mean "this qualifier has a URL" when another function holds the id.
+    const inserted = this.#db
+      .prepare(
+        `INSERT INTO function_urls
+           (function_name, qualifier, url_id, auth_type, invoke_mode, cors, created_at, last_modified)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (function_name, qualifier) DO NOTHING`,
+      )
+      .run(
+        c.functionName,
+        c.qualifier,
+        c.urlId,
+        c.authType,
+        c.invokeMode,
+        corsColumn(c.cors),
+        c.createdAt,
+        c.lastModified,
+      );
+    return inserted.changes === 1;
+  }
+
+  async updateFunctionUrl(c: FunctionUrlConfig): Promise<boolean> {
+    const updated = this.#db
+      .prepare(
+        `UPDATE function_urls SET auth_type = ?, invoke_mode = ?, cors = ?, last_modified = ?
+         WHERE function_name = ? AND qualifier = ?`,
+      )
+      .run(c.authType, c.invokeMode, corsColumn(c.cors), c.lastModified, c.functionName, c.qualifier);
+    return updated.changes === 1;
+  }
+
+  async deleteFunctionUrl(functionName: string, qualifier: string): Promise<boolean> {
+    return (
+      this.#db
+        .prepare("DELETE FROM function_urls WHERE function_name = ? AND qualifier = ?")
         .run(functionName, qualifier).changes === 1
     );
   }

@@ -7,11 +7,13 @@ import type { EventConfigsRepo } from "../control/async/event-configs-repo.js";
 import type { LogsRepo } from "../control/logs-repo.js";
 import type { ProvisionedRepo } from "../control/provisioned-repo.js";
 import type { FunctionsRepo } from "../control/registry/repo.js";
+import type { FunctionUrlsRepo } from "../control/urls/repo.js";
 import type { BudgetsRepo, UsageRepo } from "../control/usage-repo.js";
 
 export interface MetadataStore
   extends FunctionsRepo,
     EventConfigsRepo,
+    FunctionUrlsRepo,
     ProvisionedRepo,
     LogsRepo,
     UsageRepo,

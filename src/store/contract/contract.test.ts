@@ -5,6 +5,7 @@
 import { after, describe } from "node:test";
 import { budgetsContract } from "./budgets.contract.js";
 import { eventConfigsContract } from "./event-configs.contract.js";
+import { functionUrlsContract } from "./function-urls.contract.js";
 import { functionsContract } from "./functions.contract.js";
 import { logsContract } from "./logs.contract.js";
 import { provisionedContract } from "./provisioned.contract.js";
@@ -26,6 +27,7 @@ for (const [name, open] of STORES) {
   describe(name, () => {
     describe("functions", () => functionsContract(repoOf(open, (s) => s.functions)));
     describe("event invoke configs", () => eventConfigsContract(repoOf(open, (s) => s.eventConfigs)));
+    describe("function URLs", () => functionUrlsContract(repoOf(open, (s) => s.functionUrls)));
     describe("provisioned concurrency", () => provisionedContract(repoOf(open, (s) => s.provisioned)));
     describe("budgets", () => budgetsContract(repoOf(open, (s) => s.budgets)));
     describe("event queue", () => queueContract(queueOf(open)));

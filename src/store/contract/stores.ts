@@ -10,6 +10,7 @@ import type { EventQueue } from "../../control/async/queue.js";
 import type { LogsRepo } from "../../control/logs-repo.js";
 import type { ProvisionedRepo } from "../../control/provisioned-repo.js";
 import type { FunctionsRepo } from "../../control/registry/repo.js";
+import type { FunctionUrlsRepo } from "../../control/urls/repo.js";
 import type { BudgetsRepo, UsageRepo } from "../../control/usage-repo.js";
 import { connectPostgres, type Sql } from "../postgres/connect.js";
 import { PostgresEventQueue } from "../postgres/queue.js";
@@ -23,6 +24,7 @@ import type { TestPostgres } from "./test-postgres.js";
 export interface OpenedStore {
   readonly functions: FunctionsRepo;
   readonly eventConfigs: EventConfigsRepo;
+  readonly functionUrls: FunctionUrlsRepo;
   readonly provisioned: ProvisionedRepo;
   readonly budgets: BudgetsRepo;
   readonly queue: EventQueue;
@@ -64,6 +66,7 @@ export async function openSqlite(): Promise<OpenedStore> {
   return {
     functions: store,
     eventConfigs: store,
+    functionUrls: store,
     provisioned: store,
     budgets: store,
     // A queue is a thread of its own: started only for the suites that use one.

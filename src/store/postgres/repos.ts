@@ -3,6 +3,7 @@
 import { BUDGETS_MIGRATIONS, PostgresBudgetsRepo } from "./budgets.js";
 import { connectPostgres, type PostgresOptions, quoteIdentifier } from "./connect.js";
 import { EVENT_CONFIGS_MIGRATIONS, PostgresEventConfigsRepo } from "./event-configs.js";
+import { FUNCTION_URLS_MIGRATIONS, PostgresFunctionUrlsRepo } from "./function-urls.js";
 import { FUNCTIONS_MIGRATIONS, PostgresFunctionsRepo } from "./functions.js";
 import { LOGS_MIGRATIONS, PostgresLogsRepo } from "./logs.js";
 import { type ModuleMigrations, migrate } from "./migrate.js";
@@ -20,11 +21,13 @@ export const POSTGRES_MIGRATIONS: readonly ModuleMigrations[] = [
   QUEUE_MIGRATIONS,
   USAGE_MIGRATIONS,
   LOGS_MIGRATIONS,
+  FUNCTION_URLS_MIGRATIONS,
 ];
 
 export interface PostgresRepos {
   readonly functions: PostgresFunctionsRepo;
   readonly eventConfigs: PostgresEventConfigsRepo;
+  readonly functionUrls: PostgresFunctionUrlsRepo;
   readonly provisioned: PostgresProvisionedRepo;
   readonly budgets: PostgresBudgetsRepo;
   /** The asynchronous event queue and the invocation records (closing it leaves the pool open). */
@@ -54,6 +57,7 @@ export async function openPostgresRepos(
   return {
     functions: new PostgresFunctionsRepo(sql),
     eventConfigs: new PostgresEventConfigsRepo(sql),
+    functionUrls: new PostgresFunctionUrlsRepo(sql),
     provisioned: new PostgresProvisionedRepo(sql),
     budgets: new PostgresBudgetsRepo(sql),
     queue: new PostgresEventQueue(sql),
