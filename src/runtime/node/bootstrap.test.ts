@@ -70,6 +70,44 @@ test("a handler in a nested directory and a nested export path are both found", 
   assertResponse(await nestedExport.invoke({}), { from: "lib/app.api.v1.get" });
 });
 
+test("an export that is an object with fetch, the default or a named class instance, answers an HTTP event as a web handler", async (t) => {
+  const dir = tempFunction(t, {
+    "index.mjs": `class App {
+  constructor(greeting) { this.greeting = greeting; }
+  fetch(request, env, ctx) {
+    return new Response(this.greeting + " " + new URL(request.url).pathname + " in " + ctx.lambda.functionName);
+  }
+}
+export const app = new App("hello");
+export default { fetch: (request) => Response.json({ method: request.method }) };
+`,
+  });
+  const event = {
+    version: "2.0",
+    rawPath: "/path",
+    rawQueryString: "",
+    headers: {},
+    requestContext: { domainName: "x.localhost", http: { method: "DELETE" } },
+    isBase64Encoded: false,
+  };
+  const named = await startSandbox(t, dir, "index.app");
+  assertResponse(await named.invoke(event), {
+    statusCode: 200,
+    headers: { "content-type": "text/plain;charset=UTF-8" },
+    cookies: [],
+    body: "hello /path in orders",
+    isBase64Encoded: false,
+  });
+  const byDefault = await startSandbox(t, dir, "index.default");
+  assertResponse(await byDefault.invoke(event), {
+    statusCode: 200,
+    headers: { "content-type": "application/json" },
+    cookies: [],
+    body: '{"method":"DELETE"}',
+    isBase64Encoded: false,
+  });
+});
+
 test("a plain synchronous handler answers with its return value, and undefined becomes null", async (t) => {
   const sync = await startSandbox(t, fixture("callback"), "index.sync");
   assertResponse(await sync.invoke({ n: 1 }), { sync: true, echo: { n: 1 } });

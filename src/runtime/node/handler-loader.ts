@@ -6,6 +6,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { LambdaError } from "./runtime-api-client.js";
 import { locateInModuleGraph, locationInStack, userCodeSyntaxError } from "./syntax-errors.js";
+import { fetchHandler, isFetchTarget } from "./web-handler.js";
 
 export type Handler = (event: unknown, context: unknown, callback: unknown) => unknown;
 
@@ -20,7 +21,10 @@ const NEEDS_IMPORT_CODES = new Set(["ERR_REQUIRE_ESM", "ERR_REQUIRE_ASYNC_MODULE
 const ESM_SYNTAX_MESSAGE =
   /import statement outside a module|Unexpected token 'export'|import\.meta|top level bodies of modules/;
 
-/** Loads `{taskRoot}/{file}` named by `_HANDLER` ("dir/file.export.nested") and returns the handler function. */
+/**
+ * Loads `{taskRoot}/{file}` named by `_HANDLER` ("dir/file.export.nested") and returns the handler
+ * function; an export that is an object with a `fetch` method comes back wrapped as one.
+ */
 export async function loadHandler(taskRoot: string, handlerString: string | undefined): Promise<Handler> {
   const { moduleRoot, moduleName, exportPath } = parseHandlerString(handlerString ?? "");
   // Resolve against the bootstrap's own path so a missing module reads as on AWS:
@@ -146,6 +150,8 @@ function findHandler(mod: unknown, exportPath: string, handlerString: string): H
   if (!handler && isObjectLike(mod) && "default" in mod) handler = lookup(mod.default, exportPath);
   if (!handler)
     throw new LambdaError("Runtime.HandlerNotFound", `${handlerString} is undefined or not exported`);
+  // Only an object is a web handler: a function with a fetch property stays the Lambda handler it was.
+  if (isFetchTarget(handler)) return fetchHandler(handler);
   if (typeof handler !== "function")
     throw new LambdaError("Runtime.HandlerNotFound", `${handlerString} is not a function`);
   return handler as Handler;
