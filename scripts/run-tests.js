@@ -63,6 +63,7 @@ const AGAIN_ON_POSTGRES = [
   "test/cli-manage.test.js",
   "test/control-plane.test.js",
   "test/cost.test.js",
+  "test/function-urls.test.js",
   "test/invoke.test.js",
   "test/lambda-api.test.js",
   "test/metrics.test.js",

@@ -10,7 +10,6 @@ import {
   AddPermissionCommand,
   CreateEventSourceMappingCommand,
   CreateFunctionCommand,
-  CreateFunctionUrlConfigCommand,
   DeleteFunctionCommand,
   GetAccountSettingsCommand,
   GetFunctionCommand,
@@ -144,10 +143,6 @@ describe("operations Nimbus does not implement", () => {
         t.lambda.send(
           new GetLayerVersionByArnCommand({ Arn: "arn:aws:lambda:us-east-1:000000000000:layer:l:1" }),
         ),
-    ],
-    [
-      "CreateFunctionUrlConfig",
-      () => t.lambda.send(new CreateFunctionUrlConfigCommand({ FunctionName: fn, AuthType: "NONE" })),
     ],
   ];
 

@@ -26,6 +26,8 @@ export interface SyncInvokeInput {
   readonly traceId: string | undefined;
   /** Epoch ms the gateway received the request. */
   readonly receivedAt?: number;
+  /** The payload is JSON the platform built (an HTTP trigger's event): not parsed again. */
+  readonly builtEvent?: boolean;
 }
 
 /**
@@ -75,7 +77,12 @@ export class InvokeService {
     const ref = { name: input.functionName, qualifier: input.qualifier };
     const target = await this.#registry.resolve(ref.name, ref.qualifier);
     const requestId = newRequestId();
-    const payload = input.payload.length === 0 ? EMPTY_EVENT : checkJson(input.payload);
+    const payload =
+      input.builtEvent === true
+        ? input.payload
+        : input.payload.length === 0
+          ? EMPTY_EVENT
+          : checkJson(input.payload);
     const clientContext = decodeClientContext(input.clientContextBase64);
     if (input.dryRun) {
       return {

@@ -4,6 +4,7 @@ import type { Logger } from "../shared/logger.js";
 import type { Authenticator } from "./auth/principal.js";
 import { serveSurfaces } from "./dispatch.js";
 import type { Surface } from "./surface.js";
+import { type FunctionUrlDeps, functionUrlSurface } from "./surfaces/function-url/surface.js";
 import { healthSurface } from "./surfaces/health/surface.js";
 import type { LambdaApiDeps } from "./surfaces/lambda-api/routes.js";
 import { lambdaApiSurface } from "./surfaces/lambda-api/surface.js";
@@ -12,7 +13,8 @@ import { type NimbusApiDeps, nimbusApiSurface } from "./surfaces/nimbus-api/surf
 import { packagesSurface } from "./surfaces/packages/surface.js";
 
 export type GatewayDeps = LambdaApiDeps &
-  NimbusApiDeps & {
+  NimbusApiDeps &
+  FunctionUrlDeps & {
     /** Checks each request's credentials against its surface's policy. */
     readonly auth: Authenticator;
     readonly logger: Logger;
@@ -24,7 +26,14 @@ export type GatewayDeps = LambdaApiDeps &
 
 /** Every surface of the platform, in the order their path prefixes are tried. */
 export function platformSurfaces(d: Omit<GatewayDeps, "auth" | "logger">): Surface[] {
-  return [healthSurface(), packagesSurface(d), nimbusApiSurface(d), metricsSurface(d), lambdaApiSurface(d)];
+  return [
+    healthSurface(),
+    functionUrlSurface(d),
+    packagesSurface(d),
+    nimbusApiSurface(d),
+    metricsSurface(d),
+    lambdaApiSurface(d),
+  ];
 }
 
 export function createGateway(d: GatewayDeps): Hono {

@@ -59,18 +59,21 @@ export function serveSurfaces(surfaces: readonly Surface[], d: DispatchDeps): Ho
 function guarded(s: Surface, d: DispatchDeps): Hono<SurfaceEnv> {
   const app = new Hono<SurfaceEnv>();
   app.use("*", async (c, next) => {
-    c.set("reach", (c.env as { reach: ReachMatch }).reach);
+    const reach = (c.env as { reach: ReachMatch }).reach;
+    c.set("reach", reach);
+    const policy = typeof s.auth === "function" ? s.auth(c.req.raw, reach) : s.auth;
     let bodySha256: string | undefined;
     if (s.body.mode === "buffered") {
-      // Read before authentication, which checks the signature against the body's hash.
-      const limit = s.body.limit(c.req.method, new URL(c.req.url).pathname);
+      // Read before authentication, which checks a signature against the body's hash.
+      const limit = s.body.limit(c.req.method, c.req.path);
       const body = await readBody(c, limit.bytes, limit.tooLarge);
       c.set("body", body);
-      bodySha256 = body.length === 0 ? EMPTY_SHA256 : hash("sha256", body, "hex");
+      if (policy.kind === "platform-key")
+        bodySha256 = body.length === 0 ? EMPTY_SHA256 : hash("sha256", body, "hex");
     }
     c.set(
       "principal",
-      await d.authenticator.authenticate(s.auth, { raw: c.req.raw, url: c.req.url, bodySha256 }),
+      await d.authenticator.authenticate(policy, { raw: c.req.raw, url: c.req.url, bodySha256 }),
     );
     await next();
   });

@@ -56,7 +56,11 @@ export interface Surface {
   /** Short and unique, for logs: `lambda-api`, `metrics`. */
   readonly name: string;
   readonly reach: Reach;
-  readonly auth: AuthPolicy;
+  /**
+   * Who may call it: one policy, or one per request where the resource reached decides (a
+   * function URL is open or signed as its owner set it). The gateway asks before reading the body.
+   */
+  readonly auth: AuthPolicy | ((request: Request, reach: ReachMatch) => AuthPolicy);
   readonly body: BodyMode;
   /** The answer for an error thrown by authentication or a route, or for no route. */
   renderError(err: NimbusError, requestId: string): Response;

@@ -28,6 +28,7 @@ import { ProvisionedUptime } from "../control/provisioned-uptime.js";
 import { RegistryChanges } from "../control/registry/changes.js";
 import { Registry } from "../control/registry/registry.js";
 import { eventSources, sourceContext, startSources, stopSources } from "../control/triggers/sources.js";
+import { FunctionUrls } from "../control/urls/function-urls.js";
 import { type Pricing, UsageMeter } from "../control/usage.js";
 import { UsageQueries } from "../control/usage-report.js";
 import { createGateway } from "../gateway/app.js";
@@ -264,6 +265,9 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     records: config.recordSyncInvocations ? { store: queue, clock, logger } : undefined,
   });
   const eventConfigs = new EventConfigs({ store: repos.eventConfigs, registry, clock });
+  const urls = new FunctionUrls({ store: repos.functionUrls, registry, clock });
+  changes.on({ retire: (name, version) => urls.retired(name, version) });
+  await life.add({ name: "function urls", start: () => urls.start() });
   const asyncInvoker = new AsyncInvoker({
     queue,
     registry,
@@ -300,6 +304,7 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     invoke,
     async: asyncInvoker,
     eventConfigs,
+    urls,
     records: queue,
     redrive: (id) => asyncInvoker.redrive(id),
     provisionedUptime: (name, from, to) => uptime.overlapping(name, from, to),

@@ -22,6 +22,12 @@ import type {
   PublishSpec,
 } from "../../../control/registry/spec.js";
 import * as v from "../../../control/registry/validate.js";
+import {
+  type FunctionUrlPatch,
+  type FunctionUrlSpec,
+  URL_EXPECTED,
+} from "../../../control/urls/function-urls.js";
+import type { UrlAuthType, UrlCors, UrlInvokeMode } from "../../../control/urls/repo.js";
 import { parseFunctionArn } from "../../../protocol/function.js";
 import { invalidInput, NimbusError, type Problem } from "../../../shared/errors.js";
 
@@ -228,6 +234,32 @@ export function eventInvokeConfig(body: Body): EventInvokeSpec {
   return spec;
 }
 
+/** CreateFunctionUrlConfig's body: AuthType is required, InvokeMode and Cors are not. */
+export function functionUrlSpec(body: Body): FunctionUrlSpec {
+  const f = new Fields(body);
+  const authType = f.required("AuthType", "authType", "string", URL_EXPECTED.authType) as UrlAuthType;
+  const invokeMode = f.optional("InvokeMode", "invokeMode", "string", URL_EXPECTED.invokeMode) as
+    | UrlInvokeMode
+    | undefined;
+  const cors = f.cors();
+  f.done();
+  return { authType, invokeMode, cors: cors ?? undefined };
+}
+
+/** UpdateFunctionUrlConfig's body: what it gives changes; `Cors: null` or `{}` removes CORS. */
+export function functionUrlPatch(body: Body): FunctionUrlPatch {
+  const f = new Fields(body);
+  const authType = f.optional("AuthType", "authType", "string", URL_EXPECTED.authType) as
+    | UrlAuthType
+    | undefined;
+  const invokeMode = f.optional("InvokeMode", "invokeMode", "string", URL_EXPECTED.invokeMode) as
+    | UrlInvokeMode
+    | undefined;
+  const cors = f.cors();
+  f.done();
+  return { authType, invokeMode, cors };
+}
+
 /** Reads a body's members, collecting every one of the wrong type. */
 class Fields {
   readonly problems: Problem[] = [];
@@ -316,6 +348,40 @@ class Fields {
     return weights;
   }
 
+  /** A function URL's Cors; null, or an object without members, is none. */
+  cors(): UrlCors | null | undefined {
+    const raw = this.#body.Cors;
+    if (raw === undefined) return undefined;
+    if (raw === null) return null;
+    if (typeof raw !== "object" || Array.isArray(raw)) {
+      this.problems.push(v.problem("cors", raw, "type", "be an object"));
+      return undefined;
+    }
+    const c = raw as Body;
+    const strings = (key: string, field: keyof typeof URL_EXPECTED): string[] | undefined => {
+      const list = c[key];
+      if (list === undefined) return undefined;
+      if (Array.isArray(list) && list.every((s) => typeof s === "string")) return list as string[];
+      this.problems.push(v.problem(`cors.${field}`, list, "type", URL_EXPECTED[field]));
+      return undefined;
+    };
+    const credentials = c.AllowCredentials;
+    if (credentials !== undefined && typeof credentials !== "boolean")
+      this.problems.push(v.problem("cors.allowCredentials", credentials, "type", "be true or false"));
+    const maxAge = c.MaxAge;
+    if (maxAge !== undefined && typeof maxAge !== "number")
+      this.problems.push(v.problem("cors.maxAge", maxAge, "type", URL_EXPECTED.maxAge));
+    const cors: UrlCors = {
+      ...(typeof credentials === "boolean" ? { allowCredentials: credentials } : {}),
+      ...optionalList("allowHeaders", strings("AllowHeaders", "allowHeaders")),
+      ...optionalList("allowMethods", strings("AllowMethods", "allowMethods")),
+      ...optionalList("allowOrigins", strings("AllowOrigins", "allowOrigins")),
+      ...optionalList("exposeHeaders", strings("ExposeHeaders", "exposeHeaders")),
+      ...(typeof maxAge === "number" ? { maxAge } : {}),
+    };
+    return Object.keys(cors).length === 0 ? null : cors;
+  }
+
   revision(): string | undefined {
     return this.optional("RevisionId", "expectedRevision", "string", "be a string");
   }
@@ -323,6 +389,10 @@ class Fields {
   get body(): Body {
     return this.#body;
   }
+}
+
+function optionalList<K extends string>(key: K, list: string[] | undefined): { [k in K]?: string[] } {
+  return list === undefined ? {} : ({ [key]: list } as { [k in K]?: string[] });
 }
 
 /** Role: kept when it is a non-empty string; the platform's role otherwise. */

@@ -14,12 +14,14 @@ import type { ProvisionedConcurrency } from "../../../control/provisioned.js";
 import type { Registry } from "../../../control/registry/registry.js";
 import type { AccountUsage } from "../../../control/registry/repo.js";
 import { initPhasesHeader } from "../../../control/report.js";
+import type { FunctionUrls } from "../../../control/urls/function-urls.js";
 import type { FunctionVersion } from "../../../protocol/function.js";
 import { INIT_PHASES_HEADER } from "../../../protocol/invoke.js";
 import { NimbusError } from "../../../shared/errors.js";
 import { parseJsonObject } from "../../body.js";
 import { bodyOf, type SurfaceEnv } from "../../surface.js";
 import * as decode from "./decode.js";
+import { functionUrlRoutes } from "./function-urls.js";
 import {
   type ArnContext,
   aliasConfiguration,
@@ -48,6 +50,7 @@ export interface LambdaApiDeps {
   readonly accountUsage: () => Promise<AccountUsage>;
   /** Signs GetFunction's Code.Location, a link to the package that expires. */
   readonly codeUrls: CodeUrls;
+  readonly urls: FunctionUrls;
 }
 
 /** The routes; the gateway has read the body and checked its signature before any of them runs. */
@@ -272,6 +275,8 @@ export function lambdaApi(d: LambdaApiDeps): Hono<SurfaceEnv> {
     }
     return new Response(out.payload, { status: 200, headers });
   });
+
+  functionUrlRoutes(app, d);
 
   // ── Operations Nimbus does not implement: 501 naming them, once the caller is known ──
   for (const u of UNSUPPORTED_OPERATIONS) {

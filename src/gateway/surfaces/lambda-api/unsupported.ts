@@ -73,11 +73,6 @@ export const UNSUPPORTED_OPERATIONS: readonly UnsupportedOperation[] = [
   op("PUT", "/2020-06-30/functions/{FunctionName}/code-signing-config", "PutFunctionCodeSigningConfig"),
   op("DELETE", "/2020-06-30/functions/{FunctionName}/code-signing-config", "DeleteFunctionCodeSigningConfig"),
   // Function URLs
-  op("GET", "/2021-10-31/functions/{FunctionName}/url", "GetFunctionUrlConfig"),
-  op("POST", "/2021-10-31/functions/{FunctionName}/url", "CreateFunctionUrlConfig"),
-  op("PUT", "/2021-10-31/functions/{FunctionName}/url", "UpdateFunctionUrlConfig"),
-  op("DELETE", "/2021-10-31/functions/{FunctionName}/url", "DeleteFunctionUrlConfig"),
-  op("GET", "/2021-10-31/functions/{FunctionName}/urls", "ListFunctionUrlConfigs"),
   // Runtime management, recursion and scaling settings
   op("GET", "/2021-07-20/functions/{FunctionName}/runtime-management-config", "GetRuntimeManagementConfig"),
   op("PUT", "/2021-07-20/functions/{FunctionName}/runtime-management-config", "PutRuntimeManagementConfig"),

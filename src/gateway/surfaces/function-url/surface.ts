@@ -1,0 +1,211 @@
+/**
+ * Function URLs as a surface: a request to `{id}.lambda-url.{region}.localhost` (or
+ * `/lambda-url/{id}/…`) becomes an HTTP API payload 2.0 event for the URL's function, and the
+ * function's answer becomes the HTTP response by Lambda's rules. Auth is the URL's own: none,
+ * or the platform's key by SigV4 (`AWS_IAM`); CORS preflights are answered here, never by the
+ * function. Errors answer as a function URL does: a status and `{"Message": …}`; a function's
+ * failure or a malformed answer is a 502, its reason written to the function's log.
+ */
+import type { IncomingMessage } from "node:http";
+import { Hono } from "hono";
+import type { InvokeService } from "../../../control/invoke-service.js";
+import type { FunctionUrls } from "../../../control/urls/function-urls.js";
+import type { FunctionUrlConfig } from "../../../control/urls/repo.js";
+import { type HttpAnswer, httpEventV2, httpResponseFromV2 } from "../../../protocol/events/http.js";
+import type { LogEntry } from "../../../protocol/invoke.js";
+import { MAX_SYNC_REQUEST_BYTES } from "../../../protocol/limits.js";
+import { NimbusError } from "../../../shared/errors.js";
+import { newRequestId } from "../../../shared/ids.js";
+import type { AuthPolicy, Principal } from "../../auth/principal.js";
+import { corsHeaders, isPreflight, preflightAnswer } from "../../cors.js";
+import { bodyOf, type ReachMatch, type Surface, type SurfaceEnv } from "../../surface.js";
+import { URL_HOST_PATTERN, URL_PATH_PREFIX } from "./address.js";
+
+export interface FunctionUrlDeps {
+  readonly urls: Pick<FunctionUrls, "byId">;
+  readonly invoke: Pick<InvokeService, "invoke">;
+  /** Where a 502's reason goes: the function's own log. */
+  readonly logs: { write(entry: LogEntry): void };
+  readonly arn: { readonly region: string; readonly accountId: string };
+  readonly now: () => number;
+}
+
+const ANONYMOUS: AuthPolicy = { kind: "anonymous" };
+const SIGNED: AuthPolicy = { kind: "platform-key", service: "lambda" };
+const TOO_LARGE = { bytes: MAX_SYNC_REQUEST_BYTES, tooLarge: "Request Entity Too Large" };
+
+export function functionUrlSurface(d: FunctionUrlDeps): Surface {
+  return {
+    name: "function-url",
+    reach: { hosts: [URL_HOST_PATTERN], pathPrefix: URL_PATH_PREFIX },
+    // A browser's preflight carries no credentials: it is answered whatever the URL's auth.
+    auth: (request, reach) => {
+      const config = d.urls.byId(reach.params.id ?? "");
+      if (config?.authType !== "AWS_IAM") return ANONYMOUS;
+      return config.cors && isPreflight(request.method, request.headers) ? ANONYMOUS : SIGNED;
+    },
+    body: { mode: "buffered", limit: () => TOO_LARGE },
+    renderError: urlErrorResponse,
+    app: urlApp(d),
+  };
+}
+
+function urlApp(d: FunctionUrlDeps): Hono<SurfaceEnv> {
+  const app = new Hono<SurfaceEnv>();
+  app.all("*", async (c) => {
+    const reach = c.get("reach");
+    const config = d.urls.byId(reach.params.id ?? "");
+    if (!config) throw new NimbusError("NotFound", "Not Found");
+    const req = c.req.raw;
+    const origin = req.headers.get("origin") ?? undefined;
+    if (config.cors && isPreflight(req.method, req.headers)) {
+      return preflightResponse(config, origin, req.headers);
+    }
+    const receivedAt = d.now();
+    const { rawPath, rawQuery } = pathOf(req.url, reach);
+    const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+    const event = httpEventV2(
+      {
+        method: req.method,
+        rawPath,
+        rawQuery,
+        headers: headerPairs(incoming, req),
+        body: bodyOf(c),
+        sourceIp: incoming?.socket.remoteAddress ?? "127.0.0.1",
+        protocol: incoming ? `HTTP/${incoming.httpVersion}` : "HTTP/1.1",
+      },
+      {
+        accountId: d.arn.accountId,
+        apiId: config.urlId,
+        domainName: hostOf(req.url, reach, config, d.arn.region),
+        domainPrefix: config.urlId,
+        requestId: newRequestId(),
+        timeEpochMs: receivedAt,
+        ...authorizerOf(c.get("principal"), d.arn.accountId),
+      },
+    );
+    const out = await d.invoke.invoke({
+      functionName: config.functionName,
+      qualifier: config.qualifier,
+      payload: Buffer.from(JSON.stringify(event)),
+      builtEvent: true,
+      clientContextBase64: undefined,
+      dryRun: false,
+      traceId: undefined,
+      receivedAt,
+    });
+    const base: [string, string][] = [["x-amzn-requestid", out.requestId]];
+    if (config.cors) base.push(...corsHeaders(config.cors, origin ?? null));
+    if (out.functionError) return failure(base);
+    const answer = httpResponseFromV2(out.payload);
+    if ("malformed" in answer) {
+      d.logs.write({
+        functionName: config.functionName,
+        version: out.executedVersion,
+        instanceId: "function-url",
+        requestId: out.requestId,
+        timestamp: d.now(),
+        message: `[nimbus] The function URL answered 502: the function's response is malformed: ${answer.reason}`,
+      });
+      return failure(base);
+    }
+    return respond(answer, base, config.cors !== undefined);
+  });
+  return app;
+}
+
+/** The function's answer; with CORS configured, the URL's CORS headers replace the function's own. */
+function respond(answer: HttpAnswer, extra: [string, string][], cors: boolean): Response {
+  const headers = new Headers();
+  for (const [name, value] of answer.headers) {
+    if (!cors || !name.startsWith("access-control-")) headers.append(name, value);
+  }
+  for (const [name, value] of extra) headers.set(name, value);
+  // A 1xx, 204 or 304 cannot carry a body.
+  const body = answer.status === 204 || answer.status === 304 || answer.status < 200 ? null : answer.body;
+  return new Response(body, { status: answer.status, headers });
+}
+
+function failure(extra: [string, string][]): Response {
+  const headers = new Headers(extra);
+  headers.set("content-type", "application/json");
+  return new Response(JSON.stringify({ Message: "Internal Server Error" }), { status: 502, headers });
+}
+
+function preflightResponse(config: FunctionUrlConfig, origin: string | undefined, h: Headers): Response {
+  const answer = preflightAnswer(
+    config.cors!,
+    origin ?? "",
+    h.get("access-control-request-method") ?? "",
+    h.get("access-control-request-headers"),
+  );
+  return new Response(null, { status: answer.status, headers: answer.headers });
+}
+
+/** A function URL's error: its status and `{"Message": …}`, with the request id to look it up. */
+export function urlErrorResponse(err: NimbusError, requestId: string): Response {
+  const message =
+    err.status === 403 ? "Forbidden" : err.status >= 500 ? "Internal Server Error" : err.message || "Error";
+  return new Response(JSON.stringify({ Message: message }), {
+    status: err.status,
+    headers: { "content-type": "application/json", "x-amzn-requestid": requestId },
+  });
+}
+
+/** The request's path and query as the function sees them: after `/lambda-url/{id}` on the path form. */
+function pathOf(url: string, reach: ReachMatch): { rawPath: string; rawQuery: string } {
+  const afterHost = url.indexOf("/", url.indexOf("//") + 2);
+  const rest = afterHost === -1 ? "/" : url.slice(afterHost);
+  const q = rest.indexOf("?");
+  let path = q === -1 ? rest : rest.slice(0, q);
+  const rawQuery = q === -1 ? "" : rest.slice(q + 1);
+  if (reach.via === "path") {
+    // "/lambda-url/{id}" and what follows it.
+    const prefixEnd = path.indexOf("/", "/lambda-url/".length);
+    path = prefixEnd === -1 ? "/" : path.slice(prefixEnd);
+  }
+  return { rawPath: path, rawQuery };
+}
+
+function hostOf(url: string, reach: ReachMatch, config: FunctionUrlConfig, region: string): string {
+  if (reach.via === "host") {
+    const start = url.indexOf("//") + 2;
+    const end = url.indexOf("/", start);
+    const host = url.slice(start, end === -1 ? url.length : end);
+    const colon = host.lastIndexOf(":");
+    return colon > host.lastIndexOf("]") ? host.slice(0, colon) : host;
+  }
+  return `${config.urlId}.lambda-url.${region}.localhost`;
+}
+
+/** Node's raw header list (names as sent, repeats apart), else the Web request's. */
+function headerPairs(incoming: IncomingMessage | undefined, req: Request): [string, string][] {
+  const pairs: [string, string][] = [];
+  if (incoming) {
+    const raw = incoming.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) pairs.push([raw[i]!, raw[i + 1]!]);
+    return pairs;
+  }
+  req.headers.forEach((value, name) => {
+    pairs.push([name, value]);
+  });
+  return pairs;
+}
+
+/** `requestContext.authorizer.iam`, present on calls an AWS_IAM URL authenticated. */
+function authorizerOf(p: Principal, accountId: string) {
+  if (p.kind !== "platform") return {};
+  return {
+    authorizer: {
+      iam: {
+        accessKey: p.accessKeyId,
+        accountId,
+        callerId: accountId,
+        cognitoIdentity: null,
+        principalOrgId: null,
+        userArn: `arn:aws:iam::${accountId}:root`,
+        userId: accountId,
+      },
+    },
+  };
+}
