@@ -159,7 +159,13 @@ export class NimbusClient {
   async request(
     method: string,
     path: string,
-    opts: { query?: Record<string, string>; body?: Buffer | string; headers?: Record<string, string> } = {},
+    opts: {
+      query?: Record<string, string>;
+      body?: Buffer | string;
+      headers?: Record<string, string>;
+      /** Sent without a signature even when the client has a key (an open function URL). */
+      unsigned?: boolean;
+    } = {},
   ): Promise<Response> {
     const url = new URL(this.#o.endpoint + path);
     const body = opts.body === undefined ? undefined : Buffer.from(opts.body);
@@ -171,7 +177,7 @@ export class NimbusClient {
       ...(body ? { "content-type": "application/json" } : {}),
       ...opts.headers,
     };
-    if (this.#signer) {
+    if (this.#signer && !opts.unsigned) {
       const signed = await this.#signer.sign(
         new HttpRequest({
           method,

@@ -16,6 +16,7 @@ import { logsCommand } from "./commands/logs.js";
 import { sandboxCommand } from "./commands/sandbox.js";
 import { topCommand } from "./commands/top.js";
 import { upCommand } from "./commands/up-command.js";
+import { urlsCommand } from "./commands/urls.js";
 import { versionsCommand } from "./commands/versions.js";
 import { CliContext, type CliIO } from "./context.js";
 
@@ -68,6 +69,7 @@ export function buildProgram(ctx: CliContext): Command {
     .addCommand(functionsCommand(ctx))
     .addCommand(versionsCommand(ctx))
     .addCommand(aliasesCommand(ctx))
+    .addCommand(urlsCommand(ctx))
     .addCommand(sandboxCommand(ctx));
   program
     .commandsGroup("Operations:")

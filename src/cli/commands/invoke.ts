@@ -7,8 +7,12 @@ import type { ConnectionFlags } from "../client.js";
 import type { CliContext } from "../context.js";
 import { withConnection, withJson } from "../options.js";
 import { functionPath } from "./functions.js";
+import { callUrl } from "./urls.js";
 
 interface InvokeOptions extends ConnectionFlags {
+  path?: string;
+  method?: string;
+  header?: string[];
   payload?: string;
   qualifier?: string;
   quiet?: boolean;
@@ -35,10 +39,27 @@ export function invokeCommand(ctx: CliContext): Command {
           "--async",
           "queue the event (InvocationType Event) and print its request id once it is durable",
         )
-        .option("-q, --quiet", "print only the result"),
+        .option("-q, --quiet", "print only the result")
+        .option(
+          "--path <path>",
+          "call the function's URL at this path (an HTTP request; --payload is its body) instead of the Invoke API",
+        )
+        .option("-X, --method <method>", "with --path: the HTTP method (default GET, or POST with --payload)")
+        .option(
+          "-H, --header <name: value>",
+          "with --path: a request header; repeatable",
+          (v: string, p?: string[]) => [...(p ?? []), v],
+        ),
     ),
   ).action(
     ctx.action(async (name: string, o: InvokeOptions) => {
+      if (o.path !== undefined) {
+        const { payload, ...rest } = o;
+        return callUrl(ctx, ctx.client(o), name, o.path, {
+          ...rest,
+          ...(payload === undefined ? {} : { body: payload }),
+        });
+      }
       const payload = o.payload?.startsWith("@")
         ? await readFile(o.payload.slice(1))
         : Buffer.from(o.payload ?? "");
