@@ -16,6 +16,7 @@ import { shownUrl } from "../src/store/postgres/connect.js";
 import { type AbOptions, abCompare } from "./ab.js";
 import { asyncAccept, asyncKills, asyncStart } from "./async.js";
 import { coldStart } from "./cold-start.js";
+import { httpTriggers } from "./http.js";
 import { idleMemory } from "./idle-memory.js";
 import { keepAliveFigure } from "./keep-alive.js";
 import { type BenchContext, type FigureResult, SANDBOXES, type Sandbox, type Store } from "./lib/context.js";
@@ -45,7 +46,7 @@ const USAGE = `usage: npm run bench -- [options]
 
   --runs N            runs per figure (default 5)
   --only LIST         figures to run, comma-separated: latency,throughput,cold,memory,pool,provisioned,
-                      snapshot,start,accept,kill,keepalive,metering
+                      snapshot,start,accept,kill,keepalive,metering,http
                       (default all; "sandbox" stands for ${SANDBOX_FIGURES.join(",")})
   --sandboxes LIST    drivers to run ${SANDBOX_FIGURES.join(",")} on, comma-separated: process,jail,gvisor
                       (gvisor runs ${GVISOR_FIGURES.join(",")} only)
@@ -57,9 +58,9 @@ const USAGE = `usage: npm run bench -- [options]
   --postgres URL      the PostgreSQL server (default $NIMBUS_BENCH_POSTGRES_URL, else
                       ${DEFAULT_BENCH_POSTGRES_URL}); a PostgreSQL platform gets
                       a schema of its own there (nimbus_bench_…), dropped when it has closed
-  --requests N        warm latency: timed sequential requests per run (default 2000)
-  --instances N       throughput: instances and requests in flight (default 4)
-  --duration-ms N     throughput: timed window per run and target (default 2000)
+  --requests N        warm latency and http: timed sequential requests per run (default 2000)
+  --instances N       throughput and http: instances and requests in flight (default 4)
+  --duration-ms N     throughput and http: timed window per run and target (default 2000)
   --cold-functions N  cold start and pool: fresh functions per run (default 20)
   --idle-instances N  idle memory: instances per run (default 10)
   --out FILE          results file (default bench/results/latest.json; with --ab, bench/results/ab.json)
@@ -88,6 +89,7 @@ const FIGURES = [
   "kill",
   "keepalive",
   "metering",
+  "http",
 ] as const;
 type Figure = (typeof FIGURES)[number];
 
@@ -352,6 +354,16 @@ async function main(): Promise<void> {
             instances: o.instances,
             warmupMs: Math.min(500, o.durationMs / 2),
             durationMs: o.durationMs,
+          }),
+      ],
+      [
+        "http",
+        (ctx) =>
+          httpTriggers(ctx, {
+            instances: o.instances,
+            warmupMs: Math.min(500, o.durationMs / 2),
+            durationMs: o.durationMs,
+            requests: o.requests,
           }),
       ],
     ];

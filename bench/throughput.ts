@@ -27,7 +27,7 @@ const FUNCTION = "bench-throughput";
  */
 const FIGURE_WARMUP_MS = 4000;
 
-interface LoadRun {
+export interface LoadRun {
   readonly perSecond: number;
   readonly completed: number;
   readonly errors: number;

@@ -5,7 +5,7 @@
  */
 import { type BenchContext, type FigureResult, fmtMs, fmtRatio, verdict } from "./lib/context.js";
 import { invokePath, PAYLOAD } from "./lib/functions.js";
-import { expectOk, keepAliveAgent, type Signer, send } from "./lib/http-client.js";
+import { expectOk, type Headers, keepAliveAgent, type Signer, send } from "./lib/http-client.js";
 import { startBareServer } from "./lib/proc.js";
 import { percentile, spread } from "./lib/stats.js";
 
@@ -35,12 +35,13 @@ export async function warmLatency(ctx: BenchContext, o: WarmLatencyOptions): Pro
   let durations: number[] = [];
   try {
     ctx.progress("warm latency: warming up");
-    await sequential(ctx.signer, ctx.base, path, { requests: 0, warmup: FIGURE_WARMUP_REQUESTS });
-    await sequential(ctx.signer, bare.url, path, { requests: 0, warmup: FIGURE_WARMUP_REQUESTS });
+    const signed = (base: URL) => () => ctx.signer.post(base, path, PAYLOAD);
+    await sequential(ctx.base, path, signed(ctx.base), { requests: 0, warmup: FIGURE_WARMUP_REQUESTS });
+    await sequential(bare.url, path, signed(bare.url), { requests: 0, warmup: FIGURE_WARMUP_REQUESTS });
     for (let run = 0; run < ctx.runs; run++) {
       ctx.progress(`warm latency: run ${run + 1}/${ctx.runs}`);
-      platformRuns.push(await sequential(ctx.signer, ctx.base, path, o));
-      bareRuns.push(await sequential(ctx.signer, bare.url, path, o));
+      platformRuns.push(await sequential(ctx.base, path, signed(ctx.base), o));
+      bareRuns.push(await sequential(bare.url, path, signed(bare.url), o));
     }
     durations = await reportedDurations(ctx.signer, ctx.base, path);
   } finally {
@@ -81,13 +82,21 @@ export async function warmLatency(ctx: BenchContext, o: WarmLatencyOptions): Pro
   };
 }
 
-/** Timed sequential requests over one keep-alive connection; signing happens off the clock. */
-async function sequential(signer: Signer, base: URL, path: string, o: WarmLatencyOptions): Promise<number[]> {
+/**
+ * Timed sequential requests over one keep-alive connection; each request's headers (a SigV4
+ * signature, for the Invoke API) are made off the clock.
+ */
+export async function sequential(
+  base: URL,
+  path: string,
+  headersOf: () => Headers | Promise<Headers>,
+  o: WarmLatencyOptions,
+): Promise<number[]> {
   const agent = keepAliveAgent(1);
   const samples: number[] = [];
   try {
     for (let i = 0; i < o.warmup + o.requests; i++) {
-      const headers = await signer.post(base, path, PAYLOAD);
+      const headers = await headersOf();
       const start = performance.now();
       const reply = await send(agent, base, path, headers, PAYLOAD);
       const elapsed = performance.now() - start;

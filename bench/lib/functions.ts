@@ -129,6 +129,14 @@ export class Control {
     throw new Error(`provisioning ${name} did not become READY`);
   }
 
+  /** Gives the function a URL with auth NONE (`CreateFunctionUrlConfig`); resolves to its `FunctionUrl`. */
+  async createUrl(name: string): Promise<string> {
+    const res = await this.#client.call("POST", `/2021-10-31/functions/${encodeURIComponent(name)}/url`, {
+      body: JSON.stringify({ AuthType: "NONE" }),
+    });
+    return ((await res.json()) as { FunctionUrl: string }).FunctionUrl;
+  }
+
   /** Deletes the function, which stops its instances. */
   async remove(name: string): Promise<void> {
     await this.#client.call("DELETE", `/2015-03-31/functions/${encodeURIComponent(name)}`);
