@@ -16,6 +16,7 @@
  */
 import { createRemoteJWKSet, customFetch, type JWTPayload, jwtVerify } from "jose";
 import type { Clock } from "../../shared/clock.js";
+import { FORBIDDEN_BODY, UNAUTHORIZED_BODY } from "./answers.js";
 import {
   evaluateIdentitySource,
   type IdentityRequest,
@@ -72,8 +73,6 @@ export const DEFAULT_JWKS_COOLDOWN_MS = 30_000;
 export const DEFAULT_JWKS_MAX_AGE_MS = 600_000;
 
 const ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"];
-export const UNAUTHORIZED_BODY = '{"message":"Unauthorized"}';
-export const FORBIDDEN_BODY = '{"message":"Forbidden"}';
 
 type KeySet = ReturnType<typeof createRemoteJWKSet>;
 
