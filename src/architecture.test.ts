@@ -21,10 +21,11 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   runtime: ["protocol"],
   worker: ["protocol", "shared"],
   control: ["protocol", "shared"],
+  services: ["protocol", "shared"],
   store: ["protocol", "shared", "control:repositories"],
-  gateway: ["protocol", "shared", "control"],
+  gateway: ["protocol", "shared", "control", "services"],
   cli: ["protocol", "shared", "platform", "control:types"],
-  platform: ["protocol", "shared", "control", "store", "worker", "gateway"],
+  platform: ["protocol", "shared", "control", "services", "store", "worker", "gateway"],
 };
 
 /** The control plane's storage contracts: what a store implements (`<module>/repo.ts` in a module's folder). */
@@ -100,4 +101,8 @@ test("the rule catches what it should: a worker module importing the control pla
   assert.equal(allowed("store", { target: "control/urls/service.ts", typeOnly: true }), false);
   assert.equal(allowed("cli", { target: "control/usage-report.ts", typeOnly: false }), false);
   assert.equal(allowed("gateway", { target: "worker/worker.ts", typeOnly: true }), false);
+  assert.equal(allowed("services", { target: "gateway/cors.ts", typeOnly: true }), false);
+  assert.equal(allowed("services", { target: "control/dispatcher.ts", typeOnly: true }), false);
+  assert.equal(allowed("services", { target: "shared/clock.ts", typeOnly: false }), true);
+  assert.equal(allowed("gateway", { target: "services/http-apis/route-keys.ts", typeOnly: false }), true);
 });
