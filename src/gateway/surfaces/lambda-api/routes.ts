@@ -29,6 +29,7 @@ import {
   provisionedConfiguration,
   type SnapStartView,
 } from "./shapes.js";
+import { streamInvokeRoute } from "./stream-invoke.js";
 import { notImplemented, routePattern, UNSUPPORTED_OPERATIONS } from "./unsupported.js";
 
 export interface LambdaApiDeps {
@@ -272,6 +273,7 @@ export function lambdaApi(d: LambdaApiDeps): Hono<SurfaceEnv> {
     }
     return new Response(out.payload, { status: 200, headers });
   });
+  streamInvokeRoute(app, { now: d.now, invoke: d.invoke, traceHeader });
 
   // ── Operations Nimbus does not implement: 501 naming them, once the caller is known ──
   for (const u of UNSUPPORTED_OPERATIONS) {
