@@ -59,6 +59,7 @@ export class RuntimeApiClient implements RuntimeApi {
     let req: ClientRequest | undefined;
     let answer: Promise<ApiResponse> | undefined;
     let failure: Error | undefined;
+    let ended = false;
     const open = (contentType: string): ClientRequest => {
       const options: RequestOptions & { servername: string } = {
         host: this.#host,
@@ -75,6 +76,12 @@ export class RuntimeApiClient implements RuntimeApi {
         },
       };
       const r = request(options);
+      // While the function writes, the connection holds the process no more than the framed
+      // one does (writes in flight still do): a handler that leaves its stream unended with
+      // nothing left to run is then noticed when the loop drains, not at the timeout.
+      r.on("socket", (socket) => {
+        if (!ended) socket.unref();
+      });
       answer = new Promise((resolve, reject) => {
         r.on("response", (res) => resolve(readAll(res)));
         r.on("error", (err) => {
@@ -102,6 +109,8 @@ export class RuntimeApiClient implements RuntimeApi {
       },
       end: (contentType, error) => {
         const r = req ?? open(contentType);
+        ended = true;
+        r.socket?.ref();
         if (error) {
           r.addTrailers({
             [ERROR_TYPE_HEADER]: headerSafe(error.errorType),
