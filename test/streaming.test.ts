@@ -288,6 +288,25 @@ export const handler = awslambda.streamifyResponse(async (event, s) => { s.write
   });
 });
 
+describe("SnapStart", () => {
+  test("a streaming function's published version restores from its snapshot and streams", async () => {
+    // The init spends 400 ms, so that a restore beats it (a version whose restore is not faster runs a plain init).
+    await createNodeFunction(
+      t.lambda,
+      "snap-stream",
+      `const until = Date.now() + 400;
+while (Date.now() < until) {}
+export const handler = awslambda.streamifyResponse(async (event, s) => { s.write("restored,"); s.end("streamed"); });`,
+      { SnapStart: { ApplyOn: "PublishedVersions" } },
+    );
+    const published = await t.lambda.send(new PublishVersionCommand({ FunctionName: "snap-stream" }));
+    assert.equal(published.SnapStart?.OptimizationStatus, "On", JSON.stringify(published.SnapStart));
+    const got = await stream("snap-stream", {}, { Qualifier: published.Version! });
+    assert.equal(got.body.toString(), "restored,streamed");
+    assert.match(got.tail, /\tRestore Duration: [\d.]+ ms/);
+  });
+});
+
 describe("InvokeWithResponseStream's parameters", () => {
   test("Qualifier runs the version asked for, DryRun runs nothing, Event is refused", async () => {
     await createNodeFunction(

@@ -34,7 +34,7 @@ test("the prelude is read up to its 8 NUL bytes, wherever the chunks break, and 
 test("a body may hold NUL bytes itself, and may be empty", async () => {
   const split = await splitHttpIntegrationPrelude(streamOf('{"statusCode":200}', NUL8, NUL8, "x"));
   assert.deepEqual(split.prelude, { statusCode: 200 });
-  assert.equal(await text(split.body), "\0".repeat(8) + "x");
+  assert.equal(await text(split.body), `${"\0".repeat(8)}x`);
   const empty = await splitHttpIntegrationPrelude(streamOf("{}", NUL8));
   assert.deepEqual(empty.prelude, {});
   assert.equal(await text(empty.body), "");
