@@ -50,7 +50,8 @@ async function stream(
   name: string,
   payload: unknown = {},
   extra: Partial<InvokeWithResponseStreamCommandInput> = {},
-  onChunk: (bytes: Buffer) => void = () => {},
+  /** Called as each chunk arrives; the next is read only once it settles (a slow reader). */
+  onChunk: (bytes: Buffer) => void | Promise<void> = () => {},
 ): Promise<Received> {
   const out = await t.lambda.send(
     new InvokeWithResponseStreamCommand({
@@ -67,7 +68,7 @@ async function stream(
     if (event.PayloadChunk?.Payload) {
       const bytes = Buffer.from(event.PayloadChunk.Payload);
       chunks.push({ bytes, at: Date.now() });
-      onChunk(bytes);
+      await onChunk(bytes);
     }
     if (event.InvokeComplete) complete = event.InvokeComplete;
   }
@@ -126,6 +127,33 @@ export const handler = awslambda.streamifyResponse(async (event, responseStream,
       new RegExp(`REPORT RequestId: ${id}\\tDuration: ([\\d.]+) ms`).exec(got.tail)?.[1],
     );
     assert.ok(duration >= 1000, `the REPORT line's duration covers the whole stream: ${duration} ms`);
+  });
+
+  test("a caller that stops reading holds the function's writes back until it reads again", async () => {
+    await createNodeFunction(
+      t.lambda,
+      "backpressure",
+      `import { once } from "node:events";
+export const handler = awslambda.streamifyResponse(async (event, s) => {
+  const mb = Buffer.alloc(1024 * 1024, 98);
+  for (let i = 0; i < 19; i++) if (!s.write(mb)) await once(s, "drain");
+  s.end("done@" + Date.now());
+});`,
+    );
+    let resumedAt = 0;
+    const got = await stream("backpressure", {}, {}, async () => {
+      if (resumedAt !== 0) return;
+      await new Promise((r) => setTimeout(r, 1500));
+      resumedAt = Date.now();
+    });
+    assert.equal(got.complete?.ErrorCode, undefined);
+    assert.equal(got.body.length, 19 * 1024 * 1024 + "done@".length + 13);
+    const doneAt = Number(/done@(\d+)$/.exec(got.body.subarray(-20).toString())?.[1]);
+    // Kernel and platform buffers hold a few MB: the function cannot write all 19 MB while nobody reads.
+    assert.ok(
+      doneAt >= resumedAt,
+      `the function finished at ${doneAt}, the caller read again at ${resumedAt}`,
+    );
   });
 
   test("a streamed invocation is metered as its REPORT line bills it", async () => {
