@@ -273,7 +273,7 @@ export function lambdaApi(d: LambdaApiDeps): Hono<SurfaceEnv> {
     }
     return new Response(out.payload, { status: 200, headers });
   });
-  streamInvokeRoute(app, { now: d.now, invoke: d.invoke, traceHeader });
+  streamInvokeRoute(app, d, traceHeader);
 
   // ── Operations Nimbus does not implement: 501 naming them, once the caller is known ──
   for (const u of UNSUPPORTED_OPERATIONS) {

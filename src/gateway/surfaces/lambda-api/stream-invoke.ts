@@ -12,16 +12,22 @@ import { EVENT_STREAM_CONTENT_TYPE, type EventStreamEncoder, eventStreamEncoder 
 
 export const STREAM_INVOKE_PATH = "/2021-11-15/functions/:name/response-streaming-invocations";
 
+/** What the route uses of the Lambda API's dependencies (read when a request comes, not before). */
 export interface StreamInvokeDeps {
   /** Epoch ms now (the platform's clock). */
   readonly now: () => number;
   readonly invoke: InvokeService;
-  /** The caller's trace header when it names a root, else undefined (a new trace). */
-  readonly traceHeader: (h: string | undefined) => string | undefined;
 }
 
-/** Adds the InvokeWithResponseStream route to the Lambda API's routes. */
-export function streamInvokeRoute(app: Hono<SurfaceEnv>, d: StreamInvokeDeps): void {
+/**
+ * Adds the InvokeWithResponseStream route to the Lambda API's routes; `traceHeader` is Invoke's
+ * reading of the caller's trace header (a root to join, else undefined: a new trace).
+ */
+export function streamInvokeRoute(
+  app: Hono<SurfaceEnv>,
+  d: StreamInvokeDeps,
+  traceHeader: (h: string | undefined) => string | undefined,
+): void {
   app.post(STREAM_INVOKE_PATH, async (c) => {
     const receivedAt = d.now();
     const payload = bodyOf(c);
@@ -38,7 +44,7 @@ export function streamInvokeRoute(app: Hono<SurfaceEnv>, d: StreamInvokeDeps): v
       qualifier: ref.qualifier,
       payload,
       clientContextBase64: c.req.header("x-amz-client-context"),
-      traceId: d.traceHeader(c.req.header("x-amzn-trace-id")),
+      traceId: traceHeader(c.req.header("x-amzn-trace-id")),
       receivedAt,
     };
     if (type === "DryRun") {
