@@ -322,6 +322,8 @@ export class Instance implements InstanceHandle {
         const recheck = this.#checkCurrent(requestId);
         if (recheck || !live())
           return recheck ?? apiError(403, "InvalidStateTransition", "the invocation is over");
+        // The instance keeps nothing of an invocation once it is over.
+        this.#streamOf = undefined;
         if (error) {
           const { errorType, payload } = streamError(error);
           this.#finish({ kind: "error", errorType, payload });
