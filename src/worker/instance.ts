@@ -309,7 +309,7 @@ export class Instance implements InstanceHandle {
         } else if (size <= MAX_SYNC_RESPONSE_BYTES) {
           buffered.push(chunk);
         } else {
-          // Read to its end, as a buffered response too large is: the runtime then answers normally.
+          // Read on and refused at its end, as a buffered response too large is (413).
           over = true;
           buffered.length = 0;
         }
