@@ -25,6 +25,18 @@ await build({
   logLevel: "warning",
 });
 
+// The `awslambda` global on its own, bundled ahead of a function built into a snapshot
+// (src/worker/snapshot.ts), whose module may use it as it loads, before the runtime starts.
+await build({
+  entryPoints: ["src/runtime/node/awslambda-global.ts"],
+  bundle: true,
+  platform: "node",
+  format: "cjs",
+  target: "node20",
+  outfile: "dist/runtime/node/awslambda-global.cjs",
+  logLevel: "warning",
+});
+
 // Trivial ES module handlers a pooled runtime loads and invokes while it waits for a function:
 // the first import() sets up Node's ES module loader (~3 ms), and the loader's and the runtime's
 // own code run until they are fast (the second import of a module costs ~1 ms, the fourth

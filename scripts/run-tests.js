@@ -47,6 +47,7 @@ const AGAIN_IN_PROCESS = [
   "test/invoke.test.js",
   "test/node-handlers.test.js",
   "test/runtimes.test.js",
+  "test/streaming.test.js",
   "test/pool.test.js",
   "test/snapshot.test.js",
 ];

@@ -1,6 +1,7 @@
 /**
  * Synchronous invocation: resolve the target, check the payload, dispatch, and shape the
- * outcome for the caller. The platform never retries a synchronous invocation.
+ * outcome for the caller, whole (`invoke`) or streamed as the function writes it
+ * (`invokeStreaming`). The platform never retries a synchronous invocation.
  */
 import { randomUUID } from "node:crypto";
 import { functionArn } from "../protocol/function.js";
@@ -12,7 +13,8 @@ import type { Logger } from "../shared/logger.js";
 import type { InvocationRecords } from "./async/queue.js";
 import type { Dispatcher, DispatchResult } from "./dispatcher.js";
 import type { Registry } from "./registry/registry.js";
-import { errorPayload } from "./report.js";
+import { errorPayload, errorTypeOf } from "./report.js";
+import { ResponseChannel, StreamedInvocationError } from "./response-channel.js";
 
 export interface SyncInvokeInput {
   /** The function's plain name (surfaces translate ARNs). */
@@ -48,6 +50,48 @@ export interface SyncInvokeOutput {
   /** "Unhandled" when the function failed. */
   readonly functionError: string | undefined;
   readonly result: DispatchResult | undefined;
+}
+
+/** A streamed invocation's input: a synchronous one's, without DryRun (nothing to stream). */
+export type StreamingInvokeInput = Omit<SyncInvokeInput, "dryRun">;
+
+/**
+ * A streamed invocation once the function started answering. The body carries the bytes as
+ * the function writes them; it closes when the invocation succeeded and errors (with a
+ * StreamedInvocationError, after every byte written before) when it failed. The invocation
+ * (and its instance) runs until the stream ends; a reader that cancels the body leaves the
+ * function running to its end, its bytes dropped.
+ */
+export interface StreamingInvokeOutput {
+  readonly requestId: string;
+  readonly executedVersion: string;
+  /**
+   * True when the function streamed (a streaming handler: `contentType` is the one it set,
+   * `application/octet-stream` by default). False when it answered whole (any other handler,
+   * or a failure before it began): the body is that payload, `application/json`, and
+   * `completion` has settled already.
+   */
+  readonly streamed: boolean;
+  readonly contentType: string;
+  readonly body: ReadableStream<Uint8Array>;
+  /**
+   * Settles once the invocation is over, after the body's last byte: its result (REPORT's
+   * figures, the log tail) and, if it failed, the error the caller is told of. Rejects only on
+   * a platform failure, and is marked handled: a caller may leave it unread.
+   */
+  readonly completion: Promise<StreamCompletion>;
+}
+
+export interface StreamCompletion {
+  readonly error?: StreamFailure;
+  readonly result: DispatchResult;
+}
+
+/** How a streamed invocation failed: Lambda's error type, its message, and the error body Invoke would answer. */
+export interface StreamFailure {
+  readonly errorType: string;
+  readonly errorMessage: string;
+  readonly payload: Buffer;
 }
 
 export class InvokeService {
@@ -107,35 +151,7 @@ export class InvokeService {
       { type: "sync", ...(input.receivedAt === undefined ? {} : { receivedAt: input.receivedAt }) },
     );
     const err = errorPayload(result.outcome, requestId);
-    if (this.#records) {
-      const { store, clock, logger } = this.#records;
-      const now = clock.now();
-      const outcome = err
-        ? {
-            status: "failed" as const,
-            attempts: 1,
-            error: err.toString("utf8"),
-            initPhases: result.initPhases,
-          }
-        : {
-            status: "succeeded" as const,
-            attempts: 1,
-            result: result.outcome.kind === "success" ? result.outcome.payload : Buffer.alloc(0),
-            initPhases: result.initPhases,
-          };
-      const event = {
-        id: requestId,
-        functionName: ref.name,
-        qualifier: ref.qualifier,
-        payload,
-        traceId: input.traceId ?? "",
-        acceptedAt: now,
-        hops: 0,
-      };
-      store
-        .record(event, outcome, now)
-        .catch((e: unknown) => logger.error("could not keep an invocation record", { err: e, requestId }));
-    }
+    if (this.#records) this.#record(requestId, ref, payload, input.traceId, result, err);
     return {
       requestId,
       executedVersion: target.fn.version,
@@ -144,6 +160,115 @@ export class InvokeService {
       result,
     };
   }
+
+  /**
+   * Runs one invocation whose answer the caller reads as the function writes it. Resolves once
+   * the function starts answering (its first byte, or its whole answer); rejects, as `invoke`
+   * does, when the invocation cannot run (an unknown function, a bad payload, a throttle).
+   */
+  async invokeStreaming(input: StreamingInvokeInput): Promise<StreamingInvokeOutput> {
+    const ref = { name: input.functionName, qualifier: input.qualifier };
+    const target = await this.#registry.resolve(ref.name, ref.qualifier);
+    const requestId = newRequestId();
+    const payload = input.payload.length === 0 ? EMPTY_EVENT : checkJson(input.payload);
+    const clientContext = decodeClientContext(input.clientContextBase64);
+    const channel = new ResponseChannel();
+    const dispatched = this.#dispatcher.invoke(
+      target.fn,
+      {
+        requestId,
+        payload,
+        contentType: "application/json",
+        invokedFunctionArn: functionArn(this.#region, this.#accountId, ref.name, ref.qualifier),
+        traceId: input.traceId ?? newTraceId(Date.now()),
+        clientContext,
+        cognitoIdentity: undefined,
+        stream: channel,
+      },
+      { type: "sync", ...(input.receivedAt === undefined ? {} : { receivedAt: input.receivedAt }) },
+    );
+    const completion = dispatched.then(
+      (result) => {
+        const err = errorPayload(result.outcome, requestId);
+        if (this.#records) this.#record(requestId, ref, payload, input.traceId, result, err);
+        if (!err) {
+          // A function that answered whole: its payload is the body.
+          if (result.outcome.kind === "success" && result.outcome.payload.length > 0)
+            channel.write(result.outcome.payload);
+          channel.end();
+          return { result };
+        }
+        const error = failure(errorTypeOf(result.outcome) ?? "Unhandled", err);
+        channel.end(new StreamedInvocationError(error.errorType, error.errorMessage));
+        return { error, result };
+      },
+      (err: unknown) => {
+        channel.end(err instanceof Error ? err : new Error(String(err)));
+        throw err;
+      },
+    );
+    completion.catch(() => {});
+    // Whichever comes first: the function's first byte, or the end of an invocation that never streamed.
+    const contentType = await Promise.race([channel.started, completion.then(() => undefined)]);
+    return {
+      requestId,
+      executedVersion: target.fn.version,
+      streamed: contentType !== undefined,
+      contentType: contentType ?? "application/json",
+      body: channel.body,
+      completion,
+    };
+  }
+
+  /** Keeps the record of a synchronous invocation (best effort). */
+  #record(
+    requestId: string,
+    ref: { name: string; qualifier: string | undefined },
+    payload: Buffer,
+    traceId: string | undefined,
+    result: DispatchResult,
+    err: Buffer | undefined,
+  ): void {
+    const { store, clock, logger } = this.#records!;
+    const now = clock.now();
+    const outcome = err
+      ? {
+          status: "failed" as const,
+          attempts: 1,
+          error: err.toString("utf8"),
+          initPhases: result.initPhases,
+        }
+      : {
+          status: "succeeded" as const,
+          attempts: 1,
+          result: result.outcome.kind === "success" ? result.outcome.payload : Buffer.alloc(0),
+          initPhases: result.initPhases,
+        };
+    const event = {
+      id: requestId,
+      functionName: ref.name,
+      qualifier: ref.qualifier,
+      payload,
+      traceId: traceId ?? "",
+      acceptedAt: now,
+      hops: 0,
+    };
+    store
+      .record(event, outcome, now)
+      .catch((e: unknown) => logger.error("could not keep an invocation record", { err: e, requestId }));
+  }
+}
+
+/** The failure a streamed invocation's caller is told of: the error body Invoke answers, and its message. */
+function failure(errorType: string, payload: Buffer): StreamFailure {
+  let errorMessage = payload.toString("utf8");
+  try {
+    const parsed = JSON.parse(errorMessage) as { errorMessage?: unknown };
+    if (typeof parsed?.errorMessage === "string") errorMessage = parsed.errorMessage;
+  } catch {
+    // Not JSON (a custom runtime's own text): the text is the message.
+  }
+  return { errorType, errorMessage, payload };
 }
 
 /** An empty Invoke payload reaches the function as `{}`: runtimes JSON.parse every event. */

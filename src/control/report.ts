@@ -113,7 +113,7 @@ export function errorPayload(outcome: InvokeOutcome, requestId: string): Buffer 
       return json({
         errorMessage:
           `Response payload size (${outcome.size} bytes) exceeded maximum allowed payload size ` +
-          `(${MAX_SYNC_RESPONSE_BYTES} bytes).`,
+          `(${outcome.limit ?? MAX_SYNC_RESPONSE_BYTES} bytes).`,
         errorType: "Function.ResponseSizeTooLarge",
       });
   }

@@ -28,6 +28,25 @@ export interface InvokeRequest {
   /** JSON text: the base64-decoded `X-Amz-Client-Context`. */
   readonly clientContext: string | undefined;
   readonly cognitoIdentity: string | undefined;
+  /**
+   * Where a streamed response goes as the function writes it. Without one, a function that
+   * streams is answered buffered, within the synchronous response limit, as Lambda's Invoke does.
+   */
+  readonly stream?: ResponseStreamSink;
+}
+
+/**
+ * The invoker's end of a streamed response. The worker calls `start` once, at the function's
+ * first byte (or at its end, if it wrote none), then `write` for each chunk in order; the
+ * invocation's result ends the stream, its outcome telling how. A function that answers
+ * buffered never calls `start`: its payload is in the outcome.
+ */
+export interface ResponseStreamSink {
+  start(contentType: string): void;
+  /** Returns false when the reader is behind: the worker then reads no more from the runtime until `whenReady`'s call. */
+  write(chunk: Buffer): boolean;
+  /** Calls `resume` (once) as soon as the reader wants more; at once if it does already. */
+  whenReady(resume: () => void): void;
 }
 
 /** How one invocation ended, from the function's side. Platform failures are thrown instead. */
@@ -42,7 +61,8 @@ export type InvokeOutcome =
       readonly errorType: "Runtime.ExitError" | "Runtime.OutOfMemory";
       readonly reason: string;
     }
-  | { readonly kind: "response-too-large"; readonly size: number };
+  /** `limit`: the limit it passed, when not the synchronous one (a streamed response's). */
+  | { readonly kind: "response-too-large"; readonly size: number; readonly limit?: number };
 
 export interface InvokeResult {
   readonly outcome: InvokeOutcome;

@@ -6,6 +6,11 @@ export const MAX_SYNC_REQUEST_BYTES = 6_291_456;
 export const MAX_ASYNC_REQUEST_BYTES = 1_048_576;
 /** Synchronous response body (6 MiB + 100 bytes, as Lambda accepts). */
 export const MAX_SYNC_RESPONSE_BYTES = 6_291_556;
+/**
+ * A streamed response (InvokeWithResponseStream, function URLs in RESPONSE_STREAM mode): 20 MiB,
+ * Lambda's default. It bounds the whole stream; each frame of it is bounded by MAX_FRAME_BYTES.
+ */
+export const MAX_STREAMED_RESPONSE_BYTES = 20 * 1024 * 1024;
 /** A zip uploaded in the CreateFunction / UpdateFunctionCode body. */
 export const MAX_ZIP_BYTES = 50 * 1024 * 1024;
 /** All files of a package once unzipped. */

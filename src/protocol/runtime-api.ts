@@ -11,7 +11,12 @@ export const RUNTIME_HEADERS = {
   cognitoIdentity: "lambda-runtime-cognito-identity",
   errorType: "lambda-runtime-function-error-type",
   responseMode: "lambda-runtime-function-response-mode",
+  /** Trailer of a streamed response cut short: its error body, base64 JSON. */
+  errorBody: "lambda-runtime-function-error-body",
 } as const;
+
+/** The only value `Lambda-Runtime-Function-Response-Mode` may take. */
+export const STREAMING_RESPONSE_MODE = "streaming";
 
 /** The error body every runtime sends (Node's `trace`, other runtimes' `stackTrace`). */
 export interface RuntimeErrorBody {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { encodeFrame, FrameDecoder, MAX_FRAME_BYTES } from "./runtime-frames.js";
+import { encodeFrame, encodeStreamChunk, FrameDecoder, MAX_FRAME_BYTES } from "./runtime-frames.js";
 
 test("frames survive being split at every byte and joined with others", () => {
   const a = encodeFrame(
@@ -32,4 +32,24 @@ test("a frame longer than the limit, or a header overrunning its frame, is refus
   overrun.writeUInt32BE(8, 0);
   overrun.writeUInt32BE(100, 4);
   assert.throws(() => new FrameDecoder().push(overrun), /overruns/);
+});
+
+test("a streamed response's frames decode in order, each chunk's bytes as written", () => {
+  const start = encodeFrame(
+    { op: "stream-start", requestId: "r-2", headers: { "content-type": "text/plain" } },
+    Buffer.from("first"),
+  );
+  const chunk = encodeStreamChunk(Buffer.from("second ✓"));
+  const end = encodeFrame({ op: "stream-end", errorType: "TypeError" }, '{"errorType":"TypeError"}');
+  // The prebuilt chunk header is the same frame encodeFrame makes.
+  assert.deepEqual(chunk, encodeFrame({ op: "stream-chunk" }, Buffer.from("second ✓")));
+  const frames = new FrameDecoder().push(Buffer.concat([start, chunk, end]));
+  assert.deepEqual(
+    frames.map((f) => [f.header, f.body.toString()]),
+    [
+      [{ op: "stream-start", requestId: "r-2", headers: { "content-type": "text/plain" } }, "first"],
+      [{ op: "stream-chunk" }, "second ✓"],
+      [{ op: "stream-end", errorType: "TypeError" }, '{"errorType":"TypeError"}'],
+    ],
+  );
 });

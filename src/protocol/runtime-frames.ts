@@ -27,6 +27,17 @@ export type RuntimeCall =
     }
   | { readonly op: "init-error"; readonly headers: Record<string, string> }
   /**
+   * A streamed response (the HTTP API's `/response` in mode `streaming`), one frame per chunk
+   * the function writes, none answered until the end. `stream-start` carries the headers
+   * (`content-type`) and the first chunk, sent when the function first writes (or ends);
+   * `stream-chunk` each later one; `stream-end` ends it and is answered as a response is
+   * (`next` as there). With `errorType` the stream was cut short by that error, whose body
+   * (`{errorType, errorMessage, trace}`) is the frame's: the HTTP API's error trailers.
+   */
+  | { readonly op: "stream-start"; readonly requestId: string; readonly headers: Record<string, string> }
+  | { readonly op: "stream-chunk" }
+  | { readonly op: "stream-end"; readonly errorType?: string; readonly next?: boolean }
+  /**
    * A pooled runtime (`NIMBUS_POOLED=1`), started before any function was chosen for it, waits
    * for one: the answer is a "function" frame, sent when a cold start takes the runtime.
    */
@@ -54,6 +65,27 @@ export const SNAPSHOT_RUNTIME_GLOBAL = "__nimbusRuntimeStart";
 
 /** Large enough for a 6 MB response plus headers; a longer frame is a protocol error. */
 export const MAX_FRAME_BYTES = 8 * 1024 * 1024;
+
+/**
+ * The most a `stream-start` or `stream-chunk` frame carries: a larger write goes as several.
+ * A stream is bounded as a whole (MAX_STREAMED_RESPONSE_BYTES), not by MAX_FRAME_BYTES; and a
+ * frame about one socket read long is decoded without joining many reads into one buffer.
+ */
+export const MAX_STREAM_CHUNK_BYTES = 64 * 1024;
+
+/** The header of every `stream-chunk` frame, encoded once rather than per chunk. */
+const STREAM_CHUNK_HEADER = Buffer.from(JSON.stringify({ op: "stream-chunk" }));
+
+/** A `stream-chunk` frame of `body` (at most MAX_STREAM_CHUNK_BYTES). */
+export function encodeStreamChunk(body: Uint8Array): Buffer {
+  const head = STREAM_CHUNK_HEADER;
+  const frame = Buffer.allocUnsafe(8 + head.length + body.byteLength);
+  frame.writeUInt32BE(4 + head.length + body.byteLength, 0);
+  frame.writeUInt32BE(head.length, 4);
+  head.copy(frame, 8);
+  frame.set(body, 8 + head.length);
+  return frame;
+}
 
 export function encodeFrame(header: object, body?: Buffer | string): Buffer {
   const head = Buffer.from(JSON.stringify(header));

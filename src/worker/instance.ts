@@ -17,7 +17,7 @@ import type {
   LogSink,
   StartResult,
 } from "../protocol/invoke.js";
-import { MAX_SYNC_RESPONSE_BYTES } from "../protocol/limits.js";
+import { MAX_STREAMED_RESPONSE_BYTES, MAX_SYNC_RESPONSE_BYTES } from "../protocol/limits.js";
 import { RUNTIME_HEADERS } from "../protocol/runtime-api.js";
 import type { Clock, TimerHandle } from "../shared/clock.js";
 import { LineSplitter, TailBuffer } from "./log-lines.js";
@@ -30,6 +30,9 @@ import {
   type NextWaiter,
   type RuntimeApiTarget,
   type RuntimeBody,
+  refusedStream,
+  type StreamError,
+  type StreamWriter,
 } from "./runtime-api/target.js";
 import type { Sandbox, SandboxExit } from "./sandbox/types.js";
 
@@ -76,6 +79,8 @@ export class Instance implements InstanceHandle {
   #sandbox: Sandbox | undefined;
   #parkedNext: NextWaiter | undefined;
   #current: Current | undefined;
+  /** The invocation whose response is streaming in: it takes no other response. */
+  #streamOf: Current | undefined;
   #initTail = new TailBuffer(TAIL_BUDGET_BYTES);
   #stderrTail = "";
   #stopListeners: ((reason: string) => void)[] = [];
@@ -95,6 +100,7 @@ export class Instance implements InstanceHandle {
       next: (res, info) => this.#next(res, info?.functionInitMs),
       complete: (id, kind, req) => this.#complete(id, kind, req),
       initError: (req) => this.#initError(req),
+      beginStream: (id, contentType) => this.#beginStream(id, contentType),
     };
     this.api =
       opts.api ??
@@ -234,7 +240,7 @@ export class Instance implements InstanceHandle {
   }
 
   async #complete(requestId: string, kind: "response" | "error", req: RuntimeBody): Promise<ApiAnswer> {
-    const check = this.#checkCurrent(requestId);
+    const check = this.#checkCurrent(requestId) ?? this.#checkNotStreaming();
     if (check) {
       req.discard();
       return check;
@@ -269,6 +275,85 @@ export class Instance implements InstanceHandle {
       this.#finish({ kind: "error", errorType, payload });
     }
     return ACCEPTED;
+  }
+
+  #checkNotStreaming(): ApiAnswer | undefined {
+    return this.#streamOf !== undefined && this.#streamOf === this.#current
+      ? apiError(403, "InvalidStateTransition", "the invocation's response is streaming already")
+      : undefined;
+  }
+
+  /**
+   * A streamed response: each chunk goes to the invoker's sink as it arrives (or, for an invoker
+   * that wants the answer whole, into a buffer within the synchronous limit). The end, or the
+   * error that cut it short, ends the invocation as a response or an error does.
+   */
+  #beginStream(requestId: string, contentType: string | undefined): StreamWriter {
+    const check = this.#checkCurrent(requestId) ?? this.#checkNotStreaming();
+    if (check) return refusedStream(check);
+    const cur = this.#current!;
+    this.#streamOf = cur;
+    const sink = cur.req.stream;
+    sink?.start(contentType || "application/octet-stream");
+    const live = () => this.#current === cur;
+    const buffered: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    return {
+      write: (chunk) => {
+        if (over || !live()) return true;
+        size += chunk.length;
+        if (sink) {
+          if (size <= MAX_STREAMED_RESPONSE_BYTES) return sink.write(chunk);
+          this.#cutStream(size);
+        } else if (size <= MAX_SYNC_RESPONSE_BYTES) {
+          buffered.push(chunk);
+        } else {
+          // Read on and refused at its end, as a buffered response too large is (413).
+          over = true;
+          buffered.length = 0;
+        }
+        return true;
+      },
+      whenReady: (resume) => (sink && live() ? sink.whenReady(resume) : resume()),
+      end: async (error) => {
+        // As for a buffered response: output written before the end is attributed to this invocation.
+        await new Promise<void>((r) => setImmediate(r));
+        const recheck = this.#checkCurrent(requestId);
+        if (recheck || !live())
+          return recheck ?? apiError(403, "InvalidStateTransition", "the invocation is over");
+        // The instance keeps nothing of an invocation once it is over.
+        this.#streamOf = undefined;
+        if (error) {
+          const { errorType, payload } = streamError(error);
+          this.#finish({ kind: "error", errorType, payload });
+        } else if (over) {
+          this.#finish({ kind: "response-too-large", size });
+          return apiError(
+            413,
+            "RequestEntityTooLarge",
+            `response is larger than ${MAX_SYNC_RESPONSE_BYTES} bytes`,
+          );
+        } else {
+          this.#finish({
+            kind: "success",
+            payload: sink ? EMPTY : buffered.length === 1 ? buffered[0]! : Buffer.concat(buffered),
+          });
+        }
+        return ACCEPTED;
+      },
+    };
+  }
+
+  /**
+   * A streamed response past its limit: the caller's stream ends with the error now. The
+   * runtime cannot be told to stop writing, so the instance is replaced, as after a timeout.
+   */
+  #cutStream(size: number): void {
+    this.#state = "dead";
+    this.#stopReason = "its streamed response passed the limit";
+    this.#finish({ kind: "response-too-large", size, limit: MAX_STREAMED_RESPONSE_BYTES }, false);
+    this.#sandbox?.kill();
   }
 
   #checkCurrent(requestId: string): ApiAnswer | undefined {
@@ -408,6 +493,26 @@ function parseErrorBody(req: RuntimeBody, body: Buffer): { errorType: string; pa
   }
   const bodyType = typeof parsed?.errorType === "string" ? parsed.errorType : undefined;
   const errorType = (typeof headerType === "string" && headerType) || bodyType || "Unhandled";
+  return { errorType, payload };
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** The error type and body of a stream the runtime cut short, from its trailers or its frame. */
+function streamError(error: StreamError): { errorType: string; payload: Buffer } {
+  let parsed: { errorType?: unknown } | undefined;
+  try {
+    const v = JSON.parse(error.body.toString("utf8")) as unknown;
+    if (v && typeof v === "object" && !Array.isArray(v)) parsed = v as { errorType?: unknown };
+  } catch {
+    parsed = undefined;
+  }
+  const bodyType = typeof parsed?.errorType === "string" ? parsed.errorType : undefined;
+  const errorType = error.errorType || bodyType || "Unhandled";
+  // A trailer without a readable body still reaches the caller as an error body.
+  const payload = parsed
+    ? error.body
+    : Buffer.from(JSON.stringify({ errorType, errorMessage: error.body.toString("utf8") }));
   return { errorType, payload };
 }
 

@@ -26,6 +26,9 @@ import * as esbuild from "esbuild";
 import { SNAPSHOT_HANDLER_GLOBAL, SNAPSHOT_RUNTIME_GLOBAL } from "../protocol/runtime-frames.js";
 import type { Sandbox, SandboxDriver, SandboxMounts } from "./sandbox/types.js";
 
+/** Beside the runtime's bundle: the `awslambda` global alone (scripts/build-runtime.js). */
+const AWSLAMBDA_GLOBAL_ENTRY = "awslambda-global.cjs";
+
 /** With this set, a snapshot's main function (and the bundle run plainly) exits at once: for measuring. */
 const PROBE_ENV = "NIMBUS_SNAPSHOT_PROBE";
 
@@ -188,7 +191,9 @@ async function bundleEntry(
   outfile: string,
 ): Promise<string | undefined> {
   // (Written by the platform, read by sandboxes: world-readable.)
+  // The runtime's \`awslambda\` global comes first: the function's module may use it as it loads.
   const contents = `
+import ${JSON.stringify(join(dirname(runtimeEntry), AWSLAMBDA_GLOBAL_ENTRY))};
 import * as fn from ${JSON.stringify(file)};
 const v8 = require("node:v8");
 let handler = fn;

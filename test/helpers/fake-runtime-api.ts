@@ -18,6 +18,9 @@ export interface Post {
   path: string;
   headers: IncomingHttpHeaders;
   body: string;
+  /** The body's bytes as they arrived (a streamed response's chunks), with when each came. */
+  chunks: { bytes: Buffer; at: number }[];
+  trailers: NodeJS.Dict<string>;
 }
 
 export interface Sandbox {
@@ -52,18 +55,18 @@ export async function startSandbox(t: TestContext, taskRoot: string, handler: st
     res.writeHead(200, { ...item.headers, "content-type": "application/json" }).end(item.body);
   };
   const server = createServer((req, res) => {
-    let body = "";
-    req.setEncoding("utf8");
-    req.on("data", (chunk: string) => {
-      body += chunk;
+    const chunks: { bytes: Buffer; at: number }[] = [];
+    req.on("data", (bytes: Buffer) => {
+      chunks.push({ bytes, at: Date.now() });
     });
     req.on("end", () => {
+      const body = Buffer.concat(chunks.map((c) => c.bytes)).toString("utf8");
       if (req.method === "GET" && req.url === "/2018-06-01/runtime/invocation/next") {
         nextRequests += 1;
         parked.push(res);
         serve();
       } else {
-        posts.push({ path: req.url ?? "", headers: req.headers, body });
+        posts.push({ path: req.url ?? "", headers: req.headers, body, chunks, trailers: req.trailers });
         res.writeHead(202, { "content-type": "application/json" }).end('{"status":"OK"}');
       }
       changed();

@@ -16,6 +16,7 @@ import {
 import { FramedRuntimeApiClient } from "./framed-client.js";
 import { type Handler, loadHandler } from "./handler-loader.js";
 import { type ApiResponse, LambdaError, type RuntimeApi } from "./runtime-api-client.js";
+import { checkStreamingMark, installAwsLambdaGlobal, ResponseStream, streamingOf } from "./streaming.js";
 
 // Copied from src/protocol/runtime-api.ts (RUNTIME_HEADERS); Node lower-cases incoming names.
 const HEADER = {
@@ -33,6 +34,8 @@ type Outcome = { ok: true; result: unknown } | { ok: false; error: unknown };
 interface Invocation {
   readonly requestId: string;
   answered: boolean;
+  /** A streaming handler's response stream: a crash ends it with the error, as a failure would. */
+  stream?: ResponseStream;
 }
 
 interface Runtime {
@@ -200,12 +203,15 @@ async function main(): Promise<void> {
   // first invocation does not run the runtime's code for the first time.
   if (!pooledSocket && env.AWS_LAMBDA_INITIALIZATION_TYPE === "provisioned-concurrency") await rehearse();
 
+  // Before the function's module runs: it may call awslambda.streamifyResponse at its top level.
+  installAwsLambdaGlobal(env);
   let handler: Handler;
   const loading = performance.now();
   const restored = (globalThis as Record<string, unknown>)[SNAPSHOT_HANDLER_GLOBAL] as Handler | undefined;
   try {
     // Restored from a snapshot, the function's init is done and its handler at hand.
     handler = restored ?? (await loadHandler(env.LAMBDA_TASK_ROOT ?? process.cwd(), env._HANDLER));
+    checkStreamingMark(handler);
     // One turn of the loop, so that a promise the module left rejected counts as an init failure.
     await new Promise((resolve) => setImmediate(resolve));
     if (runtime.crashing) return;
@@ -253,6 +259,9 @@ async function crash(runtime: Runtime, label: string, error: unknown): Promise<v
   const current = runtime.current;
   if (!runtime.initialised) {
     await runtime.client.postInitError(error).catch(() => undefined);
+  } else if (current?.stream && !current.answered) {
+    current.answered = true;
+    await current.stream.fail(error);
   } else if (current !== undefined && !current.answered) {
     current.answered = true;
     await runtime.client.postError(current.requestId, error).catch(() => undefined);
@@ -303,6 +312,11 @@ async function invoke(
       xRayTraceId: traceId,
       getRemainingTimeInMillis: () => deadlineMs - Date.now(),
     };
+    const streaming = streamingOf(handler);
+    if (streaming) {
+      await invokeStreaming(runtime, handler, event, context, invocation, streaming.highWaterMark);
+      return undefined;
+    }
     outcome = await runHandler(runtime, handler, event, context);
   } catch (err) {
     // Only parseJson throws here: the handler's own failures come back as outcomes.
@@ -404,6 +418,79 @@ function runHandler(
     } else if (!callbackStyle) {
       complete(null, returned);
     }
+  });
+}
+
+/**
+ * A streaming handler's invocation, as aws-lambda-ric runs one: the handler gets `(event,
+ * responseStream, context)` and must be async; the bytes it writes leave as it writes them;
+ * ending the stream completes the invocation, and a failure (a throw, a rejection, a crash)
+ * ends it with the error in its trailers. Its return value is ignored.
+ */
+async function invokeStreaming(
+  runtime: Runtime,
+  handler: Handler,
+  event: unknown,
+  context: Record<string, unknown>,
+  invocation: Invocation,
+  highWaterMark: number | undefined,
+): Promise<void> {
+  const stream = new ResponseStream(runtime.client.openStream(invocation.requestId), highWaterMark);
+  invocation.stream = stream;
+  const outcome = await runStreamingHandler(runtime, handler, event, context, stream);
+  if (invocation.answered) return;
+  invocation.answered = true;
+  if (outcome.ok) return stream.answered;
+  logError("Invoke Error", outcome.error);
+  return stream.fail(outcome.error);
+}
+
+/** Settles once the handler's promise has settled and its stream has finished (or failed). */
+function runStreamingHandler(
+  runtime: Runtime,
+  handler: Handler,
+  event: unknown,
+  context: Record<string, unknown>,
+  stream: ResponseStream,
+): Promise<Outcome> {
+  return new Promise<Outcome>((resolve) => {
+    let settled = false;
+    const settle = (outcome: Outcome): void => {
+      if (settled) return;
+      settled = true;
+      runtime.onDrain = undefined;
+      resolve(outcome);
+    };
+    // Nothing left to run, and the handler's promise unsettled or its stream never ended.
+    runtime.onDrain = () =>
+      settle({
+        ok: false,
+        error: new LambdaError(
+          "Runtime.NodeJsExit",
+          stream.writableEnded
+            ? "Runtime exited without providing a reason: the handler's promise never settled"
+            : "Runtime exited without providing a reason: the handler's response stream was never ended",
+        ),
+      });
+    stream.once("error", (error) => settle({ ok: false, error }));
+    let returned: unknown;
+    try {
+      returned = handler(event, stream, context);
+    } catch (err) {
+      return settle({ ok: false, error: err });
+    }
+    if (!isThenable(returned)) {
+      return settle({ ok: false, error: new Error("Streaming does not support non-async handlers.") });
+    }
+    returned.then(
+      (result) => {
+        if (result !== undefined) console.warn("Streaming handlers ignore return values.");
+        // As on AWS, the invocation goes on until the stream ends, which the handler may do later.
+        if (stream.writableFinished) settle({ ok: true, result: undefined });
+        else stream.once("finish", () => settle({ ok: true, result: undefined }));
+      },
+      (error) => settle({ ok: false, error }),
+    );
   });
 }
 

@@ -2,12 +2,20 @@
 // same calls and answers as HTTP, one write and one read each. Offered by Nimbus to its own
 // runtime through NIMBUS_RUNTIME_API_SOCKET; any other runtime uses HTTP.
 import { connect, type Socket } from "node:net";
-import { encodeFrame, FrameDecoder, type PlatformReply } from "../../protocol/runtime-frames.js";
+import {
+  encodeFrame,
+  encodeStreamChunk,
+  FrameDecoder,
+  MAX_STREAM_CHUNK_BYTES,
+  type PlatformReply,
+} from "../../protocol/runtime-frames.js";
 import {
   type ApiResponse,
   ERROR_TYPE_HEADER,
+  type ErrorBody,
   errorBody,
   headerSafe,
+  type ResponseSink,
   type RuntimeApi,
 } from "./runtime-api-client.js";
 
@@ -105,6 +113,48 @@ export class FramedRuntimeApiClient implements RuntimeApi {
       { op: "init-error", headers: { [ERROR_TYPE_HEADER]: headerSafe(body.errorType) } },
       JSON.stringify(body),
     );
+  }
+
+  /**
+   * Frames as the function writes: `stream-start` with the first bytes, a `stream-chunk` per
+   * later write (a write over MAX_STREAM_CHUNK_BYTES as several), none of them answered, so
+   * they hold nothing open; `stream-end` is the one call, answered as a response is.
+   */
+  openStream(requestId: string): ResponseSink {
+    let started = false;
+    const frameOf = (piece: Buffer, contentType: string): Buffer => {
+      if (started) return encodeStreamChunk(piece);
+      started = true;
+      return encodeFrame({ op: "stream-start", requestId, headers: { "content-type": contentType } }, piece);
+    };
+    return {
+      write: (bytes, contentType, done) => {
+        if (this.#failure) return done(this.#failure);
+        if (bytes.length === 0 && started) return done();
+        let ok = true;
+        let at = 0;
+        do {
+          const piece = bytes.subarray(at, at + MAX_STREAM_CHUNK_BYTES);
+          ok = this.#socket.write(frameOf(piece, contentType));
+          at += MAX_STREAM_CHUNK_BYTES;
+        } while (at < bytes.length);
+        if (ok) return done();
+        // The socket's buffer is full: the handler's stream waits for it to drain.
+        const resume = () => {
+          this.#socket.off("close", resume);
+          this.#socket.off("drain", resume);
+          done(this.#failure);
+        };
+        this.#socket.once("drain", resume);
+        this.#socket.once("close", resume);
+      },
+      end: (contentType, error: ErrorBody | undefined) => {
+        if (!started && !this.#failure) this.#socket.write(frameOf(Buffer.alloc(0), contentType));
+        return error
+          ? this.#call({ op: "stream-end", errorType: headerSafe(error.errorType) }, JSON.stringify(error))
+          : this.#call({ op: "stream-end" });
+      },
+    };
   }
 
   #call(header: object, body?: string, thenNext = false): Promise<ApiResponse> {

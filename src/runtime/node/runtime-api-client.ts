@@ -7,6 +7,8 @@ import { types } from "node:util";
 // Copied from src/protocol/runtime-api.ts: the runtime must not import project code.
 export const PREFIX = "/2018-06-01/runtime";
 export const ERROR_TYPE_HEADER = "lambda-runtime-function-error-type";
+export const ERROR_BODY_TRAILER = "lambda-runtime-function-error-body";
+export const RESPONSE_MODE_HEADER = "lambda-runtime-function-response-mode";
 
 /** An error whose `name` is the Lambda error type it is reported as (`Runtime.HandlerNotFound`). */
 export class LambdaError extends Error {
@@ -40,6 +42,19 @@ export interface RuntimeApi {
   respondThenNext?(requestId: string, json: string): Promise<ApiResponse>;
   postError(requestId: string, error: unknown): Promise<ApiResponse>;
   postInitError(error: unknown): Promise<ApiResponse>;
+  /** A streamed response to `requestId`, sent as it is written (`/response` in mode `streaming`). */
+  openStream(requestId: string): ResponseSink;
+}
+
+/** A streamed response on its way to the platform: what a response stream writes through. */
+export interface ResponseSink {
+  /**
+   * Sends `bytes`, the first call with the response's start (its `contentType`); `done` is
+   * called once the transport takes more, which is the stream's backpressure.
+   */
+  write(bytes: Buffer, contentType: string, done: (err?: Error | null) => void): void;
+  /** Ends the response (started first if nothing was written), cut short by `error` if given; resolves with the platform's answer. */
+  end(contentType: string, error: ErrorBody | undefined): Promise<ApiResponse>;
 }
 
 /** The body aws-lambda-ric sends for a thrown value: an Error's name, message and stack lines, else its typeof and String. */

@@ -13,6 +13,7 @@ import {
   eventHeaders,
   type RuntimeApiTarget,
   type RuntimeBody,
+  type StreamWriter,
 } from "./target.js";
 
 export class FramedRuntimeApi {
@@ -63,6 +64,25 @@ function serve(target: RuntimeApiTarget, socket: Socket): void {
       },
       typeof functionInitMs === "number" && functionInitMs >= 0 ? { functionInitMs } : undefined,
     );
+  // The streamed response in progress on this connection (the runtime sends one at a time).
+  let stream: StreamWriter | undefined;
+  const push = (bytes: Buffer) => {
+    if (!stream || bytes.length === 0 || stream.write(bytes)) return;
+    // The reader is behind: read no more from the runtime until it catches up.
+    socket.pause();
+    stream.whenReady(() => socket.resume());
+  };
+  // After a response or a stream's end: the answer, or the next event when the runtime asked for it.
+  const answered = (a: ApiAnswer, thenNext: boolean) => {
+    if (thenNext) {
+      if (a.status !== ACCEPTED.status) answer(a);
+      next();
+      return;
+    }
+    // The caller's response goes out first: the runtime waits for this answer only to
+    // ask for its next event, which cannot come sooner anyway.
+    setImmediate(() => answer(a));
+  };
   socket.on("data", (chunk: Buffer) => {
     let frames: ReturnType<FrameDecoder["push"]>;
     try {
@@ -81,14 +101,27 @@ function serve(target: RuntimeApiTarget, socket: Socket): void {
           case "response":
           case "error": {
             const a = await target.complete(String(call.requestId), call.op, body(call.headers, frame.body));
-            if (call.next === true) {
-              if (a.status !== ACCEPTED.status) answer(a);
-              next();
-              return;
-            }
-            // The caller's response goes out first: the runtime waits for this answer only to
-            // ask for its next event, which cannot come sooner anyway.
-            setImmediate(() => answer(a));
+            answered(a, call.next === true);
+            return;
+          }
+          case "stream-start":
+            stream = target.beginStream(String(call.requestId), call.headers?.["content-type"]);
+            push(frame.body);
+            return;
+          case "stream-chunk":
+            push(frame.body);
+            return;
+          case "stream-end": {
+            const writer = stream;
+            stream = undefined;
+            const a = writer
+              ? await writer.end(
+                  typeof call.errorType === "string"
+                    ? { errorType: call.errorType, body: frame.body }
+                    : undefined,
+                )
+              : apiError(403, "InvalidStateTransition", "no streamed response is open on this connection");
+            answered(a, call.next === true);
             return;
           }
           case "await-function":

@@ -7,7 +7,7 @@
 import { chmod } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import { RUNTIME_API_PREFIX } from "../../protocol/runtime-api.js";
+import { RUNTIME_API_PREFIX, RUNTIME_HEADERS, STREAMING_RESPONSE_MODE } from "../../protocol/runtime-api.js";
 import { FramedRuntimeApi } from "./framed.js";
 import { type LookupBudget, loopbackPeerUid } from "./peer.js";
 import {
@@ -18,6 +18,7 @@ import {
   type NextWaiter,
   type RuntimeApiTarget,
   type RuntimeBody,
+  type StreamError,
 } from "./target.js";
 
 export function sendAnswer(res: ServerResponse, answer: ApiAnswer): void {
@@ -169,6 +170,8 @@ export class RuntimeApiServer {
     if (m) {
       if (req.method !== "POST") return sendAnswer(res, methodNotAllowed());
       const kind = m[2] === "response" ? "response" : "error";
+      if (kind === "response" && req.headers[RUNTIME_HEADERS.responseMode] === STREAMING_RESPONSE_MODE)
+        return streamResponse(target, decodeURIComponent(m[1]!), req, res);
       return sendAnswer(res, await target.complete(decodeURIComponent(m[1]!), kind, httpBody(req)));
     }
     if (path === `${RUNTIME_API_PREFIX}/runtime/init/error`) {
@@ -183,6 +186,48 @@ export class RuntimeApiServer {
     req.resume();
     sendAnswer(res, apiError(404, "NotFound", `no such Runtime API path: ${req.method} ${path}`));
   }
+}
+
+/**
+ * A streamed response: the chunked body goes to the target chunk by chunk, the request paused
+ * while the reader is behind, and its error trailers (if any) end it. Answered at its end.
+ */
+function streamResponse(
+  target: RuntimeApiTarget,
+  requestId: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+): void {
+  const contentType = req.headers["content-type"];
+  const writer = target.beginStream(requestId, contentType);
+  req.on("data", (chunk: Buffer) => {
+    if (!writer.write(chunk)) {
+      req.pause();
+      writer.whenReady(() => req.resume());
+    }
+  });
+  req.on("end", () => {
+    writer.end(trailerError(req.trailers)).then(
+      (answer) => sendAnswer(res, answer),
+      () => sendAnswer(res, apiError(500, "InternalServerError", "internal error")),
+    );
+  });
+  // A runtime that drops the connection mid-stream ends its invocation by exiting or timing out.
+  req.on("error", () => res.destroy());
+}
+
+/** The error a streamed response's trailers report, or undefined when it ended cleanly. */
+function trailerError(trailers: IncomingMessage["trailers"]): StreamError | undefined {
+  const errorType = trailers[RUNTIME_HEADERS.errorType];
+  const body = trailers[RUNTIME_HEADERS.errorBody];
+  if (errorType === undefined && body === undefined) return undefined;
+  return {
+    errorType: errorType || undefined,
+    body:
+      body === undefined
+        ? Buffer.from(JSON.stringify({ errorType, errorMessage: "" }))
+        : Buffer.from(body, "base64"),
+  };
 }
 
 function methodNotAllowed(): ApiAnswer {

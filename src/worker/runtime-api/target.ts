@@ -16,6 +16,12 @@ export interface RuntimeApiTarget {
   /** A response or error for `requestId`; returns the answer to give the runtime. */
   complete(requestId: string, kind: "response" | "error", body: RuntimeBody): Promise<ApiAnswer>;
   initError(body: RuntimeBody): Promise<ApiAnswer>;
+  /**
+   * A streamed response for `requestId` begins (`/response` in mode `streaming`, or a
+   * `stream-start` frame). The writer takes its chunks as they arrive; a refused stream's writer
+   * drops them and its `end` answers the refusal.
+   */
+  beginStream(requestId: string, contentType: string | undefined): StreamWriter;
   /** A pooled runtime waits for a function; only a pooled runtime's target takes this call. */
   awaitFunction?(assign: (env: Record<string, string>) => void): void;
 }
@@ -37,6 +43,30 @@ export interface RuntimeBody {
   readonly declaredLength: number | undefined;
   /** Throws the body away unread. */
   discard(): void;
+}
+
+/** A streamed response arriving from the runtime, however the transport carries it. */
+export interface StreamWriter {
+  /** A chunk, in order. False: the reader is behind, read no more from the runtime until `whenReady` calls back. */
+  write(chunk: Buffer): boolean;
+  whenReady(resume: () => void): void;
+  /** The stream's end, with the error that cut it short if any; returns the answer to give the runtime. */
+  end(error?: StreamError): Promise<ApiAnswer>;
+}
+
+/** How a runtime says its stream failed: the error type and the error body (`{errorType, errorMessage, …}`). */
+export interface StreamError {
+  readonly errorType: string | undefined;
+  readonly body: Buffer;
+}
+
+/** The writer of a stream the target refused: it drops every chunk and answers `answer` at the end. */
+export function refusedStream(answer: ApiAnswer): StreamWriter {
+  return {
+    write: () => true,
+    whenReady: (resume) => resume(),
+    end: () => Promise.resolve(answer),
+  };
 }
 
 export interface ApiAnswer {
@@ -108,6 +138,10 @@ export class LateTarget implements RuntimeApiTarget {
     if (this.#target) return this.#target.initError(body);
     body.discard();
     return Promise.resolve(UNASSIGNED);
+  }
+
+  beginStream(requestId: string, contentType: string | undefined): StreamWriter {
+    return this.#target ? this.#target.beginStream(requestId, contentType) : refusedStream(UNASSIGNED);
   }
 }
 

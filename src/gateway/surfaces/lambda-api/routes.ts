@@ -31,6 +31,7 @@ import {
   provisionedConfiguration,
   type SnapStartView,
 } from "./shapes.js";
+import { streamInvokeRoute } from "./stream-invoke.js";
 import { notImplemented, routePattern, UNSUPPORTED_OPERATIONS } from "./unsupported.js";
 
 export interface LambdaApiDeps {
@@ -275,6 +276,7 @@ export function lambdaApi(d: LambdaApiDeps): Hono<SurfaceEnv> {
     }
     return new Response(out.payload, { status: 200, headers });
   });
+  streamInvokeRoute(app, d, traceHeader);
 
   functionUrlRoutes(app, d);
 

@@ -15,6 +15,10 @@ const INVOKE_LIMIT = {
   bytes: MAX_SYNC_REQUEST_BYTES,
   tooLarge: `Request must be smaller than ${MAX_SYNC_REQUEST_BYTES} bytes for the InvokeFunction operation`,
 };
+const STREAM_INVOKE_LIMIT = {
+  bytes: MAX_SYNC_REQUEST_BYTES,
+  tooLarge: `Request must be smaller than ${MAX_SYNC_REQUEST_BYTES} bytes for the InvokeWithResponseStream operation`,
+};
 
 export function lambdaApiSurface(d: LambdaApiDeps): Surface {
   return {
@@ -24,7 +28,14 @@ export function lambdaApiSurface(d: LambdaApiDeps): Surface {
     body: {
       mode: "buffered",
       limit: bodyLimits(
-        [{ method: "POST", path: /^\/2015-03-31\/functions\/[^/]+\/invocations$/, limit: INVOKE_LIMIT }],
+        [
+          { method: "POST", path: /^\/2015-03-31\/functions\/[^/]+\/invocations$/, limit: INVOKE_LIMIT },
+          {
+            method: "POST",
+            path: /^\/2021-11-15\/functions\/[^/]+\/response-streaming-invocations$/,
+            limit: STREAM_INVOKE_LIMIT,
+          },
+        ],
         CONTROL_LIMIT,
       ),
     },

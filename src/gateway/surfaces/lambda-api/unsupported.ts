@@ -22,11 +22,6 @@ const op = (
 
 export const UNSUPPORTED_OPERATIONS: readonly UnsupportedOperation[] = [
   op("POST", "/2014-11-13/functions/{FunctionName}/invoke-async", "InvokeAsync"),
-  op(
-    "POST",
-    "/2021-11-15/functions/{FunctionName}/response-streaming-invocations",
-    "InvokeWithResponseStream",
-  ),
   // Event source mappings
   op("GET", "/2015-03-31/event-source-mappings", "ListEventSourceMappings"),
   op("POST", "/2015-03-31/event-source-mappings", "CreateEventSourceMapping"),
