@@ -477,3 +477,63 @@ describe("across a restart", () => {
     }
   });
 });
+
+describe("RESPONSE_STREAM URLs", () => {
+  test("bytes reach the caller as the function writes them, with the status, headers and cookies of its prelude", async () => {
+    await createNodeFunction(
+      t.lambda,
+      "url-stream",
+      `export const handler = awslambda.streamifyResponse(async (event, responseStream) => {
+        const out = awslambda.HttpResponseStream.from(responseStream, {
+          statusCode: 201, headers: { "content-type": "text/plain", "x-streamed": "yes" }, cookies: ["a=1"],
+        });
+        out.write("first;");
+        await new Promise((r) => setTimeout(r, 400));
+        out.write("second");
+        out.end();
+      });`,
+    );
+    const url = await urlFor("url-stream", { InvokeMode: "RESPONSE_STREAM" });
+    const u = new URL(url);
+    const arrivals: Array<{ at: number; text: string }> = [];
+    const answer = await new Promise<{ status: number; headers: Record<string, unknown> }>(
+      (resolve, reject) => {
+        const req = httpRequest(
+          { host: "127.0.0.1", port: new URL(t.url).port, path: "/", headers: { host: u.host } },
+          (res) => {
+            res.on("data", (c: Buffer) => arrivals.push({ at: performance.now(), text: c.toString() }));
+            res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers }));
+          },
+        );
+        req.on("error", reject);
+        req.end();
+      },
+    );
+    assert.equal(answer.status, 201);
+    assert.equal(answer.headers["x-streamed"], "yes");
+    assert.deepEqual(answer.headers["set-cookie"], ["a=1"]);
+    assert.equal(arrivals.map((a) => a.text).join(""), "first;second");
+    // The first write arrived on its own, well before the function's last one (400 ms later).
+    assert.equal(arrivals[0]?.text, "first;");
+    assert.ok(arrivals.at(-1)!.at - arrivals[0]!.at >= 300, JSON.stringify(arrivals));
+  });
+
+  test("a streamed URL whose function answers whole, or fails, follows the buffered rules", async () => {
+    await createNodeFunction(
+      t.lambda,
+      "url-stream-whole",
+      `export const handler = async () => ({ statusCode: 202, body: "whole" });`,
+    );
+    const whole = await call(await urlFor("url-stream-whole", { InvokeMode: "RESPONSE_STREAM" }));
+    assert.equal(whole.status, 202);
+    assert.equal(whole.body.toString(), "whole");
+    await createNodeFunction(
+      t.lambda,
+      "url-stream-throws",
+      `export const handler = async () => { throw new Error("no"); };`,
+    );
+    const thrown = await call(await urlFor("url-stream-throws", { InvokeMode: "RESPONSE_STREAM" }));
+    assert.equal(thrown.status, 502);
+    assert.deepEqual(json(thrown), { Message: "Internal Server Error" });
+  });
+});

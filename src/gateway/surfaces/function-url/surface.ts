@@ -14,6 +14,11 @@ import type { FunctionUrlConfig } from "../../../control/urls/repo.js";
 import { type HttpAnswer, httpEventV2, httpResponseFromV2 } from "../../../protocol/events/http.js";
 import type { LogEntry } from "../../../protocol/invoke.js";
 import { MAX_SYNC_REQUEST_BYTES } from "../../../protocol/limits.js";
+import {
+  HTTP_INTEGRATION_CONTENT_TYPE,
+  PreludeError,
+  splitHttpIntegrationPrelude,
+} from "../../../protocol/response-stream.js";
 import { NimbusError } from "../../../shared/errors.js";
 import { newRequestId } from "../../../shared/ids.js";
 import type { AuthPolicy, Principal } from "../../auth/principal.js";
@@ -23,7 +28,7 @@ import { URL_HOST_PATTERN, URL_PATH_PREFIX } from "./address.js";
 
 export interface FunctionUrlDeps {
   readonly urls: Pick<FunctionUrls, "byId">;
-  readonly invoke: Pick<InvokeService, "invoke">;
+  readonly invoke: Pick<InvokeService, "invoke" | "invokeStreaming">;
   /** Where a 502's reason goes: the function's own log. */
   readonly logs: { write(entry: LogEntry): void };
   readonly arn: { readonly region: string; readonly accountId: string };
@@ -84,29 +89,23 @@ function urlApp(d: FunctionUrlDeps): Hono<SurfaceEnv> {
         ...authorizerOf(c.get("principal"), d.arn.accountId),
       },
     );
-    const out = await d.invoke.invoke({
+    const input = {
       functionName: config.functionName,
       qualifier: config.qualifier,
       payload: Buffer.from(JSON.stringify(event)),
       builtEvent: true,
       clientContextBase64: undefined,
-      dryRun: false,
       traceId: undefined,
       receivedAt,
-    });
-    const base: [string, string][] = [["x-amzn-requestid", out.requestId]];
-    if (config.cors) base.push(...corsHeaders(config.cors, origin ?? null));
+    };
+    const cors: [string, string][] = config.cors ? corsHeaders(config.cors, origin ?? null) : [];
+    if (config.invokeMode === "RESPONSE_STREAM") return streamed(d, config, input, cors);
+    const out = await d.invoke.invoke({ ...input, dryRun: false });
+    const base: [string, string][] = [["x-amzn-requestid", out.requestId], ...cors];
     if (out.functionError) return failure(base);
     const answer = httpResponseFromV2(out.payload);
     if ("malformed" in answer) {
-      d.logs.write({
-        functionName: config.functionName,
-        version: out.executedVersion,
-        instanceId: "function-url",
-        requestId: out.requestId,
-        timestamp: d.now(),
-        message: `[nimbus] The function URL answered 502: the function's response is malformed: ${answer.reason}`,
-      });
+      logMalformed(d, config, out.requestId, out.executedVersion, answer.reason);
       return failure(base);
     }
     return respond(answer, base, config.cors !== undefined);
@@ -115,6 +114,75 @@ function urlApp(d: FunctionUrlDeps): Hono<SurfaceEnv> {
 }
 
 /** The function's answer; with CORS configured, the URL's CORS headers replace the function's own. */
+/**
+ * A RESPONSE_STREAM URL: bytes go out as the function writes them. A function that streams
+ * with `HttpResponseStream.from` sets status, headers and cookies in its prelude; one that
+ * streams without it answers 200 with its content type; one that answers whole is read by the
+ * buffered rules. A failure before the first byte is a 502; after it, the response is cut.
+ */
+async function streamed(
+  d: FunctionUrlDeps,
+  config: FunctionUrlConfig,
+  input: Parameters<InvokeService["invokeStreaming"]>[0],
+  cors: [string, string][],
+): Promise<Response> {
+  const out = await d.invoke.invokeStreaming(input);
+  const base: [string, string][] = [["x-amzn-requestid", out.requestId], ...cors];
+  const fail = (reason: string | undefined) => {
+    if (reason) logMalformed(d, config, out.requestId, out.executedVersion, reason);
+    return failure(base);
+  };
+  if (!out.streamed) {
+    const bytes = Buffer.from(await new Response(out.body).arrayBuffer().catch(() => new ArrayBuffer(0)));
+    const done = await out.completion;
+    if (done.error) return fail(undefined);
+    const answer = httpResponseFromV2(bytes);
+    return "malformed" in answer ? fail(answer.reason) : respond(answer, base, config.cors !== undefined);
+  }
+  if (out.contentType !== HTTP_INTEGRATION_CONTENT_TYPE) {
+    const headers = new Headers(base);
+    headers.set("content-type", out.contentType);
+    return new Response(out.body, { status: 200, headers });
+  }
+  let split: Awaited<ReturnType<typeof splitHttpIntegrationPrelude>>;
+  try {
+    split = await splitHttpIntegrationPrelude(out.body);
+  } catch (err) {
+    return fail(
+      err instanceof PreludeError ? `the stream's HTTP prelude is malformed: ${err.message}` : undefined,
+    );
+  }
+  const { prelude } = split;
+  const status = prelude.statusCode ?? 200;
+  if (!Number.isInteger(status) || status < 100 || status > 599)
+    return fail(`the stream's HTTP prelude has statusCode ${status}: expected an integer from 100 to 599`);
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(prelude.headers ?? {})) {
+    if (!config.cors || !name.toLowerCase().startsWith("access-control-")) headers.set(name, String(value));
+  }
+  for (const cookie of prelude.cookies ?? []) headers.append("set-cookie", cookie);
+  for (const [name, value] of base) headers.set(name, value);
+  const noBody = status === 204 || status === 304 || status < 200;
+  return new Response(noBody ? null : split.body, { status, headers });
+}
+
+function logMalformed(
+  d: FunctionUrlDeps,
+  config: FunctionUrlConfig,
+  requestId: string,
+  version: string,
+  reason: string,
+) {
+  d.logs.write({
+    functionName: config.functionName,
+    version,
+    instanceId: "function-url",
+    requestId,
+    timestamp: d.now(),
+    message: `[nimbus] The function URL answered 502: the function's response is malformed: ${reason}`,
+  });
+}
+
 function respond(answer: HttpAnswer, extra: [string, string][], cors: boolean): Response {
   const headers = new Headers();
   for (const [name, value] of answer.headers) {
