@@ -118,16 +118,8 @@ export class InvokeService {
   }
 
   async invoke(input: SyncInvokeInput): Promise<SyncInvokeOutput> {
-    const ref = { name: input.functionName, qualifier: input.qualifier };
-    const target = await this.#registry.resolve(ref.name, ref.qualifier);
-    const requestId = newRequestId();
-    const payload =
-      input.builtEvent === true
-        ? input.payload
-        : input.payload.length === 0
-          ? EMPTY_EVENT
-          : checkJson(input.payload);
-    const clientContext = decodeClientContext(input.clientContextBase64);
+    const { ref, target, requestId, request } = await this.#prepare(input);
+    const payload = request.payload;
     if (input.dryRun) {
       return {
         requestId,
@@ -137,19 +129,7 @@ export class InvokeService {
         result: undefined,
       };
     }
-    const result = await this.#dispatcher.invoke(
-      target.fn,
-      {
-        requestId,
-        payload,
-        contentType: "application/json",
-        invokedFunctionArn: functionArn(this.#region, this.#accountId, ref.name, ref.qualifier),
-        traceId: input.traceId ?? newTraceId(Date.now()),
-        clientContext,
-        cognitoIdentity: undefined,
-      },
-      { type: "sync", ...(input.receivedAt === undefined ? {} : { receivedAt: input.receivedAt }) },
-    );
+    const result = await this.#dispatcher.invoke(target.fn, request, syncHow(input));
     const err = errorPayload(result.outcome, requestId);
     if (this.#records) this.#record(requestId, ref, payload, input.traceId, result, err);
     return {
@@ -161,32 +141,39 @@ export class InvokeService {
     };
   }
 
+  /** The target, a request id, and the request as the dispatcher takes it (the deadline aside). */
+  async #prepare(input: StreamingInvokeInput) {
+    const ref = { name: input.functionName, qualifier: input.qualifier };
+    const target = await this.#registry.resolve(ref.name, ref.qualifier);
+    const requestId = newRequestId();
+    const payload =
+      input.builtEvent === true
+        ? input.payload
+        : input.payload.length === 0
+          ? EMPTY_EVENT
+          : checkJson(input.payload);
+    const request = {
+      requestId,
+      payload,
+      contentType: "application/json",
+      invokedFunctionArn: functionArn(this.#region, this.#accountId, ref.name, ref.qualifier),
+      traceId: input.traceId ?? newTraceId(Date.now()),
+      clientContext: decodeClientContext(input.clientContextBase64),
+      cognitoIdentity: undefined,
+    };
+    return { ref, target, requestId, request };
+  }
+
   /**
    * Runs one invocation whose answer the caller reads as the function writes it. Resolves once
    * the function starts answering (its first byte, or its whole answer); rejects, as `invoke`
    * does, when the invocation cannot run (an unknown function, a bad payload, a throttle).
    */
   async invokeStreaming(input: StreamingInvokeInput): Promise<StreamingInvokeOutput> {
-    const ref = { name: input.functionName, qualifier: input.qualifier };
-    const target = await this.#registry.resolve(ref.name, ref.qualifier);
-    const requestId = newRequestId();
-    const payload = input.payload.length === 0 ? EMPTY_EVENT : checkJson(input.payload);
-    const clientContext = decodeClientContext(input.clientContextBase64);
+    const { ref, target, requestId, request } = await this.#prepare(input);
+    const payload = request.payload;
     const channel = new ResponseChannel();
-    const dispatched = this.#dispatcher.invoke(
-      target.fn,
-      {
-        requestId,
-        payload,
-        contentType: "application/json",
-        invokedFunctionArn: functionArn(this.#region, this.#accountId, ref.name, ref.qualifier),
-        traceId: input.traceId ?? newTraceId(Date.now()),
-        clientContext,
-        cognitoIdentity: undefined,
-        stream: channel,
-      },
-      { type: "sync", ...(input.receivedAt === undefined ? {} : { receivedAt: input.receivedAt }) },
-    );
+    const dispatched = this.#dispatcher.invoke(target.fn, { ...request, stream: channel }, syncHow(input));
     const completion = dispatched.then(
       (result) => {
         const err = errorPayload(result.outcome, requestId);
@@ -315,4 +302,11 @@ export function newTraceRoot(nowMs: number): string {
 /** An X-Ray style trace id: Root=…;Parent=…;Sampled=0. */
 export function newTraceId(nowMs: number): string {
   return `Root=${newTraceRoot(nowMs)};Parent=${randomUUID().replaceAll("-", "").slice(0, 16)};Sampled=0`;
+}
+
+function syncHow(input: { receivedAt?: number | undefined }) {
+  return {
+    type: "sync" as const,
+    ...(input.receivedAt === undefined ? {} : { receivedAt: input.receivedAt }),
+  };
 }
