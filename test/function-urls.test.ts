@@ -215,8 +215,12 @@ describe("requests and answers", () => {
     assert.equal(answer.status, 201);
     assert.equal(answer.headers["x-echo"], "yes");
     assert.deepEqual(answer.headers["set-cookie"], ["session=abc; Path=/", "theme=dark"]);
-    assert.ok(answer.headers["x-amzn-requestid"]);
     const event = json(answer);
+    // The id the function sees is the invocation's, the one its logs and the response carry.
+    assert.equal(
+      (event.requestContext as { requestId: string }).requestId,
+      answer.headers["x-amzn-requestid"],
+    );
     assert.equal(event.version, "2.0");
     assert.equal(event.routeKey, "$default");
     assert.equal(event.rawPath, "/my/path");

@@ -30,6 +30,8 @@ export interface SyncInvokeInput {
   readonly receivedAt?: number;
   /** The payload is JSON the platform built (an HTTP trigger's event): not parsed again. */
   readonly builtEvent?: boolean;
+  /** The invocation's id when the caller chose it (an HTTP trigger puts it in its event); else a new one. */
+  readonly requestId?: string;
 }
 
 /**
@@ -145,7 +147,7 @@ export class InvokeService {
   async #prepare(input: StreamingInvokeInput) {
     const ref = { name: input.functionName, qualifier: input.qualifier };
     const target = await this.#registry.resolve(ref.name, ref.qualifier);
-    const requestId = newRequestId();
+    const requestId = input.requestId ?? newRequestId();
     const payload =
       input.builtEvent === true
         ? input.payload

@@ -67,6 +67,8 @@ function urlApp(d: FunctionUrlDeps): Hono<SurfaceEnv> {
       return preflightResponse(config, origin, req.headers);
     }
     const receivedAt = d.now();
+    // One id for the event's requestContext, the invocation, its logs and x-amzn-requestid.
+    const requestId = newRequestId();
     const { rawPath, rawQuery } = pathOf(req.url, reach);
     const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
     const event = httpEventV2(
@@ -84,7 +86,7 @@ function urlApp(d: FunctionUrlDeps): Hono<SurfaceEnv> {
         apiId: config.urlId,
         domainName: hostOf(req.url, reach, config, d.arn.region),
         domainPrefix: config.urlId,
-        requestId: newRequestId(),
+        requestId,
         timeEpochMs: receivedAt,
         ...authorizerOf(c.get("principal"), d.arn.accountId),
       },
@@ -94,6 +96,7 @@ function urlApp(d: FunctionUrlDeps): Hono<SurfaceEnv> {
       qualifier: config.qualifier,
       payload: Buffer.from(JSON.stringify(event)),
       builtEvent: true,
+      requestId,
       clientContextBase64: undefined,
       traceId: undefined,
       receivedAt,
