@@ -14,6 +14,7 @@ import type { ProvisionedRepo } from "../control/provisioned-repo.js";
 import type { FunctionsRepo } from "../control/registry/repo.js";
 import type { FunctionUrlsRepo } from "../control/urls/repo.js";
 import type { BudgetsRepo, UsageRepo } from "../control/usage-repo.js";
+import type { HttpApisRepo } from "../services/http-apis/repo.js";
 import { connectFailure, shownUrl } from "../store/postgres/connect.js";
 import { openPostgresRepos } from "../store/postgres/repos.js";
 import { SqliteStore } from "../store/sqlite.js";
@@ -24,6 +25,7 @@ export interface Repositories {
   readonly functions: FunctionsRepo;
   readonly eventConfigs: EventConfigsRepo;
   readonly functionUrls: FunctionUrlsRepo;
+  readonly httpApis: HttpApisRepo;
   readonly provisioned: ProvisionedRepo;
   readonly logs: LogsRepo;
   readonly usage: UsageRepo;
@@ -52,6 +54,7 @@ function openEmbeddedBackends(dataDir: string): Backends {
       functions: store,
       eventConfigs: store,
       functionUrls: store,
+      httpApis: store,
       provisioned: store,
       logs: store,
       usage: store,

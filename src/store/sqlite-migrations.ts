@@ -138,6 +138,24 @@ export const FUNCTION_URLS_MIGRATIONS: SqliteModuleMigrations = {
   ],
 };
 
+/** HTTP APIs: one JSON document per API, and its deployments, which go with it. */
+export const HTTP_APIS_MIGRATIONS: SqliteModuleMigrations = {
+  module: "http-apis",
+  steps: [
+    `CREATE TABLE http_apis (
+       api_id TEXT PRIMARY KEY,
+       body TEXT NOT NULL
+     );
+     CREATE TABLE http_api_deployments (
+       api_id TEXT NOT NULL REFERENCES http_apis(api_id) ON DELETE CASCADE,
+       deployment_id TEXT NOT NULL,
+       body TEXT NOT NULL,
+       created_at INTEGER NOT NULL,
+       PRIMARY KEY (api_id, deployment_id)
+     );`,
+  ],
+};
+
 /** Provisioned concurrency settings, and provisioned instances' up-time. */
 export const PROVISIONED_MIGRATIONS: SqliteModuleMigrations = {
   module: "provisioned",
@@ -191,6 +209,7 @@ export const SQLITE_MODULES: readonly SqliteModuleMigrations[] = [
   USAGE_MIGRATIONS,
   BUDGETS_MIGRATIONS,
   FUNCTION_URLS_MIGRATIONS,
+  HTTP_APIS_MIGRATIONS,
 ];
 
 /**

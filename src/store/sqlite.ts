@@ -10,8 +10,10 @@ import type { Budget, UsageQuery, UsageRecord, UsageSums } from "../control/usag
 import type { Alias, FunctionRecord, FunctionVersion } from "../protocol/function.js";
 import { LATEST } from "../protocol/function.js";
 import type { FunctionSandbox } from "../protocol/sandbox.js";
+import type { ApiDeployment, HttpApi } from "../services/http-apis/model.js";
 import { type FunctionRow, toRecord, versionBody } from "./function-row.js";
 import { transferables } from "./packed-rows.js";
+import { SqliteHttpApisRepo } from "./sqlite-http-apis.js";
 import type { WriterRequest } from "./sqlite-log-worker.js";
 import { migrateSqlite } from "./sqlite-migrate.js";
 import { SQLITE_MODULES } from "./sqlite-migrations.js";
@@ -32,6 +34,7 @@ import { corsColumn, type FunctionUrlRow, toFunctionUrl } from "./url-row.js";
 export class SqliteStore implements MetadataStore {
   readonly #db: Database.Database;
   readonly #logWriter: ThreadRpc<WriterRequest> | undefined;
+  readonly #httpApis: SqliteHttpApisRepo;
   /** Without a writing thread (an in-memory database): the insert, prepared once. */
   #insertBatch: ((batch: PackedBatch) => void) | undefined;
 
@@ -43,6 +46,7 @@ export class SqliteStore implements MetadataStore {
     this.#db.pragma("foreign_keys = ON");
     this.#db.pragma("busy_timeout = 5000");
     migrateSqlite(this.#db, SQLITE_MODULES);
+    this.#httpApis = new SqliteHttpApisRepo(this.#db);
     if (path !== ":memory:") {
       const worker = new Worker(new URL("./sqlite-log-worker.js", import.meta.url), { workerData: { path } });
       this.#logWriter = new ThreadRpc(worker, "log writer");
@@ -244,6 +248,38 @@ export class SqliteStore implements MetadataStore {
         .prepare("DELETE FROM function_urls WHERE function_name = ? AND qualifier = ?")
         .run(functionName, qualifier).changes === 1
     );
+  }
+
+  getHttpApi(apiId: string): Promise<HttpApi | undefined> {
+    return this.#httpApis.getHttpApi(apiId);
+  }
+
+  listHttpApis(): Promise<HttpApi[]> {
+    return this.#httpApis.listHttpApis();
+  }
+
+  putHttpApi(api: HttpApi): Promise<void> {
+    return this.#httpApis.putHttpApi(api);
+  }
+
+  deleteHttpApi(apiId: string): Promise<boolean> {
+    return this.#httpApis.deleteHttpApi(apiId);
+  }
+
+  putDeployment(deployment: ApiDeployment): Promise<void> {
+    return this.#httpApis.putDeployment(deployment);
+  }
+
+  getDeployment(apiId: string, deploymentId: string): Promise<ApiDeployment | undefined> {
+    return this.#httpApis.getDeployment(apiId, deploymentId);
+  }
+
+  listDeployments(apiId: string): Promise<ApiDeployment[]> {
+    return this.#httpApis.listDeployments(apiId);
+  }
+
+  deleteDeployment(apiId: string, deploymentId: string): Promise<boolean> {
+    return this.#httpApis.deleteDeployment(apiId, deploymentId);
   }
 
   async listProvisionedConfigs(functionName?: string): Promise<ProvisionedConfig[]> {

@@ -7,6 +7,7 @@ import { budgetsContract } from "./budgets.contract.js";
 import { eventConfigsContract } from "./event-configs.contract.js";
 import { functionUrlsContract } from "./function-urls.contract.js";
 import { functionsContract } from "./functions.contract.js";
+import { httpApisContract } from "./http-apis.contract.js";
 import { logsContract } from "./logs.contract.js";
 import { provisionedContract } from "./provisioned.contract.js";
 import { queueContract } from "./queue.contract.js";
@@ -28,6 +29,7 @@ for (const [name, open] of STORES) {
     describe("functions", () => functionsContract(repoOf(open, (s) => s.functions)));
     describe("event invoke configs", () => eventConfigsContract(repoOf(open, (s) => s.eventConfigs)));
     describe("function URLs", () => functionUrlsContract(repoOf(open, (s) => s.functionUrls)));
+    describe("HTTP APIs", () => httpApisContract(repoOf(open, (s) => s.httpApis)));
     describe("provisioned concurrency", () => provisionedContract(repoOf(open, (s) => s.provisioned)));
     describe("budgets", () => budgetsContract(repoOf(open, (s) => s.budgets)));
     describe("event queue", () => queueContract(queueOf(open)));

@@ -12,6 +12,7 @@ import type { ProvisionedRepo } from "../../control/provisioned-repo.js";
 import type { FunctionsRepo } from "../../control/registry/repo.js";
 import type { FunctionUrlsRepo } from "../../control/urls/repo.js";
 import type { BudgetsRepo, UsageRepo } from "../../control/usage-repo.js";
+import type { HttpApisRepo } from "../../services/http-apis/repo.js";
 import { connectPostgres, type Sql } from "../postgres/connect.js";
 import { PostgresEventQueue } from "../postgres/queue.js";
 import { openPostgresRepos } from "../postgres/repos.js";
@@ -25,6 +26,7 @@ export interface OpenedStore {
   readonly functions: FunctionsRepo;
   readonly eventConfigs: EventConfigsRepo;
   readonly functionUrls: FunctionUrlsRepo;
+  readonly httpApis: HttpApisRepo;
   readonly provisioned: ProvisionedRepo;
   readonly budgets: BudgetsRepo;
   readonly queue: EventQueue;
@@ -67,6 +69,7 @@ export async function openSqlite(): Promise<OpenedStore> {
     functions: store,
     eventConfigs: store,
     functionUrls: store,
+    httpApis: store,
     provisioned: store,
     budgets: store,
     // A queue is a thread of its own: started only for the suites that use one.

@@ -5,6 +5,7 @@ import { connectPostgres, type PostgresOptions, quoteIdentifier } from "./connec
 import { EVENT_CONFIGS_MIGRATIONS, PostgresEventConfigsRepo } from "./event-configs.js";
 import { FUNCTION_URLS_MIGRATIONS, PostgresFunctionUrlsRepo } from "./function-urls.js";
 import { FUNCTIONS_MIGRATIONS, PostgresFunctionsRepo } from "./functions.js";
+import { HTTP_APIS_MIGRATIONS, PostgresHttpApisRepo } from "./http-apis.js";
 import { LOGS_MIGRATIONS, PostgresLogsRepo } from "./logs.js";
 import { type ModuleMigrations, migrate } from "./migrate.js";
 import { lockSchema, type SchemaLockResult } from "./platform-lock.js";
@@ -22,12 +23,14 @@ export const POSTGRES_MIGRATIONS: readonly ModuleMigrations[] = [
   USAGE_MIGRATIONS,
   LOGS_MIGRATIONS,
   FUNCTION_URLS_MIGRATIONS,
+  HTTP_APIS_MIGRATIONS,
 ];
 
 export interface PostgresRepos {
   readonly functions: PostgresFunctionsRepo;
   readonly eventConfigs: PostgresEventConfigsRepo;
   readonly functionUrls: PostgresFunctionUrlsRepo;
+  readonly httpApis: PostgresHttpApisRepo;
   readonly provisioned: PostgresProvisionedRepo;
   readonly budgets: PostgresBudgetsRepo;
   /** The asynchronous event queue and the invocation records (closing it leaves the pool open). */
@@ -58,6 +61,7 @@ export async function openPostgresRepos(
     functions: new PostgresFunctionsRepo(sql),
     eventConfigs: new PostgresEventConfigsRepo(sql),
     functionUrls: new PostgresFunctionUrlsRepo(sql),
+    httpApis: new PostgresHttpApisRepo(sql),
     provisioned: new PostgresProvisionedRepo(sql),
     budgets: new PostgresBudgetsRepo(sql),
     queue: new PostgresEventQueue(sql),
