@@ -4,6 +4,7 @@ import type { Logger } from "../shared/logger.js";
 import type { Authenticator } from "./auth/principal.js";
 import { serveSurfaces } from "./dispatch.js";
 import type { Surface } from "./surface.js";
+import { type ExecuteApiDeps, executeApiSurface } from "./surfaces/execute-api/surface.js";
 import { type FunctionUrlDeps, functionUrlSurface } from "./surfaces/function-url/surface.js";
 import { healthSurface } from "./surfaces/health/surface.js";
 import type { LambdaApiDeps } from "./surfaces/lambda-api/routes.js";
@@ -14,7 +15,8 @@ import { packagesSurface } from "./surfaces/packages/surface.js";
 
 export type GatewayDeps = LambdaApiDeps &
   NimbusApiDeps &
-  FunctionUrlDeps & {
+  FunctionUrlDeps &
+  ExecuteApiDeps & {
     /** Checks each request's credentials against its surface's policy. */
     readonly auth: Authenticator;
     readonly logger: Logger;
@@ -25,10 +27,11 @@ export type GatewayDeps = LambdaApiDeps &
   };
 
 /** Every surface of the platform, in the order their path prefixes are tried. */
-export function platformSurfaces(d: Omit<GatewayDeps, "auth" | "logger">): Surface[] {
+export function platformSurfaces(d: Omit<GatewayDeps, "auth">): Surface[] {
   return [
     healthSurface(),
     functionUrlSurface(d),
+    executeApiSurface(d),
     packagesSurface(d),
     nimbusApiSurface(d),
     metricsSurface(d),

@@ -35,6 +35,7 @@ import { createGateway } from "../gateway/app.js";
 import { type Credentials, createAuthenticator } from "../gateway/auth/principal.js";
 import { LAMBDA_NAMES } from "../gateway/surfaces/lambda-api/errors.js";
 import { functionArn } from "../protocol/function.js";
+import type { HttpApiReader } from "../services/http-apis/model.js";
 import { type Clock, systemClock } from "../shared/clock.js";
 import type { Config } from "../shared/config.js";
 import { LocalFanOut } from "../shared/fanout-local.js";
@@ -55,7 +56,12 @@ export interface PlatformDeps {
   readonly logger?: Logger;
   /** Environment for credentials (NIMBUS_ACCESS_KEY_ID / NIMBUS_SECRET_ACCESS_KEY). */
   readonly env?: Record<string, string | undefined>;
+  /** The HTTP APIs the gateway serves; default none (tests pass an in-memory reader). */
+  readonly httpApis?: HttpApiReader;
 }
+
+/** No HTTP API: what the gateway reads until the HTTP API service is passed in. */
+const NO_HTTP_APIS: HttpApiReader = { api: () => undefined, deployment: () => undefined };
 
 export interface Platform {
   readonly config: Config;
@@ -324,6 +330,8 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     packages: code,
     now: () => clock.now(),
     metrics,
+    clock,
+    httpApis: deps.httpApis ?? NO_HTTP_APIS, // MERGE: pass the HTTP API service's reader here
   });
   // Last added, first stopped: no new request reaches what is stopping after it.
   await life.add(http.accepting);
