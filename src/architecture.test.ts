@@ -22,7 +22,7 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   worker: ["protocol", "shared"],
   control: ["protocol", "shared"],
   services: ["protocol", "shared"],
-  store: ["protocol", "shared", "control:repositories"],
+  store: ["protocol", "shared", "control:repositories", "services:repositories"],
   gateway: ["protocol", "shared", "control", "services"],
   cli: ["protocol", "shared", "platform", "control:types"],
   platform: ["protocol", "shared", "control", "services", "store", "worker", "gateway"],
@@ -30,6 +30,8 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
 
 /** The control plane's storage contracts: what a store implements (`<module>/repo.ts` in a module's folder). */
 const REPOSITORY = /^control\/(.*-repo|[^/]+\/repo|async\/queue)\.ts$/;
+/** A service's storage contract and the documents it stores (`services/<name>/repo.ts`, `model.ts`). */
+const SERVICE_REPOSITORY = /^services\/[^/]+\/(repo|model)\.ts$/;
 
 function sources(dir: string, out: string[] = []): string[] {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
@@ -64,6 +66,7 @@ function allowed(from: string, imp: Import): boolean {
     (r) =>
       r === to ||
       (r === "control:repositories" && REPOSITORY.test(imp.target)) ||
+      (r === "services:repositories" && SERVICE_REPOSITORY.test(imp.target) && imp.typeOnly) ||
       (r === "control:types" && to === "control" && imp.typeOnly),
   );
 }
@@ -105,4 +108,6 @@ test("the rule catches what it should: a worker module importing the control pla
   assert.equal(allowed("services", { target: "control/dispatcher.ts", typeOnly: true }), false);
   assert.equal(allowed("services", { target: "shared/clock.ts", typeOnly: false }), true);
   assert.equal(allowed("gateway", { target: "services/http-apis/route-keys.ts", typeOnly: false }), true);
+  assert.equal(allowed("store", { target: "services/http-apis/repo.ts", typeOnly: true }), true);
+  assert.equal(allowed("store", { target: "services/http-apis/route-keys.ts", typeOnly: true }), false);
 });

@@ -14,6 +14,8 @@ import type { ProvisionedRepo } from "../control/provisioned-repo.js";
 import type { FunctionsRepo } from "../control/registry/repo.js";
 import type { FunctionUrlsRepo } from "../control/urls/repo.js";
 import type { BudgetsRepo, UsageRepo } from "../control/usage-repo.js";
+import type { HttpApisRepo } from "../services/http-apis/repo.js";
+import { MemoryHttpApis } from "../store/memory-http-apis.js";
 import { connectFailure, shownUrl } from "../store/postgres/connect.js";
 import { openPostgresRepos } from "../store/postgres/repos.js";
 import { SqliteStore } from "../store/sqlite.js";
@@ -28,6 +30,7 @@ export interface Repositories {
   readonly logs: LogsRepo;
   readonly usage: UsageRepo;
   readonly budgets: BudgetsRepo;
+  readonly httpApis: HttpApisRepo;
 }
 
 export interface Backends {
@@ -56,6 +59,8 @@ function openEmbeddedBackends(dataDir: string): Backends {
       logs: store,
       usage: store,
       budgets: store,
+      // TEMPORARY: in memory until the SQLite implementation lands.
+      httpApis: new MemoryHttpApis(),
     },
     queue,
     async close() {
@@ -103,7 +108,8 @@ async function openPostgresBackends(url: string): Promise<Backends> {
   }
   return {
     description: `PostgreSQL (${shown})`,
-    repos,
+    // TEMPORARY: in memory until the PostgreSQL implementation lands.
+    repos: { ...repos, httpApis: new MemoryHttpApis() },
     queue: repos.queue,
     async close() {
       await repos.queue.close();
