@@ -205,6 +205,54 @@ describe("routes", () => {
   });
 });
 
+describe("updates", () => {
+  test("a route back to NONE drops its authorizer; an authorizer a route uses keeps its type", async () => {
+    const { apiId } = await apiWithIntegration();
+    const jwt = await apis.createAuthorizer(apiId, {
+      name: "users",
+      authorizerType: "JWT",
+      identitySource: ["$request.header.Authorization"],
+      jwtConfiguration: { issuer: "https://issuer.example", audience: ["shop"] },
+    });
+    const route = await apis.createRoute(apiId, {
+      routeKey: "GET /me",
+      authorizationType: "JWT",
+      authorizerId: jwt.authorizerId,
+      authorizationScopes: ["profile"],
+    });
+    const err = await refusal(
+      () =>
+        apis.updateAuthorizer(apiId, jwt.authorizerId, {
+          authorizerType: "REQUEST",
+          authorizerUri: FN,
+          authorizerPayloadFormatVersion: "2.0",
+        }),
+      "InvalidParameter",
+    );
+    assert.match(err.message, /route 'GET \/me' uses it/);
+    await refusal(() => apis.deleteAuthorizer(apiId, jwt.authorizerId), "Conflict");
+    const open = await apis.updateRoute(apiId, route.routeId, { authorizationType: "NONE" });
+    assert.deepEqual(
+      [open.authorizationType, open.authorizerId, open.authorizationScopes],
+      ["NONE", undefined, undefined],
+    );
+    await apis.deleteAuthorizer(apiId, jwt.authorizerId);
+  });
+
+  test("turning autoDeploy on deploys the stage at once; an unchanged integration URI is not judged again", async () => {
+    const { apiId, integrationId } = await apiWithIntegration();
+    await apis.createStage(apiId, { stageName: "prod" });
+    const on = await apis.updateStage(apiId, "prod", { autoDeploy: true });
+    assert.ok(on.deploymentId && apis.deployment(apiId, on.deploymentId));
+    const changed = await apis.updateIntegration(apiId, integrationId, { timeoutInMillis: 1000 });
+    assert.equal(changed.integrationUri, FN);
+    assert.equal(
+      apis.deployment(apiId, apis.getStage(apiId, "prod").deploymentId!)?.integrations[0]?.timeoutInMillis,
+      1000,
+    );
+  });
+});
+
 describe("integrations and authorizers", () => {
   test("only AWS_PROXY integrations to existing functions, with a payload version, within the timeout range", async () => {
     const api = await apis.createApi({ name: "x", protocolType: "HTTP" });

@@ -190,6 +190,7 @@ export async function buildAuthorizer(
       );
     if (identitySource.length !== 1 || !identitySource[0]!.startsWith("$request.header."))
       found.push(problem("identitySource", identitySource, "pattern", EXPECTED.jwtIdentitySource));
+    keepType(found, api, authorizerId, current, "JWT");
     for (const field of ["authorizerUri", "authorizerPayloadFormatVersion", "enableSimpleResponses"] as const)
       if (spec[field] !== undefined)
         found.push(problem(field, spec[field], "consistent", "be given only for REQUEST authorizers"));
@@ -250,17 +251,7 @@ export async function buildAuthorizer(
         "name at least one identity source when authorizerResultTtlInSeconds is above 0 (the cache's key)",
       ),
     );
-  // A route of the old type must not be left naming an authorizer of the wrong one.
-  const using = api.routes.find((r) => r.authorizerId === authorizerId && r.authorizationType === "JWT");
-  if (current?.authorizerType === "JWT" && using)
-    found.push(
-      problem(
-        "authorizerType",
-        type,
-        "consistent",
-        `stay JWT: route ${using.routeKey} uses it as a JWT authorizer`,
-      ),
-    );
+  keepType(found, api, authorizerId, current, "REQUEST");
   report(found);
   return {
     authorizerId,
@@ -272,6 +263,27 @@ export async function buildAuthorizer(
     enableSimpleResponses: simple,
     authorizerResultTtlInSeconds: ttl,
   };
+}
+
+/** A route must not be left naming an authorizer of the other type than its authorizationType wants. */
+function keepType(
+  found: Found,
+  api: HttpApi,
+  authorizerId: string,
+  current: ApiAuthorizer | undefined,
+  type: "JWT" | "REQUEST",
+): void {
+  if (current === undefined || current.authorizerType === type) return;
+  const using = api.routes.find((r) => r.authorizerId === authorizerId);
+  if (using)
+    found.push(
+      problem(
+        "authorizerType",
+        type,
+        "consistent",
+        `stay ${current.authorizerType}: route '${using.routeKey}' uses it as one`,
+      ),
+    );
 }
 
 /** A stage as `spec` lays it over `current`; `deployments` are the API's deployment ids. */
