@@ -359,9 +359,11 @@ describe("stages and deployments", () => {
 });
 
 describe("across a restart", () => {
-  test("an API, its routes and the deployment its stage serves survive a restart on the same store", // The temporary in-memory repository (src/store/memory-http-apis.ts) forgets everything at
-  // a restart: this runs once the SQLite and PostgreSQL repositories replace it.
-  { skip: "until the stores implement HttpApisRepo" }, async () => {
+  // The temporary in-memory repository (src/store/memory-http-apis.ts) forgets everything at a
+  // restart: this runs once the SQLite and PostgreSQL repositories replace it.
+  test("an API, its routes and the deployment its stage serves survive a restart on the same store", {
+    skip: "until the stores implement HttpApisRepo",
+  }, async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "nimbus-apis-restart-"));
     chmodSync(dataDir, 0o711);
     const { store, drop } = await testStore();
