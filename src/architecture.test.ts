@@ -30,8 +30,7 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
 
 /** The control plane's storage contracts: what a store implements (`<module>/repo.ts` in a module's folder). */
 const REPOSITORY = /^control\/(.*-repo|[^/]+\/repo|async\/queue)\.ts$/;
-
-/** A service's storage contract: its folder's `repo.ts` and the model it names, as types only. */
+/** A service's storage contract and the documents it stores (`services/<name>/repo.ts`, `model.ts`). */
 const SERVICE_REPOSITORY = /^services\/[^/]+\/(repo|model)\.ts$/;
 
 function sources(dir: string, out: string[] = []): string[] {

@@ -41,10 +41,10 @@ const app = serveSurfaces(surfaces, {
   logger: silentLogger,
 });
 
-async function signed(url: string): Promise<Request> {
+async function signed(url: string, service = "lambda"): Promise<Request> {
   const u = new URL(url);
   const signer = new SignatureV4({
-    service: "lambda",
+    service,
     region: "us-east-1",
     credentials: CREDS,
     sha256: Sha256,
@@ -103,6 +103,17 @@ describe("the platform's surfaces", () => {
     assert.equal(res.status, 404);
     const { error } = (await res.json()) as { error: { code: string; message: string } };
     assert.deepEqual([error.code, error.message], ["NotFound", "No route for GET /nimbus/v1/no-such-thing"]);
+  });
+
+  test("the API Gateway v2 API answers its own paths in API Gateway's shape, signed for apigateway", async () => {
+    const res = await app.request(await signed("http://localhost/v2/domainnames", "apigateway"));
+    assert.equal(res.status, 404);
+    assert.equal(res.headers.get("x-amzn-errortype"), "NotFoundException");
+    assert.deepEqual(await res.json(), { message: "No route for GET /v2/domainnames" });
+    // A signature for another service's scope is refused before any route runs.
+    const lambdaSigned = await app.request(await signed("http://localhost/v2/apis"));
+    assert.equal(lambdaSigned.status, 400);
+    assert.equal(lambdaSigned.headers.get("x-amzn-errortype"), "IncompleteSignatureException");
   });
 
   test("health answers anyone", async () => {

@@ -4,6 +4,8 @@ import type { Logger } from "../shared/logger.js";
 import type { Authenticator } from "./auth/principal.js";
 import { serveSurfaces } from "./dispatch.js";
 import type { Surface } from "./surface.js";
+import type { ApiGatewayV2Deps } from "./surfaces/apigatewayv2/routes.js";
+import { apiGatewayV2Surface } from "./surfaces/apigatewayv2/surface.js";
 import { type ExecuteApiDeps, executeApiSurface } from "./surfaces/execute-api/surface.js";
 import { type FunctionUrlDeps, functionUrlSurface } from "./surfaces/function-url/surface.js";
 import { healthSurface } from "./surfaces/health/surface.js";
@@ -16,7 +18,8 @@ import { packagesSurface } from "./surfaces/packages/surface.js";
 export type GatewayDeps = LambdaApiDeps &
   NimbusApiDeps &
   FunctionUrlDeps &
-  ExecuteApiDeps & {
+  ExecuteApiDeps &
+  ApiGatewayV2Deps & {
     /** Checks each request's credentials against its surface's policy. */
     readonly auth: Authenticator;
     readonly logger: Logger;
@@ -35,6 +38,8 @@ export function platformSurfaces(d: Omit<GatewayDeps, "auth">): Surface[] {
     packagesSurface(d),
     nimbusApiSurface(d),
     metricsSurface(d),
+    apiGatewayV2Surface(d),
+    // Last: it takes every path the others do not.
     lambdaApiSurface(d),
   ];
 }

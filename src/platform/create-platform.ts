@@ -34,10 +34,11 @@ import { UsageQueries } from "../control/usage-report.js";
 import { createGateway } from "../gateway/app.js";
 import { type Credentials, createAuthenticator } from "../gateway/auth/principal.js";
 import { LAMBDA_NAMES } from "../gateway/surfaces/lambda-api/errors.js";
-import { functionArn } from "../protocol/function.js";
-import type { HttpApiReader } from "../services/http-apis/model.js";
+import { functionArn, parseFunctionArn } from "../protocol/function.js";
+import { HttpApis } from "../services/http-apis/http-apis.js";
 import { type Clock, systemClock } from "../shared/clock.js";
 import type { Config } from "../shared/config.js";
+import { NimbusError } from "../shared/errors.js";
 import { LocalFanOut } from "../shared/fanout-local.js";
 import { createLogger, type Logger } from "../shared/logger.js";
 import { snapStartStatus, snapshotOnPublish } from "../worker/snapshot-builds.js";
@@ -56,12 +57,7 @@ export interface PlatformDeps {
   readonly logger?: Logger;
   /** Environment for credentials (NIMBUS_ACCESS_KEY_ID / NIMBUS_SECRET_ACCESS_KEY). */
   readonly env?: Record<string, string | undefined>;
-  /** The HTTP APIs the gateway serves; default none (tests pass an in-memory reader). */
-  readonly httpApis?: HttpApiReader;
 }
-
-/** No HTTP API: what the gateway reads until the HTTP API service is passed in. */
-const NO_HTTP_APIS: HttpApiReader = { api: () => undefined, deployment: () => undefined };
 
 export interface Platform {
   readonly config: Config;
@@ -274,6 +270,25 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
   const urls = new FunctionUrls({ store: repos.functionUrls, registry, clock });
   changes.on({ retire: (name, version) => urls.retired(name, version) });
   await life.add({ name: "function urls", start: () => urls.start() });
+  const httpApis = new HttpApis({
+    store: repos.httpApis,
+    clock,
+    functionExists: async (arnOrName) => {
+      const ref = parseFunctionArn(arnOrName) ?? { name: arnOrName, qualifier: undefined };
+      try {
+        await registry.get(ref.name, ref.qualifier);
+        return true;
+      } catch (err) {
+        // A name the registry could never hold names no function either.
+        if (err instanceof NimbusError && (err.code === "NotFound" || err.code === "InvalidParameter"))
+          return false;
+        throw err;
+      }
+    },
+    region: config.region,
+    accountId: config.accountId,
+  });
+  await life.add({ name: "http apis", start: () => httpApis.start() });
   const asyncInvoker = new AsyncInvoker({
     queue,
     registry,
@@ -311,6 +326,7 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     async: asyncInvoker,
     eventConfigs,
     urls,
+    httpApis,
     records: queue,
     redrive: (id) => asyncInvoker.redrive(id),
     provisionedUptime: (name, from, to) => uptime.overlapping(name, from, to),
@@ -331,7 +347,6 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     now: () => clock.now(),
     metrics,
     clock,
-    httpApis: deps.httpApis ?? NO_HTTP_APIS, // MERGE: pass the HTTP API service's reader here
   });
   // Last added, first stopped: no new request reaches what is stopping after it.
   await life.add(http.accepting);
