@@ -4,7 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { basename, dirname, relative, resolve } from "node:path";
+import { basename, dirname, resolve } from "node:path";
 import type { NimbusClient } from "../client.js";
 import { packageFunction } from "../commands/deploy.js";
 import type { Output } from "../context.js";

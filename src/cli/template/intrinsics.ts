@@ -59,15 +59,22 @@ export function toPlain(doc: Document, lines: LineCounter): { value: unknown; po
   const walk = (node: unknown, path: Path): unknown => {
     if (isAlias(node)) return walk(node.resolve(doc), path);
     const n = node as Node | null | undefined;
-    if (n?.range) {
+    const here = JSON.stringify(path);
+    if (n?.range && !where.has(here)) {
       const { line, col } = lines.linePos(n.range[0]);
-      where.set(JSON.stringify(path), `${line}:${col}`);
+      where.set(here, `${line}:${col}`);
     }
     let value: unknown;
     if (isMap(n)) {
       const out: Record<string, unknown> = {};
       for (const pair of n.items) {
         const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+        // A property is found by its key's line: that is what a message about it points at.
+        const keyRange = (pair.key as Node | null)?.range;
+        if (keyRange) {
+          const { line, col } = lines.linePos(keyRange[0]);
+          where.set(JSON.stringify([...path, key]), `${line}:${col}`);
+        }
         out[key] = walk(pair.value, [...path, key]);
       }
       value = out;

@@ -133,12 +133,35 @@ export function parseTemplate(o: ParseOptions): StackSpec {
     else if (isDict(body)) onlyKeys(body, allowed, ["Globals", section], `Globals.${section}`);
   }
 
+  const pseudo: ResolveContext = {
+    ref(name) {
+      if (name in parameters) return parameters[name];
+      if (name === "AWS::Region") return o.region;
+      if (name === "AWS::StackName") return o.stackName;
+      if (name === "AWS::Partition") return "aws";
+      if (name === "AWS::AccountId") return o.accountId;
+      return undefined;
+    },
+    getAtt: () => undefined,
+  };
   const names = new Map<string, string>();
   for (const [id, r] of Object.entries(resources)) {
     const type = isDict(r) ? r.Type : undefined;
     if (type === "AWS::Serverless::Function") {
       const props = isDict(r) && isDict(r.Properties) ? r.Properties : {};
-      const explicit = props.FunctionName;
+      // Resolved before the others, which may name the function: only parameters can be used in it.
+      let explicit: unknown;
+      try {
+        explicit = resolve(
+          props.FunctionName,
+          pseudo,
+          ["Resources", id, "Properties", "FunctionName"],
+          where,
+        );
+      } catch (err) {
+        if (!(err instanceof TemplateError)) throw err;
+        problems.push(err.message);
+      }
       names.set(id, typeof explicit === "string" ? explicit : `${o.stackName}-${id}`);
     } else if (type !== "AWS::Serverless::HttpApi") {
       problem(
@@ -153,14 +176,7 @@ export function parseTemplate(o: ParseOptions): StackSpec {
   }
 
   const ctx: ResolveContext = {
-    ref(name) {
-      if (name in parameters) return parameters[name];
-      if (name === "AWS::Region") return o.region;
-      if (name === "AWS::StackName") return o.stackName;
-      if (name === "AWS::Partition") return "aws";
-      if (name === "AWS::AccountId") return o.accountId;
-      return names.get(name);
-    },
+    ref: (name) => pseudo.ref(name) ?? names.get(name),
     getAtt(id, attribute) {
       const name = names.get(id);
       if (name === undefined || attribute !== "Arn" || o.accountId === undefined) return undefined;
@@ -176,6 +192,13 @@ export function parseTemplate(o: ParseOptions): StackSpec {
       return undefined;
     }
   };
+  // Property by property, so that one that fails to resolve leaves the others to be checked.
+  const resolvedProps = (merged: unknown, p: Path, skip: readonly string[] = []): Dict =>
+    Object.fromEntries(
+      Object.entries(isDict(merged) ? merged : {})
+        .filter(([k]) => !skip.includes(k))
+        .map(([k, v]) => [k, resolved(v, [...p, k])]),
+    );
 
   const functions: FunctionSpec[] = [];
   const apis = new Map<string, ApiSpec>();
@@ -187,22 +210,22 @@ export function parseTemplate(o: ParseOptions): StackSpec {
     const own = isDict(r.Properties) ? r.Properties : {};
     if (r.Type === "AWS::Serverless::Function") {
       onlyKeys(own, FUNCTION_PROPS, base, "AWS::Serverless::Function");
-      const props = resolved(mergeGlobals(globals.Function, own), base) as Dict;
+      const props = resolvedProps(mergeGlobals(globals.Function, own), base, ["Events"]);
       functions.push(readFunction(id, names.get(id)!, props, base, templateDir, problem));
       const events = isDict(own.Events) ? own.Events : {};
       for (const [eventId, ev] of Object.entries(events)) {
-        const route = readEvent(id, eventId, ev, [...base, "Events", eventId], problem, resolved);
+        const route = readEvent(id, eventId, ev, [...base, "Events", eventId], problem, resolvedProps);
         if (route) routes.push(route);
       }
     } else if (r.Type === "AWS::Serverless::HttpApi") {
       onlyKeys(own, HTTP_API_PROPS, base, "AWS::Serverless::HttpApi");
-      const props = resolved(mergeGlobals(globals.HttpApi, own), base) as Dict;
+      const props = resolvedProps(mergeGlobals(globals.HttpApi, own), base);
       apis.set(id, readApi(id, props, `${o.stackName}-${id}`, base, problem));
     }
   }
   if (routes.some((r) => r.apiId === IMPLICIT_API_ID) && !apis.has(IMPLICIT_API_ID)) {
     // SAM names the implicit API after the stack and gives it the Globals.HttpApi settings.
-    const props = resolved(mergeGlobals(globals.HttpApi, {}), ["Globals", "HttpApi"]) as Dict;
+    const props = resolvedProps(mergeGlobals(globals.HttpApi, {}), ["Globals", "HttpApi"]);
     apis.set(IMPLICIT_API_ID, readApi(IMPLICIT_API_ID, props, o.stackName, ["Globals", "HttpApi"], problem));
   }
   for (const { apiId, ...route } of routes) {
@@ -365,7 +388,7 @@ function readEvent(
   ev: unknown,
   p: Path,
   problem: (p: Path, m: string) => void,
-  resolved: (v: unknown, p: Path) => unknown,
+  resolvedProps: (merged: unknown, p: Path, skip?: readonly string[]) => Dict,
 ): (RouteSpec & { apiId: string }) | undefined {
   if (!isDict(ev)) {
     problem(p, "expected a mapping with Type and Properties");
@@ -389,7 +412,7 @@ function readEvent(
       problem([...p, "Properties", "ApiId"], "expected !Ref to an AWS::Serverless::HttpApi");
     else apiId = ref;
   }
-  const props = resolved({ ...raw, ApiId: undefined }, [...p, "Properties"]) as Dict;
+  const props = resolvedProps(raw, [...p, "Properties"], ["ApiId"]);
   const path = props.Path;
   const method = props.Method;
   let routeKey = "$default";
