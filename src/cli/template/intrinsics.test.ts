@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: Fn::Sub strings are written with ${…} on purpose
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { LineCounter, parseDocument } from "yaml";
