@@ -5,6 +5,7 @@
  * with nothing changed.
  */
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -15,7 +16,7 @@ import {
   GetFunctionConfigurationCommand,
   ListVersionsByFunctionCommand,
 } from "@aws-sdk/client-lambda";
-import { nimbus } from "./helpers/cli.js";
+import { cliEnv, exited, NIMBUS, nimbus, output } from "./helpers/cli.js";
 import { startPlatform, type TestPlatform } from "./helpers/platform.js";
 
 let t: TestPlatform;
@@ -62,7 +63,7 @@ before(async () => {
   for (const [fn, code] of [
     [
       "web",
-      "export const handler = async () => ({ statusCode: 200, body: `${process.env.GREETING} from ${process.env.WORKER}` });",
+      'export const handler = async () => ({ statusCode: 200, body: process.env.GREETING + " from " + process.env.WORKER });',
     ],
     ["worker", "export const handler = async () => process.env.STACK;"],
   ] as const) {
@@ -144,6 +145,22 @@ describe("nimbus deploy --template", () => {
     assert.equal(after.workerMemory, 512);
     assert.deepEqual(after.versions, ["$LATEST", "1", "2"]);
     assert.equal(after.alias[0], "2");
+  });
+
+  test("nimbus dev deploys, deploys again when a CodeUri file changes, and stops on Ctrl-C", async () => {
+    const template = join(dir, "template.yaml");
+    const child = spawn(process.execPath, [NIMBUS, "dev", "--template", template], {
+      env: cliEnv(t.dataDir),
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    const out = output(child);
+    await out.waitFor(/watching for changes/, 30_000);
+    writeFileSync(join(dir, "worker", "index.mjs"), "export const handler = async () => 'changed';");
+    await out.waitFor(/~ update function shop-Worker: code \S+ → \S+\n[\s\S]*applied 2 change\(s\)/, 30_000);
+    child.kill("SIGINT");
+    assert.equal(await exited(child), 0);
+    const invoked = await cli("invoke", "shop-Worker:live");
+    assert.match(invoked.stdout, /changed/);
   });
 
   test("an unsupported resource type fails with exit 2, naming it, and nothing is changed", async () => {
