@@ -165,6 +165,8 @@ export class NimbusClient {
       headers?: Record<string, string>;
       /** Sent without a signature even when the client has a key (an open function URL). */
       unsigned?: boolean;
+      /** The service the signature is for: `lambda` unless said (`apigateway` for HTTP APIs' management API). */
+      service?: string;
     } = {},
   ): Promise<Response> {
     const url = new URL(this.#o.endpoint + path);
@@ -189,6 +191,7 @@ export class NimbusClient {
           headers,
           ...(body ? { body } : {}),
         }),
+        opts.service ? { signingService: opts.service } : {},
       );
       headers = signed.headers as Record<string, string>;
     }

@@ -9,6 +9,7 @@ import { aliasesCommand } from "./commands/aliases.js";
 import { budgetCommand } from "./commands/budget.js";
 import { costCommand } from "./commands/cost.js";
 import { deployCommand } from "./commands/deploy.js";
+import { devCommand } from "./commands/dev.js";
 import { functionsCommand } from "./commands/functions.js";
 import { invocationsCommand } from "./commands/invocations.js";
 import { invokeCommand } from "./commands/invoke.js";
@@ -64,6 +65,7 @@ export function buildProgram(ctx: CliContext): Command {
   program
     .commandsGroup("Functions:")
     .addCommand(deployCommand(ctx))
+    .addCommand(devCommand(ctx))
     .addCommand(invokeCommand(ctx))
     .addCommand(logsCommand(ctx))
     .addCommand(functionsCommand(ctx))
