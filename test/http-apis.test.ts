@@ -409,3 +409,130 @@ describe("across a restart", () => {
     }
   });
 });
+
+describe("served: what the management API makes, the execute-api surface answers", () => {
+  const ECHO = `export const handler = async (event) => ({
+    statusCode: 200,
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ routeKey: event.routeKey, rawPath: event.rawPath, pathParameters: event.pathParameters ?? null,
+      stageVariables: event.stageVariables ?? null, stage: event.requestContext.stage,
+      claims: event.requestContext.authorizer?.jwt?.claims ?? null }),
+  });`;
+  let echoArn: string;
+  before(async () => {
+    await createNodeFunction(t.lambda, "served-echo", ECHO);
+    echoArn = `${fnArn.slice(0, fnArn.lastIndexOf(":"))}:served-echo`;
+  });
+
+  test("a quick-created API answers at once on its endpoint, by path", async () => {
+    const api = await gw.send(
+      new CreateApiCommand({ Name: "quick-served", ProtocolType: "HTTP", Target: fnArn }),
+    );
+    const res = await fetch(`${t.url}/execute-api/${api.ApiId}/anything/at/all`);
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), "hi");
+  });
+
+  test("routes with path parameters on a named stage with variables; an unmatched path is a 404", async () => {
+    const api = await gw.send(new CreateApiCommand({ Name: "served-stage", ProtocolType: "HTTP" }));
+    const integration = await gw.send(
+      new CreateIntegrationCommand({
+        ApiId: api.ApiId,
+        IntegrationType: "AWS_PROXY",
+        IntegrationUri: echoArn,
+        PayloadFormatVersion: "2.0",
+      }),
+    );
+    await gw.send(
+      new CreateRouteCommand({
+        ApiId: api.ApiId,
+        RouteKey: "GET /items/{id}",
+        Target: `integrations/${integration.IntegrationId}`,
+      }),
+    );
+    await gw.send(
+      new CreateStageCommand({
+        ApiId: api.ApiId,
+        StageName: "prod",
+        AutoDeploy: true,
+        StageVariables: { env: "production" },
+      }),
+    );
+    const res = await fetch(`${t.url}/execute-api/${api.ApiId}/prod/items/7`);
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), {
+      routeKey: "GET /items/{id}",
+      rawPath: "/prod/items/7",
+      pathParameters: { id: "7" },
+      stageVariables: { env: "production" },
+      stage: "prod",
+      claims: null,
+    });
+    const missing = await fetch(`${t.url}/execute-api/${api.ApiId}/prod/nothing`);
+    assert.equal(missing.status, 404);
+    assert.deepEqual(await missing.json(), { message: "Not Found" });
+  });
+
+  test("a JWT route takes tokens of its issuer (JWKS on the loopback) and refuses others with 401", async () => {
+    const { generateKeyPair, exportJWK, SignJWT } = await import("jose");
+    const { privateKey, publicKey } = await generateKeyPair("RS256");
+    const jwk = { ...(await exportJWK(publicKey)), kid: "k1", alg: "RS256", use: "sig" };
+    const { createServer } = await import("node:http");
+    const issuerServer = createServer((req, res) => {
+      const base = `http://127.0.0.1:${(issuerServer.address() as { port: number }).port}`;
+      res.setHeader("content-type", "application/json");
+      if (req.url === "/.well-known/openid-configuration")
+        res.end(JSON.stringify({ issuer: base, jwks_uri: `${base}/jwks` }));
+      else res.end(JSON.stringify({ keys: [jwk] }));
+    });
+    await new Promise<void>((r) => issuerServer.listen(0, "127.0.0.1", r));
+    const issuer = `http://127.0.0.1:${(issuerServer.address() as { port: number }).port}`;
+    try {
+      const api = await gw.send(new CreateApiCommand({ Name: "served-jwt", ProtocolType: "HTTP" }));
+      const integration = await gw.send(
+        new CreateIntegrationCommand({
+          ApiId: api.ApiId,
+          IntegrationType: "AWS_PROXY",
+          IntegrationUri: echoArn,
+          PayloadFormatVersion: "2.0",
+        }),
+      );
+      const authorizer = await gw.send(
+        new CreateAuthorizerCommand({
+          ApiId: api.ApiId,
+          Name: "users",
+          AuthorizerType: "JWT",
+          IdentitySource: ["$request.header.Authorization"],
+          JwtConfiguration: { Issuer: issuer, Audience: ["web"] },
+        }),
+      );
+      await gw.send(
+        new CreateRouteCommand({
+          ApiId: api.ApiId,
+          RouteKey: "GET /me",
+          Target: `integrations/${integration.IntegrationId}`,
+          AuthorizationType: "JWT",
+          AuthorizerId: authorizer.AuthorizerId,
+        }),
+      );
+      await gw.send(new CreateStageCommand({ ApiId: api.ApiId, StageName: "$default", AutoDeploy: true }));
+      const token = await new SignJWT({ sub: "ada" })
+        .setProtectedHeader({ alg: "RS256", kid: "k1" })
+        .setIssuer(issuer)
+        .setAudience("web")
+        .setIssuedAt()
+        .setExpirationTime("5m")
+        .sign(privateKey);
+      const url = `${t.url}/execute-api/${api.ApiId}/me`;
+      const ok = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+      assert.equal(ok.status, 200);
+      assert.equal(((await ok.json()) as { claims: Record<string, string> }).claims.sub, "ada");
+      const none = await fetch(url);
+      assert.equal(none.status, 401);
+      const forged = await fetch(url, { headers: { authorization: `Bearer ${token.slice(0, -4)}AAAA` } });
+      assert.equal(forged.status, 401);
+    } finally {
+      issuerServer.close();
+    }
+  });
+});

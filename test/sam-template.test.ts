@@ -185,3 +185,62 @@ describe("nimbus deploy --template", () => {
     assert.ok(readFileSync(other, "utf8").includes("AWS::DynamoDB::Table"));
   });
 });
+
+describe("templates with an HTTP API", () => {
+  test("an HttpApi event makes the API, its route and stage; the route answers; a second run changes nothing", async () => {
+    const stack = join(mkdtempSync(join(tmpdir(), "nimbus-sam-api-")), "bff");
+    mkdirSync(join(stack, "items"), { recursive: true });
+    writeFileSync(
+      join(stack, "items", "index.mjs"),
+      "export const handler = async (event) => ({ statusCode: 200, body: `item ${event.pathParameters.id}` });",
+    );
+    const template = join(stack, "template.yaml");
+    writeFileSync(
+      template,
+      `Transform: AWS::Serverless-2016-10-31
+Resources:
+  WebApi:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+      StageName: $default
+  Items:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: items
+      Handler: index.handler
+      Runtime: nodejs20.x
+      Events:
+        GetItem:
+          Type: HttpApi
+          Properties:
+            ApiId: !Ref WebApi
+            Path: /items/{id}
+            Method: GET
+`,
+    );
+    try {
+      const first = await cli("deploy", "--template", template);
+      assert.equal(first.code, 0, `${first.stdout}\n${first.stderr}`);
+      const apis = await cli("deploy", "--template", template, "--dry-run");
+      assert.equal(apis.code, 0, apis.stderr);
+      assert.match(apis.stdout, /no changes/);
+      // The API the stack made, found through the management API, answers the route.
+      const { ApiGatewayV2Client, GetApisCommand } = await import("@aws-sdk/client-apigatewayv2");
+      const gw = new ApiGatewayV2Client({
+        endpoint: t.url,
+        region: "us-east-1",
+        credentials: t.platform.credentials,
+        maxAttempts: 1,
+      });
+      const { Items } = await gw.send(new GetApisCommand({}));
+      gw.destroy();
+      const api = Items?.find((a) => a.Tags?.["nimbus:stack"] === "bff");
+      assert.ok(api, JSON.stringify(Items));
+      const res = await fetch(`${t.url}/execute-api/${api.ApiId}/items/42`);
+      assert.equal(res.status, 200);
+      assert.equal(await res.text(), "item 42");
+    } finally {
+      await rm(join(stack, ".."), { recursive: true, force: true });
+    }
+  });
+});
