@@ -192,7 +192,7 @@ describe("templates with an HTTP API", () => {
     mkdirSync(join(stack, "items"), { recursive: true });
     writeFileSync(
       join(stack, "items", "index.mjs"),
-      "export const handler = async (event) => ({ statusCode: 200, body: `item ${event.pathParameters.id}` });",
+      'export const handler = async (event) => ({ statusCode: 200, body: "item " + event.pathParameters.id });',
     );
     const template = join(stack, "template.yaml");
     writeFileSync(
