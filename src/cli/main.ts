@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { DEFAULT_DATA_DIR, DEFAULT_ENDPOINT } from "./client.js";
 import { aliasesCommand } from "./commands/aliases.js";
+import { apisCommand } from "./commands/apis.js";
 import { budgetCommand } from "./commands/budget.js";
 import { costCommand } from "./commands/cost.js";
 import { deployCommand } from "./commands/deploy.js";
@@ -72,6 +73,7 @@ export function buildProgram(ctx: CliContext): Command {
     .addCommand(versionsCommand(ctx))
     .addCommand(aliasesCommand(ctx))
     .addCommand(urlsCommand(ctx))
+    .addCommand(apisCommand(ctx))
     .addCommand(sandboxCommand(ctx));
   program
     .commandsGroup("Operations:")

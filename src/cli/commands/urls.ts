@@ -2,11 +2,11 @@
  * `nimbus urls create|get|ls|update|rm|call`: function URLs through Lambda's URL-config API,
  * and a quick HTTP call of one (`nimbus invoke NAME --path /…` calls it too).
  */
-import { readFile } from "node:fs/promises";
 import { Command, InvalidArgumentError } from "commander";
 import type { ConnectionFlags, NimbusClient } from "../client.js";
 import type { CliContext } from "../context.js";
-import { type Flags, integer, withConnection, withJson } from "../options.js";
+import { type HttpCallOptions, httpCall, httpCallOptions } from "../http-call.js";
+import { collect, type Flags, integer, withConnection, withJson } from "../options.js";
 import { table } from "../output.js";
 import { UsageError } from "../usage-error.js";
 
@@ -61,11 +61,11 @@ export function urlsCommand(ctx: CliContext): Command {
       .option(
         "--cors-origin <origin>",
         "an origin browsers may call from (http://localhost:5173, or *); repeatable",
-        list,
+        collect,
       )
-      .option("--cors-method <method>", "a method browsers may use (GET, POST, *); repeatable", list)
-      .option("--cors-header <name>", "a request header browsers may send; repeatable", list)
-      .option("--cors-expose <name>", "a response header browsers may read; repeatable", list)
+      .option("--cors-method <method>", "a method browsers may use (GET, POST, *); repeatable", collect)
+      .option("--cors-header <name>", "a request header browsers may send; repeatable", collect)
+      .option("--cors-expose <name>", "a response header browsers may read; repeatable", collect)
       .option("--cors-credentials", "let browsers send cookies and credentials")
       .option(
         "--cors-max-age <seconds>",
@@ -185,7 +185,7 @@ export function urlsCommand(ctx: CliContext): Command {
   );
 
   withConnection(
-    callOptions(
+    httpCallOptions(
       cmd
         .command("call")
         .summary("send an HTTP request to a function's URL")
@@ -206,19 +206,8 @@ export function urlsCommand(ctx: CliContext): Command {
   return cmd;
 }
 
-export interface CallOptions extends ConnectionFlags {
+export interface CallOptions extends HttpCallOptions {
   qualifier?: string;
-  method?: string;
-  header?: string[];
-  body?: string;
-}
-
-/** --method, --header and --body, for `urls call` and `invoke --path`. */
-export function callOptions(c: Command): Command {
-  return c
-    .option("-X, --method <method>", "the HTTP method (default GET, or POST with --body)")
-    .option("-H, --header <name: value>", "a request header; repeatable", list)
-    .option("-d, --body <text|@file>", "the request body, or @FILE to read it from a file");
 }
 
 /** Calls the function's URL by its path form on the platform's endpoint; the exit code. */
@@ -233,31 +222,8 @@ export async function callUrl(
   // The URL's id: the first label of its host, or the segment after /lambda-url/ in the path form.
   const u = new URL(config.FunctionUrl);
   const id = u.pathname.startsWith("/lambda-url/") ? u.pathname.split("/")[2]! : u.hostname.split(".")[0]!;
-  const body = o.body?.startsWith("@") ? await readFile(o.body.slice(1)) : o.body;
-  const headers: Record<string, string> = {};
-  for (const h of o.header ?? []) {
-    const colon = h.indexOf(":");
-    if (colon < 1) throw new UsageError(`--header must be "name: value", got "${h}"`);
-    headers[h.slice(0, colon).trim().toLowerCase()] = h.slice(colon + 1).trim();
-  }
-  const target = path.startsWith("/") ? path : `/${path}`;
-  const q = target.indexOf("?");
-  const res = await client.request(
-    o.method?.toUpperCase() ?? (body === undefined ? "GET" : "POST"),
-    `/lambda-url/${id}${q === -1 ? target : target.slice(0, q)}`,
-    {
-      ...(q === -1 ? {} : { query: Object.fromEntries(new URLSearchParams(target.slice(q + 1))) }),
-      ...(body === undefined ? {} : { body }),
-      headers,
-      // An open URL is called as a browser would, unsigned.
-      unsigned: config.AuthType === "NONE",
-    },
-  );
-  ctx.stderr.write(
-    `HTTP ${res.status} ${res.statusText} (${res.headers.get("x-amzn-requestid") ?? "no request id"})\n`,
-  );
-  ctx.stdout.write(`${Buffer.from(await res.arrayBuffer()).toString("utf8")}\n`);
-  return res.status >= 400 ? 1 : 0;
+  // An open URL is called as a browser would, unsigned.
+  return httpCall(ctx, client, `/lambda-url/${id}`, path, o, config.AuthType !== "NONE");
 }
 
 function qualifierQuery(o: { qualifier?: string }) {
@@ -297,8 +263,4 @@ function auth(v: string): "NONE" | "AWS_IAM" {
   if (s === "none") return "NONE";
   if (s === "iam" || s === "aws_iam") return "AWS_IAM";
   throw new InvalidArgumentError("expected none or iam");
-}
-
-function list(v: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), v];
 }
