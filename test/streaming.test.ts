@@ -139,6 +139,8 @@ export const handler = awslambda.streamifyResponse(async (event, s) => {
   for (let i = 0; i < 19; i++) if (!s.write(mb)) await once(s, "drain");
   s.end("done@" + Date.now());
 });`,
+      // Room for 19 MB read after a 1.5 s pause on a loaded machine (the default 3 s was not, in CI).
+      { Timeout: 30 },
     );
     let resumedAt = 0;
     const got = await stream("backpressure", {}, {}, async () => {
@@ -318,11 +320,12 @@ export const handler = awslambda.streamifyResponse(async (event, s) => { s.write
 
 describe("SnapStart", () => {
   test("a streaming function's published version restores from its snapshot and streams", async () => {
-    // The init spends 400 ms, so that a restore beats it (a version whose restore is not faster runs a plain init).
+    // The init spends 1 s, so that a restore beats it even on a loaded machine (a version whose
+    // restore is not faster runs a plain init; 400 ms lost to a restore once in CI).
     await createNodeFunction(
       t.lambda,
       "snap-stream",
-      `const until = Date.now() + 400;
+      `const until = Date.now() + 1000;
 while (Date.now() < until) {}
 export const handler = awslambda.streamifyResponse(async (event, s) => { s.write("restored,"); s.end("streamed"); });`,
       { SnapStart: { ApplyOn: "PublishedVersions" } },
