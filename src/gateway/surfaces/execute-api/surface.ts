@@ -141,7 +141,11 @@ export function apiErrorResponse(refusal: NimbusError, requestId: string): Respo
 /**
  * The API, stage and compiled deployment a request names. As API Gateway: a first path segment
  * naming a stage other than `$default` selects it (and is stripped for routing, kept in
- * `rawPath`); anything else goes to the `$default` stage when there is one. No API, an API
+ * `rawPath`: on the execute-api endpoint the stage segment is part of the path the function
+ * sees, as serverless-http's pull request 143 and aws-lambda-rust-runtime's 453 record, and
+ * "Create AWS Lambda proxy integrations for HTTP APIs in API Gateway" notes that only a custom
+ * domain's API mapping is left out of `rawPath`); anything else goes to the `$default` stage
+ * when there is one. No API, an API
  * whose execute-api endpoint is disabled, no stage, or a stage without a deployment: not found.
  */
 export function locateRequest(
