@@ -13,6 +13,7 @@ import {
   CreateIntegrationCommand,
   CreateRouteCommand,
   CreateStageCommand,
+  ResetAuthorizersCacheCommand,
 } from "@aws-sdk/client-apigatewayv2";
 import { HttpRequest } from "@smithy/protocol-http";
 import { SignatureV4 } from "@smithy/signature-v4";
@@ -122,8 +123,9 @@ async function starts(functionName: string): Promise<number> {
 
 describe("Lambda (REQUEST) authorizers", () => {
   let base: string;
+  let apiId: string;
   before(async () => {
-    ({ base } = await apiWith({
+    ({ base, apiId } = await apiWith({
       name: "xa-lambda-auth",
       authorizer: true,
       routes: [{ key: "GET /private", auth: "CUSTOM" }, { key: "GET /open" }],
@@ -181,6 +183,19 @@ describe("Lambda (REQUEST) authorizers", () => {
     // Another identity is another call.
     await fetch(`${base}/private`, { headers: { authorization: "allow-linus" } });
     assert.equal(await starts("xa-auth"), before + 2);
+  });
+
+  test("ResetAuthorizersCache makes the next request with a cached identity call the authorizer again", async () => {
+    const call = () => fetch(`${base}/private`, { headers: { authorization: "allow-edsger" } });
+    assert.equal((await call()).status, 200);
+    const before = await starts("xa-auth");
+    assert.equal((await call()).status, 200);
+    assert.equal(await starts("xa-auth"), before);
+    await gw.send(new ResetAuthorizersCacheCommand({ ApiId: apiId, StageName: "$default" }));
+    assert.equal((await call()).status, 200);
+    assert.equal(await starts("xa-auth"), before + 1);
+    assert.equal((await call()).status, 200);
+    assert.equal(await starts("xa-auth"), before + 1);
   });
 });
 

@@ -23,10 +23,12 @@ import {
   buildStage,
   type FunctionExists,
   functionArnOf,
+  quickParts,
+  quickStage,
   report,
+  withoutRouteSettings,
 } from "./parts.js";
 import type { HttpApisRepo } from "./repo.js";
-import { DEFAULT_ROUTE_KEY } from "./route-keys.js";
 import {
   type ApiPatch,
   type ApiSpec,
@@ -37,7 +39,6 @@ import {
   checkRouteKeyField,
   checkTags,
   checkVersion,
-  DEFAULT_INTEGRATION_TIMEOUT_MS,
   type DeploymentSpec,
   EXPECTED,
   type Found,
@@ -47,7 +48,8 @@ import {
   type StagePatch,
   type StageSpec,
 } from "./specs.js";
-import { ApiWrites, autoDeploy, findPart, type Part, withoutPart, withPart } from "./writes.js";
+import { apiIdOfArn, withoutTags, withTags } from "./tags.js";
+import { ApiWrites, autoDeploy, findPart, withoutPart, withPart } from "./writes.js";
 
 export interface HttpApisDeps {
   readonly store: HttpApisRepo;
@@ -62,6 +64,8 @@ export class HttpApis implements HttpApiReader {
   readonly #clock: Clock;
   readonly #exists: FunctionExists;
   readonly #w: ApiWrites;
+  /** ResetAuthorizersCache calls by `{apiId}/{stageName}`: memory only, as the caches are. */
+  readonly #resets = new Map<string, number>();
 
   constructor(deps: HttpApisDeps) {
     this.#clock = deps.clock;
@@ -88,6 +92,10 @@ export class HttpApis implements HttpApiReader {
 
   deployment(apiId: string, deploymentId: string): ApiDeployment | undefined {
     return this.#w.deployment(apiId, deploymentId);
+  }
+
+  authorizersReset(apiId: string, stageName: string): number {
+    return this.#resets.get(`${apiId}/${stageName}`) ?? 0;
   }
 
   // ── APIs ───────────────────────────────────────────────────────────────────
@@ -142,32 +150,9 @@ export class HttpApis implements HttpApiReader {
     };
     let deployment: ApiDeployment | undefined;
     if (spec.target !== undefined) {
-      const integrationId = partId([]);
-      const integration: ApiIntegration = {
-        integrationId,
-        integrationType: "AWS_PROXY",
-        integrationUri: spec.target,
-        payloadFormatVersion: "2.0",
-        timeoutInMillis: DEFAULT_INTEGRATION_TIMEOUT_MS,
-      };
-      const route: ApiRoute = {
-        routeId: partId([integrationId]),
-        routeKey: spec.routeKey ?? DEFAULT_ROUTE_KEY,
-        target: `integrations/${integrationId}`,
-        authorizationType: "NONE",
-      };
-      api = { ...api, routes: [route], integrations: [integration] };
+      api = { ...api, ...quickParts(spec.target, spec.routeKey) };
       deployment = this.#w.snapshot(api, true, undefined);
-      const stage: ApiStage = {
-        stageName: "$default",
-        autoDeploy: true,
-        deploymentId: deployment.deploymentId,
-        stageVariables: {},
-        routeSettings: {},
-        createdAt: now,
-        lastUpdatedAt: now,
-      };
-      api = { ...api, stages: [stage] };
+      api = { ...api, stages: [quickStage(deployment.deploymentId, now)] };
     }
     await this.#w.create(api, deployment);
     return api;
@@ -245,7 +230,7 @@ export class HttpApis implements HttpApiReader {
   }
 
   deleteRoute(apiId: string, routeId: string): Promise<void> {
-    return this.#deletePart(apiId, "routes", routeId, () => undefined);
+    return this.#w.change(apiId, (api) => withoutPart(api, "routes", routeId));
   }
 
   createIntegration(apiId: string, spec: IntegrationSpec): Promise<ApiIntegration> {
@@ -274,13 +259,15 @@ export class HttpApis implements HttpApiReader {
 
   /** A Conflict while a route targets it. */
   deleteIntegration(apiId: string, integrationId: string): Promise<void> {
-    return this.#deletePart(apiId, "integrations", integrationId, (api) => {
-      const route = api.routes.find((r) => r.target === `integrations/${integrationId}`);
-      return (
-        route &&
-        `Integration ${integrationId} is the target of route '${route.routeKey}' (${route.routeId}): change the route's target or delete the route first`
-      );
-    });
+    return this.#w.change(apiId, (a) =>
+      withoutPart(a, "integrations", integrationId, (api) => {
+        const route = api.routes.find((r) => r.target === `integrations/${integrationId}`);
+        return (
+          route &&
+          `Integration ${integrationId} is the target of route '${route.routeKey}' (${route.routeId}): change the route's target or delete the route first`
+        );
+      }),
+    );
   }
 
   createAuthorizer(apiId: string, spec: AuthorizerSpec): Promise<ApiAuthorizer> {
@@ -309,13 +296,15 @@ export class HttpApis implements HttpApiReader {
 
   /** A Conflict while a route uses it. */
   deleteAuthorizer(apiId: string, authorizerId: string): Promise<void> {
-    return this.#deletePart(apiId, "authorizers", authorizerId, (api) => {
-      const route = api.routes.find((r) => r.authorizerId === authorizerId);
-      return (
-        route &&
-        `Authorizer ${authorizerId} is used by route '${route.routeKey}' (${route.routeId}): change the route's authorization or delete the route first`
-      );
-    });
+    return this.#w.change(apiId, (a) =>
+      withoutPart(a, "authorizers", authorizerId, (api) => {
+        const route = api.routes.find((r) => r.authorizerId === authorizerId);
+        return (
+          route &&
+          `Authorizer ${authorizerId} is used by route '${route.routeKey}' (${route.routeId}): change the route's authorization or delete the route first`
+        );
+      }),
+    );
   }
 
   // ── Stages ─────────────────────────────────────────────────────────────────
@@ -364,6 +353,50 @@ export class HttpApis implements HttpApiReader {
       const next = { ...api, stages: api.stages.filter((s) => s.stageName !== stageName) };
       return { next, answer: () => undefined };
     });
+  }
+
+  /** DeleteAccessLogSettings: the stage writes no access log any more. */
+  deleteAccessLogSettings(apiId: string, stageName: string): Promise<void> {
+    return this.#editStage(apiId, stageName, (s, now) => ({
+      ...s,
+      accessLogSettings: undefined,
+      lastUpdatedAt: now,
+    }));
+  }
+
+  /** DeleteRouteSettings: the route falls back to the stage's default throttle. */
+  deleteRouteSettings(apiId: string, stageName: string, routeKey: string): Promise<void> {
+    return this.#editStage(apiId, stageName, (s, now) => withoutRouteSettings(apiId, s, routeKey, now));
+  }
+
+  /**
+   * ResetAuthorizersCache: the Lambda authorizers' cached answers for the stage are forgotten on
+   * its next request. A cache belongs to the deployment, so other stages serving the same one
+   * lose theirs too; that costs them a call to the authorizer, never a wrong answer.
+   */
+  resetAuthorizersCache(apiId: string, stageName: string): void {
+    this.getStage(apiId, stageName);
+    const key = `${apiId}/${stageName}`;
+    this.#resets.set(key, (this.#resets.get(key) ?? 0) + 1);
+  }
+
+  // ── Tags, by the API's ARN ─────────────────────────────────────────────────
+
+  getTags(resourceArn: string): Record<string, string> {
+    return { ...this.getApi(apiIdOfArn(resourceArn)).tags };
+  }
+
+  tagResource(resourceArn: string, tags: Readonly<Record<string, string>>): Promise<void> {
+    const apiId = apiIdOfArn(resourceArn);
+    const found: Found = [];
+    checkTags(found, tags);
+    report(found);
+    return this.#w.change(apiId, (api) => ({ next: withTags(api, tags), answer: () => undefined }));
+  }
+
+  untagResource(resourceArn: string, tagKeys: readonly string[]): Promise<void> {
+    const apiId = apiIdOfArn(resourceArn);
+    return this.#w.change(apiId, (api) => ({ next: withoutTags(api, tagKeys), answer: () => undefined }));
   }
 
   // ── Deployments ────────────────────────────────────────────────────────────
@@ -436,17 +469,12 @@ export class HttpApis implements HttpApiReader {
     });
   }
 
-  #deletePart(
-    apiId: string,
-    part: Part,
-    id: string,
-    inUse: (api: HttpApi) => string | undefined,
-  ): Promise<void> {
+  /** A change to one stage's settings: what it serves stays, nothing is deployed. */
+  #editStage(apiId: string, stageName: string, edit: (s: ApiStage, now: number) => ApiStage): Promise<void> {
     return this.#w.change(apiId, (api) => {
-      findPart(api, part, id);
-      const conflict = inUse(api);
-      if (conflict) throw new NimbusError("Conflict", conflict);
-      return withoutPart(api, part, id);
+      const stage = edit(this.#stage(api, stageName), this.#clock.now());
+      const next = { ...api, stages: api.stages.map((s) => (s.stageName === stageName ? stage : s)) };
+      return { next, answer: () => undefined };
     });
   }
 

@@ -257,9 +257,16 @@ export function withPart<P extends Part, T extends HttpApi[P][number]>(
   return { next, ...autoDeploy(next, true), answer: () => value };
 }
 
-/** The part with `id` taken out (it must exist), auto-deployed. */
-export function withoutPart(api: HttpApi, part: Part, id: string): Edit<void> {
+/** The part with `id` taken out (it must exist, and `inUse` say nothing: that is a Conflict), auto-deployed. */
+export function withoutPart(
+  api: HttpApi,
+  part: Part,
+  id: string,
+  inUse: (api: HttpApi) => string | undefined = () => undefined,
+): Edit<void> {
   findPart(api, part, id);
+  const conflict = inUse(api);
+  if (conflict) throw new NimbusError("Conflict", conflict);
   const list = api[part] as readonly HttpApi[Part][number][];
   const next = { ...api, [part]: list.filter((x) => idOf(x) !== id) } as HttpApi;
   return { next, ...autoDeploy(next, true), answer: () => undefined };

@@ -172,7 +172,7 @@ export function locateRequest(
   if (stage?.deploymentId === undefined) return { kind: "not-found" };
   const deployment = reader.deployment(apiId, stage.deploymentId);
   if (deployment === undefined) return { kind: "not-found" };
-  const served = stages.get(api, stage, deployment);
+  const served = stages.get(api, stage, deployment, reader.authorizersReset(apiId, stage.stageName));
   if ("error" in served) return { kind: "broken", api, stage, reason: served.error };
   return { kind: "stage", api, stage, served, rawPath, rawQuery, routePath };
 }
