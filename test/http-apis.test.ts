@@ -18,10 +18,12 @@ import {
   CreateIntegrationCommand,
   CreateRouteCommand,
   CreateStageCommand,
+  DeleteAccessLogSettingsCommand,
   DeleteApiCommand,
   DeleteDeploymentCommand,
   DeleteIntegrationCommand,
   DeleteRouteCommand,
+  DeleteRouteSettingsCommand,
   DeleteStageCommand,
   GetApiCommand,
   GetApisCommand,
@@ -33,7 +35,11 @@ import {
   GetRoutesCommand,
   GetStageCommand,
   GetStagesCommand,
+  GetTagsCommand,
   NotFoundException,
+  ResetAuthorizersCacheCommand,
+  TagResourceCommand,
+  UntagResourceCommand,
   UpdateApiCommand,
   UpdateIntegrationCommand,
   UpdateRouteCommand,
@@ -355,6 +361,79 @@ describe("stages and deployments", () => {
     assert.match(err.message, /stageName is "no spaces"/);
     assert.match(err.message, /stageVariables has the key "bad-name"/);
     assert.match(err.message, /defaultRouteSettings\.throttlingBurstLimit is -1/);
+  });
+});
+
+describe("stage settings taken out one at a time, authorizer caches, tags", () => {
+  test("DeleteAccessLogSettings and DeleteRouteSettings take one setting out of a stage", async () => {
+    const { apiId, integrationId } = await apiWithIntegration("stage-subops");
+    await gw.send(
+      new CreateRouteCommand({ ApiId: apiId, RouteKey: "GET /a", Target: `integrations/${integrationId}` }),
+    );
+    await gw.send(
+      new CreateStageCommand({
+        ApiId: apiId,
+        StageName: "prod",
+        AccessLogSettings: { DestinationArn: "prod-access", Format: "$context.requestId" },
+        DefaultRouteSettings: { ThrottlingBurstLimit: 10, ThrottlingRateLimit: 5 },
+        RouteSettings: { "GET /a": { ThrottlingBurstLimit: 1, ThrottlingRateLimit: 1 } },
+      }),
+    );
+    await gw.send(new DeleteAccessLogSettingsCommand({ ApiId: apiId, StageName: "prod" }));
+    await gw.send(new DeleteRouteSettingsCommand({ ApiId: apiId, StageName: "prod", RouteKey: "GET /a" }));
+    const stage = await gw.send(new GetStageCommand({ ApiId: apiId, StageName: "prod" }));
+    assert.equal(stage.AccessLogSettings, undefined);
+    assert.deepEqual(stage.RouteSettings, {});
+    assert.deepEqual(stage.DefaultRouteSettings, { ThrottlingBurstLimit: 10, ThrottlingRateLimit: 5 });
+    // Settings that are not there, or a stage that is not: NotFound.
+    await refused(
+      gw.send(new DeleteRouteSettingsCommand({ ApiId: apiId, StageName: "prod", RouteKey: "GET /a" })),
+      NotFoundException,
+    );
+    await refused(
+      gw.send(new DeleteAccessLogSettingsCommand({ ApiId: apiId, StageName: "nope" })),
+      NotFoundException,
+    );
+  });
+
+  test("ResetAuthorizersCache answers for a stage of the API, NotFound for another", async () => {
+    const { apiId } = await apiWithIntegration("reset-cache");
+    await gw.send(new CreateStageCommand({ ApiId: apiId, StageName: "$default", AutoDeploy: true }));
+    await gw.send(new ResetAuthorizersCacheCommand({ ApiId: apiId, StageName: "$default" }));
+    await refused(
+      gw.send(new ResetAuthorizersCacheCommand({ ApiId: apiId, StageName: "prod" })),
+      NotFoundException,
+    );
+  });
+
+  test("TagResource, GetTags and UntagResource on an API's ARN", async () => {
+    const api = await gw.send(
+      new CreateApiCommand({ Name: "tagged", ProtocolType: "HTTP", Tags: { team: "web" } }),
+    );
+    const arn = `arn:aws:apigateway:us-east-1::/apis/${api.ApiId}`;
+    await gw.send(new TagResourceCommand({ ResourceArn: arn, Tags: { env: "prod", team: "shop" } }));
+    assert.deepEqual((await gw.send(new GetTagsCommand({ ResourceArn: arn }))).Tags, {
+      team: "shop",
+      env: "prod",
+    });
+    await gw.send(new UntagResourceCommand({ ResourceArn: arn, TagKeys: ["team", "absent"] }));
+    assert.deepEqual((await gw.send(new GetTagsCommand({ ResourceArn: arn }))).Tags, { env: "prod" });
+    assert.deepEqual((await gw.send(new GetApiCommand({ ApiId: api.ApiId }))).Tags, { env: "prod" });
+
+    const bad = await refused(
+      gw.send(new TagResourceCommand({ ResourceArn: arn, Tags: { "aws:reserved": "x" } })),
+      BadRequestException,
+    );
+    assert.match(bad.message, /aws:reserved/);
+    await refused(
+      gw.send(new GetTagsCommand({ ResourceArn: "arn:aws:apigateway:us-east-1::/apis/nosuchapi0" })),
+      NotFoundException,
+    );
+    const stageArn = await refused(
+      gw.send(new GetTagsCommand({ ResourceArn: `${arn}/stages/prod` })),
+      BadRequestException,
+    );
+    assert.match(stageArn.message, /Nimbus tags APIs only/);
   });
 });
 

@@ -118,4 +118,6 @@ export interface ApiDeployment {
 export interface HttpApiReader {
   api(apiId: string): HttpApi | undefined;
   deployment(apiId: string, deploymentId: string): ApiDeployment | undefined;
+  /** How many times ResetAuthorizersCache was called on the stage: a change clears its Lambda authorizers' caches. */
+  authorizersReset(apiId: string, stageName: string): number;
 }

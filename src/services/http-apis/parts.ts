@@ -3,12 +3,14 @@
  * API's inputs: each builder checks an input against the API it joins (the integration a route
  * targets, the authorizer's type, a stage's deployment) and the function it names, and returns
  * the part or throws every problem at once. Creation and update share one builder: an update is
- * the current part with the given fields laid over it, checked whole.
+ * the current part with the given fields laid over it, checked whole. Also the parts of a quick
+ * create, and a stage's settings taken out one at a time.
  */
 import { parseFunctionArn } from "../../protocol/function.js";
-import { invalidInput } from "../../shared/errors.js";
+import { invalidInput, NimbusError } from "../../shared/errors.js";
+import { partId } from "./ids.js";
 import type { ApiAuthorizer, ApiIntegration, ApiRoute, ApiStage, HttpApi, RouteSettings } from "./model.js";
-import { checkRouteKey } from "./route-keys.js";
+import { checkRouteKey, DEFAULT_ROUTE_KEY } from "./route-keys.js";
 import {
   type AuthorizerSpec,
   checkAccessLog,
@@ -349,4 +351,55 @@ function settingsOf(s: RouteSettings | undefined): RouteSettings | undefined {
     ...(s.throttlingBurstLimit === undefined ? {} : { throttlingBurstLimit: s.throttlingBurstLimit }),
     ...(s.throttlingRateLimit === undefined ? {} : { throttlingRateLimit: s.throttlingRateLimit }),
   };
+}
+
+/** The integration and route of API Gateway's quick create: `target` on `routeKey` (default `$default`). */
+export function quickParts(
+  target: string,
+  routeKey: string | undefined,
+): Pick<HttpApi, "routes" | "integrations"> {
+  const integrationId = partId([]);
+  const integration: ApiIntegration = {
+    integrationId,
+    integrationType: "AWS_PROXY",
+    integrationUri: target,
+    payloadFormatVersion: "2.0",
+    timeoutInMillis: DEFAULT_INTEGRATION_TIMEOUT_MS,
+  };
+  const route: ApiRoute = {
+    routeId: partId([integrationId]),
+    routeKey: routeKey ?? DEFAULT_ROUTE_KEY,
+    target: `integrations/${integrationId}`,
+    authorizationType: "NONE",
+  };
+  return { routes: [route], integrations: [integration] };
+}
+
+/** Quick create's `$default` stage, auto-deployed, serving `deploymentId`. */
+export function quickStage(deploymentId: string, now: number): ApiStage {
+  return {
+    stageName: "$default",
+    autoDeploy: true,
+    deploymentId,
+    stageVariables: {},
+    routeSettings: {},
+    createdAt: now,
+    lastUpdatedAt: now,
+  };
+}
+
+/** `stage` without the route settings of `routeKey`; NotFound when it has none. */
+export function withoutRouteSettings(
+  apiId: string,
+  stage: ApiStage,
+  routeKey: string,
+  now: number,
+): ApiStage {
+  if (!(routeKey in stage.routeSettings))
+    throw new NimbusError(
+      "NotFound",
+      `Invalid route settings identifier specified ${apiId}:${stage.stageName}:${routeKey}: the stage has no settings for that route key`,
+    );
+  const { [routeKey]: _gone, ...rest } = stage.routeSettings;
+  return { ...stage, routeSettings: rest, lastUpdatedAt: now };
 }

@@ -238,6 +238,8 @@ export function parseFunctionUri(uri: string): FunctionTarget | undefined {
 interface CachedStage {
   readonly deploymentId: string;
   readonly stageUpdatedAt: number;
+  /** The stage's ResetAuthorizersCache count its Lambda authorizers' caches were last cleared for. */
+  readonly resets: number;
   readonly served: ServedStage | { readonly error: string };
 }
 
@@ -253,11 +255,24 @@ export class ServedStages {
 
   /**
    * What `stage` serves from `deployment`, compiled on the first request after a change; an
-   * `{ error }` (cached the same way) when the deployment cannot be compiled.
+   * `{ error }` (cached the same way) when the deployment cannot be compiled. When `resets` (the
+   * stage's ResetAuthorizersCache count) moved, the deployment's Lambda authorizer caches are
+   * cleared first.
    */
-  get(api: HttpApi, stage: ApiStage, deployment: ApiDeployment): ServedStage | { readonly error: string } {
+  get(
+    api: HttpApi,
+    stage: ApiStage,
+    deployment: ApiDeployment,
+    resets = 0,
+  ): ServedStage | { readonly error: string } {
     let stages = this.#stages.get(api.apiId);
     const hit = stages?.get(stage.stageName);
+    if ((hit?.resets ?? 0) !== resets) {
+      for (const cache of this.#authorizers.get(api.apiId)?.get(deployment.deploymentId)?.lambda.values() ??
+        [])
+        cache.clear();
+      if (hit !== undefined) stages!.set(stage.stageName, { ...hit, resets });
+    }
     if (
       hit !== undefined &&
       hit.deploymentId === deployment.deploymentId &&
@@ -288,6 +303,7 @@ export class ServedStages {
     stages.set(stage.stageName, {
       deploymentId: deployment.deploymentId,
       stageUpdatedAt: stage.lastUpdatedAt,
+      resets,
       served,
     });
     if (hit !== undefined && hit.deploymentId !== deployment.deploymentId) {

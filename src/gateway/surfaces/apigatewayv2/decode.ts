@@ -227,6 +227,17 @@ export function updateDeployment(body: Body): { description?: string | undefined
   return f.done({ description: f.string("description") });
 }
 
+/** TagResource's body: `{"tags": {…}}`, the tags required. */
+export function tags(body: Body): Readonly<Record<string, string>> {
+  const f = new Fields(body);
+  const { tags } = f.done({ tags: f.map("tags") });
+  if (tags === undefined)
+    throw invalidInput([
+      { field: "tags", value: undefined, rule: "required", expected: "be a map of tag keys to values" },
+    ]);
+  return tags;
+}
+
 /** `maxResults` as API Gateway takes it: a string of an integer from 1 to 500. */
 export function maxResults(raw: string | undefined): number | undefined {
   if (raw === undefined || raw === "") return undefined;

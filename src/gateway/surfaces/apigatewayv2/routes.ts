@@ -127,6 +127,18 @@ export function apiGatewayV2Api(d: ApiGatewayV2Deps): Hono<SurfaceEnv> {
     await apis().deleteStage(id(c), stageName(c));
     return noContent(c);
   });
+  app.delete("/v2/apis/:apiId/stages/:stageName/accesslogsettings", async (c) => {
+    await apis().deleteAccessLogSettings(id(c), stageName(c));
+    return noContent(c);
+  });
+  app.delete("/v2/apis/:apiId/stages/:stageName/routesettings/:routeKey", async (c) => {
+    await apis().deleteRouteSettings(id(c), stageName(c), c.req.param("routeKey")!);
+    return noContent(c);
+  });
+  app.delete("/v2/apis/:apiId/stages/:stageName/cache/authorizers", (c) => {
+    apis().resetAuthorizersCache(id(c), stageName(c));
+    return noContent(c);
+  });
 
   // ── Deployments ────────────────────────────────────────────────────────────
   const deploymentId = (c: C) => c.req.param("deploymentId")!;
@@ -146,6 +158,18 @@ export function apiGatewayV2Api(d: ApiGatewayV2Deps): Hono<SurfaceEnv> {
   );
   app.delete("/v2/apis/:apiId/deployments/:deploymentId", async (c) => {
     await apis().deleteDeployment(id(c), deploymentId(c));
+    return noContent(c);
+  });
+
+  // ── Tags, by the resource's ARN (one path segment: its slashes arrive encoded) ──
+  const arn = (c: C) => c.req.param("resourceArn")!;
+  app.get("/v2/tags/:resourceArn", (c) => c.json({ tags: apis().getTags(arn(c)) }));
+  app.post("/v2/tags/:resourceArn", async (c) => {
+    await apis().tagResource(arn(c), decode.tags(json(c)));
+    return c.json({}, 201);
+  });
+  app.delete("/v2/tags/:resourceArn", async (c) => {
+    await apis().untagResource(arn(c), c.req.queries("tagKeys") ?? []);
     return noContent(c);
   });
 

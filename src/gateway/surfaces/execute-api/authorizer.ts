@@ -21,7 +21,11 @@ import type { ApiAuthorizer } from "../../../services/http-apis/model.js";
 import type { FunctionTarget } from "../../../services/http-apis/serve.js";
 import type { ExecuteApiDeps } from "./surface.js";
 
-/** How long an authorizer function may take before the request answers 500 (API Gateway's own limit is 10 s). */
+/**
+ * How long an authorizer function may take before the request answers 500: "Timeout for Lambda
+ * authorizer response", 10,000 ms, in "Quotas for configuring and running an HTTP API in API
+ * Gateway".
+ */
 export const AUTHORIZER_TIMEOUT_MS = 10_000;
 
 /** The authorizer's answer as a simple response (`{ isAuthorized, context }`); throws when it fails or answers nonsense. */

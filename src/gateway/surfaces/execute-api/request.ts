@@ -7,6 +7,19 @@
  * The integration's timeout: the invoke service runs a function to its own timeout, so when the
  * integration's `timeoutInMillis` passes first the caller gets API Gateway's 503
  * `{"message":"Service Unavailable"}` and the function runs on to its end, its answer dropped.
+ * An HTTP API answers 503 here, where a REST API answers 504: AWS's knowledge-center article
+ * "How do I troubleshoot HTTP 504 errors in API Gateway?" speaks of 504 for every kind of API,
+ * but the HTTP API responses users record (Serverless Framework's "HTTP API (API Gateway v2)"
+ * page; cortexlabs/cortex issue 1225, "Mention API Gateway's timeout to docs", whose answer
+ * carries `apigw-requestid`, an HTTP API's header) are 503 with this body, so Nimbus keeps it.
+ * The ceiling of `timeoutInMillis` (30 s) and the 10 MB payload limit are from "Quotas for
+ * configuring and running an HTTP API in API Gateway".
+ *
+ * A function error or a malformed answer is 500 `{"message":"Internal Server Error"}`, as
+ * "Troubleshooting issues with HTTP API Lambda integrations" describes it for HTTP APIs, and as
+ * the access log in middyjs/middy issue 1005 shows for a malformed one (status 500, a 35-byte
+ * body: this one); the 502 of the Lambda guide's "Handling Lambda errors with an API Gateway
+ * API" is a REST API's.
  */
 import type { IncomingMessage } from "node:http";
 import type { Context } from "hono";

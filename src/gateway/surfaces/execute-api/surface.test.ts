@@ -178,6 +178,7 @@ beforeEach(() => {
   const reader: HttpApiReader = {
     api: (id) => (id === API ? HTTP_API : undefined),
     deployment: (id, dep) => (id === API && dep === "d1" ? DEPLOYMENT : undefined),
+    authorizersReset: () => 0,
   };
   const invoke = {
     async invoke(input: SyncInvokeInput): Promise<SyncInvokeOutput> {

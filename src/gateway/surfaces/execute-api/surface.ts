@@ -16,7 +16,7 @@ import { NOT_FOUND_BODY } from "../../../services/http-apis/answers.js";
 import type { ApiStage, HttpApi, HttpApiReader } from "../../../services/http-apis/model.js";
 import { type ServedStage, ServedStages } from "../../../services/http-apis/serve.js";
 import type { Clock } from "../../../shared/clock.js";
-import type { NimbusError } from "../../../shared/errors.js";
+import { type ErrorCode, NimbusError } from "../../../shared/errors.js";
 import type { Logger } from "../../../shared/logger.js";
 import type { AuthPolicy } from "../../auth/principal.js";
 import { isPreflight } from "../../cors.js";
@@ -44,6 +44,14 @@ export interface ExecuteApiDeps {
  */
 export const MAX_API_REQUEST_BYTES = 10_485_760;
 const TOO_LARGE = { bytes: MAX_API_REQUEST_BYTES, tooLarge: "Request Entity Too Large" };
+
+const AUTH_FAILURES: ReadonlySet<ErrorCode> = new Set([
+  "MissingAuthenticationToken",
+  "InvalidSignature",
+  "UnrecognizedClient",
+  "RequestExpired",
+  "IncompleteSignature",
+]);
 
 const ANONYMOUS: AuthPolicy = { kind: "anonymous" };
 const SIGNED: AuthPolicy = { kind: "platform-key", service: "execute-api" };
@@ -102,8 +110,14 @@ function apiApp(d: ExecuteApiDeps, locate: (r: Request, reach: ReachMatch) => Lo
   return app;
 }
 
-/** The API's answer for a refusal of the gateway's (authentication, body size): API Gateway's `{"message"}`. */
-export function apiErrorResponse(err: NimbusError, requestId: string): Response {
+/**
+ * The API's answer for a refusal of the gateway's (authentication, body size): API Gateway's
+ * `{"message"}`. Every way an AWS_IAM route's signature can fail (missing, wrong, expired,
+ * malformed or scoped to another service) is the one 403 `{"message":"Forbidden"}` the route
+ * promises, rather than the 400 the management APIs give a malformed signature.
+ */
+export function apiErrorResponse(refusal: NimbusError, requestId: string): Response {
+  const err = AUTH_FAILURES.has(refusal.code) ? new NimbusError("InvalidSignature", "Forbidden") : refusal;
   const message =
     err.status === 404
       ? "Not Found"
@@ -127,7 +141,11 @@ export function apiErrorResponse(err: NimbusError, requestId: string): Response 
 /**
  * The API, stage and compiled deployment a request names. As API Gateway: a first path segment
  * naming a stage other than `$default` selects it (and is stripped for routing, kept in
- * `rawPath`); anything else goes to the `$default` stage when there is one. No API, an API
+ * `rawPath`: on the execute-api endpoint the stage segment is part of the path the function
+ * sees, as serverless-http's pull request 143 and aws-lambda-rust-runtime's 453 record, and
+ * "Create AWS Lambda proxy integrations for HTTP APIs in API Gateway" notes that only a custom
+ * domain's API mapping is left out of `rawPath`); anything else goes to the `$default` stage
+ * when there is one. No API, an API
  * whose execute-api endpoint is disabled, no stage, or a stage without a deployment: not found.
  */
 export function locateRequest(
@@ -154,7 +172,7 @@ export function locateRequest(
   if (stage?.deploymentId === undefined) return { kind: "not-found" };
   const deployment = reader.deployment(apiId, stage.deploymentId);
   if (deployment === undefined) return { kind: "not-found" };
-  const served = stages.get(api, stage, deployment);
+  const served = stages.get(api, stage, deployment, reader.authorizersReset(apiId, stage.stageName));
   if ("error" in served) return { kind: "broken", api, stage, reason: served.error };
   return { kind: "stage", api, stage, served, rawPath, rawQuery, routePath };
 }
