@@ -65,6 +65,7 @@ const AGAIN_ON_POSTGRES = [
   "test/control-plane.test.js",
   "test/cost.test.js",
   "test/function-urls.test.js",
+  "test/execute-api.test.js",
   "test/http-apis.test.js",
   "test/invoke.test.js",
   "test/lambda-api.test.js",
