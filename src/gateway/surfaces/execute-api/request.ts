@@ -21,6 +21,7 @@
  * body: this one); the 502 of the Lambda guide's "Handling Lambda errors with an API Gateway
  * API" is a REST API's.
  */
+
 import type { IncomingMessage } from "node:http";
 import type { Context } from "hono";
 import type { SyncInvokeOutput } from "../../../control/invoke-service.js";
@@ -41,6 +42,7 @@ import type { FunctionTarget, ServedRoute } from "../../../services/http-apis/se
 import { NimbusError } from "../../../shared/errors.js";
 import { newRequestId } from "../../../shared/ids.js";
 import { corsHeaders, isPreflight, preflightAnswer } from "../../cors.js";
+import { headerPairs, hostnameOf } from "../../http-trigger.js";
 import { bodyOf, type SurfaceEnv } from "../../surface.js";
 import { apiDomainName } from "./address.js";
 import { callLambdaAuthorizer, withTimeout } from "./authorizer.js";
@@ -416,23 +418,5 @@ function messageOf(body: string): string | undefined {
 /** The host the caller addressed (port aside) on the host form; the API's own host on the path form. */
 function hostOf(url: string, via: "host" | "path", apiId: string): string {
   if (via === "path") return apiDomainName(apiId);
-  const start = url.indexOf("//") + 2;
-  const end = url.indexOf("/", start);
-  const host = url.slice(start, end === -1 ? url.length : end);
-  const colon = host.lastIndexOf(":");
-  return colon > host.lastIndexOf("]") ? host.slice(0, colon) : host;
-}
-
-/** Node's raw header list (names as sent, repeats apart), else the Web request's. */
-function headerPairs(incoming: IncomingMessage | undefined, req: Request): [string, string][] {
-  const pairs: [string, string][] = [];
-  if (incoming) {
-    const raw = incoming.rawHeaders;
-    for (let i = 0; i < raw.length; i += 2) pairs.push([raw[i]!, raw[i + 1]!]);
-    return pairs;
-  }
-  req.headers.forEach((value, name) => {
-    pairs.push([name, value]);
-  });
-  return pairs;
+  return hostnameOf(url);
 }

@@ -9,6 +9,7 @@
  * platform's key (service `execute-api`), every other route is open to the gateway and
  * guarded, if at all, by its own authorizer.
  */
+
 import { Hono } from "hono";
 import type { InvokeService } from "../../../control/invoke-service.js";
 import type { LogEntry } from "../../../protocol/invoke.js";
@@ -20,6 +21,7 @@ import { type ErrorCode, NimbusError } from "../../../shared/errors.js";
 import type { Logger } from "../../../shared/logger.js";
 import type { AuthPolicy } from "../../auth/principal.js";
 import { isPreflight } from "../../cors.js";
+import { triggerPath } from "../../http-trigger.js";
 import type { ReachMatch, Surface, SurfaceEnv } from "../../surface.js";
 import { API_HOST_PATTERNS, API_PATH_PREFIX } from "./address.js";
 import { handleApiRequest } from "./request.js";
@@ -161,7 +163,7 @@ export function locateRequest(
     return { kind: "not-found" };
   }
   if (api.disableExecuteApiEndpoint) return { kind: "not-found" };
-  const { rawPath, rawQuery } = pathOf(url, reach);
+  const { rawPath, rawQuery } = triggerPath(url, reach);
   const end = rawPath.indexOf("/", 1);
   const first = end === -1 ? rawPath.slice(1) : rawPath.slice(1, end);
   let stage =
@@ -175,18 +177,4 @@ export function locateRequest(
   const served = stages.get(api, stage, deployment, reader.authorizersReset(apiId, stage.stageName));
   if ("error" in served) return { kind: "broken", api, stage, reason: served.error };
   return { kind: "stage", api, stage, served, rawPath, rawQuery, routePath };
-}
-
-/** The request's path and query as the function sees them: after `/execute-api/{apiId}` on the path form. */
-function pathOf(url: string, reach: ReachMatch): { rawPath: string; rawQuery: string } {
-  const afterHost = url.indexOf("/", url.indexOf("//") + 2);
-  const rest = afterHost === -1 ? "/" : url.slice(afterHost);
-  const q = rest.indexOf("?");
-  let path = q === -1 ? rest : rest.slice(0, q);
-  const rawQuery = q === -1 ? "" : rest.slice(q + 1);
-  if (reach.via === "path") {
-    const prefixEnd = path.indexOf("/", "/execute-api/".length);
-    path = prefixEnd === -1 ? "/" : path.slice(prefixEnd);
-  }
-  return { rawPath: path, rawQuery };
 }

@@ -23,7 +23,8 @@ import { NimbusError } from "../../../shared/errors.js";
 import { newRequestId } from "../../../shared/ids.js";
 import type { AuthPolicy, Principal } from "../../auth/principal.js";
 import { corsHeaders, isPreflight, preflightAnswer } from "../../cors.js";
-import { bodyOf, type ReachMatch, type Surface, type SurfaceEnv } from "../../surface.js";
+import { headerPairs, hostnameOf, triggerPath } from "../../http-trigger.js";
+import { bodyOf, type Surface, type SurfaceEnv } from "../../surface.js";
 import { URL_HOST_PATTERN, URL_PATH_PREFIX } from "./address.js";
 
 export interface FunctionUrlDeps {
@@ -69,7 +70,7 @@ function urlApp(d: FunctionUrlDeps): Hono<SurfaceEnv> {
     const receivedAt = d.now();
     // One id for the event's requestContext, the invocation, its logs and x-amzn-requestid.
     const requestId = newRequestId();
-    const { rawPath, rawQuery } = pathOf(req.url, reach);
+    const { rawPath, rawQuery } = triggerPath(req.url, reach);
     const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
     const event = httpEventV2(
       {
@@ -84,7 +85,8 @@ function urlApp(d: FunctionUrlDeps): Hono<SurfaceEnv> {
       {
         accountId: d.arn.accountId,
         apiId: config.urlId,
-        domainName: hostOf(req.url, reach, config, d.arn.region),
+        domainName:
+          reach.via === "host" ? hostnameOf(req.url) : `${config.urlId}.lambda-url.${d.arn.region}.localhost`,
         domainPrefix: config.urlId,
         requestId,
         timeEpochMs: receivedAt,
@@ -221,46 +223,6 @@ export function urlErrorResponse(err: NimbusError, requestId: string): Response 
     status: err.status,
     headers: { "content-type": "application/json", "x-amzn-requestid": requestId },
   });
-}
-
-/** The request's path and query as the function sees them: after `/lambda-url/{id}` on the path form. */
-function pathOf(url: string, reach: ReachMatch): { rawPath: string; rawQuery: string } {
-  const afterHost = url.indexOf("/", url.indexOf("//") + 2);
-  const rest = afterHost === -1 ? "/" : url.slice(afterHost);
-  const q = rest.indexOf("?");
-  let path = q === -1 ? rest : rest.slice(0, q);
-  const rawQuery = q === -1 ? "" : rest.slice(q + 1);
-  if (reach.via === "path") {
-    // "/lambda-url/{id}" and what follows it.
-    const prefixEnd = path.indexOf("/", "/lambda-url/".length);
-    path = prefixEnd === -1 ? "/" : path.slice(prefixEnd);
-  }
-  return { rawPath: path, rawQuery };
-}
-
-function hostOf(url: string, reach: ReachMatch, config: FunctionUrlConfig, region: string): string {
-  if (reach.via === "host") {
-    const start = url.indexOf("//") + 2;
-    const end = url.indexOf("/", start);
-    const host = url.slice(start, end === -1 ? url.length : end);
-    const colon = host.lastIndexOf(":");
-    return colon > host.lastIndexOf("]") ? host.slice(0, colon) : host;
-  }
-  return `${config.urlId}.lambda-url.${region}.localhost`;
-}
-
-/** Node's raw header list (names as sent, repeats apart), else the Web request's. */
-function headerPairs(incoming: IncomingMessage | undefined, req: Request): [string, string][] {
-  const pairs: [string, string][] = [];
-  if (incoming) {
-    const raw = incoming.rawHeaders;
-    for (let i = 0; i < raw.length; i += 2) pairs.push([raw[i]!, raw[i + 1]!]);
-    return pairs;
-  }
-  req.headers.forEach((value, name) => {
-    pairs.push([name, value]);
-  });
-  return pairs;
 }
 
 /** `requestContext.authorizer.iam`, present on calls an AWS_IAM URL authenticated. */
