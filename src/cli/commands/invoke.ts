@@ -64,6 +64,10 @@ export function invokeCommand(ctx: CliContext): Command {
   ).action(
     ctx.action(async (name: string, o: InvokeOptions) => {
       if (o.path !== undefined) {
+        if (o.stream)
+          throw new UsageError(
+            "--stream reads InvokeWithResponseStream's answer and cannot go with --path (an HTTP request to the function's URL)",
+          );
         const { payload, ...rest } = o;
         return callUrl(ctx, ctx.client(o), name, o.path, {
           ...rest,
