@@ -151,6 +151,113 @@ describe("deploy, invoke, logs", () => {
   });
 });
 
+describe("invoke --stream", () => {
+  /** Deploys a streaming function from `code` (index.mjs) under `name`. */
+  async function deployStreaming(name: string, code: string): Promise<void> {
+    const dir = mkdtempSync(join(tmpdir(), "nimbus-cli-stream-"));
+    writeFileSync(join(dir, "index.mjs"), code);
+    const res = await nimbus(dataDir, "deploy", dir, "--name", name);
+    assert.equal(res.code, 0, res.stderr);
+    await rm(dir, { recursive: true, force: true });
+  }
+
+  test("prints each chunk as it arrives, the first while the function still runs, then the REPORT line", async () => {
+    await deployStreaming(
+      "streamer",
+      `const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+export const handler = awslambda.streamifyResponse(async (event, s) => {
+  s.write("first;");
+  await sleep(1000);
+  s.write("second;");
+  await sleep(200);
+  s.end("last@" + Date.now());
+});`,
+    );
+    const child = spawn(process.execPath, [NIMBUS, "invoke", "streamer", "--stream"], {
+      env: cliEnv(dataDir),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const arrivals: { at: number; text: string }[] = [];
+    child.stdout.on("data", (c: Buffer) => arrivals.push({ at: Date.now(), text: c.toString() }));
+    let stderr = "";
+    child.stderr.on("data", (c: Buffer) => {
+      stderr += c.toString();
+    });
+    const code = await exited(child);
+    assert.equal(code, 0, stderr);
+    const stdout = arrivals.map((a) => a.text).join("");
+    assert.match(stdout, /^first;second;last@\d+$/);
+    const endedAt = Number(/last@(\d+)/.exec(stdout)?.[1]);
+    assert.equal(arrivals[0]!.text.startsWith("first;"), true);
+    assert.ok(
+      arrivals[0]!.at < endedAt - 500,
+      `the first chunk was printed at ${arrivals[0]!.at}, the function ended at ${endedAt}`,
+    );
+    assert.match(stderr, /^REPORT RequestId: \S+\tDuration: [\d.]+ ms/m);
+    // A cold start: the streamed answer carries its phases, as Invoke's does.
+    assert.match(stderr, /^Cold start: placement [\d.]+ ms, code [\d.]+ ms/m);
+  });
+
+  test("a function that fails mid-stream: the bytes before on stdout, the error and the log on stderr, exit 1", async () => {
+    await deployStreaming(
+      "stream-fails",
+      `export const handler = awslambda.streamifyResponse(async (event, s) => {
+  s.write("partial;");
+  await new Promise((r) => setTimeout(r, 50));
+  if (event.fail) throw new TypeError("broke mid-stream");
+  s.end("whole");
+});`,
+    );
+    const failed = await nimbus(dataDir, "invoke", "stream-fails", "--stream", "--payload", '{"fail":true}');
+    assert.equal(failed.code, 1);
+    assert.equal(failed.stdout, "partial;");
+    assert.match(failed.stderr, /^TypeError: broke mid-stream$/m);
+    assert.match(failed.stderr, /ERROR\tInvoke Error/);
+    assert.match(failed.stderr, /^REPORT RequestId: /m);
+
+    const json = await nimbus(
+      dataDir,
+      "invoke",
+      "stream-fails",
+      "--stream",
+      "--json",
+      "--payload",
+      '{"fail":true}',
+    );
+    assert.equal(json.code, 1);
+    const out = JSON.parse(json.stdout) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(out).sort(), [
+      "ErrorCode",
+      "ErrorDetails",
+      "ExecutedVersion",
+      "InitPhases",
+      "LogTail",
+      "Payload",
+      "RequestId",
+    ]);
+    assert.equal(out.Payload, "partial;");
+    assert.equal(out.ErrorCode, "TypeError");
+    assert.equal(out.ErrorDetails, "broke mid-stream");
+    assert.equal(out.ExecutedVersion, "$LATEST");
+    assert.match(String(out.RequestId), /^[0-9a-f-]{36}$/);
+    assert.match(String(out.LogTail), /REPORT RequestId: /);
+    assert.equal(out.InitPhases, null, "the second call was warm");
+
+    const ok = await nimbus(dataDir, "invoke", "stream-fails", "--stream", "--json");
+    assert.equal(ok.code, 0, ok.stderr);
+    const whole = JSON.parse(ok.stdout) as Record<string, unknown>;
+    assert.equal(whole.Payload, "partial;whole");
+    assert.equal(whole.ErrorCode, null);
+    assert.equal(whole.ErrorDetails, null);
+  });
+
+  test("--stream with --async is a usage error", async () => {
+    const res = await nimbus(dataDir, "invoke", "stream-fails", "--stream", "--async");
+    assert.equal(res.code, 2);
+    assert.match(res.stderr, /--stream and --async cannot go together/);
+  });
+});
+
 describe("async invocations", () => {
   test("invoke --async prints the request id; invocations show, ls and redrive follow it", async () => {
     const dir = mkdtempSync(join(tmpdir(), "nimbus-cli-async-"));

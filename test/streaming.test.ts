@@ -16,6 +16,7 @@ import {
   PublishVersionCommand,
 } from "@aws-sdk/client-lambda";
 import { NimbusClient } from "../src/cli/client.js";
+import { INIT_PHASES_HEADER } from "../src/protocol/invoke.js";
 import { MAX_STREAMED_RESPONSE_BYTES } from "../src/protocol/limits.js";
 import { splitHttpIntegrationPrelude } from "../src/protocol/response-stream.js";
 import {
@@ -315,6 +316,122 @@ export const handler = awslambda.streamifyResponse(async (event, s) => { s.write
     assert.equal(got.complete?.ErrorCode, "Sandbox.Timedout");
     assert.match(got.complete?.ErrorDetails ?? "", /Task timed out after 1\.00 seconds/);
     assert.match(got.tail, /REPORT RequestId: .*\tStatus: timeout/);
+  });
+});
+
+describe("a runtime that goes away mid-stream", () => {
+  test("a handler calling process.exit() mid-stream: the stream ends at once with Runtime.ExitError, the instance is replaced", async () => {
+    await createNodeFunction(
+      t.lambda,
+      "exits",
+      `export const handler = awslambda.streamifyResponse(async (event, s) => {
+  s.write("before exit;");
+  await new Promise((r) => setTimeout(r, 100));
+  if (event.exit) process.exit(3);
+  s.end("whole");
+});`,
+      { Timeout: 30 },
+    );
+    const started = Date.now();
+    const got = await stream("exits", { exit: true });
+    assert.ok(Date.now() - started < 5000, "the stream ended at the exit, not at the 30 s timeout");
+    assert.equal(got.body.toString(), "before exit;");
+    assert.equal(got.complete?.ErrorCode, "Runtime.ExitError");
+    assert.match(got.complete?.ErrorDetails ?? "", /Runtime exited with error: exit status 3/);
+    assert.match(got.tail, /REPORT RequestId: .*\tStatus: error\tError Type: Runtime\.ExitError/);
+    const next = await stream("exits");
+    assert.equal(next.body.toString(), "before exit;whole");
+    assert.match(next.tail, /Init Duration/, "a new instance served it");
+  });
+
+  test("a custom runtime whose chunked body stops without its last chunk: Runtime.TruncatedResponse at once, recorded failed, the instance replaced", async () => {
+    // Speaks the HTTP Runtime API by hand: a streamed response, then the connection dropped
+    // (the process lives on, as a runtime with a broken client would).
+    const runtime = `import { request } from "node:http";
+const api = process.env.AWS_LAMBDA_RUNTIME_API;
+const [host, port] = api.split(":");
+for (;;) {
+  const next = await fetch("http://" + api + "/2018-06-01/runtime/invocation/next");
+  const id = next.headers.get("lambda-runtime-aws-request-id");
+  const event = await next.json();
+  await new Promise((resolve) => {
+    const req = request({
+      host, port, method: "POST",
+      path: "/2018-06-01/runtime/invocation/" + id + "/response",
+      headers: { "Lambda-Runtime-Function-Response-Mode": "streaming", "Content-Type": "text/plain" },
+    }, (res) => { res.resume(); res.on("end", resolve); });
+    req.on("error", resolve);
+    req.write("partial;");
+    setTimeout(() => {
+      if (event.whole) req.end("whole");
+      else { console.log("dropping the connection"); req.destroy(); resolve(); }
+    }, 200);
+  });
+}
+`;
+    await t.lambda.send(
+      new CreateFunctionCommand({
+        FunctionName: "drops",
+        Runtime: "provided.al2023",
+        Handler: "x",
+        Role: "arn:aws:iam::000000000000:role/test",
+        Timeout: 30,
+        Code: {
+          ZipFile: await zipOf({
+            bootstrap: { content: '#!/bin/sh\nexec node "$LAMBDA_TASK_ROOT/runtime.mjs"\n', mode: 0o755 },
+            "runtime.mjs": runtime,
+          }),
+        },
+      }),
+    );
+    const whole = await stream("drops", { whole: true });
+    assert.equal(whole.complete?.ErrorCode, undefined, whole.tail);
+    assert.equal(whole.body.toString(), "partial;whole");
+
+    const started = Date.now();
+    const got = await stream("drops");
+    assert.ok(Date.now() - started < 5000, "the stream ended at the cut, not at the 30 s timeout");
+    assert.equal(got.body.toString(), "partial;");
+    assert.equal(got.complete?.ErrorCode, "Runtime.TruncatedResponse");
+    assert.match(
+      got.complete?.ErrorDetails ?? "",
+      /closed its connection before the end of its streamed response/,
+    );
+    assert.match(got.tail, /dropping the connection/);
+    assert.match(got.tail, /REPORT RequestId: .*\tStatus: error\tError Type: Runtime\.TruncatedResponse/);
+
+    const client = new NimbusClient({ endpoint: t.url, region: "us-east-1", ...t.platform.credentials });
+    const res = await client.call("GET", "/nimbus/v1/usage", { query: { function: "drops" } });
+    const usage = (await res.json()) as { rows: { requests: number; errors: number }[] };
+    assert.equal(usage.rows[0]?.requests, 2);
+    assert.equal(usage.rows[0]?.errors, 1, "the cut invocation is recorded failed");
+
+    // The platform serves on; a new instance takes the next invocation.
+    const after = await stream("drops", { whole: true });
+    assert.equal(after.body.toString(), "partial;whole");
+    assert.match(after.tail, /Init Duration/, "a new instance served it");
+  });
+});
+
+describe("a cold start's phases", () => {
+  test("a streamed answer after a cold start carries X-Nimbus-Init-Phases; a warm one does not", async () => {
+    await createNodeFunction(
+      t.lambda,
+      "phases",
+      `export const handler = awslambda.streamifyResponse(async (event, s) => { s.write("a"); await new Promise((r) => setTimeout(r, 50)); s.end("b"); });`,
+    );
+    const client = new NimbusClient({ endpoint: t.url, region: "us-east-1", ...t.platform.credentials });
+    const call = () =>
+      client.call("POST", "/2021-11-15/functions/phases/response-streaming-invocations", { body: "{}" });
+    const cold = await call();
+    assert.match(
+      cold.headers.get(INIT_PHASES_HEADER) ?? "",
+      /^placement=[\d.]+; code=[\d.]+; code-cached=[01]; sandbox=[\d.]+; pooled=[01]; runtime=[\d.]+; function-init=[\d.]+/,
+    );
+    await cold.arrayBuffer();
+    const warm = await call();
+    assert.equal(warm.headers.get(INIT_PHASES_HEADER), null);
+    await warm.arrayBuffer();
   });
 });
 

@@ -5,7 +5,7 @@ import { UsageError } from "./usage-error.js";
 
 /** A stream the CLI writes to (process.stdout, or a buffer in tests). */
 export interface Output {
-  write(text: string): unknown;
+  write(text: string | Uint8Array): unknown;
   readonly isTTY?: boolean | undefined;
 }
 

@@ -78,7 +78,13 @@ interface RunTiming {
 }
 
 /** What the caller of one invocation provides. The deadline is set when an instance takes it. */
-export type DispatchRequest = Omit<InvokeRequest, "deadlineMs">;
+export type DispatchRequest = Omit<InvokeRequest, "deadlineMs"> & {
+  /**
+   * Called as the event is handed to its instance, with the cold start's phases (undefined
+   * for a warm start): a streamed answer's headers leave before the invocation's result.
+   */
+  readonly onHanded?: (initPhases: InitPhases | undefined) => void;
+};
 
 export class Dispatcher {
   readonly #o: DispatcherOptions;
@@ -296,8 +302,10 @@ export class Dispatcher {
     this.#keepAlive.invoked(fn.functionName, this.#o.clock.now());
     let keep: KeepAliveDecision | undefined;
     run.handed = this.#o.clock.monotonic();
+    const { onHanded, ...event } = req;
+    onHanded?.(initPhases);
     const result = await instance
-      .invoke({ ...req, deadlineMs: this.#o.clock.now() + fn.timeoutS * 1000 })
+      .invoke({ ...event, deadlineMs: this.#o.clock.now() + fn.timeoutS * 1000 })
       .finally(() => {
         // Even when the platform failed the call: the policy counts calls in progress.
         keep = this.#keepAlive.decide(fn.functionName, this.#o.clock.now());

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { functionArn } from "../protocol/function.js";
+import type { InitPhases } from "../protocol/invoke.js";
 import { MAX_CLIENT_CONTEXT_BYTES } from "../protocol/limits.js";
 import type { Clock } from "../shared/clock.js";
 import { NimbusError } from "../shared/errors.js";
@@ -75,6 +76,8 @@ export interface StreamingInvokeOutput {
    */
   readonly streamed: boolean;
   readonly contentType: string;
+  /** A cold start's phases (undefined when warm), known once the function answers. */
+  readonly initPhases: InitPhases | undefined;
   readonly body: ReadableStream<Uint8Array>;
   /**
    * Settles once the invocation is over, after the body's last byte: its result (REPORT's
@@ -175,7 +178,18 @@ export class InvokeService {
     const { ref, target, requestId, request } = await this.#prepare(input);
     const payload = request.payload;
     const channel = new ResponseChannel();
-    const dispatched = this.#dispatcher.invoke(target.fn, { ...request, stream: channel }, syncHow(input));
+    let initPhases: InitPhases | undefined;
+    const dispatched = this.#dispatcher.invoke(
+      target.fn,
+      {
+        ...request,
+        stream: channel,
+        onHanded: (phases) => {
+          initPhases = phases;
+        },
+      },
+      syncHow(input),
+    );
     const completion = dispatched.then(
       (result) => {
         const err = errorPayload(result.outcome, requestId);
@@ -199,9 +213,13 @@ export class InvokeService {
     completion.catch(() => {});
     // Whichever comes first: the function's first byte, or the end of an invocation that never streamed.
     const contentType = await Promise.race([channel.started, completion.then(() => undefined)]);
+    // A streamed answer starts after its event was handed over: Init is over, its phases known.
+    // One that never streamed has its result (an init failure's phases are only there).
+    if (contentType === undefined) initPhases = (await completion).result.initPhases;
     return {
       requestId,
       executedVersion: target.fn.version,
+      initPhases,
       streamed: contentType !== undefined,
       contentType: contentType ?? "application/json",
       body: channel.body,

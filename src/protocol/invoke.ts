@@ -55,10 +55,13 @@ export type InvokeOutcome =
   /** The runtime reported an error (thrown by the handler, or an init error surfaced on invoke). */
   | { readonly kind: "error"; readonly errorType: string; readonly payload: Buffer }
   | { readonly kind: "timeout"; readonly timeoutS: number }
-  /** The runtime process died: exit, signal, or out of memory. */
+  /**
+   * The runtime process died (exit, signal, out of memory), or its connection closed in the
+   * middle of a streamed response (`Runtime.TruncatedResponse`).
+   */
   | {
       readonly kind: "crash";
-      readonly errorType: "Runtime.ExitError" | "Runtime.OutOfMemory";
+      readonly errorType: "Runtime.ExitError" | "Runtime.OutOfMemory" | "Runtime.TruncatedResponse";
       readonly reason: string;
     }
   /** `limit`: the limit it passed, when not the synchronous one (a streamed response's). */

@@ -40,6 +40,12 @@ const TAIL_BUDGET_BYTES = 4096;
 /** Error bodies are small; a runtime sending more is cut off. */
 const MAX_ERROR_BODY_BYTES = 1024 * 1024;
 const OOM_MARKERS = ["JavaScript heap out of memory", "Reached heap limit", "out of memory"];
+/**
+ * How long a stream cut short waits for the runtime's exit before it is called truncated: a
+ * runtime that died closes its connection as it goes, and its exit (status, signal, out of
+ * memory) says more than the cut does.
+ */
+const TRUNCATION_GRACE_MS = 250;
 
 type State = "init" | "ready" | "invoking" | "dead";
 
@@ -342,7 +348,34 @@ export class Instance implements InstanceHandle {
         }
         return ACCEPTED;
       },
+      cut: () => {
+        if (live()) this.#truncate(cur);
+      },
     };
+  }
+
+  /**
+   * The runtime's connection closed in the middle of a streamed response. The instance takes
+   * nothing more from now (another /next would hand the same event out again); unless the
+   * runtime's exit explains the cut within the grace, the invocation fails with
+   * Runtime.TruncatedResponse, as Lambda reports it, and the instance is replaced.
+   */
+  #truncate(cur: Current): void {
+    this.#state = "dead";
+    this.#streamOf = undefined;
+    this.#opts.clock.setTimeout(() => {
+      if (this.#current !== cur) return;
+      this.#stopReason = "its runtime cut its streamed response short";
+      this.#finish(
+        {
+          kind: "crash",
+          errorType: "Runtime.TruncatedResponse",
+          reason: "the runtime closed its connection before the end of its streamed response",
+        },
+        false,
+      );
+      this.#sandbox?.kill();
+    }, TRUNCATION_GRACE_MS);
   }
 
   /**

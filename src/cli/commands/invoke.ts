@@ -3,9 +3,11 @@ import { readFile } from "node:fs/promises";
 import { Command } from "commander";
 import { INIT_PHASES_HEADER, type InitPhases } from "../../protocol/invoke.js";
 import { jsonOrText } from "../../shared/json-or-text.js";
-import type { ConnectionFlags } from "../client.js";
+import type { ConnectionFlags, NimbusClient } from "../client.js";
 import type { CliContext } from "../context.js";
+import { type InvokeComplete, readInvokeEvents } from "../event-stream-reader.js";
 import { withConnection, withJson } from "../options.js";
+import { UsageError } from "../usage-error.js";
 import { functionPath } from "./functions.js";
 import { callUrl } from "./urls.js";
 
@@ -17,6 +19,7 @@ interface InvokeOptions extends ConnectionFlags {
   qualifier?: string;
   quiet?: boolean;
   async?: boolean;
+  stream?: boolean;
   json?: boolean;
 }
 
@@ -30,7 +33,10 @@ export function invokeCommand(ctx: CliContext): Command {
             "when it failed, with exit code 1) and, after a cold start, where the start's time went.\n\n" +
             "--json prints one object: RequestId, StatusCode, ExecutedVersion, FunctionError (null when it " +
             "succeeded), Payload (the result, parsed when it is JSON), LogTail, InitPhases (null when warm). " +
-            "With --async: RequestId and StatusCode (202).",
+            "With --async: RequestId and StatusCode (202).\n\n" +
+            "--stream reads the answer with InvokeWithResponseStream: each chunk the function writes is printed " +
+            "as it arrives; with --json, one object at the end: RequestId, ExecutedVersion, Payload (the chunks " +
+            "as text), ErrorCode and ErrorDetails (null when it succeeded), LogTail, InitPhases.",
         )
         .argument("<name>", "the function's name or ARN")
         .option("--payload <json|@file>", "the event: JSON, or @FILE to read it from a file")
@@ -38,6 +44,10 @@ export function invokeCommand(ctx: CliContext): Command {
         .option(
           "--async",
           "queue the event (InvocationType Event) and print its request id once it is durable",
+        )
+        .option(
+          "--stream",
+          "read the response as the function streams it (InvokeWithResponseStream), printing each chunk as it arrives",
         )
         .option("-q, --quiet", "print only the result")
         .option(
@@ -54,6 +64,10 @@ export function invokeCommand(ctx: CliContext): Command {
   ).action(
     ctx.action(async (name: string, o: InvokeOptions) => {
       if (o.path !== undefined) {
+        if (o.stream)
+          throw new UsageError(
+            "--stream reads InvokeWithResponseStream's answer and cannot go with --path (an HTTP request to the function's URL)",
+          );
         const { payload, ...rest } = o;
         return callUrl(ctx, ctx.client(o), name, o.path, {
           ...rest,
@@ -66,6 +80,11 @@ export function invokeCommand(ctx: CliContext): Command {
       const client = ctx.client(o);
       const path = functionPath(name, "invocations");
       const query = o.qualifier ? { query: { Qualifier: o.qualifier } } : {};
+      if (o.stream && o.async)
+        throw new UsageError(
+          "--stream and --async cannot go together: an event queued has no answer to stream",
+        );
+      if (o.stream) return invokeStreamed(ctx, client, name, payload, o);
       if (o.async) {
         const res = await client.call("POST", path, {
           body: payload,
@@ -109,6 +128,65 @@ export function invokeCommand(ctx: CliContext): Command {
       return failed ? 1 : 0;
     }),
   );
+}
+
+/** InvokeWithResponseStream's path: an API version of its own, as on Lambda. */
+function streamPath(name: string): string {
+  return `/2021-11-15/functions/${encodeURIComponent(name)}/response-streaming-invocations`;
+}
+
+/**
+ * `invoke --stream`: each PayloadChunk goes to stdout as it arrives (the function may still be
+ * running), then the REPORT line (the whole log tail when it failed) on stderr.
+ */
+async function invokeStreamed(
+  ctx: CliContext,
+  client: NimbusClient,
+  name: string,
+  payload: Buffer,
+  o: InvokeOptions,
+): Promise<number> {
+  const res = await client.call("POST", streamPath(name), {
+    body: payload,
+    headers: { "x-amz-log-type": "Tail" },
+    ...(o.qualifier ? { query: { Qualifier: o.qualifier } } : {}),
+  });
+  const chunks: Uint8Array[] = [];
+  let complete: InvokeComplete | undefined;
+  if (res.body) {
+    for await (const event of readInvokeEvents(res.body as unknown as AsyncIterable<Uint8Array>)) {
+      if (event.type === "InvokeComplete") complete = event.complete;
+      else if (o.json) chunks.push(event.payload);
+      else ctx.stdout.write(event.payload);
+    }
+  }
+  // Without InvokeComplete the answer was cut short: what arrived may not be the whole response.
+  const errorCode = complete ? complete.ErrorCode : "Nimbus.IncompleteStream";
+  const errorDetails = complete
+    ? complete.ErrorDetails
+    : "the answer ended before InvokeComplete: the response may be incomplete";
+  const tail = Buffer.from(complete?.LogResult ?? "", "base64").toString();
+  const phases = res.headers.get(INIT_PHASES_HEADER);
+  if (o.json) {
+    ctx.json({
+      RequestId: res.headers.get("x-amzn-requestid"),
+      ExecutedVersion: res.headers.get("x-amz-executed-version"),
+      Payload: Buffer.concat(chunks).toString("utf8"),
+      ErrorCode: errorCode ?? null,
+      ErrorDetails: errorDetails ?? null,
+      LogTail: tail,
+      InitPhases: phases ? parsePhases(phases) : null,
+    });
+    return errorCode ? 1 : 0;
+  }
+  if (errorCode) ctx.stderr.write(`${errorCode}: ${errorDetails ?? ""}\n`);
+  if (!o.quiet) {
+    const report = tail.split("\n").find((l) => l.startsWith("REPORT"));
+    if (errorCode) ctx.stderr.write(tail);
+    else if (report) ctx.stderr.write(`${report}\n`);
+    if (phases) ctx.stderr.write(`${describePhases(phases)}\n`);
+  }
+  return errorCode ? 1 : 0;
 }
 
 /**

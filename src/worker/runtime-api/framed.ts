@@ -143,6 +143,14 @@ function serve(target: RuntimeApiTarget, socket: Socket): void {
     }
   });
   socket.on("error", () => socket.destroy());
+  // Queued behind the frames already read, so a stream-end that came just before the close counts.
+  socket.once("close", () => {
+    chain = chain.then(() => {
+      const writer = stream;
+      stream = undefined;
+      writer?.cut();
+    });
+  });
 }
 
 function body(headers: Record<string, string> | undefined, bytes: Buffer): RuntimeBody {

@@ -212,8 +212,12 @@ function streamResponse(
       () => sendAnswer(res, apiError(500, "InternalServerError", "internal error")),
     );
   });
-  // A runtime that drops the connection mid-stream ends its invocation by exiting or timing out.
   req.on("error", () => res.destroy());
+  // A body that stops before its terminating chunk: the runtime dropped the connection (or
+  // died), and the invocation must not wait for its timeout to say so.
+  req.on("close", () => {
+    if (!req.complete) writer.cut();
+  });
 }
 
 /** The error a streamed response's trailers report, or undefined when it ended cleanly. */

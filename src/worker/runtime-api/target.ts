@@ -52,6 +52,11 @@ export interface StreamWriter {
   whenReady(resume: () => void): void;
   /** The stream's end, with the error that cut it short if any; returns the answer to give the runtime. */
   end(error?: StreamError): Promise<ApiAnswer>;
+  /**
+   * The transport lost the stream before its end: the runtime's connection closed (an HTTP
+   * body without its last chunk, a socket closed between frames). Nothing can be answered.
+   */
+  cut(): void;
 }
 
 /** How a runtime says its stream failed: the error type and the error body (`{errorType, errorMessage, …}`). */
@@ -66,6 +71,7 @@ export function refusedStream(answer: ApiAnswer): StreamWriter {
     write: () => true,
     whenReady: (resume) => resume(),
     end: () => Promise.resolve(answer),
+    cut: () => {},
   };
 }
 

@@ -5,6 +5,8 @@
  */
 import type { Hono } from "hono";
 import type { InvokeService, StreamingInvokeOutput } from "../../../control/invoke-service.js";
+import { initPhasesHeader } from "../../../control/report.js";
+import { INIT_PHASES_HEADER } from "../../../protocol/invoke.js";
 import { NimbusError } from "../../../shared/errors.js";
 import { bodyOf, type SurfaceEnv } from "../../surface.js";
 import * as decode from "./decode.js";
@@ -54,9 +56,15 @@ export function streamInvokeRoute(
     // Loaded before the function runs, so that no chunk waits for it.
     const encoder = await eventStreamEncoder();
     const out = await d.invoke.invokeStreaming(input);
+    const headers: Record<string, string> = {
+      ...answerHeaders(out),
+      "content-type": EVENT_STREAM_CONTENT_TYPE,
+    };
+    // As on Invoke; by the first byte Init is over, so a cold start's phases are known.
+    if (out.initPhases) headers[INIT_PHASES_HEADER] = initPhasesHeader(out.initPhases);
     return new Response(events(out, encoder, c.req.header("x-amz-log-type") === "Tail"), {
       status: 200,
-      headers: { ...answerHeaders(out), "content-type": EVENT_STREAM_CONTENT_TYPE },
+      headers,
     });
   });
 }
