@@ -1,0 +1,118 @@
+/**
+ * Figure 13's streaming part: how long a chunk a function writes to a RESPONSE_STREAM URL takes
+ * to reach the caller, beyond what a bare server streaming the same way takes. The function and
+ * the client share no precise clock, so the figure uses the function's own pause: it writes
+ * chunk 1, waits STREAM_PAUSE_MS, writes chunk 2 and ends; the client times both arrivals, and
+ * (arrival 2 − arrival 1) − pause is what chunk 2's trip took beyond chunk 1's. The same handler
+ * file behind a bare node:http server (`lib/bare-stream-server.ts`) gives the same gap with no
+ * platform in the way, timer lateness included; the platform's share is the difference.
+ */
+import http from "node:http";
+import type { BenchContext } from "./lib/context.js";
+import { keepAliveAgent } from "./lib/http-client.js";
+import { startBareServer } from "./lib/proc.js";
+
+const FUNCTION = "bench-http-stream";
+export const STREAM_PAUSE_MS = 50;
+/** Timed requests to each side, sample by sample, so the machine's drift falls on both. */
+export const STREAM_REQUESTS = 200;
+const STREAM_WARMUP_REQUESTS = 20;
+const FIRST = "first;";
+const SECOND = "second";
+
+export const STREAM_HANDLER = `export const handler = awslambda.streamifyResponse(async (event, responseStream) => {
+  const out = awslambda.HttpResponseStream.from(responseStream, {
+    statusCode: 200,
+    headers: { "content-type": "text/plain" },
+  });
+  out.write(${JSON.stringify(FIRST)});
+  await new Promise((resolve) => setTimeout(resolve, ${STREAM_PAUSE_MS}));
+  out.write(${JSON.stringify(SECOND)});
+  out.end();
+});
+`;
+
+/** One streamed answer: when each chunk arrived, in ms after the request was sent. */
+interface Arrivals {
+  readonly first: number;
+  readonly second: number;
+  /** Both chunks came in one read: the first was held back until the second. */
+  readonly together: boolean;
+}
+
+export interface StreamSamples {
+  /** (arrival 2 − arrival 1) − pause, per request. */
+  readonly gap: { readonly url: number[]; readonly bare: number[] };
+  /** Request sent → chunk 1 arrived (an invocation's start, plus chunk 1's trip). */
+  readonly firstChunk: { readonly url: number[]; readonly bare: number[] };
+  /** Answers whose chunks arrived together, on the URL. */
+  readonly together: number;
+}
+
+export async function streamDelays(ctx: BenchContext): Promise<StreamSamples> {
+  await ctx.control.deploy(FUNCTION, { code: STREAM_HANDLER });
+  const bare = await startBareServer({ streamHandler: STREAM_HANDLER }).catch(async (err: unknown) => {
+    await ctx.control.remove(FUNCTION);
+    throw err;
+  });
+  const urlAgent = keepAliveAgent(1);
+  const bareAgent = keepAliveAgent(1);
+  try {
+    const functionUrl = new URL(await ctx.control.createUrl(FUNCTION, "RESPONSE_STREAM"));
+    // The path form on the platform's port, whichever form CreateFunctionUrlConfig answered.
+    const id = /^([a-z0-9]+)\.lambda-url\./.exec(functionUrl.hostname)?.[1];
+    const path = id ? `/lambda-url/${id}/` : functionUrl.pathname;
+    const gap: StreamSamples["gap"] = { url: [], bare: [] };
+    const firstChunk: StreamSamples["firstChunk"] = { url: [], bare: [] };
+    let together = 0;
+    for (let i = 0; i < STREAM_WARMUP_REQUESTS + STREAM_REQUESTS; i++) {
+      if (i === STREAM_WARMUP_REQUESTS || i % 50 === 0)
+        ctx.progress(`http: streamed chunks ${Math.max(0, i - STREAM_WARMUP_REQUESTS)}/${STREAM_REQUESTS}`);
+      const u = await streamed(urlAgent, ctx.base, path);
+      const b = await streamed(bareAgent, bare.url, "/");
+      if (i < STREAM_WARMUP_REQUESTS) continue;
+      gap.url.push(u.second - u.first - STREAM_PAUSE_MS);
+      gap.bare.push(b.second - b.first - STREAM_PAUSE_MS);
+      firstChunk.url.push(u.first);
+      firstChunk.bare.push(b.first);
+      if (u.together) together++;
+    }
+    return { gap, firstChunk, together };
+  } finally {
+    urlAgent.destroy();
+    bareAgent.destroy();
+    bare.close();
+    await ctx.control.remove(FUNCTION);
+  }
+}
+
+/** One GET of a streamed answer, timing the arrival of each of the handler's two chunks. */
+function streamed(agent: http.Agent, base: URL, path: string): Promise<Arrivals> {
+  return new Promise((resolve, reject) => {
+    const start = performance.now();
+    const req = http.request({ host: base.hostname, port: base.port, method: "GET", path, agent }, (res) => {
+      let text = "";
+      let first: number | undefined;
+      let second: number | undefined;
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => {
+        const now = performance.now();
+        text += chunk;
+        if (first === undefined && text.length >= FIRST.length) first = now;
+        if (second === undefined && text.length >= FIRST.length + SECOND.length) second = now;
+      });
+      res.on("end", () => {
+        if (res.statusCode !== 200 || text !== FIRST + SECOND || first === undefined || second === undefined)
+          return reject(
+            new Error(
+              `streamed answer from ${base.host}${path}: HTTP ${res.statusCode} ${text.slice(0, 300)}`,
+            ),
+          );
+        resolve({ first: first - start, second: second - start, together: first === second });
+      });
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
