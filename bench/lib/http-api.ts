@@ -5,6 +5,7 @@
  * `$default` stage that deploys itself.
  */
 import type { Control } from "./functions.js";
+import { type Headers, keepAliveAgent, send } from "./http-client.js";
 
 export interface JwtApi {
   readonly apiId: string;
@@ -53,4 +54,21 @@ export async function createJwtApi(control: Control, functionArn: string, issuer
     throw err;
   }
   return { apiId, path: `/execute-api/${apiId}/hello`, remove };
+}
+
+/** The JWT route answers 200 with the function's `ok` to the token, and 401 without one. */
+export async function jwtRouteAnswers(base: URL, path: string, withToken: Headers): Promise<void> {
+  const agent = keepAliveAgent(1);
+  try {
+    const ok = await send(agent, base, path, withToken, null);
+    if (ok.status !== 200 || ok.body.toString("utf8") !== "ok")
+      throw new Error(
+        `GET ${path} with a token: HTTP ${ok.status} ${ok.body.toString("utf8").slice(0, 300)}`,
+      );
+    const refused = await send(agent, base, path, {}, null);
+    if (refused.status !== 401)
+      throw new Error(`GET ${path} without a token: HTTP ${refused.status}, expected 401`);
+  } finally {
+    agent.destroy();
+  }
 }
