@@ -6,6 +6,11 @@
  * (arrival 2 − arrival 1) − pause is what chunk 2's trip took beyond chunk 1's. The same handler
  * file behind a bare node:http server (`lib/bare-stream-server.ts`) gives the same gap with no
  * platform in the way, timer lateness included; the platform's share is the difference.
+ *
+ * That gap cannot see a delay every chunk pays alike (chunk 1 bears it too), so each chunk also
+ * carries the moment it was written on the machine's clock (`performance.timeOrigin + now()`, as
+ * figure 5 reads a function's start), and the client subtracts it from the moment it arrived: a
+ * direct trip time per chunk, exact to the two processes' clock readings (µs on one machine).
  */
 import http from "node:http";
 import { type BenchContext, type FigurePart, fmtMs, verdict } from "./lib/context.js";
@@ -20,25 +25,29 @@ export const STREAM_REQUESTS = 200;
 const STREAM_WARMUP_REQUESTS = 20;
 /** What a RESPONSE_STREAM URL may add to a chunk's trip, p50 and p99. */
 const TARGET_STREAM_ADDED_MS = 1;
-const FIRST = "first;";
-const SECOND = "second";
 
-export const STREAM_HANDLER = `export const handler = awslambda.streamifyResponse(async (event, responseStream) => {
+/** Each chunk is one line: the moment it was written, in ms on the machine's clock. */
+export const STREAM_HANDLER = `const stamp = () => \`\${performance.timeOrigin + performance.now()}\\n\`;
+export const handler = awslambda.streamifyResponse(async (event, responseStream) => {
   const out = awslambda.HttpResponseStream.from(responseStream, {
     statusCode: 200,
     headers: { "content-type": "text/plain" },
   });
-  out.write(${JSON.stringify(FIRST)});
+  out.write(stamp());
   await new Promise((resolve) => setTimeout(resolve, ${STREAM_PAUSE_MS}));
-  out.write(${JSON.stringify(SECOND)});
+  out.write(stamp());
   out.end();
 });
 `;
+
+const now = () => performance.timeOrigin + performance.now();
 
 /** One streamed answer: when each chunk arrived, in ms after the request was sent. */
 interface Arrivals {
   readonly first: number;
   readonly second: number;
+  /** Each chunk's trip, written → arrived, by the machine's clock. */
+  readonly trip: readonly [number, number];
   /** Both chunks came in one read: the first was held back until the second. */
   readonly together: boolean;
 }
@@ -48,6 +57,11 @@ export interface StreamSamples {
   readonly gap: { readonly url: number[]; readonly bare: number[] };
   /** Request sent → chunk 1 arrived (an invocation's start, plus chunk 1's trip). */
   readonly firstChunk: { readonly url: number[]; readonly bare: number[] };
+  /** Written → arrived by the machine's clock, chunk 1 and chunk 2. */
+  readonly trip: {
+    readonly url: readonly [number[], number[]];
+    readonly bare: readonly [number[], number[]];
+  };
   /** Answers whose chunks arrived together, on the URL. */
   readonly together: number;
 }
@@ -67,6 +81,7 @@ export async function streamDelays(ctx: BenchContext): Promise<StreamSamples> {
     const path = id ? `/lambda-url/${id}/` : functionUrl.pathname;
     const gap: StreamSamples["gap"] = { url: [], bare: [] };
     const firstChunk: StreamSamples["firstChunk"] = { url: [], bare: [] };
+    const trip: StreamSamples["trip"] = { url: [[], []], bare: [[], []] };
     let together = 0;
     for (let i = 0; i < STREAM_WARMUP_REQUESTS + STREAM_REQUESTS; i++) {
       if (i === STREAM_WARMUP_REQUESTS || i % 50 === 0)
@@ -78,9 +93,13 @@ export async function streamDelays(ctx: BenchContext): Promise<StreamSamples> {
       gap.bare.push(b.second - b.first - STREAM_PAUSE_MS);
       firstChunk.url.push(u.first);
       firstChunk.bare.push(b.first);
+      for (const k of [0, 1] as const) {
+        trip.url[k].push(u.trip[k]);
+        trip.bare[k].push(b.trip[k]);
+      }
       if (u.together) together++;
     }
-    return { gap, firstChunk, together };
+    return { gap, firstChunk, trip, together };
   } finally {
     urlAgent.destroy();
     bareAgent.destroy();
@@ -95,23 +114,43 @@ function streamed(agent: http.Agent, base: URL, path: string): Promise<Arrivals>
     const start = performance.now();
     const req = http.request({ host: base.hostname, port: base.port, method: "GET", path, agent }, (res) => {
       let text = "";
-      let first: number | undefined;
-      let second: number | undefined;
+      // When each line (chunk) was complete: on the client's own clock, and on the machine's.
+      const arrived: number[] = [];
+      const arrivedAt: number[] = [];
       res.setEncoding("utf8");
       res.on("data", (chunk: string) => {
-        const now = performance.now();
+        const t = performance.now();
+        const wall = now();
         text += chunk;
-        if (first === undefined && text.length >= FIRST.length) first = now;
-        if (second === undefined && text.length >= FIRST.length + SECOND.length) second = now;
+        const lines = text.split("\n").length - 1;
+        while (arrived.length < lines) {
+          arrived.push(t);
+          arrivedAt.push(wall);
+        }
       });
       res.on("end", () => {
-        if (res.statusCode !== 200 || text !== FIRST + SECOND || first === undefined || second === undefined)
+        const written = text.split("\n").slice(0, 2).map(Number);
+        const [first, second] = arrived;
+        const [w1, w2] = written;
+        if (
+          res.statusCode !== 200 ||
+          arrived.length !== 2 ||
+          first === undefined ||
+          second === undefined ||
+          !Number.isFinite(w1) ||
+          !Number.isFinite(w2)
+        )
           return reject(
             new Error(
               `streamed answer from ${base.host}${path}: HTTP ${res.statusCode} ${text.slice(0, 300)}`,
             ),
           );
-        resolve({ first: first - start, second: second - start, together: first === second });
+        resolve({
+          first: first - start,
+          second: second - start,
+          trip: [arrivedAt[0]! - w1!, arrivedAt[1]! - w2!],
+          together: first === second,
+        });
       });
       res.on("error", reject);
     });
@@ -135,6 +174,10 @@ export function streamPart(s: StreamSamples | undefined, reason: string | undefi
   const gap = { url: spread(s.gap.url), bare: spread(s.gap.bare) };
   const first = { url: spread(s.firstChunk.url), bare: spread(s.firstChunk.bare) };
   const added = { p50: gap.url.p50 - gap.bare.p50, p99: gap.url.p99 - gap.bare.p99 };
+  const trip = {
+    url: [spread(s.trip.url[0]), spread(s.trip.url[1])],
+    bare: [spread(s.trip.bare[0]), spread(s.trip.bare[1])],
+  };
   const pass = added.p50 <= TARGET_STREAM_ADDED_MS && added.p99 <= TARGET_STREAM_ADDED_MS && s.together === 0;
   const ms = (v: { p50: number; p99: number }) => `p50 ${fmtMs(v.p50)} ms p99 ${fmtMs(v.p99)} ms`;
   return {
@@ -144,7 +187,9 @@ export function streamPart(s: StreamSamples | undefined, reason: string | undefi
       `after chunk 1; (arrival 2 − arrival 1) − ${STREAM_PAUSE_MS} ms: URL ${ms(gap.url)} | bare node:http ` +
       `streaming the same handler ${ms(gap.bare)} | added by the platform ${ms(added)}` +
       `${s.together > 0 ? `, ${s.together} answers held chunk 1 back until chunk 2` : ""}; ` +
-      `request → chunk 1: URL ${ms(first.url)}, bare ${ms(first.bare)} ` +
+      `request → chunk 1: URL ${ms(first.url)}, bare ${ms(first.bare)}; ` +
+      `written → arrived by the machine's clock, chunk 1 / chunk 2: URL ${ms(trip.url[0]!)} / ${ms(trip.url[1]!)}, ` +
+      `bare ${ms(trip.bare[0]!)} / ${ms(trip.bare[1]!)} ` +
       `(target: added ≤${TARGET_STREAM_ADDED_MS} ms, p50 and p99) ${verdict(pass)}`,
     pass,
     data: {
@@ -152,6 +197,7 @@ export function streamPart(s: StreamSamples | undefined, reason: string | undefi
       pauseMs: STREAM_PAUSE_MS,
       gap,
       firstChunk: first,
+      trip,
       added,
       together: s.together,
       targetAddedMs: TARGET_STREAM_ADDED_MS,
