@@ -84,8 +84,8 @@ export async function streamDelays(ctx: BenchContext): Promise<StreamSamples> {
     const trip: StreamSamples["trip"] = { url: [[], []], bare: [[], []] };
     let together = 0;
     for (let i = 0; i < STREAM_WARMUP_REQUESTS + STREAM_REQUESTS; i++) {
-      if (i === STREAM_WARMUP_REQUESTS || i % 50 === 0)
-        ctx.progress(`http: streamed chunks ${Math.max(0, i - STREAM_WARMUP_REQUESTS)}/${STREAM_REQUESTS}`);
+      const timed = i - STREAM_WARMUP_REQUESTS;
+      if (timed >= 0 && timed % 50 === 0) ctx.progress(`http: streamed chunks ${timed}/${STREAM_REQUESTS}`);
       const u = await streamed(urlAgent, ctx.base, path);
       const b = await streamed(bareAgent, bare.url, "/");
       if (i < STREAM_WARMUP_REQUESTS) continue;
