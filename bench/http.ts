@@ -3,17 +3,30 @@
  * keep-alive node:http, beside, in the same run and under the same closed-loop load: the signed
  * Invoke API of the same function, a bare node:http server (the limit), the process-isolation
  * floor, workerd serving the same answer from a Worker, and serverless-offline (the last two
- * installed for the bench only, `lib/foreign-servers.ts`). Then the latency of the URL against
- * the bare server's, one connection, sequential requests.
+ * installed for the bench only, `lib/foreign-servers.ts`), and an HTTP API route of the same
+ * function behind a JWT authorizer. Then the latency of the URL against the bare server's, one
+ * connection, sequential requests, and the delay a RESPONSE_STREAM URL adds to a streamed chunk
+ * (`http-stream.ts`). A part that cannot run is printed as unavailable, with its reason.
  */
 import type { Agent } from "node:http";
 import { availableParallelism } from "node:os";
-import { type BenchContext, type FigureResult, fmtInt, fmtMs, fmtRatio, verdict } from "./lib/context.js";
+import { type StreamSamples, streamDelays, streamPart } from "./http-stream.js";
+import {
+  type BenchContext,
+  type FigurePart,
+  type FigureResult,
+  fmtInt,
+  fmtMs,
+  fmtRatio,
+  verdict,
+} from "./lib/context.js";
 import { startServerlessOffline, startWorkerd, TOOL_VERSIONS } from "./lib/foreign-servers.js";
 import { invokePath, PAYLOAD, REGION } from "./lib/functions.js";
+import { createJwtApi, JWT_API_AUDIENCE, type JwtApi, jwtRouteAnswers } from "./lib/http-api.js";
 import { type Headers, keepAliveAgent, send } from "./lib/http-client.js";
+import { startJwtIssuer } from "./lib/jwt-issuer.js";
 import { type BareServer, startBareServer } from "./lib/proc.js";
-import { overRuns, spread } from "./lib/stats.js";
+import { medianOfFew, overRuns, spread } from "./lib/stats.js";
 import { type LoadRun, load } from "./throughput.js";
 import { sequential } from "./warm-latency.js";
 
@@ -38,17 +51,23 @@ const TARGET_RATIO_TO_WORKERD = 1;
 const STRETCH_RATIO_TO_BARE = 0.5;
 const TARGET_ADDED_P50_MS = 0.15;
 const TARGET_ADDED_P99_MS = 1;
+/** An HTTP API route behind a JWT authorizer: at least this share of the URL's throughput. */
+const TARGET_JWT_API_RATIO = 0.8;
+/** The JWT route's token outlives the whole figure (it is signed once, before the load). */
+const TOKEN_TTL_SECONDS = 3600;
 /** Untimed load on the URL before the first run, as in the throughput figure (V8 warms up). */
 const FIGURE_WARMUP_MS = 4000;
 const FIGURE_WARMUP_REQUESTS = 3000;
 
 /** One server under load: where, what to send, and whose CPU time to count. */
 interface Side {
-  readonly key: "url" | "invoke" | "bare" | "floor" | "workerd" | "offline";
+  readonly key: "url" | "api" | "invoke" | "bare" | "floor" | "workerd" | "offline";
   readonly label: string;
   readonly base: URL;
   readonly path: string;
   readonly headers: Headers;
+  /** A POST of the event, or a GET (null) for the HTTP API's `GET /hello`. */
+  readonly body: Buffer | null;
   readonly serverPids: readonly number[];
   readonly instancePids: readonly number[];
   readonly runs: LoadRun[];
@@ -75,6 +94,8 @@ export async function httpTriggers(ctx: BenchContext, o: HttpOptions): Promise<F
   const unavailable: Record<string, string> = {};
   let latency: Record<"url" | "bare" | "invoke", number[]> = { url: [], bare: [], invoke: [] };
   const sides: Side[] = [];
+  let api: JwtApi | undefined;
+  let stream: StreamSamples | undefined;
   try {
     const functionUrl = await ctx.control.createUrl(FUNCTION);
     const id = urlIdOf(functionUrl);
@@ -96,11 +117,29 @@ export async function httpTriggers(ctx: BenchContext, o: HttpOptions): Promise<F
       else unavailable[name] = f.reason;
     }
 
+    // The HTTP API: its issuer, the API made through the management API, one token for all of
+    // its load, and a check that the route takes the token and refuses a call without one.
+    let apiHeaders: Headers | undefined;
+    try {
+      const issuer = await startJwtIssuer();
+      servers.push(issuer);
+      api = await createJwtApi(ctx.control, await ctx.control.arn(FUNCTION), issuer.url);
+      apiHeaders = { authorization: `Bearer ${await issuer.token(JWT_API_AUDIENCE, TOKEN_TTL_SECONDS)}` };
+      await jwtRouteAnswers(ctx.base, api.path, apiHeaders);
+    } catch (err) {
+      unavailable["HTTP API"] = (err as Error).message;
+      apiHeaders = undefined;
+    }
+
     const invoke = invokePath(FUNCTION);
     // One signature for all of the Invoke API's load, as in the throughput figure.
     const invokeHeaders = await ctx.signer.post(ctx.base, invoke, PAYLOAD);
-    const side = (s: Omit<Side, "runs" | "instancePids"> & { instancePids?: readonly number[] }) =>
-      sides.push({ instancePids: [], ...s, runs: [] });
+    const side = (
+      s: Omit<Side, "runs" | "instancePids" | "body"> & {
+        instancePids?: readonly number[];
+        body?: Buffer | null;
+      },
+    ) => sides.push({ instancePids: [], body: PAYLOAD, ...s, runs: [] });
     // Scale out first: as many concurrent calls as instances, each finding none idle.
     const agent = keepAliveAgent(o.instances);
     await Promise.all(
@@ -118,6 +157,18 @@ export async function httpTriggers(ctx: BenchContext, o: HttpOptions): Promise<F
       serverPids: platformPids,
       instancePids,
     });
+    // Right after the URL in each run, so that the machine's drift falls alike on both.
+    if (api && apiHeaders)
+      side({
+        key: "api",
+        label: "HTTP API + JWT",
+        base: ctx.base,
+        path: api.path,
+        headers: apiHeaders,
+        body: null,
+        serverPids: platformPids,
+        instancePids,
+      });
     side({
       key: "invoke",
       label: "signed Invoke",
@@ -165,19 +216,26 @@ export async function httpTriggers(ctx: BenchContext, o: HttpOptions): Promise<F
 
     ctx.progress("http: warming up");
     for (const s of sides) {
-      const warmupMs = s.key === "url" ? FIGURE_WARMUP_MS : FIGURE_WARMUP_MS / 4;
-      await load(s.base, s.path, s.headers, { ...o, durationMs: warmupMs }, [], []);
+      // The platform's sides get longer: its hot paths (and the JWT check's) need V8's optimiser.
+      const warmupMs =
+        s.key === "url" ? FIGURE_WARMUP_MS : s.key === "api" ? FIGURE_WARMUP_MS / 2 : FIGURE_WARMUP_MS / 4;
+      await load(s.base, s.path, s.headers, { ...o, durationMs: warmupMs }, [], [], undefined, s.body);
     }
     for (let run = 0; run < ctx.runs; run++) {
       ctx.progress(`http: throughput run ${run + 1}/${ctx.runs}`);
-      for (const s of sides)
-        s.runs.push(await load(s.base, s.path, s.headers, o, s.serverPids, s.instancePids));
+      // The URL and the JWT route, side by side, swap places every other run: on a drifting
+      // machine, the one measured second would otherwise always fare differently.
+      const swap = run % 2 === 1 && sides[1]?.key === "api";
+      for (const s of swap ? [sides[1]!, sides[0]!, ...sides.slice(2)] : sides)
+        s.runs.push(
+          await load(s.base, s.path, s.headers, o, s.serverPids, s.instancePids, undefined, s.body),
+        );
     }
 
     // Latency at one connection: the URL (no signing), the bare server, and the Invoke API
     // (signed per request, off the clock, as in the warm latency figure).
-    const url = sides[0]!;
-    const bareSide = sides[2]!;
+    const url = sides.find((s) => s.key === "url")!;
+    const bareSide = sides.find((s) => s.key === "bare")!;
     const signed = () => ctx.signer.post(ctx.base, invoke, PAYLOAD);
     const warm = { requests: 0, warmup: FIGURE_WARMUP_REQUESTS };
     await sequential(url.base, url.path, () => url.headers, warm);
@@ -190,7 +248,15 @@ export async function httpTriggers(ctx: BenchContext, o: HttpOptions): Promise<F
       latency.bare.push(...(await sequential(bareSide.base, bareSide.path, () => bareSide.headers, lo)));
       latency.invoke.push(...(await sequential(ctx.base, invoke, signed, lo)));
     }
+
+    ctx.progress("http: streamed chunks through a RESPONSE_STREAM URL");
+    try {
+      stream = await streamDelays(ctx);
+    } catch (err) {
+      unavailable.stream = (err as Error).message;
+    }
   } finally {
+    await api?.remove().catch((err: unknown) => ctx.progress(`http: deleting the HTTP API: ${err}`));
     for (const s of servers) s.close();
     await ctx.control.remove(FUNCTION);
   }
@@ -200,7 +266,13 @@ export async function httpTriggers(ctx: BenchContext, o: HttpOptions): Promise<F
   const url = median("url")!;
   const bare = median("bare")!;
   const workerd = median("workerd");
-  const errors = sides.slice(0, 2).reduce((n, s) => n + s.runs.reduce((m, r) => m + r.errors, 0), 0);
+  const errorsOf = (keys: readonly Side["key"][]) =>
+    sides
+      .filter((s) => keys.includes(s.key))
+      .reduce((n, s) => n + s.runs.reduce((m, r) => m + r.errors, 0), 0);
+  const errors = errorsOf(["url", "invoke"]);
+  const jwt = jwtApiResult(sides, errorsOf(["api"]), unavailable["HTTP API"]);
+  const streaming = streamPart(stream, unavailable.stream);
   const ratioToWorkerd = workerd === undefined ? undefined : url / workerd;
   const ratioToBare = url / bare;
   const lat = { url: spread(latency.url), bare: spread(latency.bare), invoke: spread(latency.invoke) };
@@ -208,7 +280,7 @@ export async function httpTriggers(ctx: BenchContext, o: HttpOptions): Promise<F
   const throughputPass =
     ratioToWorkerd !== undefined && ratioToWorkerd >= TARGET_RATIO_TO_WORKERD && errors === 0;
   const latencyPass = added.p50 <= TARGET_ADDED_P50_MS && added.p99 <= TARGET_ADDED_P99_MS;
-  const pass = throughputPass && latencyPass;
+  const pass = throughputPass && latencyPass && jwt.pass && streaming.pass;
   const mid = (s: Side, k: keyof LoadRun) => overRuns(s.runs.map((r) => r[k])).median;
   const perRun = (s: Side) => s.runs.map((r) => fmtInt(r.perSecond)).join(" ");
   const cpu = (s: Side) =>
@@ -224,8 +296,8 @@ export async function httpTriggers(ctx: BenchContext, o: HttpOptions): Promise<F
       `÷ bare ${fmtRatio(ratioToBare)} | added p50 ${fmtMs(added.p50)} ms p99 ${fmtMs(added.p99)} ms` +
       `${errors > 0 ? `, ${errors} failed requests` : ""} ` +
       `(target: ≥ workerd, stretch ≥${fmtRatio(STRETCH_RATIO_TO_BARE)} bare ` +
-      `${ratioToBare >= STRETCH_RATIO_TO_BARE ? "met" : "not met"}; added ≤${TARGET_ADDED_P50_MS} / ≤${TARGET_ADDED_P99_MS} ms) ` +
-      `${verdict(pass)}`,
+      `${ratioToBare >= STRETCH_RATIO_TO_BARE ? "met" : "not met"}; added ≤${TARGET_ADDED_P50_MS} / ≤${TARGET_ADDED_P99_MS} ms) | ` +
+      `${jwt.column} | ${streaming.column} ${verdict(pass)}`,
     notes: [
       `throughput, ${o.instances} in flight, ${cores} cores, per run (req/s) and CPU per request (server [+ instances]): ` +
         sides.map((s) => `${s.label} ${perRun(s)} (${cpu(s)})`).join(" | "),
@@ -238,6 +310,8 @@ export async function httpTriggers(ctx: BenchContext, o: HttpOptions): Promise<F
         `bare node:http p50 ${fmtMs(lat.bare.p50)} ms p99 ${fmtMs(lat.bare.p99)} ms | ` +
         `signed Invoke p50 ${fmtMs(lat.invoke.p50)} ms p99 ${fmtMs(lat.invoke.p99)} ms | ` +
         `added by the platform to a URL p50 ${fmtMs(added.p50)} ms p99 ${fmtMs(added.p99)} ms ${verdict(latencyPass)}`,
+      jwt.note,
+      streaming.note,
       `bench-only tools: workerd ${TOOL_VERSIONS.workerd}, serverless ${TOOL_VERSIONS.serverless} + ` +
         `serverless-offline ${TOOL_VERSIONS["serverless-offline"]} (bench/.tools)`,
     ],
@@ -253,7 +327,10 @@ export async function httpTriggers(ctx: BenchContext, o: HttpOptions): Promise<F
       ratioToBare,
       latency: lat,
       added,
+      jwtApi: jwt.data,
+      stream: streaming.data,
       targets: {
+        jwtApiRatio: TARGET_JWT_API_RATIO,
         ratioToWorkerd: TARGET_RATIO_TO_WORKERD,
         stretchRatioToBare: STRETCH_RATIO_TO_BARE,
         addedP50: TARGET_ADDED_P50_MS,
@@ -262,7 +339,49 @@ export async function httpTriggers(ctx: BenchContext, o: HttpOptions): Promise<F
       versions: TOOL_VERSIONS,
       perRun: Object.fromEntries(sides.map((s) => [s.key, s.runs])),
     },
-    headline: { perSecond: url, addedP50: added.p50, addedP99: added.p99, errors },
+    headline: {
+      perSecond: url,
+      addedP50: added.p50,
+      addedP99: added.p99,
+      errors,
+      ...jwt.headline,
+      ...streaming.headline,
+    },
+  };
+}
+
+/** The JWT route's throughput beside the URL's, run by run (each run loads both, one after the other). */
+function jwtApiResult(sides: readonly Side[], errors: number, reason: string | undefined): FigurePart {
+  const url = sides.find((s) => s.key === "url");
+  const api = sides.find((s) => s.key === "api");
+  if (!url || !api || api.runs.length === 0) {
+    const why = `HTTP API + JWT unavailable: ${reason ?? "not measured"}`;
+    return {
+      column: why,
+      note: `${why} ${verdict(false)}`,
+      pass: false,
+      data: { unavailable: reason },
+      headline: {},
+    };
+  }
+  const rates = overRuns(api.runs.map((r) => r.perSecond));
+  // Judged on the runs' own ratios: within a run the two windows are adjacent, so a slow
+  // spell of the machine falls on both far more often than across runs.
+  const perRunRatios = api.runs.map((r, i) => r.perSecond / url.runs[i]!.perSecond);
+  const ratio = medianOfFew(perRunRatios);
+  const pass = ratio >= TARGET_JWT_API_RATIO && errors === 0;
+  return {
+    column: `JWT API ÷ URL ${fmtRatio(ratio)} (target ≥${fmtRatio(TARGET_JWT_API_RATIO)})`,
+    note:
+      `HTTP API route GET /hello, JWT authorizer (RS256, one token), by path form, per run: ` +
+      api.runs
+        .map((r, i) => `${fmtInt(r.perSecond)}/s beside the URL's ${fmtInt(url.runs[i]!.perSecond)}/s`)
+        .join(", ") +
+      ` | ratios ${perRunRatios.map(fmtRatio).join(" ")}, median ${fmtRatio(ratio)}` +
+      `${errors > 0 ? `, ${errors} failed requests` : ""} (target ≥${fmtRatio(TARGET_JWT_API_RATIO)}) ${verdict(pass)}`,
+    pass,
+    data: { throughput: rates, ratio, perRunRatios, errors },
+    headline: { jwtApiPerSecond: rates.median, jwtApiRatio: ratio },
   };
 }
 

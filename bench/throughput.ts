@@ -147,6 +147,8 @@ export async function load(
   serverPids: readonly number[],
   instancePids: readonly number[],
   storeCpuMs?: () => number,
+  /** What each request sends: a POST of the event, or a GET (null) for a route that takes one. */
+  body: Buffer | null = PAYLOAD,
 ): Promise<LoadRun> {
   const agent = keepAliveAgent(o.instances);
   let measuring = false;
@@ -157,7 +159,7 @@ export async function load(
     while (!stopped) {
       let ok = false;
       try {
-        const reply = await send(agent, base, path, headers, PAYLOAD);
+        const reply = await send(agent, base, path, headers, body);
         ok = reply.status === 200 && !reply.headers["x-amz-function-error"];
       } catch {
         ok = false;

@@ -38,6 +38,15 @@ export interface FigureResult {
   readonly headline?: Readonly<Record<string, number>>;
 }
 
+/** One part of a figure that has several (figure 13): its column in the row, its note, its verdict. */
+export interface FigurePart {
+  readonly column: string;
+  readonly note: string;
+  readonly pass: boolean;
+  readonly data: Record<string, unknown>;
+  readonly headline: Record<string, number>;
+}
+
 /** Milliseconds with sensible precision for sub-millisecond and tens-of-milliseconds figures. */
 export function fmtMs(v: number): string {
   return v < 10 ? v.toFixed(2) : v.toFixed(1);

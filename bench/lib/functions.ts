@@ -130,11 +130,27 @@ export class Control {
   }
 
   /** Gives the function a URL with auth NONE (`CreateFunctionUrlConfig`); resolves to its `FunctionUrl`. */
-  async createUrl(name: string): Promise<string> {
+  async createUrl(name: string, invokeMode: "BUFFERED" | "RESPONSE_STREAM" = "BUFFERED"): Promise<string> {
     const res = await this.#client.call("POST", `/2021-10-31/functions/${encodeURIComponent(name)}/url`, {
-      body: JSON.stringify({ AuthType: "NONE" }),
+      body: JSON.stringify({ AuthType: "NONE", InvokeMode: invokeMode }),
     });
     return ((await res.json()) as { FunctionUrl: string }).FunctionUrl;
+  }
+
+  /** The function's ARN, as an HTTP API's integration names it. */
+  async arn(name: string): Promise<string> {
+    const res = await this.#client.call("GET", `/2015-03-31/functions/${encodeURIComponent(name)}`);
+    return ((await res.json()) as { Configuration: { FunctionArn: string } }).Configuration.FunctionArn;
+  }
+
+  /** One call of API Gateway v2's management API (`/v2/apis/…`, signed for `apigateway`); its JSON answer. */
+  async apigateway<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await this.#client.call(method, path, {
+      service: "apigateway",
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    return (text ? JSON.parse(text) : {}) as T;
   }
 
   /** Deletes the function, which stops its instances. */

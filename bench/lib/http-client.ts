@@ -54,17 +54,18 @@ export function keepAliveAgent(maxSockets: number): http.Agent {
   return new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets });
 }
 
-/** One POST; resolves once the whole response body has arrived. */
+/** One POST of `body`, or a GET when it is null; resolves once the whole response body has arrived. */
 export function send(
   agent: http.Agent,
   base: URL,
   path: string,
   headers: Headers,
-  body: Buffer,
+  body: Buffer | null,
 ): Promise<Reply> {
   return new Promise((resolve, reject) => {
+    const method = body === null ? "GET" : "POST";
     const req = http.request(
-      { host: base.hostname, port: base.port, method: "POST", path, headers, agent },
+      { host: base.hostname, port: base.port, method, path, headers, agent },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
@@ -75,7 +76,7 @@ export function send(
       },
     );
     req.on("error", reject);
-    req.end(body);
+    req.end(body ?? undefined);
   });
 }
 
