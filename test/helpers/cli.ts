@@ -63,7 +63,8 @@ export function output(child: ChildProcess) {
     get text() {
       return text;
     },
-    async waitFor(pattern: RegExp, timeoutMs = 10_000): Promise<RegExpExecArray> {
+    // A ceiling, not a wait: under a loaded CI machine `nimbus up` took over 10 s to say it runs.
+    async waitFor(pattern: RegExp, timeoutMs = 30_000): Promise<RegExpExecArray> {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const m = pattern.exec(text);
