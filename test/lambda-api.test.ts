@@ -16,9 +16,9 @@ import {
   GetLayerVersionByArnCommand,
   GetPolicyCommand,
   LambdaClient,
+  ListCodeSigningConfigsCommand,
   ListLayersCommand,
   PublishVersionCommand,
-  TagResourceCommand,
 } from "@aws-sdk/client-lambda";
 import { NimbusClient } from "../src/cli/client.js";
 import { CODE_URL_TTL_MS } from "../src/control/code-urls.js";
@@ -135,7 +135,7 @@ describe("operations Nimbus does not implement", () => {
         ),
     ],
     ["GetPolicy", () => t.lambda.send(new GetPolicyCommand({ FunctionName: fn }))],
-    ["TagResource", () => t.lambda.send(new TagResourceCommand({ Resource: arn, Tags: { team: "a" } }))],
+    ["ListCodeSigningConfigs", () => t.lambda.send(new ListCodeSigningConfigsCommand({}))],
     ["ListLayers", () => t.lambda.send(new ListLayersCommand({}))],
     [
       "GetLayerVersionByArn",

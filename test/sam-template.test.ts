@@ -2,7 +2,8 @@
  * End to end through `nimbus deploy --template` against a real platform: a SAM template's two
  * functions (one with a function URL, one with AutoPublishAlias) deployed, deployed again
  * with nothing to do, then changed in one setting; and a template outside the subset refused
- * with nothing changed.
+ * with nothing changed. What a stack no longer declares is deleted; a function it did not make
+ * is never taken over; AWS::AccountId resolves on a platform with no function yet.
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -12,12 +13,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import {
+  CreateFunctionCommand,
   GetAliasCommand,
+  GetFunctionCommand,
   GetFunctionConfigurationCommand,
+  InvokeCommand,
   ListVersionsByFunctionCommand,
 } from "@aws-sdk/client-lambda";
 import { cliEnv, exited, NIMBUS, nimbus, output } from "./helpers/cli.js";
-import { startPlatform, type TestPlatform } from "./helpers/platform.js";
+import { startPlatform, type TestPlatform, zipOf } from "./helpers/platform.js";
 
 let t: TestPlatform;
 let cli: (...args: string[]) => ReturnType<typeof nimbus>;
@@ -186,6 +190,138 @@ describe("nimbus deploy --template", () => {
   });
 });
 
+/** A stack directory with a function per name (each answers its name), and its template's path. */
+function stackDir(stack: string, fns: readonly string[]): string {
+  const root = join(mkdtempSync(join(tmpdir(), "nimbus-sam-")), stack);
+  for (const fn of fns) {
+    mkdirSync(join(root, fn), { recursive: true });
+    writeFileSync(join(root, fn, "index.mjs"), `export const handler = async () => ${JSON.stringify(fn)};`);
+  }
+  return join(root, "template.yaml");
+}
+
+function functionsTemplate(fns: readonly string[]): string {
+  const resources = fns
+    .map((fn) => `  ${fn}:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: ${fn}\n`)
+    .join("");
+  return `Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function:
+    Runtime: nodejs20.x
+    Handler: index.handler
+Resources:
+${resources}`;
+}
+
+describe("what a stack owns", () => {
+  test("a function removed from the template is planned for deletion, shown by a dry run, then deleted", async () => {
+    const template = stackDir("trim", ["Keep", "Drop"]);
+    try {
+      writeFileSync(template, functionsTemplate(["Keep", "Drop"]));
+      const first = await cli("deploy", "--template", template);
+      assert.equal(first.code, 0, first.stderr);
+      const made = await t.lambda.send(new GetFunctionCommand({ FunctionName: "trim-Drop" }));
+      assert.deepEqual(made.Tags, { "nimbus:stack": "trim", "nimbus:logical-id": "Drop" });
+      const kept = (await t.lambda.send(new GetFunctionCommand({ FunctionName: "trim-Keep" }))).Configuration;
+
+      writeFileSync(template, functionsTemplate(["Keep"]));
+      const dry = await cli("deploy", "--template", template, "--dry-run");
+      assert.equal(dry.code, 0, dry.stderr);
+      assert.match(dry.stdout, /^= unchanged function trim-Keep\n- delete function trim-Drop\n/m);
+      assert.match(dry.stdout, /dry run: 1 change\(s\) not applied\n$/);
+      await t.lambda.send(new GetFunctionCommand({ FunctionName: "trim-Drop" }));
+
+      const second = await cli("deploy", "--template", template);
+      assert.equal(second.code, 0, second.stderr);
+      assert.match(second.stdout, /^- delete function trim-Drop$/m);
+      assert.match(second.stdout, /applied 1 change\(s\)\n$/);
+      await assert.rejects(t.lambda.send(new GetFunctionCommand({ FunctionName: "trim-Drop" })), {
+        name: "ResourceNotFoundException",
+      });
+      const after = (await t.lambda.send(new GetFunctionCommand({ FunctionName: "trim-Keep" })))
+        .Configuration;
+      assert.equal(after?.RevisionId, kept?.RevisionId, "the function still declared is untouched");
+      const again = await cli("deploy", "--template", template);
+      assert.match(again.stdout, /\nno changes\n$/);
+    } finally {
+      await rm(join(template, "..", ".."), { recursive: true, force: true });
+    }
+  });
+
+  test("a function made by hand under a new resource's name is not taken over: the deploy is refused, naming it", async () => {
+    const template = stackDir("hand", ["Api", "Worker"]);
+    try {
+      writeFileSync(template, functionsTemplate(["Api"]));
+      assert.equal((await cli("deploy", "--template", template)).code, 0);
+      const zip = await zipOf({ "index.mjs": "export const handler = async () => 'by hand';" });
+      await t.lambda.send(
+        new CreateFunctionCommand({
+          FunctionName: "hand-Worker",
+          Runtime: "nodejs20.x",
+          Handler: "index.handler",
+          Role: "arn:aws:iam::000000000000:role/test",
+          Code: { ZipFile: zip },
+        }),
+      );
+      const before = (await t.lambda.send(new GetFunctionCommand({ FunctionName: "hand-Worker" })))
+        .Configuration;
+
+      writeFileSync(template, functionsTemplate(["Api", "Worker"]));
+      for (const dryRun of [["--dry-run"], []]) {
+        const res = await cli("deploy", "--template", template, ...dryRun);
+        assert.equal(res.code, 1, res.stdout);
+        assert.match(
+          res.stderr,
+          /^error: Worker: function hand-Worker already exists and was not made by a stack \(it has no nimbus:stack tag\); Nimbus does not take over a function it did not create\..* tag it nimbus:stack=hand and nimbus:logical-id=Worker\nnothing was changed\n$/,
+        );
+        assert.doesNotMatch(res.stdout, /^[+~-] /m);
+      }
+      const after = (await t.lambda.send(new GetFunctionCommand({ FunctionName: "hand-Worker" })))
+        .Configuration;
+      assert.equal(after?.RevisionId, before?.RevisionId, "the hand-made function is untouched");
+      assert.equal(after?.CodeSha256, before?.CodeSha256);
+
+      // Removed from the template, the hand-made function is not the stack's to delete either.
+      writeFileSync(template, functionsTemplate(["Api"]));
+      const res = await cli("deploy", "--template", template);
+      assert.equal(res.code, 0, res.stderr);
+      assert.doesNotMatch(res.stdout, /hand-Worker/);
+      await t.lambda.send(new GetFunctionCommand({ FunctionName: "hand-Worker" }));
+    } finally {
+      await rm(join(template, "..", ".."), { recursive: true, force: true });
+    }
+  });
+});
+
+describe("a template on a platform with no function yet", () => {
+  test("AWS::AccountId and !GetAtt X.Arn resolve to the platform's account", async () => {
+    const fresh = await startPlatform();
+    const template = stackDir("first", ["Caller", "Callee"]);
+    try {
+      writeFileSync(
+        join(template, "..", "Caller", "index.mjs"),
+        "export const handler = async () => [process.env.CALLEE, process.env.ACCOUNT];",
+      );
+      writeFileSync(
+        template,
+        functionsTemplate(["Caller", "Callee"]).replace(
+          "      CodeUri: Caller\n",
+          "      CodeUri: Caller\n      Environment:\n        Variables:\n          CALLEE: !GetAtt Callee.Arn\n          ACCOUNT: !Ref AWS::AccountId\n",
+        ),
+      );
+      const res = await nimbus(fresh.dataDir, "deploy", "--template", template);
+      assert.equal(res.code, 0, `${res.stdout}\n${res.stderr}`);
+      const callee = await fresh.lambda.send(new GetFunctionCommand({ FunctionName: "first-Callee" }));
+      const arn = callee.Configuration!.FunctionArn!;
+      const out = await fresh.lambda.send(new InvokeCommand({ FunctionName: "first-Caller" }));
+      assert.deepEqual(JSON.parse(Buffer.from(out.Payload!).toString()), [arn, arn.split(":")[4]]);
+    } finally {
+      await fresh.close();
+      await rm(join(template, "..", ".."), { recursive: true, force: true });
+    }
+  });
+});
+
 describe("templates with an HTTP API", () => {
   test("an HttpApi event makes the API, its route and stage; the route answers; a second run changes nothing", async () => {
     const stack = join(mkdtempSync(join(tmpdir(), "nimbus-sam-api-")), "bff");
@@ -239,6 +375,29 @@ Resources:
       const res = await fetch(`${t.url}/execute-api/${api.ApiId}/items/42`);
       assert.equal(res.status, 200);
       assert.equal(await res.text(), "item 42");
+
+      // The API dropped from the template (and the event that used it) is deleted; the function stays.
+      const text = readFileSync(template, "utf8");
+      writeFileSync(
+        template,
+        text.replace(/ {2}WebApi:[\s\S]*?(?= {2}Items:)/, "").replace(/ {6}Events:[\s\S]*$/, ""),
+      );
+      const dropped = await cli("deploy", "--template", template);
+      assert.equal(dropped.code, 0, `${dropped.stdout}\n${dropped.stderr}`);
+      assert.match(dropped.stdout, new RegExp(`^- delete HTTP API ${api.Name}$`, "m"));
+      const gw2 = new ApiGatewayV2Client({
+        endpoint: t.url,
+        region: "us-east-1",
+        credentials: t.platform.credentials,
+        maxAttempts: 1,
+      });
+      const left = (await gw2.send(new GetApisCommand({}))).Items ?? [];
+      gw2.destroy();
+      assert.equal(
+        left.find((a) => a.ApiId === api.ApiId),
+        undefined,
+      );
+      await t.lambda.send(new GetFunctionCommand({ FunctionName: "bff-Items" }));
     } finally {
       await rm(join(stack, ".."), { recursive: true, force: true });
     }

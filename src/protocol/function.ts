@@ -71,6 +71,8 @@ export interface FunctionRecord {
   readonly lastVersion: number;
   /** Its sandbox settings, when any are set (`nimbus sandbox`). */
   readonly sandbox?: FunctionSandbox | undefined;
+  /** Its tags (Lambda's TagResource), when it has any. */
+  readonly tags?: Readonly<Record<string, string>> | undefined;
 }
 
 /** Variables the platform sets; a function may not override them. */

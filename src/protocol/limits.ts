@@ -39,6 +39,10 @@ export const LOG_TAIL_BYTES = 4096;
 export const DEFAULT_INIT_TIMEOUT_MS = 10_000;
 export const MAX_FUNCTION_NAME_LENGTH = 64;
 export const MAX_DESCRIPTION_LENGTH = 256;
+/** Lambda's limits on a function's tags. */
+export const MAX_TAGS_PER_FUNCTION = 50;
+export const MAX_TAG_KEY_LENGTH = 128;
+export const MAX_TAG_VALUE_LENGTH = 256;
 export const MAX_HANDLER_LENGTH = 128;
 /** Lambda gives one vCPU per 1,769 MB of memory. */
 export const MB_PER_VCPU = 1769;

@@ -45,6 +45,8 @@ export const FUNCTIONS_MIGRATIONS: SqliteModuleMigrations = {
      );`,
     // A function's sandbox settings (tier, network), JSON; NULL: the platform's defaults.
     `ALTER TABLE functions ADD COLUMN sandbox TEXT;`,
+    // A function's tags (TagResource, template stacks' ownership), JSON; NULL: none.
+    `ALTER TABLE functions ADD COLUMN tags TEXT;`,
   ],
 };
 

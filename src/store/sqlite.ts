@@ -11,7 +11,7 @@ import type { Alias, FunctionRecord, FunctionVersion } from "../protocol/functio
 import { LATEST } from "../protocol/function.js";
 import type { FunctionSandbox } from "../protocol/sandbox.js";
 import type { ApiDeployment, HttpApi } from "../services/http-apis/model.js";
-import { type FunctionRow, toRecord, versionBody } from "./function-row.js";
+import { type FunctionRow, tagsColumn, toRecord, versionBody } from "./function-row.js";
 import { transferables } from "./packed-rows.js";
 import { SqliteHttpApisRepo } from "./sqlite-http-apis.js";
 import type { WriterRequest } from "./sqlite-log-worker.js";
@@ -67,11 +67,15 @@ export class SqliteStore implements MetadataStore {
     return rows.map(toRecord);
   }
 
-  async createFunction(latest: FunctionVersion, createdAt: number): Promise<boolean> {
+  async createFunction(
+    latest: FunctionVersion,
+    createdAt: number,
+    tags?: Readonly<Record<string, string>>,
+  ): Promise<boolean> {
     return this.#db.transaction(() => {
       const inserted = this.#db
-        .prepare("INSERT OR IGNORE INTO functions (name, created_at) VALUES (?, ?)")
-        .run(latest.functionName, createdAt);
+        .prepare("INSERT OR IGNORE INTO functions (name, created_at, tags) VALUES (?, ?, ?)")
+        .run(latest.functionName, createdAt, tagsColumn(tags));
       if (inserted.changes === 0) return false;
       this.#insertVersion(latest);
       return true;
@@ -146,6 +150,22 @@ export class SqliteStore implements MetadataStore {
     this.#db
       .prepare("UPDATE functions SET sandbox = ? WHERE name = ?")
       .run(value === undefined ? null : JSON.stringify(value), name);
+  }
+
+  async updateTags(
+    name: string,
+    change: (current: Readonly<Record<string, string>>) => Record<string, string>,
+  ): Promise<Record<string, string> | undefined> {
+    // One synchronous transaction: no other write to the row comes between the read and the write.
+    return this.#db.transaction(() => {
+      const row = this.#db.prepare("SELECT tags FROM functions WHERE name = ?").get(name) as
+        | { tags: string | null }
+        | undefined;
+      if (!row) return undefined;
+      const next = change(row.tags ? (JSON.parse(row.tags) as Record<string, string>) : {});
+      this.#db.prepare("UPDATE functions SET tags = ? WHERE name = ?").run(tagsColumn(next), name);
+      return next;
+    })();
   }
 
   async getEventInvokeConfig(

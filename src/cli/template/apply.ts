@@ -5,6 +5,7 @@
 import type { NimbusClient } from "../client.js";
 import { functionPath } from "../commands/functions.js";
 import { urlPath } from "../commands/urls.js";
+import { LOGICAL_ID_TAG, stackTags } from "./ownership.js";
 import { type BuiltCode, type CurrentState, describeStep, type Plan, type Step } from "./plan.js";
 import { APIGATEWAY } from "./state.js";
 
@@ -32,7 +33,7 @@ export async function applyPlan(
   for (let i = 0; i < steps.length; i++) {
     const step = steps[i]!;
     try {
-      await run(client, step, code, refs);
+      await run(client, plan.stackName, step, code, refs);
     } catch (err) {
       return {
         applied,
@@ -64,6 +65,7 @@ function qualified(arn: string, alias: string | undefined): string {
 
 async function run(
   client: NimbusClient,
+  stackName: string,
   s: Step,
   code: ReadonlyMap<string, BuiltCode>,
   refs: Map<string, string>,
@@ -81,16 +83,32 @@ async function run(
             FunctionName: s.fn.name,
             ...s.config,
             Code: { ZipFile: built.zip.toString("base64") },
+            // How a later deploy knows the function is the stack's, to update or delete.
+            Tags: stackTags(stackName, s.fn.logicalId),
           }),
         );
         refs.set(`arn:${s.fn.logicalId}`, qualified(fn.FunctionArn, s.fn.alias));
       } else if (s.action === "update") {
         if (s.code) await client.call("PUT", `${path}/code`, json({ ZipFile: built.zip.toString("base64") }));
-        if (s.changes.some((c) => !c.startsWith("code ")))
+        if (s.changes.some((c) => !c.startsWith("code ") && !c.startsWith(`${LOGICAL_ID_TAG} `)))
           await client.call("PUT", `${path}/configuration`, json(s.config));
+        if (s.changes.some((c) => c.startsWith(`${LOGICAL_ID_TAG} `))) {
+          const arn = refs.get(`arn:${s.fn.logicalId}`)!.split(":").slice(0, 7).join(":");
+          await client.call(
+            "POST",
+            `/2017-03-31/tags/${encodeURIComponent(arn)}`,
+            json({ Tags: stackTags(stackName, s.fn.logicalId) }),
+          );
+        }
       }
       return;
     }
+    case "stale-api":
+      await client.call("DELETE", `/v2/apis/${encodeURIComponent(s.apiId)}`, APIGATEWAY);
+      return;
+    case "stale-function":
+      await client.call("DELETE", functionPath(s.name));
+      return;
     case "alias": {
       if (s.action === "unchanged") return;
       const v = await client.json<{ Version: string }>("POST", functionPath(s.fn.name, "versions"), json({}));

@@ -9,10 +9,11 @@ import type { NimbusClient } from "../client.js";
 import { packageFunction } from "../commands/deploy.js";
 import type { Output } from "../context.js";
 import { applyPlan, describeResult } from "./apply.js";
+import { conflicts } from "./ownership.js";
 import { parseTemplate, TemplateProblems } from "./parse.js";
 import { type BuiltCode, changed, computePlan, describePlan } from "./plan.js";
 import type { StackSpec } from "./spec.js";
-import { readAccountId, readState } from "./state.js";
+import { readPlatform, readState } from "./state.js";
 
 export interface StackOptions {
   readonly template: string;
@@ -27,22 +28,25 @@ export function stackNameOf(o: StackOptions): string {
   return o.stackName ?? basename(dirname(resolve(o.template)));
 }
 
-/** Plans and applies once; the exit code: 0 applied or nothing to do, 1 failed, 2 the template is outside the subset. */
+/**
+ * Plans and applies once; the exit code: 0 applied or nothing to do, 1 failed or refused (a
+ * declared function exists and is not the stack's), 2 the template is outside the subset.
+ */
 export async function deployStack(
   client: NimbusClient,
   o: StackOptions,
   out: { stdout: Output; stderr: Output },
 ): Promise<{ code: number; stack?: StackSpec }> {
   const stackName = stackNameOf(o);
-  const accountId = await readAccountId(client);
+  const place = await readPlatform(client, o.region);
   let stack: StackSpec;
   try {
     stack = parseTemplate({
       file: o.template,
       text: await readFile(o.template, "utf8"),
       stackName,
-      region: o.region,
-      accountId,
+      region: place.region,
+      accountId: place.accountId,
       parameterOverrides: o.parameterOverrides ?? {},
     });
   } catch (err) {
@@ -65,7 +69,14 @@ export async function deployStack(
       sha256: createHash("sha256").update(built.zip).digest("base64"),
     });
   }
-  const state = await readState(client, stack, o.region, accountId);
+  const state = await readState(client, stack, place);
+  const refused = conflicts(stack, state);
+  if (refused.length > 0) {
+    out.stdout.write(`stack ${stackName} (${o.template})\n`);
+    for (const r of refused) out.stderr.write(`error: ${r}\n`);
+    out.stderr.write("nothing was changed\n");
+    return { code: 1, stack };
+  }
   const plan = computePlan(stack, code, state);
   out.stdout.write(`stack ${stackName} (${o.template})\n${describePlan(plan)}`);
   const changes = changed(plan);

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { conflicts } from "./ownership.js";
 import { parseTemplate } from "./parse.js";
 import {
   type BuiltCode,
@@ -63,6 +64,7 @@ const deployedFunction: CurrentFunction = {
   config: config(),
   alias: { version: "1", config: config({ Version: "1" }) },
   url: { FunctionUrl: "http://x/", AuthType: "NONE", InvokeMode: "BUFFERED" },
+  tags: { "nimbus:stack": "app", "nimbus:logical-id": "Hello" },
 };
 const deployedApi: CurrentApi = {
   apiId: "a1",
@@ -95,6 +97,7 @@ describe("planning a stack", () => {
       region: "us-east-1",
       accountId: undefined,
       functions: new Map(),
+      functionTags: new Map(),
       apis: new Map(),
     });
     assert.equal(
@@ -131,6 +134,7 @@ describe("planning a stack", () => {
       region: "us-east-1",
       accountId: "1",
       functions: new Map([["app-Hello", deployedFunction]]),
+      functionTags: new Map([["app-Hello", deployedFunction.tags]]),
       apis: new Map([["Api", deployedApi]]),
     });
     assert.equal(
@@ -168,6 +172,7 @@ describe("planning a stack", () => {
           },
         ],
       ]),
+      functionTags: new Map([["app-Hello", deployedFunction.tags]]),
       apis: new Map(),
     });
     const lines = describePlan(plan).split("\n");
@@ -181,5 +186,65 @@ describe("planning a stack", () => {
     );
     assert.equal(lines[2], "~ update URL of app-Hello:live: AuthType AWS_IAM → NONE");
     assert.doesNotMatch(describePlan(plan), /secret/);
+  });
+
+  test("what the stack made and no longer declares is deleted last, APIs before functions; others' functions are left", () => {
+    const plan = computePlan(stack, code, {
+      region: "us-east-1",
+      accountId: "1",
+      functions: new Map([["app-Hello", deployedFunction]]),
+      functionTags: new Map<string, Record<string, string>>([
+        ["app-Hello", deployedFunction.tags],
+        ["app-Old", { "nimbus:stack": "app", "nimbus:logical-id": "Old" }],
+        ["other-Old", { "nimbus:stack": "other", "nimbus:logical-id": "Old" }],
+        ["by-hand", {}],
+      ]),
+      apis: new Map([
+        ["Api", deployedApi],
+        ["OldApi", { ...deployedApi, apiId: "a2", name: "app-OldApi" }],
+      ]),
+    });
+    const lines = describePlan(plan).trimEnd().split("\n");
+    assert.deepEqual(lines.slice(-2), ["- delete HTTP API app-OldApi", "- delete function app-Old"]);
+    assert.doesNotMatch(describePlan(plan), /other-Old|by-hand/);
+  });
+
+  test("a resource renamed in the template, its FunctionName kept, is the same function, retagged", () => {
+    const plan = computePlan(stack, code, {
+      region: "us-east-1",
+      accountId: "1",
+      functions: new Map([
+        [
+          "app-Hello",
+          { ...deployedFunction, tags: { "nimbus:stack": "app", "nimbus:logical-id": "Greeter" } },
+        ],
+      ]),
+      functionTags: new Map([["app-Hello", { "nimbus:stack": "app", "nimbus:logical-id": "Greeter" }]]),
+      apis: new Map([["Api", deployedApi]]),
+    });
+    assert.match(describePlan(plan), /^~ update function app-Hello: nimbus:logical-id Greeter → Hello$/m);
+    assert.doesNotMatch(describePlan(plan), /delete function/);
+  });
+});
+
+describe("ownership", () => {
+  const state = (tags: Record<string, string>) => ({
+    region: "us-east-1",
+    accountId: "1",
+    functions: new Map(),
+    functionTags: new Map([["app-Hello", tags]]),
+    apis: new Map(),
+  });
+
+  test("a declared function that exists without the stack's tag is a conflict that says how to resolve it", () => {
+    const [byHand] = conflicts(stack, state({ team: "x" }));
+    assert.match(
+      byHand!,
+      /^Hello: function app-Hello already exists and was not made by a stack \(it has no nimbus:stack tag\)/,
+    );
+    assert.match(byHand!, /tag it nimbus:stack=app and nimbus:logical-id=Hello$/);
+    const [other] = conflicts(stack, state({ "nimbus:stack": "shop" }));
+    assert.match(other!, /already exists and belongs to stack shop; .* another FunctionName$/);
+    assert.deepEqual(conflicts(stack, state({ "nimbus:stack": "app" })), []);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * Reads what a stack's plan compares against, through the platform's APIs: each function's
- * configuration, its AutoPublishAlias and that version's configuration, its URL; the HTTP
- * APIs tagged with the stack's name, with their routes, integrations, authorizers and stages.
+ * configuration, its AutoPublishAlias and that version's configuration, its URL; every
+ * function's tags (which say the stack a function belongs to, if any); the HTTP APIs tagged
+ * with the stack's name, with their routes, integrations, authorizers and stages.
  */
 import type { NimbusClient } from "../client.js";
 import { functionPath } from "../commands/functions.js";
@@ -27,22 +28,58 @@ export async function optional<T>(
   return (await res.json()) as T;
 }
 
-/** The platform's account id, from any function's ARN; undefined while it has none. */
-export async function readAccountId(client: NimbusClient): Promise<string | undefined> {
-  const { Functions } = await client.json<{ Functions: Array<{ FunctionArn: string }> }>(
-    "GET",
-    "/2015-03-31/functions",
-    { query: { MaxItems: "1" } },
-  );
-  return Functions[0]?.FunctionArn.split(":")[4];
+/** Where the platform is, as its ARNs say: what AWS::Region and AWS::AccountId resolve to. */
+export interface PlatformPlace {
+  readonly region: string;
+  /** Undefined only on a platform too old to answer `GET /nimbus/v1/platform`. */
+  readonly accountId: string | undefined;
+}
+
+/** The platform's region and account id, from Nimbus's API: Lambda's has no operation that tells them. */
+export async function readPlatform(client: NimbusClient, fallbackRegion: string): Promise<PlatformPlace> {
+  const p = await optional<{ region: string; accountId: string }>(client, "/nimbus/v1/platform");
+  return p ?? { region: fallbackRegion, accountId: undefined };
+}
+
+/** How many ListTags calls are in flight at once while reading every function's tags. */
+const TAG_READS_IN_FLIGHT = 8;
+
+/** Every function's tags, by name: Lambda's ListFunctions does not carry them, so one ListTags each. */
+async function readAllTags(client: NimbusClient): Promise<Map<string, Record<string, string>>> {
+  const arns: Array<[string, string]> = [];
+  let marker: string | undefined;
+  do {
+    const page = await client.json<{
+      Functions: Array<{ FunctionName: string; FunctionArn: string }>;
+      NextMarker?: string;
+    }>("GET", "/2015-03-31/functions", {
+      query: { MaxItems: "1000", ...(marker ? { Marker: marker } : {}) },
+    });
+    for (const f of page.Functions) arns.push([f.FunctionName, f.FunctionArn]);
+    marker = page.NextMarker;
+  } while (marker);
+  const tags = new Map<string, Record<string, string>>();
+  for (let i = 0; i < arns.length; i += TAG_READS_IN_FLIGHT) {
+    await Promise.all(
+      arns.slice(i, i + TAG_READS_IN_FLIGHT).map(async ([name, arn]) => {
+        // A function deleted since the listing is simply not there.
+        const got = await optional<{ Tags?: Record<string, string> }>(
+          client,
+          `/2017-03-31/tags/${encodeURIComponent(arn)}`,
+        );
+        if (got) tags.set(name, got.Tags ?? {});
+      }),
+    );
+  }
+  return tags;
 }
 
 export async function readState(
   client: NimbusClient,
   stack: StackSpec,
-  region: string,
-  accountId: string | undefined,
+  place: PlatformPlace,
 ): Promise<CurrentState> {
+  const tags = await readAllTags(client);
   const functions = new Map<string, CurrentFunction>();
   for (const fn of stack.functions) {
     const config = await optional<LambdaConfig>(client, functionPath(fn.name, "configuration"));
@@ -69,11 +106,10 @@ export async function readState(
             fn.alias ? { query: { Qualifier: fn.alias } } : {},
           )
         : undefined;
-    functions.set(fn.name, { config, alias, url });
+    functions.set(fn.name, { config, alias, url, tags: tags.get(fn.name) ?? {} });
   }
-  const apis =
-    stack.apis.length > 0 ? await readApis(client, stack.stackName) : new Map<string, CurrentApi>();
-  return { region, accountId, functions, apis };
+  const apis = await readApis(client, stack.stackName, stack.apis.length > 0);
+  return { region: place.region, accountId: place.accountId, functions, functionTags: tags, apis };
 }
 
 interface Page<T> {
@@ -95,9 +131,20 @@ async function all<T>(client: NimbusClient, path: string): Promise<T[]> {
   return out;
 }
 
-/** The stack's HTTP APIs by logical id: those whose tags name the stack. */
-async function readApis(client: NimbusClient, stackName: string): Promise<Map<string, CurrentApi>> {
+/**
+ * The stack's HTTP APIs by logical id: those whose tags name the stack. `needed`: the template
+ * declares some; a platform without HTTP APIs is then an error, else it simply has none.
+ */
+async function readApis(
+  client: NimbusClient,
+  stackName: string,
+  needed: boolean,
+): Promise<Map<string, CurrentApi>> {
   const probe = await client.request("GET", "/v2/apis", APIGATEWAY);
+  if (probe.status >= 300 && !needed) {
+    await probe.body?.cancel();
+    return new Map();
+  }
   if (probe.status >= 300) {
     const text = (await probe.text()).slice(0, 300);
     throw new Error(

@@ -29,13 +29,14 @@ function memoryRepo(): FunctionsRepo {
         .filter((r) => after === undefined || r.name > after)
         .sort((a, b) => a.name.localeCompare(b.name))
         .slice(0, limit),
-    createFunction: async (latest, createdAt) => {
+    createFunction: async (latest, createdAt, tags) => {
       if (records.has(latest.functionName)) return false;
       records.set(latest.functionName, {
         name: latest.functionName,
         reservedConcurrency: undefined,
         createdAt,
         lastVersion: 0,
+        ...(tags && Object.keys(tags).length > 0 ? { tags } : {}),
       });
       versions.set(latest.functionName, [latest]);
       return true;
@@ -67,6 +68,13 @@ function memoryRepo(): FunctionsRepo {
     },
     setSandbox: async (name, sandbox) => {
       records.set(name, { ...records.get(name)!, sandbox });
+    },
+    updateTags: async (name, change) => {
+      const record = records.get(name);
+      if (!record) return undefined;
+      const tags = change(record.tags ?? {});
+      records.set(name, { ...record, tags });
+      return tags;
     },
     getAlias: async (fn, name) => aliases.get(key(fn, name)),
     listAliases: async (fn) => [...aliases.values()].filter((a) => a.functionName === fn),

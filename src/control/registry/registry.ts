@@ -41,6 +41,7 @@ import type {
   PublishSpec,
   SandboxSpec,
 } from "./spec.js";
+import { FunctionTags } from "./tags.js";
 import * as v from "./validate.js";
 
 export type { Target } from "./resolver.js";
@@ -67,6 +68,8 @@ export class Registry {
   /** Reads for invocations, from memory; told to forget a function on every write to it. */
   readonly #reads: Resolver;
   readonly #sandboxes: SandboxCapabilities | undefined;
+  /** Functions' tags: ListTags, TagResource, UntagResource. */
+  readonly tags: FunctionTags;
 
   constructor(deps: {
     store: FunctionsRepo;
@@ -88,6 +91,7 @@ export class Registry {
     this.#events = deps.events;
     this.#arn = deps.arn;
     this.#reads = new Resolver(deps.store, deps.arn, deps.random ?? Math.random);
+    this.tags = new FunctionTags(deps.store, deps.arn, (name) => this.#reads.forget(name));
   }
 
   /** Tells the dispatcher every reservation stored, at start. */
@@ -119,6 +123,8 @@ export class Registry {
       v.description(description),
       spec.architecture === undefined ? undefined : v.architecture(spec.architecture),
       spec.ephemeralStorageMb === undefined ? undefined : v.ephemeralStorageMb(spec.ephemeralStorageMb),
+      v.tags(spec.tags ?? {}),
+      v.tagCount(spec.tags ?? {}),
     );
     const deadLetterTarget = await this.#deadLetterTarget(spec.deadLetterTarget, name);
     if (await this.#store.getFunction(name)) throw conflictExists(name);
@@ -142,7 +148,7 @@ export class Registry {
       ...(spec.snapStart ? { snapStart: spec.snapStart } : {}),
       ...(spec.ephemeralStorageMb ? { ephemeralStorageMb: spec.ephemeralStorageMb } : {}),
     };
-    if (!(await this.#store.createFunction(latest, now))) throw conflictExists(name);
+    if (!(await this.#store.createFunction(latest, now, spec.tags))) throw conflictExists(name);
     this.#reads.forget(name);
     if (spec.publish === true) return this.publish(name, {});
     return latest;

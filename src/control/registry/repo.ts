@@ -18,8 +18,12 @@ export interface FunctionsRepo {
   getFunction(name: string): Promise<FunctionRecord | undefined>;
   /** Functions in name order, starting after `afterName`. */
   listFunctions(afterName: string | undefined, limit: number): Promise<FunctionRecord[]>;
-  /** Creates the function with its $LATEST version in one transaction; false if it exists. */
-  createFunction(latest: FunctionVersion, createdAt: number): Promise<boolean>;
+  /** Creates the function with its $LATEST version (and tags) in one transaction; false if it exists. */
+  createFunction(
+    latest: FunctionVersion,
+    createdAt: number,
+    tags?: Readonly<Record<string, string>>,
+  ): Promise<boolean>;
   /**
    * Replaces $LATEST if its revision is still `expectedRevision`; false otherwise. Used for
    * every update so concurrent updates cannot overwrite each other unseen.
@@ -35,6 +39,15 @@ export interface FunctionsRepo {
   setReservedConcurrency(name: string, value: number | undefined): Promise<void>;
   /** Sets or (undefined) clears a function's sandbox settings. */
   setSandbox(name: string, value: FunctionSandbox | undefined): Promise<void>;
+  /**
+   * Replaces a function's tags with what `change` makes of the current ones, atomically (two
+   * concurrent changes both apply); `change` may throw to refuse. Undefined if there is no
+   * such function.
+   */
+  updateTags(
+    name: string,
+    change: (current: Readonly<Record<string, string>>) => Record<string, string>,
+  ): Promise<Record<string, string> | undefined>;
   getAlias(functionName: string, name: string): Promise<Alias | undefined>;
   listAliases(functionName: string): Promise<Alias[]>;
   /** Inserts when `expectedRevision` is null (false if it exists), else replaces if it matches. */

@@ -33,6 +33,7 @@ export interface FunctionSpec {
   readonly ephemeralStorageMb?: number | undefined;
   /** Publishes version 1 once created. */
   readonly publish?: boolean | undefined;
+  readonly tags?: Readonly<Record<string, string>> | undefined;
 }
 
 /**

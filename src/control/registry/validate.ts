@@ -12,6 +12,9 @@ import {
   MAX_FUNCTION_NAME_LENGTH,
   MAX_HANDLER_LENGTH,
   MAX_MEMORY_MB,
+  MAX_TAG_KEY_LENGTH,
+  MAX_TAG_VALUE_LENGTH,
+  MAX_TAGS_PER_FUNCTION,
   MAX_TIMEOUT_S,
   MIN_EPHEMERAL_STORAGE_MB,
   MIN_MEMORY_MB,
@@ -25,6 +28,8 @@ const QUALIFIER = /^(\$LATEST|[a-zA-Z0-9-_]+)$/;
 const ALIAS = /^(?!^[0-9]+$)([a-zA-Z0-9-_]+)$/;
 const ENV_KEY = /^[a-zA-Z]([a-zA-Z0-9_])*$/;
 const VERSION_NUMBER = /^\d+$/;
+/** Lambda's pattern for tag keys and values: letters, digits, spaces and `_ . : / = + - @`. */
+const TAG_TEXT = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
 const MAX_QUALIFIER_LENGTH = 128;
 
 /** The architecture of this platform's workers: the only one a function may ask for. */
@@ -50,6 +55,10 @@ export const EXPECTED = {
   weight: "be a number from 0.0 to 1.0",
   weights: "have at most 1 entry",
   weightKey: "be published version numbers",
+  tagKey: `be 1 to ${MAX_TAG_KEY_LENGTH} letters, digits, spaces and _ . : / = + - @`,
+  tagValue: `be 0 to ${MAX_TAG_VALUE_LENGTH} letters, digits, spaces and _ . : / = + - @`,
+  tagReserved: "not start with aws:, a prefix reserved for AWS",
+  tagCount: `be at most ${MAX_TAGS_PER_FUNCTION} tags per function`,
 } as const;
 
 export function problem(field: string, value: unknown, rule: ProblemRule, expected: string): Problem {
@@ -170,4 +179,25 @@ export function routingWeights(weights: Readonly<Record<string, number>>): Probl
     if (!VERSION_NUMBER.test(ver)) found.push(problem(field, ver, "key", EXPECTED.weightKey));
   }
   return found;
+}
+
+/** Tags a caller sets: each key's and value's shape, and keys under the reserved `aws:` prefix. */
+export function tags(t: Readonly<Record<string, string>>): Problem[] {
+  const found: Problem[] = [];
+  const reserved: string[] = [];
+  for (const [k, val] of Object.entries(t)) {
+    if (k.length === 0 || k.length > MAX_TAG_KEY_LENGTH || !TAG_TEXT.test(k))
+      found.push(problem("tags", k, "key", EXPECTED.tagKey));
+    else if (k.toLowerCase().startsWith("aws:")) reserved.push(k);
+    if (val.length > MAX_TAG_VALUE_LENGTH || !TAG_TEXT.test(val))
+      found.push(problem(`tags.${k}`, val, "length", EXPECTED.tagValue));
+  }
+  if (reserved.length > 0) found.push(problem("tags", reserved, "reserved", EXPECTED.tagReserved));
+  return found;
+}
+
+/** How many tags a function holds once a change applies. */
+export function tagCount(t: Readonly<Record<string, string>>): Problem | undefined {
+  const n = Object.keys(t).length;
+  return n > MAX_TAGS_PER_FUNCTION ? problem("tags", n, "entries", EXPECTED.tagCount) : undefined;
 }

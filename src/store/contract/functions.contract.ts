@@ -238,6 +238,76 @@ export function functionsContract(open: OpenRepo<FunctionsRepo>): void {
       assert.equal(cleared !== undefined && "sandbox" in cleared, false, "cleared settings leave no key");
     }));
 
+  test("tags given at creation read back with the function, and a function without tags has no key", () =>
+    withRepo(open, async ({ repo }) => {
+      const tags = { team: "a", "nimbus:stack": "shop", quote: 'é " \\', empty: "" };
+      await repo.createFunction(version("tagged"), T0_MS, tags);
+      await repo.createFunction(version("plain"), T0_MS, {});
+      assert.deepEqual((await repo.getFunction("tagged"))?.tags, tags);
+      assert.deepEqual(
+        (await repo.listFunctions(undefined, 10)).find((f) => f.name === "tagged")?.tags,
+        tags,
+      );
+      const plain = await repo.getFunction("plain");
+      assert.equal(plain !== undefined && "tags" in plain, false, "no tags leave no key");
+    }));
+
+  test("tags are changed from the current ones; removing the last leaves none; a missing function is undefined", () =>
+    withRepo(open, async ({ repo }) => {
+      await repo.createFunction(version("fn"), T0_MS, { a: "1" });
+      const seen: Record<string, string>[] = [];
+      const added = await repo.updateTags("fn", (cur) => {
+        seen.push({ ...cur });
+        return { ...cur, b: "2" };
+      });
+      assert.deepEqual(seen, [{ a: "1" }]);
+      assert.deepEqual(added, { a: "1", b: "2" });
+      assert.deepEqual((await repo.getFunction("fn"))?.tags, { a: "1", b: "2" });
+      assert.deepEqual(await repo.updateTags("fn", () => ({})), {});
+      const cleared = await repo.getFunction("fn");
+      assert.equal(cleared !== undefined && "tags" in cleared, false);
+      assert.equal(await repo.updateTags("ghost", () => ({ a: "1" })), undefined);
+      assert.equal(await repo.getFunction("ghost"), undefined, "no function is made");
+    }));
+
+  test("a change that throws changes nothing", () =>
+    withRepo(open, async ({ repo }) => {
+      await repo.createFunction(version("fn"), T0_MS, { a: "1" });
+      await assert.rejects(
+        repo.updateTags("fn", () => {
+          throw new Error("refused");
+        }),
+        /refused/,
+      );
+      assert.deepEqual((await repo.getFunction("fn"))?.tags, { a: "1" });
+    }));
+
+  test("concurrent tag changes each apply: none is lost", () =>
+    withRepo(open, async ({ repo }) => {
+      await repo.createFunction(version("fn"), T0_MS);
+      await Promise.all(
+        Array.from({ length: 8 }, (_, i) => repo.updateTags("fn", (cur) => ({ ...cur, [`k${i}`]: `${i}` }))),
+      );
+      assert.deepEqual(Object.keys((await repo.getFunction("fn"))?.tags ?? {}).sort(), [
+        "k0",
+        "k1",
+        "k2",
+        "k3",
+        "k4",
+        "k5",
+        "k6",
+        "k7",
+      ]);
+    }));
+
+  test("deleting a function deletes its tags: a function made again under its name has none", () =>
+    withRepo(open, async ({ repo }) => {
+      await repo.createFunction(version("fn"), T0_MS, { a: "1" });
+      await repo.deleteFunction("fn");
+      await repo.createFunction(version("fn"), T0_MS);
+      assert.equal((await repo.getFunction("fn"))?.tags, undefined);
+    }));
+
   test("account usage counts functions, and the code size of every version, published ones in full", () =>
     withRepo(open, async ({ repo }) => {
       assert.deepEqual(await repo.accountUsage(), { functionCount: 0, totalCodeSize: 0 });

@@ -3,7 +3,7 @@ import type { AccountUsage, FunctionsRepo } from "../../control/registry/repo.js
 import type { Alias, FunctionRecord, FunctionVersion } from "../../protocol/function.js";
 import { LATEST } from "../../protocol/function.js";
 import type { FunctionSandbox } from "../../protocol/sandbox.js";
-import { type FunctionRow, toRecord, versionBody } from "../function-row.js";
+import { type FunctionRow, tagsColumn, toRecord, versionBody } from "../function-row.js";
 import type { Sql, Tx } from "./connect.js";
 import type { ModuleMigrations } from "./migrate.js";
 
@@ -38,6 +38,8 @@ export const FUNCTIONS_MIGRATIONS: ModuleMigrations = {
        body text NOT NULL,
        PRIMARY KEY (function_name, name)
      );`,
+    // A function's tags (TagResource, template stacks' ownership), JSON as text; NULL: none.
+    `ALTER TABLE functions ADD COLUMN tags text;`,
   ],
 };
 
@@ -64,11 +66,16 @@ export class PostgresFunctionsRepo implements FunctionsRepo {
     return rows.map(toRecord);
   }
 
-  async createFunction(latest: FunctionVersion, createdAt: number): Promise<boolean> {
+  async createFunction(
+    latest: FunctionVersion,
+    createdAt: number,
+    tags?: Readonly<Record<string, string>>,
+  ): Promise<boolean> {
     return this.#sql.begin(async (tx) => {
       // A concurrent create of the same name waits on the key, then inserts nothing.
-      const inserted = await tx`INSERT INTO functions (name, created_at)
-        VALUES (${latest.functionName}, ${createdAt}) ON CONFLICT (name) DO NOTHING RETURNING name`;
+      const inserted = await tx`INSERT INTO functions (name, created_at, tags)
+        VALUES (${latest.functionName}, ${createdAt}, ${tagsColumn(tags)})
+        ON CONFLICT (name) DO NOTHING RETURNING name`;
       if (inserted.length === 0) return false;
       await insertVersion(tx, latest);
       return true;
@@ -126,6 +133,21 @@ export class PostgresFunctionsRepo implements FunctionsRepo {
   async setSandbox(name: string, value: FunctionSandbox | undefined): Promise<void> {
     const text = value === undefined ? null : JSON.stringify(value);
     await this.#sql`UPDATE functions SET sandbox = ${text} WHERE name = ${name}`;
+  }
+
+  async updateTags(
+    name: string,
+    change: (current: Readonly<Record<string, string>>) => Record<string, string>,
+  ): Promise<Record<string, string> | undefined> {
+    return this.#sql.begin(async (tx) => {
+      // The row stays locked until commit: a concurrent change reads what this one wrote.
+      const [row] = await tx<{ tags: string | null }[]>`
+        SELECT tags FROM functions WHERE name = ${name} FOR UPDATE`;
+      if (!row) return undefined;
+      const next = change(row.tags ? (JSON.parse(row.tags) as Record<string, string>) : {});
+      await tx`UPDATE functions SET tags = ${tagsColumn(next)} WHERE name = ${name}`;
+      return next;
+    });
   }
 
   async getAlias(functionName: string, name: string): Promise<Alias | undefined> {

@@ -105,9 +105,10 @@ export function createFunction(body: Body): FunctionSpec {
     ephemeralStorageMb: f.ephemeralStorage(),
     publish: body.Publish === true,
   };
+  const tags = f.tags();
   f.done();
   const code = zipFile(typeof body.Code === "object" && body.Code !== null ? (body.Code as Body) : {});
-  return { ...spec, functionName: functionName!, runtime: runtime!, code };
+  return { ...spec, functionName: functionName!, runtime: runtime!, code, ...(tags ? { tags } : {}) };
 }
 
 /** UpdateFunctionConfiguration's body. */
@@ -184,6 +185,48 @@ export function updateAlias(body: Body): AliasPatch {
   };
   f.done();
   return patch;
+}
+
+/**
+ * The function a tagging operation names: Lambda takes only a function's unqualified ARN, of
+ * this platform's region and account (any other names no function here).
+ */
+export function taggedFunction(raw: string, platform: { region: string; accountId: string }): string {
+  const ref = raw.startsWith("arn:") ? parseFunctionArn(raw) : undefined;
+  if (!ref)
+    throw v.invalid(
+      "resource",
+      raw,
+      "be a function's ARN: arn:aws:lambda:REGION:ACCOUNT:function:NAME",
+      "pattern",
+    );
+  v.report(v.functionName(ref.name));
+  if (ref.qualifier !== undefined) {
+    throw new NimbusError(
+      "InvalidParameter",
+      `Tags on function aliases and versions are not supported. Please specify a function ARN: ${raw} names ${ref.name}:${ref.qualifier}`,
+    );
+  }
+  const [, , , region, account] = raw.split(":");
+  if (region !== platform.region || account !== platform.accountId)
+    throw new NimbusError("NotFound", `Function not found: ${raw}`);
+  return ref.name;
+}
+
+/** TagResource's body: `{ Tags }`, a map of strings. */
+export function tagResource(body: Body): Record<string, string> {
+  const f = new Fields(body);
+  if (body.Tags === undefined)
+    f.problems.push(v.problem("tags", undefined, "required", "be a map of strings to strings"));
+  const tags = f.tags();
+  f.done();
+  return tags ?? {};
+}
+
+/** UntagResource's `tagKeys` query parameters: at least one. */
+export function untagKeys(keys: readonly string[]): string[] {
+  if (keys.length === 0) throw v.invalid("tagKeys", undefined, "name at least one tag key", "required");
+  return [...keys];
 }
 
 /** PutFunctionConcurrency's body: the number of instances to reserve. */
@@ -308,6 +351,22 @@ class Fields {
     for (const [k, val] of Object.entries(vars)) {
       if (typeof val === "string") out[k] = val;
       else this.problems.push(v.problem(`environment.${k}`, val, "type", "be a string"));
+    }
+    return out;
+  }
+
+  /** Tags: a map of strings to strings. */
+  tags(): Record<string, string> | undefined {
+    const raw = this.#body.Tags;
+    if (raw === undefined) return undefined;
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+      this.problems.push(v.problem("tags", raw, "type", "be a map of strings to strings"));
+      return undefined;
+    }
+    const out: Record<string, string> = {};
+    for (const [k, val] of Object.entries(raw)) {
+      if (typeof val === "string") out[k] = val;
+      else this.problems.push(v.problem(`tags.${k}`, val, "type", "be a string"));
     }
     return out;
   }

@@ -85,7 +85,8 @@ export function lambdaApi(d: LambdaApiDeps): Hono<SurfaceEnv> {
     const { fn, record } = await d.registry.get(ref.name, ref.qualifier);
     // On the host and port the caller reached, which is where it can fetch from.
     const codeUrl = d.codeUrls.sign(new URL(c.req.url).origin, fn.packageId);
-    return c.json(getFunctionBody(d.arn, fn, record, codeUrl, d.snapStart(fn)));
+    const tags = await d.registry.tags.list(fn.functionName);
+    return c.json(getFunctionBody(d.arn, fn, record, codeUrl, tags, d.snapStart(fn)));
   });
   app.delete("/2015-03-31/functions/:name", async (c) => {
     const ref = decode.functionRef(name(c), c.req.query("Qualifier"));
@@ -178,6 +179,20 @@ export function lambdaApi(d: LambdaApiDeps): Hono<SurfaceEnv> {
   app.get("/2016-08-19/account-settings", accountSettings);
   // The AWS CLI v2 sends it with a trailing slash, the JS SDK without.
   app.get("/2016-08-19/account-settings/", accountSettings);
+
+  // ── Tags: on a function, named by its unqualified ARN ───────────────────────
+  const TAGS = "/2017-03-31/tags/:arn";
+  const tagged = (c: Context) => decode.taggedFunction(c.req.param("arn")!, d.arn);
+  app.get(TAGS, async (c) => c.json({ Tags: await d.registry.tags.list(tagged(c)) }));
+  app.post(TAGS, async (c) => {
+    const tags = decode.tagResource(await json(c));
+    await d.registry.tags.add(tagged(c), tags);
+    return c.body(null, 204);
+  });
+  app.delete(TAGS, async (c) => {
+    await d.registry.tags.remove(tagged(c), decode.untagKeys(c.req.queries("tagKeys") ?? []));
+    return c.body(null, 204);
+  });
 
   // ── Event invoke configuration (async retries, event age, destinations) ──
   const EIC = "/2019-09-25/functions/:name/event-invoke-config";

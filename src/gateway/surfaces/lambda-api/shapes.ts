@@ -67,11 +67,14 @@ export function getFunctionBody(
   fn: FunctionVersion,
   record: FunctionRecord,
   codeUrl: string,
+  tags: Readonly<Record<string, string>>,
   snap?: SnapStartView,
 ): Record<string, unknown> {
   return {
     Configuration: functionConfiguration(ctx, fn, snap),
     Code: { RepositoryType: "S3", Location: codeUrl },
+    // Lambda leaves Tags out when the function has none.
+    ...(Object.keys(tags).length > 0 ? { Tags: { ...tags } } : {}),
     ...(record.reservedConcurrency === undefined
       ? {}
       : { Concurrency: { ReservedConcurrentExecutions: record.reservedConcurrency } }),

@@ -28,16 +28,13 @@ export const UNSUPPORTED_OPERATIONS: readonly UnsupportedOperation[] = [
   op("GET", "/2015-03-31/event-source-mappings/{UUID}", "GetEventSourceMapping"),
   op("PUT", "/2015-03-31/event-source-mappings/{UUID}", "UpdateEventSourceMapping"),
   op("DELETE", "/2015-03-31/event-source-mappings/{UUID}", "DeleteEventSourceMapping"),
-  // Permissions, resource policies and tags
+  // Permissions and resource policies
   op("GET", "/2015-03-31/functions/{FunctionName}/policy", "GetPolicy"),
   op("POST", "/2015-03-31/functions/{FunctionName}/policy", "AddPermission"),
   op("DELETE", "/2015-03-31/functions/{FunctionName}/policy/{StatementId}", "RemovePermission"),
   op("GET", "/2026-07-09/resource-policy/{ResourceArn}", "GetResourcePolicy"),
   op("PUT", "/2026-07-09/resource-policy/{ResourceArn}", "PutResourcePolicy"),
   op("DELETE", "/2026-07-09/resource-policy/{ResourceArn}", "DeleteResourcePolicy"),
-  op("GET", "/2017-03-31/tags/{Resource}", "ListTags"),
-  op("POST", "/2017-03-31/tags/{Resource}", "TagResource"),
-  op("DELETE", "/2017-03-31/tags/{Resource}", "UntagResource"),
   // Layers
   op("GET", "/2018-10-31/layers", (q) =>
     q.get("find") === "LayerVersion" ? "GetLayerVersionByArn" : "ListLayers",

@@ -1,6 +1,6 @@
 /**
- * Nimbus's own API, where no existing contract fits: function logs (query and follow) and
- * invocation records of asynchronous invocations.
+ * Nimbus's own API, where no existing contract fits: function logs (query and follow),
+ * invocation records of asynchronous invocations, and where the platform is (region, account).
  */
 import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
@@ -26,8 +26,14 @@ export function nimbusApi(d: {
   /** The usage records (runs) of a request id, stored up to now. */
   runs: (requestId: string) => Promise<UsageRecord[]>;
   now?: () => number;
+  /** Where the platform's ARNs say it is: what a template's AWS::Region and AWS::AccountId resolve to. */
+  arn: { readonly region: string; readonly accountId: string };
 }): Hono<SurfaceEnv> {
   const app = new Hono<SurfaceEnv>();
+
+  // Lambda's API has no operation that answers the account id (GetAccountSettings does not):
+  // without this a client learns it only from an existing function's ARN.
+  app.get("/nimbus/v1/platform", (c) => c.json({ region: d.arn.region, accountId: d.arn.accountId }));
 
   app.get("/nimbus/v1/invocations", async (c) => {
     const status = c.req.query("status");
