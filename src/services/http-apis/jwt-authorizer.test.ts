@@ -206,6 +206,24 @@ test("a token signed by a rotated-in key makes the authorizer fetch the keys aga
   }
 });
 
+test("a token seen before passes again, but not once it has expired, though it was verified", async () => {
+  const a = authorizer();
+  const token = await sign({ exp: nowSec() + 30 });
+  assert.equal((await a.authorize(bearer(token))).kind, "allow");
+  assert.equal((await a.authorize(bearer(token))).kind, "allow");
+  clock.advance(31_000);
+  assert.equal(denied(await a.authorize(bearer(token))).status, 401);
+  // Another token of the same subject, still valid, passes.
+  assert.equal((await a.authorize(bearer(await sign({})))).kind, "allow");
+});
+
+test("a token refused once is refused again (refusals are not kept as passes)", async () => {
+  const a = authorizer();
+  const token = await sign({ aud: "other-api" });
+  assert.equal(denied(await a.authorize(bearer(token))).status, 401);
+  assert.equal(denied(await a.authorize(bearer(token))).status, 401);
+});
+
 test("a key set given directly is used without discovery", async () => {
   const a = authorizer({ jwksUri: `${issuer.url}/keys` });
   const hits = issuer.discoveryHits;

@@ -76,6 +76,17 @@ const ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256
 
 type KeySet = ReturnType<typeof createRemoteJWKSet>;
 
+/**
+ * Tokens whose signature, issuer and audience were checked, kept so that a client sending the
+ * same token again costs a map read instead of a signature check (an RS256 verification was
+ * most of a JWT route's extra cost per request). `exp` and `nbf` are checked again on every
+ * request against the clock; an entry lives at most VERIFIED_TTL_MS, after which the token is
+ * verified again against the key set as it is then (so a withdrawn key stops being honoured
+ * once the key set is refreshed).
+ */
+const VERIFIED_TTL_MS = 60_000;
+const MAX_VERIFIED = 10_000;
+
 export class JwtAuthorizer {
   readonly #config: JwtAuthorizerConfig;
   readonly #source: IdentitySource;
@@ -85,6 +96,7 @@ export class JwtAuthorizer {
   readonly #cooldownMs: number;
   readonly #maxAgeMs: number;
   #keys: Promise<KeySet> | undefined;
+  readonly #verified = new Map<string, { readonly payload: JWTPayload; readonly until: number }>();
 
   /** Throws `InvalidParameter` for a malformed identity source. */
   constructor(config: JwtAuthorizerConfig, deps: JwtAuthorizerDeps) {
@@ -103,21 +115,29 @@ export class JwtAuthorizer {
     if (raw === undefined) return unauthorized(`no token in ${this.#source.expression}`);
     const token = /^bearer\s+/i.test(raw) ? raw.replace(/^bearer\s+/i, "") : raw;
 
+    const now = this.#clock.now();
     let payload: JWTPayload;
-    try {
-      const keys = await this.#keySet();
-      ({ payload } = await jwtVerify(token, keys, {
-        issuer: this.#config.issuer,
-        algorithms: ALGORITHMS,
-        currentDate: new Date(this.#clock.now()),
-        requiredClaims: ["exp"],
-      }));
-    } catch (err) {
-      return unauthorized(describe(err));
+    const known = this.#verified.get(token);
+    if (known && known.until > now && timeProblem(known.payload, now) === undefined) {
+      payload = known.payload;
+    } else {
+      if (known) this.#verified.delete(token);
+      try {
+        const keys = await this.#keySet();
+        ({ payload } = await jwtVerify(token, keys, {
+          issuer: this.#config.issuer,
+          algorithms: ALGORITHMS,
+          currentDate: new Date(now),
+          requiredClaims: ["exp"],
+        }));
+      } catch (err) {
+        return unauthorized(describe(err));
+      }
+      const audience = audienceProblem(payload, this.#config.audience);
+      if (audience !== undefined) return unauthorized(audience);
+      if (this.#verified.size >= MAX_VERIFIED) this.#verified.delete(this.#verified.keys().next().value!);
+      this.#verified.set(token, { payload, until: now + VERIFIED_TTL_MS });
     }
-
-    const audience = audienceProblem(payload, this.#config.audience);
-    if (audience !== undefined) return unauthorized(audience);
 
     const tokenScopes = scopesOf(payload);
     if (routeScopes.length > 0 && !routeScopes.some((s) => tokenScopes.includes(s)))
@@ -162,6 +182,14 @@ export class JwtAuthorizer {
       [customFetch]: this.#fetch,
     });
   }
+}
+
+/** Why a verified token no longer holds at `now` (expired, or not yet valid), as jose would say. */
+function timeProblem(payload: JWTPayload, now: number): string | undefined {
+  const seconds = Math.floor(now / 1000);
+  if (typeof payload.exp === "number" && payload.exp <= seconds) return "the token has expired";
+  if (typeof payload.nbf === "number" && payload.nbf > seconds) return "the token is not valid yet";
+  return undefined;
 }
 
 function unauthorized(reason: string): JwtDecision {
