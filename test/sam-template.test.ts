@@ -323,9 +323,14 @@ describe("a template on a platform with no function yet", () => {
 });
 
 describe("templates with an HTTP API", () => {
-  test("an HttpApi event makes the API, its route and stage; the route answers; a second run changes nothing", async () => {
+  test("two functions, an HTTP API and a function URL: all answer, and a second run changes nothing", async () => {
     const stack = join(mkdtempSync(join(tmpdir(), "nimbus-sam-api-")), "bff");
     mkdirSync(join(stack, "items"), { recursive: true });
+    mkdirSync(join(stack, "page"), { recursive: true });
+    writeFileSync(
+      join(stack, "page", "index.mjs"),
+      'export const handler = async () => ({ statusCode: 200, body: "page" });',
+    );
     writeFileSync(
       join(stack, "items", "index.mjs"),
       'export const handler = async (event) => ({ statusCode: 200, body: "item " + event.pathParameters.id });',
@@ -335,6 +340,14 @@ describe("templates with an HTTP API", () => {
       template,
       `Transform: AWS::Serverless-2016-10-31
 Resources:
+  Page:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: page
+      Handler: index.handler
+      Runtime: nodejs20.x
+      FunctionUrlConfig:
+        AuthType: NONE
   WebApi:
     Type: AWS::Serverless::HttpApi
     Properties:
@@ -357,9 +370,15 @@ Resources:
     try {
       const first = await cli("deploy", "--template", template);
       assert.equal(first.code, 0, `${first.stdout}\n${first.stderr}`);
-      const apis = await cli("deploy", "--template", template, "--dry-run");
-      assert.equal(apis.code, 0, apis.stderr);
-      assert.match(apis.stdout, /no changes/);
+      const before = await t.lambda.send(new GetFunctionCommand({ FunctionName: "bff-Page" }));
+      const second = await cli("deploy", "--template", template);
+      assert.equal(second.code, 0, second.stderr);
+      assert.match(second.stdout, /\nno changes\n$/);
+      assert.doesNotMatch(second.stdout, /^[+~-] /m);
+      const after = await t.lambda.send(new GetFunctionCommand({ FunctionName: "bff-Page" }));
+      assert.equal(after.Configuration?.RevisionId, before.Configuration?.RevisionId);
+      const page = await cli("urls", "call", "bff-Page", "/");
+      assert.equal(page.stdout.trim(), "page");
       // The API the stack made, found through the management API, answers the route.
       const { ApiGatewayV2Client, GetApisCommand } = await import("@aws-sdk/client-apigatewayv2");
       const gw = new ApiGatewayV2Client({
