@@ -92,7 +92,12 @@ export async function httpTriggers(ctx: BenchContext, o: HttpOptions): Promise<F
   await ctx.control.deploy(FUNCTION, { reserved: o.instances, code: HTTP_HANDLER });
   const servers: { close(): void }[] = [];
   const unavailable: Record<string, string> = {};
-  let latency: Record<"url" | "bare" | "invoke", number[]> = { url: [], bare: [], invoke: [] };
+  let latency: Record<"url" | "bare" | "invoke" | "floor", number[]> = {
+    url: [],
+    bare: [],
+    invoke: [],
+    floor: [],
+  };
   const sides: Side[] = [];
   let api: JwtApi | undefined;
   let stream: StreamSamples | undefined;
@@ -236,17 +241,22 @@ export async function httpTriggers(ctx: BenchContext, o: HttpOptions): Promise<F
     // (signed per request, off the clock, as in the warm latency figure).
     const url = sides.find((s) => s.key === "url")!;
     const bareSide = sides.find((s) => s.key === "bare")!;
+    // The isolation floor too: what one hop to a handler process costs on this machine, the
+    // least any platform with a process per instance adds.
+    const floorSide = sides.find((s) => s.key === "floor")!;
     const signed = () => ctx.signer.post(ctx.base, invoke, PAYLOAD);
     const warm = { requests: 0, warmup: FIGURE_WARMUP_REQUESTS };
     await sequential(url.base, url.path, () => url.headers, warm);
     await sequential(bareSide.base, bareSide.path, () => bareSide.headers, warm);
-    latency = { url: [], bare: [], invoke: [] };
+    await sequential(floorSide.base, floorSide.path, () => floorSide.headers, warm);
+    latency = { url: [], bare: [], invoke: [], floor: [] };
     for (let run = 0; run < ctx.runs; run++) {
       ctx.progress(`http: latency run ${run + 1}/${ctx.runs}`);
       const lo = { requests: o.requests, warmup: Math.max(200, o.requests / 10) };
       latency.url.push(...(await sequential(url.base, url.path, () => url.headers, lo)));
       latency.bare.push(...(await sequential(bareSide.base, bareSide.path, () => bareSide.headers, lo)));
       latency.invoke.push(...(await sequential(ctx.base, invoke, signed, lo)));
+      latency.floor.push(...(await sequential(floorSide.base, floorSide.path, () => floorSide.headers, lo)));
     }
 
     ctx.progress("http: streamed chunks through a RESPONSE_STREAM URL");
@@ -275,7 +285,12 @@ export async function httpTriggers(ctx: BenchContext, o: HttpOptions): Promise<F
   const streaming = streamPart(stream, unavailable.stream);
   const ratioToWorkerd = workerd === undefined ? undefined : url / workerd;
   const ratioToBare = url / bare;
-  const lat = { url: spread(latency.url), bare: spread(latency.bare), invoke: spread(latency.invoke) };
+  const lat = {
+    url: spread(latency.url),
+    bare: spread(latency.bare),
+    invoke: spread(latency.invoke),
+    floor: spread(latency.floor),
+  };
   const added = { p50: lat.url.p50 - lat.bare.p50, p99: lat.url.p99 - lat.bare.p99 };
   const throughputPass =
     ratioToWorkerd !== undefined && ratioToWorkerd >= TARGET_RATIO_TO_WORKERD && errors === 0;
@@ -309,6 +324,8 @@ export async function httpTriggers(ctx: BenchContext, o: HttpOptions): Promise<F
       `latency, one connection: URL p50 ${fmtMs(lat.url.p50)} ms p99 ${fmtMs(lat.url.p99)} ms | ` +
         `bare node:http p50 ${fmtMs(lat.bare.p50)} ms p99 ${fmtMs(lat.bare.p99)} ms | ` +
         `signed Invoke p50 ${fmtMs(lat.invoke.p50)} ms p99 ${fmtMs(lat.invoke.p99)} ms | ` +
+        `isolation floor p50 ${fmtMs(lat.floor.p50)} ms p99 ${fmtMs(lat.floor.p99)} ms (adds p50 ` +
+        `${fmtMs(lat.floor.p50 - lat.bare.p50)} ms p99 ${fmtMs(lat.floor.p99 - lat.bare.p99)} ms) | ` +
         `added by the platform to a URL p50 ${fmtMs(added.p50)} ms p99 ${fmtMs(added.p99)} ms ${verdict(latencyPass)}`,
       jwt.note,
       streaming.note,
