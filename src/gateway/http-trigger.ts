@@ -44,3 +44,17 @@ export function headerPairs(incoming: IncomingMessage | undefined, req: Request)
   });
   return pairs;
 }
+
+/**
+ * Whether a caller reached the platform by a loopback name: then the `*.localhost` host forms
+ * of URLs and APIs resolve for it too (browsers and curl send them to the loopback), and
+ * answers may name them.
+ */
+export function isLoopbackName(hostname: string): boolean {
+  return (
+    hostname === "localhost" ||
+    hostname.endsWith(".localhost") ||
+    hostname === "[::1]" ||
+    /^127\.\d+\.\d+\.\d+$/.test(hostname)
+  );
+}

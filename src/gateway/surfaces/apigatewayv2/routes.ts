@@ -9,7 +9,7 @@ import { Hono } from "hono";
 import type { HttpApis } from "../../../services/http-apis/http-apis.js";
 import { parseJsonObject } from "../../body.js";
 import { bodyOf, type SurfaceEnv } from "../../surface.js";
-import { executeApiEndpointFor } from "../function-url/address.js";
+import { executeApiEndpointFor } from "../execute-api/address.js";
 import * as decode from "./decode.js";
 import {
   apiShape,

@@ -1,9 +1,10 @@
 /**
- * Where a function URL, and an HTTP API, is reached. By host, `{id}.lambda-url.{region}.localhost:{port}`:
+ * Where a function URL is reached. By host, `{id}.lambda-url.{region}.localhost:{port}`:
  * browsers and curl send every `*.localhost` name to the loopback. By path,
  * `/lambda-url/{id}/…` on the platform's own address, for clients that resolve names
  * themselves (Node's fetch does not know `*.localhost`) and for callers on other machines.
  */
+import { isLoopbackName } from "../../http-trigger.js";
 
 export const URL_HOST_PATTERN = "{id}.lambda-url.{region}.localhost";
 export const URL_PATH_PREFIX = "/lambda-url/{id}";
@@ -18,28 +19,4 @@ export function functionUrlFor(origin: string, region: string, urlId: string): s
   if (isLoopbackName(u.hostname))
     return `${u.protocol}//${urlId}.lambda-url.${region}.localhost${u.port ? `:${u.port}` : ""}/`;
   return `${u.origin}/lambda-url/${urlId}/`;
-}
-
-/**
- * An HTTP API's address: by host, `{apiId}.execute-api.localhost:{port}`; by path,
- * `/execute-api/{apiId}/…`, the same two forms as a function URL's, by the same rule.
- */
-export const EXECUTE_API_HOST_PATTERN = "{apiId}.execute-api.localhost";
-export const EXECUTE_API_PATH_PREFIX = "/execute-api/{apiId}";
-
-/** An HTTP API's `ApiEndpoint` for a caller that reached the platform at `origin` (no trailing slash, as API Gateway's). */
-export function executeApiEndpointFor(origin: string, apiId: string): string {
-  const u = new URL(origin);
-  if (isLoopbackName(u.hostname))
-    return `${u.protocol}//${apiId}.execute-api.localhost${u.port ? `:${u.port}` : ""}`;
-  return `${u.origin}/execute-api/${apiId}`;
-}
-
-function isLoopbackName(hostname: string): boolean {
-  return (
-    hostname === "localhost" ||
-    hostname.endsWith(".localhost") ||
-    hostname === "[::1]" ||
-    /^127\.\d+\.\d+\.\d+$/.test(hostname)
-  );
 }
