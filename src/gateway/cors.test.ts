@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { UrlCors } from "../control/urls/repo.js";
+import type { CorsSettings } from "../protocol/cors.js";
 import { corsHeaders, isPreflight, PREFLIGHT_STATUS, preflightAnswer } from "./cors.js";
 
 const APP = "https://app.example.com";
 
-const LISTED: UrlCors = {
+const LISTED: CorsSettings = {
   allowOrigins: [APP, "http://localhost:5173"],
   allowMethods: ["GET", "PUT", "DELETE"],
   allowHeaders: ["Content-Type", "X-Custom"],
@@ -75,7 +75,7 @@ test("a preflight asking for a method not allowed is refused; safelisted methods
 });
 
 test("with AllowOrigins * and no credentials, every origin gets * and nothing varies by origin", () => {
-  const cors: UrlCors = { allowOrigins: ["*"], allowMethods: ["*"], allowHeaders: ["*"] };
+  const cors: CorsSettings = { allowOrigins: ["*"], allowMethods: ["*"], allowHeaders: ["*"] };
   const a = preflightAnswer(cors, "https://anywhere.example", "PATCH", "x-one, authorization");
   assert.deepEqual(a, {
     status: PREFLIGHT_STATUS,
@@ -89,7 +89,7 @@ test("with AllowOrigins * and no credentials, every origin gets * and nothing va
 });
 
 test("with credentials, * echoes the actual origin (a browser refuses * on a credentialed request) and says so", () => {
-  const cors: UrlCors = { allowOrigins: ["*"], allowCredentials: true, allowMethods: ["GET"] };
+  const cors: CorsSettings = { allowOrigins: ["*"], allowCredentials: true, allowMethods: ["GET"] };
   const a = preflightAnswer(cors, APP, "GET", null);
   assert.deepEqual(a.headers, [
     ["access-control-allow-origin", APP],
@@ -119,7 +119,7 @@ test("an actual answer to an origin not allowed, or to a request without Origin,
 });
 
 test("the scheme wildcards https://* and http://* take any origin of that scheme, echoed", () => {
-  const cors: UrlCors = { allowOrigins: ["https://*"] };
+  const cors: CorsSettings = { allowOrigins: ["https://*"] };
   assert.deepEqual(corsHeaders(cors, "https://a.example:8443"), [
     ["access-control-allow-origin", "https://a.example:8443"],
     ["vary", "origin"],
@@ -128,7 +128,7 @@ test("the scheme wildcards https://* and http://* take any origin of that scheme
 });
 
 test("a wildcard subdomain is not a pattern: it matches no origin", () => {
-  const cors: UrlCors = { allowOrigins: ["https://*.example.com"] };
+  const cors: CorsSettings = { allowOrigins: ["https://*.example.com"] };
   assert.deepEqual(corsHeaders(cors, "https://app.example.com"), [["vary", "origin"]]);
 });
 

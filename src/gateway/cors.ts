@@ -1,7 +1,7 @@
 /**
  * Cross-origin rules of a function URL (and of an HTTP API, whose CORS settings have the same
  * fields): whether a request is a preflight, the answer to a preflight, and the headers an
- * actual answer carries. Pure functions over a `UrlCors`; the surface calls them.
+ * actual answer carries. Pure functions over a `CorsSettings`; the surface calls them.
  *
  * The platform answers a preflight itself when the URL has a CORS configuration (the function
  * is not invoked), as an HTTP API does by its guide, and the headers here replace any CORS header
@@ -15,7 +15,7 @@
  * (`https://*.example.com`) are not supported: neither Lambda's `AllowOrigins` (specific
  * origins or `*`) nor HTTP APIs' `allowOrigins` define them, so such an entry matches nothing.
  */
-import type { UrlCors } from "../control/urls/repo.js";
+import type { CorsSettings } from "../protocol/cors.js";
 
 /** What the functions need of a request's headers: `Headers` has it. */
 export interface HeaderLookup {
@@ -58,7 +58,7 @@ export function isPreflight(method: string, headers: HeaderLookup): boolean {
  * browser names the method or header it refused.
  */
 export function preflightAnswer(
-  cors: UrlCors,
+  cors: CorsSettings,
   origin: string,
   requestMethod: string,
   requestHeaders: string | null,
@@ -108,7 +108,7 @@ export function preflightAnswer(
  * origin` goes on every answer whose headers depend on the origin, the refused and the
  * origin-less included, so a shared cache never hands one origin's answer to another.
  */
-export function corsHeaders(cors: UrlCors, origin: string | null): [string, string][] {
+export function corsHeaders(cors: CorsSettings, origin: string | null): [string, string][] {
   const headers: [string, string][] = [];
   const allowOrigin = origin === null ? undefined : allowedOriginValue(cors, origin);
   if (allowOrigin !== undefined) {
@@ -126,7 +126,7 @@ export function corsHeaders(cors: UrlCors, origin: string | null): [string, stri
  * `*` is sent as `*` unless credentials are allowed: a browser refuses `*` on a credentialed
  * request, so the origin is echoed instead. Every other match echoes the origin as sent.
  */
-function allowedOriginValue(cors: UrlCors, origin: string): string | undefined {
+function allowedOriginValue(cors: CorsSettings, origin: string): string | undefined {
   const allowed = cors.allowOrigins ?? [];
   if (allowed.includes("*")) return cors.allowCredentials === true ? origin : "*";
   const lower = origin.toLowerCase();
@@ -143,7 +143,7 @@ function originMatches(entry: string, origin: string): boolean {
 }
 
 /** Whether the answer's CORS headers change with the request's origin. */
-function dependsOnOrigin(cors: UrlCors): boolean {
+function dependsOnOrigin(cors: CorsSettings): boolean {
   const allowed = cors.allowOrigins ?? [];
   return !(allowed.includes("*") && cors.allowCredentials !== true);
 }

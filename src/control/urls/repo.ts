@@ -1,18 +1,8 @@
 /** Function URLs as stored: one per function and qualifier, found by its URL id. */
+import type { CorsSettings } from "../../protocol/cors.js";
 
-/** Cross-origin settings of a function URL (Lambda's `Cors`); what is left out is not sent. */
-export interface UrlCors {
-  readonly allowCredentials?: boolean;
-  /** Request headers a preflight may ask for; `*` for any. */
-  readonly allowHeaders?: readonly string[];
-  /** Upper-case methods, or `*`. */
-  readonly allowMethods?: readonly string[];
-  /** `https://example.com`, `http://localhost:5173`, or `*`. */
-  readonly allowOrigins?: readonly string[];
-  readonly exposeHeaders?: readonly string[];
-  /** Seconds a browser may cache a preflight answer, 0 to 86,400. */
-  readonly maxAge?: number;
-}
+/** Cross-origin settings of a function URL (Lambda's `Cors`). */
+export type UrlCors = CorsSettings;
 
 export type UrlAuthType = "NONE" | "AWS_IAM";
 export type UrlInvokeMode = "BUFFERED" | "RESPONSE_STREAM";

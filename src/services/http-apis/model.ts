@@ -5,16 +5,10 @@
  * change on a stage with auto-deploy) is what requests are served from, so a half-made change
  * is never live. Field names follow API Gateway v2's model in camel case; times are epoch ms.
  */
+import type { CorsSettings } from "../../protocol/cors.js";
 
 /** CORS of an API, answered by the platform for every route (API Gateway's `CorsConfiguration`). */
-export interface ApiCors {
-  readonly allowCredentials?: boolean;
-  readonly allowHeaders?: readonly string[];
-  readonly allowMethods?: readonly string[];
-  readonly allowOrigins?: readonly string[];
-  readonly exposeHeaders?: readonly string[];
-  readonly maxAge?: number;
-}
+export type ApiCors = CorsSettings;
 
 export type AuthorizationType = "NONE" | "JWT" | "AWS_IAM" | "CUSTOM";
 
