@@ -14,7 +14,6 @@ import {
 import type {
   AliasPatch,
   AliasSpec,
-  Architecture,
   CodeSource,
   CodeUpdate,
   FunctionPatch,
@@ -22,16 +21,9 @@ import type {
   PublishSpec,
 } from "../../../control/registry/spec.js";
 import * as v from "../../../control/registry/validate.js";
-import {
-  type FunctionUrlPatch,
-  type FunctionUrlSpec,
-  URL_EXPECTED,
-} from "../../../control/urls/function-urls.js";
-import type { UrlAuthType, UrlCors, UrlInvokeMode } from "../../../control/urls/repo.js";
 import { parseFunctionArn } from "../../../protocol/function.js";
-import { invalidInput, NimbusError, type Problem } from "../../../shared/errors.js";
-
-type Body = Record<string, unknown>;
+import { NimbusError } from "../../../shared/errors.js";
+import { type Body, Fields } from "./fields.js";
 
 export interface FunctionRef {
   readonly name: string;
@@ -275,183 +267,6 @@ export function eventInvokeConfig(body: Body): EventInvokeSpec {
   };
   f.done();
   return spec;
-}
-
-/** CreateFunctionUrlConfig's body: AuthType is required, InvokeMode and Cors are not. */
-export function functionUrlSpec(body: Body): FunctionUrlSpec {
-  const f = new Fields(body);
-  const authType = f.required("AuthType", "authType", "string", URL_EXPECTED.authType) as UrlAuthType;
-  const invokeMode = f.optional("InvokeMode", "invokeMode", "string", URL_EXPECTED.invokeMode) as
-    | UrlInvokeMode
-    | undefined;
-  const cors = f.cors();
-  f.done();
-  return { authType, invokeMode, cors: cors ?? undefined };
-}
-
-/** UpdateFunctionUrlConfig's body: what it gives changes; `Cors: null` or `{}` removes CORS. */
-export function functionUrlPatch(body: Body): FunctionUrlPatch {
-  const f = new Fields(body);
-  const authType = f.optional("AuthType", "authType", "string", URL_EXPECTED.authType) as
-    | UrlAuthType
-    | undefined;
-  const invokeMode = f.optional("InvokeMode", "invokeMode", "string", URL_EXPECTED.invokeMode) as
-    | UrlInvokeMode
-    | undefined;
-  const cors = f.cors();
-  f.done();
-  return { authType, invokeMode, cors };
-}
-
-/** Reads a body's members, collecting every one of the wrong type. */
-class Fields {
-  readonly problems: Problem[] = [];
-  readonly #body: Body;
-
-  constructor(body: Body) {
-    this.#body = body;
-  }
-
-  /** Throws the problems found, if any. */
-  done(): void {
-    if (this.problems.length > 0) throw invalidInput(this.problems);
-  }
-
-  /** A member that may be left out; null is a wrong type, as Lambda reads it. */
-  optional<T extends "string" | "number">(
-    key: string,
-    field: string,
-    type: T,
-    expected: string,
-  ): (T extends "string" ? string : number) | undefined {
-    const raw = this.#body[key];
-    if (raw === undefined) return undefined;
-    if (typeof raw !== type) {
-      this.problems.push(v.problem(field, raw, "type", expected));
-      return undefined;
-    }
-    return raw as T extends "string" ? string : number;
-  }
-
-  required<T extends "string" | "number">(key: string, field: string, type: T, expected: string) {
-    if (this.#body[key] === undefined) this.problems.push(v.problem(field, undefined, "required", expected));
-    return this.optional(key, field, type, expected);
-  }
-
-  /** Environment.Variables; null clears them, as does an Environment without Variables. */
-  environment(): Record<string, string> | undefined {
-    const env = this.#body.Environment;
-    if (env === undefined) return undefined;
-    const vars = typeof env === "object" && env !== null ? ((env as Body).Variables ?? {}) : {};
-    if (typeof vars !== "object" || vars === null || Array.isArray(vars)) {
-      this.problems.push(v.problem("environment", vars, "type", "be a map of strings to strings"));
-      return undefined;
-    }
-    const out: Record<string, string> = {};
-    for (const [k, val] of Object.entries(vars)) {
-      if (typeof val === "string") out[k] = val;
-      else this.problems.push(v.problem(`environment.${k}`, val, "type", "be a string"));
-    }
-    return out;
-  }
-
-  /** Tags: a map of strings to strings. */
-  tags(): Record<string, string> | undefined {
-    const raw = this.#body.Tags;
-    if (raw === undefined) return undefined;
-    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-      this.problems.push(v.problem("tags", raw, "type", "be a map of strings to strings"));
-      return undefined;
-    }
-    const out: Record<string, string> = {};
-    for (const [k, val] of Object.entries(raw)) {
-      if (typeof val === "string") out[k] = val;
-      else this.problems.push(v.problem(`tags.${k}`, val, "type", "be a string"));
-    }
-    return out;
-  }
-
-  /** Architectures: a list of one. */
-  architecture(): Architecture | undefined {
-    const raw = this.#body.Architectures;
-    if (raw === undefined) return undefined;
-    if (Array.isArray(raw) && raw.length === 1 && (raw[0] === "x86_64" || raw[0] === "arm64")) return raw[0];
-    this.problems.push(v.problem("architectures", raw, "oneOf", v.EXPECTED.architecture));
-    return undefined;
-  }
-
-  /** EphemeralStorage: `{ Size }` in MB. */
-  ephemeralStorage(): number | undefined {
-    const raw = this.#body.EphemeralStorage;
-    if (raw === undefined) return undefined;
-    const size = typeof raw === "object" && raw !== null ? (raw as Body).Size : undefined;
-    if (typeof size === "number") return size;
-    this.problems.push(v.problem("ephemeralStorageMb", size, "type", v.EXPECTED.ephemeralStorageMb));
-    return undefined;
-  }
-
-  /** RoutingConfig.AdditionalVersionWeights; null (or no weights) stops routing. */
-  routing(): Record<string, number> | undefined {
-    const raw = this.#body.RoutingConfig;
-    if (raw === undefined) return undefined;
-    const map = (typeof raw === "object" && raw !== null ? (raw as Body).AdditionalVersionWeights : {}) ?? {};
-    if (typeof map !== "object" || Array.isArray(map)) {
-      this.problems.push(v.problem("additionalVersionWeights", map, "type", "be a map of version to weight"));
-      return undefined;
-    }
-    const weights: Record<string, number> = {};
-    for (const [ver, w] of Object.entries(map)) {
-      if (typeof w === "number") weights[ver] = w;
-      else this.problems.push(v.problem(`additionalVersionWeights.${ver}`, w, "type", v.EXPECTED.weight));
-    }
-    return weights;
-  }
-
-  /** A function URL's Cors; null, or an object without members, is none. */
-  cors(): UrlCors | null | undefined {
-    const raw = this.#body.Cors;
-    if (raw === undefined) return undefined;
-    if (raw === null) return null;
-    if (typeof raw !== "object" || Array.isArray(raw)) {
-      this.problems.push(v.problem("cors", raw, "type", "be an object"));
-      return undefined;
-    }
-    const c = raw as Body;
-    const strings = (key: string, field: keyof typeof URL_EXPECTED): string[] | undefined => {
-      const list = c[key];
-      if (list === undefined) return undefined;
-      if (Array.isArray(list) && list.every((s) => typeof s === "string")) return list as string[];
-      this.problems.push(v.problem(`cors.${field}`, list, "type", URL_EXPECTED[field]));
-      return undefined;
-    };
-    const credentials = c.AllowCredentials;
-    if (credentials !== undefined && typeof credentials !== "boolean")
-      this.problems.push(v.problem("cors.allowCredentials", credentials, "type", "be true or false"));
-    const maxAge = c.MaxAge;
-    if (maxAge !== undefined && typeof maxAge !== "number")
-      this.problems.push(v.problem("cors.maxAge", maxAge, "type", URL_EXPECTED.maxAge));
-    const cors: UrlCors = {
-      ...(typeof credentials === "boolean" ? { allowCredentials: credentials } : {}),
-      ...optionalList("allowHeaders", strings("AllowHeaders", "allowHeaders")),
-      ...optionalList("allowMethods", strings("AllowMethods", "allowMethods")),
-      ...optionalList("allowOrigins", strings("AllowOrigins", "allowOrigins")),
-      ...optionalList("exposeHeaders", strings("ExposeHeaders", "exposeHeaders")),
-      ...(typeof maxAge === "number" ? { maxAge } : {}),
-    };
-    return Object.keys(cors).length === 0 ? null : cors;
-  }
-
-  revision(): string | undefined {
-    return this.optional("RevisionId", "expectedRevision", "string", "be a string");
-  }
-
-  get body(): Body {
-    return this.#body;
-  }
-}
-
-function optionalList<K extends string>(key: K, list: string[] | undefined): { [k in K]?: string[] } {
-  return list === undefined ? {} : ({ [key]: list } as { [k in K]?: string[] });
 }
 
 /** Role: kept when it is a non-empty string; the platform's role otherwise. */

@@ -11,6 +11,7 @@ import { parseJsonObject } from "../../body.js";
 import { bodyOf, type SurfaceEnv } from "../../surface.js";
 import { functionUrlFor } from "../function-url/address.js";
 import * as decode from "./decode.js";
+import { functionUrlPatch, functionUrlSpec } from "./decode-urls.js";
 import { type ArnContext, functionArnOf } from "./shapes.js";
 
 export interface FunctionUrlRoutesDeps {
@@ -26,7 +27,7 @@ export function functionUrlRoutes(app: Hono<SurfaceEnv>, d: FunctionUrlRoutesDep
     urlConfiguration(d.arn, new URL(c.req.url).origin, config, withModified);
 
   app.post(path, async (c) => {
-    const spec = decode.functionUrlSpec(parseJsonObject(bodyOf(c)));
+    const spec = functionUrlSpec(parseJsonObject(bodyOf(c)));
     const ref = target(c);
     return c.json(shape(c, await d.urls.create(ref.name, ref.qualifier, spec), false), 201);
   });
@@ -35,7 +36,7 @@ export function functionUrlRoutes(app: Hono<SurfaceEnv>, d: FunctionUrlRoutesDep
     return c.json(shape(c, await d.urls.get(ref.name, ref.qualifier), true));
   });
   app.put(path, async (c) => {
-    const patch = decode.functionUrlPatch(parseJsonObject(bodyOf(c)));
+    const patch = functionUrlPatch(parseJsonObject(bodyOf(c)));
     const ref = target(c);
     return c.json(shape(c, await d.urls.update(ref.name, ref.qualifier, patch), true));
   });
