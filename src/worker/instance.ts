@@ -21,6 +21,7 @@ import { MAX_STREAMED_RESPONSE_BYTES, MAX_SYNC_RESPONSE_BYTES } from "../protoco
 import { RUNTIME_HEADERS } from "../protocol/runtime-api.js";
 import type { Clock, TimerHandle } from "../shared/clock.js";
 import { LineSplitter, TailBuffer } from "./log-lines.js";
+import { invalidModeBody, parseErrorBody, StreamedBody, streamError } from "./runtime-answers.js";
 import type { LookupBudget } from "./runtime-api/peer.js";
 import { RuntimeApiServer } from "./runtime-api/server.js";
 import {
@@ -31,7 +32,6 @@ import {
   type RuntimeApiTarget,
   type RuntimeBody,
   refusedStream,
-  type StreamError,
   type StreamWriter,
 } from "./runtime-api/target.js";
 import type { Sandbox, SandboxExit } from "./sandbox/types.js";
@@ -302,23 +302,13 @@ export class Instance implements InstanceHandle {
     const sink = cur.req.stream;
     sink?.start(contentType || "application/octet-stream");
     const live = () => this.#current === cur;
-    const buffered: Buffer[] = [];
-    let size = 0;
-    let over = false;
+    const body = new StreamedBody(sink);
     return {
       write: (chunk) => {
-        if (over || !live()) return true;
-        size += chunk.length;
-        if (sink) {
-          if (size <= MAX_STREAMED_RESPONSE_BYTES) return sink.write(chunk);
-          this.#cutStream(size);
-        } else if (size <= MAX_SYNC_RESPONSE_BYTES) {
-          buffered.push(chunk);
-        } else {
-          // Read on and refused at its end, as a buffered response too large is (413).
-          over = true;
-          buffered.length = 0;
-        }
+        if (!live()) return true;
+        const taken = body.add(chunk);
+        if (taken !== "cut") return taken;
+        this.#cutStream(body.size);
         return true;
       },
       whenReady: (resume) => (sink && live() ? sink.whenReady(resume) : resume()),
@@ -333,18 +323,15 @@ export class Instance implements InstanceHandle {
         if (error) {
           const { errorType, payload } = streamError(error);
           this.#finish({ kind: "error", errorType, payload });
-        } else if (over) {
-          this.#finish({ kind: "response-too-large", size });
+        } else if (body.over) {
+          this.#finish({ kind: "response-too-large", size: body.size });
           return apiError(
             413,
             "RequestEntityTooLarge",
             `response is larger than ${MAX_SYNC_RESPONSE_BYTES} bytes`,
           );
         } else {
-          this.#finish({
-            kind: "success",
-            payload: sink ? EMPTY : buffered.length === 1 ? buffered[0]! : Buffer.concat(buffered),
-          });
+          this.#finish({ kind: "success", payload: body.payload() });
         }
         return ACCEPTED;
       },
@@ -504,56 +491,4 @@ export class Instance implements InstanceHandle {
       message: line,
     });
   }
-}
-
-function parseErrorBody(req: RuntimeBody, body: Buffer): { errorType: string; payload: Buffer } {
-  const headerType = req.header(RUNTIME_HEADERS.errorType);
-  let parsed: Record<string, unknown> | undefined;
-  try {
-    const v = JSON.parse(body.toString("utf8")) as unknown;
-    if (v && typeof v === "object" && !Array.isArray(v)) parsed = v as Record<string, unknown>;
-  } catch {
-    parsed = undefined;
-  }
-  let payload = body;
-  if (
-    parsed &&
-    String(req.header("content-type")).startsWith("application/vnd.aws.lambda.error.cause+json")
-  ) {
-    // The cause is for tracing only; the invoker receives the error without it.
-    const { errorCause: _cause, ...rest } = parsed;
-    payload = Buffer.from(JSON.stringify(rest));
-  }
-  const bodyType = typeof parsed?.errorType === "string" ? parsed.errorType : undefined;
-  const errorType = (typeof headerType === "string" && headerType) || bodyType || "Unhandled";
-  return { errorType, payload };
-}
-
-const EMPTY = Buffer.alloc(0);
-
-/** The error type and body of a stream the runtime cut short, from its trailers or its frame. */
-function streamError(error: StreamError): { errorType: string; payload: Buffer } {
-  let parsed: { errorType?: unknown } | undefined;
-  try {
-    const v = JSON.parse(error.body.toString("utf8")) as unknown;
-    if (v && typeof v === "object" && !Array.isArray(v)) parsed = v as { errorType?: unknown };
-  } catch {
-    parsed = undefined;
-  }
-  const bodyType = typeof parsed?.errorType === "string" ? parsed.errorType : undefined;
-  const errorType = error.errorType || bodyType || "Unhandled";
-  // A trailer without a readable body still reaches the caller as an error body.
-  const payload = parsed
-    ? error.body
-    : Buffer.from(JSON.stringify({ errorType, errorMessage: error.body.toString("utf8") }));
-  return { errorType, payload };
-}
-
-function invalidModeBody(mode: string): Buffer {
-  return Buffer.from(
-    JSON.stringify({
-      errorType: "Runtime.InvalidResponseModeHeader",
-      errorMessage: `Invalid response mode header value: ${String(mode)}`,
-    }),
-  );
 }
