@@ -15,21 +15,15 @@ import {
 } from "../../protocol/runtime-frames.js";
 import { FramedRuntimeApiClient } from "./framed-client.js";
 import { type Handler, loadHandler } from "./handler-loader.js";
-import { type ApiResponse, LambdaError, type RuntimeApi } from "./runtime-api-client.js";
-import { checkStreamingMark, installAwsLambdaGlobal, ResponseStream, streamingOf } from "./streaming.js";
-
-// Copied from src/protocol/runtime-api.ts (RUNTIME_HEADERS); Node lower-cases incoming names.
-const HEADER = {
-  requestId: "lambda-runtime-aws-request-id",
-  deadlineMs: "lambda-runtime-deadline-ms",
-  functionArn: "lambda-runtime-invoked-function-arn",
-  traceId: "lambda-runtime-trace-id",
-  clientContext: "lambda-runtime-client-context",
-  cognitoIdentity: "lambda-runtime-cognito-identity",
-  tenantId: "lambda-runtime-aws-tenant-id",
-} as const;
-
-type Outcome = { ok: true; result: unknown } | { ok: false; error: unknown };
+import { isThenable, type Outcome } from "./outcome.js";
+import { type ApiResponse, HEADER, LambdaError, type RuntimeApi } from "./runtime-api-client.js";
+import {
+  checkStreamingMark,
+  installAwsLambdaGlobal,
+  ResponseStream,
+  runStreamingHandler,
+  streamingOf,
+} from "./streaming.js";
 
 interface Invocation {
   readonly requestId: string;
@@ -443,59 +437,6 @@ async function invokeStreaming(
   if (outcome.ok) return stream.answered;
   logError("Invoke Error", outcome.error);
   return stream.fail(outcome.error);
-}
-
-/** Settles once the handler's promise has settled and its stream has finished (or failed). */
-function runStreamingHandler(
-  runtime: Runtime,
-  handler: Handler,
-  event: unknown,
-  context: Record<string, unknown>,
-  stream: ResponseStream,
-): Promise<Outcome> {
-  return new Promise<Outcome>((resolve) => {
-    let settled = false;
-    const settle = (outcome: Outcome): void => {
-      if (settled) return;
-      settled = true;
-      runtime.onDrain = undefined;
-      resolve(outcome);
-    };
-    // Nothing left to run, and the handler's promise unsettled or its stream never ended.
-    runtime.onDrain = () =>
-      settle({
-        ok: false,
-        error: new LambdaError(
-          "Runtime.NodeJsExit",
-          stream.writableEnded
-            ? "Runtime exited without providing a reason: the handler's promise never settled"
-            : "Runtime exited without providing a reason: the handler's response stream was never ended",
-        ),
-      });
-    stream.once("error", (error) => settle({ ok: false, error }));
-    let returned: unknown;
-    try {
-      returned = handler(event, stream, context);
-    } catch (err) {
-      return settle({ ok: false, error: err });
-    }
-    if (!isThenable(returned)) {
-      return settle({ ok: false, error: new Error("Streaming does not support non-async handlers.") });
-    }
-    returned.then(
-      (result) => {
-        if (result !== undefined) console.warn("Streaming handlers ignore return values.");
-        // As on AWS, the invocation goes on until the stream ends, which the handler may do later.
-        if (stream.writableFinished) settle({ ok: true, result: undefined });
-        else stream.once("finish", () => settle({ ok: true, result: undefined }));
-      },
-      (error) => settle({ ok: false, error }),
-    );
-  });
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof (value as { then?: unknown } | null)?.then === "function";
 }
 
 /** Posts the outcome; resolves with the next event if the transport fetched it in the same exchange. */

@@ -89,3 +89,18 @@ function escapeDel(text: string): string {
 export function headerSafe(text: string): string {
   return text.replace(/[^\x20-\x7e]/g, "_");
 }
+
+/**
+ * The event's headers the runtime reads, copied from src/protocol/runtime-api.ts
+ * (RUNTIME_HEADERS): the runtime imports no project code but the frame codec. Lower case, as
+ * Node gives incoming names.
+ */
+export const HEADER = {
+  requestId: "lambda-runtime-aws-request-id",
+  deadlineMs: "lambda-runtime-deadline-ms",
+  functionArn: "lambda-runtime-invoked-function-arn",
+  traceId: "lambda-runtime-trace-id",
+  clientContext: "lambda-runtime-client-context",
+  cognitoIdentity: "lambda-runtime-cognito-identity",
+  tenantId: "lambda-runtime-aws-tenant-id",
+} as const;

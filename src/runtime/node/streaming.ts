@@ -1,7 +1,10 @@
 // Response streaming for the function: the `awslambda` global (`streamifyResponse`,
 // `HttpResponseStream`) as aws-lambda-ric 4 exposes it, and the Writable a streaming handler
-// writes to, whose bytes leave as they are written. Only node built-ins: this runs in the sandbox.
+// writes to, whose bytes leave as they are written, and how a streaming handler's invocation
+// settles. Only node built-ins: this runs in the sandbox.
 import { Writable } from "node:stream";
+import type { Handler } from "./handler-loader.js";
+import { isThenable, type Outcome } from "./outcome.js";
 import {
   type ApiResponse,
   type ErrorBody,
@@ -170,4 +173,53 @@ export class ResponseStream extends Writable {
       () => this.#answered(),
     );
   }
+}
+
+/** Settles once the handler's promise has settled and its stream has finished (or failed). */
+export function runStreamingHandler(
+  runtime: { onDrain: (() => void) | undefined },
+  handler: Handler,
+  event: unknown,
+  context: Record<string, unknown>,
+  stream: ResponseStream,
+): Promise<Outcome> {
+  return new Promise<Outcome>((resolve) => {
+    let settled = false;
+    const settle = (outcome: Outcome): void => {
+      if (settled) return;
+      settled = true;
+      runtime.onDrain = undefined;
+      resolve(outcome);
+    };
+    // Nothing left to run, and the handler's promise unsettled or its stream never ended.
+    runtime.onDrain = () =>
+      settle({
+        ok: false,
+        error: new LambdaError(
+          "Runtime.NodeJsExit",
+          stream.writableEnded
+            ? "Runtime exited without providing a reason: the handler's promise never settled"
+            : "Runtime exited without providing a reason: the handler's response stream was never ended",
+        ),
+      });
+    stream.once("error", (error) => settle({ ok: false, error }));
+    let returned: unknown;
+    try {
+      returned = handler(event, stream, context);
+    } catch (err) {
+      return settle({ ok: false, error: err });
+    }
+    if (!isThenable(returned)) {
+      return settle({ ok: false, error: new Error("Streaming does not support non-async handlers.") });
+    }
+    returned.then(
+      (result) => {
+        if (result !== undefined) console.warn("Streaming handlers ignore return values.");
+        // As on AWS, the invocation goes on until the stream ends, which the handler may do later.
+        if (stream.writableFinished) settle({ ok: true, result: undefined });
+        else stream.once("finish", () => settle({ ok: true, result: undefined }));
+      },
+      (error) => settle({ ok: false, error }),
+    );
+  });
 }
