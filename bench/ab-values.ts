@@ -139,7 +139,44 @@ export const METRICS: Record<string, FigureMetrics> = {
     ],
   },
   metering: { name: "metering", metrics: [higher("with ÷ without metering", plain, "ratio")] },
+  sqs: {
+    name: "sqs send",
+    metrics: [
+      {
+        label: "SendMessage/s",
+        fmt: rate,
+        better: "higher",
+        value: (d) => medianOrUndefined(numbers(d, "sendPerSecond")),
+      },
+    ],
+  },
+  queuestart: { name: "queue start", metrics: [p50Of("answer → start p50", "answerToStartMs")] },
+  busstart: { name: "bus start", metrics: [p50Of("answer → start p50", "answerToStartMs")] },
+  rules: {
+    name: "rule matching",
+    metrics: [
+      {
+        label: "ns per event, 1,000 rules",
+        fmt: plain,
+        better: "lower",
+        value: (d) => medianOrUndefined(numbers((d.nsPerEvent ?? {}) as Data, "index")),
+      },
+    ],
+  },
+  sqskill: { name: "sqs kill", metrics: [lower("acknowledged messages lost", plain, "lost")] },
 };
+
+function p50Of(label: string, key: string): Metric {
+  return {
+    label,
+    fmt: ms,
+    better: "lower",
+    value: (d) => {
+      const v = numbers(d, key);
+      return v.length > 0 ? percentile(v, 50) : undefined;
+    },
+  };
+}
 
 function ratioOf(a: number | undefined, b: number | undefined): number | undefined {
   return a === undefined || b === undefined || b === 0 ? undefined : a / b;

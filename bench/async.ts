@@ -300,7 +300,10 @@ export async function asyncKills(
 
 const NIMBUS = resolve("bin/nimbus.js");
 
-async function startUp(dataDir: string, sandbox: Sandbox): Promise<{ child: ChildProcess; url: string }> {
+export async function startUp(
+  dataDir: string,
+  sandbox: Sandbox,
+): Promise<{ child: ChildProcess; url: string }> {
   const { NODE_EXTRA_CA_CERTS: _, ...env } = process.env;
   const child = spawn(
     process.execPath,
@@ -322,7 +325,7 @@ async function startUp(dataDir: string, sandbox: Sandbox): Promise<{ child: Chil
   return { child, url };
 }
 
-function credentials(dataDir: string): { accessKeyId: string; secretAccessKey: string } {
+export function credentials(dataDir: string): { accessKeyId: string; secretAccessKey: string } {
   return JSON.parse(readFileSync(join(dataDir, "credentials.json"), "utf8")) as {
     accessKeyId: string;
     secretAccessKey: string;

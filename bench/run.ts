@@ -16,6 +16,7 @@ import { shownUrl } from "../src/store/postgres/connect.js";
 import { type AbOptions, abCompare } from "./ab.js";
 import { asyncAccept, asyncKills, asyncStart } from "./async.js";
 import { coldStart } from "./cold-start.js";
+import { busStart, queueStart, sqsSend } from "./events.js";
 import { httpTriggers } from "./http.js";
 import { idleMemory } from "./idle-memory.js";
 import { keepAliveFigure } from "./keep-alive.js";
@@ -28,8 +29,11 @@ import { cpuMsOf, machineBusyMs } from "./lib/proc.js";
 import { meteringCost } from "./metering.js";
 import { poolColdStart } from "./pool.js";
 import { provisionedFirstCall } from "./provisioned.js";
+import { ruleMatching } from "./rules.js";
 import { compareSandboxes, GVISOR_FIGURES, SANDBOX_FIGURES, type SandboxFigure } from "./sandboxes.js";
+import { scheduleStart } from "./schedules.js";
 import { snapshotColdStart } from "./snapshot.js";
+import { sqsKills } from "./sqs-kill.js";
 import { compareStores, STORE_FIGURES, STORES, type StoreFigure } from "./stores.js";
 import { throughput } from "./throughput.js";
 import { warmLatency } from "./warm-latency.js";
@@ -42,12 +46,24 @@ import { warmLatency } from "./warm-latency.js";
 const AB_DEFAULT_FIGURES =
   "latency,throughput,cold,memory,pool,provisioned,snapshot,start,accept,keepalive,metering";
 
+/** Issue 14's figures, the event sources (`--only events`). */
+const EVENT_FIGURES: readonly Figure[] = [
+  "sqs",
+  "queuestart",
+  "busstart",
+  "schedulestart",
+  "rules",
+  "sqskill",
+];
+
 const USAGE = `usage: npm run bench -- [options]
 
   --runs N            runs per figure (default 5)
   --only LIST         figures to run, comma-separated: latency,throughput,cold,memory,pool,provisioned,
-                      snapshot,start,accept,kill,keepalive,metering,http
-                      (default all; "sandbox" stands for ${SANDBOX_FIGURES.join(",")})
+                      snapshot,start,accept,kill,keepalive,metering,http,sqs,queuestart,busstart,
+                      schedulestart,rules,sqskill
+                      (default all; "sandbox" stands for ${SANDBOX_FIGURES.join(",")},
+                      "events" for ${EVENT_FIGURES.join(",")})
   --sandboxes LIST    drivers to run ${SANDBOX_FIGURES.join(",")} on, comma-separated: process,jail,gvisor
                       (gvisor runs ${GVISOR_FIGURES.join(",")} only)
                       (default both: the jail's figures beside the process driver's); the other
@@ -90,6 +106,12 @@ const FIGURES = [
   "keepalive",
   "metering",
   "http",
+  "sqs",
+  "queuestart",
+  "busstart",
+  "schedulestart",
+  "rules",
+  "sqskill",
 ] as const;
 type Figure = (typeof FIGURES)[number];
 
@@ -130,10 +152,14 @@ function options() {
   const only = (values.only ?? (values.ab !== undefined ? AB_DEFAULT_FIGURES : FIGURES.join(",")))
     .split(",")
     .map((s) => s.trim())
-    .flatMap((s) => (s === "sandbox" ? SANDBOX_FIGURES : [s]));
+    .flatMap((s): readonly string[] =>
+      s === "sandbox" ? SANDBOX_FIGURES : s === "events" ? EVENT_FIGURES : [s],
+    );
   for (const f of only)
     if (!(FIGURES as readonly string[]).includes(f))
-      problems.push(`--only: unknown figure "${f}", expected some of ${FIGURES.join(", ")} or sandbox`);
+      problems.push(
+        `--only: unknown figure "${f}", expected some of ${FIGURES.join(", ")}, sandbox or events`,
+      );
   const sandboxes = [...new Set(values.sandboxes.split(",").map((s) => s.trim()))];
   for (const s of sandboxes)
     if (!(SANDBOXES as readonly string[]).includes(s))
@@ -250,12 +276,12 @@ async function postgresOf(o: ReturnType<typeof options>): Promise<BenchPostgres 
  * a server with synchronous_commit=off or fsync=off answers before its WAL is on disk.
  */
 function postgresContext(figure: StoreFigure, postgres: BenchPostgres): { notes: string[]; valid: boolean } {
-  if (figure !== "accept") return { notes: [], valid: true };
+  if (figure !== "accept" && figure !== "sqs") return { notes: [], valid: true };
   const { synchronousCommit, fsync } = postgres.durability;
   const durable = synchronousCommit !== "off" && fsync === "on";
   return {
     notes: [
-      `durable: each 202 is sent after its INSERT has committed; the server has synchronous_commit=${synchronousCommit}, ` +
+      `durable: each ${figure === "accept" ? "202" : "SendMessage answer"} is sent after its INSERT has committed; the server has synchronous_commit=${synchronousCommit}, ` +
         `fsync=${fsync}${durable ? " (a commit waits for its WAL to be flushed)" : ": NOT durable, so the figure fails"}`,
     ],
     valid: durable,
@@ -366,6 +392,13 @@ async function main(): Promise<void> {
             requests: o.requests,
           }),
       ],
+      // Issue 14: the event sources. The start figures first, on an idle platform.
+      ["queuestart", (ctx) => queueStart(ctx, { events: 40, gapMs: 50 })],
+      ["busstart", (ctx) => busStart(ctx, { events: 40, gapMs: 50 })],
+      ["schedulestart", (ctx) => scheduleStart(ctx, { ticks: 10 })],
+      ["sqs", (ctx) => sqsSend(ctx, { clients: 32, durationMs: o.durationMs })],
+      ["rules", (ctx) => ruleMatching(ctx, { rules: 1000, events: 1000, durationMs: 400 })],
+      ["sqskill", (ctx) => sqsKills(ctx, { cycles: 10, clients: 32, steadyMs: o.durationMs })],
     ];
     for (const [figure, measure] of steps) {
       if (!o.only.has(figure)) continue;

@@ -9,7 +9,7 @@ import { type FigureResult, fmtInt, type Store } from "./lib/context.js";
 
 export const STORES: readonly Store[] = ["sqlite", "postgres"];
 /** The figures run once per store; every other figure runs on SQLite only. */
-export const STORE_FIGURES = ["throughput", "cold", "accept"] as const;
+export const STORE_FIGURES = ["throughput", "cold", "accept", "sqs"] as const;
 export type StoreFigure = (typeof STORE_FIGURES)[number];
 
 const COMPARISONS: Record<StoreFigure, Comparison> = {
@@ -42,6 +42,19 @@ const COMPARISONS: Record<StoreFigure, Comparison> = {
     ],
     targets: [
       { key: "perSecond", min: 5_000 },
+      { key: "errors", max: 0 },
+    ],
+  },
+  sqs: {
+    values: [
+      { key: "perSecond", label: "median run", fmt: perSecond },
+      { key: "worstPerSecond", label: "worst run", fmt: perSecond },
+      { key: "invokePerSecond", label: "async Invoke accepts", fmt: perSecond },
+      { key: "errors", label: "SendMessage not answered", fmt: fmtInt, quiet: true },
+    ],
+    // Issue 14's target, on either store.
+    targets: [
+      { key: "perSecond", min: 10_000 },
       { key: "errors", max: 0 },
     ],
   },

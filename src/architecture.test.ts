@@ -28,8 +28,8 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   platform: ["protocol", "shared", "control", "services", "store", "worker", "gateway"],
 };
 
-/** The control plane's storage contracts: what a store implements (`<module>/repo.ts` in a module's folder). */
-const REPOSITORY = /^control\/(.*-repo|[^/]+\/repo|async\/queue)\.ts$/;
+/** The control plane's storage contracts: what a store implements (`<module>/repo.ts` in a module's folder, at any depth). */
+const REPOSITORY = /^control\/(.*-repo|(?:[^/]+\/)+repo|async\/queue)\.ts$/;
 /** A service's storage contract and the documents it stores (`services/<name>/repo.ts`, `model.ts`). */
 const SERVICE_REPOSITORY = /^services\/[^/]+\/(repo|model)\.ts$/;
 
@@ -101,6 +101,8 @@ test("the rule catches what it should: a worker module importing the control pla
   assert.equal(allowed("store", { target: "control/dispatcher.ts", typeOnly: true }), false);
   assert.equal(allowed("store", { target: "control/logs-repo.ts", typeOnly: true }), true);
   assert.equal(allowed("store", { target: "control/urls/repo.ts", typeOnly: true }), true);
+  assert.equal(allowed("store", { target: "control/triggers/mappings/repo.ts", typeOnly: true }), true);
+  assert.equal(allowed("store", { target: "control/triggers/mappings/poller.ts", typeOnly: true }), false);
   assert.equal(allowed("store", { target: "control/urls/service.ts", typeOnly: true }), false);
   assert.equal(allowed("store", { target: "services/http-apis/repo.ts", typeOnly: true }), true);
   assert.equal(allowed("store", { target: "services/http-apis/model.ts", typeOnly: true }), true);

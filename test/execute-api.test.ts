@@ -207,45 +207,33 @@ describe("AWS_IAM routes", () => {
     assert.deepEqual(await unsigned.json(), { message: "Forbidden" });
 
     const u = new URL(`${base}/iam`);
-    const signer = new SignatureV4({
-      service: "execute-api",
-      region: "us-east-1",
-      credentials: t.platform.credentials,
-      sha256: Sha256,
-    });
-    const signed = await signer.sign(
-      new HttpRequest({
-        method: "GET",
-        protocol: "http:",
-        hostname: u.hostname,
-        port: Number(u.port),
-        path: u.pathname,
-        headers: { host: u.host },
-      }),
-    );
-    const res = await fetch(u, { headers: signed.headers as Record<string, string> });
+    // A GET of `u` signed with the platform's keys for `service`.
+    const signedGet = async (service: string) => {
+      const signer = new SignatureV4({
+        service,
+        region: "us-east-1",
+        credentials: t.platform.credentials,
+        sha256: Sha256,
+      });
+      const signed = await signer.sign(
+        new HttpRequest({
+          method: "GET",
+          protocol: "http:",
+          hostname: u.hostname,
+          port: Number(u.port),
+          path: u.pathname,
+          headers: { host: u.host },
+        }),
+      );
+      return fetch(u, { headers: signed.headers as Record<string, string> });
+    };
+    const res = await signedGet("execute-api");
     assert.equal(res.status, 200, await res.clone().text());
     const body = (await res.json()) as { authorizer: { iam?: { accessKey?: string } } };
     assert.equal(body.authorizer.iam?.accessKey, t.platform.credentials.accessKeyId);
 
     // A signature for another service does not pass.
-    const lambdaSigner = new SignatureV4({
-      service: "lambda",
-      region: "us-east-1",
-      credentials: t.platform.credentials,
-      sha256: Sha256,
-    });
-    const wrong = await lambdaSigner.sign(
-      new HttpRequest({
-        method: "GET",
-        protocol: "http:",
-        hostname: u.hostname,
-        port: Number(u.port),
-        path: u.pathname,
-        headers: { host: u.host },
-      }),
-    );
-    const refused = await fetch(u, { headers: wrong.headers as Record<string, string> });
+    const refused = await signedGet("lambda");
     assert.equal(refused.status, 403);
     assert.deepEqual(await refused.json(), { message: "Forbidden" });
   });

@@ -3,7 +3,8 @@
  * functions (one with a function URL, one with AutoPublishAlias) deployed, deployed again
  * with nothing to do, then changed in one setting; and a template outside the subset refused
  * with nothing changed. What a stack no longer declares is deleted; a function it did not make
- * is never taken over; AWS::AccountId resolves on a platform with no function yet.
+ * is never taken over; AWS::AccountId resolves on a platform with no function yet. Queues and
+ * SQS events: created, fed, updated in place, deleted when dropped.
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -178,7 +179,7 @@ describe("nimbus deploy --template", () => {
     assert.equal(res.stdout, "");
     assert.match(
       res.stderr,
-      /Resources\.Table\.Type: resource type AWS::DynamoDB::Table is not supported \(supported: AWS::Serverless::Function, AWS::Serverless::HttpApi\)/,
+      /Resources\.Table\.Type: resource type AWS::DynamoDB::Table is not supported \(supported: AWS::Serverless::Function, AWS::Serverless::HttpApi, AWS::SQS::Queue\)/,
     );
     assert.match(res.stderr, /nothing was changed/);
     const listed = await cli("functions", "ls", "--json");

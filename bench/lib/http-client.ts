@@ -22,8 +22,9 @@ export interface Reply {
 export class Signer {
   readonly #signer: SignatureV4;
 
-  constructor(credentials: Credentials) {
-    this.#signer = new SignatureV4({ service: "lambda", region: REGION, credentials, sha256: Sha256 });
+  /** `service`: what the request is signed for ("lambda"; "sqs" and "events" for their JSON protocols). */
+  constructor(credentials: Credentials, service = "lambda") {
+    this.#signer = new SignatureV4({ service, region: REGION, credentials, sha256: Sha256 });
   }
 
   /** Headers for a signed POST of `body` to `path` on `base`. */

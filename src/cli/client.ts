@@ -24,6 +24,8 @@ export interface ClientOptions {
     readonly key: string | undefined;
     readonly dataDir: string;
   };
+  /** The time requests are signed at (epoch ms): the system's unless given (a test's platform clock). */
+  readonly now?: () => number;
 }
 
 /** The connection flags every command that talks to the platform takes. */
@@ -155,6 +157,11 @@ export class NimbusClient {
         : undefined;
   }
 
+  /** The platform's address, as the client reaches it (what queue URLs are given on). */
+  get endpoint(): string {
+    return this.#o.endpoint;
+  }
+
   /** Sends a signed request; `path` is already percent-encoded. */
   async request(
     method: string,
@@ -191,7 +198,10 @@ export class NimbusClient {
           headers,
           ...(body ? { body } : {}),
         }),
-        opts.service ? { signingService: opts.service } : {},
+        {
+          ...(opts.service ? { signingService: opts.service } : {}),
+          ...(this.#o.now ? { signingDate: new Date(this.#o.now()) } : {}),
+        },
       );
       headers = signed.headers as Record<string, string>;
     }
@@ -223,11 +233,19 @@ export class NimbusClient {
     if (res.status >= 300) {
       const text = await res.text();
       let message = text;
+      let jsonType: string | undefined;
       try {
-        const j = JSON.parse(text) as { message?: string; Message?: string; error?: { message: string } };
+        const j = JSON.parse(text) as {
+          message?: string;
+          Message?: string;
+          error?: { message: string };
+          __type?: string;
+        };
         message = j.error?.message ?? j.message ?? j.Message ?? text;
+        // The AWS JSON protocols (SQS, EventBridge) name the error in the body: `com.amazonaws.sqs#QueueDoesNotExist`.
+        jsonType = j.__type?.split("#").pop();
       } catch {}
-      const type = res.headers.get("x-amzn-errortype");
+      const type = res.headers.get("x-amzn-errortype") ?? jsonType;
       const hint = res.status === 401 || res.status === 403 ? this.#keyHint() : "";
       throw new Error(`${type ? `${type}: ` : ""}${message} (HTTP ${res.status})${hint}`);
     }

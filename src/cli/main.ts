@@ -11,11 +11,14 @@ import { budgetCommand } from "./commands/budget.js";
 import { costCommand } from "./commands/cost.js";
 import { deployCommand } from "./commands/deploy.js";
 import { devCommand } from "./commands/dev.js";
+import { eventsCommand } from "./commands/events.js";
 import { functionsCommand } from "./commands/functions.js";
 import { invocationsCommand } from "./commands/invocations.js";
 import { invokeCommand } from "./commands/invoke.js";
 import { logsCommand } from "./commands/logs.js";
+import { queuesCommand } from "./commands/queues.js";
 import { sandboxCommand } from "./commands/sandbox.js";
+import { schedulesCommand } from "./commands/schedules.js";
 import { topCommand } from "./commands/top.js";
 import { upCommand } from "./commands/up-command.js";
 import { urlsCommand } from "./commands/urls.js";
@@ -75,6 +78,11 @@ export function buildProgram(ctx: CliContext): Command {
     .addCommand(urlsCommand(ctx))
     .addCommand(apisCommand(ctx))
     .addCommand(sandboxCommand(ctx));
+  program
+    .commandsGroup("Event sources:")
+    .addCommand(queuesCommand(ctx))
+    .addCommand(schedulesCommand(ctx))
+    .addCommand(eventsCommand(ctx));
   program
     .commandsGroup("Operations:")
     .addCommand(invocationsCommand(ctx))

@@ -10,6 +10,7 @@ import type {
   InstanceHandle,
   InvokeOutcome,
   InvokeRequest,
+  InvokeResult,
   StartResult,
   WorkerApi,
 } from "../protocol/invoke.js";
@@ -304,12 +305,13 @@ export class Dispatcher {
     run.handed = this.#o.clock.monotonic();
     const { onHanded, ...event } = req;
     onHanded?.(initPhases);
-    const result = await instance
-      .invoke({ ...event, deadlineMs: this.#o.clock.now() + fn.timeoutS * 1000 })
-      .finally(() => {
-        // Even when the platform failed the call: the policy counts calls in progress.
-        keep = this.#keepAlive.decide(fn.functionName, this.#o.clock.now());
-      });
+    let result: InvokeResult;
+    try {
+      result = await instance.invoke({ ...event, deadlineMs: this.#o.clock.now() + fn.timeoutS * 1000 });
+    } finally {
+      // Even when the platform failed the call: the policy counts calls in progress.
+      keep = this.#keepAlive.decide(fn.functionName, this.#o.clock.now());
+    }
     if (result.instanceReusable && !pool.retired) {
       // A provisioned instance goes back to its own (or stops, if fewer are wanted now).
       if (!this.#provisioner.release(pool, instance)) this.#keep(pool, instance, keep!);

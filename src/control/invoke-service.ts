@@ -3,13 +3,12 @@
  * outcome for the caller, whole (`invoke`) or streamed as the function writes it
  * (`invokeStreaming`). The platform never retries a synchronous invocation.
  */
-import { randomUUID } from "node:crypto";
 import { functionArn } from "../protocol/function.js";
 import type { InitPhases } from "../protocol/invoke.js";
 import { MAX_CLIENT_CONTEXT_BYTES } from "../protocol/limits.js";
 import type { Clock } from "../shared/clock.js";
 import { NimbusError } from "../shared/errors.js";
-import { newRequestId } from "../shared/ids.js";
+import { newRequestId, randomHex } from "../shared/ids.js";
 import type { Logger } from "../shared/logger.js";
 import type { InvocationRecords } from "./async/queue.js";
 import type { Dispatcher, DispatchResult } from "./dispatcher.js";
@@ -315,13 +314,12 @@ export function newTraceRoot(nowMs: number): string {
   const seconds = Math.floor(nowMs / 1000)
     .toString(16)
     .padStart(8, "0");
-  // randomUUID draws from a cached entropy pool; randomBytes makes a system call every time.
-  return `1-${seconds}-${randomUUID().replaceAll("-", "").slice(0, 24)}`;
+  return `1-${seconds}-${randomHex(24)}`;
 }
 
 /** An X-Ray style trace id: Root=…;Parent=…;Sampled=0. */
 export function newTraceId(nowMs: number): string {
-  return `Root=${newTraceRoot(nowMs)};Parent=${randomUUID().replaceAll("-", "").slice(0, 16)};Sampled=0`;
+  return `Root=${newTraceRoot(nowMs)};Parent=${randomHex(16)};Sampled=0`;
 }
 
 function syncHow(input: { receivedAt?: number | undefined }) {

@@ -61,17 +61,36 @@ async function signed(url: string, service = "lambda"): Promise<Request> {
   return new Request(url, { headers: req.headers });
 }
 
+/** A request each surface that shares its paths accepts as its own (by its target header). */
+const ACCEPTED: Record<string, Record<string, string>> = {
+  sqs: { "x-amz-target": "AmazonSQS.ListQueues", "content-type": "application/x-amz-json-1.0" },
+  eventbridge: { "x-amz-target": "AWSEvents.ListRules", "content-type": "application/x-amz-json-1.1" },
+};
+
+/** Path parameters a surface reaches only with a real value (Scheduler's tags take its own ARNs). */
+const PARAMS: Record<string, Record<string, string>> = {
+  scheduler: { ResourceArn: "arn:aws:scheduler:us-east-1:000000000000:schedule-group/g" },
+};
+
 describe("every route of a surface that takes the platform's key", () => {
   // Surfaces whose policy is per request (function URLs) test their own auth.
   for (const s of surfaces.filter((s) => typeof s.auth !== "function" && s.auth.kind === "platform-key")) {
     test(`${s.name}: refuses each route's unsigned request, in the surface's error format`, async () => {
-      const expected = s.renderError(new NimbusError("MissingAuthenticationToken", "m"), "r");
+      // A surface sharing its paths with another is reached by the requests it accepts (SQS's target).
+      const headers: Record<string, string> = s.reach.accepts ? (ACCEPTED[s.name] ?? {}) : {};
+      const expected = s.renderError(
+        new NimbusError("MissingAuthenticationToken", "m"),
+        "r",
+        new Request("http://localhost/", { headers }),
+      );
       // Every route registered, so that a route added later cannot be left open.
       const routes = s.app.routes.filter((r) => r.method !== "ALL");
       assert.ok(routes.length > 0, `${s.name} registers no routes`);
       for (const r of routes) {
-        const path = r.path.replace(/:(\w+)/g, "x");
-        const res = await app.request(`http://localhost${path}`, { method: r.method });
+        const path = r.path.replace(/:(\w+)(\{[^}]*\})?/g, (_, name: string) =>
+          encodeURIComponent(PARAMS[s.name]?.[name] ?? "x"),
+        );
+        const res = await app.request(`http://localhost${path}`, { method: r.method, headers });
         const where = `${r.method} ${r.path}`;
         assert.equal(res.status, 403, `${where} answered ${res.status}: ${await res.clone().text()}`);
         assert.equal(res.headers.get("content-type"), expected.headers.get("content-type"), where);

@@ -6,6 +6,7 @@ import { serveSurfaces } from "./dispatch.js";
 import type { Surface } from "./surface.js";
 import type { ApiGatewayV2Deps } from "./surfaces/apigatewayv2/routes.js";
 import { apiGatewayV2Surface } from "./surfaces/apigatewayv2/surface.js";
+import { type EventBridgeDeps, eventBridgeSurface } from "./surfaces/eventbridge/surface.js";
 import { type ExecuteApiDeps, executeApiSurface } from "./surfaces/execute-api/surface.js";
 import { type FunctionUrlDeps, functionUrlSurface } from "./surfaces/function-url/surface.js";
 import { healthSurface } from "./surfaces/health/surface.js";
@@ -14,12 +15,17 @@ import { lambdaApiSurface } from "./surfaces/lambda-api/surface.js";
 import { metricsSurface } from "./surfaces/metrics/surface.js";
 import { type NimbusApiDeps, nimbusApiSurface } from "./surfaces/nimbus-api/surface.js";
 import { packagesSurface } from "./surfaces/packages/surface.js";
+import { type SchedulerSurfaceDeps, schedulerSurface } from "./surfaces/scheduler/surface.js";
+import { type SqsDeps, sqsSurface } from "./surfaces/sqs/surface.js";
 
 export type GatewayDeps = LambdaApiDeps &
   NimbusApiDeps &
   FunctionUrlDeps &
   ExecuteApiDeps &
-  ApiGatewayV2Deps & {
+  ApiGatewayV2Deps &
+  SqsDeps &
+  EventBridgeDeps &
+  SchedulerSurfaceDeps & {
     /** Checks each request's credentials against its surface's policy. */
     readonly auth: Authenticator;
     readonly logger: Logger;
@@ -39,6 +45,10 @@ export function platformSurfaces(d: Omit<GatewayDeps, "auth">): Surface[] {
     nimbusApiSurface(d),
     metricsSurface(d),
     apiGatewayV2Surface(d),
+    // Before the Lambda API: it shares `/` with it and takes only SQS's requests.
+    sqsSurface(d),
+    eventBridgeSurface(d),
+    schedulerSurface(d),
     // Last: it takes every path the others do not.
     lambdaApiSurface(d),
   ];

@@ -28,7 +28,11 @@ export function serveSurfaces(surfaces: readonly Surface[], d: DispatchDeps): Ho
         `surface ${s.name}: its path ${s.reach.pathPrefix} is never reached: ${earlier.name} (path ${earlier.reach.pathPrefix}) comes first and takes its paths; list the narrower prefix first`,
       );
   }
-  const served = surfaces.map((s) => ({ match: compileReach(s.reach), app: guarded(s, d) }));
+  const served = surfaces.map((s) => ({
+    match: compileReach(s.reach),
+    accepts: s.reach.accepts,
+    app: guarded(s, d),
+  }));
 
   // The root does no routing of its own: its fetch picks the surface and hands the request to
   // the surface's app (one router pass per request, the surface's). `request()` goes through
@@ -37,13 +41,15 @@ export function serveSurfaces(surfaces: readonly Surface[], d: DispatchDeps): Ho
   root.fetch = (request: Request, env?: unknown) => {
     const { host, path } = hostAndPath(request.url);
     let chosen: { app: Hono<SurfaceEnv>; reach: ReachMatch } | undefined;
-    for (const { match, app } of served) {
+    for (const { match, accepts, app } of served) {
       const reach = match(host, path);
-      if (reach?.via === "host") {
-        chosen = { app, reach };
-        break;
-      }
-      if (reach && !chosen) chosen = { app, reach };
+      // A later path match never wins over an earlier one: only a host match is still worth
+      // looking for, so a surface's `accepts` is not asked (a function URL's path form passes
+      // SQS's and EventBridge's `/` on every call).
+      if (!reach || (reach.via === "path" && chosen)) continue;
+      if (accepts && !accepts(request)) continue;
+      chosen = { app, reach };
+      if (reach.via === "host") break;
     }
     if (!chosen) {
       const err = new NimbusError("NotFound", `No API of this platform serves ${host}${path}`);
@@ -80,13 +86,13 @@ function guarded(s: Surface, d: DispatchDeps): Hono<SurfaceEnv> {
   app.route("/", s.app);
   app.notFound((c) => {
     const err = new NimbusError("NotFound", `No route for ${c.req.method} ${new URL(c.req.url).pathname}`);
-    return s.renderError(err, newRequestId());
+    return s.renderError(err, newRequestId(), c.req.raw);
   });
   app.onError((err, c) => {
     const requestId = newRequestId();
     if (!(err instanceof NimbusError))
       d.logger.error("unexpected error", { requestId, surface: s.name, path: c.req.path, err });
-    return s.renderError(toNimbusError(err), requestId);
+    return s.renderError(toNimbusError(err), requestId, c.req.raw);
   });
   return app;
 }

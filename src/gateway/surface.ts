@@ -29,6 +29,12 @@ export interface Reach {
   readonly hosts?: readonly string[];
   /** Whole segments: `/nimbus` takes `/nimbus` and `/nimbus/…`, not `/nimbusx`; `/` takes all. */
   readonly pathPrefix?: string;
+  /**
+   * For a surface that shares its paths with a later one (SQS's JSON protocol posts to `/`, as
+   * the Lambda API's catch-all takes): which of the requests its host or path reaches are its
+   * own, by their headers (never the body). A surface with it never shadows another.
+   */
+  readonly accepts?: (request: Request) => boolean;
 }
 
 export interface ReachMatch {
@@ -62,8 +68,11 @@ export interface Surface {
    */
   readonly auth: AuthPolicy | ((request: Request, reach: ReachMatch) => AuthPolicy);
   readonly body: BodyMode;
-  /** The answer for an error thrown by authentication or a route, or for no route. */
-  renderError(err: NimbusError, requestId: string): Response;
+  /**
+   * The answer for an error thrown by authentication or a route, or for no route; `request`
+   * tells a surface that speaks more than one protocol which one to answer in.
+   */
+  renderError(err: NimbusError, requestId: string, request: Request): Response;
   /** Its routes, at the full paths requests arrive on. */
   readonly app: Hono<SurfaceEnv>;
 }
@@ -142,7 +151,7 @@ function compilePattern(parts: readonly string[]): Pattern {
 
 /** Whether every request `inner` takes by path, `outer` takes first (so `inner` never sees one). */
 export function shadows(outer: Reach, inner: Reach): boolean {
-  if (outer.pathPrefix === undefined || inner.pathPrefix === undefined) return false;
+  if (outer.pathPrefix === undefined || inner.pathPrefix === undefined || outer.accepts) return false;
   const o = segments(outer.pathPrefix);
   const i = segments(inner.pathPrefix);
   return o.length <= i.length && o.every((s, n) => s.startsWith("{") || s === i[n]);

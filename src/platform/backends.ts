@@ -12,9 +12,13 @@ import type { EventQueue } from "../control/async/queue.js";
 import type { LogsRepo } from "../control/logs-repo.js";
 import type { ProvisionedRepo } from "../control/provisioned-repo.js";
 import type { FunctionsRepo } from "../control/registry/repo.js";
+import type { EventSourceMappingsRepo } from "../control/triggers/mappings/repo.js";
 import type { FunctionUrlsRepo } from "../control/urls/repo.js";
 import type { BudgetsRepo, UsageRepo } from "../control/usage-repo.js";
+import type { EventsRepo } from "../services/events/repo.js";
 import type { HttpApisRepo } from "../services/http-apis/repo.js";
+import type { QueuesRepo } from "../services/queues/repo.js";
+import type { SchedulesRepo } from "../services/scheduler/repo.js";
 import { connectFailure, shownUrl } from "../store/postgres/connect.js";
 import { openPostgresRepos } from "../store/postgres/repos.js";
 import { SqliteStore } from "../store/sqlite.js";
@@ -26,6 +30,10 @@ export interface Repositories {
   readonly eventConfigs: EventConfigsRepo;
   readonly functionUrls: FunctionUrlsRepo;
   readonly httpApis: HttpApisRepo;
+  readonly queues: QueuesRepo;
+  readonly mappings: EventSourceMappingsRepo;
+  readonly events: EventsRepo;
+  readonly schedules: SchedulesRepo;
   readonly provisioned: ProvisionedRepo;
   readonly logs: LogsRepo;
   readonly usage: UsageRepo;
@@ -55,6 +63,10 @@ function openEmbeddedBackends(dataDir: string): Backends {
       eventConfigs: store,
       functionUrls: store,
       httpApis: store,
+      queues: store,
+      mappings: store,
+      events: store,
+      schedules: store.schedules,
       provisioned: store,
       logs: store,
       usage: store,

@@ -27,6 +27,8 @@ import { ProvisionedConcurrency } from "../control/provisioned.js";
 import { ProvisionedUptime } from "../control/provisioned-uptime.js";
 import { RegistryChanges } from "../control/registry/changes.js";
 import { Registry } from "../control/registry/registry.js";
+import { EventSourceMappings } from "../control/triggers/mappings/mappings.js";
+import { MappingPoller } from "../control/triggers/mappings/poller.js";
 import { eventSources, sourceContext, startSources, stopSources } from "../control/triggers/sources.js";
 import { FunctionUrls } from "../control/urls/function-urls.js";
 import { type Pricing, UsageMeter } from "../control/usage.js";
@@ -35,7 +37,9 @@ import { createGateway } from "../gateway/app.js";
 import { type Credentials, createAuthenticator } from "../gateway/auth/principal.js";
 import { LAMBDA_NAMES } from "../gateway/surfaces/lambda-api/errors.js";
 import { functionArn, parseFunctionArn } from "../protocol/function.js";
+import { EventBus } from "../services/events/events.js";
 import { HttpApis } from "../services/http-apis/http-apis.js";
+import { QueuesService } from "../services/queues/queues.js";
 import { type Clock, systemClock } from "../shared/clock.js";
 import type { Config } from "../shared/config.js";
 import { NimbusError } from "../shared/errors.js";
@@ -51,6 +55,7 @@ import { HttpServer } from "./http-server.js";
 import { Lifecycle } from "./lifecycle.js";
 import { ENDPOINT_FILE, makePrivate } from "./private-data.js";
 import { chooseDriver } from "./sandbox-choice.js";
+import { targetExists, wireSchedules } from "./schedules.js";
 
 export interface PlatformDeps {
   readonly clock?: Clock;
@@ -232,6 +237,7 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     sandboxes: driver.capabilities,
     events: changes,
     arn: (name, qualifier) => functionArn(config.region, config.accountId, name, qualifier),
+    queues: { describe: (arn) => queues.describe(arn) },
   });
   changes.on({
     retire: (name, version) => dispatcher.retire(name, version),
@@ -266,7 +272,12 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     accountId: config.accountId,
     records: config.recordSyncInvocations ? { store: queue, clock, logger } : undefined,
   });
-  const eventConfigs = new EventConfigs({ store: repos.eventConfigs, registry, clock });
+  const eventConfigs = new EventConfigs({
+    store: repos.eventConfigs,
+    registry,
+    clock,
+    queues: { describe: (arn) => queues.describe(arn) },
+  });
   const urls = new FunctionUrls({ store: repos.functionUrls, registry, clock });
   changes.on({ retire: (name, version) => urls.retired(name, version) });
   await life.add({ name: "function urls", start: () => urls.start() });
@@ -289,6 +300,12 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     accountId: config.accountId,
   });
   await life.add({ name: "http apis", start: () => httpApis.start() });
+  const queues = new QueuesService({
+    repo: repos.queues,
+    clock,
+    fanout: new LocalFanOut(),
+    account: { region: config.region, accountId: config.accountId },
+  });
   const asyncInvoker = new AsyncInvoker({
     queue,
     registry,
@@ -305,8 +322,106 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
       backoffMs: [config.asyncBackoffMs[0], Math.max(config.asyncBackoffMs[0], config.asyncBackoffMs[1])],
     },
     errorType: (code) => LAMBDA_NAMES[code],
+    sendToQueue: (arn, body, attributes) => queues.sendByArn(arn, body, attributes),
+    // The outcome on the bus, in the event's own chain (its trace header), so that a rule whose
+    // target is a function invoked asynchronously meets the loop guard, not an endless chain.
+    ended: (e, status, condition) => {
+      if (condition === "Stopped" || condition === "RecursiveInvocationDetected") return;
+      const detail = {
+        requestId: e.id,
+        functionName: e.functionName,
+        qualifier: e.qualifier ?? null,
+        condition,
+      };
+      void ownEvent(
+        status === "succeeded" ? "Async Invocation Succeeded" : "Async Invocation Failed",
+        detail,
+        e.functionName,
+        e.traceId,
+      );
+    },
   });
-  const sources = eventSources({ asyncQueue: asyncInvoker.poller });
+  changes.on({
+    lifecycle: (c) =>
+      void ownEvent(
+        `Function ${c.kind[0]!.toUpperCase()}${c.kind.slice(1)}`,
+        { functionName: c.functionName, ...(c.version ? { version: c.version } : {}) },
+        c.functionName,
+      ),
+  });
+  /** The platform's own events on the default bus (`source: nimbus.lambda`); a failure is logged, never thrown. */
+  const ownEvent = (
+    detailType: string,
+    detail: Record<string, unknown>,
+    functionName: string,
+    traceHeader?: string,
+  ) =>
+    events
+      .publish(
+        "nimbus.lambda",
+        detailType,
+        detail,
+        [functionArn(config.region, config.accountId, functionName)],
+        traceHeader,
+      )
+      .catch((err: unknown) => logger.error("a platform event could not be published", { err, detailType }));
+  const mappings = new EventSourceMappings({
+    repo: repos.mappings,
+    queues,
+    functionExists: async (name, qualifier) => {
+      await registry.get(name, qualifier);
+    },
+    clock,
+  });
+  const mappingPoller = new MappingPoller({
+    repo: repos.mappings,
+    queues: {
+      describe: (arn) => queues.describe(arn),
+      receive: (arn, max, waitMs, signal) => queues.pollMessages(arn, max, waitMs, signal),
+      delete: (arn, handles) => queues.deleteReceived(arn, handles),
+    },
+    region: config.region,
+    processed: (uuid, result) => mappings.processed(uuid, result),
+  });
+  mappings.listen(mappingPoller);
+  const events = new EventBus({
+    repo: repos.events,
+    clock,
+    account: { region: config.region, accountId: config.accountId },
+    logger,
+    targets: {
+      invokeAsync: async (arn, payload, traceHeader) => {
+        const ref = parseFunctionArn(arn);
+        if (!ref) throw new Error(`${arn} is not a function ARN`);
+        await asyncInvoker.accept({
+          functionName: ref.name,
+          qualifier: ref.qualifier,
+          payload: Buffer.from(payload),
+          traceHeader,
+        });
+      },
+      sendToQueue: async (arn, body, attributes) => {
+        await queues.sendByArn(arn, body, attributes);
+      },
+      exists: (arn) => targetExists(registry, queues, arn),
+    },
+  });
+  await life.add({ name: "event bus", start: () => events.start(), stop: async () => events.stop() });
+  const { scheduler, ticker } = wireSchedules({
+    repo: repos.schedules,
+    clock,
+    account: { region: config.region, accountId: config.accountId },
+    queues,
+    events,
+    logger,
+    exists: (arn) => targetExists(registry, queues, arn),
+  });
+  await life.add({ name: "schedules", start: () => scheduler.start() });
+  const sources = eventSources({
+    asyncQueue: asyncInvoker.poller,
+    queueMappings: mappingPoller,
+    schedules: ticker,
+  });
   const context = sourceContext({ invoke, enqueue: (input) => asyncInvoker.accept(input), clock, logger });
   await life.add({
     name: "event sources",
@@ -327,6 +442,10 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     eventConfigs,
     urls,
     httpApis,
+    queues,
+    mappings,
+    events,
+    scheduler,
     records: queue,
     redrive: (id) => asyncInvoker.redrive(id),
     provisionedUptime: (name, from, to) => uptime.overlapping(name, from, to),

@@ -37,8 +37,9 @@ export interface FunctionVersion {
   readonly lastModified: number;
   readonly architecture: "x86_64" | "arm64";
   /**
-   * DeadLetterConfig.TargetArn: a function that receives the event of a failed asynchronous
-   * invocation when no on-failure destination is set (Lambda's legacy dead-letter target).
+   * DeadLetterConfig.TargetArn: the function or standard queue (its ARN) that receives the event
+   * of a failed asynchronous invocation when no on-failure destination is set (Lambda's legacy
+   * dead-letter target).
    */
   readonly deadLetterTarget?: string | undefined;
   /** SnapStart.ApplyOn: "PublishedVersions" snapshots each published version's init. */

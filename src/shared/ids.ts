@@ -18,13 +18,25 @@ let next = POOL_BYTES;
 let lastMs = Number.NEGATIVE_INFINITY;
 let seq = 0;
 
-export function newRequestId(now: number = Date.now()): string {
-  if (next === POOL_BYTES) {
+/** `bytes` random bytes from the pool (at most 16). */
+function draw(bytes: number): Uint8Array {
+  if (next + bytes > POOL_BYTES) {
     randomFillSync(pool);
     next = 0;
   }
-  const random = pool.subarray(next, next + 16);
-  next += 16;
+  const random = pool.subarray(next, next + bytes);
+  next += bytes;
+  return random;
+}
+
+/** `chars` random hex digits (an even number, at most 32), from the same pool. */
+export function randomHex(chars: number): string {
+  const random = draw(chars / 2);
+  return Buffer.from(random.buffer, random.byteOffset, random.byteLength).toString("hex");
+}
+
+export function newRequestId(now: number = Date.now()): string {
+  const random = draw(16);
   if (now > lastMs) {
     lastMs = now;
     // 31 random bits leave room to count up within the millisecond.

@@ -158,6 +158,210 @@ export const HTTP_APIS_MIGRATIONS: SqliteModuleMigrations = {
   ],
 };
 
+/**
+ * Queues (the SQS-compatible service) and their messages, which go with them. `seq` orders a
+ * queue's messages (a moved message gets a new one, at the end of its new queue); a FIFO
+ * queue's sequence numbers come from its `last_sequence`. `queue_dedup` keeps each FIFO
+ * deduplication id's first message for the deduplication window, deleted messages' too.
+ */
+export const QUEUES_MIGRATIONS: SqliteModuleMigrations = {
+  module: "queues",
+  steps: [
+    `CREATE TABLE queues (
+       name TEXT PRIMARY KEY,
+       created_at INTEGER NOT NULL,
+       modified_at INTEGER NOT NULL,
+       attributes TEXT NOT NULL,
+       tags TEXT NOT NULL,
+       last_sequence INTEGER NOT NULL DEFAULT 0
+     );
+     CREATE TABLE queue_messages (
+       seq INTEGER PRIMARY KEY,
+       queue_name TEXT NOT NULL REFERENCES queues(name) ON DELETE CASCADE,
+       id TEXT NOT NULL UNIQUE,
+       body TEXT NOT NULL,
+       md5_of_body TEXT NOT NULL,
+       attributes TEXT NOT NULL,
+       md5_of_attributes TEXT,
+       trace_header TEXT,
+       sent_at INTEGER NOT NULL,
+       visible_at INTEGER NOT NULL,
+       receive_count INTEGER NOT NULL DEFAULT 0,
+       first_received_at INTEGER,
+       receipt_token TEXT,
+       group_id TEXT,
+       deduplication_id TEXT,
+       sequence_number TEXT,
+       dead_letter_source_arn TEXT
+     );
+     CREATE INDEX queue_messages_by_queue ON queue_messages (queue_name, seq);
+     CREATE INDEX queue_messages_by_visibility ON queue_messages (queue_name, visible_at);
+     CREATE INDEX queue_messages_by_age ON queue_messages (queue_name, sent_at);
+     CREATE TABLE queue_dedup (
+       queue_name TEXT NOT NULL REFERENCES queues(name) ON DELETE CASCADE,
+       deduplication_id TEXT NOT NULL,
+       message_id TEXT NOT NULL,
+       sequence_number TEXT,
+       sent_at INTEGER NOT NULL,
+       PRIMARY KEY (queue_name, deduplication_id)
+     );`,
+  ],
+};
+
+/**
+ * Event source mappings: a queue, by its ARN, read by pollers that invoke a function. Not tied to
+ * the functions table: Lambda's DeleteFunction leaves a function's mappings in place.
+ */
+export const MAPPINGS_MIGRATIONS: SqliteModuleMigrations = {
+  module: "event-source-mappings",
+  steps: [
+    `CREATE TABLE event_source_mappings (
+       uuid TEXT PRIMARY KEY,
+       event_source_arn TEXT NOT NULL,
+       function_name TEXT NOT NULL,
+       qualifier TEXT,
+       batch_size INTEGER NOT NULL,
+       maximum_batching_window_s INTEGER NOT NULL,
+       function_response_types TEXT NOT NULL,
+       filters TEXT NOT NULL,
+       maximum_concurrency INTEGER,
+       enabled INTEGER NOT NULL,
+       state TEXT NOT NULL,
+       state_transition_reason TEXT NOT NULL,
+       last_processing_result TEXT NOT NULL,
+       last_modified INTEGER NOT NULL
+     );
+     CREATE INDEX event_source_mappings_by_source ON event_source_mappings (event_source_arn, uuid);
+     CREATE INDEX event_source_mappings_by_function ON event_source_mappings (function_name, uuid);`,
+  ],
+};
+
+/**
+ * The event bus: buses, their rules and each rule's targets (deleted with their rule and bus),
+ * archives (kept when their bus is deleted) and their events, and replays. `seq` (AUTOINCREMENT:
+ * never reused, even after the newest events are deleted) orders an archive's events by arrival.
+ */
+export const EVENTS_MIGRATIONS: SqliteModuleMigrations = {
+  module: "event-bus",
+  steps: [
+    `CREATE TABLE bus_buses (
+       name TEXT PRIMARY KEY,
+       description TEXT,
+       dead_letter_arn TEXT,
+       tags TEXT NOT NULL,
+       created_at INTEGER NOT NULL,
+       modified_at INTEGER NOT NULL
+     );
+     CREATE TABLE bus_rules (
+       bus_name TEXT NOT NULL REFERENCES bus_buses(name) ON DELETE CASCADE,
+       name TEXT NOT NULL,
+       event_pattern TEXT NOT NULL,
+       state TEXT NOT NULL,
+       description TEXT,
+       tags TEXT NOT NULL,
+       created_at INTEGER NOT NULL,
+       modified_at INTEGER NOT NULL,
+       PRIMARY KEY (bus_name, name)
+     );
+     CREATE TABLE bus_targets (
+       bus_name TEXT NOT NULL,
+       rule_name TEXT NOT NULL,
+       id TEXT NOT NULL,
+       arn TEXT NOT NULL,
+       input TEXT,
+       input_path TEXT,
+       input_transformer TEXT,
+       maximum_retry_attempts INTEGER,
+       maximum_event_age_s INTEGER,
+       dead_letter_arn TEXT,
+       PRIMARY KEY (bus_name, rule_name, id),
+       FOREIGN KEY (bus_name, rule_name) REFERENCES bus_rules(bus_name, name) ON DELETE CASCADE
+     );
+     CREATE TABLE bus_archives (
+       name TEXT PRIMARY KEY,
+       bus_name TEXT NOT NULL,
+       event_pattern TEXT,
+       description TEXT,
+       retention_days INTEGER NOT NULL,
+       state TEXT NOT NULL,
+       created_at INTEGER NOT NULL
+     );
+     CREATE INDEX bus_archives_by_bus ON bus_archives (bus_name, name);
+     CREATE TABLE bus_archive_events (
+       seq INTEGER PRIMARY KEY AUTOINCREMENT,
+       archive_name TEXT NOT NULL REFERENCES bus_archives(name) ON DELETE CASCADE,
+       time INTEGER NOT NULL,
+       event TEXT NOT NULL,
+       bytes INTEGER NOT NULL
+     );
+     CREATE INDEX bus_archive_events_by_time ON bus_archive_events (archive_name, time, seq);
+     CREATE TABLE bus_replays (
+       name TEXT PRIMARY KEY,
+       archive_name TEXT NOT NULL,
+       description TEXT,
+       event_start_time INTEGER NOT NULL,
+       event_end_time INTEGER NOT NULL,
+       destination_bus TEXT NOT NULL,
+       destination_rules TEXT NOT NULL,
+       state TEXT NOT NULL,
+       state_reason TEXT,
+       started_at INTEGER NOT NULL,
+       ended_at INTEGER,
+       last_replayed_at INTEGER
+     );
+     CREATE INDEX bus_replays_by_archive ON bus_replays (archive_name, name);`,
+  ],
+};
+
+/**
+ * Schedules: groups, their schedules (not tied to the groups' table: a group's deletion deletes
+ * them in its transaction) with where each stands, and the deliveries of ticks taken, kept until
+ * delivered or dead-lettered (a schedule's deletion leaves them). Each target is JSON text.
+ */
+export const SCHEDULES_MIGRATIONS: SqliteModuleMigrations = {
+  module: "scheduler",
+  steps: [
+    `CREATE TABLE schedule_groups (
+       name TEXT PRIMARY KEY,
+       state TEXT NOT NULL,
+       tags TEXT NOT NULL,
+       created_at INTEGER NOT NULL,
+       modified_at INTEGER NOT NULL
+     );
+     CREATE TABLE schedules (
+       group_name TEXT NOT NULL,
+       name TEXT NOT NULL,
+       description TEXT,
+       expression TEXT NOT NULL,
+       timezone TEXT NOT NULL,
+       start_date INTEGER,
+       end_date INTEGER,
+       state TEXT NOT NULL,
+       flexible_window_minutes INTEGER,
+       action_after_completion TEXT NOT NULL,
+       kms_key_arn TEXT,
+       target TEXT NOT NULL,
+       created_at INTEGER NOT NULL,
+       modified_at INTEGER NOT NULL,
+       next_tick_at INTEGER,
+       next_due_at INTEGER,
+       PRIMARY KEY (group_name, name)
+     );
+     CREATE INDEX schedules_by_due ON schedules (state, next_due_at, group_name, name);
+     CREATE TABLE schedule_deliveries (
+       id TEXT PRIMARY KEY,
+       group_name TEXT NOT NULL,
+       schedule_name TEXT NOT NULL,
+       tick_at INTEGER NOT NULL,
+       target TEXT NOT NULL,
+       attempts INTEGER NOT NULL,
+       due_at INTEGER NOT NULL,
+       last_error TEXT
+     );
+     CREATE INDEX schedule_deliveries_by_due ON schedule_deliveries (due_at, id);`,
+  ],
+};
+
 /** Provisioned concurrency settings, and provisioned instances' up-time. */
 export const PROVISIONED_MIGRATIONS: SqliteModuleMigrations = {
   module: "provisioned",
@@ -212,6 +416,10 @@ export const SQLITE_MODULES: readonly SqliteModuleMigrations[] = [
   BUDGETS_MIGRATIONS,
   FUNCTION_URLS_MIGRATIONS,
   HTTP_APIS_MIGRATIONS,
+  QUEUES_MIGRATIONS,
+  MAPPINGS_MIGRATIONS,
+  EVENTS_MIGRATIONS,
+  SCHEDULES_MIGRATIONS,
 ];
 
 /**

@@ -5,18 +5,27 @@ import type { EventInvokeConfig } from "../control/async/event-configs-repo.js";
 import type { LogQuery, LogRecord, StoredLog } from "../control/logs-repo.js";
 import type { ProvisionedConfig, ProvisionedSpan } from "../control/provisioned-repo.js";
 import type { AccountUsage } from "../control/registry/repo.js";
-import type { FunctionUrlConfig } from "../control/urls/repo.js";
+import type { EventSourceMappingsRepo } from "../control/triggers/mappings/repo.js";
+import type { FunctionUrlsRepo } from "../control/urls/repo.js";
 import type { Budget, UsageQuery, UsageRecord, UsageSums } from "../control/usage-repo.js";
 import type { Alias, FunctionRecord, FunctionVersion } from "../protocol/function.js";
 import { LATEST } from "../protocol/function.js";
 import type { FunctionSandbox } from "../protocol/sandbox.js";
+import type { EventsRepo } from "../services/events/repo.js";
 import type { ApiDeployment, HttpApi } from "../services/http-apis/model.js";
+import type { QueuesRepo } from "../services/queues/repo.js";
+import type { SchedulesRepo } from "../services/scheduler/repo.js";
 import { type FunctionRow, tagsColumn, toRecord, versionBody } from "./function-row.js";
 import { transferables } from "./packed-rows.js";
+import { SqliteEventsRepo } from "./sqlite-events.js";
+import { SqliteFunctionUrlsRepo } from "./sqlite-function-urls.js";
 import { SqliteHttpApisRepo } from "./sqlite-http-apis.js";
 import type { WriterRequest } from "./sqlite-log-worker.js";
+import { SqliteMappingsRepo } from "./sqlite-mappings.js";
 import { migrateSqlite } from "./sqlite-migrate.js";
 import { SQLITE_MODULES } from "./sqlite-migrations.js";
+import { SqliteQueuesRepo } from "./sqlite-queues.js";
+import { SqliteSchedulesRepo } from "./sqlite-schedules.js";
 import {
   deleteBudget,
   listBudgets,
@@ -29,12 +38,17 @@ import {
 import { batchWriter, type PackedBatch, packBatch, queryLogs } from "./sqlite-writes.js";
 import { ThreadRpc } from "./thread-rpc.js";
 import type { MetadataStore } from "./types.js";
-import { corsColumn, type FunctionUrlRow, toFunctionUrl } from "./url-row.js";
 
 export class SqliteStore implements MetadataStore {
   readonly #db: Database.Database;
   readonly #logWriter: ThreadRpc<WriterRequest> | undefined;
+  readonly #functionUrls: SqliteFunctionUrlsRepo;
   readonly #httpApis: SqliteHttpApisRepo;
+  readonly #queues: SqliteQueuesRepo;
+  readonly #mappings: SqliteMappingsRepo;
+  readonly #events: SqliteEventsRepo;
+  /** Schedules, on this store's connection: a repository of its own, not methods of the store. */
+  readonly schedules: SchedulesRepo;
   /** Without a writing thread (an in-memory database): the insert, prepared once. */
   #insertBatch: ((batch: PackedBatch) => void) | undefined;
 
@@ -46,7 +60,12 @@ export class SqliteStore implements MetadataStore {
     this.#db.pragma("foreign_keys = ON");
     this.#db.pragma("busy_timeout = 5000");
     migrateSqlite(this.#db, SQLITE_MODULES);
+    this.#functionUrls = new SqliteFunctionUrlsRepo(this.#db);
     this.#httpApis = new SqliteHttpApisRepo(this.#db);
+    this.#queues = new SqliteQueuesRepo(this.#db);
+    this.#mappings = new SqliteMappingsRepo(this.#db);
+    this.#events = new SqliteEventsRepo(this.#db);
+    this.schedules = new SqliteSchedulesRepo(this.#db);
     if (path !== ":memory:") {
       const worker = new Worker(new URL("./sqlite-log-worker.js", import.meta.url), { workerData: { path } });
       this.#logWriter = new ThreadRpc(worker, "log writer");
@@ -201,74 +220,21 @@ export class SqliteStore implements MetadataStore {
     );
   }
 
-  async getFunctionUrl(functionName: string, qualifier: string): Promise<FunctionUrlConfig | undefined> {
-    const row = this.#db
-      .prepare("SELECT * FROM function_urls WHERE function_name = ? AND qualifier = ?")
-      .get(functionName, qualifier) as FunctionUrlRow | undefined;
-    return row && toFunctionUrl(row);
-  }
-
-  async getFunctionUrlById(urlId: string): Promise<FunctionUrlConfig | undefined> {
-    const row = this.#db.prepare("SELECT * FROM function_urls WHERE url_id = ?").get(urlId) as
-      | FunctionUrlRow
-      | undefined;
-    return row && toFunctionUrl(row);
-  }
-
-  async listFunctionUrls(functionName: string): Promise<FunctionUrlConfig[]> {
-    const rows = this.#db
-      .prepare("SELECT * FROM function_urls WHERE function_name = ? ORDER BY qualifier")
-      .all(functionName) as FunctionUrlRow[];
-    return rows.map(toFunctionUrl);
-  }
-
-  async listAllFunctionUrls(): Promise<FunctionUrlConfig[]> {
-    const rows = this.#db
-      .prepare("SELECT * FROM function_urls ORDER BY function_name, qualifier")
-      .all() as FunctionUrlRow[];
-    return rows.map(toFunctionUrl);
-  }
-
-  async createFunctionUrl(c: FunctionUrlConfig): Promise<boolean> {
-    // Only a taken (function, qualifier) is ignored: a taken url_id throws (its UNIQUE), so a
-    // caller never takes false to mean "this qualifier has a URL" when another function holds the id.
-    const inserted = this.#db
-      .prepare(
-        `INSERT INTO function_urls
-           (function_name, qualifier, url_id, auth_type, invoke_mode, cors, created_at, last_modified)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (function_name, qualifier) DO NOTHING`,
-      )
-      .run(
-        c.functionName,
-        c.qualifier,
-        c.urlId,
-        c.authType,
-        c.invokeMode,
-        corsColumn(c.cors),
-        c.createdAt,
-        c.lastModified,
-      );
-    return inserted.changes === 1;
-  }
-
-  async updateFunctionUrl(c: FunctionUrlConfig): Promise<boolean> {
-    const updated = this.#db
-      .prepare(
-        `UPDATE function_urls SET auth_type = ?, invoke_mode = ?, cors = ?, last_modified = ?
-         WHERE function_name = ? AND qualifier = ?`,
-      )
-      .run(c.authType, c.invokeMode, corsColumn(c.cors), c.lastModified, c.functionName, c.qualifier);
-    return updated.changes === 1;
-  }
-
-  async deleteFunctionUrl(functionName: string, qualifier: string): Promise<boolean> {
-    return (
-      this.#db
-        .prepare("DELETE FROM function_urls WHERE function_name = ? AND qualifier = ?")
-        .run(functionName, qualifier).changes === 1
-    );
-  }
+  // The function URLs' methods, delegated as the queues' are (this file stays under 500 lines).
+  readonly getFunctionUrl: FunctionUrlsRepo["getFunctionUrl"] = (fn, qualifier) =>
+    this.#functionUrls.getFunctionUrl(fn, qualifier);
+  readonly getFunctionUrlById: FunctionUrlsRepo["getFunctionUrlById"] = (urlId) =>
+    this.#functionUrls.getFunctionUrlById(urlId);
+  readonly listFunctionUrls: FunctionUrlsRepo["listFunctionUrls"] = (fn) =>
+    this.#functionUrls.listFunctionUrls(fn);
+  readonly listAllFunctionUrls: FunctionUrlsRepo["listAllFunctionUrls"] = () =>
+    this.#functionUrls.listAllFunctionUrls();
+  readonly createFunctionUrl: FunctionUrlsRepo["createFunctionUrl"] = (c) =>
+    this.#functionUrls.createFunctionUrl(c);
+  readonly updateFunctionUrl: FunctionUrlsRepo["updateFunctionUrl"] = (c) =>
+    this.#functionUrls.updateFunctionUrl(c);
+  readonly deleteFunctionUrl: FunctionUrlsRepo["deleteFunctionUrl"] = (fn, qualifier) =>
+    this.#functionUrls.deleteFunctionUrl(fn, qualifier);
 
   getHttpApi(apiId: string): Promise<HttpApi | undefined> {
     return this.#httpApis.getHttpApi(apiId);
@@ -301,6 +267,66 @@ export class SqliteStore implements MetadataStore {
   deleteDeployment(apiId: string, deploymentId: string): Promise<boolean> {
     return this.#httpApis.deleteDeployment(apiId, deploymentId);
   }
+
+  // The queues' methods, delegated as the HTTP APIs' are, a line each (this file stays under 500 lines).
+  readonly createQueue: QueuesRepo["createQueue"] = (q) => this.#queues.createQueue(q);
+  readonly getQueue: QueuesRepo["getQueue"] = (name) => this.#queues.getQueue(name);
+  readonly listQueues: QueuesRepo["listQueues"] = (o) => this.#queues.listQueues(o);
+  readonly updateQueue: QueuesRepo["updateQueue"] = (q) => this.#queues.updateQueue(q);
+  readonly deleteQueue: QueuesRepo["deleteQueue"] = (name) => this.#queues.deleteQueue(name);
+  readonly send: QueuesRepo["send"] = (queue, messages, now, windowMs) =>
+    this.#queues.send(queue, messages, now, windowMs);
+  readonly receive: QueuesRepo["receive"] = (queue, o) => this.#queues.receive(queue, o);
+  readonly deleteMessage: QueuesRepo["deleteMessage"] = (queue, handle) =>
+    this.#queues.deleteMessage(queue, handle);
+  readonly changeVisibility: QueuesRepo["changeVisibility"] = (queue, handle, visibleAt, now) =>
+    this.#queues.changeVisibility(queue, handle, visibleAt, now);
+  readonly purge: QueuesRepo["purge"] = (queue) => this.#queues.purge(queue);
+  readonly counts: QueuesRepo["counts"] = (queue, now) => this.#queues.counts(queue, now);
+  readonly nextVisibleAt: QueuesRepo["nextVisibleAt"] = (queue, now) =>
+    this.#queues.nextVisibleAt(queue, now);
+  readonly moveMessages: QueuesRepo["moveMessages"] = (from, to, limit, now) =>
+    this.#queues.moveMessages(from, to, limit, now);
+  readonly expire: QueuesRepo["expire"] = (queue, before) => this.#queues.expire(queue, before);
+
+  // The event source mappings' methods, delegated the same way.
+  readonly getMapping: EventSourceMappingsRepo["getMapping"] = (uuid) => this.#mappings.getMapping(uuid);
+  readonly listMappings: EventSourceMappingsRepo["listMappings"] = (o) => this.#mappings.listMappings(o);
+  readonly createMapping: EventSourceMappingsRepo["createMapping"] = (m) => this.#mappings.createMapping(m);
+  readonly updateMapping: EventSourceMappingsRepo["updateMapping"] = (m) => this.#mappings.updateMapping(m);
+  readonly deleteMapping: EventSourceMappingsRepo["deleteMapping"] = (uuid) =>
+    this.#mappings.deleteMapping(uuid);
+
+  // The event bus's methods, delegated the same way.
+  readonly createBus: EventsRepo["createBus"] = (bus) => this.#events.createBus(bus);
+  readonly getBus: EventsRepo["getBus"] = (name) => this.#events.getBus(name);
+  readonly listBuses: EventsRepo["listBuses"] = (o) => this.#events.listBuses(o);
+  readonly updateBus: EventsRepo["updateBus"] = (bus) => this.#events.updateBus(bus);
+  readonly deleteBus: EventsRepo["deleteBus"] = (name) => this.#events.deleteBus(name);
+  readonly putRule: EventsRepo["putRule"] = (rule) => this.#events.putRule(rule);
+  readonly getRule: EventsRepo["getRule"] = (bus, name) => this.#events.getRule(bus, name);
+  readonly listRules: EventsRepo["listRules"] = (o) => this.#events.listRules(o);
+  readonly allRules: EventsRepo["allRules"] = () => this.#events.allRules();
+  readonly deleteRule: EventsRepo["deleteRule"] = (bus, name) => this.#events.deleteRule(bus, name);
+  readonly putTargets: EventsRepo["putTargets"] = (targets) => this.#events.putTargets(targets);
+  readonly removeTargets: EventsRepo["removeTargets"] = (bus, rule, ids) =>
+    this.#events.removeTargets(bus, rule, ids);
+  readonly listTargets: EventsRepo["listTargets"] = (bus, rule) => this.#events.listTargets(bus, rule);
+  readonly createArchive: EventsRepo["createArchive"] = (a) => this.#events.createArchive(a);
+  readonly getArchive: EventsRepo["getArchive"] = (name) => this.#events.getArchive(name);
+  readonly listArchives: EventsRepo["listArchives"] = (o) => this.#events.listArchives(o);
+  readonly updateArchive: EventsRepo["updateArchive"] = (a) => this.#events.updateArchive(a);
+  readonly deleteArchive: EventsRepo["deleteArchive"] = (name) => this.#events.deleteArchive(name);
+  readonly archiveEvents: EventsRepo["archiveEvents"] = (archive, events) =>
+    this.#events.archiveEvents(archive, events);
+  readonly readArchive: EventsRepo["readArchive"] = (archive, o) => this.#events.readArchive(archive, o);
+  readonly archiveStats: EventsRepo["archiveStats"] = (archive) => this.#events.archiveStats(archive);
+  readonly expireArchive: EventsRepo["expireArchive"] = (archive, before) =>
+    this.#events.expireArchive(archive, before);
+  readonly createReplay: EventsRepo["createReplay"] = (r) => this.#events.createReplay(r);
+  readonly getReplay: EventsRepo["getReplay"] = (name) => this.#events.getReplay(name);
+  readonly listReplays: EventsRepo["listReplays"] = (o) => this.#events.listReplays(o);
+  readonly updateReplay: EventsRepo["updateReplay"] = (r) => this.#events.updateReplay(r);
 
   async listProvisionedConfigs(functionName?: string): Promise<ProvisionedConfig[]> {
     const rows = this.#db

@@ -8,15 +8,21 @@ import type { EventConfigsRepo } from "../control/async/event-configs-repo.js";
 import type { LogsRepo } from "../control/logs-repo.js";
 import type { ProvisionedRepo } from "../control/provisioned-repo.js";
 import type { FunctionsRepo } from "../control/registry/repo.js";
+import type { EventSourceMappingsRepo } from "../control/triggers/mappings/repo.js";
 import type { FunctionUrlsRepo } from "../control/urls/repo.js";
 import type { BudgetsRepo, UsageRepo } from "../control/usage-repo.js";
+import type { EventsRepo } from "../services/events/repo.js";
 import type { HttpApisRepo } from "../services/http-apis/repo.js";
+import type { QueuesRepo } from "../services/queues/repo.js";
 
 export interface MetadataStore
   extends FunctionsRepo,
     EventConfigsRepo,
     FunctionUrlsRepo,
     HttpApisRepo,
+    QueuesRepo,
+    EventSourceMappingsRepo,
+    EventsRepo,
     ProvisionedRepo,
     LogsRepo,
     UsageRepo,

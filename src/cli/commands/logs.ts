@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError } from "commander";
 import type { ConnectionFlags } from "../client.js";
 import type { CliContext } from "../context.js";
 import { positiveInteger, withConnection, withJson } from "../options.js";
+import { sseEvents } from "../sse.js";
 
 interface WireLog {
   seq: number;
@@ -62,17 +63,8 @@ export function logsCommand(ctx: CliContext): Command {
         return 0;
       }
       const res = await client.call("GET", "/nimbus/v1/logs", { query: { ...query, follow: "1" } });
-      const decoder = new TextDecoder();
-      let buf = "";
-      for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
-        buf += decoder.decode(chunk, { stream: true });
-        for (let i = buf.indexOf("\n\n"); i !== -1; i = buf.indexOf("\n\n")) {
-          const event = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          const data = event.split("\n").find((l) => l.startsWith("data:"));
-          if (data) print(JSON.parse(data.slice(5)) as WireLog);
-        }
-      }
+      for await (const e of sseEvents(res.body as AsyncIterable<Uint8Array>))
+        if (e.event === "log") print(JSON.parse(e.data) as WireLog);
       return 0;
     }),
   );

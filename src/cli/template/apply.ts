@@ -5,8 +5,10 @@
 import type { NimbusClient } from "../client.js";
 import { functionPath } from "../commands/functions.js";
 import { urlPath } from "../commands/urls.js";
-import { LOGICAL_ID_TAG, stackTags } from "./ownership.js";
+import { LOGICAL_ID_TAG, STACK_TAG, stackTags } from "./ownership.js";
 import { type BuiltCode, type CurrentState, describeStep, type Plan, type Step } from "./plan.js";
+import { sqs } from "./queue-state.js";
+import { SCHEDULER } from "./schedule-state.js";
 import { APIGATEWAY } from "./state.js";
 
 export interface ApplyResult {
@@ -108,6 +110,58 @@ async function run(
       return;
     case "stale-function":
       await client.call("DELETE", functionPath(s.name));
+      return;
+    case "queue":
+      if (s.action === "create")
+        await sqs(client, "CreateQueue", {
+          QueueName: s.queue.name,
+          Attributes: s.attributes,
+          // How a later deploy knows the queue is the stack's, to update or delete.
+          tags: stackTags(stackName, s.queue.logicalId),
+        });
+      else if (s.action === "update") {
+        if (Object.keys(s.attributes).length > 0)
+          await sqs(client, "SetQueueAttributes", { QueueUrl: s.url, Attributes: s.attributes });
+        if (s.retag)
+          await sqs(client, "TagQueue", { QueueUrl: s.url, Tags: stackTags(stackName, s.queue.logicalId) });
+      }
+      return;
+    case "stale-queue":
+      await sqs(client, "DeleteQueue", { QueueUrl: s.url });
+      return;
+    case "mapping": {
+      if (s.action === "unchanged") return;
+      const base = "/2015-03-31/event-source-mappings";
+      if (s.action === "create") await client.call("POST", base, json(s.body));
+      else await client.call("PUT", `${base}/${encodeURIComponent(s.uuid!)}`, json(s.body));
+      return;
+    }
+    case "schedule-group": {
+      const path = `/schedule-groups/${encodeURIComponent(s.name)}`;
+      if (s.action === "create")
+        // How a later deploy knows the group, and so its schedules, is the stack's.
+        await client.call("POST", path, {
+          ...SCHEDULER,
+          ...json({ Tags: [{ Key: STACK_TAG, Value: stackName }] }),
+        });
+      else if (s.action === "delete") await client.call("DELETE", path, SCHEDULER);
+      return;
+    }
+    case "schedule": {
+      if (s.action === "unchanged") return;
+      const path = `/schedules/${encodeURIComponent(s.schedule.name)}`;
+      // UpdateSchedule replaces the whole schedule: the body has every setting.
+      await client.call(s.action === "create" ? "POST" : "PUT", path, { ...SCHEDULER, ...json(s.body) });
+      return;
+    }
+    case "stale-schedule":
+      await client.call("DELETE", `/schedules/${encodeURIComponent(s.name)}`, {
+        ...SCHEDULER,
+        query: { groupName: s.group },
+      });
+      return;
+    case "stale-mapping":
+      await client.call("DELETE", `/2015-03-31/event-source-mappings/${encodeURIComponent(s.uuid)}`);
       return;
     case "alias": {
       if (s.action === "unchanged") return;

@@ -47,6 +47,7 @@ export async function deployStack(
       stackName,
       region: place.region,
       accountId: place.accountId,
+      endpoint: place.endpoint,
       parameterOverrides: o.parameterOverrides ?? {},
     });
   } catch (err) {

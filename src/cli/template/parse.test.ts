@@ -11,6 +11,7 @@ function parse(text: string, overrides: Record<string, string> = {}) {
     stackName: "app",
     region: "us-east-1",
     accountId: "000000000000",
+    endpoint: "http://127.0.0.1:9000",
     parameterOverrides: overrides,
   });
 }
@@ -135,15 +136,124 @@ Resources:
       Layers: [arn]
       MemorySize: !If [IsProd, 512, 128]
       Events:
-        Queue: { Type: SQS, Properties: { Queue: q } }
+        Stream: { Type: Kinesis, Properties: { Stream: s } }
 `);
     assert.deepEqual(found, [
       "2:1 Conditions: the section Conditions is not supported",
-      "6:5 Resources.Table.Type: resource type AWS::DynamoDB::Table is not supported (supported: AWS::Serverless::Function, AWS::Serverless::HttpApi)",
+      "6:5 Resources.Table.Type: resource type AWS::DynamoDB::Table is not supported (supported: AWS::Serverless::Function, AWS::Serverless::HttpApi, AWS::SQS::Queue)",
       "9:5 Resources.Fn.DependsOn: resource attribute DependsOn is not supported",
       "12:7 Resources.Fn.Properties.Layers: AWS::Serverless::Function property Layers is not supported",
       "13:7 Resources.Fn.Properties.MemorySize: Fn::If is not supported (supported: Ref, Fn::GetAtt, Fn::Sub, Fn::Join)",
-      "15:18 Resources.Fn.Properties.Events.Queue.Type: event type SQS is not supported (supported: HttpApi, Api)",
+      "15:19 Resources.Fn.Properties.Events.Stream.Type: event type Kinesis is not supported (supported: HttpApi, Api, SQS, Schedule, ScheduleV2)",
+    ]);
+  });
+
+  test("queues: names, attributes with SQS's defaults, Ref as the URL, GetAtt Arn; a dead-letter queue first", () => {
+    const stack = parse(`${HEAD}Resources:
+  Orders:
+    Type: AWS::SQS::Queue
+    Properties:
+      VisibilityTimeout: 60
+      RedrivePolicy: { deadLetterTargetArn: !GetAtt Failed.Arn, maxReceiveCount: 3 }
+  Failed:
+    Type: AWS::SQS::Queue
+    Properties: { QueueName: failed, MessageRetentionPeriod: 1209600 }
+  Ordered:
+    Type: AWS::SQS::Queue
+    Properties: { FifoQueue: true, ContentBasedDeduplication: true }
+  Worker:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: .
+      Environment:
+        Variables: { QUEUE_URL: !Ref Orders, QUEUE_NAME: !GetAtt Orders.QueueName }
+      Events:
+        Jobs:
+          Type: SQS
+          Properties:
+            Queue: !GetAtt Orders.Arn
+            BatchSize: 5
+            FunctionResponseTypes: [ReportBatchItemFailures]
+            FilterCriteria: { Filters: [{ Pattern: '{"body":{"kind":["order"]}}' }, { Pattern: { body: { n: [1] } } }] }
+            ScalingConfig: { MaximumConcurrency: 4 }
+        Ordered: { Type: SQS, Properties: { Queue: !GetAtt Ordered.Arn, Enabled: false } }
+`);
+    const arn = (name: string) => `arn:aws:sqs:us-east-1:000000000000:${name}`;
+    assert.deepEqual(
+      stack.queues.map((q) => [q.logicalId, q.name, q.fifo]),
+      [
+        ["Failed", "failed", false],
+        ["Orders", "app-Orders", false],
+        ["Ordered", "app-Ordered.fifo", true],
+      ],
+    );
+    assert.deepEqual(stack.queues[1]!.attributes, {
+      DelaySeconds: "0",
+      MaximumMessageSize: "1048576",
+      MessageRetentionPeriod: "345600",
+      ReceiveMessageWaitTimeSeconds: "0",
+      VisibilityTimeout: "60",
+      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: arn("failed"), maxReceiveCount: 3 }),
+    });
+    assert.equal(stack.queues[0]!.attributes.RedrivePolicy, "", "no RedrivePolicy: none");
+    assert.equal(stack.queues[2]!.attributes.ContentBasedDeduplication, "true");
+    assert.deepEqual(stack.functions[0]!.environment, {
+      QUEUE_URL: "http://127.0.0.1:9000/000000000000/app-Orders",
+      QUEUE_NAME: "app-Orders",
+    });
+    assert.deepEqual(stack.queueEvents, [
+      {
+        functionId: "Worker",
+        eventId: "Jobs",
+        queueArn: arn("app-Orders"),
+        batchSize: 5,
+        maximumBatchingWindowInSeconds: 0,
+        enabled: true,
+        filters: ['{"body":{"kind":["order"]}}', '{"body":{"n":[1]}}'],
+        functionResponseTypes: ["ReportBatchItemFailures"],
+        maximumConcurrency: 4,
+      },
+      {
+        functionId: "Worker",
+        eventId: "Ordered",
+        queueArn: arn("app-Ordered.fifo"),
+        batchSize: 10,
+        maximumBatchingWindowInSeconds: 0,
+        enabled: false,
+        filters: [],
+        functionResponseTypes: [],
+        maximumConcurrency: undefined,
+      },
+    ]);
+  });
+
+  test("queue and SQS event properties outside the subset or their ranges are named", () => {
+    const found = problems(`${HEAD}Resources:
+  Q:
+    Type: AWS::SQS::Queue
+    Properties:
+      QueueName: plain.fifo
+      VisibilityTimeout: 50000
+      ContentBasedDeduplication: true
+      KmsMasterKeyId: k
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: .
+      Events:
+        A: { Type: SQS, Properties: { Queue: !GetAtt Q.Arn, BatchSize: 0, StartingPosition: LATEST } }
+        B: { Type: SQS, Properties: { Queue: !GetAtt Q.Arn } }
+        C: { Type: SQS, Properties: { Queue: orders } }
+`);
+    assert.deepEqual(found, [
+      "6:7 Resources.Q.Properties.QueueName: a QueueName ending with .fifo needs FifoQueue: true",
+      "9:7 Resources.Q.Properties.KmsMasterKeyId: AWS::SQS::Queue property KmsMasterKeyId is not supported",
+      "7:7 Resources.Q.Properties.VisibilityTimeout: expected an integer from 0 to 43200, got 50000",
+      "8:7 Resources.Q.Properties.ContentBasedDeduplication: applies to FIFO queues only (FifoQueue: true)",
+      "15:75 Resources.Fn.Properties.Events.A.Properties.StartingPosition: SQS event property StartingPosition is not supported",
+      "15:61 Resources.Fn.Properties.Events.A.Properties.BatchSize: expected an integer from 1 to 10000, got 0",
+      "17:39 Resources.Fn.Properties.Events.C.Properties.Queue: expected a queue's ARN (!GetAtt Queue.Arn)",
+      "16:9 Resources.Fn.Properties.Events.B: a second SQS event of Fn reads arn:aws:sqs:us-east-1:000000000000:plain.fifo: one event source mapping per queue and function",
     ]);
   });
 

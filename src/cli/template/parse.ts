@@ -1,7 +1,8 @@
 /**
- * Reads a SAM template (the subset Nimbus supports) into a stack specification: its functions
- * and HTTP APIs, with Globals merged, parameters and intrinsics resolved, and every property
- * or type outside the subset named (with its line) in one report instead of being dropped.
+ * Reads a SAM template (the subset Nimbus supports) into a stack specification: its functions,
+ * HTTP APIs, queues, SQS events and schedules, with Globals merged, parameters and intrinsics resolved, and
+ * every property or type outside the subset named (with its line) in one report instead of
+ * being dropped.
  */
 import { dirname, resolve as resolvePath } from "node:path";
 import { LineCounter, parseDocument } from "yaml";
@@ -15,8 +16,29 @@ import {
   TemplateError,
   toPlain,
 } from "./intrinsics.js";
+import {
+  deadLetterArn,
+  isTrue,
+  QUEUE_PROPS,
+  queueName,
+  readQueue,
+  readQueueEvent,
+} from "./queue-resources.js";
 import { IMPLICIT_API_ID, readApi, readEvent, readFunction } from "./resources.js";
-import { type ApiSpec, type FunctionSpec, functionArn, type RouteSpec, type StackSpec } from "./spec.js";
+import { checkScheduleNames, readScheduleEvent } from "./schedule-resources.js";
+import {
+  type ApiSpec,
+  type FunctionSpec,
+  functionArn,
+  type QueueEventSpec,
+  type QueueSpec,
+  queueArn,
+  queueUrl,
+  type RouteSpec,
+  type ScheduleSpec,
+  type StackSpec,
+  scheduleGroupName,
+} from "./spec.js";
 
 export const SAM_TRANSFORM = "AWS::Serverless-2016-10-31";
 /** The logical id SAM gives the API that events without an ApiId share. */
@@ -54,6 +76,8 @@ export interface ParseOptions {
   readonly region: string;
   /** The platform's account, for ARNs; undefined when it is not known (no function yet). */
   readonly accountId?: string | undefined;
+  /** The platform's address, for queue URLs (`!Ref` of a queue); undefined when not known. */
+  readonly endpoint?: string | undefined;
   readonly parameterOverrides?: Readonly<Record<string, string>>;
 }
 
@@ -134,9 +158,26 @@ export function parseTemplate(o: ParseOptions): StackSpec {
     getAtt: () => undefined,
   };
   const names = new Map<string, string>();
+  const queueNames = new Map<string, { name: string; fifo: boolean }>();
+  const early = (v: unknown, p: Path): unknown => {
+    try {
+      return resolve(v, pseudo, p, where);
+    } catch (err) {
+      if (!(err instanceof TemplateError)) throw err;
+      problems.push(err.message);
+      return undefined;
+    }
+  };
   for (const [id, r] of Object.entries(resources)) {
     const type = isDict(r) ? r.Type : undefined;
-    if (type === "AWS::Serverless::Function") {
+    if (type === "AWS::SQS::Queue") {
+      // As a function's name: only parameters can be used in what names a queue.
+      const props = isDict(r) && isDict(r.Properties) ? r.Properties : {};
+      const p = ["Resources", id, "Properties"];
+      const fifo = isTrue(early(props.FifoQueue, [...p, "FifoQueue"]));
+      const explicit = early(props.QueueName, [...p, "QueueName"]);
+      queueNames.set(id, { name: queueName(o.stackName, id, explicit, fifo, p, problem), fifo });
+    } else if (type === "AWS::Serverless::Function") {
       const props = isDict(r) && isDict(r.Properties) ? r.Properties : {};
       // Resolved before the others, which may name the function: only parameters can be used in it.
       let explicit: unknown;
@@ -155,7 +196,7 @@ export function parseTemplate(o: ParseOptions): StackSpec {
     } else if (type !== "AWS::Serverless::HttpApi") {
       problem(
         ["Resources", id, "Type"],
-        `resource type ${String(type)} is not supported (supported: AWS::Serverless::Function, AWS::Serverless::HttpApi)`,
+        `resource type ${String(type)} is not supported (supported: AWS::Serverless::Function, AWS::Serverless::HttpApi, AWS::SQS::Queue)`,
       );
     }
     if (isDict(r))
@@ -164,12 +205,23 @@ export function parseTemplate(o: ParseOptions): StackSpec {
           problem(["Resources", id, k], `resource attribute ${k} is not supported`);
   }
 
+  // A queue's Ref is its URL; its attributes Arn, QueueName and QueueUrl.
+  const urlOf = (name: string) =>
+    o.endpoint === undefined || o.accountId === undefined
+      ? undefined
+      : queueUrl(o.endpoint, o.accountId, name);
   const ctx: ResolveContext = {
-    ref: (name) => pseudo.ref(name) ?? names.get(name),
+    ref: (name) => {
+      const queue = queueNames.get(name);
+      return pseudo.ref(name) ?? names.get(name) ?? (queue && urlOf(queue.name));
+    },
     getAtt(id, attribute) {
-      const name = names.get(id);
+      const queue = queueNames.get(id);
+      if (queue && attribute === "QueueName") return queue.name;
+      if (queue && attribute === "QueueUrl") return urlOf(queue.name);
+      const name = names.get(id) ?? queue?.name;
       if (name === undefined || attribute !== "Arn" || o.accountId === undefined) return undefined;
-      return functionArn(o.region, o.accountId, name);
+      return queue ? queueArn(o.region, o.accountId, name) : functionArn(o.region, o.accountId, name);
     },
   };
   const resolved = (v: unknown, p: Path): unknown => {
@@ -190,6 +242,11 @@ export function parseTemplate(o: ParseOptions): StackSpec {
     );
 
   const functions: FunctionSpec[] = [];
+  const queues: QueueSpec[] = [];
+  const queueEvents: QueueEventSpec[] = [];
+  const schedules: ScheduleSpec[] = [];
+  const scheduleGroup = scheduleGroupName(o.stackName);
+  const warn = (p: Path, message: string) => warnings.push(`${where(p)}: ${message}`);
   const apis = new Map<string, ApiSpec>();
   const routes: Array<RouteSpec & { apiId: string }> = [];
   const templateDir = dirname(resolvePath(o.file));
@@ -203,9 +260,24 @@ export function parseTemplate(o: ParseOptions): StackSpec {
       functions.push(readFunction(id, names.get(id)!, props, base, templateDir, problem));
       const events = isDict(own.Events) ? own.Events : {};
       for (const [eventId, ev] of Object.entries(events)) {
-        const route = readEvent(id, eventId, ev, [...base, "Events", eventId], problem, resolvedProps);
+        const p = [...base, "Events", eventId];
+        const type = isDict(ev) ? ev.Type : undefined;
+        if (type === "SQS" || type === "Schedule" || type === "ScheduleV2") {
+          for (const k of Object.keys(ev as Dict))
+            if (k !== "Type" && k !== "Properties")
+              problem([...p, k], `event property ${k} is not supported`);
+          const props = resolvedProps((ev as Dict).Properties, [...p, "Properties"]);
+          if (type === "SQS") queueEvents.push(readQueueEvent(id, eventId, props, p, problem));
+          else schedules.push(readScheduleEvent(id, eventId, type, props, p, scheduleGroup, problem, warn));
+          continue;
+        }
+        const route = readEvent(id, eventId, ev, p, problem, resolvedProps);
         if (route) routes.push(route);
       }
+    } else if (r.Type === "AWS::SQS::Queue") {
+      onlyKeys(own, QUEUE_PROPS, base, "AWS::SQS::Queue");
+      const { name, fifo } = queueNames.get(id)!;
+      queues.push(readQueue(id, name, fifo, resolvedProps(own, base), base, problem));
     } else if (r.Type === "AWS::Serverless::HttpApi") {
       onlyKeys(own, HTTP_API_PROPS, base, "AWS::Serverless::HttpApi");
       const props = resolvedProps(mergeGlobals(globals.HttpApi, own), base);
@@ -236,8 +308,52 @@ export function parseTemplate(o: ParseOptions): StackSpec {
       );
     api.routes.push(route);
   }
+  const seen = new Set<string>();
+  for (const e of queueEvents) {
+    const key = `${e.functionId} ${e.queueArn}`;
+    if (seen.has(key))
+      problem(
+        ["Resources", e.functionId, "Properties", "Events", e.eventId],
+        `a second SQS event of ${e.functionId} reads ${e.queueArn}: one event source mapping per queue and function`,
+      );
+    seen.add(key);
+  }
+  checkScheduleNames(schedules, problem);
+  const account = o.accountId;
+  const ordered = queuesInOrder(queues, (q) => account && queueArn(o.region, account, q.name));
+  if (!ordered) problem(["Resources"], "the queues' RedrivePolicy dead-letter targets form a cycle");
   if (problems.length > 0) throw new TemplateProblems(o.file, problems);
-  return { stackName: o.stackName, functions, apis: [...apis.values()], warnings };
+  return {
+    stackName: o.stackName,
+    functions,
+    apis: [...apis.values()],
+    queues: ordered!,
+    queueEvents,
+    schedules,
+    scheduleGroup,
+    warnings,
+  };
+}
+
+/** The queues, each after the stack's queue its RedrivePolicy names; undefined on a cycle. */
+function queuesInOrder(
+  queues: readonly QueueSpec[],
+  arnOf: (q: QueueSpec) => string | undefined,
+): QueueSpec[] | undefined {
+  const byArn = new Map(queues.map((q) => [arnOf(q), q]));
+  const out: QueueSpec[] = [];
+  const visiting = new Set<QueueSpec>();
+  const visit = (q: QueueSpec): boolean => {
+    if (out.includes(q)) return true;
+    if (visiting.has(q)) return false;
+    visiting.add(q);
+    const dlq = deadLetterArn(q);
+    const target = dlq === undefined ? undefined : byArn.get(dlq);
+    if (target && target !== q && !visit(target)) return false;
+    out.push(q);
+    return true;
+  };
+  return queues.every(visit) ? out : undefined;
 }
 
 function readParameters(

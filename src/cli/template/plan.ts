@@ -1,12 +1,23 @@
 /**
  * The plan: what applying a stack specification to the platform's current state would change,
- * step by step in dependency order (a function, its published alias, its URL; then each HTTP
+ * step by step in dependency order (the queues; a function, its published alias, its URL; the
+ * functions' event source mappings; the stack's schedule group and schedules; then each HTTP
  * API, its authorizers, integrations, routes and stage), computed without changing anything,
  * and printed as a diff.
  */
 import { apiSteps, canonical } from "./api-steps.js";
 import { LOGICAL_ID_TAG, staleSteps } from "./ownership.js";
-import type { ApiSpec, FunctionSpec, StackSpec, UrlSpec } from "./spec.js";
+import { mappingSteps, queueSteps } from "./queue-steps.js";
+import { type CurrentSchedule, type CurrentScheduleGroup, scheduleSteps } from "./schedule-steps.js";
+import type {
+  ApiSpec,
+  FunctionSpec,
+  QueueEventSpec,
+  QueueSpec,
+  ScheduleSpec,
+  StackSpec,
+  UrlSpec,
+} from "./spec.js";
 
 /** A function's configuration as Lambda's API answers it (the fields the plan compares). */
 export interface LambdaConfig {
@@ -71,6 +82,27 @@ export interface CurrentApi {
   }>;
 }
 
+/** A queue as SQS answers it: its URL, its attributes (all of them, defaults included), its tags. */
+export interface CurrentQueue {
+  readonly url: string;
+  readonly attributes: Readonly<Record<string, string>>;
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+/** An event source mapping as Lambda's API answers it (the fields the plan compares). */
+export interface CurrentMapping {
+  readonly UUID: string;
+  readonly EventSourceArn: string;
+  /** Qualified when the mapping invokes a version or alias. */
+  readonly FunctionArn: string;
+  readonly BatchSize: number;
+  readonly MaximumBatchingWindowInSeconds: number;
+  readonly State: string;
+  readonly FunctionResponseTypes?: string[];
+  readonly FilterCriteria?: { Filters?: Array<{ Pattern?: string }> };
+  readonly ScalingConfig?: { MaximumConcurrency?: number };
+}
+
 export interface CurrentState {
   readonly region: string;
   readonly accountId: string | undefined;
@@ -80,6 +112,16 @@ export interface CurrentState {
   readonly functionTags: ReadonlyMap<string, Readonly<Record<string, string>>>;
   /** The HTTP APIs tagged with the stack's name, by logical id (their `nimbus:logical-id` tag). */
   readonly apis: ReadonlyMap<string, CurrentApi>;
+  /** Every queue on the platform, by name, with its tags: which stack, if any, owns it. None: no queues. */
+  readonly queueTags?: ReadonlyMap<string, Readonly<Record<string, string>>>;
+  /** The queues the stack declares or owns that exist, by name. */
+  readonly queues?: ReadonlyMap<string, CurrentQueue>;
+  /** The event source mappings of the functions the stack owns, by function name. */
+  readonly mappings?: ReadonlyMap<string, readonly CurrentMapping[]>;
+  /** The schedule group named after the stack, if it exists (whoever owns it). */
+  readonly scheduleGroup?: CurrentScheduleGroup | undefined;
+  /** The schedules in that group when the stack owns it, by name. */
+  readonly schedules?: ReadonlyMap<string, CurrentSchedule>;
 }
 
 /** A function's package, built before planning: its CodeSha256 is what the plan compares. */
@@ -114,6 +156,57 @@ export type Step = { readonly action: Action; readonly changes: readonly string[
       readonly api: ApiSpec;
       readonly apiId?: string;
       readonly body: Record<string, unknown>;
+    }
+  | {
+      readonly kind: "queue";
+      readonly queue: QueueSpec;
+      /** The queue's URL when it exists. */
+      readonly url?: string;
+      /** What to set: every attribute on create, the changed ones on update. */
+      readonly attributes: Readonly<Record<string, string>>;
+      /** Its tags name another logical id: it is tagged again. */
+      readonly retag: boolean;
+    }
+  | {
+      readonly kind: "mapping";
+      readonly fn: FunctionSpec;
+      readonly event: QueueEventSpec;
+      /** Its UUID when it exists. */
+      readonly uuid?: string;
+      /** CreateEventSourceMapping's or UpdateEventSourceMapping's body. */
+      readonly body: Record<string, unknown>;
+    }
+  | {
+      /** The stack's schedule group: created before its first schedule, deleted after its last. */
+      readonly kind: "schedule-group";
+      readonly name: string;
+    }
+  | {
+      readonly kind: "schedule";
+      readonly schedule: ScheduleSpec;
+      readonly group: string;
+      /** CreateSchedule's or UpdateSchedule's body: the whole schedule. */
+      readonly body: Record<string, unknown>;
+    }
+  | {
+      /** A schedule in the stack's group that its template no longer declares. */
+      readonly kind: "stale-schedule";
+      readonly name: string;
+      readonly group: string;
+    }
+  | {
+      /** A queue the stack made that its template no longer declares. */
+      readonly kind: "stale-queue";
+      readonly name: string;
+      readonly logicalId: string;
+      readonly url: string;
+    }
+  | {
+      /** An event source mapping of the stack's function that its template no longer declares. */
+      readonly kind: "stale-mapping";
+      readonly functionName: string;
+      readonly queueArn: string;
+      readonly uuid: string;
     }
   | {
       /** A function the stack made that its template no longer declares. */
@@ -170,13 +263,44 @@ export function describeStep(s: Step): string {
     case "stale-function":
       what = `function ${s.name}`;
       break;
+    case "queue":
+      what = `queue ${s.queue.name}`;
+      break;
+    case "stale-queue":
+      what = `queue ${s.name}`;
+      break;
+    case "mapping":
+      what = `event source mapping ${queueOf(s.event.queueArn)} → ${s.fn.name}${s.fn.alias ? `:${s.fn.alias}` : ""}`;
+      break;
+    case "stale-mapping":
+      what = `event source mapping ${queueOf(s.queueArn)} → ${s.functionName}`;
+      break;
     case "stale-api":
       what = `HTTP API ${s.name}`;
+      break;
+    case "schedule-group":
+      what = `schedule group ${s.name}`;
+      break;
+    case "schedule":
+      what = `schedule ${s.group}/${s.schedule.name} → ${targetOf(s.body)}`;
+      break;
+    case "stale-schedule":
+      what = `schedule ${s.group}/${s.name}`;
       break;
     default:
       what = `${s.kind} ${s.label} of HTTP API ${s.api.name}`;
   }
   return `${mark} ${verb} ${what}${s.changes.length > 0 ? `: ${s.changes.join(", ")}` : ""}`;
+}
+
+/** A schedule's target function (and qualifier), from its body. */
+function targetOf(body: Record<string, unknown>): string {
+  return (body.Target as { Arn: string }).Arn.split(":").slice(6).join(":");
+}
+
+/** A queue's name, from its ARN. */
+function queueOf(arn: string): string {
+  return arn.split(":").slice(5).join(":");
 }
 
 /** The plan text: one line per step. */
@@ -194,9 +318,11 @@ export function computePlan(
   code: ReadonlyMap<string, BuiltCode>,
   current: CurrentState,
 ): Plan {
-  const steps: Step[] = [];
+  const steps: Step[] = [...queueSteps(stack, current)];
   for (const fn of stack.functions)
     steps.push(...functionSteps(fn, code.get(fn.logicalId)!, current.functions.get(fn.name)));
+  steps.push(...mappingSteps(stack, current));
+  steps.push(...scheduleSteps(stack, current));
   for (const api of stack.apis) steps.push(...apiSteps(stack, api, current));
   // Last: nothing that stays may still use what goes.
   steps.push(...staleSteps(stack, current));

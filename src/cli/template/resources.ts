@@ -122,7 +122,10 @@ export function readEvent(
   }
   const type = ev.Type;
   if (type !== "HttpApi" && type !== "Api") {
-    problem([...p, "Type"], `event type ${String(type)} is not supported (supported: HttpApi, Api)`);
+    problem(
+      [...p, "Type"],
+      `event type ${String(type)} is not supported (supported: HttpApi, Api, SQS, Schedule, ScheduleV2)`,
+    );
     return undefined;
   }
   const raw = isDict(ev.Properties) ? ev.Properties : {};

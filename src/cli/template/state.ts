@@ -2,12 +2,17 @@
  * Reads what a stack's plan compares against, through the platform's APIs: each function's
  * configuration, its AutoPublishAlias and that version's configuration, its URL; every
  * function's tags (which say the stack a function belongs to, if any); the HTTP APIs tagged
- * with the stack's name, with their routes, integrations, authorizers and stages.
+ * with the stack's name, with their routes, integrations, authorizers and stages; the queues
+ * and event source mappings (`queue-state.ts`); the stack's schedule group and schedules
+ * (`schedule-state.ts`).
  */
 import type { NimbusClient } from "../client.js";
 import { functionPath } from "../commands/functions.js";
 import { urlPath } from "../commands/urls.js";
+import { STACK_TAG } from "./ownership.js";
 import type { CurrentApi, CurrentFunction, CurrentState, LambdaConfig, UrlConfig } from "./plan.js";
+import { readMappings, readQueues } from "./queue-state.js";
+import { readSchedules } from "./schedule-state.js";
 import type { StackSpec } from "./spec.js";
 
 /** HTTP APIs' management API is API Gateway's, signed for its service name. */
@@ -33,12 +38,14 @@ export interface PlatformPlace {
   readonly region: string;
   /** Undefined only on a platform too old to answer `GET /nimbus/v1/platform`. */
   readonly accountId: string | undefined;
+  /** The platform's address as the client reaches it: queue URLs are given on it. */
+  readonly endpoint: string;
 }
 
 /** The platform's region and account id, from Nimbus's API: Lambda's has no operation that tells them. */
 export async function readPlatform(client: NimbusClient, fallbackRegion: string): Promise<PlatformPlace> {
   const p = await optional<{ region: string; accountId: string }>(client, "/nimbus/v1/platform");
-  return p ?? { region: fallbackRegion, accountId: undefined };
+  return { ...(p ?? { region: fallbackRegion, accountId: undefined }), endpoint: client.endpoint };
 }
 
 /** How many ListTags calls are in flight at once while reading every function's tags. */
@@ -109,7 +116,21 @@ export async function readState(
     functions.set(fn.name, { config, alias, url, tags: tags.get(fn.name) ?? {} });
   }
   const apis = await readApis(client, stack.stackName, stack.apis.length > 0);
-  return { region: place.region, accountId: place.accountId, functions, functionTags: tags, apis };
+  const queues = await readQueues(client, stack, stack.queues.length > 0);
+  const schedules = await readSchedules(client, stack, stack.schedules.length > 0);
+  const owned = [...tags].filter(([, t]) => t[STACK_TAG] === stack.stackName).map(([name]) => name);
+  return {
+    region: place.region,
+    accountId: place.accountId,
+    functions,
+    functionTags: tags,
+    apis,
+    queueTags: queues.tags,
+    queues: queues.queues,
+    mappings: await readMappings(client, owned),
+    scheduleGroup: schedules.group,
+    schedules: schedules.schedules,
+  };
 }
 
 interface Page<T> {

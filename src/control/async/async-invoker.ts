@@ -16,7 +16,7 @@ import type { Dispatcher } from "../dispatcher.js";
 import type { Registry } from "../registry/registry.js";
 import { type AcceptInput, Acceptor } from "./accept.js";
 import type { EventConfigs } from "./event-configs.js";
-import { AsyncPoller, type AsyncSettings } from "./poller.js";
+import { AsyncPoller, type AsyncSettings, type PollerDeps } from "./poller.js";
 import type { InvocationRecords, WorkQueue } from "./queue.js";
 
 export { type AsyncSettings, DEFAULT_ASYNC_SETTINGS } from "./poller.js";
@@ -35,6 +35,10 @@ export interface AsyncInvokerDeps {
   readonly budgets?: Pick<Budgets, "refusal">;
   /** The `errorType` a record gives a platform error (see PollerDeps). */
   readonly errorType: (code: ErrorCode) => string;
+  /** Told of each event's final outcome (see PollerDeps). */
+  readonly ended?: PollerDeps["ended"];
+  /** Delivers to destinations and dead-letter targets that are queues (see PollerDeps). */
+  readonly sendToQueue?: PollerDeps["sendToQueue"];
 }
 
 export class AsyncInvoker {

@@ -43,19 +43,32 @@ function ending(over: Partial<Ending> = {}): Ending {
   };
 }
 
+/** A message sent to a queue: its ARN, body and attributes. */
+interface QueueMessage {
+  readonly arn: string;
+  readonly body: string;
+  readonly attributes: Readonly<Record<string, string>>;
+}
+
 function destinations(logger: Logger = silentLogger) {
   const sent: AcceptInput[] = [];
+  const messages: QueueMessage[] = [];
   const d = new Destinations({
     enqueue: async (input) => {
       sent.push(input);
       return "delivered";
     },
+    sendToQueue: async (arn, body, attributes) => {
+      messages.push({ arn, body, attributes });
+    },
     logger,
     region: "us-east-1",
     accountId: "000000000000",
   });
-  return { d, sent };
+  return { d, sent, messages };
 }
+
+const QUEUE = (name: string) => `arn:aws:sqs:us-east-1:000000000000:${name}`;
 
 const routes = { onSuccess: ARN("on-success"), onFailure: ARN("on-failure") };
 
@@ -157,4 +170,73 @@ test("a delivery that cannot be queued is logged; the routing itself does not fa
   await d.route(routes, ending(), NOW);
   assert.equal(warned.length, 1);
   assert.match(JSON.stringify(warned[0]), /could not deliver to the destination.*on-failure/);
+});
+
+test("a queue destination receives the invocation record as the message body, with no attributes", async () => {
+  const { d, sent, messages } = destinations();
+  await d.route({ onSuccess: undefined, onFailure: QUEUE("failures") }, ending(), NOW);
+  assert.deepEqual(sent, [], "no function is invoked");
+  assert.equal(messages.length, 1);
+  assert.equal(messages[0]!.arn, QUEUE("failures"));
+  assert.deepEqual(messages[0]!.attributes, {});
+  const record = JSON.parse(messages[0]!.body);
+  assert.equal(record.requestContext.condition, "RetriesExhausted");
+  assert.equal(record.requestContext.functionArn, `${ARN("resize")}:$LATEST`);
+  assert.deepEqual(record.responsePayload, { errorType: "RangeError", errorMessage: "no luck" });
+});
+
+test("a dead-letter queue receives the original event, with Lambda's RequestID, ErrorCode and ErrorMessage", async () => {
+  const { d, messages } = destinations();
+  const executed = { version: "$LATEST", deadLetterTarget: QUEUE("dead-letters") };
+  await d.route({ onSuccess: undefined, onFailure: undefined }, ending({ executed }), NOW);
+  assert.deepEqual(messages, [
+    {
+      arn: QUEUE("dead-letters"),
+      body: '{"image":7}',
+      attributes: { RequestID: "req-1", ErrorCode: "200", ErrorMessage: "no luck" },
+    },
+  ]);
+});
+
+test("a dead letter's error message is cut to its first kilobyte; an event that never ran says why", async () => {
+  const { d, messages } = destinations();
+  const executed = { version: "$LATEST", deadLetterTarget: QUEUE("dead-letters") };
+  const long = `${"é".repeat(600)}`;
+  await d.route(
+    { onSuccess: undefined, onFailure: undefined },
+    ending({ executed, response: JSON.stringify({ errorType: "Error", errorMessage: long }) }),
+    NOW,
+  );
+  const message = messages[0]!.attributes.ErrorMessage!;
+  assert.equal(Buffer.byteLength(message), 1024);
+  assert.ok(long.startsWith(message));
+  await d.route(
+    { onSuccess: undefined, onFailure: undefined },
+    ending({
+      executed,
+      condition: "EventAgeExceeded",
+      attempts: 0,
+      response: JSON.stringify({ errorType: "TooManyRequestsException", errorMessage: "Rate exceeded" }),
+    }),
+    NOW,
+  );
+  assert.deepEqual(messages[1]!.attributes, {
+    RequestID: "req-1",
+    ErrorCode: "429",
+    ErrorMessage: "Rate exceeded",
+  });
+});
+
+test("a queue that cannot take the message is logged; the routing itself does not fail", async () => {
+  const warned: unknown[] = [];
+  const d = new Destinations({
+    enqueue: async () => "delivered",
+    sendToQueue: () => Promise.reject(new Error("The specified queue does not exist.")),
+    logger: { ...silentLogger, warn: (msg, fields) => void warned.push({ msg, ...fields }) },
+    region: "us-east-1",
+    accountId: "000000000000",
+  });
+  await d.route({ onSuccess: undefined, onFailure: QUEUE("gone") }, ending(), NOW);
+  assert.equal(warned.length, 1);
+  assert.match(JSON.stringify(warned[0]), /could not deliver to the destination.*gone/);
 });

@@ -2,8 +2,10 @@
  * Where the final outcome of an asynchronous invocation goes: the on-success or on-failure
  * destination of its event invoke configuration receives Lambda's invocation record; without
  * an on-failure destination, the function's legacy dead-letter target receives the original
- * event. Either is delivered as one more asynchronous invocation of the destination function,
- * through the accept path, one hop further down the event's chain (`lineage.ts`).
+ * event. A function receives either as one more asynchronous invocation, through the accept
+ * path, one hop further down the event's chain (`lineage.ts`); a queue as a message, the dead
+ * letter with the attributes Lambda's dead-letter queues carry (RequestID, ErrorCode,
+ * ErrorMessage).
  */
 import { type FunctionVersion, functionArn, LATEST, parseFunctionArn } from "../../protocol/function.js";
 import { jsonOrText } from "../../shared/json-or-text.js";
@@ -12,7 +14,18 @@ import type { AcceptInput } from "./accept.js";
 import type { EventInvokeConfig } from "./event-configs-repo.js";
 import { destinationHeader } from "./lineage.js";
 import type { QueuedEvent } from "./queue.js";
+import { isQueueArn } from "./queue-targets.js";
 import type { Condition } from "./retry-policy.js";
+
+/** Sends a message to the queue an ARN names; durable once it resolves. */
+export type SendToQueue = (
+  queueArn: string,
+  body: string,
+  attributes: Readonly<Record<string, string>>,
+) => Promise<unknown>;
+
+/** Lambda's dead-letter message carries the first kilobyte of the error message. */
+const ERROR_MESSAGE_BYTES = 1024;
 
 /** The final outcome of one event, as its destination hears of it. */
 export interface Ending {
@@ -31,15 +44,19 @@ export class Destinations {
   readonly #logger: Logger;
   readonly #region: string;
   readonly #accountId: string;
+  readonly #sendToQueue: SendToQueue | undefined;
 
   constructor(deps: {
     /** The accept path (`accept.ts`): a delivery is durable once this resolves. */
     enqueue: (input: AcceptInput) => Promise<string>;
+    /** The platform's queues, for destinations and dead-letter targets that are queues. */
+    sendToQueue?: SendToQueue | undefined;
     logger: Logger;
     region: string;
     accountId: string;
   }) {
     this.#enqueue = deps.enqueue;
+    this.#sendToQueue = deps.sendToQueue;
     this.#logger = deps.logger;
     this.#region = deps.region;
     this.#accountId = deps.accountId;
@@ -59,12 +76,13 @@ export class Destinations {
     const destination = condition === "Success" ? config.onSuccess : config.onFailure;
     if (destination) {
       const record = invocationRecord(ending, this.#region, this.#accountId, now);
-      return this.#deliver(destination, event, Buffer.from(JSON.stringify(record)), stopped, now);
+      return this.#deliver(destination, event, Buffer.from(JSON.stringify(record)), {}, stopped, now);
     }
     // Lambda's legacy dead-letter target receives the original event itself.
     const deadLetters = ending.executed.deadLetterTarget;
     if (condition !== "Success" && deadLetters) {
-      return this.#deliver(deadLetters, event, event.payload, stopped, now);
+      const attributes = deadLetterAttributes(ending);
+      return this.#deliver(deadLetters, event, event.payload, attributes, stopped, now);
     }
   }
 
@@ -72,10 +90,16 @@ export class Destinations {
     destination: string,
     event: QueuedEvent,
     payload: Buffer,
+    attributes: Readonly<Record<string, string>>,
     stopped: boolean,
     now: number,
   ): Promise<void> {
     try {
+      if (isQueueArn(destination)) {
+        if (!this.#sendToQueue) throw new Error("this platform serves no queues");
+        await this.#sendToQueue(destination, payload.toString("utf8"), attributes);
+        return;
+      }
       // Destinations are stored as function ARNs; accepting takes a name and a qualifier.
       const ref = parseFunctionArn(destination);
       if (!ref) throw new Error(`not a function ARN: ${destination}`);
@@ -111,4 +135,33 @@ export function invocationRecord(ending: Ending, region: string, accountId: stri
     },
     responsePayload: jsonOrText(response === undefined ? "null" : response.toString("utf8")),
   };
+}
+
+/**
+ * The message attributes of a dead letter sent to a queue, as Lambda's: the request id, the
+ * status code of the invocation (200 when the function ran and failed; the platform's error
+ * status when it never ran) and the first kilobyte of the error message.
+ */
+export function deadLetterAttributes(ending: Ending): Record<string, string> {
+  const text = ending.response?.toString("utf8") ?? "";
+  const parsed = jsonOrText(text);
+  const error: { errorType?: unknown; errorMessage?: unknown } =
+    typeof parsed === "object" && parsed !== null ? parsed : {};
+  const message = typeof error.errorMessage === "string" ? error.errorMessage : text;
+  const status = ending.attempts > 0 ? 200 : error.errorType === "TooManyRequestsException" ? 429 : 500;
+  return {
+    RequestID: ending.event.id,
+    ErrorCode: String(status),
+    // SQS takes no empty attribute value.
+    ErrorMessage: firstBytes(message || "Unhandled", ERROR_MESSAGE_BYTES),
+  };
+}
+
+/** The longest prefix of `text` of at most `max` UTF-8 bytes, not cutting a character. */
+function firstBytes(text: string, max: number): string {
+  if (Buffer.byteLength(text) <= max) return text;
+  let out = Buffer.from(text).subarray(0, max).toString("utf8");
+  // A character cut in two decodes as U+FFFD: drop it.
+  if (out.endsWith("\uFFFD")) out = out.slice(0, -1);
+  return out;
 }

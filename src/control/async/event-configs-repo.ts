@@ -7,7 +7,7 @@ export interface EventInvokeConfig {
   readonly qualifier: string;
   readonly maximumRetryAttempts: number;
   readonly maximumEventAgeInSeconds: number;
-  /** Function ARNs. */
+  /** Function or queue ARNs. */
   readonly onSuccess: string | undefined;
   readonly onFailure: string | undefined;
   /** Epoch ms. */

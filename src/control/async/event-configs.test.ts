@@ -28,8 +28,16 @@ function configs(functions: Record<string, string[]>) {
     },
   };
   const clock = new FakeClock(5_000);
-  return { events: new EventConfigs({ store, registry, clock }), stored };
+  const queues = { describe: async (arn: string) => QUEUES[arn] };
+  return { events: new EventConfigs({ store, registry, clock, queues }), stored };
 }
+
+const QUEUE = "arn:aws:sqs:us-east-1:000000000000";
+/** The queues the platform has, by ARN. */
+const QUEUES: Record<string, { fifo: boolean }> = {
+  [`${QUEUE}:failures`]: { fifo: false },
+  [`${QUEUE}:ordered.fifo`]: { fifo: true },
+};
 
 test("put sets what it is given, Lambda's defaults for the rest, and stores destinations as function ARNs", async () => {
   const { events } = configs({ resize: ["live"], audit: ["2"] });
@@ -96,4 +104,28 @@ test("a destination that does not exist is refused by its ARN; a function that d
     events.get("resize", undefined),
     /The function resize:\$LATEST has no event invoke config/,
   );
+});
+
+test("a destination may be a standard queue, stored by its ARN; a missing or FIFO queue is refused by its ARN", async () => {
+  const { events, stored } = configs({ resize: [] });
+  const config = await events.put("resize", undefined, { onFailure: { queueArn: `${QUEUE}:failures` } });
+  assert.equal(config.onFailure, `${QUEUE}:failures`);
+  const missing = await events
+    .put("resize", undefined, { onSuccess: { queueArn: `${QUEUE}:ghost` } })
+    .catch((e: unknown) => e);
+  assert.ok(missing instanceof NimbusError && missing.code === "InvalidParameter");
+  assert.equal(missing.message, `The destination ${QUEUE}:ghost for onSuccess does not exist.`);
+  assert.deepEqual(
+    missing.problems.map((p) => [p.field, p.rule]),
+    [["onSuccess", "exists"]],
+  );
+  const fifo = await events
+    .update("resize", undefined, { onFailure: { queueArn: `${QUEUE}:ordered.fifo` } })
+    .catch((e: unknown) => e);
+  assert.ok(fifo instanceof NimbusError && fifo.code === "InvalidParameter");
+  assert.match(
+    fifo.message,
+    /ordered\.fifo for onFailure is a FIFO queue: FIFO queues cannot be destinations/,
+  );
+  assert.equal(stored.get("resize:$LATEST")?.onFailure, `${QUEUE}:failures`, "a refusal changes nothing");
 });

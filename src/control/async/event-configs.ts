@@ -1,9 +1,10 @@
 /**
  * Asynchronous invocation settings (Lambda's event invoke configuration): per function version
  * or alias, how many times a failed asynchronous invocation is retried, how old an event may
- * grow, and which function hears of each outcome. Callers name destinations by plain name and
- * qualifier (`EventInvokeSpec`); they must exist when configured, and are stored as function
- * ARNs. Surfaces decode their own requests into the spec (the Lambda API: `lambda-api/decode.ts`).
+ * grow, and which function or queue hears of each outcome. Callers name a destination function
+ * by plain name and qualifier, a queue by its ARN (`EventInvokeSpec`); they must exist when
+ * configured (a queue must be a standard one), and are stored as ARNs. Surfaces decode their own
+ * requests into the spec (the Lambda API: `lambda-api/decode.ts`).
  */
 import { LATEST } from "../../protocol/function.js";
 import type { Clock } from "../../shared/clock.js";
@@ -11,6 +12,7 @@ import { NimbusError, type Problem } from "../../shared/errors.js";
 import type { Registry } from "../registry/registry.js";
 import * as v from "../registry/validate.js";
 import type { EventConfigsRepo, EventInvokeConfig } from "./event-configs-repo.js";
+import { checkTargetQueue, type TargetQueues } from "./queue-targets.js";
 
 export const DEFAULT_RETRY_ATTEMPTS = 2;
 export const DEFAULT_EVENT_AGE_S = 21_600;
@@ -23,12 +25,14 @@ export const EVENT_CONFIG_EXPECTED = {
   maximumEventAgeInSeconds: `be an integer from ${MIN_EVENT_AGE_S} to ${DEFAULT_EVENT_AGE_S}`,
 } as const;
 
-/** The function (a version or alias of it) that hears of an outcome. */
-export interface DestinationRef {
-  readonly functionName: string;
-  /** A version or alias; none: the function's $LATEST. */
-  readonly qualifier?: string | undefined;
-}
+/** The function (a version or alias of it) or the queue that hears of an outcome. */
+export type DestinationRef =
+  | {
+      readonly functionName: string;
+      /** A version or alias; none: the function's $LATEST. */
+      readonly qualifier?: string | undefined;
+    }
+  | { readonly queueArn: string };
 
 /**
  * How a function's asynchronous invocations are retried and routed. `put` replaces the whole
@@ -46,11 +50,19 @@ export class EventConfigs {
   readonly #store: EventConfigsRepo;
   readonly #registry: Pick<Registry, "resolve" | "arn">;
   readonly #clock: Clock;
+  readonly #queues: TargetQueues | undefined;
 
-  constructor(deps: { store: EventConfigsRepo; registry: Pick<Registry, "resolve" | "arn">; clock: Clock }) {
+  constructor(deps: {
+    store: EventConfigsRepo;
+    registry: Pick<Registry, "resolve" | "arn">;
+    clock: Clock;
+    /** The platform's queues: a destination may be one. */
+    queues?: TargetQueues;
+  }) {
     this.#store = deps.store;
     this.#registry = deps.registry;
     this.#clock = deps.clock;
+    this.#queues = deps.queues;
   }
 
   /** Sets the configuration of (name, qualifier) to `spec`, defaults for what it leaves out. */
@@ -140,9 +152,13 @@ export class EventConfigs {
     return { name, qualifier: qualifier ?? LATEST };
   }
 
-  /** The stored reference (the function's ARN) of a destination, which must exist. */
+  /** The stored reference (the function's or the queue's ARN) of a destination, which must exist. */
   async #destination(ref: DestinationRef | null, field: string): Promise<string | undefined> {
     if (ref === null) return undefined;
+    if ("queueArn" in ref) {
+      const subject = `The destination ${ref.queueArn} for ${field}`;
+      return checkTargetQueue(this.#queues, ref.queueArn, field, subject, "destinations");
+    }
     const arn = this.#registry.arn(ref.functionName, ref.qualifier);
     try {
       await this.#registry.resolve(ref.functionName, ref.qualifier, false);

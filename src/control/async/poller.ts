@@ -14,7 +14,7 @@ import type { Dispatcher } from "../dispatcher.js";
 import type { Registry } from "../registry/registry.js";
 import { errorPayload } from "../report.js";
 import type { EventSource, EventSourceContext } from "../triggers/event-source.js";
-import { Destinations } from "./destinations.js";
+import { Destinations, type SendToQueue } from "./destinations.js";
 import type { EventConfigs } from "./event-configs.js";
 import type { EventInvokeConfig } from "./event-configs-repo.js";
 import type { InvocationRecords, QueuedEvent, WorkQueue } from "./queue.js";
@@ -59,6 +59,10 @@ export interface PollerDeps {
    * read through the Lambda API, whose names the surface owns.
    */
   readonly errorType: (code: ErrorCode) => string;
+  /** Told of each event's final outcome, once settled (the platform publishes it on its bus). */
+  readonly ended?: ((e: QueuedEvent, status: "succeeded" | "failed", condition: string) => void) | undefined;
+  /** Delivers to destinations and dead-letter targets that are queues. */
+  readonly sendToQueue?: SendToQueue | undefined;
 }
 
 /** What the poller holds while it runs. */
@@ -92,6 +96,7 @@ export class AsyncPoller implements EventSource {
     if (recovered > 0) logger.info("async events resumed after a restart", { recovered });
     const destinations = new Destinations({
       enqueue: ctx.enqueue,
+      sendToQueue: this.#o.sendToQueue,
       logger,
       region: this.#o.region,
       accountId: this.#o.accountId,
@@ -274,8 +279,10 @@ export class AsyncPoller implements EventSource {
     now: number,
   ): Promise<void> {
     await this.#o.queue.settle(e.id, d.settlement, now);
-    if (d.kind !== "final" || d.route === undefined) return;
+    if (d.kind !== "final") return;
     const s = d.settlement;
+    if (s.status === "succeeded" || s.status === "failed") this.#o.ended?.(e, s.status, d.route ?? "Stopped");
+    if (d.route === undefined) return;
     const response = s.status === "succeeded" ? s.result : s.error;
     await on.destinations.route(
       config,

@@ -5,7 +5,7 @@
  * has to exist before it.
  */
 import type { FunctionVersion } from "../../protocol/function.js";
-import type { RegistryEvents } from "./registry.js";
+import type { FunctionLifecycle, RegistryEvents } from "./registry.js";
 
 export class RegistryChanges implements RegistryEvents {
   readonly #listeners: Partial<RegistryEvents>[] = [];
@@ -25,6 +25,10 @@ export class RegistryChanges implements RegistryEvents {
 
   aliasChanged(functionName: string): void {
     for (const l of this.#listeners) l.aliasChanged?.(functionName);
+  }
+
+  lifecycle(change: FunctionLifecycle): void {
+    for (const l of this.#listeners) l.lifecycle?.(change);
   }
 
   /** Settles once every listener's work has (PublishVersion answers after it). */

@@ -102,6 +102,13 @@ function zipOf(files: Record<string, string>): Promise<Buffer> {
   });
 }
 
+const QUEUE = "arn:aws:sqs:us-east-1:000000000000";
+/** The queues the platform has, by ARN. */
+const QUEUES: Record<string, { fifo: boolean }> = {
+  [`${QUEUE}:dead-letters`]: { fifo: false },
+  [`${QUEUE}:ordered.fifo`]: { fifo: true },
+};
+
 let dir: string;
 let registry: Registry;
 let code: CodeStore;
@@ -118,6 +125,7 @@ before(async () => {
     clock: new FakeClock(),
     events: { retire: () => {}, reservationChanged: () => {} },
     arn: (name, q) => `arn:aws:lambda:us-east-1:000000000000:function:${name}${q ? `:${q}` : ""}`,
+    queues: { describe: async (arn) => QUEUES[arn] },
   });
   zip = await zipOf({ "index.mjs": "export const handler = async () => 1;" });
 });
@@ -221,6 +229,29 @@ test("a dead-letter target is a function's name, stored as its ARN, and must exi
     (await registry.updateConfiguration("thumbs", { deadLetterTarget: null })).deadLetterTarget,
     undefined,
   );
+});
+
+test("a dead-letter target may be a standard queue, stored by its ARN; a missing or FIFO queue is refused", async () => {
+  const fn = await registry.updateConfiguration("thumbs", { deadLetterTarget: `${QUEUE}:dead-letters` });
+  assert.equal(fn.deadLetterTarget, `${QUEUE}:dead-letters`);
+  const missing = await refusal(
+    registry.updateConfiguration("thumbs", { deadLetterTarget: `${QUEUE}:ghost` }),
+  );
+  assert.equal(missing.message, `The dead-letter target ${QUEUE}:ghost does not exist.`);
+  assert.deepEqual(
+    missing.problems.map((p) => [p.field, p.rule]),
+    [["deadLetterTarget", "exists"]],
+  );
+  const fifo = await refusal(
+    registry.updateConfiguration("thumbs", { deadLetterTarget: `${QUEUE}:ordered.fifo` }),
+  );
+  assert.match(fifo.message, /is a FIFO queue: FIFO queues cannot be dead-letter queues/);
+  assert.equal(
+    (await registry.get("thumbs")).fn.deadLetterTarget,
+    `${QUEUE}:dead-letters`,
+    "a refusal changes nothing",
+  );
+  await registry.updateConfiguration("thumbs", { deadLetterTarget: null });
 });
 
 test("new code can name a package the code store holds; an unknown package is refused", async () => {

@@ -16,6 +16,7 @@ import type { FunctionSandbox } from "../../protocol/sandbox.js";
 import type { Clock } from "../../shared/clock.js";
 import { NimbusError } from "../../shared/errors.js";
 import { inspectZip } from "../../shared/zip.js";
+import { checkTargetQueue, isQueueArn, type TargetQueues } from "../async/queue-targets.js";
 import type { CodeStore } from "../code-store.js";
 import type { Placement } from "../placement/types.js";
 import { buildAlias } from "./aliases.js";
@@ -54,6 +55,15 @@ export interface RegistryEvents {
   aliasChanged?(functionName: string): void;
   /** A version was published; PublishVersion answers once this settles (its snapshot is built). */
   published?(fn: FunctionVersion): Promise<void>;
+  /** A function was created, changed (its configuration or code) or deleted, for the platform's own events. */
+  lifecycle?(change: FunctionLifecycle): void;
+}
+
+export interface FunctionLifecycle {
+  readonly kind: "created" | "updated" | "deleted";
+  readonly functionName: string;
+  /** The version deleted, when one version was. */
+  readonly version?: string | undefined;
 }
 
 const DEFAULT_ROLE = "arn:aws:iam::000000000000:role/nimbus-function";
@@ -68,6 +78,7 @@ export class Registry {
   /** Reads for invocations, from memory; told to forget a function on every write to it. */
   readonly #reads: Resolver;
   readonly #sandboxes: SandboxCapabilities | undefined;
+  readonly #queues: TargetQueues | undefined;
   /** Functions' tags: ListTags, TagResource, UntagResource. */
   readonly tags: FunctionTags;
 
@@ -82,8 +93,11 @@ export class Registry {
     random?: () => number;
     /** What the platform's sandboxes can do (validates sandbox settings). */
     sandboxes?: SandboxCapabilities;
+    /** The platform's queues: a dead-letter target may be one. */
+    queues?: TargetQueues;
   }) {
     this.#sandboxes = deps.sandboxes;
+    this.#queues = deps.queues;
     this.#store = deps.store;
     this.#code = deps.code;
     this.#placement = deps.placement;
@@ -150,6 +164,7 @@ export class Registry {
     };
     if (!(await this.#store.createFunction(latest, now, spec.tags))) throw conflictExists(name);
     this.#reads.forget(name);
+    this.#events.lifecycle?.({ kind: "created", functionName: name });
     if (spec.publish === true) return this.publish(name, {});
     return latest;
   }
@@ -227,9 +242,13 @@ export class Registry {
     return next;
   }
 
-  /** The stored dead-letter target (the function's ARN) of the function named `target`, which must exist. */
+  /** The stored dead-letter target (a function's ARN, or a queue's) of `target`, which must exist. */
   async #deadLetterTarget(target: string | undefined, self: string): Promise<string | undefined> {
     if (target === undefined) return undefined;
+    if (isQueueArn(target)) {
+      const subject = `The dead-letter target ${target}`;
+      return checkTargetQueue(this.#queues, target, "deadLetterTarget", subject, "dead-letter queues");
+    }
     v.report(v.functionName(target, "deadLetterTarget"));
     if (target !== self && !(await this.#store.getFunction(target))) {
       throw new NimbusError("InvalidParameter", `The dead-letter target ${target} does not exist.`, {}, [
@@ -248,6 +267,7 @@ export class Registry {
     }
     this.#reads.forget(next.functionName);
     this.#events.retire(next.functionName, LATEST);
+    this.#events.lifecycle?.({ kind: "updated", functionName: next.functionName });
   }
 
   async publish(name: string, spec: PublishSpec): Promise<FunctionVersion> {
@@ -325,11 +345,13 @@ export class Registry {
       await this.#store.deleteVersion(name, qualifier);
       this.#reads.forget(name);
       this.#events.retire(name, qualifier);
+      this.#events.lifecycle?.({ kind: "deleted", functionName: name, version: qualifier });
     } else {
       await this.#store.deleteFunction(name);
       this.#reads.forget(name);
       this.#events.retire(name);
       this.#events.reservationChanged(name, undefined);
+      this.#events.lifecycle?.({ kind: "deleted", functionName: name });
     }
     await this.#code.collect(await this.#store.referencedPackages(), this.#clock.now());
   }

@@ -27,7 +27,10 @@ export interface FunctionSpec {
   readonly description?: string | undefined;
   readonly role?: string | undefined;
   readonly architecture?: Architecture | undefined;
-  /** The function that receives the event of a failed asynchronous invocation (no destination set). */
+  /**
+   * What receives the event of a failed asynchronous invocation (no destination set): a
+   * function's name, or a queue's ARN.
+   */
   readonly deadLetterTarget?: string | undefined;
   readonly snapStart?: "PublishedVersions" | undefined;
   readonly ephemeralStorageMb?: number | undefined;

@@ -13,11 +13,19 @@ import type { EventSource, EventSourceContext } from "./event-source.js";
 export interface SourceDeps {
   /** The async queue's poller (`async/poller.ts`): first, so that what later sources enqueue runs. */
   readonly asyncQueue: EventSource;
+  /** Event source mappings' readers (`mappings/poller.ts`): batches of a queue's messages. */
+  readonly queueMappings?: EventSource;
+  /** Schedules' ticker (`services/scheduler/ticker.ts`): each tick an asynchronous invocation or a message. */
+  readonly schedules?: EventSource;
 }
 
 /** Every event source, in start order. */
 export function eventSources(deps: SourceDeps): EventSource[] {
-  return [deps.asyncQueue];
+  return [
+    deps.asyncQueue,
+    ...(deps.queueMappings ? [deps.queueMappings] : []),
+    ...(deps.schedules ? [deps.schedules] : []),
+  ];
 }
 
 /** The context every source starts with: the Invoke API's path and the accept path. */

@@ -389,9 +389,16 @@ const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "
 
 /** `24/Nov/2026:15:51:06 +0000`: the common-log time API Gateway writes in `time`, in UTC. */
 export function clfTime(epochMs: number): string {
+  const second = Math.floor(epochMs / 1000);
+  if (second === lastClf.second) return lastClf.text;
   const d = new Date(epochMs);
-  return `${two(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())} +0000`;
+  const text = `${two(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())} +0000`;
+  lastClf = { second, text };
+  return text;
 }
+
+/** The last second clfTime wrote: requests in the same second share its text. */
+let lastClf = { second: Number.NaN, text: "" };
 
 function two(n: number): string {
   return n < 10 ? `0${n}` : String(n);

@@ -10,9 +10,13 @@ import type { EventQueue } from "../../control/async/queue.js";
 import type { LogsRepo } from "../../control/logs-repo.js";
 import type { ProvisionedRepo } from "../../control/provisioned-repo.js";
 import type { FunctionsRepo } from "../../control/registry/repo.js";
+import type { EventSourceMappingsRepo } from "../../control/triggers/mappings/repo.js";
 import type { FunctionUrlsRepo } from "../../control/urls/repo.js";
 import type { BudgetsRepo, UsageRepo } from "../../control/usage-repo.js";
+import type { EventsRepo } from "../../services/events/repo.js";
 import type { HttpApisRepo } from "../../services/http-apis/repo.js";
+import type { QueuesRepo } from "../../services/queues/repo.js";
+import type { SchedulesRepo } from "../../services/scheduler/repo.js";
 import { connectPostgres, type Sql } from "../postgres/connect.js";
 import { PostgresEventQueue } from "../postgres/queue.js";
 import { openPostgresRepos } from "../postgres/repos.js";
@@ -27,6 +31,10 @@ export interface OpenedStore {
   readonly eventConfigs: EventConfigsRepo;
   readonly functionUrls: FunctionUrlsRepo;
   readonly httpApis: HttpApisRepo;
+  readonly queues: QueuesRepo;
+  readonly mappings: EventSourceMappingsRepo;
+  readonly events: EventsRepo;
+  readonly schedules: SchedulesRepo;
   readonly provisioned: ProvisionedRepo;
   readonly budgets: BudgetsRepo;
   readonly queue: EventQueue;
@@ -70,6 +78,10 @@ export async function openSqlite(): Promise<OpenedStore> {
     eventConfigs: store,
     functionUrls: store,
     httpApis: store,
+    queues: store,
+    mappings: store,
+    events: store,
+    schedules: store.schedules,
     provisioned: store,
     budgets: store,
     // A queue is a thread of its own: started only for the suites that use one.

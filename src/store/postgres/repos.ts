@@ -3,14 +3,18 @@
 import { BUDGETS_MIGRATIONS, PostgresBudgetsRepo } from "./budgets.js";
 import { connectPostgres, type PostgresOptions, quoteIdentifier } from "./connect.js";
 import { EVENT_CONFIGS_MIGRATIONS, PostgresEventConfigsRepo } from "./event-configs.js";
+import { EVENTS_MIGRATIONS, PostgresEventsRepo } from "./events.js";
 import { FUNCTION_URLS_MIGRATIONS, PostgresFunctionUrlsRepo } from "./function-urls.js";
 import { FUNCTIONS_MIGRATIONS, PostgresFunctionsRepo } from "./functions.js";
 import { HTTP_APIS_MIGRATIONS, PostgresHttpApisRepo } from "./http-apis.js";
 import { LOGS_MIGRATIONS, PostgresLogsRepo } from "./logs.js";
+import { MAPPINGS_MIGRATIONS, PostgresMappingsRepo } from "./mappings.js";
 import { type ModuleMigrations, migrate } from "./migrate.js";
 import { lockSchema, type SchemaLockResult } from "./platform-lock.js";
 import { PostgresProvisionedRepo, PROVISIONED_MIGRATIONS } from "./provisioned.js";
 import { PostgresEventQueue, QUEUE_MIGRATIONS } from "./queue.js";
+import { PostgresQueuesRepo, QUEUES_MIGRATIONS } from "./queues.js";
+import { PostgresSchedulesRepo, SCHEDULES_MIGRATIONS } from "./schedules.js";
 import { PostgresUsageRepo, USAGE_MIGRATIONS } from "./usage.js";
 
 /** Every module's migrations, those referenced before those that reference them. */
@@ -24,6 +28,10 @@ export const POSTGRES_MIGRATIONS: readonly ModuleMigrations[] = [
   LOGS_MIGRATIONS,
   FUNCTION_URLS_MIGRATIONS,
   HTTP_APIS_MIGRATIONS,
+  QUEUES_MIGRATIONS,
+  MAPPINGS_MIGRATIONS,
+  EVENTS_MIGRATIONS,
+  SCHEDULES_MIGRATIONS,
 ];
 
 export interface PostgresRepos {
@@ -31,6 +39,10 @@ export interface PostgresRepos {
   readonly eventConfigs: PostgresEventConfigsRepo;
   readonly functionUrls: PostgresFunctionUrlsRepo;
   readonly httpApis: PostgresHttpApisRepo;
+  readonly queues: PostgresQueuesRepo;
+  readonly mappings: PostgresMappingsRepo;
+  readonly events: PostgresEventsRepo;
+  readonly schedules: PostgresSchedulesRepo;
   readonly provisioned: PostgresProvisionedRepo;
   readonly budgets: PostgresBudgetsRepo;
   /** The asynchronous event queue and the invocation records (closing it leaves the pool open). */
@@ -62,6 +74,10 @@ export async function openPostgresRepos(
     eventConfigs: new PostgresEventConfigsRepo(sql),
     functionUrls: new PostgresFunctionUrlsRepo(sql),
     httpApis: new PostgresHttpApisRepo(sql),
+    queues: new PostgresQueuesRepo(sql),
+    mappings: new PostgresMappingsRepo(sql),
+    events: new PostgresEventsRepo(sql),
+    schedules: new PostgresSchedulesRepo(sql),
     provisioned: new PostgresProvisionedRepo(sql),
     budgets: new PostgresBudgetsRepo(sql),
     queue: new PostgresEventQueue(sql),

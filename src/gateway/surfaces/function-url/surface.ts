@@ -189,14 +189,35 @@ function logMalformed(
 }
 
 function respond(answer: HttpAnswer, extra: [string, string][], cors: boolean): Response {
-  const headers = new Headers();
-  for (const [name, value] of answer.headers) {
-    if (!cors || !name.startsWith("access-control-")) headers.append(name, value);
-  }
-  for (const [name, value] of extra) headers.set(name, value);
   // A 1xx, 204 or 304 cannot carry a body.
   const body = answer.status === 204 || answer.status === 304 || answer.status < 200 ? null : answer.body;
-  return new Response(body, { status: answer.status, headers });
+  return new Response(body, { status: answer.status, headers: answerHeaders(answer, extra, cors) });
+}
+
+/**
+ * The answer's headers (without its own CORS headers when the URL sets them), `extra` over
+ * them. A plain record when no name repeats: the Node adapter writes one as it is, where a
+ * Headers object is copied and sorted first (~5 µs of a warm call). Repeated names (cookies)
+ * need the Headers object's `append`.
+ */
+function answerHeaders(
+  answer: HttpAnswer,
+  extra: [string, string][],
+  cors: boolean,
+): Record<string, string> | Headers {
+  const kept = cors ? answer.headers.filter(([name]) => !name.startsWith("access-control-")) : answer.headers;
+  const record: Record<string, string> = Object.create(null);
+  for (const [name, value] of kept) {
+    if (name in record) {
+      const headers = new Headers();
+      for (const [n, v] of kept) headers.append(n, v);
+      for (const [n, v] of extra) headers.set(n, v);
+      return headers;
+    }
+    record[name] = value;
+  }
+  for (const [name, value] of extra) record[name] = value;
+  return record;
 }
 
 function failure(extra: [string, string][]): Response {

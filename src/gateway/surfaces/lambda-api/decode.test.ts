@@ -142,12 +142,17 @@ test("code must be a base64 ZipFile: S3 and images are refused by name", () => {
   );
 });
 
-test("a dead-letter target that is not a function ARN is refused; an empty one removes it", () => {
+test("a dead-letter target is a function's name or a queue's ARN; anything else is refused; an empty one removes it", () => {
+  const queue = "arn:aws:sqs:us-east-1:000000000000:q";
+  assert.equal(
+    decode.updateConfiguration({ DeadLetterConfig: { TargetArn: queue } }).deadLetterTarget,
+    queue,
+  );
   assert.match(
     refusal(() =>
-      decode.updateConfiguration({ DeadLetterConfig: { TargetArn: "arn:aws:sqs:us-east-1:000000000000:q" } }),
+      decode.updateConfiguration({ DeadLetterConfig: { TargetArn: "arn:aws:sns:us-east-1:000000000000:t" } }),
     ).message,
-    /delivers dead letters to a function/,
+    /delivers dead letters to a function or a standard queue/,
   );
   assert.equal(decode.updateConfiguration({ DeadLetterConfig: { TargetArn: "" } }).deadLetterTarget, null);
   assert.equal(decode.updateConfiguration({ DeadLetterConfig: null }).deadLetterTarget, null);
@@ -248,9 +253,19 @@ test("an event invoke config body of the wrong types is refused at once, in Lamb
   assert.match(
     refusal(() =>
       decode.eventInvokeConfig({
-        DestinationConfig: { OnFailure: { Destination: "arn:aws:sqs:us-east-1:000000000000:q" } },
+        DestinationConfig: { OnFailure: { Destination: "arn:aws:sns:us-east-1:000000000000:t" } },
       }),
     ).message,
-    /destination ARN "arn:aws:sqs:us-east-1:000000000000:q" for onFailure is invalid: Nimbus delivers to functions/,
+    /destination ARN "arn:aws:sns:us-east-1:000000000000:t" for onFailure is invalid: Nimbus delivers to functions and standard queues/,
   );
+});
+
+test("a queue destination is kept by its ARN", () => {
+  const queue = "arn:aws:sqs:us-east-1:000000000000:q";
+  assert.deepEqual(decode.eventInvokeConfig({ DestinationConfig: { OnFailure: { Destination: queue } } }), {
+    maximumRetryAttempts: undefined,
+    maximumEventAgeInSeconds: undefined,
+    onSuccess: undefined,
+    onFailure: { queueArn: queue },
+  });
 });

@@ -11,6 +11,7 @@ import {
   EVENT_CONFIG_EXPECTED,
   type EventInvokeSpec,
 } from "../../../control/async/event-configs.js";
+import { isQueueArn } from "../../../control/async/queue-targets.js";
 import type {
   AliasPatch,
   AliasSpec,
@@ -275,8 +276,8 @@ function role(raw: unknown): string | undefined {
 }
 
 /**
- * DeadLetterConfig.TargetArn: the function's name; null when the config is null or names no
- * target (which removes it), undefined when left out.
+ * DeadLetterConfig.TargetArn: the function's name, or the queue's ARN; null when the config is
+ * null or names no target (which removes it), undefined when left out.
  */
 function deadLetterTarget(f: Fields): string | null | undefined {
   const raw = f.body.DeadLetterConfig;
@@ -288,11 +289,12 @@ function deadLetterTarget(f: Fields): string | null | undefined {
   }
   const target = (raw as Body).TargetArn;
   if (target === undefined || target === null || target === "") return null;
+  if (typeof target === "string" && isQueueArn(target)) return target;
   const ref = typeof target === "string" ? parseFunctionArn(target) : undefined;
   if (!ref || ref.qualifier !== undefined) {
     throw new NimbusError(
       "InvalidParameter",
-      `DeadLetterConfig.TargetArn ${JSON.stringify(target)} is not supported: Nimbus delivers dead letters to a function, named by its ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME)`,
+      `DeadLetterConfig.TargetArn ${JSON.stringify(target)} is not supported: Nimbus delivers dead letters to a function or a standard queue, named by its ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME, arn:aws:sqs:REGION:ACCOUNT:NAME)`,
     );
   }
   return ref.name;
@@ -313,16 +315,17 @@ function destinations(f: Fields): Pick<EventInvokeSpec, "onSuccess" | "onFailure
   };
 }
 
-/** `{ Destination }`: a function's ARN; none (null, empty, or no Destination) removes it. */
+/** `{ Destination }`: a function's or a queue's ARN; none (null, empty, or no Destination) removes it. */
 function destination(raw: unknown, field: string): DestinationRef | null | undefined {
   if (raw === undefined) return undefined;
   const arn = typeof raw === "object" && raw !== null ? (raw as Body).Destination : undefined;
   if (arn === undefined || arn === null || arn === "") return null;
+  if (typeof arn === "string" && isQueueArn(arn)) return { queueArn: arn };
   const ref = typeof arn === "string" ? parseFunctionArn(arn) : undefined;
   if (!ref) {
     throw new NimbusError(
       "InvalidParameter",
-      `The destination ARN ${JSON.stringify(arn)} for ${field} is invalid: Nimbus delivers to functions, named by their ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER])`,
+      `The destination ARN ${JSON.stringify(arn)} for ${field} is invalid: Nimbus delivers to functions and standard queues, named by their ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER], arn:aws:sqs:REGION:ACCOUNT:NAME)`,
     );
   }
   return { functionName: ref.name, qualifier: ref.qualifier };

@@ -14,6 +14,7 @@ import type { ProvisionedConcurrency } from "../../../control/provisioned.js";
 import type { Registry } from "../../../control/registry/registry.js";
 import type { AccountUsage } from "../../../control/registry/repo.js";
 import { initPhasesHeader } from "../../../control/report.js";
+import type { EventSourceMappings } from "../../../control/triggers/mappings/mappings.js";
 import type { FunctionUrls } from "../../../control/urls/function-urls.js";
 import type { FunctionVersion } from "../../../protocol/function.js";
 import { INIT_PHASES_HEADER } from "../../../protocol/invoke.js";
@@ -21,6 +22,7 @@ import { NimbusError } from "../../../shared/errors.js";
 import { parseJsonObject } from "../../body.js";
 import { bodyOf, type SurfaceEnv } from "../../surface.js";
 import * as decode from "./decode.js";
+import { eventSourceMappingRoutes } from "./event-source-mappings.js";
 import { functionUrlRoutes } from "./function-urls.js";
 import {
   type ArnContext,
@@ -52,6 +54,7 @@ export interface LambdaApiDeps {
   /** Signs GetFunction's Code.Location, a link to the package that expires. */
   readonly codeUrls: CodeUrls;
   readonly urls: FunctionUrls;
+  readonly mappings: EventSourceMappings;
 }
 
 /** The routes; the gateway has read the body and checked its signature before any of them runs. */
@@ -294,6 +297,7 @@ export function lambdaApi(d: LambdaApiDeps): Hono<SurfaceEnv> {
   streamInvokeRoute(app, d, traceHeader);
 
   functionUrlRoutes(app, d);
+  eventSourceMappingRoutes(app, d);
 
   // ── Operations Nimbus does not implement: 501 naming them, once the caller is known ──
   for (const u of UNSUPPORTED_OPERATIONS) {

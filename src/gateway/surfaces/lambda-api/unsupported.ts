@@ -22,12 +22,6 @@ const op = (
 
 export const UNSUPPORTED_OPERATIONS: readonly UnsupportedOperation[] = [
   op("POST", "/2014-11-13/functions/{FunctionName}/invoke-async", "InvokeAsync"),
-  // Event source mappings
-  op("GET", "/2015-03-31/event-source-mappings", "ListEventSourceMappings"),
-  op("POST", "/2015-03-31/event-source-mappings", "CreateEventSourceMapping"),
-  op("GET", "/2015-03-31/event-source-mappings/{UUID}", "GetEventSourceMapping"),
-  op("PUT", "/2015-03-31/event-source-mappings/{UUID}", "UpdateEventSourceMapping"),
-  op("DELETE", "/2015-03-31/event-source-mappings/{UUID}", "DeleteEventSourceMapping"),
   // Permissions and resource policies
   op("GET", "/2015-03-31/functions/{FunctionName}/policy", "GetPolicy"),
   op("POST", "/2015-03-31/functions/{FunctionName}/policy", "AddPermission"),

@@ -167,6 +167,10 @@ export function nimbusApi(d: {
         end,
       );
       stream.onAbort(end);
+      // A quiet function writes nothing for minutes: a comment every 15 s keeps clients (the
+      // CLI's drops a silent response after 5 minutes) and proxies from closing the stream.
+      const keepAlive = setInterval(() => void stream.write(": keep-alive\n\n"), 15_000);
+      keepAlive.unref();
       try {
         for (const e of await d.logs.query(query))
           await stream.writeSSE({ data: JSON.stringify(wire(e)), event: "log" });
@@ -178,6 +182,7 @@ export function nimbusApi(d: {
           wake = undefined;
         }
       } finally {
+        clearInterval(keepAlive);
         stop();
       }
     });

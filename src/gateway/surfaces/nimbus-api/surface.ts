@@ -1,24 +1,29 @@
 /**
  * Nimbus's own API (`/nimbus/…`): logs, invocation records and provisioned up-time, cost and
- * budgets, sandbox settings. Signed with the platform's key as the Lambda API is (the CLI signs
- * for the service "lambda"); errors in Nimbus's JSON.
+ * budgets, sandbox settings, a bus's events as they pass. Signed with the platform's key as
+ * the Lambda API is (the CLI signs for the service "lambda"); errors in Nimbus's JSON.
  */
 import type { Hono } from "hono";
 import { nimbusErrorResponse } from "../../errors.js";
 import { bodyLimits, type Surface, type SurfaceEnv } from "../../surface.js";
 import { BUDGET_BODY_LIMIT, type CostApiDeps, costApi } from "./cost.js";
+import { eventsTailApi } from "./events-tail.js";
 import { nimbusApi } from "./routes.js";
 import { SANDBOX_BODY_LIMIT, sandboxApi } from "./sandbox.js";
 
 /** Its other routes take no body: a few bytes of JSON, if a client sends `{}`. */
 const MAX_OTHER_BODY_BYTES = 1024;
 
-export type NimbusApiDeps = Parameters<typeof nimbusApi>[0] & CostApiDeps & Parameters<typeof sandboxApi>[0];
+export type NimbusApiDeps = Parameters<typeof nimbusApi>[0] &
+  CostApiDeps &
+  Parameters<typeof sandboxApi>[0] &
+  Parameters<typeof eventsTailApi>[0];
 
 export function nimbusApiSurface(d: NimbusApiDeps): Surface {
   const app: Hono<SurfaceEnv> = nimbusApi(d);
   app.route("/", costApi(d));
   app.route("/", sandboxApi(d));
+  app.route("/", eventsTailApi(d));
   return {
     name: "nimbus-api",
     reach: { pathPrefix: "/nimbus" },
