@@ -60,6 +60,8 @@ const again = files.filter((f) => AGAIN_IN_PROCESS.some((s) => f.endsWith(s)));
 const AGAIN_ON_POSTGRES = [
   "test/async.test.js",
   "test/async-crash.test.js",
+  "test/auth.test.js",
+  "test/auth-identity.test.js",
   "test/cli.test.js",
   "test/cli-events.test.js",
   "test/cli-manage.test.js",

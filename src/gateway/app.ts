@@ -6,6 +6,7 @@ import { serveSurfaces } from "./dispatch.js";
 import type { Surface } from "./surface.js";
 import type { ApiGatewayV2Deps } from "./surfaces/apigatewayv2/routes.js";
 import { apiGatewayV2Surface } from "./surfaces/apigatewayv2/surface.js";
+import { type AuthSurfaceDeps, authSurface, wellKnownSurface } from "./surfaces/auth/surface.js";
 import { type EventBridgeDeps, eventBridgeSurface } from "./surfaces/eventbridge/surface.js";
 import { type ExecuteApiDeps, executeApiSurface } from "./surfaces/execute-api/surface.js";
 import { type FunctionUrlDeps, functionUrlSurface } from "./surfaces/function-url/surface.js";
@@ -25,7 +26,8 @@ export type GatewayDeps = LambdaApiDeps &
   ApiGatewayV2Deps &
   SqsDeps &
   EventBridgeDeps &
-  SchedulerSurfaceDeps & {
+  SchedulerSurfaceDeps &
+  AuthSurfaceDeps & {
     /** Checks each request's credentials against its surface's policy. */
     readonly auth: Authenticator;
     readonly logger: Logger;
@@ -42,6 +44,8 @@ export function platformSurfaces(d: Omit<GatewayDeps, "auth">): Surface[] {
     functionUrlSurface(d),
     executeApiSurface(d),
     packagesSurface(d),
+    authSurface(d),
+    wellKnownSurface(d),
     nimbusApiSurface(d),
     metricsSurface(d),
     apiGatewayV2Surface(d),

@@ -15,6 +15,7 @@ import type { FunctionsRepo } from "../control/registry/repo.js";
 import type { EventSourceMappingsRepo } from "../control/triggers/mappings/repo.js";
 import type { FunctionUrlsRepo } from "../control/urls/repo.js";
 import type { BudgetsRepo, UsageRepo } from "../control/usage-repo.js";
+import type { AuthRepo } from "../services/auth/repo.js";
 import type { EventsRepo } from "../services/events/repo.js";
 import type { HttpApisRepo } from "../services/http-apis/repo.js";
 import type { QueuesRepo } from "../services/queues/repo.js";
@@ -34,6 +35,7 @@ export interface Repositories {
   readonly mappings: EventSourceMappingsRepo;
   readonly events: EventsRepo;
   readonly schedules: SchedulesRepo;
+  readonly auth: AuthRepo;
   readonly provisioned: ProvisionedRepo;
   readonly logs: LogsRepo;
   readonly usage: UsageRepo;
@@ -67,6 +69,7 @@ function openEmbeddedBackends(dataDir: string): Backends {
       mappings: store,
       events: store,
       schedules: store.schedules,
+      auth: store.auth,
       provisioned: store,
       logs: store,
       usage: store,

@@ -42,12 +42,12 @@ import { HttpApis } from "../services/http-apis/http-apis.js";
 import { QueuesService } from "../services/queues/queues.js";
 import { type Clock, systemClock } from "../shared/clock.js";
 import type { Config } from "../shared/config.js";
-import { NimbusError } from "../shared/errors.js";
 import { LocalFanOut } from "../shared/fanout-local.js";
 import { createLogger, type Logger } from "../shared/logger.js";
 import { snapStartStatus, snapshotOnPublish } from "../worker/snapshot-builds.js";
 import { Worker } from "../worker/worker.js";
 import { openWorkerRoot } from "../worker/worker-root.js";
+import { wireAuth } from "./auth.js";
 import { type Backends, openBackends } from "./backends.js";
 import { loadCredentials } from "./credentials.js";
 import { type DataDirLock, lockDataDir } from "./data-dir-lock.js";
@@ -55,7 +55,7 @@ import { HttpServer } from "./http-server.js";
 import { Lifecycle } from "./lifecycle.js";
 import { ENDPOINT_FILE, makePrivate } from "./private-data.js";
 import { chooseDriver } from "./sandbox-choice.js";
-import { targetExists, wireSchedules } from "./schedules.js";
+import { functionExists, targetExists, wireSchedules } from "./schedules.js";
 
 export interface PlatformDeps {
   readonly clock?: Clock;
@@ -284,18 +284,7 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
   const httpApis = new HttpApis({
     store: repos.httpApis,
     clock,
-    functionExists: async (arnOrName) => {
-      const ref = parseFunctionArn(arnOrName) ?? { name: arnOrName, qualifier: undefined };
-      try {
-        await registry.get(ref.name, ref.qualifier);
-        return true;
-      } catch (err) {
-        // A name the registry could never hold names no function either.
-        if (err instanceof NimbusError && (err.code === "NotFound" || err.code === "InvalidParameter"))
-          return false;
-        throw err;
-      }
-    },
+    functionExists: (arnOrName) => functionExists(registry, arnOrName),
     region: config.region,
     accountId: config.accountId,
   });
@@ -417,6 +406,18 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     exists: (arn) => targetExists(registry, queues, arn),
   });
   await life.add({ name: "schedules", start: () => scheduler.start() });
+  let baseUrl = "";
+  const authService = wireAuth({
+    repo: repos.auth,
+    clock,
+    config,
+    platformSecret: credentials.secretAccessKey,
+    url: () => baseUrl,
+    invoke,
+    events,
+    logger,
+  });
+  await life.add({ name: "auth", start: () => authService.start(), stop: async () => authService.stop() });
   const sources = eventSources({
     asyncQueue: asyncInvoker.poller,
     queueMappings: mappingPoller,
@@ -446,6 +447,8 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     mappings,
     events,
     scheduler,
+    authService,
+    userClaims: (token) => authService.verifyAccessToken(token),
     records: queue,
     redrive: (id) => asyncInvoker.redrive(id),
     provisionedUptime: (name, from, to) => uptime.overlapping(name, from, to),
@@ -470,7 +473,6 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
   // Last added, first stopped: no new request reaches what is stopping after it.
   await life.add(http.accepting);
 
-  let baseUrl = "";
   return {
     config,
     credentials,

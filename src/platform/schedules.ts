@@ -11,6 +11,7 @@ import type { SchedulesRepo } from "../services/scheduler/repo.js";
 import { Scheduler } from "../services/scheduler/scheduler.js";
 import { ScheduleTicker } from "../services/scheduler/ticker.js";
 import type { Clock } from "../shared/clock.js";
+import { NimbusError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 
 export function wireSchedules(d: {
@@ -72,4 +73,18 @@ export async function targetExists(
     () => true,
     () => false,
   );
+}
+
+/** Whether a function ARN or name names a function (qualified or not) that exists now; other failures throw. */
+export async function functionExists(registry: Pick<Registry, "get">, arnOrName: string): Promise<boolean> {
+  const ref = parseFunctionArn(arnOrName) ?? { name: arnOrName, qualifier: undefined };
+  try {
+    await registry.get(ref.name, ref.qualifier);
+    return true;
+  } catch (err) {
+    // A name the registry could never hold names no function either.
+    if (err instanceof NimbusError && (err.code === "NotFound" || err.code === "InvalidParameter"))
+      return false;
+    throw err;
+  }
 }

@@ -67,6 +67,23 @@ export interface Config {
   readonly otlpEndpoint: string;
   /** Usage records (and so costs, budgets and traces); off only to measure what they cost. */
   readonly metering: boolean;
+  /** The auth service's token issuer; "" : the platform's URL + `/auth/v1`. */
+  readonly authIssuer: string;
+  /** The app's home: where mailed links send a browser when no allowed redirect is named. */
+  readonly authSiteUrl: string;
+  /** Comma-separated redirect targets links may name besides the site (a trailing `*`: a prefix). */
+  readonly authRedirectUrls: string;
+  /** A password sign-up must confirm its address by mail before it can sign in. */
+  readonly authConfirmEmail: boolean;
+  readonly authAllowSignup: boolean;
+  readonly authAllowAnonymous: boolean;
+  /** Access tokens' lifetime in seconds. */
+  readonly authTokenTtlSeconds: number;
+  /** A function called before a user is created, to refuse the sign-up ("" : none). */
+  readonly authHookBeforeUserCreated: string;
+  /** A function called before an access token is signed, to change its claims ("" : none). */
+  readonly authHookCustomAccessToken: string;
+  readonly authHookTimeoutMs: number;
 }
 
 type Source = Record<string, unknown>;
@@ -161,6 +178,25 @@ const FIELDS: Record<keyof Config, Field> = {
     env: "NIMBUS_OTLP_ENDPOINT",
     parse: text(/^(https?:\/\/[^\s/]+(\/\S*)?)?$/, "an http(s) URL such as http://127.0.0.1:4318, or empty"),
   },
+  authIssuer: {
+    env: "NIMBUS_AUTH_ISSUER",
+    parse: text(/^(https?:\/\/[^\s/]+(\/\S*)?)?$/, "an http(s) URL, or empty"),
+  },
+  authSiteUrl: { env: "NIMBUS_AUTH_SITE_URL", parse: text(/^https?:\/\/[^\s/]+(\/\S*)?$/, "an http(s) URL") },
+  authRedirectUrls: { env: "NIMBUS_AUTH_REDIRECT_URLS", parse: text(/^[^\s]*$/, "comma-separated URLs") },
+  authConfirmEmail: { env: "NIMBUS_AUTH_CONFIRM_EMAIL", parse: bool },
+  authAllowSignup: { env: "NIMBUS_AUTH_ALLOW_SIGNUP", parse: bool },
+  authAllowAnonymous: { env: "NIMBUS_AUTH_ALLOW_ANONYMOUS", parse: bool },
+  authTokenTtlSeconds: { env: "NIMBUS_AUTH_TOKEN_TTL_SECONDS", parse: int(60, 7 * 24 * 3600) },
+  authHookBeforeUserCreated: {
+    env: "NIMBUS_AUTH_HOOK_BEFORE_USER_CREATED",
+    parse: text(/^[\w:-]*$/, "a function name, or empty"),
+  },
+  authHookCustomAccessToken: {
+    env: "NIMBUS_AUTH_HOOK_CUSTOM_ACCESS_TOKEN",
+    parse: text(/^[\w:-]*$/, "a function name, or empty"),
+  },
+  authHookTimeoutMs: { env: "NIMBUS_AUTH_HOOK_TIMEOUT_MS", parse: int(100, 60_000) },
 };
 
 /** Lambda's public x86 prices in USD (us-east-1, first duration tier): the default pricing. */
@@ -206,6 +242,16 @@ export function defaultConfig(): Config {
     freeTier: false,
     otlpEndpoint: "",
     metering: true,
+    authIssuer: "",
+    authSiteUrl: "http://localhost:3000",
+    authRedirectUrls: "",
+    authConfirmEmail: true,
+    authAllowSignup: true,
+    authAllowAnonymous: true,
+    authTokenTtlSeconds: 3600,
+    authHookBeforeUserCreated: "",
+    authHookCustomAccessToken: "",
+    authHookTimeoutMs: 2000,
   };
 }
 

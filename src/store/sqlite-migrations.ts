@@ -9,6 +9,7 @@
  * Databases made before the steps were tracked per module counted them in `PRAGMA
  * user_version`, in the order of `LEGACY_ORDER`; the first open maps that count to modules.
  */
+import { AUTH_TABLES_MIGRATION } from "./sqlite-auth-tables.js";
 import { BUDGET_MIGRATION, USAGE_MIGRATION, USAGE_TABLE_MIGRATION } from "./sqlite-usage.js";
 
 export interface SqliteModuleMigrations {
@@ -362,6 +363,16 @@ export const SCHEDULES_MIGRATIONS: SqliteModuleMigrations = {
   ],
 };
 
+/**
+ * Auth: users, their sessions and refresh tokens, one-time tokens, TOTP factors, challenges and
+ * recovery codes, signing keys, the development inbox, the audit log, OIDC clients and codes.
+ * The tables are in `sqlite-auth-tables.ts`, beside their repository.
+ */
+export const AUTH_MIGRATIONS: SqliteModuleMigrations = {
+  module: "auth",
+  steps: [AUTH_TABLES_MIGRATION],
+};
+
 /** Provisioned concurrency settings, and provisioned instances' up-time. */
 export const PROVISIONED_MIGRATIONS: SqliteModuleMigrations = {
   module: "provisioned",
@@ -420,6 +431,7 @@ export const SQLITE_MODULES: readonly SqliteModuleMigrations[] = [
   MAPPINGS_MIGRATIONS,
   EVENTS_MIGRATIONS,
   SCHEDULES_MIGRATIONS,
+  AUTH_MIGRATIONS,
 ];
 
 /**

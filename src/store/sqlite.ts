@@ -11,12 +11,14 @@ import type { Budget, UsageQuery, UsageRecord, UsageSums } from "../control/usag
 import type { Alias, FunctionRecord, FunctionVersion } from "../protocol/function.js";
 import { LATEST } from "../protocol/function.js";
 import type { FunctionSandbox } from "../protocol/sandbox.js";
+import type { AuthRepo } from "../services/auth/repo.js";
 import type { EventsRepo } from "../services/events/repo.js";
 import type { ApiDeployment, HttpApi } from "../services/http-apis/model.js";
 import type { QueuesRepo } from "../services/queues/repo.js";
 import type { SchedulesRepo } from "../services/scheduler/repo.js";
 import { type FunctionRow, tagsColumn, toRecord, versionBody } from "./function-row.js";
 import { transferables } from "./packed-rows.js";
+import { SqliteAuthRepo } from "./sqlite-auth.js";
 import { SqliteEventsRepo } from "./sqlite-events.js";
 import { SqliteFunctionUrlsRepo } from "./sqlite-function-urls.js";
 import { SqliteHttpApisRepo } from "./sqlite-http-apis.js";
@@ -49,6 +51,8 @@ export class SqliteStore implements MetadataStore {
   readonly #events: SqliteEventsRepo;
   /** Schedules, on this store's connection: a repository of its own, not methods of the store. */
   readonly schedules: SchedulesRepo;
+  /** Auth, on this store's connection, the same way. */
+  readonly auth: AuthRepo;
   /** Without a writing thread (an in-memory database): the insert, prepared once. */
   #insertBatch: ((batch: PackedBatch) => void) | undefined;
 
@@ -66,6 +70,7 @@ export class SqliteStore implements MetadataStore {
     this.#mappings = new SqliteMappingsRepo(this.#db);
     this.#events = new SqliteEventsRepo(this.#db);
     this.schedules = new SqliteSchedulesRepo(this.#db);
+    this.auth = new SqliteAuthRepo(this.#db);
     if (path !== ":memory:") {
       const worker = new Worker(new URL("./sqlite-log-worker.js", import.meta.url), { workerData: { path } });
       this.#logWriter = new ThreadRpc(worker, "log writer");

@@ -15,6 +15,7 @@ import {
 } from "../../protocol/runtime-frames.js";
 import { FramedRuntimeApiClient } from "./framed-client.js";
 import { type Handler, loadHandler } from "./handler-loader.js";
+import { installNimbusGlobal } from "./nimbus-global.js";
 import { isThenable, type Outcome } from "./outcome.js";
 import { type ApiResponse, HEADER, LambdaError, type RuntimeApi } from "./runtime-api-client.js";
 import {
@@ -199,6 +200,7 @@ async function main(): Promise<void> {
 
   // Before the function's module runs: it may call awslambda.streamifyResponse at its top level.
   installAwsLambdaGlobal(env);
+  installNimbusGlobal();
   let handler: Handler;
   const loading = performance.now();
   const restored = (globalThis as Record<string, unknown>)[SNAPSHOT_HANDLER_GLOBAL] as Handler | undefined;

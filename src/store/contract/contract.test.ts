@@ -3,6 +3,7 @@
  * too. PostgreSQL is not optional here: unreachable, its half fails and says how to start it.
  */
 import { after, describe } from "node:test";
+import { authContract } from "./auth.contract.js";
 import { budgetsContract } from "./budgets.contract.js";
 import { eventConfigsContract } from "./event-configs.contract.js";
 import { eventsContract } from "./events.contract.js";
@@ -42,6 +43,7 @@ for (const [name, open] of STORES) {
     describe("event buses, rules and targets", () => eventsContract(repoOf(open, (s) => s.events)));
     describe("event archives and replays", () => eventsArchivesContract(repoOf(open, (s) => s.events)));
     describe("schedules", () => schedulesContract(repoOf(open, (s) => s.schedules)));
+    describe("auth", () => authContract(repoOf(open, (s) => s.auth)));
     describe("provisioned concurrency", () => provisionedContract(repoOf(open, (s) => s.provisioned)));
     describe("budgets", () => budgetsContract(repoOf(open, (s) => s.budgets)));
     describe("event queue", () => queueContract(queueOf(open)));

@@ -13,6 +13,7 @@ import type { FunctionsRepo } from "../../control/registry/repo.js";
 import type { EventSourceMappingsRepo } from "../../control/triggers/mappings/repo.js";
 import type { FunctionUrlsRepo } from "../../control/urls/repo.js";
 import type { BudgetsRepo, UsageRepo } from "../../control/usage-repo.js";
+import type { AuthRepo } from "../../services/auth/repo.js";
 import type { EventsRepo } from "../../services/events/repo.js";
 import type { HttpApisRepo } from "../../services/http-apis/repo.js";
 import type { QueuesRepo } from "../../services/queues/repo.js";
@@ -35,6 +36,7 @@ export interface OpenedStore {
   readonly mappings: EventSourceMappingsRepo;
   readonly events: EventsRepo;
   readonly schedules: SchedulesRepo;
+  readonly auth: AuthRepo;
   readonly provisioned: ProvisionedRepo;
   readonly budgets: BudgetsRepo;
   readonly queue: EventQueue;
@@ -82,6 +84,7 @@ export async function openSqlite(): Promise<OpenedStore> {
     mappings: store,
     events: store,
     schedules: store.schedules,
+    auth: store.auth,
     provisioned: store,
     budgets: store,
     // A queue is a thread of its own: started only for the suites that use one.

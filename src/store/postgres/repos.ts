@@ -1,5 +1,6 @@
 /** The repositories PostgreSQL serves, and the event queue, over one pool, migrated at open. */
 
+import { AUTH_MIGRATIONS, PostgresAuthRepo } from "./auth.js";
 import { BUDGETS_MIGRATIONS, PostgresBudgetsRepo } from "./budgets.js";
 import { connectPostgres, type PostgresOptions, quoteIdentifier } from "./connect.js";
 import { EVENT_CONFIGS_MIGRATIONS, PostgresEventConfigsRepo } from "./event-configs.js";
@@ -32,6 +33,7 @@ export const POSTGRES_MIGRATIONS: readonly ModuleMigrations[] = [
   MAPPINGS_MIGRATIONS,
   EVENTS_MIGRATIONS,
   SCHEDULES_MIGRATIONS,
+  AUTH_MIGRATIONS,
 ];
 
 export interface PostgresRepos {
@@ -43,6 +45,7 @@ export interface PostgresRepos {
   readonly mappings: PostgresMappingsRepo;
   readonly events: PostgresEventsRepo;
   readonly schedules: PostgresSchedulesRepo;
+  readonly auth: PostgresAuthRepo;
   readonly provisioned: PostgresProvisionedRepo;
   readonly budgets: PostgresBudgetsRepo;
   /** The asynchronous event queue and the invocation records (closing it leaves the pool open). */
@@ -78,6 +81,7 @@ export async function openPostgresRepos(
     mappings: new PostgresMappingsRepo(sql),
     events: new PostgresEventsRepo(sql),
     schedules: new PostgresSchedulesRepo(sql),
+    auth: new PostgresAuthRepo(sql),
     provisioned: new PostgresProvisionedRepo(sql),
     budgets: new PostgresBudgetsRepo(sql),
     queue: new PostgresEventQueue(sql),

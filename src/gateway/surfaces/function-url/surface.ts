@@ -19,6 +19,7 @@ import {
   PreludeError,
   splitHttpIntegrationPrelude,
 } from "../../../protocol/response-stream.js";
+import { stringifyClaims } from "../../../services/http-apis/jwt-authorizer.js";
 import { NimbusError } from "../../../shared/errors.js";
 import { newRequestId } from "../../../shared/ids.js";
 import type { AuthPolicy, Principal } from "../../auth/principal.js";
@@ -34,6 +35,11 @@ export interface FunctionUrlDeps {
   readonly logs: { write(entry: LogEntry): void };
   readonly arn: { readonly region: string; readonly accountId: string };
   readonly now: () => number;
+  /**
+   * A user's access token from the platform's auth service, verified: its claims, or undefined
+   * when it is not one (an open URL still runs; its function sees no claims).
+   */
+  readonly userClaims?: (token: string) => Promise<Readonly<Record<string, unknown>> | undefined>;
 }
 
 const ANONYMOUS: AuthPolicy = { kind: "anonymous" };
@@ -90,7 +96,9 @@ function urlApp(d: FunctionUrlDeps): Hono<SurfaceEnv> {
         domainPrefix: config.urlId,
         requestId,
         timeEpochMs: receivedAt,
-        ...authorizerOf(c.get("principal"), d.arn.accountId),
+        ...(config.authType === "NONE"
+          ? await userAuthorizer(d, req)
+          : authorizerOf(c.get("principal"), d.arn.accountId)),
       },
     );
     const input = {
@@ -247,6 +255,19 @@ export function urlErrorResponse(err: NimbusError, requestId: string): Response 
 }
 
 /** `requestContext.authorizer.iam`, present on calls an AWS_IAM URL authenticated. */
+/**
+ * On an open URL, a bearer token the platform's auth service issued: its verified claims as an
+ * HTTP API's JWT authorizer hands them (`requestContext.authorizer.jwt`), so a function reads
+ * its caller the same way behind either. No token, or one that does not verify: no claims.
+ */
+async function userAuthorizer(d: FunctionUrlDeps, req: Request) {
+  const token = /^bearer\s+(\S+)$/i.exec(req.headers.get("authorization") ?? "")?.[1];
+  if (token === undefined || d.userClaims === undefined) return {};
+  const claims = await d.userClaims(token).catch(() => undefined);
+  if (claims === undefined) return {};
+  return { authorizer: { jwt: { claims: stringifyClaims(claims), scopes: null } } };
+}
+
 function authorizerOf(p: Principal, accountId: string) {
   if (p.kind !== "platform") return {};
   return {

@@ -6,6 +6,7 @@
 import type { Hono } from "hono";
 import { nimbusErrorResponse } from "../../errors.js";
 import { bodyLimits, type Surface, type SurfaceEnv } from "../../surface.js";
+import { authApi } from "./auth.js";
 import { BUDGET_BODY_LIMIT, type CostApiDeps, costApi } from "./cost.js";
 import { eventsTailApi } from "./events-tail.js";
 import { nimbusApi } from "./routes.js";
@@ -17,13 +18,15 @@ const MAX_OTHER_BODY_BYTES = 1024;
 export type NimbusApiDeps = Parameters<typeof nimbusApi>[0] &
   CostApiDeps &
   Parameters<typeof sandboxApi>[0] &
-  Parameters<typeof eventsTailApi>[0];
+  Parameters<typeof eventsTailApi>[0] &
+  Parameters<typeof authApi>[0];
 
 export function nimbusApiSurface(d: NimbusApiDeps): Surface {
   const app: Hono<SurfaceEnv> = nimbusApi(d);
   app.route("/", costApi(d));
   app.route("/", sandboxApi(d));
   app.route("/", eventsTailApi(d));
+  app.route("/", authApi(d));
   return {
     name: "nimbus-api",
     reach: { pathPrefix: "/nimbus" },

@@ -1,0 +1,75 @@
+/**
+ * The auth service wired into the platform: its settings from the platform's config, its
+ * blocking hooks as synchronous invocations, its events on the default bus (`nimbus.auth`),
+ * and its keys derived from the platform's secret.
+ */
+import type { InvokeService } from "../control/invoke-service.js";
+import { AuthService } from "../services/auth/auth.js";
+import { defaultAuthSettings } from "../services/auth/config.js";
+import { createHooks, type HookTarget } from "../services/auth/hooks.js";
+import { createMailer } from "../services/auth/mail.js";
+import { DEFAULT_AUTH_LIMITS, RateLimiter } from "../services/auth/rate-limits.js";
+import type { AuthRepo } from "../services/auth/repo.js";
+import type { EventBus } from "../services/events/events.js";
+import type { Clock } from "../shared/clock.js";
+import type { Config } from "../shared/config.js";
+import type { Logger } from "../shared/logger.js";
+
+export function wireAuth(d: {
+  repo: AuthRepo;
+  clock: Clock;
+  config: Config;
+  platformSecret: string;
+  /** The platform's URL once it listens. */
+  url: () => string;
+  invoke: Pick<InvokeService, "invoke">;
+  events: Pick<EventBus, "publish">;
+  logger: Logger;
+}): AuthService {
+  const c = d.config;
+  const issuer = () => (c.authIssuer === "" ? `${d.url()}/auth/v1` : c.authIssuer.replace(/\/+$/, ""));
+  const hook = (fn: string): HookTarget | undefined =>
+    fn === "" ? undefined : { functionName: fn, timeoutMs: c.authHookTimeoutMs };
+  const hooks = createHooks(
+    {
+      beforeUserCreated: hook(c.authHookBeforeUserCreated),
+      customAccessToken: hook(c.authHookCustomAccessToken),
+    },
+    async (target, payload) => {
+      const [functionName, qualifier] = target.functionName.split(":");
+      const out = await d.invoke.invoke({
+        functionName: functionName ?? target.functionName,
+        qualifier,
+        payload: Buffer.from(JSON.stringify(payload)),
+        clientContextBase64: undefined,
+        dryRun: false,
+        traceId: undefined,
+      });
+      if (out.functionError !== undefined)
+        throw new Error(`it failed: ${out.payload.toString("utf8").slice(0, 500)}`);
+      return JSON.parse(out.payload.toString("utf8")) as unknown;
+    },
+  );
+  return new AuthService({
+    repo: d.repo,
+    clock: d.clock,
+    settings: {
+      ...defaultAuthSettings(issuer),
+      accessTokenTtlSeconds: c.authTokenTtlSeconds,
+      confirmEmail: c.authConfirmEmail,
+      allowSignup: c.authAllowSignup,
+      allowAnonymous: c.authAllowAnonymous,
+      siteUrl: c.authSiteUrl,
+      redirectUrls: c.authRedirectUrls.split(",").filter((u) => u !== ""),
+    },
+    mailer: createMailer({ repo: d.repo, clock: d.clock, from: "Nimbus <no-reply@nimbus.localhost>" }),
+    limits: new RateLimiter({ clock: d.clock, rules: DEFAULT_AUTH_LIMITS }),
+    hooks,
+    publish: (event) =>
+      void d.events
+        .publish("nimbus.auth", event.detailType, event.detail)
+        .catch((err: unknown) => d.logger.error("a platform event could not be published", { err })),
+    log: (message, fields) => d.logger.warn(message, fields),
+    platformSecret: d.platformSecret,
+  });
+}

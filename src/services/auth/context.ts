@@ -1,0 +1,85 @@
+/**
+ * What every part of the auth service shares: its store, keys, clock, settings, mail, limits,
+ * hooks and the bus it publishes on. Built once by `AuthService`; the parts take it whole.
+ */
+import { createHash, randomBytes, randomUUID } from "node:crypto";
+import type { Clock } from "../../shared/clock.js";
+import type { AuthSettings } from "./config.js";
+import type { AuthHooks } from "./hooks.js";
+import type { SigningKeys } from "./keys.js";
+import type { Mailer } from "./mail.js";
+import type { AuditRecord, Metadata } from "./model.js";
+import type { AuthRateAction, RateLimiter } from "./rate-limits.js";
+import type { AuthRepo } from "./repo.js";
+
+/** Who sent a request, for limits, sessions and the audit log. */
+export interface Caller {
+  readonly ip: string | undefined;
+  readonly userAgent: string | undefined;
+}
+
+/** An event the service publishes on the bus (`source: nimbus.auth`). */
+export interface AuthEvent {
+  /** `User Created`, `User Signed In`, `User Deleted`, `MFA Factor Enrolled`, … */
+  readonly detailType: string;
+  readonly detail: Record<string, unknown>;
+}
+
+export interface AuthContext {
+  readonly repo: AuthRepo;
+  readonly keys: SigningKeys;
+  readonly clock: Clock;
+  readonly settings: AuthSettings;
+  readonly mailer: Mailer;
+  readonly limits: RateLimiter<AuthRateAction>;
+  readonly hooks: AuthHooks;
+  readonly publish: (event: AuthEvent) => void;
+  readonly log: (message: string, fields: Record<string, unknown>) => void;
+}
+
+export const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+
+/** A secret for a link or a refresh token: 32 random bytes, URL-safe. */
+export const newSecret = () => randomBytes(32).toString("base64url");
+
+/** A 6-digit code, uniformly drawn. */
+export function newCode(): string {
+  // Rejection sampling over 20 bits keeps the digits uniform.
+  for (;;) {
+    const n = randomBytes(3).readUIntBE(0, 3) & 0xfffff;
+    if (n < 1_000_000) return String(n).padStart(6, "0");
+  }
+}
+
+export const newId = () => randomUUID();
+
+/** Records a security event; a failure to write it is logged, never thrown into the request. */
+export async function audit(
+  ctx: AuthContext,
+  action: string,
+  o: { userId?: string | undefined; caller?: Caller; detail?: Metadata },
+): Promise<void> {
+  const entry: AuditRecord = {
+    id: newId(),
+    userId: o.userId,
+    action,
+    ip: o.caller?.ip,
+    detail: o.detail ?? {},
+    at: ctx.clock.now(),
+  };
+  await ctx.repo
+    .putAudit(entry)
+    .catch((err: unknown) => ctx.log("auth audit write failed", { action, err: String(err) }));
+}
+
+/** Emails as stored: trimmed and lower-cased. */
+export const normalizeEmail = (email: string) => email.trim().toLowerCase();
+
+/**
+ * Whether `email` is an address mail can be sent to: one `@`, a local part and a domain with a
+ * dot, no spaces or control characters, at most 254 characters (RFC 5321's path limit).
+ */
+export function isEmail(email: string): boolean {
+  if (email.length > 254) return false;
+  return /^[^\s@\p{Cc}]{1,64}@[^\s@\p{Cc}.]+(\.[^\s@\p{Cc}.]+)+$/u.test(email);
+}

@@ -1,0 +1,461 @@
+/**
+ * Auth in SQLite (`AuthRepo`, `SqliteStore.auth`): the tables of `sqlite-auth-tables.ts`. Every
+ * call runs to its end on the store's one connection before another starts, so each statement
+ * is its own compare-and-set: a token, link or code is spent by the one call whose write matched
+ * it. What writes more than one row is one transaction, begun IMMEDIATE (the write lock first, so
+ * that a commit of the log thread in between cannot fail it). Statements are prepared once, when
+ * first used.
+ */
+import Database from "better-sqlite3";
+import type {
+  AuditRecord,
+  AuthorizationCodeRecord,
+  ChallengeRecord,
+  FactorRecord,
+  MailRecord,
+  OAuthClientRecord,
+  OneTimePurpose,
+  OneTimeTokenRecord,
+  RecoveryCodeRecord,
+  RefreshTokenRecord,
+  SessionRecord,
+  SigningKeyRecord,
+  UserRecord,
+} from "../services/auth/model.js";
+import type { AuthRepo, RotateOutcome } from "../services/auth/repo.js";
+import {
+  AUDIT_COLUMNS,
+  AUTHORIZATION_CODE_COLUMNS,
+  type AuditRow,
+  type AuthorizationCodeRow,
+  auditRow,
+  authorizationCodeRow,
+  CHALLENGE_COLUMNS,
+  type ChallengeRow,
+  CLIENT_COLUMNS,
+  type ClientRow,
+  challengeRow,
+  checkSameSession,
+  clientRow,
+  FACTOR_COLUMNS,
+  type FactorRow,
+  factorRow,
+  MAIL_COLUMNS,
+  type MailRow,
+  mailRow,
+  ONE_TIME_TOKEN_COLUMNS,
+  type OneTimeTokenRow,
+  oneTimeTokenRow,
+  RECOVERY_CODE_COLUMNS,
+  REFRESH_TOKEN_COLUMNS,
+  type RefreshTokenRow,
+  recoveryCodeRow,
+  refreshTokenRow,
+  SESSION_COLUMNS,
+  SESSION_UPDATED_COLUMNS,
+  type SessionRow,
+  SIGNING_KEY_COLUMNS,
+  type SigningKeyRow,
+  sessionRow,
+  signingKeyRow,
+  toAudit,
+  toAuthorizationCode,
+  toChallenge,
+  toClient,
+  toFactor,
+  toMail,
+  toOneTimeToken,
+  toRefreshToken,
+  toSession,
+  toSigningKey,
+  toUser,
+  USER_COLUMNS,
+  USER_UPDATED_COLUMNS,
+  type UserRow,
+  userRow,
+} from "./auth-row.js";
+
+/** `INSERT` of every column by name; `onConflict` (SQL) follows it. */
+function insertSql(table: string, columns: readonly string[], onConflict = ""): string {
+  return `INSERT INTO ${table} (${columns.join(", ")}) VALUES (${columns.map((c) => `@${c}`).join(", ")}) ${onConflict}`;
+}
+
+/** `UPDATE` of `columns` by name, of the row `where` (SQL over named parameters) picks. */
+function updateSql(table: string, columns: readonly string[], where: string): string {
+  return `UPDATE ${table} SET ${columns.map((c) => `${c} = @${c}`).join(", ")} WHERE ${where}`;
+}
+
+const INSERT_USER = insertSql("auth_users", USER_COLUMNS, "ON CONFLICT DO NOTHING");
+const UPDATE_USER = updateSql("auth_users", USER_UPDATED_COLUMNS, "id = @id");
+const INSERT_SESSION = insertSql("auth_sessions", SESSION_COLUMNS);
+const UPDATE_SESSION = updateSql("auth_sessions", SESSION_UPDATED_COLUMNS, "id = @id");
+const INSERT_REFRESH_TOKEN = insertSql("auth_refresh_tokens", REFRESH_TOKEN_COLUMNS);
+const INSERT_ONE_TIME_TOKEN = insertSql("auth_one_time_tokens", ONE_TIME_TOKEN_COLUMNS);
+const INSERT_FACTOR = insertSql("auth_factors", FACTOR_COLUMNS);
+const INSERT_CHALLENGE = insertSql("auth_challenges", CHALLENGE_COLUMNS);
+const INSERT_RECOVERY_CODE = insertSql(
+  "auth_recovery_codes",
+  RECOVERY_CODE_COLUMNS,
+  "ON CONFLICT DO NOTHING",
+);
+const INSERT_SIGNING_KEY = insertSql("auth_signing_keys", SIGNING_KEY_COLUMNS);
+const INSERT_MAIL = insertSql("auth_mail", MAIL_COLUMNS);
+const INSERT_AUDIT = insertSql("auth_audit", AUDIT_COLUMNS);
+const INSERT_CLIENT = insertSql("auth_clients", CLIENT_COLUMNS, "ON CONFLICT DO NOTHING");
+const INSERT_AUTHORIZATION_CODE = insertSql("auth_authorization_codes", AUTHORIZATION_CODE_COLUMNS);
+
+/** The tables of what a user has besides their row, each with a `user_id` (not the audit log). */
+const USER_OWNED_TABLES = [
+  "auth_sessions",
+  "auth_refresh_tokens",
+  "auth_one_time_tokens",
+  "auth_factors",
+  "auth_challenges",
+  "auth_recovery_codes",
+  "auth_authorization_codes",
+] as const;
+
+/** A user's row as SQLite binds it (a flag as 0/1). */
+const boundUser = (u: UserRecord) => ({ ...userRow(u), is_anonymous: u.isAnonymous ? 1 : 0 });
+
+export class SqliteAuthRepo implements AuthRepo {
+  readonly #db: Database.Database;
+  readonly #statements = new Map<string, Database.Statement>();
+
+  constructor(db: Database.Database) {
+    this.#db = db;
+  }
+
+  /** The statement of `sql`, prepared on first use. */
+  #prepare(sql: string): Database.Statement {
+    let statement = this.#statements.get(sql);
+    if (!statement) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  /** `body` in a transaction begun IMMEDIATE. */
+  #write<T>(body: () => T): T {
+    return this.#db.transaction(body).immediate();
+  }
+
+  async createUser(user: UserRecord): Promise<boolean> {
+    return this.#prepare(INSERT_USER).run(boundUser(user)).changes === 1;
+  }
+
+  async getUser(id: string): Promise<UserRecord | undefined> {
+    const row = this.#prepare("SELECT * FROM auth_users WHERE id = ?").get(id) as UserRow | undefined;
+    return row && toUser(row);
+  }
+
+  async getUserByEmail(email: string): Promise<UserRecord | undefined> {
+    const row = this.#prepare("SELECT * FROM auth_users WHERE email = ?").get(email) as UserRow | undefined;
+    return row && toUser(row);
+  }
+
+  async updateUser(user: UserRecord): Promise<"updated" | "missing" | "email-taken"> {
+    try {
+      return this.#prepare(UPDATE_USER).run(boundUser(user)).changes === 1 ? "updated" : "missing";
+    } catch (err) {
+      // The id is not written, so the one unique index it can break is the email's.
+      if (err instanceof Database.SqliteError && err.code === "SQLITE_CONSTRAINT_UNIQUE")
+        return "email-taken";
+      throw err;
+    }
+  }
+
+  async deleteUser(id: string): Promise<boolean> {
+    return this.#write(() => {
+      if (this.#prepare("DELETE FROM auth_users WHERE id = ?").run(id).changes === 0) return false;
+      for (const table of USER_OWNED_TABLES) this.#prepare(`DELETE FROM ${table} WHERE user_id = ?`).run(id);
+      return true;
+    });
+  }
+
+  async listUsers(o: { offset: number; limit: number }): Promise<{ users: UserRecord[]; total: number }> {
+    const rows = this.#prepare("SELECT * FROM auth_users ORDER BY created_at, id LIMIT ? OFFSET ?").all(
+      o.limit,
+      o.offset,
+    ) as UserRow[];
+    const { total } = this.#prepare("SELECT count(*) AS total FROM auth_users").get() as { total: number };
+    return { users: rows.map(toUser), total };
+  }
+
+  async createSession(session: SessionRecord, first: RefreshTokenRecord): Promise<void> {
+    this.#write(() => {
+      this.#prepare(INSERT_SESSION).run(sessionRow(session));
+      this.#prepare(INSERT_REFRESH_TOKEN).run(refreshTokenRow(first));
+    });
+  }
+
+  async getSession(id: string): Promise<SessionRecord | undefined> {
+    const row = this.#prepare("SELECT * FROM auth_sessions WHERE id = ?").get(id) as SessionRow | undefined;
+    return row && toSession(row);
+  }
+
+  async listSessions(userId: string): Promise<SessionRecord[]> {
+    const rows = this.#prepare(
+      "SELECT * FROM auth_sessions WHERE user_id = ? ORDER BY created_at DESC, id DESC",
+    ).all(userId) as SessionRow[];
+    return rows.map(toSession);
+  }
+
+  async updateSession(session: SessionRecord): Promise<boolean> {
+    return this.#prepare(UPDATE_SESSION).run(sessionRow(session)).changes === 1;
+  }
+
+  async deleteSession(id: string): Promise<boolean> {
+    return this.#write(() => {
+      this.#prepare("DELETE FROM auth_refresh_tokens WHERE session_id = ?").run(id);
+      return this.#prepare("DELETE FROM auth_sessions WHERE id = ?").run(id).changes === 1;
+    });
+  }
+
+  async deleteUserSessions(userId: string, keep?: string): Promise<number> {
+    // `id IS NOT NULL` holds for every session: no `keep`, none kept.
+    return this.#write(() => {
+      this.#prepare(
+        `DELETE FROM auth_refresh_tokens
+         WHERE session_id IN (SELECT id FROM auth_sessions WHERE user_id = ? AND id IS NOT ?)`,
+      ).run(userId, keep ?? null);
+      return this.#prepare("DELETE FROM auth_sessions WHERE user_id = ? AND id IS NOT ?").run(
+        userId,
+        keep ?? null,
+      ).changes;
+    });
+  }
+
+  async rotateRefreshToken(tokenHash: string, next: RefreshTokenRecord, at: number): Promise<RotateOutcome> {
+    return this.#write((): RotateOutcome => {
+      const row = this.#prepare(
+        `SELECT t.* FROM auth_refresh_tokens t JOIN auth_sessions s ON s.id = t.session_id
+         WHERE t.token_hash = ?`,
+      ).get(tokenHash) as RefreshTokenRow | undefined;
+      if (!row) return { kind: "unknown" };
+      if (row.spent_at !== null) return { kind: "reused", token: toRefreshToken(row) };
+      checkSameSession(row.session_id, next);
+      this.#prepare("UPDATE auth_refresh_tokens SET spent_at = ? WHERE token_hash = ?").run(at, tokenHash);
+      this.#prepare(INSERT_REFRESH_TOKEN).run(refreshTokenRow(next));
+      const session = this.#prepare("UPDATE auth_sessions SET refreshed_at = ? WHERE id = ? RETURNING *").get(
+        at,
+        row.session_id,
+      ) as SessionRow;
+      return { kind: "rotated", session: toSession(session) };
+    });
+  }
+
+  async getRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | undefined> {
+    const row = this.#prepare("SELECT * FROM auth_refresh_tokens WHERE token_hash = ?").get(tokenHash) as
+      | RefreshTokenRow
+      | undefined;
+    return row && toRefreshToken(row);
+  }
+
+  async putOneTimeToken(token: OneTimeTokenRecord): Promise<void> {
+    this.#write(() => {
+      this.#prepare("DELETE FROM auth_one_time_tokens WHERE user_id = ? AND purpose = ?").run(
+        token.userId,
+        token.purpose,
+      );
+      this.#prepare(INSERT_ONE_TIME_TOKEN).run(oneTimeTokenRow(token));
+    });
+  }
+
+  async consumeOneTimeLink(linkHash: string): Promise<OneTimeTokenRecord | undefined> {
+    const row = this.#prepare("DELETE FROM auth_one_time_tokens WHERE link_hash = ? RETURNING *").get(
+      linkHash,
+    ) as OneTimeTokenRow | undefined;
+    return row && toOneTimeToken(row);
+  }
+
+  async findOneTimeToken(
+    email: string,
+    purposes: readonly OneTimePurpose[],
+  ): Promise<OneTimeTokenRecord | undefined> {
+    const row = this.#prepare(
+      `SELECT * FROM auth_one_time_tokens WHERE email = ? AND purpose IN (SELECT value FROM json_each(?))
+       ORDER BY created_at DESC, id DESC LIMIT 1`,
+    ).get(email, JSON.stringify(purposes)) as OneTimeTokenRow | undefined;
+    return row && toOneTimeToken(row);
+  }
+
+  async consumeOneTimeToken(id: string): Promise<boolean> {
+    return this.#prepare("DELETE FROM auth_one_time_tokens WHERE id = ?").run(id).changes === 1;
+  }
+
+  async countOneTimeAttempt(id: string): Promise<number> {
+    const row = this.#prepare(
+      "UPDATE auth_one_time_tokens SET attempts = attempts + 1 WHERE id = ? RETURNING attempts",
+    ).get(id) as { attempts: number } | undefined;
+    return row?.attempts ?? 0;
+  }
+
+  async deleteExpiredOneTimeTokens(at: number): Promise<number> {
+    return this.#prepare("DELETE FROM auth_one_time_tokens WHERE expires_at < ?").run(at).changes;
+  }
+
+  async createFactor(factor: FactorRecord): Promise<void> {
+    this.#prepare(INSERT_FACTOR).run(factorRow(factor));
+  }
+
+  async getFactor(id: string): Promise<FactorRecord | undefined> {
+    const row = this.#prepare("SELECT * FROM auth_factors WHERE id = ?").get(id) as FactorRow | undefined;
+    return row && toFactor(row);
+  }
+
+  async listFactors(userId: string): Promise<FactorRecord[]> {
+    const rows = this.#prepare("SELECT * FROM auth_factors WHERE user_id = ? ORDER BY created_at, id").all(
+      userId,
+    ) as FactorRow[];
+    return rows.map(toFactor);
+  }
+
+  async acceptFactorStep(id: string, step: number, at: number): Promise<boolean> {
+    return (
+      this.#prepare(
+        `UPDATE auth_factors SET last_step = @step, status = 'verified', updated_at = @at
+         WHERE id = @id AND (last_step IS NULL OR last_step < @step)`,
+      ).run({ id, step, at }).changes === 1
+    );
+  }
+
+  async deleteFactor(id: string): Promise<boolean> {
+    return this.#write(() => {
+      this.#prepare("DELETE FROM auth_challenges WHERE factor_id = ?").run(id);
+      return this.#prepare("DELETE FROM auth_factors WHERE id = ?").run(id).changes === 1;
+    });
+  }
+
+  async createChallenge(challenge: ChallengeRecord): Promise<void> {
+    this.#prepare(INSERT_CHALLENGE).run(challengeRow(challenge));
+  }
+
+  async consumeChallenge(id: string): Promise<ChallengeRecord | undefined> {
+    const row = this.#prepare("DELETE FROM auth_challenges WHERE id = ? RETURNING *").get(id) as
+      | ChallengeRow
+      | undefined;
+    return row && toChallenge(row);
+  }
+
+  async setRecoveryCodes(userId: string, codes: readonly RecoveryCodeRecord[]): Promise<void> {
+    const rows = codes.map((c) => recoveryCodeRow(userId, c));
+    this.#write(() => {
+      this.#prepare("DELETE FROM auth_recovery_codes WHERE user_id = ?").run(userId);
+      for (const row of rows) this.#prepare(INSERT_RECOVERY_CODE).run(row);
+    });
+  }
+
+  async useRecoveryCode(userId: string, codeHash: string, at: number): Promise<boolean> {
+    return (
+      this.#prepare(
+        "UPDATE auth_recovery_codes SET used_at = ? WHERE user_id = ? AND code_hash = ? AND used_at IS NULL",
+      ).run(at, userId, codeHash).changes === 1
+    );
+  }
+
+  async countRecoveryCodes(userId: string): Promise<number> {
+    const row = this.#prepare(
+      "SELECT count(*) AS n FROM auth_recovery_codes WHERE user_id = ? AND used_at IS NULL",
+    ).get(userId) as { n: number };
+    return row.n;
+  }
+
+  async putSigningKey(key: SigningKeyRecord): Promise<void> {
+    this.#prepare(INSERT_SIGNING_KEY).run(signingKeyRow(key));
+  }
+
+  async listSigningKeys(): Promise<SigningKeyRecord[]> {
+    const rows = this.#prepare(
+      "SELECT * FROM auth_signing_keys ORDER BY created_at DESC, kid DESC",
+    ).all() as SigningKeyRow[];
+    return rows.map(toSigningKey);
+  }
+
+  async rotateSigningKey(next: SigningKeyRecord, at: number): Promise<void> {
+    this.#write(() => {
+      this.#prepare("UPDATE auth_signing_keys SET retired_at = ? WHERE retired_at IS NULL AND kid <> ?").run(
+        at,
+        next.kid,
+      );
+      this.#prepare(INSERT_SIGNING_KEY).run(signingKeyRow(next));
+    });
+  }
+
+  async deleteSigningKeysRetiredBefore(before: number): Promise<number> {
+    return this.#prepare("DELETE FROM auth_signing_keys WHERE retired_at < ?").run(before).changes;
+  }
+
+  async putMail(mail: MailRecord): Promise<void> {
+    this.#prepare(INSERT_MAIL).run(mailRow(mail));
+  }
+
+  async listMail(o: { to?: string; limit: number }): Promise<MailRecord[]> {
+    // A statement each, with the recipient and without, so that an index serves either.
+    const rows = (
+      o.to === undefined
+        ? this.#prepare("SELECT * FROM auth_mail ORDER BY created_at DESC, seq DESC LIMIT ?").all(o.limit)
+        : this.#prepare(
+            "SELECT * FROM auth_mail WHERE recipient = ? ORDER BY created_at DESC, seq DESC LIMIT ?",
+          ).all(o.to, o.limit)
+    ) as MailRow[];
+    return rows.map(toMail);
+  }
+
+  async deleteMailBefore(before: number): Promise<number> {
+    return this.#prepare("DELETE FROM auth_mail WHERE created_at < ?").run(before).changes;
+  }
+
+  async putAudit(entry: AuditRecord): Promise<void> {
+    this.#prepare(INSERT_AUDIT).run(auditRow(entry));
+  }
+
+  async listAudit(o: { userId?: string; limit: number }): Promise<AuditRecord[]> {
+    const rows = (
+      o.userId === undefined
+        ? this.#prepare("SELECT * FROM auth_audit ORDER BY occurred_at DESC, seq DESC LIMIT ?").all(o.limit)
+        : this.#prepare(
+            "SELECT * FROM auth_audit WHERE user_id = ? ORDER BY occurred_at DESC, seq DESC LIMIT ?",
+          ).all(o.userId, o.limit)
+    ) as AuditRow[];
+    return rows.map(toAudit);
+  }
+
+  async createClient(client: OAuthClientRecord): Promise<boolean> {
+    const row = { ...clientRow(client), first_party: client.firstParty ? 1 : 0 };
+    return this.#prepare(INSERT_CLIENT).run(row).changes === 1;
+  }
+
+  async getClient(clientId: string): Promise<OAuthClientRecord | undefined> {
+    const row = this.#prepare("SELECT * FROM auth_clients WHERE client_id = ?").get(clientId) as
+      | ClientRow
+      | undefined;
+    return row && toClient(row);
+  }
+
+  async listClients(): Promise<OAuthClientRecord[]> {
+    const rows = this.#prepare(
+      "SELECT * FROM auth_clients ORDER BY created_at, client_id",
+    ).all() as ClientRow[];
+    return rows.map(toClient);
+  }
+
+  async deleteClient(clientId: string): Promise<boolean> {
+    return this.#write(() => {
+      this.#prepare("DELETE FROM auth_authorization_codes WHERE client_id = ?").run(clientId);
+      return this.#prepare("DELETE FROM auth_clients WHERE client_id = ?").run(clientId).changes === 1;
+    });
+  }
+
+  async putAuthorizationCode(code: AuthorizationCodeRecord): Promise<void> {
+    this.#prepare(INSERT_AUTHORIZATION_CODE).run(authorizationCodeRow(code));
+  }
+
+  async consumeAuthorizationCode(codeHash: string): Promise<AuthorizationCodeRecord | undefined> {
+    const row = this.#prepare("DELETE FROM auth_authorization_codes WHERE code_hash = ? RETURNING *").get(
+      codeHash,
+    ) as AuthorizationCodeRow | undefined;
+    return row && toAuthorizationCode(row);
+  }
+}
