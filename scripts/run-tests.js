@@ -63,6 +63,7 @@ const AGAIN_ON_POSTGRES = [
   "test/auth.test.js",
   "test/auth-identity.test.js",
   "test/cli.test.js",
+  "test/cli-auth.test.js",
   "test/cli-events.test.js",
   "test/cli-manage.test.js",
   "test/control-plane.test.js",

@@ -125,6 +125,75 @@ describe("accounts", () => {
     assert.equal(error.get("error_code"), "otp_expired");
   });
 
+  test("a mailed code locks after five wrong tries: the right one no longer works", async () => {
+    await confirmedUser("guess@example.com");
+    const auth = authClient(t);
+    await auth.signInWithOtp({ email: "guess@example.com", options: { shouldCreateUser: false } });
+    const { code } = await lastMail(t, "guess@example.com");
+    const wrong = code === "000000" ? "111111" : "000000";
+    for (let i = 0; i < 5; i++) {
+      const r = await auth.verifyOtp({ email: "guess@example.com", token: wrong, type: "email" });
+      assert.equal((r.error as AuthApiError).code, "otp_expired");
+    }
+    const right = await auth.verifyOtp({ email: "guess@example.com", token: code, type: "email" });
+    assert.equal((right.error as AuthApiError).code, "otp_expired", "locked");
+  });
+
+  test("a password reset mails a code that signs in; the new password then works and the old does not", async () => {
+    await confirmedUser("forgot@example.com");
+    const auth = authClient(t);
+    assert.equal((await auth.resetPasswordForEmail("forgot@example.com")).error, null);
+    // An address without an account gets the same answer, and no mail.
+    assert.equal((await auth.resetPasswordForEmail("stranger@example.com")).error, null);
+    const { code } = await lastMail(t, "forgot@example.com");
+    const recovered = await auth.verifyOtp({ email: "forgot@example.com", token: code, type: "recovery" });
+    assert.equal(recovered.error, null);
+    assert.equal((await auth.updateUser({ password: "a brand new passphrase" })).error, null);
+    const old = await authClient(t).signInWithPassword({ email: "forgot@example.com", password: PASSWORD });
+    assert.equal((old.error as AuthApiError).code, "invalid_credentials");
+    const fresh = await authClient(t).signInWithPassword({ email: "forgot@example.com", password: "a brand new passphrase" });
+    assert.equal(fresh.error, null);
+  });
+
+  test("in the PKCE flow a link redirects with a code that only the client holding the verifier can exchange", async () => {
+    await confirmedUser("pkce@example.com");
+    const store = new Map<string, string>();
+    const { GoTrueClient } = await import("@supabase/auth-js");
+    const auth = new GoTrueClient({
+      url: issuer(),
+      flowType: "pkce",
+      autoRefreshToken: false,
+      detectSessionInUrl: false,
+      storage: {
+        getItem: (k: string) => store.get(k) ?? null,
+        setItem: (k: string, v: string) => void store.set(k, v),
+        removeItem: (k: string) => void store.delete(k),
+      },
+    });
+    await auth.signInWithOtp({ email: "pkce@example.com", options: { shouldCreateUser: false } });
+    const { link } = await lastMail(t, "pkce@example.com");
+    const res = await fetch(link, { redirect: "manual" });
+    const location = new URL(res.headers.get("location") ?? "");
+    const code = location.searchParams.get("code") ?? "";
+    assert.ok(code, location.toString());
+    assert.equal(location.hash, "", "no tokens in the URL");
+    const exchanged = await auth.exchangeCodeForSession(code);
+    assert.equal(exchanged.error, null);
+    assert.equal(exchanged.data.user?.email, "pkce@example.com");
+    const exchange = (authCode: string) =>
+      fetch(`${issuer()}/token?grant_type=pkce`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ auth_code: authCode, code_verifier: "x".repeat(64) }),
+      }).then(async (r) => ((await r.json()) as { code: string }).code);
+    assert.equal(await exchange(code), "flow_state_not_found", "a code is single use");
+    // A code taken from the URL is useless without the verifier.
+    await auth.signInWithOtp({ email: "pkce@example.com", options: { shouldCreateUser: false } });
+    const again = await fetch((await lastMail(t, "pkce@example.com")).link, { redirect: "manual" });
+    const stolen = new URL(again.headers.get("location") ?? "").searchParams.get("code") ?? "";
+    assert.equal(await exchange(stolen), "bad_code_verifier");
+  });
+
   test("a link naming a redirect the settings do not allow goes to the site instead (no open redirect)", async () => {
     await confirmedUser("redirect@example.com");
     const auth = authClient(t);

@@ -7,6 +7,7 @@ import { Command, CommanderError } from "commander";
 import { DEFAULT_DATA_DIR, DEFAULT_ENDPOINT } from "./client.js";
 import { aliasesCommand } from "./commands/aliases.js";
 import { apisCommand } from "./commands/apis.js";
+import { authCommand } from "./commands/auth.js";
 import { budgetCommand } from "./commands/budget.js";
 import { costCommand } from "./commands/cost.js";
 import { deployCommand } from "./commands/deploy.js";
@@ -83,6 +84,7 @@ export function buildProgram(ctx: CliContext): Command {
     .addCommand(queuesCommand(ctx))
     .addCommand(schedulesCommand(ctx))
     .addCommand(eventsCommand(ctx));
+  program.commandsGroup("Services:").addCommand(authCommand(ctx));
   program
     .commandsGroup("Operations:")
     .addCommand(invocationsCommand(ctx))

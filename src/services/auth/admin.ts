@@ -26,7 +26,7 @@ export interface AdminUserInput {
 /** A Go duration as Supabase's `ban_duration` takes it (`24h`, `30m`, `1h30m`), or `none`; ms, or undefined for none. */
 export function parseBanDuration(raw: string): number | undefined {
   if (raw === "none") return undefined;
-  const re = /(\d+(?:\.\d+)?)(h|m|s|ms)/g;
+  const re = /(\d+(?:\.\d+)?)(ms|h|m|s)/g;
   const units: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
   let total = 0;
   let consumed = 0;
