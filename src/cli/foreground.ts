@@ -100,6 +100,7 @@ function announce(config: Config, platform: Platform, url: string): void {
       `  export AWS_SECRET_ACCESS_KEY=${secretAccessKey}`,
       `  export AWS_REGION=${config.region}`,
       'Then: nimbus deploy ./examples/hello --name hello && nimbus invoke hello --payload \'{"name":"Ada"}\'',
+      `Auth for apps (Supabase's auth API): ${url}/auth/v1  (its keys: nimbus auth keys; its mail: nimbus auth inbox)`,
       "",
     ].join("\n"),
   );
