@@ -151,7 +151,10 @@ describe("accounts", () => {
     assert.equal((await auth.updateUser({ password: "a brand new passphrase" })).error, null);
     const old = await authClient(t).signInWithPassword({ email: "forgot@example.com", password: PASSWORD });
     assert.equal((old.error as AuthApiError).code, "invalid_credentials");
-    const fresh = await authClient(t).signInWithPassword({ email: "forgot@example.com", password: "a brand new passphrase" });
+    const fresh = await authClient(t).signInWithPassword({
+      email: "forgot@example.com",
+      password: "a brand new passphrase",
+    });
     assert.equal(fresh.error, null);
   });
 
@@ -301,6 +304,17 @@ describe("tokens", () => {
     }
     const user = await fetch(`${issuer()}/user`, { headers: { authorization: `Bearer ${old}` } });
     assert.equal(user.status, 200);
+
+    // Once every token of the old key has expired, the key leaves the key set.
+    clock.advance(3600 * 1000 + 10 * 60_000);
+    await clock.settle();
+    const published = (await (await fetch(`${issuer()}/.well-known/jwks.json`)).json()) as {
+      keys: { kid: string }[];
+    };
+    assert.deepEqual(
+      published.keys.map((k) => k.kid),
+      [kid],
+    );
   });
 
   test("tampered, unsigned, foreign and expired tokens are refused with bad_jwt", async () => {
