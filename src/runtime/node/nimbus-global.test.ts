@@ -19,9 +19,9 @@ const claims = {
   is_anonymous: "false",
   app_metadata: "map[roles:[editor]]",
 };
-const event = (headers: Record<string, string>, c: Record<string, string> | undefined = claims) => ({
+const event = (headers: Record<string, string>, c: Record<string, string> | null = claims) => ({
   headers,
-  requestContext: c === undefined ? {} : { authorizer: { jwt: { claims: c, scopes: null } } },
+  requestContext: c === null ? {} : { authorizer: { jwt: { claims: c, scopes: null } } },
 });
 
 test("the caller comes from the verified claims, with typed metadata from the same token", () => {
@@ -41,7 +41,7 @@ test("metadata is not taken from a header token that is not the verified one", (
 });
 
 test("no verified claims, no caller", () => {
-  assert.equal(caller(event({ authorization: `Bearer ${token}` }, undefined)), undefined);
+  assert.equal(caller(event({ authorization: `Bearer ${token}` }, null)), undefined);
   assert.equal(caller(null), undefined);
   assert.equal(caller({}), undefined);
 });
