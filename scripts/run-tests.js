@@ -62,6 +62,7 @@ const AGAIN_ON_POSTGRES = [
   "test/async-crash.test.js",
   "test/auth.test.js",
   "test/auth-identity.test.js",
+  "test/auth-oidc.test.js",
   "test/cli.test.js",
   "test/cli-auth.test.js",
   "test/cli-events.test.js",

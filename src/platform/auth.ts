@@ -1,15 +1,23 @@
 /**
  * The auth service wired into the platform: its settings from the platform's config, its
  * blocking hooks as synchronous invocations, its events on the default bus (`nimbus.auth`),
- * and its keys derived from the platform's secret.
+ * its mail through SMTP when a server is set (else the development inbox), CAPTCHA when a
+ * verify URL is set, and its keys derived from the platform's secret.
  */
 import type { InvokeService } from "../control/invoke-service.js";
 import { AuthService } from "../services/auth/auth.js";
+import { siteverify } from "../services/auth/captcha.js";
 import { defaultAuthSettings } from "../services/auth/config.js";
 import { createHooks, type HookTarget } from "../services/auth/hooks.js";
 import { createMailer } from "../services/auth/mail.js";
-import { DEFAULT_AUTH_LIMITS, RateLimiter } from "../services/auth/rate-limits.js";
+import {
+  type AuthRateAction,
+  DEFAULT_AUTH_LIMITS,
+  type RateDecision,
+  RateLimiter,
+} from "../services/auth/rate-limits.js";
 import type { AuthRepo } from "../services/auth/repo.js";
+import { smtpTransport } from "../services/auth/smtp.js";
 import type { EventBus } from "../services/events/events.js";
 import type { Clock } from "../shared/clock.js";
 import type { Config } from "../shared/config.js";
@@ -50,6 +58,7 @@ export function wireAuth(d: {
       return JSON.parse(out.payload.toString("utf8")) as unknown;
     },
   );
+  const limits = { clock: d.clock, rules: DEFAULT_AUTH_LIMITS };
   return new AuthService({
     repo: d.repo,
     clock: d.clock,
@@ -60,11 +69,27 @@ export function wireAuth(d: {
       allowSignup: c.authAllowSignup,
       allowAnonymous: c.authAllowAnonymous,
       siteUrl: c.authSiteUrl,
+      mailFrom: c.authMailFrom,
       redirectUrls: c.authRedirectUrls.split(",").filter((u) => u !== ""),
     },
-    mailer: createMailer({ repo: d.repo, clock: d.clock, from: "Nimbus <no-reply@nimbus.localhost>" }),
-    limits: new RateLimiter({ clock: d.clock, rules: DEFAULT_AUTH_LIMITS }),
+    mailer: createMailer({
+      repo: d.repo,
+      clock: d.clock,
+      from: c.authMailFrom,
+      ...(c.authSmtpUrl === "" ? {} : { transport: smtpTransport(c.authSmtpUrl) }),
+      log: (message, fields) => d.logger.error(message, fields),
+    }),
+    limits: c.authRateLimits === "off" ? new NoRateLimits(limits) : new RateLimiter(limits),
     hooks,
+    captcha:
+      c.authCaptchaVerifyUrl === ""
+        ? undefined
+        : siteverify({
+            url: c.authCaptchaVerifyUrl,
+            secret: c.authCaptchaSecret,
+            timeoutMs: c.authCaptchaTimeoutMs,
+            log: (message, fields) => d.logger.warn(message, fields),
+          }),
     publish: (event) =>
       void d.events
         .publish("nimbus.auth", event.detailType, event.detail)
@@ -72,4 +97,11 @@ export function wireAuth(d: {
     log: (message, fields) => d.logger.warn(message, fields),
     platformSecret: d.platformSecret,
   });
+}
+
+/** `authRateLimits: "off"`: a limiter that never refuses, for benchmarks and trusted networks. */
+class NoRateLimits extends RateLimiter<AuthRateAction> {
+  override take(): RateDecision {
+    return { ok: true };
+  }
 }

@@ -84,6 +84,24 @@ export interface Config {
   /** A function called before an access token is signed, to change its claims ("" : none). */
   readonly authHookCustomAccessToken: string;
   readonly authHookTimeoutMs: number;
+  /**
+   * "on" limits the auth endpoints per client address and per account; "off" never refuses,
+   * for benchmarks and trusted networks only (a public platform needs its limits).
+   */
+  readonly authRateLimits: "on" | "off";
+  /**
+   * Where auth's mail goes: an SMTP server, `smtp://user:password@host:587` (STARTTLS when the
+   * server offers it) or `smtps://…:465` (TLS from the start); "" : the development inbox.
+   */
+  readonly authSmtpUrl: string;
+  /** The sender of auth's mail: `Name <address>` or an address. */
+  readonly authMailFrom: string;
+  /** A CAPTCHA service's siteverify URL (hCaptcha, Turnstile, reCAPTCHA); "" : no CAPTCHA. */
+  readonly authCaptchaVerifyUrl: string;
+  /** The secret the CAPTCHA service gave this site; required with a verify URL. */
+  readonly authCaptchaSecret: string;
+  /** How long a CAPTCHA verification may take before the request is refused. */
+  readonly authCaptchaTimeoutMs: number;
 }
 
 type Source = Record<string, unknown>;
@@ -133,6 +151,13 @@ const bool = (raw: unknown, name: string, problems: string[]) => {
 const text = (pattern: RegExp, hint: string) => (raw: unknown, name: string, problems: string[]) => {
   if (typeof raw !== "string" || !pattern.test(raw))
     problems.push(`${name} must be ${hint}, got ${JSON.stringify(raw)}`);
+  return raw;
+};
+
+/** A secret or a URL holding one: checked like `text`, but the problem never repeats the value. */
+const secret = (pattern: RegExp, hint: string) => (raw: unknown, name: string, problems: string[]) => {
+  if (typeof raw !== "string" || !pattern.test(raw))
+    problems.push(`${name} must be ${hint} (the value given is not repeated here: it may hold a password)`);
   return raw;
 };
 
@@ -197,6 +222,30 @@ const FIELDS: Record<keyof Config, Field> = {
     parse: text(/^[\w:-]*$/, "a function name, or empty"),
   },
   authHookTimeoutMs: { env: "NIMBUS_AUTH_HOOK_TIMEOUT_MS", parse: int(100, 60_000) },
+  authRateLimits: { env: "NIMBUS_AUTH_RATE_LIMITS", parse: oneOf("on", "off") },
+  authSmtpUrl: {
+    env: "NIMBUS_AUTH_SMTP_URL",
+    parse: secret(
+      /^(smtps?:\/\/([^\s/@]+@)?(\[[\da-fA-F:.]+\]|[^\s/@:?#[\]]+)(:\d{1,5})?\/?(\?\S*)?)?$/,
+      "an SMTP URL such as smtp://user:password@mail.example.com:587 or smtps://…:465, or empty",
+    ),
+  },
+  authMailFrom: {
+    env: "NIMBUS_AUTH_MAIL_FROM",
+    parse: text(
+      /^([^\p{Cc}<>"]*<[^\s<>@]+@[^\s<>@]+>|[^\s<>@]+@[^\s<>@]+)$/u,
+      "an address such as Nimbus <no-reply@example.com> or no-reply@example.com",
+    ),
+  },
+  authCaptchaVerifyUrl: {
+    env: "NIMBUS_AUTH_CAPTCHA_VERIFY_URL",
+    parse: text(
+      /^(https?:\/\/[^\s/]+(\/\S*)?)?$/,
+      "an http(s) URL such as https://api.hcaptcha.com/siteverify, or empty",
+    ),
+  },
+  authCaptchaSecret: { env: "NIMBUS_AUTH_CAPTCHA_SECRET", parse: secret(/^\S*$/, "text without spaces") },
+  authCaptchaTimeoutMs: { env: "NIMBUS_AUTH_CAPTCHA_TIMEOUT_MS", parse: int(100, 60_000) },
 };
 
 /** Lambda's public x86 prices in USD (us-east-1, first duration tier): the default pricing. */
@@ -252,6 +301,12 @@ export function defaultConfig(): Config {
     authHookBeforeUserCreated: "",
     authHookCustomAccessToken: "",
     authHookTimeoutMs: 2000,
+    authRateLimits: "on",
+    authSmtpUrl: "",
+    authMailFrom: "Nimbus <no-reply@nimbus.localhost>",
+    authCaptchaVerifyUrl: "",
+    authCaptchaSecret: "",
+    authCaptchaTimeoutMs: 5000,
   };
 }
 
@@ -270,6 +325,10 @@ export function loadConfig(
     if (raw === undefined) continue;
     out[key] = field.parse(raw, key, problems);
   }
+  if (out.authCaptchaVerifyUrl !== "" && out.authCaptchaSecret === "")
+    problems.push(
+      "authCaptchaSecret is required with authCaptchaVerifyUrl: the secret the CAPTCHA service gave this site",
+    );
   if (problems.length > 0)
     throw new NimbusError("InvalidParameter", `invalid configuration:\n  ${problems.join("\n  ")}`);
   return Object.freeze(out as unknown as Config);

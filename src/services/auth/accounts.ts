@@ -5,6 +5,7 @@
  * hash is checked either way), and mail-sending requests answer alike for known and unknown
  * addresses.
  */
+import { checkCaptcha } from "./captcha.js";
 import { type AuthContext, audit, type Caller, isEmail, newId, normalizeEmail } from "./context.js";
 import { AuthError, invalid, invalidCredentials, rateLimited } from "./errors.js";
 import type { Metadata, UserRecord } from "./model.js";
@@ -113,9 +114,11 @@ export async function signUp(
     data?: unknown;
     redirectTo?: string | undefined;
     codeChallenge?: string | undefined;
+    captchaToken?: string | undefined;
   },
   caller: Caller,
 ): Promise<SessionJson | UserJson> {
+  await checkCaptcha(ctx, body.captchaToken, caller);
   if (!ctx.settings.allowSignup)
     throw new AuthError("signup_disabled", 422, "Signups not allowed for this instance");
   const email = requireEmail(body.email);
@@ -155,22 +158,24 @@ export async function signUp(
 
 export async function signUpAnonymously(
   ctx: AuthContext,
-  data: unknown,
+  body: { data?: unknown; captchaToken?: string | undefined },
   caller: Caller,
 ): Promise<SessionJson> {
+  await checkCaptcha(ctx, body.captchaToken, caller);
   if (!ctx.settings.allowAnonymous)
     throw new AuthError("anonymous_provider_disabled", 422, "Anonymous sign-ins are disabled");
   limit(ctx, "signup", { ip: caller.ip });
-  const user = newUser(ctx, { isAnonymous: true, userMetadata: requireMetadata(ctx, data, "data") });
+  const user = newUser(ctx, { isAnonymous: true, userMetadata: requireMetadata(ctx, body.data, "data") });
   await createUser(ctx, user, caller);
   return openSession(ctx, user, "anonymous", caller);
 }
 
 export async function signInWithPassword(
   ctx: AuthContext,
-  body: { email?: unknown; password?: unknown },
+  body: { email?: unknown; password?: unknown; captchaToken?: string | undefined },
   caller: Caller,
 ): Promise<SessionJson> {
+  await checkCaptcha(ctx, body.captchaToken, caller);
   const email = requireEmail(body.email);
   if (typeof body.password !== "string" || body.password === "") throw invalid("a password is required");
   limit(ctx, "signin", { ip: caller.ip, account: email });

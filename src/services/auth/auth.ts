@@ -6,6 +6,7 @@
  */
 import { createHmac } from "node:crypto";
 import type { Clock, TimerHandle } from "../../shared/clock.js";
+import type { CaptchaVerifier } from "./captcha.js";
 import type { AuthSettings } from "./config.js";
 import type { AuthContext, AuthEvent } from "./context.js";
 import type { AuthHooks } from "./hooks.js";
@@ -24,6 +25,7 @@ export interface AuthServiceDeps {
   readonly mailer: Mailer;
   readonly limits: RateLimiter<AuthRateAction>;
   readonly hooks: AuthHooks;
+  readonly captcha: CaptchaVerifier | undefined;
   readonly publish: (event: AuthEvent) => void;
   readonly log: (message: string, fields: Record<string, unknown>) => void;
   /** The platform's secret: the service and publishable keys are derived from it. */
@@ -82,6 +84,9 @@ export class AuthService {
       userinfo_endpoint: `${iss}/oauth/userinfo`,
       jwks_uri: `${iss}/.well-known/jwks.json`,
       response_types_supported: ["code"],
+      response_modes_supported: ["query"],
+      // RFC 9207: redirects carry `iss`, so a client talking to several issuers can tell them apart.
+      authorization_response_iss_parameter_supported: true,
       grant_types_supported: ["authorization_code", "refresh_token"],
       subject_types_supported: ["public"],
       id_token_signing_alg_values_supported: ["ES256"],
@@ -94,11 +99,22 @@ export class AuthService {
         "aud",
         "exp",
         "iat",
+        "auth_time",
+        "nonce",
+        "sid",
+        "at_hash",
         "email",
         "email_verified",
-        "role",
-        "aal",
-        "session_id",
+        "name",
+        "given_name",
+        "family_name",
+        "nickname",
+        "preferred_username",
+        "picture",
+        "website",
+        "locale",
+        "zoneinfo",
+        "updated_at",
       ],
     };
   }

@@ -4,6 +4,7 @@
  */
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import type { Clock } from "../../shared/clock.js";
+import type { CaptchaVerifier } from "./captcha.js";
 import type { AuthSettings } from "./config.js";
 import type { AuthHooks } from "./hooks.js";
 import type { SigningKeys } from "./keys.js";
@@ -33,6 +34,8 @@ export interface AuthContext {
   readonly mailer: Mailer;
   readonly limits: RateLimiter<AuthRateAction>;
   readonly hooks: AuthHooks;
+  /** Checks the CAPTCHA token of sign-ups, sign-ins and mail requests; undefined: no CAPTCHA. */
+  readonly captcha: CaptchaVerifier | undefined;
   readonly publish: (event: AuthEvent) => void;
   readonly log: (message: string, fields: Record<string, unknown>) => void;
 }

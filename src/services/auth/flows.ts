@@ -6,6 +6,7 @@
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import { createUser, limit, newUser, requireEmail, requireMetadata } from "./accounts.js";
+import { checkCaptcha } from "./captcha.js";
 import { safeRedirect } from "./config.js";
 import { type AuthContext, type Caller, newSecret, sha256 } from "./context.js";
 import { AuthError, invalid } from "./errors.js";
@@ -39,10 +40,12 @@ export async function sendOtp(
     create_user?: unknown;
     code_challenge?: unknown;
     code_challenge_method?: unknown;
+    captchaToken?: string | undefined;
   },
   redirectTo: string | undefined,
   caller: Caller,
 ): Promise<void> {
+  await checkCaptcha(ctx, body.captchaToken, caller);
   const email = requireEmail(body.email);
   limit(ctx, "otp", { ip: caller.ip, account: email });
   const codeChallenge = challengeOf(body);
@@ -62,10 +65,16 @@ export async function sendOtp(
 /** Mails a reset link and code to an address with an account; answers the same for one without. */
 export async function recover(
   ctx: AuthContext,
-  body: { email?: unknown; code_challenge?: unknown; code_challenge_method?: unknown },
+  body: {
+    email?: unknown;
+    code_challenge?: unknown;
+    code_challenge_method?: unknown;
+    captchaToken?: string | undefined;
+  },
   redirectTo: string | undefined,
   caller: Caller,
 ): Promise<void> {
+  await checkCaptcha(ctx, body.captchaToken, caller);
   const email = requireEmail(body.email);
   limit(ctx, "recover", { ip: caller.ip, account: email });
   const codeChallenge = challengeOf(body);

@@ -6,6 +6,7 @@
  */
 import type { Clock } from "../../shared/clock.js";
 import { newId } from "./context.js";
+import { AuthError } from "./errors.js";
 import type { MailRecord } from "./model.js";
 import type { AuthRepo } from "./repo.js";
 
@@ -17,7 +18,10 @@ export interface OutgoingMail {
   readonly kind: string;
 }
 
-/** Sends one mail; throws when the server refuses it. */
+/**
+ * Sends one mail; throws when the server refuses it, with a message fit for the client (no
+ * host, no credentials) and the full failure as the error's `cause`.
+ */
 export type MailTransport = (from: string, mail: OutgoingMail) => Promise<void>;
 
 export interface Mailer {
@@ -25,6 +29,17 @@ export interface Mailer {
   /** Where mail goes, for the start-up banner: `development inbox` or `SMTP host:port`. */
   readonly describe: string;
 }
+
+/** What each kind of mail is called in the error when it cannot be sent (Supabase's words). */
+const MAIL_NOUNS: Record<string, string> = {
+  signup: "confirmation",
+  // The same words as a first sign-up's: the answer must not tell that the address has an account.
+  signup_existing: "confirmation",
+  magiclink: "magic link",
+  recovery: "recovery",
+  email_change: "email change",
+  invite: "invite",
+};
 
 /** Days a development inbox keeps a mail. */
 export const INBOX_RETENTION_MS = 7 * 24 * 3600 * 1000;
@@ -34,10 +49,32 @@ export function createMailer(o: {
   clock: Clock;
   from: string;
   transport?: { send: MailTransport; describe: string };
+  /** Where a transport's failures are logged in full. */
+  log?: (message: string, fields: Record<string, unknown>) => void;
 }): Mailer {
   if (o.transport) {
     const t = o.transport;
-    return { send: (mail) => t.send(o.from, mail), describe: t.describe };
+    return {
+      describe: t.describe,
+      async send(mail) {
+        try {
+          await t.send(o.from, mail);
+        } catch (err) {
+          // Supabase's answer ("Error sending magic link email"), with the reason; the log gets the rest.
+          const reason = err instanceof Error ? err.message : String(err);
+          o.log?.("auth mail could not be sent", {
+            kind: mail.kind,
+            via: t.describe,
+            err: String((err instanceof Error ? err.cause : undefined) ?? err),
+          });
+          throw new AuthError(
+            "unexpected_failure",
+            500,
+            `Error sending ${MAIL_NOUNS[mail.kind] ?? mail.kind} email: ${reason}`,
+          );
+        }
+      },
+    };
   }
   return {
     describe: "development inbox (nimbus auth inbox)",

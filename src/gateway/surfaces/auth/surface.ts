@@ -25,6 +25,7 @@ import { nimbusErrorResponse } from "../../errors.js";
 import type { Surface, SurfaceEnv } from "../../surface.js";
 import { adminRoutes } from "./admin-routes.js";
 import { bearer, callerOf, handle, json, jsonBody, param, preflight } from "./http.js";
+import { oidcRoutes } from "./oidc-routes.js";
 
 export interface AuthSurfaceDeps {
   /** Undefined while the platform runs without the auth service. */
@@ -78,13 +79,20 @@ export function authSurface(d: AuthSurfaceDeps): Surface {
     route(async (c, s) => {
       const body = jsonBody(c);
       if (body.email === undefined && body.phone === undefined)
-        return json(await signUpAnonymously(s.ctx, body.data, callerOf(c)));
+        return json(
+          await signUpAnonymously(s.ctx, { data: body.data, captchaToken: captchaToken(body) }, callerOf(c)),
+        );
       if (body.phone !== undefined && body.email === undefined)
         throw invalid("phone sign-up is not supported; use an email");
       return json(
         await signUp(
           s.ctx,
-          { ...body, redirectTo: redirectTo(c), codeChallenge: challengeOf(body) },
+          {
+            ...body,
+            redirectTo: redirectTo(c),
+            codeChallenge: challengeOf(body),
+            captchaToken: captchaToken(body),
+          },
           callerOf(c),
         ),
       );
@@ -98,7 +106,9 @@ export function authSurface(d: AuthSurfaceDeps): Surface {
       const grant = c.req.query("grant_type");
       switch (grant) {
         case "password":
-          return json(await signInWithPassword(s.ctx, body, callerOf(c)));
+          return json(
+            await signInWithPassword(s.ctx, { ...body, captchaToken: captchaToken(body) }, callerOf(c)),
+          );
         case "refresh_token":
           if (typeof body.refresh_token !== "string" || body.refresh_token === "")
             throw invalid("refresh_token is required");
@@ -118,21 +128,23 @@ export function authSurface(d: AuthSurfaceDeps): Surface {
     route(async (c, s) => {
       const body = jsonBody(c);
       if (body.email === undefined) throw invalid("an email is required (phone sign-in is not supported)");
-      await sendOtp(s.ctx, body, redirectTo(c), callerOf(c));
+      await sendOtp(s.ctx, { ...body, captchaToken: captchaToken(body) }, redirectTo(c), callerOf(c));
       return json({});
     }),
   );
   app.post(
     `${base}/magiclink`,
     route(async (c, s) => {
-      await sendOtp(s.ctx, jsonBody(c), redirectTo(c), callerOf(c));
+      const body = jsonBody(c);
+      await sendOtp(s.ctx, { ...body, captchaToken: captchaToken(body) }, redirectTo(c), callerOf(c));
       return json({});
     }),
   );
   app.post(
     `${base}/recover`,
     route(async (c, s) => {
-      await recover(s.ctx, jsonBody(c), redirectTo(c), callerOf(c));
+      const body = jsonBody(c);
+      await recover(s.ctx, { ...body, captchaToken: captchaToken(body) }, redirectTo(c), callerOf(c));
       return json({});
     }),
   );
@@ -141,12 +153,11 @@ export function authSurface(d: AuthSurfaceDeps): Surface {
     route(async (c, s) => {
       const body = jsonBody(c);
       if (body.type !== "signup") throw invalid(`type must be signup, not ${JSON.stringify(body.type)}`);
-      await sendOtp(s.ctx, { ...body, create_user: false }, redirectTo(c), callerOf(c)).catch(
-        (err: unknown) => {
-          // An address without an account is answered like one with (no enumeration).
-          if (!(err instanceof AuthError && err.code === "otp_disabled")) throw err;
-        },
-      );
+      const request = { ...body, create_user: false, captchaToken: captchaToken(body) };
+      await sendOtp(s.ctx, request, redirectTo(c), callerOf(c)).catch((err: unknown) => {
+        // An address without an account is answered like one with (no enumeration).
+        if (!(err instanceof AuthError && err.code === "otp_disabled")) throw err;
+      });
       return json({});
     }),
   );
@@ -210,6 +221,7 @@ export function authSurface(d: AuthSurfaceDeps): Surface {
   );
 
   adminRoutes(app, base, route, (c, s) => requireServiceKey(c, s));
+  oidcRoutes(app, base, route);
 
   return {
     name: "auth",
@@ -253,6 +265,14 @@ export function wellKnownSurface(d: AuthSurfaceDeps): Surface {
     renderError: nimbusErrorResponse,
     app,
   };
+}
+
+/** The CAPTCHA token `@supabase/auth-js` sends with `options.captchaToken`. */
+function captchaToken(body: Record<string, unknown>): string | undefined {
+  const meta = body.gotrue_meta_security;
+  if (meta === null || typeof meta !== "object") return undefined;
+  const token = (meta as { captcha_token?: unknown }).captcha_token;
+  return typeof token === "string" && token !== "" ? token : undefined;
 }
 
 /** The service key, as `apikey` or as the bearer token; 401/403 otherwise. */

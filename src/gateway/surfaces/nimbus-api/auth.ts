@@ -8,6 +8,7 @@ import { Hono } from "hono";
 import type { AuthService } from "../../../services/auth/auth.js";
 import { NimbusError } from "../../../shared/errors.js";
 import type { SurfaceEnv } from "../../surface.js";
+import { authClientsApi } from "./auth-clients.js";
 
 export function authApi(d: { authService: AuthService | undefined }): Hono<SurfaceEnv> {
   const app = new Hono<SurfaceEnv>();
@@ -48,5 +49,6 @@ export function authApi(d: { authService: AuthService | undefined }): Hono<Surfa
     const entries = await service().ctx.repo.listAudit({ userId, limit: limitOf(c.req.query("limit"), 100) });
     return c.json({ entries: entries.map((e) => ({ ...e, at: new Date(e.at).toISOString() })) });
   });
+  app.route("/", authClientsApi(d));
   return app;
 }

@@ -7,6 +7,7 @@ import type { Hono } from "hono";
 import { nimbusErrorResponse } from "../../errors.js";
 import { bodyLimits, type Surface, type SurfaceEnv } from "../../surface.js";
 import { authApi } from "./auth.js";
+import { AUTH_CLIENT_BODY_LIMIT } from "./auth-clients.js";
 import { BUDGET_BODY_LIMIT, type CostApiDeps, costApi } from "./cost.js";
 import { eventsTailApi } from "./events-tail.js";
 import { nimbusApi } from "./routes.js";
@@ -33,7 +34,7 @@ export function nimbusApiSurface(d: NimbusApiDeps): Surface {
     auth: { kind: "platform-key", service: "lambda" },
     body: {
       mode: "buffered",
-      limit: bodyLimits([BUDGET_BODY_LIMIT, SANDBOX_BODY_LIMIT], {
+      limit: bodyLimits([BUDGET_BODY_LIMIT, SANDBOX_BODY_LIMIT, AUTH_CLIENT_BODY_LIMIT], {
         bytes: MAX_OTHER_BODY_BYTES,
         tooLarge: `a request body on this route is at most ${MAX_OTHER_BODY_BYTES} bytes: it takes none`,
       }),
