@@ -15,6 +15,7 @@ import { parseArgs } from "node:util";
 import { shownUrl } from "../src/store/postgres/connect.js";
 import { type AbOptions, abCompare } from "./ab.js";
 import { asyncAccept, asyncKills, asyncStart } from "./async.js";
+import { authJwt, authRefresh, authSignIn } from "./auth.js";
 import { coldStart } from "./cold-start.js";
 import { busStart, queueStart, sqsSend } from "./events.js";
 import { httpTriggers } from "./http.js";
@@ -46,6 +47,9 @@ import { warmLatency } from "./warm-latency.js";
 const AB_DEFAULT_FIGURES =
   "latency,throughput,cold,memory,pool,provisioned,snapshot,start,accept,keepalive,metering";
 
+/** Issue 15's figures, the auth service (`--only auth`). */
+const AUTH_FIGURES: readonly Figure[] = ["authjwt", "authrefresh", "authsignin"];
+
 /** Issue 14's figures, the event sources (`--only events`). */
 const EVENT_FIGURES: readonly Figure[] = [
   "sqs",
@@ -61,9 +65,9 @@ const USAGE = `usage: npm run bench -- [options]
   --runs N            runs per figure (default 5)
   --only LIST         figures to run, comma-separated: latency,throughput,cold,memory,pool,provisioned,
                       snapshot,start,accept,kill,keepalive,metering,http,sqs,queuestart,busstart,
-                      schedulestart,rules,sqskill
+                      schedulestart,rules,sqskill,authjwt,authrefresh,authsignin
                       (default all; "sandbox" stands for ${SANDBOX_FIGURES.join(",")},
-                      "events" for ${EVENT_FIGURES.join(",")})
+                      "events" for ${EVENT_FIGURES.join(",")}, "auth" for ${AUTH_FIGURES.join(",")})
   --sandboxes LIST    drivers to run ${SANDBOX_FIGURES.join(",")} on, comma-separated: process,jail,gvisor
                       (gvisor runs ${GVISOR_FIGURES.join(",")} only)
                       (default both: the jail's figures beside the process driver's); the other
@@ -112,6 +116,9 @@ const FIGURES = [
   "schedulestart",
   "rules",
   "sqskill",
+  "authjwt",
+  "authrefresh",
+  "authsignin",
 ] as const;
 type Figure = (typeof FIGURES)[number];
 
@@ -153,12 +160,12 @@ function options() {
     .split(",")
     .map((s) => s.trim())
     .flatMap((s): readonly string[] =>
-      s === "sandbox" ? SANDBOX_FIGURES : s === "events" ? EVENT_FIGURES : [s],
+      s === "sandbox" ? SANDBOX_FIGURES : s === "events" ? EVENT_FIGURES : s === "auth" ? AUTH_FIGURES : [s],
     );
   for (const f of only)
     if (!(FIGURES as readonly string[]).includes(f))
       problems.push(
-        `--only: unknown figure "${f}", expected some of ${FIGURES.join(", ")}, sandbox or events`,
+        `--only: unknown figure "${f}", expected some of ${FIGURES.join(", ")}, sandbox, events or auth`,
       );
   const sandboxes = [...new Set(values.sandboxes.split(",").map((s) => s.trim()))];
   for (const s of sandboxes)
@@ -399,6 +406,27 @@ async function main(): Promise<void> {
       ["sqs", (ctx) => sqsSend(ctx, { clients: 32, durationMs: o.durationMs })],
       ["rules", (ctx) => ruleMatching(ctx, { rules: 1000, events: 1000, durationMs: 400 })],
       ["sqskill", (ctx) => sqsKills(ctx, { cycles: 10, clients: 32, steadyMs: o.durationMs })],
+      // Issue 15: the auth service, each figure on a platform of its own with its rate limits off.
+      [
+        "authjwt",
+        (ctx) =>
+          authJwt(ctx, {
+            clients: 32,
+            users: 8,
+            warmupMs: Math.min(500, o.durationMs / 2),
+            durationMs: o.durationMs,
+          }),
+      ],
+      [
+        "authrefresh",
+        (ctx) =>
+          authRefresh(ctx, {
+            clients: 32,
+            warmupMs: Math.min(500, o.durationMs / 2),
+            durationMs: o.durationMs,
+          }),
+      ],
+      ["authsignin", (ctx) => authSignIn(ctx, { requests: o.requests, signInsPerSecond: 50, users: 10 })],
     ];
     for (const [figure, measure] of steps) {
       if (!o.only.has(figure)) continue;

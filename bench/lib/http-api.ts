@@ -11,13 +11,23 @@ export interface JwtApi {
   readonly apiId: string;
   /** The route by the path form, on the platform's own port: `/execute-api/{apiId}/hello`. */
   readonly path: string;
+  /** With `openRoute`: `GET /open`, the same integration without an authorizer. */
+  readonly openPath?: string;
   remove(): Promise<void>;
 }
 
 export const JWT_API_AUDIENCE = "bench";
 
-/** Creates the API; on any failure, removes what was made and rethrows. */
-export async function createJwtApi(control: Control, functionArn: string, issuer: string): Promise<JwtApi> {
+/**
+ * Creates the API; on any failure, removes what was made and rethrows. `audience`: the
+ * authorizer's (default JWT_API_AUDIENCE); `openRoute`: also `GET /open`, without authorization.
+ */
+export async function createJwtApi(
+  control: Control,
+  functionArn: string,
+  issuer: string,
+  o: { audience?: string; openRoute?: boolean } = {},
+): Promise<JwtApi> {
   const { apiId } = await control.apigateway<{ apiId: string }>("POST", "/v2/apis", {
     name: "bench-http-jwt",
     protocolType: "HTTP",
@@ -39,7 +49,7 @@ export async function createJwtApi(control: Control, functionArn: string, issuer
         name: "bench-users",
         authorizerType: "JWT",
         identitySource: ["$request.header.Authorization"],
-        jwtConfiguration: { issuer, audience: [JWT_API_AUDIENCE] },
+        jwtConfiguration: { issuer, audience: [o.audience ?? JWT_API_AUDIENCE] },
       },
     );
     await control.apigateway("POST", `${api}/routes`, {
@@ -48,12 +58,23 @@ export async function createJwtApi(control: Control, functionArn: string, issuer
       authorizationType: "JWT",
       authorizerId,
     });
+    if (o.openRoute)
+      await control.apigateway("POST", `${api}/routes`, {
+        routeKey: "GET /open",
+        target: `integrations/${integrationId}`,
+        authorizationType: "NONE",
+      });
     await control.apigateway("POST", `${api}/stages`, { stageName: "$default", autoDeploy: true });
   } catch (err) {
     await remove().catch(() => {});
     throw err;
   }
-  return { apiId, path: `/execute-api/${apiId}/hello`, remove };
+  return {
+    apiId,
+    path: `/execute-api/${apiId}/hello`,
+    ...(o.openRoute ? { openPath: `/execute-api/${apiId}/open` } : {}),
+    remove,
+  };
 }
 
 /** The JWT route answers 200 with the function's `ok` to the token, and 401 without one. */
