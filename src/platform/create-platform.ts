@@ -417,7 +417,7 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     events,
     logger,
   });
-  await life.add({ name: "auth", start: () => authService.start(), stop: async () => authService.stop() });
+  await life.add({ name: "auth", start: () => authService.start(), stop: () => authService.stop() });
   const sources = eventSources({
     asyncQueue: asyncInvoker.poller,
     queueMappings: mappingPoller,

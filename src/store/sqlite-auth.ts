@@ -407,8 +407,18 @@ export class SqliteAuthRepo implements AuthRepo {
     return this.#prepare("DELETE FROM auth_mail WHERE created_at < ?").run(before).changes;
   }
 
-  async putAudit(entry: AuditRecord): Promise<void> {
-    this.#prepare(INSERT_AUDIT).run(auditRow(entry));
+  async putAudits(entries: readonly AuditRecord[]): Promise<void> {
+    if (entries.length === 0) return;
+    const insert = this.#prepare(INSERT_AUDIT);
+    if (entries.length === 1) {
+      insert.run(auditRow(entries[0]!));
+      return;
+    }
+    this.#db
+      .transaction(() => {
+        for (const e of entries) insert.run(auditRow(e));
+      })
+      .immediate();
   }
 
   async listAudit(o: { userId?: string; limit: number }): Promise<AuditRecord[]> {

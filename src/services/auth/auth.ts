@@ -8,7 +8,7 @@ import { createHmac } from "node:crypto";
 import type { Clock, TimerHandle } from "../../shared/clock.js";
 import type { CaptchaVerifier } from "./captcha.js";
 import type { AuthSettings } from "./config.js";
-import type { AuthContext, AuthEvent } from "./context.js";
+import { AuditBuffer, type AuthContext, type AuthEvent } from "./context.js";
 import type { AuthHooks } from "./hooks.js";
 import { SigningKeys } from "./keys.js";
 import { INBOX_RETENTION_MS, type Mailer } from "./mail.js";
@@ -46,7 +46,7 @@ export class AuthService {
       clock: d.clock,
       tokenTtlSeconds: d.settings.accessTokenTtlSeconds,
     });
-    this.ctx = { ...d, keys };
+    this.ctx = { ...d, keys, auditLog: new AuditBuffer(d.repo, d.log) };
     this.serviceKey = `nimbus_secret_${derive(d.platformSecret, "auth service key")}`;
     this.publishableKey = `nimbus_publishable_${derive(d.platformSecret, "auth publishable key")}`;
   }
@@ -57,9 +57,11 @@ export class AuthService {
     this.#timer = this.ctx.clock.setInterval(() => this.housekeeping(), HOUSEKEEPING_MS);
   }
 
-  stop(): void {
+  /** Stops housekeeping and writes the audit entries still pending. */
+  async stop(): Promise<void> {
     this.#timer?.cancel();
     this.#timer = undefined;
+    await this.ctx.auditLog.flush();
   }
 
   /** Drops what can no longer be used; failures are logged and tried again next time. */

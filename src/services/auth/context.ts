@@ -28,6 +28,8 @@ export interface AuthEvent {
 
 export interface AuthContext {
   readonly repo: AuthRepo;
+  /** Security events of this turn of the event loop, written together after it. */
+  readonly auditLog: AuditBuffer;
   readonly keys: SigningKeys;
   readonly clock: Clock;
   readonly settings: AuthSettings;
@@ -56,23 +58,62 @@ export function newCode(): string {
 
 export const newId = () => randomUUID();
 
-/** Records a security event; a failure to write it is logged, never thrown into the request. */
+/**
+ * Security events, written in one transaction per turn of the event loop instead of one each:
+ * a sign-in's or a refresh's own writes stay its only transaction. An entry may be lost if the
+ * platform dies in the turn it was made; a failure to write is logged, never thrown into a request.
+ */
+export class AuditBuffer {
+  readonly #repo: Pick<AuthRepo, "putAudits">;
+  readonly #log: (message: string, fields: Record<string, unknown>) => void;
+  #pending: AuditRecord[] = [];
+  #flushing: Promise<void> | undefined;
+
+  constructor(
+    repo: Pick<AuthRepo, "putAudits">,
+    log: (message: string, fields: Record<string, unknown>) => void,
+  ) {
+    this.#repo = repo;
+    this.#log = log;
+  }
+
+  add(entry: AuditRecord): void {
+    this.#pending.push(entry);
+    if (this.#pending.length === 1) setImmediate(() => void this.flush());
+  }
+
+  /** Writes what is pending now (and waits for a write in progress). */
+  async flush(): Promise<void> {
+    await this.#flushing;
+    const batch = this.#pending;
+    if (batch.length === 0) return;
+    this.#pending = [];
+    this.#flushing = this.#repo
+      .putAudits(batch)
+      .catch((err: unknown) =>
+        this.#log("auth audit write failed", { entries: batch.length, err: String(err) }),
+      )
+      .finally(() => {
+        this.#flushing = undefined;
+      });
+    await this.#flushing;
+  }
+}
+
+/** Records a security event (written with the others of this turn). */
 export async function audit(
   ctx: AuthContext,
   action: string,
   o: { userId?: string | undefined; caller?: Caller; detail?: Metadata },
 ): Promise<void> {
-  const entry: AuditRecord = {
+  ctx.auditLog.add({
     id: newId(),
     userId: o.userId,
     action,
     ip: o.caller?.ip,
     detail: o.detail ?? {},
     at: ctx.clock.now(),
-  };
-  await ctx.repo
-    .putAudit(entry)
-    .catch((err: unknown) => ctx.log("auth audit write failed", { action, err: String(err) }));
+  });
 }
 
 /** Emails as stored: trimmed and lower-cased. */

@@ -6,8 +6,15 @@
  * a cluster is honoured: a token with an unknown `kid` reloads the ring (at most once per
  * RELOAD_COOLDOWN_MS) before it is refused.
  */
-import { randomBytes, type webcrypto } from "node:crypto";
-import { exportJWK, generateKeyPair, importJWK, type JWK, type JWTPayload, jwtVerify, SignJWT } from "jose";
+import {
+  createPrivateKey,
+  sign as cryptoSign,
+  type JsonWebKey,
+  type KeyObject,
+  randomBytes,
+  type webcrypto,
+} from "node:crypto";
+import { exportJWK, generateKeyPair, importJWK, type JWK, type JWTPayload, jwtVerify } from "jose";
 import type { Clock } from "../../shared/clock.js";
 import type { SigningKeyRecord } from "./model.js";
 import type { AuthRepo } from "./repo.js";
@@ -26,8 +33,10 @@ interface LoadedKey {
   readonly record: SigningKeyRecord;
   readonly publicJwk: JWK;
   readonly verifyKey: CryptoKey;
-  /** Only the signer's private key is imported. */
-  signKey: CryptoKey | undefined;
+  /** Only the signer's private key is imported (a node:crypto key: signing there skips WebCrypto's promise round trips). */
+  signKey: KeyObject | undefined;
+  /** The signer's encoded protected header, made once. */
+  header?: string;
 }
 
 /** Why a token was refused, for the caller's log; the client is only told it is invalid. */
@@ -89,17 +98,23 @@ export class SigningKeys {
     }));
   }
 
-  /** Signs `claims` (which carry their own iat, exp, iss, aud) with the signer. */
+  /** Signs `claims` (which carry their own iat, exp, iss, aud) with the signer: a compact JWS, ES256. */
   async sign(claims: JWTPayload): Promise<string> {
     const signer = this.#signer;
     if (signer === undefined) throw new Error("the signing keys are not loaded: call start() first");
-    signer.signKey ??= (await importJWK(
-      JSON.parse(signer.record.privateJwk) as JWK,
-      TOKEN_ALGORITHM,
-    )) as CryptoKey;
-    return new SignJWT(claims)
-      .setProtectedHeader({ alg: TOKEN_ALGORITHM, kid: signer.record.kid, typ: "JWT" })
-      .sign(signer.signKey);
+    signer.signKey ??= createPrivateKey({
+      key: JSON.parse(signer.record.privateJwk) as JsonWebKey,
+      format: "jwk",
+    });
+    const header = signer.header ?? b64url({ alg: TOKEN_ALGORITHM, kid: signer.record.kid, typ: "JWT" });
+    signer.header = header;
+    const input = `${header}.${b64url(claims)}`;
+    // JWS wants ECDSA's r‖s (IEEE P1363), not DER.
+    const signature = cryptoSign("sha256", Buffer.from(input), {
+      key: signer.signKey,
+      dsaEncoding: "ieee-p1363",
+    });
+    return `${input}.${signature.toString("base64url")}`;
   }
 
   /**
@@ -171,6 +186,8 @@ async function newKey(at: number): Promise<SigningKeyRecord> {
     retiredAt: undefined,
   };
 }
+
+const b64url = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
 
 /** The `kid` of a compact JWS's protected header; TokenError if it has none or is not a JWS. */
 function kidOf(token: string): string {

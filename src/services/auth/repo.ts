@@ -122,7 +122,8 @@ export interface AuthRepo {
   deleteMailBefore(before: number): Promise<number>;
 
   // The audit log.
-  putAudit(entry: AuditRecord): Promise<void>;
+  /** Appends entries in one transaction (the service batches a turn's entries). */
+  putAudits(entries: readonly AuditRecord[]): Promise<void>;
   /** Entries, newest first, of one user when given, at most `limit`. */
   listAudit(o: { userId?: string; limit: number }): Promise<AuditRecord[]>;
 

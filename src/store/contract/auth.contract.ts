@@ -221,7 +221,7 @@ export function authContract(open: OpenRepo<AuthRepo>): void {
         await repo.createChallenge(challenge(`c-${id}`, `f-${id}`, id));
         await repo.setRecoveryCodes(id, [{ userId: id, codeHash: `rc-${id}`, usedAt: undefined }]);
         await repo.putAuthorizationCode(code(`ac-${id}`, { userId: id, sessionId: `s-${id}` }));
-        await repo.putAudit(audit(`au-${id}`, id, T0_MS));
+        await repo.putAudits([audit(`au-${id}`, id, T0_MS)]);
       }
       assert.equal(await repo.deleteUser("u1"), true);
       // What of theirs is left, by name.
@@ -466,7 +466,8 @@ export function authContract(open: OpenRepo<AuthRepo>): void {
       const a1 = audit("a1", "u1", T0_MS, { action: "user_signedup", ip: "203.0.113.7", detail: METADATA });
       const a2 = audit("a2", undefined, T0_MS + 1, { action: "login_failed", detail: { to: "x@y" } });
       const [a3, a4] = [audit("a3", "u1", T0_MS + 1), audit("a4", "u1", T0_MS + 1, { action: "logout" })];
-      for (const a of [a1, a2, a3, a4]) await repo.putAudit(a);
+      await repo.putAudits([a1, a2]);
+      for (const a of [a3, a4]) await repo.putAudits([a]);
       assert.deepEqual(await repo.listAudit({ limit: 10 }), [a4, a3, a2, a1]);
       assert.deepEqual(await repo.listAudit({ userId: "u1", limit: 10 }), [a4, a3, a1]);
       assert.deepEqual(await repo.listAudit({ userId: "u1", limit: 2 }), [a4, a3]);

@@ -373,9 +373,10 @@ export class PostgresAuthRepo implements AuthRepo {
     return deleted.count;
   }
 
-  async putAudit(entry: AuditRecord): Promise<void> {
+  async putAudits(entries: readonly AuditRecord[]): Promise<void> {
+    if (entries.length === 0) return;
     const sql = this.#sql;
-    await sql`INSERT INTO auth_audit ${sql(auditRow(entry), AUDIT_COLUMNS)}`;
+    await sql`INSERT INTO auth_audit ${sql(entries.map(auditRow), AUDIT_COLUMNS)}`;
   }
 
   async listAudit(o: { userId?: string; limit: number }): Promise<AuditRecord[]> {
