@@ -72,6 +72,9 @@ const PARAMS: Record<string, Record<string, string>> = {
   scheduler: { ResourceArn: "arn:aws:scheduler:us-east-1:000000000000:schedule-group/g" },
 };
 
+/** The host a surface's routes are requested at, where its routes are its hosts' paths (S3's buckets). */
+const HOSTS: Record<string, string> = { s3: "bucket.s3.localhost" };
+
 describe("every route of a surface that takes the platform's key", () => {
   // Surfaces whose policy is per request (function URLs) test their own auth.
   for (const s of surfaces.filter((s) => typeof s.auth !== "function" && s.auth.kind === "platform-key")) {
@@ -90,7 +93,10 @@ describe("every route of a surface that takes the platform's key", () => {
         const path = r.path.replace(/:(\w+)(\{[^}]*\})?/g, (_, name: string) =>
           encodeURIComponent(PARAMS[s.name]?.[name] ?? "x"),
         );
-        const res = await app.request(`http://localhost${path}`, { method: r.method, headers });
+        const res = await app.request(`http://${HOSTS[s.name] ?? "localhost"}${path}`, {
+          method: r.method,
+          headers,
+        });
         const where = `${r.method} ${r.path}`;
         assert.equal(res.status, 403, `${where} answered ${res.status}: ${await res.clone().text()}`);
         assert.equal(res.headers.get("content-type"), expected.headers.get("content-type"), where);
@@ -133,6 +139,25 @@ describe("the platform's surfaces", () => {
     const lambdaSigned = await app.request(await signed("http://localhost/v2/apis"));
     assert.equal(lambdaSigned.status, 400);
     assert.equal(lambdaSigned.headers.get("x-amzn-errortype"), "IncompleteSignatureException");
+  });
+
+  test("S3 takes /s3 and {bucket}.s3.localhost, and answers in S3's XML (a HEAD without a body)", async () => {
+    for (const url of ["http://localhost/s3/photos/a%20b.jpg", "http://photos.s3.localhost:9000/a%20b.jpg"]) {
+      const res = await app.request(url);
+      assert.equal(res.status, 403, url);
+      assert.equal(res.headers.get("content-type"), "application/xml");
+      assert.ok(res.headers.get("x-amz-request-id"));
+      assert.match(
+        await res.text(),
+        /^<\?xml version="1\.0" encoding="UTF-8"\?>\n<Error><Code>AccessDenied<\/Code>/,
+      );
+    }
+    const head = await app.request("http://localhost/s3/photos", { method: "HEAD" });
+    assert.equal(head.status, 403);
+    assert.equal(await head.text(), "");
+    // A path that only starts like S3's is not S3's.
+    const lambda = await app.request("http://localhost/s3x/photos");
+    assert.equal(lambda.headers.get("content-type"), "application/json");
   });
 
   test("health answers anyone", async () => {

@@ -16,6 +16,7 @@ import { lambdaApiSurface } from "./surfaces/lambda-api/surface.js";
 import { metricsSurface } from "./surfaces/metrics/surface.js";
 import { type NimbusApiDeps, nimbusApiSurface } from "./surfaces/nimbus-api/surface.js";
 import { packagesSurface } from "./surfaces/packages/surface.js";
+import { type S3Deps, s3Surface } from "./surfaces/s3/surface.js";
 import { type SchedulerSurfaceDeps, schedulerSurface } from "./surfaces/scheduler/surface.js";
 import { type SqsDeps, sqsSurface } from "./surfaces/sqs/surface.js";
 
@@ -25,6 +26,7 @@ export type GatewayDeps = LambdaApiDeps &
   ExecuteApiDeps &
   ApiGatewayV2Deps &
   SqsDeps &
+  S3Deps &
   EventBridgeDeps &
   SchedulerSurfaceDeps &
   AuthSurfaceDeps & {
@@ -49,6 +51,8 @@ export function platformSurfaces(d: Omit<GatewayDeps, "auth">): Surface[] {
     nimbusApiSurface(d),
     metricsSurface(d),
     apiGatewayV2Surface(d),
+    // Path style at `/s3/{bucket}/{key}`, virtual-host style at `{bucket}.s3.localhost`.
+    s3Surface(d),
     // Before the Lambda API: it shares `/` with it and takes only SQS's requests.
     sqsSurface(d),
     eventBridgeSurface(d),

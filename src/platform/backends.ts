@@ -20,6 +20,7 @@ import type { EventsRepo } from "../services/events/repo.js";
 import type { HttpApisRepo } from "../services/http-apis/repo.js";
 import type { QueuesRepo } from "../services/queues/repo.js";
 import type { SchedulesRepo } from "../services/scheduler/repo.js";
+import type { StorageRepo } from "../services/storage/repo.js";
 import { connectFailure, shownUrl } from "../store/postgres/connect.js";
 import { openPostgresRepos } from "../store/postgres/repos.js";
 import { SqliteStore } from "../store/sqlite.js";
@@ -36,6 +37,7 @@ export interface Repositories {
   readonly events: EventsRepo;
   readonly schedules: SchedulesRepo;
   readonly auth: AuthRepo;
+  readonly storage: StorageRepo;
   readonly provisioned: ProvisionedRepo;
   readonly logs: LogsRepo;
   readonly usage: UsageRepo;
@@ -70,6 +72,7 @@ function openEmbeddedBackends(dataDir: string): Backends {
       events: store,
       schedules: store.schedules,
       auth: store.auth,
+      storage: store.storage,
       provisioned: store,
       logs: store,
       usage: store,

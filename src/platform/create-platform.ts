@@ -56,6 +56,7 @@ import { Lifecycle } from "./lifecycle.js";
 import { ENDPOINT_FILE, makePrivate } from "./private-data.js";
 import { chooseDriver } from "./sandbox-choice.js";
 import { functionExists, targetExists, wireSchedules } from "./schedules.js";
+import { wireStorage } from "./storage.js";
 
 export interface PlatformDeps {
   readonly clock?: Clock;
@@ -117,6 +118,7 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
 
   const code = new CodeStore(join(dataDir, "packages"));
   await life.add({ name: "code store", start: () => code.open() });
+  const objects = await wireStorage(life, { repo: repos.storage, dataDir, clock, logger });
   const logs = new LogService({
     store: repos.logs,
     clock,
@@ -447,6 +449,8 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     mappings,
     events,
     scheduler,
+    ...objects,
+    s3Secret: (id) => (id === credentials.accessKeyId ? credentials.secretAccessKey : undefined),
     authService,
     userClaims: (token) => authService.verifyAccessToken(token),
     records: queue,

@@ -34,6 +34,9 @@ export class HttpServer {
   ): Promise<string> {
     const server = createAdaptorServer({ fetch }) as Server;
     server.keepAliveTimeout = 65_000;
+    // Node cuts a request whose whole exchange takes over 5 minutes: a 5 GB object upload on a
+    // slow link takes longer. Headers must still arrive within headersTimeout (60 s).
+    server.requestTimeout = 0;
     await new Promise<void>((ok, fail) => {
       server.once("error", (err) => fail(listenError(err, host, port)));
       server.listen(port, host, () => ok());

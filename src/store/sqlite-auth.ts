@@ -74,6 +74,7 @@ import {
   type UserRow,
   userRow,
 } from "./auth-row.js";
+import { Statements } from "./sqlite-statements.js";
 
 /** `INSERT` of every column by name; `onConflict` (SQL) follows it. */
 function insertSql(table: string, columns: readonly string[], onConflict = ""): string {
@@ -120,25 +121,19 @@ const boundUser = (u: UserRecord) => ({ ...userRow(u), is_anonymous: u.isAnonymo
 
 export class SqliteAuthRepo implements AuthRepo {
   readonly #db: Database.Database;
-  readonly #statements = new Map<string, Database.Statement>();
+  readonly #statements: Statements;
 
   constructor(db: Database.Database) {
     this.#db = db;
+    this.#statements = new Statements(db);
   }
 
-  /** The statement of `sql`, prepared on first use. */
   #prepare(sql: string): Database.Statement {
-    let statement = this.#statements.get(sql);
-    if (!statement) {
-      statement = this.#db.prepare(sql);
-      this.#statements.set(sql, statement);
-    }
-    return statement;
+    return this.#statements.get(sql);
   }
 
-  /** `body` in a transaction begun IMMEDIATE. */
   #write<T>(body: () => T): T {
-    return this.#db.transaction(body).immediate();
+    return this.#statements.write(body);
   }
 
   async createUser(user: UserRecord): Promise<boolean> {

@@ -10,6 +10,7 @@
  * user_version`, in the order of `LEGACY_ORDER`; the first open maps that count to modules.
  */
 import { AUTH_TABLES_MIGRATION } from "./sqlite-auth-tables.js";
+import { STORAGE_TABLES_MIGRATION } from "./sqlite-storage-tables.js";
 import { BUDGET_MIGRATION, USAGE_MIGRATION, USAGE_TABLE_MIGRATION } from "./sqlite-usage.js";
 
 export interface SqliteModuleMigrations {
@@ -373,6 +374,15 @@ export const AUTH_MIGRATIONS: SqliteModuleMigrations = {
   steps: [AUTH_TABLES_MIGRATION],
 };
 
+/**
+ * Object storage's metadata: buckets and their usage, object versions, multipart uploads and
+ * their parts, the outbox of object events. The tables are in `sqlite-storage-tables.ts`.
+ */
+export const STORAGE_MIGRATIONS: SqliteModuleMigrations = {
+  module: "storage",
+  steps: [STORAGE_TABLES_MIGRATION],
+};
+
 /** Provisioned concurrency settings, and provisioned instances' up-time. */
 export const PROVISIONED_MIGRATIONS: SqliteModuleMigrations = {
   module: "provisioned",
@@ -432,6 +442,7 @@ export const SQLITE_MODULES: readonly SqliteModuleMigrations[] = [
   EVENTS_MIGRATIONS,
   SCHEDULES_MIGRATIONS,
   AUTH_MIGRATIONS,
+  STORAGE_MIGRATIONS,
 ];
 
 /**

@@ -30,6 +30,7 @@ import {
   toQueue,
   toReceived,
 } from "./queues-row.js";
+import { Statements } from "./sqlite-statements.js";
 
 /** Rows a FIFO receive or a move reads at a time, walking a queue in order. */
 const SCAN_PAGE_ROWS = 100;
@@ -38,24 +39,16 @@ const QUEUE_COLUMNS = "name, created_at, modified_at, attributes, tags";
 
 export class SqliteQueuesRepo implements QueuesRepo {
   readonly #db: Database.Database;
-  /**
-   * Statements by their SQL, prepared once: preparing again on every call was half of what a
-   * SendMessage's queue lookup cost (the SQL here is fixed text, so the map stays small).
-   */
-  readonly #statements = new Map<string, Database.Statement>();
+  readonly #statements: Statements;
 
   /** `db` has foreign keys on: deleting a queue deletes its messages. */
   constructor(db: Database.Database) {
     this.#db = db;
+    this.#statements = new Statements(db);
   }
 
   #prepare(sql: string): Database.Statement {
-    let statement = this.#statements.get(sql);
-    if (!statement) {
-      statement = this.#db.prepare(sql);
-      this.#statements.set(sql, statement);
-    }
-    return statement;
+    return this.#statements.get(sql);
   }
 
   async createQueue(q: QueueRecord): Promise<boolean> {

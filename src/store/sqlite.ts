@@ -16,6 +16,7 @@ import type { EventsRepo } from "../services/events/repo.js";
 import type { ApiDeployment, HttpApi } from "../services/http-apis/model.js";
 import type { QueuesRepo } from "../services/queues/repo.js";
 import type { SchedulesRepo } from "../services/scheduler/repo.js";
+import type { StorageRepo } from "../services/storage/repo.js";
 import { type FunctionRow, tagsColumn, toRecord, versionBody } from "./function-row.js";
 import { transferables } from "./packed-rows.js";
 import { SqliteAuthRepo } from "./sqlite-auth.js";
@@ -28,6 +29,7 @@ import { migrateSqlite } from "./sqlite-migrate.js";
 import { SQLITE_MODULES } from "./sqlite-migrations.js";
 import { SqliteQueuesRepo } from "./sqlite-queues.js";
 import { SqliteSchedulesRepo } from "./sqlite-schedules.js";
+import { SqliteStorageRepo } from "./sqlite-storage.js";
 import {
   deleteBudget,
   listBudgets,
@@ -53,6 +55,8 @@ export class SqliteStore implements MetadataStore {
   readonly schedules: SchedulesRepo;
   /** Auth, on this store's connection, the same way. */
   readonly auth: AuthRepo;
+  /** Object storage's metadata, on this store's connection, the same way. */
+  readonly storage: StorageRepo;
   /** Without a writing thread (an in-memory database): the insert, prepared once. */
   #insertBatch: ((batch: PackedBatch) => void) | undefined;
 
@@ -71,6 +75,7 @@ export class SqliteStore implements MetadataStore {
     this.#events = new SqliteEventsRepo(this.#db);
     this.schedules = new SqliteSchedulesRepo(this.#db);
     this.auth = new SqliteAuthRepo(this.#db);
+    this.storage = new SqliteStorageRepo(this.#db);
     if (path !== ":memory:") {
       const worker = new Worker(new URL("./sqlite-log-worker.js", import.meta.url), { workerData: { path } });
       this.#logWriter = new ThreadRpc(worker, "log writer");

@@ -222,7 +222,11 @@ function escapeUri(text: string): string {
 
 const signingKeys = new Map<string, Buffer>();
 
-function signingKey(secret: string, shortDate: string, region: string, service: string): Buffer {
+/**
+ * The SigV4 signing key of a day (yyyymmdd), region and service, cached: what a streaming
+ * upload's chunk signatures are checked with. Shared between callers: do not modify it.
+ */
+export function signingKey(secret: string, shortDate: string, region: string, service: string): Buffer {
   const cacheKey = `${shortDate}\u0000${region}\u0000${service}\u0000${secret}`;
   let key = signingKeys.get(cacheKey);
   if (!key) {

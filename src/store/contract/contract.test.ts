@@ -19,6 +19,9 @@ import { queueRecordsContract } from "./queue-records.contract.js";
 import { queuesContract } from "./queues.contract.js";
 import { queuesFifoContract } from "./queues-fifo.contract.js";
 import { schedulesContract } from "./schedules.contract.js";
+import { storageContract } from "./storage.contract.js";
+import { storageListingContract } from "./storage-listing.contract.js";
+import { storageUploadsContract } from "./storage-uploads.contract.js";
 import { type OpenedStore, openPostgres, openSqlite, queueOf, repoOf } from "./stores.js";
 import { TestPostgres } from "./test-postgres.js";
 import { usageContract } from "./usage.contract.js";
@@ -44,6 +47,10 @@ for (const [name, open] of STORES) {
     describe("event archives and replays", () => eventsArchivesContract(repoOf(open, (s) => s.events)));
     describe("schedules", () => schedulesContract(repoOf(open, (s) => s.schedules)));
     describe("auth", () => authContract(repoOf(open, (s) => s.auth)));
+    describe("object storage", () => storageContract(repoOf(open, (s) => s.storage)));
+    describe("object storage listings", () => storageListingContract(repoOf(open, (s) => s.storage)));
+    describe("object storage multipart uploads", () =>
+      storageUploadsContract(repoOf(open, (s) => s.storage)));
     describe("provisioned concurrency", () => provisionedContract(repoOf(open, (s) => s.provisioned)));
     describe("budgets", () => budgetsContract(repoOf(open, (s) => s.budgets)));
     describe("event queue", () => queueContract(queueOf(open)));

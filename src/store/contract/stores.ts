@@ -18,6 +18,7 @@ import type { EventsRepo } from "../../services/events/repo.js";
 import type { HttpApisRepo } from "../../services/http-apis/repo.js";
 import type { QueuesRepo } from "../../services/queues/repo.js";
 import type { SchedulesRepo } from "../../services/scheduler/repo.js";
+import type { StorageRepo } from "../../services/storage/repo.js";
 import { connectPostgres, type Sql } from "../postgres/connect.js";
 import { PostgresEventQueue } from "../postgres/queue.js";
 import { openPostgresRepos } from "../postgres/repos.js";
@@ -37,6 +38,7 @@ export interface OpenedStore {
   readonly events: EventsRepo;
   readonly schedules: SchedulesRepo;
   readonly auth: AuthRepo;
+  readonly storage: StorageRepo;
   readonly provisioned: ProvisionedRepo;
   readonly budgets: BudgetsRepo;
   readonly queue: EventQueue;
@@ -85,6 +87,7 @@ export async function openSqlite(): Promise<OpenedStore> {
     events: store,
     schedules: store.schedules,
     auth: store.auth,
+    storage: store.storage,
     provisioned: store,
     budgets: store,
     // A queue is a thread of its own: started only for the suites that use one.

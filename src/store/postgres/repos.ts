@@ -16,6 +16,7 @@ import { PostgresProvisionedRepo, PROVISIONED_MIGRATIONS } from "./provisioned.j
 import { PostgresEventQueue, QUEUE_MIGRATIONS } from "./queue.js";
 import { PostgresQueuesRepo, QUEUES_MIGRATIONS } from "./queues.js";
 import { PostgresSchedulesRepo, SCHEDULES_MIGRATIONS } from "./schedules.js";
+import { PostgresStorageRepo, STORAGE_MIGRATIONS } from "./storage.js";
 import { PostgresUsageRepo, USAGE_MIGRATIONS } from "./usage.js";
 
 /** Every module's migrations, those referenced before those that reference them. */
@@ -34,6 +35,7 @@ export const POSTGRES_MIGRATIONS: readonly ModuleMigrations[] = [
   EVENTS_MIGRATIONS,
   SCHEDULES_MIGRATIONS,
   AUTH_MIGRATIONS,
+  STORAGE_MIGRATIONS,
 ];
 
 export interface PostgresRepos {
@@ -46,6 +48,7 @@ export interface PostgresRepos {
   readonly events: PostgresEventsRepo;
   readonly schedules: PostgresSchedulesRepo;
   readonly auth: PostgresAuthRepo;
+  readonly storage: PostgresStorageRepo;
   readonly provisioned: PostgresProvisionedRepo;
   readonly budgets: PostgresBudgetsRepo;
   /** The asynchronous event queue and the invocation records (closing it leaves the pool open). */
@@ -82,6 +85,7 @@ export async function openPostgresRepos(
     events: new PostgresEventsRepo(sql),
     schedules: new PostgresSchedulesRepo(sql),
     auth: new PostgresAuthRepo(sql),
+    storage: new PostgresStorageRepo(sql),
     provisioned: new PostgresProvisionedRepo(sql),
     budgets: new PostgresBudgetsRepo(sql),
     queue: new PostgresEventQueue(sql),

@@ -1,0 +1,142 @@
+/**
+ * Which S3 operation a request is: by its method, whether it names a bucket and a key, and its
+ * subresource parameters (`?versioning`, `?uploads`, `?tagging`…), as S3 itself decides. An
+ * operation Nimbus does not implement is still named, for its 501 to say which.
+ */
+import type { S3Call } from "./request.js";
+
+/** Subresources of a bucket S3 has and Nimbus does not, by the name their operations carry. */
+const BUCKET_SUBRESOURCES: Readonly<Record<string, string>> = {
+  accelerate: "BucketAccelerateConfiguration",
+  acl: "BucketAcl",
+  analytics: "BucketAnalyticsConfiguration",
+  cors: "BucketCors",
+  encryption: "BucketEncryption",
+  "intelligent-tiering": "BucketIntelligentTieringConfiguration",
+  inventory: "BucketInventoryConfiguration",
+  lifecycle: "BucketLifecycleConfiguration",
+  logging: "BucketLogging",
+  metadataTable: "BucketMetadataTableConfiguration",
+  metrics: "BucketMetricsConfiguration",
+  notification: "BucketNotificationConfiguration",
+  "object-lock": "ObjectLockConfiguration",
+  ownershipControls: "BucketOwnershipControls",
+  policy: "BucketPolicy",
+  policyStatus: "BucketPolicyStatus",
+  publicAccessBlock: "PublicAccessBlock",
+  replication: "BucketReplication",
+  requestPayment: "BucketRequestPayment",
+  tagging: "BucketTagging",
+  website: "BucketWebsite",
+};
+
+/** Subresources of an object S3 has and Nimbus does not. */
+const OBJECT_SUBRESOURCES: Readonly<Record<string, string>> = {
+  acl: "ObjectAcl",
+  attributes: "ObjectAttributes",
+  "legal-hold": "ObjectLegalHold",
+  retention: "ObjectRetention",
+  torrent: "ObjectTorrent",
+  restore: "RestoreObject",
+  select: "SelectObjectContent",
+  renameObject: "RenameObject",
+};
+
+const VERB: Readonly<Record<string, string>> = {
+  GET: "Get",
+  HEAD: "Head",
+  PUT: "Put",
+  POST: "Post",
+  DELETE: "Delete",
+};
+
+/** The operations the routes serve. */
+export type Operation =
+  | "ListBuckets"
+  | "CreateBucket"
+  | "HeadBucket"
+  | "DeleteBucket"
+  | "GetBucketLocation"
+  | "GetBucketVersioning"
+  | "PutBucketVersioning"
+  | "ListObjects"
+  | "ListObjectsV2"
+  | "ListObjectVersions"
+  | "ListMultipartUploads"
+  | "DeleteObjects"
+  | "PutObject"
+  | "CopyObject"
+  | "GetObject"
+  | "HeadObject"
+  | "DeleteObject"
+  | "GetObjectTagging"
+  | "PutObjectTagging"
+  | "DeleteObjectTagging"
+  | "CreateMultipartUpload"
+  | "UploadPart"
+  | "CompleteMultipartUpload"
+  | "AbortMultipartUpload"
+  | "ListParts";
+
+export type Resolved = { readonly op: Operation } | { readonly unsupported: string };
+
+/** The operation of a request; `unsupported` names one S3 has that Nimbus does not serve. */
+export function resolveOperation(call: S3Call): Resolved {
+  const { method, query } = call;
+  const has = (name: string) => query.has(name);
+  const verb = VERB[method] ?? method;
+  if (call.bucket === undefined)
+    return method === "GET" ? { op: "ListBuckets" } : { unsupported: `${verb} on the service` };
+
+  if (call.key === undefined) {
+    for (const [param, name] of Object.entries(BUCKET_SUBRESOURCES))
+      if (has(param)) return { unsupported: `${verb === "Head" ? "Get" : verb}${name}` };
+    switch (method) {
+      case "GET":
+        if (has("location")) return { op: "GetBucketLocation" };
+        if (has("versioning")) return { op: "GetBucketVersioning" };
+        if (has("versions")) return { op: "ListObjectVersions" };
+        if (has("uploads")) return { op: "ListMultipartUploads" };
+        if (query.get("list-type") === "2") return { op: "ListObjectsV2" };
+        return { op: "ListObjects" };
+      case "HEAD":
+        return { op: "HeadBucket" };
+      case "PUT":
+        if (has("versioning")) return { op: "PutBucketVersioning" };
+        return { op: "CreateBucket" };
+      case "DELETE":
+        return { op: "DeleteBucket" };
+      case "POST":
+        if (has("delete")) return { op: "DeleteObjects" };
+        return { unsupported: "PostObject (browser form uploads)" };
+    }
+    return { unsupported: `${method} on a bucket` };
+  }
+
+  for (const [param, name] of Object.entries(OBJECT_SUBRESOURCES))
+    if (has(param))
+      return { unsupported: param === "restore" || param === "select" ? name : `${verb}${name}` };
+  const copy = call.headers.has("x-amz-copy-source");
+  switch (method) {
+    case "GET":
+      if (has("tagging")) return { op: "GetObjectTagging" };
+      if (has("uploadId")) return { op: "ListParts" };
+      return { op: "GetObject" };
+    case "HEAD":
+      return { op: "HeadObject" };
+    case "PUT":
+      if (has("tagging")) return { op: "PutObjectTagging" };
+      if (has("uploadId") || has("partNumber"))
+        return copy ? { unsupported: "UploadPartCopy" } : { op: "UploadPart" };
+      return copy ? { op: "CopyObject" } : { op: "PutObject" };
+    case "DELETE":
+      if (has("tagging")) return { op: "DeleteObjectTagging" };
+      if (has("uploadId")) return { op: "AbortMultipartUpload" };
+      return { op: "DeleteObject" };
+    case "POST":
+      if (has("uploads")) return { op: "CreateMultipartUpload" };
+      if (has("uploadId")) return { op: "CompleteMultipartUpload" };
+      return { unsupported: "POST on an object" };
+  }
+  return { unsupported: `${method} on an object` };
+}

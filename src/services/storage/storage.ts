@@ -1,0 +1,422 @@
+/**
+ * The storage service: buckets and objects with S3's semantics over a metadata repository and
+ * a blob store. A write streams its body into a pending blob, checks every digest the client
+ * declared (Content-MD5, an x-amz-checksum-* header or trailer, the signed payload hash), and
+ * only then commits the blob and writes its record: a refused or interrupted upload leaves
+ * nothing visible. Blobs a write released are deleted after it committed. The S3 surface speaks
+ * the wire; multipart uploads are in `multipart.ts`.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import type { Clock } from "../../shared/clock.js";
+import { BlobSizeMismatch, type BlobStore, BlobTooLarge, type PendingBlob } from "./blobs.js";
+import { badDigest, entityTooLarge, noSuchBucket, noSuchKey, noSuchVersion, S3Error } from "./errors.js";
+import { type ByteRange, type Conditions, evaluateConditions, parseRange } from "./http-rules.js";
+import { type ListPage, type ListRequest, listPage } from "./listing.js";
+import type {
+  BucketRecord,
+  ChecksumAlgorithm,
+  ContentHeaders,
+  ObjectVersionRecord,
+  StoredChecksum,
+  Versioning,
+} from "./model.js";
+import { requireBucketName, requireKey } from "./names.js";
+import type { Released, StorageRepo } from "./repo.js";
+
+/** S3's largest single PUT. */
+export const MAX_PUT_BYTES = 5 * 1024 ** 3;
+
+export interface StorageDeps {
+  readonly repo: StorageRepo;
+  readonly blobs: BlobStore;
+  readonly clock: Clock;
+  readonly log: (message: string, fields: Record<string, unknown>) => void;
+}
+
+/** What a client declared about a body, checked once it has been read. */
+export interface BodyChecks {
+  /** Content-MD5, base64. */
+  readonly contentMd5?: string | undefined;
+  /** The algorithm asked for (x-amz-sdk-checksum-algorithm or the header present). */
+  readonly checksumAlgorithm?: ChecksumAlgorithm | undefined;
+  /** The expected value: from a header now, or from a trailer once the body was read. */
+  readonly checksumValue?: (() => string | undefined) | undefined;
+  /** x-amz-content-sha256 when it is a hash (not UNSIGNED-PAYLOAD or STREAMING-…). */
+  readonly sha256Hex?: string | undefined;
+}
+
+export interface PutInput {
+  readonly body: AsyncIterable<Uint8Array>;
+  /** Content-Length, or x-amz-decoded-content-length for aws-chunked bodies. */
+  readonly size: number | undefined;
+  readonly headers: ContentHeaders;
+  readonly userMetadata: Readonly<Record<string, string>>;
+  readonly tags: Readonly<Record<string, string>>;
+  readonly checks: BodyChecks;
+}
+
+export interface PutResult {
+  readonly etag: string;
+  readonly versionId: string | undefined;
+  readonly checksum: StoredChecksum | undefined;
+}
+
+export interface ReadResult {
+  readonly version: ObjectVersionRecord;
+  /** Undefined when the conditions answered 304, or for HEAD. */
+  readonly range: ByteRange | undefined;
+  readonly notModified: boolean;
+}
+
+export class StorageService {
+  readonly #d: StorageDeps;
+
+  constructor(d: StorageDeps) {
+    this.#d = d;
+  }
+
+  get deps(): StorageDeps {
+    return this.#d;
+  }
+
+  // Buckets.
+
+  async createBucket(name: string): Promise<void> {
+    requireBucketName(name);
+    const created = await this.#d.repo.createBucket({
+      name,
+      createdAt: this.#d.clock.now(),
+      versioning: "Unversioned",
+      publicRead: false,
+      settings: {},
+    });
+    if (!created)
+      throw new S3Error(
+        "BucketAlreadyOwnedByYou",
+        409,
+        "Your previous request to create the named bucket succeeded and you already own it.",
+        { BucketName: name },
+      );
+  }
+
+  async bucket(name: string): Promise<BucketRecord> {
+    const b = await this.#d.repo.getBucket(name);
+    if (b === undefined) throw noSuchBucket(name);
+    return b;
+  }
+
+  listBuckets(): Promise<BucketRecord[]> {
+    return this.#d.repo.listBuckets();
+  }
+
+  async deleteBucket(name: string): Promise<void> {
+    const outcome = await this.#d.repo.deleteBucket(name);
+    if (outcome === "missing") throw noSuchBucket(name);
+    if (outcome === "not-empty")
+      throw new S3Error("BucketNotEmpty", 409, "The bucket you tried to delete is not empty", {
+        BucketName: name,
+      });
+  }
+
+  async setVersioning(name: string, status: string): Promise<void> {
+    if (status !== "Enabled" && status !== "Suspended")
+      throw new S3Error(
+        "MalformedXML",
+        400,
+        `Versioning Status must be Enabled or Suspended, not "${status}".`,
+      );
+    const b = await this.bucket(name);
+    if (b.versioning === "Unversioned" && status === "Suspended") return;
+    await this.#d.repo.setVersioning(name, status as Versioning);
+  }
+
+  // Objects.
+
+  async putObject(bucket: string, key: string, input: PutInput): Promise<PutResult> {
+    requireKey(key);
+    const b = await this.bucket(bucket);
+    const pending = await this.writeBody(input.body, input.size, input.checks);
+    const blobId = await pending.commit();
+    const algorithm = input.checks.checksumAlgorithm;
+    const checksum: StoredChecksum | undefined =
+      algorithm === undefined
+        ? undefined
+        : { algorithm, value: pending.digests.checksums[algorithm] ?? "", type: "FULL_OBJECT" };
+    const version: ObjectVersionRecord = {
+      bucket,
+      key,
+      versionId: b.versioning === "Enabled" ? newVersionId() : "null",
+      isDeleteMarker: false,
+      size: pending.digests.size,
+      etag: `"${pending.digests.md5}"`,
+      blobId,
+      headers: input.headers,
+      userMetadata: input.userMetadata,
+      checksum,
+      partsCount: 0,
+      tags: input.tags,
+      createdAt: this.#d.clock.now(),
+    };
+    await this.#store(() => this.#d.repo.putVersion(version), [blobId]);
+    return {
+      etag: version.etag,
+      versionId: b.versioning === "Unversioned" ? undefined : version.versionId,
+      checksum,
+    };
+  }
+
+  /**
+   * Streams a body into a pending blob and checks what the client declared about it; a body
+   * that is too large, shorter or longer than declared, or whose digests disagree is discarded
+   * with S3's error.
+   */
+  async writeBody(
+    body: AsyncIterable<Uint8Array>,
+    size: number | undefined,
+    checks: BodyChecks,
+    maxBytes = MAX_PUT_BYTES,
+  ): Promise<PendingBlob> {
+    if (size !== undefined && size > maxBytes) throw entityTooLarge(size, maxBytes);
+    let pending: PendingBlob;
+    try {
+      pending = await this.#d.blobs.write(body, {
+        maxBytes,
+        expectedSize: size,
+        checksums: algorithmsFor(checks),
+      });
+    } catch (err) {
+      if (err instanceof BlobTooLarge) throw entityTooLarge(maxBytes + 1, maxBytes);
+      if (err instanceof BlobSizeMismatch)
+        throw new S3Error(
+          "IncompleteBody",
+          400,
+          "You did not provide the number of bytes specified by the Content-Length HTTP header.",
+        );
+      throw err;
+    }
+    try {
+      checkDigests(pending, checks);
+    } catch (err) {
+      await pending.discard();
+      throw err;
+    }
+    return pending;
+  }
+
+  /** A version to read (GET or HEAD), its range and what its conditions say. */
+  async read(
+    bucket: string,
+    key: string,
+    o: { versionId?: string | undefined; range?: string | undefined; conditions: Conditions },
+  ): Promise<ReadResult> {
+    await this.bucket(bucket);
+    const version = await this.#d.repo.getVersion(bucket, key, o.versionId);
+    if (version === undefined)
+      throw o.versionId === undefined ? noSuchKey(key) : noSuchVersion(key, o.versionId);
+    if (version.isDeleteMarker) {
+      if (o.versionId !== undefined)
+        throw new S3Error(
+          "MethodNotAllowed",
+          405,
+          "The specified method is not allowed against this resource.",
+          {
+            Method: "GET",
+            ResourceType: "DeleteMarker",
+          },
+        );
+      throw noSuchKey(key);
+    }
+    if (evaluateConditions(o.conditions, version.etag, version.createdAt) === "not-modified")
+      return { version, range: undefined, notModified: true };
+    return { version, range: parseRange(o.range, version.size), notModified: false };
+  }
+
+  /** The bytes of a version read, whole or in its range. */
+  stream(version: ObjectVersionRecord, range: ByteRange | undefined) {
+    return this.#d.blobs.read(version.blobId ?? "", range);
+  }
+
+  /**
+   * DeleteObject: without a version id, removes the key (unversioned) or puts a delete marker
+   * (versioned); with one, removes that version. A missing key is not an error.
+   */
+  async deleteObject(
+    bucket: string,
+    key: string,
+    versionId: string | undefined,
+  ): Promise<{ versionId: string | undefined; deleteMarker: boolean }> {
+    const b = await this.bucket(bucket);
+    if (versionId !== undefined) {
+      const { removed, blobIds } = await this.#d.repo.deleteVersion(bucket, key, versionId);
+      await this.#release({ blobIds });
+      return { versionId, deleteMarker: removed?.isDeleteMarker ?? false };
+    }
+    if (b.versioning === "Unversioned") {
+      const { blobIds } = await this.#d.repo.deleteVersion(bucket, key, "null");
+      await this.#release({ blobIds });
+      return { versionId: undefined, deleteMarker: false };
+    }
+    const marker: ObjectVersionRecord = {
+      bucket,
+      key,
+      versionId: b.versioning === "Enabled" ? newVersionId() : "null",
+      isDeleteMarker: true,
+      size: 0,
+      etag: "",
+      blobId: undefined,
+      headers: EMPTY_HEADERS,
+      userMetadata: {},
+      checksum: undefined,
+      partsCount: 0,
+      tags: {},
+      createdAt: this.#d.clock.now(),
+    };
+    await this.#store(() => this.#d.repo.putVersion(marker), []);
+    return { versionId: marker.versionId, deleteMarker: true };
+  }
+
+  /** CopyObject: the source's bytes into a new blob, its metadata kept or replaced. */
+  async copyObject(
+    src: { bucket: string; key: string; versionId: string | undefined; conditions: Conditions },
+    dst: {
+      bucket: string;
+      key: string;
+      replace: { headers: ContentHeaders; userMetadata: Readonly<Record<string, string>> } | undefined;
+    },
+  ): Promise<PutResult & { lastModified: number; sourceVersionId: string | undefined }> {
+    requireKey(dst.key);
+    const read = await this.read(src.bucket, src.key, {
+      versionId: src.versionId,
+      conditions: src.conditions,
+    });
+    if (read.notModified)
+      throw new S3Error(
+        "PreconditionFailed",
+        412,
+        "At least one of the pre-conditions you specified did not hold",
+      );
+    const source = read.version;
+    if (
+      src.bucket === dst.bucket &&
+      src.key === dst.key &&
+      src.versionId === undefined &&
+      dst.replace === undefined
+    )
+      throw new S3Error(
+        "InvalidRequest",
+        400,
+        "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
+      );
+    const algorithm = source.checksum?.type === "FULL_OBJECT" ? source.checksum.algorithm : undefined;
+    const result = await this.putObject(dst.bucket, dst.key, {
+      body: this.stream(source, undefined),
+      size: source.size,
+      headers: dst.replace?.headers ?? source.headers,
+      userMetadata: dst.replace?.userMetadata ?? source.userMetadata,
+      tags: source.tags,
+      checks: { checksumAlgorithm: algorithm },
+    });
+    return {
+      ...result,
+      lastModified: this.#d.clock.now(),
+      sourceVersionId: source.versionId === "null" ? undefined : source.versionId,
+    };
+  }
+
+  async list(bucket: string, r: ListRequest): Promise<ListPage> {
+    await this.bucket(bucket);
+    return listPage(this.#d.repo, bucket, r);
+  }
+
+  async putTags(
+    bucket: string,
+    key: string,
+    versionId: string | undefined,
+    tags: Record<string, string>,
+  ): Promise<string | undefined> {
+    const read = await this.read(bucket, key, { versionId, conditions: {} });
+    if (!(await this.#d.repo.putTags(bucket, key, read.version.versionId, tags))) throw noSuchKey(key);
+    return read.version.versionId === "null" ? undefined : read.version.versionId;
+  }
+
+  /** Runs a metadata write of blobs `written`: if it throws they are deleted; what it released is deleted after. */
+  async #store(write: () => Promise<Released>, written: readonly string[]): Promise<void> {
+    let released: Released;
+    try {
+      released = await write();
+    } catch (err) {
+      await this.#d.blobs.delete(written).catch(() => undefined);
+      throw err;
+    }
+    await this.#release(released);
+  }
+
+  async #release(released: Released): Promise<void> {
+    if (released.blobIds.length === 0) return;
+    await this.#d.blobs.delete(released.blobIds).catch((err: unknown) =>
+      // The sweep at the next start removes what could not be deleted now.
+      this.#d.log("storage: released blobs could not be deleted", {
+        err: String(err),
+        blobs: released.blobIds.length,
+      }),
+    );
+  }
+
+  /** Used by multipart completion. */
+  store(write: () => Promise<Released>, written: readonly string[]): Promise<void> {
+    return this.#store(write, written);
+  }
+}
+
+export const EMPTY_HEADERS: ContentHeaders = {
+  contentType: undefined,
+  contentEncoding: undefined,
+  contentDisposition: undefined,
+  contentLanguage: undefined,
+  cacheControl: undefined,
+  expires: undefined,
+};
+
+/** Version ids: 32 URL-safe characters, sortable by creation (time first). */
+export function newVersionId(): string {
+  const time = Date.now().toString(16).padStart(12, "0");
+  return `${time}${randomBytes(12).toString("hex")}`.slice(0, 32);
+}
+
+/** The checksums a write computes: the one asked for, and SHA-256 when the signed payload hash must be checked. */
+function algorithmsFor(checks: BodyChecks): ChecksumAlgorithm[] {
+  const out = new Set<ChecksumAlgorithm>();
+  if (checks.checksumAlgorithm !== undefined) out.add(checks.checksumAlgorithm);
+  if (checks.sha256Hex !== undefined) out.add("SHA256");
+  return [...out];
+}
+
+function checkDigests(pending: PendingBlob, checks: BodyChecks): void {
+  const d = pending.digests;
+  if (checks.contentMd5 !== undefined) {
+    const given = Buffer.from(checks.contentMd5, "base64");
+    if (given.length !== 16)
+      throw new S3Error("InvalidDigest", 400, "The Content-MD5 you specified was invalid.");
+    if (given.toString("hex") !== d.md5) throw badDigest("Content-MD5");
+  }
+  if (checks.sha256Hex !== undefined) {
+    // The signed payload hash: the body must be the one that was signed.
+    const computed = Buffer.from(d.checksums.SHA256 ?? "", "base64").toString("hex");
+    if (computed !== checks.sha256Hex.toLowerCase())
+      throw new S3Error(
+        "XAmzContentSHA256Mismatch",
+        400,
+        "The provided 'x-amz-content-sha256' header does not match what was computed.",
+      );
+  }
+  const algorithm = checks.checksumAlgorithm;
+  if (algorithm !== undefined) {
+    const expected = checks.checksumValue?.();
+    const computed = d.checksums[algorithm];
+    if (expected !== undefined && expected !== computed)
+      throw badDigest(`x-amz-checksum-${algorithm.toLowerCase()}`);
+  }
+}
+
+/** MD5 hex of bytes (for tests and small bodies). */
+export const md5Hex = (bytes: Uint8Array) => createHash("md5").update(bytes).digest("hex");
