@@ -178,10 +178,15 @@ export class SqliteAuthRepo implements AuthRepo {
     return { users: rows.map(toUser), total };
   }
 
-  async createSession(session: SessionRecord, first: RefreshTokenRecord): Promise<void> {
+  async createSession(session: SessionRecord, first: RefreshTokenRecord, signedInAt?: number): Promise<void> {
     this.#write(() => {
       this.#prepare(INSERT_SESSION).run(sessionRow(session));
       this.#prepare(INSERT_REFRESH_TOKEN).run(refreshTokenRow(first));
+      if (signedInAt !== undefined)
+        this.#prepare("UPDATE auth_users SET last_sign_in_at = ? WHERE id = ?").run(
+          signedInAt,
+          session.userId,
+        );
     });
   }
 

@@ -43,8 +43,11 @@ export interface AuthRepo {
   listUsers(o: { offset: number; limit: number }): Promise<{ users: UserRecord[]; total: number }>;
 
   // Sessions and their refresh tokens.
-  /** Inserts the session and its first refresh token together. */
-  createSession(session: SessionRecord, first: RefreshTokenRecord): Promise<void>;
+  /**
+   * Inserts the session and its first refresh token together; with `signedInAt`, also sets the
+   * user's lastSignInAt (a sign-in's writes are one transaction).
+   */
+  createSession(session: SessionRecord, first: RefreshTokenRecord, signedInAt?: number): Promise<void>;
   getSession(id: string): Promise<SessionRecord | undefined>;
   /** A user's sessions, newest first. */
   listSessions(userId: string): Promise<SessionRecord[]>;

@@ -44,9 +44,8 @@ export async function openSession(
     refreshedAt: now,
   };
   const refresh = newSecret();
-  await ctx.repo.createSession(session, refreshRecord(refresh, session, now));
-  const signedIn: UserRecord = { ...user, lastSignInAt: now, updatedAt: user.updatedAt };
-  await ctx.repo.updateUser(signedIn);
+  await ctx.repo.createSession(session, refreshRecord(refresh, session, now), now);
+  const signedIn: UserRecord = { ...user, lastSignInAt: now };
   await audit(ctx, "login", { userId: user.id, caller, detail: { method, session_id: session.id } });
   ctx.publish({ detailType: "User Signed In", detail: { user_id: user.id, method, session_id: session.id } });
   return sessionAnswer(ctx, signedIn, session, refresh, method);

@@ -264,6 +264,15 @@ export function authContract(open: OpenRepo<AuthRepo>): void {
       assert.equal(await repo.updateSession(session("missing", "u1")), false);
     }));
 
+  test("a session created with a sign-in time sets the user's last sign-in, nothing else of the user", () =>
+    withRepo(open, async ({ repo }) => {
+      const u = user("u-signin", { email: "signin@example.com", userMetadata: { a: 1 } });
+      assert.equal(await repo.createUser(u), true);
+      const s = session("s-signin", u.id);
+      await repo.createSession(s, token("rt-signin", s), T0_MS + 42);
+      assert.deepEqual(await repo.getUser(u.id), { ...u, lastSignInAt: T0_MS + 42 });
+    }));
+
   test("deleting a session deletes its refresh tokens; deleting a user's sessions keeps the one asked and counts the rest", () =>
     withRepo(open, async ({ repo }) => {
       for (const id of ["s1", "s2", "s3"]) await signIn(repo, id, "u1");

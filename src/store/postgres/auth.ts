@@ -154,10 +154,12 @@ export class PostgresAuthRepo implements AuthRepo {
     });
   }
 
-  async createSession(session: SessionRecord, first: RefreshTokenRecord): Promise<void> {
+  async createSession(session: SessionRecord, first: RefreshTokenRecord, signedInAt?: number): Promise<void> {
     await this.#sql.begin(async (tx) => {
       await tx`INSERT INTO auth_sessions ${tx(sessionRow(session), SESSION_COLUMNS)}`;
       await tx`INSERT INTO auth_refresh_tokens ${tx(refreshTokenRow(first), REFRESH_TOKEN_COLUMNS)}`;
+      if (signedInAt !== undefined)
+        await tx`UPDATE auth_users SET last_sign_in_at = ${signedInAt} WHERE id = ${session.userId}`;
     });
   }
 
