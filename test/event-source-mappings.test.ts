@@ -97,8 +97,12 @@ describe("event source mappings", () => {
       (c) => c[0] === "0" && c[1] === "0",
       { what: "an empty queue", timeoutMs: 5000 },
     );
-    const got = await t.lambda.send(new GetEventSourceMappingCommand({ UUID: m.UUID }));
-    assert.equal(got.LastProcessingResult, "OK");
+    // The batch's result is recorded after its messages are deleted: it may come a moment later.
+    await eventually(
+      () => t.lambda.send(new GetEventSourceMappingCommand({ UUID: m.UUID })),
+      (got) => got.LastProcessingResult === "OK",
+      { what: "LastProcessingResult OK", timeoutMs: 5000 },
+    );
     const listed = await t.lambda.send(new ListEventSourceMappingsCommand({ FunctionName: "reader" }));
     assert.deepEqual(
       listed.EventSourceMappings?.map((x) => x.UUID),
