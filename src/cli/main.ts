@@ -20,6 +20,7 @@ import { logsCommand } from "./commands/logs.js";
 import { queuesCommand } from "./commands/queues.js";
 import { sandboxCommand } from "./commands/sandbox.js";
 import { schedulesCommand } from "./commands/schedules.js";
+import { storageCommand } from "./commands/storage.js";
 import { topCommand } from "./commands/top.js";
 import { upCommand } from "./commands/up-command.js";
 import { urlsCommand } from "./commands/urls.js";
@@ -84,7 +85,7 @@ export function buildProgram(ctx: CliContext): Command {
     .addCommand(queuesCommand(ctx))
     .addCommand(schedulesCommand(ctx))
     .addCommand(eventsCommand(ctx));
-  program.commandsGroup("Services:").addCommand(authCommand(ctx));
+  program.commandsGroup("Services:").addCommand(authCommand(ctx)).addCommand(storageCommand(ctx));
   program
     .commandsGroup("Operations:")
     .addCommand(invocationsCommand(ctx))
