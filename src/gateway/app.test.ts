@@ -5,6 +5,7 @@ import { describe, test } from "node:test";
 import { HttpRequest } from "@smithy/protocol-http";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { CodeUrls } from "../control/code-urls.js";
+import { noSuchBucket } from "../services/storage/errors.js";
 import { NimbusError } from "../shared/errors.js";
 import { silentLogger } from "../shared/logger.js";
 import { Sha256 } from "../shared/sha256.js";
@@ -26,6 +27,10 @@ const deps = new Proxy(
     codeUrls,
     packages: { read: async (id: string) => (id === "pkg-1" ? ZIP : Promise.reject(new Error(id))) },
     metrics: { expose: async () => ({ contentType: "text/plain; version=0.0.4", body: "up 1\n" }) },
+    // S3 decides per request: an unsigned one is an anonymous caller, held to a bucket that is not there.
+    authMode: "verify",
+    storage: { bucket: async (name: string) => Promise.reject(noSuchBucket(name)) },
+    logger: silentLogger,
   },
   {
     get(target, key) {

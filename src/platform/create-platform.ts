@@ -118,7 +118,7 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
 
   const code = new CodeStore(join(dataDir, "packages"));
   await life.add({ name: "code store", start: () => code.open() });
-  const objects = await wireStorage(life, { repo: repos.storage, dataDir, clock, logger });
+  const objects = await wireStorage(life, { repos, dataDir, clock, logger, peers: () => peers });
   const logs = new LogService({
     store: repos.logs,
     clock,
@@ -431,6 +431,8 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     start: () => startSources(sources, context),
     stop: () => stopSources(sources, logger),
   });
+  const peers = { config, registry, queues, events, enqueue: context.enqueue };
+  await life.add(objects.objectEvents);
 
   const usage = new UsageQueries({
     logs,
@@ -453,6 +455,7 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     s3Secret: (id) => (id === credentials.accessKeyId ? credentials.secretAccessKey : undefined),
     authService,
     userClaims: (token) => authService.verifyAccessToken(token),
+    authMode: config.auth,
     records: queue,
     redrive: (id) => asyncInvoker.redrive(id),
     provisionedUptime: (name, from, to) => uptime.overlapping(name, from, to),

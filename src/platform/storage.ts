@@ -2,30 +2,60 @@
  * Object storage wired into the platform: its metadata in the platform's store, its bytes in
  * `<dataDir>/objects` (one file per blob), and at start a sweep of the blobs no record names
  * (left by a crash between a blob's write and its record's, or by a delete whose blobs could
- * not be removed), older than an hour so that nothing being written is taken.
+ * not be removed), older than an hour so that nothing being written is taken. Object events
+ * reach functions (asynchronous invocations), queues and the bus through the platform's
+ * subsystems, which are built after storage: `peers` is read once the platform runs.
  */
 import { join } from "node:path";
+import type { AcceptInput } from "../control/async/accept.js";
+import type { Registry } from "../control/registry/registry.js";
+import { parseFunctionArn } from "../protocol/function.js";
+import type { EventBus } from "../services/events/events.js";
+import type { QueuesService } from "../services/queues/queues.js";
 import { FsBlobStore } from "../services/storage/blobs-fs.js";
+import { EVENT_SOURCE, ObjectEventDelivery } from "../services/storage/event-delivery.js";
 import { Multipart } from "../services/storage/multipart.js";
+import { type NotificationLinks, ObjectNotifications } from "../services/storage/notifications.js";
 import type { StorageRepo } from "../services/storage/repo.js";
 import { StorageService } from "../services/storage/storage.js";
 import type { Clock } from "../shared/clock.js";
+import type { Config } from "../shared/config.js";
 import type { Logger } from "../shared/logger.js";
-import type { Lifecycle } from "./lifecycle.js";
+import type { Component, Lifecycle } from "./lifecycle.js";
+import { targetExists } from "./schedules.js";
 
 /** A blob younger than this is never swept: its record may be being written. */
 export const ORPHAN_BLOB_GRACE_MS = 60 * 60 * 1000;
 
+/** What object events reach, from the composition root. */
+export interface StoragePeers {
+  readonly config: Pick<Config, "region" | "accountId">;
+  readonly registry: Pick<Registry, "get">;
+  readonly queues: Pick<QueuesService, "describe" | "sendByArn">;
+  readonly events: Pick<EventBus, "publish">;
+  /** The accept path of asynchronous invocations. */
+  readonly enqueue: (input: AcceptInput) => Promise<string>;
+}
+
 export interface WiredStorage {
   readonly storage: StorageService;
   readonly multipart: Multipart;
+  /** The deliverer of object events: a component to start once its peers are. */
+  readonly objectEvents: Component;
 }
 
 /** Opens the blob store (a lifecycle component), sweeps its orphans, and builds the service over it. */
 export async function wireStorage(
   life: Lifecycle,
-  d: { repo: StorageRepo; dataDir: string; clock: Clock; logger: Logger },
+  o: {
+    repos: { readonly storage: StorageRepo };
+    dataDir: string;
+    clock: Clock;
+    logger: Logger;
+    peers: () => StoragePeers;
+  },
 ): Promise<WiredStorage> {
+  const d = { ...o, repo: o.repos.storage };
   let blobs: FsBlobStore | undefined;
   await life.add({
     name: "object storage",
@@ -35,11 +65,51 @@ export async function wireStorage(
       if (swept > 0) d.logger.info(`object storage: removed ${swept} blobs no object or part names`);
     },
   });
-  const storage = new StorageService({
+  let links: NotificationLinks | undefined;
+  const linksNow = () => {
+    links ??= notificationLinks(d.peers());
+    return links;
+  };
+  const log = (message: string, fields: Record<string, unknown>) => d.logger.warn(message, fields);
+  const notifications = new ObjectNotifications({
     repo: d.repo,
-    blobs: blobs!,
     clock: d.clock,
-    log: (message, fields) => d.logger.warn(message, fields),
+    links: linksNow,
+    log,
+    written: () => objectEvents.changed(),
   });
-  return { storage, multipart: new Multipart(storage) };
+  const objectEvents = new ObjectEventDelivery({
+    repo: d.repo,
+    clock: d.clock,
+    logger: d.logger,
+    links: linksNow,
+    configuration: (bucket) => notifications.current(bucket),
+  });
+  const storage = new StorageService({ repo: d.repo, blobs: blobs!, clock: d.clock, log, notifications });
+  return { storage, multipart: new Multipart(storage), objectEvents };
+}
+
+function notificationLinks(p: StoragePeers): NotificationLinks {
+  return {
+    account: { region: p.config.region, accountId: p.config.accountId },
+    // S3 sends to standard queues only.
+    exists: async (arn) =>
+      arn.startsWith("arn:aws:sqs:")
+        ? (await p.queues.describe(arn))?.fifo === false
+        : targetExists(p.registry, p.queues, arn),
+    invokeAsync: async (arn, payload, idempotencyKey) => {
+      const ref = parseFunctionArn(arn);
+      if (!ref) throw new Error(`${arn} is not a function ARN`);
+      await p.enqueue({
+        functionName: ref.name,
+        qualifier: ref.qualifier,
+        payload: Buffer.from(payload),
+        idempotencyKey,
+      });
+    },
+    sendToQueue: async (arn, body) => {
+      await p.queues.sendByArn(arn, body);
+    },
+    publish: (detailType, detail, resources) => p.events.publish(EVENT_SOURCE, detailType, detail, resources),
+  };
 }

@@ -19,6 +19,7 @@ import type {
   StoredChecksum,
 } from "./model.js";
 import { requireKey } from "./names.js";
+import type { RequestOrigin } from "./notifications.js";
 import { type BodyChecks, MAX_PUT_BYTES, newVersionId, type StorageService } from "./storage.js";
 
 export const MIN_PART_BYTES = 5 * 1024 * 1024;
@@ -132,6 +133,7 @@ export class Multipart {
     key: string,
     uploadId: string,
     parts: readonly CompletedPart[],
+    origin?: RequestOrigin,
   ): Promise<{ etag: string; versionId: string | undefined; checksum: StoredChecksum | undefined }> {
     const upload = await this.upload(bucket, key, uploadId);
     const b = await this.#s.bucket(bucket);
@@ -202,9 +204,10 @@ export class Multipart {
       tags: upload.tags,
       createdAt: this.#s.deps.clock.now(),
     };
+    const event = this.#s.eventFor(b, "ObjectCreated:CompleteMultipartUpload", version, origin);
     let gone = false;
     await this.#s.store(async () => {
-      const outcome = await this.#s.deps.repo.completeUpload(uploadId, version);
+      const outcome = await this.#s.deps.repo.completeUpload(uploadId, version, event);
       if (outcome === "no-upload") {
         gone = true;
         return { blobIds: [blobId] };
@@ -212,6 +215,7 @@ export class Multipart {
       return outcome;
     }, [blobId]);
     if (gone) throw noSuchUpload(uploadId);
+    this.#s.deps.notifications?.committed(event);
     return { etag, versionId: b.versioning === "Unversioned" ? undefined : version.versionId, checksum };
   }
 

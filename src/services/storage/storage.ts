@@ -4,7 +4,8 @@
  * declared (Content-MD5, an x-amz-checksum-* header or trailer, the signed payload hash), and
  * only then commits the blob and writes its record: a refused or interrupted upload leaves
  * nothing visible. Blobs a write released are deleted after it committed. The S3 surface speaks
- * the wire; multipart uploads are in `multipart.ts`.
+ * the wire; multipart uploads are in `multipart.ts`; the object event a write reports goes in
+ * with it (`notifications.ts`) and is delivered by `event-delivery.ts`.
  */
 import { createHash, randomBytes } from "node:crypto";
 import type { Clock } from "../../shared/clock.js";
@@ -21,6 +22,7 @@ import type {
   Versioning,
 } from "./model.js";
 import { requireBucketName, requireKey } from "./names.js";
+import type { ObjectEventName, ObjectNotifications, RequestOrigin } from "./notifications.js";
 import type { Released, StorageRepo } from "./repo.js";
 
 /** S3's largest single PUT. */
@@ -31,6 +33,8 @@ export interface StorageDeps {
   readonly blobs: BlobStore;
   readonly clock: Clock;
   readonly log: (message: string, fields: Record<string, unknown>) => void;
+  /** Object events: without it, changes write none. */
+  readonly notifications?: ObjectNotifications | undefined;
 }
 
 /** What a client declared about a body, checked once it has been read. */
@@ -53,6 +57,8 @@ export interface PutInput {
   readonly userMetadata: Readonly<Record<string, string>>;
   readonly tags: Readonly<Record<string, string>>;
   readonly checks: BodyChecks;
+  /** The request, for the object event it reports. */
+  readonly origin?: RequestOrigin | undefined;
 }
 
 export interface PutResult {
@@ -132,7 +138,13 @@ export class StorageService {
 
   // Objects.
 
-  async putObject(bucket: string, key: string, input: PutInput): Promise<PutResult> {
+  /** `eventName`: the object event it reports (a copy's is `ObjectCreated:Copy`). */
+  async putObject(
+    bucket: string,
+    key: string,
+    input: PutInput,
+    eventName: ObjectEventName = "ObjectCreated:Put",
+  ): Promise<PutResult> {
     requireKey(key);
     const b = await this.bucket(bucket);
     const pending = await this.writeBody(input.body, input.size, input.checks);
@@ -157,7 +169,9 @@ export class StorageService {
       tags: input.tags,
       createdAt: this.#d.clock.now(),
     };
-    await this.#store(() => this.#d.repo.putVersion(version), [blobId]);
+    const event = this.eventFor(b, eventName, version, input.origin);
+    await this.#store(() => this.#d.repo.putVersion(version, event), [blobId]);
+    this.#d.notifications?.committed(event);
     return {
       etag: version.etag,
       versionId: b.versioning === "Unversioned" ? undefined : version.versionId,
@@ -244,17 +258,17 @@ export class StorageService {
     bucket: string,
     key: string,
     versionId: string | undefined,
+    origin?: RequestOrigin,
   ): Promise<{ versionId: string | undefined; deleteMarker: boolean }> {
     const b = await this.bucket(bucket);
-    if (versionId !== undefined) {
-      const { removed, blobIds } = await this.#d.repo.deleteVersion(bucket, key, versionId);
+    if (versionId !== undefined || b.versioning === "Unversioned") {
+      const removal = { key, size: 0, etag: "", versionId };
+      const event = this.eventFor(b, "ObjectRemoved:Delete", removal, origin);
+      const { removed, blobIds } = await this.#d.repo.deleteVersion(bucket, key, versionId ?? "null", event);
+      // The repository writes the event only if a version was removed.
+      this.#d.notifications?.committed(removed && event);
       await this.#release({ blobIds });
       return { versionId, deleteMarker: removed?.isDeleteMarker ?? false };
-    }
-    if (b.versioning === "Unversioned") {
-      const { blobIds } = await this.#d.repo.deleteVersion(bucket, key, "null");
-      await this.#release({ blobIds });
-      return { versionId: undefined, deleteMarker: false };
     }
     const marker: ObjectVersionRecord = {
       bucket,
@@ -271,7 +285,9 @@ export class StorageService {
       tags: {},
       createdAt: this.#d.clock.now(),
     };
-    await this.#store(() => this.#d.repo.putVersion(marker), []);
+    const event = this.eventFor(b, "ObjectRemoved:DeleteMarkerCreated", marker, origin);
+    await this.#store(() => this.#d.repo.putVersion(marker, event), []);
+    this.#d.notifications?.committed(event);
     return { versionId: marker.versionId, deleteMarker: true };
   }
 
@@ -283,6 +299,7 @@ export class StorageService {
       key: string;
       replace: { headers: ContentHeaders; userMetadata: Readonly<Record<string, string>> } | undefined;
     },
+    origin?: RequestOrigin,
   ): Promise<PutResult & { lastModified: number; sourceVersionId: string | undefined }> {
     requireKey(dst.key);
     const read = await this.read(src.bucket, src.key, {
@@ -308,14 +325,20 @@ export class StorageService {
         "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
       );
     const algorithm = source.checksum?.type === "FULL_OBJECT" ? source.checksum.algorithm : undefined;
-    const result = await this.putObject(dst.bucket, dst.key, {
-      body: this.stream(source, undefined),
-      size: source.size,
-      headers: dst.replace?.headers ?? source.headers,
-      userMetadata: dst.replace?.userMetadata ?? source.userMetadata,
-      tags: source.tags,
-      checks: { checksumAlgorithm: algorithm },
-    });
+    const result = await this.putObject(
+      dst.bucket,
+      dst.key,
+      {
+        body: this.stream(source, undefined),
+        size: source.size,
+        headers: dst.replace?.headers ?? source.headers,
+        userMetadata: dst.replace?.userMetadata ?? source.userMetadata,
+        tags: source.tags,
+        checks: { checksumAlgorithm: algorithm },
+        origin,
+      },
+      "ObjectCreated:Copy",
+    );
     return {
       ...result,
       lastModified: this.#d.clock.now(),
@@ -337,6 +360,20 @@ export class StorageService {
     const read = await this.read(bucket, key, { versionId, conditions: {} });
     if (!(await this.#d.repo.putTags(bucket, key, read.version.versionId, tags))) throw noSuchKey(key);
     return read.version.versionId === "null" ? undefined : read.version.versionId;
+  }
+
+  /**
+   * The event row a change of a version writes with it, if the bucket's notifications want it;
+   * the version id is S3's answer (none in an unversioned bucket). Used by multipart completion.
+   */
+  eventFor(
+    b: BucketRecord,
+    eventName: ObjectEventName,
+    v: { key: string; size: number; etag: string; versionId: string | undefined },
+    origin: RequestOrigin | undefined,
+  ) {
+    const versionId = b.versioning === "Unversioned" ? undefined : v.versionId;
+    return this.#d.notifications?.eventFor(b, eventName, { ...v, versionId }, origin);
   }
 
   /** Runs a metadata write of blobs `written`: if it throws they are deleted; what it released is deleted after. */

@@ -2,10 +2,12 @@
 import { createHash } from "node:crypto";
 import type { Multipart } from "../../../services/storage/multipart.js";
 import type { StorageService } from "../../../services/storage/storage.js";
+import type { AccessDeps } from "./access.js";
 import type { S3Call } from "./request.js";
 import { el } from "./xml.js";
 
-export interface S3Deps {
+/** With what deciding a caller's access needs (`access.ts`): users' tokens, the auth mode, the log. */
+export interface S3Deps extends AccessDeps {
   readonly storage: StorageService;
   readonly multipart: Multipart;
   readonly arn: { readonly region: string; readonly accountId: string };

@@ -5,6 +5,7 @@ import type { ChecksumAlgorithm } from "../../../services/storage/model.js";
 import { MAX_PARTS } from "../../../services/storage/multipart.js";
 import { type Handler, isoDate, ownerXml, type S3Deps } from "./deps.js";
 import { contentHeadersOf, taggingHeaderOf, userMetadataOf } from "./headers.js";
+import { eventOrigin } from "./notification-routes.js";
 import { intParam, objectUrl, type S3Call } from "./request.js";
 import { checksumDeclared, readSmallBody, uploadBody } from "./upload.js";
 import { el, listOf, node, parseXml, textOf, xmlDocument, xmlResponse } from "./xml.js";
@@ -96,7 +97,7 @@ export const completeMultipartUpload: Handler = async (call, d) => {
   });
   if (parts.length > MAX_PARTS)
     throw malformedXml(`${parts.length} parts; an upload has at most ${MAX_PARTS}`);
-  const r = await d.multipart.complete(bucket, key, uploadIdOf(call), parts);
+  const r = await d.multipart.complete(bucket, key, uploadIdOf(call), parts, eventOrigin(call));
   const checksum =
     r.checksum === undefined
       ? ""

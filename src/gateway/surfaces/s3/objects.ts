@@ -5,6 +5,7 @@ import { invalidArgument, malformedXml, S3Error } from "../../../services/storag
 import type { StoredChecksum } from "../../../services/storage/model.js";
 import { type Handler, isoDate } from "./deps.js";
 import { conditionsOf, contentHeadersOf, objectHeaders, taggingHeaderOf, userMetadataOf } from "./headers.js";
+import { eventOrigin } from "./notification-routes.js";
 import type { S3Call } from "./request.js";
 import { readSmallBody, uploadBody } from "./upload.js";
 import { el, listOf, node, parseXml, textOf, xmlDocument, xmlResponse } from "./xml.js";
@@ -45,6 +46,7 @@ export const putObject: Handler = async (call, d) => {
     userMetadata: userMetadataOf(call.headers),
     tags: taggingHeaderOf(call.headers),
     checks: up.checks,
+    origin: eventOrigin(call),
   });
   const headers: Record<string, string> = { etag: result.etag, ...checksumEcho(result.checksum) };
   if (result.versionId !== undefined) headers["x-amz-version-id"] = result.versionId;
@@ -107,7 +109,7 @@ function checkPartNumber(call: S3Call, partsCount: number): void {
 
 export const deleteObject: Handler = async (call, d) => {
   const { bucket, key } = target(call);
-  const out = await d.storage.deleteObject(bucket, key, versionIdOf(call));
+  const out = await d.storage.deleteObject(bucket, key, versionIdOf(call), eventOrigin(call));
   const headers: Record<string, string> = {};
   if (out.deleteMarker) headers["x-amz-delete-marker"] = "true";
   if (out.versionId !== undefined) headers["x-amz-version-id"] = out.versionId;
@@ -129,7 +131,7 @@ export const deleteObjects: Handler = async (call, d) => {
     if (key === undefined) throw malformedXml("an <Object> has no <Key>");
     const versionId = textOf(o.VersionId, true) || undefined;
     try {
-      const r = await d.storage.deleteObject(bucket, key, versionId);
+      const r = await d.storage.deleteObject(bucket, key, versionId, eventOrigin(call));
       if (quiet) continue;
       out += node(
         "Deleted",
@@ -202,6 +204,7 @@ export const copyObject: Handler = async (call, d) => {
           ? { headers: contentHeadersOf(call.headers), userMetadata: userMetadataOf(call.headers) }
           : undefined,
     },
+    eventOrigin(call),
   );
   const headers: Record<string, string> = {};
   if (result.versionId !== undefined) headers["x-amz-version-id"] = result.versionId;

@@ -59,6 +59,13 @@ export type Operation =
   | "GetBucketLocation"
   | "GetBucketVersioning"
   | "PutBucketVersioning"
+  | "GetBucketPolicy"
+  | "PutBucketPolicy"
+  | "DeleteBucketPolicy"
+  | "PutBucketAcl"
+  | "GetBucketPolicyStatus"
+  | "GetBucketNotificationConfiguration"
+  | "PutBucketNotificationConfiguration"
   | "ListObjects"
   | "ListObjectsV2"
   | "ListObjectVersions"
@@ -89,6 +96,15 @@ export function resolveOperation(call: S3Call): Resolved {
     return method === "GET" ? { op: "ListBuckets" } : { unsupported: `${verb} on the service` };
 
   if (call.key === undefined) {
+    if (has("notification") && method === "PUT") return { op: "PutBucketNotificationConfiguration" };
+    if (has("notification") && (method === "GET" || method === "HEAD"))
+      return { op: "GetBucketNotificationConfiguration" };
+    // Access (policy-routes.ts): a bucket's policy, its canned public-read ACL, whether it is public.
+    const get = method === "GET" || method === "HEAD";
+    if (has("policy") && (get || method === "PUT" || method === "DELETE"))
+      return { op: get ? "GetBucketPolicy" : method === "PUT" ? "PutBucketPolicy" : "DeleteBucketPolicy" };
+    if (has("acl") && method === "PUT") return { op: "PutBucketAcl" };
+    if (has("policyStatus") && get) return { op: "GetBucketPolicyStatus" };
     for (const [param, name] of Object.entries(BUCKET_SUBRESOURCES))
       if (has(param)) return { unsupported: `${verb === "Head" ? "Get" : verb}${name}` };
     switch (method) {

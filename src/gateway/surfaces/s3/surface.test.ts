@@ -3,7 +3,10 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { S3Error } from "../../../services/storage/errors.js";
 import { NimbusError } from "../../../shared/errors.js";
+import { silentLogger } from "../../../shared/logger.js";
+import type { Principal } from "../../auth/principal.js";
 import type { ReachMatch } from "../../surface.js";
+import { authorize, s3AuthPolicy } from "./access.js";
 import { s3ErrorAnswer, toS3Error } from "./errors.js";
 import { s3UrlEncode } from "./listing-routes.js";
 import { parseCopySource } from "./objects.js";
@@ -89,18 +92,101 @@ describe("which operation a request is", () => {
     assert.equal(op("DELETE", "http://h/s3/b/k?uploadId=u"), "AbortMultipartUpload");
     assert.equal(op("GET", "http://h/s3/b/k?uploadId=u"), "ListParts");
     assert.equal(op("PUT", "http://h/s3/b/k?tagging"), "PutObjectTagging");
+    assert.equal(op("PUT", "http://h/s3/b?policy"), "PutBucketPolicy");
+    assert.equal(op("GET", "http://h/s3/b?policy"), "GetBucketPolicy");
+    assert.equal(op("DELETE", "http://h/s3/b?policy"), "DeleteBucketPolicy");
+    assert.equal(op("PUT", "http://h/s3/b?acl", { "x-amz-acl": "public-read" }), "PutBucketAcl");
+    assert.equal(op("GET", "http://h/s3/b?policyStatus"), "GetBucketPolicyStatus");
   });
 
   test("an operation S3 has and Nimbus does not is named", () => {
     assert.equal(op("GET", "http://h/s3/b?cors"), "unsupported: GetBucketCors");
     assert.equal(op("PUT", "http://h/s3/b?lifecycle"), "unsupported: PutBucketLifecycleConfiguration");
-    assert.equal(op("DELETE", "http://h/s3/b?policy"), "unsupported: DeleteBucketPolicy");
+    assert.equal(op("DELETE", "http://h/s3/b?cors"), "unsupported: DeleteBucketCors");
+    assert.equal(op("GET", "http://h/s3/b?acl"), "unsupported: GetBucketAcl");
     assert.equal(op("GET", "http://h/s3/b/k?acl"), "unsupported: GetObjectAcl");
     assert.equal(op("POST", "http://h/s3/b/k?restore"), "unsupported: RestoreObject");
     assert.equal(
       op("PUT", "http://h/s3/b/k?partNumber=1&uploadId=u", { "x-amz-copy-source": "b/j" }),
       "unsupported: UploadPartCopy",
     );
+  });
+});
+
+describe("how a request proves who it is", () => {
+  const deps = { storage: { bucket: async () => Promise.reject(new Error("unused")) }, logger: silentLogger };
+  const kind = (url: string, headers: Record<string, string> = {}, authMode?: "off") =>
+    s3AuthPolicy(new Request(url, { headers }), { ...deps, ...(authMode ? { authMode } : {}) }).kind;
+
+  test("a bearer token is a user's; a signature, in headers or query, the platform key's; nothing, anonymous", () => {
+    assert.equal(kind("http://h/s3/b/k", { authorization: "Bearer eyJ.x.y" }), "jwt");
+    assert.equal(
+      kind("http://h/s3/b/k", {
+        authorization: "AWS4-HMAC-SHA256 Credential=AKID/20261206/us-east-1/s3/aws4_request",
+      }),
+      "platform-key",
+    );
+    assert.equal(kind("http://h/s3/b/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=x"), "platform-key");
+    // SigV2 goes to the platform key's check, which refuses it by name.
+    assert.equal(kind("http://h/s3/b/k", { authorization: "AWS AKID:sig" }), "platform-key");
+    assert.equal(kind("http://h/s3/b/k?AWSAccessKeyId=AKID&Expires=1&Signature=x"), "platform-key");
+    assert.equal(kind("http://h/s3/b/k?prefix=Signature"), "anonymous");
+    assert.equal(kind("http://h/s3/b/a&Signature=x"), "anonymous");
+    assert.equal(kind("http://h/s3/b/k"), "anonymous");
+  });
+
+  test("with auth off, every request is the operator's", () => {
+    assert.equal(kind("http://h/s3/b/k", {}, "off"), "platform-key");
+    assert.equal(kind("http://h/s3/b/k", { authorization: "Bearer t" }, "off"), "platform-key");
+  });
+
+  test("a denial is S3's plain AccessDenied; its reason goes to the log with the request id", async () => {
+    const warned: (Record<string, unknown> | undefined)[] = [];
+    const logger = {
+      ...silentLogger,
+      warn: (_: string, fields?: Record<string, unknown>) => void warned.push(fields),
+    };
+    const policy = {
+      Version: "2012-10-17",
+      Statement: {
+        Effect: "Allow",
+        Principal: "*",
+        Action: "s3:*",
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: a policy variable, as policies write it
+        Resource: "arn:aws:s3:::b/users/${auth.sub}/*",
+      },
+    };
+    const bucket = {
+      name: "b",
+      createdAt: 0,
+      versioning: "Unversioned",
+      publicRead: false,
+      settings: { policy: JSON.stringify(policy) },
+    } as const;
+    const user = { kind: "user", userId: "u-1", claims: { sub: "u-1" } } as const;
+    const put = (key: string, p: Principal = user) =>
+      parseCall(new Request(`http://h/s3/b/${key}`, { method: "PUT" }), PATH, {
+        incoming: undefined,
+        requestId: "req-1",
+        principal: p,
+      });
+    const d = { storage: { bucket: async () => bucket }, logger };
+    await authorize(put("users/u-1/a.png"), "PutObject", d);
+    const err = await authorize(put("users/u-2/a.png"), "PutObject", d).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof S3Error);
+    assert.deepEqual([err.code, err.status, err.message], ["AccessDenied", 403, "Access Denied"]);
+    assert.equal(warned[0]?.requestId, "req-1");
+    assert.match(
+      String(warned[0]?.reason),
+      /for user u-1 \(Statement\[0\] allows only arn:aws:s3:::b\/users\/u-1\/\*\)$/,
+    );
+    // The operator is not evaluated: no bucket is read.
+    const operator = { kind: "platform", accessKeyId: "AKID", via: "sigv4" } as const;
+    const unread = { storage: { bucket: () => Promise.reject(new Error("read")) }, logger };
+    await authorize(put("users/u-2/a.png", operator), "PutObject", unread);
   });
 });
 

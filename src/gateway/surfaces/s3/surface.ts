@@ -1,8 +1,9 @@
 /**
  * S3 as a surface, for `@aws-sdk/client-s3` and other S3 clients, over the storage service.
  * Reached path style at `/s3/{bucket}/{key}` (clients set `endpoint: <platform>/s3` and
- * `forcePathStyle: true`) or virtual-host style at `{bucket}.s3.localhost`. Requests are signed
- * with the platform's key for the service "s3" (headers or a presigned URL); bodies stream to
+ * `forcePathStyle: true`) or virtual-host style at `{bucket}.s3.localhost`. Requests signed with
+ * the platform's key for the service "s3" (headers or a presigned URL) are the operator's; a
+ * user's bearer token, or none, is held to the bucket's policy (`access.ts`). Bodies stream to
  * the blob store, never held whole. Each request is one operation, decided as S3 decides it
  * (`operations.ts`); an operation S3 has and Nimbus does not answers 501 NotImplemented naming
  * it. Errors, the gateway's own included, are S3's XML.
@@ -12,6 +13,7 @@ import { Hono } from "hono";
 import { S3Error } from "../../../services/storage/errors.js";
 import { newRequestId } from "../../../shared/ids.js";
 import { principalOf, type Surface, type SurfaceEnv } from "../../surface.js";
+import { authorize, s3AuthPolicy } from "./access.js";
 import {
   createBucket,
   deleteBucket,
@@ -33,14 +35,17 @@ import {
   listParts,
   uploadPart,
 } from "./multipart-routes.js";
+import { getBucketNotification, putBucketNotification } from "./notification-routes.js";
 import { copyObject, deleteObject, deleteObjects, getObject, putObject } from "./objects.js";
 import { type Operation, resolveOperation } from "./operations.js";
+import { ACCESS_HANDLERS } from "./policy-routes.js";
 import { parseCall, S3_HOST_PATTERN, S3_PATH_PREFIX } from "./request.js";
 import { deleteObjectTagging, getObjectTagging, putObjectTagging } from "./tagging.js";
 
 export type { S3Deps } from "./deps.js";
 
 const HANDLERS: Readonly<Record<Operation, Handler>> = {
+  ...ACCESS_HANDLERS,
   ListBuckets: listBuckets,
   CreateBucket: createBucket,
   HeadBucket: headBucket,
@@ -48,6 +53,8 @@ const HANDLERS: Readonly<Record<Operation, Handler>> = {
   GetBucketLocation: getBucketLocation,
   GetBucketVersioning: getBucketVersioning,
   PutBucketVersioning: putBucketVersioning,
+  GetBucketNotificationConfiguration: getBucketNotification,
+  PutBucketNotificationConfiguration: putBucketNotification,
   ListObjects: listObjects,
   ListObjectsV2: listObjectsV2,
   ListObjectVersions: listObjectVersions,
@@ -83,6 +90,7 @@ export function s3Surface(d: S3Deps): Surface {
         throw new S3Error("NotImplemented", 501, `Nimbus does not implement ${resolved.unsupported}.`, {
           Operation: resolved.unsupported,
         });
+      await authorize(call, resolved.op, d);
       const res = await HANDLERS[resolved.op](call, d);
       res.headers.set("x-amz-request-id", requestId);
       res.headers.set("x-amz-id-2", requestId);
@@ -103,7 +111,7 @@ export function s3Surface(d: S3Deps): Surface {
   return {
     name: "s3",
     reach: { hosts: [S3_HOST_PATTERN], pathPrefix: S3_PATH_PREFIX },
-    auth: { kind: "platform-key", service: "s3" },
+    auth: (request) => s3AuthPolicy(request, d),
     body: { mode: "stream" },
     renderError: s3ErrorResponse,
     app,
