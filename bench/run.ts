@@ -35,6 +35,7 @@ import { compareSandboxes, GVISOR_FIGURES, SANDBOX_FIGURES, type SandboxFigure }
 import { scheduleStart } from "./schedules.js";
 import { snapshotColdStart } from "./snapshot.js";
 import { sqsKills } from "./sqs-kill.js";
+import { storageBulk, storageList, storageSmall } from "./storage.js";
 import { compareStores, STORE_FIGURES, STORES, type StoreFigure } from "./stores.js";
 import { throughput } from "./throughput.js";
 import { warmLatency } from "./warm-latency.js";
@@ -49,6 +50,9 @@ const AB_DEFAULT_FIGURES =
 
 /** Issue 15's figures, the auth service (`--only auth`). */
 const AUTH_FIGURES: readonly Figure[] = ["authjwt", "authrefresh", "authsignin"];
+
+/** Object storage's figures (`--only storage`). */
+const STORAGE_FIGURES: readonly Figure[] = ["storagebulk", "storagesmall", "storagelist"];
 
 /** Issue 14's figures, the event sources (`--only events`). */
 const EVENT_FIGURES: readonly Figure[] = [
@@ -65,9 +69,11 @@ const USAGE = `usage: npm run bench -- [options]
   --runs N            runs per figure (default 5)
   --only LIST         figures to run, comma-separated: latency,throughput,cold,memory,pool,provisioned,
                       snapshot,start,accept,kill,keepalive,metering,http,sqs,queuestart,busstart,
-                      schedulestart,rules,sqskill,authjwt,authrefresh,authsignin
+                      schedulestart,rules,sqskill,authjwt,authrefresh,authsignin,storagebulk,
+                      storagesmall,storagelist
                       (default all; "sandbox" stands for ${SANDBOX_FIGURES.join(",")},
-                      "events" for ${EVENT_FIGURES.join(",")}, "auth" for ${AUTH_FIGURES.join(",")})
+                      "events" for ${EVENT_FIGURES.join(",")}, "auth" for ${AUTH_FIGURES.join(",")},
+                      "storage" for ${STORAGE_FIGURES.join(",")})
   --sandboxes LIST    drivers to run ${SANDBOX_FIGURES.join(",")} on, comma-separated: process,jail,gvisor
                       (gvisor runs ${GVISOR_FIGURES.join(",")} only)
                       (default both: the jail's figures beside the process driver's); the other
@@ -119,6 +125,9 @@ const FIGURES = [
   "authjwt",
   "authrefresh",
   "authsignin",
+  "storagebulk",
+  "storagesmall",
+  "storagelist",
 ] as const;
 type Figure = (typeof FIGURES)[number];
 
@@ -160,12 +169,20 @@ function options() {
     .split(",")
     .map((s) => s.trim())
     .flatMap((s): readonly string[] =>
-      s === "sandbox" ? SANDBOX_FIGURES : s === "events" ? EVENT_FIGURES : s === "auth" ? AUTH_FIGURES : [s],
+      s === "sandbox"
+        ? SANDBOX_FIGURES
+        : s === "events"
+          ? EVENT_FIGURES
+          : s === "auth"
+            ? AUTH_FIGURES
+            : s === "storage"
+              ? STORAGE_FIGURES
+              : [s],
     );
   for (const f of only)
     if (!(FIGURES as readonly string[]).includes(f))
       problems.push(
-        `--only: unknown figure "${f}", expected some of ${FIGURES.join(", ")}, sandbox, events or auth`,
+        `--only: unknown figure "${f}", expected some of ${FIGURES.join(", ")}, sandbox, events, auth or storage`,
       );
   const sandboxes = [...new Set(values.sandboxes.split(",").map((s) => s.trim()))];
   for (const s of sandboxes)
@@ -427,6 +444,18 @@ async function main(): Promise<void> {
           }),
       ],
       ["authsignin", (ctx) => authSignIn(ctx, { requests: o.requests, signInsPerSecond: 50, users: 10 })],
+      // Object storage: bytes on the shared platform, the listing on a platform of its own.
+      ["storagebulk", (ctx) => storageBulk(ctx)],
+      [
+        "storagesmall",
+        (ctx) =>
+          storageSmall(ctx, {
+            clients: 32,
+            warmupMs: Math.min(500, o.durationMs / 2),
+            durationMs: o.durationMs,
+          }),
+      ],
+      ["storagelist", (ctx) => storageList(ctx, { keys: 1_000_000 })],
     ];
     for (const [figure, measure] of steps) {
       if (!o.only.has(figure)) continue;

@@ -16,9 +16,9 @@ import {
   DeleteObjectCommand,
   DeleteObjectsCommand,
   DeleteObjectTaggingCommand,
-  GetBucketCorsCommand,
   GetBucketLocationCommand,
   GetBucketVersioningCommand,
+  GetBucketWebsiteCommand,
   GetObjectCommand,
   GetObjectTaggingCommand,
   HeadBucketCommand,
@@ -101,11 +101,11 @@ describe("buckets", () => {
   });
 
   test("an operation Nimbus does not implement answers 501 naming it", async () => {
-    await bucket("no-cors");
-    const failed = await s3Failure(s3.send(new GetBucketCorsCommand({ Bucket: "no-cors" })));
+    await bucket("no-website");
+    const failed = await s3Failure(s3.send(new GetBucketWebsiteCommand({ Bucket: "no-website" })));
     assert.equal(failed.name, "NotImplemented");
     assert.equal(failed.status, 501);
-    assert.match(failed.message, /GetBucketCors/);
+    assert.match(failed.message, /GetBucketWebsite/);
   });
 });
 

@@ -1,6 +1,6 @@
 /**
- * Child-process entry: runs the real platform (port 0, temporary data directory, silent
- * logger) so that the bench's load generator never shares its event loop. Talks to the bench
+ * Child-process entry: runs the real platform (port 0, temporary data directory unless the
+ * settings name one, silent logger) so that the bench's load generator never shares its event loop. Talks to the bench
  * over the IPC channel: one "ready" message, then answers "pids" and "close".
  */
 import { chmodSync, mkdtempSync } from "node:fs";
@@ -14,10 +14,13 @@ import type { HostReply, HostRequest } from "./platform.js";
 
 const send = (m: HostReply) => process.send!(m);
 
-const dataDir = mkdtempSync(join(tmpdir(), "nimbus-bench-"));
+const settings = JSON.parse(process.argv[2] ?? "{}") as Record<string, unknown>;
+// A figure may hand over a data directory it filled (the storage listing's million keys): the
+// platform owns it from then on, and removes it at close as it would its own.
+const dataDir =
+  typeof settings.dataDir === "string" ? settings.dataDir : mkdtempSync(join(tmpdir(), "nimbus-bench-"));
 // Sandboxes run as their own uids when the platform runs as root: they must traverse this.
 chmodSync(dataDir, 0o711);
-const settings = JSON.parse(process.argv[2] ?? "{}") as Record<string, unknown>;
 const platform = await createPlatform(loadConfig({}, {}, { ...settings, port: 0, dataDir }), {
   logger: silentLogger,
 });

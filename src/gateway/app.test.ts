@@ -165,6 +165,32 @@ describe("the platform's surfaces", () => {
     assert.equal(lambda.headers.get("content-type"), "application/json");
   });
 
+  test("tus takes /storage/v1/upload/resumable: OPTIONS needs no credentials, an unsigned creation is refused in JSON", async () => {
+    const options = await app.request("http://localhost/storage/v1/upload/resumable", { method: "OPTIONS" });
+    assert.equal(options.status, 204);
+    assert.equal(options.headers.get("tus-version"), "1.0.0");
+    const b64 = (s: string) => Buffer.from(s).toString("base64");
+    const res = await app.request("http://localhost/storage/v1/upload/resumable", {
+      method: "POST",
+      headers: {
+        "tus-resumable": "1.0.0",
+        "upload-length": "3",
+        "upload-metadata": `bucketName ${b64("photos")},objectName ${b64("a.txt")}`,
+        origin: "http://localhost:5173",
+      },
+    });
+    assert.equal(res.status, 403);
+    assert.equal(res.headers.get("tus-resumable"), "1.0.0");
+    assert.equal(res.headers.get("access-control-allow-origin"), "http://localhost:5173");
+    assert.equal(((await res.json()) as { error: { code: string } }).error.code, "AccessDenied");
+    // Credentials that do not verify are refused by the gateway, before any route.
+    const bearer = await app.request("http://localhost/storage/v1/upload/resumable/some-id", {
+      method: "HEAD",
+      headers: { "tus-resumable": "1.0.0", authorization: "Basic eDp5" },
+    });
+    assert.equal(bearer.status, 403);
+  });
+
   test("health answers anyone", async () => {
     const res = await app.request("http://localhost/nimbus/v1/health");
     assert.deepEqual([res.status, await res.json()], [200, { status: "ok" }]);

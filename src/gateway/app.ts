@@ -19,6 +19,7 @@ import { packagesSurface } from "./surfaces/packages/surface.js";
 import { type S3Deps, s3Surface } from "./surfaces/s3/surface.js";
 import { type SchedulerSurfaceDeps, schedulerSurface } from "./surfaces/scheduler/surface.js";
 import { type SqsDeps, sqsSurface } from "./surfaces/sqs/surface.js";
+import { type TusSurfaceDeps, tusSurface } from "./surfaces/tus/surface.js";
 
 export type GatewayDeps = LambdaApiDeps &
   NimbusApiDeps &
@@ -29,7 +30,8 @@ export type GatewayDeps = LambdaApiDeps &
   S3Deps &
   EventBridgeDeps &
   SchedulerSurfaceDeps &
-  AuthSurfaceDeps & {
+  AuthSurfaceDeps &
+  TusSurfaceDeps & {
     /** Checks each request's credentials against its surface's policy. */
     readonly auth: Authenticator;
     readonly logger: Logger;
@@ -53,6 +55,8 @@ export function platformSurfaces(d: Omit<GatewayDeps, "auth">): Surface[] {
     apiGatewayV2Surface(d),
     // Path style at `/s3/{bucket}/{key}`, virtual-host style at `{bucket}.s3.localhost`.
     s3Surface(d),
+    // tus resumable uploads at `/storage/v1/upload/resumable`, into the same buckets.
+    tusSurface(d),
     // Before the Lambda API: it shares `/` with it and takes only SQS's requests.
     sqsSurface(d),
     eventBridgeSurface(d),

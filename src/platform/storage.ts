@@ -18,7 +18,8 @@ import { Multipart } from "../services/storage/multipart.js";
 import { type NotificationLinks, ObjectNotifications } from "../services/storage/notifications.js";
 import type { StorageRepo } from "../services/storage/repo.js";
 import { StorageService } from "../services/storage/storage.js";
-import type { Clock } from "../shared/clock.js";
+import { TUS_SWEEP_EVERY_MS, TusUploads } from "../services/storage/tus.js";
+import type { Clock, TimerHandle } from "../shared/clock.js";
 import type { Config } from "../shared/config.js";
 import type { Logger } from "../shared/logger.js";
 import type { Component, Lifecycle } from "./lifecycle.js";
@@ -40,6 +41,8 @@ export interface StoragePeers {
 export interface WiredStorage {
   readonly storage: StorageService;
   readonly multipart: Multipart;
+  /** Resumable uploads (tus) over the multipart uploads; expired ones are swept every 10 minutes. */
+  readonly tus: TusUploads;
   /** The deliverer of object events: a component to start once its peers are. */
   readonly objectEvents: Component;
 }
@@ -86,7 +89,26 @@ export async function wireStorage(
     configuration: (bucket) => notifications.current(bucket),
   });
   const storage = new StorageService({ repo: d.repo, blobs: blobs!, clock: d.clock, log, notifications });
-  return { storage, multipart: new Multipart(storage), objectEvents };
+  const multipart = new Multipart(storage);
+  const tus = new TusUploads({ storage, multipart, clock: d.clock });
+  let sweep: TimerHandle | undefined;
+  await life.add({
+    name: "tus upload expiry",
+    start: () => {
+      sweep = d.clock.setInterval(
+        () =>
+          tus
+            .sweep()
+            .then((n) => n > 0 && d.logger.info(`object storage: removed ${n} expired tus uploads`))
+            .catch((err: unknown) =>
+              log("object storage: the sweep of expired tus uploads failed", { err: String(err) }),
+            ),
+        TUS_SWEEP_EVERY_MS,
+      );
+    },
+    stop: () => sweep?.cancel(),
+  });
+  return { storage, multipart, tus, objectEvents };
 }
 
 function notificationLinks(p: StoragePeers): NotificationLinks {

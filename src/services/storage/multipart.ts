@@ -20,6 +20,7 @@ import type {
 } from "./model.js";
 import { requireKey } from "./names.js";
 import type { RequestOrigin } from "./notifications.js";
+import { admitWrite, checkContentType, maxPartBytes, quotaOf } from "./quota.js";
 import { type BodyChecks, MAX_PUT_BYTES, newVersionId, type StorageService } from "./storage.js";
 
 export const MIN_PART_BYTES = 5 * 1024 * 1024;
@@ -30,6 +31,14 @@ export const MAX_OBJECT_BYTES = 5 * 1024 ** 4;
 export interface CompletedPart {
   readonly partNumber: number;
   readonly etag: string;
+}
+
+/** How a completion departs from S3's CompleteMultipartUpload (tus uploads, `tus.ts`). */
+export interface CompleteOptions {
+  /** Parts of any size: no EntityTooSmall (tus has no minimum). */
+  readonly anyPartSize?: boolean;
+  /** The object's user metadata, instead of the upload's (where tus keeps its own state). */
+  readonly userMetadata?: Readonly<Record<string, string>>;
 }
 
 export class Multipart {
@@ -56,7 +65,8 @@ export class Multipart {
         "x-amz-checksum-algorithm",
         "CRC64NVME",
       );
-    await this.#s.bucket(bucket);
+    const b = await this.#s.bucket(bucket);
+    checkContentType(b, quotaOf(b), o.headers.contentType);
     const uploadId = randomBytes(24).toString("base64url");
     await this.#s.deps.repo.createUpload({
       uploadId,
@@ -101,7 +111,7 @@ export class Multipart {
       body,
       size,
       { ...checks, checksumAlgorithm: algorithm },
-      MAX_PUT_BYTES,
+      maxPartBytes(await this.#s.bucket(bucket), MAX_PUT_BYTES),
     );
     const blobId = await pending.commit();
     const checksum: StoredChecksum | undefined =
@@ -134,6 +144,7 @@ export class Multipart {
     uploadId: string,
     parts: readonly CompletedPart[],
     origin?: RequestOrigin,
+    o: CompleteOptions = {},
   ): Promise<{ etag: string; versionId: string | undefined; checksum: StoredChecksum | undefined }> {
     const upload = await this.upload(bucket, key, uploadId);
     const b = await this.#s.bucket(bucket);
@@ -160,7 +171,7 @@ export class Multipart {
       chosen.push(part);
     }
     chosen.forEach((part, i) => {
-      if (i < chosen.length - 1 && part.size < MIN_PART_BYTES)
+      if (!o.anyPartSize && i < chosen.length - 1 && part.size < MIN_PART_BYTES)
         throw new S3Error(
           "EntityTooSmall",
           400,
@@ -173,7 +184,11 @@ export class Multipart {
         );
     });
     const total = chosen.reduce((n, p) => n + p.size, 0);
-    const pending = await this.#s.writeBody(concatenated(this.#s, chosen), total, {}, MAX_OBJECT_BYTES);
+    const w = { size: total, contentType: upload.headers.contentType };
+    const admitted = await admitWrite(this.#s.deps.repo, b, key, w, MAX_OBJECT_BYTES);
+    const pending = await admitted.body((max) =>
+      this.#s.writeBody(concatenated(this.#s, chosen), total, {}, max),
+    );
     const blobId = await pending.commit();
     const md5s = Buffer.concat(chosen.map((p) => Buffer.from(normalizeEtag(p.etag), "hex")));
     const etag = `"${createHash("md5").update(md5s).digest("hex")}-${chosen.length}"`;
@@ -198,7 +213,7 @@ export class Multipart {
       etag,
       blobId,
       headers: upload.headers,
-      userMetadata: upload.userMetadata,
+      userMetadata: o.userMetadata ?? upload.userMetadata,
       checksum,
       partsCount: chosen.length,
       tags: upload.tags,

@@ -23,6 +23,7 @@ import type {
 } from "./model.js";
 import { requireBucketName, requireKey } from "./names.js";
 import type { ObjectEventName, ObjectNotifications, RequestOrigin } from "./notifications.js";
+import { admitWrite } from "./quota.js";
 import type { Released, StorageRepo } from "./repo.js";
 
 /** S3's largest single PUT. */
@@ -147,7 +148,9 @@ export class StorageService {
   ): Promise<PutResult> {
     requireKey(key);
     const b = await this.bucket(bucket);
-    const pending = await this.writeBody(input.body, input.size, input.checks);
+    const w = { size: input.size, contentType: input.headers.contentType };
+    const admitted = await admitWrite(this.#d.repo, b, key, w, MAX_PUT_BYTES);
+    const pending = await admitted.body((max) => this.writeBody(input.body, input.size, input.checks, max));
     const blobId = await pending.commit();
     const algorithm = input.checks.checksumAlgorithm;
     const checksum: StoredChecksum | undefined =

@@ -1,8 +1,9 @@
 /**
  * Nimbus's own API (`/nimbus/…`): logs, invocation records and provisioned up-time, cost and
  * budgets, sandbox settings, a bus's events as they pass, why a bucket's policy denies a
- * request (`policy-explain.ts`). Signed with the platform's key as
- * the Lambda API is (the CLI signs for the service "lambda"); errors in Nimbus's JSON.
+ * request (`policy-explain.ts`), a bucket's quota (`storage-quota.ts`). Signed with the
+ * platform's key as the Lambda API is (the CLI signs for the service "lambda"); errors in
+ * Nimbus's JSON.
  */
 import type { Hono } from "hono";
 import { nimbusErrorResponse } from "../../errors.js";
@@ -14,6 +15,7 @@ import { eventsTailApi } from "./events-tail.js";
 import { POLICY_EXPLAIN_BODY_LIMIT, policyExplainApi } from "./policy-explain.js";
 import { nimbusApi } from "./routes.js";
 import { SANDBOX_BODY_LIMIT, sandboxApi } from "./sandbox.js";
+import { QUOTA_BODY_LIMIT, storageQuotaApi } from "./storage-quota.js";
 
 /** Its other routes take no body: a few bytes of JSON, if a client sends `{}`. */
 const MAX_OTHER_BODY_BYTES = 1024;
@@ -23,7 +25,8 @@ export type NimbusApiDeps = Parameters<typeof nimbusApi>[0] &
   Parameters<typeof sandboxApi>[0] &
   Parameters<typeof eventsTailApi>[0] &
   Parameters<typeof authApi>[0] &
-  Parameters<typeof policyExplainApi>[0];
+  Parameters<typeof policyExplainApi>[0] &
+  Parameters<typeof storageQuotaApi>[0];
 
 export function nimbusApiSurface(d: NimbusApiDeps): Surface {
   const app: Hono<SurfaceEnv> = nimbusApi(d);
@@ -32,6 +35,7 @@ export function nimbusApiSurface(d: NimbusApiDeps): Surface {
   app.route("/", eventsTailApi(d));
   app.route("/", authApi(d));
   app.route("/", policyExplainApi(d));
+  app.route("/", storageQuotaApi(d));
   return {
     name: "nimbus-api",
     reach: { pathPrefix: "/nimbus" },
@@ -39,7 +43,13 @@ export function nimbusApiSurface(d: NimbusApiDeps): Surface {
     body: {
       mode: "buffered",
       limit: bodyLimits(
-        [BUDGET_BODY_LIMIT, SANDBOX_BODY_LIMIT, AUTH_CLIENT_BODY_LIMIT, POLICY_EXPLAIN_BODY_LIMIT],
+        [
+          BUDGET_BODY_LIMIT,
+          SANDBOX_BODY_LIMIT,
+          AUTH_CLIENT_BODY_LIMIT,
+          POLICY_EXPLAIN_BODY_LIMIT,
+          QUOTA_BODY_LIMIT,
+        ],
         {
           bytes: MAX_OTHER_BODY_BYTES,
           tooLarge: `a request body on this route is at most ${MAX_OTHER_BODY_BYTES} bytes: it takes none`,

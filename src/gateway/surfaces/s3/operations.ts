@@ -10,7 +10,6 @@ const BUCKET_SUBRESOURCES: Readonly<Record<string, string>> = {
   accelerate: "BucketAccelerateConfiguration",
   acl: "BucketAcl",
   analytics: "BucketAnalyticsConfiguration",
-  cors: "BucketCors",
   encryption: "BucketEncryption",
   "intelligent-tiering": "BucketIntelligentTieringConfiguration",
   inventory: "BucketInventoryConfiguration",
@@ -64,6 +63,9 @@ export type Operation =
   | "DeleteBucketPolicy"
   | "PutBucketAcl"
   | "GetBucketPolicyStatus"
+  | "GetBucketCors"
+  | "PutBucketCors"
+  | "DeleteBucketCors"
   | "GetBucketNotificationConfiguration"
   | "PutBucketNotificationConfiguration"
   | "ListObjects"
@@ -105,6 +107,8 @@ export function resolveOperation(call: S3Call): Resolved {
       return { op: get ? "GetBucketPolicy" : method === "PUT" ? "PutBucketPolicy" : "DeleteBucketPolicy" };
     if (has("acl") && method === "PUT") return { op: "PutBucketAcl" };
     if (has("policyStatus") && get) return { op: "GetBucketPolicyStatus" };
+    if (has("cors") && (get || method === "PUT" || method === "DELETE"))
+      return { op: get ? "GetBucketCors" : method === "PUT" ? "PutBucketCors" : "DeleteBucketCors" };
     for (const [param, name] of Object.entries(BUCKET_SUBRESOURCES))
       if (has(param)) return { unsupported: `${verb === "Head" ? "Get" : verb}${name}` };
     switch (method) {

@@ -13,6 +13,11 @@ import type { ReachMatch } from "../../surface.js";
 export const S3_PATH_PREFIX = "/s3";
 /** Virtual-host style: `http://{bucket}.s3.localhost:port/{key}`. */
 export const S3_HOST_PATTERN = "{bucket}.s3.localhost";
+/**
+ * The service's own host, `http://s3.localhost:port/`: where virtual-host clients send
+ * ListBuckets (and path-style clients given that endpoint send `/{bucket}/{key}`).
+ */
+export const S3_SERVICE_HOST = "s3.localhost";
 
 export interface S3Call {
   /** GET, HEAD, PUT, POST, DELETE. */
@@ -47,10 +52,11 @@ export function parseCall(
   let path = q === -1 ? rest : rest.slice(0, q);
   const rawQuery = q === -1 ? "" : rest.slice(q + 1);
   let bucket: string | undefined;
-  if (reach.via === "host") {
+  const bucketInHost = reach.via === "host" && reach.params.bucket !== undefined;
+  if (bucketInHost) {
     bucket = reach.params.bucket;
   } else {
-    path = path.slice(S3_PATH_PREFIX.length);
+    if (reach.via === "path") path = path.slice(S3_PATH_PREFIX.length);
     const slash = path.indexOf("/", 1);
     const segment = slash === -1 ? path.slice(1) : path.slice(1, slash);
     bucket = segment === "" ? undefined : decode(segment, "bucket name");
@@ -66,7 +72,7 @@ export function parseCall(
     headers: raw.headers,
     raw,
     ...o,
-    style: reach.via,
+    style: bucketInHost ? "host" : "path",
   };
 }
 

@@ -97,12 +97,15 @@ describe("which operation a request is", () => {
     assert.equal(op("DELETE", "http://h/s3/b?policy"), "DeleteBucketPolicy");
     assert.equal(op("PUT", "http://h/s3/b?acl", { "x-amz-acl": "public-read" }), "PutBucketAcl");
     assert.equal(op("GET", "http://h/s3/b?policyStatus"), "GetBucketPolicyStatus");
+    assert.equal(op("PUT", "http://h/s3/b?cors"), "PutBucketCors");
+    assert.equal(op("GET", "http://h/s3/b?cors"), "GetBucketCors");
+    assert.equal(op("DELETE", "http://h/s3/b?cors"), "DeleteBucketCors");
   });
 
   test("an operation S3 has and Nimbus does not is named", () => {
-    assert.equal(op("GET", "http://h/s3/b?cors"), "unsupported: GetBucketCors");
+    assert.equal(op("GET", "http://h/s3/b?website"), "unsupported: GetBucketWebsite");
     assert.equal(op("PUT", "http://h/s3/b?lifecycle"), "unsupported: PutBucketLifecycleConfiguration");
-    assert.equal(op("DELETE", "http://h/s3/b?cors"), "unsupported: DeleteBucketCors");
+    assert.equal(op("DELETE", "http://h/s3/b?encryption"), "unsupported: DeleteBucketEncryption");
     assert.equal(op("GET", "http://h/s3/b?acl"), "unsupported: GetBucketAcl");
     assert.equal(op("GET", "http://h/s3/b/k?acl"), "unsupported: GetObjectAcl");
     assert.equal(op("POST", "http://h/s3/b/k?restore"), "unsupported: RestoreObject");

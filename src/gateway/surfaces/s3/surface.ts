@@ -24,6 +24,7 @@ import {
   putBucketVersioning,
 } from "./buckets.js";
 import { chunkedErrorToS3 } from "./chunked-body.js";
+import { CORS_HANDLERS, corsOnAnswers, PREFLIGHT_AUTH, preflightRoute } from "./cors-routes.js";
 import type { Handler, S3Deps } from "./deps.js";
 import { s3ErrorAnswer, s3ErrorResponse } from "./errors.js";
 import { listObjects, listObjectsV2, listObjectVersions } from "./listing-routes.js";
@@ -39,13 +40,14 @@ import { getBucketNotification, putBucketNotification } from "./notification-rou
 import { copyObject, deleteObject, deleteObjects, getObject, putObject } from "./objects.js";
 import { type Operation, resolveOperation } from "./operations.js";
 import { ACCESS_HANDLERS } from "./policy-routes.js";
-import { parseCall, S3_HOST_PATTERN, S3_PATH_PREFIX } from "./request.js";
+import { parseCall, S3_HOST_PATTERN, S3_PATH_PREFIX, S3_SERVICE_HOST } from "./request.js";
 import { deleteObjectTagging, getObjectTagging, putObjectTagging } from "./tagging.js";
 
 export type { S3Deps } from "./deps.js";
 
 const HANDLERS: Readonly<Record<Operation, Handler>> = {
   ...ACCESS_HANDLERS,
+  ...CORS_HANDLERS,
   ListBuckets: listBuckets,
   CreateBucket: createBucket,
   HeadBucket: headBucket,
@@ -77,6 +79,9 @@ const HANDLERS: Readonly<Record<Operation, Handler>> = {
 
 export function s3Surface(d: S3Deps): Surface {
   const app = new Hono<SurfaceEnv>();
+  // CORS (cors-routes.ts): a browser's preflight, and the bucket's CORS headers on every answer.
+  app.use("/*", corsOnAnswers(d));
+  app.options("/*", preflightRoute(d));
   // One route per method for every path: which operation a request is depends on its query and
   // headers as much as its path, and is decided by `resolveOperation`. (Hono serves HEAD with
   // the GET route, and drops the body of its answer.)
@@ -110,8 +115,8 @@ export function s3Surface(d: S3Deps): Surface {
   });
   return {
     name: "s3",
-    reach: { hosts: [S3_HOST_PATTERN], pathPrefix: S3_PATH_PREFIX },
-    auth: (request) => s3AuthPolicy(request, d),
+    reach: { hosts: [S3_HOST_PATTERN, S3_SERVICE_HOST], pathPrefix: S3_PATH_PREFIX },
+    auth: (request) => (request.method === "OPTIONS" ? PREFLIGHT_AUTH : s3AuthPolicy(request, d)),
     body: { mode: "stream" },
     renderError: s3ErrorResponse,
     app,
