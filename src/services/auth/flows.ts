@@ -4,7 +4,8 @@
  * (`GET /verify`, which redirects the browser back to the app with the session in the URL's
  * fragment, or with a code to exchange when the client started a PKCE flow).
  */
-import { createHash, timingSafeEqual } from "node:crypto";
+import { createHash } from "node:crypto";
+import { sameSecret } from "../../shared/secrets.js";
 import { createUser, limit, newUser, requireEmail, requireMetadata } from "./accounts.js";
 import { checkCaptcha } from "./captcha.js";
 import { safeRedirect } from "./config.js";
@@ -192,9 +193,7 @@ export async function exchangeCode(
 /** Whether `verifier` answers the stored challenge (RFC 7636), compared in constant time. */
 export function pkceMatches(method: "S256" | "plain", challenge: string, verifier: string): boolean {
   const computed = method === "S256" ? createHash("sha256").update(verifier).digest("base64url") : verifier;
-  const a = Buffer.from(computed);
-  const b = Buffer.from(challenge);
-  return a.length === b.length && timingSafeEqual(a, b);
+  return sameSecret(computed, challenge);
 }
 
 function splitChallenge(stored: string): ["S256" | "plain", string] {

@@ -7,6 +7,7 @@
 import type { Clock } from "../../shared/clock.js";
 import { newId } from "./context.js";
 import { AuthError } from "./errors.js";
+import { escapeHtml } from "./html.js";
 import type { MailRecord } from "./model.js";
 import type { AuthRepo } from "./repo.js";
 
@@ -84,12 +85,6 @@ export function createMailer(o: {
     },
   };
 }
-
-const escapeHtml = (s: string) =>
-  s.replace(
-    /[&<>"']/g,
-    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] ?? c,
-  );
 
 /** A mail with one link and, when given, a code to type instead. */
 export function linkMail(o: {

@@ -5,6 +5,7 @@
  * carrying the sealed request or consent (`oidc.ts`) and nothing else the user did not type.
  */
 import { createHash } from "node:crypto";
+import { escapeHtml } from "./html.js";
 
 const STYLE = `body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#f4f5f7;color:#1c1e21}
 main{max-width:24rem;margin:4rem auto;padding:2rem;background:#fff;border-radius:8px;box-shadow:0 1px 4px #0002}
@@ -31,11 +32,6 @@ const SCOPE_TEXT: Record<string, string> = {
   email: "See your email address",
   profile: "See your profile: name, picture, locale",
 };
-
-/** Text made safe for HTML content and quoted attribute values. */
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
-}
 
 export function signInPage(o: {
   appName: string;

@@ -7,11 +7,12 @@
  */
 import { createHash } from "node:crypto";
 import { decodeJwt } from "jose";
+import { sameSecret } from "../../shared/secrets.js";
 import { type Caller, sha256 } from "./context.js";
 import { AuthError } from "./errors.js";
 import { pkceMatches } from "./flows.js";
 import type { OAuthClientRecord, SessionRecord, UserRecord } from "./model.js";
-import { type Oidc, sameText, seal, unseal } from "./oidc.js";
+import { type Oidc, seal, unseal } from "./oidc.js";
 import { refreshSession, reissue, verifyAccess } from "./sessions.js";
 import type { SessionJson } from "./shapes.js";
 
@@ -151,7 +152,7 @@ async function authenticate(
   if (client === undefined) throw refuse("unknown client");
   if (client.secretHash === undefined) {
     if (secret !== undefined && secret !== "") throw refuse("a public client has no secret");
-  } else if (secret === undefined || !sameText(sha256(secret), client.secretHash)) {
+  } else if (secret === undefined || !sameSecret(sha256(secret), client.secretHash)) {
     throw refuse("wrong or missing client secret");
   }
   return client;

@@ -13,8 +13,9 @@
  * that no other client can spend it and a refresh keeps the scope. The token and userinfo
  * endpoints are in `oidc-token.ts`.
  */
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { createHmac } from "node:crypto";
 import { decodeJwt } from "jose";
+import { sameSecret } from "../../shared/secrets.js";
 import { limit, signInWithPassword } from "./accounts.js";
 import { type AuthContext, audit, type Caller, newId, newSecret, sha256 } from "./context.js";
 import { AuthError } from "./errors.js";
@@ -465,7 +466,7 @@ export function seal(o: Oidc, purpose: string, payload: object, ttlMs?: number):
 /** What `seal` sealed for `purpose`, if the token is intact and unexpired. */
 export function unseal<T>(o: Oidc, purpose: string, sealed: string): T | undefined {
   const dot = sealed.indexOf(".");
-  if (dot <= 0 || !sameText(sealed.slice(dot + 1), mac(o, sealed.slice(0, dot)))) return undefined;
+  if (dot <= 0 || !sameSecret(sealed.slice(dot + 1), mac(o, sealed.slice(0, dot)))) return undefined;
   const value = JSON.parse(Buffer.from(sealed.slice(0, dot), "base64url").toString("utf8")) as {
     purpose?: unknown;
     expiresAt?: unknown;
@@ -476,9 +477,3 @@ export function unseal<T>(o: Oidc, purpose: string, sealed: string): T | undefin
 }
 
 const mac = (o: Oidc, body: string) => createHmac("sha256", o.key).update(body).digest("base64url");
-
-export function sameText(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}

@@ -6,7 +6,7 @@
  * Secrets are stored as SHA-256 hashes; a link's token is 256 random bits, so its hash needs no
  * salt; a code is hashed with its address, and guarded by the attempt limit.
  */
-import { timingSafeEqual } from "node:crypto";
+import { sameSecret } from "../../shared/secrets.js";
 import { type AuthContext, audit, type Caller, newCode, newId, newSecret, sha256 } from "./context.js";
 import { AuthError, invalid } from "./errors.js";
 import { linkMail } from "./mail.js";
@@ -107,20 +107,13 @@ export async function consumeCode(
   const token = await ctx.repo.findOneTimeToken(email, purposes);
   if (token === undefined || token.expiresAt <= ctx.clock.now()) throw expired();
   if (token.attempts >= ctx.settings.otpMaxAttempts) throw expired();
-  if (!sameHash(codeHash(email, code.trim()), token.codeHash)) {
+  if (!sameSecret(codeHash(email, code.trim()), token.codeHash)) {
     const attempts = await ctx.repo.countOneTimeAttempt(token.id);
     await audit(ctx, "otp_failed", { userId: token.userId, detail: { attempts } });
     throw expired();
   }
   if (!(await ctx.repo.consumeOneTimeToken(token.id))) throw expired();
   return token;
-}
-
-/** Two hex digests compared in constant time. */
-function sameHash(a: string, b: string): boolean {
-  const x = Buffer.from(a, "hex");
-  const y = Buffer.from(b, "hex");
-  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 /** Consumes the token of a link (or a `token_hash` a client was given). */

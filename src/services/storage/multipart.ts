@@ -6,9 +6,9 @@
  * writes its version and removes the upload in one transaction: a crash before that leaves the
  * upload as it was, to complete again; after it, the object whole.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import type { Readable } from "node:stream";
-import { compositeChecksum } from "./checksums.js";
+import { compositeChecksum, etagOf, multipartEtag } from "./checksums.js";
 import { invalidArgument, malformedXml, noSuchUpload, S3Error } from "./errors.js";
 import type {
   ChecksumAlgorithm,
@@ -122,7 +122,7 @@ export class Multipart {
       uploadId,
       partNumber,
       size: pending.digests.size,
-      etag: `"${pending.digests.md5}"`,
+      etag: etagOf(pending.digests.md5),
       blobId,
       checksum,
       createdAt: this.#s.deps.clock.now(),
@@ -190,8 +190,7 @@ export class Multipart {
       this.#s.writeBody(concatenated(this.#s, chosen), total, {}, max),
     );
     const blobId = await pending.commit();
-    const md5s = Buffer.concat(chosen.map((p) => Buffer.from(normalizeEtag(p.etag), "hex")));
-    const etag = `"${createHash("md5").update(md5s).digest("hex")}-${chosen.length}"`;
+    const etag = multipartEtag(chosen.map((p) => p.etag));
     const algorithm = upload.checksumAlgorithm;
     const checksum: StoredChecksum | undefined =
       algorithm === undefined || chosen.some((p) => p.checksum === undefined)

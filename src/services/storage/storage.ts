@@ -7,9 +7,10 @@
  * the wire; multipart uploads are in `multipart.ts`; the object event a write reports goes in
  * with it (`notifications.ts`) and is delivered by `event-delivery.ts`.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import type { Clock } from "../../shared/clock.js";
 import { BlobSizeMismatch, type BlobStore, BlobTooLarge, type PendingBlob } from "./blobs.js";
+import { etagOf } from "./checksums.js";
 import { badDigest, entityTooLarge, noSuchBucket, noSuchKey, noSuchVersion, S3Error } from "./errors.js";
 import { type ByteRange, type Conditions, evaluateConditions, parseRange } from "./http-rules.js";
 import { type ListPage, type ListRequest, listPage } from "./listing.js";
@@ -163,7 +164,7 @@ export class StorageService {
       versionId: b.versioning === "Enabled" ? newVersionId() : "null",
       isDeleteMarker: false,
       size: pending.digests.size,
-      etag: `"${pending.digests.md5}"`,
+      etag: etagOf(pending.digests.md5),
       blobId,
       headers: input.headers,
       userMetadata: input.userMetadata,
@@ -173,7 +174,7 @@ export class StorageService {
       createdAt: this.#d.clock.now(),
     };
     const event = this.eventFor(b, eventName, version, input.origin);
-    await this.#store(() => this.#d.repo.putVersion(version, event), [blobId]);
+    await this.store(() => this.#d.repo.putVersion(version, event), [blobId]);
     this.#d.notifications?.committed(event);
     return {
       etag: version.etag,
@@ -289,7 +290,7 @@ export class StorageService {
       createdAt: this.#d.clock.now(),
     };
     const event = this.eventFor(b, "ObjectRemoved:DeleteMarkerCreated", marker, origin);
-    await this.#store(() => this.#d.repo.putVersion(marker, event), []);
+    await this.store(() => this.#d.repo.putVersion(marker, event), []);
     this.#d.notifications?.committed(event);
     return { versionId: marker.versionId, deleteMarker: true };
   }
@@ -379,8 +380,11 @@ export class StorageService {
     return this.#d.notifications?.eventFor(b, eventName, { ...v, versionId }, origin);
   }
 
-  /** Runs a metadata write of blobs `written`: if it throws they are deleted; what it released is deleted after. */
-  async #store(write: () => Promise<Released>, written: readonly string[]): Promise<void> {
+  /**
+   * Runs a metadata write of blobs `written` (this service's and multipart uploads'): if it
+   * throws they are deleted; what it released is deleted after.
+   */
+  async store(write: () => Promise<Released>, written: readonly string[]): Promise<void> {
     let released: Released;
     try {
       released = await write();
@@ -400,11 +404,6 @@ export class StorageService {
         blobs: released.blobIds.length,
       }),
     );
-  }
-
-  /** Used by multipart completion. */
-  store(write: () => Promise<Released>, written: readonly string[]): Promise<void> {
-    return this.#store(write, written);
   }
 }
 
@@ -457,6 +456,3 @@ function checkDigests(pending: PendingBlob, checks: BodyChecks): void {
       throw badDigest(`x-amz-checksum-${algorithm.toLowerCase()}`);
   }
 }
-
-/** MD5 hex of bytes (for tests and small bodies). */
-export const md5Hex = (bytes: Uint8Array) => createHash("md5").update(bytes).digest("hex");

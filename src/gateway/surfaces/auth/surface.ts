@@ -5,7 +5,6 @@
  * themselves); the admin routes take only the service key. `/.well-known/…` beside it serves
  * the issuer's discovery document and key set, also at the platform's root.
  */
-import { timingSafeEqual } from "node:crypto";
 import { type Context, Hono } from "hono";
 import { signInWithPassword, signUp, signUpAnonymously } from "../../../services/auth/accounts.js";
 import type { AuthService } from "../../../services/auth/auth.js";
@@ -21,6 +20,7 @@ import {
 import { challenge, enroll, unenroll, verifyFactor, verifyRecoveryCode } from "../../../services/auth/mfa.js";
 import { refreshSession } from "../../../services/auth/sessions.js";
 import { getUser, signOut, updateUser } from "../../../services/auth/user.js";
+import { sameSecret } from "../../../shared/secrets.js";
 import { nimbusErrorResponse } from "../../errors.js";
 import type { Surface, SurfaceEnv } from "../../surface.js";
 import { adminRoutes } from "./admin-routes.js";
@@ -290,10 +290,4 @@ function requireServiceKey(c: Context<SurfaceEnv>, s: AuthService): void {
       403,
       "User not allowed: the admin API takes the service key (nimbus auth keys)",
     );
-}
-
-function sameSecret(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
 }
