@@ -5,6 +5,7 @@
  * verify URL is set, and its keys derived from the platform's secret.
  */
 import type { InvokeService } from "../control/invoke-service.js";
+import type { Credentials } from "../gateway/auth/principal.js";
 import { AuthService } from "../services/auth/auth.js";
 import { siteverify } from "../services/auth/captcha.js";
 import { defaultAuthSettings } from "../services/auth/config.js";
@@ -22,18 +23,24 @@ import type { EventBus } from "../services/events/events.js";
 import type { Clock } from "../shared/clock.js";
 import type { Config } from "../shared/config.js";
 import type { Logger } from "../shared/logger.js";
+import type { Lifecycle } from "./lifecycle.js";
 
-export function wireAuth(d: {
-  repo: AuthRepo;
-  clock: Clock;
-  config: Config;
-  platformSecret: string;
-  /** The platform's URL once it listens. */
-  url: () => string;
-  invoke: Pick<InvokeService, "invoke">;
-  events: Pick<EventBus, "publish">;
-  logger: Logger;
-}): AuthService {
+/** Builds the auth service from the platform's parts and adds it to the lifecycle. */
+export async function wireAuth(
+  life: Lifecycle,
+  d: {
+    repos: { readonly auth: AuthRepo };
+    clock: Clock;
+    config: Config;
+    credentials: Credentials;
+    /** The platform's URL once it listens. */
+    url: () => string;
+    invoke: Pick<InvokeService, "invoke">;
+    events: Pick<EventBus, "publish">;
+    logger: Logger;
+  },
+): Promise<AuthService> {
+  const repo = d.repos.auth;
   const c = d.config;
   const issuer = () => (c.authIssuer === "" ? `${d.url()}/auth/v1` : c.authIssuer.replace(/\/+$/, ""));
   const hook = (fn: string): HookTarget | undefined =>
@@ -59,8 +66,8 @@ export function wireAuth(d: {
     },
   );
   const limits = { clock: d.clock, rules: DEFAULT_AUTH_LIMITS };
-  return new AuthService({
-    repo: d.repo,
+  const service = new AuthService({
+    repo,
     clock: d.clock,
     settings: {
       ...defaultAuthSettings(issuer),
@@ -73,7 +80,7 @@ export function wireAuth(d: {
       redirectUrls: c.authRedirectUrls.split(",").filter((u) => u !== ""),
     },
     mailer: createMailer({
-      repo: d.repo,
+      repo,
       clock: d.clock,
       from: c.authMailFrom,
       ...(c.authSmtpUrl === "" ? {} : { transport: smtpTransport(c.authSmtpUrl) }),
@@ -95,8 +102,10 @@ export function wireAuth(d: {
         .publish("nimbus.auth", event.detailType, event.detail)
         .catch((err: unknown) => d.logger.error("a platform event could not be published", { err })),
     log: (message, fields) => d.logger.warn(message, fields),
-    platformSecret: d.platformSecret,
+    platformSecret: d.credentials.secretAccessKey,
   });
+  await life.add({ name: "auth", start: () => service.start(), stop: () => service.stop() });
+  return service;
 }
 
 /** `authRateLimits: "off"`: a limiter that never refuses, for benchmarks and trusted networks. */

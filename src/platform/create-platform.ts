@@ -118,7 +118,8 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
 
   const code = new CodeStore(join(dataDir, "packages"));
   await life.add({ name: "code store", start: () => code.open() });
-  const objects = await wireStorage(life, { repos, dataDir, clock, logger, peers: () => peers });
+  const wiring = { repos, clock, config, logger };
+  const objects = await wireStorage(life, { ...wiring, dataDir, peers: () => peers });
   const logs = new LogService({
     store: repos.logs,
     clock,
@@ -409,17 +410,7 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
   });
   await life.add({ name: "schedules", start: () => scheduler.start() });
   let baseUrl = "";
-  const authService = wireAuth({
-    repo: repos.auth,
-    clock,
-    config,
-    platformSecret: credentials.secretAccessKey,
-    url: () => baseUrl,
-    invoke,
-    events,
-    logger,
-  });
-  await life.add({ name: "auth", start: () => authService.start(), stop: () => authService.stop() });
+  const authService = await wireAuth(life, { ...wiring, credentials, invoke, events, url: () => baseUrl });
   const sources = eventSources({
     asyncQueue: asyncInvoker.poller,
     queueMappings: mappingPoller,

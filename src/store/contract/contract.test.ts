@@ -4,6 +4,7 @@
  */
 import { after, describe } from "node:test";
 import { authContract } from "./auth.contract.js";
+import { authRecordsContract } from "./auth-records.contract.js";
 import { budgetsContract } from "./budgets.contract.js";
 import { eventConfigsContract } from "./event-configs.contract.js";
 import { eventsContract } from "./events.contract.js";
@@ -47,6 +48,7 @@ for (const [name, open] of STORES) {
     describe("event archives and replays", () => eventsArchivesContract(repoOf(open, (s) => s.events)));
     describe("schedules", () => schedulesContract(repoOf(open, (s) => s.schedules)));
     describe("auth", () => authContract(repoOf(open, (s) => s.auth)));
+    describe("auth records", () => authRecordsContract(repoOf(open, (s) => s.auth)));
     describe("object storage", () => storageContract(repoOf(open, (s) => s.storage)));
     describe("object storage listings", () => storageListingContract(repoOf(open, (s) => s.storage)));
     describe("object storage multipart uploads", () =>
