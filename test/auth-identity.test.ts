@@ -144,6 +144,9 @@ describe("blocking hooks and events", () => {
       authConfirmEmail: false,
       authHookBeforeUserCreated: "gatekeeper",
       authHookCustomAccessToken: "claims",
+      // A hook's first call includes its cold start, which a busy CI host can stretch
+      // past the 2 s default; these tests are about answers, not the deadline (hooks.test.ts).
+      authHookTimeoutMs: 30_000,
     });
     // Refuses sign-ups from one domain, as Supabase's before-user-created hook answers.
     await createNodeFunction(
@@ -181,6 +184,7 @@ describe("blocking hooks and events", () => {
       poolSize: 0,
       authConfirmEmail: false,
       authHookBeforeUserCreated: "broken",
+      authHookTimeoutMs: 30_000,
     });
     try {
       await createNodeFunction(
