@@ -16,6 +16,7 @@ import { lambdaApiSurface } from "./surfaces/lambda-api/surface.js";
 import { metricsSurface } from "./surfaces/metrics/surface.js";
 import { type NimbusApiDeps, nimbusApiSurface } from "./surfaces/nimbus-api/surface.js";
 import { packagesSurface } from "./surfaces/packages/surface.js";
+import { type RenderSurfaceDeps, renderSurface } from "./surfaces/render/surface.js";
 import { type S3Deps, s3Surface } from "./surfaces/s3/surface.js";
 import { type SchedulerSurfaceDeps, schedulerSurface } from "./surfaces/scheduler/surface.js";
 import { type SqsDeps, sqsSurface } from "./surfaces/sqs/surface.js";
@@ -31,7 +32,8 @@ export type GatewayDeps = LambdaApiDeps &
   EventBridgeDeps &
   SchedulerSurfaceDeps &
   AuthSurfaceDeps &
-  TusSurfaceDeps & {
+  TusSurfaceDeps &
+  RenderSurfaceDeps & {
     /** Checks each request's credentials against its surface's policy. */
     readonly auth: Authenticator;
     readonly logger: Logger;
@@ -57,6 +59,8 @@ export function platformSurfaces(d: Omit<GatewayDeps, "auth">): Surface[] {
     s3Surface(d),
     // tus resumable uploads at `/storage/v1/upload/resumable`, into the same buckets.
     tusSurface(d),
+    // Image transforms at `/storage/v1/render/image`, of the same buckets' objects.
+    renderSurface(d),
     // Before the Lambda API: it shares `/` with it and takes only SQS's requests.
     sqsSurface(d),
     eventBridgeSurface(d),

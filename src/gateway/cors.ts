@@ -158,3 +158,16 @@ function headerList(raw: string | null): string[] {
   }
   return out;
 }
+
+/**
+ * Lets any origin read `res`, for surfaces whose credentials travel in Authorization, never in
+ * cookies (resumable uploads, image transforms): the request's Origin echoed, `exposed` named.
+ */
+export function allowAnyOrigin(res: Response, origin: string | null, exposed: string): Response {
+  if (origin !== null) {
+    res.headers.set("access-control-allow-origin", origin);
+    res.headers.set("access-control-expose-headers", exposed);
+    res.headers.append("vary", "Origin");
+  }
+  return res;
+}

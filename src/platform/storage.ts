@@ -6,6 +6,7 @@
  * reach functions (asynchronous invocations), queues and the bus through the platform's
  * subsystems, which are built after storage: `peers` is read once the platform runs.
  */
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import type { AcceptInput } from "../control/async/accept.js";
 import type { Registry } from "../control/registry/registry.js";
@@ -13,11 +14,15 @@ import { parseFunctionArn } from "../protocol/function.js";
 import type { EventBus } from "../services/events/events.js";
 import type { QueuesService } from "../services/queues/queues.js";
 import { FsBlobStore } from "../services/storage/blobs-fs.js";
+import { withBucketCache } from "../services/storage/bucket-cache.js";
 import { EVENT_SOURCE, ObjectEventDelivery } from "../services/storage/event-delivery.js";
+import { LifecycleSweep } from "../services/storage/lifecycle.js";
 import { Multipart } from "../services/storage/multipart.js";
 import { type NotificationLinks, ObjectNotifications } from "../services/storage/notifications.js";
 import type { StorageRepo } from "../services/storage/repo.js";
 import { StorageService } from "../services/storage/storage.js";
+import { ImageTransformer } from "../services/storage/transforms.js";
+import { VariantCache } from "../services/storage/transforms-cache.js";
 import { TUS_SWEEP_EVERY_MS, TusUploads } from "../services/storage/tus.js";
 import type { Clock, TimerHandle } from "../shared/clock.js";
 import type { Config } from "../shared/config.js";
@@ -43,6 +48,8 @@ export interface WiredStorage {
   readonly multipart: Multipart;
   /** Resumable uploads (tus) over the multipart uploads; expired ones are swept every 10 minutes. */
   readonly tus: TusUploads;
+  /** Image transforms on GET, their variants cached in `<dataDir>/transforms`. */
+  readonly transforms: ImageTransformer;
   /** The deliverer of object events: a component to start once its peers are. */
   readonly objectEvents: Component;
 }
@@ -53,12 +60,14 @@ export async function wireStorage(
   o: {
     repos: { readonly storage: StorageRepo };
     dataDir: string;
+    config: Pick<Config, "storageTransformCacheBytes">;
     clock: Clock;
     logger: Logger;
     peers: () => StoragePeers;
   },
 ): Promise<WiredStorage> {
-  const d = { ...o, repo: o.repos.storage };
+  // Every request reads its bucket: records are cached, changes made here invalidate them.
+  const d = { ...o, repo: withBucketCache(o.repos.storage, o.clock) };
   let blobs: FsBlobStore | undefined;
   await life.add({
     name: "object storage",
@@ -108,7 +117,18 @@ export async function wireStorage(
     },
     stop: () => sweep?.cancel(),
   });
-  return { storage, multipart, tus, objectEvents };
+  // Buckets' lifecycle rules: shortly after start, then every hour of the clock.
+  await life.add(new LifecycleSweep({ storage, multipart, clock: d.clock, logger: d.logger }));
+  const transforms = new ImageTransformer({
+    storage,
+    cache: new VariantCache({
+      dir: join(d.dataDir, "transforms"),
+      maxBytes: d.config.storageTransformCacheBytes,
+      log,
+    }),
+    concurrency: availableParallelism(),
+  });
+  return { storage, multipart, tus, transforms, objectEvents };
 }
 
 function notificationLinks(p: StoragePeers): NotificationLinks {

@@ -102,6 +102,8 @@ export interface Config {
   readonly authCaptchaSecret: string;
   /** How long a CAPTCHA verification may take before the request is refused. */
   readonly authCaptchaTimeoutMs: number;
+  /** Bytes of transformed images kept on disk (`<dataDir>/transforms`), least recently used out first; 0 keeps none. */
+  readonly storageTransformCacheBytes: number;
 }
 
 type Source = Record<string, unknown>;
@@ -246,6 +248,7 @@ const FIELDS: Record<keyof Config, Field> = {
   },
   authCaptchaSecret: { env: "NIMBUS_AUTH_CAPTCHA_SECRET", parse: secret(/^\S*$/, "text without spaces") },
   authCaptchaTimeoutMs: { env: "NIMBUS_AUTH_CAPTCHA_TIMEOUT_MS", parse: int(100, 60_000) },
+  storageTransformCacheBytes: { env: "NIMBUS_STORAGE_TRANSFORM_CACHE_BYTES", parse: int(0, 2 ** 50) },
 };
 
 /** Lambda's public x86 prices in USD (us-east-1, first duration tier): the default pricing. */
@@ -307,6 +310,7 @@ export function defaultConfig(): Config {
     authCaptchaVerifyUrl: "",
     authCaptchaSecret: "",
     authCaptchaTimeoutMs: 5000,
+    storageTransformCacheBytes: 256 * 1024 * 1024,
   };
 }
 

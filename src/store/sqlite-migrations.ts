@@ -10,7 +10,7 @@
  * user_version`, in the order of `LEGACY_ORDER`; the first open maps that count to modules.
  */
 import { AUTH_TABLES_MIGRATION } from "./sqlite-auth-tables.js";
-import { STORAGE_TABLES_MIGRATION } from "./sqlite-storage-tables.js";
+import { STORAGE_INLINE_BODY_MIGRATION, STORAGE_TABLES_MIGRATION } from "./sqlite-storage-tables.js";
 import { BUDGET_MIGRATION, USAGE_MIGRATION, USAGE_TABLE_MIGRATION } from "./sqlite-usage.js";
 
 export interface SqliteModuleMigrations {
@@ -380,7 +380,7 @@ export const AUTH_MIGRATIONS: SqliteModuleMigrations = {
  */
 export const STORAGE_MIGRATIONS: SqliteModuleMigrations = {
   module: "storage",
-  steps: [STORAGE_TABLES_MIGRATION],
+  steps: [STORAGE_TABLES_MIGRATION, STORAGE_INLINE_BODY_MIGRATION],
 };
 
 /** Provisioned concurrency settings, and provisioned instances' up-time. */

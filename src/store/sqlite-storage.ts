@@ -31,6 +31,7 @@ import {
   inPrefix,
   type KeyRange,
   keyRange,
+  LISTED_VERSION_SELECT,
   PART_COLUMNS,
   PART_UPDATED_COLUMNS,
   type PartRow,
@@ -286,7 +287,7 @@ export class SqliteStorageRepo implements StorageRepo {
     // Pinned: a plan over every version (the index by key) would read a bucket's older versions
     // and delete markers too; a schema that lost this index fails here instead of slowing down.
     const rows = this.#prepare(
-      `SELECT * FROM storage_versions INDEXED BY storage_versions_latest
+      `SELECT ${LISTED_VERSION_SELECT} FROM storage_versions INDEXED BY storage_versions_latest
        WHERE bucket = @bucket AND is_latest = 1 AND is_delete_marker = 0 AND ${rangeSql(range)}
        ORDER BY key LIMIT @limit`,
     ).all({ bucket, ...rangeParams(range), limit: o.limit }) as VersionRow[];
@@ -304,7 +305,7 @@ export class SqliteStorageRepo implements StorageRepo {
     if (o.afterKey !== undefined && o.afterVersionId !== undefined && inPrefix(o.afterKey, o.prefix))
       rows.push(
         ...(this.#prepare(
-          `SELECT * FROM storage_versions WHERE bucket = @bucket AND key = @key
+          `SELECT ${LISTED_VERSION_SELECT} FROM storage_versions WHERE bucket = @bucket AND key = @key
              AND seq < (SELECT seq FROM storage_versions WHERE bucket = @bucket AND key = @key AND version_id = @id)
            ORDER BY seq DESC LIMIT @limit`,
         ).all({ bucket, key: o.afterKey, id: o.afterVersionId, limit: o.limit }) as VersionRow[]),
@@ -313,7 +314,7 @@ export class SqliteStorageRepo implements StorageRepo {
     if (left > 0)
       rows.push(
         ...(this.#prepare(
-          `SELECT * FROM storage_versions WHERE bucket = @bucket AND ${rangeSql(range)}
+          `SELECT ${LISTED_VERSION_SELECT} FROM storage_versions WHERE bucket = @bucket AND ${rangeSql(range)}
            ORDER BY key, seq DESC LIMIT @limit`,
         ).all({ bucket, ...rangeParams(range), limit: left }) as VersionRow[]),
       );

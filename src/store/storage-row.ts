@@ -37,8 +37,8 @@ export const BUCKET_COLUMNS = [
   "settings",
 ] as const satisfies readonly (keyof BucketRow)[];
 
-/** Every column written (`seq` and `is_latest` are the store's). */
-export const VERSION_COLUMNS = [
+/** The columns a listing reads: all but the inline body (`seq` and `is_latest` are the store's). */
+export const LISTED_VERSION_COLUMNS = [
   "bucket",
   "key",
   "version_id",
@@ -53,6 +53,15 @@ export const VERSION_COLUMNS = [
   "tags",
   "created_at",
 ] as const satisfies readonly (keyof VersionRow)[];
+
+/** Every column written. */
+export const VERSION_COLUMNS = [
+  ...LISTED_VERSION_COLUMNS,
+  "body",
+] as const satisfies readonly (keyof VersionRow)[];
+
+/** A listing's SELECT list: no inline bodies, which only a read by key needs. */
+export const LISTED_VERSION_SELECT = ["seq", "is_latest", ...LISTED_VERSION_COLUMNS].join(", ");
 
 export const UPLOAD_COLUMNS = [
   "upload_id",
@@ -168,12 +177,15 @@ export function versionRow(v: ObjectVersionRecord) {
     parts_count: v.partsCount,
     tags: JSON.stringify(v.tags),
     created_at: v.createdAt,
+    body: v.body ?? null,
   };
 }
 
 /** A version as read: flags 0/1 (SQLite) or booleans (PostgreSQL), with the store's columns. */
-export type VersionRow = Omit<ReturnType<typeof versionRow>, "is_delete_marker"> & {
+export type VersionRow = Omit<ReturnType<typeof versionRow>, "is_delete_marker" | "body"> & {
   is_delete_marker: number | boolean;
+  /** Absent from a listing's rows. */
+  body?: Buffer | Uint8Array | null;
   seq: number;
   is_latest: number | boolean;
 };
@@ -193,6 +205,7 @@ export function toVersion(r: VersionRow): ObjectVersionRecord {
     partsCount: r.parts_count,
     tags: JSON.parse(r.tags) as Record<string, string>,
     createdAt: r.created_at,
+    ...(r.body == null ? {} : { body: Buffer.isBuffer(r.body) ? r.body : Buffer.from(r.body) }),
   };
 }
 

@@ -119,6 +119,17 @@ describe("object events' shapes", () => {
       [marker.detail.reason, marker.detail["deletion-type"]],
       ["DeleteObject", "Delete Marker Created"],
     );
+    // Lifecycle's, as S3 describes them: the reason names the rule's doing, not a request.
+    const details = ["LifecycleExpiration:Delete", "LifecycleExpiration:DeleteMarkerCreated"].map(
+      (eventName) => {
+        const e = eventBridgeEvent(event({ eventName }), ACCOUNT);
+        return [e.detailType, e.detail.reason, e.detail["deletion-type"]];
+      },
+    );
+    assert.deepEqual(details, [
+      ["Object Deleted", "Lifecycle Expiration", "Permanently Deleted"],
+      ["Object Deleted", "Lifecycle Expiration", "Delete Marker Created"],
+    ]);
   });
 });
 

@@ -238,6 +238,8 @@ const REASONS: Readonly<Record<string, string>> = {
   "ObjectCreated:CompleteMultipartUpload": "CompleteMultipartUpload",
   "ObjectRemoved:Delete": "DeleteObject",
   "ObjectRemoved:DeleteMarkerCreated": "DeleteObject",
+  "LifecycleExpiration:Delete": "Lifecycle Expiration",
+  "LifecycleExpiration:DeleteMarkerCreated": "Lifecycle Expiration",
 };
 
 /** The detail-type and detail of S3's EventBridge event (`Object Created`, `Object Deleted`). */
@@ -265,10 +267,9 @@ export function eventBridgeEvent(
       ...(isCreated
         ? {}
         : {
-            "deletion-type":
-              e.eventName === "ObjectRemoved:DeleteMarkerCreated"
-                ? "Delete Marker Created"
-                : "Permanently Deleted",
+            "deletion-type": e.eventName.endsWith(":DeleteMarkerCreated")
+              ? "Delete Marker Created"
+              : "Permanently Deleted",
           }),
     },
   };

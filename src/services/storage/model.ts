@@ -63,8 +63,14 @@ export interface ObjectVersionRecord {
   readonly size: number;
   /** Quoted, as S3 answers it: `"<md5 hex>"` or `"<md5 of part md5s>-N"`. */
   readonly etag: string;
-  /** The blob holding its bytes; undefined for a delete marker. */
+  /** The blob holding its bytes; undefined for a delete marker and for a body kept inline. */
   readonly blobId: string | undefined;
+  /**
+   * The bytes of a small object (at most `INLINE_MAX_BYTES`), kept in its record rather than in
+   * a blob: one write to store it, none to read it. Present only on a version read by key
+   * (`getVersion`), never on a listing's.
+   */
+  readonly body?: Buffer | undefined;
   readonly headers: ContentHeaders;
   /** `x-amz-meta-*`, names lower-cased without the prefix. */
   readonly userMetadata: Readonly<Record<string, string>>;

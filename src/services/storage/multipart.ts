@@ -1,15 +1,17 @@
 /**
  * Multipart uploads with S3's rules: parts numbered 1 to 10,000, each written and verified as
- * a single PUT is, a part uploaded again replacing the earlier one; completion names the parts
- * in ascending order with their ETags, every part but the last at least 5 MiB. Completing
- * streams the parts, in order, into one new blob (so an object is always one blob), then
- * writes its version and removes the upload in one transaction: a crash before that leaves the
- * upload as it was, to complete again; after it, the object whole.
+ * a single PUT is, a part uploaded again replacing the earlier one; a part may also be copied
+ * from (a range of) an object's version (UploadPartCopy), streamed from its blob into the part's;
+ * completion names the parts in ascending order with their ETags, every part but the last at
+ * least 5 MiB. Completing streams the parts, in order, into one new blob (so an object is
+ * always one blob), then writes its version and removes the upload in one transaction: a crash
+ * before that leaves the upload as it was, to complete again; after it, the object whole.
  */
 import { randomBytes } from "node:crypto";
 import type { Readable } from "node:stream";
 import { compositeChecksum, etagOf, multipartEtag } from "./checksums.js";
-import { invalidArgument, malformedXml, noSuchUpload, S3Error } from "./errors.js";
+import { entityTooLarge, invalidArgument, malformedXml, noSuchUpload, S3Error } from "./errors.js";
+import type { ByteRange, Conditions } from "./http-rules.js";
 import type {
   ChecksumAlgorithm,
   ContentHeaders,
@@ -39,6 +41,25 @@ export interface CompleteOptions {
   readonly anyPartSize?: boolean;
   /** The object's user metadata, instead of the upload's (where tus keeps its own state). */
   readonly userMetadata?: Readonly<Record<string, string>>;
+}
+
+/** Where an UploadPartCopy's bytes come from: a version of an object, whole or a range of it. */
+export interface PartCopySource {
+  readonly bucket: string;
+  readonly key: string;
+  readonly versionId: string | undefined;
+  /** `x-amz-copy-source-if-*`: one that does not hold is 412, never 304. */
+  readonly conditions: Conditions;
+  /** `x-amz-copy-source-range` as sent (`bytes=first-last`); undefined: the whole object. */
+  readonly range: string | undefined;
+}
+
+export interface CopiedPart {
+  readonly etag: string;
+  readonly checksum: StoredChecksum | undefined;
+  readonly lastModified: number;
+  /** The source's version id; undefined for a version of an unversioned bucket ("null"). */
+  readonly sourceVersionId: string | undefined;
 }
 
 export class Multipart {
@@ -107,12 +128,65 @@ export class Multipart {
       throw invalidArgument(
         `The upload was created with checksum ${upload.checksumAlgorithm}; this part uses ${checks.checksumAlgorithm}.`,
       );
-    const pending = await this.#s.writeBody(
+    const max = maxPartBytes(await this.#s.bucket(bucket), MAX_PUT_BYTES);
+    const part = await this.#storePart(
+      uploadId,
+      partNumber,
       body,
       size,
       { ...checks, checksumAlgorithm: algorithm },
-      maxPartBytes(await this.#s.bucket(bucket), MAX_PUT_BYTES),
+      max,
     );
+    return { etag: part.etag, checksum: part.checksum };
+  }
+
+  /**
+   * UploadPartCopy: a part whose bytes are a version's, whole or `bytes=first-last` of it,
+   * streamed from its blob into the part's. The source's conditions are CopyObject's (412 when
+   * one does not hold); the part has the upload's checksum, computed as the bytes go by.
+   */
+  async copyPart(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    src: PartCopySource,
+  ): Promise<CopiedPart> {
+    requirePartNumber(partNumber);
+    const upload = await this.upload(bucket, key, uploadId);
+    const source = await this.#s.copySource(src);
+    const range = copySourceRange(src.range, source.size);
+    const size = range === undefined ? source.size : range.end - range.start + 1;
+    const max = maxPartBytes(await this.#s.bucket(bucket), MAX_PUT_BYTES);
+    // Before the source is opened: a stream never read would hold its file open.
+    if (size > max) throw entityTooLarge(size, max);
+    const part = await this.#storePart(
+      uploadId,
+      partNumber,
+      this.#s.stream(source, range),
+      size,
+      { checksumAlgorithm: upload.checksumAlgorithm },
+      max,
+    );
+    return {
+      etag: part.etag,
+      checksum: part.checksum,
+      lastModified: part.createdAt,
+      sourceVersionId: source.versionId === "null" ? undefined : source.versionId,
+    };
+  }
+
+  /** Streams a part's body into a blob, checks it, and records it (replacing a part of that number). */
+  async #storePart(
+    uploadId: string,
+    partNumber: number,
+    body: AsyncIterable<Uint8Array>,
+    size: number | undefined,
+    checks: BodyChecks,
+    maxBytes: number,
+  ): Promise<PartRecord> {
+    const algorithm = checks.checksumAlgorithm;
+    const pending = await this.#s.writeBody(body, size, checks, maxBytes);
     const blobId = await pending.commit();
     const checksum: StoredChecksum | undefined =
       algorithm === undefined
@@ -135,7 +209,7 @@ export class Multipart {
       return { blobIds: [blobId] };
     }, [blobId]);
     if (missing) throw noSuchUpload(uploadId);
-    return { etag: part.etag, checksum };
+    return part;
   }
 
   async complete(
@@ -273,6 +347,35 @@ export function requirePartNumber(n: number): void {
       "partNumber",
       String(n),
     );
+}
+
+const RANGE_FORM =
+  "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy";
+
+/**
+ * `x-amz-copy-source-range` of a source of `size` bytes, as S3 reads it: only `bytes=first-last`
+ * (inclusive), lying within the source; undefined (no header): the whole source.
+ */
+export function copySourceRange(header: string | undefined, size: number): ByteRange | undefined {
+  if (header === undefined) return undefined;
+  const m = /^bytes=(\d+)-(\d+)$/.exec(header.trim());
+  const first = Number(m?.[1]);
+  const last = Number(m?.[2]);
+  if (m === null || !Number.isSafeInteger(first) || !Number.isSafeInteger(last) || first > last)
+    throw invalidArgument(RANGE_FORM, "x-amz-copy-source-range", header);
+  if (first >= size)
+    throw new S3Error(
+      "InvalidRequest",
+      400,
+      "The specified copy range is invalid for the source object size",
+    );
+  if (last >= size)
+    throw invalidArgument(
+      `Range specified is not valid for source object of size: ${size}`,
+      "x-amz-copy-source-range",
+      header,
+    );
+  return { start: first, end: last };
 }
 
 const normalizeEtag = (etag: string) => etag.trim().replace(/^"|"$/g, "").toLowerCase();

@@ -18,6 +18,9 @@ export const OBJECT_EVENTS = [
   "ObjectCreated:CompleteMultipartUpload",
   "ObjectRemoved:Delete",
   "ObjectRemoved:DeleteMarkerCreated",
+  // The lifecycle sweep's removals (`lifecycle.ts`).
+  "LifecycleExpiration:Delete",
+  "LifecycleExpiration:DeleteMarkerCreated",
 ] as const;
 export type ObjectEventName = (typeof OBJECT_EVENTS)[number];
 
@@ -25,11 +28,12 @@ export type ObjectEventName = (typeof OBJECT_EVENTS)[number];
 const CONFIGURABLE: ReadonlySet<string> = new Set([
   "s3:ObjectCreated:*",
   "s3:ObjectRemoved:*",
+  "s3:LifecycleExpiration:*",
   ...OBJECT_EVENTS.map((e) => `s3:${e}`),
 ]);
-/** Event types S3 has and Nimbus never sends (it has no restores, replication, lifecycle…). */
+/** Event types S3 has and Nimbus never sends (it has no restores, replication, transitions…). */
 const NOT_SENT =
-  /^s3:(ObjectRestore|ReducedRedundancyLostObject|Replication|LifecycleExpiration|LifecycleTransition|IntelligentTiering|ObjectTagging|ObjectAcl)(:|$)/;
+  /^s3:(ObjectRestore|ReducedRedundancyLostObject|Replication|LifecycleTransition|IntelligentTiering|ObjectTagging|ObjectAcl)(:|$)/;
 /** S3's longest filter value (a key's length). */
 const MAX_FILTER_VALUE_BYTES = 1024;
 
@@ -111,7 +115,7 @@ function checkEventType(e: string): void {
     throw new S3Error(
       "NotImplemented",
       501,
-      `Nimbus does not send ${e} events; it sends s3:ObjectCreated:* (Put, Copy, CompleteMultipartUpload) and s3:ObjectRemoved:* (Delete, DeleteMarkerCreated).`,
+      `Nimbus does not send ${e} events; it sends s3:ObjectCreated:* (Put, Copy, CompleteMultipartUpload), s3:ObjectRemoved:* (Delete, DeleteMarkerCreated) and s3:LifecycleExpiration:* (Delete, DeleteMarkerCreated).`,
     );
   throw invalidArgument(
     `The event is not supported for notifications: "${e}". Expected one of ${[...CONFIGURABLE].join(", ")}.`,

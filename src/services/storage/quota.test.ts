@@ -147,6 +147,7 @@ class FakeRepo {
   }
 }
 
+/** Every body goes to a blob (`inlineMaxBytes: -1`), so that the files left say what was kept. */
 async function service(quota: BucketQuota) {
   const dir = await mkdtemp(join(tmpdir(), "nimbus-quota-"));
   dirs.push(dir);
@@ -158,6 +159,7 @@ async function service(quota: BucketQuota) {
     blobs,
     clock,
     log: () => undefined,
+    inlineMaxBytes: -1,
   });
   const files = async () => {
     const shards = await readdir(join(dir, "objects", "blobs"));

@@ -8,11 +8,21 @@
  * with it (`notifications.ts`) and is delivered by `event-delivery.ts`.
  */
 import { randomBytes } from "node:crypto";
+import { Readable } from "node:stream";
 import type { Clock } from "../../shared/clock.js";
 import { BlobSizeMismatch, type BlobStore, BlobTooLarge, type PendingBlob } from "./blobs.js";
 import { etagOf } from "./checksums.js";
-import { badDigest, entityTooLarge, noSuchBucket, noSuchKey, noSuchVersion, S3Error } from "./errors.js";
+import {
+  badDigest,
+  entityTooLarge,
+  noSuchBucket,
+  noSuchKey,
+  noSuchVersion,
+  preconditionFailed,
+  S3Error,
+} from "./errors.js";
 import { type ByteRange, type Conditions, evaluateConditions, parseRange } from "./http-rules.js";
+import { INLINE_MAX_BYTES, type InlineBody, readInline } from "./inline-body.js";
 import { type ListPage, type ListRequest, listPage } from "./listing.js";
 import type {
   BucketRecord,
@@ -37,6 +47,8 @@ export interface StorageDeps {
   readonly log: (message: string, fields: Record<string, unknown>) => void;
   /** Object events: without it, changes write none. */
   readonly notifications?: ObjectNotifications | undefined;
+  /** Objects up to this size are kept in their record (`inline-body.ts`); INLINE_MAX_BYTES by default. */
+  readonly inlineMaxBytes?: number | undefined;
 }
 
 /** What a client declared about a body, checked once it has been read. */
@@ -151,8 +163,11 @@ export class StorageService {
     const b = await this.bucket(bucket);
     const w = { size: input.size, contentType: input.headers.contentType };
     const admitted = await admitWrite(this.#d.repo, b, key, w, MAX_PUT_BYTES);
-    const pending = await admitted.body((max) => this.writeBody(input.body, input.size, input.checks, max));
-    const blobId = await pending.commit();
+    const pending = await admitted.body((max) =>
+      this.writeBody(input.body, input.size, input.checks, max, { inline: true }),
+    );
+    const inline = "inline" in pending ? (pending as InlineBody).inline : undefined;
+    const blobId = inline === undefined ? await pending.commit() : undefined;
     const algorithm = input.checks.checksumAlgorithm;
     const checksum: StoredChecksum | undefined =
       algorithm === undefined
@@ -166,6 +181,7 @@ export class StorageService {
       size: pending.digests.size,
       etag: etagOf(pending.digests.md5),
       blobId,
+      ...(inline === undefined ? {} : { body: inline }),
       headers: input.headers,
       userMetadata: input.userMetadata,
       checksum,
@@ -174,7 +190,7 @@ export class StorageService {
       createdAt: this.#d.clock.now(),
     };
     const event = this.eventFor(b, eventName, version, input.origin);
-    await this.store(() => this.#d.repo.putVersion(version, event), [blobId]);
+    await this.store(() => this.#d.repo.putVersion(version, event), blobId === undefined ? [] : [blobId]);
     this.#d.notifications?.committed(event);
     return {
       etag: version.etag,
@@ -186,22 +202,27 @@ export class StorageService {
   /**
    * Streams a body into a pending blob and checks what the client declared about it; a body
    * that is too large, shorter or longer than declared, or whose digests disagree is discarded
-   * with S3's error.
+   * with S3's error. With `inline`, a small body of declared size is read into memory instead
+   * (an `InlineBody`, for its record to hold).
    */
   async writeBody(
     body: AsyncIterable<Uint8Array>,
     size: number | undefined,
     checks: BodyChecks,
     maxBytes = MAX_PUT_BYTES,
+    o: { inline?: boolean } = {},
   ): Promise<PendingBlob> {
     if (size !== undefined && size > maxBytes) throw entityTooLarge(size, maxBytes);
     let pending: PendingBlob;
     try {
-      pending = await this.#d.blobs.write(body, {
-        maxBytes,
-        expectedSize: size,
-        checksums: algorithmsFor(checks),
-      });
+      pending =
+        o.inline && size !== undefined && size <= (this.#d.inlineMaxBytes ?? INLINE_MAX_BYTES)
+          ? await readInline(body, size, algorithmsFor(checks))
+          : await this.#d.blobs.write(body, {
+              maxBytes,
+              expectedSize: size,
+              checksums: algorithmsFor(checks),
+            });
     } catch (err) {
       if (err instanceof BlobTooLarge) throw entityTooLarge(maxBytes + 1, maxBytes);
       if (err instanceof BlobSizeMismatch)
@@ -250,24 +271,30 @@ export class StorageService {
   }
 
   /** The bytes of a version read, whole or in its range. */
-  stream(version: ObjectVersionRecord, range: ByteRange | undefined) {
+  stream(version: ObjectVersionRecord, range: ByteRange | undefined): Readable {
+    const inline = inlineBytes(version, range);
+    if (inline !== undefined) return Readable.from([inline], { objectMode: false });
     return this.#d.blobs.read(version.blobId ?? "", range);
   }
 
   /**
    * DeleteObject: without a version id, removes the key (unversioned) or puts a delete marker
-   * (versioned); with one, removes that version. A missing key is not an error.
+   * (versioned); with one, removes that version. A missing key is not an error. `by`: whose
+   * removal it reports, a request's (`ObjectRemoved:*`) or the lifecycle sweep's
+   * (`LifecycleExpiration:*`).
    */
   async deleteObject(
     bucket: string,
     key: string,
     versionId: string | undefined,
     origin?: RequestOrigin,
+    by: "request" | "lifecycle" = "request",
   ): Promise<{ versionId: string | undefined; deleteMarker: boolean }> {
     const b = await this.bucket(bucket);
     if (versionId !== undefined || b.versioning === "Unversioned") {
       const removal = { key, size: 0, etag: "", versionId };
-      const event = this.eventFor(b, "ObjectRemoved:Delete", removal, origin);
+      const name = by === "lifecycle" ? "LifecycleExpiration:Delete" : "ObjectRemoved:Delete";
+      const event = this.eventFor(b, name, removal, origin);
       const { removed, blobIds } = await this.#d.repo.deleteVersion(bucket, key, versionId ?? "null", event);
       // The repository writes the event only if a version was removed.
       this.#d.notifications?.committed(removed && event);
@@ -289,10 +316,42 @@ export class StorageService {
       tags: {},
       createdAt: this.#d.clock.now(),
     };
-    const event = this.eventFor(b, "ObjectRemoved:DeleteMarkerCreated", marker, origin);
+    const markerName =
+      by === "lifecycle" ? "LifecycleExpiration:DeleteMarkerCreated" : "ObjectRemoved:DeleteMarkerCreated";
+    const event = this.eventFor(b, markerName, marker, origin);
     await this.store(() => this.#d.repo.putVersion(marker, event), []);
     this.#d.notifications?.committed(event);
     return { versionId: marker.versionId, deleteMarker: true };
+  }
+
+  /**
+   * The version a copy (CopyObject, UploadPartCopy) reads, after the copy-source conditions:
+   * what a GET would answer 304 fails a copy (412), and a delete marker named by version id is
+   * S3's InvalidRequest (a GET of one is 405).
+   */
+  async copySource(src: {
+    bucket: string;
+    key: string;
+    versionId: string | undefined;
+    conditions: Conditions;
+  }): Promise<ObjectVersionRecord> {
+    let read: ReadResult;
+    try {
+      read = await this.read(src.bucket, src.key, { versionId: src.versionId, conditions: src.conditions });
+    } catch (err) {
+      if (err instanceof S3Error && err.code === "MethodNotAllowed")
+        throw new S3Error(
+          "InvalidRequest",
+          400,
+          "The source of a copy request may not specifically refer to a delete marker by version id.",
+        );
+      throw err;
+    }
+    if (read.notModified)
+      throw preconditionFailed(
+        `x-amz-copy-source-${src.conditions.ifNoneMatch === undefined ? "If-Modified-Since" : "If-None-Match"}`,
+      );
+    return read.version;
   }
 
   /** CopyObject: the source's bytes into a new blob, its metadata kept or replaced. */
@@ -306,17 +365,7 @@ export class StorageService {
     origin?: RequestOrigin,
   ): Promise<PutResult & { lastModified: number; sourceVersionId: string | undefined }> {
     requireKey(dst.key);
-    const read = await this.read(src.bucket, src.key, {
-      versionId: src.versionId,
-      conditions: src.conditions,
-    });
-    if (read.notModified)
-      throw new S3Error(
-        "PreconditionFailed",
-        412,
-        "At least one of the pre-conditions you specified did not hold",
-      );
-    const source = read.version;
+    const source = await this.copySource(src);
     if (
       src.bucket === dst.bucket &&
       src.key === dst.key &&
@@ -455,4 +504,11 @@ function checkDigests(pending: PendingBlob, checks: BodyChecks): void {
     if (expected !== undefined && expected !== computed)
       throw badDigest(`x-amz-checksum-${algorithm.toLowerCase()}`);
   }
+}
+
+/** The bytes of an inline version (its range of them), or undefined when they are in a blob. */
+export function inlineBytes(version: ObjectVersionRecord, range: ByteRange | undefined): Buffer | undefined {
+  const body = version.body;
+  if (body === undefined) return undefined;
+  return range === undefined ? body : body.subarray(range.start, range.end + 1);
 }

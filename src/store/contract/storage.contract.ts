@@ -234,6 +234,39 @@ export function storageContract(open: OpenRepo<StorageRepo>): void {
       assert.equal(await repo.getVersion("other", "k"), undefined);
     }));
 
+  test("a small object's inline body reads back by key, byte for byte, and never with a listing", () =>
+    withRepo(open, async ({ repo }) => {
+      await withBucket(repo, "Enabled");
+      const bytes = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7) % 256));
+      const small = {
+        ...object("b", "small", { versionId: "v1", size: bytes.length }),
+        blobId: undefined,
+        body: bytes,
+      };
+      const empty = {
+        ...object("b", "empty", { versionId: "v2", size: 0 }),
+        blobId: undefined,
+        body: Buffer.alloc(0),
+      };
+      for (const v of [small, empty]) assert.deepEqual(await repo.putVersion(v), { blobIds: [] });
+      assert.deepEqual(await repo.getVersion("b", "small"), small);
+      assert.deepEqual(await repo.getVersion("b", "small", "v1"), small);
+      assert.deepEqual(await repo.getVersion("b", "empty"), empty);
+      const listed = (v: ObjectVersionRecord) => ({ ...v, body: undefined });
+      const unlisted = ({ body: _, ...v }: ObjectVersionRecord) => v;
+      const latest = await repo.listLatest("b", { prefix: "", after: undefined, limit: 10 });
+      assert.deepEqual(latest.map(listed), [empty, small].map(listed));
+      assert.deepEqual(latest, [empty, small].map(unlisted), "a listed version has no body field");
+      const versions = await repo.listVersions("b", {
+        prefix: "s",
+        afterKey: undefined,
+        afterVersionId: undefined,
+        limit: 10,
+      });
+      assert.deepEqual(versions, [unlisted(small)]);
+      assert.deepEqual(await repo.usage("b"), { objects: 2, bytes: 4096 });
+    }));
+
   test("a put of the null version replaces it, its blob released; one still named by a record is not", () =>
     withRepo(open, async ({ repo }) => {
       await withBucket(repo);

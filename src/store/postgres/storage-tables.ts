@@ -87,3 +87,6 @@ export const STORAGE_TABLES_MIGRATION = `CREATE TABLE storage_buckets (
      due_at bigint NOT NULL
    );
    CREATE INDEX storage_events_by_due ON storage_events (due_at);`;
+
+/** Small objects' bytes, kept in their version's row (`services/storage/storage.ts`, INLINE_MAX_BYTES). */
+export const STORAGE_INLINE_BODY_MIGRATION = "ALTER TABLE storage_versions ADD COLUMN body bytea";

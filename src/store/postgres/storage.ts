@@ -30,6 +30,7 @@ import {
   inPrefix,
   type KeyRange,
   keyRange,
+  LISTED_VERSION_COLUMNS,
   PART_COLUMNS,
   PART_UPDATED_COLUMNS,
   type PartRow,
@@ -49,12 +50,15 @@ import {
 } from "../storage-row.js";
 import type { Sql, Tx } from "./connect.js";
 import type { ModuleMigrations } from "./migrate.js";
-import { STORAGE_TABLES_MIGRATION } from "./storage-tables.js";
+import { STORAGE_INLINE_BODY_MIGRATION, STORAGE_TABLES_MIGRATION } from "./storage-tables.js";
+
+/** A listing's columns: no inline bodies, which only a read by key needs. */
+const LISTED = ["seq", "is_latest", ...LISTED_VERSION_COLUMNS];
 
 /** References no other module's tables. */
 export const STORAGE_MIGRATIONS: ModuleMigrations = {
   module: "storage",
-  steps: [STORAGE_TABLES_MIGRATION],
+  steps: [STORAGE_TABLES_MIGRATION, STORAGE_INLINE_BODY_MIGRATION],
 };
 
 /** The first keys of the advisory locks of buckets and of keys ("NSBU", "NSKY"). */
@@ -283,7 +287,7 @@ export class PostgresStorageRepo implements StorageRepo {
     const range = keyRange(o.prefix, o.after);
     if (!range || o.limit <= 0) return [];
     const sql = this.#sql;
-    const rows = await sql<VersionRow[]>`SELECT * FROM storage_versions
+    const rows = await sql<VersionRow[]>`SELECT ${sql(LISTED)} FROM storage_versions
       WHERE bucket = ${bucket} AND is_latest AND NOT is_delete_marker AND ${rangeSql(sql, range)}
       ORDER BY key LIMIT ${o.limit}`;
     return rows.map(toVersion);
@@ -302,7 +306,7 @@ export class PostgresStorageRepo implements StorageRepo {
       rows.push(
         ...(await sql<
           VersionRow[]
-        >`SELECT * FROM storage_versions WHERE bucket = ${bucket} AND key = ${o.afterKey}
+        >`SELECT ${sql(LISTED)} FROM storage_versions WHERE bucket = ${bucket} AND key = ${o.afterKey}
           AND seq < (SELECT seq FROM storage_versions
             WHERE bucket = ${bucket} AND key = ${o.afterKey} AND version_id = ${o.afterVersionId})
           ORDER BY seq DESC LIMIT ${o.limit}`),
@@ -312,7 +316,7 @@ export class PostgresStorageRepo implements StorageRepo {
       rows.push(
         ...(await sql<
           VersionRow[]
-        >`SELECT * FROM storage_versions WHERE bucket = ${bucket} AND ${rangeSql(sql, range)}
+        >`SELECT ${sql(LISTED)} FROM storage_versions WHERE bucket = ${bucket} AND ${rangeSql(sql, range)}
           ORDER BY key, seq DESC LIMIT ${left}`),
       );
     return rows.map(toVersion);

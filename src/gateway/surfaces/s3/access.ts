@@ -4,7 +4,8 @@
  * (`Authorization: Bearer <access token>`) and a caller without credentials are evaluated
  * against the bucket's policy (`services/policy`), to which a public-read bucket adds one
  * statement: anyone may GetObject (HeadObject included) its objects. Operations that change a
- * bucket itself, and DeleteObjects (whose keys are in its body), stay the operator's.
+ * bucket itself stay the operator's. DeleteObjects names its keys in its body: the request is
+ * admitted, and each key is decided on its own as DeleteObject would be (`deleteKeyAccess`).
  *
  * A denial answers S3's plain AccessDenied; its reason goes to the platform's log with the
  * request id, and `POST /nimbus/v1/policy/explain` answers the same reason on demand.
@@ -43,6 +44,8 @@ const NEEDS: Partial<Readonly<Record<Operation, { readonly action: string; reado
   CopyObject: { action: "s3:PutObject", on: "object" },
   CreateMultipartUpload: { action: "s3:PutObject", on: "object" },
   UploadPart: { action: "s3:PutObject", on: "object" },
+  // As CopyObject: and s3:GetObject on the source.
+  UploadPartCopy: { action: "s3:PutObject", on: "object" },
   CompleteMultipartUpload: { action: "s3:PutObject", on: "object" },
   AbortMultipartUpload: { action: "s3:AbortMultipartUpload", on: "object" },
   ListParts: { action: "s3:ListMultipartUploadParts", on: "object" },
@@ -144,16 +147,49 @@ export async function authorize(call: S3Call, op: Operation, d: AccessDeps): Pro
   if (caller === undefined) return;
   const decision = await decide(call, op, caller, d);
   if (decision.decision === "allow") return;
+  logDenial(call, op, call.key, caller, decision, d);
+  throw accessDenied();
+}
+
+/**
+ * DeleteObjects' keys, each decided on its own for the request's caller as DeleteObject would
+ * be (`s3:DeleteObject`, or `s3:DeleteObjectVersion` naming a version), by the bucket's policy
+ * read once: whether a key may be deleted. A denial is logged as `authorize` logs one.
+ */
+export async function deleteKeyAccess(
+  call: S3Call,
+  d: Pick<AccessDeps, "storage" | "logger">,
+): Promise<(key: string, versionId: string | undefined) => boolean> {
+  const caller = callerOf(call.principal);
+  if (caller === undefined) return () => true;
+  const bucket = call.bucket ?? "";
+  const loaded = await loadPolicy(bucket, d);
+  return (key, versionId) => {
+    const action = versionId === undefined ? "s3:DeleteObject" : "s3:DeleteObjectVersion";
+    const decision = decideWith(loaded, objectAsk(bucket, key, action), caller);
+    if (decision.decision === "allow") return true;
+    logDenial(call, "DeleteObjects", key, caller, decision, d);
+    return false;
+  };
+}
+
+function logDenial(
+  call: S3Call,
+  op: Operation,
+  key: string | undefined,
+  caller: Caller,
+  decision: Decision,
+  d: Pick<AccessDeps, "logger">,
+): void {
   d.logger.warn("s3: access denied", {
     requestId: call.requestId,
     operation: op,
     bucket: call.bucket,
-    key: call.key,
+    key,
     caller: describeCaller(caller),
     reason: decision.reason,
     ...(decision.statement === undefined ? {} : { statement: decision.statement }),
   });
-  throw accessDenied();
 }
 
 interface Ask {
@@ -170,6 +206,18 @@ export async function decide(
   caller: Caller,
   d: Pick<AccessDeps, "storage">,
 ): Promise<Decision> {
+  if (op === "DeleteObjects" && call.bucket !== undefined) {
+    // Its keys are in its body: each is decided on its own (`deleteKeyAccess`) once it is read.
+    if ((await bucketOf(call.bucket, d)) === undefined)
+      return {
+        decision: "deny",
+        reason: `no statement allows DeleteObjects for ${describeCaller(caller)}: bucket ${call.bucket} does not exist`,
+      };
+    return {
+      decision: "allow",
+      reason: `DeleteObjects is admitted for ${describeCaller(caller)}; each of its keys is allowed or denied on its own, as DeleteObject would be`,
+    };
+  }
   const need = NEEDS[op];
   if (need === undefined || call.bucket === undefined)
     return {
@@ -177,7 +225,7 @@ export async function decide(
       reason: `${op} is the operator's only (signed with the platform's key); no bucket policy grants it to ${describeCaller(caller)}`,
     };
   const asks: Ask[] = [];
-  if (op === "CopyObject") {
+  if (op === "CopyObject" || op === "UploadPartCopy") {
     // Read on the source, write on the destination: each by its own bucket's policy.
     const src = parseCopySource(call.headers.get("x-amz-copy-source") ?? "");
     asks.push(
@@ -225,25 +273,37 @@ const objectAsk = (bucket: string, key: string, action: string): Ask => ({
 });
 
 async function decideOne(ask: Ask, caller: Caller, d: Pick<AccessDeps, "storage">): Promise<Decision> {
-  const b = await d.storage.bucket(ask.bucket).catch((err: unknown) => {
+  return decideWith(await loadPolicy(ask.bucket, d), ask, caller);
+}
+
+/** A bucket's policy as evaluated, or why nothing in the bucket can be allowed. */
+type Loaded = { readonly policy: Policy } | { readonly nothing: string };
+
+async function bucketOf(name: string, d: Pick<AccessDeps, "storage">): Promise<BucketRecord | undefined> {
+  return d.storage.bucket(name).catch((err: unknown) => {
     if (err instanceof S3Error && err.code === "NoSuchBucket") return undefined;
     throw err;
   });
-  const what = `${ask.action} on ${ask.resource} for ${describeCaller(caller)}`;
-  if (b === undefined)
-    return { decision: "deny", reason: `no statement allows ${what}: bucket ${ask.bucket} does not exist` };
+}
+
+async function loadPolicy(bucket: string, d: Pick<AccessDeps, "storage">): Promise<Loaded> {
+  const b = await bucketOf(bucket, d);
+  if (b === undefined) return { nothing: `bucket ${bucket} does not exist` };
   const policy = effectivePolicy(b);
   if ("problems" in policy)
-    return {
-      decision: "deny",
-      reason: `no statement allows ${what}: the policy of bucket ${b.name} no longer parses (${policy.problems.join("; ")})`,
-    };
+    return { nothing: `the policy of bucket ${b.name} no longer parses (${policy.problems.join("; ")})` };
   if (policy.statements.length === 0)
+    return { nothing: `bucket ${b.name} has no policy and is not public-read` };
+  return { policy };
+}
+
+function decideWith(loaded: Loaded, ask: Ask, caller: Caller): Decision {
+  if ("nothing" in loaded)
     return {
       decision: "deny",
-      reason: `no statement allows ${what}: bucket ${b.name} has no policy and is not public-read`,
+      reason: `no statement allows ${ask.action} on ${ask.resource} for ${describeCaller(caller)}: ${loaded.nothing}`,
     };
-  return evaluate(policy, {
+  return evaluate(loaded.policy, {
     caller,
     action: ask.action,
     resource: ask.resource,

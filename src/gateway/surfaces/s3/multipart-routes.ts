@@ -1,11 +1,12 @@
-/** Multipart uploads: create, upload a part, complete, abort, list parts, list uploads. */
+/** Multipart uploads: create, upload a part (or copy one), complete, abort, list parts, list uploads. */
 import { CHECKSUM_HEADERS, COMPOSITE_ALGORITHMS } from "../../../services/storage/checksums.js";
 import { invalidArgument, malformedXml, S3Error } from "../../../services/storage/errors.js";
 import type { ChecksumAlgorithm } from "../../../services/storage/model.js";
 import { MAX_PARTS } from "../../../services/storage/multipart.js";
 import { type Handler, isoDate, ownerXml, type S3Deps } from "./deps.js";
-import { contentHeadersOf, taggingHeaderOf, userMetadataOf } from "./headers.js";
+import { conditionsOf, contentHeadersOf, taggingHeaderOf, userMetadataOf } from "./headers.js";
 import { eventOrigin } from "./notification-routes.js";
+import { parseCopySource } from "./objects.js";
 import { intParam, objectUrl, type S3Call } from "./request.js";
 import { checksumDeclared, readSmallBody, uploadBody } from "./upload.js";
 import { el, listOf, node, parseXml, textOf, xmlDocument, xmlResponse } from "./xml.js";
@@ -199,5 +200,27 @@ export const listMultipartUploads: Handler = async (call, d) => {
         el("IsTruncated", r.isTruncated) +
         uploads,
     ),
+  );
+};
+
+/**
+ * UploadPartCopy: a part whose bytes are (a range of) an existing object's, named as CopyObject
+ * names its source; no event until the upload completes.
+ */
+export const uploadPartCopy: Handler = async (call, d) => {
+  const { bucket, key } = target(call);
+  const src = parseCopySource(call.headers.get("x-amz-copy-source") ?? "");
+  const r = await d.multipart.copyPart(bucket, key, uploadIdOf(call), intParam(call, "partNumber", 0), {
+    ...src,
+    conditions: conditionsOf(call.headers, "x-amz-copy-source-"),
+    range: call.headers.get("x-amz-copy-source-range") ?? undefined,
+  });
+  const checksum = r.checksum === undefined ? "" : el(`Checksum${r.checksum.algorithm}`, r.checksum.value);
+  return xmlResponse(
+    xmlDocument(
+      "CopyPartResult",
+      el("ETag", r.etag) + el("LastModified", isoDate(r.lastModified)) + checksum,
+    ),
+    r.sourceVersionId === undefined ? {} : { "x-amz-copy-source-version-id": r.sourceVersionId },
   );
 };

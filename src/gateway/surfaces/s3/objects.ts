@@ -1,8 +1,10 @@
 /** Object operations: put, get, head, delete (one or many), copy. */
 import { Readable } from "node:stream";
 import { CHECKSUM_HEADERS } from "../../../services/storage/checksums.js";
-import { invalidArgument, malformedXml, S3Error } from "../../../services/storage/errors.js";
+import { accessDenied, invalidArgument, malformedXml, S3Error } from "../../../services/storage/errors.js";
 import type { StoredChecksum } from "../../../services/storage/model.js";
+import { inlineBytes } from "../../../services/storage/storage.js";
+import { deleteKeyAccess } from "./access.js";
 import { type Handler, isoDate } from "./deps.js";
 import { conditionsOf, contentHeadersOf, objectHeaders, taggingHeaderOf, userMetadataOf } from "./headers.js";
 import { eventOrigin } from "./notification-routes.js";
@@ -78,6 +80,9 @@ export const getObject: Handler = async (call, d) => {
   if (range !== undefined) headers["content-range"] = `bytes ${range.start}-${range.end}/${v.size}`;
   const status = range === undefined ? 200 : 206;
   if (call.method === "HEAD" || length === 0) return new Response(null, { status, headers });
+  // A small object's bytes came with its record: answered in one write.
+  const inline = inlineBytes(v, range);
+  if (inline !== undefined) return new Response(inline, { status, headers });
   const stream = d.storage.stream(v, range);
   return new Response(Readable.toWeb(stream) as ReadableStream<Uint8Array>, { status, headers });
 };
@@ -125,12 +130,15 @@ export const deleteObjects: Handler = async (call, d) => {
   if (objects.length > MAX_DELETE_KEYS)
     throw malformedXml(`<Delete> names ${objects.length} objects; at most ${MAX_DELETE_KEYS}`);
   const quiet = textOf(doc.Quiet, true)?.toLowerCase() === "true";
+  // A caller other than the operator may delete the keys the bucket's policy lets it (access.ts).
+  const mayDelete = await deleteKeyAccess(call, d);
   let out = "";
   for (const o of objects) {
     const key = textOf(o.Key);
     if (key === undefined) throw malformedXml("an <Object> has no <Key>");
     const versionId = textOf(o.VersionId, true) || undefined;
     try {
+      if (!mayDelete(key, versionId)) throw accessDenied();
       const r = await d.storage.deleteObject(bucket, key, versionId, eventOrigin(call));
       if (quiet) continue;
       out += node(

@@ -13,7 +13,6 @@ const BUCKET_SUBRESOURCES: Readonly<Record<string, string>> = {
   encryption: "BucketEncryption",
   "intelligent-tiering": "BucketIntelligentTieringConfiguration",
   inventory: "BucketInventoryConfiguration",
-  lifecycle: "BucketLifecycleConfiguration",
   logging: "BucketLogging",
   metadataTable: "BucketMetadataTableConfiguration",
   metrics: "BucketMetricsConfiguration",
@@ -66,6 +65,9 @@ export type Operation =
   | "GetBucketCors"
   | "PutBucketCors"
   | "DeleteBucketCors"
+  | "GetBucketLifecycleConfiguration"
+  | "PutBucketLifecycleConfiguration"
+  | "DeleteBucketLifecycle"
   | "GetBucketNotificationConfiguration"
   | "PutBucketNotificationConfiguration"
   | "ListObjects"
@@ -83,6 +85,7 @@ export type Operation =
   | "DeleteObjectTagging"
   | "CreateMultipartUpload"
   | "UploadPart"
+  | "UploadPartCopy"
   | "CompleteMultipartUpload"
   | "AbortMultipartUpload"
   | "ListParts";
@@ -107,6 +110,14 @@ export function resolveOperation(call: S3Call): Resolved {
       return { op: get ? "GetBucketPolicy" : method === "PUT" ? "PutBucketPolicy" : "DeleteBucketPolicy" };
     if (has("acl") && method === "PUT") return { op: "PutBucketAcl" };
     if (has("policyStatus") && get) return { op: "GetBucketPolicyStatus" };
+    if (has("lifecycle") && (get || method === "PUT" || method === "DELETE"))
+      return {
+        op: get
+          ? "GetBucketLifecycleConfiguration"
+          : method === "PUT"
+            ? "PutBucketLifecycleConfiguration"
+            : "DeleteBucketLifecycle",
+      };
     if (has("cors") && (get || method === "PUT" || method === "DELETE"))
       return { op: get ? "GetBucketCors" : method === "PUT" ? "PutBucketCors" : "DeleteBucketCors" };
     for (const [param, name] of Object.entries(BUCKET_SUBRESOURCES))
@@ -146,8 +157,7 @@ export function resolveOperation(call: S3Call): Resolved {
       return { op: "HeadObject" };
     case "PUT":
       if (has("tagging")) return { op: "PutObjectTagging" };
-      if (has("uploadId") || has("partNumber"))
-        return copy ? { unsupported: "UploadPartCopy" } : { op: "UploadPart" };
+      if (has("uploadId") || has("partNumber")) return { op: copy ? "UploadPartCopy" : "UploadPart" };
       return copy ? { op: "CopyObject" } : { op: "PutObject" };
     case "DELETE":
       if (has("tagging")) return { op: "DeleteObjectTagging" };

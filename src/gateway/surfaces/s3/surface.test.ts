@@ -100,19 +100,22 @@ describe("which operation a request is", () => {
     assert.equal(op("PUT", "http://h/s3/b?cors"), "PutBucketCors");
     assert.equal(op("GET", "http://h/s3/b?cors"), "GetBucketCors");
     assert.equal(op("DELETE", "http://h/s3/b?cors"), "DeleteBucketCors");
+    assert.equal(op("PUT", "http://h/s3/b?lifecycle"), "PutBucketLifecycleConfiguration");
+    assert.equal(op("GET", "http://h/s3/b?lifecycle"), "GetBucketLifecycleConfiguration");
+    assert.equal(op("DELETE", "http://h/s3/b?lifecycle"), "DeleteBucketLifecycle");
+    assert.equal(
+      op("PUT", "http://h/s3/b/k?partNumber=1&uploadId=u", { "x-amz-copy-source": "b/j" }),
+      "UploadPartCopy",
+    );
   });
 
   test("an operation S3 has and Nimbus does not is named", () => {
     assert.equal(op("GET", "http://h/s3/b?website"), "unsupported: GetBucketWebsite");
-    assert.equal(op("PUT", "http://h/s3/b?lifecycle"), "unsupported: PutBucketLifecycleConfiguration");
+    assert.equal(op("PUT", "http://h/s3/b?replication"), "unsupported: PutBucketReplication");
     assert.equal(op("DELETE", "http://h/s3/b?encryption"), "unsupported: DeleteBucketEncryption");
     assert.equal(op("GET", "http://h/s3/b?acl"), "unsupported: GetBucketAcl");
     assert.equal(op("GET", "http://h/s3/b/k?acl"), "unsupported: GetObjectAcl");
     assert.equal(op("POST", "http://h/s3/b/k?restore"), "unsupported: RestoreObject");
-    assert.equal(
-      op("PUT", "http://h/s3/b/k?partNumber=1&uploadId=u", { "x-amz-copy-source": "b/j" }),
-      "unsupported: UploadPartCopy",
-    );
   });
 });
 

@@ -27,6 +27,7 @@ import { chunkedErrorToS3 } from "./chunked-body.js";
 import { CORS_HANDLERS, corsOnAnswers, PREFLIGHT_AUTH, preflightRoute } from "./cors-routes.js";
 import type { Handler, S3Deps } from "./deps.js";
 import { s3ErrorAnswer, s3ErrorResponse } from "./errors.js";
+import { LIFECYCLE_HANDLERS } from "./lifecycle-routes.js";
 import { listObjects, listObjectsV2, listObjectVersions } from "./listing-routes.js";
 import {
   abortMultipartUpload,
@@ -35,6 +36,7 @@ import {
   listMultipartUploads,
   listParts,
   uploadPart,
+  uploadPartCopy,
 } from "./multipart-routes.js";
 import { getBucketNotification, putBucketNotification } from "./notification-routes.js";
 import { copyObject, deleteObject, deleteObjects, getObject, putObject } from "./objects.js";
@@ -48,6 +50,7 @@ export type { S3Deps } from "./deps.js";
 const HANDLERS: Readonly<Record<Operation, Handler>> = {
   ...ACCESS_HANDLERS,
   ...CORS_HANDLERS,
+  ...LIFECYCLE_HANDLERS,
   ListBuckets: listBuckets,
   CreateBucket: createBucket,
   HeadBucket: headBucket,
@@ -72,6 +75,7 @@ const HANDLERS: Readonly<Record<Operation, Handler>> = {
   DeleteObjectTagging: deleteObjectTagging,
   CreateMultipartUpload: createMultipartUpload,
   UploadPart: uploadPart,
+  UploadPartCopy: uploadPartCopy,
   CompleteMultipartUpload: completeMultipartUpload,
   AbortMultipartUpload: abortMultipartUpload,
   ListParts: listParts,

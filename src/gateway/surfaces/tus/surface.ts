@@ -31,6 +31,7 @@ import {
 import type { NimbusError } from "../../../shared/errors.js";
 import { newRequestId } from "../../../shared/ids.js";
 import type { AuthPolicy, Principal } from "../../auth/principal.js";
+import { allowAnyOrigin } from "../../cors.js";
 import { principalOf, type Surface, type SurfaceEnv } from "../../surface.js";
 import { type AccessDeps, authorize, userOf } from "../s3/access.js";
 import type { Operation } from "../s3/operations.js";
@@ -244,13 +245,7 @@ function options(raw: Request): Response {
 function withCommon(res: Response, raw: Request): Response {
   if (raw.method !== "OPTIONS" || raw.headers.get("access-control-request-method") === null)
     res.headers.set("tus-resumable", TUS_VERSION);
-  const origin = raw.headers.get("origin");
-  if (origin !== null) {
-    res.headers.set("access-control-allow-origin", origin);
-    res.headers.set("access-control-expose-headers", EXPOSED);
-    res.headers.append("vary", "Origin");
-  }
-  return res;
+  return allowAnyOrigin(res, raw.headers.get("origin"), EXPOSED);
 }
 
 /** `{ "error": { "code", "message", "requestId" } }`, with Tus-Resumable and CORS. */
