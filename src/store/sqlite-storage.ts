@@ -220,8 +220,9 @@ export class SqliteStorageRepo implements StorageRepo {
     return freed;
   }
 
+  /** Puts of one event-loop turn share a commit (`Statements.writeInTurn`). */
   async putVersion(version: ObjectVersionRecord, event?: ObjectEventRecord): Promise<Released> {
-    return this.#write(() => ({ blobIds: this.#unreferenced(this.#store(version, event)) }));
+    return this.#statements.writeInTurn(() => ({ blobIds: this.#unreferenced(this.#store(version, event)) }));
   }
 
   async getVersion(

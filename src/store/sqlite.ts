@@ -43,6 +43,9 @@ import { batchWriter, type PackedBatch, packBatch, queryLogs } from "./sqlite-wr
 import { ThreadRpc } from "./thread-rpc.js";
 import type { MetadataStore } from "./types.js";
 
+/** WAL pages (4 KiB) past which the main connection checkpoints itself: a safety valve only. */
+const MAIN_THREAD_CHECKPOINT_PAGES = 10_000;
+
 export class SqliteStore implements MetadataStore {
   readonly #db: Database.Database;
   readonly #logWriter: ThreadRpc<WriterRequest> | undefined;
@@ -79,6 +82,9 @@ export class SqliteStore implements MetadataStore {
     if (path !== ":memory:") {
       const worker = new Worker(new URL("./sqlite-log-worker.js", import.meta.url), { workerData: { path } });
       this.#logWriter = new ThreadRpc(worker, "log writer");
+      // The log writer's thread checkpoints the WAL every 100 ms; this connection does only if
+      // that thread falls far behind (40 MB of WAL), instead of every 4 MB on the event loop.
+      this.#db.pragma(`wal_autocheckpoint = ${MAIN_THREAD_CHECKPOINT_PAGES}`);
     }
   }
 
