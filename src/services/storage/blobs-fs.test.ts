@@ -184,11 +184,11 @@ test("sweep removes old unreferenced blobs and old temporary files, and keeps th
   assert.equal(await store.sweep(referenced(), 60_000), 0);
 });
 
-test("a 72 MiB body streams through in 1 MiB pieces: the source is never ahead of the disk, memory stays flat", async () => {
+test("a 72 MiB body streams through in 1 MiB pieces: the source is at most one piece ahead of the disk, memory stays flat", async () => {
   const { store, dir } = await freshStore();
   const CHUNK = 1 << 20;
   const CHUNKS = 72;
-  const reused = Buffer.alloc(CHUNK); // reusing it is safe only if each piece is written before the next is asked for
+  const reused = Buffer.alloc(CHUNK); // safe to reuse: the store copies each batch before it asks for more
   const expected = createHash("md5");
   const startBuffers = process.memoryUsage().arrayBuffers;
   let peakBuffers = startBuffers;
@@ -196,7 +196,12 @@ test("a 72 MiB body streams through in 1 MiB pieces: the source is never ahead o
     for (let i = 0; i < CHUNKS; i++) {
       if (i % 8 === 0) {
         const [tmp] = await tmpFiles(dir);
-        assert.equal((await stat(join(dir, "tmp", tmp!))).size, i * CHUNK, `bytes on disk before piece ${i}`);
+        const onDisk = (await stat(join(dir, "tmp", tmp!))).size;
+        // One batch may still be on its way to the disk while the next is read.
+        assert.ok(
+          onDisk >= (i - 1) * CHUNK && onDisk <= i * CHUNK,
+          `${onDisk} bytes on disk before piece ${i}`,
+        );
       }
       reused.fill(i);
       expected.update(reused);
@@ -254,8 +259,11 @@ test("a writer killed with SIGKILL mid-write leaves its committed blob and no ot
   const committed = /committed ([0-9a-f]{32})/.exec(out)?.[1];
   assert.ok(committed);
   assert.deepEqual(await blobFiles(dir), [committed]);
-  const [tmp] = await tmpFiles(dir);
-  assert.equal(await readFile(join(dir, "tmp", tmp!), "utf8"), "half of a body");
+  const tmps = await tmpFiles(dir);
+  assert.equal(tmps.length, 1, "the write in progress is a temporary file");
+  // What the disk got before the kill: pieces go to it in batches, so possibly nothing yet.
+  const partial = await readFile(join(dir, "tmp", tmps[0]!), "utf8");
+  assert.ok("half of a body".startsWith(partial), `temporary file holds ${JSON.stringify(partial)}`);
 
   const store = await FsBlobStore.open({ dir, clock: clockAhead(60_000) });
   async function* referenced() {

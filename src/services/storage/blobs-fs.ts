@@ -8,9 +8,10 @@
  * identical, so deduplication would buy little. The two hex digits spread blobs over 256
  * directories, created once when the store opens, so a write never makes a directory.
  *
- * A write is: open the temporary file, write each piece as it comes (the source is read no
- * faster than the disk takes it; nothing is held whole), fdatasync and close it, all while
- * hashing. `commit` renames it into place and fsyncs the shard directory, so a committed blob
+ * A write is: open the temporary file, write the pieces as they come in batches of 1 MiB, one
+ * write in flight while the next batch arrives (the source is read no faster than the disk
+ * takes it; nothing is held whole), fdatasync and close it, all while hashing — a body of 1 MiB
+ * or more on the digest thread (`digest-thread.ts`). `commit` renames it into place and fsyncs the shard directory, so a committed blob
  * survives a power loss. The file is synced before the write answers rather than in `commit`:
  * then no descriptor stays open while the caller checks digests (a pending blob it drops leaks
  * nothing but a temporary file, which `sweep` removes), and the durability is the same once
@@ -22,15 +23,15 @@ import { join } from "node:path";
 import type { Readable } from "node:stream";
 import type { Clock } from "../../shared/clock.js";
 import { randomHex } from "../../shared/ids.js";
+import { BatchBuffers, WRITE_BATCH_BYTES, writeBatched } from "./blob-batches.js";
 import {
   type BlobDigests,
-  BlobSizeMismatch,
   type BlobStore,
   BlobTooLarge,
   type BlobWriteOptions,
   type PendingBlob,
 } from "./blobs.js";
-import { Digester } from "./checksums.js";
+import { DigestThread } from "./digest-thread.js";
 
 const BLOB_ID = /^[0-9a-f]{32}$/;
 const FILE_MODE = 0o600;
@@ -49,6 +50,8 @@ export class FsBlobStore implements BlobStore {
   readonly #blobs: string;
   readonly #tmp: string;
   readonly #clock: Clock;
+  /** Where large bodies are hashed (`digest-thread.ts`). */
+  readonly #digests = new DigestThread();
 
   private constructor(o: FsBlobStoreOptions) {
     this.#blobs = join(o.dir, "blobs");
@@ -76,27 +79,22 @@ export class FsBlobStore implements BlobStore {
     }
     const id = randomHex(32);
     const tmpPath = join(this.#tmp, id);
-    const digester = new Digester(o.checksums);
+    // A body of known size takes buffers of its size, up to a batch.
+    const buffers = new BatchBuffers(
+      Math.max(1, Math.min(WRITE_BATCH_BYTES, o.expectedSize ?? WRITE_BATCH_BYTES)),
+    );
+    const digester = this.#digests.digester(o.checksums, o.expectedSize, (b) => buffers.give(b));
     let handle: FileHandle | undefined = await open(tmpPath, "wx", FILE_MODE);
     try {
-      for await (const chunk of source) {
-        const size = digester.size + chunk.byteLength;
-        if (size > o.maxBytes) throw new BlobTooLarge(`body is over the limit of ${o.maxBytes} bytes`);
-        if (o.expectedSize !== undefined && size > o.expectedSize) {
-          throw new BlobSizeMismatch(`body has more than the ${o.expectedSize} bytes declared`);
-        }
-        digester.update(chunk);
-        await writeAll(handle, chunk);
-      }
-      if (o.expectedSize !== undefined && digester.size !== o.expectedSize) {
-        throw new BlobSizeMismatch(`body has ${digester.size} bytes, ${o.expectedSize} were declared`);
-      }
+      await writeBatched(source, handle, digester, buffers, o);
+      const digests = await digester.digest();
       await handle.datasync();
       const closing = handle;
       handle = undefined;
       await closing.close();
-      return new FsPendingBlob(id, tmpPath, join(this.#blobs, shardOf(id)), await digester.digest());
+      return new FsPendingBlob(id, tmpPath, join(this.#blobs, shardOf(id)), digests);
     } catch (error) {
+      digester.abort();
       await handle?.close().catch(() => {});
       await rm(tmpPath, { force: true });
       throw error;
@@ -198,14 +196,6 @@ const SHARDS: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toStri
 
 function shardOf(id: string): string {
   return id.slice(0, 2);
-}
-
-async function writeAll(handle: FileHandle, chunk: Uint8Array): Promise<void> {
-  let offset = 0;
-  while (offset < chunk.byteLength) {
-    const { bytesWritten } = await handle.write(chunk, offset, chunk.byteLength - offset);
-    offset += bytesWritten;
-  }
 }
 
 /** Makes a directory's entries durable (a rename into it, a file created in it). */
