@@ -19,9 +19,8 @@ import type { StorageService } from "../../../services/storage/storage.js";
 import { NimbusError } from "../../../shared/errors.js";
 import type { Logger } from "../../../shared/logger.js";
 import type { AuthMode, AuthPolicy, Principal } from "../../auth/principal.js";
-import { parseCopySource, versionIdOf } from "./objects.js";
 import type { Operation } from "./operations.js";
-import type { S3Call } from "./request.js";
+import { parseCopySource, type S3Call, versionIdOf } from "./request.js";
 
 /** What deciding access needs. */
 export interface AccessDeps {

@@ -6,8 +6,7 @@ import { MAX_PARTS } from "../../../services/storage/multipart.js";
 import { type Handler, isoDate, ownerXml, type S3Deps } from "./deps.js";
 import { conditionsOf, contentHeadersOf, taggingHeaderOf, userMetadataOf } from "./headers.js";
 import { eventOrigin } from "./notification-routes.js";
-import { parseCopySource } from "./objects.js";
-import { intParam, objectUrl, type S3Call } from "./request.js";
+import { intParam, objectUrl, parseCopySource, type S3Call } from "./request.js";
 import { checksumDeclared, readSmallBody, uploadBody } from "./upload.js";
 import { el, listOf, node, parseXml, textOf, xmlDocument, xmlResponse } from "./xml.js";
 

@@ -8,7 +8,7 @@ import { deleteKeyAccess } from "./access.js";
 import { type Handler, isoDate } from "./deps.js";
 import { conditionsOf, contentHeadersOf, objectHeaders, taggingHeaderOf, userMetadataOf } from "./headers.js";
 import { eventOrigin } from "./notification-routes.js";
-import type { S3Call } from "./request.js";
+import { parseCopySource, type S3Call, versionIdOf } from "./request.js";
 import { readSmallBody, uploadBody } from "./upload.js";
 import { el, listOf, node, parseXml, textOf, xmlDocument, xmlResponse } from "./xml.js";
 
@@ -18,12 +18,6 @@ const MAX_DELETE_BODY_BYTES = 2 * 1024 * 1024;
 
 /** Object operations are routed only for requests that name a bucket and a key. */
 const target = (call: S3Call) => ({ bucket: call.bucket ?? "", key: call.key ?? "" });
-
-/** The version id a request names (`?versionId=`), if any. */
-export const versionIdOf = (call: S3Call) => {
-  const v = call.query.get("versionId");
-  return v === undefined || v === "" ? undefined : v;
-};
 
 /** The headers that echo a stored checksum (PUT, UploadPart, copy). */
 export function checksumEcho(checksum: StoredChecksum | undefined): Record<string, string> {
@@ -157,40 +151,6 @@ export const deleteObjects: Handler = async (call, d) => {
   }
   return xmlResponse(xmlDocument("DeleteResult", out));
 };
-
-/** `x-amz-copy-source`: `bucket/key` URL-encoded (a leading `/` allowed), then `?versionId=`. */
-export function parseCopySource(header: string): {
-  bucket: string;
-  key: string;
-  versionId: string | undefined;
-} {
-  let source = header.startsWith("/") ? header.slice(1) : header;
-  let versionId: string | undefined;
-  const q = source.indexOf("?");
-  if (q !== -1) {
-    const params = new URLSearchParams(source.slice(q + 1));
-    versionId = params.get("versionId") ?? undefined;
-    source = source.slice(0, q);
-  }
-  let decoded: string;
-  try {
-    decoded = decodeURIComponent(source);
-  } catch {
-    throw invalidArgument(
-      "Invalid copy source encoding: it must be percent-encoded UTF-8.",
-      "x-amz-copy-source",
-      header,
-    );
-  }
-  const slash = decoded.indexOf("/");
-  if (slash <= 0 || slash === decoded.length - 1)
-    throw invalidArgument(
-      "Copy Source must mention the source bucket and key: sourcebucket/sourcekey.",
-      "x-amz-copy-source",
-      header,
-    );
-  return { bucket: decoded.slice(0, slash), key: decoded.slice(slash + 1), versionId };
-}
 
 export const copyObject: Handler = async (call, d) => {
   const { bucket, key } = target(call);

@@ -5,7 +5,7 @@
  * once. A path that is not valid percent-encoding of UTF-8 is refused.
  */
 import type { IncomingMessage } from "node:http";
-import { S3Error } from "../../../services/storage/errors.js";
+import { invalidArgument, S3Error } from "../../../services/storage/errors.js";
 import type { Principal } from "../../auth/principal.js";
 import type { ReachMatch } from "../../surface.js";
 
@@ -129,4 +129,44 @@ export function intParam(call: S3Call, name: string, fallback: number): number {
       ArgumentValue: raw,
     });
   return Number(raw);
+}
+
+/** The version id a request names (`?versionId=`), if any. */
+export const versionIdOf = (call: S3Call) => {
+  const v = call.query.get("versionId");
+  return v === undefined || v === "" ? undefined : v;
+};
+
+/** `x-amz-copy-source`: `bucket/key` URL-encoded (a leading `/` allowed), then `?versionId=`. */
+export function parseCopySource(header: string): {
+  bucket: string;
+  key: string;
+  versionId: string | undefined;
+} {
+  let source = header.startsWith("/") ? header.slice(1) : header;
+  let versionId: string | undefined;
+  const q = source.indexOf("?");
+  if (q !== -1) {
+    const params = new URLSearchParams(source.slice(q + 1));
+    versionId = params.get("versionId") ?? undefined;
+    source = source.slice(0, q);
+  }
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(source);
+  } catch {
+    throw invalidArgument(
+      "Invalid copy source encoding: it must be percent-encoded UTF-8.",
+      "x-amz-copy-source",
+      header,
+    );
+  }
+  const slash = decoded.indexOf("/");
+  if (slash <= 0 || slash === decoded.length - 1)
+    throw invalidArgument(
+      "Copy Source must mention the source bucket and key: sourcebucket/sourcekey.",
+      "x-amz-copy-source",
+      header,
+    );
+  return { bucket: decoded.slice(0, slash), key: decoded.slice(slash + 1), versionId };
 }

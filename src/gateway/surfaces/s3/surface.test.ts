@@ -9,9 +9,8 @@ import type { ReachMatch } from "../../surface.js";
 import { authorize, s3AuthPolicy } from "./access.js";
 import { s3ErrorAnswer, toS3Error } from "./errors.js";
 import { s3UrlEncode } from "./listing-routes.js";
-import { parseCopySource } from "./objects.js";
 import { resolveOperation } from "./operations.js";
-import { parseCall, type S3Call } from "./request.js";
+import { parseCall, parseCopySource, type S3Call } from "./request.js";
 import { checksumDeclared } from "./upload.js";
 import { parseXml } from "./xml.js";
 

@@ -2,7 +2,7 @@
 import { malformedXml } from "../../../services/storage/errors.js";
 import type { Handler } from "./deps.js";
 import { checkTags } from "./headers.js";
-import { versionIdOf } from "./objects.js";
+import { versionIdOf } from "./request.js";
 import { readSmallBody } from "./upload.js";
 import { childOf, el, listOf, node, parseXml, textOf, xmlDocument, xmlResponse } from "./xml.js";
 
