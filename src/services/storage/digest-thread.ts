@@ -30,8 +30,6 @@ const MAX_UNHASHED_BYTES = 4 * 1024 * 1024;
 
 /** MD5 and checksums over a stream fed in order: here, or on the digest thread. */
 export interface StreamDigester {
-  /** Bytes given so far. */
-  readonly size: number;
   /**
    * With `handOver`, the caller is done with `bytes`: the hasher may take its buffer, and gives
    * it back (to the `returned` the digester was made with) once hashed.
@@ -52,9 +50,6 @@ export type Returned = (buffer: Uint8Array) => void;
 export function localDigester(algorithms: readonly ChecksumAlgorithm[], returned?: Returned): StreamDigester {
   const d = new Digester(algorithms);
   return {
-    get size() {
-      return d.size;
-    },
     update: (bytes, o) => {
       d.update(bytes);
       if (o?.handOver) returned?.(bytes);
@@ -66,7 +61,6 @@ export function localDigester(algorithms: readonly ChecksumAlgorithm[], returned
 }
 
 class ThreadStream implements StreamDigester {
-  size = 0;
   #unhashed = 0;
   #waiters: (() => void)[] = [];
   #result: { resolve(d: BlobDigests): void; reject(err: Error): void } | undefined;
@@ -81,7 +75,6 @@ class ThreadStream implements StreamDigester {
 
   update(bytes: Uint8Array, o: { handOver?: boolean } = {}): void {
     if (this.#failure !== undefined) return;
-    this.size += bytes.byteLength;
     this.#unhashed += bytes.byteLength;
     // Sent by moving its buffer, never by cloning it: a buffer the caller handed over, whole, as
     // it is; anything else (a view of a larger or pooled buffer) as a copy of itself.

@@ -1,15 +1,12 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { FakeClock } from "../../shared/clock.js";
-import { openSqlite } from "../../store/contract/stores.js";
-import { FsBlobStore } from "./blobs-fs.js";
+import { storageOnSqlite } from "../../../test/helpers/storage-service.js";
 import { S3Error } from "./errors.js";
 import { INLINE_MAX_BYTES } from "./inline-body.js";
-import { EMPTY_HEADERS, type PutInput, StorageService } from "./storage.js";
+import { EMPTY_HEADERS, type PutInput, type StorageService } from "./storage.js";
 
 const cleanups: (() => Promise<void>)[] = [];
 after(async () => {
@@ -17,19 +14,11 @@ after(async () => {
 });
 
 async function service() {
-  const store = await openSqlite();
-  const dir = await mkdtemp(join(tmpdir(), "nimbus-inline-"));
-  cleanups.push(
-    () => store.close(),
-    () => rm(dir, { recursive: true, force: true }),
-  );
-  const clock = new FakeClock();
-  const blobs = await FsBlobStore.open({ dir, clock });
-  const storage = new StorageService({ repo: store.storage, blobs, clock, log: () => undefined });
+  const { storage, blobsDir } = await storageOnSqlite({ name: "inline", cleanups });
   await storage.createBucket("docs");
   const blobFiles = async () => {
-    const shards = await readdir(join(dir, "blobs"));
-    return (await Promise.all(shards.map((s) => readdir(join(dir, "blobs", s))))).flat().length;
+    const shards = await readdir(join(blobsDir, "blobs"));
+    return (await Promise.all(shards.map((s) => readdir(join(blobsDir, "blobs", s))))).flat().length;
   };
   return { storage, blobFiles };
 }

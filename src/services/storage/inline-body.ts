@@ -7,7 +7,8 @@
  */
 import { type BlobDigests, BlobSizeMismatch, type PendingBlob } from "./blobs.js";
 import { Digester } from "./checksums.js";
-import type { ChecksumAlgorithm } from "./model.js";
+import type { ByteRange } from "./http-rules.js";
+import type { ChecksumAlgorithm, ObjectVersionRecord } from "./model.js";
 
 /** Objects up to this size live in their record (MinIO inlines up to 128 KiB in its metadata). */
 export const INLINE_MAX_BYTES = 64 * 1024;
@@ -41,4 +42,11 @@ export async function readInline(
     commit: () => Promise.reject(new Error("an inline body is stored in its record, not as a blob")),
     discard: () => Promise.resolve(),
   };
+}
+
+/** The bytes of an inline version (its range of them), or undefined when they are in a blob. */
+export function inlineBytes(version: ObjectVersionRecord, range: ByteRange | undefined): Buffer | undefined {
+  const body = version.body;
+  if (body === undefined) return undefined;
+  return range === undefined ? body : body.subarray(range.start, range.end + 1);
 }

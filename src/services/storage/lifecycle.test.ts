@@ -1,17 +1,13 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { FakeClock } from "../../shared/clock.js";
+import { storageOnSqlite } from "../../../test/helpers/storage-service.js";
+import type { FakeClock } from "../../shared/clock.js";
 import type { Logger } from "../../shared/logger.js";
-import { openSqlite } from "../../store/contract/stores.js";
-import { FsBlobStore } from "./blobs-fs.js";
 import { LIFECYCLE_FIRST_SWEEP_MS, LIFECYCLE_SWEEP_EVERY_MS, LifecycleSweep } from "./lifecycle.js";
 import { checkLifecycle, DAY_MS, type RuleInput } from "./lifecycle-config.js";
 import { Multipart } from "./multipart.js";
 import { type NotificationConfiguration, ObjectNotifications } from "./notifications.js";
-import { EMPTY_HEADERS, StorageService } from "./storage.js";
+import { EMPTY_HEADERS } from "./storage.js";
 
 const cleanups: (() => Promise<void>)[] = [];
 after(async () => {
@@ -34,26 +30,22 @@ const NOTIFY: NotificationConfiguration = {
 };
 
 async function service() {
-  const store = await openSqlite();
-  const dir = await mkdtemp(join(tmpdir(), "nimbus-lifecycle-"));
-  cleanups.push(
-    () => store.close(),
-    () => rm(dir, { recursive: true, force: true }),
-  );
   // 2026-11-24 12:00 UTC.
-  const clock = new FakeClock();
-  const blobs = await FsBlobStore.open({ dir, clock });
-  const repo = store.storage;
-  const notifications = new ObjectNotifications({
-    repo,
-    clock,
-    links: () => {
-      throw new Error("nothing is delivered here");
-    },
-    log: () => undefined,
-    written: () => undefined,
+  const { storage, repo, clock } = await storageOnSqlite({
+    name: "lifecycle",
+    cleanups,
+    more: (repo, clock) => ({
+      notifications: new ObjectNotifications({
+        repo,
+        clock,
+        links: () => {
+          throw new Error("nothing is delivered here");
+        },
+        log: () => undefined,
+        written: () => undefined,
+      }),
+    }),
   });
-  const storage = new StorageService({ repo, blobs, clock, log: () => undefined, notifications });
   const multipart = new Multipart(storage);
   const errors: string[] = [];
   const logger: Logger = {

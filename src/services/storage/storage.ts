@@ -11,9 +11,9 @@ import { randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import type { Clock } from "../../shared/clock.js";
 import { BlobSizeMismatch, type BlobStore, BlobTooLarge, type PendingBlob } from "./blobs.js";
+import { algorithmsFor, type BodyChecks, checkDigests } from "./body-checks.js";
 import { etagOf } from "./checksums.js";
 import {
-  badDigest,
   entityTooLarge,
   noSuchBucket,
   noSuchKey,
@@ -22,11 +22,10 @@ import {
   S3Error,
 } from "./errors.js";
 import { type ByteRange, type Conditions, evaluateConditions, parseRange } from "./http-rules.js";
-import { INLINE_MAX_BYTES, type InlineBody, readInline } from "./inline-body.js";
+import { INLINE_MAX_BYTES, type InlineBody, inlineBytes, readInline } from "./inline-body.js";
 import { type ListPage, type ListRequest, listPage } from "./listing.js";
 import type {
   BucketRecord,
-  ChecksumAlgorithm,
   ContentHeaders,
   ObjectVersionRecord,
   StoredChecksum,
@@ -36,6 +35,8 @@ import { requireBucketName, requireKey } from "./names.js";
 import type { ObjectEventName, ObjectNotifications, RequestOrigin } from "./notifications.js";
 import { admitWrite } from "./quota.js";
 import type { Released, StorageRepo } from "./repo.js";
+
+export type { BodyChecks } from "./body-checks.js";
 
 /** S3's largest single PUT. */
 export const MAX_PUT_BYTES = 5 * 1024 ** 3;
@@ -49,18 +50,6 @@ export interface StorageDeps {
   readonly notifications?: ObjectNotifications | undefined;
   /** Objects up to this size are kept in their record (`inline-body.ts`); INLINE_MAX_BYTES by default. */
   readonly inlineMaxBytes?: number | undefined;
-}
-
-/** What a client declared about a body, checked once it has been read. */
-export interface BodyChecks {
-  /** Content-MD5, base64. */
-  readonly contentMd5?: string | undefined;
-  /** The algorithm asked for (x-amz-sdk-checksum-algorithm or the header present). */
-  readonly checksumAlgorithm?: ChecksumAlgorithm | undefined;
-  /** The expected value: from a header now, or from a trailer once the body was read. */
-  readonly checksumValue?: (() => string | undefined) | undefined;
-  /** x-amz-content-sha256 when it is a hash (not UNSIGNED-PAYLOAD or STREAMING-…). */
-  readonly sha256Hex?: string | undefined;
 }
 
 export interface PutInput {
@@ -469,46 +458,4 @@ export const EMPTY_HEADERS: ContentHeaders = {
 export function newVersionId(): string {
   const time = Date.now().toString(16).padStart(12, "0");
   return `${time}${randomBytes(12).toString("hex")}`.slice(0, 32);
-}
-
-/** The checksums a write computes: the one asked for, and SHA-256 when the signed payload hash must be checked. */
-function algorithmsFor(checks: BodyChecks): ChecksumAlgorithm[] {
-  const out = new Set<ChecksumAlgorithm>();
-  if (checks.checksumAlgorithm !== undefined) out.add(checks.checksumAlgorithm);
-  if (checks.sha256Hex !== undefined) out.add("SHA256");
-  return [...out];
-}
-
-function checkDigests(pending: PendingBlob, checks: BodyChecks): void {
-  const d = pending.digests;
-  if (checks.contentMd5 !== undefined) {
-    const given = Buffer.from(checks.contentMd5, "base64");
-    if (given.length !== 16)
-      throw new S3Error("InvalidDigest", 400, "The Content-MD5 you specified was invalid.");
-    if (given.toString("hex") !== d.md5) throw badDigest("Content-MD5");
-  }
-  if (checks.sha256Hex !== undefined) {
-    // The signed payload hash: the body must be the one that was signed.
-    const computed = Buffer.from(d.checksums.SHA256 ?? "", "base64").toString("hex");
-    if (computed !== checks.sha256Hex.toLowerCase())
-      throw new S3Error(
-        "XAmzContentSHA256Mismatch",
-        400,
-        "The provided 'x-amz-content-sha256' header does not match what was computed.",
-      );
-  }
-  const algorithm = checks.checksumAlgorithm;
-  if (algorithm !== undefined) {
-    const expected = checks.checksumValue?.();
-    const computed = d.checksums[algorithm];
-    if (expected !== undefined && expected !== computed)
-      throw badDigest(`x-amz-checksum-${algorithm.toLowerCase()}`);
-  }
-}
-
-/** The bytes of an inline version (its range of them), or undefined when they are in a blob. */
-export function inlineBytes(version: ObjectVersionRecord, range: ByteRange | undefined): Buffer | undefined {
-  const body = version.body;
-  if (body === undefined) return undefined;
-  return range === undefined ? body : body.subarray(range.start, range.end + 1);
 }

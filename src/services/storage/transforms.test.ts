@@ -1,14 +1,10 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import sharp from "sharp";
-import { FakeClock } from "../../shared/clock.js";
-import { openSqlite } from "../../store/contract/stores.js";
-import { FsBlobStore } from "./blobs-fs.js";
+import { storageOnSqlite } from "../../../test/helpers/storage-service.js";
 import { S3Error } from "./errors.js";
-import { EMPTY_HEADERS, StorageService } from "./storage.js";
+import { EMPTY_HEADERS } from "./storage.js";
 import { ImageTransformer, type RenderRequest, type RenderResult, Slots, sniff } from "./transforms.js";
 import { VariantCache } from "./transforms-cache.js";
 
@@ -19,18 +15,10 @@ after(async () => {
 
 /** `"off"`: a bucket without the setting. */
 async function setup(transforms: Record<string, unknown> | "off" = {}) {
-  const store = await openSqlite();
-  const dir = await mkdtemp(join(tmpdir(), "nimbus-transforms-"));
-  cleanups.push(
-    () => store.close(),
-    () => rm(dir, { recursive: true, force: true }),
-  );
-  const clock = new FakeClock();
-  const blobs = await FsBlobStore.open({ dir: join(dir, "objects"), clock });
-  const storage = new StorageService({ repo: store.storage, blobs, clock, log: () => undefined });
+  const { storage, repo, dir } = await storageOnSqlite({ name: "transforms", cleanups });
   await storage.createBucket("photos");
   if (transforms !== "off")
-    await store.storage.putSetting("photos", "transforms", JSON.stringify({ enabled: true, ...transforms }));
+    await repo.putSetting("photos", "transforms", JSON.stringify({ enabled: true, ...transforms }));
   const cache = new VariantCache({ dir: join(dir, "transforms"), maxBytes: 10 * 1024 * 1024, log: () => {} });
   const put = (key: string, bytes: Buffer, cacheControl?: string) =>
     storage.putObject("photos", key, {

@@ -1,13 +1,8 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { FakeClock } from "../../shared/clock.js";
-import { openSqlite } from "../../store/contract/stores.js";
-import { FsBlobStore } from "./blobs-fs.js";
+import { storageOnSqlite } from "../../../test/helpers/storage-service.js";
 import { Multipart } from "./multipart.js";
-import { EMPTY_HEADERS, StorageService } from "./storage.js";
+import { EMPTY_HEADERS, type StorageService } from "./storage.js";
 import { parseTusMetadata, TUS_EXPIRY_MS, TusError, type TusTarget, TusUploads, tusTarget } from "./tus.js";
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -16,15 +11,7 @@ after(async () => {
 });
 
 async function service() {
-  const store = await openSqlite();
-  const dir = await mkdtemp(join(tmpdir(), "nimbus-tus-"));
-  cleanups.push(
-    () => store.close(),
-    () => rm(dir, { recursive: true, force: true }),
-  );
-  const clock = new FakeClock();
-  const blobs = await FsBlobStore.open({ dir, clock });
-  const storage = new StorageService({ repo: store.storage, blobs, clock, log: () => undefined });
+  const { storage, clock } = await storageOnSqlite({ name: "tus", cleanups });
   const multipart = new Multipart(storage);
   await storage.createBucket("photos");
   return { storage, multipart, clock, tus: new TusUploads({ storage, multipart, clock }) };

@@ -2,8 +2,8 @@
 import { Readable } from "node:stream";
 import { CHECKSUM_HEADERS } from "../../../services/storage/checksums.js";
 import { accessDenied, invalidArgument, malformedXml, S3Error } from "../../../services/storage/errors.js";
+import { inlineBytes } from "../../../services/storage/inline-body.js";
 import type { StoredChecksum } from "../../../services/storage/model.js";
-import { inlineBytes } from "../../../services/storage/storage.js";
 import { deleteKeyAccess } from "./access.js";
 import { type Handler, isoDate } from "./deps.js";
 import { conditionsOf, contentHeadersOf, objectHeaders, taggingHeaderOf, userMetadataOf } from "./headers.js";
