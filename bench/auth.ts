@@ -8,9 +8,12 @@
  * - refresh: refresh-token rotations per second, each client spending its own session's token
  *   and using the next, beside the same clients reading `GET /auth/v1/settings` (no write);
  * - signin: warm invocations' latency while 50 password sign-ins a second run against the
- *   platform, beside the same invocations without; and what one sign-in (its hash) costs.
+ *   platform (sent by a process of their own), beside the same invocations without, and beside
+ *   a control: a process with no Nimbus code hashing as many passwords (the same library and
+ *   parameters) at the hashing threads' priority; and what one sign-in (its hash) costs.
  */
 import type http from "node:http";
+import { HASHING_NICE } from "../src/services/auth/password-thread.js";
 import { HTTP_HANDLER } from "./http.js";
 import {
   type AuthPlatform,
@@ -19,7 +22,6 @@ import {
   type Session,
   sessionOf,
   signedIn,
-  signInsAt,
   startAuthPlatform,
 } from "./lib/auth-platform.js";
 import { closedLoop, strip, type Window } from "./lib/closed-loop.js";
@@ -27,7 +29,8 @@ import { type BenchContext, type FigureResult, fmtInt, fmtMs, fmtRatio, verdict 
 import { BENCH_MEMORY_MB, invokePath, PAYLOAD } from "./lib/functions.js";
 import { createJwtApi, type JwtApi, jwtRouteAnswers } from "./lib/http-api.js";
 import { type Headers, keepAliveAgent, send } from "./lib/http-client.js";
-import { cpuMsOf, sleep } from "./lib/proc.js";
+import { cpuMsOf, hashingProcess, sleep, threadCpuMsOf } from "./lib/proc.js";
+import { signInsInProcess } from "./lib/sign-in-load.js";
 import { medianOfFew, overRuns, spread } from "./lib/stats.js";
 import { sequential } from "./warm-latency.js";
 
@@ -329,9 +332,11 @@ export async function authSignIn(ctx: BenchContext, o: AuthSignInOptions): Promi
   let p: AuthPlatform | undefined;
   const quiet: number[][] = [];
   const loaded: number[][] = [];
+  const control: number[][] = [];
   const signInLatencies: number[] = [];
   const idle: number[] = [];
   let idleCpuMs = 0;
+  let idleMainThreadMs = 0;
   const signInsPerSecond: number[] = [];
   let signInFailures = 0;
   try {
@@ -346,15 +351,19 @@ export async function authSignIn(ctx: BenchContext, o: AuthSignInOptions): Promi
     await sequential(base, path, signed, { requests: 0, warmup: FIGURE_WARMUP_REQUESTS });
     for (const email of emails) await signedIn(setup, base, email);
     // One password hash, by design: sequential sign-ins on the otherwise idle platform.
-    const cpuBefore = cpuMsOf(p.platform.pid);
+    const pid = p.platform.pid;
+    const cpuBefore = cpuMsOf(pid);
+    const mainBefore = threadCpuMsOf(pid, pid);
     for (let i = 0; i < IDLE_SIGNINS; i++) {
       const t0 = performance.now();
       await signedIn(setup, base, emails[i % emails.length]!);
       idle.push(performance.now() - t0);
     }
-    idleCpuMs = (cpuMsOf(p.platform.pid) - cpuBefore) / IDLE_SIGNINS;
+    idleCpuMs = (cpuMsOf(pid) - cpuBefore) / IDLE_SIGNINS;
+    idleMainThreadMs = (threadCpuMsOf(pid, pid) - mainBefore) / IDLE_SIGNINS;
+
     setup.destroy();
-    const warm = signInsAt(base, emails, o.signInsPerSecond);
+    const warm = await signInsInProcess(base, emails, o.signInsPerSecond);
     await sequential(base, path, signed, { requests: 0, warmup: o.requests / 2 });
     await warm.stop();
     const lo = { requests: o.requests, warmup: Math.max(200, o.requests / 10) };
@@ -363,7 +372,7 @@ export async function authSignIn(ctx: BenchContext, o: AuthSignInOptions): Promi
       const sides = [
         async () => quiet.push(await sequential(base, path, signed, lo)),
         async () => {
-          const load = signInsAt(base, emails, o.signInsPerSecond);
+          const load = await signInsInProcess(base, emails, o.signInsPerSecond);
           // Let the sign-ins reach their steady state before timing.
           await sleep(500);
           loaded.push(await sequential(base, path, signed, lo));
@@ -371,6 +380,15 @@ export async function authSignIn(ctx: BenchContext, o: AuthSignInOptions): Promi
           signInLatencies.push(...s.latencies);
           signInsPerSecond.push(s.perSecond);
           signInFailures += s.failed;
+        },
+        async () => {
+          const consumer = hashingProcess({ perSecond: o.signInsPerSecond, nice: HASHING_NICE });
+          try {
+            await sleep(500);
+            control.push(await sequential(base, path, signed, lo));
+          } finally {
+            consumer.stop();
+          }
         },
       ];
       for (const side of run % 2 === 0 ? sides : sides.reverse()) await side();
@@ -382,6 +400,8 @@ export async function authSignIn(ctx: BenchContext, o: AuthSignInOptions): Promi
   const without = spread(quiet.flat());
   const withSignIns = spread(loaded.flat());
   const added = { p50: withSignIns.p50 - without.p50, p99: withSignIns.p99 - without.p99 };
+  const withControl = spread(control.flat());
+  const controlAdded = { p50: withControl.p50 - without.p50, p99: withControl.p99 - without.p99 };
   const rate = overRuns(signInsPerSecond);
   const hash = spread(idle);
   const signInsUnderLoad = spread(signInLatencies);
@@ -399,8 +419,13 @@ export async function authSignIn(ctx: BenchContext, o: AuthSignInOptions): Promi
       `${keptUp ? "" : `, sign-ins fell behind (worst run ${rate.min.toFixed(1)}/s)`} ` +
       `(target p99 ≤ +${TARGET_SIGNIN_P99_ADDED_MS} ms) ${verdict(pass)}`,
     notes: [
+      `control, the hashes without the platform: a process of its own hashing ${o.signInsPerSecond} passwords/s ` +
+        `(the same library and parameters) at nice ${HASHING_NICE}: invoke ` +
+        `p50 ${fmtMs(withControl.p50)} ms p99 ${fmtMs(withControl.p99)} ms, added p99 ${fmtMs(controlAdded.p99)} ms ` +
+        `(per run ${control.map((r) => fmtMs(spread(r).p99)).join(" ")} ms): what the hashes alone cost the ` +
+        `invocations beside them on this machine`,
       `one sign-in on the idle platform (the password hash's cost, by design: argon2id, 19 MiB, t=2): ` +
-        `p50 ${fmtMs(hash.p50)} ms p99 ${fmtMs(hash.p99)} ms, platform CPU ${fmtMs(idleCpuMs)} ms each ` +
+        `p50 ${fmtMs(hash.p50)} ms p99 ${fmtMs(hash.p99)} ms, platform CPU ${fmtMs(idleCpuMs)} ms each, ${fmtMs(idleMainThreadMs)} ms of it on the event loop ` +
         `(${IDLE_SIGNINS} in a row)`,
       `sign-ins under the load: ${rate.median.toFixed(1)}/s (worst run ${rate.min.toFixed(1)}/s), ` +
         `p50 ${fmtMs(signInsUnderLoad.p50)} ms p99 ${fmtMs(signInsUnderLoad.p99)} ms; ` +
@@ -416,12 +441,18 @@ export async function authSignIn(ctx: BenchContext, o: AuthSignInOptions): Promi
       with: withSignIns,
       without,
       added,
+      control: { hashesPerSecond: o.signInsPerSecond, with: withControl, added: controlAdded },
       signInIdleMs: hash,
       signInIdleCpuMs: idleCpuMs,
+      signInIdleEventLoopCpuMs: idleMainThreadMs,
       signInUnderLoadMs: signInsUnderLoad,
       signInFailures,
       target: { addedP99: TARGET_SIGNIN_P99_ADDED_MS },
-      perRun: loaded.map((r, i) => ({ with: spread(r), without: spread(quiet[i]!) })),
+      perRun: loaded.map((r, i) => ({
+        with: spread(r),
+        without: spread(quiet[i]!),
+        control: spread(control[i]!),
+      })),
     },
     headline: { p50: withSignIns.p50, p99: withSignIns.p99, addedP50: added.p50, addedP99: added.p99 },
   };

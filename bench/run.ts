@@ -335,13 +335,14 @@ async function main(): Promise<void> {
       schema = await postgres!.schema();
       schemas.push(schema);
     }
+    const profiled =
+      o.cpuProfileDir !== undefined &&
+      sandbox === o.sandboxes[0] &&
+      store === (process.env.NIMBUS_BENCH_PROFILE_STORE ?? "sqlite");
+    const cpuProfile = profiled ? { cpuProfileDir: o.cpuProfileDir } : {};
     const platform = await PlatformProcess.start({
       settings: { poolSize: 0, sandbox, ...(schema ? { store: schema.store } : {}) },
-      ...(o.cpuProfileDir &&
-      sandbox === o.sandboxes[0] &&
-      store === (process.env.NIMBUS_BENCH_PROFILE_STORE ?? "sqlite")
-        ? { cpuProfileDir: o.cpuProfileDir }
-        : {}),
+      ...cpuProfile,
     });
     const label = [...(o.sandboxes.length > 1 ? [sandbox] : []), ...(postgres ? [store] : [])].join(" ");
     const ctx: BenchContext = {
@@ -353,6 +354,7 @@ async function main(): Promise<void> {
       control: new Control(platform.url, platform.credentials),
       signer: new Signer(platform.credentials),
       runs: o.runs,
+      ...cpuProfile,
       progress: (m) => progress(label ? `${label}: ${m}` : m),
     };
     contexts.set(`${sandbox}/${store}`, ctx);

@@ -302,6 +302,7 @@ export async function storageList(ctx: BenchContext, o: StorageListOptions): Pro
     const started = performance.now();
     platform = await PlatformProcess.start({
       settings: { poolSize: 0, sandbox: ctx.sandbox, dataDir: filled.dataDir },
+      ...(ctx.cpuProfileDir !== undefined ? { cpuProfileDir: ctx.cpuProfileDir } : {}),
     });
     startMs = ms(started);
     const s3 = new S3Http(new URL(platform.url), platform.credentials);

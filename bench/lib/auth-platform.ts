@@ -32,6 +32,7 @@ export async function startAuthPlatform(
 ): Promise<AuthPlatform> {
   const platform = await PlatformProcess.start({
     settings: { poolSize: 0, sandbox: ctx.sandbox, authRateLimits: "off", ...settings },
+    ...(ctx.cpuProfileDir !== undefined ? { cpuProfileDir: ctx.cpuProfileDir } : {}),
   });
   try {
     const client = new NimbusClient({ endpoint: platform.url, ...platform.credentials, region: REGION });

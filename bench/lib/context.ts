@@ -21,6 +21,8 @@ export interface BenchContext {
   readonly control: Control;
   readonly signer: Signer;
   readonly runs: number;
+  /** Where platforms a figure starts of its own write their CPU profiles (`--cpu-prof`). */
+  readonly cpuProfileDir?: string;
   /** Progress on stderr, so stdout keeps only the table. */
   readonly progress: (message: string) => void;
 }

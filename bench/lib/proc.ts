@@ -125,6 +125,39 @@ export function cpuMsOf(pid: number, reaped = false): number {
   return ticks * msPerTick();
 }
 
+/** CPU time (user + system) one thread of a process has used so far, in ms; 0 once it is gone. */
+export function threadCpuMsOf(pid: number, tid: number): number {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "latin1");
+  } catch {
+    return 0;
+  }
+  const f = stat
+    .slice(stat.lastIndexOf(")") + 2)
+    .split(" ")
+    .map(Number);
+  return (f[11]! + f[12]!) * msPerTick();
+}
+
+/**
+ * A process, with no Nimbus code in it, hashing passwords with the library the auth service uses
+ * and its parameters, `perSecond` a second at `nice`: the sign-ins' hashes without the platform
+ * (a control beside a figure).
+ */
+export function hashingProcess(o: { perSecond: number; nice: number }): { stop(): void } {
+  const argon2 = fileURLToPath(import.meta.resolve("@node-rs/argon2"));
+  const code =
+    `require("node:os").setPriority(0, ${o.nice});` +
+    `const { hashSync } = require(${JSON.stringify(argon2)});` +
+    `const started = performance.now(); let n = 0;` +
+    `const next = () => { hashSync("bench: a password", { algorithm: 2, memoryCost: 19456, timeCost: 2, parallelism: 1 });` +
+    ` n++; setTimeout(next, Math.max(0, started + (n * 1000) / ${o.perSecond} - performance.now())); };` +
+    `next();`;
+  const child = spawnCleanNode(["-e", code]);
+  return { stop: () => void child.kill() };
+}
+
 /** CPU time the whole machine has been busy, all cores, in ms (stolen by the hypervisor included). */
 export function machineBusyMs(): number {
   const [, user, nice, system, , , irq, softirq, steal] = readFileSync("/proc/stat", "latin1")

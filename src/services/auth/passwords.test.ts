@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { test } from "node:test";
+import { HASHING_NICE, PasswordThreads } from "./password-thread.js";
 import {
   type Argon2Params,
   CURRENT_PASSWORD_PARAMS,
@@ -32,6 +34,36 @@ test("hashing does not block the event loop", async () => {
   await Promise.all([hashPassword("one password"), hashPassword("another password")]);
   clearInterval(timer);
   assert.ok(ticks >= 5, `the loop ran ${ticks} times while two hashes ran`);
+});
+
+test("hashes run on threads of their own, below the platform's scheduling priority", async (t) => {
+  if (process.platform !== "linux") return t.skip("thread priorities are read from /proc");
+  const threads = new PasswordThreads(2);
+  t.after(() => threads.close());
+  const options = { algorithm: 2, memoryCost: 1024, timeCost: 1, parallelism: 1 };
+  const salt = new Uint8Array(16).fill(7);
+  // Two at once: the second finds the first thread busy and starts another.
+  const [a, b] = await Promise.all([threads.hash("one", salt, options), threads.hash("one", salt, options)]);
+  assert.equal(a, b);
+  assert.equal(await threads.verify(a, "one"), true);
+  assert.equal(await threads.verify(a, "two"), false);
+  const started = threads.threads();
+  assert.equal(started.length, 2);
+  for (const { tid, nice } of started) {
+    assert.equal(nice, HASHING_NICE);
+    // Field 19 of a thread's stat is its nice value, as the kernel schedules it.
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
+    assert.equal(Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]), HASHING_NICE);
+  }
+  assert.equal(Number(readFileSync("/proc/thread-self/stat", "utf8").split(") ")[1]!.split(" ")[16]), 0);
+});
+
+test("a hash the library refuses rejects with its reason, and the thread goes on", async (t) => {
+  const threads = new PasswordThreads(1);
+  t.after(() => threads.close());
+  const options = { algorithm: 2, memoryCost: 1024, timeCost: 1, parallelism: 1 };
+  await assert.rejects(threads.hash("x", new Uint8Array(2), options), /salt/i);
+  assert.match(await threads.hash("x", new Uint8Array(16), options), /^\$argon2id\$/);
 });
 
 test("a hash made with other parameters verifies and asks for a rehash; a wrong password does not", async () => {

@@ -1,10 +1,11 @@
 /**
  * Password hashing: argon2id, OWASP's first choice (Password Storage Cheat Sheet: m = 19 MiB,
  * t = 2, p = 1), stored as its PHC string (`$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`).
- * `@node-rs/argon2` runs each hash on libuv's thread pool, so the event loop never waits for
- * one. At these parameters a hash costs about 30 ms of one core here (scrypt at OWASP's
- * equivalent, N = 2^17, costs 440 ms): the cost is the design, and 50 sign-ins a second fit
- * on a small machine.
+ * Hashes run on threads of their own at a lower priority than the platform
+ * (`password-thread.ts`), so the event loop never waits for one and invocations go first when
+ * the cores are busy. At these parameters a hash costs 15–30 ms of one core here (scrypt at
+ * OWASP's equivalent, N = 2^17, costs 440 ms): the cost is the design, and 50 sign-ins a
+ * second fit on a small machine.
  *
  * A stored string carries its own parameters: when they differ from the current ones (or it is
  * a scrypt hash, `scrypt-hash.ts`), a matching password reports `needsRehash` and the service
@@ -13,12 +14,8 @@
  * Passwords are normalised (NFKC) here, on both sides.
  */
 import { randomBytes } from "node:crypto";
-import { type Algorithm, hash, verify } from "@node-rs/argon2";
-
-/** `Algorithm.Argon2id`: a const enum, which isolated modules cannot read. */
-const ARGON2ID_ALGORITHM = 2 as Algorithm;
-
 import { normalizePassword } from "./password-policy.js";
+import { PasswordThreads } from "./password-thread.js";
 import { verifyPassword as verifyScrypt } from "./scrypt-hash.js";
 
 export interface Argon2Params {
@@ -45,6 +42,12 @@ export interface PasswordCheckResult {
 const MAX_MEMORY_KIB = 1024 * 1024;
 const MAX_ITERATIONS = 20;
 const MAX_PARALLELISM = 16;
+
+/** `Algorithm.Argon2id`: a const enum, which isolated modules cannot read. */
+const ARGON2ID_ALGORITHM = 2;
+
+/** The process's hashing threads, started on first use. */
+export const passwordThreads = new PasswordThreads();
 const ARGON2ID = /^\$argon2id\$v=19\$m=(\d{1,7}),t=(\d{1,2}),p=(\d{1,2})\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$/;
 
 /** Hashes a password with a fresh 16-byte salt; `params` is for tests (a cheap setting). */
@@ -52,12 +55,11 @@ export function hashPassword(
   password: string,
   params: Argon2Params = CURRENT_PASSWORD_PARAMS,
 ): Promise<string> {
-  return hash(normalizePassword(password), {
+  return passwordThreads.hash(normalizePassword(password), randomBytes(16), {
     algorithm: ARGON2ID_ALGORITHM,
     memoryCost: params.memoryKiB,
     timeCost: params.iterations,
     parallelism: params.parallelism,
-    salt: randomBytes(16),
   });
 }
 
@@ -85,7 +87,7 @@ export async function verifyPassword(
     return { ok: false, needsRehash: false };
   let ok: boolean;
   try {
-    ok = await verify(stored, normalizePassword(password));
+    ok = await passwordThreads.verify(stored, normalizePassword(password));
   } catch {
     return { ok: false, needsRehash: false };
   }

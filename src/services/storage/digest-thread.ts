@@ -162,8 +162,9 @@ export class DigestThread {
   #start(): Worker {
     if (this.#worker !== undefined) return this.#worker;
     const worker = new Worker(new URL("./digest-worker.js", import.meta.url), {
-      // A process started with `--input-type` (a script given with -e) cannot pass it to a thread.
-      execArgv: process.execArgv.filter((a) => !a.startsWith("--input-type")),
+      // None of the process's flags: a thread refuses many of them given explicitly (`--input-type`
+      // of a script given with -e, `--perf-basic-prof`…), and this one needs none.
+      execArgv: [],
     });
     worker.on("message", (r: DigestReply) => this.#streams.get(r.id)?.answered(r));
     const fail = (err: Error) => {
