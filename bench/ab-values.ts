@@ -164,6 +164,20 @@ export const METRICS: Record<string, FigureMetrics> = {
     ],
   },
   sqskill: { name: "sqs kill", metrics: [lower("acknowledged messages lost", plain, "lost")] },
+  authjwt: {
+    name: "auth jwt",
+    metrics: [higher("÷ the route without auth", plain, "ratio"), higher("JWT route", rate, "jwt.median")],
+  },
+  authrefresh: { name: "auth refresh", metrics: [higher("rotations", rate, "rotations.median")] },
+  authsignin: {
+    name: "auth sign-in",
+    metrics: [
+      lower("added p99", ms, "added.p99"),
+      lower("p99 with sign-ins", ms, "with.p99"),
+      lower("p99 without", ms, "without.p99"),
+      lower("control: added p99", ms, "control.added.p99"),
+    ],
+  },
 };
 
 function p50Of(label: string, key: string): Metric {
