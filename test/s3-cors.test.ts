@@ -3,7 +3,7 @@
  * (PutBucketCors), and plain `fetch` plays the browser of a page on another origin: its
  * preflight (OPTIONS, no credentials) is answered from the rules, path and host style, and the
  * actual request, a PUT to a presigned URL, carries the rule's CORS headers on its answer, as an
- * error does. An origin, method or header no rule allows, and a bucket without rules, are
+ * error does, a signature the gateway refuses included. An origin, method or header no rule allows, and a bucket without rules, are
  * refused at the preflight.
  */
 import assert from "node:assert/strict";
@@ -173,6 +173,23 @@ describe("a browser on another origin", () => {
     assert.equal(res.status, 403);
     assert.equal(errorCodeOf(await res.text()), "AccessDenied");
     assert.equal(res.headers.get("access-control-allow-origin"), "*");
+  });
+
+  test("a signature the gateway refuses carries the CORS headers too, so the page can read why", async () => {
+    const url = new URL(await presignedPut());
+    url.searchParams.set("X-Amz-Signature", "0".repeat(64));
+    const res = await fetch(url, {
+      method: "PUT",
+      headers: { origin: APP, "content-type": "application/json" },
+      body: '{"cat":false}',
+    });
+    assert.equal(res.status, 403);
+    assert.equal(errorCodeOf(await res.text()), "SignatureDoesNotMatch");
+    assert.equal(res.headers.get("access-control-allow-origin"), APP);
+    assert.equal(res.headers.get("access-control-expose-headers"), "ETag, x-amz-version-id");
+    // Not stored.
+    const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: "photos/cat.json" }));
+    assert.equal((await bytesOf(got.Body)).toString(), '{"cat":true}');
   });
 
   test("a request without Origin gets no CORS headers", async () => {

@@ -65,8 +65,12 @@ export function serveSurfaces(surfaces: readonly Surface[], d: DispatchDeps): Ho
 function guarded(s: Surface, d: DispatchDeps): Hono<SurfaceEnv> {
   const app = new Hono<SurfaceEnv>();
   app.use("*", async (c, next) => {
-    const reach = (c.env as { reach: ReachMatch }).reach;
-    c.set("reach", reach);
+    c.set("reach", (c.env as { reach: ReachMatch }).reach);
+    await next();
+  });
+  if (s.around) app.use("*", s.around);
+  app.use("*", async (c, next) => {
+    const reach = c.get("reach");
     const policy = typeof s.auth === "function" ? s.auth(c.req.raw, reach) : s.auth;
     let bodySha256: string | undefined;
     if (s.body.mode === "buffered") {

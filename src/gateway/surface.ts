@@ -4,7 +4,7 @@
  * path prefix), who may call it (its AuthPolicy), how its body is read, and how it renders
  * errors; the gateway does the rest for every route alike (see `serveSurfaces`).
  */
-import type { Context, Hono } from "hono";
+import type { Context, Hono, MiddlewareHandler } from "hono";
 import type { NimbusError } from "../shared/errors.js";
 import type { AuthPolicy, Principal } from "./auth/principal.js";
 
@@ -73,6 +73,12 @@ export interface Surface {
    * tells a surface that speaks more than one protocol which one to answer in.
    */
   renderError(err: NimbusError, requestId: string, request: Request): Response;
+  /**
+   * Middleware around the gateway's authentication as well as the routes: it sees every answer,
+   * a refusal of the signature included (S3 puts a bucket's CORS headers on those, so a page
+   * can read why). `reach` is set when it runs; `principal` and `body` are not yet.
+   */
+  readonly around?: MiddlewareHandler<SurfaceEnv>;
   /** Its routes, at the full paths requests arrive on. */
   readonly app: Hono<SurfaceEnv>;
 }

@@ -298,9 +298,9 @@ const SIGNED_QUERY = /[?&]X-Amz-Signature=/i;
 
 /**
  * Middleware: the CORS headers of the bucket's matching rule on the answer to a request that
- * carries `Origin`, whatever the answer (S3 sends them on errors too, so a page can read them).
- * A request the gateway refused before the route (a bad signature, an expired link) is not
- * answered here and carries none.
+ * carries `Origin`, whatever the answer (S3 sends them on errors too, so a page can read them):
+ * it runs around the gateway's authentication (`Surface.around`), so a request refused there (a
+ * bad signature, an expired link) carries them as well.
  */
 export function corsOnAnswers(d: S3Deps): MiddlewareHandler<SurfaceEnv> {
   return async (c, next) => {
@@ -310,10 +310,11 @@ export function corsOnAnswers(d: S3Deps): MiddlewareHandler<SurfaceEnv> {
     let rule: CorsRule | undefined;
     let configured = false;
     try {
+      // Before authentication: who asks does not matter for which bucket it is.
       const call = parseCall(req, c.get("reach"), {
         incoming: undefined,
         requestId: "",
-        principal: principalOf(c),
+        principal: { kind: "anonymous" },
       });
       const config = call.bucket === undefined ? undefined : await corsOf(d, call.bucket);
       configured = config !== undefined;

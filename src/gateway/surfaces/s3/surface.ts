@@ -83,8 +83,8 @@ const HANDLERS: Readonly<Record<Operation, Handler>> = {
 
 export function s3Surface(d: S3Deps): Surface {
   const app = new Hono<SurfaceEnv>();
-  // CORS (cors-routes.ts): a browser's preflight, and the bucket's CORS headers on every answer.
-  app.use("/*", corsOnAnswers(d));
+  // CORS (cors-routes.ts): a browser's preflight here; the bucket's CORS headers on every
+  // answer by `around` (below), refusals of the gateway included.
   app.options("/*", preflightRoute(d));
   // One route per method for every path: which operation a request is depends on its query and
   // headers as much as its path, and is decided by `resolveOperation`. (Hono serves HEAD with
@@ -123,6 +123,7 @@ export function s3Surface(d: S3Deps): Surface {
     auth: (request) => (request.method === "OPTIONS" ? PREFLIGHT_AUTH : s3AuthPolicy(request, d)),
     body: { mode: "stream" },
     renderError: s3ErrorResponse,
+    around: corsOnAnswers(d),
     app,
   };
 }
