@@ -327,6 +327,49 @@ describe("the operator", () => {
     );
   });
 
+  test("the explain endpoint decides a DeleteObjects' keys one by one, as the S3 surface does", async () => {
+    const many = (await explain({
+      bucket: BUCKET,
+      method: "POST",
+      keys: [
+        `users/${alice.id}/a.png`,
+        { key: `users/${bob.id}/b.png` },
+        { key: `users/${alice.id}/c.png`, versionId: "v1" },
+      ],
+      token: alice.token,
+    })) as Awaited<ReturnType<typeof explain>> & {
+      keys: { key: string; versionId?: string; decision: string; reason: string; statement: unknown }[];
+    };
+    assert.equal(many.operation, "DeleteObjects");
+    assert.equal(many.decision, "allow");
+    assert.deepEqual(
+      many.keys.map((k) => [k.key, k.versionId, k.decision]),
+      [
+        [`users/${alice.id}/a.png`, undefined, "allow"],
+        [`users/${bob.id}/b.png`, undefined, "deny"],
+        [`users/${alice.id}/c.png`, "v1", "deny"], // "own-folder" grants s3:DeleteObject only
+      ],
+    );
+    assert.equal(many.keys[0]!.statement, "own-folder");
+    assert.match(
+      many.keys[1]!.reason,
+      /^no statement allows s3:DeleteObject on arn:aws:s3:::[^ ]+\/users\/[^/]+\/b\.png for user /,
+    );
+    assert.match(many.keys[2]!.reason, /s3:DeleteObjectVersion/);
+    await assert.rejects(
+      explain({ bucket: BUCKET, method: "DELETE", keys: ["a"] }),
+      /keys name a DeleteObjects: a POST to the bucket, without key/,
+    );
+    await assert.rejects(
+      explain({ bucket: BUCKET, method: "POST", keys: [] }),
+      /keys must be a list of 1 to 1000/,
+    );
+    await assert.rejects(
+      explain({ bucket: BUCKET, method: "POST", keys: [{ key: "a", extra: 1 }] }),
+      /keys\[0\] must be a key or/,
+    );
+  });
+
   test("the platform's key still does everything, and a policy is checked before it is stored", async () => {
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET }));
     assert.ok((listed.Contents ?? []).some((o) => o.Key === "shared/board.txt"));

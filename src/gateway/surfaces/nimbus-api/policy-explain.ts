@@ -2,8 +2,9 @@
  * Why a request to a bucket is allowed or denied (`POST /nimbus/v1/policy/explain`, signed
  * with the platform's key): the operator's side of a denial the caller saw only as S3's plain
  * AccessDenied. The body names the request as S3 would receive it (`bucket`, `method`, `key`,
- * a listing's `prefix`) and its caller (a user's access `token`, or none: an anonymous caller);
- * the answer is the decision the S3 surface makes for it, from the same rules (`s3/access.ts`).
+ * a listing's `prefix`, a DeleteObjects' `keys`) and its caller (a user's access `token`, or
+ * none: an anonymous caller); the answer is the decision the S3 surface makes for it, from the
+ * same rules (`s3/access.ts`), and for a DeleteObjects each key's as well.
  */
 import { Hono } from "hono";
 import type { Caller } from "../../../services/policy/model.js";
@@ -11,14 +12,16 @@ import { NimbusError } from "../../../shared/errors.js";
 import { newRequestId } from "../../../shared/ids.js";
 import { parseJsonObject } from "../../body.js";
 import { type BodyLimitRule, bodyOf, type SurfaceEnv } from "../../surface.js";
-import { type AccessDeps, decide, userOf } from "../s3/access.js";
+import { type AccessDeps, decide, decideDeleteKeys, userOf } from "../s3/access.js";
 import { resolveOperation } from "../s3/operations.js";
 import { parseCall, S3_PATH_PREFIX } from "../s3/request.js";
 
 /** A token (a few KB with its metadata) and a key of at most 1,024 bytes, JSON-escaped. */
 const MAX_EXPLAIN_BODY_BYTES = 32 * 1024;
 const METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE"];
-const FIELDS = ["bucket", "method", "key", "prefix", "token"];
+const FIELDS = ["bucket", "method", "key", "prefix", "token", "keys"];
+/** DeleteObjects' own limit. */
+const MAX_DELETE_KEYS = 1000;
 
 /** The limit of an explain request's body, which the gateway reads before authenticating it. */
 export const POLICY_EXPLAIN_BODY_LIMIT: BodyLimitRule = {
@@ -36,6 +39,13 @@ interface ExplainInput {
   readonly key: string | undefined;
   readonly prefix: string | undefined;
   readonly token: string | undefined;
+  /** A DeleteObjects' keys (`POST` to the bucket). */
+  readonly keys: readonly DeleteKey[] | undefined;
+}
+
+interface DeleteKey {
+  readonly key: string;
+  readonly versionId?: string;
 }
 
 export function policyExplainApi(d: Pick<AccessDeps, "storage" | "userClaims">): Hono<SurfaceEnv> {
@@ -70,7 +80,10 @@ export function policyExplainApi(d: Pick<AccessDeps, "storage" | "userClaims">):
       }
     }
     const decision = await decide(call, operation, caller, d);
-    return c.json({ operation, ...decision, statement: decision.statement ?? null });
+    const answer = { operation, ...decision, statement: decision.statement ?? null };
+    if (input.keys === undefined) return c.json(answer);
+    const keys = await decideDeleteKeys(input.bucket, input.keys, caller, d);
+    return c.json({ ...answer, keys: keys.map((k) => ({ ...k, statement: k.statement ?? null })) });
   });
   return app;
 }
@@ -89,24 +102,55 @@ function decodeExplain(body: Record<string, unknown>): ExplainInput {
   const method = text("method", true)!.toUpperCase();
   if (!METHODS.includes(method))
     throw bad(`method must be one of ${METHODS.join(", ")}; got ${JSON.stringify(body.method)}`);
+  const key = text("key", false);
+  const keys = body.keys === undefined ? undefined : deleteKeys(body.keys);
+  if (keys !== undefined && (method !== "POST" || key !== undefined))
+    throw bad("keys name a DeleteObjects: a POST to the bucket, without key");
   return {
     bucket: text("bucket", true)!,
     method,
-    key: text("key", false),
+    key,
     prefix: typeof body.prefix === "string" ? body.prefix : text("prefix", false),
     token: text("token", false),
+    keys,
   };
+}
+
+/** `["a.png", {"key": "b.png", "versionId": "…"}]`: as DeleteObjects' `<Object>` entries name them. */
+function deleteKeys(value: unknown): DeleteKey[] {
+  if (!Array.isArray(value) || value.length === 0 || value.length > MAX_DELETE_KEYS)
+    throw bad(`keys must be a list of 1 to ${MAX_DELETE_KEYS} keys, as a DeleteObjects names them`);
+  return value.map((entry: unknown, i) => {
+    if (typeof entry === "string" && entry !== "") return { key: entry };
+    const o = entry as { key?: unknown; versionId?: unknown } | null;
+    if (
+      typeof o === "object" &&
+      o !== null &&
+      typeof o.key === "string" &&
+      o.key !== "" &&
+      Object.keys(o).every((k) => k === "key" || k === "versionId") &&
+      (o.versionId === undefined || (typeof o.versionId === "string" && o.versionId !== ""))
+    )
+      return o.versionId === undefined ? { key: o.key } : { key: o.key, versionId: o.versionId };
+    throw bad(
+      `keys[${i}] must be a key or {"key": …, "versionId": …} with non-empty strings; got ${JSON.stringify(entry)}`,
+    );
+  });
 }
 
 /**
  * The request as an S3 client would send it: a POST to a key starts a multipart upload, a GET
- * of the bucket is a ListObjectsV2 (with its prefix).
+ * of the bucket is a ListObjectsV2 (with its prefix), a POST of keys to it a DeleteObjects.
  */
 function s3Url(input: ExplainInput): string {
   const path = `${S3_PATH_PREFIX}/${encodeURIComponent(input.bucket)}`;
   if (input.key === undefined) {
     const query =
-      input.method === "GET" ? `?list-type=2&prefix=${encodeURIComponent(input.prefix ?? "")}` : "";
+      input.method === "GET"
+        ? `?list-type=2&prefix=${encodeURIComponent(input.prefix ?? "")}`
+        : input.keys !== undefined
+          ? "?delete"
+          : "";
     return `http://explain${path}${query}`;
   }
   const key = input.key

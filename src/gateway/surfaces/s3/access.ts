@@ -172,6 +172,27 @@ export async function deleteKeyAccess(
   };
 }
 
+/**
+ * DeleteObjects' keys decided one by one for `caller`, with the reasons: what `deleteKeyAccess`
+ * enforces, for the explain endpoint.
+ */
+export async function decideDeleteKeys(
+  bucket: string,
+  keys: readonly { readonly key: string; readonly versionId?: string | undefined }[],
+  caller: Caller,
+  d: Pick<AccessDeps, "storage">,
+): Promise<(Decision & { readonly key: string; readonly versionId?: string | undefined })[]> {
+  const loaded = await loadPolicy(bucket, d);
+  return keys.map(({ key, versionId }) => {
+    const action = versionId === undefined ? "s3:DeleteObject" : "s3:DeleteObjectVersion";
+    return {
+      key,
+      ...(versionId === undefined ? {} : { versionId }),
+      ...decideWith(loaded, objectAsk(bucket, key, action), caller),
+    };
+  });
+}
+
 function logDenial(
   call: S3Call,
   op: Operation,
