@@ -371,6 +371,31 @@ describe("multi-factor authentication", () => {
     const replay = await auth.mfa.challengeAndVerify({ factorId: id, code });
     assert.equal((replay.error as AuthApiError).code, "mfa_verification_failed");
   });
+
+  test("after the step-up the aal1 refresh token is refused, without ending the aal2 session", async () => {
+    await confirmedUser("step-up@example.com");
+    const auth = authClient(t);
+    const signedIn = await auth.signInWithPassword({ email: "step-up@example.com", password: PASSWORD });
+    const aal1 = signedIn.data.session;
+    const enrolled = await auth.mfa.enroll({ factorType: "totp" });
+    const factorId = enrolled.data?.id ?? "";
+    const code = totp(enrolled.data?.totp.secret ?? "", clock.now());
+    const verified = await auth.mfa.challengeAndVerify({ factorId, code });
+    assert.equal(verified.error, null, String(verified.error));
+    const aal2 = decodeJwt(verified.data?.access_token ?? "");
+    assert.equal(aal2.aal, "aal2");
+    assert.equal(
+      aal2.session_id,
+      decodeJwt(aal1?.access_token ?? "").session_id,
+      "the same session, stepped up",
+    );
+
+    const stale = await authClient(t).refreshSession({ refresh_token: aal1?.refresh_token ?? "" });
+    assert.equal((stale.error as AuthApiError).code, "refresh_token_not_found");
+    const refreshed = await auth.refreshSession();
+    assert.equal(refreshed.error, null, "not taken for reuse: the aal2 session lives on");
+    assert.equal(decodeJwt(refreshed.data.session?.access_token ?? "").aal, "aal2");
+  });
 });
 
 describe("the admin API", () => {

@@ -246,6 +246,12 @@ export function toRefreshToken(r: RefreshTokenRow): RefreshTokenRecord {
   };
 }
 
+/** The row of the token that takes over from `spent` in its session: `tokenHash`, issued at `at`. */
+export function successorRow(spent: RefreshTokenRow, tokenHash: string, at: number): RefreshTokenRow {
+  const { session_id, user_id } = spent;
+  return { token_hash: tokenHash, session_id, user_id, spent_at: null, created_at: at };
+}
+
 export function oneTimeTokenRow(t: OneTimeTokenRecord) {
   return {
     id: t.id,
@@ -477,10 +483,10 @@ export function toAuthorizationCode(r: AuthorizationCodeRow): AuthorizationCodeR
   };
 }
 
-/** A rotation's next token is of the spent one's session; another is a caller's mistake, refused. */
+/** A reissue's token is of the session reissued; another is a caller's mistake, refused. */
 export function checkSameSession(sessionId: string, next: RefreshTokenRecord): void {
   if (next.sessionId !== sessionId)
     throw new Error(
-      `cannot rotate a refresh token of session "${sessionId}": the next token is of session "${next.sessionId}"`,
+      `cannot reissue session "${sessionId}" with a refresh token of session "${next.sessionId}"`,
     );
 }

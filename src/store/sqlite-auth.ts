@@ -22,7 +22,7 @@ import type {
   SigningKeyRecord,
   UserRecord,
 } from "../services/auth/model.js";
-import type { AuthRepo, RotateOutcome } from "../services/auth/repo.js";
+import type { AuthRepo, RedeemOutcome, RotateOutcome } from "../services/auth/repo.js";
 import {
   AUDIT_COLUMNS,
   AUTHORIZATION_CODE_COLUMNS,
@@ -58,6 +58,7 @@ import {
   type SigningKeyRow,
   sessionRow,
   signingKeyRow,
+  successorRow,
   toAudit,
   toAuthorizationCode,
   toChallenge,
@@ -227,7 +228,17 @@ export class SqliteAuthRepo implements AuthRepo {
     });
   }
 
-  async rotateRefreshToken(tokenHash: string, next: RefreshTokenRecord, at: number): Promise<RotateOutcome> {
+  async reissueSession(session: SessionRecord, next: RefreshTokenRecord): Promise<boolean> {
+    checkSameSession(session.id, next);
+    return this.#write(() => {
+      if (this.#prepare(UPDATE_SESSION).run(sessionRow(session)).changes === 0) return false;
+      this.#prepare("DELETE FROM auth_refresh_tokens WHERE session_id = ?").run(session.id);
+      this.#prepare(INSERT_REFRESH_TOKEN).run(refreshTokenRow(next));
+      return true;
+    });
+  }
+
+  async rotateRefreshToken(tokenHash: string, nextHash: string, at: number): Promise<RotateOutcome> {
     return this.#write((): RotateOutcome => {
       const row = this.#prepare(
         `SELECT t.* FROM auth_refresh_tokens t JOIN auth_sessions s ON s.id = t.session_id
@@ -235,9 +246,8 @@ export class SqliteAuthRepo implements AuthRepo {
       ).get(tokenHash) as RefreshTokenRow | undefined;
       if (!row) return { kind: "unknown" };
       if (row.spent_at !== null) return { kind: "reused", token: toRefreshToken(row) };
-      checkSameSession(row.session_id, next);
       this.#prepare("UPDATE auth_refresh_tokens SET spent_at = ? WHERE token_hash = ?").run(at, tokenHash);
-      this.#prepare(INSERT_REFRESH_TOKEN).run(refreshTokenRow(next));
+      this.#prepare(INSERT_REFRESH_TOKEN).run(successorRow(row, nextHash, at));
       const session = this.#prepare("UPDATE auth_sessions SET refreshed_at = ? WHERE id = ? RETURNING *").get(
         at,
         row.session_id,
@@ -459,13 +469,27 @@ export class SqliteAuthRepo implements AuthRepo {
   }
 
   async putAuthorizationCode(code: AuthorizationCodeRecord): Promise<void> {
-    this.#prepare(INSERT_AUTHORIZATION_CODE).run(authorizationCodeRow(code));
+    this.#write(() => {
+      this.#prepare("DELETE FROM auth_authorization_codes WHERE expires_at <= ?").run(code.createdAt);
+      this.#prepare(INSERT_AUTHORIZATION_CODE).run(authorizationCodeRow(code));
+    });
   }
 
   async consumeAuthorizationCode(codeHash: string): Promise<AuthorizationCodeRecord | undefined> {
-    const row = this.#prepare("DELETE FROM auth_authorization_codes WHERE code_hash = ? RETURNING *").get(
+    const row = this.#prepare(
+      "DELETE FROM auth_authorization_codes WHERE code_hash = ? AND consumed_at IS NULL RETURNING *",
+    ).get(codeHash) as AuthorizationCodeRow | undefined;
+    return row && toAuthorizationCode(row);
+  }
+
+  async redeemAuthorizationCode(codeHash: string, at: number): Promise<RedeemOutcome> {
+    const live = this.#prepare(
+      "UPDATE auth_authorization_codes SET consumed_at = ? WHERE code_hash = ? AND consumed_at IS NULL RETURNING *",
+    ).get(at, codeHash) as AuthorizationCodeRow | undefined;
+    if (live) return { kind: "redeemed", code: toAuthorizationCode(live) };
+    const redeemed = this.#prepare("SELECT * FROM auth_authorization_codes WHERE code_hash = ?").get(
       codeHash,
     ) as AuthorizationCodeRow | undefined;
-    return row && toAuthorizationCode(row);
+    return redeemed ? { kind: "replayed", code: toAuthorizationCode(redeemed) } : { kind: "unknown" };
   }
 }

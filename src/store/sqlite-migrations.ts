@@ -9,7 +9,7 @@
  * Databases made before the steps were tracked per module counted them in `PRAGMA
  * user_version`, in the order of `LEGACY_ORDER`; the first open maps that count to modules.
  */
-import { AUTH_TABLES_MIGRATION } from "./sqlite-auth-tables.js";
+import { AUTH_CODE_REDEMPTION_MIGRATION, AUTH_TABLES_MIGRATION } from "./sqlite-auth-tables.js";
 import { STORAGE_INLINE_BODY_MIGRATION, STORAGE_TABLES_MIGRATION } from "./sqlite-storage-tables.js";
 import { BUDGET_MIGRATION, USAGE_MIGRATION, USAGE_TABLE_MIGRATION } from "./sqlite-usage.js";
 
@@ -371,7 +371,7 @@ export const SCHEDULES_MIGRATIONS: SqliteModuleMigrations = {
  */
 export const AUTH_MIGRATIONS: SqliteModuleMigrations = {
   module: "auth",
-  steps: [AUTH_TABLES_MIGRATION],
+  steps: [AUTH_TABLES_MIGRATION, AUTH_CODE_REDEMPTION_MIGRATION],
 };
 
 /**

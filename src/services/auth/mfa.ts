@@ -170,8 +170,7 @@ export async function unenroll(
 
 async function stepUp(ctx: AuthContext, sessionId: string, method: string): Promise<SessionJson> {
   const session = await ctx.repo.getSession(sessionId);
-  if (session === undefined)
-    throw new AuthError("session_not_found", 403, "Session from session_id claim in JWT does not exist");
+  if (session === undefined) throw sessionNotFound();
   const user = await ctx.repo.getUser(session.userId);
   if (user === undefined) throw new AuthError("user_not_found", 404, "User not found");
   const now = ctx.clock.now();
@@ -181,7 +180,12 @@ async function stepUp(ctx: AuthContext, sessionId: string, method: string): Prom
     amr: [...session.amr, { method, timestamp: Math.floor(now / 1000) }],
     refreshedAt: now,
   };
-  return reissue(ctx, user, upped);
+  // Signed out since it was read: answered as if it had been gone then.
+  const answer = await reissue(ctx, user, upped);
+  if (answer === undefined) throw sessionNotFound();
+  return answer;
 }
 
+const sessionNotFound = () =>
+  new AuthError("session_not_found", 403, "Session from session_id claim in JWT does not exist");
 const factorNotFound = (id: string) => new AuthError("mfa_factor_not_found", 404, `Factor ${id} not found`);

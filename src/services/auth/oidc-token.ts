@@ -8,10 +8,10 @@
 import { createHash } from "node:crypto";
 import { decodeJwt } from "jose";
 import { sameSecret } from "../../shared/secrets.js";
-import { type Caller, sha256 } from "./context.js";
+import { audit, type Caller, sha256 } from "./context.js";
 import { AuthError } from "./errors.js";
 import { pkceMatches } from "./flows.js";
-import type { OAuthClientRecord, SessionRecord, UserRecord } from "./model.js";
+import type { AuthorizationCodeRecord, OAuthClientRecord, SessionRecord, UserRecord } from "./model.js";
 import { type Oidc, seal, unseal } from "./oidc.js";
 import { refreshSession, reissue, verifyAccess } from "./sessions.js";
 import type { SessionJson } from "./shapes.js";
@@ -69,7 +69,7 @@ export async function token(
     const client = await authenticate(o, form, authorization);
     const grant = form.get("grant_type");
     if (grant === "authorization_code")
-      return { status: 200, body: await exchange(o, client, form), headers: noStore };
+      return { status: 200, body: await exchange(o, client, form, caller), headers: noStore };
     if (grant === "refresh_token")
       return { status: 200, body: await refresh(o, client, form, caller), headers: noStore };
     throw new OAuthFault(
@@ -162,14 +162,20 @@ async function exchange(
   o: Oidc,
   client: OAuthClientRecord,
   form: URLSearchParams,
+  caller: Caller,
 ): Promise<Record<string, unknown>> {
   const [code, redirectUri, verifier] = ["code", "redirect_uri", "code_verifier"].map((name) => {
     const value = form.get(name);
     if (value === null || value === "") throw new OAuthFault("invalid_request", `${name} is required`);
     return value;
   }) as [string, string, string];
-  const record = await o.ctx.repo.consumeAuthorizationCode(sha256(code));
+  const found = await o.ctx.repo.redeemAuthorizationCode(sha256(code), o.ctx.clock.now());
   // clientId "" is a Supabase PKCE flow's code (flows.ts): never one of this provider's.
+  if (found.kind === "replayed" && found.code.clientId !== "") {
+    await revokeReplayed(o, found.code, caller);
+    throw invalidGrant("the code was used already: the tokens issued for it are revoked");
+  }
+  const record = found.kind === "redeemed" ? found.code : undefined;
   if (record === undefined || record.clientId === "" || record.clientId !== client.clientId)
     throw invalidGrant("the code is unknown, used already, or was issued to another client");
   if (record.expiresAt <= o.ctx.clock.now()) throw invalidGrant("the code has expired");
@@ -184,6 +190,7 @@ async function exchange(
   if (user.bannedUntil !== undefined && user.bannedUntil > o.ctx.clock.now())
     throw invalidGrant("the user is banned");
   const pair = await reissue(o.ctx, user, session);
+  if (pair === undefined) throw invalidGrant("the user signed out or was deleted");
   return answer(o, client, {
     user,
     session,
@@ -191,6 +198,21 @@ async function exchange(
     scope: record.scope,
     grantScope: record.scope,
     nonce: record.nonce,
+  });
+}
+
+/**
+ * RFC 6749 §4.1.2: a code redeemed a second time was copied, so what was issued for it is
+ * revoked: its session ends, with its refresh tokens (access tokens are checked against it).
+ */
+async function revokeReplayed(o: Oidc, code: AuthorizationCodeRecord, caller: Caller): Promise<void> {
+  await o.ctx.repo.deleteSession(code.sessionId);
+  const detail = { client_id: code.clientId, session_id: code.sessionId };
+  await audit(o.ctx, "oauth_code_reused", { userId: code.userId, caller, detail });
+  o.ctx.log("auth: an authorization code was redeemed again; the session issued for it is revoked", {
+    user: code.userId,
+    session: code.sessionId,
+    client: code.clientId,
   });
 }
 

@@ -4,7 +4,8 @@
  * their password (by the rules of password sign-in, `signInWithPassword`) and, for a third-party
  * app, approves what it asks for; the app exchanges the code at `/token` for the platform's
  * tokens and an ID token. PKCE (S256) is required of every client, a browser is sent only to a
- * URI registered for the client, and a code is good once, for a minute.
+ * URI registered for the client, and a code is good once, for a minute (presented again, it
+ * revokes the session it was redeemed for: `oidc-token.ts`).
  *
  * What the provider hands out between requests is sealed (HMAC-SHA256, key derived from the
  * service key) instead of stored, so any node of a cluster opens it: the authorization request

@@ -1,8 +1,9 @@
 /**
  * Auth's storage (SQLite and PostgreSQL, `store/`; one contract suite,
  * `store/contract/auth.contract.ts`). What must not race is one call each: a refresh token is
- * spent once (`rotateRefreshToken` is a compare-and-set), a one-time token and an
- * authorization code are consumed once, a TOTP step is accepted once, an email is taken once.
+ * spent once (`rotateRefreshToken` is a compare-and-set), a session's tokens are replaced at
+ * once (`reissueSession`), a one-time token is consumed once, an authorization code is redeemed
+ * once (a second redemption is told apart), a TOTP step is accepted once, an email is taken once.
  */
 import type {
   AuditRecord,
@@ -22,11 +23,20 @@ import type {
 
 /** What spending a refresh token found. */
 export type RotateOutcome =
-  /** It was live: now spent, `next` stored in its place, the session's refreshedAt moved. */
+  /** It was live: now spent, its successor stored in its place, the session's refreshedAt moved. */
   | { readonly kind: "rotated"; readonly session: SessionRecord }
   /** It was spent before: reuse. Nothing was written; the caller revokes the session. */
   | { readonly kind: "reused"; readonly token: RefreshTokenRecord }
   /** No such token, or its session is gone. */
+  | { readonly kind: "unknown" };
+
+/** What redeeming an authorization code found. */
+export type RedeemOutcome =
+  /** It was live: now marked redeemed (kept until it expires, to catch a second redemption). */
+  | { readonly kind: "redeemed"; readonly code: AuthorizationCodeRecord }
+  /** It was redeemed before: a replay. Nothing was written; the caller revokes its session. */
+  | { readonly kind: "replayed"; readonly code: AuthorizationCodeRecord }
+  /** No such code: never issued, or deleted (expired, or taken by `consumeAuthorizationCode`). */
   | { readonly kind: "unknown" };
 
 export interface AuthRepo {
@@ -58,11 +68,18 @@ export interface AuthRepo {
   /** Deletes the user's sessions (but `keep`) and their refresh tokens; how many sessions went. */
   deleteUserSessions(userId: string, keep?: string): Promise<number>;
   /**
-   * Spends the token `tokenHash` if it is live: marks it spent at `at`, inserts `next` (of the
-   * same session) and sets the session's refreshedAt to `at`, in one transaction. Two callers
-   * presenting the same live token: one rotates, the other sees `reused`.
+   * Replaces the session (aal, amr, refreshedAt) and its refresh tokens by `next` (of the same
+   * session), in one transaction: its earlier tokens are gone (unknown, not spent). False
+   * (nothing written) if the session is gone.
    */
-  rotateRefreshToken(tokenHash: string, next: RefreshTokenRecord, at: number): Promise<RotateOutcome>;
+  reissueSession(session: SessionRecord, next: RefreshTokenRecord): Promise<boolean>;
+  /**
+   * Spends the token `tokenHash` if it is live, reading it once: marks it spent at `at`, inserts
+   * its successor (`nextHash`, same session and user, created at `at`) and sets the session's
+   * refreshedAt to `at`, in one transaction. Two callers presenting the same live token: one
+   * rotates, the other sees `reused`.
+   */
+  rotateRefreshToken(tokenHash: string, nextHash: string, at: number): Promise<RotateOutcome>;
   getRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | undefined>;
 
   // One-time tokens (mailed links and codes).
@@ -136,7 +153,13 @@ export interface AuthRepo {
   getClient(clientId: string): Promise<OAuthClientRecord | undefined>;
   listClients(): Promise<OAuthClientRecord[]>;
   deleteClient(clientId: string): Promise<boolean>;
+  /** Inserts it, and deletes the codes (redeemed or not) that expired at or before its createdAt. */
   putAuthorizationCode(code: AuthorizationCodeRecord): Promise<void>;
-  /** Removes and returns it; undefined if none (used already). */
+  /** Removes and returns it (a Supabase PKCE flow's code); undefined if none or redeemed. */
   consumeAuthorizationCode(codeHash: string): Promise<AuthorizationCodeRecord | undefined>;
+  /**
+   * Marks the live code redeemed at `at` and answers it; a redeemed one is answered as a replay
+   * (nothing written). Two callers with the same live code: one redeems, the other sees a replay.
+   */
+  redeemAuthorizationCode(codeHash: string, at: number): Promise<RedeemOutcome>;
 }

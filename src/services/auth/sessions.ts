@@ -59,15 +59,8 @@ export async function refreshSession(
 ): Promise<SessionJson> {
   limit(ctx, "refresh", { ip: caller.ip });
   const now = ctx.clock.now();
-  const hash = sha256(refreshToken);
   const next = newSecret();
-  const current = await ctx.repo.getRefreshToken(hash);
-  if (current === undefined) throw notFound();
-  const outcome = await ctx.repo.rotateRefreshToken(
-    hash,
-    refreshRecord(next, { id: current.sessionId, userId: current.userId }, now),
-    now,
-  );
+  const outcome = await ctx.repo.rotateRefreshToken(sha256(refreshToken), sha256(next), now);
   switch (outcome.kind) {
     case "unknown":
       throw notFound();
@@ -102,16 +95,19 @@ export async function refreshSession(
   }
 }
 
-/** A fresh pair for a session whose assurance changed (MFA verified): the live token is spent. */
+/**
+ * A fresh pair for a session whose assurance changed (MFA verified) or whose tokens go to an app
+ * (an OIDC code redeemed): `session` is written and its earlier refresh tokens end (presented
+ * again, they are unknown: no reuse, no revocation), at once. Undefined if the session is gone.
+ */
 export async function reissue(
   ctx: AuthContext,
   user: UserRecord,
   session: SessionRecord,
-): Promise<SessionJson> {
-  const now = ctx.clock.now();
+): Promise<SessionJson | undefined> {
   const refresh = newSecret();
-  await ctx.repo.deleteSession(session.id);
-  await ctx.repo.createSession(session, refreshRecord(refresh, session, now));
+  if (!(await ctx.repo.reissueSession(session, refreshRecord(refresh, session, ctx.clock.now()))))
+    return undefined;
   return sessionAnswer(ctx, user, session, refresh, session.amr.at(-1)?.method ?? "password");
 }
 

@@ -3,8 +3,9 @@
  * (its unset fields undefined, its JSON deep-equal, its epoch ms past 2^32); an email is taken
  * once; a user's deletion takes everything of theirs but the audit log; and what is spent once
  * is spent once however many spend it at the same time: a refresh token (one rotates, the others
- * see reuse), a link, a one-time token, a challenge, an authorization code, a TOTP step, a
- * recovery code. The inbox and the audit log list newest first.
+ * see reuse), a link, a one-time token, a challenge, an authorization code (one redeems, the
+ * others see a replay), a TOTP step, a recovery code. A reissue replaces a session's tokens at
+ * once. The inbox and the audit log list newest first.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -172,33 +173,37 @@ export function authContract(open: OpenRepo<AuthRepo>): void {
       assert.equal((await repo.getRefreshToken("rt-s4"))?.sessionId, "s4", "another user's session stays");
     }));
 
-  test("a live refresh token rotates once: spent, its successor stored, the session refreshed; again, it is reused", () =>
+  test("a live refresh token rotates once: spent, its successor (same session and user) stored, the session refreshed; again, it is reused", () =>
     withRepo(open, async ({ repo }) => {
       const s = await signIn(repo, "s1", "u1");
+      await signIn(repo, "s-other", "u2");
       const at = T0_MS + HOUR_MS;
-      const next = token("rt-2", s, { createdAt: at });
       const rotated = { kind: "rotated", session: { ...s, refreshedAt: at } };
-      assert.deepEqual(await repo.rotateRefreshToken("rt-s1", next, at), rotated);
+      assert.deepEqual(await repo.rotateRefreshToken("rt-s1", "rt-2", at), rotated);
       assert.deepEqual(await repo.getSession("s1"), { ...s, refreshedAt: at });
-      assert.deepEqual(await repo.getRefreshToken("rt-2"), next);
+      assert.deepEqual(await repo.getRefreshToken("rt-2"), token("rt-2", s, { createdAt: at }));
       const spent = token("rt-s1", s, { spentAt: at });
       assert.deepEqual(await repo.getRefreshToken("rt-s1"), spent);
       const reused = { kind: "reused", token: spent };
-      assert.deepEqual(await repo.rotateRefreshToken("rt-s1", token("rt-3", s), at + 1), reused);
+      assert.deepEqual(await repo.rotateRefreshToken("rt-s1", "rt-3", at + 1), reused);
       assert.equal(await repo.getRefreshToken("rt-3"), undefined, "reuse writes nothing");
       assert.equal((await repo.getSession("s1"))?.refreshedAt, at);
-      assert.deepEqual(await repo.rotateRefreshToken("unknown", token("rt-4", s), at), { kind: "unknown" });
+      assert.deepEqual(await repo.rotateRefreshToken("unknown", "rt-4", at), { kind: "unknown" });
+      assert.equal(await repo.getRefreshToken("rt-4"), undefined);
       // Once the session is gone, its tokens are unknown.
       await repo.deleteSession("s1");
-      assert.deepEqual(await repo.rotateRefreshToken("rt-2", token("rt-5", s), at), { kind: "unknown" });
+      assert.deepEqual(await repo.rotateRefreshToken("rt-2", "rt-5", at), { kind: "unknown" });
       assert.equal(await repo.getRefreshToken("rt-5"), undefined);
+      assert.deepEqual(await repo.getSession("s-other"), session("s-other", "u2"), "another session stays");
     }));
 
   test("of five rotations of one live token at once, exactly one rotates and the others see it reused", () =>
     withRepo(open, async ({ repo }) => {
       const s = await signIn(repo, "s1", "u1");
       const nexts = [0, 1, 2, 3, 4].map((i) => token(`rt-next-${i}`, s, { createdAt: T0_MS + 100 + i }));
-      const outcomes = await Promise.all(nexts.map((n) => repo.rotateRefreshToken("rt-s1", n, n.createdAt)));
+      const outcomes = await Promise.all(
+        nexts.map((n) => repo.rotateRefreshToken("rt-s1", n.tokenHash, n.createdAt)),
+      );
       const kinds = outcomes.map((o) => o.kind);
       assert.deepEqual([...kinds].sort(), ["reused", "reused", "reused", "reused", "rotated"]);
       const winner = kinds.indexOf("rotated");
@@ -206,7 +211,60 @@ export function authContract(open: OpenRepo<AuthRepo>): void {
       const onlyTheWinners = nexts.map((n, i) => (i === winner ? n : undefined));
       assert.deepEqual(stored, onlyTheWinners);
       assert.equal((await repo.getSession("s1"))?.refreshedAt, T0_MS + 100 + winner);
-      assert.equal((await repo.rotateRefreshToken("rt-s1", token("late", s), T0_MS + 200)).kind, "reused");
+      assert.equal((await repo.rotateRefreshToken("rt-s1", "late", T0_MS + 200)).kind, "reused");
+    }));
+
+  test("a reissue replaces the session and all its refresh tokens at once: the old ones are unknown, not reused; a gone session answers false", () =>
+    withRepo(open, async ({ repo }) => {
+      const s = await signIn(repo, "s1", "u1");
+      const other = await signIn(repo, "s2", "u1");
+      assert.equal((await repo.rotateRefreshToken("rt-s1", "rt-live", T0_MS + 1)).kind, "rotated");
+      const at = T0_MS + 60_000;
+      const amr = [...s.amr, { method: "totp", timestamp: T0_S + 60 }];
+      const stepped: SessionRecord = { ...s, aal: "aal2", amr, refreshedAt: at };
+      const next = token("rt-aal2", s, { createdAt: at });
+      assert.equal(await repo.reissueSession(stepped, next), true);
+      assert.deepEqual(await repo.getSession("s1"), stepped);
+      assert.deepEqual(await repo.getRefreshToken("rt-aal2"), next);
+      for (const old of ["rt-s1", "rt-live"]) {
+        assert.equal(await repo.getRefreshToken(old), undefined, old);
+        assert.deepEqual(
+          await repo.rotateRefreshToken(old, `after-${old}`, at + 1),
+          { kind: "unknown" },
+          old,
+        );
+      }
+      assert.equal((await repo.rotateRefreshToken("rt-aal2", "rt-after", at + 2)).kind, "rotated");
+      assert.deepEqual(await repo.getSession("s2"), other, "the user's other session stays");
+      assert.equal((await repo.getRefreshToken("rt-s2"))?.spentAt, undefined);
+
+      const gone = session("gone", "u1");
+      assert.equal(await repo.reissueSession(gone, token("rt-gone", gone)), false);
+      assert.equal(await repo.getSession("gone"), undefined, "a gone session is not created again");
+      assert.equal(await repo.getRefreshToken("rt-gone"), undefined, "nothing written");
+      await assert.rejects(repo.reissueSession(s, token("rt-foreign", other)), /session "s1"/);
+      assert.equal(await repo.getRefreshToken("rt-foreign"), undefined);
+    }));
+
+  test("a reissue racing the session's deletion never leaves a token of a gone session", () =>
+    withRepo(open, async ({ repo }) => {
+      for (const i of [0, 1, 2, 3, 4]) await signIn(repo, `s${i}`, "u1");
+      // Each pair in both orders: the reissue first, then the deletion; the deletion first.
+      await Promise.all(
+        [0, 1, 2, 3, 4].flatMap((i) => {
+          const s = session(`s${i}`, "u1", { aal: "aal2", refreshedAt: T0_MS + 9 });
+          const calls = [
+            () => repo.reissueSession(s, token(`rt-new-${i}`, s)),
+            () => repo.deleteSession(s.id),
+          ];
+          return (i % 2 === 0 ? calls : calls.reverse()).map((call) => call());
+        }),
+      );
+      assert.deepEqual(await repo.listSessions("u1"), []);
+      for (const i of [0, 1, 2, 3, 4]) {
+        assert.equal(await repo.getRefreshToken(`rt-new-${i}`), undefined);
+        assert.equal(await repo.getRefreshToken(`rt-s${i}`), undefined);
+      }
     }));
 
   test("one-time tokens read back, the newest for an email and purposes; a new one replaces the user's earlier of its purpose", () =>
@@ -247,6 +305,40 @@ export function authContract(open: OpenRepo<AuthRepo>): void {
       assert.equal(await repo.findOneTimeToken(BOB, ["signup"]), undefined);
       assert.equal(await repo.consumeOneTimeToken("t2"), false);
       assert.equal(await repo.consumeOneTimeLink("link-t1"), undefined);
+    }));
+
+  test("an authorization code is redeemed once however many race; then it is a replay, answered with the code, until it expires", () =>
+    withRepo(open, async ({ repo }) => {
+      const ac = code("ac1", { nonce: "n-0S6_WzA2Mj" });
+      await repo.putAuthorizationCode(ac);
+      const at = T0_MS + 5;
+      const outcomes = await race(() => repo.redeemAuthorizationCode("ac1", at));
+      const kinds = outcomes.map((o) => o.kind).sort();
+      assert.deepEqual(kinds, ["redeemed", "replayed", "replayed", "replayed", "replayed"]);
+      for (const o of outcomes) assert.deepEqual(o.kind === "unknown" ? undefined : o.code, ac);
+      assert.deepEqual(await repo.redeemAuthorizationCode("ac1", at + 1), { kind: "replayed", code: ac });
+      assert.equal(await repo.consumeAuthorizationCode("ac1"), undefined, "not a PKCE exchange's to take");
+      assert.deepEqual(await repo.redeemAuthorizationCode("ac1", at + 2), { kind: "replayed", code: ac });
+      assert.deepEqual(await repo.redeemAuthorizationCode("unknown", at), { kind: "unknown" });
+      // A code a PKCE exchange consumed is gone.
+      await repo.putAuthorizationCode(code("ac2", { clientId: "" }));
+      assert.equal((await repo.consumeAuthorizationCode("ac2"))?.codeHash, "ac2");
+      assert.deepEqual(await repo.redeemAuthorizationCode("ac2", at), { kind: "unknown" });
+    }));
+
+  test("issuing a code deletes the codes, redeemed or not, that expired by its time; unexpired ones stay", () =>
+    withRepo(open, async ({ repo }) => {
+      const expiry = T0_MS + 60_000;
+      for (const c of [code("a"), code("b"), code("c", { expiresAt: expiry + 1 })])
+        await repo.putAuthorizationCode(c);
+      assert.equal((await repo.redeemAuthorizationCode("b", T0_MS + 1)).kind, "redeemed");
+      await repo.putAuthorizationCode(code("d", { createdAt: expiry - 1, expiresAt: expiry + 60_000 }));
+      assert.equal((await repo.redeemAuthorizationCode("b", expiry - 1)).kind, "replayed", "not yet expired");
+      await repo.putAuthorizationCode(code("e", { createdAt: expiry, expiresAt: expiry + 60_000 }));
+      for (const gone of ["a", "b"])
+        assert.deepEqual(await repo.redeemAuthorizationCode(gone, expiry), { kind: "unknown" }, gone);
+      for (const live of ["c", "d", "e"])
+        assert.equal((await repo.consumeAuthorizationCode(live))?.codeHash, live, live);
     }));
 
   test("wrong attempts are counted on a one-time token; expired tokens are deleted by time", () =>

@@ -139,3 +139,10 @@ export const AUTH_TABLES_MIGRATION = `CREATE TABLE auth_users (
    );
    CREATE INDEX auth_authorization_codes_by_user ON auth_authorization_codes (user_id);
    CREATE INDEX auth_authorization_codes_by_client ON auth_authorization_codes (client_id);`;
+
+/**
+ * The second step: a redeemed authorization code is kept (marked) until it expires, so that a
+ * second redemption is told from an unknown code; expired codes are swept by their expiry.
+ */
+export const AUTH_CODE_REDEMPTION_MIGRATION = `ALTER TABLE auth_authorization_codes ADD COLUMN consumed_at bigint;
+   CREATE INDEX auth_authorization_codes_by_expiry ON auth_authorization_codes (expires_at);`;

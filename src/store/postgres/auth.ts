@@ -1,10 +1,11 @@
 /**
  * Auth in PostgreSQL (`AuthRepo`): the tables of `auth-tables.ts`. What is spent once is spent by
- * one conditional write (a link, a code, a challenge by `DELETE … RETURNING`, a TOTP step and a
- * recovery code by an `UPDATE` whose condition a second writer, having waited on the row's lock,
- * finds false). A refresh token is spent under its session's row lock, which orders the session's
- * rotations and its deletion: each reads the token as the one before left it. A user's row lock
- * orders the replacement of their one-time tokens and recovery codes.
+ * one conditional write (a link, a code, a challenge by `DELETE … RETURNING`, a TOTP step, a
+ * recovery code and a code's redemption by an `UPDATE` whose condition a second writer, having
+ * waited on the row's lock, finds false). A refresh token is spent under its session's row lock,
+ * which orders the session's rotations, reissues and deletion: each reads the tokens as the one
+ * before left them. A user's row lock orders the replacement of their one-time tokens and
+ * recovery codes.
  */
 import type {
   AuditRecord,
@@ -21,7 +22,7 @@ import type {
   SigningKeyRecord,
   UserRecord,
 } from "../../services/auth/model.js";
-import type { AuthRepo, RotateOutcome } from "../../services/auth/repo.js";
+import type { AuthRepo, RedeemOutcome, RotateOutcome } from "../../services/auth/repo.js";
 import {
   AUDIT_COLUMNS,
   AUTHORIZATION_CODE_COLUMNS,
@@ -57,6 +58,7 @@ import {
   type SigningKeyRow,
   sessionRow,
   signingKeyRow,
+  successorRow,
   toAudit,
   toAuthorizationCode,
   toChallenge,
@@ -73,14 +75,14 @@ import {
   type UserRow,
   userRow,
 } from "../auth-row.js";
-import { AUTH_TABLES_MIGRATION } from "./auth-tables.js";
+import { AUTH_CODE_REDEMPTION_MIGRATION, AUTH_TABLES_MIGRATION } from "./auth-tables.js";
 import type { Sql } from "./connect.js";
 import type { ModuleMigrations } from "./migrate.js";
 
 /** References no other module's tables. */
 export const AUTH_MIGRATIONS: ModuleMigrations = {
   module: "auth",
-  steps: [AUTH_TABLES_MIGRATION],
+  steps: [AUTH_TABLES_MIGRATION, AUTH_CODE_REDEMPTION_MIGRATION],
 };
 
 /** PostgreSQL's `unique_violation`. */
@@ -201,7 +203,20 @@ export class PostgresAuthRepo implements AuthRepo {
     });
   }
 
-  async rotateRefreshToken(tokenHash: string, next: RefreshTokenRecord, at: number): Promise<RotateOutcome> {
+  async reissueSession(session: SessionRecord, next: RefreshTokenRecord): Promise<boolean> {
+    checkSameSession(session.id, next);
+    // The session's row first, as a rotation and a deletion take it: either waits for the other.
+    return this.#sql.begin(async (tx) => {
+      const updated = await tx`UPDATE auth_sessions SET ${tx(sessionRow(session), SESSION_UPDATED_COLUMNS)}
+        WHERE id = ${session.id}`;
+      if (updated.count === 0) return false;
+      await tx`DELETE FROM auth_refresh_tokens WHERE session_id = ${session.id}`;
+      await tx`INSERT INTO auth_refresh_tokens ${tx(refreshTokenRow(next), REFRESH_TOKEN_COLUMNS)}`;
+      return true;
+    });
+  }
+
+  async rotateRefreshToken(tokenHash: string, nextHash: string, at: number): Promise<RotateOutcome> {
     return this.#sql.begin(async (tx): Promise<RotateOutcome> => {
       const [found] = await tx<{ session_id: string }[]>`SELECT session_id FROM auth_refresh_tokens
         WHERE token_hash = ${tokenHash}`;
@@ -213,9 +228,8 @@ export class PostgresAuthRepo implements AuthRepo {
         WHERE token_hash = ${tokenHash}`;
       if (!row) return { kind: "unknown" };
       if (row.spent_at !== null) return { kind: "reused", token: toRefreshToken(row) };
-      checkSameSession(row.session_id, next);
       await tx`UPDATE auth_refresh_tokens SET spent_at = ${at} WHERE token_hash = ${tokenHash}`;
-      await tx`INSERT INTO auth_refresh_tokens ${tx(refreshTokenRow(next), REFRESH_TOKEN_COLUMNS)}`;
+      await tx`INSERT INTO auth_refresh_tokens ${tx(successorRow(row, nextHash, at), REFRESH_TOKEN_COLUMNS)}`;
       const [refreshed] = await tx<SessionRow[]>`UPDATE auth_sessions SET refreshed_at = ${at}
         WHERE id = ${row.session_id} RETURNING *`;
       return { kind: "rotated", session: toSession(refreshed!) };
@@ -416,12 +430,26 @@ export class PostgresAuthRepo implements AuthRepo {
 
   async putAuthorizationCode(code: AuthorizationCodeRecord): Promise<void> {
     const sql = this.#sql;
+    // The sweep skips rows another writer holds (a sweep, a redemption): none waits on another.
+    await sql`DELETE FROM auth_authorization_codes WHERE code_hash IN (SELECT code_hash
+      FROM auth_authorization_codes WHERE expires_at <= ${code.createdAt} FOR UPDATE SKIP LOCKED)`;
     await sql`INSERT INTO auth_authorization_codes ${sql(authorizationCodeRow(code), AUTHORIZATION_CODE_COLUMNS)}`;
   }
 
   async consumeAuthorizationCode(codeHash: string): Promise<AuthorizationCodeRecord | undefined> {
     const [row] = await this.#sql<AuthorizationCodeRow[]>`DELETE FROM auth_authorization_codes
-      WHERE code_hash = ${codeHash} RETURNING *`;
+      WHERE code_hash = ${codeHash} AND consumed_at IS NULL RETURNING *`;
     return row && toAuthorizationCode(row);
+  }
+
+  async redeemAuthorizationCode(codeHash: string, at: number): Promise<RedeemOutcome> {
+    const sql = this.#sql;
+    // A second redeemer waits on the row's lock, then finds the condition false.
+    const [live] = await sql<AuthorizationCodeRow[]>`UPDATE auth_authorization_codes SET consumed_at = ${at}
+      WHERE code_hash = ${codeHash} AND consumed_at IS NULL RETURNING *`;
+    if (live) return { kind: "redeemed", code: toAuthorizationCode(live) };
+    const [redeemed] = await sql<AuthorizationCodeRow[]>`SELECT * FROM auth_authorization_codes
+      WHERE code_hash = ${codeHash}`;
+    return redeemed ? { kind: "replayed", code: toAuthorizationCode(redeemed) } : { kind: "unknown" };
   }
 }
