@@ -1,7 +1,7 @@
 /**
  * End to end: a bucket's quota set with Nimbus's API and enforced on S3's writes, seen through
  * `@aws-sdk/client-s3`: refusals before the body is stored, usage unchanged, room freed by a
- * delete.
+ * delete, and the limits held exactly by writes racing for the last room.
  */
 import assert from "node:assert/strict";
 import { readdir } from "node:fs/promises";
@@ -15,6 +15,7 @@ import {
   CreateBucketCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
+  ListObjectsV2Command,
   ListPartsCommand,
   PutObjectCommand,
   type S3Client,
@@ -26,6 +27,8 @@ import { startPlatform, type TestPlatform } from "./helpers/platform.js";
 import { s3Client, s3Failure } from "./helpers/s3.js";
 
 const MiB = 1024 * 1024;
+/** Past the largest object kept in its record (64 KiB), so that each object stored is a blob file. */
+const BLOB_BYTES = 100_000;
 
 let t: TestPlatform;
 let s3: S3Client;
@@ -262,5 +265,118 @@ describe("enforcement", () => {
     assert.equal(await blobFiles(), files);
     await streamed(400);
     assert.deepEqual(await usage("stream"), { objects: 2, bytes: 1000 });
+  });
+});
+
+describe("writes racing for the last room", () => {
+  /** `count` PUTs of `size` bytes at once, keys `<prefix>0…`: the keys stored and the failures. */
+  async function racingPuts(bucket: string, prefix: string, count: number, size: number) {
+    const keys = Array.from({ length: count }, (_, i) => `${prefix}${i}`);
+    const outcomes = await Promise.allSettled(keys.map((k) => put(bucket, k, size)));
+    const stored = keys.filter((_, i) => outcomes[i]?.status === "fulfilled");
+    const failures = await Promise.all(
+      outcomes.flatMap((o) => (o.status === "rejected" ? [s3Failure(Promise.reject(o.reason))] : [])),
+    );
+    return { stored, failures };
+  }
+
+  /** What a listing of the bucket shows: how many objects, how many bytes. */
+  async function listed(bucket: string) {
+    const { Contents = [] } = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
+    return { objects: Contents.length, bytes: Contents.reduce((n, o) => n + (o.Size ?? 0), 0) };
+  }
+
+  test("maxBytes: of 12 PUTs at once with room for 4, exactly 4 are stored; the others are 403 QuotaExceeded and leave no file", async () => {
+    const maxBytes = 5 * BLOB_BYTES;
+    await bucketWithQuota("race-bytes", { maxBytes });
+    await put("race-bytes", "first", BLOB_BYTES);
+    const files = await blobFiles();
+    const { stored, failures } = await racingPuts("race-bytes", "k", 12, BLOB_BYTES);
+    assert.equal(stored.length, 4, `stored ${stored.join(", ")}`);
+    assert.equal(failures.length, 8);
+    for (const f of failures) {
+      assert.deepEqual([f.name, f.status], ["QuotaExceeded", 403]);
+      assert.match(
+        f.message,
+        /^bucket "race-bytes" holds 500,000 of at most 500,000 bytes: an object of 100,000 bytes does not fit$/,
+      );
+    }
+    assert.deepEqual(await listed("race-bytes"), { objects: 5, bytes: maxBytes });
+    assert.deepEqual(await usage("race-bytes"), { objects: 5, bytes: maxBytes });
+    assert.equal(await blobFiles(), files + 4, "a refused write's body is not kept");
+  });
+
+  test("maxObjects: of 10 PUTs at once with room for one, exactly one is stored; the others are 403 QuotaExceeded and leave no file", async () => {
+    await bucketWithQuota("race-objects", { maxObjects: 5 });
+    for (const k of ["a", "b", "c", "d"]) await put("race-objects", k, 10);
+    const files = await blobFiles();
+    const { stored, failures } = await racingPuts("race-objects", "k", 10, BLOB_BYTES);
+    assert.equal(stored.length, 1, `stored ${stored.join(", ")}`);
+    assert.equal(failures.length, 9);
+    for (const f of failures) {
+      assert.deepEqual([f.name, f.status], ["QuotaExceeded", 403]);
+      assert.equal(f.message, 'bucket "race-objects" holds 5 of at most 5 objects: no room for one more');
+    }
+    assert.deepEqual(await listed("race-objects"), { objects: 5, bytes: 40 + BLOB_BYTES });
+    assert.equal(await blobFiles(), files + 1, "a refused write's body is not kept");
+  });
+
+  test("of two multipart completions at once with room for one, one completes; the other is 403 QuotaExceeded, its upload kept, no file added", async () => {
+    await bucketWithQuota("race-complete", { maxBytes: BLOB_BYTES });
+    const uploads = await Promise.all(
+      ["a", "b"].map(async (Key) => {
+        const { UploadId } = await s3.send(
+          new CreateMultipartUploadCommand({ Bucket: "race-complete", Key }),
+        );
+        const Body = Buffer.alloc(BLOB_BYTES, 3);
+        const { ETag } = await s3.send(
+          new UploadPartCommand({ Bucket: "race-complete", Key, UploadId, PartNumber: 1, Body }),
+        );
+        return { Key, UploadId, Parts: [{ PartNumber: 1, ETag }] };
+      }),
+    );
+    const files = await blobFiles();
+    const outcomes = await Promise.allSettled(
+      uploads.map(({ Key, UploadId, Parts }) =>
+        s3.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: "race-complete",
+            Key,
+            UploadId,
+            MultipartUpload: { Parts },
+          }),
+        ),
+      ),
+    );
+    const lost = outcomes.findIndex((o) => o.status === "rejected");
+    assert.deepEqual(outcomes.map((o) => o.status).sort(), ["fulfilled", "rejected"]);
+    const refused = await s3Failure(Promise.reject((outcomes[lost] as PromiseRejectedResult).reason));
+    assert.deepEqual([refused.name, refused.status], ["QuotaExceeded", 403]);
+    assert.equal(
+      refused.message,
+      'bucket "race-complete" holds 100,000 of at most 100,000 bytes: an object of 100,000 bytes does not fit',
+    );
+    assert.deepEqual(await usage("race-complete"), { objects: 1, bytes: BLOB_BYTES });
+    const loser = uploads[lost];
+    const kept = await s3.send(
+      new ListPartsCommand({ Bucket: "race-complete", Key: loser?.Key, UploadId: loser?.UploadId }),
+    );
+    assert.equal(kept.Parts?.length, 1, "the refused upload is left to complete later or abort");
+    // The winner's part became its object's file; the loser's assembled file is gone.
+    assert.equal(await blobFiles(), files);
+  });
+
+  test("PUTs replacing one key at once count only the difference: each fits, and the bucket ends at the last one's size", async () => {
+    await bucketWithQuota("race-replace", { maxBytes: 2 * BLOB_BYTES, maxObjects: 2 });
+    await put("race-replace", "other", BLOB_BYTES);
+    await put("race-replace", "same", BLOB_BYTES);
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 8 }, () => put("race-replace", "same", BLOB_BYTES)),
+    );
+    assert.deepEqual(
+      outcomes.map((o) => o.status),
+      Array(8).fill("fulfilled"),
+    );
+    assert.deepEqual(await listed("race-replace"), { objects: 2, bytes: 2 * BLOB_BYTES });
   });
 });

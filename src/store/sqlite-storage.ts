@@ -4,8 +4,9 @@
  * another starts, so a write that reads first (the version it replaces, the upload it completes)
  * is its own compare-and-set: of two completions of one upload, the second finds it gone. What
  * writes more than one row is one transaction, begun IMMEDIATE (the write lock first, so that a
- * commit of the log thread in between cannot fail it). Statements are prepared once, when first
- * used; a listing's range of keys picks one of a few statements, each a plain range of an index.
+ * commit of the log thread in between cannot fail it), so a guarded write's check of the usage
+ * is exact. Statements are prepared once, when first used; a listing's range of keys picks one of
+ * a few statements, each a plain range of an index.
  */
 import type Database from "better-sqlite3";
 import type {
@@ -18,7 +19,7 @@ import type {
   PartRecord,
   Versioning,
 } from "../services/storage/model.js";
-import type { Released, StorageRepo } from "../services/storage/repo.js";
+import type { Released, StorageRepo, UsageGuard, UsageRefusal } from "../services/storage/repo.js";
 import { Statements } from "./sqlite-statements.js";
 import {
   BUCKET_COLUMNS,
@@ -28,10 +29,13 @@ import {
   EVENT_COLUMNS,
   type EventRow,
   eventRow,
+  GuardRefused,
+  grows,
   inPrefix,
   type KeyRange,
   keyRange,
   LISTED_VERSION_SELECT,
+  orRefusal,
   PART_COLUMNS,
   PART_UPDATED_COLUMNS,
   type PartRow,
@@ -45,6 +49,7 @@ import {
   type UploadRow,
   type UsageDelta,
   uploadRow,
+  usageRefusal,
   VERSION_COLUMNS,
   type VersionRow,
   versionRow,
@@ -166,6 +171,10 @@ export class SqliteStorageRepo implements StorageRepo {
   }
 
   async usage(name: string): Promise<BucketUsage> {
+    return this.#usage(name);
+  }
+
+  #usage(name: string): BucketUsage {
     const row = this.#prepare("SELECT objects, bytes FROM storage_buckets WHERE name = ?").get(name) as
       | BucketUsage
       | undefined;
@@ -193,13 +202,19 @@ export class SqliteStorageRepo implements StorageRepo {
 
   /**
    * `version` stored as its key's newest (the "null" version it replaces removed), its usage
-   * and `event` with it; answers the blobs it may have freed, for `#unreferenced`.
+   * and `event` with it; answers the blobs it may have freed, for `#unreferenced`. Throws
+   * `GuardRefused` (the caller's transaction to undo what it did) if `guard` refuses it.
    */
-  #store(version: ObjectVersionRecord, event: ObjectEventRecord | undefined): (string | null)[] {
+  #store(
+    version: ObjectVersionRecord,
+    event: ObjectEventRecord | undefined,
+    guard: UsageGuard | undefined,
+  ): (string | null)[] {
     const row = boundVersion(version);
     const where = { bucket: row.bucket, key: row.key };
     const freed: (string | null)[] = [];
     const delta = { objects: 1, bytes: row.size };
+    let replacedBytes: number | undefined;
     if (row.version_id === "null") {
       const old = this.#prepare(
         `DELETE FROM storage_versions WHERE bucket = @bucket AND key = @key AND version_id = 'null'
@@ -209,7 +224,13 @@ export class SqliteStorageRepo implements StorageRepo {
         freed.push(old.blob_id);
         delta.objects -= 1;
         delta.bytes -= old.size;
+        replacedBytes = old.size;
       }
+    }
+    if (guard && grows(delta)) {
+      const write = { bucket: row.bucket, size: row.size, delta, replacedBytes };
+      const refusal = usageRefusal(guard, this.#usage(row.bucket), write);
+      if (refusal) throw new GuardRefused(refusal);
     }
     this.#prepare(
       `UPDATE storage_versions SET is_latest = 0 WHERE seq = ${NEWEST_OF_KEY} AND is_latest = 1`,
@@ -220,9 +241,17 @@ export class SqliteStorageRepo implements StorageRepo {
     return freed;
   }
 
-  /** Puts of one event-loop turn share a commit (`Statements.writeInTurn`). */
-  async putVersion(version: ObjectVersionRecord, event?: ObjectEventRecord): Promise<Released> {
-    return this.#statements.writeInTurn(() => ({ blobIds: this.#unreferenced(this.#store(version, event)) }));
+  /** Puts of one event-loop turn share a commit (`Statements.writeInTurn`); a refused one undoes only its own savepoint. */
+  async putVersion(
+    version: ObjectVersionRecord,
+    event?: ObjectEventRecord,
+    guard?: UsageGuard,
+  ): Promise<Released | UsageRefusal> {
+    return orRefusal(() =>
+      this.#statements.writeInTurn(() => ({
+        blobIds: this.#unreferenced(this.#store(version, event, guard)),
+      })),
+    );
   }
 
   async getVersion(
@@ -400,14 +429,17 @@ export class SqliteStorageRepo implements StorageRepo {
     uploadId: string,
     version: ObjectVersionRecord,
     event?: ObjectEventRecord,
-  ): Promise<Released | "no-upload"> {
-    return this.#write(() => {
-      const removed = this.#removeUpload(uploadId);
-      if (!removed) return "no-upload";
-      checkUploadTarget(removed.upload, version);
-      const freed = this.#store(version, event);
-      return { blobIds: this.#unreferenced([...removed.blobIds, ...freed]) };
-    });
+    guard?: UsageGuard,
+  ): Promise<Released | UsageRefusal | "no-upload"> {
+    return orRefusal(() =>
+      this.#write(() => {
+        const removed = this.#removeUpload(uploadId);
+        if (!removed) return "no-upload";
+        checkUploadTarget(removed.upload, version);
+        const freed = this.#store(version, event, guard);
+        return { blobIds: this.#unreferenced([...removed.blobIds, ...freed]) };
+      }),
+    );
   }
 
   async abortUpload(uploadId: string): Promise<Released | "no-upload"> {

@@ -295,7 +295,7 @@ export class Multipart {
     const event = this.#s.eventFor(b, "ObjectCreated:CompleteMultipartUpload", version, origin);
     let gone = false;
     await this.#s.store(async () => {
-      const outcome = await this.#s.deps.repo.completeUpload(uploadId, version, event);
+      const outcome = await this.#s.deps.repo.completeUpload(uploadId, version, event, admitted.guard);
       if (outcome === "no-upload") {
         gone = true;
         return { blobIds: [blobId] };

@@ -9,7 +9,7 @@ import { FsBlobStore } from "./blobs-fs.js";
 import { S3Error } from "./errors.js";
 import type { BucketRecord, BucketUsage, ObjectVersionRecord } from "./model.js";
 import { type BucketQuota, checkContentType, parseQuota } from "./quota.js";
-import type { Released, StorageRepo } from "./repo.js";
+import type { Released, StorageRepo, UsageGuard, UsageRefusal } from "./repo.js";
 import { EMPTY_HEADERS, type PutInput, StorageService } from "./storage.js";
 
 const dirs: string[] = [];
@@ -123,7 +123,10 @@ describe("checkContentType", () => {
   });
 });
 
-/** The repository's object writes, in memory: one bucket, its versions by key, its usage. */
+/**
+ * The repository's object writes, in memory: one bucket, its versions by key, its usage. A put
+ * runs to its end before another starts, so its guard holds as a store's transaction does.
+ */
 class FakeRepo {
   bucket: BucketRecord;
   readonly versions = new Map<string, ObjectVersionRecord>();
@@ -140,8 +143,19 @@ class FakeRepo {
   async getVersion(_bucket: string, key: string) {
     return this.versions.get(key);
   }
-  async putVersion(v: ObjectVersionRecord): Promise<Released> {
+  async putVersion(
+    v: ObjectVersionRecord,
+    _event?: unknown,
+    guard?: UsageGuard,
+  ): Promise<Released | UsageRefusal> {
     const old = this.versions.get(v.key);
+    const usage = await this.usage();
+    const added = v.size - (old?.size ?? 0);
+    const found = { bucket: this.bucket.name, usage, size: v.size, replacedBytes: old?.size };
+    if (guard?.maxObjects !== undefined && old === undefined && usage.objects + 1 > guard.maxObjects)
+      return { refused: "objects", max: guard.maxObjects, ...found };
+    if (guard?.maxBytes !== undefined && added > 0 && usage.bytes + added > guard.maxBytes)
+      return { refused: "bytes", max: guard.maxBytes, ...found };
     this.versions.set(v.key, v);
     return { blobIds: old?.blobId === undefined ? [] : [old.blobId] };
   }
@@ -245,7 +259,7 @@ describe("a bucket's quota on PutObject", () => {
     assert.deepEqual(await repo.usage(), { objects: 2, bytes: 1000 });
   });
 
-  test("a write that fit when it started but not once its body is in is refused and its blob discarded", async () => {
+  test("a write that fit when it started but not once its body is in is refused by its record's write, and its blob discarded", async () => {
     const { storage, repo, files } = await service({ maxBytes: 1000 });
     const { input } = body(600, 600);
     // Another write takes the room while this body streams.
@@ -258,8 +272,50 @@ describe("a bucket's quota on PutObject", () => {
     };
     const err = await refusal(storage.putObject("photos", "a.png", racing));
     assert.equal(err.code, "QuotaExceeded");
+    assert.equal(err.status, 403);
+    assert.equal(
+      err.message,
+      'bucket "photos" holds 500 of at most 1,000 bytes: an object of 600 bytes does not fit',
+    );
     assert.deepEqual(await repo.usage(), { objects: 1, bytes: 500 });
     assert.equal(await files(), 1);
+  });
+
+  test("of 10 writes at once with room for one object, exactly one is stored; the others are QuotaExceeded and keep no blob", async () => {
+    const { storage, repo, files } = await service({ maxObjects: 1 });
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 10 }, (_, i) => storage.putObject("photos", `${i}.png`, body(300, 300).input)),
+    );
+    assert.equal(outcomes.filter((o) => o.status === "fulfilled").length, 1);
+    for (const o of outcomes)
+      if (o.status === "rejected") {
+        assert.ok(o.reason instanceof S3Error);
+        assert.equal(o.reason.message, 'bucket "photos" holds 1 of at most 1 objects: no room for one more');
+      }
+    assert.deepEqual(await repo.usage(), { objects: 1, bytes: 300 });
+    assert.equal(await files(), 1);
+  });
+
+  test("a bucket over a lowered limit takes a replacement no larger than what it replaces, and refuses one that adds bytes", async () => {
+    const { storage, repo } = await service({ maxBytes: 1000, maxObjects: 2 });
+    await storage.putObject("photos", "a.png", body(600, 600).input);
+    await storage.putObject("photos", "b.png", body(400, 400).input);
+    repo.bucket = bucketWith({ maxBytes: 500, maxObjects: 1 });
+    await storage.putObject("photos", "a.png", body(600, 600).input);
+    await storage.putObject("photos", "b.png", body(100, undefined).input);
+    assert.deepEqual(await repo.usage(), { objects: 2, bytes: 700 });
+    const err = await refusal(storage.putObject("photos", "b.png", body(101, 101).input));
+    assert.equal(
+      err.message,
+      'bucket "photos" holds 700 of at most 500 bytes: an object of 101 bytes does not fit, even in place of the 100 bytes it replaces',
+    );
+    const grown = await refusal(storage.putObject("photos", "b.png", body(101, undefined).input));
+    assert.equal(grown.code, "QuotaExceeded");
+    assert.equal(
+      (await refusal(storage.putObject("photos", "c.png", body(1, 1).input))).message,
+      'bucket "photos" holds 2 of at most 1 objects: no room for one more',
+    );
+    assert.deepEqual(await repo.usage(), { objects: 2, bytes: 700 });
   });
 
   test("a Content-Type outside allowedContentTypes is refused before the body is read", async () => {

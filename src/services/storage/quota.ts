@@ -2,16 +2,18 @@
  * A bucket's quota (its `quota` setting, JSON): how many bytes and objects it may hold, how
  * large one object may be, which content types it takes. A write is checked before its body is
  * read (its size is known but for a caller streaming a body of unknown length, which is cut at
- * the bucket's remaining room), and again once the body is on disk, just before its record is
- * written: a refused write leaves no blob. The second check reads the usage outside the
- * record's transaction, so writes racing for the last room may overshoot the limit by what
- * they carry between them; the next write is refused.
+ * the bucket's remaining room), which refuses most writes that do not fit before a byte is
+ * stored. The authority is the check of `maxBytes` and `maxObjects` in the transaction that
+ * writes the record and moves the usage (the `UsageGuard` the write passes to the repository):
+ * however many writes race for the last room, the limits hold exactly, and a write refused
+ * there has its blob deleted. A write is refused only for what it adds: a delete never is, nor
+ * a replacement no larger than what it replaces (even in a bucket over a lowered limit).
  */
 import { invalidInput, type Problem } from "../../shared/errors.js";
 import type { PendingBlob } from "./blobs.js";
 import { entityTooLarge, S3Error } from "./errors.js";
 import type { BucketRecord, BucketUsage } from "./model.js";
-import type { StorageRepo } from "./repo.js";
+import type { StorageRepo, UsageGuard, UsageRefusal } from "./repo.js";
 
 export interface BucketQuota {
   /** Bytes the bucket may hold (every version counts). */
@@ -104,13 +106,15 @@ export function maxPartBytes(b: BucketRecord, ceiling: number): number {
   return Math.min(ceiling, quotaOf(b)?.maxObjectBytes ?? ceiling);
 }
 
-/** A write the bucket's quota let through, to stream its body and check it again before its record is written. */
+/** A write the bucket's quota let through, to stream its body and write its record under the quota's guard. */
 export interface AdmittedWrite {
   /**
-   * Runs `write` with the most bytes the body may have, then checks the bucket's room again
-   * with the body's real size: the pending blob, or the quota's error (the blob discarded).
+   * Runs `write` with the most bytes the body may have (the object limit, or the bucket's room
+   * for a body of unknown length): the pending blob, or the quota's error.
    */
   body(write: (maxBytes: number) => Promise<PendingBlob>): Promise<PendingBlob>;
+  /** For the repository's write of the record (`putVersion`, `completeUpload`); undefined without `maxBytes` or `maxObjects`. */
+  readonly guard: UsageGuard | undefined;
 }
 
 /**
@@ -126,20 +130,24 @@ export async function admitWrite(
   ceiling: number,
 ): Promise<AdmittedWrite> {
   const quota = quotaOf(b);
-  if (quota === undefined) return { body: (write) => write(ceiling) };
+  if (quota === undefined) return { body: (write) => write(ceiling), guard: undefined };
   checkContentType(b, quota, w.contentType);
   const objectMax = Math.min(ceiling, quota.maxObjectBytes ?? ceiling);
   if (w.size !== undefined && w.size > objectMax) throw entityTooLarge(w.size, objectMax);
   if (quota.maxBytes === undefined && quota.maxObjects === undefined)
-    return { body: (write) => write(objectMax) };
-  const room = await roomOf(repo, b, key, quota);
-  if (w.size !== undefined) room.check(w.size);
+    return { body: (write) => write(objectMax), guard: undefined };
+  const guard: UsageGuard = { maxBytes: quota.maxBytes, maxObjects: quota.maxObjects };
+  const room = await roomOf(repo, b, key, guard);
+  if (w.size !== undefined) {
+    const refusal = room.refusal(w.size);
+    if (refusal !== undefined) throw quotaRefused(refusal);
+  }
   const maxBytes = Math.min(objectMax, room.bytes);
   return {
+    guard,
     body: async (write) => {
-      let pending: PendingBlob;
       try {
-        pending = await write(maxBytes);
+        return await write(maxBytes);
       } catch (err) {
         // A body of unknown length cut at the bucket's room, not at the object limit.
         if (err instanceof S3Error && err.code === "EntityTooLarge" && maxBytes < objectMax)
@@ -152,13 +160,6 @@ export async function admitWrite(
           );
         throw err;
       }
-      try {
-        (await roomOf(repo, b, key, quota)).check(pending.digests.size);
-      } catch (err) {
-        await pending.discard();
-        throw err;
-      }
-      return pending;
     },
   };
 }
@@ -167,40 +168,57 @@ interface Room {
   readonly usage: BucketUsage;
   /** The most bytes a new version of the key may have. */
   readonly bytes: number;
-  /** Throws `QuotaExceeded` if a version of `size` bytes does not fit. */
-  check(size: number): void;
+  /** Why a version of `size` bytes would not fit, as the repository's guard would refuse it; undefined if it fits. */
+  refusal(size: number): UsageRefusal | undefined;
 }
 
-/** The bucket's room for a new version of `key`: its usage, less the version it replaces. */
+/**
+ * The bucket's room for a new version of `key` as it is now, judged as the repository judges a
+ * guarded write (`UsageGuard`): only what the write adds, net of the version it replaces, counts.
+ */
 async function roomOf(
   repo: Pick<StorageRepo, "usage" | "getVersion">,
   b: BucketRecord,
   key: string,
-  quota: BucketQuota,
+  guard: UsageGuard,
 ): Promise<Room> {
   const usage = await repo.usage(b.name);
   // Outside a versioned bucket a write replaces the key's "null" version.
   const replaced = b.versioning === "Enabled" ? undefined : await repo.getVersion(b.name, key, "null");
-  const objects = usage.objects - (replaced === undefined ? 0 : 1);
-  const bytes = usage.bytes - (replaced?.size ?? 0);
+  const replacedBytes = replaced?.size;
+  const addsObject = replaced === undefined;
+  const held = usage.bytes - (replacedBytes ?? 0);
   return {
     usage,
-    bytes: quota.maxBytes === undefined ? Number.MAX_SAFE_INTEGER : Math.max(0, quota.maxBytes - bytes),
-    check(size) {
-      if (quota.maxObjects !== undefined && objects + 1 > quota.maxObjects)
-        throw quotaExceeded(b.name, "objects", usage.objects, quota.maxObjects, "no room for one more");
-      if (quota.maxBytes !== undefined && bytes + size > quota.maxBytes)
-        throw quotaExceeded(
-          b.name,
-          "bytes",
-          usage.bytes,
-          quota.maxBytes,
-          replaced === undefined
-            ? `an object of ${fmt(size)} bytes does not fit`
-            : `an object of ${fmt(size)} bytes does not fit, even in place of the ${fmt(replaced.size)} bytes it replaces`,
-        );
+    bytes:
+      guard.maxBytes === undefined
+        ? Number.MAX_SAFE_INTEGER
+        : Math.max(replacedBytes ?? 0, guard.maxBytes - held),
+    refusal(size) {
+      const base = { bucket: b.name, usage, size, replacedBytes };
+      if (guard.maxObjects !== undefined && addsObject && usage.objects + 1 > guard.maxObjects)
+        return { refused: "objects", max: guard.maxObjects, ...base };
+      const added = size - (replacedBytes ?? 0);
+      if (guard.maxBytes !== undefined && added > 0 && usage.bytes + added > guard.maxBytes)
+        return { refused: "bytes", max: guard.maxBytes, ...base };
+      return undefined;
     },
   };
+}
+
+/** 403 `QuotaExceeded` for a write the quota refused, before its body was read or by the repository's guard. */
+export function quotaRefused(r: UsageRefusal): S3Error {
+  if (r.refused === "objects")
+    return quotaExceeded(r.bucket, "objects", r.usage.objects, r.max, "no room for one more");
+  return quotaExceeded(
+    r.bucket,
+    "bytes",
+    r.usage.bytes,
+    r.max,
+    r.replacedBytes === undefined
+      ? `an object of ${fmt(r.size)} bytes does not fit`
+      : `an object of ${fmt(r.size)} bytes does not fit, even in place of the ${fmt(r.replacedBytes)} bytes it replaces`,
+  );
 }
 
 /** 403 `QuotaExceeded`: `bucket "photos" holds 1,000 of at most 1,000 objects: no room for one more`. */

@@ -4,7 +4,9 @@
  * blobs no record names any more, for the caller to delete after the commit (a crash in
  * between leaves an unreferenced blob, which the blob store's sweep removes; never a record
  * naming a missing blob). A write that reports an object event inserts it in the same
- * transaction. A bucket's usage moves with every write, in that transaction.
+ * transaction. A bucket's usage moves with every write, in that transaction; a write given a
+ * `UsageGuard` checks the bucket's usage in that transaction too, so that a quota holds exactly
+ * however many writes race for its last room.
  */
 import type {
   BucketRecord,
@@ -20,6 +22,31 @@ import type {
 /** What a write removed: blobs to delete once it committed. */
 export interface Released {
   readonly blobIds: readonly string[];
+}
+
+/**
+ * Limits a write's transaction holds the bucket's usage to: it is refused if it adds objects
+ * (bytes) and the bucket would then hold more than `maxObjects` (`maxBytes`). A write that adds
+ * none (a replacement of the same size or smaller) is never refused, even past a limit.
+ */
+export interface UsageGuard {
+  readonly maxBytes?: number | undefined;
+  readonly maxObjects?: number | undefined;
+}
+
+/** A guarded write refused: nothing was written, no usage moved. Its fields are for the message. */
+export interface UsageRefusal {
+  /** The limit it would have passed; objects are checked first. */
+  readonly refused: "objects" | "bytes";
+  readonly bucket: string;
+  /** That limit, as the guard gave it. */
+  readonly max: number;
+  /** The bucket's usage the write found. */
+  readonly usage: BucketUsage;
+  /** The size of the version it was to store. */
+  readonly size: number;
+  /** The size of the version it was to replace (an unversioned key's "null" one), if any. */
+  readonly replacedBytes: number | undefined;
 }
 
 export interface StorageRepo {
@@ -41,9 +68,14 @@ export interface StorageRepo {
   /**
    * Stores `version` as the key's latest. In an unversioned or suspended bucket (version id
    * "null") it replaces the key's "null" version, whose blob is released; in a versioned one
-   * it is added beside the others. `event`, when given, is inserted with it.
+   * it is added beside the others. `event`, when given, is inserted with it. With `guard`, the
+   * refusal if the usage it adds would pass a limit (only then).
    */
-  putVersion(version: ObjectVersionRecord, event?: ObjectEventRecord): Promise<Released>;
+  putVersion(
+    version: ObjectVersionRecord,
+    event?: ObjectEventRecord,
+    guard?: UsageGuard,
+  ): Promise<Released | UsageRefusal>;
   /** The key's latest version (a delete marker included), or the one named; undefined if none. */
   getVersion(bucket: string, key: string, versionId?: string): Promise<ObjectVersionRecord | undefined>;
   /**
@@ -98,13 +130,15 @@ export interface StorageRepo {
    * Completes the upload: `version` (whose blob the caller assembled from `usedParts`) becomes
    * the key's latest as `putVersion` would, and the upload and all its parts go, in one
    * transaction. Released: every part's blob, and the replaced version's. "no-upload" if it was
-   * completed or aborted meanwhile (nothing written).
+   * completed or aborted meanwhile, or `guard`'s refusal (as `putVersion`'s): nothing written,
+   * the upload left as it was.
    */
   completeUpload(
     uploadId: string,
     version: ObjectVersionRecord,
     event?: ObjectEventRecord,
-  ): Promise<Released | "no-upload">;
+    guard?: UsageGuard,
+  ): Promise<Released | UsageRefusal | "no-upload">;
   /** Removes the upload and its parts; their blobs released. "no-upload" if it is gone. */
   abortUpload(uploadId: string): Promise<Released | "no-upload">;
 

@@ -2,10 +2,11 @@
  * The storage service: buckets and objects with S3's semantics over a metadata repository and
  * a blob store. A write streams its body into a pending blob, checks every digest the client
  * declared (Content-MD5, an x-amz-checksum-* header or trailer, the signed payload hash), and
- * only then commits the blob and writes its record: a refused or interrupted upload leaves
- * nothing visible. Blobs a write released are deleted after it committed. The S3 surface speaks
- * the wire; multipart uploads are in `multipart.ts`; the object event a write reports goes in
- * with it (`notifications.ts`) and is delivered by `event-delivery.ts`.
+ * only then commits the blob and writes its record (under the bucket's quota, `quota.ts`): a
+ * refused or interrupted upload leaves nothing visible. Blobs a write released are deleted after
+ * it committed. The S3 surface speaks the wire; multipart uploads are in `multipart.ts`; the
+ * object event a write reports goes in with it (`notifications.ts`) and is delivered by
+ * `event-delivery.ts`.
  */
 import { randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
@@ -33,8 +34,8 @@ import type {
 } from "./model.js";
 import { requireBucketName, requireKey } from "./names.js";
 import type { ObjectEventName, ObjectNotifications, RequestOrigin } from "./notifications.js";
-import { admitWrite } from "./quota.js";
-import type { Released, StorageRepo } from "./repo.js";
+import { admitWrite, quotaRefused } from "./quota.js";
+import type { Released, StorageRepo, UsageRefusal } from "./repo.js";
 
 export type { BodyChecks } from "./body-checks.js";
 
@@ -179,7 +180,10 @@ export class StorageService {
       createdAt: this.#d.clock.now(),
     };
     const event = this.eventFor(b, eventName, version, input.origin);
-    await this.store(() => this.#d.repo.putVersion(version, event), blobId === undefined ? [] : [blobId]);
+    await this.store(
+      () => this.#d.repo.putVersion(version, event, admitted.guard),
+      blobId === undefined ? [] : [blobId],
+    );
     this.#d.notifications?.committed(event);
     return {
       etag: version.etag,
@@ -420,17 +424,22 @@ export class StorageService {
 
   /**
    * Runs a metadata write of blobs `written` (this service's and multipart uploads'): if it
-   * throws they are deleted; what it released is deleted after.
+   * throws, or its quota's guard refused it (`QuotaExceeded`), they are deleted; what it
+   * released is deleted after.
    */
-  async store(write: () => Promise<Released>, written: readonly string[]): Promise<void> {
-    let released: Released;
+  async store(write: () => Promise<Released | UsageRefusal>, written: readonly string[]): Promise<void> {
+    let outcome: Released | UsageRefusal;
     try {
-      released = await write();
+      outcome = await write();
     } catch (err) {
       await this.#d.blobs.delete(written).catch(() => undefined);
       throw err;
     }
-    await this.#release(released);
+    if ("refused" in outcome) {
+      await this.#d.blobs.delete(written).catch(() => undefined);
+      throw quotaRefused(outcome);
+    }
+    await this.#release(outcome);
   }
 
   async #release(released: Released): Promise<void> {

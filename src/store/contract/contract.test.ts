@@ -22,6 +22,7 @@ import { queuesFifoContract } from "./queues-fifo.contract.js";
 import { schedulesContract } from "./schedules.contract.js";
 import { storageContract } from "./storage.contract.js";
 import { storageListingContract } from "./storage-listing.contract.js";
+import { storageQuotaContract } from "./storage-quota.contract.js";
 import { storageUploadsContract } from "./storage-uploads.contract.js";
 import { type OpenedStore, openPostgres, openSqlite, queueOf, repoOf } from "./stores.js";
 import { TestPostgres } from "./test-postgres.js";
@@ -53,6 +54,7 @@ for (const [name, open] of STORES) {
     describe("object storage listings", () => storageListingContract(repoOf(open, (s) => s.storage)));
     describe("object storage multipart uploads", () =>
       storageUploadsContract(repoOf(open, (s) => s.storage)));
+    describe("object storage quotas", () => storageQuotaContract(repoOf(open, (s) => s.storage)));
     describe("provisioned concurrency", () => provisionedContract(repoOf(open, (s) => s.provisioned)));
     describe("budgets", () => budgetsContract(repoOf(open, (s) => s.budgets)));
     describe("event queue", () => queueContract(queueOf(open)));

@@ -6,7 +6,10 @@
  * writes under way and then sees what they wrote, and a write after it finds the bucket gone. An
  * upload is completed or aborted by deleting its row, which a second taker waits on and then
  * finds gone; a part is stored under a share lock of that row, so it never outlives its upload.
- * A listing is one range of an index: its bounds compare under "C", the columns' collation.
+ * A guarded write (a bucket with a quota) locks the bucket's row, then adds up its usage: guarded
+ * writers of a bucket take turns from the check to the commit, so that what one finds includes
+ * every other's, while writes without a guard never wait on that lock. A listing is one range of
+ * an index: its bounds compare under "C", the columns' collation.
  */
 import type {
   BucketRecord,
@@ -18,7 +21,7 @@ import type {
   PartRecord,
   Versioning,
 } from "../../services/storage/model.js";
-import type { Released, StorageRepo } from "../../services/storage/repo.js";
+import type { Released, StorageRepo, UsageGuard, UsageRefusal } from "../../services/storage/repo.js";
 import {
   BUCKET_COLUMNS,
   type BucketRow,
@@ -27,10 +30,13 @@ import {
   EVENT_COLUMNS,
   type EventRow,
   eventRow,
+  GuardRefused,
+  grows,
   inPrefix,
   type KeyRange,
   keyRange,
   LISTED_VERSION_COLUMNS,
+  orRefusal,
   PART_COLUMNS,
   PART_UPDATED_COLUMNS,
   type PartRow,
@@ -44,6 +50,7 @@ import {
   type UploadRow,
   type UsageDelta,
   uploadRow,
+  usageRefusal,
   VERSION_COLUMNS,
   type VersionRow,
   versionRow,
@@ -84,6 +91,23 @@ async function lockBucketShared(tx: Tx, bucket: string): Promise<void> {
 async function checkBucket(tx: Tx, bucket: string, what: string): Promise<void> {
   const [found] = await tx`SELECT 1 FROM storage_buckets WHERE name = ${bucket}`;
   if (!found) throw new Error(`cannot ${what} in bucket "${bucket}": it does not exist`);
+}
+
+/**
+ * Refuses a write into a bucket that does not exist, as `checkBucket`, and locks its row until
+ * the commit: guarded writers of the bucket wait here for each other (no key's lock is taken
+ * after it, so they cannot deadlock).
+ */
+async function lockBucketRow(tx: Tx, bucket: string): Promise<void> {
+  const [found] = await tx`SELECT 1 FROM storage_buckets WHERE name = ${bucket} FOR NO KEY UPDATE`;
+  if (!found) throw new Error(`cannot store an object in bucket "${bucket}": it does not exist`);
+}
+
+/** The bucket's usage as this transaction sees it. */
+async function usageIn(tx: Tx | Sql, bucket: string): Promise<BucketUsage> {
+  const [row] = await tx<BucketUsage[]>`SELECT coalesce(sum(objects), 0)::bigint AS objects,
+    coalesce(sum(bytes), 0)::bigint AS bytes FROM storage_usage WHERE bucket = ${bucket}`;
+  return { objects: row?.objects ?? 0, bytes: row?.bytes ?? 0 };
 }
 
 /** The condition of `range` on `key`. */
@@ -180,24 +204,24 @@ export class PostgresStorageRepo implements StorageRepo {
   }
 
   async usage(name: string): Promise<BucketUsage> {
-    const [row] = await this.#sql<BucketUsage[]>`SELECT coalesce(sum(objects), 0)::bigint AS objects,
-      coalesce(sum(bytes), 0)::bigint AS bytes FROM storage_usage WHERE bucket = ${name}`;
-    return { objects: row?.objects ?? 0, bytes: row?.bytes ?? 0 };
+    return usageIn(this.#sql, name);
   }
 
   /**
    * `row` stored as its key's newest (the "null" version it replaces removed), its usage and
-   * `event` with it; answers the blobs it may have freed, for `unreferenced`.
+   * `event` with it; answers the blobs it may have freed, for `unreferenced`. Throws
+   * `GuardRefused` (the transaction to be rolled back) if `guard` refuses it.
    */
   async #store(
     tx: Tx,
     row: ReturnType<typeof versionRow>,
     event: EventRow | undefined,
+    guard: UsageGuard | undefined,
   ): Promise<(string | null)[]> {
     const { bucket, key } = row;
     await lockKey(tx, bucket, key);
     const [, replaced] = await Promise.all([
-      checkBucket(tx, bucket, "store an object"),
+      guard ? lockBucketRow(tx, bucket) : checkBucket(tx, bucket, "store an object"),
       row.version_id === "null"
         ? tx<{ blob_id: string | null; size: number }[]>`DELETE FROM storage_versions
             WHERE bucket = ${bucket} AND key = ${key} AND version_id = 'null' RETURNING blob_id, size`
@@ -205,6 +229,12 @@ export class PostgresStorageRepo implements StorageRepo {
     ]);
     const old = replaced[0];
     const delta = { objects: old ? 0 : 1, bytes: row.size - (old?.size ?? 0) };
+    if (guard && grows(delta)) {
+      // A statement after the lock: its snapshot has every earlier guarded writer's commit.
+      const usage = await usageIn(tx, bucket);
+      const refusal = usageRefusal(guard, usage, { bucket, size: row.size, delta, replacedBytes: old?.size });
+      if (refusal) throw new GuardRefused(refusal);
+    }
     await Promise.all([
       tx`UPDATE storage_versions SET is_latest = false WHERE is_latest AND seq = (SELECT seq FROM storage_versions
         WHERE bucket = ${bucket} AND key = ${key} ORDER BY seq DESC LIMIT 1)`,
@@ -223,11 +253,17 @@ export class PostgresStorageRepo implements StorageRepo {
         bytes = storage_usage.bytes + excluded.bytes`;
   }
 
-  async putVersion(version: ObjectVersionRecord, event?: ObjectEventRecord): Promise<Released> {
+  async putVersion(
+    version: ObjectVersionRecord,
+    event?: ObjectEventRecord,
+    guard?: UsageGuard,
+  ): Promise<Released | UsageRefusal> {
     const [row, ev] = [versionRow(version), event && eventRow(event)];
-    return this.#sql.begin(async (tx) => ({
-      blobIds: await unreferenced(tx, await this.#store(tx, row, ev)),
-    }));
+    return orRefusal(() =>
+      this.#sql.begin(async (tx) => ({
+        blobIds: await unreferenced(tx, await this.#store(tx, row, ev, guard)),
+      })),
+    );
   }
 
   async getVersion(
@@ -392,15 +428,18 @@ export class PostgresStorageRepo implements StorageRepo {
     uploadId: string,
     version: ObjectVersionRecord,
     event?: ObjectEventRecord,
-  ): Promise<Released | "no-upload"> {
+    guard?: UsageGuard,
+  ): Promise<Released | UsageRefusal | "no-upload"> {
     const [row, ev] = [versionRow(version), event && eventRow(event)];
-    return this.#sql.begin(async (tx) => {
-      const removed = await removeUpload(tx, uploadId);
-      if (!removed) return "no-upload";
-      checkUploadTarget(removed.upload, version);
-      const freed = await this.#store(tx, row, ev);
-      return { blobIds: await unreferenced(tx, [...removed.blobIds, ...freed]) };
-    });
+    return orRefusal(() =>
+      this.#sql.begin(async (tx) => {
+        const removed = await removeUpload(tx, uploadId);
+        if (!removed) return "no-upload" as const;
+        checkUploadTarget(removed.upload, version);
+        const freed = await this.#store(tx, row, ev, guard);
+        return { blobIds: await unreferenced(tx, [...removed.blobIds, ...freed]) };
+      }),
+    );
   }
 
   async abortUpload(uploadId: string): Promise<Released | "no-upload"> {
