@@ -368,6 +368,7 @@ describe("the operator", () => {
       explain({ bucket: BUCKET, method: "POST", keys: [{ key: "a", extra: 1 }] }),
       /keys\[0\] must be a key or/,
     );
+    await assert.rejects(explain({ bucket: BUCKET, method: "POST" }), /name the key the form writes/);
   });
 
   test("the platform's key still does everything, and a policy is checked before it is stored", async () => {

@@ -115,7 +115,7 @@ function checkEventType(e: string): void {
     throw new S3Error(
       "NotImplemented",
       501,
-      `Nimbus does not send ${e} events; it sends s3:ObjectCreated:* (Put, Copy, CompleteMultipartUpload), s3:ObjectRemoved:* (Delete, DeleteMarkerCreated) and s3:LifecycleExpiration:* (Delete, DeleteMarkerCreated).`,
+      `Nimbus does not send ${e} events; it sends s3:ObjectCreated:* (Put, Post, Copy, CompleteMultipartUpload), s3:ObjectRemoved:* (Delete, DeleteMarkerCreated) and s3:LifecycleExpiration:* (Delete, DeleteMarkerCreated).`,
     );
   throw invalidArgument(
     `The event is not supported for notifications: "${e}". Expected one of ${[...CONFIGURABLE].join(", ")}.`,

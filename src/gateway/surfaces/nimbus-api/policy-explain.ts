@@ -106,6 +106,10 @@ function decodeExplain(body: Record<string, unknown>): ExplainInput {
   const keys = body.keys === undefined ? undefined : deleteKeys(body.keys);
   if (keys !== undefined && (method !== "POST" || key !== undefined))
     throw bad("keys name a DeleteObjects: a POST to the bucket, without key");
+  if (method === "POST" && key === undefined && keys === undefined)
+    throw bad(
+      "a POST to the bucket is a form upload or a DeleteObjects: name the key the form writes as key (it is decided as s3:PutObject), or the DeleteObjects' keys as keys",
+    );
   return {
     bucket: text("bucket", true)!,
     method,

@@ -76,6 +76,7 @@ export type Operation =
   | "ListMultipartUploads"
   | "DeleteObjects"
   | "PutObject"
+  | "PostObject"
   | "CopyObject"
   | "GetObject"
   | "HeadObject"
@@ -139,7 +140,8 @@ export function resolveOperation(call: S3Call): Resolved {
         return { op: "DeleteBucket" };
       case "POST":
         if (has("delete")) return { op: "DeleteObjects" };
-        return { unsupported: "PostObject (browser form uploads)" };
+        // A browser form upload (post-object.ts); its key is in the form.
+        return { op: "PostObject" };
     }
     return { unsupported: `${method} on a bucket` };
   }

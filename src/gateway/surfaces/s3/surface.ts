@@ -42,6 +42,7 @@ import { getBucketNotification, putBucketNotification } from "./notification-rou
 import { copyObject, deleteObject, deleteObjects, getObject, putObject } from "./objects.js";
 import { type Operation, resolveOperation } from "./operations.js";
 import { ACCESS_HANDLERS } from "./policy-routes.js";
+import { postObject } from "./post-object.js";
 import { parseCall, S3_HOST_PATTERN, S3_PATH_PREFIX, S3_SERVICE_HOST } from "./request.js";
 import { deleteObjectTagging, getObjectTagging, putObjectTagging } from "./tagging.js";
 
@@ -66,6 +67,7 @@ const HANDLERS: Readonly<Record<Operation, Handler>> = {
   ListMultipartUploads: listMultipartUploads,
   DeleteObjects: deleteObjects,
   PutObject: putObject,
+  PostObject: postObject,
   CopyObject: copyObject,
   GetObject: getObject,
   HeadObject: getObject,
