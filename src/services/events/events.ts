@@ -15,17 +15,7 @@ import type { EventBusRecord, RuleRecord } from "./model.js";
 import { busArn, busFromArn, busOf, checkName, DEFAULT_BUS, type EventsAccount, ruleArn } from "./names.js";
 import type { EventsRepo } from "./repo.js";
 import { BusRules, type CompiledRule, type CompiledTarget, checkPattern, compileRule } from "./rules.js";
-import {
-  busShape,
-  limitOf,
-  optionalString,
-  PAGE,
-  paged,
-  ruleShape,
-  stringOr,
-  tagsOf,
-  tokenOf,
-} from "./shapes.js";
+import { busShape, limitOf, optionalString, paged, ruleShape, stringOr, tagsOf, tokenOf } from "./shapes.js";
 import { BusTaps, type TapListener } from "./taps.js";
 import { checkTargets, renderTarget } from "./targets.js";
 import { targetInput } from "./transform.js";
@@ -51,12 +41,17 @@ export interface EventsDeps {
   readonly logger: Logger;
 }
 
+const byName = (a: CompiledRule, b: CompiledRule) =>
+  a.record.name < b.record.name ? -1 : a.record.name > b.record.name ? 1 : 0;
+
 /** A bus forwarding to a bus forwarding to…: EventBridge stops such chains; so does Nimbus, here. */
 const MAX_BUS_HOPS = 5;
 
 export class EventBus {
   readonly #o: EventsDeps;
   readonly #rules = new Map<string, BusRules>();
+  /** Per bus, the last rule reload queued (`#reloadRule`). */
+  readonly #reloads = new Map<string, Promise<void>>();
   readonly #taps = new BusTaps();
   readonly archives: Archives;
 
@@ -193,7 +188,7 @@ export class EventBus {
       modifiedAt: now,
     };
     await this.#o.repo.putRule(rule);
-    await this.#reload(bus);
+    await this.#reloadRule(bus, name);
     return { RuleArn: ruleArn(this.#o.account, bus, name) };
   }
 
@@ -245,7 +240,7 @@ export class EventBus {
       );
     }
     await this.#o.repo.deleteRule(rule.busName, rule.name);
-    await this.#reload(rule.busName);
+    await this.#reloadRule(rule.busName, rule.name);
     return {};
   }
 
@@ -257,7 +252,7 @@ export class EventBus {
       this.#targetExists(arn),
     );
     if (ok.length > 0) await this.#o.repo.putTargets(ok);
-    await this.#reload(rule.busName);
+    await this.#reloadRule(rule.busName, rule.name);
     return { FailedEntryCount: failed.length, FailedEntries: failed };
   }
 
@@ -267,7 +262,7 @@ export class EventBus {
     if (!Array.isArray(ids) || ids.length === 0 || !ids.every((i) => typeof i === "string"))
       throw validation("Ids must be a non-empty list of target ids.");
     await this.#o.repo.removeTargets(rule.busName, rule.name, ids as string[]);
-    await this.#reload(rule.busName);
+    await this.#reloadRule(rule.busName, rule.name);
     return { FailedEntryCount: 0, FailedEntries: [] };
   }
 
@@ -430,7 +425,7 @@ export class EventBus {
   async #setState(input: Input, state: "ENABLED" | "DISABLED"): Promise<Output> {
     const rule = await this.#rule(input.EventBusName, input.Name);
     await this.#o.repo.putRule({ ...rule, state, modifiedAt: this.#o.clock.now() });
-    await this.#reload(rule.busName);
+    await this.#reloadRule(rule.busName, rule.name);
     return {};
   }
 
@@ -448,16 +443,26 @@ export class EventBus {
     return rule;
   }
 
-  /** Compiles a bus's rules again after a change (one bus: the others keep theirs). */
-  async #reload(bus: string): Promise<void> {
-    const rules: CompiledRule[] = [];
-    let after: string | undefined;
-    for (;;) {
-      const page = await this.#o.repo.listRules({ busName: bus, after, limit: PAGE });
-      for (const r of page) rules.push(compileRule(r, await this.#o.repo.listTargets(bus, r.name)));
-      if (page.length < PAGE) break;
-      after = page[page.length - 1]!.name;
-    }
-    this.#rules.set(bus, new BusRules(rules));
+  /**
+   * Compiles one rule again after a change to it or its targets, or drops it once deleted; the
+   * bus's other rules stay as compiled (a bus of 1,000 rules made one by one read and compiled
+   * every rule on each change). Serialised per bus: the change read last is the one set last.
+   */
+  #reloadRule(bus: string, name: string): Promise<void> {
+    const done = (this.#reloads.get(bus) ?? Promise.resolve()).then(async () => {
+      const record = await this.#o.repo.getRule(bus, name);
+      const compiled =
+        record === undefined ? undefined : compileRule(record, await this.#o.repo.listTargets(bus, name));
+      const others = (this.#rules.get(bus)?.all() ?? []).filter((r) => r.record.name !== name);
+      // In the stores' order (by name, byte by byte): matches are delivered in it.
+      const rules = compiled === undefined ? others : [...others, compiled].sort(byName);
+      this.#rules.set(bus, new BusRules(rules));
+    });
+    const settled = done.catch(() => undefined);
+    this.#reloads.set(bus, settled);
+    void settled.then(() => {
+      if (this.#reloads.get(bus) === settled) this.#reloads.delete(bus);
+    });
+    return done;
   }
 }
