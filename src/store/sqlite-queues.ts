@@ -233,6 +233,14 @@ export class SqliteQueuesRepo implements QueuesRepo {
   }
 
   async deleteMessage(queueName: string, receiptHandle: string): Promise<boolean> {
+    return this.#deleteOne(queueName, receiptHandle);
+  }
+
+  async deleteMessages(queueName: string, receiptHandles: readonly string[]): Promise<boolean[]> {
+    return this.#db.transaction(() => receiptHandles.map((h) => this.#deleteOne(queueName, h))).immediate();
+  }
+
+  #deleteOne(queueName: string, receiptHandle: string): boolean {
     const handle = parseReceiptHandle(receiptHandle);
     if (!handle) return false;
     const deleted = this.#prepare(

@@ -295,6 +295,8 @@ export class SqliteStore implements MetadataStore {
   readonly receive: QueuesRepo["receive"] = (queue, o) => this.#queues.receive(queue, o);
   readonly deleteMessage: QueuesRepo["deleteMessage"] = (queue, handle) =>
     this.#queues.deleteMessage(queue, handle);
+  readonly deleteMessages: QueuesRepo["deleteMessages"] = (queue, handles) =>
+    this.#queues.deleteMessages(queue, handles);
   readonly changeVisibility: QueuesRepo["changeVisibility"] = (queue, handle, visibleAt, now) =>
     this.#queues.changeVisibility(queue, handle, visibleAt, now);
   readonly purge: QueuesRepo["purge"] = (queue) => this.#queues.purge(queue);

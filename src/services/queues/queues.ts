@@ -327,7 +327,7 @@ export class QueuesService {
 
   async deleteReceived(arn: string, receiptHandles: readonly string[]): Promise<void> {
     const name = nameFromArn(arn, this.#o.account, "the queue ARN");
-    for (const h of receiptHandles) await this.#o.repo.deleteMessage(name, h);
+    if (receiptHandles.length > 0) await this.#o.repo.deleteMessages(name, receiptHandles);
   }
 
   async #byArn(arn: string): Promise<QueueRecord | undefined> {
@@ -348,7 +348,14 @@ export class QueuesService {
   async deleteMessageBatch(input: Input): Promise<Output> {
     const name = await this.#existing(input);
     const batch = batchOf<{ ReceiptHandle?: unknown }>(input.Entries);
-    return this.#eachEntry(batch, (e) => this.#delete(name, e.ReceiptHandle));
+    // Entries without a handle fail on their own; the others are deleted in one transaction.
+    const handles: string[] = [];
+    const checked = await this.#eachEntry(
+      batch,
+      async (e) => void handles.push(receiptParam(e.ReceiptHandle)),
+    );
+    if (handles.length > 0) await this.#o.repo.deleteMessages(name, handles);
+    return checked;
   }
 
   async changeMessageVisibility(input: Input): Promise<Output> {

@@ -70,6 +70,8 @@ export interface QueuesRepo {
   receive(queueName: string, o: ReceiveOptions): Promise<ReceivedMessage[]>;
   /** Deletes the message the receipt handle names; false if it names none (deleted already, or never issued). */
   deleteMessage(queueName: string, receiptHandle: string): Promise<boolean>;
+  /** `deleteMessage` of each handle, in one transaction: which deleted one, in order. */
+  deleteMessages(queueName: string, receiptHandles: readonly string[]): Promise<boolean[]>;
   /** Sets when a received message becomes visible again; it must be in flight at `now`. */
   changeVisibility(
     queueName: string,

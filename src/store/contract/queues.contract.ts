@@ -298,6 +298,24 @@ export function queuesContract(open: OpenRepo<QueuesRepo>): void {
       assert.deepEqual(ids(await repo.receive("orders", receiveAt(T0_MS + 1_000))), ["m2"]);
     }));
 
+  test("a batch of handles is deleted together: each says whether it deleted one, stale and malformed ones nothing", () =>
+    withRepo(open, async ({ repo }) => {
+      await queueWith(repo, "orders", [message("m1"), message("m2"), message("m3")]);
+      const [stale] = await repo.receive("orders", receiveAt(T0_MS, { max: 1, visibilityMs: 1_000 }));
+      const got = await repo.receive("orders", receiveAt(T0_MS + 1_000, { max: 3 }));
+      assert.ok(stale);
+      assert.deepEqual(ids(got).sort(), ["m1", "m2", "m3"]);
+      const [a, b] = got.filter((m) => m.id !== "m3").map((m) => m.receiptHandle);
+      const answered = await repo.deleteMessages("orders", [a!, stale.receiptHandle, "not a handle", b!, a!]);
+      assert.deepEqual(answered, [true, false, false, true, false]);
+      assert.deepEqual(await repo.counts("orders", T0_MS + 1_000), { visible: 0, inFlight: 1, delayed: 0 });
+      assert.deepEqual(
+        await repo.deleteMessages("other-queue", [got.find((m) => m.id === "m3")!.receiptHandle]),
+        [false],
+      );
+      assert.deepEqual(await repo.deleteMessages("orders", []), []);
+    }));
+
   test("a malformed, forged or other queue's receipt handle deletes nothing", () =>
     withRepo(open, async ({ repo }) => {
       await queueWith(repo, "orders", [message("m1")]);

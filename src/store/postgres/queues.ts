@@ -229,11 +229,21 @@ export class PostgresQueuesRepo implements QueuesRepo {
   }
 
   async deleteMessage(queueName: string, receiptHandle: string): Promise<boolean> {
-    const handle = parseReceiptHandle(receiptHandle);
-    if (!handle) return false;
-    const deleted = await this.#sql`DELETE FROM queue_messages
-      WHERE queue_name = ${queueName} AND id = ${handle.id} AND receipt_token = ${handle.token}`;
-    return deleted.count === 1;
+    return (await this.deleteMessages(queueName, [receiptHandle]))[0]!;
+  }
+
+  async deleteMessages(queueName: string, receiptHandles: readonly string[]): Promise<boolean[]> {
+    const handles = receiptHandles.map(parseReceiptHandle);
+    const valid = handles.filter((h) => h !== undefined);
+    if (valid.length === 0) return handles.map(() => false);
+    // One statement: the pairs of (id, token) as two arrays, unnested side by side.
+    const deleted = await this.#sql<{ id: string; receipt_token: string }[]>`DELETE FROM queue_messages m
+      USING unnest(${valid.map((h) => h.id)}::text[], ${valid.map((h) => h.token)}::text[]) AS h(id, token)
+      WHERE m.queue_name = ${queueName} AND m.id = h.id AND m.receipt_token = h.token
+      RETURNING m.id, m.receipt_token`;
+    const gone = new Set(deleted.map((r) => `${r.id}\u0000${r.receipt_token}`));
+    // A handle named twice deletes once: the first of them reports it.
+    return handles.map((h) => h !== undefined && gone.delete(`${h.id}\u0000${h.token}`));
   }
 
   async changeVisibility(
