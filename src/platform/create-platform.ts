@@ -39,6 +39,7 @@ import { LAMBDA_NAMES } from "../gateway/surfaces/lambda-api/errors.js";
 import { functionArn, parseFunctionArn } from "../protocol/function.js";
 import { EventBus } from "../services/events/events.js";
 import { HttpApis } from "../services/http-apis/http-apis.js";
+import { withQueueCache } from "../services/queues/queue-cache.js";
 import { QueuesService } from "../services/queues/queues.js";
 import { type Clock, systemClock } from "../shared/clock.js";
 import type { Config } from "../shared/config.js";
@@ -293,7 +294,7 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
   });
   await life.add({ name: "http apis", start: () => httpApis.start() });
   const queues = new QueuesService({
-    repo: repos.queues,
+    repo: withQueueCache(repos.queues, clock),
     clock,
     fanout: new LocalFanOut(),
     account: { region: config.region, accountId: config.accountId },
