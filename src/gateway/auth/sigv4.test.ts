@@ -340,6 +340,17 @@ describe("SigV4 request checks", () => {
     }
   });
 
+  it("reports an X-Amz-Date that is no real time (the 31st of April, hour 24, second 60) as malformed", async () => {
+    for (const date of ["20260431T000000Z", "20261124T240000Z", "20261124T235960Z", "2026-11-24T00:00:00Z"]) {
+      const received = asReceived(await signLambda(T0), sha256Hex(body));
+      const { header } = received;
+      received.header = (n) => (n === "x-amz-date" ? date : header(n));
+      const result = await verifySigV4(received, optionsAt("lambda", T0));
+      assertFails(result, "malformed");
+      assert.match(result.ok ? "" : result.message, /must be like 20261124T120000Z/, date);
+    }
+  });
+
   it("reports a credential scoped to another service as malformed", async () => {
     const signed = await signLambda(T0, { service: "s3" });
     assertFails(await verifySigV4(asReceived(signed, sha256Hex(body)), optionsAt("lambda", T0)), "malformed");

@@ -303,15 +303,32 @@ function parseQueryAuth(query: Query, service: string): Parsed {
   return typeof claim === "string" ? claim : { ...claim, expiresS: Number(expires) };
 }
 
+/** Epoch ms of an X-Amz-Date (`20261124T120000Z`), undefined unless it is one and a real time. */
+function timeOf(amzDate: string): number | undefined {
+  const m = AMZ_DATE.exec(amzDate);
+  if (m === null) return undefined;
+  const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [number, number, number, number, number, number];
+  const ms = Date.UTC(y, mo - 1, d, h, mi, s);
+  // Date.UTC rolls a 31st of April over into May: a date that does not round-trip is not one.
+  const t = new Date(ms);
+  const real =
+    t.getUTCFullYear() === y &&
+    t.getUTCMonth() === mo - 1 &&
+    t.getUTCDate() === d &&
+    t.getUTCHours() === h &&
+    t.getUTCMinutes() === mi &&
+    t.getUTCSeconds() === s;
+  return real ? ms : undefined;
+}
+
 /** Checks the claimed fields; a field that is absent or given twice arrives as undefined. */
 function buildClaim(service: string, credential = "", headerList = "", signature = "", amzDate = ""): Parsed {
   const scope = /^([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request$/.exec(credential);
   if (!scope)
     return `credential "${credential}" must be {access key}/{yyyymmdd}/{region}/{service}/aws4_request`;
   const [, accessKeyId = "", scopeDate, region = "", scopeService] = scope;
-  const signedAtMs = Date.parse(amzDate.replace(AMZ_DATE, "$1-$2-$3T$4:$5:$6Z"));
-  if (!AMZ_DATE.test(amzDate) || Number.isNaN(signedAtMs))
-    return `X-Amz-Date "${amzDate}" must be like 20261124T120000Z`;
+  const signedAtMs = timeOf(amzDate);
+  if (signedAtMs === undefined) return `X-Amz-Date "${amzDate}" must be like 20261124T120000Z`;
   if (scopeDate !== amzDate.slice(0, 8))
     return `credential date ${scopeDate} is not the X-Amz-Date day ${amzDate}`;
   if (scopeService !== service) return `credential is for service "${scopeService}", expected "${service}"`;
