@@ -110,34 +110,31 @@ export function msPerTick(): number {
  * children it has waited for (and theirs). 0 once the process is gone.
  */
 export function cpuMsOf(pid: number, reaped = false): number {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, "latin1");
-  } catch {
-    return 0;
-  }
-  // Fields after the command name, which may itself hold spaces and parentheses: utime is 14th.
-  const f = stat
-    .slice(stat.lastIndexOf(")") + 2)
-    .split(" ")
-    .map(Number);
+  const f = statFields(`/proc/${pid}/stat`);
+  if (f === undefined) return 0;
   const ticks = f[11]! + f[12]! + (reaped ? f[13]! + f[14]! : 0);
   return ticks * msPerTick();
 }
 
-/** CPU time (user + system) one thread of a process has used so far, in ms; 0 once it is gone. */
-export function threadCpuMsOf(pid: number, tid: number): number {
+/** The numeric fields of a `stat` file after the command name (utime is the 12th of them), undefined once it is gone. */
+function statFields(path: string): number[] | undefined {
   let stat: string;
   try {
-    stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "latin1");
+    stat = readFileSync(path, "latin1");
   } catch {
-    return 0;
+    return undefined;
   }
-  const f = stat
+  // The command name may itself hold spaces and parentheses.
+  return stat
     .slice(stat.lastIndexOf(")") + 2)
     .split(" ")
     .map(Number);
-  return (f[11]! + f[12]!) * msPerTick();
+}
+
+/** CPU time (user + system) one thread of a process has used so far, in ms; 0 once it is gone. */
+export function threadCpuMsOf(pid: number, tid: number): number {
+  const f = statFields(`/proc/${pid}/task/${tid}/stat`);
+  return f === undefined ? 0 : (f[11]! + f[12]!) * msPerTick();
 }
 
 /**

@@ -14,10 +14,9 @@ import { EventBus } from "./events.js";
 const ACCOUNT = { region: "us-east-1", accountId: "123456789012" };
 const queueArn = (name: string) => `arn:aws:sqs:${ACCOUNT.region}:${ACCOUNT.accountId}:${name}`;
 
-function bus() {
-  const store = new SqliteStore(":memory:");
-  const sent: string[] = [];
-  const events = new EventBus({
+/** A bus over `store` whose queue targets record the queue each delivery reached, in `sent`. */
+function busOver(store: SqliteStore, sent: string[]): EventBus {
+  return new EventBus({
     repo: store,
     clock: new FakeClock(Date.UTC(2030, 0, 1)),
     account: ACCOUNT,
@@ -28,6 +27,12 @@ function bus() {
       exists: async () => true,
     },
   });
+}
+
+function bus() {
+  const store = new SqliteStore(":memory:");
+  const sent: string[] = [];
+  const events = busOver(store, sent);
   /** Which queues an event of `source` reached, in order. */
   const reached = async (source: string) => {
     sent.length = 0;
@@ -81,19 +86,7 @@ test("a platform started again compiles the stored rules as they were left", asy
   const store = new SqliteStore(":memory:");
   t.after(() => store.close());
   const sent: string[] = [];
-  const make = () =>
-    new EventBus({
-      repo: store,
-      clock: new FakeClock(Date.UTC(2030, 0, 1)),
-      account: ACCOUNT,
-      logger: silentLogger,
-      targets: {
-        invokeAsync: async () => {},
-        sendToQueue: async (arn) => void sent.push(arn.split(":").pop()!),
-        exists: async () => true,
-      },
-    });
-  const before = make();
+  const before = busOver(store, sent);
   await before.start();
   for (const name of ["zulu", "yankee"]) {
     await before.putRule({ Name: name, EventPattern: JSON.stringify({ source: ["s"] }) });
@@ -101,7 +94,7 @@ test("a platform started again compiles the stored rules as they were left", asy
   }
   await before.disableRule({ Name: "zulu" });
   before.stop();
-  const after = make();
+  const after = busOver(store, sent);
   await after.start();
   await after.putEvents({ Entries: [{ Source: "s", DetailType: "T", Detail: "{}" }] });
   assert.deepEqual(sent, ["yankee"]);

@@ -37,23 +37,28 @@ export function contentHeadersOf(h: Headers): ContentHeaders {
 
 /** `x-amz-meta-*`, by name without the prefix (lower-case, as headers arrive). */
 export function userMetadataOf(h: Headers): Record<string, string> {
+  return metadataOf(h, "metadata headers");
+}
+
+/**
+ * The `x-amz-meta-*` of lower-case name/value pairs (headers, a form's fields), by name without
+ * the prefix, at most S3's 2 KB in all; `what` names them in the error.
+ */
+export function metadataOf(pairs: Iterable<[string, string]>, what: string): Record<string, string> {
   const out: Record<string, string> = {};
   let bytes = 0;
-  h.forEach((value, name) => {
-    if (!name.startsWith("x-amz-meta-")) return;
+  for (const [name, value] of pairs) {
+    if (!name.startsWith("x-amz-meta-")) continue;
     const short = name.slice("x-amz-meta-".length);
     out[short] = value;
     bytes += Buffer.byteLength(short) + Buffer.byteLength(value);
-  });
+  }
   if (bytes > MAX_METADATA_BYTES)
     throw new S3Error(
       "MetadataTooLarge",
       400,
-      `Your metadata headers are ${bytes} bytes; they may be at most ${MAX_METADATA_BYTES}.`,
-      {
-        Size: String(bytes),
-        MaxSizeAllowed: String(MAX_METADATA_BYTES),
-      },
+      `Your ${what} are ${bytes} bytes; they may be at most ${MAX_METADATA_BYTES}.`,
+      { Size: String(bytes), MaxSizeAllowed: String(MAX_METADATA_BYTES) },
     );
   return out;
 }

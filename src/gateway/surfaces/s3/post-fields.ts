@@ -6,7 +6,7 @@
 import { invalidArgument, notImplemented, S3Error } from "../../../services/storage/errors.js";
 import type { ContentHeaders } from "../../../services/storage/model.js";
 import type { BodyChecks } from "../../../services/storage/storage.js";
-import { checkTags, MAX_METADATA_BYTES } from "./headers.js";
+import { checkTags, metadataOf } from "./headers.js";
 import type { FormField } from "./post-policy.js";
 import { checksumDeclared } from "./upload.js";
 import { childOf, listOf, parseXml, textOf } from "./xml.js";
@@ -37,7 +37,10 @@ export function objectSettingsOf(fields: ReadonlyMap<string, FormField>): {
   checkAcl(f("acl"));
   return {
     headers: contentHeadersOf(f),
-    userMetadata: metadataOf(fields),
+    userMetadata: metadataOf(
+      [...fields].map(([name, f]): [string, string] => [name, f.value]),
+      "x-amz-meta-* fields",
+    ),
     tags: taggingOf(f("tagging")),
     checks: checksOf(fields),
   };
@@ -53,26 +56,6 @@ function contentHeadersOf(f: Fields): ContentHeaders {
     cacheControl: f("cache-control"),
     expires: f("expires"),
   };
-}
-
-/** `x-amz-meta-*` fields, by lower-case name without the prefix, within S3's 2 KB as headers are. */
-function metadataOf(fields: ReadonlyMap<string, FormField>): Record<string, string> {
-  const out: Record<string, string> = {};
-  let bytes = 0;
-  for (const [name, { value }] of fields) {
-    if (!name.startsWith("x-amz-meta-")) continue;
-    const short = name.slice("x-amz-meta-".length);
-    out[short] = value;
-    bytes += Buffer.byteLength(short) + Buffer.byteLength(value);
-  }
-  if (bytes > MAX_METADATA_BYTES)
-    throw new S3Error(
-      "MetadataTooLarge",
-      400,
-      `Your x-amz-meta-* fields are ${bytes} bytes; they may be at most ${MAX_METADATA_BYTES}.`,
-      { Size: String(bytes), MaxSizeAllowed: String(MAX_METADATA_BYTES) },
-    );
-  return out;
 }
 
 /** The `acl` field: `private`, what every object is; another canned ACL would need object ACLs. */
