@@ -22,22 +22,28 @@ import type {
 import type { Released, StorageRepo, UsageGuard, UsageRefusal } from "../services/storage/repo.js";
 import { Statements } from "./sqlite-statements.js";
 import {
-  BUCKET_COLUMNS,
+  boundVersion,
+  INSERT_BUCKET,
+  INSERT_EVENT,
+  INSERT_UPLOAD,
+  INSERT_VERSION,
+  NEWEST_OF_KEY,
+  rangeParams,
+  rangeSql,
+  UPSERT_PART,
+} from "./sqlite-storage-sql.js";
+import {
   type BucketRow,
   bucketRow,
   checkUploadTarget,
-  EVENT_COLUMNS,
   type EventRow,
   eventRow,
   GuardRefused,
   grows,
   inPrefix,
-  type KeyRange,
   keyRange,
   LISTED_VERSION_SELECT,
   orRefusal,
-  PART_COLUMNS,
-  PART_UPDATED_COLUMNS,
   type PartRow,
   partRow,
   toBucket,
@@ -45,54 +51,15 @@ import {
   toPart,
   toUpload,
   toVersion,
-  UPLOAD_COLUMNS,
   type UploadRow,
   type UsageDelta,
   uploadRow,
   usageRefusal,
-  VERSION_COLUMNS,
   type VersionRow,
-  versionRow,
 } from "./storage-row.js";
 
 /** Rows a scan of `referencedBlobs` reads at a time. */
 const BLOB_PAGE_ROWS = 1000;
-
-/** `INSERT` of every column by name; `onConflict` (SQL) follows it. */
-function insertSql(table: string, columns: readonly string[], onConflict = ""): string {
-  return `INSERT INTO ${table} (${columns.join(", ")}) VALUES (${columns.map((c) => `@${c}`).join(", ")}) ${onConflict}`;
-}
-
-const INSERT_BUCKET = insertSql("storage_buckets", BUCKET_COLUMNS, "ON CONFLICT DO NOTHING");
-const INSERT_VERSION = `${insertSql("storage_versions", [...VERSION_COLUMNS, "is_latest"])} RETURNING seq`;
-const INSERT_UPLOAD = insertSql("storage_uploads", UPLOAD_COLUMNS);
-const UPSERT_PART = insertSql(
-  "storage_parts",
-  PART_COLUMNS,
-  `ON CONFLICT (upload_id, part_number) DO UPDATE SET ${PART_UPDATED_COLUMNS.map((c) => `${c} = excluded.${c}`).join(", ")}`,
-);
-const INSERT_EVENT = insertSql("storage_events", EVENT_COLUMNS);
-
-/** The seq of a key's newest version (a subquery over `@bucket`, `@key`). */
-const NEWEST_OF_KEY =
-  "(SELECT seq FROM storage_versions WHERE bucket = @bucket AND key = @key ORDER BY seq DESC LIMIT 1)";
-
-/** The condition of `range` on `key`, over the parameters `@from` and `@to`. */
-function rangeSql(range: KeyRange): string {
-  return `key ${range.inclusive ? ">=" : ">"} @from${range.to === undefined ? "" : " AND key < @to"}`;
-}
-
-/** The parameters of `range`'s condition. */
-function rangeParams(range: KeyRange): { from: string; to?: string } {
-  return range.to === undefined ? { from: range.from } : { from: range.from, to: range.to };
-}
-
-/** A version's row as SQLite binds it (flags as 0/1). */
-const boundVersion = (v: ObjectVersionRecord) => ({
-  ...versionRow(v),
-  is_delete_marker: v.isDeleteMarker ? 1 : 0,
-  is_latest: 1,
-});
 
 export class SqliteStorageRepo implements StorageRepo {
   readonly #statements: Statements;
