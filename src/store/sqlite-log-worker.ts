@@ -4,12 +4,11 @@
  * hundred lines takes milliseconds; done on the main thread, that pause landed on whatever
  * request was waiting.
  */
-import { readlinkSync } from "node:fs";
-import { setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
+import { lowerThisThread } from "../shared/thread-priority.js";
+import type { ThreadReply } from "../shared/thread-rpc.js";
 import { batchWriter, type PackedBatch } from "./sqlite-writes.js";
-import type { ThreadReply } from "./thread-rpc.js";
 
 /**
  * What the store asks its log writer (sent with an `id`, `thread-rpc.ts`): log rows and usage
@@ -21,17 +20,9 @@ export type WriterRequest = PackedBatch | { readonly op: "close" };
  * A batch of a few hundred rows holds a core for milliseconds every 100 ms: at normal priority
  * it took the core from a request in flight, which waited that long (the p99 of a warm call).
  * At nice 10 the thread yields to the platform's request path and to the instances, and uses
- * the time they leave. Linux applies a thread's own id to that thread alone.
+ * the time they leave.
  */
-function yieldToRequests(): void {
-  try {
-    const tid = Number(readlinkSync("/proc/thread-self").split("/").pop());
-    if (Number.isInteger(tid) && tid !== process.pid) setPriority(tid, 10);
-  } catch {
-    // No /proc/thread-self (not Linux): the writer keeps the platform's priority.
-  }
-}
-yieldToRequests();
+lowerThisThread(10);
 
 const db = new Database((workerData as { path: string }).path);
 db.pragma("journal_mode = WAL");

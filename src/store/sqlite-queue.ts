@@ -9,7 +9,7 @@ import type {
   Settlement,
 } from "../control/async/queue.js";
 import type { QueueRequest } from "./sqlite-queue-worker.js";
-import { ThreadRpc } from "./thread-rpc.js";
+import { ThreadRpc } from "../shared/thread-rpc.js";
 
 export class SqliteEventQueue implements EventQueue {
   readonly #thread: ThreadRpc<QueueRequest>;

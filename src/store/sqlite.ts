@@ -40,7 +40,7 @@ import {
   usageOf,
 } from "./sqlite-usage.js";
 import { batchWriter, type PackedBatch, packBatch, queryLogs } from "./sqlite-writes.js";
-import { ThreadRpc } from "./thread-rpc.js";
+import { ThreadRpc } from "../shared/thread-rpc.js";
 import type { MetadataStore } from "./types.js";
 
 /** WAL pages (4 KiB) past which the main connection checkpoints itself: a safety valve only. */

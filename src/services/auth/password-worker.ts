@@ -1,47 +1,28 @@
 /**
- * A thread of `password-thread.ts`: it lowers its own scheduling priority (Linux gives each
- * thread its own nice value), then runs the argon2id hashes it is sent, one at a time, and
- * answers each with its result or its error.
+ * A thread of `password-thread.ts`: it lowers its own scheduling priority, then runs the
+ * argon2id hashes it is sent, one at a time, answering each by its id (`shared/thread-rpc.ts`).
  */
-import { readlinkSync } from "node:fs";
-import { setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
 import { hashSync, verifySync } from "@node-rs/argon2";
-import type { HashReply, HashRequest } from "./password-thread.js";
+import { lowerThisThread } from "../../shared/thread-priority.js";
+import type { ThreadReply } from "../../shared/thread-rpc.js";
+import type { HashRequest } from "./password-thread.js";
 
 const port = parentPort!;
-const { nice } = workerData as { nice: number };
+const priority = lowerThisThread((workerData as { nice: number }).nice);
 
-/** This thread's id (`/proc/thread-self` links to `<pid>/task/<tid>`), or undefined off Linux. */
-function threadId(): number | undefined {
+port.on("message", (req: HashRequest & { readonly id: number }) => {
+  let reply: ThreadReply;
   try {
-    const tid = Number(readlinkSync("/proc/thread-self").split("/").pop());
-    return Number.isSafeInteger(tid) && tid > 0 ? tid : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-const tid = threadId();
-let niced = false;
-if (tid !== undefined && nice > 0) {
-  try {
-    setPriority(tid, nice);
-    niced = true;
-  } catch {
-    // Kept at the process's priority: hashing still leaves the event loop alone.
-  }
-}
-port.postMessage({ op: "started", tid, nice: niced ? nice : 0 } satisfies HashReply);
-
-port.on("message", (req: HashRequest) => {
-  try {
-    const result =
+    const value =
       req.op === "hash"
         ? hashSync(req.password, { ...req.options, salt: req.salt })
-        : verifySync(req.stored, req.password);
-    port.postMessage({ op: "done", id: req.id, result } satisfies HashReply);
+        : req.op === "verify"
+          ? verifySync(req.stored, req.password)
+          : priority;
+    reply = { id: req.id, value };
   } catch (err) {
-    port.postMessage({ op: "failed", id: req.id, error: (err as Error).message } satisfies HashReply);
+    reply = { id: req.id, error: (err as Error).message };
   }
+  port.postMessage(reply);
 });

@@ -47,7 +47,7 @@ test("hashes run on threads of their own, below the platform's scheduling priori
   assert.equal(a, b);
   assert.equal(await threads.verify(a, "one"), true);
   assert.equal(await threads.verify(a, "two"), false);
-  const started = threads.threads();
+  const started = await threads.threads();
   assert.equal(started.length, 2);
   for (const { tid, nice } of started) {
     assert.equal(nice, HASHING_NICE);

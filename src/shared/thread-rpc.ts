@@ -43,6 +43,16 @@ export class ThreadRpc<Request extends object> {
     worker.unref();
   }
 
+  /** Calls sent and not answered yet. */
+  get inFlight(): number {
+    return this.#pending.size;
+  }
+
+  /** Whether the thread died: every call fails from then on. */
+  get failed(): boolean {
+    return this.#failure !== undefined;
+  }
+
   /** Sends `{ ...request, id }` (moving `transfer`), and resolves with the thread's answer. */
   call(request: Request, transfer?: readonly ArrayBuffer[]): Promise<unknown> {
     if (this.#failure) return Promise.reject(this.#failure);
