@@ -7,8 +7,8 @@
 import { parentPort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
 import type { EventFilter, NewEvent, Settlement } from "../control/async/queue.js";
-import { type EventRow, toEvent } from "./event-row.js";
 import type { ThreadReply } from "../shared/thread-rpc.js";
+import { type EventRow, toEvent } from "./event-row.js";
 
 /** What the queue asks its thread (sent with an `id`, `thread-rpc.ts`). */
 export type QueueRequest =

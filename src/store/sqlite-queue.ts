@@ -8,8 +8,8 @@ import type {
   QueuedEvent,
   Settlement,
 } from "../control/async/queue.js";
-import type { QueueRequest } from "./sqlite-queue-worker.js";
 import { ThreadRpc } from "../shared/thread-rpc.js";
+import type { QueueRequest } from "./sqlite-queue-worker.js";
 
 export class SqliteEventQueue implements EventQueue {
   readonly #thread: ThreadRpc<QueueRequest>;

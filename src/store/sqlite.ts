@@ -17,6 +17,7 @@ import type { ApiDeployment, HttpApi } from "../services/http-apis/model.js";
 import type { QueuesRepo } from "../services/queues/repo.js";
 import type { SchedulesRepo } from "../services/scheduler/repo.js";
 import type { StorageRepo } from "../services/storage/repo.js";
+import { ThreadRpc } from "../shared/thread-rpc.js";
 import { type FunctionRow, tagsColumn, toRecord, versionBody } from "./function-row.js";
 import { transferables } from "./packed-rows.js";
 import { SqliteAuthRepo } from "./sqlite-auth.js";
@@ -40,7 +41,6 @@ import {
   usageOf,
 } from "./sqlite-usage.js";
 import { batchWriter, type PackedBatch, packBatch, queryLogs } from "./sqlite-writes.js";
-import { ThreadRpc } from "../shared/thread-rpc.js";
 import type { MetadataStore } from "./types.js";
 
 /** WAL pages (4 KiB) past which the main connection checkpoints itself: a safety valve only. */
