@@ -163,15 +163,31 @@ test("access logs go to the log group a CloudWatch Logs ARN names, else to the d
 
 test("the cache hands back the same compiled stage until the deployment or the stage changes", () => {
   const cache = new ServedStages({ clock: new FakeClock() });
-  const first = served(cache.get(api(), stage(), deployment()));
-  assert.equal(cache.get(api(), stage(), deployment()), first);
-  const updated = served(cache.get(api(), stage({ lastUpdatedAt: 2 }), deployment()));
+  // The service's records: the same object until an update replaces it.
+  const current = stage();
+  const first = served(cache.get(api(), current, deployment()));
+  assert.equal(cache.get(api(), current, deployment()), first);
+  const newer = stage({ lastUpdatedAt: 2 });
+  const updated = served(cache.get(api(), newer, deployment()));
   assert.notEqual(updated, first);
+  assert.equal(cache.get(api(), newer, deployment()), updated);
   const redeployed = served(
     cache.get(api(), stage({ lastUpdatedAt: 2, deploymentId: "dep2" }), deployment({ deploymentId: "dep2" })),
   );
   assert.notEqual(redeployed, updated);
   assert.equal(redeployed.deploymentId, "dep2");
+});
+
+test("a stage updated twice in one millisecond is compiled again: the second update is served", () => {
+  const cache = new ServedStages({ clock: new FakeClock() });
+  const once = served(
+    cache.get(api(), stage({ lastUpdatedAt: 7, stageVariables: { v: "1" } }), deployment()),
+  );
+  const twice = served(
+    cache.get(api(), stage({ lastUpdatedAt: 7, stageVariables: { v: "2" } }), deployment()),
+  );
+  assert.notEqual(twice, once);
+  assert.deepEqual(twice.stageVariables, { v: "2" });
 });
 
 test("a JWT authorizer is kept across recompiles of one deployment, and a new deployment gets its own", () => {
@@ -195,8 +211,9 @@ test("a deployment whose routes cannot be compiled is an error, cached like a go
   const bad = deployment({
     routes: [{ routeId: "x", routeKey: "GET items", target: "integrations/i1", authorizationType: "NONE" }],
   });
-  const out = cache.get(api(), stage(), bad);
+  const current = stage();
+  const out = cache.get(api(), current, bad);
   assert.ok("error" in out);
   assert.match(out.error, /GET items/);
-  assert.equal(cache.get(api(), stage(), bad), out);
+  assert.equal(cache.get(api(), current, bad), out);
 });

@@ -5,7 +5,9 @@
  * request that changes nothing costs two map lookups and a comparison.
  *
  * A compiled stage is rebuilt when the stage names another deployment or is updated (its
- * variables, throttling or access log changed: `lastUpdatedAt` moves). Authorizers belong to the
+ * variables, throttling or access log changed): stage records are never changed in place, an
+ * update makes a new one, so the cache keeps the record it compiled and compares identity (a
+ * timestamp would miss two updates in one millisecond). Authorizers belong to the
  * deployment, not to the stage: a JWT authorizer (with the issuer's keys it fetched) and a
  * Lambda authorizer's cache are kept across rebuilds for the same deployment, and dropped when
  * no stage serves that deployment any more.
@@ -237,7 +239,8 @@ export function parseFunctionUri(uri: string): FunctionTarget | undefined {
 
 interface CachedStage {
   readonly deploymentId: string;
-  readonly stageUpdatedAt: number;
+  /** The stage record compiled: an update replaces the record, never changes it. */
+  readonly stage: ApiStage;
   /** The stage's ResetAuthorizersCache count its Lambda authorizers' caches were last cleared for. */
   readonly resets: number;
   readonly served: ServedStage | { readonly error: string };
@@ -273,11 +276,7 @@ export class ServedStages {
         cache.clear();
       if (hit !== undefined) stages!.set(stage.stageName, { ...hit, resets });
     }
-    if (
-      hit !== undefined &&
-      hit.deploymentId === deployment.deploymentId &&
-      hit.stageUpdatedAt === stage.lastUpdatedAt
-    )
+    if (hit !== undefined && hit.deploymentId === deployment.deploymentId && hit.stage === stage)
       return hit.served;
 
     let byDeployment = this.#authorizers.get(api.apiId);
@@ -302,7 +301,7 @@ export class ServedStages {
     }
     stages.set(stage.stageName, {
       deploymentId: deployment.deploymentId,
-      stageUpdatedAt: stage.lastUpdatedAt,
+      stage,
       resets,
       served,
     });
