@@ -109,6 +109,64 @@ describe("custom runtime (provided)", () => {
     assert.equal(out.FunctionError, "Unhandled");
     assert.equal(JSON.parse(out.body).errorType, "Runtime.InvalidEntrypoint");
   });
+
+  test("a runtime that drops its connection in the middle of a response's body: Runtime.TruncatedResponse at once, the instance replaced", async () => {
+    // Speaks the HTTP Runtime API by hand: a whole (not streamed) response that declares more
+    // bytes than it sends, then the connection dropped; the process lives on.
+    const runtime = `import { request } from "node:http";
+const api = process.env.AWS_LAMBDA_RUNTIME_API;
+const [host, port] = api.split(":");
+for (;;) {
+  const next = await fetch("http://" + api + "/2018-06-01/runtime/invocation/next");
+  const id = next.headers.get("lambda-runtime-aws-request-id");
+  const event = await next.json();
+  const body = JSON.stringify({ answered: true });
+  await new Promise((resolve) => {
+    const req = request({
+      host, port, method: "POST",
+      path: "/2018-06-01/runtime/invocation/" + id + "/response",
+      headers: { "Content-Type": "application/json", "Content-Length": body.length },
+    }, (res) => { res.resume(); res.on("end", resolve); });
+    req.on("error", resolve);
+    if (event.whole) return req.end(body);
+    req.write(body.slice(0, 5));
+    setTimeout(() => { console.log("dropping the connection"); req.destroy(); resolve(); }, 100);
+  });
+}
+`;
+    await t.lambda.send(
+      new CreateFunctionCommand({
+        FunctionName: "drops-whole",
+        Runtime: "provided.al2023",
+        Handler: "x",
+        Role: "arn:aws:iam::000000000000:role/test",
+        Timeout: 30,
+        Code: {
+          ZipFile: await zipOf({
+            bootstrap: { content: '#!/bin/sh\nexec node "$LAMBDA_TASK_ROOT/runtime.mjs"\n', mode: 0o755 },
+            "runtime.mjs": runtime,
+          }),
+        },
+      }),
+    );
+    const whole = await invoke("drops-whole", { whole: true });
+    assert.equal(whole.FunctionError, undefined, whole.tail);
+    assert.deepEqual(JSON.parse(whole.body), { answered: true });
+
+    const started = Date.now();
+    const cut = await invoke("drops-whole", {});
+    assert.ok(Date.now() - started < 5000, "the invocation ended at the cut, not at the 30 s timeout");
+    assert.equal(cut.FunctionError, "Unhandled");
+    const error = JSON.parse(cut.body) as { errorType: string; errorMessage: string };
+    assert.equal(error.errorType, "Runtime.TruncatedResponse");
+    assert.match(error.errorMessage, /closed its connection before the end of its response/);
+    assert.match(cut.tail, /dropping the connection/);
+    assert.match(cut.tail, /REPORT RequestId: .*\tStatus: error\tError Type: Runtime\.TruncatedResponse/);
+
+    const after = await invoke("drops-whole", { whole: true });
+    assert.deepEqual(JSON.parse(after.body), { answered: true });
+    assert.match(after.tail, /Init Duration/, "a new instance served it");
+  });
 });
 
 describe("instance lifetime", () => {

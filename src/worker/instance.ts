@@ -262,7 +262,16 @@ export class Instance implements InstanceHandle {
       });
       return apiError(400, "InvalidFunctionResponseMode", `response mode "${mode}" is not supported`);
     }
-    const body = await req.read(limit);
+    let body: Buffer | undefined;
+    try {
+      body = await req.read(limit);
+    } catch {
+      // The runtime's connection closed before the body's end: as a streamed response cut
+      // short, the invocation fails now (unless the runtime's exit explains it), not at its timeout.
+      const cur = this.#current;
+      if (cur && this.#checkCurrent(requestId) === undefined) this.#truncate(cur, "response");
+      return apiError(400, "TruncatedHTTPRequest", "the response's body ended before its Content-Length");
+    }
     // Output the runtime wrote before answering may still sit in the pipe: one turn of the
     // event loop lets it be read and attributed to this invocation.
     await new Promise<void>((r) => setImmediate(r));
@@ -336,18 +345,18 @@ export class Instance implements InstanceHandle {
         return ACCEPTED;
       },
       cut: () => {
-        if (live()) this.#truncate(cur);
+        if (live()) this.#truncate(cur, "streamed response");
       },
     };
   }
 
   /**
-   * The runtime's connection closed in the middle of a streamed response. The instance takes
+   * The runtime's connection closed in the middle of a response's body (streamed or whole). The instance takes
    * nothing more from now (another /next would hand the same event out again); unless the
    * runtime's exit explains the cut within the grace, the invocation fails with
    * Runtime.TruncatedResponse, as Lambda reports it, and the instance is replaced.
    */
-  #truncate(cur: Current): void {
+  #truncate(cur: Current, what: "response" | "streamed response"): void {
     this.#state = "dead";
     this.#streamOf = undefined;
     this.#opts.clock.setTimeout(() => {
@@ -357,7 +366,7 @@ export class Instance implements InstanceHandle {
         {
           kind: "crash",
           errorType: "Runtime.TruncatedResponse",
-          reason: "the runtime closed its connection before the end of its streamed response",
+          reason: `the runtime closed its connection before the end of its ${what}`,
         },
         false,
       );

@@ -238,7 +238,10 @@ function methodNotAllowed(): ApiAnswer {
   return apiError(405, "MethodNotAllowed", "method not allowed on this Runtime API path");
 }
 
-/** Reads a request body up to `limit` bytes; returns undefined if it was larger. */
+/**
+ * Reads a request body up to `limit` bytes; returns undefined if it was larger. Rejects if the
+ * connection closes before the body's end (the runtime dropped it, or died).
+ */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers["content-length"]);
@@ -262,5 +265,8 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 
     });
     req.on("end", () => resolve(over ? undefined : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
     req.on("error", reject);
+    req.on("close", () => {
+      if (!req.complete) reject(new Error("the connection closed before the end of the request's body"));
+    });
   });
 }
