@@ -39,7 +39,6 @@ import {
   type EventRow,
   eventRow,
   GuardRefused,
-  grows,
   inPrefix,
   keyRange,
   LISTED_VERSION_SELECT,
@@ -54,7 +53,6 @@ import {
   type UploadRow,
   type UsageDelta,
   uploadRow,
-  usageRefusal,
   type VersionRow,
 } from "./storage-row.js";
 
@@ -179,24 +177,17 @@ export class SqliteStorageRepo implements StorageRepo {
   ): (string | null)[] {
     const row = boundVersion(version);
     const where = { bucket: row.bucket, key: row.key };
-    const freed: (string | null)[] = [];
-    const delta = { objects: 1, bytes: row.size };
-    let replacedBytes: number | undefined;
-    if (row.version_id === "null") {
-      const old = this.#prepare(
-        `DELETE FROM storage_versions WHERE bucket = @bucket AND key = @key AND version_id = 'null'
-         RETURNING blob_id, size`,
-      ).get(where) as { blob_id: string | null; size: number } | undefined;
-      if (old) {
-        freed.push(old.blob_id);
-        delta.objects -= 1;
-        delta.bytes -= old.size;
-        replacedBytes = old.size;
-      }
-    }
-    if (guard && grows(delta)) {
-      const write = { bucket: row.bucket, size: row.size, delta, replacedBytes };
-      const refusal = usageRefusal(guard, this.#usage(row.bucket), write);
+    const old =
+      row.version_id === "null"
+        ? (this.#prepare(
+            `DELETE FROM storage_versions WHERE bucket = @bucket AND key = @key AND version_id = 'null'
+             RETURNING blob_id, size`,
+          ).get(where) as { blob_id: string | null; size: number } | undefined)
+        : undefined;
+    const delta = { objects: old ? 0 : 1, bytes: row.size - (old?.size ?? 0) };
+    if (guard) {
+      const write = { bucket: row.bucket, size: row.size, delta, replacedBytes: old?.size };
+      const refusal = guard.judge(this.#usage(row.bucket), write);
       if (refusal) throw new GuardRefused(refusal);
     }
     this.#prepare(
@@ -205,7 +196,7 @@ export class SqliteStorageRepo implements StorageRepo {
     this.#prepare(INSERT_VERSION).run(row);
     this.#moveUsage(row.bucket, delta);
     if (event) this.#prepare(INSERT_EVENT).run(eventRow(event));
-    return freed;
+    return old ? [old.blob_id] : [];
   }
 
   /** Puts of one event-loop turn share a commit (`Statements.writeInTurn`); a refused one undoes only its own savepoint. */

@@ -4,7 +4,6 @@
  * way: the range of keys a listing reads. A version's headers, user metadata, tags and checksum
  * are JSON text, as are a bucket's settings (an object of each setting's own JSON text); an
  * optional field set to undefined reads back undefined, present in the record, from either store.
- * Both stores judge a guarded write (`UsageGuard`) by `usageRefusal`.
  * Beside its record's columns a version has the store's `seq` (its age: the higher, the newer)
  * and `is_latest` (the newest of its key, kept for the index that lists latest versions).
  *
@@ -13,7 +12,6 @@
  */
 import type {
   BucketRecord,
-  BucketUsage,
   ChecksumAlgorithm,
   ContentHeaders,
   MultipartUploadRecord,
@@ -23,7 +21,7 @@ import type {
   StoredChecksum,
   Versioning,
 } from "../services/storage/model.js";
-import type { UsageGuard, UsageRefusal } from "../services/storage/repo.js";
+import type { UsageRefusal } from "../services/storage/repo.js";
 
 const NUL = "\u0000";
 /** The highest code point, and the surrogates' range, which UTF-8 cannot hold. */
@@ -321,32 +319,10 @@ export interface UsageDelta {
   bytes: number;
 }
 
-/** True if `delta` adds objects or bytes: only such a write can be refused by a guard. */
-export const grows = (delta: UsageDelta): boolean => delta.objects > 0 || delta.bytes > 0;
-
 /**
- * The refusal of a write of a `size`-byte version into `bucket` that moves its usage by `delta`
- * (net of the version it replaces, of `replacedBytes`), if from `usage` it adds objects (bytes)
- * past `guard`'s limit; undefined if it fits. Objects are checked first.
- */
-export function usageRefusal(
-  guard: UsageGuard,
-  usage: BucketUsage,
-  w: { bucket: string; size: number; delta: UsageDelta; replacedBytes: number | undefined },
-): UsageRefusal | undefined {
-  const passes = (added: number, held: number, max: number | undefined): max is number =>
-    max !== undefined && added > 0 && held + added > max;
-  const base = { bucket: w.bucket, usage, size: w.size, replacedBytes: w.replacedBytes };
-  if (passes(w.delta.objects, usage.objects, guard.maxObjects))
-    return { refused: "objects", max: guard.maxObjects, ...base };
-  if (passes(w.delta.bytes, usage.bytes, guard.maxBytes))
-    return { refused: "bytes", max: guard.maxBytes, ...base };
-  return undefined;
-}
-
-/**
- * Thrown inside a guarded write's transaction, to undo it whole (a savepoint of a shared
- * transaction alone); the repository's method answers the refusal it carries (`orRefusal`).
+ * Thrown inside a guarded write's transaction when its guard refuses it, to undo it whole (a
+ * savepoint of a shared transaction alone); the repository's method answers the refusal it
+ * carries (`orRefusal`).
  */
 export class GuardRefused extends Error {
   readonly refusal: UsageRefusal;

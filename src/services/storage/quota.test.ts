@@ -8,8 +8,8 @@ import { NimbusError } from "../../shared/errors.js";
 import { FsBlobStore } from "./blobs-fs.js";
 import { S3Error } from "./errors.js";
 import type { BucketRecord, BucketUsage, ObjectVersionRecord } from "./model.js";
-import { type BucketQuota, checkContentType, parseQuota } from "./quota.js";
-import type { Released, StorageRepo, UsageGuard, UsageRefusal } from "./repo.js";
+import { type BucketQuota, checkContentType, parseQuota, usageGuard } from "./quota.js";
+import type { GuardedWrite, Released, StorageRepo, UsageGuard, UsageRefusal } from "./repo.js";
 import { EMPTY_HEADERS, type PutInput, StorageService } from "./storage.js";
 
 const dirs: string[] = [];
@@ -123,6 +123,59 @@ describe("checkContentType", () => {
   });
 });
 
+describe("usageGuard", () => {
+  /** A write of a `size`-byte version into "photos", replacing one of `replacedBytes` if given. */
+  const write = (size: number, replacedBytes?: number): GuardedWrite => ({
+    bucket: "photos",
+    size,
+    delta: { objects: replacedBytes === undefined ? 1 : 0, bytes: size - (replacedBytes ?? 0) },
+    replacedBytes,
+  });
+
+  test("a quota without maxBytes or maxObjects has no guard", () => {
+    assert.equal(usageGuard(undefined), undefined);
+    assert.equal(usageGuard({ maxObjectBytes: 10, allowedContentTypes: ["image/*"] }), undefined);
+  });
+
+  test("a write that adds an object past maxObjects is refused for objects, before its bytes are counted", () => {
+    const guard = usageGuard({ maxObjects: 2, maxBytes: 100 });
+    const usage = { objects: 2, bytes: 100 };
+    assert.deepEqual(guard?.judge(usage, write(10)), {
+      refused: "objects",
+      bucket: "photos",
+      max: 2,
+      usage,
+      size: 10,
+      replacedBytes: undefined,
+    });
+    assert.equal(guard?.judge({ objects: 1, bytes: 0 }, write(100)), undefined, "the last object fits");
+  });
+
+  test("a write that adds bytes past maxBytes is refused for bytes, net of the version it replaces", () => {
+    const guard = usageGuard({ maxBytes: 100 });
+    const usage = { objects: 2, bytes: 90 };
+    assert.equal(guard?.judge(usage, write(10)), undefined, "the last bytes fit");
+    assert.deepEqual(guard?.judge(usage, write(31, 20)), {
+      refused: "bytes",
+      bucket: "photos",
+      max: 100,
+      usage,
+      size: 31,
+      replacedBytes: 20,
+    });
+    assert.equal(guard?.judge(usage, write(30, 20)), undefined);
+  });
+
+  test("a write that adds nothing is never refused, even past lowered limits; one that adds an object or a byte is", () => {
+    const guard = usageGuard({ maxBytes: 100, maxObjects: 1 });
+    const usage = { objects: 5, bytes: 500 };
+    assert.equal(guard?.judge(usage, write(40, 40)), undefined);
+    assert.equal(guard?.judge(usage, write(5, 40)), undefined);
+    assert.equal(guard?.judge(usage, write(0))?.refused, "objects", "an empty object adds an object");
+    assert.equal(guard?.judge(usage, write(41, 40))?.refused, "bytes");
+  });
+});
+
 /**
  * The repository's object writes, in memory: one bucket, its versions by key, its usage. A put
  * runs to its end before another starts, so its guard holds as a store's transaction does.
@@ -149,13 +202,10 @@ class FakeRepo {
     guard?: UsageGuard,
   ): Promise<Released | UsageRefusal> {
     const old = this.versions.get(v.key);
-    const usage = await this.usage();
-    const added = v.size - (old?.size ?? 0);
-    const found = { bucket: this.bucket.name, usage, size: v.size, replacedBytes: old?.size };
-    if (guard?.maxObjects !== undefined && old === undefined && usage.objects + 1 > guard.maxObjects)
-      return { refused: "objects", max: guard.maxObjects, ...found };
-    if (guard?.maxBytes !== undefined && added > 0 && usage.bytes + added > guard.maxBytes)
-      return { refused: "bytes", max: guard.maxBytes, ...found };
+    const delta = { objects: old === undefined ? 1 : 0, bytes: v.size - (old?.size ?? 0) };
+    const write = { bucket: this.bucket.name, size: v.size, delta, replacedBytes: old?.size };
+    const refusal = guard?.judge(await this.usage(), write);
+    if (refusal !== undefined) return refusal;
     this.versions.set(v.key, v);
     return { blobIds: old?.blobId === undefined ? [] : [old.blobId] };
   }

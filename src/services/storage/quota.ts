@@ -4,10 +4,11 @@
  * read (its size is known but for a caller streaming a body of unknown length, which is cut at
  * the bucket's remaining room), which refuses most writes that do not fit before a byte is
  * stored. The authority is the check of `maxBytes` and `maxObjects` in the transaction that
- * writes the record and moves the usage (the `UsageGuard` the write passes to the repository):
- * however many writes race for the last room, the limits hold exactly, and a write refused
- * there has its blob deleted. A write is refused only for what it adds: a delete never is, nor
- * a replacement no larger than what it replaces (even in a bucket over a lowered limit).
+ * writes the record and moves the usage (the `UsageGuard` the write passes to the repository,
+ * whose rule the early check applies too): however many writes race for the last room, the
+ * limits hold exactly, and a write refused there has its blob deleted. A write is refused only
+ * for what it adds: a delete never is, nor a replacement no larger than what it replaces (even
+ * in a bucket over a lowered limit).
  */
 import { invalidInput, type Problem } from "../../shared/errors.js";
 import type { PendingBlob } from "./blobs.js";
@@ -113,7 +114,7 @@ export interface AdmittedWrite {
    * for a body of unknown length): the pending blob, or the quota's error.
    */
   body(write: (maxBytes: number) => Promise<PendingBlob>): Promise<PendingBlob>;
-  /** For the repository's write of the record (`putVersion`, `completeUpload`); undefined without `maxBytes` or `maxObjects`. */
+  /** For the repository's write of the record (`putVersion`, `completeUpload`): the quota's `usageGuard`. */
   readonly guard: UsageGuard | undefined;
 }
 
@@ -134,10 +135,9 @@ export async function admitWrite(
   checkContentType(b, quota, w.contentType);
   const objectMax = Math.min(ceiling, quota.maxObjectBytes ?? ceiling);
   if (w.size !== undefined && w.size > objectMax) throw entityTooLarge(w.size, objectMax);
-  if (quota.maxBytes === undefined && quota.maxObjects === undefined)
-    return { body: (write) => write(objectMax), guard: undefined };
-  const guard: UsageGuard = { maxBytes: quota.maxBytes, maxObjects: quota.maxObjects };
-  const room = await roomOf(repo, b, key, guard);
+  const guard = usageGuard(quota);
+  if (guard === undefined) return { body: (write) => write(objectMax), guard: undefined };
+  const room = await roomOf(repo, b, key, quota.maxBytes, guard);
   if (w.size !== undefined) {
     const refusal = room.refusal(w.size);
     if (refusal !== undefined) throw quotaRefused(refusal);
@@ -164,45 +164,63 @@ export async function admitWrite(
   };
 }
 
+/**
+ * The guard of the quota's `maxBytes` and `maxObjects` (undefined without either): the one rule
+ * by which both the repository's write and `admitWrite`'s early check judge. A write is refused
+ * if it adds objects (bytes) and the bucket would then hold more than `maxObjects` (`maxBytes`),
+ * objects checked first; one that adds none (a replacement of the same size or smaller) never
+ * is, even past a lowered limit.
+ */
+export function usageGuard(quota: BucketQuota | undefined): UsageGuard | undefined {
+  const { maxObjects, maxBytes } = quota ?? {};
+  if (maxObjects === undefined && maxBytes === undefined) return undefined;
+  const passes = (added: number, held: number, max: number | undefined): max is number =>
+    max !== undefined && added > 0 && held + added > max;
+  return {
+    judge(usage, w) {
+      const found = { bucket: w.bucket, usage, size: w.size, replacedBytes: w.replacedBytes };
+      if (passes(w.delta.objects, usage.objects, maxObjects))
+        return { refused: "objects", max: maxObjects, ...found };
+      if (passes(w.delta.bytes, usage.bytes, maxBytes)) return { refused: "bytes", max: maxBytes, ...found };
+      return undefined;
+    },
+  };
+}
+
 interface Room {
   readonly usage: BucketUsage;
   /** The most bytes a new version of the key may have. */
   readonly bytes: number;
-  /** Why a version of `size` bytes would not fit, as the repository's guard would refuse it; undefined if it fits. */
+  /** Why a version of `size` bytes would not fit, by the guard the repository's write will pass; undefined if it fits. */
   refusal(size: number): UsageRefusal | undefined;
 }
 
 /**
- * The bucket's room for a new version of `key` as it is now, judged as the repository judges a
- * guarded write (`UsageGuard`): only what the write adds, net of the version it replaces, counts.
+ * The bucket's room for a new version of `key` as it is now, judged by `guard` as the
+ * repository's write will be: only what the write adds, net of the version it replaces, counts.
  */
 async function roomOf(
   repo: Pick<StorageRepo, "usage" | "getVersion">,
   b: BucketRecord,
   key: string,
+  maxBytes: number | undefined,
   guard: UsageGuard,
 ): Promise<Room> {
   const usage = await repo.usage(b.name);
   // Outside a versioned bucket a write replaces the key's "null" version.
   const replaced = b.versioning === "Enabled" ? undefined : await repo.getVersion(b.name, key, "null");
   const replacedBytes = replaced?.size;
-  const addsObject = replaced === undefined;
   const held = usage.bytes - (replacedBytes ?? 0);
   return {
     usage,
-    bytes:
-      guard.maxBytes === undefined
-        ? Number.MAX_SAFE_INTEGER
-        : Math.max(replacedBytes ?? 0, guard.maxBytes - held),
-    refusal(size) {
-      const base = { bucket: b.name, usage, size, replacedBytes };
-      if (guard.maxObjects !== undefined && addsObject && usage.objects + 1 > guard.maxObjects)
-        return { refused: "objects", max: guard.maxObjects, ...base };
-      const added = size - (replacedBytes ?? 0);
-      if (guard.maxBytes !== undefined && added > 0 && usage.bytes + added > guard.maxBytes)
-        return { refused: "bytes", max: guard.maxBytes, ...base };
-      return undefined;
-    },
+    bytes: maxBytes === undefined ? Number.MAX_SAFE_INTEGER : Math.max(replacedBytes ?? 0, maxBytes - held),
+    refusal: (size) =>
+      guard.judge(usage, {
+        bucket: b.name,
+        size,
+        delta: { objects: replaced === undefined ? 1 : 0, bytes: size - (replacedBytes ?? 0) },
+        replacedBytes,
+      }),
   };
 }
 

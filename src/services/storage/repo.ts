@@ -5,8 +5,8 @@
  * between leaves an unreferenced blob, which the blob store's sweep removes; never a record
  * naming a missing blob). A write that reports an object event inserts it in the same
  * transaction. A bucket's usage moves with every write, in that transaction; a write given a
- * `UsageGuard` checks the bucket's usage in that transaction too, so that a quota holds exactly
- * however many writes race for its last room.
+ * `UsageGuard` is judged against the bucket's usage in that transaction too, so that a quota
+ * holds exactly however many writes race for its last room.
  */
 import type {
   BucketRecord,
@@ -25,21 +25,41 @@ export interface Released {
 }
 
 /**
- * Limits a write's transaction holds the bucket's usage to: it is refused if it adds objects
- * (bytes) and the bucket would then hold more than `maxObjects` (`maxBytes`). A write that adds
- * none (a replacement of the same size or smaller) is never refused, even past a limit.
+ * A guarded write as its guard judges it: the version it stores and what it would move the
+ * bucket's usage by.
+ */
+export interface GuardedWrite {
+  readonly bucket: string;
+  /** The size of the version it stores. */
+  readonly size: number;
+  /**
+   * What it adds to the bucket's usage, net of the version it replaces: objects 1, or 0 for a
+   * replacement; bytes its size less the replaced version's (negative when it frees some).
+   */
+  readonly delta: { readonly objects: number; readonly bytes: number };
+  /** The size of the version it replaces (an unversioned key's "null" one), if any. */
+  readonly replacedBytes: number | undefined;
+}
+
+/**
+ * The check a write's transaction makes of the bucket's usage (a bucket's quota, `quota.ts`,
+ * holds the rule). The store calls `judge` exactly once in every write given the guard, after
+ * finding the version the write replaces and before storing anything; a write without one is
+ * never judged. The usage it passes is the bucket's before the write, as that transaction sees it:
+ * guarded writes of a bucket take turns from there to their commit, so it counts every one
+ * committed before.
  */
 export interface UsageGuard {
-  readonly maxBytes?: number | undefined;
-  readonly maxObjects?: number | undefined;
+  /** The refusal of `write` from `usage`, which undoes the write whole; undefined lets it through. */
+  judge(usage: BucketUsage, write: GuardedWrite): UsageRefusal | undefined;
 }
 
 /** A guarded write refused: nothing was written, no usage moved. Its fields are for the message. */
 export interface UsageRefusal {
-  /** The limit it would have passed; objects are checked first. */
+  /** The limit it would have passed. */
   readonly refused: "objects" | "bytes";
   readonly bucket: string;
-  /** That limit, as the guard gave it. */
+  /** That limit. */
   readonly max: number;
   /** The bucket's usage the write found. */
   readonly usage: BucketUsage;

@@ -31,7 +31,6 @@ import {
   type EventRow,
   eventRow,
   GuardRefused,
-  grows,
   inPrefix,
   type KeyRange,
   keyRange,
@@ -50,7 +49,6 @@ import {
   type UploadRow,
   type UsageDelta,
   uploadRow,
-  usageRefusal,
   VERSION_COLUMNS,
   type VersionRow,
   versionRow,
@@ -229,10 +227,10 @@ export class PostgresStorageRepo implements StorageRepo {
     ]);
     const old = replaced[0];
     const delta = { objects: old ? 0 : 1, bytes: row.size - (old?.size ?? 0) };
-    if (guard && grows(delta)) {
+    if (guard) {
       // A statement after the lock: its snapshot has every earlier guarded writer's commit.
       const usage = await usageIn(tx, bucket);
-      const refusal = usageRefusal(guard, usage, { bucket, size: row.size, delta, replacedBytes: old?.size });
+      const refusal = guard.judge(usage, { bucket, size: row.size, delta, replacedBytes: old?.size });
       if (refusal) throw new GuardRefused(refusal);
     }
     await Promise.all([
