@@ -24,37 +24,25 @@ import type {
 } from "../services/auth/model.js";
 import type { AuthRepo, RedeemOutcome, RotateOutcome } from "../services/auth/repo.js";
 import {
-  AUDIT_COLUMNS,
-  AUTHORIZATION_CODE_COLUMNS,
   type AuditRow,
   type AuthorizationCodeRow,
   auditRow,
   authorizationCodeRow,
-  CHALLENGE_COLUMNS,
   type ChallengeRow,
-  CLIENT_COLUMNS,
   type ClientRow,
   challengeRow,
   checkSameSession,
   clientRow,
-  FACTOR_COLUMNS,
   type FactorRow,
   factorRow,
-  MAIL_COLUMNS,
   type MailRow,
   mailRow,
-  ONE_TIME_TOKEN_COLUMNS,
   type OneTimeTokenRow,
   oneTimeTokenRow,
-  RECOVERY_CODE_COLUMNS,
-  REFRESH_TOKEN_COLUMNS,
   type RefreshTokenRow,
   recoveryCodeRow,
   refreshTokenRow,
-  SESSION_COLUMNS,
-  SESSION_UPDATED_COLUMNS,
   type SessionRow,
-  SIGNING_KEY_COLUMNS,
   type SigningKeyRow,
   sessionRow,
   signingKeyRow,
@@ -70,55 +58,27 @@ import {
   toSession,
   toSigningKey,
   toUser,
-  USER_COLUMNS,
-  USER_UPDATED_COLUMNS,
   type UserRow,
-  userRow,
 } from "./auth-row.js";
+import {
+  boundUser,
+  INSERT_AUDIT,
+  INSERT_AUTHORIZATION_CODE,
+  INSERT_CHALLENGE,
+  INSERT_CLIENT,
+  INSERT_FACTOR,
+  INSERT_MAIL,
+  INSERT_ONE_TIME_TOKEN,
+  INSERT_RECOVERY_CODE,
+  INSERT_REFRESH_TOKEN,
+  INSERT_SESSION,
+  INSERT_SIGNING_KEY,
+  INSERT_USER,
+  UPDATE_SESSION,
+  UPDATE_USER,
+  USER_OWNED_TABLES,
+} from "./sqlite-auth-sql.js";
 import { Statements } from "./sqlite-statements.js";
-
-/** `INSERT` of every column by name; `onConflict` (SQL) follows it. */
-function insertSql(table: string, columns: readonly string[], onConflict = ""): string {
-  return `INSERT INTO ${table} (${columns.join(", ")}) VALUES (${columns.map((c) => `@${c}`).join(", ")}) ${onConflict}`;
-}
-
-/** `UPDATE` of `columns` by name, of the row `where` (SQL over named parameters) picks. */
-function updateSql(table: string, columns: readonly string[], where: string): string {
-  return `UPDATE ${table} SET ${columns.map((c) => `${c} = @${c}`).join(", ")} WHERE ${where}`;
-}
-
-const INSERT_USER = insertSql("auth_users", USER_COLUMNS, "ON CONFLICT DO NOTHING");
-const UPDATE_USER = updateSql("auth_users", USER_UPDATED_COLUMNS, "id = @id");
-const INSERT_SESSION = insertSql("auth_sessions", SESSION_COLUMNS);
-const UPDATE_SESSION = updateSql("auth_sessions", SESSION_UPDATED_COLUMNS, "id = @id");
-const INSERT_REFRESH_TOKEN = insertSql("auth_refresh_tokens", REFRESH_TOKEN_COLUMNS);
-const INSERT_ONE_TIME_TOKEN = insertSql("auth_one_time_tokens", ONE_TIME_TOKEN_COLUMNS);
-const INSERT_FACTOR = insertSql("auth_factors", FACTOR_COLUMNS);
-const INSERT_CHALLENGE = insertSql("auth_challenges", CHALLENGE_COLUMNS);
-const INSERT_RECOVERY_CODE = insertSql(
-  "auth_recovery_codes",
-  RECOVERY_CODE_COLUMNS,
-  "ON CONFLICT DO NOTHING",
-);
-const INSERT_SIGNING_KEY = insertSql("auth_signing_keys", SIGNING_KEY_COLUMNS);
-const INSERT_MAIL = insertSql("auth_mail", MAIL_COLUMNS);
-const INSERT_AUDIT = insertSql("auth_audit", AUDIT_COLUMNS);
-const INSERT_CLIENT = insertSql("auth_clients", CLIENT_COLUMNS, "ON CONFLICT DO NOTHING");
-const INSERT_AUTHORIZATION_CODE = insertSql("auth_authorization_codes", AUTHORIZATION_CODE_COLUMNS);
-
-/** The tables of what a user has besides their row, each with a `user_id` (not the audit log). */
-const USER_OWNED_TABLES = [
-  "auth_sessions",
-  "auth_refresh_tokens",
-  "auth_one_time_tokens",
-  "auth_factors",
-  "auth_challenges",
-  "auth_recovery_codes",
-  "auth_authorization_codes",
-] as const;
-
-/** A user's row as SQLite binds it (a flag as 0/1). */
-const boundUser = (u: UserRecord) => ({ ...userRow(u), is_anonymous: u.isAnonymous ? 1 : 0 });
 
 export class SqliteAuthRepo implements AuthRepo {
   readonly #db: Database.Database;
