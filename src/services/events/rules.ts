@@ -23,6 +23,10 @@ export interface CompiledRule {
   readonly record: RuleRecord;
   readonly matches: EventMatcher;
   readonly targets: readonly CompiledTarget[];
+  /** The literal sources its pattern lists (the bus's index), undefined when any source may match. */
+  readonly sources: readonly string[] | undefined;
+  /** The literal detail-types its pattern lists, undefined when any may match. */
+  readonly detailTypes: readonly string[] | undefined;
 }
 
 export function compileTarget(t: TargetRecord): CompiledTarget {
@@ -36,8 +40,17 @@ export function compileTarget(t: TargetRecord): CompiledTarget {
   };
 }
 
+/** A rule ready to match: its pattern compiled, and read once for the literals the bus indexes it by. */
 export function compileRule(rule: RuleRecord, targets: readonly TargetRecord[]): CompiledRule {
-  return { record: rule, matches: compilePattern(rule.eventPattern), targets: targets.map(compileTarget) };
+  const matches = compilePattern(rule.eventPattern);
+  const pattern = JSON.parse(rule.eventPattern) as Record<string, unknown>;
+  return {
+    record: rule,
+    matches,
+    targets: targets.map(compileTarget),
+    sources: literalsOf(pattern, "source"),
+    detailTypes: literalsOf(pattern, "detail-type"),
+  };
 }
 
 /** The literal values a pattern's top-level `field` is limited to, or undefined when it could match any. */
@@ -60,7 +73,7 @@ class ByDetailType {
   readonly #typed: Ranked[] = [];
   readonly #anyType: Ranked[] = [];
 
-  add(r: Ranked, types: string[] | undefined): void {
+  add(r: Ranked, types: readonly string[] | undefined): void {
     if (!types) {
       this.#anyType.push(r);
       return;
@@ -96,9 +109,7 @@ export class BusRules {
     // Matches come out as before the index had detail-types: the source's rules, then the others, each in order.
     rules.forEach((rule, i) => {
       this.#byName.set(rule.record.name, rule);
-      const pattern = JSON.parse(rule.record.eventPattern) as Record<string, unknown>;
-      const sources = literalsOf(pattern, "source");
-      const types = literalsOf(pattern, "detail-type");
+      const { sources, detailTypes: types } = rule;
       if (!sources) {
         this.#anySource.add({ rule, rank: rules.length + i }, types);
         return;
