@@ -30,9 +30,6 @@ import type { Logger } from "../shared/logger.js";
 import type { Component, Lifecycle } from "./lifecycle.js";
 import { targetExists } from "./schedules.js";
 
-/** A blob younger than this is never swept: its record may be being written. */
-export const ORPHAN_BLOB_GRACE_MS = 60 * 60 * 1000;
-
 /** What object events reach, from the composition root. */
 export interface StoragePeers {
   readonly config: Pick<Config, "region" | "accountId">;
@@ -73,8 +70,11 @@ export async function wireStorage(
     name: "object storage",
     start: async () => {
       blobs = await FsBlobStore.open({ dir: join(d.dataDir, "objects"), clock: d.clock });
-      const swept = await blobs.sweep(d.repo.referencedBlobs(), ORPHAN_BLOB_GRACE_MS);
-      if (swept > 0) d.logger.info(`object storage: removed ${swept} blobs no object or part names`);
+      // Nothing is being written now: the data directory's lock keeps any other platform out,
+      // and this one serves no request yet. So every blob no record names, and every temporary
+      // file, is what a crash left, and goes at once (no grace to wait for a write in progress).
+      const swept = await blobs.sweep(d.repo.referencedBlobs(), 0);
+      if (swept > 0) d.logger.info(`object storage: removed ${swept} files no object or part names`);
     },
   });
   let links: NotificationLinks | undefined;
