@@ -16,6 +16,7 @@ import {
 } from "@aws-sdk/client-lambda";
 import { processOwners } from "../src/worker/sandbox/uids.js";
 import {
+  createNodeRuntimeFunction,
   filesUnder,
   startPlatform,
   type TestPlatform,
@@ -134,21 +135,7 @@ for (;;) {
   });
 }
 `;
-    await t.lambda.send(
-      new CreateFunctionCommand({
-        FunctionName: "drops-whole",
-        Runtime: "provided.al2023",
-        Handler: "x",
-        Role: "arn:aws:iam::000000000000:role/test",
-        Timeout: 30,
-        Code: {
-          ZipFile: await zipOf({
-            bootstrap: { content: '#!/bin/sh\nexec node "$LAMBDA_TASK_ROOT/runtime.mjs"\n', mode: 0o755 },
-            "runtime.mjs": runtime,
-          }),
-        },
-      }),
-    );
+    await createNodeRuntimeFunction(t.lambda, "drops-whole", runtime, { Timeout: 30 });
     const whole = await invoke("drops-whole", { whole: true });
     assert.equal(whole.FunctionError, undefined, whole.tail);
     assert.deepEqual(JSON.parse(whole.body), { answered: true });

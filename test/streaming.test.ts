@@ -21,6 +21,7 @@ import { MAX_STREAMED_RESPONSE_BYTES } from "../src/protocol/limits.js";
 import { splitHttpIntegrationPrelude } from "../src/protocol/response-stream.js";
 import {
   createNodeFunction,
+  createNodeRuntimeFunction,
   filesUnder,
   startPlatform,
   type TestPlatform,
@@ -369,21 +370,7 @@ for (;;) {
   });
 }
 `;
-    await t.lambda.send(
-      new CreateFunctionCommand({
-        FunctionName: "drops",
-        Runtime: "provided.al2023",
-        Handler: "x",
-        Role: "arn:aws:iam::000000000000:role/test",
-        Timeout: 30,
-        Code: {
-          ZipFile: await zipOf({
-            bootstrap: { content: '#!/bin/sh\nexec node "$LAMBDA_TASK_ROOT/runtime.mjs"\n', mode: 0o755 },
-            "runtime.mjs": runtime,
-          }),
-        },
-      }),
-    );
+    await createNodeRuntimeFunction(t.lambda, "drops", runtime, { Timeout: 30 });
     const whole = await stream("drops", { whole: true });
     assert.equal(whole.complete?.ErrorCode, undefined, whole.tail);
     assert.equal(whole.body.toString(), "partial;whole");

@@ -95,6 +95,33 @@ export function text(payload: Uint8Array | undefined): string {
 }
 
 /** Creates a Node function whose index.mjs is `code`, through the SDK; `extra` adds to the request. */
+/**
+ * Creates a `provided.al2023` function whose runtime is `runtime`, a Node module the bootstrap
+ * runs (`runtime.mjs`): a runtime speaking the HTTP Runtime API by hand, as a test needs it to.
+ */
+export async function createNodeRuntimeFunction(
+  lambda: LambdaClient,
+  name: string,
+  runtime: string,
+  extra: Record<string, unknown> = {},
+): Promise<void> {
+  await lambda.send(
+    new CreateFunctionCommand({
+      FunctionName: name,
+      Runtime: "provided.al2023",
+      Handler: "x",
+      Role: "arn:aws:iam::000000000000:role/test",
+      Code: {
+        ZipFile: await zipOf({
+          bootstrap: { content: '#!/bin/sh\nexec node "$LAMBDA_TASK_ROOT/runtime.mjs"\n', mode: 0o755 },
+          "runtime.mjs": runtime,
+        }),
+      },
+      ...extra,
+    }),
+  );
+}
+
 export async function createNodeFunction(
   lambda: LambdaClient,
   name: string,
