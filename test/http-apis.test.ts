@@ -429,11 +429,53 @@ describe("stage settings taken out one at a time, authorizer caches, tags", () =
       gw.send(new GetTagsCommand({ ResourceArn: "arn:aws:apigateway:us-east-1::/apis/nosuchapi0" })),
       NotFoundException,
     );
-    const stageArn = await refused(
-      gw.send(new GetTagsCommand({ ResourceArn: `${arn}/stages/prod` })),
+    const routeArn = await refused(
+      gw.send(new GetTagsCommand({ ResourceArn: `${arn}/routes/abc1234` })),
       BadRequestException,
     );
-    assert.match(stageArn.message, /Nimbus tags APIs only/);
+    assert.match(routeArn.message, /Nimbus tags APIs and stages only/);
+  });
+
+  test("a stage has tags of its own: CreateStage's, then TagResource and UntagResource on its ARN", async () => {
+    const api = await gw.send(
+      new CreateApiCommand({ Name: "tagged-stage", ProtocolType: "HTTP", Tags: { team: "web" } }),
+    );
+    const created = await gw.send(
+      new CreateStageCommand({ ApiId: api.ApiId, StageName: "prod", Tags: { env: "prod" } }),
+    );
+    assert.deepEqual(created.Tags, { env: "prod" });
+    const arn = `arn:aws:apigateway:us-east-1::/apis/${api.ApiId}/stages/prod`;
+    await gw.send(new TagResourceCommand({ ResourceArn: arn, Tags: { owner: "ops" } }));
+    assert.deepEqual((await gw.send(new GetTagsCommand({ ResourceArn: arn }))).Tags, {
+      env: "prod",
+      owner: "ops",
+    });
+    await gw.send(new UntagResourceCommand({ ResourceArn: arn, TagKeys: ["env"] }));
+    const stage = await gw.send(new GetStageCommand({ ApiId: api.ApiId, StageName: "prod" }));
+    assert.deepEqual(stage.Tags, { owner: "ops" });
+    assert.equal(
+      stage.LastUpdatedDate?.getTime(),
+      created.LastUpdatedDate?.getTime(),
+      "tags are not settings",
+    );
+    // The API's tags and another stage's are its own.
+    assert.deepEqual((await gw.send(new GetApiCommand({ ApiId: api.ApiId }))).Tags, { team: "web" });
+    await gw.send(new CreateStageCommand({ ApiId: api.ApiId, StageName: "$default" }));
+    const other = `arn:aws:apigateway:us-east-1::/apis/${api.ApiId}/stages/$default`;
+    assert.deepEqual((await gw.send(new GetTagsCommand({ ResourceArn: other }))).Tags, {});
+
+    const missing = await refused(
+      gw.send(
+        new GetTagsCommand({ ResourceArn: `arn:aws:apigateway:us-east-1::/apis/${api.ApiId}/stages/dev` }),
+      ),
+      NotFoundException,
+    );
+    assert.match(missing.message, /stage identifier .*:dev/);
+    const bad = await refused(
+      gw.send(new CreateStageCommand({ ApiId: api.ApiId, StageName: "beta", Tags: { "aws:x": "y" } })),
+      BadRequestException,
+    );
+    assert.match(bad.message, /aws:x/);
   });
 });
 

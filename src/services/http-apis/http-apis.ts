@@ -48,7 +48,7 @@ import {
   type StagePatch,
   type StageSpec,
 } from "./specs.js";
-import { apiIdOfArn, withoutTags, withTags } from "./tags.js";
+import { taggedOfArn, tagsOf, withoutTags, withTags } from "./tags.js";
 import { ApiWrites, autoDeploy, findPart, withoutPart, withPart } from "./writes.js";
 
 export interface HttpApisDeps {
@@ -380,23 +380,25 @@ export class HttpApis implements HttpApiReader {
     this.#resets.set(key, (this.#resets.get(key) ?? 0) + 1);
   }
 
-  // ── Tags, by the API's ARN ─────────────────────────────────────────────────
+  // ── Tags, by an API's or a stage's ARN ─────────────────────────────────────
 
   getTags(resourceArn: string): Record<string, string> {
-    return { ...this.getApi(apiIdOfArn(resourceArn)).tags };
+    const at = taggedOfArn(resourceArn);
+    return tagsOf(this.getApi(at.apiId), at);
   }
 
   tagResource(resourceArn: string, tags: Readonly<Record<string, string>>): Promise<void> {
-    const apiId = apiIdOfArn(resourceArn);
+    const at = taggedOfArn(resourceArn);
     const found: Found = [];
     checkTags(found, tags);
     report(found);
-    return this.#w.change(apiId, (api) => ({ next: withTags(api, tags), answer: () => undefined }));
+    return this.#w.change(at.apiId, (api) => ({ next: withTags(api, at, tags), answer: () => undefined }));
   }
 
   untagResource(resourceArn: string, tagKeys: readonly string[]): Promise<void> {
-    const apiId = apiIdOfArn(resourceArn);
-    return this.#w.change(apiId, (api) => ({ next: withoutTags(api, tagKeys), answer: () => undefined }));
+    const at = taggedOfArn(resourceArn);
+    const untagged = (api: HttpApi) => withoutTags(api, at, tagKeys);
+    return this.#w.change(at.apiId, (api) => ({ next: untagged(api), answer: () => undefined }));
   }
 
   // ── Deployments ────────────────────────────────────────────────────────────

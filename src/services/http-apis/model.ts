@@ -70,6 +70,8 @@ export interface ApiStage {
   readonly routeSettings: Readonly<Record<string, RouteSettings>>;
   /** Access logs: a format of `$context` variables, written to the platform's log under `destination`. */
   readonly accessLogSettings?: { readonly destinationArn: string; readonly format: string } | undefined;
+  /** Its own tags (absent in stages stored before stages had any: none). */
+  readonly tags?: Readonly<Record<string, string>> | undefined;
   readonly createdAt: number;
   readonly lastUpdatedAt: number;
 }

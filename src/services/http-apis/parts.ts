@@ -21,6 +21,7 @@ import {
   checkRouteKeyField,
   checkRouteSettings,
   checkStageVariables,
+  checkTags,
   checkTimeout,
   checkTtl,
   DEFAULT_INTEGRATION_TIMEOUT_MS,
@@ -325,6 +326,8 @@ export function buildStage(
     else checkRouteSettings(found, `routeSettings.${key}`, settings);
   }
   checkAccessLog(found, spec.accessLogSettings);
+  const tags = "tags" in spec ? spec.tags : undefined;
+  checkTags(found, tags);
   report(found);
   const log = spec.accessLogSettings;
   return {
@@ -340,6 +343,7 @@ export function buildStage(
     accessLogSettings: log
       ? { destinationArn: log.destinationArn!, format: log.format! }
       : current?.accessLogSettings,
+    tags: { ...(current?.tags ?? tags ?? {}) },
     createdAt: current?.createdAt ?? now,
     lastUpdatedAt: now,
   };

@@ -129,10 +129,12 @@ export interface StageSpec {
   readonly defaultRouteSettings?: RouteSettings | undefined;
   readonly routeSettings?: Readonly<Record<string, RouteSettings>> | undefined;
   readonly accessLogSettings?: { readonly destinationArn?: string; readonly format?: string } | undefined;
+  /** CreateStage only; later through TagResource on the stage's ARN. */
+  readonly tags?: Readonly<Record<string, string>> | undefined;
 }
 
-/** UpdateStage: a stage is renamed by no one (the name is its id). */
-export type StagePatch = Omit<StageSpec, "stageName">;
+/** UpdateStage: a stage is renamed by no one (the name is its id), nor tagged (TagResource is). */
+export type StagePatch = Omit<StageSpec, "stageName" | "tags">;
 
 export interface DeploymentSpec {
   readonly stageName?: string | undefined;

@@ -209,7 +209,7 @@ function stageFields(f: Fields): StagePatch {
 export function createStage(body: Body): StageSpec {
   const f = new Fields(body);
   const stageName = f.string("stageName");
-  return f.done({ stageName, ...stageFields(f) });
+  return f.done({ stageName, ...stageFields(f), tags: f.map("tags") });
 }
 
 export function updateStage(body: Body): StagePatch {

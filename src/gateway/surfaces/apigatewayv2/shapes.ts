@@ -82,7 +82,7 @@ export function stageShape(s: ApiStage) {
     routeSettings: s.routeSettings,
     stageName: s.stageName,
     stageVariables: s.stageVariables,
-    tags: {},
+    tags: s.tags ?? {},
   };
 }
 
