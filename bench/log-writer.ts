@@ -8,7 +8,6 @@
  *
  *   node dist/bench/log-writer.js [--invocations N] [--rounds N] [--prefill N]
  */
-import { randomUUID } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -16,6 +15,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { LogRecord } from "../src/control/logs-repo.js";
 import type { UsageRecord } from "../src/control/usage-repo.js";
+import { newRequestId } from "../src/shared/ids.js";
 import { SqliteStore } from "../src/store/sqlite.js";
 import { msPerTick } from "./lib/proc.js";
 
@@ -63,7 +63,8 @@ function usage(requestId: string, at: number): UsageRecord {
 
 /** The lines a warm invocation of the throughput figure's function writes. */
 function invocation(at: number): LogRecord[] {
-  const requestId = randomUUID();
+  // The platform's ids: time-ordered, so the indexes over them grow at one end, as in use.
+  const requestId = newRequestId(at);
   const line = (message: string, u?: UsageRecord): LogRecord => ({
     functionName: "bench-throughput",
     version: "$LATEST",

@@ -39,9 +39,9 @@ export const USAGE_MIGRATION = `ALTER TABLE logs ADD COLUMN started_at INTEGER;
  * rows; `logs` is rebuilt without the usage columns (one pass over it: dropping 18 columns one
  * by one would rewrite it 18 times), keeping every row's seq and AUTOINCREMENT's high-water
  * mark, so that a follower's "after seq" never meets a number again. The usage indexes serve
- * reports over a window (all functions, or one) and the lookup of one invocation's records;
- * the last is most of what the table costs the writing thread: request ids are random, so each
- * record dirties a page of that index of its own (`bench/log-writer.ts` measures it).
+ * reports over a window (all functions, or one) and the lookup of one invocation's records.
+ * Request ids are time-ordered (`shared/ids.ts`), so the last grows at one end; random ids
+ * dirtied a page of it per record (`bench/log-writer.ts` measures what each costs).
  */
 export const USAGE_TABLE_MIGRATION = `CREATE TABLE usage (
      request_id TEXT NOT NULL,
