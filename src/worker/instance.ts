@@ -351,10 +351,10 @@ export class Instance implements InstanceHandle {
   }
 
   /**
-   * The runtime's connection closed in the middle of a response's body (streamed or whole). The instance takes
-   * nothing more from now (another /next would hand the same event out again); unless the
-   * runtime's exit explains the cut within the grace, the invocation fails with
-   * Runtime.TruncatedResponse, as Lambda reports it, and the instance is replaced.
+   * The runtime's connection closed in the middle of a response's body (streamed or whole).
+   * The instance takes nothing more from now (another /next would hand the same event out
+   * again); unless the runtime's exit explains the cut within the grace, the invocation fails
+   * with Runtime.TruncatedResponse, as Lambda reports it, and the instance is replaced.
    */
   #truncate(cur: Current, what: "response" | "streamed response"): void {
     this.#state = "dead";
