@@ -1,10 +1,10 @@
 /**
  * Auth's rows as both stores keep them (same columns; a flag is 0/1 in SQLite and a boolean in
  * PostgreSQL) and the records they read as. A row's type is what its record's conversion
- * returns (`UserRow` is `userRow`'s result), so that the columns are written down once. Metadata,
- * a session's `amr`, a client's redirect URIs and an audit entry's detail are JSON text; an
- * optional field set to undefined reads back undefined, present in the record, from either
- * store. Mails and audit entries also have a `seq` (not in their records), their order of
+ * returns (`UserRow` is `userRow`'s result), so that the columns (`auth-columns.ts`) are written
+ * down once. Metadata, a session's `amr`, a client's redirect URIs and an audit entry's detail
+ * are JSON text; an optional field set to undefined reads back undefined, present in the record,
+ * from either store. Mails and audit entries also have a `seq` (not in their records), their order of
  * arrival, which breaks ties of time.
  */
 import type {
@@ -23,139 +23,6 @@ import type {
   SigningKeyRecord,
   UserRecord,
 } from "../services/auth/model.js";
-
-export const USER_COLUMNS = [
-  "id",
-  "email",
-  "email_confirmed_at",
-  "new_email",
-  "password_hash",
-  "is_anonymous",
-  "user_metadata",
-  "app_metadata",
-  "banned_until",
-  "last_sign_in_at",
-  "created_at",
-  "updated_at",
-] as const satisfies readonly (keyof UserRow)[];
-
-/** What an update of a user writes: all but its id. */
-export const USER_UPDATED_COLUMNS = USER_COLUMNS.filter((c) => c !== "id");
-
-export const SESSION_COLUMNS = [
-  "id",
-  "user_id",
-  "aal",
-  "amr",
-  "user_agent",
-  "ip",
-  "created_at",
-  "refreshed_at",
-] as const satisfies readonly (keyof SessionRow)[];
-
-/** What an update of a session writes: how it was proved and when last refreshed, not whose it is. */
-export const SESSION_UPDATED_COLUMNS = ["aal", "amr", "refreshed_at"] as const;
-
-export const REFRESH_TOKEN_COLUMNS = [
-  "token_hash",
-  "session_id",
-  "user_id",
-  "spent_at",
-  "created_at",
-] as const satisfies readonly (keyof RefreshTokenRow)[];
-
-export const ONE_TIME_TOKEN_COLUMNS = [
-  "id",
-  "user_id",
-  "purpose",
-  "email",
-  "link_hash",
-  "code_hash",
-  "attempts",
-  "code_challenge",
-  "redirect_to",
-  "created_at",
-  "expires_at",
-] as const satisfies readonly (keyof OneTimeTokenRow)[];
-
-export const FACTOR_COLUMNS = [
-  "id",
-  "user_id",
-  "type",
-  "friendly_name",
-  "secret",
-  "status",
-  "last_step",
-  "created_at",
-  "updated_at",
-] as const satisfies readonly (keyof FactorRow)[];
-
-export const CHALLENGE_COLUMNS = [
-  "id",
-  "factor_id",
-  "user_id",
-  "created_at",
-  "expires_at",
-] as const satisfies readonly (keyof ChallengeRow)[];
-
-export const RECOVERY_CODE_COLUMNS = [
-  "user_id",
-  "code_hash",
-  "used_at",
-] as const satisfies readonly (keyof RecoveryCodeRow)[];
-
-export const SIGNING_KEY_COLUMNS = [
-  "kid",
-  "alg",
-  "private_jwk",
-  "public_jwk",
-  "created_at",
-  "retired_at",
-] as const satisfies readonly (keyof SigningKeyRow)[];
-
-/** Every column written (`seq` is the store's). */
-export const MAIL_COLUMNS = [
-  "id",
-  "recipient",
-  "subject",
-  "body_text",
-  "body_html",
-  "kind",
-  "created_at",
-] as const satisfies readonly (keyof MailRow)[];
-
-/** Every column written (`seq` is the store's). */
-export const AUDIT_COLUMNS = [
-  "id",
-  "user_id",
-  "action",
-  "ip",
-  "detail",
-  "occurred_at",
-] as const satisfies readonly (keyof AuditRow)[];
-
-export const CLIENT_COLUMNS = [
-  "client_id",
-  "secret_hash",
-  "name",
-  "redirect_uris",
-  "first_party",
-  "created_at",
-] as const satisfies readonly (keyof ClientRow)[];
-
-export const AUTHORIZATION_CODE_COLUMNS = [
-  "code_hash",
-  "client_id",
-  "user_id",
-  "session_id",
-  "redirect_uri",
-  "scope",
-  "nonce",
-  "code_challenge",
-  "code_challenge_method",
-  "created_at",
-  "expires_at",
-] as const satisfies readonly (keyof AuthorizationCodeRow)[];
 
 /** The row of `u`, `is_anonymous` a boolean (`sqlite-auth.ts` binds it as 0/1). */
 export function userRow(u: UserRecord) {

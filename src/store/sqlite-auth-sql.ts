@@ -1,7 +1,7 @@
 /**
  * The SQL of the SQLite auth store (`sqlite-auth.ts`): each table's insert of every column by
- * name and the updates of what may change, built from the column lists of `auth-row.ts`, and the
- * tables of what a user owns.
+ * name and the updates of what may change, built from the column lists of `auth-columns.ts`,
+ * and a user's row as SQLite binds it.
  */
 import type { UserRecord } from "../services/auth/model.js";
 import {
@@ -19,8 +19,8 @@ import {
   SIGNING_KEY_COLUMNS,
   USER_COLUMNS,
   USER_UPDATED_COLUMNS,
-  userRow,
-} from "./auth-row.js";
+} from "./auth-columns.js";
+import { userRow } from "./auth-row.js";
 
 /** `INSERT` of every column by name; `onConflict` (SQL) follows it. */
 function insertSql(table: string, columns: readonly string[], onConflict = ""): string {
@@ -50,17 +50,6 @@ export const INSERT_MAIL = insertSql("auth_mail", MAIL_COLUMNS);
 export const INSERT_AUDIT = insertSql("auth_audit", AUDIT_COLUMNS);
 export const INSERT_CLIENT = insertSql("auth_clients", CLIENT_COLUMNS, "ON CONFLICT DO NOTHING");
 export const INSERT_AUTHORIZATION_CODE = insertSql("auth_authorization_codes", AUTHORIZATION_CODE_COLUMNS);
-
-/** The tables of what a user has besides their row, each with a `user_id` (not the audit log). */
-export const USER_OWNED_TABLES = [
-  "auth_sessions",
-  "auth_refresh_tokens",
-  "auth_one_time_tokens",
-  "auth_factors",
-  "auth_challenges",
-  "auth_recovery_codes",
-  "auth_authorization_codes",
-] as const;
 
 /** A user's row as SQLite binds it (a flag as 0/1). */
 export const boundUser = (u: UserRecord) => ({ ...userRow(u), is_anonymous: u.isAnonymous ? 1 : 0 });

@@ -23,6 +23,7 @@ import type {
   UserRecord,
 } from "../services/auth/model.js";
 import type { AuthRepo, RedeemOutcome, RotateOutcome } from "../services/auth/repo.js";
+import { USER_OWNED_TABLES } from "./auth-columns.js";
 import {
   type AuditRow,
   type AuthorizationCodeRow,
@@ -76,7 +77,6 @@ import {
   INSERT_USER,
   UPDATE_SESSION,
   UPDATE_USER,
-  USER_OWNED_TABLES,
 } from "./sqlite-auth-sql.js";
 import { Statements } from "./sqlite-statements.js";
 

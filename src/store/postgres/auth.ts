@@ -26,35 +26,40 @@ import type { AuthRepo, RedeemOutcome, RotateOutcome } from "../../services/auth
 import {
   AUDIT_COLUMNS,
   AUTHORIZATION_CODE_COLUMNS,
+  CHALLENGE_COLUMNS,
+  CLIENT_COLUMNS,
+  FACTOR_COLUMNS,
+  MAIL_COLUMNS,
+  ONE_TIME_TOKEN_COLUMNS,
+  RECOVERY_CODE_COLUMNS,
+  REFRESH_TOKEN_COLUMNS,
+  SESSION_COLUMNS,
+  SESSION_UPDATED_COLUMNS,
+  SIGNING_KEY_COLUMNS,
+  USER_COLUMNS,
+  USER_OWNED_TABLES,
+  USER_UPDATED_COLUMNS,
+} from "../auth-columns.js";
+import {
   type AuditRow,
   type AuthorizationCodeRow,
   auditRow,
   authorizationCodeRow,
-  CHALLENGE_COLUMNS,
   type ChallengeRow,
-  CLIENT_COLUMNS,
   type ClientRow,
   challengeRow,
   checkSameSession,
   clientRow,
-  FACTOR_COLUMNS,
   type FactorRow,
   factorRow,
-  MAIL_COLUMNS,
   type MailRow,
   mailRow,
-  ONE_TIME_TOKEN_COLUMNS,
   type OneTimeTokenRow,
   oneTimeTokenRow,
-  RECOVERY_CODE_COLUMNS,
-  REFRESH_TOKEN_COLUMNS,
   type RefreshTokenRow,
   recoveryCodeRow,
   refreshTokenRow,
-  SESSION_COLUMNS,
-  SESSION_UPDATED_COLUMNS,
   type SessionRow,
-  SIGNING_KEY_COLUMNS,
   type SigningKeyRow,
   sessionRow,
   signingKeyRow,
@@ -70,8 +75,6 @@ import {
   toSession,
   toSigningKey,
   toUser,
-  USER_COLUMNS,
-  USER_UPDATED_COLUMNS,
   type UserRow,
   userRow,
 } from "../auth-row.js";
@@ -87,17 +90,6 @@ export const AUTH_MIGRATIONS: ModuleMigrations = {
 
 /** PostgreSQL's `unique_violation`. */
 const UNIQUE_VIOLATION = "23505";
-
-/** The tables of what a user has besides their row, each with a `user_id` (not the audit log). */
-const USER_OWNED_TABLES = [
-  "auth_sessions",
-  "auth_refresh_tokens",
-  "auth_one_time_tokens",
-  "auth_factors",
-  "auth_challenges",
-  "auth_recovery_codes",
-  "auth_authorization_codes",
-] as const;
 
 export class PostgresAuthRepo implements AuthRepo {
   readonly #sql: Sql;
