@@ -21,7 +21,13 @@ import { MAX_STREAMED_RESPONSE_BYTES, MAX_SYNC_RESPONSE_BYTES } from "../protoco
 import { RUNTIME_HEADERS } from "../protocol/runtime-api.js";
 import type { Clock, TimerHandle } from "../shared/clock.js";
 import { LineSplitter, TailBuffer } from "./log-lines.js";
-import { invalidModeBody, parseErrorBody, StreamedBody, streamError } from "./runtime-answers.js";
+import {
+  exitFailure,
+  invalidModeBody,
+  parseErrorBody,
+  StreamedBody,
+  streamError,
+} from "./runtime-answers.js";
 import type { LookupBudget } from "./runtime-api/peer.js";
 import { RuntimeApiServer } from "./runtime-api/server.js";
 import {
@@ -39,7 +45,6 @@ import type { Sandbox, SandboxExit } from "./sandbox/types.js";
 const TAIL_BUDGET_BYTES = 4096;
 /** Error bodies are small; a runtime sending more is cut off. */
 const MAX_ERROR_BODY_BYTES = 1024 * 1024;
-const OOM_MARKERS = ["JavaScript heap out of memory", "Reached heap limit", "out of memory"];
 /**
  * How long a stream cut short waits for the runtime's exit before it is called truncated: a
  * runtime that died closes its connection as it goes, and its exit (status, signal, out of
@@ -458,19 +463,9 @@ export class Instance implements InstanceHandle {
   }
 
   #onExit(exit: SandboxExit): void {
-    const oom = this.#sandbox?.outOfMemory() || OOM_MARKERS.some((m) => this.#stderrTail.includes(m));
-    const how = exit.signal
-      ? `signal: ${exit.signal === "SIGKILL" ? "killed" : exit.signal}`
-      : `exit status ${exit.code}`;
-    const reason = `Runtime exited with error: ${how}`;
-    if (this.#state === "init")
-      this.#failInit(oom ? "Runtime.OutOfMemory" : "Runtime.ExitError", undefined, reason);
-    if (this.#current) {
-      this.#finish(
-        { kind: "crash", errorType: oom ? "Runtime.OutOfMemory" : "Runtime.ExitError", reason },
-        false,
-      );
-    }
+    const { errorType, reason } = exitFailure(exit, this.#sandbox?.outOfMemory() ?? false, this.#stderrTail);
+    if (this.#state === "init") this.#failInit(errorType, undefined, reason);
+    if (this.#current) this.#finish({ kind: "crash", errorType, reason }, false);
     this.#die(this.#stopReason || reason);
   }
 

@@ -1,13 +1,14 @@
 /**
  * What a runtime's answer means for its invocation: where a streamed response's bytes go; the
  * error type and the body the invoker gets, from an error post (its header, its JSON body,
- * without the tracing-only cause), from a stream the runtime ended with an error, and for a
- * response mode Lambda does not know.
+ * without the tracing-only cause), from a stream the runtime ended with an error, for a
+ * response mode Lambda does not know, and for a runtime that exited.
  */
 import type { ResponseStreamSink } from "../protocol/invoke.js";
 import { MAX_STREAMED_RESPONSE_BYTES, MAX_SYNC_RESPONSE_BYTES } from "../protocol/limits.js";
 import { RUNTIME_HEADERS } from "../protocol/runtime-api.js";
 import type { RuntimeBody, StreamError } from "./runtime-api/target.js";
+import type { SandboxExit } from "./sandbox/types.js";
 
 const EMPTY = Buffer.alloc(0);
 
@@ -100,4 +101,26 @@ export function invalidModeBody(mode: string): Buffer {
       errorMessage: `Invalid response mode header value: ${String(mode)}`,
     }),
   );
+}
+
+/** What Node and V8 print on stderr as a heap runs out. */
+const OOM_MARKERS = ["JavaScript heap out of memory", "Reached heap limit", "out of memory"];
+
+/**
+ * How a runtime's exit fails what it was doing (its init, its invocation): out of memory when
+ * the sandbox says so or its last stderr does, else an exit error; the reason as Lambda words it.
+ */
+export function exitFailure(
+  exit: SandboxExit,
+  outOfMemory: boolean,
+  stderrTail: string,
+): { errorType: "Runtime.OutOfMemory" | "Runtime.ExitError"; reason: string } {
+  const oom = outOfMemory || OOM_MARKERS.some((m) => stderrTail.includes(m));
+  const how = exit.signal
+    ? `signal: ${exit.signal === "SIGKILL" ? "killed" : exit.signal}`
+    : `exit status ${exit.code}`;
+  return {
+    errorType: oom ? "Runtime.OutOfMemory" : "Runtime.ExitError",
+    reason: `Runtime exited with error: ${how}`,
+  };
 }
