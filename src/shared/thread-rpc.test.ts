@@ -92,3 +92,16 @@ test("a thread that stops on its own fails later calls with its exit code", asyn
   await exited;
   await assert.rejects(rpc.call({ op: "echo", value: 1 }), /exit code 3/);
 });
+
+test("terminate stops the thread at once: a call in flight fails, later calls fail, the exit is no error", async () => {
+  const { rpc, worker } = thread();
+  const exited = new Promise<number>((r) => worker.once("exit", r));
+  const held = assert.rejects(rpc.call({ op: "later", value: "never answered" }), {
+    message: "the thread was stopped",
+  });
+  await rpc.terminate();
+  await held;
+  await exited;
+  assert.equal(rpc.failed, true);
+  await assert.rejects(rpc.call({ op: "echo", value: 1 }), { message: "the thread was stopped" });
+});

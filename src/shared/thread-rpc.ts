@@ -76,6 +76,13 @@ export class ThreadRpc<Request extends object> {
     await exited;
   }
 
+  /** Stops the thread now, whatever it is doing; calls in flight fail. */
+  async terminate(): Promise<void> {
+    this.#closing = true;
+    this.#fail(new Error("the thread was stopped"));
+    await this.#worker.terminate();
+  }
+
   /** The thread died: every call now fails with why, instead of waiting forever. */
   #fail(err: Error): void {
     this.#failure ??= err;

@@ -36,8 +36,6 @@ export const HASHING_NICE = 10;
 /** Threads that hash passwords, up to one per core (at most four), each doing one hash at a time. */
 export class PasswordThreads {
   readonly #threads: ThreadRpc<HashRequest>[] = [];
-  /** Each thread's worker, at the same index. */
-  readonly #workers: Worker[] = [];
 
   constructor(
     readonly size = Math.min(4, Math.max(1, availableParallelism())),
@@ -62,18 +60,13 @@ export class PasswordThreads {
   }
 
   async close(): Promise<void> {
-    const workers = this.#workers.splice(0);
-    this.#threads.splice(0);
-    await Promise.all(workers.map((w) => w.terminate()));
+    await Promise.all(this.#threads.splice(0).map((t) => t.terminate()));
   }
 
   /** The least busy thread; a new one while there is room and every thread is busy. A dead thread is replaced. */
   #pick(): ThreadRpc<HashRequest> {
     for (let i = this.#threads.length - 1; i >= 0; i--)
-      if (this.#threads[i]!.failed) {
-        this.#threads.splice(i, 1);
-        void this.#workers.splice(i, 1)[0]?.terminate();
-      }
+      if (this.#threads[i]!.failed) void this.#threads.splice(i, 1)[0]!.terminate();
     let best: ThreadRpc<HashRequest> | undefined;
     for (const t of this.#threads) if (best === undefined || t.inFlight < best.inFlight) best = t;
     if (best !== undefined && (best.inFlight === 0 || this.#threads.length >= this.size)) return best;
@@ -84,7 +77,6 @@ export class PasswordThreads {
       execArgv: [],
     });
     const thread = new ThreadRpc<HashRequest>(worker, "a password hashing thread");
-    this.#workers.push(worker);
     this.#threads.push(thread);
     return thread;
   }
