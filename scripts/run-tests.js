@@ -58,6 +58,8 @@ const again = files.filter((f) => AGAIN_IN_PROCESS.some((s) => f.endsWith(s)));
 // store and are not repeated. (The store contract suites under src/store/contract run on both
 // stores in the first pass.)
 const AGAIN_ON_POSTGRES = [
+  "test/api-destinations.test.js",
+  "test/api-destinations-crash.test.js",
   "test/async.test.js",
   "test/async-crash.test.js",
   "test/auth.test.js",

@@ -16,7 +16,7 @@ import type { EventSourceMappingsRepo } from "../control/triggers/mappings/repo.
 import type { FunctionUrlsRepo } from "../control/urls/repo.js";
 import type { BudgetsRepo, UsageRepo } from "../control/usage-repo.js";
 import type { AuthRepo } from "../services/auth/repo.js";
-import type { EventsRepo } from "../services/events/repo.js";
+import type { ApiDestinationsRepo, EventsRepo } from "../services/events/repo.js";
 import type { HttpApisRepo } from "../services/http-apis/repo.js";
 import type { QueuesRepo } from "../services/queues/repo.js";
 import type { SchedulesRepo } from "../services/scheduler/repo.js";
@@ -35,6 +35,7 @@ export interface Repositories {
   readonly queues: QueuesRepo;
   readonly mappings: EventSourceMappingsRepo;
   readonly events: EventsRepo;
+  readonly apiDestinations: ApiDestinationsRepo;
   readonly schedules: SchedulesRepo;
   readonly auth: AuthRepo;
   readonly storage: StorageRepo;
@@ -70,6 +71,7 @@ function openEmbeddedBackends(dataDir: string): Backends {
       queues: store,
       mappings: store,
       events: store,
+      apiDestinations: store,
       schedules: store.schedules,
       auth: store.auth,
       storage: store.storage,

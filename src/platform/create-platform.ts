@@ -74,6 +74,8 @@ export interface Platform {
   readonly dispatcher: Dispatcher;
   readonly logs: LogService;
   readonly worker: Worker;
+  /** The event bus: its deliveries to API destinations are what tests wait for. */
+  readonly events: EventBus;
   /** Starts the HTTP server; resolves with the URL it listens on. */
   listen(): Promise<string>;
   url(): string;
@@ -379,6 +381,7 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
   mappings.listen(mappingPoller);
   const events = new EventBus({
     repo: repos.events,
+    destinationsRepo: repos.apiDestinations,
     clock,
     account: { region: config.region, accountId: config.accountId },
     logger,
@@ -480,6 +483,7 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     dispatcher,
     logs,
     worker,
+    events,
     async listen() {
       baseUrl = await server.listen(app.fetch, config.host, config.port);
       await writeFile(join(dataDir, ENDPOINT_FILE), `${baseUrl}\n`, { mode: 0o600 });

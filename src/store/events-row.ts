@@ -14,6 +14,7 @@ import type {
   ReplayState,
   RuleRecord,
   RuleState,
+  TargetHttpParameters,
   TargetRecord,
 } from "../services/events/model.js";
 
@@ -72,6 +73,8 @@ export interface TargetRow {
   maximum_retry_attempts: number | null;
   maximum_event_age_s: number | null;
   dead_letter_arn: string | null;
+  /** An API destination target's `{ pathValues, headers, query }`, JSON. */
+  http_parameters: string | null;
 }
 
 export const TARGET_COLUMNS = [
@@ -85,6 +88,7 @@ export const TARGET_COLUMNS = [
   "maximum_retry_attempts",
   "maximum_event_age_s",
   "dead_letter_arn",
+  "http_parameters",
 ] as const satisfies readonly (keyof TargetRow)[];
 
 export interface ArchiveRow {
@@ -215,6 +219,7 @@ export function targetRow(t: TargetRecord): TargetRow {
     maximum_retry_attempts: t.maximumRetryAttempts ?? null,
     maximum_event_age_s: t.maximumEventAgeInSeconds ?? null,
     dead_letter_arn: t.deadLetterArn ?? null,
+    http_parameters: t.httpParameters === undefined ? null : JSON.stringify(t.httpParameters),
   };
 }
 
@@ -230,7 +235,13 @@ export function toTarget(r: TargetRow): TargetRecord {
     maximumRetryAttempts: r.maximum_retry_attempts ?? undefined,
     maximumEventAgeInSeconds: r.maximum_event_age_s ?? undefined,
     deadLetterArn: r.dead_letter_arn ?? undefined,
+    ...(r.http_parameters === null ? {} : { httpParameters: toHttpParameters(r.http_parameters) }),
   };
+}
+
+function toHttpParameters(json: string): TargetHttpParameters {
+  const p = JSON.parse(json) as TargetHttpParameters;
+  return { pathValues: p.pathValues, headers: p.headers, query: p.query };
 }
 
 function toInputTransformer(json: string): InputTransformer {

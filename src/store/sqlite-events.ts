@@ -209,7 +209,7 @@ export class SqliteEventsRepo implements EventsRepo {
     after?: string;
     limit: number;
   }): Promise<ArchiveRecord[]> {
-    const rows = this.#listNamed("bus_archives", "bus_name", o.busName, o) as ArchiveRow[];
+    const rows = listNamed(this.#db, "bus_archives", "bus_name", o.busName, o) as ArchiveRow[];
     return rows.map(toArchive);
   }
 
@@ -280,7 +280,7 @@ export class SqliteEventsRepo implements EventsRepo {
     after?: string;
     limit: number;
   }): Promise<ReplayRecord[]> {
-    const rows = this.#listNamed("bus_replays", "archive_name", o.archiveName, o) as ReplayRow[];
+    const rows = listNamed(this.#db, "bus_replays", "archive_name", o.archiveName, o) as ReplayRow[];
     return rows.map(toReplay);
   }
 
@@ -292,16 +292,22 @@ export class SqliteEventsRepo implements EventsRepo {
    * A page of `table`'s rows in byte order of their names, those whose `column` is `value` if
    * given (only the conditions given, so that the index of that column serves the query).
    */
-  #listNamed(
-    table: string,
-    column: string,
-    value: string | undefined,
-    o: { prefix?: string; after?: string; limit: number },
-  ): unknown[] {
-    const prefix = o.prefix ?? "";
-    const where = value === undefined ? "" : `${column} = ? AND `;
-    return this.#db
-      .prepare(`SELECT * FROM ${table} WHERE ${where}name > ? AND ${NAME_PREFIX} ORDER BY name LIMIT ?`)
-      .all(...(value === undefined ? [] : [value]), o.after ?? "", prefix, prefix, o.limit);
-  }
+}
+
+/**
+ * Rows of a table keyed by `name` (buses' archives, connections, API destinations…) in byte
+ * order after `after`, starting with `prefix`, where `column` is `value` if one is given.
+ */
+export function listNamed(
+  db: Database.Database,
+  table: string,
+  column: string,
+  value: string | undefined,
+  o: { prefix?: string; after?: string; limit: number },
+): unknown[] {
+  const prefix = o.prefix ?? "";
+  const where = value === undefined ? "" : `${column} = ? AND `;
+  return db
+    .prepare(`SELECT * FROM ${table} WHERE ${where}name > ? AND ${NAME_PREFIX} ORDER BY name LIMIT ?`)
+    .all(...(value === undefined ? [] : [value]), o.after ?? "", prefix, prefix, o.limit);
 }

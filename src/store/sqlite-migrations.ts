@@ -9,6 +9,7 @@
  * Databases made before the steps were tracked per module counted them in `PRAGMA
  * user_version`, in the order of `LEGACY_ORDER`; the first open maps that count to modules.
  */
+import { API_DESTINATIONS_MIGRATION } from "./sqlite-api-destinations.js";
 import { AUTH_CODE_REDEMPTION_MIGRATION, AUTH_TABLES_MIGRATION } from "./sqlite-auth-tables.js";
 import { STORAGE_INLINE_BODY_MIGRATION, STORAGE_TABLES_MIGRATION } from "./sqlite-storage-tables.js";
 import { BUDGET_MIGRATION, USAGE_MIGRATION, USAGE_TABLE_MIGRATION } from "./sqlite-usage.js";
@@ -242,6 +243,7 @@ export const MAPPINGS_MIGRATIONS: SqliteModuleMigrations = {
  * The event bus: buses, their rules and each rule's targets (deleted with their rule and bus),
  * archives (kept when their bus is deleted) and their events, and replays. `seq` (AUTOINCREMENT:
  * never reused, even after the newest events are deleted) orders an archive's events by arrival.
+ * Then connections, API destinations and their deliveries.
  */
 export const EVENTS_MIGRATIONS: SqliteModuleMigrations = {
   module: "event-bus",
@@ -312,6 +314,8 @@ export const EVENTS_MIGRATIONS: SqliteModuleMigrations = {
        last_replayed_at INTEGER
      );
      CREATE INDEX bus_replays_by_archive ON bus_replays (archive_name, name);`,
+    // Connections, API destinations, and the deliveries of events to them (`sqlite-api-destinations.ts`).
+    API_DESTINATIONS_MIGRATION,
   ],
 };
 

@@ -1,7 +1,7 @@
 /** The embedded metadata store: one SQLite file in the data directory (WAL mode). */
 import { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
-import type { EventInvokeConfig } from "../control/async/event-configs-repo.js";
+import type { EventConfigsRepo } from "../control/async/event-configs-repo.js";
 import type { LogQuery, LogRecord, StoredLog } from "../control/logs-repo.js";
 import type { ProvisionedConfig, ProvisionedSpan } from "../control/provisioned-repo.js";
 import type { AccountUsage } from "../control/registry/repo.js";
@@ -12,15 +12,17 @@ import type { Alias, FunctionRecord, FunctionVersion } from "../protocol/functio
 import { LATEST } from "../protocol/function.js";
 import type { FunctionSandbox } from "../protocol/sandbox.js";
 import type { AuthRepo } from "../services/auth/repo.js";
-import type { EventsRepo } from "../services/events/repo.js";
-import type { ApiDeployment, HttpApi } from "../services/http-apis/model.js";
+import type { ApiDestinationsRepo, EventsRepo } from "../services/events/repo.js";
+import type { HttpApisRepo } from "../services/http-apis/repo.js";
 import type { QueuesRepo } from "../services/queues/repo.js";
 import type { SchedulesRepo } from "../services/scheduler/repo.js";
 import type { StorageRepo } from "../services/storage/repo.js";
 import { ThreadRpc } from "../shared/thread-rpc.js";
 import { type FunctionRow, tagsColumn, toRecord, versionBody } from "./function-row.js";
 import { transferables } from "./packed-rows.js";
+import { SqliteApiDestinationsRepo } from "./sqlite-api-destinations.js";
 import { SqliteAuthRepo } from "./sqlite-auth.js";
+import { SqliteEventConfigsRepo } from "./sqlite-event-configs.js";
 import { SqliteEventsRepo } from "./sqlite-events.js";
 import { SqliteFunctionUrlsRepo } from "./sqlite-function-urls.js";
 import { SqliteHttpApisRepo } from "./sqlite-http-apis.js";
@@ -49,11 +51,13 @@ const MAIN_THREAD_CHECKPOINT_PAGES = 10_000;
 export class SqliteStore implements MetadataStore {
   readonly #db: Database.Database;
   readonly #logWriter: ThreadRpc<WriterRequest> | undefined;
+  readonly #eventConfigs: SqliteEventConfigsRepo;
   readonly #functionUrls: SqliteFunctionUrlsRepo;
   readonly #httpApis: SqliteHttpApisRepo;
   readonly #queues: SqliteQueuesRepo;
   readonly #mappings: SqliteMappingsRepo;
   readonly #events: SqliteEventsRepo;
+  readonly #destinations: SqliteApiDestinationsRepo;
   /** Schedules, on this store's connection: a repository of its own, not methods of the store. */
   readonly schedules: SchedulesRepo;
   /** Auth, on this store's connection, the same way. */
@@ -71,11 +75,13 @@ export class SqliteStore implements MetadataStore {
     this.#db.pragma("foreign_keys = ON");
     this.#db.pragma("busy_timeout = 5000");
     migrateSqlite(this.#db, SQLITE_MODULES);
+    this.#eventConfigs = new SqliteEventConfigsRepo(this.#db);
     this.#functionUrls = new SqliteFunctionUrlsRepo(this.#db);
     this.#httpApis = new SqliteHttpApisRepo(this.#db);
     this.#queues = new SqliteQueuesRepo(this.#db);
     this.#mappings = new SqliteMappingsRepo(this.#db);
     this.#events = new SqliteEventsRepo(this.#db);
+    this.#destinations = new SqliteApiDestinationsRepo(this.#db);
     this.schedules = new SqliteSchedulesRepo(this.#db);
     this.auth = new SqliteAuthRepo(this.#db);
     this.storage = new SqliteStorageRepo(this.#db);
@@ -203,40 +209,17 @@ export class SqliteStore implements MetadataStore {
     })();
   }
 
-  async getEventInvokeConfig(
-    functionName: string,
-    qualifier: string,
-  ): Promise<EventInvokeConfig | undefined> {
-    const row = this.#db
-      .prepare("SELECT body FROM event_invoke_configs WHERE function_name = ? AND qualifier = ?")
-      .get(functionName, qualifier) as { body: string } | undefined;
-    return row && (JSON.parse(row.body) as EventInvokeConfig);
-  }
+  // The event invoke configurations' methods, delegated a line each (this file stays under 500 lines).
+  readonly getEventInvokeConfig: EventConfigsRepo["getEventInvokeConfig"] = (fn, qualifier) =>
+    this.#eventConfigs.getEventInvokeConfig(fn, qualifier);
+  readonly listEventInvokeConfigs: EventConfigsRepo["listEventInvokeConfigs"] = (fn) =>
+    this.#eventConfigs.listEventInvokeConfigs(fn);
+  readonly putEventInvokeConfig: EventConfigsRepo["putEventInvokeConfig"] = (config) =>
+    this.#eventConfigs.putEventInvokeConfig(config);
+  readonly deleteEventInvokeConfig: EventConfigsRepo["deleteEventInvokeConfig"] = (fn, qualifier) =>
+    this.#eventConfigs.deleteEventInvokeConfig(fn, qualifier);
 
-  async listEventInvokeConfigs(functionName: string): Promise<EventInvokeConfig[]> {
-    const rows = this.#db
-      .prepare("SELECT body FROM event_invoke_configs WHERE function_name = ? ORDER BY qualifier")
-      .all(functionName) as { body: string }[];
-    return rows.map((r) => JSON.parse(r.body) as EventInvokeConfig);
-  }
-
-  async putEventInvokeConfig(config: EventInvokeConfig): Promise<void> {
-    this.#db
-      .prepare(
-        "INSERT INTO event_invoke_configs (function_name, qualifier, body) VALUES (?, ?, ?) ON CONFLICT (function_name, qualifier) DO UPDATE SET body = excluded.body",
-      )
-      .run(config.functionName, config.qualifier, JSON.stringify(config));
-  }
-
-  async deleteEventInvokeConfig(functionName: string, qualifier: string): Promise<boolean> {
-    return (
-      this.#db
-        .prepare("DELETE FROM event_invoke_configs WHERE function_name = ? AND qualifier = ?")
-        .run(functionName, qualifier).changes === 1
-    );
-  }
-
-  // The function URLs' methods, delegated as the queues' are (this file stays under 500 lines).
+  // The function URLs' methods, delegated the same way.
   readonly getFunctionUrl: FunctionUrlsRepo["getFunctionUrl"] = (fn, qualifier) =>
     this.#functionUrls.getFunctionUrl(fn, qualifier);
   readonly getFunctionUrlById: FunctionUrlsRepo["getFunctionUrlById"] = (urlId) =>
@@ -252,39 +235,20 @@ export class SqliteStore implements MetadataStore {
   readonly deleteFunctionUrl: FunctionUrlsRepo["deleteFunctionUrl"] = (fn, qualifier) =>
     this.#functionUrls.deleteFunctionUrl(fn, qualifier);
 
-  getHttpApi(apiId: string): Promise<HttpApi | undefined> {
-    return this.#httpApis.getHttpApi(apiId);
-  }
+  // The HTTP APIs' methods, delegated the same way, a line each (this file stays under 500 lines).
+  readonly getHttpApi: HttpApisRepo["getHttpApi"] = (apiId) => this.#httpApis.getHttpApi(apiId);
+  readonly listHttpApis: HttpApisRepo["listHttpApis"] = () => this.#httpApis.listHttpApis();
+  readonly putHttpApi: HttpApisRepo["putHttpApi"] = (api) => this.#httpApis.putHttpApi(api);
+  readonly deleteHttpApi: HttpApisRepo["deleteHttpApi"] = (apiId) => this.#httpApis.deleteHttpApi(apiId);
+  readonly putDeployment: HttpApisRepo["putDeployment"] = (d) => this.#httpApis.putDeployment(d);
+  readonly getDeployment: HttpApisRepo["getDeployment"] = (apiId, id) =>
+    this.#httpApis.getDeployment(apiId, id);
+  readonly listDeployments: HttpApisRepo["listDeployments"] = (apiId) =>
+    this.#httpApis.listDeployments(apiId);
+  readonly deleteDeployment: HttpApisRepo["deleteDeployment"] = (apiId, id) =>
+    this.#httpApis.deleteDeployment(apiId, id);
 
-  listHttpApis(): Promise<HttpApi[]> {
-    return this.#httpApis.listHttpApis();
-  }
-
-  putHttpApi(api: HttpApi): Promise<void> {
-    return this.#httpApis.putHttpApi(api);
-  }
-
-  deleteHttpApi(apiId: string): Promise<boolean> {
-    return this.#httpApis.deleteHttpApi(apiId);
-  }
-
-  putDeployment(deployment: ApiDeployment): Promise<void> {
-    return this.#httpApis.putDeployment(deployment);
-  }
-
-  getDeployment(apiId: string, deploymentId: string): Promise<ApiDeployment | undefined> {
-    return this.#httpApis.getDeployment(apiId, deploymentId);
-  }
-
-  listDeployments(apiId: string): Promise<ApiDeployment[]> {
-    return this.#httpApis.listDeployments(apiId);
-  }
-
-  deleteDeployment(apiId: string, deploymentId: string): Promise<boolean> {
-    return this.#httpApis.deleteDeployment(apiId, deploymentId);
-  }
-
-  // The queues' methods, delegated as the HTTP APIs' are, a line each (this file stays under 500 lines).
+  // The queues' methods, delegated the same way.
   readonly createQueue: QueuesRepo["createQueue"] = (q) => this.#queues.createQueue(q);
   readonly getQueue: QueuesRepo["getQueue"] = (name) => this.#queues.getQueue(name);
   readonly listQueues: QueuesRepo["listQueues"] = (o) => this.#queues.listQueues(o);
@@ -345,6 +309,39 @@ export class SqliteStore implements MetadataStore {
   readonly getReplay: EventsRepo["getReplay"] = (name) => this.#events.getReplay(name);
   readonly listReplays: EventsRepo["listReplays"] = (o) => this.#events.listReplays(o);
   readonly updateReplay: EventsRepo["updateReplay"] = (r) => this.#events.updateReplay(r);
+
+  // Connections, API destinations and their deliveries, delegated the same way.
+  readonly createConnection: ApiDestinationsRepo["createConnection"] = (c) =>
+    this.#destinations.createConnection(c);
+  readonly getConnection: ApiDestinationsRepo["getConnection"] = (n) => this.#destinations.getConnection(n);
+  readonly listConnections: ApiDestinationsRepo["listConnections"] = (o) =>
+    this.#destinations.listConnections(o);
+  readonly updateConnection: ApiDestinationsRepo["updateConnection"] = (c) =>
+    this.#destinations.updateConnection(c);
+  readonly deleteConnection: ApiDestinationsRepo["deleteConnection"] = (n) =>
+    this.#destinations.deleteConnection(n);
+  readonly createApiDestination: ApiDestinationsRepo["createApiDestination"] = (d) =>
+    this.#destinations.createApiDestination(d);
+  readonly getApiDestination: ApiDestinationsRepo["getApiDestination"] = (n) =>
+    this.#destinations.getApiDestination(n);
+  readonly listApiDestinations: ApiDestinationsRepo["listApiDestinations"] = (o) =>
+    this.#destinations.listApiDestinations(o);
+  readonly updateApiDestination: ApiDestinationsRepo["updateApiDestination"] = (d) =>
+    this.#destinations.updateApiDestination(d);
+  readonly deleteApiDestination: ApiDestinationsRepo["deleteApiDestination"] = (n) =>
+    this.#destinations.deleteApiDestination(n);
+  readonly enqueueHttpDeliveries: ApiDestinationsRepo["enqueueHttpDeliveries"] = (ds) =>
+    this.#destinations.enqueueHttpDeliveries(ds);
+  readonly claimHttpDeliveries: ApiDestinationsRepo["claimHttpDeliveries"] = (now, leaseUntil, limit) =>
+    this.#destinations.claimHttpDeliveries(now, leaseUntil, limit);
+  readonly retryHttpDelivery: ApiDestinationsRepo["retryHttpDelivery"] = (id, attempts, nextAt, error) =>
+    this.#destinations.retryHttpDelivery(id, attempts, nextAt, error);
+  readonly deleteHttpDelivery: ApiDestinationsRepo["deleteHttpDelivery"] = (id) =>
+    this.#destinations.deleteHttpDelivery(id);
+  readonly nextHttpDeliveryAt: ApiDestinationsRepo["nextHttpDeliveryAt"] = () =>
+    this.#destinations.nextHttpDeliveryAt();
+  readonly countHttpDeliveries: ApiDestinationsRepo["countHttpDeliveries"] = (destination) =>
+    this.#destinations.countHttpDeliveries(destination);
 
   async listProvisionedConfigs(functionName?: string): Promise<ProvisionedConfig[]> {
     const rows = this.#db

@@ -11,7 +11,7 @@ import type { FunctionsRepo } from "../control/registry/repo.js";
 import type { EventSourceMappingsRepo } from "../control/triggers/mappings/repo.js";
 import type { FunctionUrlsRepo } from "../control/urls/repo.js";
 import type { BudgetsRepo, UsageRepo } from "../control/usage-repo.js";
-import type { EventsRepo } from "../services/events/repo.js";
+import type { ApiDestinationsRepo, EventsRepo } from "../services/events/repo.js";
 import type { HttpApisRepo } from "../services/http-apis/repo.js";
 import type { QueuesRepo } from "../services/queues/repo.js";
 
@@ -23,6 +23,7 @@ export interface MetadataStore
     QueuesRepo,
     EventSourceMappingsRepo,
     EventsRepo,
+    ApiDestinationsRepo,
     ProvisionedRepo,
     LogsRepo,
     UsageRepo,

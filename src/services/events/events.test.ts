@@ -18,6 +18,7 @@ const queueArn = (name: string) => `arn:aws:sqs:${ACCOUNT.region}:${ACCOUNT.acco
 function busOver(store: SqliteStore, sent: string[]): EventBus {
   return new EventBus({
     repo: store,
+    destinationsRepo: store,
     clock: new FakeClock(Date.UTC(2030, 0, 1)),
     account: ACCOUNT,
     logger: silentLogger,

@@ -8,12 +8,14 @@
 import { randomUUID } from "node:crypto";
 import type { Clock } from "../../shared/clock.js";
 import type { Logger } from "../../shared/logger.js";
+import { ApiDestinations } from "./api-destinations.js";
 import { Archives } from "./archives.js";
 import { checkEntries, type Envelope, isoSeconds, readEntry } from "./envelope.js";
 import { EventsError, notFound, validation } from "./errors.js";
-import type { EventBusRecord, RuleRecord } from "./model.js";
+import { HttpDeliveries } from "./http-delivery.js";
+import type { EventBusRecord, RuleRecord, TargetRecord } from "./model.js";
 import { busArn, busFromArn, busOf, checkName, DEFAULT_BUS, type EventsAccount, ruleArn } from "./names.js";
-import type { EventsRepo } from "./repo.js";
+import type { ApiDestinationsRepo, EventsRepo } from "./repo.js";
 import { BusRules, type CompiledRule, type CompiledTarget, checkPattern, compileRule } from "./rules.js";
 import { busShape, limitOf, optionalString, paged, ruleShape, stringOr, tagsOf, tokenOf } from "./shapes.js";
 import { BusTaps, type TapListener } from "./taps.js";
@@ -35,6 +37,7 @@ export interface EventTargets {
 
 export interface EventsDeps {
   readonly repo: EventsRepo;
+  readonly destinationsRepo: ApiDestinationsRepo;
   readonly clock: Clock;
   readonly account: EventsAccount;
   readonly targets: EventTargets;
@@ -54,9 +57,23 @@ export class EventBus {
   readonly #reloads = new Map<string, Promise<void>>();
   readonly #taps = new BusTaps();
   readonly archives: Archives;
+  readonly destinations: ApiDestinations;
+  readonly deliveries: HttpDeliveries;
 
   constructor(deps: EventsDeps) {
     this.#o = deps;
+    this.deliveries = new HttpDeliveries({
+      repo: deps.destinationsRepo,
+      clock: deps.clock,
+      logger: deps.logger,
+      deadLetter: (arn, body, attributes) => deps.targets.sendToQueue(arn, body, attributes),
+    });
+    this.destinations = new ApiDestinations({
+      repo: deps.destinationsRepo,
+      clock: deps.clock,
+      account: deps.account,
+      queued: () => this.deliveries.changed(),
+    });
     this.archives = new Archives({
       repo: deps.repo,
       clock: deps.clock,
@@ -93,12 +110,14 @@ export class EventBus {
     }
     for (const [bus, rules] of byBus) this.#rules.set(bus, new BusRules(rules));
     await this.archives.start();
+    await this.deliveries.start();
   }
 
-  /** Stops the archives' retention sweep, and ends the taps. */
-  stop(): void {
+  /** Stops the archives' retention sweep and the deliveries to API destinations, and ends the taps. */
+  async stop(): Promise<void> {
     this.archives.stop();
     this.#taps.end();
+    await this.deliveries.stop();
   }
 
   /**
@@ -248,8 +267,8 @@ export class EventBus {
   async putTargets(input: Input): Promise<Output> {
     const rule = await this.#rule(input.EventBusName, input.Rule);
     const existing = await this.#o.repo.listTargets(rule.busName, rule.name);
-    const { ok, failed } = await checkTargets(input.Targets, rule, existing, this.#o.account, (arn) =>
-      this.#targetExists(arn),
+    const { ok, failed } = await checkTargets(input.Targets, rule, existing, this.#o.account, (t) =>
+      this.#targetExists(t),
     );
     if (ok.length > 0) await this.#o.repo.putTargets(ok);
     await this.#reloadRule(rule.busName, rule.name);
@@ -385,6 +404,13 @@ export class EventBus {
         ctx,
       );
       if (arn.startsWith("arn:aws:sqs:")) await this.#o.targets.sendToQueue(arn, payload);
+      else if (arn.startsWith("arn:aws:events:"))
+        await this.destinations.queue(
+          t.record,
+          ruleArn(this.#o.account, rule.record.busName, rule.record.name),
+          payload,
+          async () => (await this.#o.repo.getBus(rule.record.busName))?.deadLetterArn,
+        );
       else await this.#o.targets.invokeAsync(arn, payload, traceHeader);
     } catch (err) {
       await this.#deadLetter(rule, t, event, err as Error);
@@ -416,10 +442,12 @@ export class EventBus {
       );
   }
 
-  async #targetExists(arn: string): Promise<boolean> {
-    const bus = busFromArn(this.#o.account, arn);
+  /** Whether a target's ARN names something there now (an API destination: see `ApiDestinations.targetExists`). */
+  async #targetExists(t: TargetRecord): Promise<boolean> {
+    const bus = busFromArn(this.#o.account, t.arn);
     if (bus !== undefined) return (await this.#o.repo.getBus(bus)) !== undefined;
-    return this.#o.targets.exists(arn);
+    if (t.arn.startsWith("arn:aws:events:")) return this.destinations.targetExists(t);
+    return this.#o.targets.exists(t.arn);
   }
 
   async #setState(input: Input, state: "ENABLED" | "DISABLED"): Promise<Output> {

@@ -50,6 +50,16 @@ export interface TargetRecord {
   readonly maximumEventAgeInSeconds: number | undefined;
   /** An SQS queue ARN for events this target could not take. */
   readonly deadLetterArn: string | undefined;
+  /** An API destination target's `HttpParameters`; undefined for other targets. */
+  readonly httpParameters?: TargetHttpParameters | undefined;
+}
+
+/** What a target adds to each request to its API destination. */
+export interface TargetHttpParameters {
+  /** Each fills the next `*` of the destination's endpoint. */
+  readonly pathValues: readonly string[];
+  readonly headers: Readonly<Record<string, string>>;
+  readonly query: Readonly<Record<string, string>>;
 }
 
 export type ArchiveState = "ENABLED" | "DISABLED";
@@ -93,4 +103,112 @@ export interface ReplayRecord {
   readonly endedAt: number | undefined;
   /** The time of the last event replayed, epoch ms. */
   readonly lastReplayedAt: number | undefined;
+}
+
+// ── Connections, API destinations and their deliveries (`api-destinations.ts`) ──────────────
+
+export type ConnectionAuthorizationType = "BASIC" | "API_KEY" | "OAUTH_CLIENT_CREDENTIALS";
+export type ConnectionState = "AUTHORIZED" | "DEAUTHORIZED";
+
+/** A header, query string or body parameter a connection adds to each request. */
+export interface HttpParameter {
+  readonly key: string;
+  readonly value: string;
+  /** Never shown by Describe (EventBridge keeps such values in its secret). */
+  readonly secret: boolean;
+}
+
+/**
+ * How a connection authorizes its requests, secrets included: the store keeps it whole (the
+ * data directory is the platform's alone); answers never show the secrets.
+ */
+export interface ConnectionAuth {
+  readonly basic?: { readonly username: string; readonly password: string };
+  /**
+   * A header sent with each request; named `webhook-signature` with a `whsec_` secret, it is
+   * no header but the key each request is signed with as Standard Webhooks.
+   */
+  readonly apiKey?: { readonly name: string; readonly value: string };
+  readonly oauth?: {
+    readonly authorizationEndpoint: string;
+    readonly httpMethod: string;
+    readonly clientId: string;
+    readonly clientSecret: string;
+    readonly headers: readonly HttpParameter[];
+    readonly queryString: readonly HttpParameter[];
+    readonly body: readonly HttpParameter[];
+  };
+  readonly invocation: {
+    readonly headers: readonly HttpParameter[];
+    readonly queryString: readonly HttpParameter[];
+    readonly body: readonly HttpParameter[];
+  };
+}
+
+export interface ConnectionRecord {
+  /** 1 to 64 of letters, digits, `.`, `-`, `_`. */
+  readonly name: string;
+  /** Fixed at creation: the ARN is `arn:aws:events:<region>:<account>:connection/<name>/<uuid>`. */
+  readonly uuid: string;
+  readonly description: string | undefined;
+  readonly authorizationType: ConnectionAuthorizationType;
+  readonly auth: ConnectionAuth;
+  readonly state: ConnectionState;
+  readonly stateReason: string | undefined;
+  /** Epoch ms. */
+  readonly createdAt: number;
+  readonly modifiedAt: number;
+  readonly authorizedAt: number | undefined;
+}
+
+export type HttpMethod = "POST" | "GET" | "HEAD" | "OPTIONS" | "PUT" | "PATCH" | "DELETE";
+
+export interface ApiDestinationRecord {
+  readonly name: string;
+  /** The ARN is `arn:aws:events:<region>:<account>:api-destination/<name>/<uuid>`. */
+  readonly uuid: string;
+  readonly description: string | undefined;
+  readonly connectionName: string;
+  /** An http(s) URL; each `*` in it takes a target's `HttpParameters.PathParameterValues`, in order. */
+  readonly endpoint: string;
+  readonly httpMethod: HttpMethod;
+  /** Requests per second at most; undefined: EventBridge's default, 300. */
+  readonly rateLimitPerSecond: number | undefined;
+  readonly state: "ACTIVE" | "INACTIVE";
+  readonly createdAt: number;
+  readonly modifiedAt: number;
+}
+
+/** What a delivery carries from the rule and target that matched, fixed when it was queued. */
+export interface HttpDeliverySpec {
+  readonly ruleArn: string;
+  readonly targetArn: string;
+  readonly targetId: string;
+  /** The target's `HttpParameters`. */
+  readonly pathValues: readonly string[];
+  readonly headers: Readonly<Record<string, string>>;
+  readonly query: Readonly<Record<string, string>>;
+  /** The target's dead-letter queue, else its bus's. */
+  readonly deadLetterArn: string | undefined;
+  /** Attempts after the first (RetryPolicy.MaximumRetryAttempts, 185 by default). */
+  readonly maxRetries: number;
+  /** Epoch ms after which no attempt is made (RetryPolicy.MaximumEventAgeInSeconds). */
+  readonly expiresAt: number;
+}
+
+/** One event on its way to an API destination: durable from PutEvents' answer until delivered or dead-lettered. */
+export interface HttpDeliveryRecord {
+  /** A UUID: also the delivery's `webhook-id`, the same on every attempt. */
+  readonly id: string;
+  readonly destinationName: string;
+  /** Epoch ms the event was accepted. */
+  readonly createdAt: number;
+  /** Epoch ms of the next attempt (or when a claim on it lapses). */
+  readonly nextAt: number;
+  /** Attempts made so far. */
+  readonly attempts: number;
+  readonly spec: HttpDeliverySpec;
+  /** The request body, as the target's input made it. */
+  readonly payload: string;
+  readonly lastError: string | undefined;
 }

@@ -47,9 +47,13 @@ export function busFromArn(a: EventsAccount, arn: string): string | undefined {
   return arn.startsWith(prefix) ? arn.slice(prefix.length) : undefined;
 }
 
-export function checkName(kind: "rule" | "archive" | "replay" | "bus", name: unknown): string {
-  const re = kind === "rule" ? RULE_NAME : kind === "bus" ? BUS_NAME : ARCHIVE_NAME;
-  const max = kind === "rule" ? 64 : kind === "bus" ? 256 : 48;
+export function checkName(
+  kind: "rule" | "archive" | "replay" | "bus" | "connection" | "api-destination",
+  name: unknown,
+): string {
+  const long = kind === "rule" || kind === "connection" || kind === "api-destination";
+  const re = long ? RULE_NAME : kind === "bus" ? BUS_NAME : ARCHIVE_NAME;
+  const max = long ? 64 : kind === "bus" ? 256 : 48;
   if (typeof name !== "string" || !re.test(name))
     throw validation(
       `1 validation error detected: Value '${String(name)}' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+ and have length between 1 and ${max}.`,
@@ -62,4 +66,25 @@ export function archiveFromArn(a: EventsAccount, given: unknown): string {
   const prefix = `arn:aws:events:${a.region}:${a.accountId}:archive/`;
   if (typeof given !== "string") throw validation("ArchiveArn is required.");
   return checkName("archive", given.startsWith(prefix) ? given.slice(prefix.length) : given);
+}
+
+export const connectionArn = (a: EventsAccount, name: string, uuid: string) =>
+  `arn:aws:events:${a.region}:${a.accountId}:connection/${name}/${uuid}`;
+export const apiDestinationArn = (a: EventsAccount, name: string, uuid: string) =>
+  `arn:aws:events:${a.region}:${a.accountId}:api-destination/${name}/${uuid}`;
+
+/**
+ * The name and (if given) UUID in a connection or API destination ARN of this account, e.g.
+ * `arn:aws:events:<region>:<account>:api-destination/<name>/<uuid>`; undefined if it is not one.
+ */
+export function namedByArn(
+  a: EventsAccount,
+  kind: "connection" | "api-destination",
+  arn: string,
+): { name: string; uuid: string | undefined } | undefined {
+  const prefix = `arn:aws:events:${a.region}:${a.accountId}:${kind}/`;
+  if (!arn.startsWith(prefix)) return undefined;
+  const [name, uuid, ...rest] = arn.slice(prefix.length).split("/");
+  if (!name || rest.length > 0 || !RULE_NAME.test(name)) return undefined;
+  return { name, uuid: uuid || undefined };
 }

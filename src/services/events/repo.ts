@@ -5,9 +5,12 @@
  * events pass and read back by replays.
  */
 import type {
+  ApiDestinationRecord,
   ArchivedEvent,
   ArchiveRecord,
+  ConnectionRecord,
   EventBusRecord,
+  HttpDeliveryRecord,
   ReplayRecord,
   RuleRecord,
   TargetRecord,
@@ -72,4 +75,53 @@ export interface EventsRepo {
     limit: number;
   }): Promise<ReplayRecord[]>;
   updateReplay(r: ReplayRecord): Promise<boolean>;
+}
+
+/**
+ * Connections, API destinations, and the deliveries of events to them (an outbox the platform
+ * drains: `http-delivery.ts`). One contract suite, `store/contract/api-destinations.contract.ts`.
+ */
+export interface ApiDestinationsRepo {
+  /** Inserts it; false (nothing written) if a connection of that name exists. */
+  createConnection(c: ConnectionRecord): Promise<boolean>;
+  getConnection(name: string): Promise<ConnectionRecord | undefined>;
+  /** Connections whose names start with `prefix` (and in `state`, if given), by name, after `after`, at most `limit`. */
+  listConnections(o: {
+    prefix?: string;
+    state?: string;
+    after?: string;
+    limit: number;
+  }): Promise<ConnectionRecord[]>;
+  /** Replaces it; false if none. */
+  updateConnection(c: ConnectionRecord): Promise<boolean>;
+  deleteConnection(name: string): Promise<boolean>;
+
+  createApiDestination(d: ApiDestinationRecord): Promise<boolean>;
+  getApiDestination(name: string): Promise<ApiDestinationRecord | undefined>;
+  /** By name, after `after`; only those of `connectionName` if given. */
+  listApiDestinations(o: {
+    prefix?: string;
+    connectionName?: string;
+    after?: string;
+    limit: number;
+  }): Promise<ApiDestinationRecord[]>;
+  updateApiDestination(d: ApiDestinationRecord): Promise<boolean>;
+  deleteApiDestination(name: string): Promise<boolean>;
+
+  /** Stores deliveries in one transaction: durable when it resolves. An id already stored is kept as it was. */
+  enqueueHttpDeliveries(ds: readonly HttpDeliveryRecord[]): Promise<void>;
+  /**
+   * Up to `limit` deliveries whose `nextAt` <= `now`, earliest `nextAt` first, each moved to
+   * `nextAt = leaseUntil` as it is taken (atomically: two callers never take the same one), so
+   * that a crash during the attempt leaves it to be taken again then.
+   */
+  claimHttpDeliveries(now: number, leaseUntil: number, limit: number): Promise<HttpDeliveryRecord[]>;
+  /** After a failed attempt: sets attempts, nextAt and lastError. */
+  retryHttpDelivery(id: string, attempts: number, nextAt: number, lastError: string): Promise<void>;
+  /** Delivered or given up: gone. */
+  deleteHttpDelivery(id: string): Promise<void>;
+  /** The earliest `nextAt` of any delivery; undefined when none waits. */
+  nextHttpDeliveryAt(): Promise<number | undefined>;
+  /** How many deliveries wait for a destination. */
+  countHttpDeliveries(destinationName: string): Promise<number>;
 }

@@ -1,12 +1,12 @@
 /**
  * A rule's targets as PutTargets sets them: a function (by ARN, qualified or not), a standard
- * queue, or another bus of this account; at most one of `Input`, `InputPath`,
+ * queue, another bus of this account, or an API destination (with `HttpParameters`); at most one of `Input`, `InputPath`,
  * `InputTransformer`; a retry policy and a dead-letter queue. A target that is wrong fails
  * alone (in `FailedEntries`, saying why); the request fails only when malformed or past the
  * five targets a rule may have.
  */
 import { EventsError, validation } from "./errors.js";
-import type { RuleRecord, TargetRecord } from "./model.js";
+import type { RuleRecord, TargetHttpParameters, TargetRecord } from "./model.js";
 import type { EventsAccount } from "./names.js";
 import { compileTarget } from "./rules.js";
 
@@ -20,7 +20,8 @@ export async function checkTargets(
   rule: RuleRecord,
   existing: readonly TargetRecord[],
   account: EventsAccount,
-  exists: (arn: string) => Promise<boolean>,
+  /** Whether the target's ARN names something there now; may throw saying why the target cannot work. */
+  exists: (t: TargetRecord) => Promise<boolean>,
 ): Promise<{ ok: TargetRecord[]; failed: Failed[] }> {
   if (!Array.isArray(given) || given.length === 0 || given.length > 10)
     throw validation("Targets must be a list of 1 to 10 targets.");
@@ -38,7 +39,7 @@ export async function checkTargets(
     try {
       const t = readTarget(raw, rule, account);
       compileTarget(t);
-      if (!(await exists(t.arn))) throw new Error(`the target ${t.arn} does not exist`);
+      if (!(await exists(t))) throw new Error(`the target ${t.arn} does not exist`);
       ok.push(t);
     } catch (err) {
       failed.push({ TargetId: id, ErrorCode: "ValidationException", ErrorMessage: (err as Error).message });
@@ -57,10 +58,14 @@ function readTarget(raw: Record<string, unknown>, rule: RuleRecord, account: Eve
   const fn = arn.startsWith(`arn:aws:lambda${own}function:`);
   const queue = arn.startsWith(`arn:aws:sqs${own}`);
   const bus = arn.startsWith(`arn:aws:events${own}event-bus/`);
-  if (!fn && !queue && !bus)
+  const api = arn.startsWith(`arn:aws:events${own}api-destination/`);
+  if (!fn && !queue && !bus && !api)
     throw new Error(
-      `the target ${arn} is not one Nimbus serves: a function (arn:aws:lambda${own}function:<name>), a queue (arn:aws:sqs${own}<name>) or a bus (arn:aws:events${own}event-bus/<name>)`,
+      `the target ${arn} is not one Nimbus serves: a function (arn:aws:lambda${own}function:<name>), a queue (arn:aws:sqs${own}<name>), a bus (arn:aws:events${own}event-bus/<name>) or an API destination (arn:aws:events${own}api-destination/<name>/<uuid>)`,
     );
+  const http = raw.HttpParameters;
+  if (http !== undefined && http !== null && !api)
+    throw new Error("HttpParameters apply to API destination targets only");
   if (queue && arn.endsWith(".fifo"))
     throw new Error(
       "a FIFO queue as a target needs a message group id per event, which Nimbus does not take: use a standard queue",
@@ -123,7 +128,35 @@ function readTarget(raw: Record<string, unknown>, rule: RuleRecord, account: Eve
     maximumRetryAttempts: attempts as number | undefined,
     maximumEventAgeInSeconds: age as number | undefined,
     deadLetterArn: dlq as string | undefined,
+    ...(api ? { httpParameters: httpParametersOf(http) } : {}),
   };
+}
+
+function httpParametersOf(v: unknown): TargetHttpParameters {
+  if (v === undefined || v === null) return { pathValues: [], headers: {}, query: {} };
+  if (typeof v !== "object") throw new Error("HttpParameters must be an object");
+  const p = v as {
+    PathParameterValues?: unknown;
+    HeaderParameters?: unknown;
+    QueryStringParameters?: unknown;
+  };
+  const values = p.PathParameterValues ?? [];
+  if (!Array.isArray(values) || !values.every((x) => typeof x === "string" && x.length <= 512))
+    throw new Error(
+      "HttpParameters.PathParameterValues must be a list of strings (one per * of the endpoint)",
+    );
+  return {
+    pathValues: values as string[],
+    headers: stringMap(p.HeaderParameters, "HttpParameters.HeaderParameters"),
+    query: stringMap(p.QueryStringParameters, "HttpParameters.QueryStringParameters"),
+  };
+}
+
+function stringMap(v: unknown, field: string): Record<string, string> {
+  if (v === undefined || v === null) return {};
+  if (typeof v !== "object" || Array.isArray(v) || !Object.values(v).every((x) => typeof x === "string"))
+    throw new Error(`${field} must map names to strings`);
+  return { ...(v as Record<string, string>) };
 }
 
 export function renderTarget(t: TargetRecord): Record<string, unknown> {
@@ -151,5 +184,14 @@ export function renderTarget(t: TargetRecord): Record<string, unknown> {
         }
       : {}),
     ...(t.deadLetterArn ? { DeadLetterConfig: { Arn: t.deadLetterArn } } : {}),
+    ...(t.httpParameters
+      ? {
+          HttpParameters: {
+            PathParameterValues: t.httpParameters.pathValues,
+            HeaderParameters: t.httpParameters.headers,
+            QueryStringParameters: t.httpParameters.query,
+          },
+        }
+      : {}),
   };
 }

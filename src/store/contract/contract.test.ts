@@ -3,6 +3,7 @@
  * too. PostgreSQL is not optional here: unreachable, its half fails and says how to start it.
  */
 import { after, describe } from "node:test";
+import { apiDestinationsContract } from "./api-destinations.contract.js";
 import { authContract } from "./auth.contract.js";
 import { authRecordsContract } from "./auth-records.contract.js";
 import { budgetsContract } from "./budgets.contract.js";
@@ -47,6 +48,7 @@ for (const [name, open] of STORES) {
     describe("event source mappings", () => mappingsContract(repoOf(open, (s) => s.mappings)));
     describe("event buses, rules and targets", () => eventsContract(repoOf(open, (s) => s.events)));
     describe("event archives and replays", () => eventsArchivesContract(repoOf(open, (s) => s.events)));
+    describe("API destinations", () => apiDestinationsContract(repoOf(open, (s) => s.apiDestinations)));
     describe("schedules", () => schedulesContract(repoOf(open, (s) => s.schedules)));
     describe("auth", () => authContract(repoOf(open, (s) => s.auth)));
     describe("auth records", () => authRecordsContract(repoOf(open, (s) => s.auth)));

@@ -314,9 +314,17 @@ export function eventsContract(open: OpenRepo<EventsRepo>): void {
       const withInput = target("orders", "paid", "B", { input: '{"fixed": "ünïcode",\t"n":1e3}' });
       const withPath = target("orders", "paid", "a-1", { inputPath: "$.detail", maximumRetryAttempts: 185 });
       const plain = target("orders", "paid", "A");
-      await repo.putTargets([full, withInput, withPath, plain]);
+      const http = target("orders", "paid", "h", {
+        arn: "arn:aws:events:us-east-1:000000000000:api-destination/hook/5e0c",
+        httpParameters: {
+          pathValues: ["shop 1", "ü"],
+          headers: { "x-trace": "t-1", "X-Case": "Kept" },
+          query: { page: "3", "q&": "a=b" },
+        },
+      });
+      await repo.putTargets([full, withInput, withPath, plain, http]);
       await repo.putTargets([target("orders", "refunded", "a")]);
-      assert.deepEqual(await repo.listTargets("orders", "paid"), [plain, withInput, withPath, full]);
+      assert.deepEqual(await repo.listTargets("orders", "paid"), [plain, withInput, withPath, full, http]);
       assert.deepEqual(await repo.listTargets("orders", "refunded"), [target("orders", "refunded", "a")]);
       assert.deepEqual(await repo.listTargets("orders", "missing"), []);
 
@@ -328,6 +336,7 @@ export function eventsContract(open: OpenRepo<EventsRepo>): void {
         withPath,
         replaced,
         target("orders", "paid", "c"),
+        http,
       ]);
     }));
 

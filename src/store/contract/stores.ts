@@ -14,7 +14,7 @@ import type { EventSourceMappingsRepo } from "../../control/triggers/mappings/re
 import type { FunctionUrlsRepo } from "../../control/urls/repo.js";
 import type { BudgetsRepo, UsageRepo } from "../../control/usage-repo.js";
 import type { AuthRepo } from "../../services/auth/repo.js";
-import type { EventsRepo } from "../../services/events/repo.js";
+import type { ApiDestinationsRepo, EventsRepo } from "../../services/events/repo.js";
 import type { HttpApisRepo } from "../../services/http-apis/repo.js";
 import type { QueuesRepo } from "../../services/queues/repo.js";
 import type { SchedulesRepo } from "../../services/scheduler/repo.js";
@@ -36,6 +36,7 @@ export interface OpenedStore {
   readonly queues: QueuesRepo;
   readonly mappings: EventSourceMappingsRepo;
   readonly events: EventsRepo;
+  readonly apiDestinations: ApiDestinationsRepo;
   readonly schedules: SchedulesRepo;
   readonly auth: AuthRepo;
   readonly storage: StorageRepo;
@@ -85,6 +86,7 @@ export async function openSqlite(): Promise<OpenedStore> {
     queues: store,
     mappings: store,
     events: store,
+    apiDestinations: store,
     schedules: store.schedules,
     auth: store.auth,
     storage: store.storage,

@@ -42,6 +42,7 @@ import {
   upsertSet,
   withTargets,
 } from "../events-row.js";
+import { API_DESTINATIONS_MIGRATION } from "./api-destinations.js";
 import type { Sql } from "./connect.js";
 import type { ModuleMigrations } from "./migrate.js";
 
@@ -49,7 +50,8 @@ import type { ModuleMigrations } from "./migrate.js";
  * References no other module's tables. A bus's rules, and a rule's targets, go with it; its
  * archives stay (EventBridge keeps them), their events going with the archive. `seq` is one
  * sequence for every archive: an archive's appends take turns (`archiveEvents`), so its
- * events' seqs rise in the order they commit.
+ * events' seqs rise in the order they commit. Then connections, API destinations and their
+ * deliveries.
  */
 export const EVENTS_MIGRATIONS: ModuleMigrations = {
   module: "event-bus",
@@ -120,6 +122,8 @@ export const EVENTS_MIGRATIONS: ModuleMigrations = {
        last_replayed_at bigint
      );
      CREATE INDEX bus_replays_by_archive ON bus_replays (archive_name, name);`,
+    // Connections, API destinations, and the deliveries of events to them (`api-destinations.ts`).
+    API_DESTINATIONS_MIGRATION,
   ],
 };
 

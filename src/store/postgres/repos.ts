@@ -1,5 +1,6 @@
 /** The repositories PostgreSQL serves, and the event queue, over one pool, migrated at open. */
 
+import { PostgresApiDestinationsRepo } from "./api-destinations.js";
 import { AUTH_MIGRATIONS, PostgresAuthRepo } from "./auth.js";
 import { BUDGETS_MIGRATIONS, PostgresBudgetsRepo } from "./budgets.js";
 import { connectPostgres, type PostgresOptions, quoteIdentifier } from "./connect.js";
@@ -46,6 +47,8 @@ export interface PostgresRepos {
   readonly queues: PostgresQueuesRepo;
   readonly mappings: PostgresMappingsRepo;
   readonly events: PostgresEventsRepo;
+  /** Connections, API destinations and their deliveries (tables of the event bus's migrations). */
+  readonly apiDestinations: PostgresApiDestinationsRepo;
   readonly schedules: PostgresSchedulesRepo;
   readonly auth: PostgresAuthRepo;
   readonly storage: PostgresStorageRepo;
@@ -83,6 +86,7 @@ export async function openPostgresRepos(
     queues: new PostgresQueuesRepo(sql),
     mappings: new PostgresMappingsRepo(sql),
     events: new PostgresEventsRepo(sql),
+    apiDestinations: new PostgresApiDestinationsRepo(sql),
     schedules: new PostgresSchedulesRepo(sql),
     auth: new PostgresAuthRepo(sql),
     storage: new PostgresStorageRepo(sql),

@@ -47,6 +47,17 @@ const ACTIONS: Readonly<Record<string, Action>> = {
   DescribeReplay: (e, i) => e.archives.describeReplay(i),
   ListReplays: (e, i) => e.archives.listReplays(i),
   CancelReplay: (e, i) => e.archives.cancelReplay(i),
+  CreateConnection: (e, i) => e.destinations.createConnection(i),
+  DescribeConnection: (e, i) => e.destinations.describeConnection(i),
+  ListConnections: (e, i) => e.destinations.listConnections(i),
+  UpdateConnection: (e, i) => e.destinations.updateConnection(i),
+  DeauthorizeConnection: (e, i) => e.destinations.deauthorizeConnection(i),
+  DeleteConnection: (e, i) => e.destinations.deleteConnection(i),
+  CreateApiDestination: (e, i) => e.destinations.createApiDestination(i),
+  DescribeApiDestination: (e, i) => e.destinations.describeApiDestination(i),
+  ListApiDestinations: (e, i) => e.destinations.listApiDestinations(i),
+  UpdateApiDestination: (e, i) => e.destinations.updateApiDestination(i),
+  DeleteApiDestination: (e, i) => e.destinations.deleteApiDestination(i),
 };
 
 export function isEventBridgeRequest(request: Request): boolean {

@@ -1,0 +1,149 @@
+/**
+ * A connection's `AuthParameters` as CreateConnection and UpdateConnection take them, checked,
+ * and as DescribeConnection shows them: secrets (passwords, key values, client secrets, header,
+ * query and body values marked secret) never leave the platform. An API key named
+ * `webhook-signature` holds a Standard Webhooks secret (`webhook-signature.ts`).
+ */
+import { validation } from "./errors.js";
+import type { ConnectionAuth, ConnectionAuthorizationType, HttpParameter } from "./model.js";
+import { signsWebhooks, webhookKey } from "./webhook-signature.js";
+
+type Raw = Record<string, unknown> | undefined;
+type Invocation = ConnectionAuth["invocation"];
+
+const TYPES: readonly ConnectionAuthorizationType[] = ["BASIC", "API_KEY", "OAUTH_CLIENT_CREDENTIALS"];
+/** A header name: an HTTP token (what a request can carry; EventBridge's pattern allows more, which no request could send). */
+const HEADER_KEY = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const MAX_PARAMETERS = 100;
+
+export function authorizationTypeOf(v: unknown): ConnectionAuthorizationType {
+  if (!TYPES.includes(v as ConnectionAuthorizationType))
+    throw validation(
+      `AuthorizationType must be one of ${TYPES.join(", ")}, got ${JSON.stringify(v ?? null)}.`,
+    );
+  if (v === "OAUTH_CLIENT_CREDENTIALS")
+    throw validation(
+      "AuthorizationType OAUTH_CLIENT_CREDENTIALS is not served by Nimbus: use BASIC, or API_KEY (an API key named webhook-signature with a whsec_ secret signs each request as Standard Webhooks).",
+    );
+  return v as ConnectionAuthorizationType;
+}
+
+/**
+ * The parameters of a new connection (`before` undefined) or of an update: an update changes
+ * only what it names, and a new AuthorizationType needs that type's parameters whole.
+ */
+export function readAuth(
+  type: ConnectionAuthorizationType,
+  given: unknown,
+  before: { type: ConnectionAuthorizationType; auth: ConnectionAuth } | undefined,
+): ConnectionAuth {
+  if (given !== undefined && given !== null && typeof given !== "object")
+    throw validation("AuthParameters must be an object.");
+  const p = (given ?? {}) as Record<string, unknown>;
+  const keep = before !== undefined && before.type === type ? before.auth : undefined;
+  if (before === undefined && given === undefined)
+    throw validation("AuthParameters is required: the parameters of the connection's AuthorizationType.");
+  const invocation = readInvocation(
+    p.InvocationHttpParameters as Raw,
+    keep?.invocation ?? before?.auth.invocation,
+  );
+  if (type === "BASIC") {
+    const b = p.BasicAuthParameters as Raw;
+    if (!b && !keep?.basic)
+      throw validation(
+        "BasicAuthParameters (Username and Password) are required for AuthorizationType BASIC.",
+      );
+    return {
+      basic: {
+        username: text(b?.Username, "BasicAuthParameters.Username", keep?.basic?.username),
+        password: text(b?.Password, "BasicAuthParameters.Password", keep?.basic?.password),
+      },
+      invocation,
+    };
+  }
+  const k = p.ApiKeyAuthParameters as Raw;
+  if (!k && !keep?.apiKey)
+    throw validation(
+      "ApiKeyAuthParameters (ApiKeyName and ApiKeyValue) are required for AuthorizationType API_KEY.",
+    );
+  const name = text(k?.ApiKeyName, "ApiKeyAuthParameters.ApiKeyName", keep?.apiKey?.name).trim();
+  if (!HEADER_KEY.test(name))
+    throw validation(
+      `ApiKeyAuthParameters.ApiKeyName ${JSON.stringify(name)} is not a header name: letters, digits and !#$%&'*+-.^_|~ only.`,
+    );
+  const value = text(k?.ApiKeyValue, "ApiKeyAuthParameters.ApiKeyValue", keep?.apiKey?.value);
+  if (signsWebhooks(name))
+    try {
+      webhookKey(value);
+    } catch (err) {
+      throw validation(
+        `An API key named ${name} signs each request as Standard Webhooks: ApiKeyValue must be its secret, ${(err as Error).message}.`,
+      );
+    }
+  return { apiKey: { name, value }, invocation };
+}
+
+function text(v: unknown, field: string, before: string | undefined): string {
+  if (v === undefined || v === null) {
+    if (before !== undefined) return before;
+    throw validation(`${field} is required.`);
+  }
+  if (typeof v !== "string" || v.length < 1 || v.length > 512)
+    throw validation(`${field} must be a string of 1 to 512 characters.`);
+  return v;
+}
+
+function readInvocation(raw: Raw, before: Invocation | undefined): Invocation {
+  if (raw === undefined || raw === null) return before ?? { headers: [], queryString: [], body: [] };
+  return {
+    headers: parameters(raw.HeaderParameters, "HeaderParameters", true),
+    queryString: parameters(raw.QueryStringParameters, "QueryStringParameters", false),
+    body: parameters(raw.BodyParameters, "BodyParameters", false),
+  };
+}
+
+function parameters(v: unknown, field: string, header: boolean): HttpParameter[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v) || v.length > MAX_PARAMETERS)
+    throw validation(
+      `InvocationHttpParameters.${field} must be a list of at most ${MAX_PARAMETERS} {Key, Value, IsValueSecret}.`,
+    );
+  return v.map((p: Record<string, unknown> | null, i) => {
+    const where = `InvocationHttpParameters.${field}[${i}]`;
+    if (
+      typeof p?.Key !== "string" ||
+      p.Key.length === 0 ||
+      p.Key.length > 512 ||
+      (header && !HEADER_KEY.test(p.Key))
+    )
+      throw validation(
+        `${where}.Key must be ${header ? "a header name" : "a string"} of 1 to 512 characters.`,
+      );
+    if (typeof p.Value !== "string" || p.Value.length > 512)
+      throw validation(`${where}.Value must be a string of at most 512 characters.`);
+    if (p.IsValueSecret !== undefined && typeof p.IsValueSecret !== "boolean")
+      throw validation(`${where}.IsValueSecret must be true or false.`);
+    return { key: p.Key, value: p.Value, secret: p.IsValueSecret === true };
+  });
+}
+
+/** AuthParameters as DescribeConnection shows them: no secret. */
+export function renderAuth(auth: ConnectionAuth): Record<string, unknown> {
+  const list = (ps: readonly HttpParameter[]) =>
+    ps.map((p) => ({ Key: p.key, ...(p.secret ? {} : { Value: p.value }), IsValueSecret: p.secret }));
+  const inv = auth.invocation;
+  const hasInvocation = inv.headers.length + inv.queryString.length + inv.body.length > 0;
+  return {
+    ...(auth.basic ? { BasicAuthParameters: { Username: auth.basic.username } } : {}),
+    ...(auth.apiKey ? { ApiKeyAuthParameters: { ApiKeyName: auth.apiKey.name } } : {}),
+    ...(hasInvocation
+      ? {
+          InvocationHttpParameters: {
+            HeaderParameters: list(inv.headers),
+            QueryStringParameters: list(inv.queryString),
+            BodyParameters: list(inv.body),
+          },
+        }
+      : {}),
+  };
+}

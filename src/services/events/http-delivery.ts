@@ -1,0 +1,375 @@
+/**
+ * Events on their way to API destinations: an outbox the bus writes before PutEvents answers
+ * (`ApiDestinationsRepo.enqueueHttpDeliveries`) and this drains, on the platform's clock. Each
+ * delivery is claimed for a lease (a crash mid-request leaves it to be taken again: at least
+ * once), sent as its destination and connection say (`httpRequest`), and then deleted, retried,
+ * or sent to its dead-letter queue, as EventBridge treats an API destination's answer: 2xx
+ * delivered; 401, 407, 409, 429, 5xx, a timeout (5 s) or a failed connection tried again after
+ * 1 s, 2 s, 4 s… (at most 5 minutes apart, later if the answer's `Retry-After` says so) until
+ * the target's RetryPolicy runs out; anything else at once to the dead-letter queue.
+ *
+ * Each destination's `InvocationRateLimitPerSecond` holds: requests past it in a second wait for
+ * the next. It wakes when the bus queued a delivery, when a retry is due, and every
+ * POLL_INTERVAL_MS (for deliveries another process queued).
+ */
+import type { Clock, TimerHandle } from "../../shared/clock.js";
+import type { Logger } from "../../shared/logger.js";
+import { DEFAULT_RATE_LIMIT } from "./api-destinations.js";
+import type { ApiDestinationRecord, ConnectionRecord, HttpDeliveryRecord } from "./model.js";
+import type { ApiDestinationsRepo } from "./repo.js";
+import { signsWebhooks, webhookHeaders, webhookKey } from "./webhook-signature.js";
+
+export const POLL_INTERVAL_MS = 10_000;
+/** How long an API destination has to answer (EventBridge's limit). */
+export const REQUEST_TIMEOUT_MS = 5_000;
+/** A claimed delivery is taken again after this if the platform stopped mid-request. */
+const LEASE_MS = 10_000;
+const BATCH = 64;
+/** What of an answer's body is read (and kept for the log) before the connection is let go. */
+const ANSWER_BYTES = 1024;
+const USER_AGENT = "Nimbus-EventBridge-ApiDestinations/1";
+const RETRIED = new Set([401, 407, 409, 429]);
+
+/** Wait before retry `n` (1-based): 1 s doubling up to 5 minutes. */
+export function retryDelayMs(n: number): number {
+  return Math.min(1000 * 2 ** (n - 1), 300_000);
+}
+
+export interface HttpDeliveryDeps {
+  readonly repo: ApiDestinationsRepo;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Sends a message to a queue ARN (the dead-letter queue); durable when it resolves. */
+  readonly deadLetter: (queueArn: string, body: string, attributes: Record<string, string>) => Promise<void>;
+}
+
+/** One request as it goes out. */
+export interface HttpRequest {
+  readonly url: string;
+  readonly method: string;
+  readonly headers: Record<string, string>;
+  readonly body: string | undefined;
+}
+
+/** Why a delivery failed: `retry` false sends it to the dead-letter queue at once. */
+class Failure extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly retry: boolean,
+    readonly retryAfterMs = 0,
+  ) {
+    super(message);
+  }
+}
+
+/** The request of one attempt: the destination's endpoint and method, the target's and connection's parameters, the authorization. */
+export function httpRequest(
+  d: HttpDeliveryRecord,
+  dest: ApiDestinationRecord,
+  conn: ConnectionRecord,
+  now: number,
+): HttpRequest {
+  const stars = dest.endpoint.split("*").length - 1;
+  if (stars !== d.spec.pathValues.length)
+    throw new Failure(
+      "INVALID_PARAMETER",
+      `the endpoint ${dest.endpoint} has ${stars} path parameters (*) and the target gives ${d.spec.pathValues.length} PathParameterValues`,
+      false,
+    );
+  let i = 0;
+  const url = new URL(dest.endpoint.replace(/\*/g, () => encodeURIComponent(d.spec.pathValues[i++]!)));
+  const inv = conn.auth.invocation;
+  for (const [k, v] of Object.entries(d.spec.query)) url.searchParams.set(k, v);
+  for (const p of inv.queryString) url.searchParams.set(p.key, p.value);
+  const headers: Record<string, string> = {
+    "content-type": "application/json; charset=utf-8",
+    "user-agent": USER_AGENT,
+  };
+  for (const [k, v] of Object.entries(d.spec.headers)) headers[k.toLowerCase()] = v;
+  for (const p of inv.headers) headers[p.key.trim().toLowerCase()] = p.value;
+  const hasBody = dest.httpMethod !== "GET" && dest.httpMethod !== "HEAD";
+  const body = hasBody ? withBodyParameters(d.payload, inv.body) : undefined;
+  const { basic, apiKey } = conn.auth;
+  if (basic)
+    headers.authorization = `Basic ${Buffer.from(`${basic.username}:${basic.password}`).toString("base64")}`;
+  if (apiKey && signsWebhooks(apiKey.name))
+    Object.assign(headers, webhookHeaders(webhookKey(apiKey.value), d.id, now, body ?? ""));
+  else if (apiKey) headers[apiKey.name.trim().toLowerCase()] = apiKey.value;
+  return { url: url.href, method: dest.httpMethod, headers, body };
+}
+
+/** A connection's body parameters join a JSON object body (the connection's win); other bodies go as they are. */
+function withBodyParameters(payload: string, params: ConnectionRecord["auth"]["invocation"]["body"]): string {
+  if (params.length === 0) return payload;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(payload);
+  } catch {
+    return payload;
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) return payload;
+  const out = parsed as Record<string, unknown>;
+  for (const p of params) out[p.key] = p.value;
+  return JSON.stringify(out);
+}
+
+export class HttpDeliveries {
+  readonly name = "API destination deliveries";
+  readonly #d: HttpDeliveryDeps;
+  #started = false;
+  #stopped = false;
+  #timer: TimerHandle | undefined;
+  #running: Promise<void> | undefined;
+  #again = false;
+  /** Per destination, the second (epoch s) requests are counted in and how many were due in it. */
+  readonly #sent = new Map<string, { second: number; count: number }>();
+  readonly #inFlight = new Set<AbortController>();
+
+  constructor(d: HttpDeliveryDeps) {
+    this.#d = d;
+  }
+
+  /** Starts delivering, what a crash left first; resolves without waiting for the backlog. */
+  async start(): Promise<void> {
+    this.#started = true;
+    this.#stopped = false;
+    void this.#run();
+  }
+
+  /** Stops taking deliveries and cuts the requests under way (their leases bring them back). */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#timer?.cancel();
+    this.#timer = undefined;
+    for (const c of this.#inFlight) c.abort();
+    await this.#running;
+  }
+
+  /** Resolves once the pass under way (if any) has ended: for tests, which then assert. */
+  idle(): Promise<void> {
+    return this.#running ?? Promise.resolve();
+  }
+
+  /** Deliveries were queued: deliver now (or after the pass under way). */
+  changed(): void {
+    if (!this.#started || this.#stopped) return;
+    void this.#run();
+  }
+
+  #run(): Promise<void> {
+    if (this.#running) {
+      this.#again = true;
+      return this.#running;
+    }
+    this.#running = (async () => {
+      const { clock, repo } = this.#d;
+      let wake: number;
+      try {
+        do {
+          this.#again = false;
+          await this.#pass();
+        } while (this.#again && !this.#stopped);
+        const next = await repo.nextHttpDeliveryAt();
+        wake = Math.min(next ?? Number.POSITIVE_INFINITY, clock.now() + POLL_INTERVAL_MS);
+      } catch (err) {
+        this.#d.logger.error("API destinations: a pass failed; trying again shortly", { err });
+        wake = clock.now() + 1000;
+      }
+      this.#running = undefined;
+      this.#arm(wake);
+    })();
+    return this.#running;
+  }
+
+  #arm(at: number): void {
+    if (this.#stopped) return;
+    this.#timer?.cancel();
+    const { clock } = this.#d;
+    this.#timer = clock.setTimeout(() => this.#run(), Math.max(0, at - clock.now()));
+  }
+
+  async #pass(): Promise<void> {
+    const { clock, repo } = this.#d;
+    for (;;) {
+      const now = clock.now();
+      const due = await repo.claimHttpDeliveries(now, now + LEASE_MS, BATCH);
+      // A destination and its connection are read once a batch.
+      const lookups = new Map<string, Promise<[ApiDestinationRecord?, ConnectionRecord?]>>();
+      await Promise.all(due.map((d) => this.#deliver(d, lookups)));
+      if (due.length < BATCH || this.#stopped) return;
+    }
+  }
+
+  async #deliver(
+    d: HttpDeliveryRecord,
+    lookups: Map<string, Promise<[ApiDestinationRecord?, ConnectionRecord?]>>,
+  ): Promise<void> {
+    const { clock, repo, logger } = this.#d;
+    let lookup = lookups.get(d.destinationName);
+    if (!lookup) {
+      lookup = this.#lookup(d.destinationName);
+      lookups.set(d.destinationName, lookup);
+    }
+    try {
+      const [dest, conn] = await lookup;
+      if (!dest)
+        throw new Failure("NO_RESOURCE", `the API destination ${d.destinationName} does not exist`, false);
+      if (!conn)
+        throw new Failure("NO_RESOURCE", `the connection ${dest.connectionName} does not exist`, false);
+      if (conn.state !== "AUTHORIZED")
+        throw new Failure("NO_PERMISSIONS", `the connection ${conn.name} is ${conn.state}`, false);
+      const now = clock.now();
+      const second = Math.floor(now / 1000);
+      const window = this.#sent.get(dest.name);
+      const count = window?.second === second ? window.count : 0;
+      this.#sent.set(dest.name, { second, count: count + 1 });
+      // Past the rate, a delivery waits for the first second with room, no attempt spent: the
+      // n-th one over goes n ÷ rate seconds on, so a backlog is rescheduled once, not every second.
+      const slot = Math.floor(count / (dest.rateLimitPerSecond ?? DEFAULT_RATE_LIMIT));
+      if (slot > 0) {
+        await repo.retryHttpDelivery(d.id, d.attempts, (second + slot) * 1000, d.lastError ?? "");
+        return;
+      }
+      await this.#send(httpRequest(d, dest, conn, now));
+      await repo.deleteHttpDelivery(d.id);
+    } catch (err) {
+      if (this.#stopped) return; // cut by stop(): the lease brings it back
+      const f =
+        err instanceof Failure
+          ? err
+          : new Failure("INTERNAL_ERROR", (err as Error).message ?? String(err), true);
+      await this.#failed(d, f).catch((e: unknown) =>
+        logger.error("API destinations: a failed delivery could not be recorded; its lease brings it back", {
+          err: e,
+          id: d.id,
+        }),
+      );
+    }
+  }
+
+  async #lookup(name: string): Promise<[ApiDestinationRecord?, ConnectionRecord?]> {
+    const dest = await this.#d.repo.getApiDestination(name);
+    return [dest, dest ? await this.#d.repo.getConnection(dest.connectionName) : undefined];
+  }
+
+  async #send(req: HttpRequest): Promise<void> {
+    const abort = new AbortController();
+    const timer = setTimeout(
+      () => abort.abort(new Failure("TIMEOUT", `no answer within ${REQUEST_TIMEOUT_MS / 1000} s`, true)),
+      REQUEST_TIMEOUT_MS,
+    );
+    this.#inFlight.add(abort);
+    try {
+      let res: Response;
+      try {
+        res = await fetch(req.url, {
+          method: req.method,
+          headers: req.headers,
+          body: req.body,
+          redirect: "manual",
+          signal: abort.signal,
+        });
+      } catch (err) {
+        if (abort.signal.reason instanceof Failure) throw abort.signal.reason;
+        const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+        throw new Failure(
+          "CONNECTION_FAILURE",
+          `${req.method} ${req.url}: ${cause?.code ?? cause?.message ?? (err as Error).message}`,
+          true,
+        );
+      }
+      const text = await readSome(res);
+      if (res.status >= 200 && res.status < 300) return;
+      const retry = RETRIED.has(res.status) || res.status >= 500;
+      throw new Failure(
+        "ERROR_FROM_TARGET",
+        `the endpoint answered ${res.status}${text ? `: ${text}` : ""}`,
+        retry,
+        retryAfterMs(res.headers.get("retry-after"), this.#d.clock.now()),
+      );
+    } finally {
+      clearTimeout(timer);
+      this.#inFlight.delete(abort);
+    }
+  }
+
+  /** A failed attempt: retried if it may be and the policy allows, else dead-lettered. */
+  async #failed(d: HttpDeliveryRecord, f: Failure): Promise<void> {
+    const { clock, repo, logger } = this.#d;
+    const attempts = d.attempts + 1;
+    const now = clock.now();
+    const fields = {
+      destination: d.destinationName,
+      target: d.spec.targetArn,
+      id: d.id,
+      attempts,
+      error: f.message,
+    };
+    if (f.retry) {
+      const next = now + Math.max(retryDelayMs(attempts), f.retryAfterMs);
+      if (attempts <= d.spec.maxRetries && next <= d.spec.expiresAt) {
+        await repo.retryHttpDelivery(d.id, attempts, next, f.message);
+        logger.info("API destinations: a delivery failed; trying again", {
+          ...fields,
+          at: new Date(next).toISOString(),
+        });
+        return;
+      }
+    }
+    const exhausted = !f.retry
+      ? undefined
+      : attempts > d.spec.maxRetries
+        ? "MaximumRetryAttempts"
+        : "MaximumEventAgeInSeconds";
+    const dlq = d.spec.deadLetterArn;
+    if (dlq)
+      await this.#d.deadLetter(dlq, d.payload, {
+        ERROR_CODE: f.code,
+        ERROR_MESSAGE: f.message.slice(0, 256),
+        RULE_ARN: d.spec.ruleArn,
+        TARGET_ARN: d.spec.targetArn,
+        ...(exhausted ? { EXHAUSTED_RETRY_CONDITION: exhausted, RETRY_ATTEMPTS: String(attempts - 1) } : {}),
+      });
+    logger.warn(
+      dlq
+        ? "API destinations: a delivery was given up and sent to its dead-letter queue"
+        : "API destinations: a delivery was given up and has no dead-letter queue",
+      {
+        ...fields,
+        code: f.code,
+        ...(exhausted ? { exhausted } : {}),
+        ...(dlq ? { deadLetterQueue: dlq } : {}),
+      },
+    );
+    await repo.deleteHttpDelivery(d.id);
+  }
+}
+
+/** Up to ANSWER_BYTES of an answer's body, as text; the rest is not read. */
+async function readSome(res: Response): Promise<string> {
+  if (!res.body) return "";
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < ANSWER_BYTES) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.length;
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+  return Buffer.concat(chunks).subarray(0, ANSWER_BYTES).toString("utf8").trim();
+}
+
+/** `Retry-After` in seconds or as an HTTP date, in ms from now; 0 if absent or unreadable. */
+export function retryAfterMs(header: string | null, now: number): number {
+  if (!header) return 0;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? 0 : Math.max(0, at - now);
+}
