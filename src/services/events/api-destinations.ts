@@ -40,6 +40,7 @@ export class ApiDestinations {
   // ── Connections ────────────────────────────────────────────────────────────
   async createConnection(input: Input): Promise<Output> {
     const name = checkName("connection", input.Name);
+    refusePrivate(input);
     const type = authorizationTypeOf(input.AuthorizationType);
     const now = this.#o.clock.now();
     const c: ConnectionRecord = {
@@ -88,6 +89,7 @@ export class ApiDestinations {
 
   async updateConnection(input: Input): Promise<Output> {
     const before = await this.#connection(input.Name);
+    refusePrivate(input);
     const type =
       input.AuthorizationType === undefined
         ? before.authorizationType
@@ -352,6 +354,15 @@ export class ApiDestinations {
       throw new EventsError("ResourceNotFoundException", `Connection ${named.name} does not exist.`);
     return c.name;
   }
+}
+
+/** Connections to private endpoints (through a VPC resource) have no meaning here: said, not dropped. */
+function refusePrivate(input: Input): void {
+  const p = input.AuthParameters as { ConnectivityParameters?: unknown } | undefined;
+  if (input.InvocationConnectivityParameters !== undefined || p?.ConnectivityParameters !== undefined)
+    throw validation(
+      "InvocationConnectivityParameters (a private endpoint) is not served by Nimbus: its connections reach endpoints by their URL.",
+    );
 }
 
 function endpointOf(v: unknown): string {

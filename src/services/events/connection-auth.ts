@@ -2,7 +2,8 @@
  * A connection's `AuthParameters` as CreateConnection and UpdateConnection take them, checked,
  * and as DescribeConnection shows them: secrets (passwords, key values, client secrets, header,
  * query and body values marked secret) never leave the platform. An API key named
- * `webhook-signature` holds a Standard Webhooks secret (`webhook-signature.ts`).
+ * `webhook-signature` holds a Standard Webhooks secret (`webhook-signature.ts`); an OAuth
+ * connection's client is exchanged for tokens by `oauth-tokens.ts`.
  */
 import { validation } from "./errors.js";
 import type { ConnectionAuth, ConnectionAuthorizationType, HttpParameter } from "./model.js";
@@ -20,10 +21,6 @@ export function authorizationTypeOf(v: unknown): ConnectionAuthorizationType {
   if (!TYPES.includes(v as ConnectionAuthorizationType))
     throw validation(
       `AuthorizationType must be one of ${TYPES.join(", ")}, got ${JSON.stringify(v ?? null)}.`,
-    );
-  if (v === "OAUTH_CLIENT_CREDENTIALS")
-    throw validation(
-      "AuthorizationType OAUTH_CLIENT_CREDENTIALS is not served by Nimbus: use BASIC, or API_KEY (an API key named webhook-signature with a whsec_ secret signs each request as Standard Webhooks).",
     );
   return v as ConnectionAuthorizationType;
 }
@@ -61,6 +58,8 @@ export function readAuth(
       invocation,
     };
   }
+  if (type === "OAUTH_CLIENT_CREDENTIALS")
+    return { oauth: readOAuth(p.OAuthParameters as Raw, keep?.oauth), invocation };
   const k = p.ApiKeyAuthParameters as Raw;
   if (!k && !keep?.apiKey)
     throw validation(
@@ -83,6 +82,49 @@ export function readAuth(
   return { apiKey: { name, value }, invocation };
 }
 
+const OAUTH_METHODS = ["GET", "POST", "PUT"];
+
+function readOAuth(o: Raw, before: ConnectionAuth["oauth"]): NonNullable<ConnectionAuth["oauth"]> {
+  if (!o && !before)
+    throw validation(
+      "OAuthParameters (ClientParameters, AuthorizationEndpoint, HttpMethod) are required for AuthorizationType OAUTH_CLIENT_CREDENTIALS.",
+    );
+  const client = o?.ClientParameters as Raw;
+  const endpoint = text(
+    o?.AuthorizationEndpoint,
+    "OAuthParameters.AuthorizationEndpoint",
+    before?.authorizationEndpoint,
+  );
+  let url: URL | undefined;
+  try {
+    url = new URL(endpoint);
+  } catch {}
+  if (!url || (url.protocol !== "https:" && url.protocol !== "http:"))
+    throw validation(
+      `OAuthParameters.AuthorizationEndpoint must be an http or https URL, got ${JSON.stringify(endpoint)}.`,
+    );
+  const method = text(o?.HttpMethod, "OAuthParameters.HttpMethod", before?.httpMethod);
+  if (!OAUTH_METHODS.includes(method))
+    throw validation(
+      `OAuthParameters.HttpMethod must be one of ${OAUTH_METHODS.join(", ")}, got ${JSON.stringify(method)}.`,
+    );
+  const params = o?.OAuthHttpParameters as Raw;
+  const http = params ? readInvocation(params, undefined, "OAuthParameters.OAuthHttpParameters") : before;
+  return {
+    authorizationEndpoint: endpoint,
+    httpMethod: method,
+    clientId: text(client?.ClientID, "OAuthParameters.ClientParameters.ClientID", before?.clientId),
+    clientSecret: text(
+      client?.ClientSecret,
+      "OAuthParameters.ClientParameters.ClientSecret",
+      before?.clientSecret,
+    ),
+    headers: http?.headers ?? [],
+    queryString: http?.queryString ?? [],
+    body: http?.body ?? [],
+  };
+}
+
 function text(v: unknown, field: string, before: string | undefined): string {
   if (v === undefined || v === null) {
     if (before !== undefined) return before;
@@ -93,23 +135,25 @@ function text(v: unknown, field: string, before: string | undefined): string {
   return v;
 }
 
-function readInvocation(raw: Raw, before: Invocation | undefined): Invocation {
+function readInvocation(
+  raw: Raw,
+  before: Invocation | undefined,
+  where = "InvocationHttpParameters",
+): Invocation {
   if (raw === undefined || raw === null) return before ?? { headers: [], queryString: [], body: [] };
   return {
-    headers: parameters(raw.HeaderParameters, "HeaderParameters", true),
-    queryString: parameters(raw.QueryStringParameters, "QueryStringParameters", false),
-    body: parameters(raw.BodyParameters, "BodyParameters", false),
+    headers: parameters(raw.HeaderParameters, `${where}.HeaderParameters`, true),
+    queryString: parameters(raw.QueryStringParameters, `${where}.QueryStringParameters`, false),
+    body: parameters(raw.BodyParameters, `${where}.BodyParameters`, false),
   };
 }
 
 function parameters(v: unknown, field: string, header: boolean): HttpParameter[] {
   if (v === undefined || v === null) return [];
   if (!Array.isArray(v) || v.length > MAX_PARAMETERS)
-    throw validation(
-      `InvocationHttpParameters.${field} must be a list of at most ${MAX_PARAMETERS} {Key, Value, IsValueSecret}.`,
-    );
+    throw validation(`${field} must be a list of at most ${MAX_PARAMETERS} {Key, Value, IsValueSecret}.`);
   return v.map((p: Record<string, unknown> | null, i) => {
-    const where = `InvocationHttpParameters.${field}[${i}]`;
+    const where = `${field}[${i}]`;
     if (
       typeof p?.Key !== "string" ||
       p.Key.length === 0 ||
@@ -136,6 +180,20 @@ export function renderAuth(auth: ConnectionAuth): Record<string, unknown> {
   return {
     ...(auth.basic ? { BasicAuthParameters: { Username: auth.basic.username } } : {}),
     ...(auth.apiKey ? { ApiKeyAuthParameters: { ApiKeyName: auth.apiKey.name } } : {}),
+    ...(auth.oauth
+      ? {
+          OAuthParameters: {
+            ClientParameters: { ClientID: auth.oauth.clientId },
+            AuthorizationEndpoint: auth.oauth.authorizationEndpoint,
+            HttpMethod: auth.oauth.httpMethod,
+            OAuthHttpParameters: {
+              HeaderParameters: list(auth.oauth.headers),
+              QueryStringParameters: list(auth.oauth.queryString),
+              BodyParameters: list(auth.oauth.body),
+            },
+          },
+        }
+      : {}),
     ...(hasInvocation
       ? {
           InvocationHttpParameters: {

@@ -8,14 +8,17 @@
  * 1 s, 2 s, 4 s… (at most 5 minutes apart, later if the answer's `Retry-After` says so) until
  * the target's RetryPolicy runs out; anything else at once to the dead-letter queue.
  *
- * Each destination's `InvocationRateLimitPerSecond` holds: requests past it in a second wait for
- * the next. It wakes when the bus queued a delivery, when a retry is due, and every
+ * An OAuth connection's requests carry a token from `oauth-tokens.ts`. Each destination's
+ * `InvocationRateLimitPerSecond` holds: requests past it wait for the first second with room.
+ * It wakes when the bus queued a delivery, when a retry is due, and every
  * POLL_INTERVAL_MS (for deliveries another process queued).
  */
-import type { Clock, TimerHandle } from "../../shared/clock.js";
+import type { Clock } from "../../shared/clock.js";
 import type { Logger } from "../../shared/logger.js";
+import { retryDelayMs, WakeLoop } from "../../shared/wake-loop.js";
 import { DEFAULT_RATE_LIMIT } from "./api-destinations.js";
 import type { ApiDestinationRecord, ConnectionRecord, HttpDeliveryRecord } from "./model.js";
+import { AuthorizationFailure, OAuthTokens } from "./oauth-tokens.js";
 import type { ApiDestinationsRepo } from "./repo.js";
 import { signsWebhooks, webhookHeaders, webhookKey } from "./webhook-signature.js";
 
@@ -29,11 +32,6 @@ const BATCH = 64;
 const ANSWER_BYTES = 1024;
 const USER_AGENT = "Nimbus-EventBridge-ApiDestinations/1";
 const RETRIED = new Set([401, 407, 409, 429]);
-
-/** Wait before retry `n` (1-based): 1 s doubling up to 5 minutes. */
-export function retryDelayMs(n: number): number {
-  return Math.min(1000 * 2 ** (n - 1), 300_000);
-}
 
 export interface HttpDeliveryDeps {
   readonly repo: ApiDestinationsRepo;
@@ -58,6 +56,8 @@ class Failure extends Error {
     message: string,
     readonly retry: boolean,
     readonly retryAfterMs = 0,
+    /** The endpoint's answer, if it answered. */
+    readonly status?: number,
   ) {
     super(message);
   }
@@ -69,6 +69,8 @@ export function httpRequest(
   dest: ApiDestinationRecord,
   conn: ConnectionRecord,
   now: number,
+  /** An OAuth connection's access token. */
+  token?: string,
 ): HttpRequest {
   const stars = dest.endpoint.split("*").length - 1;
   if (stars !== d.spec.pathValues.length)
@@ -96,6 +98,7 @@ export function httpRequest(
   if (apiKey && signsWebhooks(apiKey.name))
     Object.assign(headers, webhookHeaders(webhookKey(apiKey.value), d.id, now, body ?? ""));
   else if (apiKey) headers[apiKey.name.trim().toLowerCase()] = apiKey.value;
+  if (token !== undefined) headers.authorization = `Bearer ${token}`;
   return { url: url.href, method: dest.httpMethod, headers, body };
 }
 
@@ -117,76 +120,46 @@ function withBodyParameters(payload: string, params: ConnectionRecord["auth"]["i
 export class HttpDeliveries {
   readonly name = "API destination deliveries";
   readonly #d: HttpDeliveryDeps;
-  #started = false;
-  #stopped = false;
-  #timer: TimerHandle | undefined;
-  #running: Promise<void> | undefined;
-  #again = false;
+  readonly #loop: WakeLoop;
   /** Per destination, the second (epoch s) requests are counted in and how many were due in it. */
   readonly #sent = new Map<string, { second: number; count: number }>();
   readonly #inFlight = new Set<AbortController>();
+  readonly #tokens: OAuthTokens;
 
   constructor(d: HttpDeliveryDeps) {
     this.#d = d;
+    this.#tokens = new OAuthTokens(d.clock);
+    this.#loop = new WakeLoop({
+      what: "API destinations",
+      pass: () => this.#pass(),
+      next: async () =>
+        Math.min(
+          (await d.repo.nextHttpDeliveryAt()) ?? Number.POSITIVE_INFINITY,
+          d.clock.now() + POLL_INTERVAL_MS,
+        ),
+    });
   }
 
   /** Starts delivering, what a crash left first; resolves without waiting for the backlog. */
   async start(): Promise<void> {
-    this.#started = true;
-    this.#stopped = false;
-    void this.#run();
+    void this.#loop.start(this.#d.clock, this.#d.logger);
   }
 
   /** Stops taking deliveries and cuts the requests under way (their leases bring them back). */
   async stop(): Promise<void> {
-    this.#stopped = true;
-    this.#timer?.cancel();
-    this.#timer = undefined;
+    const stopped = this.#loop.stop();
     for (const c of this.#inFlight) c.abort();
-    await this.#running;
+    await stopped;
   }
 
   /** Resolves once the pass under way (if any) has ended: for tests, which then assert. */
   idle(): Promise<void> {
-    return this.#running ?? Promise.resolve();
+    return this.#loop.idle();
   }
 
   /** Deliveries were queued: deliver now (or after the pass under way). */
   changed(): void {
-    if (!this.#started || this.#stopped) return;
-    void this.#run();
-  }
-
-  #run(): Promise<void> {
-    if (this.#running) {
-      this.#again = true;
-      return this.#running;
-    }
-    this.#running = (async () => {
-      const { clock, repo } = this.#d;
-      let wake: number;
-      try {
-        do {
-          this.#again = false;
-          await this.#pass();
-        } while (this.#again && !this.#stopped);
-        const next = await repo.nextHttpDeliveryAt();
-        wake = Math.min(next ?? Number.POSITIVE_INFINITY, clock.now() + POLL_INTERVAL_MS);
-      } catch (err) {
-        this.#d.logger.error("API destinations: a pass failed; trying again shortly", { err });
-        wake = clock.now() + 1000;
-      }
-      this.#running = undefined;
-      this.#arm(wake);
-    })();
-    return this.#running;
-  }
-
-  #arm(at: number): void {
-    if (this.#stopped) return;
-    this.#timer?.cancel();
-    const { clock } = this.#d;
-    this.#timer = clock.setTimeout(() => this.#run(), Math.max(0, at - clock.now()));
+    this.#loop.changed();
   }
 
   async #pass(): Promise<void> {
@@ -197,7 +170,7 @@ export class HttpDeliveries {
       // A destination and its connection are read once a batch.
       const lookups = new Map<string, Promise<[ApiDestinationRecord?, ConnectionRecord?]>>();
       await Promise.all(due.map((d) => this.#deliver(d, lookups)));
-      if (due.length < BATCH || this.#stopped) return;
+      if (due.length < BATCH || this.#loop.stopped) return;
     }
   }
 
@@ -231,10 +204,18 @@ export class HttpDeliveries {
         await repo.retryHttpDelivery(d.id, d.attempts, (second + slot) * 1000, d.lastError ?? "");
         return;
       }
-      await this.#send(httpRequest(d, dest, conn, now));
+      const token = conn.auth.oauth ? await this.#token(conn) : undefined;
+      try {
+        await this.#send(httpRequest(d, dest, conn, now, token));
+      } catch (err) {
+        // EventBridge's rule: a 401 or 407 means the token is no longer good.
+        if (token !== undefined && err instanceof Failure && (err.status === 401 || err.status === 407))
+          this.#tokens.forget(conn.name);
+        throw err;
+      }
       await repo.deleteHttpDelivery(d.id);
     } catch (err) {
-      if (this.#stopped) return; // cut by stop(): the lease brings it back
+      if (this.#loop.stopped) return; // cut by stop(): the lease brings it back
       const f =
         err instanceof Failure
           ? err
@@ -244,6 +225,33 @@ export class HttpDeliveries {
           err: e,
           id: d.id,
         }),
+      );
+    }
+  }
+
+  /**
+   * An OAuth connection's token; an endpoint that refuses the client deauthorizes the connection
+   * (saying why, as EventBridge does) and fails the delivery at once.
+   */
+  async #token(conn: ConnectionRecord): Promise<string> {
+    try {
+      return await this.#tokens.token(conn);
+    } catch (err) {
+      if (!(err instanceof AuthorizationFailure)) throw err;
+      if (err.retry) throw new Failure("CONNECTION_FAILURE", err.message, true);
+      const now = this.#d.clock.now();
+      const latest = await this.#d.repo.getConnection(conn.name);
+      if (latest?.uuid === conn.uuid && latest.modifiedAt === conn.modifiedAt)
+        await this.#d.repo.updateConnection({
+          ...conn,
+          state: "DEAUTHORIZED",
+          stateReason: err.message,
+          modifiedAt: now,
+        });
+      throw new Failure(
+        "NO_PERMISSIONS",
+        `the connection ${conn.name} could not be authorized: ${err.message}`,
+        false,
       );
     }
   }
@@ -287,6 +295,7 @@ export class HttpDeliveries {
         `the endpoint answered ${res.status}${text ? `: ${text}` : ""}`,
         retry,
         retryAfterMs(res.headers.get("retry-after"), this.#d.clock.now()),
+        res.status,
       );
     } finally {
       clearTimeout(timer);

@@ -15,8 +15,9 @@
 import { createHash } from "node:crypto";
 import { latestTick, nextTick, parseExpression } from "../../protocol/events/schedule-expression.js";
 import { parseFunctionArn } from "../../protocol/function.js";
-import type { Clock, TimerHandle } from "../../shared/clock.js";
+import type { Clock } from "../../shared/clock.js";
 import type { Logger } from "../../shared/logger.js";
+import { retryDelayMs, WakeLoop } from "../../shared/wake-loop.js";
 import type { DeliveryRecord, ScheduleRecord } from "./model.js";
 import { type SchedulerAccount, scheduleArn } from "./names.js";
 import type { SchedulesRepo } from "./repo.js";
@@ -58,70 +59,30 @@ export interface TickerDeps {
 const MAX_SLEEP_MS = 60_000;
 const BATCH = 100;
 
-/** Wait before retry `n` (1-based): 1 s doubling up to 5 minutes. */
-export function retryDelayMs(n: number): number {
-  return Math.min(1000 * 2 ** (n - 1), 300_000);
-}
-
 export class ScheduleTicker {
   readonly name = "schedules";
   readonly #o: TickerDeps;
+  readonly #loop: WakeLoop;
   #ctx: TickerContext | undefined;
-  #timer: TimerHandle | undefined;
-  #running: Promise<void> | undefined;
-  #again = false;
-  #stopped = false;
 
   constructor(deps: TickerDeps) {
     this.#o = deps;
+    this.#loop = new WakeLoop({ what: "schedules", pass: () => this.#pass(), next: () => this.#nextWake() });
   }
 
+  /** Starts firing: resolves once what is due now (ticks missed while down included) was taken. */
   async start(ctx: TickerContext): Promise<void> {
     this.#ctx = ctx;
-    this.#stopped = false;
-    await this.#run();
+    await this.#loop.start(ctx.clock, ctx.logger);
   }
 
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    this.#timer?.cancel();
-    this.#timer = undefined;
-    await this.#running;
+  stop(): Promise<void> {
+    return this.#loop.stop();
   }
 
   /** A schedule changed: look again at what is due next (now, if a run is not under way). */
   changed(): void {
-    if (!this.#ctx || this.#stopped) return;
-    void this.#run();
-  }
-
-  /**
-   * One run at a time: passes until nothing more is due (a change during a pass makes one
-   * more), then sleeps until the next due time.
-   */
-  #run(): Promise<void> {
-    if (this.#running) {
-      this.#again = true;
-      return this.#running;
-    }
-    this.#running = (async () => {
-      const clock = this.#ctx!.clock;
-      let wake: number;
-      try {
-        do {
-          this.#again = false;
-          await this.#pass();
-          wake = await this.#nextWake();
-          if (wake <= clock.now()) this.#again = true;
-        } while (this.#again && !this.#stopped);
-      } catch (err) {
-        this.#ctx?.logger.error("schedules: a pass failed; trying again shortly", { err });
-        wake = clock.now() + 1000;
-      }
-      this.#running = undefined;
-      this.#arm(wake);
-    })();
-    return this.#running;
+    this.#loop.changed();
   }
 
   async #pass(): Promise<void> {
@@ -132,7 +93,7 @@ export class ScheduleTicker {
       for (const s of due) await this.#take(s, now);
       const deliveries = await this.#o.repo.dueDeliveries(now, BATCH);
       await Promise.all(deliveries.map((d) => this.#deliver(d)));
-      if ((due.length < BATCH && deliveries.length < BATCH) || this.#stopped) return;
+      if ((due.length < BATCH && deliveries.length < BATCH) || this.#loop.stopped) return;
     }
   }
 
@@ -141,13 +102,6 @@ export class ScheduleTicker {
     const [schedule, delivery] = await Promise.all([this.#o.repo.nextDue(), this.#o.repo.nextDelivery()]);
     const cap = this.#ctx!.clock.now() + MAX_SLEEP_MS;
     return Math.min(schedule ?? cap, delivery ?? cap, cap);
-  }
-
-  #arm(at: number): void {
-    if (this.#stopped) return;
-    this.#timer?.cancel();
-    const clock = this.#ctx!.clock;
-    this.#timer = clock.setTimeout(() => this.#run(), Math.max(0, at - clock.now()));
   }
 
   /** Takes the schedule's due tick (or the latest of those missed), moving it to the next. */

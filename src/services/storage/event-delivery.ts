@@ -13,8 +13,9 @@
  * rows another process wrote).
  */
 import { createHash } from "node:crypto";
-import type { Clock, TimerHandle } from "../../shared/clock.js";
+import type { Clock } from "../../shared/clock.js";
 import type { Logger } from "../../shared/logger.js";
+import { retryDelayMs, WakeLoop } from "../../shared/wake-loop.js";
 import type { ObjectEventRecord } from "./model.js";
 import { matchingTargets, type NotificationConfiguration, type NotificationLinks } from "./notifications.js";
 import type { StorageRepo } from "./repo.js";
@@ -26,11 +27,6 @@ export const POLL_INTERVAL_MS = 10_000;
 /** A hand-over failing for this long is given up (and logged): Lambda's longest event age. */
 export const MAX_EVENT_AGE_MS = 6 * 60 * 60 * 1000;
 const BATCH = 100;
-
-/** Wait before retry `n` (1-based): 1 s doubling up to 5 minutes. */
-export function retryDelayMs(n: number): number {
-  return Math.min(1000 * 2 ** (n - 1), 300_000);
-}
 
 export interface DeliveryDeps {
   readonly repo: Pick<StorageRepo, "dueEvents" | "retryEvent" | "deleteEvent">;
@@ -44,73 +40,36 @@ export interface DeliveryDeps {
 export class ObjectEventDelivery {
   readonly name = "object events";
   readonly #d: DeliveryDeps;
-  #started = false;
-  #stopped = false;
-  #timer: TimerHandle | undefined;
-  #running: Promise<void> | undefined;
-  #again = false;
+  readonly #loop: WakeLoop;
   /** The earliest retry this process deferred and has not taken yet. */
   #nextRetry = Number.POSITIVE_INFINITY;
 
   constructor(d: DeliveryDeps) {
     this.#d = d;
+    this.#loop = new WakeLoop({
+      what: "object events",
+      pass: () => this.#pass(),
+      next: async () => Math.min(this.#nextRetry, d.clock.now() + POLL_INTERVAL_MS),
+    });
   }
 
   /** Starts delivering, what a crash left first; resolves without waiting for the backlog. */
   async start(): Promise<void> {
-    this.#started = true;
-    this.#stopped = false;
-    void this.#run();
+    void this.#loop.start(this.#d.clock, this.#d.logger);
   }
 
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    this.#timer?.cancel();
-    this.#timer = undefined;
-    await this.#running;
+  stop(): Promise<void> {
+    return this.#loop.stop();
   }
 
   /** Resolves once the run under way (if any) has ended: for tests, which then assert. */
   idle(): Promise<void> {
-    return this.#running ?? Promise.resolve();
+    return this.#loop.idle();
   }
 
   /** An event was written: deliver now (or after the pass under way). */
   changed(): void {
-    if (!this.#started || this.#stopped) return;
-    void this.#run();
-  }
-
-  /** One run at a time; a change during a pass makes one more; then sleep until a retry or the poll. */
-  #run(): Promise<void> {
-    if (this.#running) {
-      this.#again = true;
-      return this.#running;
-    }
-    this.#running = (async () => {
-      const { clock } = this.#d;
-      let wake: number;
-      try {
-        do {
-          this.#again = false;
-          await this.#pass();
-        } while (this.#again && !this.#stopped);
-        wake = Math.min(this.#nextRetry, clock.now() + POLL_INTERVAL_MS);
-      } catch (err) {
-        this.#d.logger.error("object events: a pass failed; trying again shortly", { err });
-        wake = clock.now() + 1000;
-      }
-      this.#running = undefined;
-      this.#arm(wake);
-    })();
-    return this.#running;
-  }
-
-  #arm(at: number): void {
-    if (this.#stopped) return;
-    this.#timer?.cancel();
-    const { clock } = this.#d;
-    this.#timer = clock.setTimeout(() => this.#run(), Math.max(0, at - clock.now()));
+    this.#loop.changed();
   }
 
   async #pass(): Promise<void> {
@@ -121,10 +80,10 @@ export class ObjectEventDelivery {
     for (;;) {
       const due = await repo.dueEvents(clock.now(), BATCH);
       for (const e of due) {
-        if (this.#stopped) return;
+        if (this.#loop.stopped) return;
         await this.#deliver(e, configs);
       }
-      if (due.length < BATCH || this.#stopped) return;
+      if (due.length < BATCH || this.#loop.stopped) return;
     }
   }
 
