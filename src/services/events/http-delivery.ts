@@ -39,6 +39,8 @@ export interface HttpDeliveryDeps {
   readonly logger: Logger;
   /** Sends a message to a queue ARN (the dead-letter queue); durable when it resolves. */
   readonly deadLetter: (queueArn: string, body: string, attributes: Record<string, string>) => Promise<void>;
+  /** How long an endpoint has to answer, in real time (REQUEST_TIMEOUT_MS; tests shorten it). */
+  readonly timeoutMs?: number;
 }
 
 /** One request as it goes out. */
@@ -262,10 +264,11 @@ export class HttpDeliveries {
   }
 
   async #send(req: HttpRequest): Promise<void> {
+    const timeoutMs = this.#d.timeoutMs ?? REQUEST_TIMEOUT_MS;
     const abort = new AbortController();
     const timer = setTimeout(
-      () => abort.abort(new Failure("TIMEOUT", `no answer within ${REQUEST_TIMEOUT_MS / 1000} s`, true)),
-      REQUEST_TIMEOUT_MS,
+      () => abort.abort(new Failure("TIMEOUT", `no answer within ${timeoutMs / 1000} s`, true)),
+      timeoutMs,
     );
     this.#inFlight.add(abort);
     try {

@@ -1,0 +1,190 @@
+/**
+ * The deliverer's failure paths, on an in-memory store and a fake clock, against servers on the
+ * loopback: an endpoint that does not answer in time (TIMEOUT, retried), one that refuses the
+ * connection (CONNECTION_FAILURE, retried), a redirect (not followed: dead-lettered), a
+ * destination deleted meanwhile (NO_RESOURCE), an event past MaximumEventAgeInSeconds, a large
+ * answer read no further than its start, and a stop() during a request (the lease brings it back).
+ */
+import assert from "node:assert/strict";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { after, before, test } from "node:test";
+import { FakeClock } from "../../shared/clock.js";
+import { silentLogger } from "../../shared/logger.js";
+import { SqliteStore } from "../../store/sqlite.js";
+import { HttpDeliveries } from "./http-delivery.js";
+import type { HttpDeliveryRecord } from "./model.js";
+
+type Behaviour = "hang" | "redirect" | "big" | "ok";
+let server: Server;
+let base: string;
+const hits: string[] = [];
+
+before(async () => {
+  server = createServer((req, res) => {
+    const what = req.url!.slice(1) as Behaviour;
+    hits.push(what);
+    req.resume();
+    if (what === "hang") return; // never answers
+    if (what === "redirect") return void res.writeHead(302, { location: `${base}/ok` }).end();
+    if (what === "big") return void res.writeHead(500).end("x".repeat(4 * 1024 * 1024));
+    res.end("ok");
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+after(() => {
+  server.closeAllConnections();
+  server.close();
+});
+
+interface DeadLetter {
+  body: string;
+  attributes: Record<string, string>;
+}
+
+async function setup(endpoint: string, spec: Partial<HttpDeliveryRecord["spec"]> = {}) {
+  const store = new SqliteStore(":memory:");
+  const clock = new FakeClock(Date.now());
+  const dead: DeadLetter[] = [];
+  const deliveries = new HttpDeliveries({
+    repo: store,
+    clock,
+    logger: silentLogger,
+    deadLetter: async (_arn, body, attributes) => void dead.push({ body, attributes }),
+    timeoutMs: 200,
+  });
+  const now = clock.now();
+  await store.createConnection({
+    name: "c",
+    uuid: "u",
+    description: undefined,
+    authorizationType: "API_KEY",
+    auth: { apiKey: { name: "x-k", value: "v" }, invocation: { headers: [], queryString: [], body: [] } },
+    state: "AUTHORIZED",
+    stateReason: undefined,
+    createdAt: now,
+    modifiedAt: now,
+    authorizedAt: now,
+  });
+  await store.createApiDestination({
+    name: "d",
+    uuid: "u",
+    description: undefined,
+    connectionName: "c",
+    endpoint,
+    httpMethod: "POST",
+    rateLimitPerSecond: undefined,
+    state: "ACTIVE",
+    createdAt: now,
+    modifiedAt: now,
+  });
+  await store.enqueueHttpDeliveries([
+    {
+      id: "delivery-1",
+      destinationName: "d",
+      createdAt: now,
+      nextAt: now,
+      attempts: 0,
+      payload: '{"n":1}',
+      lastError: undefined,
+      spec: {
+        ruleArn: "arn:rule",
+        targetArn: "arn:target",
+        targetId: "t",
+        pathValues: [],
+        headers: {},
+        query: {},
+        deadLetterArn: "arn:dlq",
+        maxRetries: 185,
+        expiresAt: now + 86_400_000,
+        ...spec,
+      },
+    },
+  ]);
+  await deliveries.start();
+  await deliveries.idle();
+  const advance = async (ms: number) => {
+    clock.advance(ms);
+    await clock.settle();
+    await deliveries.idle();
+  };
+  return { store, clock, dead, deliveries, advance, close: () => deliveries.stop() };
+}
+
+test("an endpoint that does not answer in time is tried again after 1 s, then dead-lettered as TIMEOUT", async () => {
+  const s = await setup(`${base}/hang`, { maxRetries: 1 });
+  assert.equal(s.dead.length, 0);
+  assert.equal(await s.store.countHttpDeliveries("d"), 1, "kept for its retry");
+  await s.advance(1000);
+  assert.equal(s.dead.length, 1);
+  assert.equal(s.dead[0]!.attributes.ERROR_CODE, "TIMEOUT");
+  assert.match(s.dead[0]!.attributes.ERROR_MESSAGE!, /no answer within 0.2 s/);
+  assert.equal(s.dead[0]!.attributes.EXHAUSTED_RETRY_CONDITION, "MaximumRetryAttempts");
+  assert.equal(s.dead[0]!.body, '{"n":1}');
+  assert.equal(await s.store.countHttpDeliveries("d"), 0);
+  await s.close();
+});
+
+test("a refused connection is CONNECTION_FAILURE; past MaximumEventAgeInSeconds it is given up", async () => {
+  const closed = createServer();
+  await new Promise<void>((r) => closed.listen(0, "127.0.0.1", r));
+  const port = (closed.address() as AddressInfo).port;
+  closed.close();
+  const s = await setup(`http://127.0.0.1:${port}/x`, { expiresAt: Date.now() + 2500 });
+  assert.equal(s.dead.length, 0);
+  await s.advance(1000); // attempt 2; the third would fall 2 s later, past the event's age
+  assert.equal(s.dead.length, 1);
+  assert.equal(s.dead[0]!.attributes.ERROR_CODE, "CONNECTION_FAILURE");
+  assert.match(s.dead[0]!.attributes.ERROR_MESSAGE!, /ECONNREFUSED/);
+  assert.equal(s.dead[0]!.attributes.EXHAUSTED_RETRY_CONDITION, "MaximumEventAgeInSeconds");
+  assert.equal(s.dead[0]!.attributes.RETRY_ATTEMPTS, "1");
+  await s.close();
+});
+
+test("a redirect is not followed: the event goes to the dead-letter queue at once", async () => {
+  const before = hits.filter((h) => h === "ok").length;
+  const s = await setup(`${base}/redirect`);
+  assert.equal(s.dead.length, 1);
+  assert.equal(s.dead[0]!.attributes.ERROR_CODE, "ERROR_FROM_TARGET");
+  assert.match(s.dead[0]!.attributes.ERROR_MESSAGE!, /answered 302/);
+  assert.equal(s.dead[0]!.attributes.EXHAUSTED_RETRY_CONDITION, undefined);
+  assert.equal(hits.filter((h) => h === "ok").length, before);
+  await s.close();
+});
+
+test("a large answer is read no further than its start, and the message keeps that start", async () => {
+  const s = await setup(`${base}/big`, { maxRetries: 0 });
+  assert.equal(s.dead.length, 1);
+  const message = s.dead[0]!.attributes.ERROR_MESSAGE!;
+  assert.ok(message.length <= 256, `${message.length} characters`);
+  assert.match(message, /^the endpoint answered 500: x+$/);
+  await s.close();
+});
+
+test("a destination deleted before its delivery sends nothing and dead-letters NO_RESOURCE", async () => {
+  const s = await setup(`${base}/hang`, { maxRetries: 3 });
+  await s.store.deleteApiDestination("d");
+  await s.advance(1000);
+  assert.equal(s.dead.length, 1);
+  assert.equal(s.dead[0]!.attributes.ERROR_CODE, "NO_RESOURCE");
+  await s.close();
+});
+
+test("stop() during a request cuts it; the delivery comes back when its lease lapses", async () => {
+  const s = await setup(`${base}/ok`);
+  assert.equal(await s.store.countHttpDeliveries("d"), 0, "delivered");
+  const hang = await setup(`${base}/hang`, { maxRetries: 3 });
+  await hang.store.retryHttpDelivery("delivery-1", 0, hang.clock.now(), "");
+  hang.deliveries.changed();
+  await new Promise((r) => setTimeout(r, 50)); // the request is under way
+  await hang.deliveries.stop();
+  const [left] = await hang.store.claimHttpDeliveries(
+    hang.clock.now() + 10_000,
+    hang.clock.now() + 20_000,
+    10,
+  );
+  assert.equal(left?.id, "delivery-1", "still there, due when its lease lapses");
+  assert.equal(left?.attempts, 0, "the cut attempt is not counted");
+  await s.close();
+});
