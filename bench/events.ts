@@ -9,6 +9,7 @@
  *   (run asynchronously), with the same baseline, and an Event invoke's 202 → start beside it.
  * The schedule tick → function start figure is `schedules.ts`.
  */
+import { randomBytes } from "node:crypto";
 import {
   CreateEventSourceMappingCommand,
   DeleteEventSourceMappingCommand,
@@ -352,7 +353,9 @@ export async function busStart(ctx: BenchContext, o: StartOptions): Promise<Figu
   const events = new AwsJson(ctx.base, ctx.platform.credentials, "events");
   const agent = keepAliveAgent(1);
   await ctx.control.deploy(FN, { code: startReportingHandler(reporter.port), reserved: 1 });
+  let hook: { connection: string; destination: string } | undefined;
   try {
+    hook = await webhookTo(events, agent, reporter.port, RULE);
     await events.call(agent, "PutRule", {
       Name: RULE,
       EventPattern: JSON.stringify({ source: [SOURCE], "detail-type": ["bench start"] }),
@@ -379,6 +382,15 @@ export async function busStart(ctx: BenchContext, o: StartOptions): Promise<Figu
               throw new Error(`PutEvents: HTTP ${reply.status} ${reply.body.toString().slice(0, 300)}`);
           };
         },
+        hook: async (tag) => {
+          const call = await events.sign("PutEvents", {
+            Entries: [{ Source: SOURCE, DetailType: "bench hook", Detail: JSON.stringify({ tag }) }],
+          });
+          return async () => {
+            const reply = await events.send(agent, call);
+            if (reply.status !== 200) throw new Error(`PutEvents: HTTP ${reply.status}`);
+          };
+        },
         event: async (tag) => {
           const payload = Buffer.from(JSON.stringify({ tag }));
           const headers = await ctx.signer.post(ctx.base, path, payload, {
@@ -393,15 +405,72 @@ export async function busStart(ctx: BenchContext, o: StartOptions): Promise<Figu
       o,
     );
     const ev = spread(by.event!.answerToStart);
+    // Sent, not answered: the request leaves as soon as the event is stored, before the answer does.
+    const hk = spread(by.hook!.sentToStart);
     return startFigure("bus start", "PutEvents answer", by.bus!, sync, o, [
       `Event invoke 202 → start p50 ${fmtMs(ev.p50)} ms p99 ${fmtMs(ev.p99)} ms (the path a bus's function target takes); ` +
         `PutEvents ÷ Event invoke p50 ${fmtRatio(percentile(by.bus!.answerToStart, 50) / ev.p50)}`,
+      `PutEvents sent → an API destination's request arrives (signed as Standard Webhooks) p50 ${fmtMs(hk.p50)} ms ` +
+        `p99 ${fmtMs(hk.p99)} ms; ÷ PutEvents sent → function start p50 ${fmtRatio(hk.p50 / percentile(by.bus!.sentToStart, 50))}`,
     ]);
   } finally {
+    if (hook) await removeWebhook(events, agent, RULE, hook).catch(() => {});
     await events.call(agent, "RemoveTargets", { Rule: RULE, Ids: ["fn"] }).catch(() => {});
     await events.call(agent, "DeleteRule", { Name: RULE }).catch(() => {});
     agent.destroy();
     reporter.close();
     await ctx.control.remove(FN);
   }
+}
+
+/**
+ * A rule for `bench hook` events whose target is an API destination at the start reporter,
+ * through a connection that signs as Standard Webhooks: the webhook path beside the function's.
+ */
+async function webhookTo(
+  events: AwsJson,
+  agent: ReturnType<typeof keepAliveAgent>,
+  port: number,
+  rule: string,
+): Promise<{ connection: string; destination: string }> {
+  const name = `${rule}-hook`;
+  const { ConnectionArn } = await events.call<{ ConnectionArn: string }>(agent, "CreateConnection", {
+    Name: name,
+    AuthorizationType: "API_KEY",
+    AuthParameters: {
+      ApiKeyAuthParameters: {
+        ApiKeyName: "webhook-signature",
+        ApiKeyValue: `whsec_${randomBytes(32).toString("base64")}`,
+      },
+    },
+  });
+  const { ApiDestinationArn } = await events.call<{ ApiDestinationArn: string }>(
+    agent,
+    "CreateApiDestination",
+    {
+      Name: name,
+      ConnectionArn,
+      InvocationEndpoint: `http://127.0.0.1:${port}/`,
+      HttpMethod: "POST",
+    },
+  );
+  await events.call(agent, "PutRule", {
+    Name: name,
+    EventPattern: JSON.stringify({ "detail-type": ["bench hook"] }),
+  });
+  await events.call(agent, "PutTargets", { Rule: name, Targets: [{ Id: "hook", Arn: ApiDestinationArn }] });
+  return { connection: name, destination: name };
+}
+
+async function removeWebhook(
+  events: AwsJson,
+  agent: ReturnType<typeof keepAliveAgent>,
+  rule: string,
+  hook: { connection: string; destination: string },
+): Promise<void> {
+  const name = `${rule}-hook`;
+  await events.call(agent, "RemoveTargets", { Rule: name, Ids: ["hook"] });
+  await events.call(agent, "DeleteRule", { Name: name });
+  await events.call(agent, "DeleteApiDestination", { Name: hook.destination });
+  await events.call(agent, "DeleteConnection", { Name: hook.connection });
 }

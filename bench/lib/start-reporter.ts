@@ -3,7 +3,8 @@
  * queue's reader, a bus rule): the handler reads the clock first thing, then posts that moment
  * with the event's tag to a server in the bench. The platform's own records are not used: an
  * event source mapping's invocation has none the bench can read, and the report must not depend
- * on what is measured. The clock is `performance.timeOrigin + performance.now()` (the machine's
+ * on what is measured. An event an API destination delivers here reports itself: its `detail.tag`
+ * arrived at the moment its request did. The clock is `performance.timeOrigin + performance.now()` (the machine's
  * wall clock, sub-millisecond), the same in the bench and in the instance.
  */
 import { createServer, type Server } from "node:http";
@@ -38,14 +39,17 @@ export class StartReporter {
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
     const reporter = new StartReporter(server);
     server.on("request", (req, res) => {
+      const arrived = performance.timeOrigin + performance.now();
       let body = "";
       req.on("data", (c: Buffer) => {
         body += c.toString();
       });
       req.on("end", () => {
         res.end();
-        const { tag, start } = JSON.parse(body) as { tag: string; start: number };
-        reporter.#arrive(tag, start);
+        // A handler's report, or an event an API destination delivers (its arrival is its start).
+        const m = JSON.parse(body) as { tag?: string; start?: number; detail?: { tag?: string } };
+        const tag = m.tag ?? m.detail?.tag;
+        if (tag !== undefined) reporter.#arrive(tag, m.start ?? arrived);
       });
     });
     return reporter;
