@@ -60,6 +60,7 @@ const again = files.filter((f) => AGAIN_IN_PROCESS.some((s) => f.endsWith(s)));
 const AGAIN_ON_POSTGRES = [
   "test/api-destinations.test.js",
   "test/api-destinations-crash.test.js",
+  "test/api-destinations-oauth.test.js",
   "test/async.test.js",
   "test/async-crash.test.js",
   "test/auth.test.js",
