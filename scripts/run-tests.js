@@ -69,6 +69,7 @@ const AGAIN_ON_POSTGRES = [
   "test/cli.test.js",
   "test/cli-auth.test.js",
   "test/cli-events.test.js",
+  "test/cli-webhooks.test.js",
   "test/cli-manage.test.js",
   "test/control-plane.test.js",
   "test/cost.test.js",

@@ -1,5 +1,5 @@
 /**
- * `nimbus events put|tail`: an event put on a bus through EventBridge's JSON protocol (signed for
+ * `nimbus events put|tail|webhook`: an event put on a bus through EventBridge's JSON protocol (signed for
  * `events`), and what passes on a bus followed as it passes (`/nimbus/v1/events/tail`, server-sent
  * events as `logs --follow` reads them).
  */
@@ -9,6 +9,7 @@ import { awsJson, EVENTS } from "../aws-json.js";
 import type { CliContext } from "../context.js";
 import { collect, type Flags, withConnection, withJson } from "../options.js";
 import { sseEvents } from "../sse.js";
+import { webhookCommands } from "./events-webhooks.js";
 
 /** An event as a bus delivers it. */
 export interface Envelope {
@@ -131,6 +132,7 @@ export function eventsCommand(ctx: CliContext): Command {
         return 1;
       }),
     );
+  webhookCommands(cmd, ctx, textOrFile);
   return cmd;
 }
 
