@@ -222,6 +222,26 @@ describe("API destinations", () => {
     new Webhook(SECRET).verify(third!.body, third!.headers as Record<string, string>);
     await advance(60_000);
     assert.equal(rx.at("flaky").length, 3, "a delivered event is not sent again");
+    const { accessKeyId, secretAccessKey } = t.platform.credentials;
+    const metrics = await (
+      await fetch(`${t.url}/metrics`, {
+        headers: {
+          authorization: `Basic ${Buffer.from(`${accessKeyId}:${secretAccessKey}`).toString("base64")}`,
+        },
+      })
+    ).text();
+    const count = (outcome: string) =>
+      Number(
+        new RegExp(
+          `^nimbus_api_destination_requests_total\\{destination="flaky",outcome="${outcome}"\\} (\\d+)$`,
+          "m",
+        ).exec(metrics)?.[1],
+      );
+    assert.deepEqual([count("retried"), count("delivered")], [2, 1], metrics.slice(0, 300));
+    assert.match(
+      metrics,
+      /^nimbus_api_destination_request_duration_seconds_count\{destination="flaky"\} 1$/m,
+    );
   });
 
   test("a 4xx goes to the dead-letter queue at once; a 5xx once the retry policy runs out", async () => {

@@ -36,8 +36,8 @@ import { UsageQueries } from "../control/usage-report.js";
 import { createGateway } from "../gateway/app.js";
 import { type Credentials, createAuthenticator } from "../gateway/auth/principal.js";
 import { LAMBDA_NAMES } from "../gateway/surfaces/lambda-api/errors.js";
-import { functionArn, parseFunctionArn } from "../protocol/function.js";
-import { EventBus } from "../services/events/events.js";
+import { functionArn } from "../protocol/function.js";
+import type { EventBus } from "../services/events/events.js";
 import { HttpApis } from "../services/http-apis/http-apis.js";
 import { withQueueCache } from "../services/queues/queue-cache.js";
 import { QueuesService } from "../services/queues/queues.js";
@@ -52,6 +52,7 @@ import { wireAuth } from "./auth.js";
 import { type Backends, openBackends } from "./backends.js";
 import { loadCredentials } from "./credentials.js";
 import { type DataDirLock, lockDataDir } from "./data-dir-lock.js";
+import { wireEventBus } from "./events.js";
 import { HttpServer } from "./http-server.js";
 import { Lifecycle } from "./lifecycle.js";
 import { ENDPOINT_FILE, makePrivate } from "./private-data.js";
@@ -379,28 +380,16 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     processed: (uuid, result) => mappings.processed(uuid, result),
   });
   mappings.listen(mappingPoller);
-  const events = new EventBus({
+  const events = wireEventBus({
     repo: repos.events,
     destinationsRepo: repos.apiDestinations,
     clock,
     account: { region: config.region, accountId: config.accountId },
     logger,
-    targets: {
-      invokeAsync: async (arn, payload, traceHeader) => {
-        const ref = parseFunctionArn(arn);
-        if (!ref) throw new Error(`${arn} is not a function ARN`);
-        await asyncInvoker.accept({
-          functionName: ref.name,
-          qualifier: ref.qualifier,
-          payload: Buffer.from(payload),
-          traceHeader,
-        });
-      },
-      sendToQueue: async (arn, body, attributes) => {
-        await queues.sendByArn(arn, body, attributes);
-      },
-      exists: (arn) => targetExists(registry, queues, arn),
-    },
+    accept: (input) => asyncInvoker.accept(input),
+    queues,
+    exists: (arn) => targetExists(registry, queues, arn),
+    metrics: metrics.registry,
   });
   await life.add({ name: "event bus", start: () => events.start(), stop: async () => events.stop() });
   const { scheduler, ticker } = wireSchedules({

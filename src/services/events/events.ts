@@ -12,7 +12,7 @@ import { ApiDestinations } from "./api-destinations.js";
 import { Archives } from "./archives.js";
 import { checkEntries, type Envelope, isoSeconds, readEntry } from "./envelope.js";
 import { EventsError, notFound, validation } from "./errors.js";
-import { HttpDeliveries } from "./http-delivery.js";
+import { HttpDeliveries, type HttpDeliveryDeps } from "./http-delivery.js";
 import type { EventBusRecord, RuleRecord, TargetRecord } from "./model.js";
 import { busArn, busFromArn, busOf, checkName, DEFAULT_BUS, type EventsAccount, ruleArn } from "./names.js";
 import type { ApiDestinationsRepo, EventsRepo } from "./repo.js";
@@ -42,6 +42,8 @@ export interface EventsDeps {
   readonly account: EventsAccount;
   readonly targets: EventTargets;
   readonly logger: Logger;
+  /** Told of each delivery attempt to an API destination (`HttpDeliveryDeps.observe`). */
+  readonly observeDeliveries?: HttpDeliveryDeps["observe"];
 }
 
 const byName = (a: CompiledRule, b: CompiledRule) =>
@@ -67,6 +69,7 @@ export class EventBus {
       clock: deps.clock,
       logger: deps.logger,
       deadLetter: (arn, body, attributes) => deps.targets.sendToQueue(arn, body, attributes),
+      ...(deps.observeDeliveries ? { observe: deps.observeDeliveries } : {}),
     });
     this.destinations = new ApiDestinations({
       repo: deps.destinationsRepo,

@@ -41,7 +41,12 @@ export interface HttpDeliveryDeps {
   readonly deadLetter: (queueArn: string, body: string, attributes: Record<string, string>) => Promise<void>;
   /** How long an endpoint has to answer, in real time (REQUEST_TIMEOUT_MS; tests shorten it). */
   readonly timeoutMs?: number;
+  /** Told of each attempt's outcome (the platform's metrics). */
+  readonly observe?: (destination: string, outcome: DeliveryOutcome, seconds: number | undefined) => void;
 }
+
+/** An attempt delivered; failed and to be tried again; or given up (to the dead-letter queue, or logged). */
+export type DeliveryOutcome = "delivered" | "retried" | "dead-lettered";
 
 /** One request as it goes out. */
 export interface HttpRequest {
@@ -207,8 +212,10 @@ export class HttpDeliveries {
         return;
       }
       const token = conn.auth.oauth ? await this.#token(conn) : undefined;
+      const sent = clock.monotonic();
       try {
         await this.#send(httpRequest(d, dest, conn, now, token));
+        this.#d.observe?.(d.destinationName, "delivered", (clock.monotonic() - sent) / 1000);
       } catch (err) {
         // EventBridge's rule: a 401 or 407 means the token is no longer good.
         if (token !== undefined && err instanceof Failure && (err.status === 401 || err.status === 407))
@@ -322,6 +329,7 @@ export class HttpDeliveries {
       const next = now + Math.max(retryDelayMs(attempts), f.retryAfterMs);
       if (attempts <= d.spec.maxRetries && next <= d.spec.expiresAt) {
         await repo.retryHttpDelivery(d.id, attempts, next, f.message);
+        this.#d.observe?.(d.destinationName, "retried", undefined);
         logger.info("API destinations: a delivery failed; trying again", {
           ...fields,
           at: new Date(next).toISOString(),
@@ -355,6 +363,7 @@ export class HttpDeliveries {
       },
     );
     await repo.deleteHttpDelivery(d.id);
+    this.#d.observe?.(d.destinationName, "dead-lettered", undefined);
   }
 }
 
