@@ -48,7 +48,13 @@ const token = (value: string, expiresIn = 300) => ({
   body: JSON.stringify({ access_token: value, token_type: "Bearer", expires_in: expiresIn }),
 });
 
+/**
+ * Moves the platform's clock on once the deliveries under way have ended (a request seen by the
+ * receiver may not be recorded yet: moving time first would let its lease lapse), then lets the
+ * passes that fall due run.
+ */
 async function advance(ms: number): Promise<void> {
+  await t.platform.events.deliveries.idle();
   clock.advance(ms);
   await clock.settle();
   await t.platform.events.deliveries.idle();

@@ -124,7 +124,13 @@ async function dlqMessage(url: string): Promise<Message> {
 }
 
 /** Moves the platform's clock on and lets the deliverer's pass run. */
+/**
+ * Moves the platform's clock on once the deliveries under way have ended (a request seen by the
+ * receiver may not be recorded yet: moving time first would let its lease lapse), then lets the
+ * passes that fall due run.
+ */
 async function advance(ms: number): Promise<void> {
+  await t.platform.events.deliveries.idle();
   clock.advance(ms);
   await clock.settle();
   await t.platform.events.deliveries.idle();

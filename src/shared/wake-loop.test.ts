@@ -83,6 +83,31 @@ test("a pass that fails is tried again a second later", async () => {
   await w.l.stop();
 });
 
+test("wakeBy brings the next pass forward, never back; asked during a pass, it holds after it", async () => {
+  const clock = new FakeClock();
+  const w = loop(clock); // next() says 10 s on
+  await w.l.start(clock, silentLogger);
+  w.l.wakeBy(clock.now() + 20_000);
+  w.l.wakeBy(clock.now() + 3000);
+  clock.advance(2999);
+  await clock.settle();
+  assert.equal(w.passes(), 1);
+  clock.advance(1);
+  await clock.settle();
+  assert.equal(w.passes(), 2, "woken at 3 s, not 10");
+  w.hold(true);
+  w.l.changed();
+  w.l.wakeBy(clock.now() + 500);
+  w.hold(false);
+  w.release();
+  await w.l.idle();
+  assert.equal(w.passes(), 3);
+  clock.advance(500);
+  await clock.settle();
+  assert.equal(w.passes(), 4, "the wake asked for during the pass");
+  await w.l.stop();
+});
+
 test("retries wait 1 s, doubling, at most 5 minutes", () => {
   assert.deepEqual([1, 2, 3, 9, 10, 40].map(retryDelayMs), [1000, 2000, 4000, 256_000, 300_000, 300_000]);
 });

@@ -28,6 +28,10 @@ export class WakeLoop {
   #timer: TimerHandle | undefined;
   #running: Promise<void> | undefined;
   #again = false;
+  /** When the timer is set to pass next (infinite: not set). */
+  #armedAt = Number.POSITIVE_INFINITY;
+  /** The soonest `wakeBy` asked for during the run under way. */
+  #soonest = Number.POSITIVE_INFINITY;
 
   constructor(work: WakeLoopWork) {
     this.#work = work;
@@ -59,6 +63,16 @@ export class WakeLoop {
     void this.#run();
   }
 
+  /**
+   * Something becomes due at `at` (work done beside the passes rescheduled itself): pass then,
+   * if the loop would sleep longer. Cheaper than `changed()`, which passes at once.
+   */
+  wakeBy(at: number): void {
+    if (!this.#on || this.#stopped) return;
+    if (this.#running) this.#soonest = Math.min(this.#soonest, at);
+    else if (at < this.#armedAt) this.#arm(at);
+  }
+
   /** Resolves once the run under way (if any) has ended: for tests, which then assert. */
   idle(): Promise<void> {
     return this.#running ?? Promise.resolve();
@@ -70,6 +84,7 @@ export class WakeLoop {
       return this.#running;
     }
     const { clock, logger } = this.#on!;
+    this.#armedAt = Number.POSITIVE_INFINITY;
     this.#running = (async () => {
       let wake: number;
       try {
@@ -84,6 +99,8 @@ export class WakeLoop {
         wake = clock.now() + 1000;
       }
       this.#running = undefined;
+      wake = Math.min(wake, this.#soonest);
+      this.#soonest = Number.POSITIVE_INFINITY;
       this.#arm(wake);
     })();
     return this.#running;
@@ -93,6 +110,7 @@ export class WakeLoop {
     if (this.#stopped) return;
     this.#timer?.cancel();
     const { clock } = this.#on!;
+    this.#armedAt = at;
     this.#timer = clock.setTimeout(() => this.#run(), Math.max(0, at - clock.now()));
   }
 }

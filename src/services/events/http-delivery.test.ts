@@ -3,7 +3,8 @@
  * loopback: an endpoint that does not answer in time (TIMEOUT, retried), one that refuses the
  * connection (CONNECTION_FAILURE, retried), a redirect (not followed: dead-lettered), a
  * destination deleted meanwhile (NO_RESOURCE), an event past MaximumEventAgeInSeconds, a large
- * answer read no further than its start, and a stop() during a request (the lease brings it back).
+ * answer read no further than its start, a stop() during a request (the lease brings it back),
+ * and a hanging endpoint that holds up no other destination.
  */
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
@@ -43,7 +44,11 @@ interface DeadLetter {
   attributes: Record<string, string>;
 }
 
-async function setup(endpoint: string, spec: Partial<HttpDeliveryRecord["spec"]> = {}) {
+async function setup(
+  endpoint: string,
+  spec: Partial<HttpDeliveryRecord["spec"]> = {},
+  o: { timeoutMs?: number; wait?: boolean } = {},
+) {
   const store = new SqliteStore(":memory:");
   const clock = new FakeClock(Date.now());
   const dead: DeadLetter[] = [];
@@ -52,7 +57,7 @@ async function setup(endpoint: string, spec: Partial<HttpDeliveryRecord["spec"]>
     clock,
     logger: silentLogger,
     deadLetter: async (_arn, body, attributes) => void dead.push({ body, attributes }),
-    timeoutMs: 200,
+    timeoutMs: o.timeoutMs ?? 200,
   });
   const now = clock.now();
   await store.createConnection({
@@ -103,13 +108,42 @@ async function setup(endpoint: string, spec: Partial<HttpDeliveryRecord["spec"]>
     },
   ]);
   await deliveries.start();
-  await deliveries.idle();
+  if (o.wait !== false) await deliveries.idle();
   const advance = async (ms: number) => {
     clock.advance(ms);
     await clock.settle();
     await deliveries.idle();
   };
-  return { store, clock, dead, deliveries, advance, close: () => deliveries.stop() };
+  /** Another destination, at `url`, with one delivery queued for it now. */
+  const another = async (name: string, url: string) => {
+    const d = (await store.getApiDestination("d"))!;
+    await store.createApiDestination({ ...d, name, endpoint: url });
+    const now = clock.now();
+    await store.enqueueHttpDeliveries([
+      {
+        id: `delivery-${name}`,
+        destinationName: name,
+        createdAt: now,
+        nextAt: now,
+        attempts: 0,
+        payload: "{}",
+        lastError: undefined,
+        spec: {
+          ruleArn: "arn:rule",
+          targetArn: "arn:target",
+          targetId: "t",
+          pathValues: [],
+          headers: {},
+          query: {},
+          deadLetterArn: undefined,
+          maxRetries: 0,
+          expiresAt: now + 60_000,
+        },
+      },
+    ]);
+    deliveries.changed();
+  };
+  return { store, clock, dead, deliveries, advance, another, close: () => deliveries.stop() };
 }
 
 test("an endpoint that does not answer in time is tried again after 1 s, then dead-lettered as TIMEOUT", async () => {
@@ -186,5 +220,19 @@ test("stop() during a request cuts it; the delivery comes back when its lease la
   );
   assert.equal(left?.id, "delivery-1", "still there, due when its lease lapses");
   assert.equal(left?.attempts, 0, "the cut attempt is not counted");
+  await s.close();
+});
+
+test("an endpoint that hangs holds up no other destination's delivery", async () => {
+  const s = await setup(`${base}/hang`, { maxRetries: 0 }, { timeoutMs: 3000, wait: false });
+  await new Promise((r) => setTimeout(r, 50)); // the hanging request is under way
+  const okBefore = hits.filter((h) => h === "ok").length;
+  const started = performance.now();
+  await s.another("other", `${base}/ok`);
+  while (hits.filter((h) => h === "ok").length === okBefore) {
+    assert.ok(performance.now() - started < 2000, "the other delivery waited for the hanging one");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.equal(s.dead.length, 0, "the hanging request has not timed out yet");
   await s.close();
 });

@@ -28,6 +28,8 @@ export const REQUEST_TIMEOUT_MS = 5_000;
 /** A claimed delivery is taken again after this if the platform stopped mid-request. */
 const LEASE_MS = 10_000;
 const BATCH = 64;
+/** Deliveries under way at most: a pass claims no more than there is room for. */
+const MAX_IN_FLIGHT = 256;
 /** What of an answer's body is read (and kept for the log) before the connection is let go. */
 const ANSWER_BYTES = 1024;
 const USER_AGENT = "Nimbus-EventBridge-ApiDestinations/1";
@@ -131,6 +133,10 @@ export class HttpDeliveries {
   /** Per destination, the second (epoch s) requests are counted in and how many were due in it. */
   readonly #sent = new Map<string, { second: number; count: number }>();
   readonly #inFlight = new Set<AbortController>();
+  /** Deliveries under way: they run beside the passes, so a slow endpoint holds up no other. */
+  readonly #running = new Set<Promise<void>>();
+  /** The last claim was cut short by MAX_IN_FLIGHT or BATCH: a delivery that ends looks for more. */
+  #more = false;
   readonly #tokens: OAuthTokens;
 
   constructor(d: HttpDeliveryDeps) {
@@ -157,11 +163,16 @@ export class HttpDeliveries {
     const stopped = this.#loop.stop();
     for (const c of this.#inFlight) c.abort();
     await stopped;
+    await Promise.all([...this.#running]);
   }
 
-  /** Resolves once the pass under way (if any) has ended: for tests, which then assert. */
-  idle(): Promise<void> {
-    return this.#loop.idle();
+  /** Resolves once no pass and no delivery is under way: for tests, which then assert. */
+  async idle(): Promise<void> {
+    for (;;) {
+      await this.#loop.idle();
+      if (this.#running.size === 0) return;
+      await Promise.all([...this.#running]);
+    }
   }
 
   /** Deliveries were queued: deliver now (or after the pass under way). */
@@ -169,15 +180,28 @@ export class HttpDeliveries {
     this.#loop.changed();
   }
 
+  /** Claims what is due, as far as there is room, and starts each delivery without waiting for it. */
   async #pass(): Promise<void> {
     const { clock, repo } = this.#d;
+    this.#more = false;
     for (;;) {
+      const room = Math.min(BATCH, MAX_IN_FLIGHT - this.#running.size);
+      if (room <= 0 || this.#loop.stopped) {
+        this.#more = true;
+        return;
+      }
       const now = clock.now();
-      const due = await repo.claimHttpDeliveries(now, now + LEASE_MS, BATCH);
+      const due = await repo.claimHttpDeliveries(now, now + LEASE_MS, room);
       // A destination and its connection are read once a batch.
       const lookups = new Map<string, Promise<[ApiDestinationRecord?, ConnectionRecord?]>>();
-      await Promise.all(due.map((d) => this.#deliver(d, lookups)));
-      if (due.length < BATCH || this.#loop.stopped) return;
+      for (const d of due) {
+        const running: Promise<void> = this.#deliver(d, lookups).finally(() => {
+          this.#running.delete(running);
+          if (this.#more) this.#loop.changed();
+        });
+        this.#running.add(running);
+      }
+      if (due.length < room) return;
     }
   }
 
@@ -209,6 +233,7 @@ export class HttpDeliveries {
       const slot = Math.floor(count / (dest.rateLimitPerSecond ?? DEFAULT_RATE_LIMIT));
       if (slot > 0) {
         await repo.retryHttpDelivery(d.id, d.attempts, (second + slot) * 1000, d.lastError ?? "");
+        this.#loop.wakeBy((second + slot) * 1000);
         return;
       }
       const token = conn.auth.oauth ? await this.#token(conn) : undefined;
@@ -329,6 +354,7 @@ export class HttpDeliveries {
       const next = now + Math.max(retryDelayMs(attempts), f.retryAfterMs);
       if (attempts <= d.spec.maxRetries && next <= d.spec.expiresAt) {
         await repo.retryHttpDelivery(d.id, attempts, next, f.message);
+        this.#loop.wakeBy(next);
         this.#d.observe?.(d.destinationName, "retried", undefined);
         logger.info("API destinations: a delivery failed; trying again", {
           ...fields,
