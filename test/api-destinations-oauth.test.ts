@@ -173,7 +173,7 @@ describe("OAuth connections", () => {
     assert.deepEqual(rx.at("never"), []);
   });
 
-  test("OAuth parameters are checked when the connection is made", async () => {
+  test("OAuth parameters, and headers no request could carry, are refused when written", async () => {
     const make = (o: Record<string, unknown>) =>
       eb.send(
         new CreateConnectionCommand({
@@ -208,6 +208,87 @@ describe("OAuth connections", () => {
     await assert.rejects(
       eb.send(new CreateConnectionCommand(privately as never)),
       /a private endpoint\) is not served/,
+    );
+    // What no request could carry is refused when written, not retried for a day.
+    const apiKey = (name: string, value: string, headers: Array<{ Key: string; Value: string }> = []) =>
+      eb.send(
+        new CreateConnectionCommand({
+          Name: "carried",
+          AuthorizationType: "API_KEY",
+          AuthParameters: {
+            ApiKeyAuthParameters: { ApiKeyName: name, ApiKeyValue: value },
+            InvocationHttpParameters: {
+              HeaderParameters: headers.map((h) => ({ ...h, IsValueSecret: false })),
+            },
+          },
+        }),
+      );
+    await assert.rejects(apiKey("x key", "v"), /ApiKeyName "x key" is not a header name/);
+    await assert.rejects(apiKey("x-key", "v\r\nx-evil: 1"), /ApiKeyValue must not hold a line break or NUL/);
+    await assert.rejects(
+      apiKey("x-key", "v", [{ Key: "x-h", Value: "a\nb" }]),
+      /HeaderParameters\[0\]\.Value must not hold a line break/,
+    );
+    await assert.rejects(
+      eb.send(
+        new CreateConnectionCommand({
+          Name: "colon",
+          AuthorizationType: "BASIC",
+          AuthParameters: { BasicAuthParameters: { Username: "a:b", Password: "p" } },
+        }),
+      ),
+      /Username must not hold ':'/,
+    );
+    const conn = await apiKey("x-key", "v");
+    const dest = await eb.send(
+      new CreateApiDestinationCommand({
+        Name: "carried",
+        ConnectionArn: conn.ConnectionArn,
+        InvocationEndpoint: `${rx.base}/c`,
+        HttpMethod: "POST",
+      }),
+    );
+    await eb.send(
+      new PutRuleCommand({ Name: "carried", EventPattern: JSON.stringify({ source: ["carried"] }) }),
+    );
+    const out = await eb.send(
+      new PutTargetsCommand({
+        Rule: "carried",
+        Targets: [
+          {
+            Id: "name",
+            Arn: dest.ApiDestinationArn!,
+            HttpParameters: { HeaderParameters: { "bad name": "x" } },
+          },
+          {
+            Id: "value",
+            Arn: dest.ApiDestinationArn!,
+            HttpParameters: { HeaderParameters: { "x-ok": "a\r\nb" } },
+          },
+          {
+            Id: "latin",
+            Arn: dest.ApiDestinationArn!,
+            HttpParameters: { HeaderParameters: { "x-price": "5 €" } },
+          },
+        ],
+      }),
+    );
+    assert.deepEqual(
+      out.FailedEntries!.map((f) => [f.TargetId, f.ErrorMessage]),
+      [
+        [
+          "name",
+          `HttpParameters.HeaderParameters: "bad name" is not a header name (letters, digits and !#$%&'*+-.^_|~)`,
+        ],
+        [
+          "value",
+          "HttpParameters.HeaderParameters: the value of x-ok must not hold a line break or NUL: a header could not carry it",
+        ],
+        [
+          "latin",
+          'HttpParameters.HeaderParameters: the value of x-price must be Latin-1 text: a header could not carry "€"',
+        ],
+      ],
     );
   });
 });

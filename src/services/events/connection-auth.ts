@@ -52,7 +52,7 @@ export function readAuth(
       );
     return {
       basic: {
-        username: text(b?.Username, "BasicAuthParameters.Username", keep?.basic?.username),
+        username: basicUser(text(b?.Username, "BasicAuthParameters.Username", keep?.basic?.username)),
         password: text(b?.Password, "BasicAuthParameters.Password", keep?.basic?.password),
       },
       invocation,
@@ -71,6 +71,8 @@ export function readAuth(
       `ApiKeyAuthParameters.ApiKeyName ${JSON.stringify(name)} is not a header name: letters, digits and !#$%&'*+-.^_|~ only.`,
     );
   const value = text(k?.ApiKeyValue, "ApiKeyAuthParameters.ApiKeyValue", keep?.apiKey?.value);
+  const problem = headerValueProblem(value);
+  if (problem) throw validation(`ApiKeyAuthParameters.ApiKeyValue ${problem}.`);
   if (signsWebhooks(name))
     try {
       webhookKey(value);
@@ -125,6 +127,26 @@ function readOAuth(o: Raw, before: ConnectionAuth["oauth"]): NonNullable<Connect
   };
 }
 
+/** Why a header could not carry `value` (a line break, NUL, a character past Latin-1), if it could not. */
+export function headerValueProblem(value: string): string | undefined {
+  for (const c of value) {
+    const code = c.codePointAt(0)!;
+    if (code === 10 || code === 13 || code === 0)
+      return "must not hold a line break or NUL: a header could not carry it";
+    if (code > 255) return `must be Latin-1 text: a header could not carry ${JSON.stringify(c)}`;
+  }
+  return undefined;
+}
+
+/** RFC 7617: the user name of Basic authorization cannot hold a colon, which ends it. */
+function basicUser(name: string): string {
+  if (name.includes(":"))
+    throw validation(
+      "BasicAuthParameters.Username must not hold ':' (it separates the user from the password).",
+    );
+  return name;
+}
+
 function text(v: unknown, field: string, before: string | undefined): string {
   if (v === undefined || v === null) {
     if (before !== undefined) return before;
@@ -165,6 +187,8 @@ function parameters(v: unknown, field: string, header: boolean): HttpParameter[]
       );
     if (typeof p.Value !== "string" || p.Value.length > 512)
       throw validation(`${where}.Value must be a string of at most 512 characters.`);
+    const problem = header ? headerValueProblem(p.Value) : undefined;
+    if (problem) throw validation(`${where}.Value ${problem}.`);
     if (p.IsValueSecret !== undefined && typeof p.IsValueSecret !== "boolean")
       throw validation(`${where}.IsValueSecret must be true or false.`);
     return { key: p.Key, value: p.Value, secret: p.IsValueSecret === true };

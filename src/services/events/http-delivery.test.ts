@@ -57,7 +57,7 @@ async function setup(
     clock,
     logger: silentLogger,
     deadLetter: async (_arn, body, attributes) => void dead.push({ body, attributes }),
-    timeoutMs: o.timeoutMs ?? 200,
+    timeoutMs: o.timeoutMs ?? 5000,
   });
   const now = clock.now();
   await store.createConnection({
@@ -147,7 +147,7 @@ async function setup(
 }
 
 test("an endpoint that does not answer in time is tried again after 1 s, then dead-lettered as TIMEOUT", async () => {
-  const s = await setup(`${base}/hang`, { maxRetries: 1 });
+  const s = await setup(`${base}/hang`, { maxRetries: 1 }, { timeoutMs: 200 });
   assert.equal(s.dead.length, 0);
   assert.equal(await s.store.countHttpDeliveries("d"), 1, "kept for its retry");
   await s.advance(1000);
@@ -197,7 +197,7 @@ test("a large answer is read no further than its start, and the message keeps th
 });
 
 test("a destination deleted before its delivery sends nothing and dead-letters NO_RESOURCE", async () => {
-  const s = await setup(`${base}/hang`, { maxRetries: 3 });
+  const s = await setup(`${base}/hang`, { maxRetries: 3 }, { timeoutMs: 200 });
   await s.store.deleteApiDestination("d");
   await s.advance(1000);
   assert.equal(s.dead.length, 1);
@@ -208,7 +208,7 @@ test("a destination deleted before its delivery sends nothing and dead-letters N
 test("stop() during a request cuts it; the delivery comes back when its lease lapses", async () => {
   const s = await setup(`${base}/ok`);
   assert.equal(await s.store.countHttpDeliveries("d"), 0, "delivered");
-  const hang = await setup(`${base}/hang`, { maxRetries: 3 });
+  const hang = await setup(`${base}/hang`, { maxRetries: 3 }, { timeoutMs: 200 });
   await hang.store.retryHttpDelivery("delivery-1", 0, hang.clock.now(), "");
   hang.deliveries.changed();
   await new Promise((r) => setTimeout(r, 50)); // the request is under way
@@ -234,5 +234,14 @@ test("an endpoint that hangs holds up no other destination's delivery", async ()
     await new Promise((r) => setTimeout(r, 10));
   }
   assert.equal(s.dead.length, 0, "the hanging request has not timed out yet");
+  await s.close();
+});
+
+test("a request that cannot be made (a header value past Latin-1, stored before it was checked) is dead-lettered, not retried", async () => {
+  const s = await setup(`${base}/ok`, { headers: { "x-price": "5 €" } });
+  assert.equal(s.dead.length, 1);
+  assert.equal(s.dead[0]!.attributes.ERROR_CODE, "INVALID_PARAMETER");
+  assert.match(s.dead[0]!.attributes.ERROR_MESSAGE!, /ByteString/);
+  assert.equal(await s.store.countHttpDeliveries("d"), 0);
   await s.close();
 });

@@ -315,6 +315,9 @@ export class HttpDeliveries {
         });
       } catch (err) {
         if (abort.signal.reason instanceof Failure) throw abort.signal.reason;
+        // A request that could not be made at all (a header it cannot carry): no retry mends it.
+        if (err instanceof TypeError && (err as { cause?: unknown }).cause === undefined)
+          throw new Failure("INVALID_PARAMETER", `${req.method} ${req.url}: ${err.message}`, false);
         const cause = (err as { cause?: { code?: string; message?: string } }).cause;
         throw new Failure(
           "CONNECTION_FAILURE",

@@ -5,6 +5,7 @@
  * alone (in `FailedEntries`, saying why); the request fails only when malformed or past the
  * five targets a rule may have.
  */
+import { headerValueProblem } from "./connection-auth.js";
 import { EventsError, validation } from "./errors.js";
 import type { RuleRecord, TargetHttpParameters, TargetRecord } from "./model.js";
 import type { EventsAccount } from "./names.js";
@@ -147,9 +148,25 @@ function httpParametersOf(v: unknown): TargetHttpParameters {
     );
   return {
     pathValues: values as string[],
-    headers: stringMap(p.HeaderParameters, "HttpParameters.HeaderParameters"),
+    headers: headersOf(stringMap(p.HeaderParameters, "HttpParameters.HeaderParameters")),
     query: stringMap(p.QueryStringParameters, "HttpParameters.QueryStringParameters"),
   };
+}
+
+/** An HTTP token: what a request can carry as a header's name. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** Headers a request can carry: names that are tokens, values without line breaks or NUL. */
+function headersOf(h: Record<string, string>): Record<string, string> {
+  for (const [name, value] of Object.entries(h)) {
+    if (!HEADER_NAME.test(name))
+      throw new Error(
+        `HttpParameters.HeaderParameters: ${JSON.stringify(name)} is not a header name (letters, digits and !#$%&'*+-.^_|~)`,
+      );
+    const problem = headerValueProblem(value);
+    if (problem) throw new Error(`HttpParameters.HeaderParameters: the value of ${name} ${problem}`);
+  }
+  return h;
 }
 
 function stringMap(v: unknown, field: string): Record<string, string> {
