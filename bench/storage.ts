@@ -29,7 +29,7 @@ import {
 } from "./lib/context.js";
 import { keepAliveAgent, send } from "./lib/http-client.js";
 import { PlatformProcess } from "./lib/platform.js";
-import { memoryOf } from "./lib/proc.js";
+import { memoryOf, startBareServer } from "./lib/proc.js";
 import { repeated, S3Http } from "./lib/s3-http.js";
 import { medianOfFew, overRuns, spread } from "./lib/stats.js";
 import { filledDataDir, filledKey } from "./lib/storage-prefill.js";
@@ -80,8 +80,13 @@ export async function storageBulk(ctx: BenchContext): Promise<FigureResult> {
   const agent = keepAliveAgent(1);
   const dir = await mkdtemp(join(tmpdir(), "nimbus-bench-fs-"));
   const bytes = randomBytes(BULK_BYTES);
-  const put = { platform: [] as number[], fs: [] as number[] };
-  const get = { platform: [] as number[], fs: [] as number[] };
+  const put = { platform: [] as number[], fs: [] as number[], bare: [] as number[] };
+  const get = { platform: [] as number[], fs: [] as number[], bare: [] as number[] };
+  // The same client against a bare node:http server in a process of its own: the loopback's
+  // share, which node:fs (no socket) does not pay.
+  const bare = await startBareServer({ blobs: true });
+  const bareHttp = new S3Http(bare.url, ctx.platform.credentials);
+  const bareAgent = keepAliveAgent(1);
   let rss: { beforeMb: number; peakMb: number; seconds: number };
   try {
     await createBucket(s3, agent, BUCKET);
@@ -108,6 +113,17 @@ export async function storageBulk(ctx: BenchContext): Promise<FigureResult> {
         },
         async () => {
           let t = performance.now();
+          const stored = await bareHttp.send(bareAgent, "PUT", `/run-${run}`, {}, { data: bytes });
+          put.bare.push(ms(t));
+          if (stored.status !== 200) throw new Error(`bare PUT: HTTP ${stored.status}`);
+          t = performance.now();
+          const back = await bareHttp.send(bareAgent, "GET", `/run-${run}`, {});
+          get.bare.push(ms(t));
+          if (back.bytes !== BULK_BYTES)
+            throw new Error(`bare GET: HTTP ${back.status}, ${back.bytes} bytes`);
+        },
+        async () => {
+          let t = performance.now();
           await fsWrite(file, bytes);
           put.fs.push(ms(t));
           t = performance.now();
@@ -115,7 +131,7 @@ export async function storageBulk(ctx: BenchContext): Promise<FigureResult> {
           get.fs.push(ms(t));
         },
       ];
-      // Which goes first alternates, so that the machine's drift falls on both.
+      // Which goes first alternates, so that the machine's drift falls on all.
       for (const side of run % 2 === 0 ? sides : sides.reverse()) await side();
       await s3.call(agent, "DELETE", key, 204);
       await rm(file);
@@ -126,12 +142,15 @@ export async function storageBulk(ctx: BenchContext): Promise<FigureResult> {
     await s3.call(agent, "DELETE", `/s3/${BUCKET}`, 204);
   } finally {
     agent.destroy();
+    bareAgent.destroy();
+    bare.close();
     await rm(dir, { recursive: true, force: true });
   }
   const rate = (millis: number[]) => overRuns(millis.map((m) => mbPerS(BULK_BYTES, m)));
-  const putRate = { platform: rate(put.platform), fs: rate(put.fs) };
-  const getRate = { platform: rate(get.platform), fs: rate(get.fs) };
+  const putRate = { platform: rate(put.platform), fs: rate(put.fs), bare: rate(put.bare) };
+  const getRate = { platform: rate(get.platform), fs: rate(get.fs), bare: rate(get.bare) };
   const ratio = (side: typeof put) => medianOfFew(side.platform.map((m, i) => side.fs[i]! / m));
+  const overBare = (side: typeof put) => medianOfFew(side.platform.map((m, i) => side.bare[i]! / m));
   const putRatio = ratio(put);
   const getRatio = ratio(get);
   const rssAddedMb = rss.peakMb - rss.beforeMb;
@@ -151,6 +170,10 @@ export async function storageBulk(ctx: BenchContext): Promise<FigureResult> {
       `per run (MB/s): PUT ${perRun(put.platform)} | fs write ${perRun(put.fs)} | GET ${perRun(get.platform)} | ` +
         `fs read ${perRun(get.fs)} (one client, UNSIGNED-PAYLOAD; fs writes 1 MB pieces and fdatasyncs, ` +
         "as the blob store does; both read from the page cache)",
+      `bare node:http in its own process, the same client (PUT written and fdatasync'd, GET piped from the file): ` +
+        `PUT ${perRun(put.bare)} MB/s, GET ${perRun(get.bare)} MB/s; platform ÷ bare PUT ${fmtRatio(overBare(put))}, ` +
+        `GET ${fmtRatio(overBare(get))}; bare ÷ node:fs PUT ${fmtRatio(medianOfFew(put.bare.map((m, i) => put.fs[i]! / m)))}, ` +
+        `GET ${fmtRatio(medianOfFew(get.bare.map((m, i) => get.fs[i]! / m)))}`,
       `1 GB streamed PUT: ${fmtInt(mbPerS(BIG_UPLOAD_BYTES, rss.seconds * 1000))} MB/s, platform RSS ` +
         `${rss.beforeMb.toFixed(1)} MB before, peak ${rss.peakMb.toFixed(1)} MB (sampled every ${RSS_SAMPLE_MS} ms)`,
     ],

@@ -9,6 +9,7 @@ import { TRIVIAL_HANDLER } from "./functions.js";
 const BARE_SERVER = fileURLToPath(new URL("./bare-server.js", import.meta.url));
 const BARE_RELAY = fileURLToPath(new URL("./bare-relay.js", import.meta.url));
 const BARE_STREAM_SERVER = fileURLToPath(new URL("./bare-stream-server.js", import.meta.url));
+const BARE_BLOB_SERVER = fileURLToPath(new URL("./bare-blob-server.js", import.meta.url));
 
 /**
  * Starts `node args…` with an empty environment, as the sandboxes are: this machine sets
@@ -29,19 +30,23 @@ export interface BareServer {
 /**
  * A baseline server, in its own process, running the trivial handler from a file: in that
  * process (`bare-server.ts`), or with `relayTo` handler processes behind it (`bare-relay.ts`);
- * or, with `streamHandler`, that streaming handler writing to the response (`bare-stream-server.ts`).
+ * or, with `streamHandler`, that streaming handler writing to the response (`bare-stream-server.ts`);
+ * or, with `blobs`, a server that stores PUT bodies as files and answers GETs with them
+ * (`bare-blob-server.ts`).
  */
 export async function startBareServer(
-  o: { relayTo?: number; streamHandler?: string } = {},
+  o: { relayTo?: number; streamHandler?: string; blobs?: boolean } = {},
 ): Promise<BareServer> {
   const dir = mkdtempSync(join(tmpdir(), "nimbus-bench-bare-"));
   const handlerFile = join(dir, "handler.mjs");
   writeFileSync(handlerFile, o.streamHandler ?? TRIVIAL_HANDLER);
-  const args = o.streamHandler
-    ? [BARE_STREAM_SERVER, handlerFile]
-    : o.relayTo
-      ? [BARE_RELAY, handlerFile, String(o.relayTo)]
-      : [BARE_SERVER, handlerFile];
+  const args = o.blobs
+    ? [BARE_BLOB_SERVER, dir]
+    : o.streamHandler
+      ? [BARE_STREAM_SERVER, handlerFile]
+      : o.relayTo
+        ? [BARE_RELAY, handlerFile, String(o.relayTo)]
+        : [BARE_SERVER, handlerFile];
   const child = spawnCleanNode(args, "pipe");
   const [port, pids] = await new Promise<[number, number[]]>((resolve, reject) => {
     let out = "";
