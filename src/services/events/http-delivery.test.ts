@@ -44,6 +44,36 @@ interface DeadLetter {
   attributes: Record<string, string>;
 }
 
+/** A delivery of `{"n":1}` to `destination`, due now, retried 185 times within a day; `spec` overrides. */
+function delivery(
+  id: string,
+  destination: string,
+  now: number,
+  spec: Partial<HttpDeliveryRecord["spec"]> = {},
+): HttpDeliveryRecord {
+  return {
+    id,
+    destinationName: destination,
+    createdAt: now,
+    nextAt: now,
+    attempts: 0,
+    payload: '{"n":1}',
+    lastError: undefined,
+    spec: {
+      ruleArn: "arn:rule",
+      targetArn: "arn:target",
+      targetId: "t",
+      pathValues: [],
+      headers: {},
+      query: {},
+      deadLetterArn: undefined,
+      maxRetries: 185,
+      expiresAt: now + 86_400_000,
+      ...spec,
+    },
+  };
+}
+
 async function setup(
   endpoint: string,
   spec: Partial<HttpDeliveryRecord["spec"]> = {},
@@ -85,27 +115,7 @@ async function setup(
     modifiedAt: now,
   });
   await store.enqueueHttpDeliveries([
-    {
-      id: "delivery-1",
-      destinationName: "d",
-      createdAt: now,
-      nextAt: now,
-      attempts: 0,
-      payload: '{"n":1}',
-      lastError: undefined,
-      spec: {
-        ruleArn: "arn:rule",
-        targetArn: "arn:target",
-        targetId: "t",
-        pathValues: [],
-        headers: {},
-        query: {},
-        deadLetterArn: "arn:dlq",
-        maxRetries: 185,
-        expiresAt: now + 86_400_000,
-        ...spec,
-      },
-    },
+    delivery("delivery-1", "d", now, { deadLetterArn: "arn:dlq", ...spec }),
   ]);
   await deliveries.start();
   if (o.wait !== false) await deliveries.idle();
@@ -120,26 +130,7 @@ async function setup(
     await store.createApiDestination({ ...d, name, endpoint: url });
     const now = clock.now();
     await store.enqueueHttpDeliveries([
-      {
-        id: `delivery-${name}`,
-        destinationName: name,
-        createdAt: now,
-        nextAt: now,
-        attempts: 0,
-        payload: "{}",
-        lastError: undefined,
-        spec: {
-          ruleArn: "arn:rule",
-          targetArn: "arn:target",
-          targetId: "t",
-          pathValues: [],
-          headers: {},
-          query: {},
-          deadLetterArn: undefined,
-          maxRetries: 0,
-          expiresAt: now + 60_000,
-        },
-      },
+      { ...delivery(`delivery-${name}`, name, now, { maxRetries: 0 }), payload: "{}" },
     ]);
     deliveries.changed();
   };
