@@ -15,13 +15,16 @@ import {
   DisableRuleCommand,
   EventBridgeClient,
   ListRulesCommand,
+  ListTagsForResourceCommand,
   ListTargetsByRuleCommand,
   PutEventsCommand,
   PutRuleCommand,
   PutTargetsCommand,
   RemoveTargetsCommand,
   StartReplayCommand,
+  TagResourceCommand,
   TestEventPatternCommand,
+  UntagResourceCommand,
 } from "@aws-sdk/client-eventbridge";
 import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { NimbusClient } from "../src/cli/client.js";
@@ -435,6 +438,66 @@ describe("the event bus", () => {
     await assert.rejects(
       eb.send(new PutRuleCommand({ Name: "timed", ScheduleExpression: "rate(5 minutes)" })),
       (err: Error) => err.name === "ValidationException" && /Scheduler/.test(err.message),
+    );
+  });
+
+  test("tags of buses and rules by ARN: tag, list, untag; what is not there or not allowed is refused", async () => {
+    await eb.send(new CreateEventBusCommand({ Name: "tagged", Tags: [{ Key: "team", Value: "shop" }] }));
+    await eb.send(
+      new PutRuleCommand({ Name: "tagged-rule", EventBusName: "tagged", EventPattern: '{"source":["t"]}' }),
+    );
+    const ruleArn = `arn:aws:events:us-east-1:${ACCOUNT}:rule/tagged/tagged-rule`;
+    const list = async (arn: string) =>
+      (await eb.send(new ListTagsForResourceCommand({ ResourceARN: arn }))).Tags?.map((t) => [
+        t.Key,
+        t.Value,
+      ]);
+    assert.deepEqual(await list(busArn("tagged")), [["team", "shop"]]);
+    assert.deepEqual(await list(ruleArn), []);
+    await eb.send(
+      new TagResourceCommand({
+        ResourceARN: ruleArn,
+        Tags: [
+          { Key: "env", Value: "dev" },
+          { Key: "owner", Value: "ada" },
+        ],
+      }),
+    );
+    await eb.send(new TagResourceCommand({ ResourceARN: ruleArn, Tags: [{ Key: "env", Value: "prod" }] }));
+    assert.deepEqual(await list(ruleArn), [
+      ["env", "prod"],
+      ["owner", "ada"],
+    ]);
+    await eb.send(new UntagResourceCommand({ ResourceARN: ruleArn, TagKeys: ["owner", "missing"] }));
+    assert.deepEqual(await list(ruleArn), [["env", "prod"]]);
+    await eb.send(
+      new PutRuleCommand({ Name: "tagged-rule", EventBusName: "tagged", EventPattern: '{"source":["u"]}' }),
+    );
+    assert.deepEqual(await list(ruleArn), [["env", "prod"]], "a rule put again keeps its tags");
+    await eb.send(
+      new TagResourceCommand({ ResourceARN: busArn("default"), Tags: [{ Key: "k", Value: "v" }] }),
+    );
+    assert.deepEqual(await list(busArn("default")), [["k", "v"]]);
+
+    await assert.rejects(eb.send(new ListTagsForResourceCommand({ ResourceARN: busArn("nosuch") })), {
+      name: "ResourceNotFoundException",
+    });
+    await assert.rejects(
+      eb.send(new TagResourceCommand({ ResourceARN: ruleArn, Tags: [{ Key: "aws:x", Value: "v" }] })),
+      /reserved/,
+    );
+    await assert.rejects(
+      eb.send(
+        new TagResourceCommand({
+          ResourceARN: ruleArn,
+          Tags: Array.from({ length: 50 }, (_, i) => ({ Key: `k${i}`, Value: "v" })),
+        }),
+      ),
+      /at most 50 tags; this would give it 51/,
+    );
+    await assert.rejects(
+      eb.send(new ListTagsForResourceCommand({ ResourceARN: "arn:aws:sqs:us-east-1:000000000000:q" })),
+      /not an event bus or rule ARN of this account/,
     );
   });
 });

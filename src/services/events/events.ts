@@ -16,8 +16,16 @@ import { HttpDeliveries, type HttpDeliveryDeps } from "./http-delivery.js";
 import type { EventBusRecord, RuleRecord, TargetRecord } from "./model.js";
 import { busArn, busFromArn, busOf, checkName, DEFAULT_BUS, type EventsAccount, ruleArn } from "./names.js";
 import type { ApiDestinationsRepo, EventsRepo } from "./repo.js";
-import { BusRules, type CompiledRule, type CompiledTarget, checkPattern, compileRule } from "./rules.js";
+import {
+  BusRules,
+  type CompiledRule,
+  type CompiledTarget,
+  checkPattern,
+  compileRule,
+  testEventPattern,
+} from "./rules.js";
 import { busShape, limitOf, optionalString, paged, ruleShape, stringOr, tagsOf, tokenOf } from "./shapes.js";
+import { EventTags } from "./tagging.js";
 import { BusTaps, type TapListener } from "./taps.js";
 import { checkTargets, renderTarget } from "./targets.js";
 import { targetInput } from "./transform.js";
@@ -61,9 +69,11 @@ export class EventBus {
   readonly archives: Archives;
   readonly destinations: ApiDestinations;
   readonly deliveries: HttpDeliveries;
+  readonly tags: EventTags;
 
   constructor(deps: EventsDeps) {
     this.#o = deps;
+    this.tags = new EventTags(deps.repo, deps.account, () => deps.clock.now());
     this.deliveries = new HttpDeliveries({
       repo: deps.destinationsRepo,
       clock: deps.clock,
@@ -345,21 +355,7 @@ export class EventBus {
   }
 
   async testEventPattern(input: Input): Promise<Output> {
-    if (typeof input.EventPattern !== "string") throw validation("Parameter EventPattern is required.");
-    const matcher = checkPattern(input.EventPattern);
-    let event: unknown;
-    try {
-      event = JSON.parse(String(input.Event));
-    } catch {
-      throw validation("Parameter Event is not valid: it must be a JSON event.");
-    }
-    const required = ["id", "account", "source", "time", "region", "detail-type"];
-    const missing = required.filter((k) => (event as Record<string, unknown> | null)?.[k] === undefined);
-    if (missing.length > 0)
-      throw validation(
-        `Parameter Event is not valid: it lacks ${missing.join(", ")} (an EventBridge envelope has ${required.join(", ")}).`,
-      );
-    return { Result: matcher(event) };
+    return testEventPattern(input);
   }
 
   /** Every target of every matching rule of `bus`, and its archives; `onlyRules` for a replay. */

@@ -7,7 +7,7 @@
  * ~3×: bench `rules`.)
  */
 import { compilePattern, type EventMatcher, InvalidPatternError } from "../../protocol/events/pattern.js";
-import { EventsError } from "./errors.js";
+import { EventsError, validation } from "./errors.js";
 import type { RuleRecord, TargetRecord } from "./model.js";
 import { checkTransformer, type JsonPath, parseJsonPath } from "./transform.js";
 
@@ -159,4 +159,23 @@ export function checkPattern(pattern: string) {
       );
     throw err;
   }
+}
+
+/** TestEventPattern: whether an event (EventBridge's envelope, as JSON) matches a pattern. */
+export function testEventPattern(input: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  if (typeof input.EventPattern !== "string") throw validation("Parameter EventPattern is required.");
+  const matcher = checkPattern(input.EventPattern);
+  let event: unknown;
+  try {
+    event = JSON.parse(String(input.Event));
+  } catch {
+    throw validation("Parameter Event is not valid: it must be a JSON event.");
+  }
+  const required = ["id", "account", "source", "time", "region", "detail-type"];
+  const missing = required.filter((k) => (event as Record<string, unknown> | null)?.[k] === undefined);
+  if (missing.length > 0)
+    throw validation(
+      `Parameter Event is not valid: it lacks ${missing.join(", ")} (an EventBridge envelope has ${required.join(", ")}).`,
+    );
+  return { Result: matcher(event) };
 }

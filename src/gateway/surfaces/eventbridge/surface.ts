@@ -58,6 +58,9 @@ const ACTIONS: Readonly<Record<string, Action>> = {
   ListApiDestinations: (e, i) => e.destinations.listApiDestinations(i),
   UpdateApiDestination: (e, i) => e.destinations.updateApiDestination(i),
   DeleteApiDestination: (e, i) => e.destinations.deleteApiDestination(i),
+  TagResource: (e, i) => e.tags.tagResource(i),
+  UntagResource: (e, i) => e.tags.untagResource(i),
+  ListTagsForResource: (e, i) => e.tags.listTagsForResource(i),
 };
 
 export function isEventBridgeRequest(request: Request): boolean {
