@@ -147,6 +147,23 @@ describe("OAuth connections", () => {
 
   test("a token endpoint that refuses the client deauthorizes the connection, and the event goes to the dead-letter queue", async () => {
     const dlq = (await sqs.send(new CreateQueueCommand({ QueueName: "oauth-dlq" }))).QueueUrl!;
+    // The platform says so on the default bus: a rule sends it to a queue.
+    const alerts = (await sqs.send(new CreateQueueCommand({ QueueName: "oauth-alerts" }))).QueueUrl!;
+    await eb.send(
+      new PutRuleCommand({
+        Name: "deauthorized",
+        EventPattern: JSON.stringify({
+          source: ["nimbus.events"],
+          "detail-type": ["Connection Deauthorized"],
+        }),
+      }),
+    );
+    await eb.send(
+      new PutTargetsCommand({
+        Rule: "deauthorized",
+        Targets: [{ Id: "q", Arn: "arn:aws:sqs:us-east-1:000000000000:oauth-alerts" }],
+      }),
+    );
     rx.answers.set("badtokens", [{ status: 401, body: '{"error":"invalid_client"}' }]);
     await oauthRoute("oauthbad", "badtokens", "never", {
       DeadLetterConfig: { Arn: "arn:aws:sqs:us-east-1:000000000000:oauth-dlq" },
@@ -171,6 +188,19 @@ describe("OAuth connections", () => {
     assert.equal(c.ConnectionState, "DEAUTHORIZED");
     assert.match(c.StateReason!, /invalid_client/);
     assert.deepEqual(rx.at("never"), []);
+    const alert = await eventually(
+      async () =>
+        (await sqs.send(new ReceiveMessageCommand({ QueueUrl: alerts, WaitTimeSeconds: 1 }))).Messages ?? [],
+      (l) => l.length > 0,
+      { what: "the Connection Deauthorized event", timeoutMs: 8000 },
+    );
+    const event = JSON.parse(alert[0]!.Body!) as {
+      detail: { connectionName: string; stateReason: string };
+      resources: string[];
+    };
+    assert.equal(event.detail.connectionName, "oauthbad");
+    assert.match(event.detail.stateReason, /invalid_client/);
+    assert.match(event.resources[0]!, /^arn:aws:events:us-east-1:000000000000:connection\/oauthbad\//);
   });
 
   test("OAuth parameters, and headers no request could carry, are refused when written", async () => {

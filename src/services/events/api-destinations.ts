@@ -28,7 +28,16 @@ export interface ApiDestinationsDeps {
   readonly account: EventsAccount;
   /** Deliveries were queued (`queue`): the deliverer wakes. */
   readonly queued: () => void;
+  /** Publishes one of the platform's own events on the default bus (`EventBus.publish`). */
+  readonly publish: (
+    detailType: string,
+    detail: Record<string, unknown>,
+    resources: string[],
+  ) => Promise<void>;
 }
+
+/** The source of the events connections publish about themselves. */
+export const CONNECTION_EVENTS = "nimbus.events";
 
 export class ApiDestinations {
   readonly #o: ApiDestinationsDeps;
@@ -125,7 +134,18 @@ export class ApiDestinations {
       modifiedAt: this.#o.clock.now(),
     };
     if (!(await this.#o.repo.updateConnection(c))) throw notFound(`Connection ${c.name}`);
+    await this.deauthorized(c);
     return this.#connectionState(c);
+  }
+
+  /**
+   * Says on the default bus that a connection was deauthorized (by DeauthorizeConnection, or by
+   * an authorization endpoint refusing its client), so a rule can alert someone.
+   */
+  async deauthorized(c: ConnectionRecord): Promise<void> {
+    const arn = connectionArn(this.#o.account, c.name, c.uuid);
+    const detail = { connectionName: c.name, connectionArn: arn, stateReason: c.stateReason };
+    await this.#o.publish("Connection Deauthorized", detail, [arn]);
   }
 
   async deleteConnection(input: Input): Promise<Output> {

@@ -8,7 +8,7 @@
 import { randomUUID } from "node:crypto";
 import type { Clock } from "../../shared/clock.js";
 import type { Logger } from "../../shared/logger.js";
-import { ApiDestinations } from "./api-destinations.js";
+import { ApiDestinations, CONNECTION_EVENTS } from "./api-destinations.js";
 import { Archives } from "./archives.js";
 import { checkEntries, type Envelope, isoSeconds, readEntry } from "./envelope.js";
 import { EventsError, notFound, validation } from "./errors.js";
@@ -80,12 +80,14 @@ export class EventBus {
       logger: deps.logger,
       deadLetter: (arn, body, attributes) => deps.targets.sendToQueue(arn, body, attributes),
       ...(deps.observeDeliveries ? { observe: deps.observeDeliveries } : {}),
+      deauthorized: (c) => this.destinations.deauthorized(c),
     });
     this.destinations = new ApiDestinations({
       repo: deps.destinationsRepo,
       clock: deps.clock,
       account: deps.account,
       queued: () => this.deliveries.changed(),
+      publish: (type, detail, resources) => this.publish(CONNECTION_EVENTS, type, detail, resources),
     });
     this.archives = new Archives({
       repo: deps.repo,

@@ -43,6 +43,8 @@ export interface HttpDeliveryDeps {
   readonly deadLetter: (queueArn: string, body: string, attributes: Record<string, string>) => Promise<void>;
   /** How long an endpoint has to answer, in real time (REQUEST_TIMEOUT_MS; tests shorten it). */
   readonly timeoutMs?: number;
+  /** Told when a refused OAuth client deauthorized a connection (it is published on the bus). */
+  readonly deauthorized?: (c: ConnectionRecord) => Promise<void>;
   /** Told of each attempt's outcome (the platform's metrics). */
   readonly observe?: (destination: string, outcome: DeliveryOutcome, seconds: number | undefined) => void;
 }
@@ -275,13 +277,23 @@ export class HttpDeliveries {
       if (err.retry) throw new Failure("CONNECTION_FAILURE", err.message, true);
       const now = this.#d.clock.now();
       const latest = await this.#d.repo.getConnection(conn.name);
-      if (latest?.uuid === conn.uuid && latest.modifiedAt === conn.modifiedAt)
-        await this.#d.repo.updateConnection({
+      if (latest?.uuid === conn.uuid && latest.modifiedAt === conn.modifiedAt) {
+        const c: ConnectionRecord = {
           ...conn,
           state: "DEAUTHORIZED",
           stateReason: err.message,
           modifiedAt: now,
-        });
+        };
+        if (await this.#d.repo.updateConnection(c))
+          await this.#d
+            .deauthorized?.(c)
+            .catch((e: unknown) =>
+              this.#d.logger.error(
+                "API destinations: a connection's deauthorization could not be published",
+                { err: e },
+              ),
+            );
+      }
       throw new Failure(
         "NO_PERMISSIONS",
         `the connection ${conn.name} could not be authorized: ${err.message}`,
