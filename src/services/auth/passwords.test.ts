@@ -99,12 +99,19 @@ test("malformed, foreign or extravagant stored strings fail instead of throwing"
 test("verifying against nothing always fails, and costs a real verification", async () => {
   assert.deepEqual(await verifyAgainstNothing("anything"), { ok: false, needsRehash: false });
   const real = await hashPassword("anything");
-  const t0 = performance.now();
-  await verifyPassword("anything", real);
-  const known = performance.now() - t0;
-  const t1 = performance.now();
-  await verifyAgainstNothing("anything");
-  const unknown = performance.now() - t1;
+  // The fastest of a few of each, interleaved: one sample caught by a busy machine (CI runs
+  // suites side by side) made a known verification look four times its cost.
+  const timed = async (run: () => Promise<unknown>) => {
+    const t = performance.now();
+    await run();
+    return performance.now() - t;
+  };
+  let known = Number.POSITIVE_INFINITY;
+  let unknown = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < 4; i++) {
+    known = Math.min(known, await timed(() => verifyPassword("anything", real)));
+    unknown = Math.min(unknown, await timed(() => verifyAgainstNothing("anything")));
+  }
   assert.ok(unknown > known / 3, `unknown ${unknown.toFixed(1)} ms vs known ${known.toFixed(1)} ms`);
   assert.equal(CURRENT_PASSWORD_PARAMS.memoryKiB, 19_456);
 });
