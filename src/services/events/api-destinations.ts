@@ -8,7 +8,7 @@
 import { randomUUID } from "node:crypto";
 import type { Clock } from "../../shared/clock.js";
 import { authorizationTypeOf, readAuth, renderAuth } from "./connection-auth.js";
-import { EventsError, exists, notFound, validation } from "./errors.js";
+import { exists, notFound, validation } from "./errors.js";
 import type { ApiDestinationRecord, ConnectionRecord, HttpMethod, TargetRecord } from "./model.js";
 import { apiDestinationArn, checkName, connectionArn, type EventsAccount, namedByArn } from "./names.js";
 import type { ApiDestinationsRepo } from "./repo.js";
@@ -250,7 +250,7 @@ export class ApiDestinations {
   async targetExists(t: TargetRecord): Promise<boolean> {
     const dest = await this.destinationByArn(t.arn);
     if (!dest) return false;
-    const stars = dest.endpoint.split("*").length - 1;
+    const stars = pathParameterCount(dest.endpoint);
     const given = t.httpParameters?.pathValues.length ?? 0;
     if (stars !== given)
       throw new Error(
@@ -370,8 +370,7 @@ export class ApiDestinations {
         `ConnectionArn ${JSON.stringify(given ?? null)} is not a connection ARN of this account: ${prefix}<name>/<uuid>.`,
       );
     const c = await this.#o.repo.getConnection(named.name);
-    if (!c || (named.uuid !== undefined && named.uuid !== c.uuid))
-      throw new EventsError("ResourceNotFoundException", `Connection ${named.name} does not exist.`);
+    if (!c || (named.uuid !== undefined && named.uuid !== c.uuid)) throw notFound(`Connection ${named.name}`);
     return c.name;
   }
 }
@@ -384,6 +383,9 @@ function refusePrivate(input: Input): void {
       "InvocationConnectivityParameters (a private endpoint) is not served by Nimbus: its connections reach endpoints by their URL.",
     );
 }
+
+/** How many `*`s an endpoint has: the PathParameterValues a target must give it. */
+export const pathParameterCount = (endpoint: string): number => endpoint.split("*").length - 1;
 
 function endpointOf(v: unknown): string {
   let url: URL;

@@ -14,7 +14,7 @@ type Invocation = ConnectionAuth["invocation"];
 
 const TYPES: readonly ConnectionAuthorizationType[] = ["BASIC", "API_KEY", "OAUTH_CLIENT_CREDENTIALS"];
 /** A header name: an HTTP token (what a request can carry; EventBridge's pattern allows more, which no request could send). */
-const HEADER_KEY = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+export const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const MAX_PARAMETERS = 100;
 
 export function authorizationTypeOf(v: unknown): ConnectionAuthorizationType {
@@ -66,7 +66,7 @@ export function readAuth(
       "ApiKeyAuthParameters (ApiKeyName and ApiKeyValue) are required for AuthorizationType API_KEY.",
     );
   const name = text(k?.ApiKeyName, "ApiKeyAuthParameters.ApiKeyName", keep?.apiKey?.name).trim();
-  if (!HEADER_KEY.test(name))
+  if (!HEADER_NAME.test(name))
     throw validation(
       `ApiKeyAuthParameters.ApiKeyName ${JSON.stringify(name)} is not a header name: letters, digits and !#$%&'*+-.^_|~ only.`,
     );
@@ -180,7 +180,7 @@ function parameters(v: unknown, field: string, header: boolean): HttpParameter[]
       typeof p?.Key !== "string" ||
       p.Key.length === 0 ||
       p.Key.length > 512 ||
-      (header && !HEADER_KEY.test(p.Key))
+      (header && !HEADER_NAME.test(p.Key))
     )
       throw validation(
         `${where}.Key must be ${header ? "a header name" : "a string"} of 1 to 512 characters.`,

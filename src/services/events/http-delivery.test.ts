@@ -39,6 +39,17 @@ after(() => {
   server.close();
 });
 
+const count = (what: Behaviour) => hits.filter((h) => h === what).length;
+
+/** Waits (in real time: the server is real) until the server has seen `n` requests for `what`. */
+async function arrived(what: Behaviour, n: number, failure = `no request for /${what}`): Promise<void> {
+  const started = performance.now();
+  while (count(what) < n) {
+    assert.ok(performance.now() - started < 2000, failure);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 interface DeadLetter {
   body: string;
   attributes: Record<string, string>;
@@ -168,13 +179,13 @@ test("a refused connection is CONNECTION_FAILURE; past MaximumEventAgeInSeconds 
 });
 
 test("a redirect is not followed: the event goes to the dead-letter queue at once", async () => {
-  const before = hits.filter((h) => h === "ok").length;
+  const before = count("ok");
   const s = await setup(`${base}/redirect`);
   assert.equal(s.dead.length, 1);
   assert.equal(s.dead[0]!.attributes.ERROR_CODE, "ERROR_FROM_TARGET");
   assert.match(s.dead[0]!.attributes.ERROR_MESSAGE!, /answered 302/);
   assert.equal(s.dead[0]!.attributes.EXHAUSTED_RETRY_CONDITION, undefined);
-  assert.equal(hits.filter((h) => h === "ok").length, before);
+  assert.equal(count("ok"), before);
   await s.close();
 });
 
@@ -201,8 +212,9 @@ test("stop() during a request cuts it; the delivery comes back when its lease la
   assert.equal(await s.store.countHttpDeliveries("d"), 0, "delivered");
   const hang = await setup(`${base}/hang`, { maxRetries: 3 }, { timeoutMs: 200 });
   await hang.store.retryHttpDelivery("delivery-1", 0, hang.clock.now(), "");
+  const seen = count("hang");
   hang.deliveries.changed();
-  await new Promise((r) => setTimeout(r, 50)); // the request is under way
+  await arrived("hang", seen + 1); // the request is under way
   await hang.deliveries.stop();
   const [left] = await hang.store.claimHttpDeliveries(
     hang.clock.now() + 10_000,
@@ -215,15 +227,12 @@ test("stop() during a request cuts it; the delivery comes back when its lease la
 });
 
 test("an endpoint that hangs holds up no other destination's delivery", async () => {
+  const hanging = count("hang");
   const s = await setup(`${base}/hang`, { maxRetries: 0 }, { timeoutMs: 3000, wait: false });
-  await new Promise((r) => setTimeout(r, 50)); // the hanging request is under way
-  const okBefore = hits.filter((h) => h === "ok").length;
-  const started = performance.now();
+  await arrived("hang", hanging + 1); // the hanging request is under way
+  const okBefore = count("ok");
   await s.another("other", `${base}/ok`);
-  while (hits.filter((h) => h === "ok").length === okBefore) {
-    assert.ok(performance.now() - started < 2000, "the other delivery waited for the hanging one");
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await arrived("ok", okBefore + 1, "the other delivery waited for the hanging one");
   assert.equal(s.dead.length, 0, "the hanging request has not timed out yet");
   await s.close();
 });

@@ -16,7 +16,7 @@
 import type { Clock } from "../../shared/clock.js";
 import type { Logger } from "../../shared/logger.js";
 import { retryDelayMs, WakeLoop } from "../../shared/wake-loop.js";
-import { DEFAULT_RATE_LIMIT } from "./api-destinations.js";
+import { DEFAULT_RATE_LIMIT, pathParameterCount } from "./api-destinations.js";
 import type { ApiDestinationRecord, ConnectionRecord, HttpDeliveryRecord } from "./model.js";
 import { AuthorizationFailure, OAuthTokens } from "./oauth-tokens.js";
 import type { ApiDestinationsRepo } from "./repo.js";
@@ -83,7 +83,7 @@ export function httpRequest(
   /** An OAuth connection's access token. */
   token?: string,
 ): HttpRequest {
-  const stars = dest.endpoint.split("*").length - 1;
+  const stars = pathParameterCount(dest.endpoint);
   if (stars !== d.spec.pathValues.length)
     throw new Failure(
       "INVALID_PARAMETER",
@@ -129,7 +129,6 @@ function withBodyParameters(payload: string, params: ConnectionRecord["auth"]["i
 }
 
 export class HttpDeliveries {
-  readonly name = "API destination deliveries";
   readonly #d: HttpDeliveryDeps;
   readonly #loop: WakeLoop;
   /** Per destination, the second (epoch s) requests are counted in and how many were due in it. */

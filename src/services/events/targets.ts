@@ -5,7 +5,7 @@
  * alone (in `FailedEntries`, saying why); the request fails only when malformed or past the
  * five targets a rule may have.
  */
-import { headerValueProblem } from "./connection-auth.js";
+import { HEADER_NAME, headerValueProblem } from "./connection-auth.js";
 import { EventsError, validation } from "./errors.js";
 import type { RuleRecord, TargetHttpParameters, TargetRecord } from "./model.js";
 import type { EventsAccount } from "./names.js";
@@ -152,9 +152,6 @@ function httpParametersOf(v: unknown): TargetHttpParameters {
     query: stringMap(p.QueryStringParameters, "HttpParameters.QueryStringParameters"),
   };
 }
-
-/** An HTTP token: what a request can carry as a header's name. */
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /** Headers a request can carry: names that are tokens, values without line breaks or NUL. */
 function headersOf(h: Record<string, string>): Record<string, string> {
