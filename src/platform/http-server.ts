@@ -4,9 +4,11 @@
  * invocations have drained, for the last responses to reach their callers, then cuts what is
  * left. Between the two the dispatcher drains.
  */
-import type { Server } from "node:http";
+import type { OutgoingHttpHeaders, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createAdaptorServer } from "@hono/node-server";
+import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
+import { sendFileBody, takeFileBody } from "../gateway/file-body.js";
 import type { Clock } from "../shared/clock.js";
 import { PlatformStartError } from "./data-dir-lock.js";
 import type { Component } from "./lifecycle.js";
@@ -28,11 +30,11 @@ export class HttpServer {
    * PlatformStartError.
    */
   async listen(
-    fetch: (req: Request) => Response | Promise<Response>,
+    fetch: (req: Request, env: unknown) => Response | Promise<Response>,
     host: string,
     port: number,
   ): Promise<string> {
-    const server = createAdaptorServer({ fetch }) as Server;
+    const server = createAdaptorServer({ fetch: withFileBodies(fetch) }) as Server;
     server.keepAliveTimeout = 65_000;
     // Node cuts a request whose whole exchange takes over 5 minutes: a 5 GB object upload on a
     // slow link takes longer. Headers must still arrive within headersTimeout (60 s).
@@ -77,6 +79,32 @@ export class HttpServer {
       },
     };
   }
+}
+
+/**
+ * `fetch`, with a response whose body is a file (`gateway/file-body.ts`) sent by this server
+ * from the file into the socket, rather than by the adapter from a Web stream.
+ */
+function withFileBodies(
+  fetch: (req: Request, env: unknown) => Response | Promise<Response>,
+): (req: Request, env: unknown) => Promise<Response> {
+  return async (req, env) => {
+    const response = await fetch(req, env);
+    const outgoing = (env as { outgoing?: ServerResponse } | undefined)?.outgoing;
+    const file = outgoing === undefined ? undefined : takeFileBody(req, response);
+    if (file === undefined || outgoing === undefined) return response;
+    outgoing.writeHead(response.status, nodeHeaders(response.headers));
+    void sendFileBody(file, outgoing);
+    return RESPONSE_ALREADY_SENT;
+  };
+}
+
+function nodeHeaders(headers: Headers): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  for (const [name, value] of headers) if (name !== "set-cookie") out[name] = value;
+  const cookies = headers.getSetCookie();
+  if (cookies.length > 0) out["set-cookie"] = cookies;
+  return out;
 }
 
 /** What a user can act on when the platform cannot listen where it was told to. */

@@ -106,6 +106,10 @@ export class FsBlobStore implements BlobStore {
     return range === undefined ? createReadStream(path) : createReadStream(path, range);
   }
 
+  openFile(blobId: string): Promise<FileHandle> {
+    return open(this.#path(blobId), "r");
+  }
+
   async size(blobId: string): Promise<number | undefined> {
     try {
       return (await stat(this.#path(blobId))).size;

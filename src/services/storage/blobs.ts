@@ -8,6 +8,7 @@
  * The store is an interface so that a cluster can keep blobs on a shared store; the data
  * directory's file system is the embedded one (`blobs-fs.ts`).
  */
+import type { FileHandle } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import type { ChecksumAlgorithm } from "./model.js";
 
@@ -36,6 +37,13 @@ export interface BlobWriteOptions {
   readonly checksums: readonly ChecksumAlgorithm[];
 }
 
+/** A version's bytes in an open file: `length` of them from `start`. */
+export interface OpenBytes {
+  readonly handle: FileHandle;
+  readonly start: number;
+  readonly length: number;
+}
+
 export class BlobTooLarge extends Error {}
 export class BlobSizeMismatch extends Error {}
 
@@ -44,6 +52,11 @@ export interface BlobStore {
   write(source: AsyncIterable<Uint8Array>, o: BlobWriteOptions): Promise<PendingBlob>;
   /** The blob's bytes from `start` to `end` inclusive (the whole blob without a range). */
   read(blobId: string, range?: { start: number; end: number }): Readable;
+  /**
+   * The blob's file, open for reading, where blobs are files (the data directory's store): a
+   * server sends a large body from it with buffers it reuses. Absent elsewhere; `read` serves.
+   */
+  openFile?(blobId: string): Promise<FileHandle>;
   /** Its size; undefined if there is no such blob. */
   size(blobId: string): Promise<number | undefined>;
   /** Removes blobs; ids already gone are fine. */

@@ -11,7 +11,7 @@
 import { randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import type { Clock } from "../../shared/clock.js";
-import { BlobSizeMismatch, type BlobStore, BlobTooLarge, type PendingBlob } from "./blobs.js";
+import { BlobSizeMismatch, type BlobStore, BlobTooLarge, type OpenBytes, type PendingBlob } from "./blobs.js";
 import { algorithmsFor, type BodyChecks, checkDigests } from "./body-checks.js";
 import { etagOf } from "./checksums.js";
 import {
@@ -264,6 +264,22 @@ export class StorageService {
   }
 
   /** The bytes of a version read, whole or in its range. */
+  /**
+   * The version's bytes (its range) as an open file, for a server to send from; undefined when
+   * they came with the record (small objects) or the blob store keeps no files.
+   */
+  async openBytes(
+    version: ObjectVersionRecord,
+    range: ByteRange | undefined,
+  ): Promise<OpenBytes | undefined> {
+    const blobs = this.#d.blobs;
+    if (blobs.openFile === undefined || inlineBytes(version, range) !== undefined) return undefined;
+    const handle = await blobs.openFile(version.blobId ?? "");
+    return range === undefined
+      ? { handle, start: 0, length: version.size }
+      : { handle, start: range.start, length: range.end - range.start + 1 };
+  }
+
   stream(version: ObjectVersionRecord, range: ByteRange | undefined): Readable {
     const inline = inlineBytes(version, range);
     if (inline !== undefined) return Readable.from([inline], { objectMode: false });

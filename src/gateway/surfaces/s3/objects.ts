@@ -4,6 +4,7 @@ import { CHECKSUM_HEADERS } from "../../../services/storage/checksums.js";
 import { accessDenied, invalidArgument, malformedXml, S3Error } from "../../../services/storage/errors.js";
 import { inlineBytes } from "../../../services/storage/inline-body.js";
 import type { StoredChecksum } from "../../../services/storage/model.js";
+import { fileBody } from "../../file-body.js";
 import { deleteKeyAccess } from "./access.js";
 import { type Handler, isoDate } from "./deps.js";
 import { conditionsOf, contentHeadersOf, objectHeaders, taggingHeaderOf, userMetadataOf } from "./headers.js";
@@ -77,6 +78,9 @@ export const getObject: Handler = async (call, d) => {
   // A small object's bytes came with its record: answered in one write.
   const inline = inlineBytes(v, range);
   if (inline !== undefined) return new Response(inline, { status, headers });
+  // From the blob's file, which the server sends with buffers it reuses (gateway/file-body.ts).
+  const file = await d.storage.openBytes(v, range);
+  if (file !== undefined) return new Response(fileBody(call.raw, file), { status, headers });
   const stream = d.storage.stream(v, range);
   return new Response(Readable.toWeb(stream) as ReadableStream<Uint8Array>, { status, headers });
 };
