@@ -3,10 +3,10 @@
  * platform. An argon2id hash at OWASP's setting costs 15–30 ms of a core; on libuv's shared
  * thread pool, 50 sign-ins a second took most of a core from the event loop and the function
  * instances at the same priority, and held the pool's four threads away from file I/O. Here at
- * most `size` hashes run at once, each thread at nice 10 (`shared/thread-priority.ts`): when the
- * cores are busy, invocations go first and sign-ins wait a little longer; on an idle machine a
- * hash costs what it always did. Threads start on demand, are called through
- * `shared/thread-rpc.ts`, and keep no process alive.
+ * most `size` hashes run at once, each thread at nice 19 (`shared/thread-priority.ts`): when the
+ * cores are busy, invocations go first and sign-ins wait longer; on an idle machine a hash
+ * costs what it always did. Threads start on demand, are called through `shared/thread-rpc.ts`,
+ * and keep no process alive.
  */
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
@@ -30,8 +30,16 @@ export type HashRequest =
   /** The thread's kernel id and the nice value it runs at. */
   | { readonly op: "priority" };
 
-/** The nice value of hashing threads: below the platform's 0, above the idle class. */
-export const HASHING_NICE = 10;
+/**
+ * The nice value of hashing threads: the lowest. At nice 10 a thread woken by a sign-in's
+ * request, having slept, still took the core from the event loop that woke it: the post that
+ * hands a hash over cost the event loop 125–360 µs a sign-in (a CPU profile's mean), against
+ * 23 µs at nice 19 (as in the idle class, which Node cannot set), and invocations' p99 beside 50
+ * sign-ins a second moved by +1.0 to +1.4 ms instead of +2.2 (bench figure 21, alternated). The
+ * price: on cores that invocations keep busy, a hash gets ~1.5 % of a core (a sign-in of
+ * ~0.5 s) where nice 10 gave it ~10 %.
+ */
+export const HASHING_NICE = 19;
 
 /** Threads that hash passwords, up to one per core (at most four), each doing one hash at a time. */
 export class PasswordThreads {
