@@ -1,8 +1,9 @@
 /** The platform's surfaces, in the order the gateway tries their paths (narrower prefixes first). */
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Hono } from "hono";
 import type { Logger } from "../shared/logger.js";
 import type { Authenticator } from "./auth/principal.js";
-import { serveSurfaces } from "./dispatch.js";
+import { serveOnNode, serveSurfaces } from "./dispatch.js";
 import type { Surface } from "./surface.js";
 import type { ApiGatewayV2Deps } from "./surfaces/apigatewayv2/routes.js";
 import { apiGatewayV2Surface } from "./surfaces/apigatewayv2/surface.js";
@@ -70,6 +71,12 @@ export function platformSurfaces(d: Omit<GatewayDeps, "auth">): Surface[] {
   ];
 }
 
-export function createGateway(d: GatewayDeps): Hono {
-  return serveSurfaces(platformSurfaces(d), { authenticator: d.auth, logger: d.logger });
+/** The gateway: its fetch, and what serves requests on Node's objects first (`Surface.node`). */
+export function createGateway(d: GatewayDeps): {
+  app: Hono;
+  onNode: (req: IncomingMessage, res: ServerResponse) => boolean;
+} {
+  const surfaces = platformSurfaces(d);
+  const deps = { authenticator: d.auth, logger: d.logger };
+  return { app: serveSurfaces(surfaces, deps), onNode: serveOnNode(surfaces, deps) };
 }

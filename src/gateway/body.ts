@@ -46,6 +46,14 @@ export function parseJsonObject(body: Buffer): Record<string, unknown> {
 }
 
 /** Node's request read with listeners: its async iterator costs several turns per request. */
+/** Reads Node's request body whole; RequestTooLarge with `message` past `limit` bytes, declared or sent. */
+export function readNodeBody(req: IncomingMessage, limit: number, message: string): Promise<Buffer> {
+  const declared = Number(req.headers["content-length"]);
+  if (Number.isFinite(declared) && declared > limit)
+    return Promise.reject(new NimbusError("RequestTooLarge", message));
+  return readIncoming(req, limit, message);
+}
+
 function readIncoming(req: IncomingMessage, limit: number, message: string): Promise<Buffer> {
   if (req.readableEnded) return Promise.resolve(Buffer.alloc(0));
   return new Promise((resolve, reject) => {

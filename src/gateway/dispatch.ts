@@ -5,6 +5,7 @@
  * not each route's: a route added to a surface is as closed as the others.
  */
 import { hash } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { Hono } from "hono";
 import { NimbusError, toNimbusError } from "../shared/errors.js";
 import { newRequestId } from "../shared/ids.js";
@@ -29,6 +30,7 @@ export function serveSurfaces(surfaces: readonly Surface[], d: DispatchDeps): Ho
       );
   }
   const served = surfaces.map((s) => ({
+    surface: s,
     match: compileReach(s.reach),
     accepts: s.reach.accepts,
     app: guarded(s, d),
@@ -40,17 +42,7 @@ export function serveSurfaces(surfaces: readonly Surface[], d: DispatchDeps): Ho
   const root = new Hono();
   root.fetch = (request: Request, env?: unknown) => {
     const { host, path } = hostAndPath(request.url);
-    let chosen: { app: Hono<SurfaceEnv>; reach: ReachMatch } | undefined;
-    for (const { match, accepts, app } of served) {
-      const reach = match(host, path);
-      // A later path match never wins over an earlier one: only a host match is still worth
-      // looking for, so a surface's `accepts` is not asked (a function URL's path form passes
-      // SQS's and EventBridge's `/` on every call).
-      if (!reach || (reach.via === "path" && chosen)) continue;
-      if (accepts && !accepts(request)) continue;
-      chosen = { app, reach };
-      if (reach.via === "host") break;
-    }
+    const chosen = choose(served, host, path, request);
     if (!chosen) {
       const err = new NimbusError("NotFound", `No API of this platform serves ${host}${path}`);
       return nimbusErrorResponse(err, newRequestId());
@@ -59,6 +51,92 @@ export function serveSurfaces(surfaces: readonly Surface[], d: DispatchDeps): Ho
     return chosen.app.fetch(request, { ...(env as object | undefined), reach: chosen.reach });
   };
   return root;
+}
+
+/**
+ * What serves a request on Node's objects before the gateway's fetch (`Surface.node`): true
+ * when a surface's node path took it, false to hand it to the fetch. A request whose surface
+ * cannot be told without a Web request (a shared path's `accepts`) goes to the fetch.
+ */
+export function serveOnNode(
+  surfaces: readonly Surface[],
+  d: DispatchDeps,
+): (req: IncomingMessage, res: ServerResponse) => boolean {
+  const last = surfaces.findLastIndex((s) => s.node);
+  if (last === -1) return () => false;
+  // The same choice as the fetch's over fewer surfaces: past the last one with a node path, only
+  // a host match could still change it (a path match there comes too late, or is not served here).
+  const served = surfaces
+    .filter((s, n) => n <= last || (s.reach.hosts?.length ?? 0) > 0)
+    .map((s) => ({ surface: s, match: compileReach(s.reach), accepts: s.reach.accepts }));
+  return (req, res) => {
+    const url = req.url ?? "/";
+    const query = url.indexOf("?");
+    const path = query === -1 ? url : url.slice(0, query);
+    const chosen = choose(served, req.headers.host ?? "", path, undefined);
+    const answer = chosen?.surface.node?.(req, chosen.reach);
+    if (answer === undefined) return false;
+    answer.then(
+      (a) => res.writeHead(a.status, a.headers).end(a.body ?? undefined),
+      (err: unknown) => void nodeError(chosen!.surface, d, req, res, err),
+    );
+    return true;
+  };
+}
+
+/**
+ * The surface a request reaches: a host match first, else the first path match in order;
+ * undefined when none does. `request` answers a surface's `accepts`; without it, a surface
+ * that would be asked makes the choice `undefined` too.
+ */
+function choose<
+  T extends {
+    match: ReturnType<typeof compileReach>;
+    accepts?: ((r: Request) => boolean) | undefined;
+  },
+>(
+  served: readonly T[],
+  host: string,
+  path: string,
+  request: Request | undefined,
+): (T & { reach: ReachMatch }) | undefined {
+  let chosen: (T & { reach: ReachMatch }) | undefined;
+  const split = {};
+  for (const s of served) {
+    const reach = s.match(host, path, split);
+    // A later path match never wins over an earlier one: only a host match is still worth
+    // looking for, so a surface's `accepts` is not asked (a function URL's path form passes
+    // SQS's and EventBridge's `/` on every call).
+    if (!reach || (reach.via === "path" && chosen)) continue;
+    if (s.accepts) {
+      if (request === undefined) return undefined;
+      if (!s.accepts(request)) continue;
+    }
+    chosen = { ...s, reach };
+    if (reach.via === "host") break;
+  }
+  return chosen;
+}
+
+/** A node path's failure, answered as the surface renders errors (and logged when unexpected). */
+async function nodeError(
+  s: Surface,
+  d: DispatchDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  err: unknown,
+) {
+  const requestId = newRequestId();
+  if (!(err instanceof NimbusError))
+    d.logger.error("unexpected error", { requestId, surface: s.name, path: req.url, err });
+  if (res.headersSent) return void res.destroy();
+  const request = new Request(`http://${req.headers.host ?? "localhost"}${req.url ?? "/"}`, {
+    method: req.method,
+  });
+  const answer = s.renderError(toNimbusError(err), requestId, request);
+  const headers: Record<string, string> = {};
+  for (const [name, value] of answer.headers) headers[name] = value;
+  res.writeHead(answer.status, headers).end(Buffer.from(await answer.arrayBuffer()));
 }
 
 /** The surface's routes behind its authentication, its not-found and its error renderer. */

@@ -32,14 +32,14 @@ export function hostnameOf(url: string): string {
 }
 
 /** Node's raw header list (names as sent, repeats apart), else the Web request's. */
-export function headerPairs(incoming: IncomingMessage | undefined, req: Request): [string, string][] {
+export function headerPairs(incoming: IncomingMessage | undefined, req?: Request): [string, string][] {
   const pairs: [string, string][] = [];
   if (incoming) {
     const raw = incoming.rawHeaders;
     for (let i = 0; i < raw.length; i += 2) pairs.push([raw[i]!, raw[i + 1]!]);
     return pairs;
   }
-  req.headers.forEach((value, name) => {
+  req?.headers.forEach((value, name) => {
     pairs.push([name, value]);
   });
   return pairs;

@@ -4,6 +4,7 @@
  * path prefix), who may call it (its AuthPolicy), how its body is read, and how it renders
  * errors; the gateway does the rest for every route alike (see `serveSurfaces`).
  */
+import type { IncomingMessage, OutgoingHttpHeaders } from "node:http";
 import type { Context, Hono, MiddlewareHandler } from "hono";
 import type { NimbusError } from "../shared/errors.js";
 import type { AuthPolicy, Principal } from "./auth/principal.js";
@@ -81,6 +82,22 @@ export interface Surface {
   readonly around?: MiddlewareHandler<SurfaceEnv>;
   /** Its routes, at the full paths requests arrive on. */
   readonly app: Hono<SurfaceEnv>;
+  /**
+   * Serves a request straight from Node's request object, ahead of the routes above, when it
+   * can: the answer's promise, or undefined to leave the request to them. Nothing of the
+   * gateway runs on this path (no authentication, no `around`, no body read): it may answer
+   * only what the surface's policy lets anyone do, and reads the body itself. Its failures are
+   * rendered by `renderError`. For the hottest open path, an open function URL, where the Web
+   * request and response objects and the middleware cost ~25 µs a call.
+   */
+  readonly node?: (req: IncomingMessage, reach: ReachMatch) => Promise<NodeAnswer> | undefined;
+}
+
+/** An answer written to Node's response as it is. */
+export interface NodeAnswer {
+  readonly status: number;
+  readonly headers: OutgoingHttpHeaders;
+  readonly body: Buffer | string | null;
 }
 
 /** The caller, as the surface's policy established it before the route ran. */
@@ -113,18 +130,25 @@ export function bodyLimits(
  * captured, its patterns split once: the gateway asks every request of every
  * surface, so a match costs a few string comparisons, no regular expression.
  */
-export function compileReach(reach: Reach): (host: string, path: string) => ReachMatch | undefined {
+export function compileReach(
+  reach: Reach,
+): (host: string, path: string, split?: SplitTarget) => ReachMatch | undefined {
   const hosts = (reach.hosts ?? []).map((h) => compilePattern(h.toLowerCase().split(".")));
+  // What every host a pattern takes ends with (".localhost"), when each ends in a literal label:
+  // a host without it (an address, the platform's own name) is not split at all.
+  const endings = hosts.map((h) => h.parts.at(-1)).map((p) => (p && "literal" in p ? `.${p.literal}` : ""));
   const prefix = reach.pathPrefix === undefined ? undefined : compilePattern(segments(reach.pathPrefix));
   const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
-  return (host, path) => {
+  return (host, path, split = {}) => {
     if (hosts.length > 0) {
-      const colon = host.lastIndexOf(":");
-      const hostname = (colon > host.lastIndexOf("]") ? host.slice(0, colon) : host).toLowerCase();
-      const labels = hostname.split(".");
-      for (const pattern of hosts) {
-        const params = matchLabels(pattern, labels, "exact");
-        if (params) return { via: "host", params };
+      split.hostname ??= hostnameOf(host);
+      const hostname = split.hostname;
+      if (endings.some((e) => hostname.endsWith(e))) {
+        split.labels ??= hostname.split(".");
+        for (const pattern of hosts) {
+          const params = matchLabels(pattern, split.labels, "exact");
+          if (params) return { via: "host", params };
+        }
       }
     }
     if (!prefix) return undefined;
@@ -134,9 +158,23 @@ export function compileReach(reach: Reach): (host: string, path: string) => Reac
       const takes = p === "" || path === p || (path.startsWith(p) && path[p.length] === "/");
       return takes ? { via: "path", params: NO_PARAMS } : undefined;
     }
-    const params = matchLabels(prefix, segments(path), "prefix");
+    split.segments ??= segments(path);
+    const params = matchLabels(prefix, split.segments, "prefix");
     return params && { via: "path", params };
   };
+}
+
+/** A request's host labels and path segments, split once for all the surfaces that ask. */
+export interface SplitTarget {
+  hostname?: string;
+  labels?: string[];
+  segments?: string[];
+}
+
+/** The host's name, its port left out, lower case. */
+function hostnameOf(host: string): string {
+  const colon = host.lastIndexOf(":");
+  return (colon > host.lastIndexOf("]") ? host.slice(0, colon) : host).toLowerCase();
 }
 
 interface Pattern {

@@ -424,7 +424,7 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     spans: (name, from, to) => uptime.overlapping(name, from, to),
     pricing,
   });
-  const app = createGateway({
+  const { app, onNode } = createGateway({
     registry,
     invoke,
     async: asyncInvoker,
@@ -474,7 +474,7 @@ export async function createPlatform(config: Config, deps: PlatformDeps = {}): P
     worker,
     events,
     async listen() {
-      baseUrl = await server.listen(app.fetch, config.host, config.port);
+      baseUrl = await server.listen(app.fetch, config.host, config.port, onNode);
       await writeFile(join(dataDir, ENDPOINT_FILE), `${baseUrl}\n`, { mode: 0o600 });
       return baseUrl;
     },

@@ -4,11 +4,12 @@
  * invocations have drained, for the last responses to reach their callers, then cuts what is
  * left. Between the two the dispatcher drains.
  */
-import type { OutgoingHttpHeaders, Server, ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createAdaptorServer } from "@hono/node-server";
+import { getRequestListener } from "@hono/node-server";
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import { sendFileBody, takeFileBody } from "../gateway/file-body.js";
+import { nodeHeaders } from "../gateway/node-headers.js";
 import type { Clock } from "../shared/clock.js";
 import { PlatformStartError } from "./data-dir-lock.js";
 import type { Component } from "./lifecycle.js";
@@ -26,15 +27,19 @@ export class HttpServer {
   }
 
   /**
-   * Serves `fetch` on host:port; resolves with the URL. A busy port or a foreign address is a
-   * PlatformStartError.
+   * Serves `fetch` on host:port, each request offered to `first` before (true: it took it);
+   * resolves with the URL. A busy port or a foreign address is a PlatformStartError.
    */
   async listen(
     fetch: (req: Request, env: unknown) => Response | Promise<Response>,
     host: string,
     port: number,
+    first: (req: IncomingMessage, res: ServerResponse) => boolean = () => false,
   ): Promise<string> {
-    const server = createAdaptorServer({ fetch: withFileBodies(fetch) }) as Server;
+    const listener = getRequestListener(withFileBodies(fetch));
+    const server = createServer((req, res) => {
+      if (!first(req, res)) void listener(req, res);
+    });
     server.keepAliveTimeout = 65_000;
     // Node cuts a request whose whole exchange takes over 5 minutes: a 5 GB object upload on a
     // slow link takes longer. Headers must still arrive within headersTimeout (60 s).
@@ -97,14 +102,6 @@ function withFileBodies(
     void sendFileBody(file, outgoing);
     return RESPONSE_ALREADY_SENT;
   };
-}
-
-function nodeHeaders(headers: Headers): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = {};
-  for (const [name, value] of headers) if (name !== "set-cookie") out[name] = value;
-  const cookies = headers.getSetCookie();
-  if (cookies.length > 0) out["set-cookie"] = cookies;
-  return out;
 }
 
 /** What a user can act on when the platform cannot listen where it was told to. */

@@ -22,8 +22,6 @@
  * API" is a REST API's.
  */
 
-import type { IncomingMessage } from "node:http";
-import type { Context } from "hono";
 import type { SyncInvokeOutput } from "../../../control/invoke-service.js";
 import {
   type HttpEventContext,
@@ -41,9 +39,9 @@ import type { IdentityRequest } from "../../../services/http-apis/identity-sourc
 import type { FunctionTarget, ServedRoute } from "../../../services/http-apis/serve.js";
 import { NimbusError } from "../../../shared/errors.js";
 import { newRequestId } from "../../../shared/ids.js";
+import type { Principal } from "../../auth/principal.js";
 import { corsHeaders, isPreflight, preflightAnswer } from "../../cors.js";
-import { headerPairs, hostnameOf } from "../../http-trigger.js";
-import { bodyOf, type SurfaceEnv } from "../../surface.js";
+import { hostnameOf } from "../../http-trigger.js";
 import { apiDomainName } from "./address.js";
 import { callLambdaAuthorizer, withTimeout } from "./authorizer.js";
 import type { ExecuteApiDeps, Located } from "./surface.js";
@@ -52,6 +50,35 @@ const SERVICE_UNAVAILABLE_BODY = '{"message":"Service Unavailable"}';
 const TOO_LARGE_BODY = '{"message":"Request Entity Too Large"}';
 
 /** What the access log and the answer's headers need, filled in as the request goes. */
+/** A request to an HTTP API, as either path reads it (the gateway's route, or Node's request: `surface.ts`). */
+export interface ApiCall {
+  readonly method: string;
+  /** Absolute: the host as the caller addressed it, the path and the query. */
+  readonly url: string;
+  readonly via: "host" | "path";
+  /** A header's value by lower-case name; null when absent. */
+  get(name: string): string | null;
+  /** Names as sent, repeats apart. */
+  readonly headers: [string, string][];
+  readonly body: Buffer;
+  readonly sourceIp: string;
+  readonly protocol: string;
+  /** Who the gateway authenticated; undefined where it did not run (only open routes are served so). */
+  readonly principal: Principal | undefined;
+}
+
+/** The API's answer, as either path writes it. */
+export interface ApiAnswer {
+  readonly status: number;
+  readonly headers: [string, string][] | Headers;
+  readonly body: string | Buffer | null;
+}
+
+/** An authorizer's refusal: the answer to send instead of the integration's. */
+class Refused {
+  constructor(readonly answer: ApiAnswer) {}
+}
+
 interface Progress {
   readonly requestId: string;
   readonly receivedAt: number;
@@ -67,11 +94,7 @@ interface Progress {
   cors: [string, string][];
 }
 
-export async function handleApiRequest(
-  d: ExecuteApiDeps,
-  c: Context<SurfaceEnv>,
-  at: Located,
-): Promise<Response> {
+export async function handleApiRequest(d: ExecuteApiDeps, call: ApiCall, at: Located): Promise<ApiAnswer> {
   const p: Progress = {
     requestId: newRequestId(),
     receivedAt: d.clock.now(),
@@ -88,54 +111,52 @@ export async function handleApiRequest(
     });
     return plain(500, INTERNAL_ERROR_BODY, p);
   }
-  const res = await serve(d, c, at, p);
-  writeAccessLog(d, c, at, p, res);
+  const res = await serve(d, call, at, p);
+  writeAccessLog(d, call, at, p, res);
   return res;
 }
 
 async function serve(
   d: ExecuteApiDeps,
-  c: Context<SurfaceEnv>,
+  call: ApiCall,
   at: Extract<Located, { kind: "stage" }>,
   p: Progress,
-): Promise<Response> {
+): Promise<ApiAnswer> {
   const { served } = at;
-  const req = c.req.raw;
-  const origin = req.headers.get("origin");
+  const origin = call.get("origin");
   if (served.cors !== undefined) {
-    if (isPreflight(req.method, req.headers)) {
+    if (isPreflight(call.method, call)) {
       const answer = preflightAnswer(
         served.cors,
         origin ?? "",
-        req.headers.get("access-control-request-method") ?? "",
-        req.headers.get("access-control-request-headers"),
+        call.get("access-control-request-method") ?? "",
+        call.get("access-control-request-headers"),
       );
-      return new Response(null, { status: answer.status, headers: withIds(answer.headers, p) });
+      return { status: answer.status, headers: withIds(answer.headers, p), body: null };
     }
     p.corsConfigured = true;
     p.cors = corsHeaders(served.cors, origin);
   }
 
-  const match = served.router.match(req.method, at.routePath);
+  const match = served.router.match(call.method, at.routePath);
   if (match === undefined || match.target.integration === undefined) return plain(404, NOT_FOUND_BODY, p);
   p.routeKey = match.routeKey;
   const throttled = served.throttle.take(match.routeKey);
   if (throttled.kind === "throttled") return plain(429, throttled.body, p);
 
-  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
   const facts: HttpRequestFacts = {
-    method: req.method,
+    method: call.method,
     rawPath: at.rawPath,
     rawQuery: at.rawQuery,
-    headers: headerPairs(incoming, req),
-    body: bodyOf(c),
-    sourceIp: incoming?.socket.remoteAddress ?? "127.0.0.1",
-    protocol: incoming ? `HTTP/${incoming.httpVersion}` : "HTTP/1.1",
+    headers: call.headers,
+    body: call.body,
+    sourceIp: call.sourceIp,
+    protocol: call.protocol,
   };
   const ctx: HttpEventContext = {
     accountId: d.arn.accountId,
     apiId: at.api.apiId,
-    domainName: hostOf(req.url, c.get("reach").via, at.api.apiId),
+    domainName: hostOf(call.url, call.via, at.api.apiId),
     domainPrefix: at.api.apiId,
     requestId: p.requestId,
     timeEpochMs: p.receivedAt,
@@ -148,8 +169,8 @@ async function serve(
   // Built before authorization: the authorizers read the request as the 2.0 event shows it.
   const event = httpEventV2(facts, ctx);
 
-  const authorized = await authorize(d, c, match.target, event, facts, ctx, p);
-  if (authorized instanceof Response) return authorized;
+  const authorized = await authorize(d, call, match.target, event, facts, ctx, p);
+  if (authorized instanceof Refused) return authorized.answer;
   if (authorized !== undefined) event.requestContext.authorizer = authorized;
   return integrate(
     d,
@@ -164,13 +185,13 @@ async function serve(
 /** The authorizer's context for the event, undefined for none, or the refusal to send. */
 async function authorize(
   d: ExecuteApiDeps,
-  c: Context<SurfaceEnv>,
+  call: ApiCall,
   route: ServedRoute,
   event: HttpEventV2,
   facts: HttpRequestFacts,
   ctx: HttpEventContext,
   p: Progress,
-): Promise<Readonly<Record<string, unknown>> | undefined | Response> {
+): Promise<Readonly<Record<string, unknown>> | undefined | Refused> {
   const auth = route.authorization;
   const started = d.clock.monotonic();
   const identity: IdentityRequest = {
@@ -184,8 +205,8 @@ async function authorize(
       return undefined;
     case "AWS_IAM": {
       // The gateway checked the signature with the platform's key before this route ran.
-      const principal = c.get("principal");
-      if (principal.kind !== "platform") return plain(403, '{"message":"Forbidden"}', p);
+      const principal = call.principal;
+      if (principal?.kind !== "platform") return new Refused(plain(403, '{"message":"Forbidden"}', p));
       const account = d.arn.accountId;
       return {
         iam: {
@@ -202,13 +223,13 @@ async function authorize(
     case "BROKEN":
       p.authorizer = { error: auth.reason, status: 500 };
       d.logger.error("an HTTP API route's authorizer cannot run", { apiId: ctx.apiId, reason: auth.reason });
-      return plain(500, INTERNAL_ERROR_BODY, p);
+      return new Refused(plain(500, INTERNAL_ERROR_BODY, p));
     case "JWT": {
       const decision = await auth.authorizer.authorize(identity, auth.scopes);
       const latency = Math.round(d.clock.monotonic() - started);
       if (decision.kind === "deny") {
         p.authorizer = { error: decision.reason, status: decision.status, latency };
-        return plain(decision.status, decision.body, p);
+        return new Refused(plain(decision.status, decision.body, p));
       }
       p.authorizer = { claims: decision.authorizer.jwt.claims, latency, status: 200 };
       return { jwt: decision.authorizer.jwt };
@@ -229,7 +250,7 @@ async function authorize(
             authorizer: auth.config.authorizerId,
             reason: decision.reason,
           });
-        return plain(decision.status, decision.body, p);
+        return new Refused(plain(decision.status, decision.body, p));
       }
       p.authorizer = { context: decision.authorizer.lambda, latency, status: 200 };
       return decision.authorizer;
@@ -244,7 +265,7 @@ async function integrate(
   facts: HttpRequestFacts,
   ctx: HttpEventContext,
   p: Progress,
-): Promise<Response> {
+): Promise<ApiAnswer> {
   const integration = route.integration!;
   const target = route.target;
   if (target === undefined) {
@@ -307,7 +328,7 @@ async function integrate(
   for (const [name, value] of withIds(p.cors, p)) headers.set(name, value);
   // A 1xx, 204 or 304 cannot carry a body.
   const noBody = answer.status === 204 || answer.status === 304 || answer.status < 200;
-  return new Response(noBody ? null : answer.body, { status: answer.status, headers });
+  return { status: answer.status, headers, body: noBody ? null : answer.body };
 }
 
 function invokeTarget(
@@ -348,10 +369,9 @@ function identityContext(e: HttpEventV2): Record<string, string> {
 }
 
 /** One of the API's own answers: a JSON body in API Gateway's words, with the request ids and CORS headers. */
-function plain(status: number, body: string, p: Progress): Response {
+function plain(status: number, body: string, p: Progress): ApiAnswer {
   p.error = body;
-  const headers = withIds([["content-type", "application/json"], ...p.cors], p);
-  return new Response(body, { status, headers });
+  return { status, headers: withIds([["content-type", "application/json"], ...p.cors], p), body };
 }
 
 function withIds(headers: [string, string][], p: Progress): [string, string][] {
@@ -360,30 +380,32 @@ function withIds(headers: [string, string][], p: Progress): [string, string][] {
 
 function writeAccessLog(
   d: ExecuteApiDeps,
-  c: Context<SurfaceEnv>,
+  call: ApiCall,
   at: Extract<Located, { kind: "stage" }>,
   p: Progress,
-  res: Response,
+  res: ApiAnswer,
 ): void {
   const log = at.served.accessLog;
   if (log === undefined) return;
-  const req = c.req.raw;
-  const length = res.headers.get("content-length");
+  const length =
+    res.headers instanceof Headers
+      ? res.headers.get("content-length")
+      : (res.headers.find(([name]) => name === "content-length")?.[1] ?? null);
+  const userAgent = call.get("user-agent");
   const error = p.error === undefined ? undefined : messageOf(p.error);
   const line = log.format.render({
     requestId: p.requestId,
     accountId: d.arn.accountId,
     apiId: at.api.apiId,
-    domainName: hostOf(req.url, c.get("reach").via, at.api.apiId),
+    domainName: hostOf(call.url, call.via, at.api.apiId),
     domainPrefix: at.api.apiId,
     stage: at.stage.stageName,
     ...(p.routeKey === undefined ? {} : { routeKey: p.routeKey }),
-    httpMethod: req.method,
+    httpMethod: call.method,
     path: at.rawPath,
     protocol: "HTTP/1.1",
-    sourceIp:
-      (c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.socket.remoteAddress ?? "127.0.0.1",
-    ...(req.headers.get("user-agent") === null ? {} : { userAgent: req.headers.get("user-agent")! }),
+    sourceIp: call.sourceIp,
+    ...(userAgent === null ? {} : { userAgent }),
     requestTimeEpochMs: p.receivedAt,
     status: res.status,
     ...(length === null ? {} : { responseLength: Number(length) }),

@@ -10,6 +10,7 @@
  * guarded, if at all, by its own authorizer.
  */
 
+import type { IncomingMessage } from "node:http";
 import { Hono } from "hono";
 import type { InvokeService } from "../../../control/invoke-service.js";
 import type { LogEntry } from "../../../protocol/invoke.js";
@@ -20,11 +21,13 @@ import type { Clock } from "../../../shared/clock.js";
 import { type ErrorCode, NimbusError } from "../../../shared/errors.js";
 import type { Logger } from "../../../shared/logger.js";
 import type { AuthPolicy } from "../../auth/principal.js";
+import { readNodeBody } from "../../body.js";
 import { isPreflight } from "../../cors.js";
-import { triggerPath } from "../../http-trigger.js";
-import type { ReachMatch, Surface, SurfaceEnv } from "../../surface.js";
+import { headerPairs, triggerPath } from "../../http-trigger.js";
+import { nodeHeaders } from "../../node-headers.js";
+import { bodyOf, type NodeAnswer, type ReachMatch, type Surface, type SurfaceEnv } from "../../surface.js";
 import { API_HOST_PATTERNS, API_PATH_PREFIX } from "./address.js";
-import { handleApiRequest } from "./request.js";
+import { type ApiCall, handleApiRequest } from "./request.js";
 
 export interface ExecuteApiDeps {
   /** The APIs and their deployments, read on every request (the HTTP API service keeps them in memory). */
@@ -103,13 +106,67 @@ export function executeApiSurface(d: ExecuteApiDeps): Surface {
     body: { mode: "buffered", limit: () => TOO_LARGE },
     renderError: apiErrorResponse,
     app: apiApp(d, locate),
+    // Straight from Node's request: every request but an AWS_IAM route's (the gateway's
+    // authentication signs those), located the same way.
+    node: (req, reach) => {
+      const url = `http://${req.headers.host ?? "localhost"}${req.url ?? "/"}`;
+      stages ??= new ServedStages({ clock: d.clock, ...(d.fetch === undefined ? {} : { fetch: d.fetch }) });
+      const at = locateRequest(d.httpApis, stages, url, reach);
+      if (at.kind === "stage") {
+        const route = at.served.router.match(req.method ?? "GET", at.routePath);
+        if (route?.target.authorization.kind === "AWS_IAM") return undefined;
+      }
+      return serveNode(d, req, url, reach, at);
+    },
   };
 }
 
 function apiApp(d: ExecuteApiDeps, locate: (r: Request, reach: ReachMatch) => Located): Hono<SurfaceEnv> {
   const app = new Hono<SurfaceEnv>();
-  app.all("*", (c) => handleApiRequest(d, c, locate(c.req.raw, c.get("reach"))));
+  app.all("*", async (c) => {
+    const req = c.req.raw;
+    const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+    const reach = c.get("reach");
+    const call: ApiCall = {
+      method: req.method,
+      url: req.url,
+      via: reach.via,
+      get: (name) => req.headers.get(name),
+      headers: headerPairs(incoming, req),
+      body: bodyOf(c),
+      sourceIp: incoming?.socket.remoteAddress ?? "127.0.0.1",
+      protocol: incoming ? `HTTP/${incoming.httpVersion}` : "HTTP/1.1",
+      principal: c.get("principal"),
+    };
+    const a = await handleApiRequest(d, call, locate(req, reach));
+    return new Response(a.body, { status: a.status, headers: a.headers });
+  });
   return app;
+}
+
+async function serveNode(
+  d: ExecuteApiDeps,
+  req: IncomingMessage,
+  url: string,
+  reach: ReachMatch,
+  at: Located,
+): Promise<NodeAnswer> {
+  const call: ApiCall = {
+    method: req.method ?? "GET",
+    url,
+    via: reach.via,
+    get: (name) => {
+      const value = req.headers[name];
+      return value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
+    },
+    headers: headerPairs(req),
+    body: await readNodeBody(req, TOO_LARGE.bytes, TOO_LARGE.tooLarge),
+    sourceIp: req.socket.remoteAddress ?? "127.0.0.1",
+    protocol: `HTTP/${req.httpVersion}`,
+    principal: undefined,
+  };
+  const a = await handleApiRequest(d, call, at);
+  return { status: a.status, headers: nodeHeaders(a.headers), body: a.body };
 }
 
 /**

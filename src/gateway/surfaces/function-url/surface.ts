@@ -11,7 +11,7 @@ import { Hono } from "hono";
 import type { InvokeService } from "../../../control/invoke-service.js";
 import type { FunctionUrls } from "../../../control/urls/function-urls.js";
 import type { FunctionUrlConfig } from "../../../control/urls/repo.js";
-import { type HttpAnswer, httpEventV2, httpResponseFromV2 } from "../../../protocol/events/http.js";
+import { httpResponseFromV2 } from "../../../protocol/events/http.js";
 import type { LogEntry } from "../../../protocol/invoke.js";
 import { MAX_SYNC_REQUEST_BYTES } from "../../../protocol/limits.js";
 import {
@@ -19,14 +19,22 @@ import {
   PreludeError,
   splitHttpIntegrationPrelude,
 } from "../../../protocol/response-stream.js";
-import { stringifyClaims } from "../../../services/http-apis/jwt-authorizer.js";
 import { NimbusError } from "../../../shared/errors.js";
-import { newRequestId } from "../../../shared/ids.js";
 import type { AuthPolicy, Principal } from "../../auth/principal.js";
 import { corsHeaders, isPreflight, preflightAnswer } from "../../cors.js";
-import { headerPairs, hostnameOf, triggerPath } from "../../http-trigger.js";
+import { headerPairs } from "../../http-trigger.js";
 import { bodyOf, type Surface, type SurfaceEnv } from "../../surface.js";
 import { URL_HOST_PATTERN, URL_PATH_PREFIX } from "./address.js";
+import {
+  answerOf,
+  bufferedAnswer,
+  failure,
+  logMalformed,
+  type UrlAnswer,
+  urlInvocation,
+  userAuthorizer,
+} from "./call.js";
+import { urlOnNode } from "./node.js";
 
 export interface FunctionUrlDeps {
   readonly urls: Pick<FunctionUrls, "byId">;
@@ -59,6 +67,7 @@ export function functionUrlSurface(d: FunctionUrlDeps): Surface {
     body: { mode: "buffered", limit: () => TOO_LARGE },
     renderError: urlErrorResponse,
     app: urlApp(d),
+    node: urlOnNode(d, TOO_LARGE.tooLarge),
   };
 }
 
@@ -73,60 +82,30 @@ function urlApp(d: FunctionUrlDeps): Hono<SurfaceEnv> {
     if (config.cors && isPreflight(req.method, req.headers)) {
       return preflightResponse(config, origin, req.headers);
     }
-    const receivedAt = d.now();
-    // One id for the event's requestContext, the invocation, its logs and x-amzn-requestid.
-    const requestId = newRequestId();
-    const { rawPath, rawQuery } = triggerPath(req.url, reach);
     const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
-    const event = httpEventV2(
+    const input = urlInvocation(
+      d,
+      config,
       {
         method: req.method,
-        rawPath,
-        rawQuery,
+        url: req.url,
+        reach,
         headers: headerPairs(incoming, req),
         body: bodyOf(c),
         sourceIp: incoming?.socket.remoteAddress ?? "127.0.0.1",
         protocol: incoming ? `HTTP/${incoming.httpVersion}` : "HTTP/1.1",
       },
-      {
-        accountId: d.arn.accountId,
-        apiId: config.urlId,
-        domainName:
-          reach.via === "host" ? hostnameOf(req.url) : `${config.urlId}.lambda-url.${d.arn.region}.localhost`,
-        domainPrefix: config.urlId,
-        requestId,
-        timeEpochMs: receivedAt,
-        ...(config.authType === "NONE"
-          ? await userAuthorizer(d, req)
-          : authorizerOf(c.get("principal"), d.arn.accountId)),
-      },
+      config.authType === "NONE"
+        ? await userAuthorizer(d, req.headers.get("authorization"))
+        : authorizerOf(c.get("principal"), d.arn.accountId),
     );
-    const input = {
-      functionName: config.functionName,
-      qualifier: config.qualifier,
-      payload: Buffer.from(JSON.stringify(event)),
-      builtEvent: true,
-      requestId,
-      clientContextBase64: undefined,
-      traceId: undefined,
-      receivedAt,
-    };
     const cors: [string, string][] = config.cors ? corsHeaders(config.cors, origin ?? null) : [];
     if (config.invokeMode === "RESPONSE_STREAM") return streamed(d, config, input, cors);
-    const out = await d.invoke.invoke({ ...input, dryRun: false });
-    const base: [string, string][] = [["x-amzn-requestid", out.requestId], ...cors];
-    if (out.functionError) return failure(base);
-    const answer = httpResponseFromV2(out.payload);
-    if ("malformed" in answer) {
-      logMalformed(d, config, out.requestId, out.executedVersion, answer.reason);
-      return failure(base);
-    }
-    return respond(answer, base, config.cors !== undefined);
+    return toResponse(await bufferedAnswer(d, config, input, cors));
   });
   return app;
 }
 
-/** The function's answer; with CORS configured, the URL's CORS headers replace the function's own. */
 /**
  * A RESPONSE_STREAM URL: bytes go out as the function writes them. A function that streams
  * with `HttpResponseStream.from` sets status, headers and cookies in its prelude; one that
@@ -143,14 +122,16 @@ async function streamed(
   const base: [string, string][] = [["x-amzn-requestid", out.requestId], ...cors];
   const fail = (reason: string | undefined) => {
     if (reason) logMalformed(d, config, out.requestId, out.executedVersion, reason);
-    return failure(base);
+    return toResponse(failure(base));
   };
   if (!out.streamed) {
     const bytes = Buffer.from(await new Response(out.body).arrayBuffer().catch(() => new ArrayBuffer(0)));
     const done = await out.completion;
     if (done.error) return fail(undefined);
     const answer = httpResponseFromV2(bytes);
-    return "malformed" in answer ? fail(answer.reason) : respond(answer, base, config.cors !== undefined);
+    return "malformed" in answer
+      ? fail(answer.reason)
+      : toResponse(answerOf(answer, base, config.cors !== undefined));
   }
   if (out.contentType !== HTTP_INTEGRATION_CONTENT_TYPE) {
     const headers = new Headers(base);
@@ -179,61 +160,6 @@ async function streamed(
   return new Response(noBody ? null : split.body, { status, headers });
 }
 
-function logMalformed(
-  d: FunctionUrlDeps,
-  config: FunctionUrlConfig,
-  requestId: string,
-  version: string,
-  reason: string,
-) {
-  d.logs.write({
-    functionName: config.functionName,
-    version,
-    instanceId: "function-url",
-    requestId,
-    timestamp: d.now(),
-    message: `[nimbus] The function URL answered 502: the function's response is malformed: ${reason}`,
-  });
-}
-
-function respond(answer: HttpAnswer, extra: [string, string][], cors: boolean): Response {
-  // A 1xx, 204 or 304 cannot carry a body.
-  const body = answer.status === 204 || answer.status === 304 || answer.status < 200 ? null : answer.body;
-  return new Response(body, { status: answer.status, headers: answerHeaders(answer, extra, cors) });
-}
-
-/**
- * The answer's headers (without its own CORS headers when the URL sets them), `extra` over
- * them. A plain record when no name repeats: the Node adapter writes one as it is, where a
- * Headers object is copied and sorted first (~5 µs of a warm call). Repeated names (cookies)
- * need the Headers object's `append`.
- */
-function answerHeaders(
-  answer: HttpAnswer,
-  extra: [string, string][],
-  cors: boolean,
-): Record<string, string> | Headers {
-  const kept = cors ? answer.headers.filter(([name]) => !name.startsWith("access-control-")) : answer.headers;
-  const record: Record<string, string> = Object.create(null);
-  for (const [name, value] of kept) {
-    if (name in record) {
-      const headers = new Headers();
-      for (const [n, v] of kept) headers.append(n, v);
-      for (const [n, v] of extra) headers.set(n, v);
-      return headers;
-    }
-    record[name] = value;
-  }
-  for (const [name, value] of extra) record[name] = value;
-  return record;
-}
-
-function failure(extra: [string, string][]): Response {
-  const headers = new Headers(extra);
-  headers.set("content-type", "application/json");
-  return new Response(JSON.stringify({ Message: "Internal Server Error" }), { status: 502, headers });
-}
-
 function preflightResponse(config: FunctionUrlConfig, origin: string | undefined, h: Headers): Response {
   const answer = preflightAnswer(
     config.cors!,
@@ -242,6 +168,10 @@ function preflightResponse(config: FunctionUrlConfig, origin: string | undefined
     h.get("access-control-request-headers"),
   );
   return new Response(null, { status: answer.status, headers: answer.headers });
+}
+
+function toResponse(a: UrlAnswer): Response {
+  return new Response(a.body, { status: a.status, headers: a.headers });
 }
 
 /** A function URL's error: its status and `{"Message": …}`, with the request id to look it up. */
@@ -255,18 +185,6 @@ export function urlErrorResponse(err: NimbusError, requestId: string): Response 
 }
 
 /** `requestContext.authorizer.iam`, present on calls an AWS_IAM URL authenticated. */
-/**
- * On an open URL, a bearer token the platform's auth service issued: its verified claims as an
- * HTTP API's JWT authorizer hands them (`requestContext.authorizer.jwt`), so a function reads
- * its caller the same way behind either. No token, or one that does not verify: no claims.
- */
-async function userAuthorizer(d: FunctionUrlDeps, req: Request) {
-  const token = /^bearer\s+(\S+)$/i.exec(req.headers.get("authorization") ?? "")?.[1];
-  if (token === undefined || d.userClaims === undefined) return {};
-  const claims = await d.userClaims(token).catch(() => undefined);
-  if (claims === undefined) return {};
-  return { authorizer: { jwt: { claims: stringifyClaims(claims), scopes: null } } };
-}
 
 function authorizerOf(p: Principal, accountId: string) {
   if (p.kind !== "platform") return {};
