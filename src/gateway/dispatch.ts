@@ -13,7 +13,14 @@ import type { Logger } from "../shared/logger.js";
 import type { Authenticator } from "./auth/principal.js";
 import { EMPTY_SHA256, readBody } from "./body.js";
 import { nimbusErrorResponse } from "./errors.js";
-import { compileReach, type ReachMatch, type Surface, type SurfaceEnv, shadows } from "./surface.js";
+import {
+  compileReach,
+  type NodeAnswer,
+  type ReachMatch,
+  type Surface,
+  type SurfaceEnv,
+  shadows,
+} from "./surface.js";
 
 export interface DispatchDeps {
   readonly authenticator: Authenticator;
@@ -74,12 +81,20 @@ export function serveOnNode(
     const query = url.indexOf("?");
     const path = query === -1 ? url : url.slice(0, query);
     const chosen = choose(served, req.headers.host ?? "", path, undefined);
-    const answer = chosen?.surface.node?.(req, chosen.reach);
+    if (chosen?.surface.node === undefined) return false;
+    let answer: Promise<NodeAnswer> | undefined;
+    try {
+      answer = chosen.surface.node(req, chosen.reach);
+    } catch {
+      // The fetch meets the same failure where the gateway renders and logs it.
+      return false;
+    }
     if (answer === undefined) return false;
-    answer.then(
-      (a) => res.writeHead(a.status, a.headers).end(a.body ?? undefined),
-      (err: unknown) => void nodeError(chosen!.surface, d, req, res, err),
-    );
+    answer
+      .then((a) => {
+        res.writeHead(a.status, a.headers).end(a.body ?? undefined);
+      })
+      .catch((err: unknown) => nodeError(chosen.surface, d, req, res, err));
     return true;
   };
 }
@@ -129,14 +144,26 @@ async function nodeError(
   const requestId = newRequestId();
   if (!(err instanceof NimbusError))
     d.logger.error("unexpected error", { requestId, surface: s.name, path: req.url, err });
-  if (res.headersSent) return void res.destroy();
-  const request = new Request(`http://${req.headers.host ?? "localhost"}${req.url ?? "/"}`, {
-    method: req.method,
-  });
-  const answer = s.renderError(toNimbusError(err), requestId, request);
-  const headers: Record<string, string> = {};
-  for (const [name, value] of answer.headers) headers[name] = value;
-  res.writeHead(answer.status, headers).end(Buffer.from(await answer.arrayBuffer()));
+  try {
+    if (res.headersSent) return void res.destroy();
+    const answer = s.renderError(toNimbusError(err), requestId, webRequestOf(req));
+    const headers: Record<string, string> = {};
+    for (const [name, value] of answer.headers) headers[name] = value;
+    res.writeHead(answer.status, headers).end(Buffer.from(await answer.arrayBuffer()));
+  } catch (failure) {
+    d.logger.error("could not answer a failed request", { requestId, surface: s.name, err: failure });
+    res.destroy();
+  }
+}
+
+/** A Web request of Node's method and address, for a renderer that asks which protocol to answer in. */
+function webRequestOf(req: IncomingMessage): Request {
+  try {
+    return new Request(`http://${req.headers.host ?? "localhost"}${req.url ?? "/"}`, { method: req.method });
+  } catch {
+    // A method a Web request refuses (CONNECT, TRACE) or an address it cannot parse.
+    return new Request("http://localhost/");
+  }
 }
 
 /** The surface's routes behind its authentication, its not-found and its error renderer. */

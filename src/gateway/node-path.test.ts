@@ -51,6 +51,9 @@ describe("a surface's node path", () => {
         if (url.includes("decline")) return undefined;
         if (url.includes("too-large")) return Promise.reject(new NimbusError("RequestTooLarge", "too large"));
         if (url.includes("boom")) return Promise.reject(new Error("boom"));
+        if (url.includes("throws")) throw new Error("thrown before any answer");
+        if (url.includes("bad-header"))
+          return Promise.resolve({ status: 200, headers: { "x-bad": "a\nb" }, body: "never sent" });
         return Promise.resolve({ status: 200, headers: { "x-by": "node" }, body: `node:a ${req.method}` });
       },
     }),
@@ -97,5 +100,14 @@ describe("a surface's node path", () => {
     assert.equal(errors.length, 0);
     assert.deepEqual(await get(base, "/a/boom"), { status: 500, body: "a:Internal" });
     assert.equal((errors[0] as Error).message, "boom");
+  });
+
+  test("a node path that throws leaves the request to the fetch", async () => {
+    assert.deepEqual(await get(base, "/a/throws"), { status: 200, body: "fetch:a" });
+  });
+
+  test("an answer Node refuses to write (a line break in a header) is a 500, and the server goes on", async () => {
+    assert.deepEqual(await get(base, "/a/bad-header"), { status: 500, body: "a:Internal" });
+    assert.deepEqual(await get(base, "/a/x"), { status: 200, body: "node:a GET" });
   });
 });
