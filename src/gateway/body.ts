@@ -45,7 +45,6 @@ export function parseJsonObject(body: Buffer): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-/** Node's request read with listeners: its async iterator costs several turns per request. */
 /** Reads Node's request body whole; RequestTooLarge with `message` past `limit` bytes, declared or sent. */
 export function readNodeBody(req: IncomingMessage, limit: number, message: string): Promise<Buffer> {
   const declared = Number(req.headers["content-length"]);
@@ -54,6 +53,7 @@ export function readNodeBody(req: IncomingMessage, limit: number, message: strin
   return readIncoming(req, limit, message);
 }
 
+/** Node's request read with listeners: its async iterator costs several turns per request. */
 function readIncoming(req: IncomingMessage, limit: number, message: string): Promise<Buffer> {
   if (req.readableEnded) return Promise.resolve(Buffer.alloc(0));
   return new Promise((resolve, reject) => {

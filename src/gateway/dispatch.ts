@@ -13,6 +13,7 @@ import type { Logger } from "../shared/logger.js";
 import type { Authenticator } from "./auth/principal.js";
 import { EMPTY_SHA256, readBody } from "./body.js";
 import { nimbusErrorResponse } from "./errors.js";
+import { nodeHeaders } from "./node-headers.js";
 import {
   compileReach,
   type NodeAnswer,
@@ -37,7 +38,6 @@ export function serveSurfaces(surfaces: readonly Surface[], d: DispatchDeps): Ho
       );
   }
   const served = surfaces.map((s) => ({
-    surface: s,
     match: compileReach(s.reach),
     accepts: s.reach.accepts,
     app: guarded(s, d),
@@ -147,9 +147,7 @@ async function nodeError(
   try {
     if (res.headersSent) return void res.destroy();
     const answer = s.renderError(toNimbusError(err), requestId, webRequestOf(req));
-    const headers: Record<string, string> = {};
-    for (const [name, value] of answer.headers) headers[name] = value;
-    res.writeHead(answer.status, headers).end(Buffer.from(await answer.arrayBuffer()));
+    res.writeHead(answer.status, nodeHeaders(answer.headers)).end(Buffer.from(await answer.arrayBuffer()));
   } catch (failure) {
     d.logger.error("could not answer a failed request", { requestId, surface: s.name, err: failure });
     res.destroy();

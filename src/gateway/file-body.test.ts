@@ -6,8 +6,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { HttpServer } from "../platform/http-server.js";
+import type { OpenBytes } from "../services/storage/blobs.js";
 import { systemClock } from "../shared/clock.js";
-import { type FileBytes, fileBody } from "./file-body.js";
+import { fileBody } from "./file-body.js";
 
 /** 9 MiB: more than the reused buffers hold at once, and more than the loopback takes unread. */
 const SIZE = 9 * 1024 * 1024 + 123;
@@ -45,7 +46,7 @@ function get(url: string, o: { pauseMs?: number; abortAfter?: number } = {}): Pr
 }
 
 /** Resolves once `bytes`' file is closed (a FileHandle's fd is -1 then). */
-async function closed(bytes: FileBytes): Promise<void> {
+async function closed(bytes: OpenBytes): Promise<void> {
   for (let i = 0; i < 200 && bytes.handle.fd !== -1; i++) await new Promise((r) => setTimeout(r, 5));
   assert.equal(bytes.handle.fd, -1, "the file is closed");
 }
@@ -73,7 +74,7 @@ describe("a file body sent by the platform's HTTP server", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const opened = async (start: number, length: number): Promise<FileBytes> => ({
+  const opened = async (start: number, length: number): Promise<OpenBytes> => ({
     handle: await open(path, "r"),
     start,
     length,

@@ -13,15 +13,8 @@
  * response's body (which would cost each of them a copy); it takes the file before any byte is
  * read (`takeFileBody`). Whichever side reads the file closes it.
  */
-import type { FileHandle } from "node:fs/promises";
 import type { ServerResponse } from "node:http";
-
-/** An open file's bytes from `start`, `length` of them. */
-export interface FileBytes {
-  readonly handle: FileHandle;
-  readonly start: number;
-  readonly length: number;
-}
+import type { OpenBytes } from "../services/storage/blobs.js";
 
 /** Bytes read per system call, and the size of each reused buffer. */
 const CHUNK_BYTES = 256 * 1024;
@@ -29,13 +22,13 @@ const CHUNK_BYTES = 256 * 1024;
 const BUFFERS = 4;
 
 /** The file bodies made for requests in flight, by request: what the server looks for. */
-const bodies = new WeakMap<Request, { stream: ReadableStream<Uint8Array>; bytes: FileBytes }>();
+const bodies = new WeakMap<Request, { stream: ReadableStream<Uint8Array>; bytes: OpenBytes }>();
 
 /**
  * The file's bytes as `request`'s response body: a stream the Node server takes whole (see the
  * module's comment), or that anyone else reads; the file closes at its end or cancel.
  */
-export function fileBody(request: Request, bytes: FileBytes): ReadableStream<Uint8Array> {
+export function fileBody(request: Request, bytes: OpenBytes): ReadableStream<Uint8Array> {
   let position = bytes.start;
   const end = bytes.start + bytes.length;
   const close = () => bytes.handle.close().catch(() => {});
@@ -72,7 +65,7 @@ export function fileBody(request: Request, bytes: FileBytes): ReadableStream<Uin
  * read from it; the caller then owns the file. A file body made for the request and left out
  * of its response (an error answered instead) is closed here.
  */
-export function takeFileBody(request: Request, response: Response): FileBytes | undefined {
+export function takeFileBody(request: Request, response: Response): OpenBytes | undefined {
   const entry = bodies.get(request);
   if (entry === undefined) return undefined;
   bodies.delete(request);
@@ -89,7 +82,7 @@ export function takeFileBody(request: Request, response: Response): FileBytes | 
  * callback), so at most `BUFFERS` of them exist per response. A file shorter than `length`, or
  * a read that fails, cuts the connection: the head promised `length` bytes.
  */
-export async function sendFileBody(bytes: FileBytes, res: ServerResponse): Promise<void> {
+export async function sendFileBody(bytes: OpenBytes, res: ServerResponse): Promise<void> {
   const free: Buffer[] = [];
   let made = 0;
   let waiting: (() => void) | undefined;

@@ -5,7 +5,51 @@
  * that the function never sees.
  */
 import type { IncomingMessage } from "node:http";
-import type { ReachMatch } from "./surface.js";
+import type { Context } from "hono";
+import { bodyOf, type ReachMatch, type SurfaceEnv } from "./surface.js";
+
+/** What a trigger surface's event is made of, whichever way the request came in. */
+export interface RequestFacts {
+  readonly method: string;
+  /** Absolute: the host as the caller addressed it, the path and the query. */
+  readonly url: string;
+  /** Names as sent, repeats apart. */
+  readonly headers: [string, string][];
+  readonly body: Buffer;
+  readonly sourceIp: string;
+  readonly protocol: string;
+}
+
+/** A request the gateway routed (its body buffered by the gateway). */
+export function routedRequestFacts(c: Context<SurfaceEnv>): RequestFacts {
+  const req = c.req.raw;
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  return {
+    method: req.method,
+    url: req.url,
+    headers: headerPairs(incoming, req),
+    body: bodyOf(c),
+    sourceIp: incoming?.socket.remoteAddress ?? "127.0.0.1",
+    protocol: incoming ? `HTTP/${incoming.httpVersion}` : "HTTP/1.1",
+  };
+}
+
+/** Node's request's absolute URL, as the gateway's Web request has it. */
+export function nodeUrl(req: IncomingMessage): string {
+  return `http://${req.headers.host ?? "localhost"}${req.url ?? "/"}`;
+}
+
+/** Node's request on a surface's node path (`url`: its `nodeUrl`), its body read. */
+export function nodeRequestFacts(req: IncomingMessage, url: string, body: Buffer): RequestFacts {
+  return {
+    method: req.method ?? "GET",
+    url,
+    headers: headerPairs(req),
+    body,
+    sourceIp: req.socket.remoteAddress ?? "127.0.0.1",
+    protocol: `HTTP/${req.httpVersion}`,
+  };
+}
 
 /** The raw path and query of `url`; on the path form, the path after its two-segment prefix. */
 export function triggerPath(url: string, reach: ReachMatch): { rawPath: string; rawQuery: string } {

@@ -37,7 +37,7 @@ export interface BlobWriteOptions {
   readonly checksums: readonly ChecksumAlgorithm[];
 }
 
-/** A version's bytes in an open file: `length` of them from `start`. */
+/** Bytes in an open file: `length` of them from `start` (a version's, or a range of them). */
 export interface OpenBytes {
   readonly handle: FileHandle;
   readonly start: number;

@@ -41,7 +41,7 @@ import { NimbusError } from "../../../shared/errors.js";
 import { newRequestId } from "../../../shared/ids.js";
 import type { Principal } from "../../auth/principal.js";
 import { corsHeaders, isPreflight, preflightAnswer } from "../../cors.js";
-import { hostnameOf } from "../../http-trigger.js";
+import { hostnameOf, type RequestFacts } from "../../http-trigger.js";
 import { apiDomainName } from "./address.js";
 import { callLambdaAuthorizer, withTimeout } from "./authorizer.js";
 import type { ExecuteApiDeps, Located } from "./surface.js";
@@ -51,18 +51,10 @@ const TOO_LARGE_BODY = '{"message":"Request Entity Too Large"}';
 
 /** What the access log and the answer's headers need, filled in as the request goes. */
 /** A request to an HTTP API, as either path reads it (the gateway's route, or Node's request: `surface.ts`). */
-export interface ApiCall {
-  readonly method: string;
-  /** Absolute: the host as the caller addressed it, the path and the query. */
-  readonly url: string;
+export interface ApiCall extends RequestFacts {
   readonly via: "host" | "path";
   /** A header's value by lower-case name; null when absent. */
   get(name: string): string | null;
-  /** Names as sent, repeats apart. */
-  readonly headers: [string, string][];
-  readonly body: Buffer;
-  readonly sourceIp: string;
-  readonly protocol: string;
   /** Who the gateway authenticated; undefined where it did not run (only open routes are served so). */
   readonly principal: Principal | undefined;
 }

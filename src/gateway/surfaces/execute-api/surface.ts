@@ -23,9 +23,9 @@ import type { Logger } from "../../../shared/logger.js";
 import type { AuthPolicy } from "../../auth/principal.js";
 import { readNodeBody } from "../../body.js";
 import { isPreflight } from "../../cors.js";
-import { headerPairs, triggerPath } from "../../http-trigger.js";
+import { nodeRequestFacts, nodeUrl, routedRequestFacts, triggerPath } from "../../http-trigger.js";
 import { nodeHeaders } from "../../node-headers.js";
-import { bodyOf, type NodeAnswer, type ReachMatch, type Surface, type SurfaceEnv } from "../../surface.js";
+import type { NodeAnswer, ReachMatch, Surface, SurfaceEnv } from "../../surface.js";
 import { API_HOST_PATTERNS, API_PATH_PREFIX } from "./address.js";
 import { type ApiCall, handleApiRequest } from "./request.js";
 
@@ -81,13 +81,14 @@ export type Located =
 export function executeApiSurface(d: ExecuteApiDeps): Surface {
   // Built on the first request: a surface is listed before its dependencies are used.
   let stages: ServedStages | undefined;
+  const servedStages = () =>
+    (stages ??= new ServedStages({ clock: d.clock, ...(d.fetch === undefined ? {} : { fetch: d.fetch }) }));
   // Auth and the route see one request: it is located once.
   const located = new WeakMap<Request, Located>();
   const locate = (request: Request, reach: ReachMatch): Located => {
     let found = located.get(request);
     if (found === undefined) {
-      stages ??= new ServedStages({ clock: d.clock, ...(d.fetch === undefined ? {} : { fetch: d.fetch }) });
-      found = locateRequest(d.httpApis, stages, request.url, reach);
+      found = locateRequest(d.httpApis, servedStages(), request.url, reach);
       located.set(request, found);
     }
     return found;
@@ -109,9 +110,8 @@ export function executeApiSurface(d: ExecuteApiDeps): Surface {
     // Straight from Node's request: every request but an AWS_IAM route's (the gateway's
     // authentication signs those), located the same way.
     node: (req, reach) => {
-      const url = `http://${req.headers.host ?? "localhost"}${req.url ?? "/"}`;
-      stages ??= new ServedStages({ clock: d.clock, ...(d.fetch === undefined ? {} : { fetch: d.fetch }) });
-      const at = locateRequest(d.httpApis, stages, url, reach);
+      const url = nodeUrl(req);
+      const at = locateRequest(d.httpApis, servedStages(), url, reach);
       if (at.kind === "stage") {
         const route = at.served.router.match(req.method ?? "GET", at.routePath);
         if (route?.target.authorization.kind === "AWS_IAM") return undefined;
@@ -125,17 +125,11 @@ function apiApp(d: ExecuteApiDeps, locate: (r: Request, reach: ReachMatch) => Lo
   const app = new Hono<SurfaceEnv>();
   app.all("*", async (c) => {
     const req = c.req.raw;
-    const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
     const reach = c.get("reach");
     const call: ApiCall = {
-      method: req.method,
-      url: req.url,
+      ...routedRequestFacts(c),
       via: reach.via,
       get: (name) => req.headers.get(name),
-      headers: headerPairs(incoming, req),
-      body: bodyOf(c),
-      sourceIp: incoming?.socket.remoteAddress ?? "127.0.0.1",
-      protocol: incoming ? `HTTP/${incoming.httpVersion}` : "HTTP/1.1",
       principal: c.get("principal"),
     };
     const a = await handleApiRequest(d, call, locate(req, reach));
@@ -152,17 +146,12 @@ async function serveNode(
   at: Located,
 ): Promise<NodeAnswer> {
   const call: ApiCall = {
-    method: req.method ?? "GET",
-    url,
+    ...nodeRequestFacts(req, url, await readNodeBody(req, TOO_LARGE.bytes, TOO_LARGE.tooLarge)),
     via: reach.via,
     get: (name) => {
       const value = req.headers[name];
       return value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
     },
-    headers: headerPairs(req),
-    body: await readNodeBody(req, TOO_LARGE.bytes, TOO_LARGE.tooLarge),
-    sourceIp: req.socket.remoteAddress ?? "127.0.0.1",
-    protocol: `HTTP/${req.httpVersion}`,
     principal: undefined,
   };
   const a = await handleApiRequest(d, call, at);

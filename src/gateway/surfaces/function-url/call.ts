@@ -7,22 +7,9 @@ import type { FunctionUrlConfig } from "../../../control/urls/repo.js";
 import { type HttpAnswer, httpEventV2, httpResponseFromV2 } from "../../../protocol/events/http.js";
 import { stringifyClaims } from "../../../services/http-apis/jwt-authorizer.js";
 import { newRequestId } from "../../../shared/ids.js";
-import { hostnameOf, triggerPath } from "../../http-trigger.js";
+import { hostnameOf, type RequestFacts, triggerPath } from "../../http-trigger.js";
 import type { ReachMatch } from "../../surface.js";
 import type { FunctionUrlDeps } from "./surface.js";
-
-/** A call's request, as either path reads it. */
-export interface UrlRequest {
-  readonly method: string;
-  /** Absolute: the host as the caller addressed it, the path and the query. */
-  readonly url: string;
-  readonly reach: ReachMatch;
-  /** Names as sent, repeats apart. */
-  readonly headers: [string, string][];
-  readonly body: Buffer;
-  readonly sourceIp: string;
-  readonly protocol: string;
-}
 
 /** An answer, as either path writes it. */
 export interface UrlAnswer {
@@ -35,12 +22,13 @@ export interface UrlAnswer {
 export function urlInvocation(
   d: FunctionUrlDeps,
   config: FunctionUrlConfig,
-  r: UrlRequest,
+  r: RequestFacts,
+  reach: ReachMatch,
   authorizer: { authorizer?: Readonly<Record<string, unknown>> },
 ) {
   const receivedAt = d.now();
   const requestId = newRequestId();
-  const { rawPath, rawQuery } = triggerPath(r.url, r.reach);
+  const { rawPath, rawQuery } = triggerPath(r.url, reach);
   const event = httpEventV2(
     {
       method: r.method,
@@ -55,7 +43,7 @@ export function urlInvocation(
       accountId: d.arn.accountId,
       apiId: config.urlId,
       domainName:
-        r.reach.via === "host" ? hostnameOf(r.url) : `${config.urlId}.lambda-url.${d.arn.region}.localhost`,
+        reach.via === "host" ? hostnameOf(r.url) : `${config.urlId}.lambda-url.${d.arn.region}.localhost`,
       domainPrefix: config.urlId,
       requestId,
       timeEpochMs: receivedAt,

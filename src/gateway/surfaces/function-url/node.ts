@@ -6,10 +6,11 @@
  * preflights, unknown ids.
  */
 import type { IncomingMessage } from "node:http";
+import type { FunctionUrlConfig } from "../../../control/urls/repo.js";
 import { MAX_SYNC_REQUEST_BYTES } from "../../../protocol/limits.js";
 import { readNodeBody } from "../../body.js";
 import { corsHeaders } from "../../cors.js";
-import { headerPairs } from "../../http-trigger.js";
+import { nodeRequestFacts, nodeUrl } from "../../http-trigger.js";
 import { nodeHeaders } from "../../node-headers.js";
 import type { NodeAnswer, ReachMatch, Surface } from "../../surface.js";
 import { bufferedAnswer, urlInvocation, userAuthorizer } from "./call.js";
@@ -26,7 +27,7 @@ export function urlOnNode(d: FunctionUrlDeps, tooLarge: string): NonNullable<Sur
 
 async function serve(
   d: FunctionUrlDeps,
-  config: NonNullable<ReturnType<FunctionUrlDeps["urls"]["byId"]>>,
+  config: FunctionUrlConfig,
   req: IncomingMessage,
   reach: ReachMatch,
   tooLarge: string,
@@ -35,15 +36,8 @@ async function serve(
   const input = urlInvocation(
     d,
     config,
-    {
-      method: req.method ?? "GET",
-      url: `http://${req.headers.host ?? "localhost"}${req.url ?? "/"}`,
-      reach,
-      headers: headerPairs(req),
-      body,
-      sourceIp: req.socket.remoteAddress ?? "127.0.0.1",
-      protocol: `HTTP/${req.httpVersion}`,
-    },
+    nodeRequestFacts(req, nodeUrl(req), body),
+    reach,
     await userAuthorizer(d, req.headers.authorization),
   );
   const cors: [string, string][] = config.cors ? corsHeaders(config.cors, req.headers.origin ?? null) : [];

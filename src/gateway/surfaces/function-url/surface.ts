@@ -1,12 +1,3 @@
-/**
- * Function URLs as a surface: a request to `{id}.lambda-url.{region}.localhost` (or
- * `/lambda-url/{id}/…`) becomes an HTTP API payload 2.0 event for the URL's function, and the
- * function's answer becomes the HTTP response by Lambda's rules. Auth is the URL's own: none,
- * or the platform's key by SigV4 (`AWS_IAM`); CORS preflights are answered here, never by the
- * function. Errors answer as a function URL does: a status and `{"Message": …}`; a function's
- * failure or a malformed answer is a 502, its reason written to the function's log.
- */
-import type { IncomingMessage } from "node:http";
 import { Hono } from "hono";
 import type { InvokeService } from "../../../control/invoke-service.js";
 import type { FunctionUrls } from "../../../control/urls/function-urls.js";
@@ -22,8 +13,8 @@ import {
 import { NimbusError } from "../../../shared/errors.js";
 import type { AuthPolicy, Principal } from "../../auth/principal.js";
 import { corsHeaders, isPreflight, preflightAnswer } from "../../cors.js";
-import { headerPairs } from "../../http-trigger.js";
-import { bodyOf, type Surface, type SurfaceEnv } from "../../surface.js";
+import { routedRequestFacts } from "../../http-trigger.js";
+import type { Surface, SurfaceEnv } from "../../surface.js";
 import { URL_HOST_PATTERN, URL_PATH_PREFIX } from "./address.js";
 import {
   answerOf,
@@ -82,19 +73,11 @@ function urlApp(d: FunctionUrlDeps): Hono<SurfaceEnv> {
     if (config.cors && isPreflight(req.method, req.headers)) {
       return preflightResponse(config, origin, req.headers);
     }
-    const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
     const input = urlInvocation(
       d,
       config,
-      {
-        method: req.method,
-        url: req.url,
-        reach,
-        headers: headerPairs(incoming, req),
-        body: bodyOf(c),
-        sourceIp: incoming?.socket.remoteAddress ?? "127.0.0.1",
-        protocol: incoming ? `HTTP/${incoming.httpVersion}` : "HTTP/1.1",
-      },
+      routedRequestFacts(c),
+      reach,
       config.authType === "NONE"
         ? await userAuthorizer(d, req.headers.get("authorization"))
         : authorizerOf(c.get("principal"), d.arn.accountId),
