@@ -69,6 +69,29 @@ describe("synchronous invocation", () => {
     assert.doesNotMatch(Buffer.from(second.LogResult!, "base64").toString(), /Init Duration/);
   });
 
+  test("Max Memory Used is the invocation's own peak, in the tail and in the stored REPORT", async () => {
+    // The peak is read from /proc after the answer is out (or as a LogType Tail needs it): the
+    // stored REPORT line must still carry the invocation's own figure.
+    await create("hungry", {
+      "index.mjs": `export const handler = async (e) => { if (e.mb) { const b = Buffer.alloc(e.mb * 1024 * 1024, 1); return b[e.mb]; } return 0; };`,
+    });
+    const peakOf = (line: string) => Number(/Max Memory Used: (\d+) MB/.exec(line)?.[1]);
+    const small = await invoke("hungry", {}, { LogType: "Tail" });
+    const smallPeak = peakOf(Buffer.from(small.LogResult!, "base64").toString());
+    assert.ok(smallPeak > 0, `a peak is reported (${smallPeak} MB)`);
+    const big = await invoke("hungry", { mb: 96 });
+    assert.equal(big.body, "1");
+    const client = new NimbusClient({ endpoint: t.url, ...t.platform.credentials, region: "us-east-1" });
+    const { entries } = await client.json<{ entries: { requestId: string | null; message: string }[] }>(
+      "GET",
+      "/nimbus/v1/logs",
+      { query: { function: "hungry", requestId: big.$metadata.requestId! } },
+    );
+    const report = entries.find((e) => e.message.startsWith("REPORT"));
+    assert.ok(report, `the stored lines hold a REPORT: ${JSON.stringify(entries)}`);
+    assert.ok(peakOf(report.message) >= smallPeak + 90, `96 MB more than ${smallPeak} MB: ${report.message}`);
+  });
+
   test("console output appears in the log tail with the invocation's request id", async () => {
     await create("chatty", {
       "index.js": `exports.handler = async (e, ctx) => { console.log("working on", e.n); return ctx.awsRequestId; };`,

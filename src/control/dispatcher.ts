@@ -21,13 +21,14 @@ import { ConcurrencyLimits, throttle } from "./concurrency.js";
 import { FixedKeepAlive, type KeepAliveDecision, type KeepAlivePolicy } from "./keep-alive.js";
 import type { LogRecord } from "./logs-repo.js";
 import type { Placement } from "./placement/types.js";
-import { instanceCounts, instanceStates, type Pool } from "./pools.js";
+import { instanceCounts, instanceStates, leastRecentlyUsed, type Pool, reapIdle } from "./pools.js";
 import { Prewarmer } from "./prewarm.js";
 import type { ProvisionedSpanSink } from "./provisioned-uptime.js";
 import { emptyProvisioning, Provisioner } from "./provisioning.js";
 import {
   type DispatchObserver,
   type DispatchResult,
+  type DispatchRun,
   dispatchResult,
   figuresOf,
   type InstanceStates,
@@ -122,7 +123,7 @@ export class Dispatcher {
       stopped: (pool, instance) => this.#forget(pool, instance),
     });
     const every = Math.max(10, Math.min(30_000, Math.floor(opts.keepAliveMs / 4)));
-    this.#sweeper = opts.clock.setInterval(() => this.#reapIdle(), every);
+    this.#sweeper = opts.clock.setInterval(() => reapIdle(this.#pools.values(), opts.clock.now()), every);
   }
 
   /** Adds an observer told of every invocation run or throttled (the platform's metrics). */
@@ -158,12 +159,13 @@ export class Dispatcher {
       );
     }
     this.#inFlight++;
+    let settling = false;
     const startedAt = this.#o.clock.now();
     const t0 = this.#o.clock.monotonic();
     try {
       this.#o.admission?.(fn);
       const done = this.#limits.admit(fn.functionName);
-      let result: DispatchResult;
+      let ran: DispatchRun;
       const run: RunTiming = {
         end: () =>
           (run.timing = {
@@ -177,15 +179,16 @@ export class Dispatcher {
           }),
       };
       try {
-        result = await this.#run(fn, req, run);
+        ran = await this.#run(fn, req, run);
       } finally {
         done();
       }
-      if (this.#observers.length > 0) {
-        const timing = run.timing ?? run.end();
-        for (const o of this.#observers) o.invoked(fn, result, timing);
-      }
-      return result;
+      const timing = run.timing ?? run.end();
+      // The caller has its answer first: END, REPORT, the usage record and the observers
+      // follow in the next turn of the loop (a LogType Tail builds its REPORT itself).
+      settling = true;
+      setImmediate(() => this.#settle(fn, ran, timing));
+      return ran.result;
     } catch (err) {
       if (err instanceof NimbusError && err.code === "TooManyRequests")
         for (const o of this.#observers) o.throttled(fn.functionName, String(err.details.Reason ?? err.code));
@@ -193,8 +196,23 @@ export class Dispatcher {
         for (const o of this.#observers) o.throttled(fn.functionName, "BudgetExceeded");
       throw err;
     } finally {
-      if (--this.#inFlight === 0) for (const done of this.#drained.splice(0)) done();
+      if (!settling) this.#ended();
     }
+  }
+
+  #settle(fn: FunctionVersion, ran: DispatchRun, timing: InvocationTiming) {
+    try {
+      ran.settle();
+      for (const o of this.#observers) o.invoked(fn, ran.result, timing);
+    } catch (err) {
+      this.#o.logger.error("recording an invocation failed", { error: String(err) });
+    } finally {
+      this.#ended();
+    }
+  }
+
+  #ended(): void {
+    if (--this.#inFlight === 0) for (const done of this.#drained.splice(0)) done();
   }
 
   /**
@@ -214,7 +232,7 @@ export class Dispatcher {
     return this.#inFlight;
   }
 
-  async #run(fn: FunctionVersion, req: DispatchRequest, run: RunTiming): Promise<DispatchResult> {
+  async #run(fn: FunctionVersion, req: DispatchRequest, run: RunTiming): Promise<DispatchRun> {
     const pool = this.#pool(fn);
     const { clock, logs } = this.#o;
     const { functionName, version } = fn;
@@ -229,7 +247,7 @@ export class Dispatcher {
         usage,
       });
     const meter = this.#o.meter;
-    const record = meter && ((result: DispatchResult) => meter(fn, result, run.end()));
+    const record = meter && ((result: DispatchResult) => meter(fn, result, run.timing ?? run.end()));
     const lines: string[] = [];
     let instance = pool.provisionedIdle.pop() ?? pool.idle.pop()?.instance;
     if (!instance && pool.warming) {
@@ -279,9 +297,8 @@ export class Dispatcher {
             }),
           );
         const outcome: InvokeOutcome = { kind: "error", errorType: started.errorType, payload };
-        const figures = figuresOf(fn, req.requestId, 0, undefined, initDurationMs);
         return dispatchResult({
-          figures,
+          figures: () => figuresOf(fn, req.requestId, 0, undefined, initDurationMs),
           outcome,
           cold: true,
           before: lines,
@@ -318,17 +335,17 @@ export class Dispatcher {
     } else if (result.instanceReusable) {
       void instance.stop("its function version was replaced");
     }
-    const figures = figuresOf(
-      fn,
-      req.requestId,
-      result.durationMs,
-      result.maxMemoryUsedMb,
-      initDurationMs,
-      initPhases?.restored,
-    );
     const cold = initDurationMs !== undefined;
     return dispatchResult({
-      figures,
+      figures: () =>
+        figuresOf(
+          fn,
+          req.requestId,
+          result.durationMs,
+          result.maxMemoryUsedMb,
+          initDurationMs,
+          initPhases?.restored,
+        ),
       outcome: result.outcome,
       cold,
       before: lines,
@@ -441,25 +458,11 @@ export class Dispatcher {
    */
   async #evictIdleFor(fn: FunctionVersion): Promise<WorkerApi | undefined> {
     for (;;) {
-      let oldest: { pool: Pool; at: number } | undefined;
-      for (const pool of this.#pools.values()) {
-        const first = pool.idle[0];
-        if (first && (!oldest || first.lastUsed < oldest.at)) oldest = { pool, at: first.lastUsed };
-      }
+      const oldest = leastRecentlyUsed(this.#pools.values());
       if (!oldest) return undefined;
-      await oldest.pool.idle.shift()!.instance.stop("its memory was needed for another instance");
+      await oldest.idle.shift()!.instance.stop("its memory was needed for another instance");
       const worker = this.#o.placement.choose(fn.memoryMb, fn.packageId);
       if (worker) return worker;
-    }
-  }
-
-  #reapIdle(): void {
-    const now = this.#o.clock.now();
-    for (const pool of this.#pools.values()) {
-      if (!pool.idle.some((e) => e.keepUntil <= now)) continue;
-      for (const e of pool.idle.filter((e) => e.keepUntil <= now))
-        void e.instance.stop("idle past the keep-alive");
-      pool.idle.splice(0, pool.idle.length, ...pool.idle.filter((e) => e.keepUntil > now));
     }
   }
 

@@ -51,3 +51,23 @@ export function instanceCounts(pools: Iterable<Pool>, functionName: string): { i
   }
   return { idle, total };
 }
+
+/** Stops the idle instances whose keep-alive has ended by `now`, and leaves the others idle. */
+export function reapIdle(pools: Iterable<Pool>, now: number): void {
+  for (const pool of pools) {
+    if (!pool.idle.some((e) => e.keepUntil <= now)) continue;
+    for (const e of pool.idle.filter((e) => e.keepUntil <= now))
+      void e.instance.stop("idle past the keep-alive");
+    pool.idle.splice(0, pool.idle.length, ...pool.idle.filter((e) => e.keepUntil > now));
+  }
+}
+
+/** The pool whose longest-idle instance was used least recently, if any instance is idle. */
+export function leastRecentlyUsed(pools: Iterable<Pool>): Pool | undefined {
+  let oldest: { pool: Pool; at: number } | undefined;
+  for (const pool of pools) {
+    const first = pool.idle[0];
+    if (first && (!oldest || first.lastUsed < oldest.at)) oldest = { pool, at: first.lastUsed };
+  }
+  return oldest?.pool;
+}

@@ -157,6 +157,12 @@ export interface DispatchResult {
   readonly logTail: string;
 }
 
+/** An invocation's result, and what records it once the caller has it (`dispatchResult`). */
+export interface DispatchRun {
+  readonly result: DispatchResult;
+  readonly settle: () => void;
+}
+
 export function figuresOf(
   fn: { functionName: string; version: string; memoryMb: number },
   requestId: string,
@@ -178,12 +184,14 @@ export function figuresOf(
 }
 
 /**
- * Stores START (unless it was stored as the event was handed over), END and REPORT through
- * `store`, REPORT with the usage record `record` makes of the result, and builds the result;
- * the log tail is built only when read (LogType Tail).
+ * Builds the result, and `settle`, which stores START (unless it was stored as the event was
+ * handed over), END and REPORT through `store`, REPORT with the usage record `record` makes of
+ * the result: the dispatcher settles once the caller has its answer. The log tail is built
+ * only when read (LogType Tail).
  */
 export function dispatchResult(o: {
-  figures: InvocationFigures;
+  /** Made when first read: the peak memory they carry may be read from /proc only then. */
+  figures: () => InvocationFigures;
   outcome: InvokeOutcome;
   cold: boolean;
   /** Lines before START: the runtime's output during init. */
@@ -195,25 +203,36 @@ export function dispatchResult(o: {
   provisioned?: boolean;
   store: (message: string, usage?: UsageRecord) => void;
   record?: ((result: DispatchResult) => UsageRecord | undefined) | undefined;
-}): DispatchResult {
-  const start = startLine(o.figures);
-  const end = endLine(o.figures);
-  const report = reportLine(o.figures, o.outcome);
+}): DispatchRun {
+  let made: InvocationFigures | undefined;
+  const figures = () => (made ??= o.figures());
   const { before, output } = o;
   const result: DispatchResult = {
     outcome: o.outcome,
-    figures: o.figures,
+    get figures() {
+      return figures();
+    },
     cold: o.cold,
     ...(o.initPhases ? { initPhases: o.initPhases } : {}),
     ...(o.provisioned ? { provisioned: true } : {}),
     get logTail() {
-      return logTail([...before, start, ...(output ? [output] : []), end, report]);
+      const f = figures();
+      return logTail([
+        ...before,
+        startLine(f),
+        ...(output ? [output] : []),
+        endLine(f),
+        reportLine(f, o.outcome),
+      ]);
     },
   };
-  if (!o.startStored) o.store(start);
-  o.store(end);
-  o.store(report, o.record?.(result));
-  return result;
+  const settle = () => {
+    const f = figures();
+    if (!o.startStored) o.store(startLine(f));
+    o.store(endLine(f));
+    o.store(reportLine(f, o.outcome), o.record?.(result));
+  };
+  return { result, settle };
 }
 
 /** How an invocation came: a caller waiting for it, or the async queue's poller. */
@@ -242,8 +261,9 @@ export interface InvocationTiming extends InvocationOrigin {
 
 /**
  * Told of every invocation the dispatcher runs (metrics, usage records, traces) and of every
- * one it refuses (a throttle, a spent budget). Called on the invocation's path: keep it cheap,
- * never throw.
+ * one it refuses (a throttle, a spent budget). Told of a run once its caller has the answer,
+ * in the next turn of the event loop; still on the platform's one loop: keep it cheap, never
+ * throw.
  */
 export interface DispatchObserver {
   invoked(fn: FunctionVersion, result: DispatchResult, timing: InvocationTiming): void;

@@ -71,7 +71,10 @@ export interface InvokeResult {
   readonly outcome: InvokeOutcome;
   /** Time from handing the event to the runtime until its answer (ms, sub-ms precision). */
   readonly durationMs: number;
-  /** The sandbox's peak memory in MB, when known. */
+  /**
+   * The sandbox's peak memory in MB, when known. An instance may read it only when it is first
+   * asked for (off the caller's path), and at the latest before its next event.
+   */
   readonly maxMemoryUsedMb: number | undefined;
   /** The last few KB of the function's output during this invocation. */
   readonly logTail: string;

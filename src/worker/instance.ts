@@ -7,19 +7,18 @@
  *     │                                   │ timeout, exit
  *     └── /init/error, exit, timeout ─────┴──────────────► dead
  */
-import type { FunctionVersion } from "../protocol/function.js";
 import type {
   InitPhases,
   InstanceHandle,
   InvokeOutcome,
   InvokeRequest,
   InvokeResult,
-  LogSink,
   StartResult,
 } from "../protocol/invoke.js";
 import { MAX_STREAMED_RESPONSE_BYTES, MAX_SYNC_RESPONSE_BYTES } from "../protocol/limits.js";
 import { RUNTIME_HEADERS } from "../protocol/runtime-api.js";
-import type { Clock, TimerHandle } from "../shared/clock.js";
+import type { TimerHandle } from "../shared/clock.js";
+import type { InstanceOptions } from "./instance-options.js";
 import { LineSplitter, TailBuffer } from "./log-lines.js";
 import {
   exitFailure,
@@ -28,7 +27,6 @@ import {
   StreamedBody,
   streamError,
 } from "./runtime-answers.js";
-import type { LookupBudget } from "./runtime-api/peer.js";
 import { RuntimeApiServer } from "./runtime-api/server.js";
 import {
   ACCEPTED,
@@ -40,6 +38,7 @@ import {
   refusedStream,
   type StreamWriter,
 } from "./runtime-api/target.js";
+import { peakOnce } from "./sandbox/peak-memory.js";
 import type { Sandbox, SandboxExit } from "./sandbox/types.js";
 
 const TAIL_BUDGET_BYTES = 4096;
@@ -60,22 +59,6 @@ interface Current {
   readonly tail: TailBuffer;
   readonly timer: TimerHandle;
   readonly resolve: (result: InvokeResult) => void;
-}
-
-export interface InstanceOptions {
-  readonly id: string;
-  readonly workerId: string;
-  readonly fn: FunctionVersion;
-  readonly clock: Clock;
-  readonly logs: LogSink;
-  readonly initTimeoutMs: number;
-  /** Accept Runtime API connections only from the sandbox's own uid (it has one of its own). */
-  readonly checkPeerUid: boolean;
-  /** Peer lookups shared by the worker's instances (see LookupBudget). */
-  readonly lookups?: LookupBudget;
-  readonly onDead: (instance: Instance) => void;
-  /** A Runtime API already listening (a pooled runtime's); its owner puts `target` behind it. */
-  readonly api?: RuntimeApiServer;
 }
 
 export class Instance implements InstanceHandle {
@@ -101,6 +84,8 @@ export class Instance implements InstanceHandle {
   /** The worker's phases before the runtime: code and sandbox. */
   #before: Pick<InitPhases, "codeMs" | "codeCached" | "sandboxMs" | "pooled"> | undefined;
   #spawnedAt = 0;
+  /** Reads the last invocation's peak memory if nothing has yet (once: see `#finish`). */
+  #owedPeak: (() => void) | undefined;
 
   constructor(opts: InstanceOptions) {
     this.id = opts.id;
@@ -179,6 +164,7 @@ export class Instance implements InstanceHandle {
       return Promise.reject(new Error(`instance ${this.id} cannot take an invocation while ${this.#state}`));
     }
     this.#state = "invoking";
+    this.#owedPeak?.();
     return new Promise<InvokeResult>((resolve) => {
       const timeoutMs = Math.max(0, req.deadlineMs - this.#opts.clock.now());
       const timer = this.#opts.clock.setTimeout(() => this.#onTimeout(), timeoutMs);
@@ -200,6 +186,7 @@ export class Instance implements InstanceHandle {
   async stop(reason: string): Promise<void> {
     if (this.#state === "dead") return;
     this.#stopReason = reason;
+    this.#owedPeak?.();
     this.#sandbox?.kill();
     if (this.#sandbox) await this.#sandbox.exited;
     else this.#die(reason);
@@ -419,12 +406,20 @@ export class Instance implements InstanceHandle {
     this.#current = undefined;
     cur.timer.cancel();
     if (this.#state === "invoking") this.#state = reusable ? "ready" : "dead";
+    const instanceReusable = reusable && this.#state === "ready";
+    // The peak (/proc, 10-20 µs) is read when first asked for, by the REPORT once the answer
+    // is out, else before the next event or a stop: the runtime idles until then.
+    const readPeak = peakOnce(this.#sandbox);
+    if (instanceReusable) this.#owedPeak = readPeak;
+    else readPeak();
     cur.resolve({
       outcome,
       durationMs: this.#opts.clock.monotonic() - cur.startedAt,
-      maxMemoryUsedMb: this.#sandbox?.peakMemoryMb(),
+      get maxMemoryUsedMb() {
+        return readPeak();
+      },
       logTail: cur.tail.text(),
-      instanceReusable: reusable && this.#state === "ready",
+      instanceReusable,
     });
   }
 

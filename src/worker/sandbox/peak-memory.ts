@@ -7,6 +7,7 @@
  * REFRESH_MS, which catches a peak reached and freed again between two reads.
  */
 import { closeSync, openSync, readSync } from "node:fs";
+import type { Sandbox } from "./types.js";
 
 const REFRESH_MS = 100;
 
@@ -76,4 +77,13 @@ function tryOpen(path: string): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The sandbox's peak memory, read once: when the returned function is first called. */
+export function peakOnce(sandbox: Sandbox | undefined): () => number | undefined {
+  let peak: { mb: number | undefined } | undefined;
+  return () => {
+    peak ??= { mb: sandbox?.peakMemoryMb() };
+    return peak.mb;
+  };
 }
