@@ -25,6 +25,7 @@ import {
   runStreamingHandler,
   streamingOf,
 } from "./streaming.js";
+import { installTraceEnv } from "./trace-env.js";
 
 interface Invocation {
   readonly requestId: string;
@@ -175,7 +176,12 @@ async function rehearseOverSocket(handler: Handler): Promise<void> {
   }
 }
 
+/** Sets `_X_AMZN_TRACE_ID` for an invocation (trace-env.ts), installed by `main` before any. */
+let setTraceId: (traceId: string | undefined) => void = () => {};
+
 async function main(): Promise<void> {
+  // First: whatever the function's module and the pooled runtime's assignment capture is the proxy.
+  setTraceId = installTraceEnv();
   let runtime: Runtime | undefined;
   patchConsole(() => runtime?.current?.requestId);
   const pooledSocket = process.env.NIMBUS_POOLED === "1" ? process.env.NIMBUS_RUNTIME_API_SOCKET : undefined;
@@ -286,8 +292,7 @@ async function invoke(
   const invocation: Invocation = { requestId, answered: false };
   runtime.current = invocation;
   const traceId = header(HEADER.traceId);
-  if (traceId === undefined) delete process.env._X_AMZN_TRACE_ID;
-  else process.env._X_AMZN_TRACE_ID = traceId;
+  setTraceId(traceId);
 
   let outcome: Outcome;
   try {

@@ -1,0 +1,56 @@
+// `process.env._X_AMZN_TRACE_ID`, set for each invocation as Lambda's Node runtime sets it, without
+// setenv(3). glibc keeps every value ever given to setenv (an old one is never freed, so that a
+// pointer getenv returned stays valid), and each invocation brings a new trace id: set the
+// usual way, a warm runtime grew by ~150 bytes a call, 150 MB a million calls, until a small
+// function was killed for its memory. So the runtime's `process.env` becomes a proxy of the real
+// one that keeps this one variable in JavaScript; every other name reads and writes the real
+// environment as before. Child processes still get it (Node builds their environment from
+// `process.env`'s keys); what does not see it is native code calling getenv(3) and a worker
+// thread started with the default environment (Node hands it the real one).
+
+export const TRACE_ID_ENV = "_X_AMZN_TRACE_ID";
+
+/** Replaces `process.env` with the proxy; returns what sets the trace id (undefined: unset). */
+export function installTraceEnv(): (traceId: string | undefined) => void {
+  const real = process.env;
+  let trace = real[TRACE_ID_ENV];
+  // From now on the proxy alone holds it.
+  delete real[TRACE_ID_ENV];
+  const ours = (key: string | symbol): key is typeof TRACE_ID_ENV => key === TRACE_ID_ENV;
+  process.env = new Proxy(real, {
+    get: (target, key) => (ours(key) ? trace : Reflect.get(target, key)),
+    set: (target, key, value) => {
+      if (!ours(key)) return Reflect.set(target, key, value);
+      // As the real environment does: every value is stored as a string.
+      trace = String(value);
+      return true;
+    },
+    has: (target, key) => (ours(key) ? trace !== undefined : Reflect.has(target, key)),
+    deleteProperty: (target, key) => {
+      if (!ours(key)) return Reflect.deleteProperty(target, key);
+      trace = undefined;
+      return true;
+    },
+    ownKeys: (target) => {
+      const keys = Reflect.ownKeys(target);
+      if (trace !== undefined) keys.push(TRACE_ID_ENV);
+      return keys;
+    },
+    getOwnPropertyDescriptor: (target, key) => {
+      if (!ours(key)) return Reflect.getOwnPropertyDescriptor(target, key);
+      return trace === undefined
+        ? undefined
+        : { value: trace, writable: true, enumerable: true, configurable: true };
+    },
+    defineProperty: (target, key, descriptor) => {
+      if (!ours(key)) return Reflect.defineProperty(target, key, descriptor);
+      // The real environment takes only plain values, too.
+      if (!("value" in descriptor)) return false;
+      trace = String(descriptor.value);
+      return true;
+    },
+  });
+  return (traceId) => {
+    trace = traceId;
+  };
+}
