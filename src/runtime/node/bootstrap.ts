@@ -176,12 +176,12 @@ async function rehearseOverSocket(handler: Handler): Promise<void> {
   }
 }
 
-/** Sets `_X_AMZN_TRACE_ID` for an invocation (trace-env.ts), installed by `main` before any. */
-let setTraceId: (traceId: string | undefined) => void = () => {};
+/** `_X_AMZN_TRACE_ID`'s setter and the real environment (trace-env.ts), installed by `main` first. */
+let traceEnv: ReturnType<typeof installTraceEnv> = { set: () => {}, real: process.env };
 
 async function main(): Promise<void> {
   // First: whatever the function's module and the pooled runtime's assignment capture is the proxy.
-  setTraceId = installTraceEnv();
+  traceEnv = installTraceEnv();
   let runtime: Runtime | undefined;
   patchConsole(() => runtime?.current?.requestId);
   const pooledSocket = process.env.NIMBUS_POOLED === "1" ? process.env.NIMBUS_RUNTIME_API_SOCKET : undefined;
@@ -292,12 +292,12 @@ async function invoke(
   const invocation: Invocation = { requestId, answered: false };
   runtime.current = invocation;
   const traceId = header(HEADER.traceId);
-  setTraceId(traceId);
+  traceEnv.set(traceId);
 
   let outcome: Outcome;
   try {
     const event = parseJson(next.body, "the event");
-    const env = process.env;
+    const env = traceEnv.real;
     const context = {
       callbackWaitsForEmptyEventLoop: true,
       functionName: env.AWS_LAMBDA_FUNCTION_NAME,

@@ -17,7 +17,7 @@ function run(body: string): Record<string, unknown> {
 test("the trace id reads, lists, copies and reaches child processes as a real variable would", () => {
   const seen = run(`
     import { execFileSync } from "node:child_process";
-    const set = installTraceEnv();
+    const { set } = installTraceEnv();
     const atStart = process.env._X_AMZN_TRACE_ID;
     set("Root=1-abc;Parent=def;Sampled=0");
     const child = execFileSync(process.execPath, ["-e", "process.stdout.write(process.env._X_AMZN_TRACE_ID ?? 'none')"], { encoding: "utf8" });
@@ -50,7 +50,7 @@ test("a new trace id per invocation does not grow the process, as setenv's copie
   // and dropped, so that the JavaScript heap has grown to what such garbage takes already.
   const grow = (install: boolean) =>
     run(`
-      const set = ${install} ? installTraceEnv() : (id) => { process.env._X_AMZN_TRACE_ID = id; };
+      const set = ${install} ? installTraceEnv().set : (id) => { process.env._X_AMZN_TRACE_ID = id; };
       const id = (i) => "Root=1-" + i.toString(16).padStart(8, "0") + "-0123456789abcdef01234567;Parent=0123456789abcdef;Sampled=0";
       let made = 0;
       for (let i = 0; i < 200000; i++) made += id(i).length;

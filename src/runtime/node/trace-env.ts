@@ -10,8 +10,11 @@
 
 export const TRACE_ID_ENV = "_X_AMZN_TRACE_ID";
 
-/** Replaces `process.env` with the proxy; returns what sets the trace id (undefined: unset). */
-export function installTraceEnv(): (traceId: string | undefined) => void {
+/**
+ * Replaces `process.env` with the proxy. Returns what sets the trace id (undefined: unset), and
+ * the real environment, for the runtime's own reads: a read through a proxy costs ~1 µs more.
+ */
+export function installTraceEnv(): { set: (traceId: string | undefined) => void; real: NodeJS.ProcessEnv } {
   const real = process.env;
   let trace = real[TRACE_ID_ENV];
   // From now on the proxy alone holds it.
@@ -50,7 +53,10 @@ export function installTraceEnv(): (traceId: string | undefined) => void {
       return true;
     },
   });
-  return (traceId) => {
-    trace = traceId;
+  return {
+    set: (traceId) => {
+      trace = traceId;
+    },
+    real,
   };
 }
