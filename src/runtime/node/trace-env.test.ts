@@ -6,7 +6,7 @@ const MODULE = new URL("./trace-env.js", import.meta.url).href;
 
 /** Runs `body` in a Node process of its own with a clean environment; returns what it prints, parsed. */
 function run(body: string): Record<string, unknown> {
-  const script = `import { installTraceEnv } from ${JSON.stringify(MODULE)};\n${body}`;
+  const script = `import { copyEnv, installTraceEnv } from ${JSON.stringify(MODULE)};\n${body}`;
   const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], {
     env: { PATH: process.env.PATH ?? "", _X_AMZN_TRACE_ID: "Root=at-start", KEEP: "kept" },
     encoding: "utf8",
@@ -23,19 +23,22 @@ test("the trace id reads, lists, copies and reaches child processes as a real va
     const child = execFileSync(process.execPath, ["-e", "process.stdout.write(process.env._X_AMZN_TRACE_ID ?? 'none')"], { encoding: "utf8" });
     const listed = Object.keys(process.env).includes("_X_AMZN_TRACE_ID");
     const copied = { ...process.env }._X_AMZN_TRACE_ID;
+    const plain = copyEnv();
+    const plainCopy = [plain._X_AMZN_TRACE_ID, plain.KEEP, Object.keys(plain).length === Object.keys(process.env).length];
     process.env._X_AMZN_TRACE_ID = 42;
     const coerced = process.env._X_AMZN_TRACE_ID;
     delete process.env._X_AMZN_TRACE_ID;
     const gone = ["_X_AMZN_TRACE_ID" in process.env, process.env._X_AMZN_TRACE_ID, Object.keys(process.env).includes("_X_AMZN_TRACE_ID")];
     const childWithout = execFileSync(process.execPath, ["-e", "process.stdout.write(process.env._X_AMZN_TRACE_ID ?? 'none')"], { encoding: "utf8" });
     process.env.OTHER = 7;
-    process.stdout.write(JSON.stringify({ atStart, child, listed, copied, coerced, gone, childWithout, keep: process.env.KEEP, other: process.env.OTHER }));
+    process.stdout.write(JSON.stringify({ atStart, child, listed, copied, plainCopy, coerced, gone, childWithout, keep: process.env.KEEP, other: process.env.OTHER }));
   `);
   assert.deepEqual(seen, {
     atStart: "Root=at-start",
     child: "Root=1-abc;Parent=def;Sampled=0",
     listed: true,
     copied: "Root=1-abc;Parent=def;Sampled=0",
+    plainCopy: ["Root=1-abc;Parent=def;Sampled=0", "kept", true],
     coerced: "42",
     gone: [false, null, false],
     childWithout: "none",

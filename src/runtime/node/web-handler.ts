@@ -4,6 +4,7 @@
 // Web Request and Response, and the wrapper that serves such an object as a Lambda handler.
 // Node's own Request, Response and Headers only: nothing is loaded until the first invocation.
 import { LambdaError } from "./runtime-api-client.js";
+import { copyEnv } from "./trace-env.js";
 
 /** What `ctx` offers a fetch handler: Workers' execution context, and Lambda's context as `lambda`. */
 export interface FetchContext {
@@ -66,7 +67,7 @@ export function fetchHandler(target: FetchTarget): (event: unknown, context: unk
       lambda: context,
     };
     try {
-      const response = await target.fetch(request, { ...process.env }, ctx);
+      const response = await target.fetch(request, copyEnv(), ctx);
       return await resultFromResponse(response, version);
     } finally {
       // A waitUntil promise may itself call waitUntil.
