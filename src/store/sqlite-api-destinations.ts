@@ -185,14 +185,26 @@ export class SqliteApiDestinationsRepo implements ApiDestinationsRepo {
       .immediate();
   }
 
-  async retryHttpDelivery(id: string, attempts: number, nextAt: number, lastError: string): Promise<void> {
-    this.#db
-      .prepare("UPDATE bus_http_deliveries SET attempts = ?, next_at = ?, last_error = ? WHERE id = ?")
-      .run(attempts, nextAt, lastError, id);
+  async retryHttpDelivery(
+    id: string,
+    lease: number,
+    attempts: number,
+    nextAt: number,
+    lastError: string,
+  ): Promise<boolean> {
+    const { changes } = this.#db
+      .prepare(
+        "UPDATE bus_http_deliveries SET attempts = ?, next_at = ?, last_error = ? WHERE id = ? AND next_at = ?",
+      )
+      .run(attempts, nextAt, lastError, id, lease);
+    return changes > 0;
   }
 
-  async deleteHttpDelivery(id: string): Promise<void> {
-    this.#db.prepare("DELETE FROM bus_http_deliveries WHERE id = ?").run(id);
+  async deleteHttpDelivery(id: string, lease: number): Promise<boolean> {
+    const { changes } = this.#db
+      .prepare("DELETE FROM bus_http_deliveries WHERE id = ? AND next_at = ?")
+      .run(id, lease);
+    return changes > 0;
   }
 
   async nextHttpDeliveryAt(): Promise<number | undefined> {

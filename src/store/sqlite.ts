@@ -334,10 +334,15 @@ export class SqliteStore implements MetadataStore {
     this.#destinations.enqueueHttpDeliveries(ds);
   readonly claimHttpDeliveries: ApiDestinationsRepo["claimHttpDeliveries"] = (now, leaseUntil, limit) =>
     this.#destinations.claimHttpDeliveries(now, leaseUntil, limit);
-  readonly retryHttpDelivery: ApiDestinationsRepo["retryHttpDelivery"] = (id, attempts, nextAt, error) =>
-    this.#destinations.retryHttpDelivery(id, attempts, nextAt, error);
-  readonly deleteHttpDelivery: ApiDestinationsRepo["deleteHttpDelivery"] = (id) =>
-    this.#destinations.deleteHttpDelivery(id);
+  readonly retryHttpDelivery: ApiDestinationsRepo["retryHttpDelivery"] = (
+    id,
+    lease,
+    attempts,
+    nextAt,
+    error,
+  ) => this.#destinations.retryHttpDelivery(id, lease, attempts, nextAt, error);
+  readonly deleteHttpDelivery: ApiDestinationsRepo["deleteHttpDelivery"] = (id, lease) =>
+    this.#destinations.deleteHttpDelivery(id, lease);
   readonly nextHttpDeliveryAt: ApiDestinationsRepo["nextHttpDeliveryAt"] = () =>
     this.#destinations.nextHttpDeliveryAt();
   readonly countHttpDeliveries: ApiDestinationsRepo["countHttpDeliveries"] = (destination) =>

@@ -233,8 +233,9 @@ export class HttpDeliveries {
       // n-th one over goes n ÷ rate seconds on, so a backlog is rescheduled once, not every second.
       const slot = Math.floor(count / (dest.rateLimitPerSecond ?? DEFAULT_RATE_LIMIT));
       if (slot > 0) {
-        await repo.retryHttpDelivery(d.id, d.attempts, (second + slot) * 1000, d.lastError ?? "");
-        this.#loop.wakeBy((second + slot) * 1000);
+        const at = (second + slot) * 1000;
+        if (await repo.retryHttpDelivery(d.id, d.nextAt, d.attempts, at, d.lastError ?? ""))
+          this.#loop.wakeBy(at);
         return;
       }
       const token = conn.auth.oauth ? await this.#token(conn) : undefined;
@@ -248,7 +249,7 @@ export class HttpDeliveries {
           this.#tokens.forget(conn.name);
         throw err;
       }
-      await repo.deleteHttpDelivery(d.id);
+      if (!(await repo.deleteHttpDelivery(d.id, d.nextAt))) lostLease(logger, d, "delivered");
     } catch (err) {
       if (this.#loop.stopped) return; // cut by stop(): the lease brings it back
       const f =
@@ -367,7 +368,8 @@ export class HttpDeliveries {
     if (f.retry) {
       const next = now + Math.max(retryDelayMs(attempts), f.retryAfterMs);
       if (attempts <= d.spec.maxRetries && next <= d.spec.expiresAt) {
-        await repo.retryHttpDelivery(d.id, attempts, next, f.message);
+        if (!(await repo.retryHttpDelivery(d.id, d.nextAt, attempts, next, f.message)))
+          return lostLease(logger, d, "failed");
         this.#loop.wakeBy(next);
         this.#d.observe?.(d.destinationName, "retried", undefined);
         logger.info("API destinations: a delivery failed; trying again", {
@@ -402,9 +404,21 @@ export class HttpDeliveries {
         ...(dlq ? { deadLetterQueue: dlq } : {}),
       },
     );
-    await repo.deleteHttpDelivery(d.id);
+    if (!(await repo.deleteHttpDelivery(d.id, d.nextAt))) lostLease(logger, d, "dead-lettered");
     this.#d.observe?.(d.destinationName, "dead-lettered", undefined);
   }
+}
+
+/**
+ * The attempt outlived its lease and another claim took the delivery (a platform sharing the
+ * store, or this one after a stall): that claimer owns it now, and this attempt's outcome is
+ * dropped. Deliveries are at least once, as EventBridge's are: the endpoint may see it twice.
+ */
+function lostLease(logger: Logger, d: HttpDeliveryRecord, what: string): void {
+  logger.warn(`API destinations: a delivery ${what} after its lease lapsed; its new claimer owns it`, {
+    destination: d.destinationName,
+    id: d.id,
+  });
 }
 
 /** Up to ANSWER_BYTES of an answer's body, as text; the rest is not read. */

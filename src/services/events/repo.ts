@@ -116,10 +116,20 @@ export interface ApiDestinationsRepo {
    * that a crash during the attempt leaves it to be taken again then.
    */
   claimHttpDeliveries(now: number, leaseUntil: number, limit: number): Promise<HttpDeliveryRecord[]>;
-  /** After a failed attempt: sets attempts, nextAt and lastError. */
-  retryHttpDelivery(id: string, attempts: number, nextAt: number, lastError: string): Promise<void>;
-  /** Delivered or given up: gone. */
-  deleteHttpDelivery(id: string): Promise<void>;
+  /**
+   * After a failed attempt: sets attempts, nextAt and lastError, if the delivery is still at
+   * `lease` (the `nextAt` its claim gave it). False, with nothing written, when it is gone or
+   * was claimed again since (its lease lapsed and another claim took it): that claimer owns it.
+   */
+  retryHttpDelivery(
+    id: string,
+    lease: number,
+    attempts: number,
+    nextAt: number,
+    lastError: string,
+  ): Promise<boolean>;
+  /** Delivered or given up: gone, if still at `lease` (as for a retry); false if not. */
+  deleteHttpDelivery(id: string, lease: number): Promise<boolean>;
   /** The earliest `nextAt` of any delivery; undefined when none waits. */
   nextHttpDeliveryAt(): Promise<number | undefined>;
   /** How many deliveries wait for a destination. */

@@ -413,18 +413,19 @@ export function apiDestinationsContract(open: OpenRepo<ApiDestinationsRepo>): vo
   test("a retry sets the attempts, next time and last error; a delete removes the delivery; neither minds one that is gone", () =>
     withRepo(open, async ({ repo }) => {
       await repo.enqueueHttpDeliveries([delivery("a"), delivery("b"), delivery("c", "other")]);
-      await repo.claimHttpDeliveries(T0_MS, T0_MS + 60_000, 10);
+      const lease = T0_MS + 60_000;
+      await repo.claimHttpDeliveries(T0_MS, lease, 10);
       const error = "HTTP 500: Interner Fehler ⚠";
-      await repo.retryHttpDelivery("a", 1, T0_MS + 30_000, error);
+      assert.equal(await repo.retryHttpDelivery("a", lease, 1, T0_MS + 30_000, error), true);
       assert.equal(await repo.nextHttpDeliveryAt(), T0_MS + 30_000);
       assert.deepEqual(await repo.claimHttpDeliveries(T0_MS + 30_000, T0_MS + 2 ** 33, 10), [
         delivery("a", "hook", { attempts: 1, nextAt: T0_MS + 2 ** 33, lastError: error }),
       ]);
 
-      await repo.deleteHttpDelivery("b");
-      await repo.deleteHttpDelivery("b");
-      await repo.deleteHttpDelivery("missing");
-      await repo.retryHttpDelivery("missing", 1, T0_MS, "gone");
+      assert.equal(await repo.deleteHttpDelivery("b", lease), true);
+      assert.equal(await repo.deleteHttpDelivery("b", lease), false, "gone already");
+      assert.equal(await repo.deleteHttpDelivery("missing", lease), false);
+      assert.equal(await repo.retryHttpDelivery("missing", lease, 1, T0_MS, "gone"), false);
       assert.equal(await repo.countHttpDeliveries("hook"), 1);
       assert.equal(await repo.countHttpDeliveries("other"), 1);
       assert.deepEqual(ids(await repo.claimHttpDeliveries(T0_MS + 2 ** 34, T0_MS + 2 ** 35, 10)), ["c", "a"]);
@@ -433,6 +434,26 @@ export function apiDestinationsContract(open: OpenRepo<ApiDestinationsRepo>): vo
         ["a", "c"],
         "the retry of one that is gone created nothing",
       );
+    }));
+
+  test("a retry or delete by a claim whose lease lapsed and was taken again changes nothing", () =>
+    withRepo(open, async ({ repo }) => {
+      await repo.enqueueHttpDeliveries([delivery("a"), delivery("b")]);
+      const first = T0_MS + 30_000;
+      await repo.claimHttpDeliveries(T0_MS, first, 10);
+      // The first claimer stalls past its lease; a second claim takes both.
+      const second = first + 30_000;
+      assert.deepEqual(ids(await repo.claimHttpDeliveries(first, second, 10)), ["a", "b"]);
+      assert.equal(await repo.retryHttpDelivery("a", first, 1, T0_MS, "late"), false, "a stale retry");
+      assert.equal(await repo.deleteHttpDelivery("b", first), false, "a stale delete");
+      assert.equal(await repo.countHttpDeliveries("hook"), 2, "both still there");
+      assert.equal(await repo.nextHttpDeliveryAt(), second, "neither moved");
+      // The second claimer's own outcomes apply.
+      assert.equal(await repo.retryHttpDelivery("a", second, 1, second + 5, "HTTP 503"), true);
+      assert.equal(await repo.deleteHttpDelivery("b", second), true);
+      assert.deepEqual(await repo.claimHttpDeliveries(second + 5, second + 60_000, 10), [
+        delivery("a", "hook", { attempts: 1, nextAt: second + 60_000, lastError: "HTTP 503" }),
+      ]);
     }));
 
   test("the next delivery's time is the earliest of any destination's, and each destination's deliveries are counted", () =>
@@ -448,10 +469,10 @@ export function apiDestinationsContract(open: OpenRepo<ApiDestinationsRepo>): vo
       assert.equal(await repo.countHttpDeliveries("hook"), 2);
       assert.equal(await repo.countHttpDeliveries("Hook"), 1, "destinations match with their case");
       assert.equal(await repo.countHttpDeliveries("missing"), 0);
-      await repo.deleteHttpDelivery("b");
+      await repo.deleteHttpDelivery("b", T0_MS + 7);
       assert.equal(await repo.nextHttpDeliveryAt(), T0_MS + 2 ** 32);
-      await repo.deleteHttpDelivery("a");
-      await repo.deleteHttpDelivery("c");
+      await repo.deleteHttpDelivery("a", T0_MS + 2 ** 32);
+      await repo.deleteHttpDelivery("c", T0_MS + 2 ** 33);
       assert.equal(await repo.nextHttpDeliveryAt(), undefined);
     }));
 }

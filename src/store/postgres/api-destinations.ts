@@ -192,13 +192,22 @@ export class PostgresApiDestinationsRepo implements ApiDestinationsRepo {
     return claimed(rows, leaseUntil);
   }
 
-  async retryHttpDelivery(id: string, attempts: number, nextAt: number, lastError: string): Promise<void> {
-    await this.#sql`UPDATE bus_http_deliveries
-      SET attempts = ${attempts}, next_at = ${nextAt}, last_error = ${lastError} WHERE id = ${id}`;
+  async retryHttpDelivery(
+    id: string,
+    lease: number,
+    attempts: number,
+    nextAt: number,
+    lastError: string,
+  ): Promise<boolean> {
+    const done = await this.#sql`UPDATE bus_http_deliveries
+      SET attempts = ${attempts}, next_at = ${nextAt}, last_error = ${lastError}
+      WHERE id = ${id} AND next_at = ${lease}`;
+    return done.count > 0;
   }
 
-  async deleteHttpDelivery(id: string): Promise<void> {
-    await this.#sql`DELETE FROM bus_http_deliveries WHERE id = ${id}`;
+  async deleteHttpDelivery(id: string, lease: number): Promise<boolean> {
+    const done = await this.#sql`DELETE FROM bus_http_deliveries WHERE id = ${id} AND next_at = ${lease}`;
+    return done.count > 0;
   }
 
   async nextHttpDeliveryAt(): Promise<number | undefined> {
