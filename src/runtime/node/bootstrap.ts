@@ -177,7 +177,7 @@ async function rehearseOverSocket(handler: Handler): Promise<void> {
 }
 
 /** `_X_AMZN_TRACE_ID`'s setter and the real environment (trace-env.ts), installed by `main` first. */
-let traceEnv: ReturnType<typeof installTraceEnv> = { set: () => {}, real: process.env };
+let traceEnv: ReturnType<typeof installTraceEnv> = { set: () => {}, real: process.env, proxy: process.env };
 
 async function main(): Promise<void> {
   // First: whatever the function's module and the pooled runtime's assignment capture is the proxy.
@@ -297,7 +297,7 @@ async function invoke(
   let outcome: Outcome;
   try {
     const event = parseJson(next.body, "the event");
-    const env = traceEnv.real;
+    const env = process.env === traceEnv.proxy ? traceEnv.real : process.env;
     const context = {
       callbackWaitsForEmptyEventLoop: true,
       functionName: env.AWS_LAMBDA_FUNCTION_NAME,

@@ -47,6 +47,20 @@ test("the trace id reads, lists, copies and reaches child processes as a real va
   });
 });
 
+test("a function that puts its own object in process.env's place still reads each trace id there", () => {
+  const seen = run(`
+    const { set } = installTraceEnv();
+    set("Root=first");
+    process.env = { ...process.env, MINE: "yes" };
+    set("Root=second");
+    const second = process.env._X_AMZN_TRACE_ID;
+    set(undefined);
+    const copied = copyEnv().MINE;
+    process.stdout.write(JSON.stringify({ second, cleared: "_X_AMZN_TRACE_ID" in process.env, mine: process.env.MINE, copied }));
+  `);
+  assert.deepEqual(seen, { second: "Root=second", cleared: false, mine: "yes", copied: "yes" });
+});
+
 test("a new trace id per invocation does not grow the process, as setenv's copies do", () => {
   // 200,000 invocations' worth of trace ids, through the proxy and, as a control, through the
   // real environment (glibc keeps every value setenv was given). As many ids are made first

@@ -11,14 +11,17 @@
 export const TRACE_ID_ENV = "_X_AMZN_TRACE_ID";
 
 /** Once installed: the real environment, and the trace id the proxy holds. */
-let installed: { real: NodeJS.ProcessEnv; trace: () => string | undefined } | undefined;
+let installed:
+  | { real: NodeJS.ProcessEnv; proxy: NodeJS.ProcessEnv; trace: () => string | undefined }
+  | undefined;
 
 /**
  * A plain copy of `process.env`, the trace id in it: what a spread of the proxy gives, without
  * its traps per variable (~2 µs each on a slow machine, paid on every call of a web handler).
  */
 export function copyEnv(): Record<string, string | undefined> {
-  if (installed === undefined) return { ...process.env };
+  // Not installed, or the function put an object of its own in process.env's place.
+  if (installed === undefined || process.env !== installed.proxy) return { ...process.env };
   const copy: Record<string, string | undefined> = { ...installed.real };
   const trace = installed.trace();
   if (trace !== undefined) copy[TRACE_ID_ENV] = trace;
@@ -26,17 +29,21 @@ export function copyEnv(): Record<string, string | undefined> {
 }
 
 /**
- * Replaces `process.env` with the proxy. Returns what sets the trace id (undefined: unset), and
- * the real environment, for the runtime's own reads: a read through a proxy costs ~1 µs more.
+ * Replaces `process.env` with the proxy. Returns what sets the trace id (undefined: unset), the
+ * real environment for the runtime's own reads (a read through a proxy costs ~1 µs more) while
+ * `process.env` is still the proxy, and the proxy.
  */
-export function installTraceEnv(): { set: (traceId: string | undefined) => void; real: NodeJS.ProcessEnv } {
+export function installTraceEnv(): {
+  set: (traceId: string | undefined) => void;
+  real: NodeJS.ProcessEnv;
+  proxy: NodeJS.ProcessEnv;
+} {
   const real = process.env;
   let trace = real[TRACE_ID_ENV];
   // From now on the proxy alone holds it.
   delete real[TRACE_ID_ENV];
   const ours = (key: string | symbol): key is typeof TRACE_ID_ENV => key === TRACE_ID_ENV;
-  installed = { real, trace: () => trace };
-  process.env = new Proxy(real, {
+  const proxy: NodeJS.ProcessEnv = new Proxy(real, {
     get: (target, key) => (ours(key) ? trace : Reflect.get(target, key)),
     set: (target, key, value) => {
       if (!ours(key)) return Reflect.set(target, key, value);
@@ -69,10 +76,17 @@ export function installTraceEnv(): { set: (traceId: string | undefined) => void;
       return true;
     },
   });
+  process.env = proxy;
+  installed = { real, proxy, trace: () => trace };
   return {
     set: (traceId) => {
       trace = traceId;
+      // A function may put an object of its own in process.env's place: the id goes there too.
+      if (process.env === proxy) return;
+      if (traceId === undefined) delete process.env[TRACE_ID_ENV];
+      else process.env[TRACE_ID_ENV] = traceId;
     },
     real,
+    proxy,
   };
 }
