@@ -25,7 +25,7 @@ import {
   runStreamingHandler,
   streamingOf,
 } from "./streaming.js";
-import { installTraceEnv } from "./trace-env.js";
+import { installTraceEnv, setTraceId, settingsEnv } from "./trace-env.js";
 
 interface Invocation {
   readonly requestId: string;
@@ -176,12 +176,9 @@ async function rehearseOverSocket(handler: Handler): Promise<void> {
   }
 }
 
-/** `_X_AMZN_TRACE_ID`'s setter and the real environment (trace-env.ts), installed by `main` first. */
-let traceEnv: ReturnType<typeof installTraceEnv> = { set: () => {}, real: process.env, proxy: process.env };
-
 async function main(): Promise<void> {
   // First: whatever the function's module and the pooled runtime's assignment capture is the proxy.
-  traceEnv = installTraceEnv();
+  installTraceEnv();
   let runtime: Runtime | undefined;
   patchConsole(() => runtime?.current?.requestId);
   const pooledSocket = process.env.NIMBUS_POOLED === "1" ? process.env.NIMBUS_RUNTIME_API_SOCKET : undefined;
@@ -292,12 +289,12 @@ async function invoke(
   const invocation: Invocation = { requestId, answered: false };
   runtime.current = invocation;
   const traceId = header(HEADER.traceId);
-  traceEnv.set(traceId);
+  setTraceId(traceId);
 
   let outcome: Outcome;
   try {
     const event = parseJson(next.body, "the event");
-    const env = process.env === traceEnv.proxy ? traceEnv.real : process.env;
+    const env = settingsEnv();
     const context = {
       callbackWaitsForEmptyEventLoop: true,
       functionName: env.AWS_LAMBDA_FUNCTION_NAME,

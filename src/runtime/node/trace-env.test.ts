@@ -6,7 +6,7 @@ const MODULE = new URL("./trace-env.js", import.meta.url).href;
 
 /** Runs `body` in a Node process of its own with a clean environment; returns what it prints, parsed. */
 function run(body: string): Record<string, unknown> {
-  const script = `import { copyEnv, installTraceEnv } from ${JSON.stringify(MODULE)};\n${body}`;
+  const script = `import { copyEnv, installTraceEnv, setTraceId } from ${JSON.stringify(MODULE)};\n${body}`;
   const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], {
     env: { PATH: process.env.PATH ?? "", _X_AMZN_TRACE_ID: "Root=at-start", KEEP: "kept" },
     encoding: "utf8",
@@ -17,9 +17,9 @@ function run(body: string): Record<string, unknown> {
 test("the trace id reads, lists, copies and reaches child processes as a real variable would", () => {
   const seen = run(`
     import { execFileSync } from "node:child_process";
-    const { set } = installTraceEnv();
+    installTraceEnv();
     const atStart = process.env._X_AMZN_TRACE_ID;
-    set("Root=1-abc;Parent=def;Sampled=0");
+    setTraceId("Root=1-abc;Parent=def;Sampled=0");
     const child = execFileSync(process.execPath, ["-e", "process.stdout.write(process.env._X_AMZN_TRACE_ID ?? 'none')"], { encoding: "utf8" });
     const listed = Object.keys(process.env).includes("_X_AMZN_TRACE_ID");
     const copied = { ...process.env }._X_AMZN_TRACE_ID;
@@ -49,12 +49,12 @@ test("the trace id reads, lists, copies and reaches child processes as a real va
 
 test("a function that puts its own object in process.env's place still reads each trace id there", () => {
   const seen = run(`
-    const { set } = installTraceEnv();
-    set("Root=first");
+    installTraceEnv();
+    setTraceId("Root=first");
     process.env = { ...process.env, MINE: "yes" };
-    set("Root=second");
+    setTraceId("Root=second");
     const second = process.env._X_AMZN_TRACE_ID;
-    set(undefined);
+    setTraceId(undefined);
     const copied = copyEnv().MINE;
     process.stdout.write(JSON.stringify({ second, cleared: "_X_AMZN_TRACE_ID" in process.env, mine: process.env.MINE, copied }));
   `);
@@ -67,7 +67,7 @@ test("a new trace id per invocation does not grow the process, as setenv's copie
   // and dropped, so that the JavaScript heap has grown to what such garbage takes already.
   const grow = (install: boolean) =>
     run(`
-      const set = ${install} ? installTraceEnv().set : (id) => { process.env._X_AMZN_TRACE_ID = id; };
+      const set = ${install} ? (installTraceEnv(), setTraceId) : (id) => { process.env._X_AMZN_TRACE_ID = id; };
       const id = (i) => "Root=1-" + i.toString(16).padStart(8, "0") + "-0123456789abcdef01234567;Parent=0123456789abcdef;Sampled=0";
       let made = 0;
       for (let i = 0; i < 200000; i++) made += id(i).length;

@@ -10,83 +10,79 @@
 
 export const TRACE_ID_ENV = "_X_AMZN_TRACE_ID";
 
-/** Once installed: the real environment, and the trace id the proxy holds. */
-let installed:
-  | { real: NodeJS.ProcessEnv; proxy: NodeJS.ProcessEnv; trace: () => string | undefined }
-  | undefined;
+/** Once installed: the real environment, the proxy in its place, and the trace id it holds. */
+let installed: { real: NodeJS.ProcessEnv; proxy: NodeJS.ProcessEnv; trace: string | undefined } | undefined;
+
+/** Installed, and `process.env` still the proxy (a function may put an object of its own there). */
+function live(): typeof installed {
+  return installed !== undefined && process.env === installed.proxy ? installed : undefined;
+}
+
+/** Sets the trace id for an invocation (undefined: unset); without the proxy, on `process.env` itself. */
+export function setTraceId(traceId: string | undefined): void {
+  if (installed !== undefined) installed.trace = traceId;
+  if (live()) return;
+  if (traceId === undefined) delete process.env[TRACE_ID_ENV];
+  else process.env[TRACE_ID_ENV] = traceId;
+}
+
+/** Where the runtime reads its own settings: the real environment behind the proxy (a read through it costs ~1 µs more). */
+export function settingsEnv(): NodeJS.ProcessEnv {
+  return live()?.real ?? process.env;
+}
 
 /**
  * A plain copy of `process.env`, the trace id in it: what a spread of the proxy gives, without
  * its traps per variable (~2 µs each on a slow machine, paid on every call of a web handler).
  */
 export function copyEnv(): Record<string, string | undefined> {
-  // Not installed, or the function put an object of its own in process.env's place.
-  if (installed === undefined || process.env !== installed.proxy) return { ...process.env };
-  const copy: Record<string, string | undefined> = { ...installed.real };
-  const trace = installed.trace();
-  if (trace !== undefined) copy[TRACE_ID_ENV] = trace;
+  const env = live();
+  if (env === undefined) return { ...process.env };
+  const copy: Record<string, string | undefined> = { ...env.real };
+  if (env.trace !== undefined) copy[TRACE_ID_ENV] = env.trace;
   return copy;
 }
 
-/**
- * Replaces `process.env` with the proxy. Returns what sets the trace id (undefined: unset), the
- * real environment for the runtime's own reads (a read through a proxy costs ~1 µs more) while
- * `process.env` is still the proxy, and the proxy.
- */
-export function installTraceEnv(): {
-  set: (traceId: string | undefined) => void;
-  real: NodeJS.ProcessEnv;
-  proxy: NodeJS.ProcessEnv;
-} {
+/** Replaces `process.env` with the proxy; `setTraceId` then sets the variable there. */
+export function installTraceEnv(): void {
   const real = process.env;
-  let trace = real[TRACE_ID_ENV];
+  const state: NonNullable<typeof installed> = { real, proxy: real, trace: real[TRACE_ID_ENV] };
   // From now on the proxy alone holds it.
   delete real[TRACE_ID_ENV];
   const ours = (key: string | symbol): key is typeof TRACE_ID_ENV => key === TRACE_ID_ENV;
-  const proxy: NodeJS.ProcessEnv = new Proxy(real, {
-    get: (target, key) => (ours(key) ? trace : Reflect.get(target, key)),
+  state.proxy = new Proxy(real, {
+    get: (target, key) => (ours(key) ? state.trace : Reflect.get(target, key)),
     set: (target, key, value) => {
       if (!ours(key)) return Reflect.set(target, key, value);
       // As the real environment does: every value is stored as a string.
-      trace = String(value);
+      state.trace = String(value);
       return true;
     },
-    has: (target, key) => (ours(key) ? trace !== undefined : Reflect.has(target, key)),
+    has: (target, key) => (ours(key) ? state.trace !== undefined : Reflect.has(target, key)),
     deleteProperty: (target, key) => {
       if (!ours(key)) return Reflect.deleteProperty(target, key);
-      trace = undefined;
+      state.trace = undefined;
       return true;
     },
     ownKeys: (target) => {
       const keys = Reflect.ownKeys(target);
-      if (trace !== undefined) keys.push(TRACE_ID_ENV);
+      if (state.trace !== undefined) keys.push(TRACE_ID_ENV);
       return keys;
     },
     getOwnPropertyDescriptor: (target, key) => {
       if (!ours(key)) return Reflect.getOwnPropertyDescriptor(target, key);
-      return trace === undefined
+      return state.trace === undefined
         ? undefined
-        : { value: trace, writable: true, enumerable: true, configurable: true };
+        : { value: state.trace, writable: true, enumerable: true, configurable: true };
     },
     defineProperty: (target, key, descriptor) => {
       if (!ours(key)) return Reflect.defineProperty(target, key, descriptor);
       // The real environment takes only plain values, too.
       if (!("value" in descriptor)) return false;
-      trace = String(descriptor.value);
+      state.trace = String(descriptor.value);
       return true;
     },
   });
-  process.env = proxy;
-  installed = { real, proxy, trace: () => trace };
-  return {
-    set: (traceId) => {
-      trace = traceId;
-      // A function may put an object of its own in process.env's place: the id goes there too.
-      if (process.env === proxy) return;
-      if (traceId === undefined) delete process.env[TRACE_ID_ENV];
-      else process.env[TRACE_ID_ENV] = traceId;
-    },
-    real,
-    proxy,
-  };
+  process.env = state.proxy;
+  installed = state;
 }
