@@ -92,11 +92,22 @@ export function serveOnNode(
     if (answer === undefined) return false;
     answer
       .then((a) => {
-        res.writeHead(a.status, a.headers).end(a.body ?? undefined);
+        res.writeHead(a.status, framed(a)).end(a.body ?? undefined);
       })
       .catch((err: unknown) => nodeError(chosen.surface, d, req, res, err));
     return true;
   };
+}
+
+/**
+ * A whole answer's headers with its length, as the fetch path sends it: Node's `writeHead`
+ * commits to chunked framing when it is not told the length.
+ */
+function framed(a: NodeAnswer): NodeAnswer["headers"] {
+  if (a.status < 200 || a.status === 204 || a.status === 304 || a.headers["content-length"] !== undefined)
+    return a.headers;
+  const length = a.body === null ? 0 : typeof a.body === "string" ? Buffer.byteLength(a.body) : a.body.length;
+  return { ...a.headers, "content-length": length };
 }
 
 /**

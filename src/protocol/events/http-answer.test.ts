@@ -91,6 +91,35 @@ test("2.0: two spellings of one header name are one header, the later one kept",
   assert.deepEqual(answer(httpResponseFromV2(json(result))).headers, [["content-type", "text/html"]]);
 });
 
+test("2.0 and 1.0: a function's framing headers are left out, the rest kept in order", () => {
+  // Frameworks behind adapters copy these from their server; the platform's server sets its own.
+  const framing = {
+    "Content-Length": "3",
+    Connection: "close",
+    "Keep-Alive": "timeout=5",
+    "Transfer-Encoding": "chunked",
+    TE: "trailers",
+    Trailer: "x-sum",
+    Upgrade: "websocket",
+    "Proxy-Connection": "keep-alive",
+  };
+  const v2 = { statusCode: 200, headers: { "x-a": "1", ...framing, "X-B": "2", "X-A": "3" }, body: "hello" };
+  assert.deepEqual(seen(httpResponseFromV2(json(v2))), {
+    status: 200,
+    headers: [
+      ["x-b", "2"],
+      ["x-a", "3"],
+    ],
+    body: "hello",
+  });
+  const v1 = {
+    statusCode: 200,
+    headers: framing,
+    multiValueHeaders: { "content-length": ["1"], "x-c": ["4"] },
+  };
+  assert.deepEqual(answer(httpResponseFromV1(json(v1))).headers, [["x-c", "4"]]);
+});
+
 test("2.0: an object without statusCode is a 200 application/json whose body is the result's JSON text", () => {
   const payload = Buffer.from('{"message":"Hello, world!","body":"not used as the body"}');
   assert.deepEqual(seen(httpResponseFromV2(payload)), {

@@ -139,8 +139,10 @@ function addHeaders(out: [string, string][], headers: unknown): string | undefin
     const value = headers[name];
     if (!isScalar(value))
       return `headers["${name}"] must be a string, number or boolean, got ${describe(value)}`;
+    const before = out.length;
     const problem = addHeader(out, name, String(value));
     if (problem !== undefined) return problem;
+    if (out.length === before) continue;
     // `Content-Type` and `content-type` in one map are one header: the later one wins, as a
     // repeated JSON key would. Only set-cookie may repeat.
     const added = out[out.length - 1]![0];
@@ -183,9 +185,34 @@ function addCookies(out: [string, string][], cookies: unknown): string | undefin
 }
 
 /**
+ * Headers that frame a message or manage its connection (RFC 9110 7.6.1, RFC 9112 6): the
+ * platform's HTTP server sets them for each connection, as any proxy does. A function's own are
+ * dropped: a `content-length` shorter than the body would end the answer early and leave the
+ * rest on a kept-alive connection, where the client reads it as the answer to its next request;
+ * a `connection: close` or `transfer-encoding` would change how the server frames the body.
+ * Frameworks behind adapters often copy their server's `content-length`, `connection` and
+ * `transfer-encoding` into the result, so dropping them (not refusing the answer) keeps those apps working.
+ */
+const FRAMING_HEADERS = new Set([
+  "connection",
+  "content-length",
+  "keep-alive",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+]);
+
+/** Whether the platform, not the function, sets a header of this lower-case name. */
+export function isFramingHeader(lowerName: string): boolean {
+  return FRAMING_HEADERS.has(lowerName);
+}
+
+/**
  * Appends one header, its name lower-cased; what is wrong with it, if anything. A name or value
  * Node would refuse to send (not a token; CR, LF or NUL in a value) is the function's mistake,
- * reported here rather than failing later as the platform's.
+ * reported here rather than failing later as the platform's. A framing header is left out.
  */
 function addHeader(out: [string, string][], rawName: string, value: string): string | undefined {
   if (!isToken(rawName)) return `header name ${JSON.stringify(rawName)} is not a valid HTTP header name`;
@@ -194,7 +221,8 @@ function addHeader(out: [string, string][], rawName: string, value: string): str
     if (c === 0x0a || c === 0x0d || c === 0x00)
       return `header ${JSON.stringify(rawName)} has a line break or NUL in its value, which HTTP cannot carry`;
   }
-  out.push([rawName.toLowerCase(), value]);
+  const name = rawName.toLowerCase();
+  if (!FRAMING_HEADERS.has(name)) out.push([name, value]);
   return undefined;
 }
 

@@ -379,10 +379,9 @@ function writeAccessLog(
 ): void {
   const log = at.served.accessLog;
   if (log === undefined) return;
+  // The body's own length: a function's content-length header never reaches the client.
   const length =
-    res.headers instanceof Headers
-      ? res.headers.get("content-length")
-      : (res.headers.find(([name]) => name === "content-length")?.[1] ?? null);
+    res.body === null ? 0 : typeof res.body === "string" ? Buffer.byteLength(res.body) : res.body.length;
   const userAgent = call.get("user-agent");
   const error = p.error === undefined ? undefined : messageOf(p.error);
   const line = log.format.render({
@@ -400,7 +399,7 @@ function writeAccessLog(
     ...(userAgent === null ? {} : { userAgent }),
     requestTimeEpochMs: p.receivedAt,
     status: res.status,
-    ...(length === null ? {} : { responseLength: Number(length) }),
+    responseLength: length,
     responseLatency: Math.round(d.clock.monotonic() - p.startedAt),
     ...(p.integrationLatency === undefined ? {} : { integrationLatency: p.integrationLatency }),
     ...(p.integrationStatus === undefined ? {} : { integrationStatus: p.integrationStatus }),

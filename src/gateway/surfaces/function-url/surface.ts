@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import type { InvokeService } from "../../../control/invoke-service.js";
 import type { FunctionUrls } from "../../../control/urls/function-urls.js";
 import type { FunctionUrlConfig } from "../../../control/urls/repo.js";
-import { httpResponseFromV2 } from "../../../protocol/events/http.js";
+import { httpResponseFromV2, isFramingHeader } from "../../../protocol/events/http.js";
 import type { LogEntry } from "../../../protocol/invoke.js";
 import { MAX_SYNC_REQUEST_BYTES } from "../../../protocol/limits.js";
 import {
@@ -135,7 +135,10 @@ async function streamed(
     return fail(`the stream's HTTP prelude has statusCode ${status}: expected an integer from 100 to 599`);
   const headers = new Headers();
   for (const [name, value] of Object.entries(prelude.headers ?? {})) {
-    if (!config.cors || !name.toLowerCase().startsWith("access-control-")) headers.set(name, String(value));
+    const lower = name.toLowerCase();
+    // The server frames the stream (chunked): a function's content-length or connection would cut it.
+    if (isFramingHeader(lower)) continue;
+    if (!config.cors || !lower.startsWith("access-control-")) headers.set(name, String(value));
   }
   for (const cookie of prelude.cookies ?? []) headers.append("set-cookie", cookie);
   for (const [name, value] of base) headers.set(name, value);

@@ -1,0 +1,139 @@
+/**
+ * End to end: how an answer is framed on the wire is the platform's to say, not the function's.
+ * A function's `content-length`, `connection` or `transfer-encoding` (which frameworks behind
+ * adapters copy from their own server) must neither cut its answer short nor leave bytes on a
+ * kept-alive connection, where the client would read them as the answer to its next request.
+ * Each surface is called twice on one connection: both answers must be the function's, whole.
+ */
+import assert from "node:assert/strict";
+import { Agent, request as httpRequest } from "node:http";
+import { after, before, describe, test } from "node:test";
+import { ApiGatewayV2Client, CreateApiCommand } from "@aws-sdk/client-apigatewayv2";
+import { CreateFunctionUrlConfigCommand } from "@aws-sdk/client-lambda";
+import { createNodeFunction, startPlatform, type TestPlatform } from "./helpers/platform.js";
+
+/** A body whose first three bytes are what a `content-length: 3` would let through; the rest looks like an answer. */
+const SMUGGLED = "abcHTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 6\r\n\r\nforged";
+
+const LYING_HEADERS = `{
+  "content-type": "text/plain", "Content-Length": "3", "Connection": "close",
+  "Transfer-Encoding": "chunked", "Keep-Alive": "timeout=1", "x-kept": "yes",
+}`;
+
+const WHOLE = `export const handler = async () => ({
+  statusCode: 200, headers: ${LYING_HEADERS}, body: ${JSON.stringify(SMUGGLED)},
+});`;
+
+const STREAMED = `export const handler = awslambda.streamifyResponse(async (event, responseStream) => {
+  const out = awslambda.HttpResponseStream.from(responseStream, { statusCode: 200, headers: ${LYING_HEADERS} });
+  out.write(${JSON.stringify(SMUGGLED.slice(0, 10))});
+  await new Promise((r) => setTimeout(r, 20));
+  out.end(${JSON.stringify(SMUGGLED.slice(10))});
+});`;
+
+interface Answer {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: string;
+  /** Whether the request went on a connection an earlier one used. */
+  readonly reused: boolean;
+}
+
+let t: TestPlatform;
+let gw: ApiGatewayV2Client;
+before(async () => {
+  t = await startPlatform();
+  gw = new ApiGatewayV2Client({
+    endpoint: t.url,
+    region: "us-east-1",
+    credentials: t.platform.credentials,
+    maxAttempts: 1,
+  });
+  await createNodeFunction(t.lambda, "frame-whole", WHOLE);
+  await createNodeFunction(t.lambda, "frame-whole-2", WHOLE);
+  await createNodeFunction(t.lambda, "frame-streamed", STREAMED);
+});
+after(async () => {
+  gw.destroy();
+  await t.close();
+});
+
+/** Two GETs of `url` in turn on one kept-alive connection, its host sent as the Host header. */
+async function twiceOnOneConnection(url: string): Promise<[Answer, Answer]> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const u = new URL(url);
+  const once = () =>
+    new Promise<Answer>((resolve, reject) => {
+      const req = httpRequest(
+        {
+          agent,
+          host: "127.0.0.1",
+          port: new URL(t.url).port,
+          path: `${u.pathname}${u.search}`,
+          headers: { host: u.host },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("end", () =>
+            resolve({
+              status: res.statusCode!,
+              headers: res.headers,
+              body: Buffer.concat(chunks).toString(),
+              reused: req.reusedSocket,
+            }),
+          );
+        },
+      );
+      req.on("error", reject);
+      req.end();
+    });
+  try {
+    const first = await once();
+    // Let any bytes left behind on the connection arrive before it is used again.
+    await new Promise((r) => setTimeout(r, 50));
+    return [first, await once()];
+  } finally {
+    agent.destroy();
+  }
+}
+
+async function urlOf(name: string, invokeMode: "BUFFERED" | "RESPONSE_STREAM"): Promise<string> {
+  const out = await t.lambda.send(
+    new CreateFunctionUrlConfigCommand({ FunctionName: name, AuthType: "NONE", InvokeMode: invokeMode }),
+  );
+  return out.FunctionUrl!;
+}
+
+/** Both answers are the function's whole body on one connection, its other headers kept. */
+function assertWhole([first, second]: [Answer, Answer], lengthHeader: boolean): void {
+  for (const a of [first, second]) {
+    assert.equal(a.status, 200);
+    assert.equal(a.body, SMUGGLED);
+    assert.equal(a.headers["x-kept"], "yes");
+    assert.notEqual(a.headers.connection, "close");
+    if (lengthHeader) assert.equal(a.headers["content-length"], String(Buffer.byteLength(SMUGGLED)));
+    else assert.equal(a.headers["content-length"], undefined);
+  }
+  assert.equal(second.reused, true, "the second request went on the first one's connection");
+}
+
+describe("a function cannot frame its own answer", () => {
+  test("a buffered function URL sends the body's real length and keeps the connection", async () => {
+    assertWhole(await twiceOnOneConnection(await urlOf("frame-whole", "BUFFERED")), true);
+  });
+
+  test("a RESPONSE_STREAM URL whose function answers whole does the same", async () => {
+    assertWhole(await twiceOnOneConnection(await urlOf("frame-whole-2", "RESPONSE_STREAM")), true);
+  });
+
+  test("a streamed prelude's content-length and connection are left out: the stream arrives whole", async () => {
+    assertWhole(await twiceOnOneConnection(await urlOf("frame-streamed", "RESPONSE_STREAM")), false);
+  });
+
+  test("an HTTP API route does the same", async () => {
+    const arn = `arn:aws:lambda:${t.platform.config.region}:${t.platform.config.accountId}:function:frame-whole`;
+    const api = await gw.send(new CreateApiCommand({ Name: "framing", ProtocolType: "HTTP", Target: arn }));
+    assertWhole(await twiceOnOneConnection(`${t.url}/execute-api/${api.ApiId}/anything`), true);
+  });
+});
