@@ -4,6 +4,8 @@
  * adapters copy from their own server) must neither cut its answer short nor leave bytes on a
  * kept-alive connection, where the client would read them as the answer to its next request.
  * Each surface is called twice on one connection: both answers must be the function's, whole.
+ * An answer the wire cannot carry as written (a 1xx status, a header value outside ASCII) is the
+ * function's malformed answer: a 502 with the reason in its log, never a hang or a 500.
  */
 import assert from "node:assert/strict";
 import { Agent, request as httpRequest } from "node:http";
@@ -31,6 +33,19 @@ const STREAMED = `export const handler = awslambda.streamifyResponse(async (even
   out.end(${JSON.stringify(SMUGGLED.slice(10))});
 });`;
 
+/** Answers `?status=N` or `?header=VALUE` as asked: what the wire cannot carry. */
+const UNSENDABLE = `export const handler = async (event) => {
+  const q = event.queryStringParameters ?? {};
+  return q.status ? { statusCode: Number(q.status), body: "x" } : { statusCode: 200, headers: { "x-name": q.header }, body: "x" };
+};`;
+
+const UNSENDABLE_STREAM = `export const handler = awslambda.streamifyResponse(async (event, responseStream) => {
+  const q = event.queryStringParameters ?? {};
+  const prelude = q.status ? { statusCode: Number(q.status) } : { statusCode: 200, headers: { "x-name": q.header } };
+  const out = awslambda.HttpResponseStream.from(responseStream, prelude);
+  out.end("x");
+});`;
+
 interface Answer {
   readonly status: number;
   readonly headers: Record<string, string | string[] | undefined>;
@@ -52,6 +67,8 @@ before(async () => {
   await createNodeFunction(t.lambda, "frame-whole", WHOLE);
   await createNodeFunction(t.lambda, "frame-whole-2", WHOLE);
   await createNodeFunction(t.lambda, "frame-streamed", STREAMED);
+  await createNodeFunction(t.lambda, "frame-unsendable", UNSENDABLE);
+  await createNodeFunction(t.lambda, "frame-unsendable-stream", UNSENDABLE_STREAM);
 });
 after(async () => {
   gw.destroy();
@@ -136,4 +153,40 @@ describe("a function cannot frame its own answer", () => {
     const api = await gw.send(new CreateApiCommand({ Name: "framing", ProtocolType: "HTTP", Target: arn }));
     assertWhole(await twiceOnOneConnection(`${t.url}/execute-api/${api.ApiId}/anything`), true);
   });
+});
+
+describe("an answer the wire cannot carry is the function's 502, the reason in its log", () => {
+  for (const [name, mode] of [
+    ["frame-unsendable", "BUFFERED"],
+    ["frame-unsendable-stream", "RESPONSE_STREAM"],
+  ] as const)
+    test(`a 1xx status or a header value outside ASCII (${mode})`, async () => {
+      const url = await urlOf(name, mode);
+      for (const [query, why] of [
+        ["status=101", /statusCode 101 is informational/],
+        ["status=103", /statusCode 103 is informational/],
+        [
+          `header=${encodeURIComponent("Zoë")}`,
+          /header "x-name" has "ë" \(U\+00EB\) in its value; header values are ASCII/,
+        ],
+        [`header=${encodeURIComponent("☃")}`, /header "x-name" has "☃" \(U\+2603\)/],
+      ] as const) {
+        const [answer] = await twiceOnOneConnection(`${url}?${query}`);
+        assert.equal(answer.status, 502, query);
+        assert.equal(answer.body, '{"Message":"Internal Server Error"}');
+        const requestId = String(answer.headers["x-amzn-requestid"]);
+        await t.platform.logs.flush();
+        const lines = await t.platform.logs.query({ functionName: name, requestId, limit: 100 });
+        assert.ok(
+          lines.some((l) => why.test(l.message)),
+          `${query}: ${lines.map((l) => l.message).join("\n")}`,
+        );
+      }
+      // Percent-encoded, the same name travels as it is.
+      const [ok] = await twiceOnOneConnection(
+        `${url}?header=${encodeURIComponent(encodeURIComponent("Zoë ☃"))}`,
+      );
+      assert.equal(ok.status, 200);
+      assert.equal(decodeURIComponent(String(ok.headers["x-name"])), "Zoë ☃");
+    });
 });

@@ -171,15 +171,23 @@ test("2.0: a result that is not JSON is malformed, the reason quoting its start"
   assert.match(r, /starts "<html>hello<\/html>"/);
 });
 
-test("2.0: a statusCode that is not an integer from 100 to 599 is malformed, the reason naming the value", () => {
+test("2.0: a statusCode that is not an integer from 200 to 599 is malformed, the reason naming the value", () => {
   assert.equal(
     reason(httpResponseFromV2(json({ statusCode: "200" }))),
-    'statusCode must be an integer from 100 to 599, got a string ("200")',
+    'statusCode must be an integer from 200 to 599, got a string ("200")',
   );
   assert.equal(
     reason(httpResponseFromV2(json({ statusCode: 200.5 }))),
-    "statusCode must be an integer from 100 to 599, got the number 200.5",
+    "statusCode must be an integer from 200 to 599, got the number 200.5",
   );
+  // A 1xx sent as the answer would leave the client waiting for a final status.
+  for (const statusCode of [100, 101, 103, 199])
+    assert.equal(
+      reason(httpResponseFromV1(json({ statusCode }))),
+      `statusCode ${statusCode} is informational (1xx), which cannot be the answer's final status; expected an integer from 200 to 599`,
+    );
+  assert.equal(answer(httpResponseFromV2(json({ statusCode: 200 }))).status, 200);
+  assert.equal(answer(httpResponseFromV2(json({ statusCode: 599 }))).status, 599);
   assert.match(reason(httpResponseFromV2(json({ statusCode: 99 }))), /got the number 99/);
   assert.match(reason(httpResponseFromV2(json({ statusCode: 600 }))), /got the number 600/);
   assert.match(reason(httpResponseFromV2(json({ statusCode: null }))), /got null/);
@@ -208,6 +216,30 @@ test("2.0: a header name or value HTTP cannot carry is malformed instead of fail
   assert.match(
     reason(httpResponseFromV2(json({ statusCode: 200, headers: { "x-a": "one\r\nx-b: two" } }))),
     /header "x-a" has a line break/,
+  );
+  // Tab, space and visible ASCII only: Node would fail the write past U+00FF, and send the rest
+  // in an encoding that depends on how the answer is written.
+  assert.equal(
+    reason(httpResponseFromV2(json({ statusCode: 200, headers: { "x-name": "Zoë ☃" } }))),
+    'header "x-name" has "ë" (U+00EB) in its value; header values are ASCII (HTTP names no encoding for other bytes): percent-encode it (encodeURIComponent) or send it in the body',
+  );
+  assert.match(
+    reason(httpResponseFromV2(json({ statusCode: 200, headers: { "x-s": "☃" } }))),
+    /"☃" \(U\+2603\)/,
+  );
+  assert.match(
+    reason(httpResponseFromV1(json({ statusCode: 200, multiValueHeaders: { "x-bell": ["a\u0007"] } }))),
+    /header "x-bell" has the control character U\+0007 in its value/,
+  );
+  assert.match(reason(httpResponseFromV2(json({ statusCode: 200, cookies: ["a=\u{1F36A}"] }))), /U\+1F36A/);
+  assert.match(
+    reason(httpResponseFromV2(json({ statusCode: 200, headers: { "x-del": "a\u007f" } }))),
+    /U\+007F/,
+  );
+  const printable = " !\"#$%&'()*+,-./0123456789:;<=>?@AZ[\\]^_`az{|}~";
+  assert.deepEqual(
+    answer(httpResponseFromV2(json({ statusCode: 200, headers: { "x-ok": `a\t${printable}` } }))).headers,
+    [["x-ok", `a\t${printable}`]],
   );
 });
 

@@ -124,10 +124,20 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-/** The status, or what is wrong with it. */
+/**
+ * The status, or what is wrong with it. A 1xx is informational: it cannot end an answer, and
+ * sent as one it leaves the client waiting for the final status that never comes.
+ */
 function checkStatus(v: unknown): number | string {
-  if (typeof v === "number" && Number.isInteger(v) && v >= 100 && v <= 599) return v;
-  return `statusCode must be an integer from 100 to 599, got ${describe(v)}`;
+  return finalStatusProblem(v) ?? (v as number);
+}
+
+/** What keeps `v` from being a final HTTP status (an integer from 200 to 599), if anything. */
+export function finalStatusProblem(v: unknown): string | undefined {
+  if (typeof v === "number" && Number.isInteger(v) && v >= 200 && v <= 599) return undefined;
+  if (typeof v === "number" && Number.isInteger(v) && v >= 100 && v <= 199)
+    return `statusCode ${v} is informational (1xx), which cannot be the answer's final status; expected an integer from 200 to 599`;
+  return `statusCode must be an integer from 200 to 599, got ${describe(v)}`;
 }
 
 /** Appends a `headers` map to `out`; what is wrong with it, if anything. */
@@ -210,20 +220,45 @@ export function isFramingHeader(lowerName: string): boolean {
 }
 
 /**
- * Appends one header, its name lower-cased; what is wrong with it, if anything. A name or value
- * Node would refuse to send (not a token; CR, LF or NUL in a value) is the function's mistake,
- * reported here rather than failing later as the platform's. A framing header is left out.
+ * Appends one header, its name lower-cased; what is wrong with it, if anything. A framing
+ * header is left out.
  */
 function addHeader(out: [string, string][], rawName: string, value: string): string | undefined {
+  const problem = headerProblem(rawName, value);
+  if (problem !== undefined) return problem;
+  const name = rawName.toLowerCase();
+  if (!FRAMING_HEADERS.has(name)) out.push([name, value]);
+  return undefined;
+}
+
+/**
+ * What keeps a function's header from going on the wire, if anything. A name that is not a
+ * token, or a value with a line break, a control character or a character outside ASCII, is
+ * the function's mistake, reported as such rather than failing later as the platform's (or
+ * reaching the client in an encoding it has to guess).
+ */
+export function headerProblem(rawName: string, value: string): string | undefined {
   if (!isToken(rawName)) return `header name ${JSON.stringify(rawName)} is not a valid HTTP header name`;
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
     if (c === 0x0a || c === 0x0d || c === 0x00)
       return `header ${JSON.stringify(rawName)} has a line break or NUL in its value, which HTTP cannot carry`;
+    // Tab, space and visible ASCII. Node would refuse control characters and anything past
+    // U+00FF, and would send U+0080 to U+00FF as Latin-1 bytes in a whole answer but as UTF-8
+    // in a streamed one: HTTP says no encoding for such bytes, so none is guessed.
+    if ((c < 0x20 && c !== 0x09) || c > 0x7e)
+      return `header ${JSON.stringify(rawName)} has ${charName(value, i)} in its value; header values are ASCII (HTTP names no encoding for other bytes): percent-encode it (encodeURIComponent) or send it in the body`;
   }
-  const name = rawName.toLowerCase();
-  if (!FRAMING_HEADERS.has(name)) out.push([name, value]);
   return undefined;
+}
+
+/** The character at `i`, as a reason names it: `"☃" (U+2603)`, or the code alone for a control character. */
+function charName(s: string, i: number): string {
+  const code = s.codePointAt(i)!;
+  const hex = `U+${code.toString(16).toUpperCase().padStart(4, "0")}`;
+  return code < 0x20 || code === 0x7f
+    ? `the control character ${hex}`
+    : `${JSON.stringify(String.fromCodePoint(code))} (${hex})`;
 }
 
 /** RFC 9110's token: the characters a header name may use. */

@@ -9,7 +9,13 @@
 import { isUtf8 } from "node:buffer";
 
 export type { HttpAnswer, MalformedAnswer } from "./http-answer.js";
-export { httpResponseFromV1, httpResponseFromV2, isFramingHeader } from "./http-answer.js";
+export {
+  finalStatusProblem,
+  headerProblem,
+  httpResponseFromV1,
+  httpResponseFromV2,
+  isFramingHeader,
+} from "./http-answer.js";
 
 /** One HTTP request as it reached the gateway. */
 export interface HttpRequestFacts {

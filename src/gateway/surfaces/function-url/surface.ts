@@ -2,7 +2,12 @@ import { Hono } from "hono";
 import type { InvokeService } from "../../../control/invoke-service.js";
 import type { FunctionUrls } from "../../../control/urls/function-urls.js";
 import type { FunctionUrlConfig } from "../../../control/urls/repo.js";
-import { httpResponseFromV2, isFramingHeader } from "../../../protocol/events/http.js";
+import {
+  finalStatusProblem,
+  headerProblem,
+  httpResponseFromV2,
+  isFramingHeader,
+} from "../../../protocol/events/http.js";
 import type { LogEntry } from "../../../protocol/invoke.js";
 import { MAX_SYNC_REQUEST_BYTES } from "../../../protocol/limits.js";
 import {
@@ -131,16 +136,22 @@ async function streamed(
   }
   const { prelude } = split;
   const status = prelude.statusCode ?? 200;
-  if (!Number.isInteger(status) || status < 100 || status > 599)
-    return fail(`the stream's HTTP prelude has statusCode ${status}: expected an integer from 100 to 599`);
+  const badStatus = finalStatusProblem(status);
+  if (badStatus !== undefined) return fail(`the stream's HTTP prelude is malformed: ${badStatus}`);
   const headers = new Headers();
   for (const [name, value] of Object.entries(prelude.headers ?? {})) {
+    const problem = headerProblem(name, String(value));
+    if (problem !== undefined) return fail(`the stream's HTTP prelude is malformed: ${problem}`);
     const lower = name.toLowerCase();
     // The server frames the stream (chunked): a function's content-length or connection would cut it.
     if (isFramingHeader(lower)) continue;
     if (!config.cors || !lower.startsWith("access-control-")) headers.set(name, String(value));
   }
-  for (const cookie of prelude.cookies ?? []) headers.append("set-cookie", cookie);
+  for (const cookie of prelude.cookies ?? []) {
+    const problem = headerProblem("set-cookie", String(cookie));
+    if (problem !== undefined) return fail(`the stream's HTTP prelude is malformed: cookie ${problem}`);
+    headers.append("set-cookie", String(cookie));
+  }
   for (const [name, value] of base) headers.set(name, value);
   const noBody = status === 204 || status === 304 || status < 200;
   return new Response(noBody ? null : split.body, { status, headers });
