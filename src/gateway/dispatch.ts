@@ -101,13 +101,15 @@ export function serveOnNode(
 
 /**
  * A whole answer's headers with its length, as the fetch path sends it: Node's `writeHead`
- * commits to chunked framing when it is not told the length.
+ * commits to chunked framing when it is not told the length. Set on the answer's own object
+ * (a spread of it cost ~4 µs a call).
  */
 function framed(a: NodeAnswer): NodeAnswer["headers"] {
   if (a.status < 200 || a.status === 204 || a.status === 304 || a.headers["content-length"] !== undefined)
     return a.headers;
-  const length = a.body === null ? 0 : typeof a.body === "string" ? Buffer.byteLength(a.body) : a.body.length;
-  return { ...a.headers, "content-length": length };
+  a.headers["content-length"] =
+    a.body === null ? 0 : typeof a.body === "string" ? Buffer.byteLength(a.body) : a.body.length;
+  return a.headers;
 }
 
 /**

@@ -96,6 +96,7 @@ export interface Surface {
 /** An answer written to Node's response as it is. */
 export interface NodeAnswer {
   readonly status: number;
+  /** This answer's own object: the gateway adds `content-length` to it. */
   readonly headers: OutgoingHttpHeaders;
   readonly body: Buffer | string | null;
 }
