@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import {
-  ApiGatewayV2Client,
+  type ApiGatewayV2Client,
   CreateApiCommand,
   CreateAuthorizerCommand,
   CreateIntegrationCommand,
@@ -25,6 +25,7 @@ import {
 } from "@aws-sdk/client-sqs";
 import type { AuthApiError } from "@supabase/auth-js";
 import { decodeJwt } from "jose";
+import { apiGatewayClient } from "./helpers/apigateway.js";
 import { authClient, authKeys } from "./helpers/auth.js";
 import { createNodeFunction, startPlatform, type TestPlatform } from "./helpers/platform.js";
 
@@ -57,12 +58,7 @@ describe("identity in functions", () => {
   let gw: ApiGatewayV2Client;
   before(async () => {
     t = await startPlatform({ poolSize: 0 });
-    gw = new ApiGatewayV2Client({
-      endpoint: t.url,
-      region: "us-east-1",
-      credentials: t.platform.credentials,
-      maxAttempts: 1,
-    });
+    gw = apiGatewayClient(t);
     await createNodeFunction(t.lambda, "whoami", WHOAMI);
   });
   after(async () => {

@@ -5,11 +5,12 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import {
-  ApiGatewayV2Client,
+  type ApiGatewayV2Client,
   CreateApiCommand,
   CreateDeploymentCommand,
   CreateStageCommand,
 } from "@aws-sdk/client-apigatewayv2";
+import { apiGatewayClient } from "./helpers/apigateway.js";
 import { nimbus } from "./helpers/cli.js";
 import { createNodeFunction, startPlatform, type TestPlatform } from "./helpers/platform.js";
 
@@ -21,12 +22,7 @@ let apiId: string;
 before(async () => {
   t = await startPlatform();
   cli = (...args) => nimbus(t.dataDir, ...args);
-  gw = new ApiGatewayV2Client({
-    endpoint: t.url,
-    region: "us-east-1",
-    credentials: t.platform.credentials,
-    maxAttempts: 1,
-  });
+  gw = apiGatewayClient(t);
   await createNodeFunction(
     t.lambda,
     "cli-api",

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import {
-  ApiGatewayV2Client,
+  type ApiGatewayV2Client,
   CreateApiCommand,
   CreateAuthorizerCommand,
   CreateIntegrationCommand,
@@ -18,6 +18,7 @@ import {
 import { HttpRequest } from "@smithy/protocol-http";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { Sha256 } from "../src/shared/sha256.js";
+import { apiGatewayClient } from "./helpers/apigateway.js";
 import { createNodeFunction, startPlatform, type TestPlatform } from "./helpers/platform.js";
 
 let t: TestPlatform;
@@ -47,12 +48,7 @@ const arnOf = (name: string) =>
 
 before(async () => {
   t = await startPlatform();
-  gw = new ApiGatewayV2Client({
-    endpoint: t.url,
-    region: "us-east-1",
-    credentials: t.platform.credentials,
-    maxAttempts: 1,
-  });
+  gw = apiGatewayClient(t);
   await createNodeFunction(t.lambda, "xa-echo", ECHO);
   await createNodeFunction(t.lambda, "xa-auth", AUTHORIZER);
 });

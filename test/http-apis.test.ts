@@ -48,6 +48,7 @@ import {
 import { createPlatform } from "../src/platform/create-platform.js";
 import { loadConfig } from "../src/shared/config.js";
 import { silentLogger } from "../src/shared/logger.js";
+import { apiGatewayClient } from "./helpers/apigateway.js";
 import { createNodeFunction, startPlatform, type TestPlatform } from "./helpers/platform.js";
 import { testStore } from "./helpers/store.js";
 
@@ -57,12 +58,7 @@ let fnArn: string;
 
 before(async () => {
   t = await startPlatform();
-  gw = new ApiGatewayV2Client({
-    endpoint: t.url,
-    region: "us-east-1",
-    credentials: t.platform.credentials,
-    maxAttempts: 1,
-  });
+  gw = apiGatewayClient(t);
   await createNodeFunction(
     t.lambda,
     "hello",

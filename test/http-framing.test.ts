@@ -10,8 +10,9 @@
 import assert from "node:assert/strict";
 import { Agent, request as httpRequest } from "node:http";
 import { after, before, describe, test } from "node:test";
-import { ApiGatewayV2Client, CreateApiCommand } from "@aws-sdk/client-apigatewayv2";
+import { type ApiGatewayV2Client, CreateApiCommand } from "@aws-sdk/client-apigatewayv2";
 import { CreateFunctionUrlConfigCommand } from "@aws-sdk/client-lambda";
+import { apiGatewayClient } from "./helpers/apigateway.js";
 import { createNodeFunction, startPlatform, type TestPlatform } from "./helpers/platform.js";
 
 /** A body whose first three bytes are what a `content-length: 3` would let through; the rest looks like an answer. */
@@ -58,12 +59,7 @@ let t: TestPlatform;
 let gw: ApiGatewayV2Client;
 before(async () => {
   t = await startPlatform();
-  gw = new ApiGatewayV2Client({
-    endpoint: t.url,
-    region: "us-east-1",
-    credentials: t.platform.credentials,
-    maxAttempts: 1,
-  });
+  gw = apiGatewayClient(t);
   await createNodeFunction(t.lambda, "frame-whole", WHOLE);
   await createNodeFunction(t.lambda, "frame-whole-2", WHOLE);
   await createNodeFunction(t.lambda, "frame-streamed", STREAMED);

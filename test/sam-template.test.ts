@@ -21,6 +21,7 @@ import {
   InvokeCommand,
   ListVersionsByFunctionCommand,
 } from "@aws-sdk/client-lambda";
+import { apiGatewayClient } from "./helpers/apigateway.js";
 import { cliEnv, exited, NIMBUS, nimbus, output } from "./helpers/cli.js";
 import { startPlatform, type TestPlatform, zipOf } from "./helpers/platform.js";
 
@@ -381,13 +382,8 @@ Resources:
       const page = await cli("urls", "call", "bff-Page", "/");
       assert.equal(page.stdout.trim(), "page");
       // The API the stack made, found through the management API, answers the route.
-      const { ApiGatewayV2Client, GetApisCommand } = await import("@aws-sdk/client-apigatewayv2");
-      const gw = new ApiGatewayV2Client({
-        endpoint: t.url,
-        region: "us-east-1",
-        credentials: t.platform.credentials,
-        maxAttempts: 1,
-      });
+      const { GetApisCommand } = await import("@aws-sdk/client-apigatewayv2");
+      const gw = apiGatewayClient(t);
       const { Items } = await gw.send(new GetApisCommand({}));
       gw.destroy();
       const api = Items?.find((a) => a.Tags?.["nimbus:stack"] === "bff");
@@ -405,12 +401,7 @@ Resources:
       const dropped = await cli("deploy", "--template", template);
       assert.equal(dropped.code, 0, `${dropped.stdout}\n${dropped.stderr}`);
       assert.match(dropped.stdout, new RegExp(`^- delete HTTP API ${api.Name}$`, "m"));
-      const gw2 = new ApiGatewayV2Client({
-        endpoint: t.url,
-        region: "us-east-1",
-        credentials: t.platform.credentials,
-        maxAttempts: 1,
-      });
+      const gw2 = apiGatewayClient(t);
       const left = (await gw2.send(new GetApisCommand({}))).Items ?? [];
       gw2.destroy();
       assert.equal(
