@@ -4,7 +4,7 @@
  * Last-Modified, the version id and, when asked, the object's checksum).
  */
 import { CHECKSUM_HEADERS } from "../../../services/storage/checksums.js";
-import { S3Error } from "../../../services/storage/errors.js";
+import { invalidArgument, S3Error } from "../../../services/storage/errors.js";
 import type { Conditions } from "../../../services/storage/http-rules.js";
 import type { ContentHeaders, ObjectVersionRecord } from "../../../services/storage/model.js";
 import type { S3Call } from "./request.js";
@@ -104,6 +104,25 @@ export function conditionsOf(h: Headers, prefix = ""): Conditions {
   };
 }
 
+/**
+ * Refuses a value that could not go back out as a header on GET or HEAD: a line break or other
+ * control character, or a character past U+00FF (a PUT's headers never hold one; a form's fields
+ * or a query can). Stored, such a value made every read of the object fail.
+ */
+export function checkHeaderValue(value: string, argument: string): void {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if ((c < 0x20 && c !== 0x09) || c === 0x7f || c > 0xff) {
+      const code = `U+${value.codePointAt(i)!.toString(16).toUpperCase().padStart(4, "0")}`;
+      throw invalidArgument(
+        `${argument} must be a value an HTTP header can carry: no line breaks or control characters, nothing past U+00FF (character ${i} is ${code}).`,
+        argument,
+        value,
+      );
+    }
+  }
+}
+
 /** GetObject's `response-*` parameters, each replacing the header it names. */
 const OVERRIDES: ReadonlyArray<readonly [string, string]> = [
   ["response-content-type", "content-type"],
@@ -144,6 +163,10 @@ export function objectHeaders(call: S3Call, v: ObjectVersionRecord, whole: boole
     out[CHECKSUM_HEADERS[v.checksum.algorithm]] = v.checksum.value;
     out["x-amz-checksum-type"] = "FULL_OBJECT";
   }
-  for (const [param, header] of OVERRIDES) set(header, call.query.get(param));
+  for (const [param, header] of OVERRIDES) {
+    const value = call.query.get(param) ?? undefined;
+    if (value !== undefined) checkHeaderValue(value, param);
+    set(header, value);
+  }
   return out;
 }

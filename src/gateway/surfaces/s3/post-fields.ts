@@ -6,10 +6,13 @@
 import { invalidArgument, notImplemented, S3Error } from "../../../services/storage/errors.js";
 import type { ContentHeaders } from "../../../services/storage/model.js";
 import type { BodyChecks } from "../../../services/storage/storage.js";
-import { checkTags, metadataOf } from "./headers.js";
+import { checkHeaderValue, checkTags, metadataOf } from "./headers.js";
 import type { FormField } from "./post-policy.js";
 import { checksumDeclared } from "./upload.js";
 import { childOf, listOf, parseXml, textOf } from "./xml.js";
+
+/** RFC 9110's token, lower-case as form field names arrive: what a metadata name may be. */
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
 
 /** A field's value by lower-case name, undefined when the form does not have it. */
 type Fields = (name: string) => string | undefined;
@@ -35,16 +38,42 @@ export function objectSettingsOf(fields: ReadonlyMap<string, FormField>): {
 } {
   const f: Fields = (name) => fields.get(name)?.value;
   checkAcl(f("acl"));
+  const headers = contentHeadersOf(f);
+  const userMetadata = metadataOf(
+    [...fields].map(([name, f]): [string, string] => [name, f.value]),
+    "x-amz-meta-* fields",
+  );
+  // Each goes back out as a header on every GET and HEAD of the object.
+  for (const name of CONTENT_FIELDS) {
+    const value = f(name);
+    if (value !== undefined) checkHeaderValue(value, name);
+  }
+  for (const [name, value] of Object.entries(userMetadata)) {
+    if (!HEADER_NAME.test(name))
+      throw invalidArgument(
+        `x-amz-meta-${name} is not a valid HTTP header name: metadata names may use letters, digits and !#$%&'*+-.^_\`|~.`,
+        `x-amz-meta-${name}`,
+        value,
+      );
+    checkHeaderValue(value, `x-amz-meta-${name}`);
+  }
   return {
-    headers: contentHeadersOf(f),
-    userMetadata: metadataOf(
-      [...fields].map(([name, f]): [string, string] => [name, f.value]),
-      "x-amz-meta-* fields",
-    ),
+    headers,
+    userMetadata,
     tags: taggingOf(f("tagging")),
     checks: checksOf(fields),
   };
 }
+
+/** The fields stored as the object's content headers. */
+const CONTENT_FIELDS = [
+  "content-type",
+  "content-encoding",
+  "content-disposition",
+  "content-language",
+  "cache-control",
+  "expires",
+] as const;
 
 /** The content headers a PUT would take from its headers, from the fields of the same names. */
 function contentHeadersOf(f: Fields): ContentHeaders {
