@@ -5,13 +5,14 @@
  * kept-alive connection, where the client would read them as the answer to its next request.
  * Each surface is called twice on one connection: both answers must be the function's, whole.
  * An answer the wire cannot carry as written (a 1xx status, a header value outside ASCII) is the
- * function's malformed answer: a 502 with the reason in its log, never a hang or a 500.
+ * function's malformed answer: a 502 with the reason in its log, never a hang or a 500. And a
+ * URL's CORS lists, which go out in every preflight's headers, must be header names when set.
  */
 import assert from "node:assert/strict";
 import { Agent, request as httpRequest } from "node:http";
 import { after, before, describe, test } from "node:test";
 import { type ApiGatewayV2Client, CreateApiCommand } from "@aws-sdk/client-apigatewayv2";
-import { CreateFunctionUrlConfigCommand } from "@aws-sdk/client-lambda";
+import { CreateFunctionUrlConfigCommand, UpdateFunctionUrlConfigCommand } from "@aws-sdk/client-lambda";
 import { apiGatewayClient } from "./helpers/apigateway.js";
 import { createNodeFunction, startPlatform, type TestPlatform } from "./helpers/platform.js";
 
@@ -185,4 +186,25 @@ describe("an answer the wire cannot carry is the function's 502, the reason in i
       assert.equal(ok.status, 200);
       assert.equal(decodeURIComponent(String(ok.headers["x-name"])), "Zoë ☃");
     });
+});
+
+describe("a URL's CORS lists", () => {
+  test("hold header names: one Node could not write in a preflight's headers is refused when set", async () => {
+    await createNodeFunction(t.lambda, "frame-cors", WHOLE);
+    await urlOf("frame-cors", "BUFFERED");
+    for (const bad of ["x-☃", "x-bell\u0007", "a,b"])
+      for (const Cors of [{ AllowHeaders: [bad] }, { ExposeHeaders: [bad] }])
+        await assert.rejects(
+          t.lambda.send(new UpdateFunctionUrlConfigCommand({ FunctionName: "frame-cors", Cors })),
+          (err: Error) => err.name === "InvalidParameterValueException" && /header names/.test(err.message),
+          JSON.stringify(Cors),
+        );
+    const set = await t.lambda.send(
+      new UpdateFunctionUrlConfigCommand({
+        FunctionName: "frame-cors",
+        Cors: { AllowOrigins: ["https://app.example.com"], AllowHeaders: ["*", "x-api-key"] },
+      }),
+    );
+    assert.deepEqual(set.Cors?.AllowHeaders, ["*", "x-api-key"]);
+  });
 });

@@ -5,6 +5,8 @@
  * where API Gateway writes "Malformed Lambda proxy response").
  */
 
+import { isHeaderName } from "../../shared/header-name.js";
+
 /** The HTTP answer to send. */
 export interface HttpAnswer {
   readonly status: number;
@@ -238,7 +240,7 @@ function addHeader(out: [string, string][], rawName: string, value: string): str
  * reaching the client in an encoding it has to guess).
  */
 export function headerProblem(rawName: string, value: string): string | undefined {
-  if (!isToken(rawName)) return `header name ${JSON.stringify(rawName)} is not a valid HTTP header name`;
+  if (!isHeaderName(rawName)) return `header name ${JSON.stringify(rawName)} is not a valid HTTP header name`;
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
     if (c === 0x0a || c === 0x0d || c === 0x00)
@@ -259,21 +261,6 @@ function charName(s: string, i: number): string {
   return code < 0x20 || code === 0x7f
     ? `the control character ${hex}`
     : `${JSON.stringify(String.fromCodePoint(code))} (${hex})`;
-}
-
-/** RFC 9110's token: the characters a header name may use. */
-function isToken(s: string): boolean {
-  if (s === "") return false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    const ok =
-      (c >= 0x30 && c <= 0x39) || // 0-9
-      (c >= 0x41 && c <= 0x5a) || // A-Z
-      (c >= 0x61 && c <= 0x7a) || // a-z
-      "!#$%&'*+-.^_`|~".includes(s[i]!);
-    if (!ok) return false;
-  }
-  return true;
 }
 
 function isScalar(v: unknown): v is string | number | boolean {

@@ -76,6 +76,37 @@ describe("APIs", () => {
     assert.match(err.message, /protocolType is "WEBSOCKET": it must be HTTP/);
   });
 
+  test("CORS allow and expose lists hold header names: each goes out in an access-control-* header", async () => {
+    for (const bad of ["x-☃", "x-bell\u0007", "a,b", "x y", ""]) {
+      const err = await refusal(
+        () =>
+          apis.createApi({
+            name: "cors",
+            protocolType: "HTTP",
+            corsConfiguration: { allowHeaders: ["content-type", bad], exposeHeaders: [bad] },
+          }),
+        "InvalidParameter",
+      );
+      assert.deepEqual(
+        err.problems.map((p) => [p.field, p.rule]),
+        [
+          ["corsConfiguration.allowHeaders", "pattern"],
+          ["corsConfiguration.exposeHeaders", "pattern"],
+        ],
+        JSON.stringify(bad),
+      );
+    }
+    const ok = await apis.createApi({
+      name: "cors",
+      protocolType: "HTTP",
+      corsConfiguration: {
+        allowHeaders: ["*", "Content-Type", "x-api-key"],
+        exposeHeaders: ["x-request-id"],
+      },
+    });
+    assert.deepEqual(ok.corsConfiguration?.allowHeaders, ["*", "Content-Type", "x-api-key"]);
+  });
+
   test("quick create makes a 2.0 proxy integration, the route and an auto-deployed $default stage the reader serves", async () => {
     const api = await apis.createApi({
       name: "quick",

@@ -6,6 +6,7 @@
  * the API's other parts (a route's integration, an authorizer's type) are the service's.
  */
 import type { Problem, ProblemRule } from "../../shared/errors.js";
+import { isHeaderName } from "../../shared/header-name.js";
 import { compileAccessLogFormat } from "./access-log.js";
 import { checkIdentitySource } from "./identity-source.js";
 import { MAX_AUTHORIZER_TTL_SECONDS } from "./lambda-authorizer-cache.js";
@@ -187,7 +188,8 @@ export function checkCors(found: Found, cors: ApiCors | undefined): void {
   if (badMethod !== undefined)
     found.push(problem(`${f}.allowMethods`, badMethod, "pattern", EXPECTED.allowMethods));
   for (const key of ["allowHeaders", "exposeHeaders"] as const) {
-    const bad = (cors[key] ?? []).find((h) => h.length === 0 || /[\s,]/.test(h));
+    // Each goes out in an answer's access-control-* header, so each must be a header name.
+    const bad = (cors[key] ?? []).find((h) => !isHeaderName(h));
     if (bad !== undefined) found.push(problem(`${f}.${key}`, bad, "pattern", EXPECTED.headers));
   }
   const age = cors.maxAge;

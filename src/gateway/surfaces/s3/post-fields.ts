@@ -6,13 +6,11 @@
 import { invalidArgument, notImplemented, S3Error } from "../../../services/storage/errors.js";
 import type { ContentHeaders } from "../../../services/storage/model.js";
 import type { BodyChecks } from "../../../services/storage/storage.js";
+import { isHeaderName } from "../../../shared/header-name.js";
 import { checkHeaderValue, checkTags, metadataOf } from "./headers.js";
 import type { FormField } from "./post-policy.js";
 import { checksumDeclared } from "./upload.js";
 import { childOf, listOf, parseXml, textOf } from "./xml.js";
-
-/** RFC 9110's token, lower-case as form field names arrive: what a metadata name may be. */
-const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
 
 /** A field's value by lower-case name, undefined when the form does not have it. */
 type Fields = (name: string) => string | undefined;
@@ -49,7 +47,7 @@ export function objectSettingsOf(fields: ReadonlyMap<string, FormField>): {
     if (value !== undefined) checkHeaderValue(value, name);
   }
   for (const [name, value] of Object.entries(userMetadata)) {
-    if (!HEADER_NAME.test(name))
+    if (!isHeaderName(name))
       throw invalidArgument(
         `x-amz-meta-${name} is not a valid HTTP header name: metadata names may use letters, digits and !#$%&'*+-.^_\`|~.`,
         `x-amz-meta-${name}`,
