@@ -7,9 +7,9 @@
  */
 import { randomBytes } from "node:crypto";
 import { LATEST } from "../../protocol/function.js";
+import { isHeaderName } from "../../protocol/header-name.js";
 import type { Clock } from "../../shared/clock.js";
 import { NimbusError, type Problem } from "../../shared/errors.js";
-import { isHeaderName } from "../../shared/header-name.js";
 import type { Registry } from "../registry/registry.js";
 import * as v from "../registry/validate.js";
 import type { FunctionUrlConfig, FunctionUrlsRepo, UrlAuthType, UrlCors, UrlInvokeMode } from "./repo.js";

@@ -5,7 +5,7 @@
  * where API Gateway writes "Malformed Lambda proxy response").
  */
 
-import { isHeaderName } from "../../shared/header-name.js";
+import { isHeaderName } from "../header-name.js";
 
 /** The HTTP answer to send. */
 export interface HttpAnswer {

@@ -5,8 +5,9 @@
  * at once, so a caller learns everything wrong with a request in one answer. Rules that need
  * the API's other parts (a route's integration, an authorizer's type) are the service's.
  */
+
+import { isHeaderName } from "../../protocol/header-name.js";
 import type { Problem, ProblemRule } from "../../shared/errors.js";
-import { isHeaderName } from "../../shared/header-name.js";
 import { compileAccessLogFormat } from "./access-log.js";
 import { checkIdentitySource } from "./identity-source.js";
 import { MAX_AUTHORIZER_TTL_SECONDS } from "./lambda-authorizer-cache.js";

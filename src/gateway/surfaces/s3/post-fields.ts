@@ -3,10 +3,11 @@
  * would: its content headers, `x-amz-meta-*` metadata, `tagging` (S3's XML) and a declared
  * checksum; and the `acl` field, which may only say what every object is (`private`).
  */
+
+import { isHeaderName } from "../../../protocol/header-name.js";
 import { invalidArgument, notImplemented, S3Error } from "../../../services/storage/errors.js";
 import type { ContentHeaders } from "../../../services/storage/model.js";
 import type { BodyChecks } from "../../../services/storage/storage.js";
-import { isHeaderName } from "../../../shared/header-name.js";
 import { checkHeaderValue, checkTags, metadataOf } from "./headers.js";
 import type { FormField } from "./post-policy.js";
 import { checksumDeclared } from "./upload.js";
