@@ -13,6 +13,7 @@ import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { GetApisCommand } from "@aws-sdk/client-apigatewayv2";
 import {
   CreateFunctionCommand,
   GetAliasCommand,
@@ -382,7 +383,6 @@ Resources:
       const page = await cli("urls", "call", "bff-Page", "/");
       assert.equal(page.stdout.trim(), "page");
       // The API the stack made, found through the management API, answers the route.
-      const { GetApisCommand } = await import("@aws-sdk/client-apigatewayv2");
       const gw = apiGatewayClient(t);
       const { Items } = await gw.send(new GetApisCommand({}));
       gw.destroy();

@@ -318,8 +318,8 @@ async function integrate(
   for (const [name, value] of answer.headers)
     if (!p.corsConfigured || !name.startsWith("access-control-")) headers.append(name, value);
   for (const [name, value] of withIds(p.cors, p)) headers.set(name, value);
-  // A 1xx, 204 or 304 cannot carry a body.
-  const noBody = answer.status === 204 || answer.status === 304 || answer.status < 200;
+  // A 204 or 304 cannot carry a body (a 1xx is refused as malformed before this).
+  const noBody = answer.status === 204 || answer.status === 304;
   return { status: answer.status, headers, body: noBody ? null : answer.body };
 }
 

@@ -99,8 +99,8 @@ export function logMalformed(
 
 /** The function's answer; with CORS configured, the URL's CORS headers replace the function's own. */
 export function answerOf(answer: HttpAnswer, extra: [string, string][], cors: boolean): UrlAnswer {
-  // A 1xx, 204 or 304 cannot carry a body.
-  const body = answer.status === 204 || answer.status === 304 || answer.status < 200 ? null : answer.body;
+  // A 204 or 304 cannot carry a body (a 1xx is refused as malformed before this).
+  const body = answer.status === 204 || answer.status === 304 ? null : answer.body;
   return { status: answer.status, headers: answerHeaders(answer, extra, cors), body };
 }
 

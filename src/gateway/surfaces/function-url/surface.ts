@@ -140,20 +140,20 @@ async function streamed(
   if (badStatus !== undefined) return fail(`the stream's HTTP prelude is malformed: ${badStatus}`);
   const headers = new Headers();
   for (const [name, value] of Object.entries(prelude.headers ?? {})) {
-    const problem = headerProblem(name, String(value));
+    const problem = headerProblem(name, value);
     if (problem !== undefined) return fail(`the stream's HTTP prelude is malformed: ${problem}`);
     const lower = name.toLowerCase();
     // The server frames the stream (chunked): a function's content-length or connection would cut it.
     if (isFramingHeader(lower)) continue;
-    if (!config.cors || !lower.startsWith("access-control-")) headers.set(name, String(value));
+    if (!config.cors || !lower.startsWith("access-control-")) headers.set(name, value);
   }
   for (const cookie of prelude.cookies ?? []) {
-    const problem = headerProblem("set-cookie", String(cookie));
+    const problem = headerProblem("set-cookie", cookie);
     if (problem !== undefined) return fail(`the stream's HTTP prelude is malformed: cookie ${problem}`);
-    headers.append("set-cookie", String(cookie));
+    headers.append("set-cookie", cookie);
   }
   for (const [name, value] of base) headers.set(name, value);
-  const noBody = status === 204 || status === 304 || status < 200;
+  const noBody = status === 204 || status === 304;
   return new Response(noBody ? null : split.body, { status, headers });
 }
 

@@ -42,11 +42,7 @@ export function objectSettingsOf(fields: ReadonlyMap<string, FormField>): {
     [...fields].map(([name, f]): [string, string] => [name, f.value]),
     "x-amz-meta-* fields",
   );
-  // Each goes back out as a header on every GET and HEAD of the object.
-  for (const name of CONTENT_FIELDS) {
-    const value = f(name);
-    if (value !== undefined) checkHeaderValue(value, name);
-  }
+  // Each metadata entry goes back out as a header on every GET and HEAD of the object.
   for (const [name, value] of Object.entries(userMetadata)) {
     if (!isHeaderName(name))
       throw invalidArgument(
@@ -64,18 +60,16 @@ export function objectSettingsOf(fields: ReadonlyMap<string, FormField>): {
   };
 }
 
-/** The fields stored as the object's content headers. */
-const CONTENT_FIELDS = [
-  "content-type",
-  "content-encoding",
-  "content-disposition",
-  "content-language",
-  "cache-control",
-  "expires",
-] as const;
-
-/** The content headers a PUT would take from its headers, from the fields of the same names. */
-function contentHeadersOf(f: Fields): ContentHeaders {
+/**
+ * The content headers a PUT would take from its headers, from the fields of the same names; each
+ * goes back out as a header on every GET and HEAD of the object, so each must be able to.
+ */
+function contentHeadersOf(fields: Fields): ContentHeaders {
+  const f: Fields = (name) => {
+    const value = fields(name);
+    if (value !== undefined) checkHeaderValue(value, name);
+    return value;
+  };
   return {
     contentType: f("content-type"),
     contentEncoding: f("content-encoding"),
